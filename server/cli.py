@@ -1,0 +1,396 @@
+"""The `cadreflow` command line: each command owns its transaction.
+
+Errors print one line (or one line per validation problem) and exit non-zero;
+`--debug` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+
+from workflows import audit, deployment, instances, migrate, settings, timers
+from workflows import scheduler as scheduler_mod
+from workflows.clock import Clock, parse_duration
+from workflows.config import Settings
+from workflows.db import Database
+from workflows.errors import DefinitionError, DomainError, ValidationFailed
+from workflows.models import CalendarOverride, CalendarYear, HumanTask, Instance
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Runtime:
+    """What every command needs, built once from the environment."""
+
+    def __init__(self, settings_: Settings | None = None) -> None:
+        self.settings = settings_ or Settings()
+        self._db: Database | None = None
+        self.clock = Clock(adjustable=self.settings.clock_adjustable, tz=self.settings.timezone)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            url = self.settings.database_url
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self._db = Database(url)
+        return self._db
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+def handles_errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except DefinitionError as err:
+            if debug:
+                raise
+            _fail(err.message)
+            for problem in err.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+        except ValidationFailed as err:
+            if debug:
+                raise
+            _fail(err.message.split(":")[0])
+            for item in err.errors:
+                click.echo(f"  {item['field']}: {item['message']}", err=True)
+            sys.exit(1)
+        except DomainError as err:
+            if debug:
+                raise
+            _fail(err.message)
+            sys.exit(1)
+        except Exception as err:  # noqa: BLE001 - one line for people, traceback with --debug
+            if debug:
+                raise
+            _fail(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _json_option(text: str, field: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValidationFailed(f"--{field} is not valid JSON",
+                               [{"field": field, "message": f"not valid JSON: {err.msg} at column {err.colno}"}]) from err
+
+
+pass_runtime = click.make_pass_decorator(Runtime, ensure=True)
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """cadreflow: cadre accountability and tolerance case workflows."""
+    ctx.obj = Runtime()
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_runtime
+@handles_errors
+def db_upgrade(rt: Runtime) -> None:
+    """Apply all migrations."""
+    rt.db  # creates the SQLite folder
+    migrate.upgrade(rt.settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--user", default="cli", show_default=True)
+@pass_runtime
+@handles_errors
+def deploy(rt: Runtime, paths: tuple[Path, ...], user: str) -> None:
+    """Validate and deploy BPMN/DMN files or folders as new versions."""
+    files = deployment.collect(paths)
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        result = deployment.deploy(session, files=files, forms_dir=rt.settings.forms_dir,
+                                   max_bytes=rt.settings.max_definition_bytes, actor=user, clock=rt.clock)
+    for key, version in result.deployed:
+        click.echo(f"deployed {key} version {version}")
+    for key, version in result.unchanged:
+        click.echo(f"unchanged {key} version {version}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_runtime
+@handles_errors
+def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
+    """Run every deployment check without deploying."""
+    files = deployment.collect(paths)
+    checked = deployment.check(files, forms_dir=rt.settings.forms_dir,
+                               max_bytes=rt.settings.max_definition_bytes)
+    if checked.problems:
+        raise DefinitionError(f"{len(checked.problems)} problem(s) found", checked.problems)
+    for process in checked.processes:
+        click.echo(f"ok {process.process_id} ({process.file.name})")
+    for decision_id, source in checked.decisions:
+        click.echo(f"ok {decision_id} ({source.name})")
+
+
+@main.command()
+@click.argument("process")
+@click.option("--data", default="{}", help="Start data as a JSON object.")
+@click.option("--org", "org_unit", default=None, help="Managing org unit of the case.")
+@click.option("--user", default="cli", show_default=True)
+@pass_runtime
+@handles_errors
+def start(rt: Runtime, process: str, data: str, org_unit: str | None, user: str) -> None:
+    """Start an instance of the newest version of PROCESS."""
+    payload = _json_option(data, "data")
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        version = deployment.latest(session, process_key=process)
+        instance = instances.start(session, version=version, data=payload, org_unit=org_unit,
+                                   actor=user, clock=rt.clock)
+        click.echo(f"started instance {instance.id} of {process} version {version.version} ({instance.status})")
+
+
+def _fmt(moment: datetime | None, clock: Clock) -> str:
+    return moment.astimezone(clock.tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+@main.command()
+@click.option("--role", default=None)
+@click.option("--org", "org_unit", default=None)
+@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--all", "show_all", is_flag=True, help="Include completed and cancelled tasks.")
+@pass_runtime
+@handles_errors
+def tasks(rt: Runtime, role: str | None, org_unit: str | None, instance_id: int | None,
+          show_all: bool) -> None:
+    """List human tasks, open ones by due date."""
+    query = select(HumanTask).order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    if not show_all:
+        query = query.where(HumanTask.state == "open")
+    if role:
+        query = query.where(HumanTask.role == role)
+    if org_unit:
+        query = query.where(HumanTask.org_unit == org_unit)
+    if instance_id:
+        query = query.where(HumanTask.instance_id == instance_id)
+    with rt.db.reading() as session:
+        settings.sync_clock(session, rt.clock)
+        now = rt.clock.now()
+        rows = session.execute(query).scalars().all()
+        click.echo(f"{'id':>6}  {'instance':>8}  {'state':9}  {'role':12}  {'org':10}  {'due':16}  task")
+        for t in rows:
+            overdue = " 逾期" if t.state == "open" and t.due_at and t.due_at < now else ""
+            click.echo(f"{t.id:>6}  {t.instance_id:>8}  {t.state:9}  {t.role or '-':12}  "
+                       f"{t.org_unit or '-':10}  {_fmt(t.due_at, rt.clock):16}  {t.name} [{t.task_spec}]{overdue}")
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--data", default="{}", help="Form data as a JSON object.")
+@click.option("--user", required=True)
+@pass_runtime
+@handles_errors
+def complete(rt: Runtime, task_id: int, data: str, user: str) -> None:
+    """Complete an open task with form data (validated against its form)."""
+    payload = _json_option(data, "data")
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        task = instances.complete_task(session, task_id=task_id, data=payload, actor=user, clock=rt.clock)
+        instance = session.get(Instance, task.instance_id)
+        click.echo(f"completed task {task_id}; instance {task.instance_id} is {instance.status if instance else '?'}")
+
+
+@main.command("instances")
+@click.option("--status", default=None)
+@pass_runtime
+@handles_errors
+def list_instances(rt: Runtime, status: str | None) -> None:
+    """List process instances."""
+    query = select(Instance).order_by(Instance.id)
+    if status:
+        query = query.where(Instance.status == status)
+    with rt.db.reading() as session:
+        click.echo(f"{'id':>6}  {'process':24}  {'status':10}  {'org':10}  started")
+        for i in session.execute(query).scalars():
+            click.echo(f"{i.id:>6}  {i.process_key:24}  {i.status:10}  {i.org_unit or '-':10}  "
+                       f"{_fmt(i.started_at, rt.clock)}")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Fire what is due now, then exit.")
+@click.option("--interval", type=float, default=None, help="Seconds between sweeps.")
+@click.option("--batch", type=int, default=100, show_default=True)
+@pass_runtime
+@handles_errors
+def scheduler(rt: Runtime, once: bool, interval: float | None, batch: int) -> None:
+    """Fire due timers (every 5 s by default) until interrupted."""
+    if once:
+        lock = scheduler_mod.SingleSchedulerLock(rt.db.url)
+        lock.acquire()
+        try:
+            fired = timers.sweep(rt.db, clock=rt.clock, batch=batch)
+        finally:
+            lock.release()
+        click.echo(f"fired {fired} timer(s)")
+        return
+    every = interval or rt.settings.scheduler_interval
+    click.echo(f"scheduler running every {every:g}s on {rt.db.dialect}; Ctrl-C stops it")
+    try:
+        scheduler_mod.run_forever(rt.db, rt.clock, every)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@main.group()
+def clock() -> None:
+    """Show or move the clock (moving needs CLOCK_ADJUSTABLE=1)."""
+
+
+@clock.command("show")
+@pass_runtime
+@handles_errors
+def clock_show(rt: Runtime) -> None:
+    with rt.db.reading() as session:
+        settings.sync_clock(session, rt.clock)
+    click.echo(f"{rt.clock.now().astimezone(rt.clock.tz).isoformat(timespec='seconds')}"
+               f" (offset {rt.clock.offset})")
+
+
+@clock.command("advance")
+@click.argument("duration")
+@pass_runtime
+@handles_errors
+def clock_advance(rt: Runtime, duration: str) -> None:
+    """Move the clock forward, e.g. 31d, 12h, 2w."""
+    delta = parse_duration(duration)
+    with rt.db.transaction() as session:
+        moved = settings.move_clock(session, rt.clock, by=delta)
+        audit.record(session, at=moved, actor="cli", action="clock.move", object_type="clock",
+                     object_id="clock", detail={"by": duration})
+    click.echo(f"clock is now {moved.astimezone(rt.clock.tz).isoformat(timespec='seconds')}")
+
+
+@clock.command("set")
+@click.argument("moment")
+@pass_runtime
+@handles_errors
+def clock_set(rt: Runtime, moment: str) -> None:
+    """Set the clock to a date (local midnight) or an ISO date-time."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError as err:
+        raise ValidationFailed("moment not understood", [{"field": "moment", "message": "expected a date such as 2027-01-05 or an ISO date-time"}]) from err
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=rt.clock.tz)
+    with rt.db.transaction() as session:
+        moved = settings.move_clock(session, rt.clock, to=parsed)
+        audit.record(session, at=moved, actor="cli", action="clock.move", object_type="clock",
+                     object_id="clock", detail={"to": moment})
+    click.echo(f"clock is now {moved.astimezone(rt.clock.tz).isoformat(timespec='seconds')}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@pass_runtime
+@handles_errors
+def audit_verify(rt: Runtime) -> None:
+    """Check the hash chain; report the first broken link."""
+    with rt.db.reading() as session:
+        result = audit.verify(session)
+    if result.ok:
+        click.echo(f"audit trail intact: {result.checked} row(s) verified")
+        return
+    _fail(f"audit trail broken at row {result.broken_at}: {result.reason} "
+          f"({result.checked} row(s) before it verified)")
+    sys.exit(1)
+
+
+@main.group()
+def calendar() -> None:
+    """Working-day calendar overrides for years chinesecalendar does not know."""
+
+
+@calendar.command("declare-year")
+@click.argument("year", type=int)
+@click.option("--note", default="")
+@pass_runtime
+@handles_errors
+def calendar_declare(rt: Runtime, year: int, note: str) -> None:
+    """Declare YEAR known: days without an override follow Monday–Friday."""
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed("year out of range", [{"field": "year", "message": "expected 2000–2100"}])
+    with rt.db.transaction() as session:
+        if session.get(CalendarYear, year) is None:
+            session.add(CalendarYear(year=year, note=note))
+        audit.record(session, at=rt.clock.now(), actor="cli", action="calendar.declare_year",
+                     object_type="calendar", object_id=str(year), detail={"note": note})
+    click.echo(f"year {year} declared")
+
+
+@calendar.command("set-day")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["workday", "holiday"]))
+@click.option("--note", default="")
+@pass_runtime
+@handles_errors
+def calendar_set_day(rt: Runtime, day: datetime, kind: str, note: str) -> None:
+    """Mark DAY as a working day (调休) or a holiday."""
+    d: date = day.date()
+    with rt.db.transaction() as session:
+        row = session.get(CalendarOverride, d) or CalendarOverride(day=d)
+        row.is_workday, row.note = kind == "workday", note
+        session.add(row)
+        audit.record(session, at=rt.clock.now(), actor="cli", action="calendar.set_day",
+                     object_type="calendar", object_id=d.isoformat(), detail={"kind": kind, "note": note})
+    click.echo(f"{d} is a {kind}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Do not fire timers in this process.")
+@pass_runtime
+@handles_errors
+def serve(rt: Runtime, host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the web app (with the timer scheduler unless --no-scheduler)."""
+    from server import create_app
+
+    app = create_app(rt)
+    running = None
+    if not no_scheduler:
+        running = scheduler_mod.start_background(rt.db, rt.clock, rt.settings.scheduler_interval)
+    try:
+        app.run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        if running is not None:
+            running[0].shutdown(wait=False)
+            running[1].release()
+
+

@@ -1,0 +1,1 @@
+"""cadreflow's engine and domain layer: no Flask, no marshmallow, no HTTP."""

@@ -1,0 +1,109 @@
+"""The append-only audit trail (DOMAIN.md §5): a hash chain over every row.
+
+Writers lock the single `audit_head` row, so rows are appended in one order even
+with several processes; the head is locked last in a transaction, after the
+instance, which keeps lock order consistent and free of deadlocks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _digest(event: AuditEvent) -> str:
+    payload = json.dumps(
+        [
+            event.id,
+            event.at.isoformat(),
+            event.actor,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.instance_id,
+            event.detail,
+            event.prev_hash,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    instance_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Appends one row chained to the previous; flushes, never commits."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+        session.add(head)
+    event = AuditEvent(
+        id=head.last_id + 1,
+        at=at.replace(microsecond=at.microsecond),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        instance_id=instance_id,
+        detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+        prev_hash=head.last_hash,
+    )
+    event.hash = _digest(event)
+    session.add(event)
+    head.last_id, head.last_hash = event.id, event.hash
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    broken_at: int | None = None
+    reason: str = ""
+
+
+def verify(session: Session, *, batch: int = 5000) -> Verification:
+    """Walks the chain in order; reports the first row whose link or hash is wrong."""
+    prev_hash, expected_id, checked = GENESIS, 1, 0
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).scalars().all()
+        if not rows:
+            break
+        for event in rows:
+            if event.id != expected_id:
+                return Verification(False, checked, expected_id, f"row {expected_id} is missing")
+            if event.prev_hash != prev_hash:
+                return Verification(False, checked, event.id, "link to the previous row is broken")
+            if _digest(event) != event.hash:
+                return Verification(False, checked, event.id, "row content does not match its hash")
+            prev_hash, expected_id, checked = event.hash, expected_id + 1, checked + 1
+            last_id = event.id
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.last_id != checked or head.last_hash != prev_hash):
+        return Verification(False, checked, checked + 1, "rows after the last one were removed")
+    return Verification(True, checked)

@@ -1,0 +1,48 @@
+"""The one clock everything reads "now" from (DOMAIN.md §4).
+
+Production uses the system time. With CLOCK_ADJUSTABLE (demo, test, acceptance) the
+clock carries an offset stored in the database so that every process — server,
+scheduler, CLI — sees the same moved time; `sync` re-reads it at each transaction.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+from .errors import ClockNotAdjustable, ValidationFailed
+
+
+class Clock:
+    def __init__(self, *, adjustable: bool = False, tz: str = "Asia/Shanghai") -> None:
+        self.adjustable = adjustable
+        self.tz: tzinfo = ZoneInfo(tz)
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        """Aware UTC datetime."""
+        return datetime.now(timezone.utc) + self.offset
+
+    def today(self) -> date:
+        """The date in the deployment's time zone (deadlines are local dates)."""
+        return self.now().astimezone(self.tz).date()
+
+    def set_offset(self, offset: timedelta) -> None:
+        if offset and not self.adjustable:
+            raise ClockNotAdjustable("the clock is not adjustable here (set CLOCK_ADJUSTABLE=1 in a demo or test)")
+        self.offset = offset
+
+
+_DURATION = re.compile(r"^\s*(-?\d+)\s*([dhmw])\s*$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'31d', '12h', '2w', '90m' → timedelta; anything else is refused by name."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValidationFailed(
+            f"duration {text!r} not understood",
+            [{"field": "duration", "message": "expected a number and a unit d, h, m or w, e.g. 31d"}],
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})

@@ -1,0 +1,32 @@
+"""Settings read from the environment once; passed explicitly afterwards."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "CADREFLOW_DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'cadreflow.db'}"
+        )
+    )
+    clock_adjustable: bool = field(default_factory=lambda: _flag("CLOCK_ADJUSTABLE"))
+    timezone: str = field(default_factory=lambda: os.environ.get("CADREFLOW_TIMEZONE", "Asia/Shanghai"))
+    scheduler_interval: float = field(
+        default_factory=lambda: float(os.environ.get("CADREFLOW_SCHEDULER_INTERVAL", "5"))
+    )
+    forms_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("CADREFLOW_FORMS_DIR", ROOT / "forms"))
+    )
+    max_definition_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_DEFINITION_BYTES", 2_000_000))
+    )

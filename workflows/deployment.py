@@ -1,0 +1,289 @@
+"""Validating and deploying BPMN/DMN as immutable, content-addressed versions."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit, engine, expressions, forms, xmlgate
+from .clock import Clock
+from .errors import DefinitionError, ExpressionError, NotFound, Problem
+from .models import DecisionVersion, ProcessVersion
+from .roles import ROLES
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+DMN_NAMESPACES = (
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    data: bytes
+
+    @property
+    def kind(self) -> str:
+        return "dmn" if self.name.endswith(".dmn") else "bpmn"
+
+
+@dataclass
+class ParsedProcess:
+    process_id: str
+    file: SourceFile
+    info: engine.ProcessInfo
+    spec_json: str
+    forms: dict[str, Any]
+
+
+@dataclass
+class Checked:
+    """What validation found: the processes it could build and every problem."""
+
+    processes: list[ParsedProcess] = field(default_factory=list)
+    decisions: list[tuple[str, SourceFile]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def collect(paths: Iterable[Path]) -> list[SourceFile]:
+    """Files named, or *.bpmn/*.dmn found below folders named, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in {".bpmn", ".dmn"}))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise NotFound(f"{path}: no such file or folder")
+    return [SourceFile(p.name, p.read_bytes()) for p in found]
+
+
+def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int) -> Checked:
+    """Every check of a deployment, without storing anything."""
+    result = Checked()
+    definitions = engine.Definitions()
+    roots: dict[str, etree._Element] = {}
+    for source in files:
+        try:
+            root = xmlgate.parse(source.data, filename=source.name, max_bytes=max_bytes)
+        except DefinitionError as err:
+            result.problems.extend(err.problems)
+            continue
+        roots[source.name] = root
+        result.problems.extend(_check_expressions(root, source))
+        try:
+            if source.kind == "dmn":
+                definitions.add_dmn(root, source.name)
+            else:
+                definitions.add_bpmn(root, source.name)
+        except Exception as err:  # the spiff parser raises many kinds; report, don't crash
+            result.problems.append(Problem(source.name, getattr(err, "id", None), _reason(err)))
+            roots.pop(source.name)
+    by_name = {f.name: f for f in files}
+    for decision_id in definitions.decision_ids():
+        for name, root in roots.items():
+            if by_name[name].kind == "dmn" and root.find(f".//*[@id='{decision_id}']") is not None:
+                result.decisions.append((decision_id, by_name[name]))
+    for process_id in definitions.process_ids():
+        filename = definitions.process_file(process_id) or "?"
+        source = by_name.get(Path(filename).name)
+        if source is None:
+            continue
+        try:
+            compiled = definitions.compile(process_id)
+        except engine.ProcessError as err:
+            result.problems.append(Problem(source.name, err.element, err.message))
+            continue
+        info = engine.describe(compiled)
+        problems, form_schemas = _check_user_tasks(info, source.name, forms_dir)
+        result.problems.extend(problems)
+        if not problems:
+            result.processes.append(
+                ParsedProcess(process_id, source, info, engine.dump_spec(compiled), form_schemas)
+            )
+    return result
+
+
+def _reason(err: Exception) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
+
+
+def _check_user_tasks(info: engine.ProcessInfo, filename: str,
+                      forms_dir: Path) -> tuple[list[Problem], dict[str, Any]]:
+    problems: list[Problem] = []
+    schemas: dict[str, Any] = {}
+    for task in info.user_tasks:
+        if task.lane is None:
+            problems.append(Problem(filename, task.element, "user task is not in a lane; its lane names the role that owes it"))
+        elif task.lane not in ROLES:
+            problems.append(Problem(filename, task.element,
+                                    f"lane {task.lane!r} is not a known role (one of {', '.join(ROLES)})"))
+        for name in filter(None, [task.form, task.ui_form]):
+            schema, found = forms.load(forms_dir, name, referenced_by=filename, element=task.element)
+            problems.extend(found)
+            if schema is not None:
+                schemas[name] = schema
+    return problems, schemas
+
+
+def _owner_id(node: etree._Element) -> str | None:
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _check_expressions(root: etree._Element, source: SourceFile) -> list[Problem]:
+    """Every expression in the file must pass the safe evaluator; name the element."""
+    problems: list[Problem] = []
+
+    def refuse(node: etree._Element, err: ExpressionError) -> None:
+        problems.append(Problem(source.name, _owner_id(node), err.reason + f" in {err.expression!r}"))
+
+    def expr(node: etree._Element, text: str | None) -> None:
+        if text and text.strip():
+            try:
+                expressions.check(text.strip())
+            except ExpressionError as err:
+                refuse(node, err)
+
+    def script(node: etree._Element, text: str | None) -> None:
+        if text and text.strip():
+            try:
+                expressions.check_script(text)
+            except ExpressionError as err:
+                refuse(node, err)
+
+    if source.kind == "bpmn":
+        for tag in ("conditionExpression", "timeDate", "timeDuration", "timeCycle",
+                    "loopCardinality", "completionCondition"):
+            for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+                expr(node, node.text)
+        for node in root.iter(f"{{{BPMN_NS}}}script"):
+            script(node, node.text)
+        for tag in ("preScript", "postScript"):
+            for node in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+                script(node, node.text)
+        return problems
+    for ns in DMN_NAMESPACES:
+        for node in root.iter(f"{{{ns}}}inputExpression", f"{{{ns}}}outputEntry"):
+            text = node.findtext(f"{{{ns}}}text")
+            expr(node, text)
+        for node in root.iter(f"{{{ns}}}inputEntry"):
+            _check_dmn_test(node, node.findtext(f"{{{ns}}}text"), refuse)
+    return problems
+
+
+def _check_dmn_test(node: etree._Element, text: str | None, refuse: Any) -> None:
+    """An input entry is an expression compared with '==' or an operator tail ('< 5')."""
+    text = (text or "").strip()
+    if not text or text == "-":
+        return
+    candidates = [text, f"dmninputexpr {text}", text.replace("?", "dmninputexpr")]
+    last: ExpressionError | None = None
+    for candidate in candidates:
+        try:
+            expressions.check(candidate)
+            return
+        except ExpressionError as err:
+            last = last or err
+    assert last is not None
+    refuse(node, last)
+
+
+@dataclass
+class Deployed:
+    deployed: list[tuple[str, int]] = field(default_factory=list)
+    unchanged: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _hash(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def deploy(session: Session, *, files: list[SourceFile], forms_dir: Path, max_bytes: int,
+           actor: str, clock: Clock) -> Deployed:
+    """Stores each changed process and DMN as a new version; unchanged ones are no-ops.
+
+    All or nothing: a single problem anywhere refuses the whole deployment."""
+    checked = check(files, forms_dir=forms_dir, max_bytes=max_bytes)
+    if checked.problems:
+        raise DefinitionError(
+            f"{len(checked.problems)} problem(s) found, nothing deployed", checked.problems
+        )
+    now = clock.now()
+    result = Deployed()
+    for decision_id, source in checked.decisions:
+        content_hash = _hash(source.data)
+        existing = session.execute(
+            select(DecisionVersion).where(DecisionVersion.decision_key == decision_id,
+                                          DecisionVersion.content_hash == content_hash)
+        ).scalar_one_or_none()
+        if existing is not None:
+            result.unchanged.append((decision_id, existing.version))
+            continue
+        version = _next_version(session, DecisionVersion.decision_key, DecisionVersion.version, decision_id)
+        session.add(DecisionVersion(decision_key=decision_id, version=version, content_hash=content_hash,
+                                    source_file=source.name, dmn_xml=source.data.decode("utf-8"),
+                                    deployed_at=now, deployed_by=actor))
+        audit.record(session, at=now, actor=actor, action="decision.deploy", object_type="decision",
+                     object_id=decision_id, detail={"version": version, "file": source.name})
+        result.deployed.append((decision_id, version))
+    for process in checked.processes:
+        forms_json = json.dumps(process.forms, ensure_ascii=False, sort_keys=True)
+        content_hash = _hash(process.file.data, process.spec_json, forms_json)
+        existing = session.execute(
+            select(ProcessVersion).where(ProcessVersion.process_key == process.process_id,
+                                         ProcessVersion.content_hash == content_hash)
+        ).scalar_one_or_none()
+        if existing is not None:
+            result.unchanged.append((process.process_id, existing.version))
+            continue
+        version = _next_version(session, ProcessVersion.process_key, ProcessVersion.version, process.process_id)
+        row = ProcessVersion(
+            process_key=process.process_id, version=version, name=process.info.name,
+            content_hash=content_hash, source_file=process.file.name,
+            bpmn_xml=process.file.data.decode("utf-8"), spec_json=process.spec_json,
+            forms_json=forms_json, start_timer=process.info.has_start_timer,
+            deployed_at=now, deployed_by=actor,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(session, at=now, actor=actor, action="process.deploy", object_type="process",
+                     object_id=process.process_id,
+                     detail={"version": version, "file": process.file.name, "hash": content_hash})
+        result.deployed.append((process.process_id, version))
+    session.flush()
+    return result
+
+
+def _next_version(session: Session, key_col: Any, version_col: Any, key: str) -> int:
+    current = session.execute(select(func.max(version_col)).where(key_col == key)).scalar()
+    return (current or 0) + 1
+
+
+def latest(session: Session, *, process_key: str) -> ProcessVersion:
+    """The newest deployed version of a process; NotFound names the key."""
+    row = session.execute(
+        select(ProcessVersion).where(ProcessVersion.process_key == process_key)
+        .order_by(ProcessVersion.version.desc()).limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"process {process_key!r} is not deployed")
+    return row

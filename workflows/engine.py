@@ -1,0 +1,436 @@
+"""The only module that imports SpiffWorkflow; everything else speaks our own terms.
+
+An engine object is assembled from the spiff parser, a serializer registry that
+stores instance state *without* the spec (the spec lives once per deployed version
+and is parsed once per process), and a script engine whose every expression and
+script goes through `workflows.expressions` — SpiffWorkflow's eval/exec never runs.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from collections import ChainMap
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from . import expressions
+from .clock import Clock
+from .errors import DomainError, ExpressionError
+
+#: Version of our instance-state JSON; bump it and add a migration in `_migrate_state`.
+STATE_FORMAT = 1
+
+
+class ProcessError(DomainError):
+    """The engine failed while running a process element (condition, script, timer)."""
+
+    code = "process_error"
+
+    def __init__(self, message: str, element: str | None = None) -> None:
+        super().__init__(message, element=element)
+        self.element = element
+
+
+# --- time: SpiffWorkflow's timers call datetime.now(); route that through our clock ----
+
+_active_clock: ContextVar[Clock | None] = ContextVar("cadreflow_clock", default=None)
+
+
+class _ClockedDatetime(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> "_ClockedDatetime":  # type: ignore[override]
+        clock = _active_clock.get()
+        moment = clock.now() if clock is not None else datetime.now(timezone.utc)
+        moment = moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+        return cls.combine(moment.date(), moment.timetz())
+
+
+spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+
+
+@contextmanager
+def _clock_in_effect(clock: Clock) -> Iterator[None]:
+    token = _active_clock.set(clock)
+    try:
+        yield
+    finally:
+        _active_clock.reset(token)
+
+
+# --- expressions and scripts ------------------------------------------------------------
+
+
+class _SafeScriptEngine(PythonScriptEngine):
+    """Evaluates every condition, timer and DMN cell with the safe evaluator."""
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]]) -> None:
+        super().__init__()
+        self.functions = functions
+
+    def validate(self, expression: str) -> None:
+        ast.parse(expression)  # syntax only: DMN uses SyntaxError to decide on '=='
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        names = ChainMap(external_context or {}, task.data)
+        try:
+            return expressions.evaluate(expression, names, self.functions)
+        except ExpressionError as err:
+            raise WorkflowTaskException(str(err), task=task, exception=err) from err
+
+    def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
+        try:
+            expressions.execute_script(script, task.data, self.functions)
+        except ExpressionError as err:
+            raise WorkflowTaskException(str(err), task=task, exception=err) from err
+        return True
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        raise WorkflowTaskException("service tasks are not supported", task=task)
+
+
+# --- serialization without the spec ------------------------------------------------------
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Instance state without the spec: half the bytes and a faster round trip."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> Any:
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(SPIFF_CONFIG)
+_config[BpmnWorkflow] = _SpeclessWorkflowConverter
+_REGISTRY = BpmnWorkflowSerializer.configure(_config)
+
+
+# --- what callers see ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    element: str
+    name: str
+    lane: str | None
+    form: str | None
+    ui_form: str | None
+    documentation: str | None
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    process_id: str
+    name: str
+    user_tasks: tuple[UserTaskInfo, ...]
+    has_start_timer: bool
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    element: str
+    name: str
+    lane: str | None
+    form: str | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: str
+    element: str
+    kind: str  # 'boundary', 'reminder' (non-interrupting boundary), 'intermediate', 'start'
+    fire_at: datetime
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A parsed process spec with the called processes it needs."""
+
+    spec: Any
+    subprocess_specs: Mapping[str, Any]
+
+
+class Definitions:
+    """A set of BPMN and DMN documents parsed together (for one deployment)."""
+
+    def __init__(self) -> None:
+        self._parser = SpiffBpmnParser()
+
+    def add_bpmn(self, root: etree._Element, filename: str) -> None:
+        self._parser.add_bpmn_xml(root, filename=filename)
+
+    def add_dmn(self, root: etree._Element, filename: str) -> None:
+        self._parser.add_dmn_xml(root, filename=filename)
+
+    def process_ids(self) -> list[str]:
+        return list(self._parser.get_process_ids())
+
+    def decision_ids(self) -> list[str]:
+        return list(self._parser.dmn_parsers.keys())
+
+    def process_file(self, process_id: str) -> str:
+        return self._parser.get_process_parser(process_id).filename
+
+    def compile(self, process_id: str) -> Compiled:
+        """Parse one process and its called processes; raises ProcessError naming the element."""
+        try:
+            spec = self._parser.get_spec(process_id)
+            subprocess_specs = self._parser.get_subprocess_specs(process_id)
+        except ValidationException as err:
+            raise ProcessError(str(err), element=getattr(err, "id", None)) from err
+        except SpiffWorkflowException as err:
+            raise ProcessError(str(err)) from err
+        return Compiled(spec, subprocess_specs)
+
+
+def describe(compiled: Compiled) -> ProcessInfo:
+    """The facts a validator and the queues need, read off a compiled spec."""
+    user_tasks: list[UserTaskInfo] = []
+    has_start_timer = False
+    for spec in [compiled.spec, *compiled.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            if getattr(task_spec, "manual", False):
+                props = getattr(task_spec, "extensions", {}).get("properties", {})
+                user_tasks.append(
+                    UserTaskInfo(
+                        element=task_spec.name,
+                        name=task_spec.bpmn_name or task_spec.name,
+                        lane=task_spec.lane,
+                        form=props.get("formJsonSchemaFilename"),
+                        ui_form=props.get("formUiSchemaFilename"),
+                        documentation=getattr(task_spec, "documentation", None),
+                    )
+                )
+            if (
+                spec is compiled.spec
+                and isinstance(task_spec, StartEvent)
+                and isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+            ):
+                has_start_timer = True
+    return ProcessInfo(
+        process_id=compiled.spec.name,
+        name=compiled.spec.description or compiled.spec.name,
+        user_tasks=tuple(user_tasks),
+        has_start_timer=has_start_timer,
+    )
+
+
+def dump_spec(compiled: Compiled) -> str:
+    return json.dumps(
+        {
+            "spec": _REGISTRY.convert(compiled.spec),
+            "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in compiled.subprocess_specs.items()},
+        },
+        separators=(",", ":"),
+    )
+
+
+def load_spec(spec_json: str) -> Compiled:
+    dct = json.loads(spec_json)
+    return Compiled(
+        _REGISTRY.restore(dct["spec"]),
+        {k: _REGISTRY.restore(v) for k, v in dct["subprocess_specs"].items()},
+    )
+
+
+class Run:
+    """One instance loaded for one advance: run steps, then read its projections."""
+
+    def __init__(self, workflow: BpmnWorkflow, clock: Clock) -> None:
+        self._wf = workflow
+        self._clock = clock
+
+    # -- driving ------------------------------------------------------------------------
+    def _guard(self, fn: Callable[[], Any]) -> Any:
+        with _clock_in_effect(self._clock):
+            try:
+                return fn()
+            except WorkflowTaskException as err:
+                element = err.task.task_spec.name if getattr(err, "task", None) else None
+                cause = err.exception if isinstance(err.exception, DomainError) else None
+                message = cause.message if cause else str(err)
+                raise ProcessError(message, element=element) from err
+            except SpiffWorkflowException as err:
+                raise ProcessError(str(err)) from err
+
+    def run_engine_steps(self) -> None:
+        self._guard(self._wf.do_engine_steps)
+
+    def fire_timers(self) -> None:
+        def fire() -> None:
+            self._wf.refresh_timers()
+            self._wf.do_engine_steps()
+
+        self._guard(fire)
+
+    def complete_user_task(self, task_id: str, data: Mapping[str, Any]) -> None:
+        task = self._wf.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise ProcessError("the task is not waiting for input", element=None)
+
+        def complete() -> None:
+            task.data.update(data)
+            task.run()
+            self._wf.do_engine_steps()
+
+        self._guard(complete)
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def completed(self) -> bool:
+        return bool(self._wf.is_completed())
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self._wf.data)
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        task = self._wf.get_task_from_id(UUID(task_id))
+        return dict(task.data) if task is not None else {}
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        ready = []
+        timers = {t.task_id: t for t in self.waiting_timers()}
+        for task in self._wf.get_tasks(state=TaskState.READY, manual=True):
+            props = task.task_spec.extensions.get("properties", {}) if hasattr(
+                task.task_spec, "extensions"
+            ) else {}
+            ready.append(
+                ReadyTask(
+                    id=str(task.id),
+                    element=task.task_spec.name,
+                    name=task.task_spec.bpmn_name or task.task_spec.name,
+                    lane=task.task_spec.lane,
+                    form=props.get("formJsonSchemaFilename"),
+                    due_at=_deadline_of(task, timers),
+                )
+            )
+        return ready
+
+    def waiting_timers(self) -> list[WaitingTimer]:
+        timers = []
+        for task in list(self._wf.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            fire_at = _fire_time(task, definition)
+            if fire_at is None:
+                continue
+            timers.append(
+                WaitingTimer(
+                    task_id=str(task.id),
+                    element=task.task_spec.name,
+                    kind=_timer_kind(task.task_spec),
+                    fire_at=fire_at,
+                )
+            )
+        return timers
+
+    def dump(self) -> str:
+        dct = _REGISTRY.convert(self._wf)
+        dct["format"] = STATE_FORMAT
+        return json.dumps(dct, separators=(",", ":"))
+
+
+def _fire_time(task: Any, definition: TimerEventDefinition) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(definition, CycleTimerEventDefinition):
+        if value.get("cycles", 0) == 0:
+            return None
+        moment = datetime.fromisoformat(value["next"])
+    elif isinstance(value, str) and value.upper().startswith("P"):
+        return None  # not yet started; SpiffWorkflow resolves it on its next update
+    else:
+        moment = TimerEventDefinition.get_datetime(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(moment.timestamp(), timezone.utc)
+
+
+def _timer_kind(task_spec: Any) -> str:
+    if isinstance(task_spec, BoundaryEvent):
+        return "boundary" if task_spec.cancel_activity else "reminder"
+    if isinstance(task_spec, StartEvent):
+        return "start"
+    return "intermediate"
+
+
+def _deadline_of(task: Any, timers: Mapping[str, WaitingTimer]) -> datetime | None:
+    """A user task's due time is its earliest interrupting boundary timer, if any."""
+    parent = task.parent
+    if parent is None:
+        return None
+    due = [
+        timers[str(sibling.id)].fire_at
+        for sibling in parent.children
+        if str(sibling.id) in timers and timers[str(sibling.id)].kind == "boundary"
+    ]
+    return min(due) if due else None
+
+
+def _migrate_state(dct: dict[str, Any]) -> dict[str, Any]:
+    fmt = dct.pop("format", None)
+    if fmt != STATE_FORMAT:
+        raise ProcessError(f"instance state format {fmt!r} is not supported (expected {STATE_FORMAT})")
+    return dct
+
+
+def start(compiled: Compiled, data: Mapping[str, Any], *, clock: Clock,
+          functions: Mapping[str, Callable[..., Any]]) -> Run:
+    """A new instance with `data`, run up to its first wait."""
+    workflow = BpmnWorkflow(compiled.spec, dict(compiled.subprocess_specs),
+                            script_engine=_SafeScriptEngine(functions))
+    workflow.task_tree.data.update(data)
+    start_tasks = workflow.get_tasks(state=TaskState.READY)
+    for task in start_tasks:
+        task.data.update(data)
+    run = Run(workflow, clock)
+    run.run_engine_steps()
+    return run
+
+
+def restore(compiled: Compiled, state_json: str, *, clock: Clock,
+            functions: Mapping[str, Callable[..., Any]]) -> Run:
+    dct = _migrate_state(json.loads(state_json))
+    workflow = _REGISTRY.restore(dct, spec=compiled.spec,
+                                 subprocess_specs=dict(compiled.subprocess_specs))
+    workflow.script_engine = _SafeScriptEngine(functions)
+    return Run(workflow, clock)

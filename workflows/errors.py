@@ -1,0 +1,98 @@
+"""Domain errors. They carry no HTTP status; server/errors.py maps them once."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a user can cause; `message` is meant for people."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The object changed under the caller: already completed, stale version."""
+
+    code = "conflict"
+
+
+class TaskAlreadyCompleted(Conflict):
+    code = "task_already_completed"
+
+
+class ValidationFailed(DomainError):
+    """Input broke a rule; `errors` lists each field path and its message."""
+
+    code = "validation_failed"
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message, errors=errors or [])
+        self.errors = errors or []
+
+
+class DefinitionError(DomainError):
+    """A BPMN/DMN/form file is refused; `problems` name file, element id and reason."""
+
+    code = "invalid_definition"
+
+    def __init__(self, message: str, problems: list["Problem"] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class ExpressionError(DomainError):
+    """An expression was refused by the safe evaluator or failed while evaluated."""
+
+    code = "invalid_expression"
+
+    def __init__(self, expression: str, reason: str) -> None:
+        super().__init__(f"expression {expression!r} refused: {reason}")
+        self.expression = expression
+        self.reason = reason
+
+
+class UnknownCalendarYear(DomainError):
+    """Neither chinesecalendar nor the admin overrides know this year: never guess."""
+
+    code = "unknown_calendar_year"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"working days of {year} are unknown: add the year's calendar "
+            f"(cadreflow calendar) before computing deadlines in it"
+        )
+        self.year = year
+
+
+class ClockNotAdjustable(DomainError):
+    code = "clock_not_adjustable"
+
+
+class SchedulerAlreadyRunning(DomainError):
+    code = "scheduler_running"
+
+
+class Problem:
+    """One finding of validation: where (file, element) and why."""
+
+    __slots__ = ("file", "element", "reason")
+
+    def __init__(self, file: str, element: str | None, reason: str) -> None:
+        self.file, self.element, self.reason = file, element, reason
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.element}" if self.element else self.file
+        return f"{where}: {self.reason}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"file": self.file, "element": self.element, "reason": self.reason}

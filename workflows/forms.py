@@ -1,0 +1,49 @@
+"""User-task forms: JSON Schema files in forms/, checked at deploy, enforced at completion."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from .errors import Problem, ValidationFailed
+
+_FORMATS = FormatChecker()
+
+
+def load(forms_dir: Path, name: str, *, referenced_by: str, element: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Reads and checks one form file; problems name the BPMN file and element using it."""
+    if "/" in name or "\\" in name or name.startswith("."):
+        return None, [Problem(referenced_by, element, f"form name {name!r} must be a plain file name")]
+    path = forms_dir / name
+    if not path.is_file():
+        return None, [Problem(referenced_by, element, f"form {name!r} not found in {forms_dir}")]
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return None, [Problem(name, None, f"not valid JSON: {err}")]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as err:
+        where = "/".join(str(p) for p in err.path) or "(root)"
+        return None, [Problem(name, where, f"not a valid JSON Schema: {err.message}")]
+    return schema, []
+
+
+def validate(schema: dict[str, Any], data: Any) -> None:
+    """Raises ValidationFailed listing every field path and message; returns if valid."""
+    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    errors = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        field = "/".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            field = "/".join(filter(None, [field, missing]))
+        errors.append({"field": field or "(form)", "message": error.message})
+    if errors:
+        raise ValidationFailed(
+            "the form has errors: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors,
+        )
