@@ -9,33 +9,27 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+_HEAD = AuditHead.__table__
+_EVENTS = AuditEvent.__table__
 
 
-def _digest(event: AuditEvent) -> str:
-    payload = json.dumps(
-        [
-            event.id,
-            event.at.isoformat(),
-            event.actor,
-            event.action,
-            event.object_type,
-            event.object_id,
-            event.instance_id,
-            event.detail,
-            event.prev_hash,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+_FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "instance_id", "detail",
+           "prev_hash")
+
+
+def _digest(values: dict[str, Any]) -> str:
+    parts = [values[name] for name in _FIELDS]
+    parts[1] = parts[1].isoformat()
+    payload = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -49,30 +43,27 @@ def record(
     object_id: str | int,
     instance_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Appends one row chained to the previous; flushes, never commits."""
+) -> int:
+    """Appends one row chained to the previous and returns its id; never commits."""
     head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
-    event = AuditEvent(
-        id=head.last_id + 1,
-        at=at.replace(microsecond=at.microsecond),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        instance_id=instance_id,
-        detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
-        prev_hash=head.last_hash,
-    )
-    event.hash = _digest(event)
-    session.add(event)
-    head.last_id, head.last_hash = event.id, event.hash
-    session.flush()
-    return event
+        select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+    ).one()
+    values: dict[str, Any] = {
+        "id": head.last_id + 1,
+        "at": at.astimezone(timezone.utc),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "instance_id": instance_id,
+        "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+        "prev_hash": head.last_hash,
+    }
+    values["hash"] = _digest(values)
+    session.execute(insert(_EVENTS), values)
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1)
+                    .values(last_id=values["id"], last_hash=values["hash"]))
+    return int(values["id"])
 
 
 @dataclass(frozen=True)
@@ -98,7 +89,7 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
                 return Verification(False, checked, expected_id, f"row {expected_id} is missing")
             if event.prev_hash != prev_hash:
                 return Verification(False, checked, event.id, "link to the previous row is broken")
-            if _digest(event) != event.hash:
+            if _digest({name: getattr(event, name) for name in _FIELDS}) != event.hash:
                 return Verification(False, checked, event.id, "row content does not match its hash")
             prev_hash, expected_id, checked = event.hash, expected_id + 1, checked + 1
             last_id = event.id

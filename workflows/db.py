@@ -70,7 +70,6 @@ class Database:
         """A read-only transaction (never takes SQLite's write lock)."""
         with self._read() as session, session.begin():
             yield session
-            session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

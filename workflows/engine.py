@@ -39,7 +39,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import expressions
 from .clock import Clock
-from .errors import DomainError, ExpressionError
+from .errors import DomainError
 
 #: Version of our instance-state JSON; bump it and add a migration in `_migrate_state`.
 STATE_FORMAT = 1
@@ -98,13 +98,13 @@ class _SafeScriptEngine(PythonScriptEngine):
         names = ChainMap(external_context or {}, task.data)
         try:
             return expressions.evaluate(expression, names, self.functions)
-        except ExpressionError as err:
+        except DomainError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
         try:
             expressions.execute_script(script, task.data, self.functions)
-        except ExpressionError as err:
+        except DomainError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
         return True
 
@@ -176,6 +176,15 @@ class WaitingTimer:
     element: str
     kind: str  # 'boundary', 'reminder' (non-interrupting boundary), 'intermediate', 'start'
     fire_at: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    ready: Mapping[str, ReadyTask]
+    timers: Mapping[str, WaitingTimer]
+
+
+EMPTY = Snapshot({}, {})
 
 
 @dataclass(frozen=True)
@@ -283,8 +292,8 @@ class Run:
                 return fn()
             except WorkflowTaskException as err:
                 element = err.task.task_spec.name if getattr(err, "task", None) else None
-                cause = err.exception if isinstance(err.exception, DomainError) else None
-                message = cause.message if cause else str(err)
+                cause = getattr(err, "exception", None) or err.__cause__
+                message = cause.message if isinstance(cause, DomainError) else str(err)
                 raise ProcessError(message, element=element) from err
             except SpiffWorkflowException as err:
                 raise ProcessError(str(err)) from err
@@ -324,24 +333,24 @@ class Run:
         task = self._wf.get_task_from_id(UUID(task_id))
         return dict(task.data) if task is not None else {}
 
-    def ready_user_tasks(self) -> list[ReadyTask]:
-        ready = []
+    def snapshot(self) -> Snapshot:
+        """The projections of this state: waiting user tasks and timers, by task id."""
         timers = {t.task_id: t for t in self.waiting_timers()}
+        ready = {}
         for task in self._wf.get_tasks(state=TaskState.READY, manual=True):
-            props = task.task_spec.extensions.get("properties", {}) if hasattr(
-                task.task_spec, "extensions"
-            ) else {}
-            ready.append(
-                ReadyTask(
-                    id=str(task.id),
-                    element=task.task_spec.name,
-                    name=task.task_spec.bpmn_name or task.task_spec.name,
-                    lane=task.task_spec.lane,
-                    form=props.get("formJsonSchemaFilename"),
-                    due_at=_deadline_of(task, timers),
-                )
+            props = getattr(task.task_spec, "extensions", {}).get("properties", {})
+            ready[str(task.id)] = ReadyTask(
+                id=str(task.id),
+                element=task.task_spec.name,
+                name=task.task_spec.bpmn_name or task.task_spec.name,
+                lane=task.task_spec.lane,
+                form=props.get("formJsonSchemaFilename"),
+                due_at=_deadline_of(task, timers),
             )
-        return ready
+        return Snapshot(ready, timers)
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        return list(self.snapshot().ready.values())
 
     def waiting_timers(self) -> list[WaitingTimer]:
         timers = []

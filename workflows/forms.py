@@ -32,9 +32,14 @@ def load(forms_dir: Path, name: str, *, referenced_by: str, element: str) -> tup
     return schema, []
 
 
-def validate(schema: dict[str, Any], data: Any) -> None:
+def compile(schema: dict[str, Any]) -> Draft202012Validator:
+    """A reusable validator for a schema already checked at deploy."""
+    return Draft202012Validator(schema, format_checker=_FORMATS)
+
+
+def validate(schema: dict[str, Any] | Draft202012Validator, data: Any) -> None:
     """Raises ValidationFailed listing every field path and message; returns if valid."""
-    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    validator = schema if isinstance(schema, Draft202012Validator) else compile(schema)
     errors = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         field = "/".join(str(p) for p in error.absolute_path)

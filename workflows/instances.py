@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, engine, expressions, forms
@@ -25,6 +26,8 @@ from .models import CalendarOverride, CalendarYear, HumanTask, Instance, Process
 
 _SPEC_CACHE: OrderedDict[str, engine.Compiled] = OrderedDict()
 _SPEC_CACHE_SIZE = 128
+_TASKS = HumanTask.__table__
+_TIMERS = Timer.__table__
 
 
 def compiled_spec(version: ProcessVersion) -> engine.Compiled:
@@ -39,6 +42,37 @@ def compiled_spec(version: ProcessVersion) -> engine.Compiled:
     else:
         _SPEC_CACHE.move_to_end(key)
     return compiled
+
+
+@dataclass
+class _Version:
+    """What an advance needs of an immutable deployed version, kept in memory."""
+
+    compiled: engine.Compiled
+    forms: dict[str, Any]
+    validators: dict[str, Any] = field(default_factory=dict)
+
+    def validator(self, name: str) -> Any:
+        if name not in self.validators:
+            self.validators[name] = forms.compile(self.forms[name])
+        return self.validators[name]
+
+
+_VERSIONS: OrderedDict[tuple[str, int], _Version] = OrderedDict()
+
+
+def _version(session: Session, version_id: int) -> _Version:
+    key = (str(session.get_bind().url), version_id)
+    found = _VERSIONS.get(key)
+    if found is None:
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id} not found")
+        found = _Version(compiled_spec(row), json.loads(row.forms_json))
+        _VERSIONS[key] = found
+        if len(_VERSIONS) > _SPEC_CACHE_SIZE:
+            _VERSIONS.popitem(last=False)
+    return found
 
 
 class _LazyCalendar:
@@ -100,16 +134,21 @@ class Step:
 
 def advance(session: Session, *, instance: Instance, step: Step, clock: Clock,
             run: engine.Run | None = None) -> engine.Run:
-    """Runs one step on a locked instance and writes state + projections + audit; flushes."""
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
+    """Runs one step on a locked instance and writes state + projections + audit; flushes.
+
+    The projections are diffed between the state before and after the step, so they
+    are written without being read: only this function writes either side."""
     if run is None:
-        run = engine.restore(compiled_spec(version), instance.state, clock=clock,
-                             functions=functions_for(session, clock))
+        run = engine.restore(_version(session, instance.process_version_id).compiled,
+                             instance.state, clock=clock, functions=functions_for(session, clock))
+        before = run.snapshot()
+    else:
+        before = engine.EMPTY  # a new instance: nothing projected yet
     step.apply(run)
+    after = run.snapshot()
     now = clock.now()
-    _sync_tasks(session, instance, run, now)
-    _sync_timers(session, instance, run)
+    _sync_tasks(session, instance, before, after, now)
+    _sync_timers(session, instance, before, after)
     instance.state = run.dump()
     instance.state_format = engine.STATE_FORMAT
     instance.updated_at = now
@@ -117,48 +156,74 @@ def advance(session: Session, *, instance: Instance, step: Step, clock: Clock,
         instance.status, instance.completed_at = "completed", now
     else:
         instance.status = "running"
-    audit.record(session, at=now, actor=step.actor, action=step.action,
-                 object_type=step.object_type,
-                 object_id=step.object_id if step.object_id is not None else instance.id,
-                 instance_id=instance.id, detail=dict(step.detail or {}))
     try:
         session.flush()
     except StaleDataError as err:
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and retry") from err
+    audit.record(session, at=now, actor=step.actor, action=step.action,
+                 object_type=step.object_type,
+                 object_id=step.object_id if step.object_id is not None else instance.id,
+                 instance_id=instance.id, detail=dict(step.detail or {}))
     return run
 
 
-def _sync_tasks(session: Session, instance: Instance, run: engine.Run, now: Any) -> None:
-    ready = {t.id: t for t in run.ready_user_tasks()}
-    open_rows = session.execute(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
-    ).scalars().all()
-    for row in open_rows:
-        task = ready.pop(row.spiff_task_id, None)
-        if task is None:
-            row.state, row.completed_at = "cancelled", now
-        elif row.due_at != task.due_at:
-            row.due_at = task.due_at
-    for task in ready.values():
-        session.add(HumanTask(
-            instance_id=instance.id, process_key=instance.process_key, spiff_task_id=task.id,
-            task_spec=task.element, name=task.name, role=task.lane, org_unit=instance.org_unit,
-            form=task.form, state="open", created_at=now, due_at=task.due_at,
-        ))
+_CANCEL_TASKS = (
+    update(_TASKS)
+    .where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.state == "open",
+           _TASKS.c.spiff_task_id.in_(bindparam("sids", expanding=True)))
+    .values(state="cancelled", completed_at=bindparam("now"))
+)
+_RESCHEDULE_TASK = (
+    update(_TASKS)
+    .where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.state == "open",
+           _TASKS.c.spiff_task_id == bindparam("sid"))
+    .values(due_at=bindparam("due"))
+)
+_DELETE_TIMERS = delete(_TIMERS).where(
+    _TIMERS.c.instance_id == bindparam("iid"),
+    _TIMERS.c.spiff_task_id.in_(bindparam("sids", expanding=True)),
+)
+_RESCHEDULE_TIMER = (
+    update(_TIMERS)
+    .where(_TIMERS.c.instance_id == bindparam("iid"), _TIMERS.c.spiff_task_id == bindparam("sid"))
+    .values(fire_at=bindparam("at"))
+)
 
 
-def _sync_timers(session: Session, instance: Instance, run: engine.Run) -> None:
-    waiting = {t.task_id: t for t in run.waiting_timers()}
-    rows = session.execute(select(Timer).where(Timer.instance_id == instance.id)).scalars().all()
-    for row in rows:
-        timer = waiting.pop(row.spiff_task_id, None)
-        if timer is None:
-            session.delete(row)
-        elif row.fire_at != timer.fire_at:
-            row.fire_at = timer.fire_at
-    for timer in waiting.values():
-        session.add(Timer(instance_id=instance.id, spiff_task_id=timer.task_id,
-                          task_spec=timer.element, kind=timer.kind, fire_at=timer.fire_at))
+def _sync_tasks(session: Session, instance: Instance, before: engine.Snapshot,
+                after: engine.Snapshot, now: datetime) -> None:
+    gone = [sid for sid in before.ready if sid not in after.ready]
+    if gone:  # a completed task is no longer 'open', so this cancels only the others
+        session.execute(_CANCEL_TASKS, {"iid": instance.id, "sids": gone, "now": now})
+    for sid, task in after.ready.items():
+        if sid in before.ready and before.ready[sid].due_at != task.due_at:
+            session.execute(_RESCHEDULE_TASK, {"iid": instance.id, "sid": sid, "due": task.due_at})
+    new = [task for sid, task in after.ready.items() if sid not in before.ready]
+    if new:
+        session.execute(insert(_TASKS), [
+            dict(instance_id=instance.id, process_key=instance.process_key, spiff_task_id=task.id,
+                 task_spec=task.element, name=task.name, role=task.lane, org_unit=instance.org_unit,
+                 assignee=None, form=task.form, state="open", created_at=now, due_at=task.due_at,
+                 due_basis=None, completed_at=None, completed_by=None)
+            for task in new
+        ])
+
+
+def _sync_timers(session: Session, instance: Instance, before: engine.Snapshot,
+                 after: engine.Snapshot) -> None:
+    gone = [sid for sid in before.timers if sid not in after.timers]
+    if gone:
+        session.execute(_DELETE_TIMERS, {"iid": instance.id, "sids": gone})
+    for sid, timer in after.timers.items():
+        if sid in before.timers and before.timers[sid].fire_at != timer.fire_at:
+            session.execute(_RESCHEDULE_TIMER, {"iid": instance.id, "sid": sid, "at": timer.fire_at})
+    new = [timer for sid, timer in after.timers.items() if sid not in before.timers]
+    if new:
+        session.execute(insert(_TIMERS), [
+            dict(instance_id=instance.id, spiff_task_id=t.task_id, task_spec=t.element,
+                 kind=t.kind, fire_at=t.fire_at)
+            for t in new
+        ])
 
 
 def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],
@@ -186,24 +251,33 @@ def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],
 def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], actor: str,
                   clock: Clock) -> HumanTask:
     """Completes an open user task with form-valid data; exactly one of two racers wins."""
-    task = session.get(HumanTask, task_id)
-    if task is None:
+    owner = select(_TASKS.c.instance_id).where(_TASKS.c.id == task_id).scalar_subquery()
+    instance = session.execute(
+        select(Instance).where(Instance.id == owner).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if instance is None:
         raise NotFound(f"task {task_id} not found")
-    instance = lock_instance(session, task.instance_id)
-    session.refresh(task)
+    # Read after the lock: a racer that completed it first has committed by now.
+    task = session.execute(
+        select(HumanTask).where(HumanTask.id == task_id).execution_options(populate_existing=True)
+    ).scalar_one()
     if task.state != "open":
         raise TaskAlreadyCompleted(
             f"task {task_id} is already {task.state}"
-            + (f" (by {task.completed_by} at {task.completed_at:%Y-%m-%d %H:%M:%S} UTC)" if task.completed_by else "")
+            + (f" (by {task.completed_by} at {task.completed_at:%Y-%m-%d %H:%M:%S} UTC)"
+               if task.completed_by else "")
         )
     if not isinstance(data, Mapping):
-        raise ValidationFailed("form data must be a JSON object", [{"field": "(form)", "message": "expected an object"}])
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
+        raise ValidationFailed("form data must be a JSON object",
+                               [{"field": "(form)", "message": "expected an object"}])
     if task.form:
-        forms.validate(json.loads(version.forms_json)[task.form], dict(data))
+        forms.validate(_version(session, instance.process_version_id).validator(task.form), dict(data))
     now = clock.now()
-    task.state, task.completed_at, task.completed_by = "completed", now, actor
+    session.execute(update(_TASKS).where(_TASKS.c.id == task_id)
+                    .values(state="completed", completed_at=now, completed_by=actor))
+    for name, value in (("state", "completed"), ("completed_at", now), ("completed_by", actor)):
+        set_committed_value(task, name, value)
     advance(session, instance=instance, clock=clock, step=Step(
         action="task.complete", actor=actor, object_type="task", object_id=task.id,
         apply=lambda run: run.complete_user_task(task.spiff_task_id, dict(data)),

@@ -1,0 +1,134 @@
+"""Fixtures over real databases: a SQLite file per test and a PostgreSQL database per run.
+
+Every database-backed test runs on both; ids end in [sqlite] or [postgresql]. With
+CI=true an unreachable PostgreSQL fails the run instead of skipping, and a run in
+which no PostgreSQL test passed fails too.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from server.cli import Runtime
+from workflows import migrate
+from workflows.config import Settings
+from workflows.db import Database
+
+DATA = Path(__file__).parent / "data"
+FORMS = DATA / "forms"
+PG_ADMIN_URL = os.environ.get("CADREFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BACKENDS = ["sqlite", "postgresql"]
+TABLES = ["audit_event", "audit_head", "timer", "human_task", "instance", "process_version",
+          "decision_version", "calendar_override", "calendar_year", "setting"]
+
+_passed_postgresql = 0
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as err:
+        return str(err).strip().splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    problem = _pg_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}", pytrace=False)
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    name = f"cadreflow_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _reset_postgresql(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, :h)"),
+                     {"h": "0" * 64})
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database on the parametrized backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "cadreflow.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        db = Database(f"sqlite:///{path}")
+    else:
+        db = Database(request.getfixturevalue("pg_url"))
+        _reset_postgresql(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def rt(database: Database) -> Runtime:
+    """A runtime on the test database: adjustable clock, test forms."""
+    runtime = Runtime(Settings(database_url=database.url, clock_adjustable=True,
+                               forms_dir=FORMS, timezone="Asia/Shanghai",
+                               scheduler_interval=0.2, max_definition_bytes=200_000))
+    runtime._db = database
+    return runtime
+
+
+def at(text_: str) -> datetime:
+    """A local (Asia/Shanghai) moment, for readable tests."""
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(text_)
+    return moment.replace(tzinfo=ZoneInfo("Asia/Shanghai")) if moment.tzinfo is None else moment
+
+
+def set_clock(rt: Runtime, moment: str) -> None:
+    from workflows import settings
+
+    with rt.db.transaction() as session:
+        settings.move_clock(session, rt.clock, to=at(moment))
+
+
+def advance_clock(rt: Runtime, **delta: Any) -> None:
+    from workflows import settings
+
+    with rt.db.transaction() as session:
+        settings.move_clock(session, rt.clock, by=timedelta(**delta))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    global _passed_postgresql
+    if report.when == "call" and report.passed and "[postgresql" in report.nodeid:
+        _passed_postgresql += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    collected_pg = any("[postgresql" in item.nodeid for item in session.items)
+    if IN_CI and collected_pg and _passed_postgresql == 0 and exitstatus == 0:
+        session.config.get_terminal_writer().line(
+            "CI requires the PostgreSQL tests to run: none passed", red=True)
+        session.exitstatus = 1

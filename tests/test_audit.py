@@ -1,0 +1,154 @@
+"""The audit trail is a hash chain the database keeps append-only; tampering by someone
+who bypasses the database's own guard (an admin disabling the trigger) is detected and
+the broken row is named, by the library and by `cadreflow audit verify`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import exc, func, select, text
+
+from server.cli import Runtime
+from tests.conftest import FORMS, set_clock
+from tests.support import complete, deploy, start, task_named
+from workflows import audit
+from workflows.models import AuditEvent
+
+ROOT = Path(__file__).resolve().parent.parent
+CADREFLOW = Path(sys.executable).with_name("cadreflow")
+
+
+def _operate(rt: Runtime) -> int:
+    """Deploy, start two cases, complete one task; returns the number of audit rows."""
+    set_clock(rt, "2026-11-02 09:00")
+    deploy(rt, "deadline.bpmn")
+    first = start(rt, "deadline", {"registered_on": "2026-11-02"})
+    start(rt, "deadline", {"registered_on": "2026-11-03"})
+    complete(rt, task_named(rt, "investigate", first).id,
+             {"responsible": True, "severity": 2, "finding": "应负直接责任"})
+    with rt.db.reading() as session:
+        return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+
+
+def _verify(rt: Runtime) -> audit.Verification:
+    with rt.db.reading() as session:
+        return audit.verify(session)
+
+
+def _as_admin(rt: Runtime, statement: str, **params: object) -> None:
+    """Runs a write on audit_event the way an attacker with admin rights would: with the
+    append-only trigger out of the way (PostgreSQL: disabled and re-enabled in the same
+    transaction, so no other test ever sees it off)."""
+    with rt.db.engine.begin() as conn:
+        if rt.db.dialect == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_update")
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_delete")
+            conn.execute(text(statement), params)
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+            conn.execute(text(statement), params)
+            conn.exec_driver_sql("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
+
+
+def _cli_verify(rt: Runtime) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CADREFLOW_DATABASE_URL": rt.db.url, "CADREFLOW_FORMS_DIR": str(FORMS),
+           "CLOCK_ADJUSTABLE": "1"}
+    return subprocess.run([str(CADREFLOW), "audit", "verify"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_chain_of_real_operations_verifies_and_counts_every_row(rt: Runtime) -> None:
+    rows = _operate(rt)
+    assert rows == 4  # process.deploy, 2 × instance.start, task.complete
+
+    result = _verify(rt)
+
+    assert result == audit.Verification(True, 4)
+    with rt.db.reading() as session:
+        actions = session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
+    assert actions == ["process.deploy", "instance.start", "instance.start", "task.complete"]
+
+
+def test_tampered_detail_is_detected_at_that_row(rt: Runtime) -> None:
+    _operate(rt)
+    _as_admin(rt, "UPDATE audit_event SET detail = :d WHERE id = 3",
+              d=json.dumps({"org_unit": "elsewhere", "process": "deadline", "version": 1}))
+
+    result = _verify(rt)
+
+    assert not result.ok
+    assert result.broken_at == 3
+    assert result.checked == 2
+    assert "does not match its hash" in result.reason
+
+
+def test_tampered_row_with_recomputed_hash_breaks_the_next_link(rt: Runtime) -> None:
+    _operate(rt)
+    with rt.db.reading() as session:
+        row = session.get(AuditEvent, 2)
+        assert row is not None
+        values = {name: getattr(row, name) for name in audit._FIELDS}
+    values["detail"] = json.dumps({"forged": True})
+    forged_hash = audit._digest(values)
+    _as_admin(rt, "UPDATE audit_event SET detail = :d, hash = :h WHERE id = 2",
+              d=values["detail"], h=forged_hash)
+
+    result = _verify(rt)
+
+    assert not result.ok
+    assert result.broken_at == 3
+    assert "link" in result.reason
+
+
+def test_deleted_middle_row_is_detected_as_missing(rt: Runtime) -> None:
+    _operate(rt)
+    _as_admin(rt, "DELETE FROM audit_event WHERE id = 2")
+
+    result = _verify(rt)
+
+    assert not result.ok
+    assert result.broken_at == 2
+    assert result.reason == "row 2 is missing"
+
+
+def test_deleted_last_row_is_detected_through_the_head(rt: Runtime) -> None:
+    rows = _operate(rt)
+    _as_admin(rt, "DELETE FROM audit_event WHERE id = :i", i=rows)
+
+    result = _verify(rt)
+
+    assert not result.ok
+    assert result.broken_at == rows
+    assert "removed" in result.reason
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET detail = '{}' WHERE id = 2",
+    "DELETE FROM audit_event WHERE id = 2",
+])
+def test_database_refuses_plain_update_or_delete_of_audit_rows(rt: Runtime, statement: str) -> None:
+    rows = _operate(rt)
+
+    with pytest.raises(exc.DBAPIError, match="append-only"), rt.db.engine.begin() as conn:
+        conn.execute(text(statement))
+
+    assert _verify(rt) == audit.Verification(True, rows)
+
+
+def test_cli_audit_verify_exits_1_and_names_the_tampered_row(rt: Runtime) -> None:
+    rows = _operate(rt)
+    intact = _cli_verify(rt)
+    assert intact.returncode == 0, intact.stderr
+    assert f"audit trail intact: {rows} row(s) verified" in intact.stdout
+
+    _as_admin(rt, "UPDATE audit_event SET actor = 'nobody' WHERE id = 4")
+    broken = _cli_verify(rt)
+
+    assert broken.returncode == 1, (broken.stdout, broken.stderr)
+    assert "audit trail broken at row 4" in broken.stderr
+    assert "does not match its hash" in broken.stderr

@@ -1,0 +1,78 @@
+"""Layering rules of ARCHITECTURE.md, read off the import statements with `ast`.
+
+- workflows/ (engine and domain) imports no Flask, no marshmallow and nothing of server/.
+- Only workflows/engine.py imports SpiffWorkflow (in workflows/, server/ and bench/).
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE = ROOT / "workflows" / "engine.py"
+WEB_ONLY = {"flask", "marshmallow", "server"}
+
+
+def modules_under(*folders: str) -> list[Path]:
+    return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))
+
+
+def imports_in(source: str, module_path: str) -> list[tuple[int, str]]:
+    """(line, absolute dotted module) of every import; relative ones resolved.
+
+    `module_path` is the file's path below the project root, e.g. 'workflows/engine.py'."""
+    package = list(Path(module_path).with_suffix("").parts[:-1])
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source, filename=module_path)):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            prefix = ".".join(base + ([node.module] if node.module else []))
+            if node.module:
+                found.append((node.lineno, prefix))
+            else:  # `from .. import x`: x may itself be a module
+                found.extend((node.lineno, f"{prefix}.{alias.name}".lstrip("."))
+                             for alias in node.names)
+    return found
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    return imports_in(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())
+
+
+def top(module: str) -> str:
+    return module.split(".")[0].lower()
+
+
+def offenders(paths: list[Path], forbidden: set[str]) -> list[str]:
+    return [f"{p.relative_to(ROOT)}:{line}: imports {module}"
+            for p in paths for line, module in imports_of(p) if top(module) in forbidden]
+
+
+def test_the_import_reader_sees_absolute_and_relative_imports_of_the_engine() -> None:
+    modules = [module for _, module in imports_of(ENGINE)]
+    assert any(top(m) == "spiffworkflow" for m in modules)
+    assert "workflows.expressions" in modules  # from . import expressions
+    assert "workflows.errors" in modules  # from .errors import ...
+
+
+def test_the_import_reader_resolves_relative_imports_that_leave_the_package() -> None:
+    source = ("from .. import server\nfrom ..server.cli import main\nimport flask.json\n"
+              "from marshmallow import Schema\nfrom . import db\n"
+              "def f():\n    from SpiffWorkflow.bpmn import workflow\n")
+    modules = [module for _, module in imports_in(source, "workflows/sample.py")]
+    assert modules.count("server") == 1 and "server.cli" in modules
+    assert {"flask.json", "marshmallow", "workflows.db", "SpiffWorkflow.bpmn"} <= set(modules)
+
+
+def test_workflows_imports_no_flask_marshmallow_or_server() -> None:
+    paths = modules_under("workflows")
+    assert ENGINE in paths
+    assert offenders(paths, WEB_ONLY) == []
+
+
+def test_only_the_engine_module_imports_spiffworkflow() -> None:
+    paths = [p for p in modules_under("workflows", "server", "bench") if p != ENGINE]
+    assert ROOT / "server" / "cli.py" in paths
+    assert offenders(paths, {"spiffworkflow"}) == []
