@@ -127,10 +127,7 @@ def test_parse_accepts_a_normal_bpmn_file() -> None:
     assert "责任调查" in names
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "xmlgate's DOCTYPE/ENTITY regex only matches ASCII-compatible bytes: a UTF-16 file "
-    "with a DOCTYPE passes the first wall (lxml's resolve_entities=False still stops expansion)"))
-def test_a_doctype_in_a_utf16_encoded_file_is_refused_too() -> None:
+def test_a_utf16_file_hiding_a_doctype_is_refused() -> None:
     text = """<?xml version="1.0" encoding="UTF-16"?>
 <!DOCTYPE definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
@@ -138,7 +135,8 @@ def test_a_doctype_in_a_utf16_encoded_file_is_refused_too() -> None:
 </bpmn:definitions>
 """
     err = _refusal(text.encode("utf-16"), "utf16.bpmn")
-    assert "DOCTYPE" in err.problems[0].reason
+    # Refused before any DOCTYPE scan: only UTF-8 reaches the byte-level checks.
+    assert "UTF-8" in err.problems[0].reason
 
 
 @pytest.mark.parametrize(("filename", "data", "reason"), REFUSED, ids=REFUSED_IDS)
@@ -205,3 +203,9 @@ def test_cadreflow_validate_refuses_each_bad_file_with_a_nonzero_exit(tmp_path: 
     assert any(line.strip().startswith("oversized.bpmn: ") and "over the limit" in line
                for line in lines), done.stderr
     assert done.stdout == ""
+
+
+def test_a_file_declaring_another_encoding_is_refused() -> None:
+    data = b'<?xml version="1.0" encoding="ISO-8859-1"?><r/>'
+    err = _refusal(data, "latin.bpmn")
+    assert "ISO-8859-1" in err.problems[0].reason

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +57,12 @@ class Checked:
 
 
 def collect(paths: Iterable[Path]) -> list[SourceFile]:
-    """Files named, or *.bpmn/*.dmn found below folders named, in a stable order."""
+    """Files named, or *.bpmn/*.dmn in folders named (and their decisions/), in a stable order."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in {".bpmn", ".dmn"}))
+        if path.is_dir():  # the folder and its decisions/ subfolder, as bpmn/ is laid out
+            for folder in (path, path / "decisions"):
+                found.extend(sorted(p for p in folder.glob("*") if p.suffix in {".bpmn", ".dmn"}))
         elif path.is_file():
             found.append(path)
         else:
@@ -102,7 +104,7 @@ def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int) -> Checke
         try:
             compiled = definitions.compile(process_id)
         except engine.ProcessError as err:
-            result.problems.append(Problem(source.name, err.element, err.message))
+            result.problems.append(Problem(source.name, _locate(err, roots.get(source.name)), err.message))
             continue
         info = engine.describe(compiled)
         problems, form_schemas = _check_user_tasks(info, source.name, forms_dir)
@@ -138,10 +140,27 @@ def _check_user_tasks(info: engine.ProcessInfo, filename: str,
 
 
 def _owner_id(node: etree._Element) -> str | None:
+    """The id of the element a designer sees: skip ids of event definitions and the like."""
     while node is not None:
-        if node.get("id"):
+        tag = etree.QName(node).localname if isinstance(node.tag, str) else ""
+        if node.get("id") and not tag.endswith("EventDefinition"):
             return node.get("id")
         node = node.getparent()
+    return None
+
+
+_MISSING_PROCESS = re.compile(r"process '([^']+)' was not found")
+
+
+def _locate(err: engine.ProcessError, root: etree._Element | None) -> str | None:
+    """SpiffWorkflow does not always say where; find the call activity it means."""
+    if err.element or root is None:
+        return err.element or None
+    missing = _MISSING_PROCESS.search(err.message)
+    if missing:
+        for node in root.iter(f"{{{BPMN_NS}}}callActivity"):
+            if node.get("calledElement") == missing.group(1):
+                return node.get("id")
     return None
 
 

@@ -23,12 +23,13 @@ def load(forms_dir: Path, name: str, *, referenced_by: str, element: str) -> tup
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, [Problem(name, None, f"not valid JSON: {err}")]
+        return None, [Problem(referenced_by, element, f"form {name!r} is not valid JSON: {err}")]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
         where = "/".join(str(p) for p in err.path) or "(root)"
-        return None, [Problem(name, where, f"not a valid JSON Schema: {err.message}")]
+        return None, [Problem(referenced_by, element,
+                              f"form {name!r} is not a valid JSON Schema at {where}: {err.message}")]
     return schema, []
 
 

@@ -13,6 +13,7 @@ from lxml import etree
 from .errors import DefinitionError, Problem
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _XINCLUDE = re.compile(rb"http://www\.w3\.org/20\d\d/XInclude", re.IGNORECASE)
 
 _PARSER_OPTIONS = dict(
@@ -30,6 +31,14 @@ def parse(data: bytes, *, filename: str, max_bytes: int) -> etree._Element:
     """The parsed root element, or DefinitionError naming the file and the reason."""
     if len(data) > max_bytes:
         raise _refused(filename, f"file is {len(data)} bytes, over the limit of {max_bytes}")
+    # The checks below read bytes, so the bytes must be the text: UTF-8 only.
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _refused(filename, f"file is not UTF-8 encoded (byte {err.start})") from err
+    declared = _DECLARED_ENCODING.match(data)
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+        raise _refused(filename, f"encoding {declared.group(1).decode()!r} is not accepted; save the file as UTF-8")
     if _DOCTYPE.search(data):
         raise _refused(filename, "DOCTYPE and entity declarations are not allowed")
     if _XINCLUDE.search(data):
