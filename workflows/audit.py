@@ -12,14 +12,26 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, AuditHead
+from .models import AuditEvent, AuditHead, UTCDateTime
 
 GENESIS = "0" * 64
 _HEAD = AuditHead.__table__
 _EVENTS = AuditEvent.__table__
+_TAKE_NEXT = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(last_id=_HEAD.c.last_id + 1)
+    .returning(_HEAD.c.last_id, _HEAD.c.last_hash)
+)
+_INSERT_EVENT = insert(_EVENTS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("new_hash"))
+_INSERT_EVENT_AND_MOVE_HEAD = text(
+    "WITH moved AS (UPDATE audit_head SET last_hash = :hash WHERE id = 1) "
+    "INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
+    " prev_hash, hash) VALUES (:id, :at, :actor, :action, :object_type, :object_id, :instance_id,"
+    " :detail, :prev_hash, :hash)"
+).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
 _FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "instance_id", "detail",
@@ -45,11 +57,10 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Appends one row chained to the previous and returns its id; never commits."""
-    head = session.execute(
-        select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
-    ).one()
+    conn = session.connection()
+    head = conn.execute(_TAKE_NEXT).one()  # locks the head row until commit
     values: dict[str, Any] = {
-        "id": head.last_id + 1,
+        "id": head.last_id,
         "at": at.astimezone(timezone.utc),
         "actor": actor,
         "action": action,
@@ -60,9 +71,11 @@ def record(
         "prev_hash": head.last_hash,
     }
     values["hash"] = _digest(values)
-    session.execute(insert(_EVENTS), values)
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1)
-                    .values(last_id=values["id"], last_hash=values["hash"]))
+    if conn.dialect.name == "postgresql":
+        conn.execute(_INSERT_EVENT_AND_MOVE_HEAD, values)  # one round trip
+    else:
+        conn.execute(_INSERT_EVENT, values)
+        conn.execute(_MOVE_HEAD, {"new_hash": values["hash"]})
     return int(values["id"])
 
 

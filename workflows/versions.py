@@ -1,0 +1,64 @@
+"""Deployed versions kept in memory: immutable rows, so caching them is always safe."""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from . import engine, forms
+from .errors import NotFound
+from .models import ProcessVersion
+
+_CACHE_SIZE = 128
+_SPECS: OrderedDict[str, engine.Compiled] = OrderedDict()
+
+
+def compiled_spec(version: ProcessVersion) -> engine.Compiled:
+    """Parsed once per deployed version; keyed by content so it is valid across databases."""
+    key = f"{version.process_key}:{version.content_hash}"
+    compiled = _SPECS.get(key)
+    if compiled is None:
+        compiled = engine.load_spec(version.spec_json)
+        _SPECS[key] = compiled
+        if len(_SPECS) > _CACHE_SIZE:
+            _SPECS.popitem(last=False)
+    else:
+        _SPECS.move_to_end(key)
+    return compiled
+
+
+@dataclass
+class Loaded:
+    """What an advance needs of a deployed version: the spec and its form validators."""
+
+    process_key: str
+    version: int
+    compiled: engine.Compiled
+    forms: dict[str, Any]
+    validators: dict[str, Any] = field(default_factory=dict)
+
+    def validator(self, name: str) -> Any:
+        if name not in self.validators:
+            self.validators[name] = forms.compile(self.forms[name])
+        return self.validators[name]
+
+
+_LOADED: OrderedDict[tuple[str, int], Loaded] = OrderedDict()
+
+
+def load(session: Session, version_id: int) -> Loaded:
+    """The version by id, read from the database once per process."""
+    key = (str(session.get_bind().url), version_id)
+    found = _LOADED.get(key)
+    if found is None:
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id} not found")
+        found = Loaded(row.process_key, row.version, compiled_spec(row), json.loads(row.forms_json))
+        _LOADED[key] = found
+        if len(_LOADED) > _CACHE_SIZE:
+            _LOADED.popitem(last=False)
+    return found
