@@ -29,15 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+import psycopg
+from sqlalchemy import text
 
-from server.cli import Runtime  # noqa: E402
-from workflows import deployment, engine, expressions, instances, migrate, settings  # noqa: E402
-from workflows.calendar import WorkCalendar  # noqa: E402
-from workflows.config import Settings  # noqa: E402
-from workflows.db import Database  # noqa: E402
-from workflows.models import CalendarYear, HumanTask, ProcessVersion  # noqa: E402
+from server.cli import Runtime
+from workflows import deployment, engine, expressions, instances, migrate, settings
+from workflows.calendar import WorkCalendar
+from workflows.config import Settings
+from workflows.db import Database
+from workflows.models import CalendarYear, HumanTask, ProcessVersion
 
 DATA = ROOT / "tests" / "data"
 PG_ADMIN = os.environ.get("CADREFLOW_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -134,8 +134,8 @@ def bench_one_completion(rt: Runtime, n: int) -> tuple[float, float, float, floa
     floor_ms, ours_ms = [], []
     # Interleave so both see the same machine load and cache state.
     for iid, tid in zip(ids, tasks):
-        floor_ms.append(_timed(lambda: floor.complete(iid, FORM)))
-        ours_ms.append(_timed(lambda: _cadreflow_complete(rt, tid, FORM)))
+        floor_ms.append(_timed(lambda iid=iid: floor.complete(iid, FORM)))
+        ours_ms.append(_timed(lambda tid=tid: _cadreflow_complete(rt, tid, FORM)))
     return (*_summary(floor_ms), *_summary(ours_ms))
 
 
@@ -151,11 +151,11 @@ def bench_growth(rt: Runtime, marks: tuple[int, ...] = (0, 50, 200), reps: int =
                 floor.complete(iid, {"done": False})
                 _cadreflow_complete(rt, _open_task(rt, iid), {"done": False})
             done += 1
-        f = [_timed(lambda: floor.complete(iid, {"done": False})) for iid in ids]
+        f = [_timed(lambda iid=iid: floor.complete(iid, {"done": False})) for iid in ids]
         o = []
         for iid in ids:
             tid = _open_task(rt, iid)
-            o.append(_timed(lambda: _cadreflow_complete(rt, tid, {"done": False})))
+            o.append(_timed(lambda tid=tid: _cadreflow_complete(rt, tid, {"done": False})))
         done += 1
         results[mark] = (statistics.median(f), statistics.median(o))
     return results
@@ -200,7 +200,7 @@ def main() -> int:
                 print(f"  ratio cadreflow/floor {ratio:4.2f}  (target <= {RATIO_TARGET})"
                       f"  {'OK' if ratio <= RATIO_TARGET else 'OVER'}")
                 growth = bench_growth(rt)
-                print(f"  looping process, median ms per completion after N completed tasks:")
+                print("  looping process, median ms per completion after N completed tasks:")
                 print(f"  {'N':>5}  {'floor':>8}  {'cadreflow':>9}")
                 for mark, (fm, om) in growth.items():
                     print(f"  {mark:>5}  {fm:8.2f}  {om:9.2f}")

@@ -20,7 +20,7 @@ _LANDING = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 </table><p>流程实例：{{ instances }}</p></body></html>"""
 
 
-def create_app(runtime: "Runtime | None" = None, **config: Any) -> Flask:
+def create_app(runtime: Runtime | None = None, **config: Any) -> Flask:
     from server.cli import Runtime
 
     rt = runtime or Runtime()

@@ -75,7 +75,7 @@ def handles_errors(fn: F) -> F:
                 raise
             _fail(err.message)
             sys.exit(1)
-        except Exception as err:  # noqa: BLE001 - one line for people, traceback with --debug
+        except Exception as err:
             if debug:
                 raise
             _fail(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
@@ -115,7 +115,7 @@ def db() -> None:
 @handles_errors
 def db_upgrade(rt: Runtime) -> None:
     """Apply all migrations."""
-    rt.db  # creates the SQLite folder
+    _ = rt.db  # creates the SQLite folder
     migrate.upgrade(rt.settings.database_url)
     click.echo("database is up to date")
 

@@ -175,3 +175,43 @@ def test_gateway_failing_at_run_time_leaves_nothing_half_written(rt: Runtime) ->
         settings.sync_clock(session, rt.clock)
         instances.complete_task(session, task_id=task_id, data=VALID, actor="clerk", clock=rt.clock)
     assert [t.task_spec for t in open_tasks(rt, iid)] == ["decide"]
+
+
+def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadlock(rt: Runtime) -> None:
+    """The sweep claims the instance (not its timer rows), so a clerk's completion waits for
+    the sweep's commit and then gets a clear answer, never a database deadlock."""
+    from workflows import timers
+
+    set_clock(rt, "2026-11-02 09:00")
+    deploy(rt, "deadline.bpmn")
+    iid = start(rt, "deadline", {"registered_on": "2026-11-02"})
+    task = task_named(rt, "investigate", iid)
+    set_clock(rt, "2026-12-10 12:00")  # the reminder is due, the deadline is not
+    claimed = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def clerk() -> None:
+        claimed.wait(timeout=10)
+        try:
+            with rt.db.transaction() as session:
+                settings.sync_clock(session, rt.clock)
+                instances.complete_task(session, task_id=task.id, data=VALID, actor="clerk",
+                                        clock=rt.clock)
+            outcome["clerk"] = "completed"
+        except Exception as err:  # noqa: BLE001 - the test records what a clerk would see
+            outcome["clerk"] = err
+
+    thread = threading.Thread(target=clerk)
+    thread.start()
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        due = timers._claim(session, clock=rt.clock, batch=10, tried=set(), lock=True)
+        assert due == [iid]
+        claimed.set()
+        thread.join(timeout=0.5)  # the clerk is now waiting for the instance
+        assert timers.fire(session, instance_id=iid, clock=rt.clock) == 1
+    thread.join(timeout=30)
+    assert outcome["clerk"] == "completed"
+    assert sorted(t.task_spec for t in open_tasks(rt, iid)) == ["decide", "remind"]
+    with rt.db.reading() as session:
+        assert audit.verify(session).ok

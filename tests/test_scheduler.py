@@ -58,6 +58,7 @@ def _start_many(rt: Runtime, process: str, count: int) -> float:
 
 
 def _fire_counts(rt: Runtime) -> Counter[str]:
+    """`timer.fire` audit rows per instance: a sweep fires an instance's due timers at once."""
     with rt.db.reading() as session:
         rows = session.execute(
             select(AuditEvent.object_id, func.count()).where(AuditEvent.action == "timer.fire")
@@ -68,7 +69,7 @@ def _fire_counts(rt: Runtime) -> Counter[str]:
 
 def _timer_ids(rt: Runtime) -> set[str]:
     with rt.db.reading() as session:
-        return {str(i) for i in session.execute(select(Timer.id)).scalars()}
+        return {str(i) for i in session.execute(select(Timer.instance_id)).scalars()}
 
 
 def _cli_env(rt: Runtime) -> dict[str, str]:
@@ -304,10 +305,10 @@ def test_failing_timer_is_postponed_and_does_not_stop_the_others(rt: Runtime) ->
     with rt.db.reading() as session:
         errors = session.execute(
             select(AuditEvent).where(AuditEvent.action == "timer.error")).scalars().all()
-        assert [(e.object_id, e.instance_id) for e in errors] == [(str(bad_timer.id), bad)]
+        assert [(e.object_id, e.instance_id) for e in errors] == [(str(bad), bad)]
         assert "division by zero" in errors[0].detail
         assert audit.verify(session).ok
-    assert _fire_counts(rt) == Counter({str(good_timer.id): 1})
+    assert _fire_counts(rt) == Counter({str(good): 1})
 
     # Postponed, not dropped: not retried at once, but again once the delay has passed.
     assert sweep(rt) == 0

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, UTCDateTime
@@ -21,7 +21,7 @@ GENESIS = "0" * 64
 _HEAD = AuditHead.__table__
 _EVENTS = AuditEvent.__table__
 _TAKE_NEXT = (
-    update(_HEAD).where(_HEAD.c.id == 1).values(last_id=_HEAD.c.last_id + 1)
+    update(_HEAD).where(_HEAD.c.id == 1).values(last_id=_HEAD.c.last_id + bindparam("n"))
     .returning(_HEAD.c.last_id, _HEAD.c.last_hash)
 )
 _INSERT_EVENT = insert(_EVENTS)
@@ -45,6 +45,9 @@ def _digest(values: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_PENDING = "cadreflow.audit.pending"
+
+
 def record(
     session: Session,
     *,
@@ -55,28 +58,56 @@ def record(
     object_id: str | int,
     instance_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> int:
-    """Appends one row chained to the previous and returns its id; never commits."""
-    conn = session.connection()
-    head = conn.execute(_TAKE_NEXT).one()  # locks the head row until commit
-    values: dict[str, Any] = {
-        "id": head.last_id,
-        "at": at.astimezone(timezone.utc),
+) -> None:
+    """Queues one row; it is chained and written when the transaction commits.
+
+    Appending at commit takes the chain's head lock last, after every instance lock a
+    transaction holds, and only for the instant of the commit."""
+    session.info.setdefault(_PENDING, []).append({
+        "at": at.astimezone(UTC),
         "actor": actor,
         "action": action,
         "object_type": object_type,
         "object_id": str(object_id),
         "instance_id": instance_id,
         "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
-        "prev_hash": head.last_hash,
-    }
-    values["hash"] = _digest(values)
-    if conn.dialect.name == "postgresql":
-        conn.execute(_INSERT_EVENT_AND_MOVE_HEAD, values)  # one round trip
+    })
+
+
+def mark(session: Session) -> int:
+    """A point to go back to when a savepoint is rolled back (see `discard_since`)."""
+    return len(session.info.get(_PENDING, []))
+
+
+def discard_since(session: Session, point: int) -> None:
+    del session.info.get(_PENDING, [])[point:]
+
+
+def _append(session: Session, rows: list[dict[str, Any]]) -> None:
+    conn = session.connection()
+    head = conn.execute(_TAKE_NEXT, {"n": len(rows)}).one()  # locks the head row
+    prev_hash, next_id = head.last_hash, head.last_id - len(rows) + 1
+    for values in rows:
+        values["id"], values["prev_hash"] = next_id, prev_hash
+        values["hash"] = prev_hash = _digest(values)
+        next_id += 1
+    if conn.dialect.name == "postgresql" and len(rows) == 1:
+        conn.execute(_INSERT_EVENT_AND_MOVE_HEAD, rows[0])  # one round trip
     else:
-        conn.execute(_INSERT_EVENT, values)
-        conn.execute(_MOVE_HEAD, {"new_hash": values["hash"]})
-    return int(values["id"])
+        conn.execute(_INSERT_EVENT, rows)
+        conn.execute(_MOVE_HEAD, {"new_hash": prev_hash})
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        _append(session, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
@@ -97,15 +128,15 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
         ).scalars().all()
         if not rows:
             break
-        for event in rows:
-            if event.id != expected_id:
+        for row in rows:
+            if row.id != expected_id:
                 return Verification(False, checked, expected_id, f"row {expected_id} is missing")
-            if event.prev_hash != prev_hash:
-                return Verification(False, checked, event.id, "link to the previous row is broken")
-            if _digest({name: getattr(event, name) for name in _FIELDS}) != event.hash:
-                return Verification(False, checked, event.id, "row content does not match its hash")
-            prev_hash, expected_id, checked = event.hash, expected_id + 1, checked + 1
-            last_id = event.id
+            if row.prev_hash != prev_hash:
+                return Verification(False, checked, row.id, "link to the previous row is broken")
+            if _digest({name: getattr(row, name) for name in _FIELDS}) != row.hash:
+                return Verification(False, checked, row.id, "row content does not match its hash")
+            prev_hash, expected_id, checked = row.hash, expected_id + 1, checked + 1
+            last_id = row.id
         session.expunge_all()
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_id != checked or head.last_hash != prev_hash):

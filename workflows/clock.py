@@ -7,7 +7,7 @@ scheduler, CLI — sees the same moved time; `sync` re-reads it at each transact
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from .errors import ClockNotAdjustable, ValidationFailed
@@ -21,7 +21,7 @@ class Clock:
 
     def now(self) -> datetime:
         """Aware UTC datetime."""
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def today(self) -> date:
         """The date in the deployment's time zone (deadlines are local dates)."""

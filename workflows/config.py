@@ -25,8 +25,8 @@ class Settings:
         default_factory=lambda: float(os.environ.get("CADREFLOW_SCHEDULER_INTERVAL", "5"))
     )
     forms_dir: Path = field(
-        default_factory=lambda: Path(os.environ.get("CADREFLOW_FORMS_DIR", ROOT / "forms"))
+        default_factory=lambda: Path(os.environ.get("CADREFLOW_FORMS_DIR", str(ROOT / "forms")))
     )
     max_definition_bytes: int = field(
-        default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_DEFINITION_BYTES", 2_000_000))
+        default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_DEFINITION_BYTES", "2000000"))
     )

@@ -88,7 +88,7 @@ def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int) -> Checke
                 definitions.add_dmn(root, source.name)
             else:
                 definitions.add_bpmn(root, source.name)
-        except Exception as err:  # the spiff parser raises many kinds; report, don't crash
+        except Exception as err:  # noqa: BLE001 - the spiff parser raises many kinds; report them
             result.problems.append(Problem(source.name, getattr(err, "id", None), _reason(err)))
             roots.pop(source.name)
     by_name = {f.name: f for f in files}

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -62,9 +62,9 @@ _active_clock: ContextVar[Clock | None] = ContextVar("cadreflow_clock", default=
 
 class _ClockedDatetime(datetime):
     @classmethod
-    def now(cls, tz: Any = None) -> "_ClockedDatetime":  # type: ignore[override]
+    def now(cls, tz: Any = None) -> _ClockedDatetime:  # type: ignore[override]
         clock = _active_clock.get()
-        moment = clock.now() if clock is not None else datetime.now(timezone.utc)
+        moment = clock.now() if clock is not None else datetime.now(UTC)
         moment = moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
         return cls.combine(moment.date(), moment.timetz())
 
@@ -398,8 +398,8 @@ def _fire_time(task: Any, definition: TimerEventDefinition) -> datetime | None:
     else:
         moment = TimerEventDefinition.get_datetime(value)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(moment.timestamp(), timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(moment.timestamp(), UTC)
 
 
 def _timer_kind(task_spec: Any) -> str:

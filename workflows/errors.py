@@ -45,7 +45,7 @@ class DefinitionError(DomainError):
 
     code = "invalid_definition"
 
-    def __init__(self, message: str, problems: list["Problem"] | None = None) -> None:
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
 
@@ -85,7 +85,7 @@ class SchedulerAlreadyRunning(DomainError):
 class Problem:
     """One finding of validation: where (file, element) and why."""
 
-    __slots__ = ("file", "element", "reason")
+    __slots__ = ("element", "file", "reason")
 
     def __init__(self, file: str, element: str | None, reason: str) -> None:
         self.file, self.element, self.reason = file, element, reason

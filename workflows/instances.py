@@ -21,14 +21,19 @@ from .errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from .models import HumanTask, Instance, ProcessVersion
 
 _INSTANCES = Instance.__table__
+_VERSIONS = ProcessVersion.__table__
 _TASKS = projections.TASKS
-_LOCKED_COLUMNS = (_INSTANCES.c.id, _INSTANCES.c.process_version_id, _INSTANCES.c.process_key,
-                   _INSTANCES.c.org_unit, _INSTANCES.c.state, _INSTANCES.c.version)
-_LOCK = select(*_LOCKED_COLUMNS).where(_INSTANCES.c.id == bindparam("iid")).with_for_update()
-_LOCK_BY_TASK = select(*_LOCKED_COLUMNS).where(
+_LOCKED = (
+    select(_INSTANCES.c.id, _INSTANCES.c.process_version_id, _VERSIONS.c.content_hash,
+           _INSTANCES.c.process_key, _INSTANCES.c.org_unit, _INSTANCES.c.state,
+           _INSTANCES.c.version)
+    .join_from(_INSTANCES, _VERSIONS, _INSTANCES.c.process_version_id == _VERSIONS.c.id)
+)
+_LOCK = _LOCKED.where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES)
+_LOCK_BY_TASK = _LOCKED.where(
     _INSTANCES.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("tid"))
     .scalar_subquery()
-).with_for_update()
+).with_for_update(of=_INSTANCES)
 _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 _COMPLETE_TASK = (
     update(_TASKS).where(_TASKS.c.id == bindparam("tid"), _TASKS.c.state == "open")
@@ -51,6 +56,7 @@ class Locked:
 
     id: int
     process_version_id: int
+    content_hash: str
     process_key: str
     org_unit: str | None
     state: str
@@ -84,7 +90,8 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
     Projections are diffed between the engine's snapshots before and after the step, so
     they are written without being read: this function is the only writer of either."""
     if run is None:
-        run = engine.restore(versions.load(session, instance.process_version_id).compiled,
+        run = engine.restore(versions.load(session, instance.process_version_id,
+                                           instance.content_hash).compiled,
                              instance.state, clock=clock, functions=functions.bound(session, clock))
         before = run.snapshot()
     else:
@@ -128,7 +135,7 @@ def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],
         "version": 1, "started_at": now, "started_by": actor, "updated_at": now,
         "completed_at": None,
     }).scalar_one()
-    instance = Locked(new_id, version.id, version.process_key, org_unit, "", 1)
+    instance = Locked(new_id, version.id, version.content_hash, version.process_key, org_unit, "", 1)
     advance(session, instance=instance, clock=clock, run=run,
             step=Step(action="instance.start", actor=actor, apply=lambda _run: None,
                       detail={"process": version.process_key, "version": version.version,
@@ -155,7 +162,8 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
         raise ValidationFailed("form data must be a JSON object",
                                [{"field": "(form)", "message": "expected an object"}])
     if task.form:
-        validator = versions.load(session, instance.process_version_id).validator(task.form)
+        loaded = versions.load(session, instance.process_version_id, instance.content_hash)
+        validator = loaded.validator(task.form)
         forms.validate(validator, dict(data))
     advance(session, instance=instance, clock=clock, step=Step(
         action="task.complete", actor=actor, object_type="task", object_id=task_id,

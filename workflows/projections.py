@@ -52,10 +52,10 @@ def sync_tasks(conn: Connection, *, instance_id: int, process_key: str, org_unit
     new = [task for sid, task in after.ready.items() if sid not in before.ready]
     if new:
         conn.execute(_INSERT_TASKS, [
-            dict(instance_id=instance_id, process_key=process_key, spiff_task_id=task.id,
-                 task_spec=task.element, name=task.name, role=task.lane, org_unit=org_unit,
-                 assignee=None, form=task.form, state="open", created_at=now, due_at=task.due_at,
-                 due_basis=None, completed_at=None, completed_by=None)
+            {"instance_id": instance_id, "process_key": process_key, "spiff_task_id": task.id,
+                 "task_spec": task.element, "name": task.name, "role": task.lane, "org_unit": org_unit,
+                 "assignee": None, "form": task.form, "state": "open", "created_at": now, "due_at": task.due_at,
+                 "due_basis": None, "completed_at": None, "completed_by": None}
             for task in new
         ])
 
@@ -71,7 +71,7 @@ def sync_timers(conn: Connection, *, instance_id: int, before: engine.Snapshot,
     new = [timer for sid, timer in after.timers.items() if sid not in before.timers]
     if new:
         conn.execute(_INSERT_TIMERS, [
-            dict(instance_id=instance_id, spiff_task_id=t.task_id, task_spec=t.element,
-                 kind=t.kind, fire_at=t.fire_at)
+            {"instance_id": instance_id, "spiff_task_id": t.task_id, "task_spec": t.element,
+                 "kind": t.kind, "fire_at": t.fire_at}
             for t in new
         ])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -40,7 +40,7 @@ class SingleSchedulerLock:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open while the scheduler runs
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -76,7 +76,7 @@ def _job(db: Database, clock: Clock) -> None:
 def _add_job(scheduler: BackgroundScheduler | BlockingScheduler, db: Database, clock: Clock,
              interval: float) -> None:
     scheduler.add_job(_job, "interval", seconds=interval, args=(db, clock), id="timer-sweep",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
 
 
 def start_background(db: Database, clock: Clock, interval: float) -> tuple[BackgroundScheduler, SingleSchedulerLock]:

@@ -46,16 +46,17 @@ class Loaded:
         return self.validators[name]
 
 
-_LOADED: OrderedDict[tuple[str, int], Loaded] = OrderedDict()
+_LOADED: OrderedDict[tuple[int, str], Loaded] = OrderedDict()
 
 
-def load(session: Session, version_id: int) -> Loaded:
-    """The version by id, read from the database once per process."""
-    key = (str(session.get_bind().url), version_id)
+def load(session: Session, version_id: int, content_hash: str) -> Loaded:
+    """The version by id, read once per process; keyed by content too, since ids are not
+    unique across databases (tests, restores) while content hashes are."""
+    key = (version_id, content_hash)
     found = _LOADED.get(key)
     if found is None:
         row = session.get(ProcessVersion, version_id)
-        if row is None:
+        if row is None or row.content_hash != content_hash:
             raise NotFound(f"process version {version_id} not found")
         found = Loaded(row.process_key, row.version, compiled_spec(row), json.loads(row.forms_json))
         _LOADED[key] = found

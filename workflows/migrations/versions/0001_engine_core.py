@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 02:49:30.898660
 """
-from alembic import op
 import sqlalchemy as sa
-import workflows.models
+from alembic import op
 
+import workflows.models
 
 revision = '0001'
 down_revision = None
