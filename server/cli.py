@@ -219,8 +219,7 @@ def complete(rt: Runtime, task_id: int, data: str, user: str) -> None:
     with rt.db.transaction() as session:
         settings.sync_clock(session, rt.clock)
         task = instances.complete_task(session, task_id=task_id, data=payload, actor=user, clock=rt.clock)
-        instance = session.get(Instance, task.instance_id)
-        click.echo(f"completed task {task_id}; instance {task.instance_id} is {instance.status if instance else '?'}")
+    click.echo(f"completed task {task_id}; instance {task.instance_id} is {task.instance_status}")
 
 
 @main.command("instances")

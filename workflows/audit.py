@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy import bindparam, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, UTCDateTime
@@ -20,29 +20,41 @@ from .models import AuditEvent, AuditHead, UTCDateTime
 GENESIS = "0" * 64
 _HEAD = AuditHead.__table__
 _EVENTS = AuditEvent.__table__
-_TAKE_NEXT = (
-    update(_HEAD).where(_HEAD.c.id == 1).values(last_id=_HEAD.c.last_id + bindparam("n"))
-    .returning(_HEAD.c.last_id, _HEAD.c.last_hash)
-)
+_READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
 _INSERT_EVENT = insert(_EVENTS)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("new_hash"))
-_INSERT_EVENT_AND_MOVE_HEAD = text(
-    "WITH moved AS (UPDATE audit_head SET last_hash = :hash WHERE id = 1) "
-    "INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
-    " prev_hash, hash) VALUES (:id, :at, :actor, :action, :object_type, :object_id, :instance_id,"
-    " :detail, :prev_hash, :hash)"
+# PostgreSQL chains a row in one round trip: the database applies the link step of
+# `_digest` (sha256 over previous hash, id and the body digest computed here).
+_APPEND_PG = text(
+    "WITH old AS (SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE),"
+    " head AS (UPDATE audit_head SET last_id = old.last_id + 1,"
+    "   last_hash = encode(sha256(convert_to(old.last_hash || (old.last_id + 1)::text || :body,"
+    "   'UTF8')), 'hex')"
+    "   FROM old WHERE audit_head.id = 1"
+    "   RETURNING audit_head.last_id, audit_head.last_hash, old.last_hash AS prev_hash)"
+    " INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
+    " prev_hash, hash) SELECT head.last_id, :at, :actor, :action, :object_type, :object_id,"
+    " :instance_id, :detail, head.prev_hash, head.last_hash FROM head"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 
+#: The content a row's hash covers, besides its id and the previous row's hash.
+_BODY = ("at", "actor", "action", "object_type", "object_id", "instance_id", "detail")
+_FIELDS = ("id", "prev_hash", *_BODY)
 
-_FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "instance_id", "detail",
-           "prev_hash")
+
+def _body_digest(values: dict[str, Any]) -> str:
+    parts = [values[name] for name in _BODY]
+    parts[0] = parts[0].isoformat()
+    payload = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _link(prev_hash: str, row_id: int, body: str) -> str:
+    return hashlib.sha256(f"{prev_hash}{row_id}{body}".encode()).hexdigest()
 
 
 def _digest(values: dict[str, Any]) -> str:
-    parts = [values[name] for name in _FIELDS]
-    parts[1] = parts[1].isoformat()
-    payload = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """A row's hash: sha256(previous hash ‖ id ‖ sha256(canonical JSON of its content))."""
+    return _link(values["prev_hash"], values["id"], _body_digest(values))
 
 
 _PENDING = "cadreflow.audit.pending"
@@ -85,17 +97,18 @@ def discard_since(session: Session, point: int) -> None:
 
 def _append(session: Session, rows: list[dict[str, Any]]) -> None:
     conn = session.connection()
-    head = conn.execute(_TAKE_NEXT, {"n": len(rows)}).one()  # locks the head row
-    prev_hash, next_id = head.last_hash, head.last_id - len(rows) + 1
+    if conn.dialect.name == "postgresql":
+        for values in rows:
+            conn.execute(_APPEND_PG, {**values, "body": _body_digest(values)})
+        return
+    # SQLite: BEGIN IMMEDIATE already holds the database; a trigger moves the head.
+    head = conn.execute(_READ_HEAD).one()
+    prev_hash, next_id = head.last_hash, head.last_id + 1
     for values in rows:
         values["id"], values["prev_hash"] = next_id, prev_hash
         values["hash"] = prev_hash = _digest(values)
         next_id += 1
-    if conn.dialect.name == "postgresql" and len(rows) == 1:
-        conn.execute(_INSERT_EVENT_AND_MOVE_HEAD, rows[0])  # one round trip
-    else:
-        conn.execute(_INSERT_EVENT, rows)
-        conn.execute(_MOVE_HEAD, {"new_hash": prev_hash})
+    conn.execute(_INSERT_EVENT, rows)
 
 
 @event.listens_for(Session, "before_commit")

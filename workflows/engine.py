@@ -55,6 +55,10 @@ class ProcessError(DomainError):
         self.element = element
 
 
+class TaskNotReady(ProcessError):
+    """The task is not waiting for input in this state (completed or cancelled meanwhile)."""
+
+
 # --- time: SpiffWorkflow's timers call datetime.now(); route that through our clock ----
 
 _active_clock: ContextVar[Clock | None] = ContextVar("cadreflow_clock", default=None)
@@ -311,7 +315,7 @@ class Run:
     def complete_user_task(self, task_id: str, data: Mapping[str, Any]) -> None:
         task = self._wf.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise ProcessError("the task is not waiting for input", element=None)
+            raise TaskNotReady("the task is not waiting for input", element=None)
 
         def complete() -> None:
             task.data.update(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import audit, engine, forms, functions, projections, versions
 from .clock import Clock
 from .errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
-from .models import HumanTask, Instance, ProcessVersion
+from .models import Instance, ProcessVersion
 
 _INSTANCES = Instance.__table__
 _VERSIONS = ProcessVersion.__table__
@@ -35,10 +36,14 @@ _LOCK_BY_TASK = _LOCKED.where(
     .scalar_subquery()
 ).with_for_update(of=_INSTANCES)
 _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
-_COMPLETE_TASK = (
-    update(_TASKS).where(_TASKS.c.id == bindparam("tid"), _TASKS.c.state == "open")
-    .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"))
-    .returning(*_TASKS.c)
+# The task row read with the lock may be older than the locked instance on PostgreSQL
+# (a racer's commit); the engine state is then the judge: see TaskNotReady below.
+_LOCK_WITH_TASK = (
+    _LOCKED.add_columns(_TASKS.c.id.label("task_id"), _TASKS.c.state.label("task_state"),
+                        _TASKS.c.form, _TASKS.c.spiff_task_id, _TASKS.c.task_spec)
+    .join(_TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
+    .where(_TASKS.c.id == bindparam("tid"))
+    .with_for_update(of=_INSTANCES)
 )
 _WRITE_STATE = (
     update(_INSTANCES)
@@ -73,6 +78,17 @@ def lock_instance(session: Session, instance_id: int) -> Locked:
 
 
 @dataclass(frozen=True)
+class CompletedTask:
+    id: int
+    instance_id: int
+    task_spec: str
+    completed_at: datetime
+    completed_by: str
+    instance_status: str
+    state: str = "completed"
+
+
+@dataclass(frozen=True)
 class Step:
     action: str
     actor: str
@@ -84,7 +100,8 @@ class Step:
 
 
 def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
-            run: engine.Run | None = None) -> engine.Run:
+            run: engine.Run | None = None,
+            batch: projections.Batch | None = None) -> engine.Run:
     """Runs one step on a locked instance and writes state + projections + audit; flushes.
 
     Projections are diffed between the engine's snapshots before and after the step, so
@@ -99,18 +116,18 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
     step.apply(run)
     after = run.snapshot()
     now = clock.now()
-    conn = session.connection()
-    projections.sync_tasks(conn, instance_id=instance.id, process_key=instance.process_key,
+    batch = batch or projections.Batch()
+    projections.sync_tasks(batch, instance_id=instance.id, process_key=instance.process_key,
                            org_unit=instance.org_unit, before=before, after=after, now=now,
                            completed=step.completes)
-    projections.sync_timers(conn, instance_id=instance.id, before=before, after=after)
+    projections.sync_timers(batch, instance_id=instance.id, before=before, after=after)
     instance.status = "completed" if run.completed else "running"
-    written = conn.execute(_WRITE_STATE, {
+    written = batch.execute(session.connection(), _WRITE_STATE, {
         "iid": instance.id, "expected": instance.version, "next": instance.version + 1,
         "state": run.dump(), "fmt": engine.STATE_FORMAT, "status": instance.status, "now": now,
         "done_at": now if run.completed else None,
     })
-    if written.rowcount != 1:
+    if written != 1:
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and retry")
     instance.version += 1
     audit.record(session, at=now, actor=step.actor, action=step.action,
@@ -144,33 +161,34 @@ def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],
 
 
 def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], actor: str,
-                  clock: Clock) -> HumanTask:
+                  clock: Clock) -> CompletedTask:
     """Completes an open user task with form-valid data; exactly one of two racers wins."""
     conn = session.connection()
-    locked = conn.execute(_LOCK_BY_TASK, {"tid": task_id}).first()
-    if locked is None:
-        raise NotFound(f"task {task_id} not found")
-    instance = Locked(*locked)
-    # Marked completed under the instance lock, so a racer that won first is seen here;
-    # an error below rolls the caller's transaction back, this update included.
-    now = clock.now()
-    row = conn.execute(_COMPLETE_TASK, {"tid": task_id, "now": now, "actor": actor}).first()
+    row = conn.execute(_LOCK_WITH_TASK, {"tid": task_id}).first()
     if row is None:
+        raise NotFound(f"task {task_id} not found")
+    instance = Locked(*row[:7])
+    if row.task_state != "open":
         raise _not_open(conn, task_id)
-    task = HumanTask(**row._mapping)
     if not isinstance(data, Mapping):
         raise ValidationFailed("form data must be a JSON object",
                                [{"field": "(form)", "message": "expected an object"}])
-    if task.form:
+    if row.form:
         loaded = versions.load(session, instance.process_version_id, instance.content_hash)
-        validator = loaded.validator(task.form)
-        forms.validate(validator, dict(data))
-    advance(session, instance=instance, clock=clock, step=Step(
-        action="task.complete", actor=actor, object_type="task", object_id=task_id,
-        apply=lambda run: run.complete_user_task(task.spiff_task_id, dict(data)),
-        detail={"task": task.task_spec, "data": dict(data)}, completes=task.spiff_task_id,
-    ))
-    return task
+        forms.validate(loaded.validator(row.form), dict(data))
+    now = clock.now()
+    batch = projections.Batch()
+    batch.add(projections.COMPLETE_TASK, tid=task_id, now=now, actor=actor)
+    try:
+        advance(session, instance=instance, clock=clock, batch=batch, step=Step(
+            action="task.complete", actor=actor, object_type="task", object_id=task_id,
+            apply=lambda run: run.complete_user_task(row.spiff_task_id, dict(data)),
+            detail={"task": row.task_spec, "data": dict(data)}, completes=row.spiff_task_id,
+        ))
+    except engine.TaskNotReady:
+        raise _not_open(conn, task_id) from None
+    return CompletedTask(id=task_id, instance_id=instance.id, task_spec=row.task_spec,
+                         completed_at=now, completed_by=actor, instance_status=instance.status)
 
 
 def _not_open(conn: Any, task_id: int) -> TaskAlreadyCompleted:

@@ -1,13 +1,17 @@
 """Projections of instance state that queries read: human tasks and timers.
 
 They are diffed between the engine's snapshots before and after a step and written
-without being read back; only `instances.advance` calls these.
+without being read back; only `instances.advance` writes them. The writes of one step
+go out as a `Batch`: on PostgreSQL one statement (data-modifying CTEs around the
+instance's state update), elsewhere one statement each.
 """
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, update
+from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from . import engine
 from .models import HumanTask, Timer
@@ -15,10 +19,14 @@ from .models import HumanTask, Timer
 TASKS = HumanTask.__table__
 TIMERS = Timer.__table__
 
+COMPLETE_TASK = (
+    update(TASKS).where(TASKS.c.id == bindparam("tid"), TASKS.c.state == "open")
+    .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"))
+)
 _CANCEL_TASKS = (
     update(TASKS)
     .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
-           TASKS.c.spiff_task_id.in_(bindparam("sids", expanding=True)))
+           TASKS.c.spiff_task_id.in_(bindparam("cancel_sids", expanding=True)))
     .values(state="cancelled", completed_at=bindparam("now"))
 )
 _RESCHEDULE_TASK = (
@@ -29,49 +37,79 @@ _RESCHEDULE_TASK = (
 )
 _DELETE_TIMERS = delete(TIMERS).where(
     TIMERS.c.instance_id == bindparam("iid"),
-    TIMERS.c.spiff_task_id.in_(bindparam("sids", expanding=True)),
+    TIMERS.c.spiff_task_id.in_(bindparam("timer_sids", expanding=True)),
 )
 _RESCHEDULE_TIMER = (
     update(TIMERS)
     .where(TIMERS.c.instance_id == bindparam("iid"), TIMERS.c.spiff_task_id == bindparam("sid"))
     .values(fire_at=bindparam("at"))
 )
-_INSERT_TASKS = insert(TASKS)
-_INSERT_TIMERS = insert(TIMERS)
+
+Statement = Insert | Update | Delete
 
 
-def sync_tasks(conn: Connection, *, instance_id: int, process_key: str, org_unit: str | None,
+class Batch:
+    """The writes of one step, sent with the instance's state update."""
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[Statement, dict[str, Any]]] = []
+        self._singles: list[tuple[Statement, dict[str, Any]]] = []
+
+    def add(self, statement: Statement, **params: Any) -> None:
+        """A write whose parameter names mean the same wherever they recur in the batch."""
+        self._parts.append((statement, params))
+
+    def add_single(self, statement: Statement, **params: Any) -> None:
+        """A write that may repeat with other values: always its own statement."""
+        self._singles.append((statement, params))
+
+    def execute(self, conn: Connection, final: Update, params: dict[str, Any]) -> int:
+        """Runs every write and `final`; returns `final`'s row count."""
+        for statement, single in self._singles:
+            conn.execute(statement, single)
+        if conn.dialect.name == "postgresql" and self._parts:
+            merged: dict[str, Any] = {}
+            for _part, part_params in self._parts:
+                merged.update(part_params)
+            combined = final.add_cte(*(part.cte(f"w{i}") for i, (part, _) in enumerate(self._parts)))
+            return conn.execute(combined, {**merged, **params}).rowcount
+        for part, part_params in self._parts:
+            conn.execute(part, part_params)
+        return conn.execute(final, params).rowcount
+
+
+def sync_tasks(batch: Batch, *, instance_id: int, process_key: str, org_unit: str | None,
                before: engine.Snapshot, after: engine.Snapshot, now: datetime,
                completed: str | None = None) -> None:
     gone = [sid for sid in before.ready if sid not in after.ready and sid != completed]
     if gone:
-        conn.execute(_CANCEL_TASKS, {"iid": instance_id, "sids": gone, "now": now})
+        batch.add(_CANCEL_TASKS, iid=instance_id, cancel_sids=gone, now=now)
     for sid, task in after.ready.items():
         if sid in before.ready and before.ready[sid].due_at != task.due_at:
-            conn.execute(_RESCHEDULE_TASK, {"iid": instance_id, "sid": sid, "due": task.due_at})
+            batch.add_single(_RESCHEDULE_TASK, iid=instance_id, sid=sid, due=task.due_at)
     new = [task for sid, task in after.ready.items() if sid not in before.ready]
     if new:
-        conn.execute(_INSERT_TASKS, [
+        batch.add(insert(TASKS).values([
             {"instance_id": instance_id, "process_key": process_key, "spiff_task_id": task.id,
                  "task_spec": task.element, "name": task.name, "role": task.lane, "org_unit": org_unit,
                  "assignee": None, "form": task.form, "state": "open", "created_at": now, "due_at": task.due_at,
                  "due_basis": None, "completed_at": None, "completed_by": None}
             for task in new
-        ])
+        ]))
 
 
-def sync_timers(conn: Connection, *, instance_id: int, before: engine.Snapshot,
+def sync_timers(batch: Batch, *, instance_id: int, before: engine.Snapshot,
                 after: engine.Snapshot) -> None:
     gone = [sid for sid in before.timers if sid not in after.timers]
     if gone:
-        conn.execute(_DELETE_TIMERS, {"iid": instance_id, "sids": gone})
+        batch.add(_DELETE_TIMERS, iid=instance_id, timer_sids=gone)
     for sid, timer in after.timers.items():
         if sid in before.timers and before.timers[sid].fire_at != timer.fire_at:
-            conn.execute(_RESCHEDULE_TIMER, {"iid": instance_id, "sid": sid, "at": timer.fire_at})
+            batch.add_single(_RESCHEDULE_TIMER, iid=instance_id, sid=sid, at=timer.fire_at)
     new = [timer for sid, timer in after.timers.items() if sid not in before.timers]
     if new:
-        conn.execute(_INSERT_TIMERS, [
+        batch.add(insert(TIMERS).values([
             {"instance_id": instance_id, "spiff_task_id": t.task_id, "task_spec": t.element,
                  "kind": t.kind, "fire_at": t.fire_at}
             for t in new
-        ])
+        ]))

@@ -172,6 +172,11 @@ def _append_only_audit() -> None:
             op.execute(f"""
                 CREATE TRIGGER audit_event_no_{event.lower()} BEFORE {event} ON audit_event
                 BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END""")
+        # SQLite moves the chain's head with each appended row (PostgreSQL does it in the
+        # appending statement itself, see workflows/audit.py).
+        op.execute("""
+            CREATE TRIGGER audit_event_moves_head AFTER INSERT ON audit_event
+            BEGIN UPDATE audit_head SET last_id = NEW.id, last_hash = NEW.hash WHERE id = 1; END""")
 
 
 def downgrade() -> None:
