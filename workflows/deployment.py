@@ -13,7 +13,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, engine, expressions, forms, xmlgate
+from . import audit, engine, expressions, forms, hooks, xmlgate
 from .clock import Clock
 from .errors import DefinitionError, ExpressionError, NotFound, Problem
 from .models import DecisionVersion, ProcessVersion
@@ -108,6 +108,7 @@ def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int) -> Checke
             continue
         info = engine.describe(compiled)
         problems, form_schemas = _check_user_tasks(info, source.name, forms_dir)
+        problems.extend(_check_actions(compiled, source.name))
         result.problems.extend(problems)
         if not problems:
             result.processes.append(
@@ -137,6 +138,22 @@ def _check_user_tasks(info: engine.ProcessInfo, filename: str,
             if schema is not None:
                 schemas[name] = schema
     return problems, schemas
+
+
+def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
+    """Actions must be registered; a deadlineBasis must pass the safe evaluator."""
+    known = hooks.known()
+    problems = []
+    for element, props in engine.all_properties(compiled).items():
+        if props.get("action") and props["action"] not in known:
+            problems.append(Problem(filename, element,
+                                    f"action {props['action']!r} is not registered in workflows/"))
+        if props.get("deadlineBasis"):
+            try:
+                expressions.check(props["deadlineBasis"])
+            except ExpressionError as err:
+                problems.append(Problem(filename, element, f"deadlineBasis: {err.reason}"))
+    return problems
 
 
 def _owner_id(node: etree._Element) -> str | None:

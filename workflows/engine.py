@@ -25,6 +25,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -172,6 +174,7 @@ class ReadyTask:
     lane: str | None
     form: str | None
     due_at: datetime | None
+    due_basis: str | None = None  # how the due date was computed, for people
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,35 @@ def describe(compiled: Compiled) -> ProcessInfo:
     )
 
 
+def task_properties(compiled: Compiled, element: str) -> dict[str, str]:
+    """The spiff extension properties of a task spec (e.g. formJsonSchemaFilename, action)."""
+    for spec in [compiled.spec, *compiled.subprocess_specs.values()]:
+        task_spec = spec.task_specs.get(element)
+        if task_spec is not None:
+            return dict(getattr(task_spec, "extensions", {}).get("properties", {}))
+    return {}
+
+
+def all_properties(compiled: Compiled) -> dict[str, dict[str, str]]:
+    """Every task spec's extension properties, by element id (for validation)."""
+    found: dict[str, dict[str, str]] = {}
+    for spec in [compiled.spec, *compiled.subprocess_specs.values()]:
+        for name, task_spec in spec.task_specs.items():
+            props = getattr(task_spec, "extensions", {}).get("properties", {})
+            if props:
+                found[name] = dict(props)
+    return found
+
+
+@dataclass(frozen=True)
+class AutomaticAction:
+    """An engine-run task (script, none task, event) carrying an `action` property."""
+
+    element: str
+    action: str
+    data: dict[str, Any]
+
+
 def dump_spec(compiled: Compiled) -> str:
     return json.dumps(
         {
@@ -288,6 +320,20 @@ class Run:
     def __init__(self, workflow: BpmnWorkflow, clock: Clock) -> None:
         self._wf = workflow
         self._clock = clock
+        self._actions: list[AutomaticAction] = []
+
+    def _note_action(self, task: Any) -> None:
+        props = getattr(task.task_spec, "extensions", {}).get("properties", {})
+        if props.get("action") and not task.task_spec.manual:
+            self._actions.append(AutomaticAction(task.task_spec.name, props["action"], task.data))
+
+    def take_actions(self) -> list[AutomaticAction]:
+        """Domain actions of engine-run tasks completed since the last call."""
+        taken, self._actions = self._actions, []
+        return taken
+
+    def _engine_steps(self) -> None:
+        self._wf.do_engine_steps(did_complete_task=self._note_action)
 
     # -- driving ------------------------------------------------------------------------
     def _guard(self, fn: Callable[[], Any]) -> Any:
@@ -303,14 +349,29 @@ class Run:
                 raise ProcessError(str(err)) from err
 
     def run_engine_steps(self) -> None:
-        self._guard(self._wf.do_engine_steps)
+        self._guard(self._engine_steps)
 
     def fire_timers(self) -> None:
         def fire() -> None:
             self._wf.refresh_timers()
-            self._wf.do_engine_steps()
+            self._engine_steps()
 
         self._guard(fire)
+
+    def deliver_message(self, name: str, payload: Mapping[str, Any]) -> bool:
+        """Delivers a BPMN message to this instance; False if nothing here waits for it."""
+        waiting = [t for t in self._wf.event_manager.tasks.values()
+                   if isinstance(t.task_spec.event_definition, MessageEventDefinition)
+                   and t.task_spec.event_definition.name == name]
+        if not waiting:
+            return False
+
+        def deliver() -> None:
+            self._wf.catch(BpmnEvent(waiting[0].task_spec.event_definition, dict(payload)))
+            self._engine_steps()
+
+        self._guard(deliver)
+        return True
 
     def complete_user_task(self, task_id: str, data: Mapping[str, Any]) -> None:
         task = self._wf.get_task_from_id(UUID(task_id))
@@ -320,7 +381,7 @@ class Run:
         def complete() -> None:
             task.data.update(data)
             task.run()
-            self._wf.do_engine_steps()
+            self._engine_steps()
 
         self._guard(complete)
 
@@ -343,6 +404,7 @@ class Run:
         ready = {}
         for task in self._ready_manual_tasks():
             props = getattr(task.task_spec, "extensions", {}).get("properties", {})
+            basis = props.get("deadlineBasis")
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element=task.task_spec.name,
@@ -350,6 +412,8 @@ class Run:
                 lane=task.task_spec.lane,
                 form=props.get("formJsonSchemaFilename"),
                 due_at=_deadline_of(task, timers),
+                due_basis=self._guard(lambda t=task, b=basis: str(
+                    self._wf.script_engine.evaluate(t, b))) if basis else None,
             )
         return Snapshot(ready, timers)
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, engine, forms, functions, projections, versions
+from . import audit, engine, forms, functions, hooks, projections, versions
 from .clock import Clock
 from .errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from .models import Instance, ProcessVersion
@@ -114,6 +114,10 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
     else:
         before = engine.EMPTY  # a new instance: nothing projected yet
     step.apply(run)
+    for act in run.take_actions():
+        hooks.AUTOMATIC[act.action](hooks.ActionContext(
+            session=session, clock=clock, actor=step.actor, instance_id=instance.id,
+            element=act.element, data=act.data))
     after = run.snapshot()
     now = clock.now()
     batch = batch or projections.Batch()
@@ -173,17 +177,34 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
     if not isinstance(data, Mapping):
         raise ValidationFailed("form data must be a JSON object",
                                [{"field": "(form)", "message": "expected an object"}])
+    loaded = versions.load(session, instance.process_version_id, instance.content_hash)
     if row.form:
-        loaded = versions.load(session, instance.process_version_id, instance.content_hash)
         forms.validate(loaded.validator(row.form), dict(data))
     now = clock.now()
     batch = projections.Batch()
     batch.add(projections.COMPLETE_TASK, tid=task_id, now=now, actor=actor)
+    properties = loaded.properties(row.task_spec)
+
+    def apply(run: engine.Run) -> None:
+        submitted = dict(data)
+        action = properties.get("action")
+        if action or hooks.AFTER_ANY_COMPLETION:
+            context = hooks.ActionContext(
+                session=session, clock=clock, actor=actor, instance_id=instance.id,
+                element=row.task_spec, data={**run.task_data(row.spiff_task_id), **submitted},
+                task_id=task_id, properties=properties)
+            if action:
+                hooks.ON_COMPLETE[action](context)
+            for listener in hooks.AFTER_ANY_COMPLETION:
+                listener(context)
+            submitted = context.data
+        run.complete_user_task(row.spiff_task_id, submitted)
+
     try:
         advance(session, instance=instance, clock=clock, batch=batch, step=Step(
             action="task.complete", actor=actor, object_type="task", object_id=task_id,
-            apply=lambda run: run.complete_user_task(row.spiff_task_id, dict(data)),
-            detail={"task": row.task_spec, "data": dict(data)}, completes=row.spiff_task_id,
+            apply=apply, detail={"task": row.task_spec, "data": dict(data)},
+            completes=row.spiff_task_id,
         ))
     except engine.TaskNotReady:
         raise _not_open(conn, task_id) from None

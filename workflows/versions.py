@@ -39,6 +39,12 @@ class Loaded:
     compiled: engine.Compiled
     forms: dict[str, Any]
     validators: dict[str, Any] = field(default_factory=dict)
+    _properties: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def properties(self, element: str) -> dict[str, str]:
+        if element not in self._properties:
+            self._properties[element] = engine.task_properties(self.compiled, element)
+        return self._properties[element]
 
     def validator(self, name: str) -> Any:
         if name not in self.validators:

@@ -1,0 +1,76 @@
+"""Domain actions bound to process elements by an `action` extension property.
+
+A user task's action runs when the task is completed, before the engine moves on,
+inside the same locked transaction: it checks the domain's rules (refusing with a
+DomainError, which rolls everything back) and writes the domain's records. It may add
+computed values to the data the task completes with. An engine-run task (a none task,
+script task or event) with an action runs it right after the step that reached it —
+the way timers and gateways change domain records (e.g. a decision becoming final).
+
+Domain packages register their actions at import (`workflows.cases` imports them
+all); deployment refuses an `action` nobody registered.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .clock import Clock
+
+
+@dataclass
+class ActionContext:
+    session: Session
+    clock: Clock
+    actor: str
+    instance_id: int
+    element: str
+    data: dict[str, Any]  # task data (user task: with the submitted form merged in)
+    task_id: int | None = None  # the human task, for user-task actions
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+Action = Callable[[ActionContext], None]
+
+ON_COMPLETE: dict[str, Action] = {}
+AUTOMATIC: dict[str, Action] = {}
+#: Called after every user-task completion (e.g. to record who handled a case).
+AFTER_ANY_COMPLETION: list[Action] = []
+
+
+def on_complete(name: str) -> Callable[[Action], Action]:
+    """Registers the action a user task with `action=name` runs when completed."""
+    def register(fn: Action) -> Action:
+        ON_COMPLETE[name] = fn
+        return fn
+    return register
+
+
+def automatic(name: str) -> Callable[[Action], Action]:
+    """Registers the action an engine-run element with `action=name` runs when reached."""
+    def register(fn: Action) -> Action:
+        AUTOMATIC[name] = fn
+        return fn
+    return register
+
+
+def known() -> set[str]:
+    _load_domain()
+    return set(ON_COMPLETE) | set(AUTOMATIC)
+
+
+_loaded = False
+
+
+def _load_domain() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        try:
+            import workflows.cases  # noqa: F401 - registers the case actions
+        except ModuleNotFoundError as err:
+            if err.name != "workflows.cases":
+                raise
