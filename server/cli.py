@@ -393,3 +393,91 @@ def serve(rt: Runtime, host: str, port: int, no_scheduler: bool) -> None:
             running[1].release()
 
 
+
+
+@main.group()
+def case() -> None:
+    """Cases of the five processes."""
+
+
+@case.command("open")
+@click.argument("kind")
+@click.option("--cadre", "cadre_id", type=int, default=None, help="The cadre concerned.")
+@click.option("--person", default=None, help="A person who is not a cadre on record (an accuser).")
+@click.option("--org", "org_unit", default=None, help="Org unit, when --person is given.")
+@click.option("--title", default="")
+@click.option("--data", default="{}", help="Start data as a JSON object.")
+@click.option("--user", default="cli", show_default=True)
+@pass_runtime
+@handles_errors
+def case_open(rt: Runtime, kind: str, cadre_id: int | None, person: str | None,
+              org_unit: str | None, title: str, data: str, user: str) -> None:
+    """Open a case of KIND (accountability, tolerance_review, rectification, clarification)."""
+    from workflows.cases import service as cases
+
+    payload = _json_option(data, "data")
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        opened = cases.open_case(session, kind=kind, title=title or cases.KIND_NAMES.get(kind, kind),
+                                 subject=cases.Subject(cadre_id=cadre_id, name=person, org_unit_code=org_unit),
+                                 data=payload, actor=user, clock=rt.clock)
+        click.echo(f"opened {opened.number} (case {opened.id}, instance {opened.instance_id})")
+
+
+@case.command("show")
+@click.argument("number")
+@pass_runtime
+@handles_errors
+def case_show(rt: Runtime, number: str) -> None:
+    """A case: status, outcome, open tasks with due dates, linked cases."""
+    from workflows.cases import service as cases
+
+    with rt.db.reading() as session:
+        settings.sync_clock(session, rt.clock)
+        found = cases.by_number(session, number)
+        click.echo(f"{found.number}  {cases.KIND_NAMES.get(found.kind, found.kind)}  {found.subject_name}"
+                   f"  {found.org_unit_code}  status={found.status}  outcome={found.outcome or '-'}")
+        open_tasks = session.execute(
+            select(HumanTask).where(HumanTask.instance_id == found.instance_id, HumanTask.state == "open")
+            .order_by(HumanTask.id)).scalars().all()
+        for t in open_tasks:
+            click.echo(f"  task {t.id}: {t.name} [{t.role}] due {_fmt(t.due_at, rt.clock)}"
+                       f"{' (' + t.due_basis + ')' if t.due_basis else ''}")
+        for direction, link_row, other in cases.linked(session, found.id):
+            arrow = "→" if direction == "to" else "←"
+            click.echo(f"  {arrow} {link_row.kind}: {other.number} ({other.status})")
+
+
+@main.group()
+def cadre() -> None:
+    """Cadre records."""
+
+
+@cadre.command("eligibility")
+@click.argument("cadre_id", type=int)
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The date to check (default: today).")
+@pass_runtime
+@handles_errors
+def cadre_eligibility(rt: Runtime, cadre_id: int, on: datetime | None) -> None:
+    """Eligible for promotion on a date, or not until when and because of which case."""
+    from workflows.cadres import service as cadres
+
+    with rt.db.reading() as session:
+        settings.sync_clock(session, rt.clock)
+        day = on.date() if on else rt.clock.today()
+        answer = cadres.eligibility(session, cadre_id=cadre_id, on=day)
+    if answer.eligible:
+        click.echo(f"cadre {cadre_id} is eligible for promotion on {day}")
+    else:
+        click.echo(f"cadre {cadre_id} is not eligible until {answer.until} because of case "
+                   f"{answer.case_number}: {answer.reason}")
+
+
+try:  # the demo commands live beside the CLI (server/demo_cli.py)
+    from server.demo_cli import demo as _demo_group
+
+    main.add_command(_demo_group)
+except ModuleNotFoundError as _err:
+    if _err.name != "server.demo_cli":
+        raise

@@ -5,7 +5,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from workflows.db import make_engine
-from workflows.models import Base
+from workflows.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,101 @@
+"""A small world for case-process tests: org units, cadres, users, the real bpmn/."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from server.cli import Runtime
+from tests.conftest import set_clock
+from workflows import deployment, instances, settings
+from workflows.cadres.models import Cadre
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile
+from workflows.models import CalendarYear, HumanTask
+from workflows.org import service as org
+
+ROOT = Path(__file__).resolve().parent.parent
+BPMN = ROOT / "bpmn"
+FORMS = ROOT / "forms"
+
+
+@dataclass
+class World:
+    rt: Runtime
+    cadres: dict[str, int] = field(default_factory=dict)
+
+    # -- cases -----------------------------------------------------------------------
+    def open(self, kind: str, cadre: str | None = "zhang", data: dict[str, Any] | None = None,
+             user: str = "discipline.hf", person: str | None = None,
+             links: list[tuple[int, str]] | None = None) -> CaseFile:
+        with self.rt.db.transaction() as session:
+            settings.sync_clock(session, self.rt.clock)
+            subject = (cases.Subject(cadre_id=self.cadres[cadre]) if cadre
+                       else cases.Subject(name=person, org_unit_code="ah-hf"))
+            return cases.open_case(session, kind=kind, subject=subject, title=f"{kind} 测试",
+                                   data=data or {}, actor=user, clock=self.rt.clock, links=links)
+
+    def case(self, case_id: int) -> CaseFile:
+        with self.rt.db.reading() as session:
+            return cases.get(session, case_id)
+
+    def tasks(self, case: CaseFile) -> list[HumanTask]:
+        with self.rt.db.reading() as session:
+            instance_id = cases.get(session, case.id).instance_id
+            return list(session.execute(
+                select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                        HumanTask.state == "open").order_by(HumanTask.id)
+            ).scalars())
+
+    def task(self, case: CaseFile, element: str) -> HumanTask:
+        found = [t for t in self.tasks(case) if t.task_spec == element]
+        assert len(found) == 1, f"open tasks: {[t.task_spec for t in self.tasks(case)]}"
+        return found[0]
+
+    def complete(self, case: CaseFile, element: str, data: dict[str, Any], user: str) -> None:
+        task = self.task(case, element)
+        with self.rt.db.transaction() as session:
+            settings.sync_clock(session, self.rt.clock)
+            instances.complete_task(session, task_id=task.id, data=data, actor=user, clock=self.rt.clock)
+
+    def today(self) -> date:
+        return self.rt.clock.today()
+
+
+def make_world(rt: Runtime, *, today: str = "2026-03-02 09:00",
+               processes: list[str] | None = None) -> World:
+    """Units 安徽省 > 合肥市 > 肥东县 and 芜湖市; two cadres; users per role; the named
+    processes of bpmn/ deployed (with bpmn/decisions/), or all of bpmn/."""
+    set_clock(rt, today)
+    world = World(rt)
+    with rt.db.transaction() as session:
+        clock = rt.clock
+        org.add_unit(session, code="ah", name="安徽省", level="province")
+        org.add_unit(session, code="ah-hf", name="合肥市", level="city", parent_code="ah")
+        org.add_unit(session, code="ah-wh", name="芜湖市", level="city", parent_code="ah")
+        org.add_unit(session, code="ah-hf-fd", name="肥东县", level="county", parent_code="ah-hf")
+        for key, name, post, unit in (("zhang", "张三", "合肥市某局局长", "ah-hf"),
+                                      ("li", "李四", "肥东县某镇党委书记", "ah-hf-fd")):
+            cadre = Cadre(name=name, post=post, org_unit_code=unit, created_at=clock.now())
+            session.add(cadre)
+            session.flush()
+            world.cadres[key] = cadre.id
+        for role in ("discipline", "organization", "functional", "committee", "unit",
+                     "supervisor", "designer", "admin"):
+            for unit, suffix in (("ah-hf", "hf"), ("ah-wh", "wh")):
+                org.add_user(session, username=f"{role}.{suffix}", display_name=f"{role} {suffix}",
+                             password="demo-pass-1", role=role, org_unit_code=unit, clock=clock)
+        org.add_user(session, username="discipline2.hf", display_name="第二审查员",
+                     password="demo-pass-1", role="discipline", org_unit_code="ah-hf", clock=clock)
+        org.add_user(session, username="zhang", display_name="张三", password="demo-pass-1",
+                     role="cadre", org_unit_code="ah-hf", clock=clock, cadre_id=world.cadres["zhang"])
+        for year in (2027, 2028):
+            session.add(CalendarYear(year=year, note="tests: Monday to Friday"))
+        paths = [BPMN] if processes is None else [
+            *(BPMN / f"{name}.bpmn" for name in processes), *sorted((BPMN / "decisions").glob("*.dmn"))]
+        deployment.deploy(session, files=deployment.collect(paths), forms_dir=FORMS,
+                          max_bytes=2_000_000, actor="designer.hf", clock=clock)
+    return world

@@ -1,0 +1,1 @@
+"""Cadres, their promotion bans and promotion eligibility."""

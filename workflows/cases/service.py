@@ -1,0 +1,197 @@
+"""Opening cases, numbering them, linking them and recording who acted on them."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from workflows import deployment, hooks, instances, settings
+from workflows.cadres.models import Cadre
+from workflows.clock import Clock
+from workflows.errors import NotFound, ValidationFailed
+from workflows.org.models import OrgUnit
+
+from .models import CaseActor, CaseCounter, CaseFile, CaseLink
+
+#: Case number prefixes per process kind (问责 WZ, 容错 RC, 申诉 SS, 整改 ZG, 澄清 CQ).
+PREFIXES = {
+    "accountability": "WZ",
+    "tolerance_review": "RC",
+    "appeal": "SS",
+    "rectification": "ZG",
+    "clarification": "CQ",
+}
+KIND_NAMES = {
+    "accountability": "问责",
+    "tolerance_review": "容错免责",
+    "appeal": "申诉",
+    "rectification": "纠错整改",
+    "clarification": "澄清正名",
+}
+
+#: Deadline defaults (DOMAIN.md §4); a deployment changes them with the `deadlines` setting.
+DEADLINE_DEFAULTS: dict[str, int] = {
+    "investigation_workdays": 30,
+    "appeal_window_months": 1,
+    "appeal_decision_months": 1,
+    "rectification_reminder_workdays": 5,
+}
+
+
+def deadline_settings(session: Session) -> dict[str, int]:
+    """The deadline defaults with this deployment's overrides applied."""
+    stored = settings.get(session, "deadlines", {}) or {}
+    return {key: int(stored.get(key, default)) for key, default in DEADLINE_DEFAULTS.items()}
+
+
+def _next_seq(session: Session, kind: str, year: int) -> int:
+    conn = session.connection()
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(CaseCounter.__table__).values(kind=kind, year=year, last_seq=1)
+        .on_conflict_do_update(index_elements=["kind", "year"],
+                               set_={"last_seq": CaseCounter.__table__.c.last_seq + 1})
+        .returning(CaseCounter.__table__.c.last_seq)
+    )
+    return int(conn.execute(statement).scalar_one())
+
+
+def number_for(kind: str, year: int, seq: int) -> str:
+    return f"{PREFIXES[kind]}-{year}-{seq:06d}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom a case is about: a cadre on record, or (for an accuser) a named person."""
+
+    cadre_id: int | None = None
+    name: str | None = None
+    org_unit_code: str | None = None
+
+
+def open_case(session: Session, *, kind: str, subject: Subject, title: str,
+              data: Mapping[str, Any], actor: str, clock: Clock, source: str | None = None,
+              links: list[tuple[int, str]] | None = None) -> CaseFile:
+    """Numbers a new case, starts its process in the managing org unit; flushes.
+
+    `links` are (other case id, kind) pairs: the new case is linked *from* each."""
+    if kind not in PREFIXES:
+        raise ValidationFailed(f"unknown case kind {kind!r}",
+                               [{"field": "kind", "message": f"one of {', '.join(PREFIXES)}"}])
+    cadre = None
+    if subject.cadre_id is not None:
+        cadre = session.get(Cadre, subject.cadre_id)
+        if cadre is None:
+            raise NotFound(f"cadre {subject.cadre_id} not found")
+    org_unit = cadre.org_unit_code if cadre else subject.org_unit_code
+    if org_unit is None or session.get(OrgUnit, org_unit) is None:
+        raise ValidationFailed("the case needs a managing org unit",
+                               [{"field": "org_unit", "message": "a known org unit code"}])
+    name = cadre.name if cadre else (subject.name or "").strip()
+    if not name:
+        raise ValidationFailed("the case needs a subject",
+                               [{"field": "subject", "message": "a cadre or a person's name"}])
+    version = deployment.latest(session, process_key=kind)
+    now = clock.now()
+    year = now.astimezone(clock.tz).year
+    seq = _next_seq(session, kind, year)
+    case = CaseFile(
+        number=number_for(kind, year, seq), kind=kind, year=year, seq=seq, cadre_id=subject.cadre_id,
+        subject_name=name, org_unit_code=org_unit, title=title, status="open", source=source,
+        opened_at=now, opened_by=actor,
+    )
+    session.add(case)
+    session.flush()
+    for other_id, link_kind in links or []:
+        link(session, from_case_id=other_id, to_case_id=case.id, kind=link_kind, clock=clock)
+    process_data = {
+        **deadline_settings(session), **dict(data),
+        "case_id": case.id, "case_number": case.number, "cadre_id": subject.cadre_id,
+        "subject_name": name, "org_unit": org_unit, "opened_on": clock.today().isoformat(),
+    }
+    instance = instances.start(session, version=version, data=process_data, org_unit=org_unit,
+                               actor=actor, clock=clock)
+    case.instance_id = instance.id
+    if instance.status == "completed":
+        case.status, case.closed_at = "closed", now
+    session.flush()
+    return case
+
+
+def link(session: Session, *, from_case_id: int, to_case_id: int, kind: str, clock: Clock) -> CaseLink:
+    row = CaseLink(from_case_id=from_case_id, to_case_id=to_case_id, kind=kind, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get(session: Session, case_id: int) -> CaseFile:
+    case = session.get(CaseFile, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
+def by_number(session: Session, number: str) -> CaseFile:
+    case = session.execute(select(CaseFile).where(CaseFile.number == number)).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"case {number} not found")
+    return case
+
+
+def of_context(context: hooks.ActionContext) -> CaseFile:
+    """The case a process action runs in (its data carries `case_id`)."""
+    case_id = context.data.get("case_id")
+    if case_id is None:
+        raise NotFound(f"instance {context.instance_id} has no case")
+    return get(context.session, int(case_id))
+
+
+def linked(session: Session, case_id: int) -> list[tuple[str, CaseLink, CaseFile]]:
+    """Links in both directions: ('to'|'from', link, the other case)."""
+    rows = session.execute(
+        select(CaseLink).where((CaseLink.from_case_id == case_id) | (CaseLink.to_case_id == case_id))
+        .order_by(CaseLink.id)
+    ).scalars().all()
+    found = []
+    for row in rows:
+        outgoing = row.from_case_id == case_id
+        other = get(session, row.to_case_id if outgoing else row.from_case_id)
+        found.append(("to" if outgoing else "from", row, other))
+    return found
+
+
+def actors(session: Session, case_id: int) -> set[str]:
+    """Everyone who handled or decided the case."""
+    return set(session.execute(select(CaseActor.username).where(CaseActor.case_id == case_id)).scalars())
+
+
+def case_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(CaseFile)).scalar_one())
+
+
+@hooks.AFTER_ANY_COMPLETION.append
+def _record_actor(context: hooks.ActionContext) -> None:
+    case_id = context.data.get("case_id")
+    if case_id is None:
+        return
+    context.session.add(CaseActor(
+        case_id=int(case_id), username=context.actor,
+        capacity=context.properties.get("capacity", "handled"), element=context.element,
+        at=context.clock.now(),
+    ))
+
+
+def parse_date(value: Any, field: str) -> date:
+    """A form's ISO date, or ValidationFailed naming the field."""
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{field} is not a date",
+                               [{"field": field, "message": "expected a date such as 2026-03-02"}]) from None

@@ -1,0 +1,1 @@
+"""Org units (province → city → county) and the people who use cadreflow."""

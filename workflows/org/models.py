@@ -1,0 +1,36 @@
+"""Org units and users. Jurisdiction (干部管理权限, §11) hangs on the org unit tree."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from workflows.models import Base, UTCDateTime
+
+
+class OrgUnit(Base):
+    """省/市/县 unit; `code` is stable and short (e.g. 'ah', 'ah-hf', 'ah-hf-fd')."""
+
+    __tablename__ = "org_unit"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))  # province, city, county
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"))
+
+
+class User(Base):
+    """A person with one role in one org unit; a cadre user points at their cadre record."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(50), index=True)
+    org_unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,77 @@
+"""Org units, users and jurisdiction (§11): who may see which unit's work."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.clock import Clock
+from workflows.errors import NotFound, ValidationFailed
+from workflows.roles import ROLES
+
+from .models import OrgUnit, User
+
+_HASHER = PasswordHasher()
+LEVELS = ("province", "city", "county")
+
+
+def add_unit(session: Session, *, code: str, name: str, level: str,
+             parent_code: str | None = None) -> OrgUnit:
+    """A new org unit under its parent; flushes."""
+    if level not in LEVELS:
+        raise ValidationFailed("unknown level", [{"field": "level", "message": f"one of {', '.join(LEVELS)}"}])
+    if parent_code is not None and session.get(OrgUnit, parent_code) is None:
+        raise NotFound(f"org unit {parent_code} not found")
+    unit = OrgUnit(code=code, name=name, level=level, parent_code=parent_code)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def unit(session: Session, code: str) -> OrgUnit:
+    found = session.get(OrgUnit, code)
+    if found is None:
+        raise NotFound(f"org unit {code} not found")
+    return found
+
+
+def subtree(session: Session, code: str) -> list[str]:
+    """The unit and every unit below it (a higher supervisor or admin sees these)."""
+    codes, frontier = [code], [code]
+    while frontier:
+        children = list(session.execute(
+            select(OrgUnit.code).where(OrgUnit.parent_code.in_(frontier))).scalars())
+        codes.extend(children)
+        frontier = children
+    return codes
+
+
+def add_user(session: Session, *, username: str, display_name: str, password: str, role: str,
+             org_unit_code: str, clock: Clock, cadre_id: int | None = None) -> User:
+    """A user with an argon2-hashed password; flushes."""
+    if role not in ROLES:
+        raise ValidationFailed("unknown role", [{"field": "role", "message": f"one of {', '.join(ROLES)}"}])
+    if len(password) < 8:
+        raise ValidationFailed("password too short", [{"field": "password", "message": "at least 8 characters"}])
+    unit(session, org_unit_code)
+    user = User(username=username, display_name=display_name, password_hash=_HASHER.hash(password),
+                role=role, org_unit_code=org_unit_code, cadre_id=cadre_id, active=True,
+                created_at=clock.now())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _HASHER.verify(user.password_hash, password)
+    except VerificationError:
+        return False
+
+
+def user_by_name(session: Session, username: str) -> User:
+    found = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"user {username} not found")
+    return found
