@@ -1,5 +1,5 @@
 """Every table's model, imported in one place for migrations and tests."""
-from workflows import models  # noqa: F401
+from workflows import models
 from workflows.cadres import models as cadre_models  # noqa: F401
 from workflows.cases import models as case_models  # noqa: F401
 from workflows.org import models as org_models  # noqa: F401

@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 03:41:06.122984
 """
-from alembic import op
 import sqlalchemy as sa
-import workflows.models
+from alembic import op
 
+import workflows.models
 
 revision = '0002'
 down_revision = '0001'
