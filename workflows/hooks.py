@@ -3,8 +3,9 @@
 A user task's action runs when the task is completed, before the engine moves on,
 inside the same locked transaction: it checks the domain's rules (refusing with a
 DomainError, which rolls everything back) and writes the domain's records. It may add
-computed values to the data the task completes with. An engine-run task (a none task,
-script task or event) with an action runs it right after the step that reached it —
+computed values to the data the task completes with. An engine-run element (a script
+task — its script may be just a comment — or an intermediate event) with an action runs
+it right after the step that reached it (a plain bpmn:task waits for a person) —
 the way timers and gateways change domain records (e.g. a decision becoming final).
 
 Domain packages register their actions at import (`workflows.cases` imports them
