@@ -7,8 +7,9 @@ instance's state update), elsewhere one statement each.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, insert, update
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -78,38 +79,48 @@ class Batch:
         return conn.execute(final, params).rowcount
 
 
+T = TypeVar("T")
+
+
+def _diff(before: Mapping[str, T], after: Mapping[str, T], moment: Callable[[T], Any],
+          keep: str | None = None) -> tuple[list[str], list[tuple[str, T]], list[T]]:
+    """Ids gone, (id, item) whose moment changed, and new items, between two snapshots."""
+    gone = [sid for sid in before if sid not in after and sid != keep]
+    moved = [(sid, item) for sid, item in after.items()
+             if sid in before and moment(before[sid]) != moment(item)]
+    new = [item for sid, item in after.items() if sid not in before]
+    return gone, moved, new
+
+
 def sync_tasks(batch: Batch, *, instance_id: int, process_key: str, org_unit: str | None,
                before: engine.Snapshot, after: engine.Snapshot, now: datetime,
                completed: str | None = None) -> None:
-    gone = [sid for sid in before.ready if sid not in after.ready and sid != completed]
-    if gone:
+    gone, moved, new = _diff(before.ready, after.ready, lambda t: t.due_at, keep=completed)
+    if gone:  # the task just completed is no longer 'open' and keeps its state
         batch.add(_CANCEL_TASKS, iid=instance_id, cancel_sids=gone, now=now)
-    for sid, task in after.ready.items():
-        if sid in before.ready and before.ready[sid].due_at != task.due_at:
-            batch.add_single(_RESCHEDULE_TASK, iid=instance_id, sid=sid, due=task.due_at)
-    new = [task for sid, task in after.ready.items() if sid not in before.ready]
+    for sid, task in moved:
+        batch.add_single(_RESCHEDULE_TASK, iid=instance_id, sid=sid, due=task.due_at)
     if new:
         batch.add(insert(TASKS).values([
             {"instance_id": instance_id, "process_key": process_key, "spiff_task_id": task.id,
-                 "task_spec": task.element, "name": task.name, "role": task.lane, "org_unit": org_unit,
-                 "assignee": None, "form": task.form, "state": "open", "created_at": now, "due_at": task.due_at,
-                 "due_basis": task.due_basis, "completed_at": None, "completed_by": None}
+             "task_spec": task.element, "name": task.name, "role": task.lane, "org_unit": org_unit,
+             "assignee": None, "form": task.form, "state": "open", "created_at": now,
+             "due_at": task.due_at, "due_basis": task.due_basis, "completed_at": None,
+             "completed_by": None}
             for task in new
         ]))
 
 
 def sync_timers(batch: Batch, *, instance_id: int, before: engine.Snapshot,
                 after: engine.Snapshot) -> None:
-    gone = [sid for sid in before.timers if sid not in after.timers]
+    gone, moved, new = _diff(before.timers, after.timers, lambda t: t.fire_at)
     if gone:
         batch.add(_DELETE_TIMERS, iid=instance_id, timer_sids=gone)
-    for sid, timer in after.timers.items():
-        if sid in before.timers and before.timers[sid].fire_at != timer.fire_at:
-            batch.add_single(_RESCHEDULE_TIMER, iid=instance_id, sid=sid, at=timer.fire_at)
-    new = [timer for sid, timer in after.timers.items() if sid not in before.timers]
+    for sid, timer in moved:
+        batch.add_single(_RESCHEDULE_TIMER, iid=instance_id, sid=sid, at=timer.fire_at)
     if new:
         batch.add(insert(TIMERS).values([
             {"instance_id": instance_id, "spiff_task_id": t.task_id, "task_spec": t.element,
-                 "kind": t.kind, "fire_at": t.fire_at}
+             "kind": t.kind, "fire_at": t.fire_at}
             for t in new
         ]))
