@@ -42,6 +42,19 @@ def _pg_reachable() -> str | None:
         return str(err).strip().splitlines()[0]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Demo worlds hash many passwords; full argon2 cost is for production, not fixtures."""
+    from argon2 import PasswordHasher
+
+    from workflows.org import service as org_service
+
+    production = org_service._HASHER
+    org_service._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    org_service._HASHER = production
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

@@ -101,3 +101,14 @@ def test_message_reaches_the_waiting_instance_with_its_payload(rt: Runtime) -> N
     with rt.db.reading() as session:
         assert session.execute(select(HumanTask).where(HumanTask.instance_id == iid,
                                                        HumanTask.task_spec == "after")).scalar_one()
+
+
+def test_a_form_cannot_change_the_case_identity(rt: Runtime) -> None:
+    set_clock(rt, "2026-03-02 09:00")
+    deploy(rt, "hooked.bpmn")
+    iid = start(rt, "hooked", {"registered_on": "2026-03-02", "days": 10, "case_id": 7})
+    task = task_named(rt, "fill", iid)
+    with pytest.raises(ValidationFailed) as refused:
+        complete(rt, task.id, {"amount": 1, "case_id": 8})
+    assert [e["field"] for e in refused.value.errors] == ["case_id"]
+    assert task_named(rt, "fill", iid).state == "open"

@@ -40,6 +40,8 @@ ON_COMPLETE: dict[str, Action] = {}
 AUTOMATIC: dict[str, Action] = {}
 #: Called after every user-task completion (e.g. to record who handled a case).
 AFTER_ANY_COMPLETION: list[Action] = []
+#: Process data keys no form may set (a case's identity); domain packages add theirs.
+PROTECTED_KEYS: set[str] = set()
 
 
 def on_complete(name: str) -> Callable[[Action], Action]:

@@ -177,6 +177,11 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
     if not isinstance(data, Mapping):
         raise ValidationFailed("form data must be a JSON object",
                                [{"field": "(form)", "message": "expected an object"}])
+    protected = sorted(hooks.PROTECTED_KEYS.intersection(data))
+    if protected:
+        raise ValidationFailed("the form may not change the case's identity",
+                               [{"field": key, "message": "set by the system, not by a form"}
+                                for key in protected])
     loaded = versions.load(session, instance.process_version_id, instance.content_hash)
     if row.form:
         forms.validate(loaded.validator(row.form), dict(data))

@@ -44,6 +44,10 @@ DEADLINE_DEFAULTS: dict[str, int] = {
 }
 
 
+hooks.PROTECTED_KEYS.update({"case_id", "case_number", "cadre_id", "subject_name", "org_unit",
+                             "opened_on"})
+
+
 def deadline_settings(session: Session) -> dict[str, int]:
     """The deadline defaults with this deployment's overrides applied."""
     stored = settings.get(session, "deadlines", {}) or {}
