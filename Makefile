@@ -19,6 +19,7 @@ run: setup
 	mkdir -p instance
 	$(BIN)/cadreflow db upgrade
 	$(BIN)/cadreflow deploy bpmn/
+	$(BIN)/cadreflow demo load
 	$(BIN)/cadreflow serve --host 127.0.0.1 --port $(PORT)
 
 test: setup

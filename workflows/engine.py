@@ -175,6 +175,7 @@ class ReadyTask:
     form: str | None
     due_at: datetime | None
     due_basis: str | None = None  # how the due date was computed, for people
+    assignee: str | None = None  # from the task data key named by `assigneeFrom`
 
 
 @dataclass(frozen=True)
@@ -405,6 +406,7 @@ class Run:
         for task in self._ready_manual_tasks():
             props = getattr(task.task_spec, "extensions", {}).get("properties", {})
             basis = props.get("deadlineBasis")
+            assignee = task.data.get(props["assigneeFrom"]) if props.get("assigneeFrom") else None
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element=task.task_spec.name,
@@ -414,6 +416,7 @@ class Run:
                 due_at=_deadline_of(task, timers),
                 due_basis=self._guard(lambda t=task, b=basis: str(
                     self._wf.script_engine.evaluate(t, b))) if basis else None,
+                assignee=str(assignee) if assignee else None,
             )
         return Snapshot(ready, timers)
 
@@ -479,16 +482,20 @@ def _timer_kind(task_spec: Any) -> str:
 
 
 def _deadline_of(task: Any, timers: Mapping[str, WaitingTimer]) -> datetime | None:
-    """A user task's due time is its earliest interrupting boundary timer, if any."""
-    parent = task.parent
-    if parent is None:
-        return None
-    due = [
-        timers[str(sibling.id)].fire_at
-        for sibling in parent.children
-        if str(sibling.id) in timers and timers[str(sibling.id)].kind == "boundary"
-    ]
-    return min(due) if due else None
+    """A user task's due time: its earliest interrupting boundary timer, else that of the
+    (embedded or called) subprocess it runs in, outwards."""
+    while task is not None:
+        parent = task.parent
+        due = [
+            timers[str(sibling.id)].fire_at
+            for sibling in (parent.children if parent is not None else [])
+            if str(sibling.id) in timers and timers[str(sibling.id)].kind == "boundary"
+        ]
+        if due:
+            return min(due)
+        outer_id = getattr(task.workflow, "parent_task_id", None)
+        task = task.workflow.top_workflow.get_task_from_id(outer_id) if outer_id else None
+    return None
 
 
 def _migrate_state(dct: dict[str, Any]) -> dict[str, Any]:

@@ -65,6 +65,23 @@ def known() -> set[str]:
     return set(ON_COMPLETE) | set(AUTOMATIC)
 
 
+def completion_action(name: str) -> Action:
+    """The registered action of a user task (the domain is loaded on first use)."""
+    _load_domain()
+    return ON_COMPLETE[name]
+
+
+def automatic_action(name: str) -> Action:
+    """The registered action of an engine-run element."""
+    _load_domain()
+    return AUTOMATIC[name]
+
+
+def after_completion() -> list[Action]:
+    _load_domain()
+    return AFTER_ANY_COMPLETION
+
+
 _loaded = False
 
 

@@ -115,7 +115,7 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
         before = engine.EMPTY  # a new instance: nothing projected yet
     step.apply(run)
     for act in run.take_actions():
-        hooks.AUTOMATIC[act.action](hooks.ActionContext(
+        hooks.automatic_action(act.action)(hooks.ActionContext(
             session=session, clock=clock, actor=step.actor, instance_id=instance.id,
             element=act.element, data=act.data))
     after = run.snapshot()
@@ -193,14 +193,15 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
     def apply(run: engine.Run) -> None:
         submitted = dict(data)
         action = properties.get("action")
-        if action or hooks.AFTER_ANY_COMPLETION:
+        listeners = hooks.after_completion()
+        if action or listeners:
             context = hooks.ActionContext(
                 session=session, clock=clock, actor=actor, instance_id=instance.id,
                 element=row.task_spec, data={**run.task_data(row.spiff_task_id), **submitted},
                 task_id=task_id, properties=properties)
             if action:
-                hooks.ON_COMPLETE[action](context)
-            for listener in hooks.AFTER_ANY_COMPLETION:
+                hooks.completion_action(action)(context)
+            for listener in listeners:
                 listener(context)
             submitted = context.data
         run.complete_user_task(row.spiff_task_id, submitted)

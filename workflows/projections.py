@@ -104,7 +104,7 @@ def sync_tasks(batch: Batch, *, instance_id: int, process_key: str, org_unit: st
         batch.add(insert(TASKS).values([
             {"instance_id": instance_id, "process_key": process_key, "spiff_task_id": task.id,
              "task_spec": task.element, "name": task.name, "role": task.lane, "org_unit": org_unit,
-             "assignee": None, "form": task.form, "state": "open", "created_at": now,
+             "assignee": task.assignee, "form": task.form, "state": "open", "created_at": now,
              "due_at": task.due_at, "due_basis": task.due_basis, "completed_at": None,
              "completed_by": None}
             for task in new

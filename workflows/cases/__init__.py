@@ -3,7 +3,7 @@
 Importing this package registers every case action with `workflows.hooks`."""
 from workflows.cases import service  # noqa: F401
 
-for _module in ("accountability", "tolerance", "appeal", "rectification", "clarification"):
+for _module in ("accountability", "tolerance", "appeal", "rectification", "clarification", "periodic"):
     try:
         __import__(f"workflows.cases.{_module}")
     except ModuleNotFoundError as _err:  # a process not written yet

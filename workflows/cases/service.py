@@ -41,6 +41,7 @@ DEADLINE_DEFAULTS: dict[str, int] = {
     "appeal_window_months": 1,
     "appeal_decision_months": 1,
     "rectification_reminder_workdays": 5,
+    "investigation_reminder_workdays": 5,
 }
 
 

@@ -1,0 +1,25 @@
+"""`cadreflow demo load`: the demo org units, users, cadres and cases (workflows/demo.py)."""
+from __future__ import annotations
+
+import click
+
+from server.cli import Runtime, handles_errors, pass_runtime
+from workflows import demo as demo_data
+
+
+@click.group()
+def demo() -> None:
+    """Demo data for trying cadreflow out (never on a production database)."""
+
+
+@demo.command("load")
+@pass_runtime
+@handles_errors
+def demo_load(rt: Runtime) -> None:
+    """Load the demo data once; loading again adds nothing already there."""
+    result = demo_data.load(rt.db, rt.clock, echo=click.echo)
+    if result.nothing_new:
+        click.echo("demo data already loaded")
+    else:
+        click.echo(f"demo users: <role>.<unit> (e.g. discipline.ah-hf) and the cadres; "
+                   f"password {demo_data.PASSWORD}")
