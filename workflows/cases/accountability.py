@@ -20,11 +20,11 @@ from workflows import engine, functions, hooks, settings, versions
 from workflows.cadres import service as cadres
 from workflows.calendar import add_months
 from workflows.clock import Clock
-from workflows.errors import ValidationFailed
 from workflows.models import HumanTask, Instance, ProcessVersion, Timer
 
 from . import service as cases
 from .models import CaseFile, Decision
+from .service import refuse as _refuse
 
 SOURCES = {
     "inspection_tour": "巡视巡察",
@@ -41,9 +41,6 @@ APPLICANTS = {"unit": "所在单位", "cadre": "干部本人"}
 #: The link from an accountability case to each tolerance review it gave rise to.
 REVIEW_LINK = "tolerance_review"
 
-
-def _refuse(message: str, field: str, hint: str | None = None) -> ValidationFailed:
-    return ValidationFailed(message, [{"field": field, "message": hint or message}])
 
 
 def _text(data: dict[str, Any], field: str) -> str:

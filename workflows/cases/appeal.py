@@ -22,12 +22,12 @@ from workflows.cadres import service as cadres
 from workflows.cadres.models import PromotionBan
 from workflows.calendar import add_months
 from workflows.clock import Clock
-from workflows.errors import ValidationFailed
 from workflows.org.models import User
 from workflows.roles import ROLES
 
 from . import service as cases
 from .models import Appeal, CaseFile, Decision
+from .service import refuse as _refuse
 
 #: Case kinds whose decisions may be appealed, and the kind of decision each records.
 APPEALABLE = {"accountability": "accountability", "tolerance_review": "tolerance"}
@@ -41,9 +41,6 @@ NEW_OUTCOMES = {
 EFFECTS = {"modified": "变更", "revoked": "撤销"}
 LINK_KIND = "appeal"
 
-
-def _refuse(message: str, field: str) -> ValidationFailed:
-    return ValidationFailed(message, [{"field": field, "message": message}])
 
 
 def _as_date(value: date | str, field: str) -> date:

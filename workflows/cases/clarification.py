@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 
 from workflows import hooks
-from workflows.errors import ValidationFailed
 
 from . import blacklist
 from . import service as cases
 from .models import CaseLink, Clarification, Decision
+from .service import refuse as _refuse
 
 TRIGGERS = {"found_in_case": "案件办理中发现不实反映", "cadre_request": "干部本人申请",
             "unit_request": "所在单位申请"}
@@ -28,9 +28,6 @@ CLARIFY_SCOPES = {"party_org": "党组织内部", "unit": "所在单位", "sprea
 #: Case outcomes by verification finding.
 OUTCOMES = {"untrue": "clarified", "true": "report_true", "partly_true": "report_partly_true"}
 
-
-def _refuse(message: str, field: str) -> ValidationFailed:
-    return ValidationFailed(message, [{"field": field, "message": message}])
 
 
 def _text(data: dict[str, Any], field: str, rule: str) -> str:

@@ -13,7 +13,8 @@ from workflows.errors import NotFound
 from workflows.models import Instance
 
 from . import service as cases
-from .clarification import _refuse, _text
+from .clarification import _text
+from .service import refuse as _refuse
 
 ASSESSMENT_GRADES = {"excellent": "优秀", "competent": "称职", "basically_competent": "基本称职",
                      "incompetent": "不称职"}

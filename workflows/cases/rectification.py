@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from workflows import hooks
 from workflows.clock import Clock
-from workflows.errors import ValidationFailed
 
 from . import service as cases
 from .models import CaseFile, RectificationRequirement, VerificationRound
+from .service import refuse as _refuse
 
 BASES = {"tolerance": "容错免责决定", "accountability": "问责决定",
          "first_form": "第一种形态（咬耳扯袖、红脸出汗）"}
@@ -32,9 +32,6 @@ FAILED = ("ineffective", "refused")
 #: The link from a rectification case to the accountability case its failure opened.
 ACCOUNTABILITY_LINK = "accountability"
 
-
-def _refuse(message: str, field: str) -> ValidationFailed:
-    return ValidationFailed(message, [{"field": field, "message": message}])
 
 
 def _text(data: dict[str, Any], field: str) -> str:

@@ -193,6 +193,11 @@ def _record_actor(context: hooks.ActionContext) -> None:
     ))
 
 
+def refuse(message: str, field: str, hint: str | None = None) -> ValidationFailed:
+    """The error an action raises when a rule is broken: the message names the rule."""
+    return ValidationFailed(message, [{"field": field, "message": hint or message}])
+
+
 def parse_date(value: Any, field: str) -> date:
     """A form's ISO date, or ValidationFailed naming the field."""
     try:

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from workflows import hooks, instances
 from workflows.calendar import add_months
 from workflows.clock import Clock
-from workflows.errors import Conflict, ValidationFailed
+from workflows.errors import Conflict
 
 from . import service as cases
 from .models import CaseFile, Decision, SixElementAnalysis
+from .service import refuse as _refuse
 
 #: (key, 要件, favourable pole, unfavourable pole) — DOMAIN.md §2.2 step 4, source §11.
 ELEMENTS: tuple[tuple[str, str, str, str], ...] = (
@@ -57,9 +58,6 @@ def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     return value.strip() if isinstance(value, str) else ""
 
-
-def _refuse(message: str, field: str) -> ValidationFailed:
-    return ValidationFailed(message, [{"field": field, "message": message}])
 
 
 # --- start: the application or the referral -------------------------------------------
