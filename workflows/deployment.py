@@ -141,18 +141,19 @@ def _check_user_tasks(info: engine.ProcessInfo, filename: str,
 
 
 def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
-    """Actions must be registered; a deadlineBasis must pass the safe evaluator."""
+    """Actions must be registered; deadlineBasis and dueAt must pass the safe evaluator."""
     known = hooks.known()
     problems = []
     for element, props in engine.all_properties(compiled).items():
         if props.get("action") and props["action"] not in known:
             problems.append(Problem(filename, element,
                                     f"action {props['action']!r} is not registered in workflows/"))
-        if props.get("deadlineBasis"):
-            try:
-                expressions.check(props["deadlineBasis"])
-            except ExpressionError as err:
-                problems.append(Problem(filename, element, f"deadlineBasis: {err.reason}"))
+        for name in ("deadlineBasis", "dueAt"):
+            if props.get(name):
+                try:
+                    expressions.check(props[name])
+                except ExpressionError as err:
+                    problems.append(Problem(filename, element, f"{name}: {err.reason}"))
     return problems
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -407,13 +407,16 @@ class Run:
             props = getattr(task.task_spec, "extensions", {}).get("properties", {})
             basis = props.get("deadlineBasis")
             assignee = task.data.get(props["assigneeFrom"]) if props.get("assigneeFrom") else None
+            due_at = (self._guard(lambda t=task, e=props["dueAt"]: _moment(
+                self._wf.script_engine.evaluate(t, e), self._clock)) if props.get("dueAt")
+                else _deadline_of(task, timers))
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element=task.task_spec.name,
                 name=task.task_spec.bpmn_name or task.task_spec.name,
                 lane=task.task_spec.lane,
                 form=props.get("formJsonSchemaFilename"),
-                due_at=_deadline_of(task, timers),
+                due_at=due_at,
                 due_basis=self._guard(lambda t=task, b=basis: str(
                     self._wf.script_engine.evaluate(t, b))) if basis else None,
                 assignee=str(assignee) if assignee else None,
@@ -479,6 +482,17 @@ def _timer_kind(task_spec: Any) -> str:
     if isinstance(task_spec, StartEvent):
         return "start"
     return "intermediate"
+
+
+def _moment(value: Any, clock: Clock) -> datetime:
+    """A `dueAt` result: an ISO date-time, or a date meaning the end of that local day."""
+    text = str(value)
+    moment = datetime.fromisoformat(text)
+    if len(text) <= 10:  # a date: due when the day is over
+        moment = datetime.combine(moment.date() + timedelta(days=1), datetime.min.time(), clock.tz)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.tz)
+    return moment.astimezone(UTC)
 
 
 def _deadline_of(task: Any, timers: Mapping[str, WaitingTimer]) -> datetime | None:

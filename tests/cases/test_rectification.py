@@ -255,3 +255,16 @@ def test_first_form_correction_runs_rectification(rt: Runtime) -> None:
     _report(w, case, "completion")
     _verify(w, case, "accepted", basis="first_form")
     assert (w.case(case.id).status, w.case(case.id).outcome) == ("closed", "accepted")
+
+
+def test_reporting_tasks_show_the_rectification_deadline_as_due_date(rt: Runtime) -> None:
+    """Plan and reports run inside a subprocess whose timers only remind: `dueAt` gives
+    their due date, the end of the deadline day in the deployment's time zone."""
+    w = _world(rt)
+    case = _open(w)
+    _issue(w, case)
+    plan = w.task(case, "plan")
+    assert plan.due_at == at("2026-07-01 00:00")
+    assert plan.due_basis == f"责令限期整改：{DEADLINE} 前完成"
+    _plan(w, case)
+    assert w.task(case, "report").due_at == at("2026-07-01 00:00")
