@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, UTCDateTime
@@ -35,6 +48,29 @@ _APPEND_PG = text(
     " prev_hash, hash) SELECT head.last_id, :at, :actor, :action, :object_type, :object_id,"
     " :instance_id, :detail, head.prev_hash, head.last_hash FROM head"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
+
+_OLD_HEAD = (select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
+             .with_for_update().cte("audit_old"))
+_MOVED_HEAD = (
+    update(_HEAD).where(_HEAD.c.id == 1, _HEAD.c.last_id == _OLD_HEAD.c.last_id)
+    .values(last_id=_OLD_HEAD.c.last_id + 1,
+            last_hash=func.encode(func.sha256(func.convert_to(
+                _OLD_HEAD.c.last_hash + cast(_OLD_HEAD.c.last_id + 1, String)
+                + bindparam("audit_body", type_=String()), literal("UTF8"))), literal("hex")))
+    .returning(_HEAD.c.last_id, _HEAD.c.last_hash, _OLD_HEAD.c.last_hash.label("prev_hash"))
+    .cte("audit_moved")
+)
+_ADDED_EVENT = insert(_EVENTS).from_select(
+    ["id", "at", "actor", "action", "object_type", "object_id", "instance_id", "detail",
+     "prev_hash", "hash"],
+    select(_MOVED_HEAD.c.last_id, bindparam("audit_at", type_=UTCDateTime()),
+           bindparam("audit_actor", type_=String()), bindparam("audit_action", type_=String()),
+           bindparam("audit_object_type", type_=String()),
+           bindparam("audit_object_id", type_=String()),
+           bindparam("audit_instance_id", type_=Integer()),
+           bindparam("audit_detail", type_=Text()),
+           _MOVED_HEAD.c.prev_hash, _MOVED_HEAD.c.last_hash),
+).cte("audit_added")
 
 #: The content a row's hash covers, besides its id and the previous row's hash.
 _BODY = ("at", "actor", "action", "object_type", "object_id", "instance_id", "detail")
@@ -75,7 +111,19 @@ def record(
 
     Appending at commit takes the chain's head lock last, after every instance lock a
     transaction holds, and only for the instant of the commit."""
-    session.info.setdefault(_PENDING, []).append({
+    queue(session, entry(at=at, actor=actor, action=action, object_type=object_type,
+                         object_id=object_id, instance_id=instance_id, detail=detail))
+
+
+def queue(session: Session, row: dict[str, Any]) -> None:
+    """Queues a row made by `entry`, to be chained and written at commit."""
+    session.info.setdefault(_PENDING, []).append(row)
+
+
+def entry(*, at: datetime, actor: str, action: str, object_type: str, object_id: str | int,
+          instance_id: int | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The content of one audit row, before it is chained."""
+    return {
         "at": at.astimezone(UTC),
         "actor": actor,
         "action": action,
@@ -83,7 +131,16 @@ def record(
         "object_id": str(object_id),
         "instance_id": instance_id,
         "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
-    })
+    }
+
+
+def appending_ctes(values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """PostgreSQL: CTEs that chain and append one row inside another statement, so a step's
+    state, projections and audit row travel in one round trip. They take the head lock
+    where the statement runs: callers use this for a transaction's last write."""
+    params = {f"audit_{key}": value for key, value in values.items()}
+    params["audit_body"] = _body_digest(values)
+    return [_OLD_HEAD, _MOVED_HEAD, _ADDED_EVENT], params
 
 
 def mark(session: Session) -> int:

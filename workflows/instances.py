@@ -100,12 +100,14 @@ class Step:
 
 
 def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
-            run: engine.Run | None = None,
-            batch: projections.Batch | None = None) -> engine.Run:
+            run: engine.Run | None = None, batch: projections.Batch | None = None,
+            last_write: bool = False) -> engine.Run:
     """Runs one step on a locked instance and writes state + projections + audit; flushes.
 
     Projections are diffed between the engine's snapshots before and after the step, so
-    they are written without being read: this function is the only writer of either."""
+    they are written without being read: this function is the only writer of either.
+    `last_write` (the caller commits right after) lets PostgreSQL chain the audit row in
+    the same statement; otherwise it is appended at commit, when the head lock is taken."""
     if run is None:
         run = engine.restore(versions.load(session, instance.process_version_id,
                                            instance.content_hash).compiled,
@@ -126,7 +128,15 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
                            completed=step.completes)
     projections.sync_timers(batch, instance_id=instance.id, before=before, after=after)
     instance.status = "completed" if run.completed else "running"
-    written = batch.execute(session.connection(), _WRITE_STATE, {
+    conn = session.connection()
+    row = audit.entry(at=now, actor=step.actor, action=step.action, object_type=step.object_type,
+                      object_id=step.object_id if step.object_id is not None else instance.id,
+                      instance_id=instance.id, detail=dict(step.detail or {}))
+    if conn.dialect.name == "postgresql" and last_write:
+        batch.add_ctes(*audit.appending_ctes(row))  # the audit row rides along
+    else:
+        audit.queue(session, row)
+    written = batch.execute(conn, _WRITE_STATE, {
         "iid": instance.id, "expected": instance.version, "next": instance.version + 1,
         "state": run.dump(), "fmt": engine.STATE_FORMAT, "status": instance.status, "now": now,
         "done_at": now if run.completed else None,
@@ -134,10 +144,6 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
     if written != 1:
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and retry")
     instance.version += 1
-    audit.record(session, at=now, actor=step.actor, action=step.action,
-                 object_type=step.object_type,
-                 object_id=step.object_id if step.object_id is not None else instance.id,
-                 instance_id=instance.id, detail=dict(step.detail or {}))
     return run
 
 
@@ -166,7 +172,9 @@ def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],
 
 def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], actor: str,
                   clock: Clock) -> CompletedTask:
-    """Completes an open user task with form-valid data; exactly one of two racers wins."""
+    """Completes an open user task with form-valid data; exactly one of two racers wins.
+
+    It is the last change of its transaction: the caller commits right after."""
     conn = session.connection()
     row = conn.execute(_LOCK_WITH_TASK, {"tid": task_id}).first()
     if row is None:
@@ -207,7 +215,7 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
         run.complete_user_task(row.spiff_task_id, submitted)
 
     try:
-        advance(session, instance=instance, clock=clock, batch=batch, step=Step(
+        advance(session, instance=instance, clock=clock, batch=batch, last_write=True, step=Step(
             action="task.complete", actor=actor, object_type="task", object_id=task_id,
             apply=apply, detail={"task": row.task_spec, "data": dict(data)},
             completes=row.spiff_task_id,

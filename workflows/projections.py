@@ -55,10 +55,17 @@ class Batch:
     def __init__(self) -> None:
         self._parts: list[tuple[Statement, dict[str, Any]]] = []
         self._singles: list[tuple[Statement, dict[str, Any]]] = []
+        self._ctes: list[Any] = []
+        self._cte_params: dict[str, Any] = {}
 
     def add(self, statement: Statement, **params: Any) -> None:
         """A write whose parameter names mean the same wherever they recur in the batch."""
         self._parts.append((statement, params))
+
+    def add_ctes(self, ctes: list[Any], params: dict[str, Any]) -> None:
+        """Prepared CTEs for PostgreSQL's combined statement (e.g. the audit append)."""
+        self._ctes.extend(ctes)
+        self._cte_params.update(params)
 
     def add_single(self, statement: Statement, **params: Any) -> None:
         """A write that may repeat with other values: always its own statement."""
@@ -68,11 +75,12 @@ class Batch:
         """Runs every write and `final`; returns `final`'s row count."""
         for statement, single in self._singles:
             conn.execute(statement, single)
-        if conn.dialect.name == "postgresql" and self._parts:
-            merged: dict[str, Any] = {}
+        if conn.dialect.name == "postgresql" and (self._parts or self._ctes):
+            merged: dict[str, Any] = dict(self._cte_params)
             for _part, part_params in self._parts:
                 merged.update(part_params)
-            combined = final.add_cte(*(part.cte(f"w{i}") for i, (part, _) in enumerate(self._parts)))
+            combined = final.add_cte(*(part.cte(f"w{i}") for i, (part, _) in enumerate(self._parts)),
+                                     *self._ctes)
             return conn.execute(combined, {**merged, **params}).rowcount
         for part, part_params in self._parts:
             conn.execute(part, part_params)
