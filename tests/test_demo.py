@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from workflows import demo
@@ -65,8 +64,6 @@ def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
             assert not org.check_password(user, "wrong-password")
             cadre_user = org.user_by_name(session, "wujing")
             assert (cadre_user.role, cadre_user.org_unit_code) == ("cadre", "ah-wh-fc")
-        if not (ROOT / "bpmn" / "accountability.bpmn").exists():
-            pytest.skip("bpmn/accountability.bpmn is not written yet: no overdue investigation to show")
         assert re.search(r"fired \d+ timer", _cli(db_path, "scheduler", "--once"))
         with db.reading() as session:
             escalations = session.execute(select(HumanTask).where(

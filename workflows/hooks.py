@@ -89,8 +89,4 @@ def _load_domain() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        try:
-            import workflows.cases  # noqa: F401 - registers the case actions
-        except ModuleNotFoundError as err:
-            if err.name != "workflows.cases":
-                raise
+        import workflows.cases  # noqa: F401 - registers the case actions

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from server.cli import Runtime
 from tests.conftest import at, set_clock
-from tests.domain_support import BPMN, FORMS, ROOT, World, make_world
+from tests.domain_support import FORMS, ROOT, World, make_world
 from workflows import deployment, engine, functions, instances, settings, timers, versions
 from workflows.cadres import service as cadres
 from workflows.cadres.models import PromotionBan
@@ -495,9 +495,6 @@ def test_full_path_through_the_cli(rt: Runtime) -> None:
 
 # --- with the real tolerance review (DOMAIN.md §2.2) ------------------------------------------
 
-needs_review = pytest.mark.skipif(
-    not all((BPMN / f"{name}.bpmn").exists() for name in ("tolerance_review", "rectification")),
-    reason="the tolerance review and rectification processes are not written yet")
 
 
 def _determined_by_review(w: World, review: CaseFile, opinion: str, **poles: str) -> None:
@@ -518,7 +515,6 @@ def _determined_by_review(w: World, review: CaseFile, opinion: str, **poles: str
                                    "rectification_deadline": "2026-06-30"}, "committee.hf")
 
 
-@needs_review
 def test_mitigation_by_the_tolerance_review_allows_lighter_handling(rt: Runtime) -> None:
     w = make_world(rt, processes=["accountability", "tolerance_review", "rectification"])
     case = _registered(w)
@@ -532,7 +528,6 @@ def test_mitigation_by_the_tolerance_review_allows_lighter_handling(rt: Runtime)
     assert w.case(case.id).outcome == "lighter"
 
 
-@needs_review
 def test_exemption_application_determined_by_the_review_ends_without_accountability(rt: Runtime) -> None:
     w = make_world(rt, processes=["accountability", "tolerance_review", "rectification"])
     case = _registered(w)

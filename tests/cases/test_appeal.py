@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from server.cli import Runtime
 from tests.conftest import at, set_clock
-from tests.domain_support import BPMN, World, make_world
+from tests.domain_support import World, make_world
 from workflows import settings, timers
 from workflows.cadres import service as cadres
 from workflows.cases import appeal
@@ -32,8 +32,6 @@ REASON = "经复核，原决定认定事实清楚，但处理偏重"
 
 
 def _world(rt: Runtime, today: str = "2026-03-02 09:00") -> World:
-    if not (BPMN / "accountability.bpmn").exists():
-        pytest.skip("bpmn/accountability.bpmn is not written yet")
     return make_world(rt, today=today, processes=["accountability", "appeal"])
 
 

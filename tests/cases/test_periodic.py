@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from server.cli import Runtime
 from tests import support
 from tests.conftest import at, set_clock
-from tests.domain_support import BPMN, World, make_world
+from tests.domain_support import World, make_world
 from workflows import settings
 from workflows.cadres import service as cadres
 from workflows.cases.models import CaseFile, Decision
@@ -144,8 +144,6 @@ def test_assessment_result_is_used_only_by_the_managing_unit(rt: Runtime) -> Non
     assert refused.errors[0]["field"] == "grade"
 
 
-@pytest.mark.skipif(not (BPMN / "accountability.bpmn").exists(),
-                    reason="bpmn/accountability.bpmn is not written yet")
 def test_assessment_unfit_opens_accountability_case(rt: Runtime) -> None:
     world = make_world(rt, processes=["assessment_outcomes", "accountability"])
     instance_id = _assessed(rt, world, grade="competent", unfit_for_post=True)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from server.cli import Runtime
 from tests.conftest import at, set_clock
-from tests.domain_support import BPMN, World, make_world
+from tests.domain_support import World, make_world
 from workflows import timers
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, RectificationRequirement, VerificationRound
@@ -30,8 +30,6 @@ ISSUER = {"tolerance": ("org", "organization.hf"), "accountability": ("disciplin
 
 
 def _world(rt: Runtime, *, accountability: bool = False) -> World:
-    if accountability and not (BPMN / "accountability.bpmn").exists():
-        pytest.skip("bpmn/accountability.bpmn is not written yet")
     return make_world(rt, processes=["rectification", *(["accountability"] if accountability else [])])
 
 

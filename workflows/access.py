@@ -1,0 +1,138 @@
+"""Object-level authorization (DOMAIN.md §1 Jurisdiction, Separation of duties).
+
+Every read and write of a case or task goes through these checks, not only the UI.
+What a principal may not see does not exist for them: out-of-scope objects raise the
+same NotFound as missing ones (404, never 403), so no one learns another unit's cases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, select
+from sqlalchemy.orm import Session
+
+from workflows.cases import appeal as appeals
+from workflows.cases.models import Appeal, CaseFile
+from workflows.errors import DomainError, NotFound
+from workflows.models import HumanTask
+from workflows.org import service as org
+from workflows.org.models import User
+from workflows.roles import ROLES
+
+# Roles that see the units below their own (§1: a supervisor or admin of a higher unit).
+OVERSEEING_ROLES = frozenset({"supervisor", "admin"})
+
+
+class Forbidden(DomainError):
+    """The object is visible to the caller, but this action is not theirs to take."""
+
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: role, org unit, own cadre record, and the org units they see."""
+
+    username: str
+    role: str
+    org_unit: str
+    cadre_id: int | None  # a cadre user's record; also set for officials who are cadres themselves
+    units: frozenset[str]
+
+
+def principal_for(session: Session, *, username: str) -> Principal:
+    """The principal of an active user; NotFound for unknown or inactive users."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"user {username} not found")
+    units = (org.subtree(session, user.org_unit_code) if user.role in OVERSEEING_ROLES
+             else [user.org_unit_code])
+    return Principal(username=user.username, role=user.role, org_unit=user.org_unit_code,
+                     cadre_id=user.cadre_id, units=frozenset(units))
+
+
+def case_scope(principal: Principal) -> ColumnElement[bool]:
+    """The cases this principal may see, as a clause over CaseFile."""
+    if principal.role == "cadre":
+        if principal.cadre_id is None:
+            return false()
+        return CaseFile.cadre_id == principal.cadre_id
+    if principal.role == "designer":  # designers work on definitions, never on cases
+        return false()
+    return CaseFile.org_unit_code.in_(sorted(principal.units))
+
+
+def task_scope(principal: Principal) -> ColumnElement[bool]:
+    """The tasks whose queue this principal may see, as a clause over HumanTask."""
+    if principal.role == "cadre":
+        if principal.cadre_id is None:
+            return false()
+        own_instances = select(CaseFile.instance_id).where(CaseFile.cadre_id == principal.cadre_id,
+                                                           CaseFile.instance_id.is_not(None))
+        return (HumanTask.role == "cadre") & HumanTask.instance_id.in_(own_instances)
+    if principal.role == "designer":
+        return false()
+    return HumanTask.org_unit.in_(sorted(principal.units))
+
+
+def get_case(session: Session, principal: Principal, case_id: int) -> CaseFile:
+    """The case if this principal may see it; NotFound otherwise, as if it did not exist."""
+    case = session.execute(
+        select(CaseFile).where(CaseFile.id == case_id, case_scope(principal))).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
+def get_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
+    """The task if this principal may see it; NotFound otherwise, as if it did not exist."""
+    task = session.execute(
+        select(HumanTask).where(HumanTask.id == task_id, task_scope(principal))).scalar_one_or_none()
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+def check_may_complete(session: Session, principal: Principal, task: HumanTask) -> None:
+    """NotFound unless the task is visible; Forbidden unless this principal may complete it."""
+    get_task(session, principal, task.id)
+    who = f"{principal.username}（{principal.org_unit} 的{_role_name(principal.role)}人员）"
+    if principal.role != task.role:
+        raise Forbidden(f"本任务由{_role_name(task.role)}办理：{who}不能办理")
+    # A cadre's own cases are scoped by ownership, not by unit: their record may have moved.
+    if principal.role != "cadre" and principal.org_unit != task.org_unit:
+        raise Forbidden(f"§11 本任务属 {task.org_unit} 管辖，由该单位的{_role_name(task.role)}办理："
+                        f"{who}不能办理")
+    if task.assignee and task.assignee != principal.username:
+        raise Forbidden(f"本任务已指定由 {task.assignee} 办理：{principal.username} 不能办理")
+    case = session.execute(
+        select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()
+    if case is None:
+        return
+    if principal.cadre_id is not None and case.cadre_id == principal.cadre_id and task.role != "cadre":
+        raise Forbidden(f"回避：{principal.username} 是案件 {case.number} 的当事干部，"
+                        f"只能以干部本人身份办理")
+    original_id = session.execute(
+        select(Appeal.original_case_id).where(Appeal.case_id == case.id)).scalar_one_or_none()
+    if original_id is not None and principal.username in appeals.conflicted(session, original_id):
+        original = session.get(CaseFile, original_id)
+        number = original.number if original is not None else original_id
+        raise Forbidden(f"回避：{principal.username} 办理或决定过原案件 {number}，"
+                        f"不得办理其申诉案件 {case.number} 的任务")
+
+
+def check_may_deploy(principal: Principal) -> None:
+    """Only process designers deploy BPMN, DMN and forms."""
+    if principal.role != "designer":
+        raise Forbidden(f"只有流程设计人员可以部署流程定义：{principal.username} 是{_role_name(principal.role)}人员")
+
+
+def check_may_administer(principal: Principal) -> None:
+    """Only administrators manage users, org units, calendar and settings."""
+    if principal.role != "admin":
+        raise Forbidden(f"只有系统管理人员可以管理用户、机构、日历和设置：{principal.username} 是"
+                        f"{_role_name(principal.role)}人员")
+
+
+def _role_name(role: str | None) -> str:
+    return ROLES.get(role or "", role or "未定角色")
