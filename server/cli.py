@@ -22,7 +22,7 @@ from workflows import scheduler as scheduler_mod
 from workflows.clock import Clock, parse_duration
 from workflows.config import Settings
 from workflows.db import Database
-from workflows.errors import DefinitionError, DomainError, ValidationFailed
+from workflows.errors import DefinitionError, DomainError, NotFound, ValidationFailed
 from workflows.models import CalendarOverride, CalendarYear, HumanTask, Instance
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -451,6 +451,28 @@ def case_show(rt: Runtime, number: str) -> None:
 @main.group()
 def cadre() -> None:
     """Cadre records."""
+
+
+@cadre.command("show")
+@click.argument("cadre_id", type=int)
+@pass_runtime
+@handles_errors
+def cadre_show(rt: Runtime, cadre_id: int) -> None:
+    """A cadre's record: post, managing unit, promotion bans and tolerance notes (§6, §12)."""
+    from workflows.cadres import service as cadres
+    from workflows.cadres.models import Cadre
+    from workflows.cases.tolerance import tolerance_notes
+
+    with rt.db.reading() as session:
+        record = session.get(Cadre, cadre_id)
+        if record is None:
+            raise NotFound(f"cadre {cadre_id} not found")
+        click.echo(f"{record.name}  {record.post}  managed by {record.org_unit_code}")
+        for ban in cadres.bans(session, cadre_id=cadre_id):
+            click.echo(f"  promotion ban ({cadres.ADJUSTMENT_NAMES[ban.adjustment]}): "
+                       f"{ban.starts_on} – {ban.ends_on}  {ban.status}")
+        for note in tolerance_notes(session, cadre_id=cadre_id):
+            click.echo(f"  tolerance: {note.case_number} {note.outcome_name} on {note.decided_on}")
 
 
 @cadre.command("eligibility")

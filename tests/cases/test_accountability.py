@@ -544,3 +544,11 @@ def test_exemption_application_determined_by_the_review_ends_without_accountabil
              field="outcome")
     _decide(w, case, "none", reason="经容错免责审查予以免责，不予问责")
     assert w.case(case.id).outcome == "none"
+
+
+def test_cadre_record_shows_the_ban_and_its_end(rt: Runtime) -> None:
+    """§6: the cadre record shows the ban and when it ends (`cadreflow cadre show`)."""
+    w = _world(rt)
+    _decide(w, _ready_to_decide(w), "adjustment", "demotion")
+    shown = _cli(rt, "cadre", "show", str(w.cadres["zhang"]))
+    assert "promotion ban (降职): 2026-03-02 – 2028-03-02  active" in shown
