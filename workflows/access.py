@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
-from workflows.errors import DomainError, NotFound
+from workflows.errors import Forbidden, NotFound
 from workflows.models import HumanTask
 from workflows.org import service as org
 from workflows.org.models import User
@@ -21,12 +21,6 @@ from workflows.roles import ROLES
 
 # Roles that see the units below their own (§1: a supervisor or admin of a higher unit).
 OVERSEEING_ROLES = frozenset({"supervisor", "admin"})
-
-
-class Forbidden(DomainError):
-    """The object is visible to the caller, but this action is not theirs to take."""
-
-    code = "forbidden"
 
 
 @dataclass(frozen=True)

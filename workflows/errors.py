@@ -20,6 +20,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Forbidden(DomainError):
+    """The object is visible to the caller, but this action is not theirs to take."""
+
+    code = "forbidden"
+
+
 class Conflict(DomainError):
     """The object changed under the caller: already completed, stale version."""
 
