@@ -30,6 +30,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check workflows server tests bench
+	$(BIN)/mypy workflows server
 
 clean:
 	rm -rf $(VENV) instance

@@ -92,7 +92,7 @@ def _json_option(text: str, field: str) -> Any:
                                [{"field": field, "message": f"not valid JSON: {err.msg} at column {err.colno}"}]) from err
 
 
-pass_runtime = click.make_pass_decorator(Runtime, ensure=True)
+pass_runtime: Callable[..., Any] = click.make_pass_decorator(Runtime, ensure=True)
 
 
 @click.group()

@@ -28,11 +28,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, AuditHead, UTCDateTime
+from .models import AuditEvent, AuditHead, UTCDateTime, table_of
 
 GENESIS = "0" * 64
-_HEAD = AuditHead.__table__
-_EVENTS = AuditEvent.__table__
+_HEAD = table_of(AuditHead)
+_EVENTS = table_of(AuditEvent)
 _READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
 _INSERT_EVENT = insert(_EVENTS)
 # PostgreSQL chains a row in one round trip: the database applies the link step of

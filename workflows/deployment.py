@@ -98,21 +98,22 @@ def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int) -> Checke
                 result.decisions.append((decision_id, by_name[name]))
     for process_id in definitions.process_ids():
         filename = definitions.process_file(process_id) or "?"
-        source = by_name.get(Path(filename).name)
-        if source is None:
+        process_file = by_name.get(Path(filename).name)
+        if process_file is None:
             continue
         try:
             compiled = definitions.compile(process_id)
         except engine.ProcessError as err:
-            result.problems.append(Problem(source.name, _locate(err, roots.get(source.name)), err.message))
+            element = _locate(err, roots.get(process_file.name))
+            result.problems.append(Problem(process_file.name, element, err.message))
             continue
         info = engine.describe(compiled)
-        problems, form_schemas = _check_user_tasks(info, source.name, forms_dir)
-        problems.extend(_check_actions(compiled, source.name))
+        problems, form_schemas = _check_user_tasks(info, process_file.name, forms_dir)
+        problems.extend(_check_actions(compiled, process_file.name))
         result.problems.extend(problems)
         if not problems:
             result.processes.append(
-                ParsedProcess(process_id, source, info, engine.dump_spec(compiled), form_schemas)
+                ParsedProcess(process_id, process_file, info, engine.dump_spec(compiled), form_schemas)
             )
     return result
 
@@ -285,12 +286,12 @@ def deploy(session: Session, *, files: list[SourceFile], forms_dir: Path, max_by
     for process in checked.processes:
         forms_json = json.dumps(process.forms, ensure_ascii=False, sort_keys=True)
         content_hash = _hash(process.file.data, process.spec_json, forms_json)
-        existing = session.execute(
+        deployed = session.execute(
             select(ProcessVersion).where(ProcessVersion.process_key == process.process_id,
                                          ProcessVersion.content_hash == content_hash)
         ).scalar_one_or_none()
-        if existing is not None:
-            result.unchanged.append((process.process_id, existing.version))
+        if deployed is not None:
+            result.unchanged.append((process.process_id, deployed.version))
             continue
         version = _next_version(session, ProcessVersion.process_key, ProcessVersion.version, process.process_id)
         row = ProcessVersion(

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -407,9 +408,8 @@ class Run:
             props = getattr(task.task_spec, "extensions", {}).get("properties", {})
             basis = props.get("deadlineBasis")
             assignee = task.data.get(props["assigneeFrom"]) if props.get("assigneeFrom") else None
-            due_at = (self._guard(lambda t=task, e=props["dueAt"]: _moment(
-                self._wf.script_engine.evaluate(t, e), self._clock)) if props.get("dueAt")
-                else _deadline_of(task, timers))
+            due_at = (self._guard(partial(self._due_moment, task, props["dueAt"]))
+                      if props.get("dueAt") else _deadline_of(task, timers))
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element=task.task_spec.name,
@@ -417,8 +417,7 @@ class Run:
                 lane=task.task_spec.lane,
                 form=props.get("formJsonSchemaFilename"),
                 due_at=due_at,
-                due_basis=self._guard(lambda t=task, b=basis: str(
-                    self._wf.script_engine.evaluate(t, b))) if basis else None,
+                due_basis=self._guard(partial(self._text_of, task, basis)) if basis else None,
                 assignee=str(assignee) if assignee else None,
             )
         return Snapshot(ready, timers)
@@ -430,6 +429,12 @@ class Run:
             for task in workflow.tasks.values():
                 if task.state == TaskState.READY and task.task_spec.manual:
                     yield task
+
+    def _due_moment(self, task: Any, expression: str) -> datetime:
+        return _moment(self._wf.script_engine.evaluate(task, expression), self._clock)
+
+    def _text_of(self, task: Any, expression: str) -> str:
+        return str(self._wf.script_engine.evaluate(task, expression))
 
     def ready_user_tasks(self) -> list[ReadyTask]:
         return list(self.snapshot().ready.values())

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import chain
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from . import calendar as workcal
 from .calendar import WorkCalendar
@@ -364,7 +364,9 @@ class _Interpreter:
         return self.sized({self.eval(e) for e in node.elts})
 
     def _Dict(self, node: ast.Dict) -> dict[Any, Any]:
-        return self.sized({self.eval(k): self.eval(v) for k, v in zip(node.keys, node.values)})
+        # `**` unpacking (a None key) is refused by the checker before this runs.
+        return self.sized({self.eval(cast(ast.expr, k)): self.eval(v)
+                           for k, v in zip(node.keys, node.values)})
 
     def _Subscript(self, node: ast.Subscript) -> Any:
         return self.eval(node.value)[self.eval(node.slice)]

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from . import audit, engine, forms, functions, hooks, projections, versions
 from .clock import Clock
 from .errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
-from .models import Instance, ProcessVersion
+from .models import Instance, ProcessVersion, table_of
 
-_INSTANCES = Instance.__table__
-_VERSIONS = ProcessVersion.__table__
+_INSTANCES = table_of(Instance)
+_VERSIONS = table_of(ProcessVersion)
 _TASKS = projections.TASKS
 _LOCKED = (
     select(_INSTANCES.c.id, _INSTANCES.c.process_version_id, _VERSIONS.c.content_hash,

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, bindparam, delete, insert, update
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from . import engine
-from .models import HumanTask, Timer
+from .models import HumanTask, Timer, table_of
 
-TASKS = HumanTask.__table__
-TIMERS = Timer.__table__
+TASKS = table_of(HumanTask)
+TIMERS = table_of(Timer)
 
 COMPLETE_TASK = (
     update(TASKS).where(TASKS.c.id == bindparam("tid"), TASKS.c.state == "open")

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from . import audit, instances, settings
 from .clock import Clock
 from .db import Database
-from .models import Instance, Timer
+from .models import Instance, Timer, table_of
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = timedelta(minutes=5)
-_TIMERS = Timer.__table__
-_INSTANCES = Instance.__table__
+_TIMERS = table_of(Timer)
+_INSTANCES = table_of(Instance)
 _DUE = (
     select(_INSTANCES.c.id)
     .join_from(_INSTANCES, _TIMERS, _TIMERS.c.instance_id == _INSTANCES.c.id)

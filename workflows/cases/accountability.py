@@ -158,7 +158,8 @@ def determination(session: Session, case: CaseFile, data: dict[str, Any]) -> tup
     application may follow the investigator's review); else the message the review sent
     back, or 'none' when the investigator found no tolerance circumstances. A linked
     review still without a determination holds the decision up (§11)."""
-    message = data.get("tolerance") if isinstance(data.get("tolerance"), dict) else {}
+    sent = data.get("tolerance")
+    message: dict[str, Any] = sent if isinstance(sent, dict) else {}
     latest: tuple[int, str, str] | None = None
     for direction, _link, other in cases.linked(session, case.id):
         if direction != "to" or other.kind != "tolerance_review":

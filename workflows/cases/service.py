@@ -15,6 +15,7 @@ from workflows import deployment, hooks, instances, settings
 from workflows.cadres.models import Cadre
 from workflows.clock import Clock
 from workflows.errors import NotFound, ValidationFailed
+from workflows.models import table_of
 from workflows.org.models import OrgUnit
 
 from .models import CaseActor, CaseCounter, CaseFile, CaseLink
@@ -59,10 +60,10 @@ def _next_seq(session: Session, kind: str, year: int) -> int:
     conn = session.connection()
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(CaseCounter.__table__).values(kind=kind, year=year, last_seq=1)
+        insert(table_of(CaseCounter)).values(kind=kind, year=year, last_seq=1)
         .on_conflict_do_update(index_elements=["kind", "year"],
-                               set_={"last_seq": CaseCounter.__table__.c.last_seq + 1})
-        .returning(CaseCounter.__table__.c.last_seq)
+                               set_={"last_seq": table_of(CaseCounter).c.last_seq + 1})
+        .returning(table_of(CaseCounter).c.last_seq)
     )
     return int(conn.execute(statement).scalar_one())
 
