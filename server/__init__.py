@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, jsonify, render_template_string
 from sqlalchemy import Integer, func, select
 
+from server import errors
 from workflows import settings as stored_settings
 from workflows.models import HumanTask, Instance
 
@@ -27,6 +28,7 @@ def create_app(runtime: Runtime | None = None, **config: Any) -> Flask:
     app = Flask(__name__)
     app.config.update(config)
     app.extensions["cadreflow"] = rt
+    errors.register(app)
 
     @app.get("/healthz")
     def healthz() -> Any:
