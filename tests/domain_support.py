@@ -64,6 +64,26 @@ class World:
     def today(self) -> date:
         return self.rt.clock.today()
 
+    def decided_accountability(self, adjustment: str = "demotion", cadre: str = "zhang") -> CaseFile:
+        """An accountability case through the real process, decided and received today:
+        discipline.hf registered and investigated it, committee.hf decided it,
+        organization.hf served it."""
+        case = self.open("accountability", cadre=cadre, data={
+            "source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"})
+        self.complete(case, "register", {}, "discipline.hf")
+        self.complete(case, "investigate", {"findings": "违规拨付属实",
+                                            "responsibility": "main_leadership"}, "discipline.hf")
+        self.complete(case, "consider_tolerance", {
+            "consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+            "discipline.hf")
+        today = self.today().isoformat()
+        self.complete(case, "decide", {"outcome": "adjustment", "adjustment": adjustment,
+                                       "decided_on": today, "reason": "对违规拨付负主要领导责任"},
+                      "committee.hf")
+        self.complete(case, "notify", {"received_on": today, "delivery": "in_person"},
+                      "organization.hf")
+        return self.case(case.id)
+
 
 def make_world(rt: Runtime, *, today: str = "2026-03-02 09:00",
                processes: list[str] | None = None) -> World:

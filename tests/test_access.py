@@ -207,18 +207,7 @@ def test_supervisor_of_higher_unit_sees_below_but_acts_only_in_own_unit(rt: Runt
 def _decided(w: World) -> CaseFile:
     """zhang's case: registered and investigated by discipline.hf, decided by committee.hf,
     served by organization.hf and received today."""
-    case = w.open("accountability", data=FACTS)
-    w.complete(case, "register", {}, "discipline.hf")
-    w.complete(case, "investigate", {"findings": "违规拨付属实", "responsibility": "main_leadership"},
-               "discipline.hf")
-    w.complete(case, "consider_tolerance", {"consideration": "none",
-                                            "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
-               "discipline.hf")
-    today = w.today().isoformat()
-    w.complete(case, "decide", {"outcome": "adjustment", "adjustment": "demotion", "decided_on": today,
-                                "reason": "对违规拨付负主要领导责任"}, "committee.hf")
-    w.complete(case, "notify", {"received_on": today, "delivery": "in_person"}, "organization.hf")
-    return w.case(case.id)
+    return w.decided_accountability("demotion")
 
 
 def test_handler_of_a_case_may_not_act_on_its_appeal(rt: Runtime) -> None:

@@ -36,22 +36,7 @@ def _world(rt: Runtime, today: str = "2026-03-02 09:00") -> World:
 
 
 def _decided(w: World, adjustment: str = "demotion") -> CaseFile:
-    """An accountability case decided (by committee.hf) and received by the cadre today.
-
-    discipline.hf registered and investigated it, organization.hf served it."""
-    case = w.open("accountability", data={"source": "audit", "facts": "审计发现违规拨付专项资金",
-                                          "evidence": "审计报告〔2026〕3号"})
-    w.complete(case, "register", {}, "discipline.hf")
-    w.complete(case, "investigate", {"findings": "违规拨付属实", "responsibility": "main_leadership"},
-               "discipline.hf")
-    w.complete(case, "consider_tolerance", {"consideration": "none",
-                                            "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
-               "discipline.hf")
-    today = w.today().isoformat()
-    w.complete(case, "decide", {"outcome": "adjustment", "adjustment": adjustment, "decided_on": today,
-                                "reason": "对违规拨付负主要领导责任"}, "committee.hf")
-    w.complete(case, "notify", {"received_on": today, "delivery": "in_person"}, "organization.hf")
-    return w.case(case.id)
+    return w.decided_accountability(adjustment)
 
 
 def _file(w: World, original: CaseFile, filed_on: str | None = None, grounds: str = GROUNDS) -> CaseFile:
