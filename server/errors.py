@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
 from workflows.errors import (
+    AccountLocked,
     ClockNotAdjustable,
     Conflict,
     DefinitionError,
@@ -21,6 +22,7 @@ from workflows.errors import (
     Forbidden,
     NotFound,
     SchedulerAlreadyRunning,
+    Unauthenticated,
     UnknownCalendarYear,
     ValidationFailed,
 )
@@ -28,6 +30,8 @@ from workflows.errors import (
 #: Most specific first: the first matching class gives the status.
 STATUS: list[tuple[type[DomainError], int, str]] = [
     (NotFound, 404, "未找到"),
+    (AccountLocked, 423, "账户已锁定"),
+    (Unauthenticated, 401, "未登录"),
     (Forbidden, 403, "无权操作"),
     (ClockNotAdjustable, 403, "时钟不可调整"),
     (Conflict, 409, "状态已变化"),
@@ -98,6 +102,69 @@ def register(app: Flask) -> None:
         if not _wants_json():
             return err
         status = err.code or 500
-        return _json({"type": "about:blank", "title": err.name, "status": status,
-                      "detail": err.description, "code": err.name.lower().replace(" ", "_")},
-                     status)
+        body: dict[str, Any] = {"type": "about:blank", "title": err.name, "status": status,
+                                "detail": err.description,
+                                "code": err.name.lower().replace(" ", "_")}
+        messages = (getattr(err, "data", None) or {}).get("messages")
+        if status == 422 and isinstance(messages, dict):
+            body.update(title="输入有误", code="validation_failed",
+                        detail="请求有误：请按各字段的提示修改", errors=field_map(messages))
+        elif status == 404:
+            body.update(title="未找到", detail="没有这个地址")
+        elif status == 405:
+            body.update(title="不支持的方法", detail=f"{request.path} 不接受 {request.method}")
+        response = _json(body, status)
+        for name, value in ((getattr(err, "data", None) or {}).get("headers") or {}).items():
+            response.headers[name] = value
+        return response
+
+
+#: marshmallow's messages, in the users' language.
+_MESSAGES = {
+    "Missing data for required field.": "必填",
+    "Field may not be null.": "不能为空",
+    "Unknown field.": "不接受的字段",
+    "Not a valid string.": "应为文本",
+    "Not a valid integer.": "应为整数",
+    "Not a valid number.": "应为数字",
+    "Not a valid boolean.": "应为是或否",
+    "Not a valid date.": "应为日期，格式 YYYY-MM-DD",
+    "Not a valid datetime.": "应为时间，格式 YYYY-MM-DDTHH:MM:SS+08:00",
+    "Not a valid mapping type.": "应为对象",
+    "Not a valid list.": "应为列表",
+    "Invalid input type.": "类型不对",
+    "Invalid value.": "取值不对",
+    "Shorter than minimum length 1.": "不能为空",
+}
+
+
+def _translate(message: str) -> str:
+    if message in _MESSAGES:
+        return _MESSAGES[message]
+    if message.startswith("Must be one of: "):
+        return "应为以下之一：" + message.removeprefix("Must be one of: ").rstrip(".")
+    if message.startswith("Must be greater than or equal to ") and " and less than or equal to " in message:
+        low, high = message.removeprefix("Must be greater than or equal to ").rstrip(".").split(
+            " and less than or equal to ")
+        return f"应在 {low} 到 {high} 之间"
+    if message.startswith("Length must be between "):
+        low, high = message.removeprefix("Length must be between ").rstrip(".").split(" and ")
+        return f"长度应在 {low} 到 {high} 之间"
+    return message
+
+
+def field_map(messages: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
+    """webargs' nested messages ({location: {field: [..]}}) as a flat field → messages map."""
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if key in {"json", "query", "form", "files", "path", "headers", "cookies"} and not prefix:
+            name = ""
+        else:
+            name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            for inner, texts in field_map(value, name).items():
+                flat.setdefault(inner, []).extend(texts)
+        else:
+            texts = value if isinstance(value, list) else [value]
+            flat.setdefault(name or "(body)", []).extend(_translate(str(t)) for t in texts)
+    return flat

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,9 +123,27 @@ def queue(session: Session, row: dict[str, Any]) -> None:
     session.info.setdefault(_PENDING, []).append(row)
 
 
+#: Who is behind the current request (role, org unit, IP): set by the HTTP layer for the
+#: request's duration and written into every row's detail as "by", with "result".
+_REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("cadreflow_audit_request", default=None)
+
+
+@contextmanager
+def acting(**who: Any) -> Iterator[None]:
+    """Rows recorded inside the block carry `who` (role, org_unit, ip) in their detail."""
+    token = _REQUEST.set({key: value for key, value in who.items() if value is not None})
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
+
+
 def entry(*, at: datetime, actor: str, action: str, object_type: str, object_id: str | int,
           instance_id: int | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
     """The content of one audit row, before it is chained."""
+    who = _REQUEST.get()
+    if who is not None:
+        detail = {"result": "ok", **(detail or {}), "by": who}
     return {
         "at": at.astimezone(UTC),
         "actor": actor,

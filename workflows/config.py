@@ -20,6 +20,7 @@ class Settings:
         )
     )
     clock_adjustable: bool = field(default_factory=lambda: _flag("CLOCK_ADJUSTABLE"))
+    secure_cookies: bool = field(default_factory=lambda: _flag("CADREFLOW_SECURE_COOKIES"))
     timezone: str = field(default_factory=lambda: os.environ.get("CADREFLOW_TIMEZONE", "Asia/Shanghai"))
     scheduler_interval: float = field(
         default_factory=lambda: float(os.environ.get("CADREFLOW_SCHEDULER_INTERVAL", "5"))

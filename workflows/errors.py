@@ -102,3 +102,15 @@ class Problem:
 
     def as_dict(self) -> dict[str, str | None]:
         return {"file": self.file, "element": self.element, "reason": self.reason}
+
+
+class Unauthenticated(DomainError):
+    """No valid login: wrong password, expired or revoked session or token."""
+
+    code = "unauthenticated"
+
+
+class AccountLocked(Unauthenticated):
+    """Too many failed logins: the account waits out its lock."""
+
+    code = "account_locked"

@@ -130,6 +130,7 @@ class HumanTask(Base):
     role: Mapped[str | None] = mapped_column(String(50))
     org_unit: Mapped[str | None] = mapped_column(String(100))
     assignee: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(200))  # who delegated it to the assignee
     form: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,3 +5,4 @@ from workflows.cases import models as case_models  # noqa: F401
 from workflows.org import models as org_models  # noqa: F401
 
 Base = models.Base
+from workflows.tasks import models as task_models  # noqa: F401,E402

@@ -63,6 +63,20 @@ def add_user(session: Session, *, username: str, display_name: str, password: st
     return user
 
 
+_DUMMY_HASH: str | None = None
+
+
+def check_password_timing() -> None:
+    """Spends a password check's time on an unknown user, so timing does not tell who exists."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _HASHER.hash("cadreflow-no-such-user")
+    try:
+        _HASHER.verify(_DUMMY_HASH, "wrong")
+    except VerificationError:
+        pass
+
+
 def check_password(user: User, password: str) -> bool:
     try:
         return _HASHER.verify(user.password_hash, password)

@@ -1,0 +1,65 @@
+"""The REST API, /api/v1: flask-smorest blueprints with marshmallow schemas, and the
+OpenAPI document generated from them (/api/v1/openapi.json, browsable at /api/docs)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template_string, url_for
+from flask_smorest import Api
+
+from server.errors import PROBLEM_JSON
+
+from . import admin, auth, cadres, cases, notifications, processes, supervision, tasks
+from .common import ProblemSchema
+
+PREFIX = "/api/v1"
+BLUEPRINTS = [auth.blp, tasks.blp, cases.blp, cadres.blp, processes.blp, supervision.blp,
+              notifications.blp, admin.blp]
+
+_DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>cadreflow API</title><link rel="stylesheet" href="{{ css }}"></head>
+<body><div id="api"></div><script src="{{ js }}"></script><script>
+SwaggerUIBundle({url: "{{ spec }}", dom_id: "#api", deepLinking: true,
+  requestInterceptor: (r) => { const m = document.cookie.match(/cadreflow_csrf=([^;]+)/);
+    if (m) r.headers["X-CSRF-Token"] = decodeURIComponent(m[1]); return r; }});
+</script></body></html>"""
+
+
+class CadreflowApi(Api):
+    """Error responses are documented as what they are: problem+json bodies."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
+        try:
+            super()._register_responses()  # type: ignore[no-untyped-call]
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
+
+
+def init_app(app: Flask) -> Api:
+    app.config.update(
+        API_TITLE="cadreflow", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=PREFIX, OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": "干部问责与容错纠错流程系统的接口。浏览器用会话 Cookie（写操作带 "
+                                    "X-CSRF-Token），对接系统用 Bearer 令牌。错误为 application/problem+json。"},
+            "components": {"securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "cadreflow_session"},
+                "bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"session": []}, {"bearer": []}],
+        },
+    )
+    api = CadreflowApi(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=PREFIX)
+
+    @app.get("/api/docs")
+    def api_docs() -> Any:
+        return render_template_string(
+            _DOCS, spec=f"{PREFIX}/openapi.json",
+            css=url_for("static", filename="vendor/swagger-ui-dist/swagger-ui.css"),
+            js=url_for("static", filename="vendor/swagger-ui-dist/swagger-ui-bundle.js"))
+
+    return api

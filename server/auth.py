@@ -1,0 +1,144 @@
+"""Who is calling: a session cookie (browsers) or a bearer token (integrations).
+
+Every API handler reaches the database through `writing()` or `reading()`, which open
+the transaction, resolve the caller inside it, check CSRF for cookie-authenticated
+writes and tag audit rows with the caller's role, org unit and IP. Authorization of
+the objects themselves is the domain's (workflows/access.py).
+"""
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy.orm import Session
+
+from workflows import access, audit
+from workflows import settings as stored_settings
+from workflows.access import Principal
+from workflows.errors import Forbidden, Unauthenticated
+from workflows.org import auth as login
+
+COOKIE = "cadreflow_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    session_id: str | None  # None when authenticated by a bearer token
+    csrf_token: str | None
+
+
+def runtime():  # type: ignore[no-untyped-def]
+    from server.cli import Runtime
+
+    rt: Runtime = current_app.extensions["cadreflow"]
+    return rt
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def identify(session: Session, *, write: bool) -> Caller:
+    """The caller of this request, resolved in `session`; Unauthenticated without a valid
+    session or token, Forbidden for a cookie-authenticated write without its CSRF token."""
+    rt = runtime()
+    token = _bearer()
+    if token is not None:
+        resolved = login.resolve_token(session, secret=token, clock=rt.clock)
+    else:
+        secret = request.cookies.get(COOKIE)
+        if not secret:
+            raise Unauthenticated("未登录：请先登录")
+        resolved = login.resolve_session(session, secret=secret, clock=rt.clock)
+        if write and request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+            if not hmac.compare_digest(sent, resolved.csrf_token or ""):
+                raise Forbidden("CSRF 校验失败：请刷新页面后重试（请求缺少或带错了 X-CSRF-Token）")
+        if resolved.touch and write:
+            login.touch_session(session, session_id=resolved.session_id or "", clock=rt.clock)
+        elif resolved.touch:
+            g.cadreflow_touch = resolved.session_id
+    principal = access.principal_for(session, username=resolved.username)
+    caller = Caller(principal, resolved.session_id, resolved.csrf_token)
+    g.cadreflow_caller = caller
+    return caller
+
+
+@contextmanager
+def writing() -> Iterator[tuple[Session, Principal]]:
+    """A write transaction for an authenticated caller; audit rows carry who and from where."""
+    rt = runtime()
+    with rt.db.transaction() as session:
+        stored_settings.sync_clock(session, rt.clock)
+        caller = identify(session, write=True)
+        p = caller.principal
+        with audit.acting(role=p.role, org_unit=p.org_unit, ip=client_ip()):
+            yield session, p
+
+
+@contextmanager
+def reading() -> Iterator[tuple[Session, Principal]]:
+    """A read-only transaction for an authenticated caller."""
+    rt = runtime()
+    with rt.db.reading() as session:
+        stored_settings.sync_clock(session, rt.clock)
+        caller = identify(session, write=False)
+        yield session, caller.principal
+
+
+def caller() -> Caller | None:
+    """The caller identified earlier in this request, if any."""
+    return g.get("cadreflow_caller")
+
+
+def set_session_cookie(response: Response, secret: str, *, max_age: int) -> None:
+    response.set_cookie(COOKIE, secret, max_age=max_age, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path="/")
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax")
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _touch_and_audit_refusals(response: Response) -> Response:
+        rt = runtime()
+        touch = g.pop("cadreflow_touch", None)
+        if touch is not None and response.status_code < 400:
+            with rt.db.transaction() as session:
+                login.touch_session(session, session_id=touch, clock=rt.clock)
+        if (request.method not in SAFE_METHODS and response.status_code >= 400
+                and request.path.startswith("/api/")):
+            _audit_refusal(response)
+        return response
+
+
+def _audit_refusal(response: Response) -> None:
+    """A refused write leaves its own audit row: its transaction was rolled back."""
+    rt = runtime()
+    who = caller()
+    body = response.get_json(silent=True) or {}
+    sent = request.get_json(silent=True)
+    actor = who.principal.username if who else (sent.get("username") if isinstance(sent, dict) else None)
+    by = ({"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
+          if who else {"ip": client_ip()})
+    with rt.db.transaction() as session:
+        audit.record(session, at=rt.clock.now(), actor=str(actor or "anonymous")[:100],
+                     action="api.refused", object_type="request",
+                     object_id=f"{request.method} {request.path}"[:100],
+                     detail={"result": f"{response.status_code} {body.get('code', '')}".strip(),
+                             "detail": body.get("detail"), "by": by})
