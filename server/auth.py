@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
@@ -20,6 +21,9 @@ from workflows import settings as stored_settings
 from workflows.access import Principal
 from workflows.errors import Forbidden, Unauthenticated
 from workflows.org import auth as login
+
+if TYPE_CHECKING:
+    from server.cli import Runtime
 
 COOKIE = "cadreflow_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -34,9 +38,7 @@ class Caller:
     csrf_token: str | None
 
 
-def runtime():  # type: ignore[no-untyped-def]
-    from server.cli import Runtime
-
+def runtime() -> Runtime:
     rt: Runtime = current_app.extensions["cadreflow"]
     return rt
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import json
 from collections import ChainMap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -545,3 +545,59 @@ def restore(compiled: Compiled, state_json: str, *, clock: Clock,
                                  subprocess_specs=dict(compiled.subprocess_specs))
     workflow.script_engine = _SafeScriptEngine(functions)
     return Run(workflow, clock)
+
+
+@dataclass(frozen=True)
+class StateView:
+    """What a page shows of a stored state without restoring the workflow: the elements
+    passed (for highlighting the diagram), those active now, and the data of asked tasks."""
+
+    completed: tuple[str, ...]
+    active: tuple[str, ...]
+    task_data: dict[str, dict[str, Any]]
+
+
+def _spiff_internal(name: str) -> bool:
+    # SpiffWorkflow adds Start/End and joins around boundary events; the diagram has none.
+    return name in {"Start", "End"} or "." in name
+
+
+def view_state(state_json: str, *, data_of: Iterable[str] = ()) -> StateView:
+    """Reads a stored state as plain JSON (no workflow is restored); `data_of` names the
+    tasks whose data to rebuild from the serializer's per-task deltas."""
+    dct = _migrate_state(json.loads(state_json))
+    completed: dict[str, None] = {}
+    active: dict[str, None] = {}
+    wanted = set(data_of)
+    data: dict[str, dict[str, Any]] = {}
+    for workflow in [dct, *dct.get("subprocesses", {}).values()]:
+        tasks = workflow.get("tasks", {})
+        for task_id, task in tasks.items():
+            name, state = task.get("task_spec", ""), task.get("state")
+            if task_id in wanted:
+                data[task_id] = _rebuild_data(tasks, task_id)
+            if _spiff_internal(name):
+                continue
+            if state == TaskState.COMPLETED:
+                completed[name] = None
+            elif state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                active[name] = None
+    return StateView(tuple(completed), tuple(active), data)
+
+
+def _rebuild_data(tasks: dict[str, Any], task_id: str) -> dict[str, Any]:
+    chain = []
+    current: str | None = task_id
+    while current is not None and current in tasks:
+        chain.append(tasks[current])
+        current = tasks[current].get("parent")
+    data: dict[str, Any] = {}
+    for task in reversed(chain):
+        delta = task.get("delta")
+        if task.get("parent") is None or not delta:
+            data = dict(_REGISTRY.restore(task.get("data") or {})) if task.get("parent") is None else data
+            continue
+        data.update(_REGISTRY.restore(delta.get("updates", {})))
+        for key in delta.get("deletions", []):
+            data.pop(key, None)
+    return data

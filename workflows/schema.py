@@ -3,6 +3,6 @@ from workflows import models
 from workflows.cadres import models as cadre_models  # noqa: F401
 from workflows.cases import models as case_models  # noqa: F401
 from workflows.org import models as org_models  # noqa: F401
+from workflows.tasks import models as task_models  # noqa: F401
 
 Base = models.Base
-from workflows.tasks import models as task_models  # noqa: F401,E402

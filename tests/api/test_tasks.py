@@ -1,0 +1,97 @@
+"""Task queues, one task with its form, completing it over HTTP."""
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import advance_clock
+from tests.domain_support import World
+
+REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+
+
+def test_role_queue_lists_the_units_tasks_with_case_and_due_marks(world: World, login: Any) -> None:
+    case = world.open("accountability", data=REGISTER)
+    body = login("discipline.hf").get("/tasks?queue=role").get_json()
+    assert body["total"] == 1
+    item = body["items"][0]
+    assert (item["case_number"], item["subject_name"], item["element"], item["role"]) == (
+        case.number, "张三", "register", "discipline")
+    assert item["overdue"] is False
+
+
+def test_another_units_clerk_sees_nothing(world: World, login: Any) -> None:
+    world.open("accountability", data=REGISTER)
+    assert login("discipline.wh").get("/tasks").get_json()["total"] == 0
+
+
+def test_task_page_has_form_ui_schema_and_data(world: World, login: Any) -> None:
+    case = world.open("accountability", data=REGISTER)
+    task = world.task(case, "register")
+    body = login("discipline.hf").get(f"/tasks/{task.id}").get_json()
+    assert body["may_complete"] is True and body["case_number"] == case.number
+    assert body["data"]["facts"] == REGISTER["facts"]
+    investigate = None
+    world.complete(case, "register", {}, "discipline.hf")
+    investigate = world.task(case, "investigate")
+    body = login("discipline.hf").get(f"/tasks/{investigate.id}").get_json()
+    assert body["form_schema"]["type"] == "object" and body["ui_schema"] is not None
+    assert body["due_at"] and body["due_basis"]
+
+
+def test_out_of_scope_task_is_404(world: World, login: Any) -> None:
+    case = world.open("accountability", data=REGISTER)
+    task = world.task(case, "register")
+    assert login("discipline.wh").get(f"/tasks/{task.id}").status_code == 404
+    assert login("discipline.wh").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 404
+
+
+def test_complete_validates_the_form_and_names_the_field(world: World, login: Any) -> None:
+    case = world.open("accountability", data=REGISTER)
+    world.complete(case, "register", {}, "discipline.hf")
+    task = world.task(case, "investigate")
+    api = login("discipline.hf")
+    bad = api.post(f"/tasks/{task.id}/complete", json={"data": {"findings": ""}})
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    assert bad.get_json()["errors"]
+    assert world.task(case, "investigate").id == task.id  # nothing stored
+    good = api.post(f"/tasks/{task.id}/complete", json={"data": {
+        "findings": "违规拨付属实", "responsibility": "main_leadership"}})
+    assert good.status_code == 200, good.get_json()
+    assert good.get_json()["completed_by"] == "discipline.hf"
+    again = api.post(f"/tasks/{task.id}/complete", json={"data": {
+        "findings": "违规拨付属实", "responsibility": "main_leadership"}})
+    assert again.status_code == 409
+
+
+def test_wrong_role_may_see_but_not_complete(world: World, login: Any) -> None:
+    case = world.open("accountability", data=REGISTER)
+    task = world.task(case, "register")
+    supervisor = login("supervisor.hf")
+    assert supervisor.get(f"/tasks/{task.id}").get_json()["may_complete"] is False
+    assert supervisor.post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 403
+
+
+def test_overdue_filter_after_the_deadline(world: World, login: Any, rt: Any) -> None:
+    case = world.open("accountability", data=REGISTER)
+    world.complete(case, "register", {}, "discipline.hf")
+    api = login("discipline.hf")
+    assert api.get("/tasks?overdue=true").get_json()["total"] == 0
+    advance_clock(rt, days=50)
+    api = login("discipline.hf")
+    items = api.get("/tasks?overdue=true").get_json()["items"]
+    assert [i["element"] for i in items] == ["investigate"] and items[0]["overdue"] is True
+
+
+def test_done_queue_lists_what_i_completed(world: World, login: Any) -> None:
+    case = world.open("accountability", data=REGISTER)
+    api = login("discipline.hf")
+    task = world.task(case, "register")
+    assert api.post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 200
+    done = api.get("/tasks?queue=done").get_json()["items"]
+    assert [d["id"] for d in done] == [task.id] and done[0]["state"] == "completed"
+
+
+def test_bad_query_parameters_are_named(login: Any, world: World) -> None:
+    response = login("discipline.hf").get("/tasks?queue=everything&per_page=5000")
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"queue", "per_page"}

@@ -1,0 +1,99 @@
+"""Task queues (待办/已办): what a principal owes, sorted by due date, one page at a time.
+
+Queries read the human-task projection joined to its case; nothing is deserialized.
+"Due soon" means due before the end of the third working day from today (DOMAIN.md §4).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from workflows import functions
+from workflows.access import Principal, task_scope
+from workflows.cases.models import CaseFile
+from workflows.clock import Clock
+from workflows.errors import UnknownCalendarYear, ValidationFailed
+from workflows.models import HumanTask
+
+QUEUES = ("mine", "role", "done")
+DUE_SOON_WORKDAYS = 3
+_QUEUE_NAMES = {"mine": "我的待办", "role": "本岗位待办", "done": "已办"}
+
+
+def due_soon_limit(session: Session, clock: Clock, workdays: int = DUE_SOON_WORKDAYS) -> datetime:
+    """The moment before which an open task counts as due soon: the end of the n-th working
+    day from today. An unknown calendar year falls back to calendar days, never an error
+    on a list page."""
+    today = clock.today()
+    try:
+        day = functions.load_calendar(session).add_workdays(today, workdays)
+    except UnknownCalendarYear:
+        day = today + timedelta(days=workdays)
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.tz)
+
+
+@dataclass(frozen=True)
+class Filters:
+    queue: str = "role"
+    process: str | None = None
+    due_before: date | None = None
+    overdue: bool | None = None
+    text: str | None = None
+
+
+def task_rows(principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
+    """The query of one queue: task columns with its case's id, number and subject."""
+    if filters.queue not in QUEUES:
+        raise ValidationFailed("unknown queue", [{"field": "queue", "message": f"one of {', '.join(QUEUES)}"}])
+    query: Select[Any] = (
+        select(HumanTask, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
+               CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"))
+        .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
+    )
+    if filters.queue == "done":
+        query = query.where(HumanTask.state == "completed", HumanTask.completed_by == principal.username)
+        query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+    else:
+        query = query.where(HumanTask.state == "open", task_scope(principal))
+        if filters.queue == "mine":
+            query = query.where(HumanTask.assignee == principal.username)
+        else:
+            query = query.where(HumanTask.role == principal.role,
+                                or_(HumanTask.assignee.is_(None), HumanTask.assignee == principal.username,
+                                    HumanTask.owner == principal.username))
+        query = query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+    if filters.process:
+        query = query.where(HumanTask.process_key == filters.process)
+    if filters.due_before is not None:
+        query = query.where(HumanTask.due_at < datetime.combine(filters.due_before, time.min, tzinfo=now.tzinfo))
+    if filters.overdue is True:
+        query = query.where(HumanTask.due_at < now)
+    elif filters.overdue is False:
+        query = query.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
+    if filters.text:
+        like = f"%{filters.text.strip()}%"
+        query = query.where(or_(CaseFile.number.ilike(like), CaseFile.subject_name.ilike(like),
+                                HumanTask.name.ilike(like)))
+    return query
+
+
+def count_of(session: Session, query: Select[Any]) -> int:
+    inner = query.order_by(None).with_only_columns(HumanTask.id)
+    return int(session.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+
+
+def marks(due_at: datetime | None, *, now: datetime, soon: datetime) -> dict[str, bool]:
+    """The overdue / due-soon markers of a task."""
+    return {"overdue": due_at is not None and due_at < now,
+            "due_soon": due_at is not None and now <= due_at < soon}
+
+
+def queue_name(queue: str) -> str:
+    return _QUEUE_NAMES.get(queue, queue)
+
+
+
