@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -49,11 +49,11 @@ def task_rows(principal: Principal, filters: Filters, *, now: datetime) -> Selec
     """The query of one queue: task columns with its case's id, number and subject."""
     if filters.queue not in QUEUES:
         raise ValidationFailed("unknown queue", [{"field": "queue", "message": f"one of {', '.join(QUEUES)}"}])
-    query: Select[Any] = (
+    query: Select[Any] = cast(Select[Any], (
         select(HumanTask, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
                CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"))
         .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
-    )
+    ))
     if filters.queue == "done":
         query = query.where(HumanTask.state == "completed", HumanTask.completed_by == principal.username)
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
