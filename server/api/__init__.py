@@ -10,6 +10,7 @@ from flask_smorest import Api
 from server.errors import PROBLEM_JSON
 
 from . import admin, auth, cadres, cases, notifications, processes, supervision, tasks
+from . import tasks_actions  # noqa: F401  (adds its routes to the tasks blueprint)
 from .common import ProblemSchema
 
 PREFIX = "/api/v1"
