@@ -13,7 +13,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed
 
 run: setup
 	mkdir -p instance
@@ -33,4 +37,4 @@ lint: setup
 	$(BIN)/mypy workflows server
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance node_modules

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, jsonify, render_template_string
 from sqlalchemy import Integer, func, select
 
-from server import api, auth, errors
+from server import api, assets, auth, errors
 from workflows import settings as stored_settings
 from workflows.models import HumanTask, Instance
 
@@ -29,6 +29,7 @@ def create_app(runtime: Runtime | None = None, **config: Any) -> Flask:
     app.config.update(config)
     app.extensions["cadreflow"] = rt
     app.config.setdefault("SESSION_COOKIE_SECURE", rt.settings.secure_cookies)
+    assets.init_app(app)
     api.init_app(app)
     errors.register(app)  # after the API: its handlers replace flask-smorest's
     auth.init_app(app)

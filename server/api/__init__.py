@@ -9,8 +9,17 @@ from flask_smorest import Api
 
 from server.errors import PROBLEM_JSON
 
-from . import admin, auth, cadres, cases, notifications, processes, supervision, tasks
-from . import tasks_actions  # noqa: F401  (adds its routes to the tasks blueprint)
+from . import (
+    admin,
+    auth,
+    cadres,
+    cases,
+    notifications,
+    processes,
+    supervision,
+    tasks,
+    tasks_actions,  # noqa: F401  (adds its routes to the tasks blueprint)
+)
 from .common import ProblemSchema
 
 PREFIX = "/api/v1"
@@ -60,7 +69,7 @@ def init_app(app: Flask) -> Api:
     def api_docs() -> Any:
         return render_template_string(
             _DOCS, spec=f"{PREFIX}/openapi.json",
-            css=url_for("static", filename="vendor/swagger-ui-dist/swagger-ui.css"),
-            js=url_for("static", filename="vendor/swagger-ui-dist/swagger-ui-bundle.js"))
+            css=url_for("vendor", package="swagger-ui-dist", filename="swagger-ui.css"),
+            js=url_for("vendor", package="swagger-ui-dist", filename="swagger-ui-bundle.js"))
 
     return api
