@@ -1,0 +1,193 @@
+"""The authorization matrix: every API endpoint × every role × a user placed in the object's
+own org unit, a sibling unit and the parent unit, against the policy table below; every
+cell must agree. A new endpoint without a row here fails `test_every_endpoint_has_a_policy`.
+
+Objects live in 合肥市 (ah-hf): a case of cadre 张三 (zhang) whose first task, 立案, is in the
+discipline lane. Users: `<role>.hf` (own), `<role>.wh` (sibling 芜湖市), `<role>.ah` (parent
+安徽省). The cadre role: `zhang` (own: the case is theirs), `wang` (a cadre of 芜湖市),
+`zhao` (a cadre of 安徽省).
+
+Outcomes: "ok" = 2xx; 403 = sees the object but may not act; 404 = sees nothing (out of
+scope looks exactly like missing).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from server import create_app
+from server.cli import Runtime
+from tests.domain_support import World, make_world
+from workflows.cadres.models import Cadre
+from workflows.org import service as org
+from workflows.roles import ROLES
+
+PLACEMENTS = ("own", "sibling", "parent")
+SUFFIX = {"own": "hf", "sibling": "wh", "parent": "ah"}
+CADRE_USER = {"own": "zhang", "sibling": "wang", "parent": "zhao"}
+REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+CLERKS = ("discipline", "organization", "functional", "committee", "unit")
+OVERSEERS = ("supervisor", "admin")
+
+
+# -- who sees what (DOMAIN.md §1) ------------------------------------------------------
+def sees_case(role: str, placement: str) -> bool:
+    if role == "designer":
+        return False
+    if role == "cadre":
+        return placement == "own"
+    if role in OVERSEERS:
+        return placement in ("own", "parent")
+    return placement == "own"
+
+
+def sees_task(role: str, placement: str, task_role: str) -> bool:
+    if role == "cadre":
+        return placement == "own" and task_role == "cadre"
+    return sees_case(role, placement)
+
+
+def everyone(_role: str, _placement: str) -> Any:
+    return "ok"
+
+
+def only(*roles: str) -> Callable[[str, str], Any]:
+    """Global resources: the listed roles may, everyone else is refused (403)."""
+    return lambda role, _placement: "ok" if role in roles else 403
+
+
+def read_case(role: str, placement: str) -> Any:
+    return "ok" if sees_case(role, placement) else 404
+
+
+def read_task(role: str, placement: str) -> Any:
+    return "ok" if sees_task(role, placement, "discipline") else 404
+
+
+def act_on_task(role: str, placement: str) -> Any:
+    """Work the 立案 task: visible → the discipline clerk of ah-hf may, others 403."""
+    if not sees_task(role, placement, "discipline"):
+        return 404
+    return "ok" if role == "discipline" and placement == "own" else 403
+
+
+# -- the world and its objects -----------------------------------------------------------
+@dataclass
+class Probe:
+    world: World
+    app: Flask
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, username: str) -> Any:
+        if username not in self._clients:
+            client = self.app.test_client()
+            response = client.post("/api/v1/auth/login",
+                                   json={"username": username, "password": "demo-pass-1"})
+            assert response.status_code == 200, (username, response.get_json())
+            self._clients[username] = (client, response.get_json()["csrf_token"])
+        return self._clients[username]
+
+    def case(self) -> Any:
+        return self.world.open("accountability", data=REGISTER)
+
+    def register_task(self) -> int:
+        return self.world.task(self.case(), "register").id
+
+
+def _user(role: str, placement: str) -> str:
+    return CADRE_USER[placement] if role == "cadre" else f"{role}.{SUFFIX[placement]}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint's policy: how to make its object and body, and the expected outcome."""
+
+    method: str
+    path: str  # as in the OpenAPI document
+    expect: Callable[[str, str], Any]
+    params: Callable[[Probe], dict[str, Any]] = lambda _p: {}
+    body: Callable[[Probe, dict[str, Any]], Any] = lambda _p, _params: None
+    query: str = ""
+    fresh: bool = False  # a new object for every cell (the call changes it)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def task_param(probe: Probe) -> dict[str, Any]:
+    return {"task_id": probe.register_task()}
+
+
+POLICY: list[Row] = [
+    Row("GET", "/api/v1/me", everyone),
+    Row("GET", "/api/v1/auth/tokens", everyone),
+    Row("POST", "/api/v1/auth/tokens", everyone, body=lambda _p, _a: {"name": "matrix"}),
+    Row("GET", "/api/v1/tasks", everyone),
+    Row("GET", "/api/v1/tasks/{task_id}", read_task, params=task_param),
+    Row("POST", "/api/v1/tasks/{task_id}/complete", act_on_task, params=task_param, fresh=True,
+        body=lambda _p, _a: {"data": {}}),
+]
+#: Endpoints whose authorization is proven elsewhere, with where.
+ELSEWHERE = {
+    "POST /api/v1/auth/login": "anonymous by nature; tests/api/test_auth.py",
+    "POST /api/v1/auth/logout": "ends only the caller's own session; tests/api/test_auth.py",
+    "POST /api/v1/auth/tokens/{token_id}/revoke": "own tokens only; tests/api/test_auth.py",
+}
+
+
+def _matrix_world(rt: Runtime) -> World:
+    world = make_world(rt)
+    with rt.db.transaction() as session:
+        for role in ROLES:
+            if role != "cadre":
+                org.add_user(session, username=f"{role}.ah", display_name=f"{role} ah", password="demo-pass-1",
+                             role=role, org_unit_code="ah", clock=rt.clock)
+        for username, name, unit in (("wang", "王五", "ah-wh"), ("zhao", "赵六", "ah")):
+            cadre = Cadre(name=name, post="某局局长", org_unit_code=unit, created_at=rt.clock.now())
+            session.add(cadre)
+            session.flush()
+            org.add_user(session, username=username, display_name=name, password="demo-pass-1",
+                         role="cadre", org_unit_code=unit, clock=rt.clock, cadre_id=cadre.id)
+    return world
+
+
+def _call(probe: Probe, row: Row, username: str, params: dict[str, Any]) -> int:
+    client, csrf = probe.client(username)
+    url = row.path.format(**params) + row.query
+    body = row.body(probe, params)
+    response = client.open(url, method=row.method, json=body, headers={"X-CSRF-Token": csrf})
+    return int(response.status_code)
+
+
+def _outcome(status: int) -> Any:
+    return "ok" if 200 <= status < 300 else status
+
+
+@pytest.mark.parametrize("row", POLICY, ids=[r.id for r in POLICY])
+def test_matrix(rt: Runtime, row: Row) -> None:
+    probe = Probe(_matrix_world(rt), create_app(rt, TESTING=True))
+    shared = None if row.fresh else row.params(probe)
+    disagreements = []
+    for role in ROLES:
+        for placement in PLACEMENTS:
+            params = row.params(probe) if row.fresh else shared
+            assert params is not None
+            got = _outcome(_call(probe, row, _user(role, placement), params))
+            want = row.expect(role, placement)
+            if got != want:
+                disagreements.append(f"{role:>12} {placement:<8} expected {want}, got {got}")
+    assert not disagreements, f"{row.id}:\n" + "\n".join(disagreements)
+
+
+def test_every_endpoint_has_a_policy(rt: Runtime) -> None:
+    spec = create_app(rt).test_client().get("/api/v1/openapi.json").get_json()
+    documented = {f"{method.upper()} {path}" for path, ops in spec["paths"].items() for method in ops
+                  if method in {"get", "post", "put", "patch", "delete"}}
+    covered = {row.id for row in POLICY} | set(ELSEWHERE)
+    assert sorted(documented - covered) == []
+    assert sorted(covered - documented) == []
