@@ -95,3 +95,27 @@ def test_bad_query_parameters_are_named(login: Any, world: World) -> None:
     response = login("discipline.hf").get("/tasks?queue=everything&per_page=5000")
     assert response.status_code == 422
     assert set(response.get_json()["errors"]) == {"queue", "per_page"}
+
+
+def test_every_write_is_audited_with_who_where_and_result(world: World, login: Any, rt: Any) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from workflows.models import AuditEvent
+
+    case = world.open("accountability", data=REGISTER)
+    task = world.task(case, "register")
+    assert login("supervisor.hf").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 403
+    assert login("discipline.hf").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 200
+    with rt.db.reading() as session:
+        rows = {row.action: row for row in session.execute(
+            select(AuditEvent).where(AuditEvent.action.in_(["task.complete", "api.refused"]))).scalars()}
+    done = json.loads(rows["task.complete"].detail)
+    assert rows["task.complete"].actor == "discipline.hf" and rows["task.complete"].object_id == str(task.id)
+    assert done["by"] == {"role": "discipline", "org_unit": "ah-hf", "ip": "127.0.0.1"}
+    assert done["result"] == "ok"
+    refused = json.loads(rows["api.refused"].detail)
+    assert rows["api.refused"].actor == "supervisor.hf"
+    assert refused["result"] == "403 forbidden" and refused["by"]["role"] == "supervisor"
+    assert rows["api.refused"].object_id == f"POST /api/v1/tasks/{task.id}/complete"
