@@ -73,7 +73,7 @@ def identify(session: Session, *, write: bool) -> Caller:
             login.touch_session(session, session_id=resolved.session_id or "", clock=rt.clock)
         elif resolved.touch:
             g.cadreflow_touch = resolved.session_id
-    principal = access.principal_for(session, username=resolved.username)
+    principal = access.principal_of(session, resolved.user)
     caller = Caller(principal, resolved.session_id, resolved.csrf_token)
     g.cadreflow_caller = caller
     return caller

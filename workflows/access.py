@@ -39,6 +39,11 @@ def principal_for(session: Session, *, username: str) -> Principal:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
         raise NotFound(f"user {username} not found")
+    return principal_of(session, user)
+
+
+def principal_of(session: Session, user: User) -> Principal:
+    """The principal of a user already loaded (and known to be active)."""
     units = (org.subtree(session, user.org_unit_code) if user.role in OVERSEEING_ROLES
              else [user.org_unit_code])
     return Principal(username=user.username, role=user.role, org_unit=user.org_unit_code,
@@ -87,8 +92,12 @@ def get_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
     return task
 
 
-def check_may_complete(session: Session, principal: Principal, task: HumanTask) -> None:
-    """NotFound unless the task is visible; Forbidden unless this principal may complete it."""
+def check_may_complete(session: Session, principal: Principal, task: HumanTask, *,
+                       ignore_assignment: bool = False) -> None:
+    """NotFound unless the task is visible; Forbidden unless this principal may complete it.
+
+    `ignore_assignment` asks whether they could if the task were assigned to them (claim,
+    delegate, transfer): role, org unit and recusal still apply."""
     get_task(session, principal, task.id)
     who = f"{principal.username}（{principal.org_unit} 的{_role_name(principal.role)}人员）"
     if principal.role != task.role:
@@ -97,7 +106,7 @@ def check_may_complete(session: Session, principal: Principal, task: HumanTask) 
     if principal.role != "cadre" and principal.org_unit != task.org_unit:
         raise Forbidden(f"§11 本任务属 {task.org_unit} 管辖，由该单位的{_role_name(task.role)}办理："
                         f"{who}不能办理")
-    if task.assignee and task.assignee != principal.username:
+    if not ignore_assignment and task.assignee and task.assignee != principal.username:
         raise Forbidden(f"本任务已指定由 {task.assignee} 办理：{principal.username} 不能办理")
     case = session.execute(
         select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from server import auth
 from server.api.common import PageArgs, PageSchema, page_body
 from workflows import access, instances
+from workflows.cases.models import CaseFile
 from workflows.models import HumanTask
 from workflows.roles import ROLES
 from workflows.tasks import queues
@@ -148,14 +149,13 @@ def complete_task(args: dict[str, Any], task_id: int) -> Any:
         access.check_may_complete(session, principal, task)
         done = instances.complete_task(session, task_id=task_id, data=args["data"],
                                        actor=principal.username, clock=rt.clock)
-    with auth.reading() as (session, principal):
+        # Reads only from here: the completion is the transaction's last change.
         now = rt.clock.now()
         soon = queues.due_soon_limit(session, rt.clock)
-        next_rows = session.execute(
+        case_id = session.execute(
+            select(CaseFile.id).where(CaseFile.instance_id == done.instance_id)).scalar()
+        next_tasks = [task_item(t, now=now, soon=soon, case_id=case_id) for t in session.execute(
             select(HumanTask).where(HumanTask.instance_id == done.instance_id, HumanTask.state == "open",
-                                    access.task_scope(principal)).order_by(HumanTask.id)).scalars()
-        detail_case = session.execute(
-            select(access.CaseFile.id).where(access.CaseFile.instance_id == done.instance_id)).scalar()
-        next_tasks = [task_item(t, now=now, soon=soon, case_id=detail_case) for t in next_rows]
+                                    access.task_scope(principal)).order_by(HumanTask.id)).scalars()]
     return {"id": done.id, "completed_at": done.completed_at, "completed_by": done.completed_by,
-            "instance_status": done.instance_status, "case_id": detail_case, "next_tasks": next_tasks}
+            "instance_status": done.instance_status, "case_id": case_id, "next_tasks": next_tasks}

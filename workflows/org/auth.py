@@ -93,6 +93,7 @@ def open_session(session: Session, *, user: User, ip: str | None, clock: Clock) 
 
 @dataclass(frozen=True)
 class Resolved:
+    user: User
     username: str
     session_id: str | None  # None for a bearer token
     csrf_token: str | None
@@ -113,7 +114,7 @@ def resolve_session(session: Session, *, secret: str, clock: Clock) -> Resolved:
     if user is None or not user.active:
         raise Unauthenticated("账户已停用")
     # Writing last-seen on every request would serialize readers on SQLite; a minute is enough.
-    return Resolved(user.username, row.id, row.csrf_token, touch=now - last_seen > timedelta(minutes=1))
+    return Resolved(user, user.username, row.id, row.csrf_token, touch=now - last_seen > timedelta(minutes=1))
 
 
 def touch_session(session: Session, *, session_id: str, clock: Clock) -> None:
@@ -170,7 +171,7 @@ def resolve_token(session: Session, *, secret: str, clock: Clock) -> Resolved:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise Unauthenticated("账户已停用")
-    return Resolved(user.username, None, None, touch=False)
+    return Resolved(user, user.username, None, None, touch=False)
 
 
 def tokens(session: Session, *, username: str) -> list[ApiToken]:
