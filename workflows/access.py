@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
+from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
 from workflows.errors import Forbidden, NotFound
@@ -21,6 +22,8 @@ from workflows.roles import ROLES
 
 # Roles that see the units below their own (§1: a supervisor or admin of a higher unit).
 OVERSEEING_ROLES = frozenset({"supervisor", "admin"})
+#: Row ids are 32-bit: a larger id names nothing (and PostgreSQL refuses to compare it).
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def task_scope(principal: Principal) -> ColumnElement[bool]:
 
 def get_case(session: Session, principal: Principal, case_id: int) -> CaseFile:
     """The case if this principal may see it; NotFound otherwise, as if it did not exist."""
+    if not 0 < case_id <= MAX_ID:
+        raise NotFound(f"case {case_id} not found")
     case = session.execute(
         select(CaseFile).where(CaseFile.id == case_id, case_scope(principal))).scalar_one_or_none()
     if case is None:
@@ -83,8 +88,30 @@ def get_case(session: Session, principal: Principal, case_id: int) -> CaseFile:
     return case
 
 
+def cadre_scope(principal: Principal) -> ColumnElement[bool]:
+    """The cadre records this principal may see, as a clause over Cadre: those of the units
+    they see (never for designers), and their own."""
+    own = Cadre.id == principal.cadre_id if principal.cadre_id is not None else false()
+    if principal.role in ("cadre", "designer"):
+        return own
+    return or_(Cadre.org_unit_code.in_(sorted(principal.units)), own)
+
+
+def get_cadre(session: Session, principal: Principal, cadre_id: int) -> Cadre:
+    """The cadre record if this principal may see it; NotFound otherwise, as if it did not exist."""
+    if not 0 < cadre_id <= MAX_ID:
+        raise NotFound(f"干部 {cadre_id} 不存在")
+    cadre = session.execute(
+        select(Cadre).where(Cadre.id == cadre_id, cadre_scope(principal))).scalar_one_or_none()
+    if cadre is None:
+        raise NotFound(f"干部 {cadre_id} 不存在")
+    return cadre
+
+
 def get_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
     """The task if this principal may see it; NotFound otherwise, as if it did not exist."""
+    if not 0 < task_id <= MAX_ID:
+        raise NotFound(f"task {task_id} not found")
     task = session.execute(
         select(HumanTask).where(HumanTask.id == task_id, task_scope(principal))).scalar_one_or_none()
     if task is None:
@@ -128,6 +155,13 @@ def check_may_deploy(principal: Principal) -> None:
     """Only process designers deploy BPMN, DMN and forms."""
     if principal.role != "designer":
         raise Forbidden(f"只有流程设计人员可以部署流程定义：{principal.username} 是{_role_name(principal.role)}人员")
+
+
+def check_may_supervise(principal: Principal) -> None:
+    """Only supervisors (督查, §20) and administrators watch deadlines across their units."""
+    if principal.role not in OVERSEEING_ROLES:
+        raise Forbidden(f"只有督查人员可以查看督查汇总和逾期清单：{principal.username} 是"
+                        f"{_role_name(principal.role)}人员")
 
 
 def check_may_administer(principal: Principal) -> None:

@@ -9,7 +9,8 @@ it right after the step that reached it (a plain bpmn:task waits for a person) â
 the way timers and gateways change domain records (e.g. a decision becoming final).
 
 Domain packages register their actions at import (`workflows.cases` imports them
-all); deployment refuses an `action` nobody registered.
+all; `workflows.tasks.notifications` adds a completion listener); deployment refuses
+an `action` nobody registered.
 """
 from __future__ import annotations
 
@@ -89,4 +90,5 @@ def _load_domain() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        import workflows.cases  # noqa: F401 - registers the case actions
+        import workflows.cases  # registers the case actions
+        import workflows.tasks.notifications  # noqa: F401 - tells the cadre of decisions

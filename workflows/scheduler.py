@@ -1,4 +1,5 @@
-"""The timer scheduler: an APScheduler interval job around `timers.sweep`.
+"""The timer scheduler: an APScheduler interval job around `timers.sweep`, and one
+around the notification sweep (due-soon and overdue notices, process assignments).
 
 SQLite allows one writer, so only one scheduler may run per database file: it holds
 an exclusive OS lock on `<db>.scheduler.lock` for its lifetime and a second one
@@ -22,6 +23,7 @@ from . import timers
 from .clock import Clock
 from .db import Database
 from .errors import SchedulerAlreadyRunning
+from .tasks import notifications
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +75,26 @@ def _job(db: Database, clock: Clock) -> None:
         log.exception("timer sweep failed")
 
 
+#: Deadline notices are about days: sweeping for them more often than this buys nothing.
+NOTIFICATION_INTERVAL_FLOOR = 30.0
+
+
+def _notification_job(db: Database, clock: Clock) -> None:
+    try:
+        added = notifications.sweep(db, clock=clock)
+        if added:
+            log.info("raised %d notification(s)", added)
+    except Exception:  # keep the scheduler alive; the next sweep retries
+        log.exception("notification sweep failed")
+
+
 def _add_job(scheduler: BackgroundScheduler | BlockingScheduler, db: Database, clock: Clock,
              interval: float) -> None:
     scheduler.add_job(_job, "interval", seconds=interval, args=(db, clock), id="timer-sweep",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(_notification_job, "interval", seconds=max(interval, NOTIFICATION_INTERVAL_FLOOR),
+                      args=(db, clock), id="notification-sweep", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC))
 
 
 def start_background(db: Database, clock: Clock, interval: float) -> tuple[BackgroundScheduler, SingleSchedulerLock]:

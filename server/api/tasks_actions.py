@@ -1,4 +1,141 @@
-"""Work on a task besides completing it: claim, unclaim, delegate, transfer, urge (催办), comments."""
+"""Work on a task besides completing it: claim, unclaim, delegate, transfer, urge (催办), comments.
+
+Routes on the tasks blueprint; the rules are the domain's (workflows/tasks/service.py)."""
 from __future__ import annotations
 
-from server.api.tasks import blp  # noqa: F401
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import auth
+from server.api.tasks import TaskSchema, blp, task_item
+from workflows.cases.models import CaseFile
+from workflows.clock import Clock
+from workflows.models import HumanTask
+from workflows.tasks import queues
+from workflows.tasks import service as work
+
+
+class TaskTargetArgs(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                             metadata={"description": "接手人的用户名（同一单位、同一角色）"})
+
+
+class TaskUrgeArgs(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=work.NOTE_MAX),
+                         metadata={"description": "催办说明"})
+
+
+class TaskCommentArgs(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=work.COMMENT_MAX),
+                         metadata={"description": "评论内容"})
+
+
+class TaskCommentSchema(Schema):
+    id = fields.Integer(required=True)
+    task_id = fields.Integer(required=True)
+    author = fields.String(required=True)
+    body = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class TaskUrgeSchema(Schema):
+    id = fields.Integer(required=True)
+    task_id = fields.Integer(required=True)
+    urged_by = fields.String(required=True, metadata={"description": "催办人"})
+    note = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+def _shown(session: Session, clock: Clock, task: HumanTask) -> dict[str, Any]:
+    case = session.execute(select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()
+    return task_item(task, now=clock.now(), soon=queues.due_soon_limit(session, clock),
+                     case_id=case.id if case else None, case_number=case.number if case else None,
+                     subject_name=case.subject_name if case else None,
+                     case_title=case.title if case else None)
+
+
+@blp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@blp.response(200, TaskSchema)
+def claim_task(task_id: int) -> Any:
+    """Claim (认领) an open task of my role and org unit: it leaves the shared queue for mine.
+    409 names who holds it if someone else does."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        task = work.claim(session, principal=principal, task_id=task_id, clock=rt.clock)
+        return _shown(session, rt.clock, task)
+
+
+@blp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
+@blp.response(200, TaskSchema)
+def unclaim_task(task_id: int) -> Any:
+    """Release (退回) a task I hold, or one I delegated: it returns to the role's shared queue."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        task = work.unclaim(session, principal=principal, task_id=task_id, clock=rt.clock)
+        return _shown(session, rt.clock, task)
+
+
+@blp.route("/tasks/<int:task_id>/delegate", methods=["POST"])
+@blp.arguments(TaskTargetArgs)
+@blp.response(200, TaskSchema)
+def delegate_task(args: dict[str, Any], task_id: int) -> Any:
+    """Delegate (委派) a task to a colleague of the same role and org unit; I stay its owner and
+    may take it back. The colleague is notified; 422 on `username` says why one is not eligible."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        task = work.delegate(session, principal=principal, task_id=task_id, username=args["username"],
+                             clock=rt.clock)
+        return _shown(session, rt.clock, task)
+
+
+@blp.route("/tasks/<int:task_id>/transfer", methods=["POST"])
+@blp.arguments(TaskTargetArgs)
+@blp.response(200, TaskSchema)
+def transfer_task(args: dict[str, Any], task_id: int) -> Any:
+    """Transfer (转办) a task to a colleague of the same role and org unit, outright.
+    The colleague is notified; 422 on `username` says why one is not eligible."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        task = work.transfer(session, principal=principal, task_id=task_id, username=args["username"],
+                             clock=rt.clock)
+        return _shown(session, rt.clock, task)
+
+
+@blp.route("/tasks/<int:task_id>/urge", methods=["POST"])
+@blp.arguments(TaskUrgeArgs)
+@blp.response(201, TaskUrgeSchema)
+def urge_task(args: dict[str, Any], task_id: int) -> Any:
+    """Urge (催办) an open task, as a supervisor over its org unit: recorded with the note and
+    sent to its assignee, or to everyone of its role in its unit while nobody holds it."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        return work.urge(session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock)
+
+
+@blp.route("/tasks/<int:task_id>/urges")
+@blp.response(200, TaskUrgeSchema(many=True))
+def list_urges(task_id: int) -> Any:
+    """The urges (催办) of a task I may see, oldest first."""
+    with auth.reading() as (session, principal):
+        return work.urges_of(session, principal=principal, task_id=task_id)
+
+
+@blp.route("/tasks/<int:task_id>/comments")
+@blp.response(200, TaskCommentSchema(many=True))
+def list_comments(task_id: int) -> Any:
+    """The comments on a task I may see, oldest first."""
+    with auth.reading() as (session, principal):
+        return work.comments_of(session, principal=principal, task_id=task_id)
+
+
+@blp.route("/tasks/<int:task_id>/comments", methods=["POST"])
+@blp.arguments(TaskCommentArgs)
+@blp.response(201, TaskCommentSchema)
+def add_comment(args: dict[str, Any], task_id: int) -> Any:
+    """Comment on an open task I may see."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        return work.comment(session, principal=principal, task_id=task_id, body=args["body"], clock=rt.clock)

@@ -22,9 +22,11 @@ from flask import Flask
 from server import create_app
 from server.cli import Runtime
 from tests.domain_support import World, make_world
+from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.org import service as org
 from workflows.roles import ROLES
+from workflows.tasks import service as work
 
 PLACEMENTS = ("own", "sibling", "parent")
 SUFFIX = {"own": "hf", "sibling": "wh", "parent": "ah"}
@@ -123,6 +125,23 @@ def task_param(probe: Probe) -> dict[str, Any]:
     return {"task_id": probe.register_task()}
 
 
+def claimed_task(probe: Probe) -> dict[str, Any]:
+    """The 立案 task, held by discipline.hf."""
+    task_id = probe.register_task()
+    rt = probe.world.rt
+    with rt.db.transaction() as session:
+        work.claim(session, principal=access.principal_for(session, username="discipline.hf"),
+                   task_id=task_id, clock=rt.clock)
+    return {"task_id": task_id}
+
+
+def urge(role: str, placement: str) -> Any:
+    """催办: supervisors of the unit or above; others who see the task are refused."""
+    if not sees_task(role, placement, "discipline"):
+        return 404
+    return "ok" if role == "supervisor" else 403
+
+
 POLICY: list[Row] = [
     Row("GET", "/api/v1/me", everyone),
     Row("GET", "/api/v1/auth/tokens", everyone),
@@ -131,6 +150,20 @@ POLICY: list[Row] = [
     Row("GET", "/api/v1/tasks/{task_id}", read_task, params=task_param),
     Row("POST", "/api/v1/tasks/{task_id}/complete", act_on_task, params=task_param, fresh=True,
         body=lambda _p, _a: {"data": {}}),
+    Row("POST", "/api/v1/tasks/{task_id}/claim", act_on_task, params=task_param, fresh=True),
+    Row("POST", "/api/v1/tasks/{task_id}/unclaim", act_on_task, params=claimed_task, fresh=True),
+    Row("POST", "/api/v1/tasks/{task_id}/delegate", act_on_task, params=task_param, fresh=True,
+        body=lambda _p, _a: {"username": "discipline2.hf"}),
+    Row("POST", "/api/v1/tasks/{task_id}/transfer", act_on_task, params=task_param, fresh=True,
+        body=lambda _p, _a: {"username": "discipline2.hf"}),
+    Row("POST", "/api/v1/tasks/{task_id}/urge", urge, params=task_param,
+        body=lambda _p, _a: {"note": "请尽快办理"}),
+    Row("GET", "/api/v1/tasks/{task_id}/urges", read_task, params=task_param),
+    Row("GET", "/api/v1/tasks/{task_id}/comments", read_task, params=task_param),
+    Row("POST", "/api/v1/tasks/{task_id}/comments", read_task, params=task_param,
+        body=lambda _p, _a: {"body": "请核实"}),
+    Row("GET", "/api/v1/notifications", everyone),
+    Row("POST", "/api/v1/notifications/read", everyone, body=lambda _p, _a: {"all": True}),
 ]
 #: Endpoints whose authorization is proven elsewhere, with where.
 ELSEWHERE = {

@@ -1,0 +1,215 @@
+"""Work on an open task besides completing it: claim (认领), unclaim (退回), delegate (委派),
+transfer (转办), urge (催办) and comments (评论).
+
+They change only who holds the task (`human_task.assignee` and `owner`): the one
+documented exception to "only `instances.advance` writes human tasks" — the instance's
+state is untouched. Each takes the instance lock first, the lock a completion takes, and
+reads the task again under it, so an action and a completion of one task never cross.
+A delegated task keeps its owner (委派人), who may take it back; a transferred one
+belongs to its new assignee alone. An assignee named by the process (`assigneeFrom`,
+e.g. an appeal's reviewer) is fixed: the rules of the task itself depend on it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows import access, audit, instances, versions
+from workflows.access import Principal
+from workflows.cases.models import CaseFile
+from workflows.clock import Clock
+from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
+from workflows.models import HumanTask
+from workflows.roles import ROLES
+
+from . import notifications
+from .models import TaskComment, TaskUrge
+
+NOTE_MAX = 1000
+COMMENT_MAX = 2000
+URGING_ROLES = frozenset({"supervisor"})
+
+
+def claim(session: Session, *, principal: Principal, task_id: int, clock: Clock) -> HumanTask:
+    """The open task is held by the principal, who may work it; Conflict names who holds it otherwise."""
+    task, _locked = _open_task(session, principal, task_id)
+    access.check_may_complete(session, principal, task, ignore_assignment=True)
+    if task.assignee == principal.username:
+        return task  # already theirs: nothing to change
+    if task.assignee:
+        raise Conflict(f"任务「{task.name}」已由 {task.assignee} 认领办理")
+    task.assignee, task.owner = principal.username, None
+    _record(session, principal, task, "task.claim", clock, assignee=principal.username)
+    return task
+
+
+def unclaim(session: Session, *, principal: Principal, task_id: int, clock: Clock) -> HumanTask:
+    """The task is back in its role's queue, released by its assignee or by the owner who delegated it."""
+    task, locked = _open_task(session, principal, task_id)
+    if task.assignee is None:
+        raise Conflict(f"任务「{task.name}」尚无人认领，无需退回")
+    if principal.username not in (task.assignee, task.owner):
+        raise Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以退回")
+    _refuse_if_fixed(session, locked, task, "退回")
+    released = {"assignee": task.assignee, "owner": task.owner}
+    task.assignee, task.owner = None, None
+    _record(session, principal, task, "task.unclaim", clock, released=released)
+    return task
+
+
+def delegate(session: Session, *, principal: Principal, task_id: int, username: str,
+             clock: Clock) -> HumanTask:
+    """委派: the task goes to an eligible colleague; its owner (who delegated) may take it back."""
+    return _reassign(session, principal=principal, task_id=task_id, username=username, clock=clock,
+                     keep_owner=True)
+
+
+def transfer(session: Session, *, principal: Principal, task_id: int, username: str,
+             clock: Clock) -> HumanTask:
+    """转办: the task goes to an eligible colleague outright, with no owner left."""
+    return _reassign(session, principal=principal, task_id=task_id, username=username, clock=clock,
+                     keep_owner=False)
+
+
+def urge(session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock) -> TaskUrge:
+    """催办 by a supervisor over the task's org unit: recorded with its note, and whoever owes the task is told."""
+    task, _locked = _open_task(session, principal, task_id)
+    if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
+        raise Forbidden(f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
+                        f"{ROLES.get(principal.role, principal.role)}人员")
+    text = _text(note, field="note", limit=NOTE_MAX, what="催办说明")
+    row = TaskUrge(task_id=task.id, instance_id=task.instance_id, urged_by=principal.username,
+                   note=text, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    case = _case_of(session, task)
+    where = f"（{case.number}）" if case else ""
+    told = notifications.recipients(session, task_id=task.id)
+    for username in told:
+        notifications.notify(session, username=username, kind="urged", title=f"催办：{task.name}{where}",
+                             body=f"{principal.username}：{text}", task_id=task.id,
+                             case_id=case.id if case else None, clock=clock)
+    _record(session, principal, task, "task.urge", clock, urge_id=row.id, note=text, notified=told)
+    return row
+
+
+def comment(session: Session, *, principal: Principal, task_id: int, body: str, clock: Clock) -> TaskComment:
+    """A remark on an open task by anyone who may see it."""
+    task, _locked = _open_task(session, principal, task_id)
+    text = _text(body, field="body", limit=COMMENT_MAX, what="评论")
+    row = TaskComment(task_id=task.id, instance_id=task.instance_id, author=principal.username,
+                      body=text, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    _record(session, principal, task, "task.comment", clock, comment_id=row.id)
+    return row
+
+
+def comments_of(session: Session, *, principal: Principal, task_id: int) -> list[TaskComment]:
+    """The comments of a task the principal may see, oldest first."""
+    task = access.get_task(session, principal, task_id)
+    return list(session.execute(
+        select(TaskComment).where(TaskComment.task_id == task.id).order_by(TaskComment.id)).scalars())
+
+
+def urges_of(session: Session, *, principal: Principal, task_id: int) -> list[TaskUrge]:
+    """The urges (催办) of a task the principal may see, oldest first."""
+    task = access.get_task(session, principal, task_id)
+    return list(session.execute(
+        select(TaskUrge).where(TaskUrge.task_id == task.id).order_by(TaskUrge.id)).scalars())
+
+
+# -- rules -------------------------------------------------------------------------------
+
+def _open_task(session: Session, principal: Principal, task_id: int) -> tuple[HumanTask, instances.Locked]:
+    """The visible task (NotFound otherwise), its instance locked and the task read again under the lock."""
+    task = access.get_task(session, principal, task_id)
+    locked = instances.lock_instance(session, task.instance_id)
+    session.refresh(task)
+    if task.state == "completed":
+        raise TaskAlreadyCompleted(f"任务「{task.name}」已由 {task.completed_by} 办结")
+    if task.state != "open":
+        raise Conflict(f"任务「{task.name}」已取消（流程已走向别处）")
+    return task, locked
+
+
+def _reassign(session: Session, *, principal: Principal, task_id: int, username: str, clock: Clock,
+              keep_owner: bool) -> HumanTask:
+    task, locked = _open_task(session, principal, task_id)
+    verb = "委派" if keep_owner else "转办"
+    if principal.username not in (task.assignee, task.owner):
+        if task.assignee:
+            raise Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以{verb}")
+        access.check_may_complete(session, principal, task)
+    _refuse_if_fixed(session, locked, task, verb)
+    target = _eligible(session, principal, task, username.strip(), verb)
+    before = {"assignee": task.assignee, "owner": task.owner}
+    if keep_owner:
+        owner = task.owner or task.assignee or principal.username
+        task.owner = None if owner == target.username else owner
+    else:
+        task.owner = None
+    task.assignee = target.username
+    case = _case_of(session, task)
+    where = f"（{case.number}）" if case else ""
+    notifications.notify(session, username=target.username, kind="assigned",
+                         title=f"{principal.username} {verb}给你：{task.name}{where}",
+                         body=f"{principal.username} 将任务「{task.name}」{verb}给你办理。",
+                         task_id=task.id, case_id=case.id if case else None, clock=clock)
+    _record(session, principal, task, "task.delegate" if keep_owner else "task.transfer", clock,
+            before=before, assignee=task.assignee, owner=task.owner)
+    return task
+
+
+def _eligible(session: Session, principal: Principal, task: HumanTask, username: str, verb: str) -> Principal:
+    """The target user of a delegation or transfer, who may work the task (ValidationFailed on `username` if not)."""
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed(message, [{"field": "username", "message": message}])
+
+    if not username:
+        raise refuse(f"请指定{verb}给谁")
+    if username == principal.username:
+        raise refuse(f"不能{verb}给自己")
+    if username == task.assignee:
+        raise refuse(f"任务已由 {username} 办理，无需{verb}")
+    try:
+        target = access.principal_for(session, username=username)
+    except NotFound:
+        raise refuse(f"用户 {username} 不存在或已停用") from None
+    role = ROLES.get(task.role or "", task.role or "")
+    try:
+        access.check_may_complete(session, target, task, ignore_assignment=True)
+    except NotFound:
+        raise refuse(f"{username} 是 {target.org_unit} 的{ROLES.get(target.role, target.role)}人员："
+                     f"本任务只能{verb}给 {task.org_unit} 的{role}人员") from None
+    except Forbidden as err:
+        raise refuse(err.message) from None
+    return target
+
+
+def _refuse_if_fixed(session: Session, locked: instances.Locked, task: HumanTask, verb: str) -> None:
+    """An assignee the process named (assigneeFrom) is part of the task's rules: no one reassigns it."""
+    properties = versions.load(session, locked.process_version_id, locked.content_hash).properties(task.task_spec)
+    if task.assignee and properties.get("assigneeFrom"):
+        raise Forbidden(f"任务「{task.name}」由流程指定 {task.assignee} 办理，不能{verb}")
+
+
+def _text(value: str, *, field: str, limit: int, what: str) -> str:
+    text = (value or "").strip()
+    if not text or len(text) > limit:
+        message = f"{what}应为 1–{limit} 个字"
+        raise ValidationFailed(message, [{"field": field, "message": message}])
+    return text
+
+
+def _case_of(session: Session, task: HumanTask) -> CaseFile | None:
+    return session.execute(select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()
+
+
+def _record(session: Session, principal: Principal, task: HumanTask, action: str, clock: Clock,
+            **detail: Any) -> None:
+    audit.record(session, at=clock.now(), actor=principal.username, action=action, object_type="task",
+                 object_id=task.id, instance_id=task.instance_id, detail={"task": task.task_spec, **detail})
+
