@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import select
 
-from workflows import audit, deployment, instances, migrate, settings, timers
+from workflows import audit, calendar_overrides, deployment, instances, migrate, settings, timers
 from workflows import scheduler as scheduler_mod
 from workflows.clock import Clock, parse_duration
 from workflows.config import Settings
 from workflows.db import Database
 from workflows.errors import DefinitionError, DomainError, NotFound, ValidationFailed
-from workflows.models import CalendarOverride, CalendarYear, HumanTask, Instance
+from workflows.models import HumanTask, Instance
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -343,13 +343,9 @@ def calendar() -> None:
 @handles_errors
 def calendar_declare(rt: Runtime, year: int, note: str) -> None:
     """Declare YEAR known: days without an override follow Monday–Friday."""
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed("year out of range", [{"field": "year", "message": "expected 2000–2100"}])
     with rt.db.transaction() as session:
-        if session.get(CalendarYear, year) is None:
-            session.add(CalendarYear(year=year, note=note))
-        audit.record(session, at=rt.clock.now(), actor="cli", action="calendar.declare_year",
-                     object_type="calendar", object_id=str(year), detail={"note": note})
+        settings.sync_clock(session, rt.clock)
+        calendar_overrides.declare_year(session, year=year, note=note, actor="cli", clock=rt.clock)
     click.echo(f"year {year} declared")
 
 
@@ -363,11 +359,9 @@ def calendar_set_day(rt: Runtime, day: datetime, kind: str, note: str) -> None:
     """Mark DAY as a working day (调休) or a holiday."""
     d: date = day.date()
     with rt.db.transaction() as session:
-        row = session.get(CalendarOverride, d) or CalendarOverride(day=d)
-        row.is_workday, row.note = kind == "workday", note
-        session.add(row)
-        audit.record(session, at=rt.clock.now(), actor="cli", action="calendar.set_day",
-                     object_type="calendar", object_id=d.isoformat(), detail={"kind": kind, "note": note})
+        settings.sync_clock(session, rt.clock)
+        calendar_overrides.set_day(session, day=d, is_workday=kind == "workday", note=note, actor="cli",
+                                   clock=rt.clock)
     click.echo(f"{d} is a {kind}")
 
 

@@ -153,16 +153,17 @@ def _translate(message: str) -> str:
     return message
 
 
-def field_map(messages: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
+def field_map(messages: dict[str, Any], prefix: str = "", *, top: bool = True) -> dict[str, list[str]]:
     """webargs' nested messages ({location: {field: [..]}}) as a flat field → messages map."""
     flat: dict[str, list[str]] = {}
     for key, value in messages.items():
-        if key in {"json", "query", "form", "files", "path", "headers", "cookies"} and not prefix:
+        # Only the outermost keys are locations: a field may be named "files" too.
+        if top and not prefix and key in {"json", "query", "form", "files", "path", "headers", "cookies"}:
             name = ""
         else:
             name = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):
-            for inner, texts in field_map(value, name).items():
+            for inner, texts in field_map(value, name, top=False).items():
                 flat.setdefault(inner, []).extend(texts)
         else:
             texts = value if isinstance(value, list) else [value]

@@ -1,6 +1,396 @@
-"""系统管理：用户、单位、日历、设置、时钟、审计 (/api/v1)."""
+"""系统管理 (/api/v1/admin): users, roles, org units, working-day calendar, deadline
+settings, the movable clock and the audit trail.
+
+Administrators only (403 for everyone else). An administrator manages the users and
+units of their own unit's subtree; anyone outside it answers 404. Every change is
+audited in its own transaction.
+"""
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate
+
+from server import auth
+from server.api.common import PageArgs, PageSchema, page_body
+from workflows import access, admin, audit, calendar_overrides
+from workflows.cases.service import DEADLINE_DEFAULTS
+from workflows.errors import ValidationFailed
+from workflows.org import service as org
+from workflows.org.models import User
+from workflows.roles import ROLES
 
 blp = Blueprint("admin", __name__, description="系统管理：用户、单位、日历、设置、时钟、审计")
+
+_NAME = validate.Regexp(r"^[A-Za-z0-9._@-]+$", error="只能包含字母、数字和 . _ @ -")
+_CODE = validate.Regexp(r"^[A-Za-z0-9_-]+$", error="只能包含字母、数字和 _ -")
+
+
+# -- users and roles ---------------------------------------------------------------------
+class AdminUserSchema(Schema):
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    role = fields.String(required=True)
+    role_name = fields.String(required=True)
+    org_unit = fields.String(required=True, attribute="org_unit_code")
+    cadre_id = fields.Integer(allow_none=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    last_login_at = fields.DateTime(allow_none=True)
+    failed_logins = fields.Integer(required=True)
+    locked_until = fields.DateTime(allow_none=True, metadata={"description": "登录失败过多而锁定到此时"})
+
+
+class UserCreateArgs(Schema):
+    username = fields.String(required=True, validate=[validate.Length(min=1, max=100), _NAME])
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200),
+                             metadata={"description": "至少 8 个字符"})
+    role = fields.String(required=True, validate=validate.OneOf(list(ROLES)))
+    org_unit = fields.String(required=True, validate=validate.Length(min=1, max=50),
+                             metadata={"description": "本人管理范围内的单位代码"})
+    cadre_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=access.MAX_ID),
+                              metadata={"description": "干部档案 id（干部本人账户必填）"})
+
+
+class UserPatchArgs(Schema):
+    display_name = fields.String(validate=validate.Length(min=1, max=200))
+    role = fields.String(validate=validate.OneOf(list(ROLES)))
+    org_unit = fields.String(validate=validate.Length(min=1, max=50))
+    active = fields.Boolean(metadata={"description": "false 停用账户（其会话随即失效）"})
+    password = fields.String(load_only=True, validate=validate.Length(min=8, max=200),
+                             metadata={"description": "重置密码（其会话随即失效）"})
+    unlock = fields.Boolean(load_default=False, metadata={"description": "true 解除登录失败锁定"})
+
+
+class RoleSchema(Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+def _user_body(user: User) -> dict[str, Any]:
+    return {**{c: getattr(user, c) for c in ("username", "display_name", "role", "org_unit_code", "cadre_id",
+                                             "active", "created_at", "last_login_at", "locked_until")},
+            "failed_logins": user.failed_logins or 0, "role_name": ROLES.get(user.role, user.role)}
+
+
+@blp.route("/admin/users")
+class Users(MethodView):
+    @blp.response(200, AdminUserSchema(many=True))
+    def get(self) -> Any:
+        """The users of my unit and the units below it."""
+        with auth.reading() as (session, principal):
+            return [_user_body(u) for u in admin.users(session, principal=principal)]
+
+    @blp.arguments(UserCreateArgs)
+    @blp.response(201, AdminUserSchema)
+    def post(self, args: dict[str, Any]) -> Any:
+        """Create a user in one of my units (unique username, password of at least 8 characters;
+        a cadre's account names their cadre record)."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            created = admin.create_user(session, principal=principal, clock=rt.clock, **args)
+            return _user_body(created)
+
+
+@blp.route("/admin/users/<string:username>", methods=["PATCH"])
+@blp.arguments(UserPatchArgs)
+@blp.response(200, AdminUserSchema)
+def update_user(args: dict[str, Any], username: str) -> Any:
+    """Change a user of my units: name, role, unit, active; reset the password; unlock after
+    failed logins. A reset or deactivation ends their sessions; nobody demotes, moves or
+    deactivates themselves."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        changed = admin.update_user(session, principal=principal, username=username, clock=rt.clock, **args)
+        return _user_body(changed)
+
+
+@blp.route("/admin/roles")
+@blp.response(200, RoleSchema(many=True))
+def list_roles() -> Any:
+    """The roles a user may have, with their Chinese names."""
+    with auth.reading() as (_session, principal):
+        access.check_may_administer(principal)
+    return [{"key": key, "name": name} for key, name in ROLES.items()]
+
+
+# -- org units ---------------------------------------------------------------------------
+class OrgUnitSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True, metadata={"description": "province / city / county"})
+    parent = fields.String(allow_none=True, attribute="parent_code")
+
+
+class OrgUnitCreateArgs(Schema):
+    code = fields.String(required=True, validate=[validate.Length(min=1, max=50), _CODE])
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    level = fields.String(required=True, validate=validate.OneOf(org.LEVELS))
+    parent = fields.String(required=True, validate=validate.Length(min=1, max=50),
+                           metadata={"description": "上级单位：本人单位或其下级"})
+
+
+@blp.route("/admin/org-units")
+class OrgUnits(MethodView):
+    @blp.response(200, OrgUnitSchema(many=True))
+    def get(self) -> Any:
+        """My unit and the units below it."""
+        with auth.reading() as (session, principal):
+            return admin.org_units(session, principal=principal)
+
+    @blp.arguments(OrgUnitCreateArgs)
+    @blp.response(201, OrgUnitSchema)
+    def post(self, args: dict[str, Any]) -> Any:
+        """Create a unit below my unit or one of its units."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            return admin.create_org_unit(session, principal=principal, clock=rt.clock, **args)
+
+
+# -- calendar ----------------------------------------------------------------------------
+_YEARS = validate.Range(min=calendar_overrides.YEARS[0], max=calendar_overrides.YEARS[1])
+
+
+class CalendarArgs(Schema):
+    year = fields.Integer(validate=_YEARS, metadata={"description": "年度，默认今年"})
+
+
+class CalendarDaySchema(Schema):
+    day = fields.Date(required=True)
+    is_workday = fields.Boolean(required=True)
+    note = fields.String(required=True)
+
+
+class CalendarYearSchema(Schema):
+    year = fields.Integer(required=True)
+    published = fields.Boolean(required=True, metadata={"description": "国务院公布的日历已收录该年"})
+    declared = fields.Boolean(required=True, metadata={"description": "管理员已声明该年按周一至周五计"})
+    note = fields.String(required=True)
+    days = fields.List(fields.Nested(CalendarDaySchema), required=True,
+                       metadata={"description": "单独设置的日子（调休上班日或假日）"})
+
+
+class DayArgs(Schema):
+    is_workday = fields.Boolean(required=True, metadata={"description": "true 工作日（调休）；false 假日"})
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class YearArgs(Schema):
+    year = fields.Integer(required=True, validate=_YEARS)
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise ValidationFailed("日期格式不对", [{"field": "day", "message": "应为日期，格式 YYYY-MM-DD"}]) from err
+
+
+@blp.route("/admin/calendar")
+@blp.arguments(CalendarArgs, location="query")
+@blp.response(200, CalendarYearSchema)
+def get_calendar(args: dict[str, Any]) -> Any:
+    """What decides a year's working days: the published calendar, a Monday–Friday
+    declaration, and the days set one by one."""
+    rt = auth.runtime()
+    with auth.reading() as (session, principal):
+        access.check_may_administer(principal)
+        return calendar_overrides.year_view(session, year=args.get("year") or rt.clock.today().year)
+
+
+@blp.route("/admin/calendar/days/<string:day>")
+class CalendarDay(MethodView):
+    @blp.arguments(DayArgs)
+    @blp.response(200, CalendarDaySchema)
+    def put(self, args: dict[str, Any], day: str) -> Any:
+        """Rule a day (YYYY-MM-DD) a working day (调休) or a holiday; deadlines computed from now on
+        follow it."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            return calendar_overrides.set_day(session, day=_day(day), is_workday=args["is_workday"],
+                                              note=args["note"], actor=principal.username, clock=rt.clock)
+
+    @blp.response(204)
+    def delete(self, day: str) -> Any:
+        """Remove the ruling on a day: the published calendar or the year's declaration applies."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            calendar_overrides.clear_day(session, day=_day(day), actor=principal.username, clock=rt.clock)
+        return ""
+
+
+@blp.route("/admin/calendar/years", methods=["POST"])
+@blp.arguments(YearArgs)
+@blp.response(201, CalendarYearSchema)
+def declare_year(args: dict[str, Any]) -> Any:
+    """Declare a year the published calendar does not know: its days follow Monday–Friday
+    unless set one by one."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        access.check_may_administer(principal)
+        calendar_overrides.declare_year(session, year=args["year"], note=args["note"],
+                                        actor=principal.username, clock=rt.clock)
+        return calendar_overrides.year_view(session, year=args["year"])
+
+
+# -- deadline settings -------------------------------------------------------------------
+_DEADLINE_NAMES = {
+    "investigation_workdays": "责任调查期限（工作日）",
+    "appeal_window_months": "申诉期限（月）",
+    "appeal_decision_months": "申诉复核期限（月）",
+    "rectification_reminder_workdays": "整改到期前提醒（工作日）",
+    "investigation_reminder_workdays": "调查到期前提醒（工作日）",
+}
+_LOW, _HIGH = admin.DEADLINE_RANGE
+
+
+def _deadline_field(key: str, *, required: bool) -> fields.Integer:
+    label = _DEADLINE_NAMES.get(key, key)
+    return fields.Integer(required=required, strict=True, validate=validate.Range(min=_LOW, max=_HIGH),
+                          metadata={"description": f"{label}，默认 {DEADLINE_DEFAULTS[key]}"})
+
+
+DeadlinesSchema = Schema.from_dict(
+    {key: _deadline_field(key, required=True) for key in DEADLINE_DEFAULTS}, name="DeadlinesSchema")
+DeadlinesArgs = Schema.from_dict(
+    {key: _deadline_field(key, required=False) for key in DEADLINE_DEFAULTS}, name="DeadlinesArgs")
+
+
+@blp.route("/admin/settings/deadlines")
+class Deadlines(MethodView):
+    @blp.response(200, DeadlinesSchema)
+    def get(self) -> Any:
+        """The deadline settings in force (the defaults with this deployment's changes)."""
+        with auth.reading() as (session, principal):
+            access.check_may_administer(principal)
+            return admin.deadlines(session)
+
+    @blp.arguments(DeadlinesArgs)
+    @blp.response(200, DeadlinesSchema)
+    def put(self, args: dict[str, Any]) -> Any:
+        """Change some deadline settings (whole numbers 1–365; unknown keys are refused by
+        name); cases opened from now on use them."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            return admin.put_deadlines(session, values=args, actor=principal.username, clock=rt.clock)
+
+
+# -- clock -------------------------------------------------------------------------------
+class ClockSchema(Schema):
+    now = fields.DateTime(required=True)
+    today = fields.Date(required=True, metadata={"description": "部署时区的今天"})
+    timezone = fields.String(required=True)
+    adjustable = fields.Boolean(required=True, metadata={"description": "CLOCK_ADJUSTABLE：演示、测试部署可调"})
+    offset_seconds = fields.Float(required=True, metadata={"description": "相对系统时间的偏移"})
+
+
+class ClockArgs(Schema):
+    advance = fields.String(validate=validate.Length(min=1, max=20),
+                            metadata={"description": "向前拨动的时长，如 31d、2h、2w、90m"})
+    to = fields.DateTime(data_key="set", metadata={"description": "拨到此时刻（不带时区按部署时区）"})
+
+
+def _clock_body() -> dict[str, Any]:
+    rt = auth.runtime()
+    return {"now": rt.clock.now(), "today": rt.clock.today(), "timezone": rt.settings.timezone,
+            "adjustable": rt.clock.adjustable, "offset_seconds": rt.clock.offset.total_seconds()}
+
+
+@blp.route("/admin/clock")
+class AdminClock(MethodView):
+    @blp.response(200, ClockSchema)
+    def get(self) -> Any:
+        """The clock everything reads "now" from, and whether it may be moved here."""
+        with auth.reading() as (_session, principal):
+            access.check_may_administer(principal)
+            return _clock_body()
+
+    @blp.arguments(ClockArgs)
+    @blp.response(200, ClockSchema)
+    def post(self, args: dict[str, Any]) -> Any:
+        """Move the clock forward by a duration or to a moment — only in demo and test
+        deployments (CLOCK_ADJUSTABLE), 403 elsewhere. Sessions older than the new time
+        expire as they would have."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            admin.move_clock(session, clock=rt.clock, actor=principal.username,
+                             advance=args.get("advance"), to=args.get("to"))
+            return _clock_body()
+
+
+# -- audit trail -------------------------------------------------------------------------
+def _plausible(moment: datetime) -> None:
+    if not 1970 <= moment.year <= 2200:
+        raise ValidationError("应在 1970 到 2200 年之间")
+
+
+class AuditArgs(PageArgs):
+    actor = fields.String(validate=validate.Length(min=1, max=200))
+    action = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "如 case.open"})
+    object_type = fields.String(validate=validate.Length(min=1, max=50))
+    object_id = fields.String(validate=validate.Length(min=1, max=100))
+    instance_id = fields.Integer(validate=validate.Range(min=1, max=access.MAX_ID))
+    since = fields.DateTime(validate=_plausible, metadata={"description": "含此刻"})
+    until = fields.DateTime(validate=_plausible, metadata={"description": "不含此刻"})
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    object_type = fields.String(required=True)
+    object_id = fields.String(required=True)
+    instance_id = fields.Integer(allow_none=True)
+    detail = fields.Dict(required=True, metadata={"description": "内容，含操作人的角色、单位、IP（by）和结果"})
+    hash = fields.String(required=True)
+
+
+class AuditPageSchema(PageSchema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+
+
+class VerificationSchema(Schema):
+    ok = fields.Boolean(required=True)
+    checked = fields.Integer(required=True, metadata={"description": "验证通过的记录数"})
+    first_bad_id = fields.Integer(allow_none=True, metadata={"description": "第一条断链或被改动的记录"})
+    reason = fields.String(required=True)
+
+
+@blp.route("/admin/audit")
+@blp.arguments(AuditArgs, location="query")
+@blp.response(200, AuditPageSchema)
+def list_audit(args: dict[str, Any]) -> Any:
+    """The audit trail, newest first: rows by users of my units and about their cases, and the
+    system's own rows."""
+    rt = auth.runtime()
+    moments = {name: (value if value.tzinfo else value.replace(tzinfo=rt.clock.tz))
+               for name in ("since", "until") if isinstance(value := args.get(name), datetime)}
+    filters = admin.AuditFilters(actor=args.get("actor"), action=args.get("action"),
+                                 object_type=args.get("object_type"), object_id=args.get("object_id"),
+                                 instance_id=args.get("instance_id"), **moments)
+    page, per_page = args["page"], args["per_page"]
+    with auth.reading() as (session, principal):
+        items, total = admin.audit_rows(session, principal=principal, filters=filters, page=page,
+                                        per_page=per_page)
+    return page_body(items, page=page, per_page=per_page, total=total)
+
+
+@blp.route("/admin/audit/verify", methods=["POST"])
+@blp.response(200, VerificationSchema)
+def verify_audit() -> Any:
+    """Check the whole hash chain of the audit trail and name the first broken row."""
+    with auth.reading() as (session, principal):
+        access.check_may_administer(principal)
+        result = audit.verify(session)
+    return {"ok": result.ok, "checked": result.checked, "first_bad_id": result.broken_at,
+            "reason": result.reason}

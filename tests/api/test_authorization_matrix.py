@@ -12,8 +12,10 @@ scope looks exactly like missing).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -22,7 +24,8 @@ from flask import Flask
 from server import create_app
 from server.cli import Runtime
 from tests.domain_support import World, make_world
-from workflows import access
+from tests.support import DATA
+from workflows import access, calendar_overrides
 from workflows.cadres.models import Cadre
 from workflows.org import service as org
 from workflows.roles import ROLES
@@ -142,6 +145,31 @@ def urge(role: str, placement: str) -> Any:
     return "ok" if role == "supervisor" else 403
 
 
+#: A definition that deploys with the test forms (tests/data/forms).
+DEFINITION = {"files": [{"name": "deadline.bpmn",
+                         "content": (DATA / "deadline.bpmn").read_text(encoding="utf-8")}]}
+_SEQ = itertools.count(1)
+
+
+def administer_in(unit_code: str) -> Callable[[str, str], Any]:
+    """Creating in 合肥市: its admin and the province's may; 芜湖市's is told the unit is not theirs."""
+    return lambda role, placement: 403 if role != "admin" else ("ok" if placement != "sibling" else 422)
+
+
+def administer_object(role: str, placement: str) -> Any:
+    """A user of 合肥市: administered by its admin and the province's; absent for 芜湖市's."""
+    return 403 if role != "admin" else ("ok" if placement != "sibling" else 404)
+
+
+def holiday(probe: Probe) -> dict[str, Any]:
+    """A day set by an admin, to be removed."""
+    rt = probe.world.rt
+    with rt.db.transaction() as session:
+        calendar_overrides.set_day(session, day=date(2027, 10, 8), is_workday=False, note="国庆节",
+                                   actor="matrix", clock=rt.clock)
+    return {"day": "2027-10-08"}
+
+
 POLICY: list[Row] = [
     Row("GET", "/api/v1/me", everyone),
     Row("GET", "/api/v1/auth/tokens", everyone),
@@ -164,6 +192,33 @@ POLICY: list[Row] = [
         body=lambda _p, _a: {"body": "请核实"}),
     Row("GET", "/api/v1/notifications", everyone),
     Row("POST", "/api/v1/notifications/read", everyone, body=lambda _p, _a: {"all": True}),
+]
+POLICY += [  # processes, supervision, administration
+    Row("GET", "/api/v1/processes", everyone),
+    Row("GET", "/api/v1/processes/{key}", everyone, params=lambda _p: {"key": "accountability"}),
+    Row("GET", "/api/v1/processes/{key}/versions/{version}/bpmn", everyone,
+        params=lambda _p: {"key": "accountability", "version": 1}),
+    Row("POST", "/api/v1/processes/validate", only("designer"), body=lambda _p, _a: DEFINITION),
+    Row("POST", "/api/v1/processes", only("designer"), body=lambda _p, _a: DEFINITION),
+    Row("GET", "/api/v1/supervision/summary", only(*OVERSEERS)),
+    Row("GET", "/api/v1/supervision/overdue", only(*OVERSEERS)),
+    *(Row("GET", f"/api/v1/admin/{path}", only("admin"))
+      for path in ("users", "roles", "org-units", "calendar", "settings/deadlines", "clock", "audit")),
+    Row("POST", "/api/v1/admin/users", administer_in("ah-hf"), body=lambda _p, _a: {
+        "username": f"matrix{next(_SEQ)}", "display_name": "新用户", "password": "long-enough-1",
+        "role": "unit", "org_unit": "ah-hf"}),
+    Row("PATCH", "/api/v1/admin/users/{username}", administer_object,
+        params=lambda _p: {"username": "unit.hf"}, body=lambda _p, _a: {"display_name": "所在单位"}),
+    Row("POST", "/api/v1/admin/org-units", administer_in("ah-hf"), body=lambda _p, _a: {
+        "code": f"ah-hf-m{next(_SEQ)}", "name": "某县", "level": "county", "parent": "ah-hf"}),
+    Row("PUT", "/api/v1/admin/calendar/days/{day}", only("admin"), params=lambda _p: {"day": "2027-10-08"},
+        body=lambda _p, _a: {"is_workday": False, "note": "国庆节"}),
+    Row("DELETE", "/api/v1/admin/calendar/days/{day}", only("admin"), params=holiday, fresh=True),
+    Row("POST", "/api/v1/admin/calendar/years", only("admin"), body=lambda _p, _a: {"year": 2029}),
+    Row("PUT", "/api/v1/admin/settings/deadlines", only("admin"),
+        body=lambda _p, _a: {"investigation_workdays": 30}),
+    Row("POST", "/api/v1/admin/clock", only("admin"), body=lambda _p, _a: {"advance": "0m"}),
+    Row("POST", "/api/v1/admin/audit/verify", only("admin")),
 ]
 #: Endpoints whose authorization is proven elsewhere, with where.
 ELSEWHERE = {

@@ -63,6 +63,13 @@ def add_user(session: Session, *, username: str, display_name: str, password: st
     return user
 
 
+def set_password(user: User, password: str) -> None:
+    """Replaces the user's password by an argon2 hash of a new one of at least 8 characters."""
+    if len(password) < 8:
+        raise ValidationFailed("password too short", [{"field": "password", "message": "at least 8 characters"}])
+    user.password_hash = _HASHER.hash(password)
+
+
 _DUMMY_HASH: str | None = None
 
 

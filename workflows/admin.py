@@ -1,0 +1,263 @@
+"""系统管理: users and org units within an administrator's own subtree, deadline settings,
+the movable clock, and reading the audit trail.
+
+An administrator administers the unit they belong to and the units below it: users and
+units elsewhere do not exist for them (NotFound), as cases do not for clerks. Every
+change leaves an audit row in the same transaction.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy.orm import Session
+
+from workflows import audit, settings
+from workflows.access import Principal, check_may_administer
+from workflows.cadres.models import Cadre
+from workflows.cases.service import DEADLINE_DEFAULTS, deadline_settings
+from workflows.clock import Clock, parse_duration
+from workflows.errors import ClockNotAdjustable, NotFound, ValidationFailed
+from workflows.models import AuditEvent, Instance
+from workflows.org import service as org
+from workflows.org.models import LoginSession, OrgUnit, User
+from workflows.roles import ROLES
+
+DEADLINE_RANGE = (1, 365)
+CLOCK_YEARS = (2000, 2100)  # the years a working-day calendar can know
+
+
+def _refuse(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}：{message}", [{"field": field, "message": message}])
+
+
+# -- users -------------------------------------------------------------------------------
+def users(session: Session, *, principal: Principal) -> list[User]:
+    """The users of the administrator's units, by unit and name."""
+    check_may_administer(principal)
+    return list(session.execute(
+        select(User).where(User.org_unit_code.in_(sorted(principal.units)))
+        .order_by(User.org_unit_code, User.username)).scalars())
+
+
+def user(session: Session, *, principal: Principal, username: str) -> User:
+    """A user of the administrator's units; NotFound for anyone else, as if absent."""
+    check_may_administer(principal)
+    found = session.execute(select(User).where(
+        User.username == username, User.org_unit_code.in_(sorted(principal.units)))).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return found
+
+
+def _unit_in_scope(session: Session, principal: Principal, code: str, field: str) -> OrgUnit:
+    found = session.get(OrgUnit, code) if code in principal.units else None
+    if found is None:
+        raise _refuse(field, f"单位 {code} 不存在或不在本人管理范围内")
+    return found
+
+
+def _check_cadre(session: Session, principal: Principal, role: str, cadre_id: int | None) -> None:
+    if cadre_id is None:
+        if role == "cadre":
+            raise _refuse("cadre_id", "干部本人的账户须关联其干部档案")
+        return
+    cadre = session.get(Cadre, cadre_id)
+    if cadre is None or cadre.org_unit_code not in principal.units:
+        raise _refuse("cadre_id", f"干部档案 {cadre_id} 不存在或不在本人管理范围内")
+
+
+def create_user(session: Session, *, principal: Principal, username: str, display_name: str,
+                password: str, role: str, org_unit: str, clock: Clock,
+                cadre_id: int | None = None) -> User:
+    """A new active user in one of the administrator's units (unique name, known role,
+    password of 8+ characters, cadre record in scope); audited without the password."""
+    check_may_administer(principal)
+    if role not in ROLES:
+        raise _refuse("role", f"未知角色 {role}")
+    _unit_in_scope(session, principal, org_unit, "org_unit")
+    if session.execute(select(User.id).where(User.username == username)).first() is not None:
+        raise _refuse("username", f"用户名 {username} 已被使用")
+    _check_cadre(session, principal, role, cadre_id)
+    created = org.add_user(session, username=username, display_name=display_name, password=password,
+                           role=role, org_unit_code=org_unit, clock=clock, cadre_id=cadre_id)
+    audit.record(session, at=clock.now(), actor=principal.username, action="admin.user.create",
+                 object_type="user", object_id=username,
+                 detail={"role": role, "org_unit": org_unit, "cadre_id": cadre_id,
+                         "display_name": display_name})
+    return created
+
+
+def update_user(session: Session, *, principal: Principal, username: str, clock: Clock,
+                display_name: str | None = None, role: str | None = None, org_unit: str | None = None,
+                active: bool | None = None, password: str | None = None, unlock: bool = False) -> User:
+    """Changes a user of the administrator's units; a password reset or deactivation ends
+    their sessions; nobody demotes, moves or deactivates themselves. Audited."""
+    target = user(session, principal=principal, username=username)
+    now = clock.now()
+    changes: dict[str, Any] = {}
+    own = target.username == principal.username
+    for field, value, current in (("role", role, target.role), ("org_unit", org_unit, target.org_unit_code),
+                                  ("active", active, target.active)):
+        if own and value is not None and value != current:
+            raise _refuse(field, "不能更改自己的角色、单位或启用状态")
+    if role is not None and role != target.role:
+        if role not in ROLES:
+            raise _refuse("role", f"未知角色 {role}")
+        _check_cadre(session, principal, role, target.cadre_id)
+        changes["role"] = {"from": target.role, "to": role}
+        target.role = role
+    if org_unit is not None and org_unit != target.org_unit_code:
+        _unit_in_scope(session, principal, org_unit, "org_unit")
+        changes["org_unit"] = {"from": target.org_unit_code, "to": org_unit}
+        target.org_unit_code = org_unit
+    if display_name is not None and display_name != target.display_name:
+        changes["display_name"] = {"from": target.display_name, "to": display_name}
+        target.display_name = display_name
+    if active is not None and active != target.active:
+        changes["active"] = {"from": target.active, "to": active}
+        target.active = active
+    if password is not None:
+        org.set_password(target, password)
+        changes["password"] = "reset"
+    if unlock:
+        changes["unlock"] = {"failed_logins": target.failed_logins,
+                             "locked_until": target.locked_until.isoformat() if target.locked_until else None}
+        target.failed_logins, target.locked_until = 0, None
+    if password is not None or active is False:
+        session.execute(update(LoginSession).where(LoginSession.user_id == target.id,
+                                                   LoginSession.revoked_at.is_(None)).values(revoked_at=now))
+    session.flush()
+    audit.record(session, at=now, actor=principal.username, action="admin.user.update",
+                 object_type="user", object_id=target.username, detail={"changes": changes})
+    return target
+
+
+# -- org units ---------------------------------------------------------------------------
+def org_units(session: Session, *, principal: Principal) -> list[OrgUnit]:
+    """The administrator's unit and the units below it."""
+    check_may_administer(principal)
+    return list(session.execute(select(OrgUnit).where(OrgUnit.code.in_(sorted(principal.units)))
+                                .order_by(OrgUnit.code)).scalars())
+
+
+def create_org_unit(session: Session, *, principal: Principal, code: str, name: str, level: str,
+                    parent: str, clock: Clock) -> OrgUnit:
+    """A new unit below one of the administrator's units (unique code, a level not above its
+    parent's); audited."""
+    check_may_administer(principal)
+    parent_unit = _unit_in_scope(session, principal, parent, "parent")
+    if level not in org.LEVELS:
+        raise _refuse("level", f"应为以下之一：{', '.join(org.LEVELS)}")
+    if parent_unit.level in org.LEVELS and org.LEVELS.index(level) < org.LEVELS.index(parent_unit.level):
+        raise _refuse("level", f"不能高于上级单位的层级（{parent_unit.level}）")
+    if session.get(OrgUnit, code) is not None:
+        raise _refuse("code", f"单位代码 {code} 已被使用")
+    created = org.add_unit(session, code=code, name=name, level=level, parent_code=parent)
+    audit.record(session, at=clock.now(), actor=principal.username, action="admin.org_unit.create",
+                 object_type="org_unit", object_id=code, detail={"name": name, "level": level, "parent": parent})
+    return created
+
+
+# -- settings and clock ------------------------------------------------------------------
+def deadlines(session: Session) -> dict[str, int]:
+    """The deadline settings in force (defaults with this deployment's overrides)."""
+    return deadline_settings(session)
+
+
+def put_deadlines(session: Session, *, values: dict[str, Any], actor: str, clock: Clock) -> dict[str, int]:
+    """Overrides some deadline settings (known keys, whole numbers 1–365); new cases use them."""
+    low, high = DEADLINE_RANGE
+    errors = [{"field": key, "message": "不是可设置的期限"} for key in values if key not in DEADLINE_DEFAULTS]
+    errors += [{"field": key, "message": f"应为 {low} 到 {high} 之间的整数"} for key, value in values.items()
+               if key in DEADLINE_DEFAULTS and (type(value) is not int or not low <= value <= high)]
+    if errors:
+        raise ValidationFailed("期限设置有误", errors)
+    before = deadline_settings(session)
+    stored = dict(settings.get(session, "deadlines", {}) or {})
+    stored.update(values)
+    settings.put(session, "deadlines", stored)
+    changed = {key: {"from": before[key], "to": value} for key, value in values.items() if before[key] != value}
+    audit.record(session, at=clock.now(), actor=actor, action="settings.deadlines", object_type="settings",
+                 object_id="deadlines", detail={"changes": changed})
+    return deadline_settings(session)
+
+
+def move_clock(session: Session, *, clock: Clock, actor: str, advance: str | None = None,
+               to: datetime | None = None) -> datetime:
+    """Moves the shared clock by a duration ('31d', '2h') or to a moment; only where the clock
+    is adjustable (demo and test deployments). Audited."""
+    if not clock.adjustable:
+        raise ClockNotAdjustable("本部署的时钟不可调整：只有演示和测试部署（CLOCK_ADJUSTABLE=1）可以调整时钟")
+    if (advance is None) == (to is None):
+        raise _refuse("advance", "advance（时长，如 31d）和 set（时刻）须给出且只给出一个")
+    if advance is not None:
+        field = "advance"
+        try:
+            target = clock.now() + parse_duration(advance)
+        except (ValidationFailed, OverflowError) as err:
+            raise _refuse(field, "应为数字加单位 d、h、m 或 w，如 31d、2h") from err
+        detail: dict[str, Any] = {"advance": advance}  # "by" is who acted
+    else:
+        assert to is not None
+        field, target = "set", to if to.tzinfo is not None else to.replace(tzinfo=clock.tz)
+        detail = {"to": target.isoformat()}
+    if not CLOCK_YEARS[0] <= target.year <= CLOCK_YEARS[1]:
+        raise _refuse(field, f"时钟只能拨到 {CLOCK_YEARS[0]} 至 {CLOCK_YEARS[1]} 年之间")
+    moved = settings.move_clock(session, clock, to=target)
+    audit.record(session, at=moved, actor=actor, action="clock.move", object_type="clock",
+                 object_id="clock", detail=detail)
+    return moved
+
+
+# -- audit trail -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    instance_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_scope(principal: Principal) -> ColumnElement[bool]:
+    """The audit rows an administrator reads: none by users of other units, none about
+    instances of other units (system actors and deployment-wide rows are everyone's)."""
+    units = sorted(principal.units)
+    outside_users = select(User.username).where(User.org_unit_code.not_in(units))
+    outside_instances = select(Instance.id).where(Instance.org_unit.is_not(None),
+                                                  Instance.org_unit.not_in(units))
+    return AuditEvent.actor.not_in(outside_users) & (
+        AuditEvent.instance_id.is_(None) | AuditEvent.instance_id.not_in(outside_instances))
+
+
+def audit_rows(session: Session, *, principal: Principal, filters: AuditFilters, page: int,
+               per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the audit trail, newest first, and the number of rows matching."""
+    check_may_administer(principal)
+    query: Select[Any] = select(AuditEvent).where(audit_scope(principal)).order_by(AuditEvent.id.desc())
+    for column, value in ((AuditEvent.actor, filters.actor), (AuditEvent.action, filters.action),
+                          (AuditEvent.object_type, filters.object_type),
+                          (AuditEvent.object_id, filters.object_id),
+                          (AuditEvent.instance_id, filters.instance_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.since is not None:
+        query = query.where(AuditEvent.at >= filters.since)
+    if filters.until is not None:
+        query = query.where(AuditEvent.at < filters.until)
+    rows = list(session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
+    if page == 1 and len(rows) < per_page:
+        total = len(rows)
+    else:
+        total = int(session.execute(select(func.count()).select_from(
+            query.order_by(None).with_only_columns(AuditEvent.id).subquery())).scalar_one())
+    items = [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "object_type": r.object_type,
+              "object_id": r.object_id, "instance_id": r.instance_id, "detail": json.loads(r.detail or "{}"),
+              "hash": r.hash} for r in rows]
+    return items, total

@@ -1,0 +1,201 @@
+"""督查 (§20 跟踪问效): open, due-soon and overdue work in the units a supervisor sees.
+
+Overdue is an open task past its due date, or an open escalation (督办): a task of the
+supervisor's lane without a due date, which a case's deadline timer created when it
+fired. Such a case is overdue although the timer cancelled the task that missed the
+deadline, so the escalation stands for it in every count and list. Queries read the
+human-task projection only.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Integer, Select, case, func, select
+from sqlalchemy.orm import Session
+
+from workflows import access
+from workflows.access import Principal
+from workflows.cases.models import CaseFile
+from workflows.clock import Clock
+from workflows.models import HumanTask, Instance, ProcessVersion
+from workflows.org import service as org
+from workflows.org.models import OrgUnit
+from workflows.roles import ROLES
+from workflows.tasks import queues
+from workflows.tasks.models import TaskUrge
+
+ESCALATION_ROLE = "supervisor"
+OLDEST = 10
+_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Filters:
+    org_unit: str | None = None  # the unit and the units below it
+    process: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    key: str
+    name: str
+    open: int
+    due_soon: int
+    overdue: int
+
+
+@dataclass
+class OverdueTask:
+    task_id: int
+    task: str
+    element: str
+    escalation: bool
+    process: str
+    process_name: str
+    role: str | None
+    role_name: str | None
+    org_unit: str | None
+    org_unit_name: str | None
+    assignee: str | None
+    due_at: datetime | None
+    overdue_since: datetime
+    days_overdue: int
+    case_id: int | None
+    case_number: str | None
+    cadre_id: int | None
+    subject_name: str | None
+    urge_count: int = 0
+    last_urged_at: datetime | None = None
+    last_urged_by: str | None = None
+
+
+@dataclass
+class Summary:
+    now: datetime
+    due_soon_before: datetime
+    total: Counts
+    by_org_unit: list[Counts] = field(default_factory=list)
+    by_process: list[Counts] = field(default_factory=list)
+    by_role: list[Counts] = field(default_factory=list)
+    oldest_overdue: list[OverdueTask] = field(default_factory=list)
+
+
+def is_escalation() -> ColumnElement[bool]:
+    """An escalation (督办) task: the supervisor's lane, no due date of its own."""
+    return (HumanTask.role == ESCALATION_ROLE) & HumanTask.due_at.is_(None)
+
+
+def is_overdue(now: datetime) -> ColumnElement[bool]:
+    return (HumanTask.due_at < now) | is_escalation()
+
+
+def _flag(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+
+def summary(session: Session, *, principal: Principal, clock: Clock) -> Summary:
+    """Open, due-soon and overdue counts by org unit, process and role in the principal's
+    units, with the oldest overdue tasks; Forbidden unless a supervisor or administrator."""
+    access.check_may_supervise(principal)
+    now = clock.now()
+    soon = queues.due_soon_limit(session, clock)
+    due_soon = (HumanTask.due_at >= now) & (HumanTask.due_at < soon)
+    measures = (func.count().label("open"), _flag(due_soon).label("due_soon"),
+                _flag(is_overdue(now)).label("overdue"))
+    base = select(*measures).where(HumanTask.state == "open", access.task_scope(principal))
+
+    def grouped(column: Any, names: dict[str, str]) -> list[Counts]:
+        rows = session.execute(base.add_columns(column).group_by(column).order_by(column)).all()
+        return [Counts(key=row[3] or "", name=names.get(row[3] or "", row[3] or "未指定"),
+                       open=row.open, due_soon=row.due_soon, overdue=row.overdue) for row in rows]
+
+    total = session.execute(base).one()
+    unit_names = {code: name for code, name in session.execute(select(OrgUnit.code, OrgUnit.name))}
+    oldest, _ = overdue(session, principal=principal, clock=clock, filters=Filters(), page=1,
+                        per_page=OLDEST, count=False)
+    return Summary(
+        now=now, due_soon_before=soon,
+        total=Counts(key="", name="合计", open=total.open, due_soon=total.due_soon, overdue=total.overdue),
+        by_org_unit=grouped(HumanTask.org_unit, unit_names),
+        by_process=grouped(HumanTask.process_key, process_names(session)),
+        by_role=grouped(HumanTask.role, ROLES),
+        oldest_overdue=oldest,
+    )
+
+
+def overdue(session: Session, *, principal: Principal, clock: Clock, filters: Filters, page: int,
+            per_page: int, count: bool = True) -> tuple[list[OverdueTask], int]:
+    """One page of overdue tasks and escalations in the principal's units, oldest first,
+    with case, cadre and urges (催办), and the total; Forbidden unless a supervisor or admin."""
+    access.check_may_supervise(principal)
+    now = clock.now()
+    query = _overdue_rows(session, principal, filters, now)
+    rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    items = [_item(row, now) for row in rows]
+    _add_urges(session, items)
+    if not count or (page == 1 and len(rows) < per_page):
+        return items, len(items) + (page - 1) * per_page
+    total = session.execute(select(func.count()).select_from(
+        query.order_by(None).with_only_columns(HumanTask.id).subquery())).scalar_one()
+    return items, int(total)
+
+
+def process_names(session: Session) -> dict[str, str]:
+    """Each process key's name as its newest version calls it."""
+    rows = session.execute(select(ProcessVersion.process_key, ProcessVersion.name)
+                           .order_by(ProcessVersion.process_key, ProcessVersion.version))
+    return {key: name for key, name in rows}
+
+
+def _overdue_rows(session: Session, principal: Principal, filters: Filters,
+                  now: datetime) -> Select[Any]:
+    since = func.coalesce(HumanTask.due_at, HumanTask.created_at)
+    query: Select[Any] = cast(Select[Any], (
+        select(HumanTask, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
+               CaseFile.cadre_id.label("cadre_id"), CaseFile.subject_name.label("subject_name"),
+               ProcessVersion.name.label("process_name"), OrgUnit.name.label("org_unit_name"))
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+        .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
+        .outerjoin(OrgUnit, OrgUnit.code == HumanTask.org_unit)
+        .where(HumanTask.state == "open", access.task_scope(principal), is_overdue(now))
+        .order_by(since, HumanTask.id)
+    ))
+    if filters.org_unit:
+        units = set(org.subtree(session, filters.org_unit)) & principal.units
+        query = query.where(HumanTask.org_unit.in_(sorted(units)))
+    if filters.process:
+        query = query.where(HumanTask.process_key == filters.process)
+    if filters.role:
+        query = query.where(HumanTask.role == filters.role)
+    return query
+
+
+def _item(row: Any, now: datetime) -> OverdueTask:
+    task: HumanTask = row.HumanTask
+    since = task.due_at or task.created_at
+    return OverdueTask(
+        task_id=task.id, task=task.name, element=task.task_spec, escalation=task.due_at is None,
+        process=task.process_key, process_name=row.process_name, role=task.role,
+        role_name=ROLES.get(task.role or "", task.role), org_unit=task.org_unit,
+        org_unit_name=row.org_unit_name, assignee=task.assignee, due_at=task.due_at,
+        overdue_since=since, days_overdue=max(1, math.ceil((now - since).total_seconds() / _DAY)),
+        case_id=row.case_id, case_number=row.case_number, cadre_id=row.cadre_id,
+        subject_name=row.subject_name)
+
+
+def _add_urges(session: Session, items: list[OverdueTask]) -> None:
+    by_id = {item.task_id: item for item in items}
+    if not by_id:
+        return
+    urges = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at)
+                            .where(TaskUrge.task_id.in_(sorted(by_id)))
+                            .order_by(TaskUrge.created_at, TaskUrge.id))
+    for task_id, urged_by, created_at in urges:
+        item = by_id[task_id]
+        item.urge_count += 1
+        item.last_urged_at, item.last_urged_by = created_at, urged_by
