@@ -1,6 +1,179 @@
-"""干部档案、提拔资格、失信黑名单 (/api/v1)."""
+"""干部档案、提拔资格、失信黑名单 (/api/v1/cadres, /api/v1/blacklist)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from server import auth
+from server.api.case_bodies import text
+from server.api.cases import CaseSchema, case_item
+from server.api.common import PageArgs, PageSchema, page_body
+from workflows.cadres.service import ADJUSTMENT_NAMES
+from workflows.cases import queries
 
 blp = Blueprint("cadres", __name__, description="干部档案、提拔资格、失信黑名单")
+
+
+class CadreListArgs(PageArgs):
+    q = fields.String(validate=text(0, 100), metadata={"description": "姓名或职务"})
+
+
+class CadreSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    post = fields.String(required=True, metadata={"description": "职务"})
+    org_unit = fields.String(required=True, metadata={"description": "管理单位（干部管理权限）"})
+    org_unit_name = fields.String(required=True)
+
+
+class CadrePageSchema(PageSchema):
+    items = fields.List(fields.Nested(CadreSchema), required=True)
+
+
+class BanSchema(Schema):
+    id = fields.Integer(required=True)
+    adjustment = fields.String(required=True)
+    adjustment_name = fields.String(required=True, metadata={"description": "调离岗位、改任非领导职务、免职、降职"})
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True, metadata={"description": "此日起可以提拔"})
+    status = fields.String(required=True, metadata={"description": "active 有效、revoked 已撤销、changed 已变更"})
+    in_force = fields.Boolean(required=True, metadata={"description": "今天是否仍在影响期内"})
+    case_id = fields.Integer(required=True)
+    case_number = fields.String(required=True)
+    note = fields.String(required=True)
+
+
+class ToleranceNoteSchema(Schema):
+    case_number = fields.String(required=True)
+    outcome = fields.String(required=True)
+    outcome_name = fields.String(required=True, metadata={"description": "免责、从轻或减轻处理"})
+    decided_on = fields.Date(required=True)
+    final = fields.Boolean(required=True, metadata={"description": "认定是否已生效"})
+
+
+class CadreRecordSchema(CadreSchema):
+    bans = fields.List(fields.Nested(BanSchema), required=True, metadata={"description": "提拔限制（§6）"})
+    tolerance_notes = fields.List(fields.Nested(ToleranceNoteSchema), required=True,
+                                  metadata={"description": "容错免责记录（§12）"})
+    cases = fields.List(fields.Nested(CaseSchema), required=True, metadata={"description": "我能看到的本人案件"})
+
+
+class EligibilityArgs(Schema):
+    on = fields.Date(load_default=None, allow_none=True, metadata={"description": "查询日期，默认今天"})
+
+
+class EligibilitySchema(Schema):
+    cadre_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    on = fields.Date(required=True)
+    eligible = fields.Boolean(required=True)
+    until = fields.Date(allow_none=True, metadata={"description": "不得提拔至此日（此日起可以提拔）"})
+    because = fields.List(fields.String(), required=True, metadata={"description": "所涉案件编号"})
+    message = fields.String(required=True)
+
+
+class BlacklistArgs(PageArgs):
+    q = fields.String(validate=text(0, 100), metadata={"description": "姓名"})
+    current = fields.Boolean(metadata={"description": "true 只看在册条目；false 只看已移出的条目和移出记录"})
+
+
+class BlacklistEntrySchema(Schema):
+    id = fields.Integer(required=True)
+    person_name = fields.String(required=True)
+    basis_case_id = fields.Integer(required=True)
+    basis_case_number = fields.String(required=True, metadata={"description": "依据案件"})
+    entered_on = fields.Date(required=True)
+    reviewer = fields.String(required=True, metadata={"description": "审核人"})
+    reason = fields.String(required=True)
+    removes_entry_id = fields.Integer(allow_none=True, metadata={"description": "本条是移出记录时，所移出的条目"})
+    removed = fields.Boolean(required=True, metadata={"description": "本条已被移出"})
+    removed_by_entry_id = fields.Integer(allow_none=True)
+    removed_on = fields.Date(allow_none=True)
+    recorded_at = fields.DateTime(required=True)
+
+
+class BlacklistPageSchema(PageSchema):
+    items = fields.List(fields.Nested(BlacklistEntrySchema), required=True)
+
+
+def _cadre(cadre: Any, org_unit_name: str) -> dict[str, Any]:
+    return {"id": cadre.id, "name": cadre.name, "post": cadre.post, "org_unit": cadre.org_unit_code,
+            "org_unit_name": org_unit_name}
+
+
+@blp.route("/cadres")
+@blp.arguments(CadreListArgs, location="query")
+@blp.response(200, CadrePageSchema)
+def list_cadres(args: dict[str, Any]) -> Any:
+    """Cadres in my jurisdiction (a cadre: only themself), by name; q filters by name or post."""
+    page, per_page = args["page"], args["per_page"]
+    with auth.reading() as (session, principal):
+        query = queries.cadre_rows(principal, text=args.get("q"))
+        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+        total = (len(rows) + (page - 1) * per_page if len(rows) < per_page and (rows or page == 1)
+                 else queries.count_cadres(session, query))
+        items = [_cadre(row.Cadre, row.org_unit_name) for row in rows]
+    return page_body(items, page=page, per_page=per_page, total=total)
+
+
+@blp.route("/cadres/<int:cadre_id>")
+@blp.response(200, CadreRecordSchema)
+def get_cadre(cadre_id: int) -> Any:
+    """A cadre's record: post and org unit, promotion bans (§6), tolerance notes (§12) and the
+    cases about them that I may see. Visible within my jurisdiction and to the cadre themself."""
+    rt = auth.runtime()
+    with auth.reading() as (session, principal):
+        record = queries.cadre_record(session, principal=principal, cadre_id=cadre_id,
+                                      today=rt.clock.today(), now=rt.clock.now())
+        return {
+            **_cadre(record.cadre, record.org_unit_name),
+            "bans": [{"id": b.ban.id, "adjustment": b.ban.adjustment,
+                      "adjustment_name": ADJUSTMENT_NAMES.get(b.ban.adjustment, b.ban.adjustment),
+                      "starts_on": b.ban.starts_on, "ends_on": b.ban.ends_on, "status": b.ban.status,
+                      "in_force": b.in_force, "case_id": b.ban.case_id, "case_number": b.case_number,
+                      "note": b.ban.note or ""} for b in record.bans],
+            "tolerance_notes": [vars(note) for note in record.tolerance_notes],
+            "cases": [case_item(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue)
+                      for row in record.cases],
+        }
+
+
+@blp.route("/cadres/<int:cadre_id>/promotion-eligibility")
+@blp.arguments(EligibilityArgs, location="query")
+@blp.response(200, EligibilitySchema)
+def promotion_eligibility(args: dict[str, Any], cadre_id: int) -> Any:
+    """Whether the cadre may be promoted on a date (default today): if not, until when and
+    because of which case (§6: 1 year after transfer, non-leadership post or dismissal; 2 after
+    demotion)."""
+    rt = auth.runtime()
+    with auth.reading() as (session, principal):
+        answer = queries.promotion_eligibility(session, principal=principal, cadre_id=cadre_id,
+                                               on=args.get("on") or rt.clock.today())
+        return {"cadre_id": answer.cadre.id, "name": answer.cadre.name, "on": answer.on,
+                "eligible": answer.eligible, "until": answer.until, "because": answer.because,
+                "message": answer.message}
+
+
+@blp.route("/blacklist")
+@blp.arguments(BlacklistArgs, location="query")
+@blp.response(200, BlacklistPageSchema)
+def list_blacklist(args: dict[str, Any]) -> Any:
+    """The dishonesty blacklist (失信黑名单, §12): listings and removals whose basis case my units
+    hold, newest first, each with its basis case, date, reviewer and whether it was removed.
+    For discipline, organization, supervisors and administrators."""
+    page, per_page = args["page"], args["per_page"]
+    with auth.reading() as (session, principal):
+        query = queries.blacklist_rows(principal, text=args.get("q"), current=args.get("current"))
+        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+        total = (len(rows) + (page - 1) * per_page if len(rows) < per_page and (rows or page == 1)
+                 else queries.count_blacklist(session, query))
+        items = [{"id": e.id, "person_name": e.person_name, "basis_case_id": e.basis_case_id,
+                  "basis_case_number": row.basis_case_number, "entered_on": e.entered_on,
+                  "reviewer": e.reviewer, "reason": e.reason, "removes_entry_id": e.removes_entry_id,
+                  "removed": row.removed_by_entry_id is not None,
+                  "removed_by_entry_id": row.removed_by_entry_id, "removed_on": row.removed_on,
+                  "recorded_at": e.recorded_at}
+                 for row in rows for e in [row.BlacklistEntry]]
+    return page_body(items, page=page, per_page=per_page, total=total)

@@ -1,6 +1,322 @@
-"""案件：立案、查询、详情、时间线、申诉、免责申请 (/api/v1)."""
+"""案件：立案、查询、详情、时间线、申诉、免责申请 (/api/v1/cases).
+
+Who may open which kind of case is the domain's policy table (workflows/cases/intake.py);
+what a list or a page shows comes from workflows/cases/queries.py."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from flask import request
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from server import auth
+from server.api import case_bodies
+from server.api.case_bodies import AppealArgs, ExemptionArgs, text
+from server.api.common import PageArgs, PageSchema, page_body
+from server.api.tasks import TaskSchema, task_item
+from workflows import access
+from workflows.cases import intake, queries
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile
+from workflows.errors import NotFound, ValidationFailed
+from workflows.models import HumanTask
+from workflows.tasks import queues
 
 blp = Blueprint("cases", __name__, description="案件：立案、查询、详情、时间线、申诉、免责申请")
+
+
+# --- queries ---------------------------------------------------------------
+
+
+class CaseListArgs(PageArgs):
+    process = fields.String(validate=validate.OneOf(cases.PREFIXES),
+                            metadata={"description": "案件种类（流程键），如 accountability"})
+    status = fields.String(validate=validate.OneOf(queries.STATUS_NAMES),
+                           metadata={"description": "open 办理中、decided 已作出决定、final 决定已生效、"
+                                                    "closed 已结案、overdue 已逾期、verifying 待验收"})
+    org_unit = fields.String(validate=text(1, 50), metadata={"description": "管辖单位代码"})
+    cadre_id = fields.Integer(validate=validate.Range(min=1, max=access.MAX_ID), metadata={"description": "当事干部"})
+    overdue = fields.Boolean(metadata={"description": "true 只看逾期（有待办已过期限或已转督查督办）；false 只看未逾期"})
+    q = fields.String(validate=text(0, 100), metadata={"description": "案件编号、当事人或标题"})
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class CaseSchema(Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"description": "案件编号，如 WZ-2026-000001"})
+    process = fields.String(required=True, metadata={"description": "案件种类（流程键）"})
+    kind_name = fields.String(required=True, metadata={"description": "案件种类中文名"})
+    title = fields.String(required=True)
+    subject_name = fields.String(required=True, metadata={"description": "当事干部（或被查处的诬告人）"})
+    cadre_id = fields.Integer(allow_none=True)
+    org_unit = fields.String(required=True)
+    status = fields.String(required=True)
+    status_name = fields.String(required=True)
+    outcome = fields.String(allow_none=True)
+    outcome_name = fields.String(allow_none=True, metadata={"description": "结果中文名"})
+    source = fields.String(allow_none=True)
+    opened_at = fields.DateTime(required=True)
+    opened_by = fields.String(required=True)
+    closed_at = fields.DateTime(allow_none=True)
+    next_due_at = fields.DateTime(allow_none=True, metadata={"description": "最近的待办期限"})
+    overdue = fields.Boolean(required=True)
+
+
+class CasePageSchema(PageSchema):
+    items = fields.List(fields.Nested(CaseSchema), required=True)
+
+
+class OpenedCaseSchema(CaseSchema):
+    tasks = fields.List(fields.Nested(TaskSchema), required=True, metadata={"description": "新案件的待办"})
+
+
+class CadreBriefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    post = fields.String(required=True)
+    org_unit = fields.String(required=True)
+
+
+class DecisionSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "accountability、tolerance、appeal、verification"})
+    outcome = fields.String(required=True)
+    adjustment = fields.String(allow_none=True)
+    reason = fields.String(required=True)
+    recommendation = fields.String(allow_none=True)
+    departure_reason = fields.String(allow_none=True)
+    decided_on = fields.Date(required=True)
+    decided_by = fields.String(required=True)
+    corrects_id = fields.Integer(allow_none=True)
+    effective = fields.String(required=True, metadata={"description": "effective 有效、modified 已变更、revoked 已撤销"})
+
+
+class TimelineSchema(Schema):
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "中文说明"})
+    task_id = fields.Integer(allow_none=True)
+    task_name = fields.String(allow_none=True)
+    element = fields.String(allow_none=True, metadata={"description": "BPMN 元素 id"})
+    note = fields.String(allow_none=True, metadata={"description": "相关案件编号等"})
+
+
+class LinkSchema(Schema):
+    direction = fields.String(required=True, metadata={"description": "to 由本案引起；from 引起本案"})
+    kind = fields.String(required=True)
+    case_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    process = fields.String(required=True)
+    kind_name = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class UrgeSchema(Schema):
+    id = fields.Integer(required=True)
+    task_id = fields.Integer(required=True)
+    task_name = fields.String(required=True)
+    urged_by = fields.String(required=True)
+    note = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class DiagramSchema(Schema):
+    process_key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    completed = fields.List(fields.String(), required=True, metadata={"description": "已走过的元素 id"})
+    active = fields.List(fields.String(), required=True, metadata={"description": "当前所在的元素 id"})
+
+
+class DiagramXmlSchema(DiagramSchema):
+    bpmn_xml = fields.String(required=True, metadata={"description": "本案所用流程版本的 BPMN XML"})
+
+
+class CaseDetailSchema(CaseSchema):
+    cadre = fields.Nested(CadreBriefSchema, allow_none=True)
+    org_unit_name = fields.String(required=True)
+    received_on = fields.Date(allow_none=True, metadata={"description": "决定送达之日"})
+    tasks = fields.List(fields.Nested(TaskSchema), required=True, metadata={"description": "当前待办及期限"})
+    decisions = fields.List(fields.Nested(DecisionSchema), required=True)
+    timeline = fields.List(fields.Nested(TimelineSchema), required=True)
+    links = fields.List(fields.Nested(LinkSchema), required=True, metadata={"description": "我能看到的关联案件"})
+    urges = fields.List(fields.Nested(UrgeSchema), required=True)
+    comments_count = fields.Integer(required=True)
+    diagram = fields.Nested(DiagramSchema, allow_none=True)
+
+
+# --- shaping ---------------------------------------------------------------------------------
+
+
+def case_item(case: CaseFile, *, next_due_at: datetime | None = None, overdue: bool = False) -> dict[str, Any]:
+    """A case as lists show it (shared with the cadre record)."""
+    return {"id": case.id, "number": case.number, "process": case.kind,
+            "kind_name": cases.KIND_NAMES.get(case.kind, case.kind), "title": case.title,
+            "subject_name": case.subject_name, "cadre_id": case.cadre_id, "org_unit": case.org_unit_code,
+            "status": case.status, "status_name": queries.STATUS_NAMES.get(case.status, case.status),
+            "outcome": case.outcome, "outcome_name": queries.outcome_name(case.kind, case.outcome),
+            "source": case.source, "opened_at": case.opened_at,
+            "opened_by": case.opened_by, "closed_at": case.closed_at, "next_due_at": next_due_at,
+            "overdue": bool(overdue)}
+
+
+def _opened(session: Any, principal: access.Principal, case: CaseFile) -> dict[str, Any]:
+    rt = auth.runtime()
+    now = rt.clock.now()
+    soon = queues.due_soon_limit(session, rt.clock)
+    tasks = list(session.execute(
+        select(HumanTask).where(HumanTask.instance_id == case.instance_id, HumanTask.state == "open",
+                                access.task_scope(principal)).order_by(HumanTask.id)).scalars())
+    due = [t.due_at for t in tasks if t.due_at is not None]
+    return {**case_item(case, next_due_at=min(due) if due else None),
+            "tasks": [task_item(t, now=now, soon=soon, case_id=case.id, case_number=case.number,
+                                subject_name=case.subject_name, case_title=case.title) for t in tasks]}
+
+
+@contextmanager
+def _fields_renamed(names: Mapping[str, str], *, default_prefix: str = "") -> Iterator[None]:
+    """A domain refusal names fields of the domain's input; the client needs those of its body."""
+    kept = {"cadre_id", "subject_name", "org_unit", "process", "title", "source"}
+    try:
+        yield
+    except ValidationFailed as err:
+        renamed = [{**item, "field": names.get(item["field"], item["field"] if item["field"] in kept
+                                               else f"{default_prefix}{item['field']}")}
+                   for item in err.errors]
+        raise ValidationFailed(err.message, renamed) from err
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+@blp.route("/cases")
+@blp.arguments(CaseListArgs, location="query")
+@blp.response(200, CasePageSchema)
+def list_cases(args: dict[str, Any]) -> Any:
+    """Cases I may see, newest first: filter by process, status, org unit, cadre, overdue and text
+    (number, subject, title). A cadre sees only their own cases."""
+    rt = auth.runtime()
+    page, per_page = args["page"], args["per_page"]
+    filters = queries.CaseFilters(process=args.get("process"), status=args.get("status"),
+                                  org_unit=args.get("org_unit"), cadre_id=args.get("cadre_id"),
+                                  overdue=args.get("overdue"), text=args.get("q"))
+    with auth.reading() as (session, principal):
+        query = queries.case_rows(principal, filters, now=rt.clock.now())
+        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+        total = (len(rows) + (page - 1) * per_page if len(rows) < per_page and (rows or page == 1)
+                 else queries.count_of(session, query))
+        items = [case_item(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue) for row in rows]
+    return page_body(items, page=page, per_page=per_page, total=total)
+
+
+@blp.route("/cases", methods=["POST"])
+@blp.doc(**case_bodies.OPEN_BODY_DOC)
+@blp.response(201, OpenedCaseSchema)
+def open_case() -> Any:
+    """Open a case: accountability (立案, discipline or organization), rectification (the issuing
+    department), clarification (discipline, organization; the unit or the cadre on request) or an
+    exemption application (tolerance_review; the clerks, the unit or the cadre). The cadre must
+    be in my jurisdiction (404 otherwise); the start data is checked by the process (422 names
+    the field). Returns the case with its first tasks."""
+    rt = auth.runtime()
+    body = request.get_json(silent=True)
+    with auth.writing() as (session, principal):
+        intake.check_may_open(principal, case_bodies.open_kind(body))
+        args, names = case_bodies.load_open_body(body)
+        with _fields_renamed(names, default_prefix="data."):
+            case = intake.open_on_request(
+                session, principal=principal, kind=args["process"], data=args["start"], clock=rt.clock,
+                cadre_id=args.get("cadre_id"), person_name=args.get("subject_name"),
+                org_unit=args.get("org_unit"), title=args.get("title"))
+        return _opened(session, principal, case)
+
+
+@blp.route("/cases/<int:case_id>")
+@blp.response(200, CaseDetailSchema)
+def get_case(case_id: int) -> Any:
+    """One case: status, outcome, cadre, current tasks with due dates and how they were computed,
+    decisions, the timeline from the audit trail, linked cases I may see, urges, comments, and the
+    elements passed and active for highlighting the diagram."""
+    rt = auth.runtime()
+    with auth.reading() as (session, principal):
+        now = rt.clock.now()
+        detail = queries.case_detail(session, principal=principal, case_id=case_id, now=now)
+        soon = queues.due_soon_limit(session, rt.clock)
+        case = detail.case
+        due = [t.due_at for t in detail.tasks if t.due_at is not None]
+        cadre = detail.cadre
+        return {
+            **case_item(case, next_due_at=min(due) if due else None, overdue=detail.overdue),
+            "cadre": ({"id": cadre.id, "name": cadre.name, "post": cadre.post, "org_unit": cadre.org_unit_code}
+                      if cadre else None),
+            "org_unit_name": detail.org_unit_name, "received_on": case.received_on,
+            "tasks": [task_item(t, now=now, soon=soon, case_id=case.id, case_number=case.number,
+                                subject_name=case.subject_name, case_title=case.title) for t in detail.tasks],
+            "decisions": [{c: getattr(d, c) for c in DecisionSchema._declared_fields} for d in detail.decisions],
+            "timeline": [vars(entry) for entry in detail.timeline],
+            "links": [{"direction": link.direction, "kind": link.kind, "case_id": link.case.id,
+                       "number": link.case.number, "process": link.case.kind,
+                       "kind_name": cases.KIND_NAMES.get(link.case.kind, link.case.kind),
+                       "title": link.case.title, "status": link.case.status} for link in detail.links],
+            "urges": [vars(urge) for urge in detail.urges],
+            "comments_count": detail.comments,
+            "diagram": ({"process_key": detail.diagram.process_key, "version": detail.diagram.version,
+                         "completed": list(detail.diagram.completed), "active": list(detail.diagram.active)}
+                        if detail.diagram else None),
+        }
+
+
+@blp.route("/cases/<int:case_id>/diagram")
+@blp.response(200, DiagramXmlSchema)
+def get_diagram(case_id: int) -> Any:
+    """The BPMN XML of the process version this case runs on, with the element ids passed
+    (completed) and active now, for highlighting in bpmn-js."""
+    with auth.reading() as (session, principal):
+        case = access.get_case(session, principal, case_id)
+        found = queries.diagram(session, case, with_xml=True)
+        if found is None:
+            raise NotFound(f"案件 {case.number} 没有流程实例")
+        return {"process_key": found.process_key, "version": found.version, "bpmn_xml": found.bpmn_xml,
+                "completed": list(found.completed), "active": list(found.active)}
+
+
+@blp.route("/cases/<int:case_id>/appeals", methods=["POST"])
+@blp.arguments(AppealArgs)
+@blp.response(201, OpenedCaseSchema)
+def file_appeal(args: dict[str, Any], case_id: int) -> Any:
+    """Appeal (申诉) the decision of this case within the window from its receipt: by the cadre
+    concerned, or registered by the managing unit's discipline or organization clerks from the
+    cadre's written appeal. A late appeal is refused naming filed_on and the window's end.
+    Returns the new appeal case."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        with _fields_renamed({"original_case_id": "case_id"}):
+            case = intake.appeal_on_request(
+                session, principal=principal, case_id=case_id, grounds=args["grounds"],
+                filed_on=args.get("filed_on") or rt.clock.today(), clock=rt.clock)
+        return _opened(session, principal, case)
+
+
+@blp.route("/cases/<int:case_id>/exemption-applications", methods=["POST"])
+@blp.arguments(ExemptionArgs)
+@blp.response(201, OpenedCaseSchema)
+def apply_for_exemption(args: dict[str, Any], case_id: int) -> Any:
+    """Apply for exemption (免责申请) while this accountability case is open: by the cadre's unit or
+    the cadre, or registered by the managing unit's discipline or organization clerks. Opens a
+    tolerance review linked to the case and returns it."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        review = intake.exemption_on_request(
+            session, principal=principal, case_id=case_id, reasons=args["reasons"],
+            applicant=args.get("applicant"), facts=args.get("facts"), clock=rt.clock)
+        return _opened(session, principal, review)
+

@@ -170,6 +170,40 @@ def holiday(probe: Probe) -> dict[str, Any]:
     return {"day": "2027-10-08"}
 
 
+FINDING = {"facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+
+
+def case_param(probe: Probe) -> dict[str, Any]:
+    return {"case_id": probe.case().id}
+
+
+def decided_param(probe: Probe) -> dict[str, Any]:
+    return {"case_id": probe.world.decided_accountability().id}
+
+
+def cadre_param(probe: Probe) -> dict[str, Any]:
+    return {"cadre_id": probe.world.cadres["zhang"]}
+
+
+def open_case(role: str, placement: str) -> Any:
+    if role not in ("discipline", "organization"):
+        return 403
+    return "ok" if placement == "own" else 404
+
+
+def file_appeal(role: str, placement: str) -> Any:
+    if not sees_case(role, placement):
+        return 404
+    return "ok" if role in ("cadre", "discipline", "organization") else 403
+
+
+def apply_for_exemption(role: str, placement: str) -> Any:
+    if not sees_case(role, placement):
+        return 404
+    return "ok" if role in ("unit", "discipline", "organization") else 403
+
+
+
 POLICY: list[Row] = [
     Row("GET", "/api/v1/me", everyone),
     Row("GET", "/api/v1/auth/tokens", everyone),
@@ -220,6 +254,22 @@ POLICY += [  # processes, supervision, administration
     Row("POST", "/api/v1/admin/clock", only("admin"), body=lambda _p, _a: {"advance": "0m"}),
     Row("POST", "/api/v1/admin/audit/verify", only("admin")),
 ]
+POLICY += [  # cases, cadres, the blacklist
+    Row("GET", "/api/v1/cases", everyone),
+    Row("POST", "/api/v1/cases", open_case, body=lambda p, _a: {
+        "process": "accountability", "cadre_id": p.world.cadres["zhang"], "source": "audit", "data": FINDING}),
+    Row("GET", "/api/v1/cases/{case_id}", read_case, params=case_param),
+    Row("GET", "/api/v1/cases/{case_id}/diagram", read_case, params=case_param),
+    Row("POST", "/api/v1/cases/{case_id}/appeals", file_appeal, params=decided_param, fresh=True,
+        body=lambda _p, _a: {"grounds": "处理过重"}),
+    Row("POST", "/api/v1/cases/{case_id}/exemption-applications", apply_for_exemption, params=case_param,
+        fresh=True, body=lambda _p, _a: {"reasons": "属于先行先试中的失误", "applicant": "unit"}),
+    Row("GET", "/api/v1/cadres", everyone),
+    Row("GET", "/api/v1/cadres/{cadre_id}", read_case, params=cadre_param),
+    Row("GET", "/api/v1/cadres/{cadre_id}/promotion-eligibility", read_case, params=cadre_param),
+    Row("GET", "/api/v1/blacklist", only("discipline", "organization", "supervisor", "admin")),
+]
+
 #: Endpoints whose authorization is proven elsewhere, with where.
 ELSEWHERE = {
     "POST /api/v1/auth/login": "anonymous by nature; tests/api/test_auth.py",
