@@ -119,6 +119,7 @@ class HumanTask(Base):
         Index("ix_human_task_queue", "state", "role", "org_unit", "due_at"),
         Index("ix_human_task_assignee", "state", "assignee", "due_at"),
         Index("ix_human_task_instance", "instance_id", "state"),
+        Index("ix_human_task_due", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflows.models import Base, UTCDateTime
@@ -17,7 +17,8 @@ class CaseFile(Base):
     """One case of one process kind, numbered per kind and year (e.g. WZ-2026-000123)."""
 
     __tablename__ = "case_file"
-    __table_args__ = (UniqueConstraint("kind", "year", "seq"),)
+    __table_args__ = (UniqueConstraint("kind", "year", "seq"),
+                      Index("ix_case_file_unit_opened", "org_unit_code", "opened_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
