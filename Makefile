@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export CADREFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/cadreflow.db
 
-.PHONY: setup run test bench lint clean
+TRANSLATIONS := server/ui/translations
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+
+.PHONY: setup run test bench lint messages clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +20,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed
+# The pages' translations (.po in git, .mo built here).
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile -l $* -i $< -o $@
+
+# Browser tests drive Debian's chromium (no browser download); CJK fonts for readable screenshots.
+.stamp-browser:
+	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed $(MO_FILES)
 
 run: setup
 	mkdir -p instance
@@ -26,7 +39,7 @@ run: setup
 	$(BIN)/cadreflow demo load
 	$(BIN)/cadreflow serve --host 127.0.0.1 --port $(PORT)
 
-test: setup
+test: setup .stamp-browser
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 
 bench: setup
@@ -36,5 +49,11 @@ lint: setup
 	$(BIN)/ruff check workflows server tests bench
 	$(BIN)/mypy workflows server
 
+# After changing texts in server/ui: refresh the catalogs, then translate the new entries.
+messages: setup
+	$(BIN)/pybabel -q extract -F server/ui/babel.cfg -k _l -o $(TRANSLATIONS)/messages.pot \
+		--no-location --omit-header .
+	$(BIN)/pybabel -q update -N -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -w 100
+
 clean:
-	rm -rf $(VENV) instance node_modules
+	rm -rf $(VENV) instance node_modules .stamp-browser $(MO_FILES)

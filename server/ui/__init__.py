@@ -1,0 +1,20 @@
+"""Pages for people: server-rendered Jinja with htmx for in-place updates, zh-CN by default.
+
+Every page handler reaches the database through `server.auth.reading()/writing()`, as
+the API does; a caller who is not logged in is sent to the login page (errors.py).
+Templates extend `base.html`; see README's "Web pages" section for the blocks and helpers.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from server.ui import errors, i18n, inbox, layout, notices, sign_in
+from server.ui.common import bp
+
+#: The modules whose routes and hooks are on the blueprint (imported for that).
+PAGES = (errors, inbox, layout, notices, sign_in)
+
+
+def init_app(app: Flask) -> None:
+    i18n.init_app(app)
+    app.register_blueprint(bp)

@@ -1,0 +1,70 @@
+"""Page language: Chinese (zh_CN) by default, English on request.
+
+Templates are written in Chinese and wrap their text in `_()`; the English catalog
+(translations/en/LC_MESSAGES/messages.po, compiled to .mo by `make setup`) translates
+it. A text missing from the catalog stays Chinese, never blank. The choice is kept in
+a cookie, set by the header's switch (/lang/<code>) or by `?lang=` on any page.
+Domain messages (errors from workflows/) are Chinese in both languages.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, Response, current_app, has_request_context, request
+from flask_babel import Babel
+
+from server.ui.common import bp, redirect_with, safe_next
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+DEFAULT = "zh_CN"
+#: locale → its name in itself, for the switch.
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+_ALIASES = {"zh": "zh_CN", "zh_cn": "zh_CN", "zh-cn": "zh_CN", "en": "en", "en_us": "en", "en-us": "en"}
+COOKIE = "cadreflow_lang"
+_ONE_YEAR = 365 * 24 * 3600
+
+
+def normalize(code: str | None) -> str | None:
+    """A supported locale for a code such as `en`, `zh-CN`; None for anything else."""
+    return _ALIASES.get((code or "").strip().lower())
+
+
+def current_locale() -> str:
+    """This request's locale: `?lang=`, then the cookie, then Chinese."""
+    if not has_request_context():
+        return DEFAULT
+    return (normalize(request.args.get("lang")) or normalize(request.cookies.get(COOKIE))
+            or DEFAULT)
+
+
+def html_lang() -> str:
+    """The `lang` attribute of the page."""
+    return "zh-CN" if current_locale() == "zh_CN" else current_locale()
+
+
+def _remember(response: Response, locale: str) -> Response:
+    response.set_cookie(COOKIE, locale, max_age=_ONE_YEAR, samesite="Lax", path="/",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    return response
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str) -> Response:
+    """Switch the page language and go back to where the switch was clicked."""
+    locale = normalize(code) or DEFAULT
+    return _remember(redirect_with(safe_next(request.args.get("next"))), locale)
+
+
+@bp.after_request
+def _keep_query_choice(response: Response) -> Response:
+    chosen = normalize(request.args.get("lang"))
+    if chosen and chosen != normalize(request.cookies.get(COOKIE)):
+        _remember(response, chosen)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.extensions["cadreflow"].settings.timezone)
+    Babel(app, locale_selector=current_locale)

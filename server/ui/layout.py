@@ -1,0 +1,104 @@
+"""The frame of every page: who is logged in, the unread count, navigation by role.
+
+The navigation lists pages by endpoint; an entry appears only once its page exists
+(`page_url`), so a new page joins the header by being registered on the blueprint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from server import auth
+from server.ui import i18n
+from server.ui.common import bp, csrf_token, flashes, page_url
+from workflows.org.models import OrgUnit, User
+from workflows.roles import ROLES
+from workflows.tasks import notifications
+
+#: Roles whose people work cases in task queues (DOMAIN.md §1).
+CLERKS = frozenset({"discipline", "organization", "functional", "committee", "unit"})
+WORKERS = CLERKS | {"cadre", "supervisor"}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any  # a lazy gettext string
+    roles: frozenset[str]
+
+
+NAV = (
+    NavItem("ui.inbox", _l("待办"), WORKERS),
+    NavItem("ui.cases", _l("案件"), WORKERS),
+    NavItem("ui.supervision", _l("督查"), frozenset({"supervisor"})),
+    NavItem("ui.processes", _l("流程设计"), frozenset({"designer"})),
+    NavItem("ui.admin", _l("系统管理"), frozenset({"admin"})),
+)
+
+
+#: ROLES' names, translatable (the keys are DOMAIN.md §1's).
+ROLE_LABELS = {
+    "discipline": _l("纪检监察机关"), "organization": _l("组织部门"), "functional": _l("相关职能部门"),
+    "committee": _l("党委(党组)"), "unit": _l("所在单位"), "cadre": _l("干部本人"),
+    "supervisor": _l("督查"), "designer": _l("流程设计"), "admin": _l("系统管理"),
+}
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    username: str
+    display_name: str
+    role: str
+    role_name: str
+    org_unit: str
+    org_unit_name: str
+    unread: int
+
+
+def nav_for(role: str) -> list[tuple[NavItem, str]]:
+    """The header's links for a role: (item, url), only pages that exist."""
+    found = []
+    for item in NAV:
+        url = page_url(item.endpoint) if role in item.roles else None
+        if url:
+            found.append((item, url))
+    return found
+
+
+def home_for(role: str) -> str:
+    """Where a role lands after login: its first page, or the inbox."""
+    found = nav_for(role)
+    return found[0][1] if found else url_for("ui.inbox")
+
+
+def current_user() -> CurrentUser | None:
+    """The logged-in user of this request (once a handler identified them), read once."""
+    caller = auth.caller()
+    if caller is None:
+        return None
+    if "ui_user" not in g:
+        p = caller.principal
+        with auth.runtime().db.reading() as session:
+            user = session.execute(select(User).where(User.username == p.username)).scalar_one()
+            unit = session.get(OrgUnit, p.org_unit)
+            unread = notifications.unread_count(session, username=p.username)
+        g.ui_user = CurrentUser(username=p.username, display_name=user.display_name, role=p.role,
+                                role_name=str(ROLE_LABELS.get(p.role, ROLES.get(p.role, p.role))), org_unit=p.org_unit,
+                                org_unit_name=unit.name if unit else p.org_unit, unread=unread)
+    user_: CurrentUser = g.ui_user
+    return user_
+
+
+def _helpers() -> dict[str, Any]:
+    return {"current_user": current_user, "nav_for": nav_for, "page_url": page_url,
+            "csrf_token": csrf_token, "flashes": flashes, "html_lang": i18n.html_lang,
+            "locale": i18n.current_locale, "languages": i18n.LANGUAGES,
+            "here": lambda: request.full_path.rstrip("?")}
+
+
+# Globals rather than a context processor: imported macros see them too.
+bp.record_once(lambda state: state.app.jinja_env.globals.update(_helpers()))

@@ -1,0 +1,44 @@
+"""站内通知 (/notifications): my notices, newest first, and marking them all read."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from server import auth
+from server.ui.common import bp, redirect_with
+from workflows.tasks import notifications
+
+PER_PAGE = 30
+#: notifications.KINDS, translatable.
+KIND_LABELS = {"assigned": _l("分派"), "urged": _l("催办"), "due_soon": _l("即将到期"),
+               "overdue": _l("逾期"), "decided": _l("已作出决定")}
+
+
+@bp.get("/notifications")
+def notices() -> Any:
+    """My notices a page at a time (?unread=1 for the unread ones only)."""
+    page = request.args.get("page", "1")
+    page_no = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
+    unread_only = request.args.get("unread") == "1"
+    with auth.reading() as (session, principal):
+        items, total = notifications.list_for(session, username=principal.username,
+                                              unread_only=unread_only, page=page_no, per_page=PER_PAGE)
+        unread = notifications.unread_count(session, username=principal.username)
+    return render_template("notifications.html", items=items, total=total, page=page_no,
+                           pages=max(1, math.ceil(total / PER_PAGE)), unread=unread,
+                           unread_only=unread_only, kinds=KIND_LABELS,
+                           link=lambda page: url_for("ui.notices", page=page,
+                                                     unread=1 if unread_only else None))
+
+
+@bp.post("/notifications/read")
+def notices_read() -> Any:
+    """Mark all my unread notices read."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        marked = notifications.mark_read(session, username=principal.username, ids=None, clock=rt.clock)
+    return redirect_with(url_for("ui.notices"), _("已将 %(n)d 条通知标为已读", n=marked), "success")

@@ -1,0 +1,93 @@
+"""Browser tests: Debian's chromium driven by Playwright against the real app, served by
+werkzeug on a free port in a thread, on the `rt` fixture's database (both backends)."""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from server import create_app
+from server.cli import Runtime
+from tests.conftest import IN_CI
+from tests.domain_support import ROOT, World, make_world
+from tests.ui import catalogs
+
+CHROMIUM = os.environ.get("CADREFLOW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic"]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 375, "height": 740}
+PASSWORD = "demo-pass-1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations() -> None:
+    catalogs.ensure_compiled()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is not installed (make test installs it)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def world(rt: Runtime) -> World:
+    return make_world(rt)
+
+
+@pytest.fixture
+def live(rt: Runtime, world: World) -> Iterator[str]:
+    """The base URL of the app served in a thread."""
+    server = make_server("127.0.0.1", 0, create_app(rt), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def open_page(browser: Any, live: str) -> Iterator[Any]:
+    """open_page(viewport=LAPTOP) → a fresh page (own cookies) whose goto takes paths."""
+    contexts: list[Any] = []
+
+    def _open(viewport: dict[str, int] = LAPTOP) -> Any:
+        context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def log_in(page: Any, username: str, password: str = PASSWORD) -> None:
+    """Logs in through the form and waits for the page after it."""
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)

@@ -1,0 +1,22 @@
+"""Every text of the pages has its English translation (`make messages` refreshes the catalog)."""
+from __future__ import annotations
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from server.ui.i18n import TRANSLATIONS
+from tests.domain_support import ROOT
+
+METHODS = [("server/ui/**.py", "python"), ("server/ui/templates/**.html", "jinja2")]
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+
+
+def test_every_page_text_has_an_english_translation() -> None:
+    found = {message for _file, _line, message, _comments, _context in
+             extract_from_dir(ROOT, METHODS, keywords=KEYWORDS)}
+    assert "待办" in found and "登录" in found
+    with (TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    missing = sorted(m for m in found if not (catalog.get(m) and catalog.get(m).string
+                                              and not catalog.get(m).fuzzy))
+    assert not missing, f"untranslated (run make messages, then translate): {missing}"
