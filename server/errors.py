@@ -147,6 +147,8 @@ def _translate(message: str) -> str:
         low, high = message.removeprefix("Must be greater than or equal to ").rstrip(".").split(
             " and less than or equal to ")
         return f"应在 {low} 到 {high} 之间"
+    if message.startswith("Longer than maximum length "):
+        return f"长度不能超过 {message.removeprefix('Longer than maximum length ').rstrip('.')}"
     if message.startswith("Length must be between "):
         low, high = message.removeprefix("Length must be between ").rstrip(".").split(" and ")
         return f"长度应在 {low} 到 {high} 之间"

@@ -1,5 +1,5 @@
 """The process catalogue (流程目录): deployed processes, their versions, and how many
-instances run on each version.
+instances run on each version; deployed decision tables and form files for designers.
 
 Counts are of the instances a principal may know about: a designer sees every
 deployment's counts (they decide about versions and see no case in them), a cadre only
@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
+from workflows import xmlgate
 from workflows.access import MAX_ID, Principal
 from workflows.cases.models import CaseFile
-from workflows.errors import NotFound
-from workflows.models import Instance, ProcessVersion
+from workflows.errors import DefinitionError, Forbidden, NotFound
+from workflows.models import DecisionVersion, Instance, ProcessVersion
+from workflows.roles import ROLES
 
 #: Roles that read the BPMN XML in the catalogue (the diagram viewer reads it per version).
 XML_ROLES = frozenset({"designer", "admin"})
@@ -128,3 +131,127 @@ def forms_of(row: ProcessVersion) -> list[str]:
     """The form files a version was deployed with (pinned in the version)."""
     forms: dict[str, Any] = json.loads(row.forms_json or "{}")
     return sorted(forms)
+
+
+# -- sources for designers: decision tables and form files -----------------------------------
+_SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_SOURCE_BYTES = 50_000_000  # already through the gate at deploy; this only re-reads stored XML
+
+
+def check_may_read_sources(principal: Principal) -> None:
+    """Only designers and administrators read definition sources (BPMN, DMN, form files)."""
+    if principal.role not in XML_ROLES:
+        raise Forbidden(f"只有流程设计和系统管理人员可以查看流程定义文件：{principal.username} 是"
+                        f"{ROLES.get(principal.role, principal.role)}人员")
+
+
+@dataclass
+class DecisionInfo:
+    key: str
+    name: str
+    latest_version: int
+    version_count: int
+    source_file: str
+    deployed_at: datetime
+    deployed_by: str
+    used_by: list[str] = field(default_factory=list)  # keys of processes whose latest version calls it
+
+
+def _parsed(xml: str, filename: str) -> etree._Element | None:
+    try:
+        return xmlgate.parse(xml.encode("utf-8"), filename=filename, max_bytes=_SOURCE_BYTES)
+    except DefinitionError:
+        return None
+
+
+def _latest_processes(session: Session) -> list[ProcessVersion]:
+    newest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
+              .group_by(ProcessVersion.process_key).subquery())
+    return list(session.execute(select(ProcessVersion).join(
+        newest, (ProcessVersion.process_key == newest.c.process_key)
+        & (ProcessVersion.version == newest.c.version)).order_by(ProcessVersion.process_key)).scalars())
+
+
+def _called_decisions(row: ProcessVersion) -> set[str]:
+    root = _parsed(row.bpmn_xml, row.source_file)
+    if root is None:
+        return set()
+    return {(node.text or "").strip() for node in root.iter(f"{{{_SPIFF_NS}}}calledDecisionId")}
+
+
+def decisions(session: Session, *, principal: Principal) -> list[DecisionInfo]:
+    """Every deployed decision table: its name, latest version, and the processes (latest
+    versions) that call it."""
+    check_may_read_sources(principal)
+    rows = list(session.execute(select(DecisionVersion).order_by(
+        DecisionVersion.decision_key, DecisionVersion.version.desc())).scalars())
+    callers = {row.process_key: _called_decisions(row) for row in _latest_processes(session)}
+    found: dict[str, DecisionInfo] = {}
+    for row in rows:
+        if row.decision_key in found:
+            found[row.decision_key].version_count += 1
+            continue
+        found[row.decision_key] = DecisionInfo(
+            key=row.decision_key, name=_decision_name(row), latest_version=row.version, version_count=1,
+            source_file=row.source_file, deployed_at=row.deployed_at, deployed_by=row.deployed_by,
+            used_by=sorted(key for key, called in callers.items() if row.decision_key in called))
+    return list(found.values())
+
+
+def _decision_name(row: DecisionVersion) -> str:
+    root = _parsed(row.dmn_xml, row.source_file)
+    if root is not None:
+        for node in root.iter():
+            if isinstance(node.tag, str) and etree.QName(node).localname == "decision" \
+                    and node.get("id") == row.decision_key:
+                return node.get("name") or row.decision_key
+    return row.decision_key
+
+
+def decision(session: Session, *, principal: Principal, key: str) -> DecisionVersion:
+    """The latest deployed version of a decision table; NotFound names the key."""
+    check_may_read_sources(principal)
+    row = session.execute(select(DecisionVersion).where(DecisionVersion.decision_key == key)
+                          .order_by(DecisionVersion.version.desc()).limit(1)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"决策表 {key} 未部署")
+    return row
+
+
+def processes_calling(session: Session, *, principal: Principal, decision_key: str) -> list[ProcessVersion]:
+    """The latest versions of the processes that call a decision table (a new table reaches
+    new cases only with a new version of each of them: versions pin their tables)."""
+    check_may_read_sources(principal)
+    return [row for row in _latest_processes(session) if decision_key in _called_decisions(row)]
+
+
+@dataclass
+class FormFile:
+    name: str
+    content: Any  # the parsed JSON
+    used_by: list[tuple[str, int]] = field(default_factory=list)  # (process key, version)
+
+    @property
+    def is_ui_schema(self) -> bool:
+        return self.name.endswith(".uischema.json")
+
+
+def form_files(session: Session, *, principal: Principal) -> list[FormFile]:
+    """The form files pinned in the latest version of each process, by name, with the
+    processes that use them."""
+    check_may_read_sources(principal)
+    found: dict[str, FormFile] = {}
+    for row in _latest_processes(session):
+        forms: dict[str, Any] = json.loads(row.forms_json or "{}")
+        for name, content in forms.items():
+            entry = found.setdefault(name, FormFile(name=name, content=content))
+            entry.used_by.append((row.process_key, row.version))
+    return [found[name] for name in sorted(found)]
+
+
+def form_file(session: Session, *, principal: Principal, name: str) -> FormFile:
+    """One form file of the latest versions; NotFound names it."""
+    for entry in form_files(session, principal=principal):
+        if entry.name == name:
+            return entry
+    raise NotFound(f"表单文件 {name} 不在已部署流程的最新版本中")

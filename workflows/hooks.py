@@ -91,4 +91,5 @@ def _load_domain() -> None:
     if not _loaded:
         _loaded = True
         import workflows.cases  # registers the case actions
+        import workflows.tasks.drafts  # a completed task's draft goes
         import workflows.tasks.notifications  # noqa: F401 - tells the cadre of decisions

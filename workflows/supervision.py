@@ -4,23 +4,24 @@ Overdue is an open task past its due date, or an open escalation (督办): a tas
 supervisor's lane without a due date, which a case's deadline timer created when it
 fired. Such a case is overdue although the timer cancelled the task that missed the
 deadline, so the escalation stands for it in every count and list. Queries read the
-human-task projection only.
+human-task projection only. The aging of overdue work counts it in buckets of days
+overdue (1–3, 4–7, 8–15, 16–30, more than 30), days counted as in the overdue list.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, select
+from sqlalchemy import ColumnElement, Integer, Select, case, func, select, true
 from sqlalchemy.orm import Session
 
 from workflows import access
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.clock import Clock
-from workflows.models import HumanTask, Instance, ProcessVersion
+from workflows.models import HumanTask, Instance, ProcessVersion, UTCDateTime
 from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
@@ -28,8 +29,12 @@ from workflows.tasks import queues
 from workflows.tasks.models import TaskUrge
 
 ESCALATION_ROLE = "supervisor"
+#: The start of the note of an urge that is a supervisor's 督办上报 (tasks.service.escalate).
+ESCALATION_NOTE_MARK = "【督办上报】"
 OLDEST = 10
 _DAY = 86_400
+#: Aging buckets (逾期时长): (low, high) days overdue, both inclusive; None = no upper bound.
+AGING_BUCKETS: tuple[tuple[int, int | None], ...] = ((1, 3), (4, 7), (8, 15), (16, 30), (31, None))
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,19 @@ class OverdueTask:
     case_number: str | None
     cadre_id: int | None
     subject_name: str | None
-    urge_count: int = 0
+    urge_count: int = 0  # 催办, 督办上报 included
+    escalations: int = 0  # 督办上报
     last_urged_at: datetime | None = None
     last_urged_by: str | None = None
+
+
+@dataclass(frozen=True)
+class AgingBucket:
+    key: str  # "1-3", "4-7", …, "31-"
+    low: int
+    high: int | None
+    name: str
+    overdue: int
 
 
 @dataclass
@@ -82,6 +97,7 @@ class Summary:
     by_process: list[Counts] = field(default_factory=list)
     by_role: list[Counts] = field(default_factory=list)
     oldest_overdue: list[OverdueTask] = field(default_factory=list)
+    aging: list[AgingBucket] = field(default_factory=list)
 
 
 def is_escalation() -> ColumnElement[bool]:
@@ -124,7 +140,29 @@ def summary(session: Session, *, principal: Principal, clock: Clock) -> Summary:
         by_process=grouped(HumanTask.process_key, process_names(session)),
         by_role=grouped(HumanTask.role, ROLES),
         oldest_overdue=oldest,
+        aging=aging(session, principal=principal, clock=clock),
     )
+
+
+def aging(session: Session, *, principal: Principal, clock: Clock) -> list[AgingBucket]:
+    """How many overdue tasks and escalations in the principal's units fall in each bucket of
+    days overdue (AGING_BUCKETS, days as in `overdue`); Forbidden unless a supervisor or admin."""
+    access.check_may_supervise(principal)
+    now = clock.now()
+    # typed, so that the moments compared with it are bound as UTC like the columns
+    since = func.coalesce(HumanTask.due_at, HumanTask.created_at, type_=UTCDateTime)
+
+    # n days overdue (rounded up) ⟺ now - n days <= since < now - (n - 1) days
+    def within(low: int, high: int | None) -> ColumnElement[bool]:
+        newer = true() if low <= 1 else since < now - timedelta(days=low - 1)
+        return newer if high is None else newer & (since >= now - timedelta(days=high))
+
+    measures = [_flag(within(low, high)).label(f"b{i}") for i, (low, high) in enumerate(AGING_BUCKETS)]
+    row = session.execute(select(*measures).where(
+        HumanTask.state == "open", access.task_scope(principal), is_overdue(now))).one()
+    return [AgingBucket(key=f"{low}-{high or ''}", low=low, high=high,
+                        name=f"{low}–{high} 天" if high else f"{low - 1} 天以上", overdue=int(row[i]))
+            for i, (low, high) in enumerate(AGING_BUCKETS)]
 
 
 def overdue(session: Session, *, principal: Principal, clock: Clock, filters: Filters, page: int,
@@ -192,10 +230,12 @@ def _add_urges(session: Session, items: list[OverdueTask]) -> None:
     by_id = {item.task_id: item for item in items}
     if not by_id:
         return
-    urges = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at)
+    escalation = TaskUrge.note.startswith(ESCALATION_NOTE_MARK, autoescape=True)
+    urges = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at, escalation)
                             .where(TaskUrge.task_id.in_(sorted(by_id)))
                             .order_by(TaskUrge.created_at, TaskUrge.id))
-    for task_id, urged_by, created_at in urges:
+    for task_id, urged_by, created_at, escalated in urges:
         item = by_id[task_id]
         item.urge_count += 1
+        item.escalations += 1 if escalated else 0
         item.last_urged_at, item.last_urged_by = created_at, urged_by

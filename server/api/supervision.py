@@ -47,9 +47,18 @@ class OverdueTaskSchema(Schema):
     case_number = fields.String(allow_none=True)
     cadre_id = fields.Integer(allow_none=True)
     subject_name = fields.String(allow_none=True, metadata={"description": "当事干部"})
-    urge_count = fields.Integer(required=True, metadata={"description": "催办次数"})
+    urge_count = fields.Integer(required=True, metadata={"description": "催办次数（含督办上报）"})
+    escalations = fields.Integer(required=True, metadata={"description": "其中督办上报次数"})
     last_urged_at = fields.DateTime(allow_none=True)
     last_urged_by = fields.String(allow_none=True)
+
+
+class AgingBucketSchema(Schema):
+    key = fields.String(required=True, metadata={"description": "1-3, 4-7, 8-15, 16-30, 31-"})
+    low = fields.Integer(required=True, metadata={"description": "逾期天数下限（含）"})
+    high = fields.Integer(allow_none=True, metadata={"description": "逾期天数上限（含）；无上限为空"})
+    name = fields.String(required=True)
+    overdue = fields.Integer(required=True, metadata={"description": "件数"})
 
 
 class SummarySchema(Schema):
@@ -61,6 +70,8 @@ class SummarySchema(Schema):
     by_role = fields.List(fields.Nested(CountsSchema), required=True)
     oldest_overdue = fields.List(fields.Nested(OverdueTaskSchema), required=True,
                                  metadata={"description": f"逾期最久的 {supervision.OLDEST} 项"})
+    aging = fields.List(fields.Nested(AgingBucketSchema), required=True,
+                        metadata={"description": "逾期时长分布：逾期 1–3、4–7、8–15、16–30、30 天以上的件数"})
 
 
 class OverdueArgs(PageArgs):
@@ -78,7 +89,8 @@ class OverduePageSchema(PageSchema):
 @blp.response(200, SummarySchema)
 def get_summary() -> Any:
     """Open tasks in my units counted by org unit, process and role: open, due within
-    3 working days, overdue (escalated cases included); and the 10 oldest overdue."""
+    3 working days, overdue (escalated cases included); the 10 oldest overdue; and how
+    many overdue fall in each bucket of days overdue (aging)."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         return supervision.summary(session, principal=principal, clock=rt.clock)

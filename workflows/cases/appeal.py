@@ -11,6 +11,7 @@ rows and status changes that name the appeal case — never by editing the old o
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -57,6 +58,27 @@ def effective_decision(session: Session, case: CaseFile) -> Decision | None:
                                Decision.effective == "effective")
         .order_by(Decision.id.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class AppealWindow:
+    received_on: date
+    ends_on: date  # the last day an appeal is accepted
+    filed_as: str | None  # the number of the appeal already filed, if any
+
+
+def appeal_window(session: Session, case: CaseFile) -> AppealWindow | None:
+    """When the decision in force of `case` may be appealed (§11: within the window from its
+    receipt, as `file_appeal` counts it) and any appeal already filed; None while there is
+    nothing to appeal (not appealable, no decision in force, not yet received)."""
+    if case.kind not in APPEALABLE or case.received_on is None or effective_decision(session, case) is None:
+        return None
+    months = cases.deadline_settings(session)["appeal_window_months"]
+    filed_as = session.execute(
+        select(CaseFile.number).join(Appeal, Appeal.case_id == CaseFile.id)
+        .where(Appeal.original_case_id == case.id).limit(1)
+    ).scalar_one_or_none()
+    return AppealWindow(case.received_on, add_months(case.received_on, months), filed_as)
 
 
 def file_appeal(session: Session, *, original_case_id: int, grounds: str, filed_on: date | str,

@@ -1,5 +1,5 @@
-"""Records of work on tasks: comments, urges (催办) and notifications. All append-only
-except a notification's read mark."""
+"""Records of work on tasks: comments, urges (催办), notifications and form drafts. All
+append-only except a notification's read mark and a draft (replaced, then deleted)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -55,3 +55,15 @@ class Notification(Base):
     dedupe: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TaskDraft(Base):
+    """保存草稿: the form of an open task as last saved, not yet validated; replaced by each
+    save and deleted when the task is completed."""
+
+    __tablename__ = "task_draft"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)  # JSON object: the form's values as entered
+    saved_by: Mapped[str] = mapped_column(String(100))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

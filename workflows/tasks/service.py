@@ -1,5 +1,5 @@
 """Work on an open task besides completing it: claim (认领), unclaim (退回), delegate (委派),
-transfer (转办), urge (催办) and comments (评论).
+transfer (转办), urge (催办), escalate (督办上报) and comments (评论).
 
 They change only who holds the task (`human_task.assignee` and `owner`): the one
 documented exception to "only `instances.advance` writes human tasks" — the instance's
@@ -8,20 +8,28 @@ reads the task again under it, so an action and a completion of one task never c
 A delegated task keeps its owner (委派人), who may take it back; a transferred one
 belongs to its new assignee alone. An assignee named by the process (`assigneeFrom`,
 e.g. an appeal's reviewer) is fixed: the rules of the task itself depend on it.
+
+督办上报 is the supervisor's stronger urge, for overdue work only: besides whoever owes
+the task, the party committee (党委(党组)) of the task's unit, which answers for its
+unit's work, and the supervisors of the unit above the supervisor's own (上报) are told.
+It is stored as an urge whose note starts with ESCALATION_MARK, so it counts and shows
+wherever urges do; the audit row (`task.escalate`) names everyone told.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import access, audit, instances, versions
+from workflows import access, audit, instances, supervision, versions
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.clock import Clock
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.models import HumanTask
+from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 
 from . import notifications
@@ -30,6 +38,16 @@ from .models import TaskComment, TaskUrge
 NOTE_MAX = 1000
 COMMENT_MAX = 2000
 URGING_ROLES = frozenset({"supervisor"})
+#: The start of an escalation's note (督办上报); the rest is the supervisor's own words.
+ESCALATION_MARK = supervision.ESCALATION_NOTE_MARK
+#: Whom an escalation tells besides those who owe the task: the unit's party committee.
+ESCALATION_COMMITTEE_ROLE = "committee"
+
+
+@dataclass(frozen=True)
+class Escalation:
+    urge: TaskUrge
+    notified: list[str]  # usernames, sorted
 
 
 def claim(session: Session, *, principal: Principal, task_id: int, clock: Clock) -> HumanTask:
@@ -76,23 +94,37 @@ def transfer(session: Session, *, principal: Principal, task_id: int, username: 
 def urge(session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock) -> TaskUrge:
     """催办 by a supervisor over the task's org unit: recorded with its note, and whoever owes the task is told."""
     task, _locked = _open_task(session, principal, task_id)
-    if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
-        raise Forbidden(f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
-                        f"{ROLES.get(principal.role, principal.role)}人员")
+    _check_may_urge(principal, task)
     text = _text(note, field="note", limit=NOTE_MAX, what="催办说明")
-    row = TaskUrge(task_id=task.id, instance_id=task.instance_id, urged_by=principal.username,
-                   note=text, created_at=clock.now())
-    session.add(row)
-    session.flush()
+    row = _add_urge(session, principal, task, text, clock)
     case = _case_of(session, task)
-    where = f"（{case.number}）" if case else ""
     told = notifications.recipients(session, task_id=task.id)
-    for username in told:
-        notifications.notify(session, username=username, kind="urged", title=f"催办：{task.name}{where}",
-                             body=f"{principal.username}：{text}", task_id=task.id,
-                             case_id=case.id if case else None, clock=clock)
+    _tell(session, told, title=f"催办：{task.name}{_where(case)}", body=f"{principal.username}：{text}",
+          task=task, case=case, clock=clock)
     _record(session, principal, task, "task.urge", clock, urge_id=row.id, note=text, notified=told)
     return row
+
+
+def escalate(session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock) -> Escalation:
+    """督办上报 of an overdue task by a supervisor over its unit: recorded as a marked urge, and
+    whoever owes the task, the unit's party committee and the supervisors one level up are told."""
+    task, _locked = _open_task(session, principal, task_id)
+    _check_may_urge(principal, task)
+    if not _is_overdue(task, clock):
+        raise Conflict(f"任务「{task.name}」尚未逾期：督办上报只用于逾期任务，未逾期的请催办")
+    text = _text(note, field="note", limit=NOTE_MAX - len(ESCALATION_MARK), what="督办说明")
+    row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock)
+    case = _case_of(session, task)
+    parent = session.execute(select(OrgUnit.parent_code).where(OrgUnit.code == principal.org_unit)).scalar()
+    above = _active_users(session, role="supervisor", org_unit=parent)
+    committee = _active_users(session, role=ESCALATION_COMMITTEE_ROLE, org_unit=task.org_unit)
+    owing = notifications.recipients(session, task_id=task.id)
+    told = sorted((set(owing) | set(committee) | set(above)) - {principal.username})
+    _tell(session, told, title=f"督办：{task.name}{_where(case)}已逾期",
+          body=f"{principal.username}（{principal.org_unit}）督办上报：{text}", task=task, case=case, clock=clock)
+    _record(session, principal, task, "task.escalate", clock, urge_id=row.id, note=text, notified=told,
+            committee=committee, reported_to=above, parent_unit=parent)
+    return Escalation(urge=row, notified=told)
 
 
 def comment(session: Session, *, principal: Principal, task_id: int, body: str, clock: Clock) -> TaskComment:
@@ -194,6 +226,45 @@ def _refuse_if_fixed(session: Session, locked: instances.Locked, task: HumanTask
     properties = versions.load(session, locked.process_version_id, locked.content_hash).properties(task.task_spec)
     if task.assignee and properties.get("assigneeFrom"):
         raise Forbidden(f"任务「{task.name}」由流程指定 {task.assignee} 办理，不能{verb}")
+
+
+def _check_may_urge(principal: Principal, task: HumanTask) -> None:
+    if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
+        raise Forbidden(f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
+                        f"{ROLES.get(principal.role, principal.role)}人员")
+
+
+def _is_overdue(task: HumanTask, clock: Clock) -> bool:
+    """Past its due date, or an open escalation (督办) task, as the supervisor's lists count it."""
+    if task.due_at is None:
+        return task.role == supervision.ESCALATION_ROLE
+    return task.due_at < clock.now()
+
+
+def _add_urge(session: Session, principal: Principal, task: HumanTask, note: str, clock: Clock) -> TaskUrge:
+    row = TaskUrge(task_id=task.id, instance_id=task.instance_id, urged_by=principal.username,
+                   note=note, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _tell(session: Session, usernames: list[str], *, title: str, body: str, task: HumanTask,
+          case: CaseFile | None, clock: Clock) -> None:
+    for username in usernames:
+        notifications.notify(session, username=username, kind="urged", title=title, body=body,
+                             task_id=task.id, case_id=case.id if case else None, clock=clock)
+
+
+def _active_users(session: Session, *, role: str, org_unit: str | None) -> list[str]:
+    if org_unit is None:
+        return []
+    return list(session.execute(select(User.username).where(
+        User.role == role, User.org_unit_code == org_unit, User.active.is_(True)).order_by(User.username)).scalars())
+
+
+def _where(case: CaseFile | None) -> str:
+    return f"（{case.number}）" if case else ""
 
 
 def _text(value: str, *, field: str, limit: int, what: str) -> str:
