@@ -8,11 +8,27 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.ui import errors, i18n, inbox, layout, notices, sign_in
+from server.ui import (
+    admin_audit,
+    admin_calendar,
+    admin_users,
+    case_pages,
+    designer,
+    errors,
+    export,
+    i18n,
+    inbox,
+    layout,
+    notices,
+    sign_in,
+    supervision,
+    task_page,
+)
 from server.ui.common import bp
 
 #: The modules whose routes and hooks are on the blueprint (imported for that).
-PAGES = (errors, inbox, layout, notices, sign_in)
+PAGES = (errors, export, inbox, layout, notices, sign_in, supervision,
+         admin_audit, admin_calendar, admin_users, designer, case_pages, task_page)
 
 
 def init_app(app: Flask) -> None:

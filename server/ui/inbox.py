@@ -26,7 +26,6 @@ from workflows.cases.models import CaseFile
 from workflows.models import HumanTask
 from workflows.tasks import queues
 from workflows.tasks import service as work
-from workflows.tasks.details import task_detail
 
 PER_PAGE = 20
 SORTS = ("due", "-due")
@@ -138,16 +137,3 @@ def unclaim(task_id: int) -> Any:
     """退回: the task goes back to the role's shared queue."""
     return _act(task_id, work.unclaim, _("已退回：%(name)s"))
 
-
-@bp.get("/tasks/<int:task_id>")
-def task(task_id: int) -> Any:
-    """One task: what it is, for which case, until when and why (its form comes with the task page)."""
-    rt = auth.runtime()
-    with auth.reading() as (session, principal):
-        detail = task_detail(session, principal=principal, task_id=task_id)
-        case = detail.case
-        item = _item(detail.task, _case_columns(session, detail.task), now=rt.clock.now(),
-                     soon=queues.due_soon_limit(session, rt.clock),
-                     processes=supervision.process_names(session))
-        me = principal.username
-    return render_template("task.html", t=item, detail=detail, case=case, me=me)

@@ -1,0 +1,181 @@
+"""系统管理: the working-day calendar of a year (days ruled holiday or workday, declaring a
+year chinesecalendar does not know) and the deadline settings.
+
+The same rules and domain calls as the admin API (server/api/admin.py): its schemas
+check the fields, workflows/calendar_overrides.py and workflows/admin.py change and
+audit. A refused form comes back with each message beside its field and the values kept.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from server import auth
+from server.api.admin import DayArgs, DeadlinesArgs, YearArgs
+from server.ui import form_errors
+from server.ui.common import bp, redirect_with
+from workflows import access, admin, calendar_overrides
+from workflows.cases.service import DEADLINE_DEFAULTS
+from workflows.errors import NotFound, ValidationFailed
+
+WEEKDAYS = (_l("周一"), _l("周二"), _l("周三"), _l("周四"), _l("周五"), _l("周六"), _l("周日"))
+KINDS = {"holiday": _l("假日（不上班）"), "workday": _l("工作日（调休上班）")}
+
+
+def _year_of(text: str | None, default: int) -> tuple[int, str | None]:
+    """The asked year, or the default with the reason the asked one is refused."""
+    if not text:
+        return default, None
+    low, high = calendar_overrides.YEARS
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        return default, _("年度应为 %(low)d 到 %(high)d 之间的整数", low=low, high=high)
+    return int(text), None
+
+
+def _calendar_page(year: int, *, values: Mapping[str, Any] | None = None,
+                   errors: Mapping[str, str] | None = None, asked: str | None = None,
+                   status: int = 200) -> Any:
+    rt = auth.runtime()
+    with auth.reading() as (session, principal):
+        access.check_may_administer(principal)
+        view = calendar_overrides.year_view(session, year=year)
+        days = [{"day": d.day, "weekday": WEEKDAYS[d.day.weekday()], "is_workday": d.is_workday,
+                 "note": d.note} for d in view.days]
+    shown = {"year": str(year), "day": "", "kind": "holiday", "note": "", "declare_year": str(year),
+             "declare_note": view.note, **(values or {})}
+    return render_template("admin/calendar.html", view=view, days=days, values=shown, errors=errors or {},
+                           kinds=KINDS, asked=asked if asked is not None else str(year),
+                           this_year=rt.clock.today().year), status
+
+
+@bp.get("/admin/calendar")
+def admin_calendar() -> Any:
+    """A year's calendar: published, declared Monday–Friday, and the days set one by one."""
+    today = auth.runtime().clock.today()
+    asked = request.args.get("year")
+    year, problem = _year_of(asked, today.year)
+    if problem:
+        return _calendar_page(year, errors={"year": problem}, asked=asked, status=422)
+    return _calendar_page(year)
+
+
+@bp.post("/admin/calendar/days")
+def admin_calendar_set_day() -> Any:
+    """Rule one day a holiday or a working day (调休), with a note."""
+    form_errors.require_token()
+    form = request.form
+    year, _problem = _year_of(form.get("year"), auth.runtime().clock.today().year)
+    values = {"day": form.get("day", "").strip(), "kind": form.get("kind", ""), "note": form.get("note", "").strip()}
+    errors: dict[str, str] = {}
+    day: date | None = None
+    try:
+        day = date.fromisoformat(values["day"])
+    except ValueError:
+        errors["day"] = _("请填写日期，格式 YYYY-MM-DD") if not values["day"] else _("日期格式不对，应为 YYYY-MM-DD")
+    if values["kind"] not in KINDS:
+        errors["kind"] = _("请选择假日或工作日")
+    loaded, problems = form_errors.load(DayArgs(), {"is_workday": values["kind"] == "workday", "note": values["note"]})
+    errors.update(problems)
+    if errors or day is None:
+        return _calendar_page(year, values=values, errors=errors, status=422)
+    rt = auth.runtime()
+    try:
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            calendar_overrides.set_day(session, day=day, is_workday=loaded["is_workday"], note=loaded["note"],
+                                       actor=principal.username, clock=rt.clock)
+    except ValidationFailed as err:
+        return _calendar_page(year, values=values, errors=form_errors.of_domain(err), status=422)
+    return redirect_with(url_for("ui.admin_calendar", year=day.year),
+                         _("已将 %(day)s 设为%(kind)s", day=day.isoformat(), kind=KINDS[values["kind"]]),
+                         "success")
+
+
+@bp.post("/admin/calendar/days/<string:day>/clear")
+def admin_calendar_clear_day(day: str) -> Any:
+    """Remove the ruling on a day: the published calendar or the year's declaration applies."""
+    form_errors.require_token()
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError as err:
+        raise NotFound(f"{day} 不是日期") from err
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        access.check_may_administer(principal)
+        calendar_overrides.clear_day(session, day=parsed, actor=principal.username, clock=rt.clock)
+    return redirect_with(url_for("ui.admin_calendar", year=parsed.year),
+                         _("已清除 %(day)s 的单独设置", day=parsed.isoformat()), "success")
+
+
+@bp.post("/admin/calendar/years")
+def admin_calendar_declare() -> Any:
+    """Declare a year chinesecalendar does not know: Monday–Friday unless set day by day."""
+    form_errors.require_token()
+    form = request.form
+    values = {"declare_year": form.get("declare_year", "").strip(), "declare_note": form.get("declare_note", "").strip()}
+    shown_year, _problem = _year_of(form.get("year"), auth.runtime().clock.today().year)
+    loaded, problems = form_errors.load(YearArgs(), {"year": values["declare_year"], "note": values["declare_note"]})
+    errors = {"declare_year" if name == "year" else "declare_note" if name == "note" else name: message
+              for name, message in problems.items()}
+    if errors:
+        return _calendar_page(shown_year, values=values, errors=errors, status=422)
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        access.check_may_administer(principal)
+        calendar_overrides.declare_year(session, year=loaded["year"], note=loaded["note"],
+                                        actor=principal.username, clock=rt.clock)
+    return redirect_with(url_for("ui.admin_calendar", year=loaded["year"]),
+                         _("已声明 %(year)d 年按周一至周五计工作日", year=loaded["year"]), "success")
+
+
+# -- deadline settings -------------------------------------------------------------------
+DEADLINE_LABELS = {
+    "investigation_workdays": _l("责任调查期限（工作日）"),
+    "investigation_reminder_workdays": _l("调查到期前提醒（工作日）"),
+    "appeal_window_months": _l("申诉期限（月，自收到决定之日起）"),
+    "appeal_decision_months": _l("申诉复核期限（月）"),
+    "rectification_reminder_workdays": _l("整改到期前提醒（工作日）"),
+}
+
+
+def _deadlines_page(values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
+                    status: int = 200) -> Any:
+    with auth.reading() as (session, principal):
+        access.check_may_administer(principal)
+        current = admin.deadlines(session)
+    low, high = admin.DEADLINE_RANGE
+    return render_template("admin/deadlines.html", values={**current, **(values or {})}, errors=errors or {},
+                           labels=DEADLINE_LABELS, defaults=DEADLINE_DEFAULTS, low=low, high=high), status
+
+
+@bp.get("/admin/deadlines")
+def admin_deadlines() -> Any:
+    """The deadline settings in force, as a form."""
+    return _deadlines_page()
+
+
+@bp.post("/admin/deadlines")
+def admin_deadlines_save() -> Any:
+    """Change the deadline settings; cases opened from now on use them."""
+    form_errors.require_token()
+    values = {key: request.form.get(key, "").strip() for key in DEADLINE_LABELS}
+    errors = {key: _("请填写") for key, text in values.items() if not text}
+    # Whole numbers only: "5.5" or "五" stay text, which the schema refuses as not an integer.
+    data = {key: int(text) if text.isascii() and text.isdigit() else text for key, text in values.items() if text}
+    loaded, problems = form_errors.load(DeadlinesArgs(), data)
+    errors.update(problems)
+    if errors:
+        return _deadlines_page(values, errors, 422)
+    rt = auth.runtime()
+    try:
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            admin.put_deadlines(session, values=loaded, actor=principal.username, clock=rt.clock)
+    except ValidationFailed as err:
+        return _deadlines_page(values, form_errors.of_domain(err), 422)
+    return redirect_with(url_for("ui.admin_deadlines"), _("已保存期限设置；新立案件按新设置计算"), "success")

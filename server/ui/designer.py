@@ -1,0 +1,120 @@
+"""流程设计: the process list, the BPMN and DMN editors, and the deployed form files.
+
+Designers edit here; administrators may look. The editors are bpmn-js and dmn-js
+(static/modeler.js): they open the latest deployed version, and validate and deploy
+through the API (/api/v1/processes/validate, /api/v1/processes), which refuses anyone
+but a designer. Form files are shown as deployed (pinned in the latest versions), with
+a preview of the form a clerk will see (the task page's renderer, schema_form.py).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+
+from server import auth
+from server.ui import schema_form
+from server.ui.common import bp, is_htmx
+from workflows import catalog
+
+
+@bp.get("/processes")
+def processes() -> Any:
+    """Deployed processes with their versions and the cases running on each; decision tables."""
+    with auth.reading() as (session, principal):
+        catalog.check_may_read_sources(principal)
+        found = catalog.processes(session, principal=principal)
+        tables = catalog.decisions(session, principal=principal)
+        may_deploy = principal.role == "designer"
+    names = {p.key: p.name for p in found}
+    return render_template("processes.html", processes=found, decisions=tables, names=names,
+                           may_deploy=may_deploy)
+
+
+@bp.get("/processes/<string:key>/edit")
+def process_edit(key: str) -> Any:
+    """The BPMN editor on the latest deployed version of a process."""
+    with auth.reading() as (session, principal):
+        catalog.check_may_read_sources(principal)
+        found = catalog.process(session, principal=principal, key=key)
+        xml = catalog.version_row(session, key=key, version=found.latest.version).bpmn_xml
+        may_deploy = principal.role == "designer"
+    return render_template("modeler.html", kind="bpmn", key=key, name=found.name,
+                           version=found.latest.version, file=f"{key}.bpmn", source=xml,
+                           companions=[], callers=[], may_deploy=may_deploy)
+
+
+@bp.get("/decisions/<string:key>/edit")
+def decision_edit(key: str) -> Any:
+    """The DMN editor on the latest deployed version of a decision table. Deploying sends
+    the processes that call it along, so that their new versions pin the new table."""
+    with auth.reading() as (session, principal):
+        row = catalog.decision(session, principal=principal, key=key)
+        callers = catalog.processes_calling(session, principal=principal, decision_key=key)
+        companions = [{"name": f"{p.process_key}.bpmn", "content": p.bpmn_xml} for p in callers]
+        named = {d.key: d.name for d in catalog.decisions(session, principal=principal)}
+        may_deploy = principal.role == "designer"
+    return render_template("modeler.html", kind="dmn", key=key, name=named.get(key, key),
+                           version=row.version, file=row.source_file, source=row.dmn_xml,
+                           companions=companions, callers=[(p.process_key, p.name) for p in callers],
+                           may_deploy=may_deploy)
+
+
+@bp.get("/forms")
+def forms() -> Any:
+    """The form files of the latest deployed versions, with the processes using them."""
+    with auth.reading() as (session, principal):
+        files = catalog.form_files(session, principal=principal)
+    return render_template("forms.html", files=files)
+
+
+def _pair_of(name: str) -> tuple[str, str]:
+    """The schema and UI schema file names of the form `name` belongs to."""
+    stem = name.removesuffix(".uischema.json").removesuffix(".schema.json")
+    return f"{stem}.schema.json", f"{stem}.uischema.json"
+
+
+def _parse(text: str, label: str) -> tuple[Any, str | None]:
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as err:
+        return None, _("%(label)s不是有效的 JSON：第 %(line)d 行第 %(col)d 列：%(reason)s",
+                       label=label, line=err.lineno, col=err.colno, reason=err.msg)
+    if not isinstance(value, dict):
+        return None, _("%(label)s应为 JSON 对象", label=label)
+    return value, None
+
+
+@bp.route("/forms/<string:name>", methods=["GET", "POST"])
+def form_file(name: str) -> Any:
+    """One form file as deployed, and the form rendered from it. Posting edited JSON shows
+    the preview of the edit (nothing is stored: forms are deployed with their process)."""
+    schema_name, ui_name = _pair_of(name)
+    with auth.reading() as (session, principal):
+        shown = catalog.form_file(session, principal=principal, name=name)
+        files = {f.name: f for f in catalog.form_files(session, principal=principal)}
+    deployed = {key: json.dumps(files[key].content, ensure_ascii=False, indent=2) if key in files else ""
+                for key in (schema_name, ui_name)}
+    texts = dict(deployed)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        texts = {schema_name: request.form.get("schema", "")[:200_000],
+                 ui_name: request.form.get("uischema", "")[:200_000]}
+    schema, problem = _parse(texts[schema_name], _("表单结构（JSON Schema）"))
+    if problem:
+        errors["schema"] = problem
+    ui, problem = _parse(texts[ui_name], _("界面设置（UI Schema）"))
+    if problem:
+        errors["uischema"] = problem
+    preview = schema_form.build(schema or {}, ui or {}, {}) if not errors else []
+    title = (schema or {}).get("title", "") if isinstance(schema, dict) else ""
+    status = 422 if errors else 200
+    if is_htmx() and request.method == "POST":
+        return render_template("_form_preview.html", fields=preview, title=title, errors=errors,
+                               oob_errors=True), status
+    return render_template("form_file.html", name=name, shown=shown, schema_name=schema_name,
+                           ui_name=ui_name, texts=texts, edited=texts != deployed, fields=preview,
+                           title=title, errors=errors,
+                           action=url_for("ui.form_file", name=name)), status

@@ -1,0 +1,181 @@
+"""Lists as files (导出): CSV and XLSX from headers and rows, with Chinese headers; and the
+exports of the inbox (/tasks/export.csv|.xlsx) and the case list (/cases/export.csv|.xlsx).
+
+A page's export route re-runs the page's own query with the same filters and hands
+`table_file` the headers and rows (no paging, at most EXPORT_MAX rows). CSV is UTF-8
+with a BOM so that Excel reads the Chinese right; XLSX is written by openpyxl. Moments
+are written in the deployment's time zone; a text cell that a spreadsheet would take
+for a formula (=, +, -, @ …) is kept as text.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, request, url_for
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+
+from server import auth
+from server.ui import case_pages, inbox
+from server.ui.common import bp, deadline, redirect_with
+from server.ui.layout import ROLE_LABELS
+from workflows import supervision
+from workflows.cases import queries
+from workflows.models import HumanTask
+from workflows.org.models import OrgUnit
+from workflows.tasks import queues
+
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+#: More rows than this are refused: narrow the filters instead of a truncated file.
+EXPORT_MAX = 50_000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def table_file(*, fmt: str, name: str, title: str, headers: Sequence[str],
+               rows: Iterable[Sequence[Any]]) -> Response:
+    """A download of the rows as `fmt` (csv or xlsx), named `<name>-<today>.<fmt>` (and, for
+    browsers that take it, `<title>-<today>.<fmt>`)."""
+    today = auth.runtime().clock.today()
+    as_text = fmt == "csv"
+    cells = ([_cell(value, quote_formulas=as_text) for value in row] for row in rows)
+    body = _csv(headers, cells) if as_text else _xlsx(title, headers, cells)
+    response = Response(body, mimetype=FORMATS[fmt])
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{name}-{today:%Y-%m-%d}.{fmt}"; '
+        f"filename*=UTF-8''{quote(f'{title}-{today:%Y-%m-%d}.{fmt}')}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def too_many(back: str) -> Response:
+    """The answer when a list is longer than EXPORT_MAX: back to the list, saying why."""
+    return redirect_with(back, f"超过 {EXPORT_MAX} 条，无法导出：请先缩小筛选范围", "error")
+
+
+def _cell(value: Any, *, quote_formulas: bool) -> Any:
+    """A value as a spreadsheet cell: moments local, None empty; in CSV, formula-like text
+    gets a leading apostrophe (XLSX marks every text cell as text instead)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(auth.runtime().clock.tz).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value)
+    return "'" + text if quote_formulas and text.startswith(_FORMULA_START) else text
+
+
+def _csv(headers: Sequence[str], rows: Iterable[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _xlsx(title: str, headers: Sequence[str], rows: Iterable[list[Any]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet.append(list(headers))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    widths = [_width(h) for h in headers]
+    for row in rows:
+        sheet.append(row)
+        widths = [max(w, _width(v)) for w, v in zip(widths, row, strict=False)]
+    for row_cells in sheet.iter_rows(min_row=2):
+        for cell in row_cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(60, width + 2)
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _width(value: Any) -> int:
+    """Display width of a cell: a CJK character takes two columns."""
+    text = str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+# -- the inbox (待办) ------------------------------------------------------------------------
+
+@bp.get("/tasks/export.<any(csv, xlsx):fmt>")
+def inbox_export(fmt: str) -> Any:
+    """The inbox queue with the page's filters and sort, every page, as CSV or XLSX."""
+    rt = auth.runtime()
+    with auth.reading() as (session, principal):
+        now = rt.clock.now()
+        soon = queues.due_soon_limit(session, rt.clock)
+        processes = supervision.process_names(session)
+        units = {code: name for code, name in session.execute(select(OrgUnit.code, OrgUnit.name))}
+        asked = inbox._asked(request.args, processes)  # read as the page reads it
+        queue = asked.queue or ("mine" if queues.count_of(session, queues.task_rows(
+            principal, queues.Filters(queue="mine"), now=now)) else "role")
+        query = queues.task_rows(principal, queues.Filters(
+            queue=queue, process=asked.process, overdue=asked.overdue, text=asked.text), now=now)
+        if asked.sort == "-due" and queue != "done":
+            query = query.order_by(None).order_by(HumanTask.due_at.desc().nulls_last(), HumanTask.id.desc())
+        rows = session.execute(query.limit(EXPORT_MAX + 1)).all()
+    if len(rows) > EXPORT_MAX:
+        return too_many(url_for("ui.inbox", **asked.params(queue=queue, page=1)))
+    done = queue == "done"
+    headers = [_("案件编号"), _("当事干部"), _("流程"), _("任务"), _("角色"), _("单位")]
+    headers += [_("办结时间"), _("办理人")] if done else [_("期限"), _("状态"), _("办理人"), _("委派人")]
+
+    def line(row: Any) -> list[Any]:
+        task: HumanTask = row.HumanTask
+        first = [row.case_number, row.subject_name, processes.get(task.process_key, task.process_key), task.name,
+                 str(ROLE_LABELS.get(task.role or "", task.role or "")), units.get(task.org_unit or "", task.org_unit)]
+        if done:
+            return [*first, task.completed_at, task.completed_by]
+        marks = queues.marks(task.due_at, now=now, soon=soon)
+        state = _("逾期") if marks["overdue"] else _("即将到期") if marks["due_soon"] else ""
+        return [*first, deadline(task.due_at), state, task.assignee, task.owner]
+
+    title = {"mine": _("我的待办"), "role": _("本岗位待办"), "done": _("已办")}[queue]
+    return table_file(fmt=fmt, name=f"tasks-{queue}", title=title, headers=headers, rows=map(line, rows))
+
+
+# -- the case list (案件) -------------------------------------------------------------------
+
+@bp.get("/cases/export.<any(csv, xlsx):fmt>")
+def cases_export(fmt: str) -> Any:
+    """The case list with the page's filters, every page, as CSV or XLSX."""
+    rt = auth.runtime()
+    asked = case_pages._asked(request.args)  # read as the page reads it
+    with auth.reading() as (session, principal):
+        query = queries.case_rows(principal, queries.CaseFilters(
+            process=asked.process, status=asked.status, overdue=asked.overdue, text=asked.text),
+            now=rt.clock.now())
+        rows = session.execute(query.limit(EXPORT_MAX + 1)).all()
+        units = {code: name for code, name in session.execute(select(OrgUnit.code, OrgUnit.name))}
+    if len(rows) > EXPORT_MAX:
+        return too_many(url_for("ui.cases", **asked.params(page=1)))
+    headers = [_("案件编号"), _("种类"), _("当事人"), _("标题"), _("单位"), _("状态"), _("结果"), _("最近期限"),
+               _("逾期"), _("立案时间"), _("立案人"), _("结案时间")]
+
+    def line(row: Any) -> list[Any]:
+        c = case_pages.case_row(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue)
+        return [c["number"], c["kind_name"], c["subject_name"], c["title"], units.get(c["org_unit"], c["org_unit"]),
+                c["status_name"], c["outcome_name"], deadline(c["next_due_at"]), _("逾期") if c["overdue"] else "",
+                c["opened_at"], c["opened_by"], c["closed_at"]]
+
+    return table_file(fmt=fmt, name="cases", title=_("案件"), headers=headers, rows=map(line, rows))

@@ -1,0 +1,377 @@
+"""Task forms on pages: a form's JSON Schema and UI schema as HTML fields, the posted fields
+read back as form data, and each validation message in Chinese beside its field.
+
+A field's `path` is the validator's name for it (`findings`, `pairs/0/upper`), which is
+also its input's `name`, so an error from `workflows.forms.validate` or from a domain
+action (`ValidationFailed` naming `departure_reason`) lands on its input. The constructs
+the forms in forms/ use are covered: text, long text (`ui:widget: textarea`), dates,
+integers, choices (`oneOf` of consts or `enum`, as radios or a select), booleans, read-only
+values, nested objects, arrays of items, and the six-element grid (an element with its
+favourable / unfavourable pole and a `<key>_reason`, DOMAIN.md §2.2), shown as a table.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflows import forms
+
+#: The poles of a six-element row and the column headings of the grid.
+POLES = ("favourable", "unfavourable")
+#: Widgets a choice may ask for in the UI schema; others fall back to radios (few options) or a select.
+_CHOICE_WIDGETS = ("radio", "select")
+_RADIO_MAX = 4
+_INDEX = re.compile(r"^\d+$")
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str  # as posted
+    label: str
+
+
+@dataclass
+class Field:
+    path: str
+    widget: str  # text textarea date number select radio checkbox readonly object array grid
+    label: str
+    help: str = ""
+    required: bool = False
+    options: list[Option] = field(default_factory=list)
+    value: str = ""
+    integer: bool = False
+    max_length: int | None = None
+    errors: list[str] = field(default_factory=list)
+    children: list[Field] = field(default_factory=list)  # object: its fields; grid row: pole, reason
+    rows: list[list[Field]] = field(default_factory=list)  # array: the fields of each item
+    item_label: str = ""
+    focus: bool = False  # the first field with an error takes the keyboard focus
+
+    @property
+    def id(self) -> str:
+        return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.path.replace("/", "--"))
+
+    @property
+    def shown(self) -> str:
+        """A read-only value as a person reads it (a choice's label)."""
+        return next((o.label for o in self.options if o.value == self.value), self.value)
+
+    def walk(self) -> Iterator[Field]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+        for row in self.rows:
+            for item in row:
+                yield from item.walk()
+
+
+# --- building the fields -----------------------------------------------------------------------
+
+
+def encode(value: Any) -> str:
+    """A JSON value as an input holds it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Form data as the posted fields that would give it: path → text."""
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{path}/"))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    flat.update(flatten(item, f"{path}/{index}/"))
+                else:
+                    flat[f"{path}/{index}"] = encode(item)
+        else:
+            flat[path] = encode(value)
+    return flat
+
+
+def _choices(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
+    if isinstance(schema.get("oneOf"), list) and all(isinstance(o, dict) and "const" in o for o in schema["oneOf"]):
+        return [(o["const"], str(o.get("title", o["const"]))) for o in schema["oneOf"]]
+    if isinstance(schema.get("enum"), list):
+        return [(v, str(v)) for v in schema["enum"]]
+    return None
+
+
+def _ordered(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
+    names = list((schema.get("properties") or {}).keys())
+    order = [n for n in ui.get("ui:order", []) if n in names or n == "*"]
+    if not order:
+        return names
+    rest = [n for n in names if n not in order]
+    if "*" in order:
+        at = order.index("*")
+        return order[:at] + rest + order[at + 1:]
+    return order + rest
+
+
+def _is_pole(schema: Mapping[str, Any]) -> bool:
+    found = _choices(schema)
+    return found is not None and {value for value, _ in found} == set(POLES)
+
+
+def build(schema: Mapping[str, Any], ui: Mapping[str, Any] | None, values: Mapping[str, str], *,
+          extra_rows: Mapping[str, int] | None = None) -> list[Field]:
+    """The fields of an object schema filled with `values` (path → text, see `flatten`);
+    `extra_rows` adds empty items to arrays (path → how many)."""
+    return _object_fields(schema, ui or {}, values, "", extra_rows or {})
+
+
+def _object_fields(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str, str],
+                   prefix: str, extra: Mapping[str, int]) -> list[Field]:
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    names = _ordered(schema, ui)
+    paired = {n for n in names if _is_pole(properties[n]) and f"{n}_reason" in properties}
+    fields: list[Field] = []
+    grid: Field | None = None
+    for name in names:
+        if name in {f"{p}_reason" for p in paired}:
+            continue
+        sub_ui = _sub_ui(ui, name)
+        made = _field(properties[name], sub_ui, values, f"{prefix}{name}", name in required, extra)
+        if name in paired:
+            reason_ui = _sub_ui(ui, f"{name}_reason")
+            reason = _field(properties[f"{name}_reason"], reason_ui, values, f"{prefix}{name}_reason",
+                            f"{name}_reason" in required, extra)
+            made.widget = "radio"
+            made.options.sort(key=lambda o: POLES.index(o.value))
+            row = Field(path=f"{prefix}{name}/(row)", widget="grid-row", label=made.label.split("：")[0],
+                        help=made.label, children=[made, reason])
+            if grid is None:
+                grid = Field(path=f"{prefix}(grid)", widget="grid", label="六个要件")
+                fields.append(grid)
+            grid.children.append(row)
+            continue
+        fields.append(made)
+    return fields
+
+
+def _sub_ui(ui: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The UI schema of one member; an absent or malformed one counts as none."""
+    found = ui.get(name)
+    return found if isinstance(found, Mapping) else {}
+
+
+def _field(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str, str], path: str,
+           required: bool, extra: Mapping[str, int]) -> Field:
+    label = str(schema.get("title") or path.rsplit("/", 1)[-1])
+    help_text = " ".join(str(t) for t in (schema.get("description"), ui.get("ui:help")) if t)
+    kind = schema.get("type")
+    made = Field(path=path, widget="text", label=label, help=help_text, required=required,
+                 value=values.get(path, ""))
+    found = _choices(schema)
+    if found is not None:
+        made.options = [Option(encode(value), title) for value, title in found]
+    if schema.get("readOnly") or ui.get("ui:readonly"):
+        made.widget = "readonly"
+    elif kind == "object" and schema.get("properties"):
+        made.widget = "object"
+        made.children = _object_fields(schema, ui, values, f"{path}/", extra)
+    elif kind == "array" and isinstance(schema.get("items"), Mapping):
+        made.widget = "array"
+        items: Mapping[str, Any] = schema["items"]
+        item_ui = _sub_ui(ui, "items")
+        made.item_label = str(items.get("title") or "")
+        count = max(_row_count(values, path), int(schema.get("minItems") or 0), 1) + extra.get(path, 0)
+        for index in range(count):
+            at = f"{path}/{index}"
+            if items.get("type") == "object":
+                made.rows.append(_object_fields(items, item_ui, values, f"{at}/", extra))
+            else:
+                made.rows.append([_field(items, item_ui, values, at, False, extra)])
+    elif found is not None:
+        wanted = ui.get("ui:widget")
+        made.widget = wanted if wanted in _CHOICE_WIDGETS else ("radio" if len(found) <= _RADIO_MAX else "select")
+    elif kind == "boolean":
+        made.widget = "checkbox"
+    elif kind in ("integer", "number"):
+        made.widget, made.integer = "number", kind == "integer"
+    elif schema.get("format") == "date" or ui.get("ui:widget") == "date":
+        made.widget = "date"
+    elif ui.get("ui:widget") == "textarea":
+        made.widget = "textarea"
+    if isinstance(schema.get("maxLength"), int):
+        made.max_length = schema["maxLength"]
+    return made
+
+
+def _row_count(values: Mapping[str, str], path: str) -> int:
+    indices = [int(rest.split("/", 1)[0]) for key in values if key.startswith(f"{path}/")
+               for rest in [key[len(path) + 1:]] if _INDEX.match(rest.split("/", 1)[0])]
+    return max(indices) + 1 if indices else 0
+
+
+# --- reading what was posted -------------------------------------------------------------------
+
+
+def read(schema: Mapping[str, Any], ui: Mapping[str, Any] | None,
+         posted: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The form data the posted fields give, and the fields that could not be read (a number
+    that is not one): each `{"field", "message"}`. Empty inputs are left out; read-only ones too."""
+    problems: list[dict[str, str]] = []
+    fields = build(schema, ui, posted)
+    data = _read_object(fields, posted, problems, _schemas(schema))
+    return data, problems
+
+
+def _schemas(schema: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
+    """Each property's schema by path (array items under `<path>/*`)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for name, sub in (schema.get("properties") or {}).items():
+        found[f"{prefix}{name}"] = sub
+        found.update(_schemas(sub, f"{prefix}{name}/"))
+        if isinstance(sub.get("items"), Mapping):
+            found[f"{prefix}{name}/*"] = sub["items"]
+            found.update(_schemas(sub["items"], f"{prefix}{name}/*/"))
+    return found
+
+
+def _generic(path: str) -> str:
+    return "/".join("*" if _INDEX.match(part) else part for part in path.split("/"))
+
+
+def _read_object(fields: list[Field], posted: Mapping[str, str], problems: list[dict[str, str]],
+                 schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for made in fields:
+        if made.widget == "grid":
+            data.update(_read_object([f for row in made.children for f in row.children], posted, problems,
+                                     schemas))
+            continue
+        key = made.path.rsplit("/", 1)[-1]
+        found = _read_one(made, posted, problems, schemas)
+        if found is not _MISSING:
+            data[key] = found
+    return data
+
+
+_MISSING = object()
+
+
+def _read_one(made: Field, posted: Mapping[str, str], problems: list[dict[str, str]],
+              schemas: Mapping[str, Mapping[str, Any]]) -> Any:
+    if made.widget == "readonly":
+        return _MISSING
+    if made.widget == "object":
+        inner = _read_object(made.children, posted, problems, schemas)
+        return inner if inner else _MISSING
+    if made.widget == "array":
+        items = []
+        for row in made.rows:
+            if len(row) == 1 and row[0].path.rsplit("/", 1)[-1].isdigit():
+                value = _read_one(row[0], posted, problems, schemas)
+                if value is not _MISSING:
+                    items.append(value)
+            else:
+                item = _read_object(row, posted, problems, schemas)
+                if any(v is not False for v in item.values()):  # a row of blank inputs is no item
+                    items.append(item)
+        return items if items else _MISSING
+    if made.widget == "checkbox":
+        return posted.get(made.path) == "true"
+    text = (posted.get(made.path) or "").strip()
+    if not text:
+        return _MISSING
+    if made.options:
+        for value, _title in _choices(schemas.get(_generic(made.path), {})) or []:
+            if encode(value) == text:
+                return value
+        problems.append({"field": made.path, "message": "请从所列选项中选择"})
+        return text
+    if made.widget == "number":
+        try:
+            return int(text) if made.integer else float(text)
+        except ValueError:
+            problems.append({"field": made.path, "message": "应为整数" if made.integer else "应为数字"})
+            return text
+    return text
+
+
+# --- Chinese messages ----------------------------------------------------------------------------
+
+
+_TYPES = {"integer": "整数", "number": "数字", "boolean": "是或否", "string": "文字", "array": "若干项",
+          "object": "一组字段"}
+
+
+def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What the form's JSON Schema finds wrong with `data`, each message in Chinese, under the
+    field paths `workflows.forms.validate` uses."""
+    found = []
+    schemas = _schemas(schema)
+    validator = forms.compile(dict(schema))
+    for error in sorted(validator.iter_errors(dict(data)), key=lambda e: list(map(str, e.absolute_path))):
+        path = "/".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = "/".join(filter(None, [path, missing]))
+        found.append({"field": path or "(form)", "message": _message(error, schemas.get(_generic(path), {}))})
+    return found
+
+
+def _message(error: Any, schema: Mapping[str, Any]) -> str:
+    rule, limit = error.validator, error.validator_value
+    if rule == "required":
+        if _choices(schema) is not None:
+            return "请选择一项"
+        return "请至少填写一项" if schema.get("type") == "array" else "请填写此项"
+    if rule == "minLength":
+        return f"至少填写 {limit} 个字"
+    if rule == "maxLength":
+        return f"最多填写 {limit} 个字"
+    if rule == "format":
+        return "请填写有效的日期（年-月-日）" if limit == "date" else f"格式应为 {limit}"
+    if rule == "type":
+        wanted = limit if isinstance(limit, str) else "/".join(limit)
+        return f"应为{_TYPES.get(wanted, wanted)}"
+    if rule in ("oneOf", "anyOf", "enum", "const"):
+        return "请从所列选项中选择"
+    if rule == "minimum":
+        return f"不能小于 {limit}"
+    if rule == "maximum":
+        return f"不能大于 {limit}"
+    if rule == "minItems":
+        return f"至少填写 {limit} 项"
+    if rule == "maxItems":
+        return f"最多填写 {limit} 项"
+    if rule == "additionalProperties":
+        return "表单含有不接受的字段"
+    return f"填写有误（{error.message}）"
+
+
+# --- errors beside their fields ----------------------------------------------------------------
+
+
+def attach(fields: list[Field], errors: list[dict[str, str]]) -> list[str]:
+    """Puts each message on its field (or the nearest enclosing one); returns the messages that
+    name no field of the form, for the top. The first field with a message takes the focus."""
+    index = {f.path: f for top in fields for f in top.walk()}
+    unplaced = []
+    for item in errors:
+        path, message = str(item.get("field", "")), str(item.get("message", ""))
+        target = None
+        parts = path.split("/") if path else []
+        while parts and target is None:
+            target = index.get("/".join(parts))
+            parts.pop()
+        if target is None or target.widget in ("grid", "grid-row"):
+            unplaced.append(message)
+        elif message not in target.errors:
+            target.errors.append(message)
+    for top in fields:
+        first = next((f for f in top.walk() if f.errors), None)
+        if first is not None:
+            first.focus = True
+            break
+    return unplaced

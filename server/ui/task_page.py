@@ -1,0 +1,207 @@
+"""The task page (/tasks/<id>): the task's form rendered from its JSON Schema and UI schema,
+completed or saved as a draft (保存草稿); claim, release, delegate (委派), transfer (转办) and
+comments; beside it the case: summary, documents, the six-element recommendation and history.
+
+Completion takes the API's own path (`access.check_may_complete`, then
+`instances.complete_task` as the transaction's last change). Bad input re-renders the
+form (422) with each message beside its field in Chinese and every value kept.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import auth
+from server.api.tasks import task_item
+from server.ui import case_pages, schema_form
+from server.ui.common import bp, redirect_with
+from workflows import access, instances, supervision
+from workflows.access import Principal
+from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
+from workflows.models import HumanTask
+from workflows.org.models import User
+from workflows.tasks import drafts, queues
+from workflows.tasks import service as work
+from workflows.tasks.details import TaskDetail, task_detail
+
+#: Case data shown beside the form as the case's documents (材料), by key.
+DOCUMENTS = {"facts": "问题事实", "evidence": "证据材料", "findings": "调查结论", "report": "所反映的问题",
+             "reasons": "申请理由", "grounds": "申诉理由", "requirements": "整改要求", "proposal": "处理建议"}
+_EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def _schema(detail: TaskDetail) -> dict[str, Any]:
+    return detail.form_schema or _EMPTY_FORM
+
+
+def _values(session: Session, principal: Principal, detail: TaskDetail,
+            posted: dict[str, str] | None) -> tuple[dict[str, str], drafts.Draft | None]:
+    """What the inputs hold: what was posted, else the saved draft, else the task's data;
+    read-only values always from the task's data."""
+    stored = schema_form.flatten(detail.data)
+    draft = drafts.draft_of(session, principal=principal, task_id=detail.task.id) if posted is None else None
+    entered = posted if posted is not None else (schema_form.flatten(draft.data) if draft else None)
+    if entered is None:
+        return stored, None
+    fields = schema_form.build(_schema(detail), detail.ui_schema, stored)
+    fixed = {f.path for top in fields for f in top.walk() if f.widget == "readonly"}
+    return {**entered, **{k: v for k, v in stored.items() if k in fixed}}, draft
+
+
+def _may(session: Session, principal: Principal, task: HumanTask, **options: Any) -> bool:
+    try:
+        access.check_may_complete(session, principal, task, **options)
+    except Forbidden:
+        return False
+    return True
+
+
+def _colleagues(session: Session, principal: Principal, task: HumanTask) -> list[str]:
+    """Who a delegation or transfer could go to: the task's role in its unit (the domain checks)."""
+    return list(session.execute(
+        select(User.username).where(User.role == task.role, User.org_unit_code == task.org_unit,
+                                    User.active.is_(True), User.username != principal.username)
+        .order_by(User.username).limit(50)).scalars())
+
+
+def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[dict[str, str]] | None = None,
+          extra_rows: dict[str, int] | None = None, reassign: dict[str, str] | None = None,
+          comment: dict[str, str] | None = None, status: int = 200) -> Any:
+    rt = auth.runtime()
+    with auth.reading() as (session, principal):
+        detail = task_detail(session, principal=principal, task_id=task_id)
+        task, case = detail.task, detail.case
+        now = rt.clock.now()
+        item = task_item(task, now=now, soon=queues.due_soon_limit(session, rt.clock),
+                         case_id=case.id if case else None, case_number=case.number if case else None,
+                         subject_name=case.subject_name if case else None,
+                         case_title=case.title if case else None)
+        item["process_name"] = supervision.process_names(session).get(task.process_key, task.process_key)
+        values, draft = _values(session, principal, detail, posted)
+        fields = schema_form.build(_schema(detail), detail.ui_schema, values, extra_rows=extra_rows)
+        top = schema_form.attach(fields, errors or [])
+        is_open = task.state == "open"
+        held = principal.username in (task.assignee, task.owner)
+        fixed = bool(task.assignee and detail.properties.get("assigneeFrom"))
+        may_work = is_open and _may(session, principal, task, ignore_assignment=True)
+        context = {
+            "t": item, "detail": detail, "fields": fields, "top_errors": top, "draft": draft,
+            "field_errors": sum(len(f.errors) for top_field in fields for f in top_field.walk()),
+            "me": principal.username, "posted": posted is not None,
+            "may_claim": may_work and not task.assignee,
+            "may_unclaim": is_open and held and not fixed,
+            "may_reassign": is_open and not fixed and (held or (may_work and not task.assignee)),
+            "colleagues": _colleagues(session, principal, task) if is_open else [],
+            "comments": work.comments_of(session, principal=principal, task_id=task.id),
+            "urges": work.urges_of(session, principal=principal, task_id=task.id),
+            "documents": [(label, detail.data[key]) for key, label in DOCUMENTS.items()
+                          if isinstance(detail.data.get(key), str) and detail.data[key].strip()
+                          and key not in {f.path for f in fields}],
+            "case": case_pages.side_summary(session, principal, case, now=now) if case else None,
+            "recommendation": case_pages.recommendation(session, principal, case) if case else None,
+            "reassign": reassign or {}, "comment": comment or {},
+        }
+    return render_template("task.html", **context), status
+
+
+@bp.get("/tasks/<int:task_id>")
+def task(task_id: int) -> Any:
+    """One task: its form (prefilled from the case, or from the saved draft), whether and why
+    not I may complete it, and the case beside it."""
+    return _page(task_id)
+
+
+@bp.post("/tasks/<int:task_id>")
+def task_submit(task_id: int) -> Any:
+    """办理: complete the task with the form (action=complete), save it as a draft (action=draft),
+    or add an item to a list in the form (add_row=<field>)."""
+    rt = auth.runtime()
+    posted = {key: request.form.get(key, "") for key in request.form if key not in (auth.CSRF_FIELD, "action",
+                                                                                   "add_row")}
+    add_row = request.form.get("add_row")
+    action = request.form.get("action", "complete")
+    problems: list[dict[str, str]] = []
+    try:
+        with auth.writing() as (session, principal):  # CSRF first, whatever the action
+            detail = task_detail(session, principal=principal, task_id=task_id)
+            schema = _schema(detail)
+            data, unreadable = schema_form.read(schema, detail.ui_schema, posted)
+            if add_row:
+                pass
+            elif action == "draft":
+                drafts.save_draft(session, principal=principal, task_id=task_id, data=data, clock=rt.clock)
+            else:
+                named = {p["field"] for p in unreadable}
+                problems = unreadable + [p for p in schema_form.problems(schema, data) if p["field"] not in named]
+                if not problems:
+                    access.check_may_complete(session, principal, detail.task)
+                    instances.complete_task(session, task_id=task_id, data=data, actor=principal.username,
+                                            clock=rt.clock)
+            name = detail.task.name
+            number = detail.case.number if detail.case else None
+    except ValidationFailed as err:  # a rule of the process's action, nothing stored
+        return _page(task_id, posted=posted, errors=err.errors or [{"field": "(form)", "message": err.message}],
+                     status=422)
+    except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
+        message = _("任务已办结或已取消，未能提交") if isinstance(err, TaskAlreadyCompleted) else err.message
+        return redirect_with(url_for("ui.task", task_id=task_id), message, "error")
+    if add_row:
+        return _page(task_id, posted=posted, extra_rows={add_row: 1})
+    if problems:
+        return _page(task_id, posted=posted, errors=problems, status=422)
+    here = url_for("ui.task", task_id=task_id)
+    if action == "draft":
+        return redirect_with(here, _("草稿已保存：%(name)s", name=name), "success")
+    done = _("已办结：%(name)s", name=name) + (f"（{number}）" if number else "")
+    return redirect_with(url_for("ui.inbox"), done, "success")
+
+
+def _reassign(task_id: int, verb: str) -> Any:
+    rt = auth.runtime()
+    username = request.form.get("username", "").strip()[:100]
+    action = work.delegate if verb == "delegate" else work.transfer
+    try:
+        with auth.writing() as (session, principal):
+            task = action(session, principal=principal, task_id=task_id, username=username, clock=rt.clock)
+            name, assignee = task.name, task.assignee
+    except ValidationFailed as err:
+        return _page(task_id, reassign={"verb": verb, "username": username, "error": err.message}, status=422)
+    done = (_("已委派给 %(who)s：%(name)s", who=assignee, name=name) if verb == "delegate"
+            else _("已转办给 %(who)s：%(name)s", who=assignee, name=name))
+    try:  # after a transfer the task may have left my sight
+        with auth.reading() as (session, principal):
+            access.get_task(session, principal, task_id)
+        target = url_for("ui.task", task_id=task_id)
+    except NotFound:
+        target = url_for("ui.inbox")
+    return redirect_with(target, done, "success")
+
+
+@bp.post("/tasks/<int:task_id>/delegate")
+def task_delegate(task_id: int) -> Any:
+    """委派: to a colleague of the task's role and unit; I stay its owner and may take it back."""
+    return _reassign(task_id, "delegate")
+
+
+@bp.post("/tasks/<int:task_id>/transfer")
+def task_transfer(task_id: int) -> Any:
+    """转办: to a colleague of the task's role and unit, outright."""
+    return _reassign(task_id, "transfer")
+
+
+@bp.post("/tasks/<int:task_id>/comments")
+def task_comment(task_id: int) -> Any:
+    """A comment on the open task, for everyone who sees it."""
+    rt = auth.runtime()
+    body = request.form.get("body", "")
+    try:
+        with auth.writing() as (session, principal):
+            work.comment(session, principal=principal, task_id=task_id, body=body, clock=rt.clock)
+    except ValidationFailed as err:
+        return _page(task_id, comment={"body": body, "error": err.message}, status=422)
+    return redirect_with(url_for("ui.task", task_id=task_id) + "#comments", _("评论已发表"), "success")
+

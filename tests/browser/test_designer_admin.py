@@ -1,0 +1,174 @@
+"""A designer and an administrator in a real browser: edit accountability in bpmn-js, validate,
+deploy and find the new version; a refused edit marked on the canvas; the decision table in
+dmn-js; a calendar override and the audit chain checked."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from server import create_app
+from server.cli import Runtime
+from tests.browser.conftest import PHONE, log_in, screenshot
+from tests.domain_support import FORMS, World
+from workflows.models import AuditEvent, CalendarOverride, ProcessVersion
+
+REFUSED = "consideration.__class__ == 'review'"
+
+
+@pytest.fixture
+def live(rt: Runtime, world: World) -> Iterator[str]:
+    """The app served in a thread with the shipped forms/, which the shipped processes use."""
+    shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS))
+    shipped._db, shipped.clock = rt.db, rt.clock
+    server = make_server("127.0.0.1", 0, create_app(shipped), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def _open_modeler(page: Any) -> None:
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+
+
+def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
+        open_page: Any, world: World, rt: Runtime) -> None:
+    world.open("accountability", data={"source": "audit", "facts": "审计发现违规拨付专项资金",
+                                       "evidence": "审计报告〔2026〕3号"})
+    page = open_page()
+    log_in(page, "designer.hf")
+    expect(page).to_have_url(re.compile(r"/processes$"))
+    row = page.locator("#process-accountability")
+    expect(row.locator(".latest")).to_have_text("第 1 版")
+    expect(row).to_contain_text("运行中 1")
+    screenshot(page, "processes.png")
+
+    row.get_by_role("link", name=re.compile("编辑")).click()
+    _open_modeler(page)
+    expect(page.locator('.djs-element[data-element-id="register"]')).to_be_visible()
+    page.evaluate("""() => {
+        const modeler = window.cadreflowModeler;
+        const task = modeler.get('elementRegistry').get('register');
+        modeler.get('modeling').updateLabel(task, '立案登记');
+    }""")
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#problems-summary")).to_have_text("校验通过，没有发现问题。")
+    expect(page.locator("#problems li")).to_have_count(0)
+    screenshot(page, "modeler.png")
+
+    page.get_by_role("button", name="部署").click()
+    expect(page.locator("#modeler-status")).to_contain_text("已部署：accountability 第 2 版")
+    page.get_by_role("link", name="返回流程列表").click()
+    expect(page.locator("#process-accountability .latest")).to_have_text("第 2 版")
+    expect(page.locator("#process-accountability .versions li")).to_have_count(2)
+    with rt.db.reading() as session:
+        latest = session.execute(select(ProcessVersion).where(ProcessVersion.process_key == "accountability")
+                                 .order_by(ProcessVersion.version.desc())).scalars().first()
+        assert latest is not None and latest.version == 2 and latest.deployed_by == "designer.hf"
+        assert 'name="立案登记"' in latest.bpmn_xml
+        assert session.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalar() == "process.deploy"
+
+
+def test_refused_expression_is_listed_with_its_element_and_marked_on_the_canvas(
+        open_page: Any, world: World, rt: Runtime) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit")
+    _open_modeler(page)
+    page.evaluate("""(body) => {
+        const modeler = window.cadreflowModeler;
+        const flow = modeler.get('elementRegistry').get('flow_review');
+        const condition = modeler.get('moddle').create('bpmn:FormalExpression', { body });
+        modeler.get('modeling').updateProperties(flow, { conditionExpression: condition });
+    }""", REFUSED)
+    page.get_by_role("button", name="校验").click()
+    problem = page.locator("#problems li")
+    expect(problem).to_have_count(1)
+    expect(problem).to_contain_text("flow_review")
+    expect(problem).to_contain_text("attribute access is not allowed")
+    expect(page.locator('.djs-element[data-element-id="flow_review"]')).to_have_class(re.compile(r"\bcf-problem\b"))
+    expect(page.locator('.djs-element[data-element-id="register"]')).not_to_have_class(re.compile("cf-problem"))
+
+    problem.get_by_role("button", name="flow_review").click()
+    assert page.evaluate("() => window.cadreflowModeler.get('selection').get().map(e => e.id)") == ["flow_review"]
+
+    page.get_by_role("button", name="部署").click()
+    expect(page.locator("#modeler-status")).to_contain_text("未部署：发现 1 个问题")
+    with rt.db.reading() as session:
+        versions = session.execute(select(ProcessVersion.version).where(
+            ProcessVersion.process_key == "accountability")).scalars().all()
+    assert versions == [1]
+
+
+def test_decision_table_opens_in_dmn_js_and_validates_with_its_process(open_page: Any, world: World) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes")
+    page.locator("#decision-six_elements").get_by_role("link", name=re.compile("编辑")).click()
+    _open_modeler(page)
+    expect(page.locator(".tjs-container")).to_be_visible()  # the decision table view
+    expect(page.locator('td[data-element-id="red_line_nature_nature"]')).to_contain_text('"unfavourable"')
+    expect(page.locator(".note")).to_contain_text("容错免责")
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#problems-summary")).to_have_text("校验通过，没有发现问题。")
+    screenshot(page, "dmn.png")
+
+
+def test_admin_adds_a_calendar_override_and_verifies_the_audit_chain(
+        open_page: Any, world: World, rt: Runtime) -> None:
+    page = open_page()
+    log_in(page, "admin.hf")
+    expect(page).to_have_url(re.compile(r"/admin$"))
+    page.get_by_role("navigation", name="系统管理").get_by_role("link", name="用户").click()
+    expect(page.locator("#user-discipline\\.hf")).to_contain_text("纪检监察机关")
+    screenshot(page, "admin-users.png")
+
+    page.get_by_role("link", name="工作日历").click()
+    page.get_by_label("年度", exact=True).first.fill("2027")
+    page.get_by_role("button", name="查看").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("工作日历 · 2027 年")
+    form = page.locator("form", has=page.get_by_role("button", name="保存"))
+    form.get_by_label("日期").fill("2027-10-01")
+    form.get_by_label("假日（不上班）").check()
+    form.get_by_label("说明").fill("国庆节")
+    form.get_by_role("button", name="保存").click()
+    expect(page.locator("#messages")).to_contain_text("已将 2027-10-01 设为假日（不上班）")
+    expect(page.locator("#day-2027-10-01")).to_contain_text("国庆节")
+    screenshot(page, "admin-calendar.png")
+    with rt.db.reading() as session:
+        override = session.get(CalendarOverride, __import__("datetime").date(2027, 10, 1))
+        assert override is not None and not override.is_workday and override.note == "国庆节"
+
+    page.get_by_role("link", name="审计日志").click()
+    page.get_by_label("操作", exact=True).fill("calendar.set_day")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("table.audit tbody tr")).to_have_count(1)
+    expect(page.locator("table.audit tbody tr")).to_contain_text("admin.hf")
+    page.get_by_role("button", name="校验哈希链").click()
+    expect(page.locator("#messages")).to_contain_text(re.compile(r"审计链完整：已验证 \d+ 条记录"))
+    expect(page.get_by_label("操作", exact=True)).to_have_value("calendar.set_day")  # the search is kept
+    screenshot(page, "audit.png")
+
+
+@pytest.mark.parametrize(("username", "paths"), [
+    ("designer.hf", ["/processes", "/processes/accountability/edit", "/forms/accountability_decide.schema.json"]),
+    ("admin.hf", ["/admin/users", "/admin/units", "/admin/calendar?year=2027", "/admin/deadlines", "/admin/audit"]),
+])
+def test_designer_and_admin_pages_fit_a_phone(open_page: Any, world: World, username: str,
+                                              paths: list[str]) -> None:
+    page = open_page(viewport=PHONE)
+    log_in(page, username)
+    for path in paths:
+        page.goto(path)
+        widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+            view: document.documentElement.clientWidth})""")
+        assert widths["page"] <= widths["view"], (path, widths)

@@ -1,0 +1,92 @@
+"""A clerk completes an overdue task through its form (one error first), the case page shows
+the diagram with the step done; the cadre appeals a decision from the case page."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from server.cli import Runtime
+from tests.browser.conftest import PHONE, log_in, screenshot
+from tests.conftest import advance_clock
+from tests.domain_support import World
+
+FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+
+
+def test_clerk_completes_an_overdue_task_after_fixing_the_form(
+        open_page: Any, world: World, rt: Runtime) -> None:
+    case = world.open("accountability", data=FINDING)
+    world.complete(case, "register", {}, "discipline.hf")
+    advance_clock(rt, days=45)  # past the 30 working days of the investigation
+    page = open_page()
+    log_in(page, "discipline.hf")
+    row = page.locator("table.tasks tbody tr").filter(has_text=case.number).filter(has_text="责任调查")
+    expect(row.locator(".mark")).to_have_text("逾期")
+    row.get_by_role("link", name="责任调查").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("责任调查")
+    expect(page.locator("h1 .mark")).to_have_text("逾期")
+    expect(page.locator(".work-side")).to_contain_text("审计发现违规拨付专项资金")
+    screenshot(page, "task.png")
+
+    page.get_by_label("调查结论").fill("违")
+    page.get_by_label("主要领导责任").check()
+    page.get_by_role("button", name="办理完成", exact=True).click()
+    expect(page.locator("#f-findings-error")).to_have_text("至少填写 2 个字")
+    expect(page.get_by_label("调查结论")).to_be_focused()
+    expect(page.get_by_label("调查结论")).to_have_value("违")
+    expect(page.get_by_label("调查结论")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("主要领导责任")).to_be_checked()
+    expect(page.locator(".error-summary")).to_contain_text("共 1 处")
+    screenshot(page, "task-errors.png")
+
+    page.get_by_label("调查结论").fill("违规拨付专项资金属实，负主要领导责任")
+    page.get_by_role("button", name="办理完成", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/tasks$"))
+    expect(page.locator("#messages")).to_contain_text(f"已办结：责任调查（{case.number}）")
+    assert world.task(case, "consider_tolerance").state == "open"
+
+    page.goto(f"/cases/{case.id}")
+    diagram = page.locator("#diagram[data-ready='true']")
+    expect(diagram).to_be_visible()
+    done = diagram.locator("g.djs-element[data-element-id='investigate']")
+    expect(done).to_have_class(re.compile(r"\bcf-done\b"))
+    expect(diagram.locator("g.djs-element[data-element-id='consider_tolerance']")).to_have_class(
+        re.compile(r"\bcf-active\b"))
+    expect(page.locator(".case-tasks")).to_contain_text("容错情形")
+    expect(page.locator("#timeline")).to_contain_text("办理：责任调查")
+    screenshot(page, "case.png")
+
+
+def test_task_page_fits_a_phone(open_page: Any, world: World) -> None:
+    case = world.open("accountability", data=FINDING)
+    world.complete(case, "register", {}, "discipline.hf")
+    page = open_page(viewport=PHONE)
+    log_in(page, "discipline.hf")
+    page.goto(f"/tasks/{world.task(case, 'investigate').id}")
+    expect(page.get_by_label("调查结论")).to_be_visible()
+    widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+                                       view: document.documentElement.clientWidth})""")
+    assert widths["page"] <= widths["view"], widths
+
+
+def test_cadre_appeals_from_the_case_page(open_page: Any, world: World) -> None:
+    decided = world.decided_accountability()
+    page = open_page()
+    log_in(page, "zhang")
+    page.goto("/cases")
+    expect(page.locator(".own-decisions")).to_contain_text("对违规拨付负主要领导责任")
+    page.get_by_role("link", name=decided.number).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(decided.number)
+    appeal = page.locator("#appeal summary")
+    expect(appeal).to_have_text("申诉（截至 2026-04-02）")
+    appeal.click()
+    page.get_by_label("申诉理由").fill("对认定负主要领导责任有不同意见：拨付系按上级文件执行")
+    screenshot(page, "cadre-case.png")
+    page.get_by_role("button", name="提交申诉").click()
+    expect(page.locator("#messages")).to_contain_text("已提出申诉：SS-2026-000001")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("SS-2026-000001")
+    page.goto(f"/cases/{decided.id}")
+    expect(page.locator("#appeal")).to_contain_text("已对本案决定提出申诉：SS-2026-000001")
