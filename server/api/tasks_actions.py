@@ -1,4 +1,5 @@
-"""Work on a task besides completing it: claim, unclaim, delegate, transfer, urge (催办), comments.
+"""Work on a task besides completing it: claim, unclaim, delegate, transfer, urge (催办),
+escalate (督办上报), comments.
 
 Routes on the tasks blueprint; the rules are the domain's (workflows/tasks/service.py)."""
 from __future__ import annotations
@@ -26,6 +27,19 @@ class TaskTargetArgs(Schema):
 class TaskUrgeArgs(Schema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=work.NOTE_MAX),
                          metadata={"description": "催办说明"})
+
+
+class TaskEscalateArgs(Schema):
+    note = fields.String(required=True,
+                         validate=validate.Length(min=1, max=work.NOTE_MAX - len(work.ESCALATION_MARK)),
+                         metadata={"description": "督办说明"})
+
+
+class TaskEscalationSchema(Schema):
+    urge = fields.Nested(lambda: TaskUrgeSchema(), required=True,
+                         metadata={"description": "记为催办，说明以【督办上报】开头"})
+    notified = fields.List(fields.String(), required=True,
+                           metadata={"description": "被通知的用户：办理人（或可认领者）、本单位党委(党组)、上一级督查人员"})
 
 
 class TaskCommentArgs(Schema):
@@ -113,6 +127,18 @@ def urge_task(args: dict[str, Any], task_id: int) -> Any:
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         return work.urge(session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock)
+
+
+@blp.route("/tasks/<int:task_id>/escalate", methods=["POST"])
+@blp.arguments(TaskEscalateArgs)
+@blp.response(201, TaskEscalationSchema)
+def escalate_task(args: dict[str, Any], task_id: int) -> Any:
+    """Escalate (督办上报) an overdue task, as a supervisor over its org unit: recorded as an urge
+    and sent to whoever owes the task, the unit's party committee and the supervisors one level
+    up. 409 when the task is not overdue (urge it instead)."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        return work.escalate(session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock)
 
 
 @blp.route("/tasks/<int:task_id>/urges")

@@ -145,6 +145,14 @@ def urge(role: str, placement: str) -> Any:
     return "ok" if role == "supervisor" else 403
 
 
+def escalate(role: str, placement: str) -> Any:
+    """督办上报: as 催办; the probe's task is not overdue, so a supervisor who may escalate it is
+    told so (409) — the refusals before it are the policy (tests/api/test_task_actions.py
+    escalates an overdue one)."""
+    found = urge(role, placement)
+    return 409 if found == "ok" else found
+
+
 #: A definition that deploys with the test forms (tests/data/forms).
 DEFINITION = {"files": [{"name": "deadline.bpmn",
                          "content": (DATA / "deadline.bpmn").read_text(encoding="utf-8")}]}
@@ -220,6 +228,8 @@ POLICY: list[Row] = [
         body=lambda _p, _a: {"username": "discipline2.hf"}),
     Row("POST", "/api/v1/tasks/{task_id}/urge", urge, params=task_param,
         body=lambda _p, _a: {"note": "请尽快办理"}),
+    Row("POST", "/api/v1/tasks/{task_id}/escalate", escalate, params=task_param,
+        body=lambda _p, _a: {"note": "逾期未办，督办上报"}),
     Row("GET", "/api/v1/tasks/{task_id}/urges", read_task, params=task_param),
     Row("GET", "/api/v1/tasks/{task_id}/comments", read_task, params=task_param),
     Row("POST", "/api/v1/tasks/{task_id}/comments", read_task, params=task_param,

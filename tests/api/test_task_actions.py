@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.cli import Runtime
+from tests.conftest import set_clock
 from tests.domain_support import World
 from workflows import settings
 from workflows.cases import appeal
@@ -175,6 +176,32 @@ def test_urge_is_for_supervisors_with_a_note(world: World, login: Any) -> None:
     blank = supervisor.post(f"/tasks/{task_id}/urge", json={"note": "   "})
     assert blank.status_code == 422 and set(blank.get_json()["errors"]) == {"note"}
     assert supervisor.get(f"/tasks/{task_id}/urges").get_json() == []
+
+
+def test_escalation_of_overdue_work_tells_the_committee_and_the_supervisors_above(
+        world: World, login: Any, rt: Runtime) -> None:
+    case = world.open("accountability", data=REGISTER)
+    world.complete(case, "register", {}, "discipline.hf")
+    task_id = world.task(case, "investigate").id
+    supervisor = login("supervisor.hf")
+    early = supervisor.post(f"/tasks/{task_id}/escalate", json={"note": "请抓紧"})
+    assert early.status_code == 409 and "尚未逾期" in early.get_json()["detail"]
+    set_clock(rt, "2026-04-20 09:00")  # the investigation was due 2026-04-15
+    supervisor = login("supervisor.hf")  # days later: a new session
+    for body in ({}, {"note": " "}, {"note": "长" * 1000}):
+        refused = supervisor.post(f"/tasks/{task_id}/escalate", json=body)
+        assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"note"}, body
+    assert login("discipline.hf").post(f"/tasks/{task_id}/escalate", json={"note": "x"}).status_code == 403
+    assert login("supervisor.wh").post(f"/tasks/{task_id}/escalate", json={"note": "x"}).status_code == 404
+    done = supervisor.post(f"/tasks/{task_id}/escalate", json={"note": "逾期未报，督办"})
+    assert done.status_code == 201, done.get_json()
+    body = done.get_json()
+    assert body["urge"]["note"] == "【督办上报】逾期未报，督办"
+    assert {"discipline.hf", "discipline2.hf", "committee.hf"} <= set(body["notified"])
+    assert "supervisor.hf" not in body["notified"]
+    assert set(body["notified"]) == {n.username for n in _notices_of_kind(rt, "urged")}
+    [row] = _audit(rt, "task.escalate")
+    assert json.loads(row.detail)["committee"] == ["committee.hf"]
 
 
 def test_comments_by_anyone_who_sees_the_task(world: World, login: Any, rt: Runtime) -> None:
