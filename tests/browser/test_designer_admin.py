@@ -65,8 +65,18 @@ def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
     expect(page.locator("#problems li")).to_have_count(0)
     screenshot(page, "modeler.png")
 
+    # leaving with the change not deployed asks first; staying keeps the change
+    expect(page.locator("#canvas")).to_have_attribute("data-dirty", "true")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.get_by_role("link", name="流程设计").first.click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    expect(page).to_have_url(re.compile(r"/processes/accountability/edit$"))
+
     page.get_by_role("button", name="部署").click()
     expect(page.locator("#modeler-status")).to_contain_text("已部署：accountability 第 2 版")
+    expect(page.locator("#canvas")).to_have_attribute("data-dirty", "false")
     page.get_by_role("link", name="返回流程列表").click()
     expect(page.locator("#process-accountability .latest")).to_have_text("第 2 版")
     expect(page.locator("#process-accountability .versions li")).to_have_count(2)

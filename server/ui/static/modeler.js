@@ -1,7 +1,8 @@
 /* The BPMN / DMN editor page (templates/modeler.html): bpmn-js or dmn-js on the deployed
  * XML; validate and deploy through /api/v1/processes; problems listed and marked on the
  * canvas; download the XML; load a file from disk. The modeler is window.cadreflowModeler;
- * #canvas gets data-state="ready" once the XML is open. */
+ * #canvas gets data-state="ready" once the XML is open, and data-dirty="true" while it holds
+ * changes not deployed (leaving the page then asks first). */
 (function () {
   "use strict";
 
@@ -65,6 +66,25 @@
     try { return viewer && viewer.get("canvas") && viewer.get("elementRegistry"); } catch (e) { return null; }
   }
 
+  // -- changes not deployed -----------------------------------------------------------------
+  var watched = [];  // the viewers whose command stacks are followed (DMN: one per view)
+
+  function setDirty(dirty) { canvasEl.dataset.dirty = dirty ? "true" : "false"; }
+
+  function watchChanges() {
+    var viewer = activeViewer();
+    if (!viewer || watched.indexOf(viewer) >= 0) { return; }
+    watched.push(viewer);
+    viewer.on("commandStack.changed", function () { setDirty(true); });
+  }
+
+  window.addEventListener("beforeunload", function (event) {
+    if (canvasEl.dataset.dirty === "true" && document.getElementById("btn-deploy")) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
   async function open(xml) {
     await modeler.importXML(xml);
     if (kind === "dmn") {
@@ -76,6 +96,7 @@
       modeler.get("canvas").zoom("fit-viewport");
     }
     clearProblems();
+    watchChanges();
     canvasEl.dataset.state = "ready";
   }
 
@@ -231,6 +252,7 @@
     var answer = await post(canvasEl.dataset.deployUrl);
     if (answer.status !== 201) { refused(answer); return; }
     clearProblems();
+    setDirty(false);
     var parts = answer.body.deployed.map(function (d) {
       return d.key + " " + fill(texts.version, { n: d.version });
     });
@@ -266,6 +288,7 @@
     if (!file) { return; }
     try {
       await open(await file.text());
+      setDirty(true);
       var ids = kind === "bpmn" ? bpmnProcessIds() : [];
       if (kind === "bpmn" && ids.length && ids.indexOf(key) < 0) {
         say(fill(texts.other_process, { key: ids[0] }), "error");
@@ -293,12 +316,13 @@
   if (kind === "dmn") {
     // Markers live on a view's canvas: re-apply them when the view changes.
     modeler.on("views.changed", function () {
+      watchChanges();
       var ids = Array.prototype.map.call(problemsEl.querySelectorAll("[data-element]"),
                                           function (b) { return b.dataset.element; });
       if (ids.length) { mark(ids); }
     });
   }
 
-  open(source).then(function () { say(texts.loaded, "info"); })
+  open(source).then(function () { setDirty(false); say(texts.loaded, "info"); })
     .catch(function (err) { say(texts.load_failed + (err && err.message ? err.message : err), "error"); });
 }());
