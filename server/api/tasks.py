@@ -66,6 +66,21 @@ class TaskDetailSchema(TaskSchema):
     may_complete = fields.Boolean(required=True)
     why_not = fields.String(allow_none=True, metadata={"description": "不能办理的原因"})
     documentation = fields.String(allow_none=True)
+    recorded = fields.List(fields.Nested(lambda: RecordedStepSchema()), required=True,
+                           metadata={"description": "办理记录：本案此前各步骤表单的填写内容（按表单标题，选项显示其名称）"})
+
+
+class RecordedEntrySchema(Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "表单中的标题"})
+    text = fields.String(required=True, metadata={"description": "填写内容（选项为其名称，是/否）"})
+
+
+class RecordedStepSchema(Schema):
+    task_name = fields.String(required=True)
+    completed_by = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    entries = fields.List(fields.Nested(RecordedEntrySchema), required=True)
 
 
 class CompleteArgs(Schema):
@@ -134,7 +149,7 @@ def get_task(task_id: int) -> Any:
                             case_title=case.title if case else None),
                 "form": detail.task.form, "form_schema": detail.form_schema, "ui_schema": detail.ui_schema,
                 "data": detail.data, "may_complete": detail.may_complete, "why_not": detail.why_not,
-                "documentation": detail.properties.get("documentation")}
+                "documentation": detail.properties.get("documentation"), "recorded": detail.recorded}
 
 
 @blp.route("/tasks/<int:task_id>/complete", methods=["POST"])

@@ -1,6 +1,7 @@
 """The task page (/tasks/<id>): the task's form rendered from its JSON Schema and UI schema,
 completed or saved as a draft (保存草稿); claim, release, delegate (委派), transfer (转办) and
-comments; beside it the case: summary, documents, the six-element recommendation and history.
+comments; beside it the case: summary, documents, what earlier steps recorded (办理记录), the
+six-element recommendation and history.
 
 Completion takes the API's own path (`access.check_may_complete`, then
 `instances.complete_task` as the transaction's last change). Bad input re-renders the
@@ -8,6 +9,7 @@ form (422) with each message beside its field in Chinese and every value kept.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import render_template, request, url_for
@@ -21,17 +23,22 @@ from server.ui import case_pages, schema_form
 from server.ui.common import bp, redirect_with
 from workflows import access, instances, supervision
 from workflows.access import Principal
+from workflows.cases import tolerance
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.models import HumanTask
 from workflows.org.models import User
 from workflows.tasks import drafts, queues
 from workflows.tasks import service as work
-from workflows.tasks.details import TaskDetail, task_detail
+from workflows.tasks.details import RecordedStep, TaskDetail, task_detail
 
 #: Case data shown beside the form as the case's documents (材料), by key.
 DOCUMENTS = {"facts": "问题事实", "evidence": "证据材料", "findings": "调查结论", "report": "所反映的问题",
              "reasons": "申请理由", "grounds": "申诉理由", "requirements": "整改要求", "proposal": "处理建议"}
 _EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
+#: The answers of the six-element analysis, shown as the recommendation's grid, not as a record.
+SIX_ELEMENT_KEYS: tuple[str, ...] = tuple(
+    [key for key, *_names in tolerance.ELEMENTS] + [f"{key}_reason" for key, *_names in tolerance.ELEMENTS]
+    + [key for key, _name in tolerance.DISTINCTIONS] + [f"{key}_note" for key, _name in tolerance.DISTINCTIONS])
 
 
 def _schema(detail: TaskDetail) -> dict[str, Any]:
@@ -98,14 +105,28 @@ def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[di
             "colleagues": _colleagues(session, principal, task) if is_open else [],
             "comments": work.comments_of(session, principal=principal, task_id=task.id),
             "urges": work.urges_of(session, principal=principal, task_id=task.id),
-            "documents": [(label, detail.data[key]) for key, label in DOCUMENTS.items()
-                          if isinstance(detail.data.get(key), str) and detail.data[key].strip()
-                          and key not in {f.path for f in fields}],
             "case": case_pages.side_summary(session, principal, case, now=now) if case else None,
             "recommendation": case_pages.recommendation(session, principal, case) if case else None,
             "reassign": reassign or {}, "comment": comment or {},
         }
+        recorded = _recorded(detail, shown_apart=SIX_ELEMENT_KEYS if context["recommendation"] else ())
+        context["recorded"], context["documents"] = recorded, _documents(detail, recorded, fields)
     return render_template("task.html", **context), status
+
+
+def _recorded(detail: TaskDetail, *, shown_apart: tuple[str, ...]) -> list[RecordedStep]:
+    """What earlier steps recorded, less what the page shows elsewhere (the six-element grid)."""
+    steps = [replace(step, entries=[e for e in step.entries if e.key not in shown_apart])
+             for step in detail.recorded]
+    return [step for step in steps if step.entries]
+
+
+def _documents(detail: TaskDetail, recorded: list[RecordedStep],
+               fields: list[schema_form.Field]) -> list[tuple[str, str]]:
+    """The case's materials from its start data, unless a step's answers or the form show them."""
+    shown = {e.key for step in recorded for e in step.entries} | {f.path for f in fields}
+    return [(label, detail.data[key]) for key, label in DOCUMENTS.items()
+            if isinstance(detail.data.get(key), str) and detail.data[key].strip() and key not in shown]
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -36,6 +36,17 @@ def test_task_page_has_form_ui_schema_and_data(world: World, login: Any) -> None
     body = login("discipline.hf").get(f"/tasks/{investigate.id}").get_json()
     assert body["form_schema"]["type"] == "object" and body["ui_schema"] is not None
     assert body["due_at"] and body["due_basis"]
+    [registered] = body["recorded"]
+    assert registered["task_name"] == "立案" and {"label": "问题事实", "text": REGISTER["facts"],
+                                                  "key": "facts"} in registered["entries"]
+    world.complete(case, "investigate", {"findings": "违规拨付属实", "responsibility": "main_leadership"},
+                   "discipline.hf")
+    world.complete(case, "consider_tolerance", {
+        "consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}, "discipline.hf")
+    body = login("committee.hf").get(f"/tasks/{world.task(case, 'decide').id}").get_json()
+    [step] = [s for s in body["recorded"] if s["task_name"] == "责任调查"]
+    assert step["completed_by"] == "discipline.hf"
+    assert {e["label"]: e["text"] for e in step["entries"]} == {"调查结论": "违规拨付属实", "责任认定": "主要领导责任"}
 
 
 def test_out_of_scope_task_is_404(world: World, login: Any) -> None:

@@ -212,6 +212,19 @@ def test_the_six_element_analysis_is_a_grid_and_its_recommendation_is_beside_the
                      opinion_reason="综合六个要件，认定理由如下")
     assert departed.status_code == 422
     assert "不一致，须说明理由" in _error_of(departed.get_data(as_text=True), "f-departure_reason")
+    assert _post(client, f"/tasks/{determine}", csrf, action="complete", opinion="mitigate",
+                 opinion_reason="综合六个要件，建议从轻处理").status_code == 303
+
+    # the committee approving sees what it approves: each earlier step's answers, by their titles
+    committee, _csrf = logged_in("committee.hf")
+    html = committee.get(f"/tasks/{world.task(case, 'approve').id}").get_data(as_text=True)
+    recorded = html[html.index('id="recorded-title"'):]
+    recorded = recorded[:recorded.index("</section>")]
+    steps = re.findall(r'<h3 class="step">([^<]+?) <span', recorded)
+    assert [step.strip() for step in steps] == ["受理", "提出认定意见"]
+    assert "<dt>认定意见</dt><dd>从轻或减轻处理</dd>" in recorded  # a choice by its title
+    assert "<dt>认定理由</dt><dd>综合六个要件，建议从轻处理</dd>" in recorded
+    assert "<dt>是否开展调查核实</dt>" in recorded and "经核实，研判依据如下" not in recorded  # the grid shows those
 
 
 # --- the case pages -------------------------------------------------------------------------
