@@ -215,3 +215,48 @@ def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadloc
     assert sorted(t.task_spec for t in open_tasks(rt, iid)) == ["decide", "remind"]
     with rt.db.reading() as session:
         assert audit.verify(session).ok
+
+
+def test_a_claim_committed_while_a_completion_waits_for_the_lock_is_respected(rt: Runtime) -> None:
+    """A clerk's completion is authorized under the instance lock: when a colleague claims the
+    task while the completion waits for that lock, the completion sees the claim and is refused
+    (PostgreSQL would otherwise have judged the task as it was before the claim)."""
+    from tests.domain_support import make_world
+    from workflows import access
+    from workflows.errors import Forbidden
+    from workflows.tasks import completion
+    from workflows.tasks import service as task_service
+
+    w = make_world(rt, processes=["accountability"])
+    case = w.open("accountability", cadre="zhang", data={
+        "source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"})
+    register = w.task(case, "register")
+    locked = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def clerk() -> None:
+        locked.wait(timeout=10)
+        try:
+            with rt.db.transaction() as session:
+                settings.sync_clock(session, rt.clock)
+                principal = access.principal_for(session, username="discipline.hf")
+                completion.complete(session, principal=principal, task_id=register.id, data={},
+                                    clock=rt.clock)
+            outcome["clerk"] = "completed"
+        except Exception as err:  # noqa: BLE001 - the test records what the clerk would see
+            outcome["clerk"] = err
+
+    thread = threading.Thread(target=clerk)
+    thread.start()
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        colleague = access.principal_for(session, username="discipline2.hf")
+        task_service.claim(session, principal=colleague, task_id=register.id, clock=rt.clock)
+        locked.set()
+        thread.join(timeout=0.5)  # the clerk is now waiting for the instance (or the database)
+    thread.join(timeout=30)
+    assert isinstance(outcome["clerk"], Forbidden), outcome
+    assert "本任务已指定由 discipline2.hf 办理" in str(outcome["clerk"])
+    with rt.db.reading() as session:
+        row = session.get(HumanTask, register.id)
+        assert row is not None and (row.state, row.assignee) == ("open", "discipline2.hf")

@@ -7,15 +7,16 @@ same NotFound as missing ones (404, never 403), so no one learns another unit's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
 from workflows.errors import Forbidden, NotFound
-from workflows.models import HumanTask
+from workflows.models import HumanTask, table_of
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
@@ -45,7 +46,20 @@ def principal_for(session: Session, *, username: str) -> Principal:
     return principal_of(session, user)
 
 
-def principal_of(session: Session, user: User) -> Principal:
+class Person(Protocol):
+    """A user as a principal is made of: a `User` row, or the account read with a session."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def org_unit_code(self) -> str: ...
+    @property
+    def cadre_id(self) -> int | None: ...
+
+
+def principal_of(session: Session, user: Person) -> Principal:
     """The principal of a user already loaded (and known to be active)."""
     units = (org.subtree(session, user.org_unit_code) if user.role in OVERSEEING_ROLES
              else [user.org_unit_code])
@@ -75,6 +89,17 @@ def task_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role == "designer":
         return false()
     return HumanTask.org_unit.in_(sorted(principal.units))
+
+
+def task_visible(principal: Principal, *, role: str | None, org_unit: str | None,
+                 case_cadre_id: int | None) -> bool:
+    """`task_scope` for one task already read, with the cadre of its case (None without a
+    case): the same rule, evaluated without a query. Keep the two in step."""
+    if principal.role == "cadre":
+        return principal.cadre_id is not None and role == "cadre" and case_cadre_id == principal.cadre_id
+    if principal.role == "designer":
+        return False
+    return org_unit in principal.units
 
 
 def get_case(session: Session, principal: Principal, case_id: int) -> CaseFile:
@@ -119,36 +144,75 @@ def get_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
     return task
 
 
-def check_may_complete(session: Session, principal: Principal, task: HumanTask, *,
-                       ignore_assignment: bool = False) -> None:
+class TaskRef(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """A task as the database has it now, with what authorization needs of its case."""
+
+    id: int
+    instance_id: int
+    role: str | None
+    org_unit: str | None
+    assignee: str | None
+    state: str
+    case_id: int | None
+    case_number: str | None
+    case_cadre_id: int | None
+    appealed_case_id: int | None  # for an appeal case: the case it appeals against
+
+
+_T, _C, _A = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
+_TASK_FACTS = (
+    select(_T.c.id, _T.c.instance_id, _T.c.role, _T.c.org_unit, _T.c.assignee, _T.c.state,
+           _C.c.id.label("case_id"), _C.c.number.label("case_number"), _C.c.cadre_id.label("case_cadre_id"),
+           _A.c.original_case_id.label("appealed_case_id"))
+    .select_from(_T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id)
+                 .outerjoin(_A, _A.c.case_id == _C.c.id))
+    .where(_T.c.id == bindparam("tid"))
+)
+
+
+def check_may_complete(session: Session, principal: Principal, task: TaskRef, *,
+                       ignore_assignment: bool = False) -> TaskFacts:
     """NotFound unless the task is visible; Forbidden unless this principal may complete it.
 
+    The task is read again (one statement, with its case), so the answer holds for the task
+    as it is now: called under the instance lock, no claim or transfer can slip in between.
     `ignore_assignment` asks whether they could if the task were assigned to them (claim,
-    delegate, transfer): role, org unit and recusal still apply."""
-    get_task(session, principal, task.id)
+    delegate, transfer): role, org unit and recusal still apply. Returns what was read."""
+    if not 0 < task.id <= MAX_ID:
+        raise NotFound(f"task {task.id} not found")
+    row = session.execute(_TASK_FACTS, {"tid": task.id}).first()
+    facts = TaskFacts(**row._mapping) if row is not None else None
+    if facts is None or not task_visible(principal, role=facts.role, org_unit=facts.org_unit,
+                                         case_cadre_id=facts.case_cadre_id):
+        raise NotFound(f"task {task.id} not found")
     who = f"{principal.username}（{principal.org_unit} 的{_role_name(principal.role)}人员）"
-    if principal.role != task.role:
-        raise Forbidden(f"本任务由{_role_name(task.role)}办理：{who}不能办理")
+    if principal.role != facts.role:
+        raise Forbidden(f"本任务由{_role_name(facts.role)}办理：{who}不能办理")
     # A cadre's own cases are scoped by ownership, not by unit: their record may have moved.
-    if principal.role != "cadre" and principal.org_unit != task.org_unit:
-        raise Forbidden(f"§11 本任务属 {task.org_unit} 管辖，由该单位的{_role_name(task.role)}办理："
+    if principal.role != "cadre" and principal.org_unit != facts.org_unit:
+        raise Forbidden(f"§11 本任务属 {facts.org_unit} 管辖，由该单位的{_role_name(facts.role)}办理："
                         f"{who}不能办理")
-    if not ignore_assignment and task.assignee and task.assignee != principal.username:
-        raise Forbidden(f"本任务已指定由 {task.assignee} 办理：{principal.username} 不能办理")
-    case = session.execute(
-        select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()
-    if case is None:
-        return
-    if principal.cadre_id is not None and case.cadre_id == principal.cadre_id and task.role != "cadre":
-        raise Forbidden(f"回避：{principal.username} 是案件 {case.number} 的当事干部，"
+    if not ignore_assignment and facts.assignee and facts.assignee != principal.username:
+        raise Forbidden(f"本任务已指定由 {facts.assignee} 办理：{principal.username} 不能办理")
+    if facts.case_id is None:
+        return facts
+    if (principal.cadre_id is not None and facts.case_cadre_id == principal.cadre_id
+            and facts.role != "cadre"):
+        raise Forbidden(f"回避：{principal.username} 是案件 {facts.case_number} 的当事干部，"
                         f"只能以干部本人身份办理")
-    original_id = session.execute(
-        select(Appeal.original_case_id).where(Appeal.case_id == case.id)).scalar_one_or_none()
+    original_id = facts.appealed_case_id
     if original_id is not None and principal.username in appeals.conflicted(session, original_id):
         original = session.get(CaseFile, original_id)
         number = original.number if original is not None else original_id
         raise Forbidden(f"回避：{principal.username} 办理或决定过原案件 {number}，"
-                        f"不得办理其申诉案件 {case.number} 的任务")
+                        f"不得办理其申诉案件 {facts.case_number} 的任务")
+    return facts
 
 
 def check_may_deploy(principal: Principal) -> None:

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from .clock import Clock
+
+if TYPE_CHECKING:
+    from .projections import Batch
 
 
 @dataclass
@@ -33,6 +36,9 @@ class ActionContext:
     data: dict[str, Any]  # task data (user task: with the submitted form merged in)
     task_id: int | None = None  # the human task, for user-task actions
     properties: dict[str, str] = field(default_factory=dict)
+    #: The step's own writes, sent with its state (PostgreSQL: in the same statement), for
+    #: a write that needs no answer; None where the step has no such batch.
+    writes: Batch | None = None
 
 
 Action = Callable[[ActionContext], None]

@@ -171,14 +171,18 @@ def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],
 
 
 def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], actor: str,
-                  clock: Clock) -> CompletedTask:
+                  clock: Clock, authorize: Callable[[], None] | None = None) -> CompletedTask:
     """Completes an open user task with form-valid data; exactly one of two racers wins.
 
+    `authorize` runs once the instance is locked, before anything else is looked at: a
+    check made there sees the task as it is after any racer's commit (claim, transfer).
     It is the last change of its transaction: the caller commits right after."""
     conn = session.connection()
     row = conn.execute(_LOCK_WITH_TASK, {"tid": task_id}).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
+    if authorize is not None:
+        authorize()
     instance = Locked(*row[:7])
     if row.task_state != "open":
         raise _not_open(conn, task_id)
@@ -206,7 +210,7 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
             context = hooks.ActionContext(
                 session=session, clock=clock, actor=actor, instance_id=instance.id,
                 element=row.task_spec, data={**run.task_data(row.spiff_task_id), **submitted},
-                task_id=task_id, properties=properties)
+                task_id=task_id, properties=properties, writes=batch)
             if action:
                 hooks.completion_action(action)(context)
             for listener in listeners:

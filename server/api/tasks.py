@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from server import auth
-from server.api.common import PageArgs, PageSchema, page_body
-from workflows import access, instances
-from workflows.cases.models import CaseFile
-from workflows.models import HumanTask
+from server.api.common import Blueprint, PageArgs, PageSchema, page_body
 from workflows.roles import ROLES
-from workflows.tasks import queues
+from workflows.tasks import completion, queues
 from workflows.tasks.details import task_detail
 
 blp = Blueprint("tasks", __name__, description="待办任务：队列、表单、办理、认领、委派、转办、催办、评论")
@@ -97,8 +92,9 @@ class CompletedSchema(Schema):
                              metadata={"description": "本案件接下来的、我能看到的待办"})
 
 
-def task_item(task: HumanTask, *, now: Any, soon: Any, **case: Any) -> dict[str, Any]:
-    """A task row as the API shows it (shared by queues, case pages and supervision)."""
+def task_item(task: Any, *, now: Any, soon: Any, **case: Any) -> dict[str, Any]:
+    """A task as the API shows it, from a HumanTask or a human_task row (shared by queues,
+    case pages and supervision)."""
     flags = (queues.marks(task.due_at, now=now, soon=soon) if task.state == "open"
              else {"overdue": False, "due_soon": False})
     return {**{c: getattr(task, c) for c in _COLUMNS}, "role_name": ROLES.get(task.role or "", task.role),
@@ -160,17 +156,15 @@ def complete_task(args: dict[str, Any], task_id: int) -> Any:
     authorized by role, org unit, assignee and recusal; of two racers exactly one wins (409)."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        task = access.get_task(session, principal, task_id)
-        access.check_may_complete(session, principal, task)
-        done = instances.complete_task(session, task_id=task_id, data=args["data"],
-                                       actor=principal.username, clock=rt.clock)
+        result = completion.complete(session, principal=principal, task_id=task_id, data=args["data"],
+                                     clock=rt.clock)
         # Reads only from here: the completion is the transaction's last change.
-        now = rt.clock.now()
-        soon = queues.due_soon_limit(session, rt.clock)
-        case_id = session.execute(
-            select(CaseFile.id).where(CaseFile.instance_id == done.instance_id)).scalar()
-        next_tasks = [task_item(t, now=now, soon=soon, case_id=case_id) for t in session.execute(
-            select(HumanTask).where(HumanTask.instance_id == done.instance_id, HumanTask.state == "open",
-                                    access.task_scope(principal)).order_by(HumanTask.id)).scalars()]
+        next_tasks: list[dict[str, Any]] = []
+        if result.next_tasks:
+            now = rt.clock.now()
+            soon = (queues.due_soon_limit(session, rt.clock)
+                    if any(t.due_at is not None for t in result.next_tasks) else now)
+            next_tasks = [task_item(t, now=now, soon=soon, case_id=result.case_id) for t in result.next_tasks]
+    done = result.done
     return {"id": done.id, "completed_at": done.completed_at, "completed_by": done.completed_by,
-            "instance_status": done.instance_status, "case_id": case_id, "next_tasks": next_tasks}
+            "instance_status": done.instance_status, "case_id": result.case_id, "next_tasks": next_tasks}

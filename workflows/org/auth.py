@@ -11,16 +11,37 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from workflows import audit
 from workflows.clock import Clock
 from workflows.errors import AccountLocked, NotFound, Unauthenticated, ValidationFailed
+from workflows.models import table_of
 
 from . import service as org
 from .models import ApiToken, LoginSession, User
+
+_SESSIONS = table_of(LoginSession)
+_TOKENS = table_of(ApiToken)
+_USERS = table_of(User)
+_ACCOUNT = (_USERS.c.id.label("user_id"), _USERS.c.username, _USERS.c.role, _USERS.c.org_unit_code,
+            _USERS.c.cadre_id, _USERS.c.active)
+# Every authenticated request runs one of these: one prepared statement each, session (or
+# token) and its user together.
+_SESSION_WITH_USER = (
+    select(_SESSIONS.c.id, _SESSIONS.c.csrf_token, _SESSIONS.c.last_seen_at, _SESSIONS.c.expires_at,
+           _SESSIONS.c.revoked_at, *_ACCOUNT)
+    .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(_SESSIONS.c.id == bindparam("sid"))
+)
+_TOKEN_WITH_USER = (
+    select(_TOKENS.c.expires_at, _TOKENS.c.revoked_at, *_ACCOUNT)
+    .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .where(_TOKENS.c.token_hash == bindparam("digest"))
+)
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
@@ -92,8 +113,20 @@ def open_session(session: Session, *, user: User, ip: str | None, clock: Clock) 
 
 
 @dataclass(frozen=True)
+class Account:
+    """The user behind a session or token, as authorization needs it (read with the session)."""
+
+    id: int
+    username: str
+    role: str
+    org_unit_code: str
+    cadre_id: int | None
+    active: bool
+
+
+@dataclass(frozen=True)
 class Resolved:
-    user: User
+    user: Account
     username: str
     session_id: str | None  # None for a bearer token
     csrf_token: str | None
@@ -103,18 +136,22 @@ class Resolved:
 def resolve_session(session: Session, *, secret: str, clock: Clock) -> Resolved:
     """The user behind a session cookie; Unauthenticated when unknown, idle, expired or revoked."""
     now = clock.now()
-    row = session.get(LoginSession, _digest(secret))
+    row = session.execute(_SESSION_WITH_USER, {"sid": _digest(secret)}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("未登录或会话已结束，请重新登录")
     last_seen, expires = _aware(row.last_seen_at), _aware(row.expires_at)
     assert last_seen is not None and expires is not None
     if now >= expires or now - last_seen >= IDLE_TIMEOUT:
         raise Unauthenticated("会话已过期，请重新登录")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not row.active:
         raise Unauthenticated("账户已停用")
+    user = _account(row)
     # Writing last-seen on every request would serialize readers on SQLite; a minute is enough.
     return Resolved(user, user.username, row.id, row.csrf_token, touch=now - last_seen > timedelta(minutes=1))
+
+
+def _account(row: Any) -> Account:
+    return Account(row.user_id, row.username, row.role, row.org_unit_code, row.cadre_id, bool(row.active))
 
 
 def touch_session(session: Session, *, session_id: str, clock: Clock) -> None:
@@ -164,13 +201,13 @@ def issue_token(session: Session, *, username: str, name: str, days: int | None,
 
 def resolve_token(session: Session, *, secret: str, clock: Clock) -> Resolved:
     """The user behind a bearer token; Unauthenticated when unknown, expired or revoked."""
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).scalar_one_or_none()
+    row = session.execute(_TOKEN_WITH_USER, {"digest": _digest(secret)}).first()
     expires = _aware(row.expires_at) if row is not None else None
     if row is None or row.revoked_at is not None or (expires is not None and clock.now() >= expires):
         raise Unauthenticated("访问令牌无效、已过期或已撤销")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not row.active:
         raise Unauthenticated("账户已停用")
+    user = _account(row)
     return Resolved(user, user.username, None, None, touch=False)
 
 

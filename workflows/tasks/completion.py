@@ -1,0 +1,65 @@
+"""办理: a principal completes a task, and sees what comes next in the case.
+
+The checks of `access.check_may_complete` run under the instance lock that
+`instances.complete_task` takes, so they judge the task as it is once every racer has
+committed (a claim or transfer cannot slip in between check and completion). The open
+tasks that follow are read once, by instance, and filtered by the same rule as
+`access.task_scope`, evaluated on the rows read.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from workflows import access, instances
+from workflows.access import Principal, TaskFacts
+from workflows.clock import Clock
+from workflows.errors import NotFound
+from workflows.models import HumanTask, table_of
+
+_TASKS = table_of(HumanTask)
+_OPEN_OF_INSTANCE = (
+    select(_TASKS).where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.state == "open")
+    .order_by(_TASKS.c.id)
+)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    id: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    done: instances.CompletedTask
+    case_id: int | None
+    next_tasks: list[Any]  # human_task rows (columns as attributes), oldest first
+
+
+def complete(session: Session, *, principal: Principal, task_id: int, data: Mapping[str, Any],
+             clock: Clock) -> Completion:
+    """Completes the task for `principal`: NotFound when it is out of their sight, Forbidden
+    when it is not theirs to do (role, org unit, assignee, recusal), 409 when already done,
+    422 for form data the form refuses. Returns the instance's open tasks they may see.
+
+    It is the last change of its transaction: the caller commits right after."""
+    if not 0 < task_id <= access.MAX_ID:
+        raise NotFound(f"task {task_id} not found")
+    checked: list[TaskFacts] = []
+
+    def authorize() -> None:
+        checked.append(access.check_may_complete(session, principal, _Ref(task_id)))
+
+    done = instances.complete_task(session, task_id=task_id, data=data, actor=principal.username,
+                                   clock=clock, authorize=authorize)
+    facts = checked[0]
+    # A completed instance has no open task left: advance cancelled every one it had.
+    rows = [] if done.instance_status == "completed" else [
+        row for row in session.execute(_OPEN_OF_INSTANCE, {"iid": done.instance_id})
+        if access.task_visible(principal, role=row.role, org_unit=row.org_unit,
+                               case_cadre_id=facts.case_cadre_id)]
+    return Completion(done=done, case_id=facts.case_id, next_tasks=rows)
