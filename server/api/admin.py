@@ -11,11 +11,10 @@ from datetime import date, datetime
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from server import auth
-from server.api.common import PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema, page_body
 from workflows import access, admin, audit, calendar_overrides
 from workflows.cases.service import DEADLINE_DEFAULTS
 from workflows.errors import ValidationFailed

@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import jsonify, make_response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server import auth
+from server.api.common import Blueprint
 from workflows import audit
 from workflows.errors import Unauthenticated
 from workflows.org import auth as login

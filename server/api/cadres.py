@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from server import auth
 from server.api.case_bodies import text
 from server.api.cases import CaseSchema, case_item
-from server.api.common import PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema, page_body
 from workflows.cadres.service import ADJUSTMENT_NAMES
 from workflows.cases import queries
 

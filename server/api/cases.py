@@ -10,14 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from server import auth
 from server.api import case_bodies
 from server.api.case_bodies import AppealArgs, ExemptionArgs, text
-from server.api.common import PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema, page_body
 from server.api.tasks import TaskSchema, task_item
 from workflows import access
 from workflows.cases import intake, queries

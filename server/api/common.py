@@ -12,10 +12,15 @@ MAX_PER_PAGE = 200
 
 
 class Blueprint(_Blueprint):
-    """A blueprint whose every operation documents the problem responses it may give."""
+    """A blueprint whose every operation documents the problem responses it may give, and
+    whose argument schemas are built once: webargs, given a schema class, instantiates it
+    on every request."""
 
     def route(self, rule: str, *, parameters: Any = None, **options: Any) -> Any:
         return super().route(rule, parameters=parameters, **options)
+
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 
 class PageArgs(Schema):

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from server import auth
-from server.api.common import PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema, page_body
 from workflows.tasks import notifications
 
 blp = Blueprint("notifications", __name__, description="站内通知")

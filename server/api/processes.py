@@ -11,10 +11,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server import auth
+from server.api.common import Blueprint
 from workflows import access, catalog, deployment
 from workflows.deployment import SourceFile
 from workflows.errors import ValidationFailed

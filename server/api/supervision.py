@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema, page_body
 from workflows import supervision
 from workflows.roles import ROLES
 
