@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from server import auth
 from server.api.common import page_of
 from server.api.tasks import task_item
+from server.ui.case_new import button_label
 from server.ui.common import bp, redirect_with
 from server.ui.layout import ROLE_LABELS
 from workflows import access
@@ -126,12 +127,14 @@ def cases_list() -> Any:
         rows, total = page_of(session, query, page=asked.page, per_page=PER_PAGE)
         items = [case_row(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue) for row in rows]
         decisions = _own_decisions(session, principal) if principal.role == "cadre" else None
+        new_case = button_label(principal.role)
     link: Callable[..., str] = lambda **changes: url_for("ui.cases", **asked.params(**changes))
     pages = max(1, math.ceil(total / PER_PAGE))
     if asked.page > pages:
         return redirect_with(link(page=pages))
     return render_template("cases.html", items=items, asked=asked, total=total, pages=pages, link=link,
-                           kinds=cases.KIND_NAMES, statuses=queries.STATUS_NAMES, decisions=decisions)
+                           kinds=cases.KIND_NAMES, statuses=queries.STATUS_NAMES, decisions=decisions,
+                           new_case=new_case)
 
 
 # --- one case ---------------------------------------------------------------------------------

@@ -90,3 +90,48 @@ def test_cadre_appeals_from_the_case_page(open_page: Any, world: World) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("SS-2026-000001")
     page.goto(f"/cases/{decided.id}")
     expect(page.locator("#appeal")).to_contain_text("已对本案决定提出申诉：SS-2026-000001")
+
+
+def test_clerk_opens_an_accountability_case_from_the_case_list(open_page: Any, world: World) -> None:
+    page = open_page()
+    log_in(page, "discipline.hf")
+    page.goto("/cases")
+    page.get_by_role("link", name="登记案件").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("登记案件")
+    page.get_by_label("当事干部").select_option(label="张三（合肥市某局局长，合肥市）")
+
+    page.get_by_role("radio", name="纠错整改", exact=True).check()  # the fields follow the kind
+    expect(page.get_by_label("纠错整改要求")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"kind=rectification"))
+    page.get_by_role("radio", name="问责", exact=True).check()
+    expect(page.get_by_label("问题事实")).to_be_visible()
+    expect(page.get_by_label("纠错整改要求")).to_have_count(0)
+    expect(page.get_by_label("当事干部")).to_have_value(str(world.cadres["zhang"]))
+    expect(page.get_by_label("立案日期")).to_have_value("2026-03-02")
+
+    page.get_by_label("问题线索来源").select_option(label="审计")
+    page.get_by_label("问题事实").fill(FINDING["facts"])
+    page.get_by_label("证据材料").fill(FINDING["evidence"])
+    screenshot(page, "case-new.png")
+
+    page.get_by_label("问题事实").fill("")
+    page.get_by_role("button", name="立案", exact=True).click()
+    expect(page.locator("#n-facts-error")).to_have_text("请填写此项")
+    expect(page.get_by_label("问题事实")).to_be_focused()
+    expect(page.get_by_label("证据材料")).to_have_value(FINDING["evidence"])
+    page.get_by_label("问题事实").fill(FINDING["facts"])
+    page.get_by_role("button", name="立案", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/cases/\d+$"))
+    expect(page.locator("#messages")).to_contain_text("已立案：WZ-2026-000001")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("WZ-2026-000001 张三问责")
+    expect(page.locator(".case-tasks")).to_contain_text("立案")
+
+
+def test_case_form_fits_a_phone(open_page: Any, world: World) -> None:
+    page = open_page(viewport=PHONE)
+    log_in(page, "discipline.hf")
+    page.goto("/cases/new?kind=clarification")
+    expect(page.get_by_label("所反映的问题")).to_be_visible()
+    widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+                                       view: document.documentElement.clientWidth})""")
+    assert widths["page"] <= widths["view"], widths
