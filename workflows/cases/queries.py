@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "case.appeal": "提出申诉", "case.exemption_application": "提出免责申请",
     "task.claim": "认领任务", "task.unclaim": "退回认领", "task.delegate": "委派任务",
     "task.transfer": "转办任务", "task.urge": "催办", "task.comment": "发表意见",
+    "document.add": "添加材料", "document.withdraw": "撤回材料",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
 #: Roles that read the blacklist (§2.5.4), each within their jurisdiction.
@@ -225,6 +226,8 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
         note = detail.get("case_number")
     elif row.action.startswith("case."):
         note = detail.get("case_number") or detail.get("number")
+    elif row.action.startswith("document."):
+        note = detail.get("filename")
     task_name = task_names.get(task_id) if task_id is not None else None
     return TimelineEntry(at=row.at, actor=row.actor, role=(by or {}).get("role"), action=row.action,
                          label=f"{label}：{task_name}" if task_name else label,
