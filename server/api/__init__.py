@@ -14,6 +14,7 @@ from . import (
     auth,
     cadres,
     cases,
+    documents,
     notifications,
     processes,
     supervision,
@@ -23,8 +24,8 @@ from . import (
 from .common import ProblemSchema
 
 PREFIX = "/api/v1"
-BLUEPRINTS = [auth.blp, tasks.blp, cases.blp, cadres.blp, processes.blp, supervision.blp,
-              notifications.blp, admin.blp]
+BLUEPRINTS = [auth.blp, tasks.blp, cases.blp, documents.blp, cadres.blp, processes.blp,
+              supervision.blp, notifications.blp, admin.blp]
 
 _DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>cadreflow API</title><link rel="stylesheet" href="{{ css }}"></head>

@@ -12,6 +12,7 @@ scope looks exactly like missing).
 """
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from tests.domain_support import World, make_world
 from tests.support import DATA
 from workflows import access, calendar_overrides
 from workflows.cadres.models import Cadre
+from workflows.documents import service as documents
 from workflows.org import service as org
 from workflows.roles import ROLES
 from workflows.tasks import service as work
@@ -118,6 +120,7 @@ class Row:
     body: Callable[[Probe, dict[str, Any]], Any] = lambda _p, _params: None
     query: str = ""
     fresh: bool = False  # a new object for every cell (the call changes it)
+    multipart: bool = False  # the body is a form with files, not JSON
 
     @property
     def id(self) -> str:
@@ -211,6 +214,33 @@ def apply_for_exemption(role: str, placement: str) -> Any:
     return "ok" if role in ("unit", "discipline", "organization") else 403
 
 
+MATRIX_PDF = b"%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def document_param(probe: Probe) -> dict[str, Any]:
+    """A document of the probe's case, added by discipline.hf."""
+    case, rt = probe.case(), probe.world.rt
+    with rt.db.transaction() as session:
+        row = documents.add(session, principal=access.principal_for(session, username="discipline.hf"),
+                            case_id=case.id, filename="调查报告.pdf", content=MATRIX_PDF, clock=rt.clock)
+        return {"document_id": row.id}
+
+
+def add_document(role: str, placement: str) -> Any:
+    """案件材料: the managing unit's discipline and organization clerks, the role of the open task
+    (立案: discipline, in the same unit) and the cadre concerned add; others who see the case may not."""
+    if not sees_case(role, placement):
+        return 404
+    return "ok" if role == "cadre" or (role in ("discipline", "organization") and placement == "own") else 403
+
+
+def withdraw_document(role: str, placement: str) -> Any:
+    """撤回 a document discipline.hf added: the managing unit's discipline and organization clerks
+    (the uploader is one of them); the cadre and others who see the case may not."""
+    if not sees_case(role, placement):
+        return 404
+    return "ok" if role in ("discipline", "organization") and placement == "own" else 403
+
 
 POLICY: list[Row] = [
     Row("GET", "/api/v1/me", everyone),
@@ -279,6 +309,15 @@ POLICY += [  # cases, cadres, the blacklist
     Row("GET", "/api/v1/cadres/{cadre_id}/promotion-eligibility", read_case, params=cadre_param),
     Row("GET", "/api/v1/blacklist", only("discipline", "organization", "supervisor", "admin")),
 ]
+POLICY += [  # case documents (案件材料)
+    Row("GET", "/api/v1/cases/{case_id}/documents", read_case, params=case_param),
+    Row("POST", "/api/v1/cases/{case_id}/documents", add_document, params=case_param, multipart=True,
+        body=lambda _p, _a: {"file": (io.BytesIO(MATRIX_PDF), "调查报告.pdf"), "title": "调查报告"}),
+    Row("GET", "/api/v1/documents/{document_id}", read_case, params=document_param),
+    Row("GET", "/api/v1/documents/{document_id}/content", read_case, params=document_param),
+    Row("POST", "/api/v1/documents/{document_id}/withdraw", withdraw_document, params=document_param,
+        fresh=True, body=lambda _p, _a: {"reason": "与本案无关"}),
+]
 
 #: Endpoints whose authorization is proven elsewhere, with where.
 ELSEWHERE = {
@@ -308,7 +347,11 @@ def _call(probe: Probe, row: Row, username: str, params: dict[str, Any]) -> int:
     client, csrf = probe.client(username)
     url = row.path.format(**params) + row.query
     body = row.body(probe, params)
-    response = client.open(url, method=row.method, json=body, headers={"X-CSRF-Token": csrf})
+    if row.multipart:
+        response = client.open(url, method=row.method, data=body, headers={"X-CSRF-Token": csrf},
+                               content_type="multipart/form-data")
+    else:
+        response = client.open(url, method=row.method, json=body, headers={"X-CSRF-Token": csrf})
     return int(response.status_code)
 
 
