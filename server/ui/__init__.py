@@ -15,6 +15,7 @@ from server.ui import (
     case_new,
     case_pages,
     designer,
+    documents,
     errors,
     export,
     i18n,
@@ -29,7 +30,8 @@ from server.ui.common import bp
 
 #: The modules whose routes and hooks are on the blueprint (imported for that).
 PAGES = (errors, export, inbox, layout, notices, sign_in, supervision,
-         admin_audit, admin_calendar, admin_users, designer, case_pages, case_new, task_page)
+         admin_audit, admin_calendar, admin_users, designer, case_pages, case_new, task_page,
+         documents)
 
 
 def init_app(app: Flask) -> None:

@@ -26,6 +26,7 @@ from server.api.common import page_of
 from server.api.tasks import task_item
 from server.ui.case_new import button_label
 from server.ui.common import bp, redirect_with
+from server.ui.documents import card as documents_card
 from server.ui.layout import ROLE_LABELS
 from workflows import access
 from workflows.access import Principal
@@ -233,6 +234,7 @@ def _case_page(case_id: int, *, appeal: Filing | None = None, exemption: Filing 
             "applicant_fixed": intake.EXEMPTION_FILERS.get(principal.role),
             "applicants": tolerance.APPLICANTS,
             "appeal": appeal, "exemption": exemption, "roles": ROLE_LABELS,
+            "attachments": documents_card(session, principal, case),
         }
     return render_template("case.html", **context), status
 

@@ -21,6 +21,7 @@ from server import auth
 from server.api.tasks import task_item
 from server.ui import case_pages, schema_form
 from server.ui.common import bp, redirect_with
+from server.ui.documents import card as documents_card
 from workflows import access, instances, supervision
 from workflows.access import Principal
 from workflows.cases import tolerance
@@ -111,6 +112,8 @@ def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[di
         }
         recorded = _recorded(detail, shown_apart=SIX_ELEMENT_KEYS if context["recommendation"] else ())
         context["recorded"], context["documents"] = recorded, _documents(detail, recorded, fields)
+        context["attachments"] = (documents_card(session, principal, case, task_id=task.id)
+                                  if case is not None and context["case"] is not None else None)
     return render_template("task.html", **context), status
 
 
