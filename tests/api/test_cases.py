@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server.cli import Runtime
 from tests.conftest import advance_clock
 from tests.domain_support import World
 from workflows.cases.models import CaseFile
@@ -105,6 +106,19 @@ def test_rectification_is_opened_by_its_issuing_department(world: World, login: 
     assert [t["element"] for t in opened["tasks"]] == ["issue_discipline"] and opened["source"] == "first_form"
     by_org = _open(login("organization.hf"), **body, source="tolerance")
     assert by_org.status_code == 201 and by_org.get_json()["tasks"][0]["element"] == "issue_org"
+
+
+def test_rectification_with_a_deadline_already_past_is_refused_at_registration(
+        world: World, login: Any, rt: Runtime) -> None:
+    body = {"process": "rectification", "cadre_id": world.cadres["zhang"], "source": "first_form",
+            "data": {"requirements": "完善专项资金拨付审批程序", "deadline": "2026-03-01"}}  # today is 03-02
+    refused = _open(login("discipline.hf"), **body)
+    assert refused.status_code == 422
+    assert "整改期限 2026-03-01 已过" in refused.get_json()["errors"]["data.deadline"][0]
+    not_a_date = _open(login("discipline.hf"), **{**body, "data": {**body["data"], "deadline": "明年"}})
+    assert not_a_date.status_code == 422 and list(not_a_date.get_json()["errors"]) == ["data.deadline"]
+    with rt.db.reading() as session:
+        assert session.execute(select(CaseFile)).first() is None  # nothing stored
 
 
 def test_clarification_of_a_person_not_on_record_and_on_request(world: World, login: Any) -> None:

@@ -176,6 +176,8 @@ def open_on_request(session: Session, *, principal: Principal, kind: str, data: 
         start["origin"] = "application"
     if kind == "rectification":
         start.setdefault("issued_by", principal.username)
+        if start.get("deadline") not in (None, ""):
+            rectification.check_deadline(start, "deadline", clock)  # §12, as the issuing step checks it
     trigger = start.get("trigger") if kind == "clarification" else None  # the others' actions set it
     case = cases.open_case(
         session, kind=kind, subject=subject, title=(title or "").strip() or f"{name}{cases.KIND_NAMES[kind]}",

@@ -46,7 +46,9 @@ def _past_day(data: dict[str, Any], field: str, label: str, clock: Clock) -> dat
     return day
 
 
-def _deadline(data: dict[str, Any], field: str, clock: Clock) -> date:
+def check_deadline(data: dict[str, Any], field: str, clock: Clock) -> date:
+    """The deadline in `data[field]`; ValidationFailed naming the field if it is not a date or
+    already past (§12 责令限期整改)."""
     deadline = cases.parse_date(data.get(field), field)
     if deadline < clock.today():
         raise _refuse(f"§12 责令限期整改：整改期限 {deadline} 已过（今天是 {clock.today()}）", field)
@@ -78,7 +80,7 @@ def issue(context: hooks.ActionContext) -> None:
     requirements = _text(data, "requirements")
     if not requirements:
         raise _refuse("§12 须提出纠错要求", "requirements")
-    deadline = _deadline(data, "deadline", clock)
+    deadline = check_deadline(data, "deadline", clock)
     context.session.add(RectificationRequirement(
         case_id=case.id, requirements=requirements, deadline=deadline,
         issued_by=_text(data, "issued_by") or context.actor, issued_on=clock.today()))
@@ -124,7 +126,7 @@ def verify(context: hooks.ActionContext) -> None:
     done = session.execute(select(func.count()).select_from(VerificationRound)
                            .where(VerificationRound.case_id == case.id)).scalar_one()
     round_no = int(done) + 1
-    new_deadline = _deadline(data, "new_deadline", clock) if result == "returned" else None
+    new_deadline = check_deadline(data, "new_deadline", clock) if result == "returned" else None
     session.add(VerificationRound(case_id=case.id, round=round_no, result=result, note=note,
                                   verified_by=context.actor, verified_on=verified_on))
     data["verification_round"] = round_no
