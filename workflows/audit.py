@@ -52,6 +52,14 @@ _APPEND_PG = text(
     " :instance_id, :detail, head.prev_hash, head.last_hash FROM head"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 
+# SQLite, one row: the same link step by a function db.py registers; a trigger moves the head.
+_APPEND_SQLITE = text(
+    "INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
+    " prev_hash, hash) SELECT last_id + 1, :at, :actor, :action, :object_type, :object_id,"
+    " :instance_id, :detail, last_hash, cadreflow_sha256(last_hash || (last_id + 1) || :body)"
+    " FROM audit_head WHERE id = 1"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+
 _OLD_HEAD = (select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
              .with_for_update().cte("audit_old"))
 _MOVED_HEAD = (
@@ -180,6 +188,9 @@ def _append(session: Session, rows: list[dict[str, Any]]) -> None:
             conn.execute(_APPEND_PG, {**values, "body": _body_digest(values)})
         return
     # SQLite: BEGIN IMMEDIATE already holds the database; a trigger moves the head.
+    if len(rows) == 1:
+        conn.execute(_APPEND_SQLITE, {**rows[0], "body": _body_digest(rows[0])})
+        return
     head = conn.execute(_READ_HEAD).one()
     prev_hash, next_id = head.last_hash, head.last_id + 1
     for values in rows:

@@ -6,6 +6,7 @@ use plain BEGIN. PostgreSQL uses row locks (see `lock_instance`).
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +31,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # PostgreSQL has sha256(); the audit chain is linked in SQL on both (audit.py).
+            dbapi_conn.create_function("cadreflow_sha256", 1, _sha256_hex, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -38,6 +41,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, delete, insert, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, update
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from . import engine
@@ -49,6 +50,28 @@ _RESCHEDULE_TIMER = (
 Statement = Insert | Update | Delete
 
 
+@cache
+def _insert_rows(table: Table, columns: tuple[str, ...], count: int) -> Insert:
+    """A prepared INSERT of `count` rows; parameters `<table>_<i>_<column>`."""
+    return insert(table).values([{c: bindparam(f"{table.name}_{i}_{c}") for c in columns}
+                                 for i in range(count)])
+
+
+def _rows_params(table: Table, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f"{table.name}_{i}_{c}": value for i, row in enumerate(rows) for c, value in row.items()}
+
+
+def add_rows(batch: Batch, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Inserts `rows` (all with the same keys) with a statement prepared once per row count."""
+    batch.add(_insert_rows(table, tuple(rows[0]), len(rows)), **_rows_params(table, rows))
+
+
+#: PostgreSQL's combined statements, by the identity of their parts (all prepared once, so
+#: the SQL is compiled once and its cache key computed once). Holds its parts: ids stay theirs.
+_COMBINED: dict[tuple[int, ...], tuple[Update, tuple[Any, ...]]] = {}
+_COMBINED_MAX = 512
+
+
 class Batch:
     """The writes of one step, sent with the instance's state update."""
 
@@ -79,12 +102,21 @@ class Batch:
             merged: dict[str, Any] = dict(self._cte_params)
             for _part, part_params in self._parts:
                 merged.update(part_params)
-            combined = final.add_cte(*(part.cte(f"w{i}") for i, (part, _) in enumerate(self._parts)),
-                                     *self._ctes)
-            return conn.execute(combined, {**merged, **params}).rowcount
+            return conn.execute(self._combined(final), {**merged, **params}).rowcount
         for part, part_params in self._parts:
             conn.execute(part, part_params)
         return conn.execute(final, params).rowcount
+
+    def _combined(self, final: Update) -> Update:
+        parts = tuple(part for part, _ in self._parts)
+        key = (id(final), *map(id, parts), 0, *map(id, self._ctes))
+        found = _COMBINED.get(key)
+        if found is None:
+            combined = final.add_cte(*(part.cte(f"w{i}") for i, part in enumerate(parts)), *self._ctes)
+            if len(_COMBINED) >= _COMBINED_MAX:
+                _COMBINED.clear()
+            found = _COMBINED[key] = (combined, (final, *parts, *self._ctes))
+        return found[0]
 
 
 T = TypeVar("T")
@@ -109,14 +141,14 @@ def sync_tasks(batch: Batch, *, instance_id: int, process_key: str, org_unit: st
     for sid, task in moved:
         batch.add_single(_RESCHEDULE_TASK, iid=instance_id, sid=sid, due=task.due_at)
     if new:
-        batch.add(insert(TASKS).values([
+        add_rows(batch, TASKS, [
             {"instance_id": instance_id, "process_key": process_key, "spiff_task_id": task.id,
              "task_spec": task.element, "name": task.name, "role": task.lane, "org_unit": org_unit,
              "assignee": task.assignee, "form": task.form, "state": "open", "created_at": now,
              "due_at": task.due_at, "due_basis": task.due_basis, "completed_at": None,
              "completed_by": None}
             for task in new
-        ]))
+        ])
 
 
 def sync_timers(batch: Batch, *, instance_id: int, before: engine.Snapshot,
@@ -127,8 +159,8 @@ def sync_timers(batch: Batch, *, instance_id: int, before: engine.Snapshot,
     for sid, timer in moved:
         batch.add_single(_RESCHEDULE_TIMER, iid=instance_id, sid=sid, at=timer.fire_at)
     if new:
-        batch.add(insert(TIMERS).values([
+        add_rows(batch, TIMERS, [
             {"instance_id": instance_id, "spiff_task_id": t.task_id, "task_spec": t.element,
              "kind": t.kind, "fire_at": t.fire_at}
             for t in new
-        ]))
+        ])
