@@ -135,3 +135,24 @@ def test_case_form_fits_a_phone(open_page: Any, world: World) -> None:
     widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
                                        view: document.documentElement.clientWidth})""")
     assert widths["page"] <= widths["view"], widths
+
+
+def test_organization_clerk_checks_promotion_eligibility_on_a_phone_and_a_laptop(
+        open_page: Any, world: World) -> None:
+    world.decided_accountability(adjustment="demotion")  # no promotion until 2028-03-02 (§6)
+    page = open_page()
+    log_in(page, "organization.hf")
+    page.get_by_role("link", name="干部档案").click()
+    page.get_by_role("link", name="张三").click()
+    expect(page.locator(".verdict")).to_contain_text("不得提拔")
+    page.get_by_label("查询日期").fill("2028-03-02")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator(".verdict")).to_contain_text("可以提拔")
+    page.get_by_label("查询日期").fill("2027-01-01")
+    page.keyboard.press("Enter")
+    expect(page.locator(".verdict")).to_contain_text("不得提拔")
+    screenshot(page, "cadre.png")
+    page.set_viewport_size(PHONE)
+    widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+                                       view: document.documentElement.clientWidth})""")
+    assert widths["page"] <= widths["view"], widths
