@@ -400,14 +400,18 @@ class Run:
         task = self._wf.get_task_from_id(UUID(task_id))
         return dict(task.data) if task is not None else {}
 
-    def snapshot(self) -> Snapshot:
-        """The projections of this state: waiting user tasks and timers, by task id."""
+    def snapshot(self, *, details: bool = True) -> Snapshot:
+        """The projections of this state: waiting user tasks and timers, by task id.
+
+        Without `details` a ready task carries only what tells one snapshot from another
+        (id and due time): no deadline basis is evaluated, no assignee read."""
         timers = {t.task_id: t for t in self.waiting_timers()}
         ready = {}
         for task in self._ready_manual_tasks():
             props = getattr(task.task_spec, "extensions", {}).get("properties", {})
-            basis = props.get("deadlineBasis")
-            assignee = task.data.get(props["assigneeFrom"]) if props.get("assigneeFrom") else None
+            basis = props.get("deadlineBasis") if details else None
+            assignee = (task.data.get(props["assigneeFrom"])
+                        if details and props.get("assigneeFrom") else None)
             due_at = (self._guard(partial(self._due_moment, task, props["dueAt"]))
                       if props.get("dueAt") else _deadline_of(task, timers))
             ready[str(task.id)] = ReadyTask(
