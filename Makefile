@@ -44,6 +44,7 @@ test: setup .stamp-browser
 
 bench: setup
 	$(BIN)/python bench/engine_floor.py
+	$(BIN)/python bench/api_complete.py
 
 lint: setup
 	$(BIN)/ruff check workflows server tests bench
