@@ -375,7 +375,7 @@ def serve(rt: Runtime, host: str, port: int, no_scheduler: bool) -> None:
     """Serve the web app (with the timer scheduler unless --no-scheduler)."""
     from server import create_app
 
-    app = create_app(rt)
+    app = create_app(rt, serving=True)
     running = None
     if not no_scheduler:
         running = scheduler_mod.start_background(rt.db, rt.clock, rt.settings.scheduler_interval)
