@@ -5,22 +5,32 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, cast, null, select, union_all
 from sqlalchemy.orm import Session
 
 from . import expressions
 from .calendar import WorkCalendar
 from .clock import Clock
-from .models import CalendarOverride, CalendarYear
+from .models import CalendarOverride, CalendarYear, table_of
+
+_OVERRIDES, _YEARS = table_of(CalendarOverride), table_of(CalendarYear)
+# Both tables in one round trip: (day, is_workday, NULL) per override, (NULL, NULL, year) per year.
+_CALENDAR = union_all(
+    select(_OVERRIDES.c.day, _OVERRIDES.c.is_workday, cast(null(), Integer).label("year")),
+    select(null(), null(), _YEARS.c.year),
+)
 
 
 def load_calendar(session: Session) -> WorkCalendar:
     """The PRC calendar with the admin's overrides and declared years."""
-    overrides: dict[date, bool] = {
-        row.day: row.is_workday for row in session.execute(select(CalendarOverride)).scalars()
-    }
-    years = frozenset(session.execute(select(CalendarYear.year)).scalars())
-    return WorkCalendar(overrides=overrides, override_years=years)
+    overrides: dict[date, bool] = {}
+    years: set[int] = set()
+    for day, is_workday, year in session.execute(_CALENDAR):
+        if year is not None:
+            years.add(year)
+        else:
+            overrides[day] = bool(is_workday)
+    return WorkCalendar(overrides=overrides, override_years=frozenset(years))
 
 
 class _LazyCalendar:

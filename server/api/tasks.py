@@ -117,14 +117,10 @@ def list_tasks(args: dict[str, Any]) -> Any:
     page, per_page = args["page"], args["per_page"]
     with auth.reading() as (session, principal):
         now = rt.clock.now()
-        soon = queues.due_soon_limit(session, rt.clock)
-        query = queues.task_rows(principal, filters, now=now)
-        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        total = (len(rows) + (page - 1) * per_page if len(rows) < per_page and (rows or page == 1)
-                 else queues.count_of(session, query))
-        items = [task_item(row.HumanTask, now=now, soon=soon, case_id=row.case_id,
-                           case_number=row.case_number, subject_name=row.subject_name,
-                           case_title=row.case_title) for row in rows]
+        rows, total = queues.page(session, principal, filters, now=now, page=page, per_page=per_page)
+        soon = queues.due_soon_limit(session, rt.clock) if any(r.due_at is not None for r in rows) else now
+        items = [task_item(row, now=now, soon=soon, case_id=row.case_id, case_number=row.case_number,
+                           subject_name=row.subject_name, case_title=row.case_title) for row in rows]
     return page_body(items, page=page, per_page=per_page, total=total)
 
 

@@ -130,3 +130,24 @@ def test_every_write_is_audited_with_who_where_and_result(world: World, login: A
     assert rows["api.refused"].actor == "supervisor.hf"
     assert refused["result"] == "403 forbidden" and refused["by"]["role"] == "supervisor"
     assert rows["api.refused"].object_id == f"POST /api/v1/tasks/{task.id}/complete"
+
+
+def test_queue_pages_join_up_in_order_with_the_total(world: World, login: Any) -> None:
+    cases = [world.open("accountability", data=REGISTER) for _ in range(5)]
+    api = login("discipline.hf")
+    whole = api.get("/tasks?queue=role&per_page=50").get_json()
+    assert whole["total"] == 5
+    pages = [api.get(f"/tasks?queue=role&per_page=2&page={n}").get_json() for n in (1, 2, 3)]
+    assert [p["total"] for p in pages] == [5, 5, 5]
+    assert [i for p in pages for i in p["items"]] == whole["items"]
+    assert {i["case_number"] for i in whole["items"]} == {c.number for c in cases}
+    found = api.get(f"/tasks?queue=role&per_page=1&q={cases[3].number}").get_json()
+    assert found["total"] == 1 and found["items"][0]["case_number"] == cases[3].number
+    for case in cases[:3]:
+        world.complete(case, "register", {}, "discipline.hf")
+    done = api.get("/tasks?queue=done&per_page=2&page=2").get_json()
+    assert done["total"] == 3 and [i["case_number"] for i in done["items"]] == [cases[0].number]
+    now_open = api.get("/tasks?queue=role&per_page=50").get_json()["total"]
+    assert now_open > 2  # the completed registrations opened the investigation's tasks
+    assert api.get("/tasks?queue=role&per_page=2&page=9").get_json() == {
+        "items": [], "page": 9, "per_page": 2, "total": now_open}

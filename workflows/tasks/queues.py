@@ -17,7 +17,7 @@ from workflows.access import Principal, task_scope
 from workflows.cases.models import CaseFile
 from workflows.clock import Clock
 from workflows.errors import UnknownCalendarYear, ValidationFailed
-from workflows.models import HumanTask
+from workflows.models import HumanTask, table_of
 
 QUEUES = ("mine", "role", "done")
 DUE_SOON_WORKDAYS = 3
@@ -47,13 +47,19 @@ class Filters:
 
 def task_rows(principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
     """The query of one queue: task columns with its case's id, number and subject."""
-    if filters.queue not in QUEUES:
-        raise ValidationFailed("unknown queue", [{"field": "queue", "message": f"one of {', '.join(QUEUES)}"}])
     query: Select[Any] = cast(Select[Any], (
         select(HumanTask, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
                CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"))
         .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
     ))
+    return _filtered(query, principal, filters, now=now)
+
+
+def _filtered(query: Select[Any], principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
+    """`query` (over HumanTask, and CaseFile when the text filter names it) narrowed and
+    ordered as the queue asks."""
+    if filters.queue not in QUEUES:
+        raise ValidationFailed("unknown queue", [{"field": "queue", "message": f"one of {', '.join(QUEUES)}"}])
     if filters.queue == "done":
         query = query.where(HumanTask.state == "completed", HumanTask.completed_by == principal.username)
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
@@ -79,6 +85,31 @@ def task_rows(principal: Principal, filters: Filters, *, now: datetime) -> Selec
         query = query.where(or_(CaseFile.number.ilike(like), CaseFile.subject_name.ilike(like),
                                 HumanTask.name.ilike(like)))
     return query
+
+
+def page(session: Session, principal: Principal, filters: Filters, *, now: datetime, page: int,
+         per_page: int) -> tuple[list[Any], int]:
+    """One page of a queue — rows of the task's columns with case_id, case_number,
+    subject_name and case_title — and the queue's length.
+
+    Without a text filter the page is cut from the task rows alone and only its rows meet
+    their cases: joining first would look up the case of every row before a deep page."""
+    tasks = table_of(HumanTask)
+    offset = (page - 1) * per_page
+    narrowed: Select[Any] = select(*tasks.c)
+    if filters.text:  # the text filter reads the case: join before cutting
+        narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
+    cut = _filtered(narrowed, principal, filters, now=now).limit(per_page).offset(offset).subquery("page")
+    ordered = ((cut.c.completed_at.desc(), cut.c.id.desc()) if filters.queue == "done"
+               else (cut.c.due_at.asc().nulls_last(), cut.c.id))
+    query = (select(cut, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
+                    CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"))
+             .outerjoin(CaseFile, CaseFile.instance_id == cut.c.instance_id)
+             .order_by(*ordered))
+    rows = list(session.execute(query))
+    if len(rows) < per_page and (rows or page == 1):
+        return rows, offset + len(rows)
+    return rows, count_of(session, task_rows(principal, filters, now=now))
 
 
 def count_of(session: Session, query: Select[Any]) -> int:
