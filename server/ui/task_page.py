@@ -3,8 +3,8 @@ completed or saved as a draft (保存草稿); claim, release, delegate (委派),
 comments; beside it the case: summary, documents, what earlier steps recorded (办理记录), the
 six-element recommendation and history.
 
-Completion takes the API's own path (`access.check_may_complete`, then
-`instances.complete_task` as the transaction's last change). Bad input re-renders the
+Completion takes the API's own path (`workflows.tasks.completion.complete`: the checks run
+under the instance lock, as the transaction's last change). Bad input re-renders the
 form (422) with each message beside its field in Chinese and every value kept.
 """
 from __future__ import annotations
@@ -22,13 +22,13 @@ from server.api.tasks import task_item
 from server.ui import case_pages, schema_form
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
-from workflows import access, instances, supervision
+from workflows import access, supervision
 from workflows.access import Principal
 from workflows.cases import tolerance
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.models import HumanTask
 from workflows.org.models import User
-from workflows.tasks import drafts, queues
+from workflows.tasks import completion, drafts, queues
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep, TaskDetail, task_detail
 
@@ -161,10 +161,9 @@ def task_submit(task_id: int) -> Any:
             else:
                 named = {p["field"] for p in unreadable}
                 problems = unreadable + [p for p in schema_form.problems(schema, data) if p["field"] not in named]
-                if not problems:
-                    access.check_may_complete(session, principal, detail.task)
-                    instances.complete_task(session, task_id=task_id, data=data, actor=principal.username,
-                                            clock=rt.clock)
+                if not problems:  # authorized under the instance lock, as the API completes
+                    completion.complete(session, principal=principal, task_id=task_id, data=data,
+                                        clock=rt.clock)
             name = detail.task.name
             number = detail.case.number if detail.case else None
     except ValidationFailed as err:  # a rule of the process's action, nothing stored
