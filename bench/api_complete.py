@@ -6,7 +6,11 @@ Per backend (SQLite file, fresh PostgreSQL database):
    clients on this machine log in (cookie + X-CSRF-Token) and POST
    /api/v1/tasks/{id}/complete with valid form data: peak completions/s (closed loop),
    cost per completion = workers / peak against the floor (target ≤ 2.0×), and p99
-   latency at 50 % of the peak rate (open loop, paced; target ≤ 25 ms);
+   latency at 50 % of the peak rate (open loop, paced; target ≤ 25 ms). The floor is
+   measured again right before and right after each closed loop, with the server idle,
+   and each loop is compared with the floor around it: the host's speed drifts by tens
+   of percent over minutes, and a floor taken once at the start would carry that drift
+   into the ratio;
 2. whole accountability cases over HTTP on the real bpmn/ in a demo-like world:
    open → register → investigate → consider tolerance → decide → notify → arrange work,
    then the appeal window's timer (clock moved, sweep) makes the decision final and
@@ -17,7 +21,12 @@ Per backend (SQLite file, fresh PostgreSQL database):
 
     .venv/bin/python bench/api_complete.py [--backend sqlite|postgresql|both] [--quick]
         [--skip-complete] [--skip-cases] [--skip-large] [--explain] [--workers 1,2]
-        [--threads N] [--worker-class gthread|sync] [--quiet-wait SECONDS] [--app MODULE:CALL]
+        [--threads N] [--worker-class sync|gthread] [--quiet-wait SECONDS] [--app MODULE:CALL]
+
+gunicorn's `sync` worker (the default, and the deployment README.md describes: workers
+behind a proxy that buffers requests) answers one request per connection; `gthread`
+keeps connections alive and hands each request to a thread, which costs the worker
+about 0.4 ms of CPU per request more here.
 
 The machine is shared with the clients (and, on a shared host, with others): before each
 measurement the benchmark waits (up to --quiet-wait) for the CPUs to go idle and prints
@@ -241,19 +250,54 @@ def open_loop(server: Server, clients: list[Client], pool: TaskPool, rate: float
     return Load(len(latencies) - errors[0], errors[0], elapsed, server.cpu_seconds() - cpu0, latencies)
 
 
-def _peak(server: Server, clients: list[Client], pool: TaskPool, workers: int, threads: int,
-          seconds: float, tag: str) -> Load:
-    """The best of closed loops with 1, 2 and 4 requests in flight per worker thread."""
-    best: Load | None = None
+class FloorBlocks:
+    """The engine floor in short blocks between the server's loops (the server idle)."""
+
+    def __init__(self, rt: Runtime, per_block: int, blocks: int) -> None:
+        self.per_block = per_block
+        ids = engine_floor._start(rt, "deadline", {"registered_on": "2026-11-02"}, per_block * blocks + 50)
+        self.floor = engine_floor.Floor(rt, "deadline")
+        self.floor.copy_states(ids)
+        self.ids = deque(ids)
+        for _ in range(50):  # warm
+            self.floor.complete(self.ids.popleft(), FORM)
+
+    def block(self) -> list[float]:
+        """Milliseconds per completion, one sample each."""
+        samples = []
+        for _ in range(self.per_block):
+            iid = self.ids.popleft()
+            started = time.perf_counter()
+            self.floor.complete(iid, FORM)
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples
+
+
+@dataclass
+class Step:
+    load: Load
+    concurrency: int
+    floor_ms: float  # median of the floor blocks right before and right after the loop
+
+
+def _peak(server: Server, clients: list[Client], pool: TaskPool, floors: FloorBlocks, workers: int,
+          threads: int, seconds: float, tag: str) -> Step:
+    """The best of closed loops with 1, 2 and 4 requests in flight per worker thread, each
+    between two floor blocks."""
+    best: Step | None = None
     for concurrency in sorted({workers * threads, 2 * workers * threads, 4 * workers * threads}):
         pool.fill(int(800 * workers * seconds))
+        before = floors.block()
         load = closed_loop(server, clients[:concurrency], pool, seconds)
+        floor_ms = percentile(before + floors.block(), 50)
         n = max(load.completions, 1)
-        note(f"{tag}, {concurrency} clients: {load.rate:.0f}/s, worker CPU "
+        cost = 1000 * workers / load.rate if load.rate else float("inf")
+        note(f"{tag}, {concurrency} clients: {load.rate:.0f}/s, cost {cost:.2f} ms, floor around it "
+             f"{floor_ms:.2f} ms ({cost / floor_ms:.2f}x), worker CPU "
              f"{1000 * load.cpu_seconds / n:.2f} ms/completion, client CPU "
              f"{1000 * load.client_cpu_seconds / n:.2f} ms/request, {load.errors} error(s)")
-        if best is None or load.rate > best.rate:
-            best = load
+        if best is None or load.rate > best.load.rate:
+            best = Step(load, concurrency, floor_ms)
     assert best is not None
     return best
 
@@ -273,6 +317,7 @@ def bench_completions(backend: str, tmp: Path, sizes: Sizes, report: Report,
                    f"{o50:.2f} ms = {o50 / f50:.2f}x")
         pool = TaskPool(rt)
         pool.fill(3000 if sizes.step_seconds < 3 else 6000)
+        floors = FloorBlocks(rt, sizes.floor_n, 2 * 3 * len(worker_counts))
         for workers in worker_counts:
             tag = f"[{backend}] {workers} worker{'s' if workers > 1 else ''}"
             busy = wait_until_quiet(sizes.quiet_wait)
@@ -282,15 +327,22 @@ def bench_completions(backend: str, tmp: Path, sizes: Sizes, report: Report,
                 # Warm-up: spec and statement caches, and the one full garbage collection
                 # (~80 ms) a fresh worker runs once those caches have grown.
                 closed_loop(server, clients[:workers * threads], pool, 3.0)
-                best = _peak(server, clients, pool, workers, threads, sizes.step_seconds, tag)
+                step = _peak(server, clients, pool, floors, workers, threads, sizes.step_seconds, tag)
+                best, floor_ms = step.load, step.floor_ms
                 cost = 1000 * workers / best.rate if best.rate else float("inf")
                 cpu = 1000 * best.cpu_seconds / max(best.completions, 1)
-                report.add(f"{tag}: peak completions/s", f"{best.rate:.0f} /s")
+                report.add(f"{tag}: peak completions/s ({step.concurrency} clients)", f"{best.rate:.0f} /s")
                 report.add(f"{tag}: cost per completion (workers/peak)", f"{cost:.2f} ms")
-                report.add(f"{tag}: ratio to floor", f"{cost / f50:.2f}x", f"<= {RATIO_TARGET}x",
-                           cost / f50 <= RATIO_TARGET)
+                report.add(f"{tag}: engine floor around that loop (median)", f"{floor_ms:.2f} ms")
+                report.add(f"{tag}: ratio to floor", f"{cost / floor_ms:.2f}x", f"<= {RATIO_TARGET}x",
+                           cost / floor_ms <= RATIO_TARGET)
                 report.add(f"{tag}: worker CPU per completion, x floor (diagnostic)",
-                           f"{cpu:.2f} ms = {cpu / f50:.2f}x")
+                           f"{cpu:.2f} ms = {cpu / floor_ms:.2f}x")
+                if workers > 1:  # what the database lets even the floor do with that many writers
+                    rate = engine_floor.floor_in_processes(rt, workers, 10 * sizes.floor_n)
+                    shared = 1000 * workers / rate
+                    report.add(f"{tag}: floor in {workers} processes at once (diagnostic)",
+                               f"{rate:.0f}/s = {shared:.2f} ms = {shared / floor_ms:.2f}x")
                 rate = best.rate / 2
                 pool.fill(int(rate * sizes.latency_seconds) + 200)
                 paced = open_loop(server, clients, pool, rate, sizes.latency_seconds)
@@ -322,8 +374,9 @@ def main() -> int:
                         help="the WSGI app gunicorn serves (to measure a variant of the server)")
     parser.add_argument("--workers", default="1,2", help="gunicorn worker counts, e.g. 1,2")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
-                        help="gthread keeps connections alive; sync closes each one")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
+                        help="sync answers one request per connection (behind a proxy); gthread "
+                             "keeps connections alive")
     args = parser.parse_args()
     sizes = Sizes.of(args.quick)
     if args.quiet_wait is not None:

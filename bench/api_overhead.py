@@ -39,25 +39,6 @@ from server.cli import Runtime
 _ANSWER = b'{"ok":true}'
 
 
-class _ServedFloor(engine_floor.Floor):
-    """The floor in a gunicorn worker: the bench process prepared `floor_state` already."""
-
-    def __init__(self, rt: Runtime) -> None:
-        from workflows import deployment, engine, expressions
-        from workflows.calendar import WorkCalendar
-        from workflows.models import ProcessVersion
-
-        self.db, self.clock = rt.db, rt.clock
-        self.functions = expressions.standard_functions(
-            calendar=WorkCalendar(override_years=frozenset({2027, 2028})), clock=rt.clock)
-        with rt.db.reading() as session:
-            version = deployment.latest(session, process_key="deadline")
-            row = session.get(ProcessVersion, version.id)
-            assert row is not None
-            self.compiled = engine.load_spec(row.spec_json)
-        self.for_update = "" if rt.db.dialect == "sqlite" else " FOR UPDATE"
-
-
 def floor_app() -> Any:
     """gunicorn's app: the real one, plus POST /bench/floor/<instance> and POST /bench/empty."""
     from flask import Response, request
@@ -66,12 +47,12 @@ def floor_app() -> Any:
 
     rt = Runtime()
     app = create_app(rt)
-    floors: list[_ServedFloor] = []
+    floors: list[engine_floor.Floor] = []  # made at the first call, in the worker
 
     @app.post("/bench/floor/<int:instance_id>")
     def bench_floor(instance_id: int) -> Response:
         if not floors:
-            floors.append(_ServedFloor(rt))
+            floors.append(engine_floor.Floor(rt, "deadline", fresh=False))
         floors[0].complete(instance_id, json.loads(request.get_data())["data"])
         return Response(_ANSWER, content_type="application/json")
 

@@ -64,7 +64,7 @@ class Server:
     workers: int
     workdir: Path
     threads: int = 1
-    worker_class: str = "gthread"  # keeps connections alive; `sync` closes each one
+    worker_class: str = "sync"  # one request per connection; `gthread` keeps them alive
     env: dict[str, str] = field(default_factory=dict)
     app: str = "server:create_app()"
     port: int = 0
@@ -148,7 +148,8 @@ class HTTPError(Exception):
 
 
 class Client:
-    """One keep-alive connection with its login session (cookie and CSRF token)."""
+    """One client with its login session (cookie and CSRF token); its connection stays open
+    while the server keeps it alive (gthread), else one per request (sync)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port

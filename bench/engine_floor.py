@@ -17,6 +17,7 @@ tasks in a looping process for both (goal: ≤ 3× growth from 0 to 200).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -25,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -86,14 +88,16 @@ def _cadreflow_complete(rt: Runtime, task_id: int, data: dict) -> None:
 class Floor:
     """The raw floor on a copy of the same states, with SQLAlchemy Core only."""
 
-    def __init__(self, rt: Runtime, process: str) -> None:
+    def __init__(self, rt: Runtime, process: str, *, fresh: bool = True) -> None:
+        """`fresh`: an empty floor_state table (else another process's states are used)."""
         self.db = rt.db
         self.clock = rt.clock
         self.functions = expressions.standard_functions(
             calendar=WorkCalendar(override_years=frozenset({2027, 2028})), clock=rt.clock)
-        with rt.db.engine.begin() as conn:
-            conn.execute(text("CREATE TABLE IF NOT EXISTS floor_state (id INTEGER PRIMARY KEY, state TEXT)"))
-            conn.execute(text("DELETE FROM floor_state"))
+        if fresh:
+            with rt.db.engine.begin() as conn:
+                conn.execute(text("CREATE TABLE IF NOT EXISTS floor_state (id INTEGER PRIMARY KEY, state TEXT)"))
+                conn.execute(text("DELETE FROM floor_state"))
         with rt.db.reading() as session:
             version = deployment.latest(session, process_key=process)
             self.compiled = engine.load_spec(session.get(ProcessVersion, version.id).spec_json)
@@ -137,6 +141,41 @@ def bench_one_completion(rt: Runtime, n: int) -> tuple[float, float, float, floa
         floor_ms.append(_timed(lambda iid=iid: floor.complete(iid, FORM)))
         ours_ms.append(_timed(lambda tid=tid: _cadreflow_complete(rt, tid, FORM)))
     return (*_summary(floor_ms), *_summary(ours_ms))
+
+
+def _floor_process(url: str, ids: list[int], start: Any, results: Any) -> None:
+    """One of `floor_in_processes`'s processes: warms up, waits for the others, runs."""
+    rt = _runtime(url)
+    floor = Floor(rt, "deadline", fresh=False)
+    for iid in ids[:20]:
+        floor.complete(iid, FORM)
+    start.wait()
+    began = time.time()
+    for iid in ids[20:]:
+        floor.complete(iid, FORM)
+    results.put((len(ids) - 20, began, time.time()))
+    rt.db.dispose()
+
+
+def floor_in_processes(rt: Runtime, processes: int, per_process: int) -> float:
+    """Completions per second of the raw floor run by `processes` processes at once on the
+    same database (as that many server workers would share it)."""
+    ids = _start(rt, "deadline", {"registered_on": "2026-11-02"}, processes * (per_process + 20))
+    floor = Floor(rt, "deadline")
+    floor.copy_states(ids)
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(processes), context.Queue()
+    chunk = per_process + 20
+    children = [context.Process(target=_floor_process,
+                                args=(rt.db.url, ids[i * chunk:(i + 1) * chunk], start, results))
+                for i in range(processes)]
+    for child in children:
+        child.start()
+    done = [results.get(timeout=600) for _ in children]
+    for child in children:
+        child.join()
+    began, ended = min(d[1] for d in done), max(d[2] for d in done)
+    return sum(d[0] for d in done) / (ended - began)
 
 
 def bench_growth(rt: Runtime, marks: tuple[int, ...] = (0, 50, 200), reps: int = 5) -> dict[int, tuple[float, float]]:

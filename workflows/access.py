@@ -19,6 +19,7 @@ from workflows.errors import Forbidden, NotFound
 from workflows.models import HumanTask, table_of
 from workflows.org import service as org
 from workflows.org.models import User
+from workflows.prepared import Prepared
 from workflows.roles import ROLES
 
 # Roles that see the units below their own (§1: a supervisor or admin of a higher unit).
@@ -166,7 +167,7 @@ class TaskFacts:
 
 
 _T, _C, _A = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
-_TASK_FACTS = (
+_TASK_FACTS = Prepared(
     select(_T.c.id, _T.c.instance_id, _T.c.role, _T.c.org_unit, _T.c.assignee, _T.c.state,
            _C.c.id.label("case_id"), _C.c.number.label("case_number"), _C.c.cadre_id.label("case_cadre_id"),
            _A.c.original_case_id.label("appealed_case_id"))
@@ -186,7 +187,7 @@ def check_may_complete(session: Session, principal: Principal, task: TaskRef, *,
     delegate, transfer): role, org unit and recusal still apply. Returns what was read."""
     if not 0 < task.id <= MAX_ID:
         raise NotFound(f"task {task.id} not found")
-    row = session.execute(_TASK_FACTS, {"tid": task.id}).first()
+    row = _TASK_FACTS.execute(session.connection(), {"tid": task.id}).first()
     facts = TaskFacts(**row._mapping) if row is not None else None
     if facts is None or not task_visible(principal, role=facts.role, org_unit=facts.org_unit,
                                          case_cadre_id=facts.case_cadre_id):

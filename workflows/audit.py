@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead, UTCDateTime, table_of
+from .prepared import Prepared
 
 GENESIS = "0" * 64
 _HEAD = table_of(AuditHead)
@@ -40,7 +41,7 @@ _READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
 _INSERT_EVENT = insert(_EVENTS)
 # PostgreSQL chains a row in one round trip: the database applies the link step of
 # `_digest` (sha256 over previous hash, id and the body digest computed here).
-_APPEND_PG = text(
+_APPEND_PG = Prepared(text(
     "WITH old AS (SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE),"
     " head AS (UPDATE audit_head SET last_id = old.last_id + 1,"
     "   last_hash = encode(sha256(convert_to(old.last_hash || (old.last_id + 1)::text || :body,"
@@ -50,15 +51,15 @@ _APPEND_PG = text(
     " INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
     " prev_hash, hash) SELECT head.last_id, :at, :actor, :action, :object_type, :object_id,"
     " :instance_id, :detail, head.prev_hash, head.last_hash FROM head"
-).bindparams(bindparam("at", type_=UTCDateTime()))
+).bindparams(bindparam("at", type_=UTCDateTime())))
 
 # SQLite, one row: the same link step by a function db.py registers; a trigger moves the head.
-_APPEND_SQLITE = text(
+_APPEND_SQLITE = Prepared(text(
     "INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
     " prev_hash, hash) SELECT last_id + 1, :at, :actor, :action, :object_type, :object_id,"
     " :instance_id, :detail, last_hash, cadreflow_sha256(last_hash || (last_id + 1) || :body)"
     " FROM audit_head WHERE id = 1"
-).bindparams(bindparam("at", type_=UTCDateTime()))
+).bindparams(bindparam("at", type_=UTCDateTime())))
 
 _OLD_HEAD = (select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
              .with_for_update().cte("audit_old"))
@@ -185,11 +186,11 @@ def _append(session: Session, rows: list[dict[str, Any]]) -> None:
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         for values in rows:
-            conn.execute(_APPEND_PG, {**values, "body": _body_digest(values)})
+            _APPEND_PG.execute(conn, {**values, "body": _body_digest(values)})
         return
     # SQLite: BEGIN IMMEDIATE already holds the database; a trigger moves the head.
     if len(rows) == 1:
-        conn.execute(_APPEND_SQLITE, {**rows[0], "body": _body_digest(rows[0])})
+        _APPEND_SQLITE.execute(conn, {**rows[0], "body": _body_digest(rows[0])})
         return
     head = conn.execute(_READ_HEAD).one()
     prev_hash, next_id = head.last_hash, head.last_id + 1

@@ -37,7 +37,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             readonly = conn.get_execution_options().get(_READONLY, False)
-            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            # Straight to the driver: it runs for every transaction (see prepared.py).
+            conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

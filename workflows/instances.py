@@ -20,6 +20,7 @@ from . import audit, engine, forms, functions, hooks, projections, versions
 from .clock import Clock
 from .errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from .models import Instance, ProcessVersion, table_of
+from .prepared import Prepared
 
 _INSTANCES = table_of(Instance)
 _VERSIONS = table_of(ProcessVersion)
@@ -38,14 +39,14 @@ _LOCK_BY_TASK = _LOCKED.where(
 _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 # The task row read with the lock may be older than the locked instance on PostgreSQL
 # (a racer's commit); the engine state is then the judge: see TaskNotReady below.
-_LOCK_WITH_TASK = (
+_LOCK_WITH_TASK = Prepared(
     _LOCKED.add_columns(_TASKS.c.id.label("task_id"), _TASKS.c.state.label("task_state"),
                         _TASKS.c.form, _TASKS.c.spiff_task_id, _TASKS.c.task_spec)
     .join(_TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
     .where(_TASKS.c.id == bindparam("tid"))
     .with_for_update(of=_INSTANCES)
 )
-_WRITE_STATE = (
+_WRITE_STATE = Prepared(
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.version == bindparam("expected"))
     .values(state=bindparam("state"), state_format=bindparam("fmt"), version=bindparam("next"),
@@ -178,7 +179,7 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
     check made there sees the task as it is after any racer's commit (claim, transfer).
     It is the last change of its transaction: the caller commits right after."""
     conn = session.connection()
-    row = conn.execute(_LOCK_WITH_TASK, {"tid": task_id}).first()
+    row = _LOCK_WITH_TASK.execute(conn, {"tid": task_id}).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
     if authorize is not None:

@@ -13,48 +13,61 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, update
-from sqlalchemy.sql.dml import Delete, Insert, Update
+from sqlalchemy.sql.dml import Update
 
 from . import engine
 from .models import HumanTask, Timer, table_of
+from .prepared import Prepared
 
 TASKS = table_of(HumanTask)
 TIMERS = table_of(Timer)
 
-COMPLETE_TASK = (
+COMPLETE_TASK = Prepared(
     update(TASKS).where(TASKS.c.id == bindparam("tid"), TASKS.c.state == "open")
     .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"))
 )
-_CANCEL_TASKS = (
-    update(TASKS)
-    .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
-           TASKS.c.spiff_task_id.in_(bindparam("cancel_sids", expanding=True)))
-    .values(state="cancelled", completed_at=bindparam("now"))
-)
-_RESCHEDULE_TASK = (
+_RESCHEDULE_TASK = Prepared(
     update(TASKS)
     .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
            TASKS.c.spiff_task_id == bindparam("sid"))
     .values(due_at=bindparam("due"))
 )
-_DELETE_TIMERS = delete(TIMERS).where(
-    TIMERS.c.instance_id == bindparam("iid"),
-    TIMERS.c.spiff_task_id.in_(bindparam("timer_sids", expanding=True)),
-)
-_RESCHEDULE_TIMER = (
+_RESCHEDULE_TIMER = Prepared(
     update(TIMERS)
     .where(TIMERS.c.instance_id == bindparam("iid"), TIMERS.c.spiff_task_id == bindparam("sid"))
     .values(fire_at=bindparam("at"))
 )
 
-Statement = Insert | Update | Delete
+
+@cache
+def _cancel_tasks(count: int) -> Prepared:
+    """Cancels `count` open tasks of an instance; parameters `iid`, `now`, `cancel_<i>`."""
+    return Prepared(
+        update(TASKS)
+        .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
+               TASKS.c.spiff_task_id.in_([bindparam(f"cancel_{i}") for i in range(count)]))
+        .values(state="cancelled", completed_at=bindparam("now"))
+    )
 
 
 @cache
-def _insert_rows(table: Table, columns: tuple[str, ...], count: int) -> Insert:
+def _delete_timers(count: int) -> Prepared:
+    """Deletes `count` timers of an instance; parameters `iid`, `timer_<i>`."""
+    return Prepared(delete(TIMERS).where(
+        TIMERS.c.instance_id == bindparam("iid"),
+        TIMERS.c.spiff_task_id.in_([bindparam(f"timer_{i}") for i in range(count)]),
+    ))
+
+
+def _listed(prefix: str, values: list[str]) -> dict[str, str]:
+    return {f"{prefix}_{i}": value for i, value in enumerate(values)}
+
+
+@cache
+def _insert_rows(table: Table, columns: tuple[str, ...], count: int) -> Prepared:
     """A prepared INSERT of `count` rows; parameters `<table>_<i>_<column>`."""
-    return insert(table).values([{c: bindparam(f"{table.name}_{i}_{c}") for c in columns}
-                                 for i in range(count)])
+    return Prepared(insert(table).values([{c: bindparam(f"{table.name}_{i}_{c}") for c in columns}
+                                          for i in range(count)]))
 
 
 def _rows_params(table: Table, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -67,21 +80,22 @@ def add_rows(batch: Batch, table: Table, rows: list[dict[str, Any]]) -> None:
 
 
 #: PostgreSQL's combined statements, by the identity of their parts (all prepared once, so
-#: the SQL is compiled once and its cache key computed once). Holds its parts: ids stay theirs.
-_COMBINED: dict[tuple[int, ...], tuple[Update, tuple[Any, ...]]] = {}
+#: the SQL is compiled once). Holds its parts: ids stay theirs.
+_COMBINED: dict[tuple[int, ...], tuple[Prepared, tuple[Any, ...]]] = {}
 _COMBINED_MAX = 512
 
 
 class Batch:
-    """The writes of one step, sent with the instance's state update."""
+    """The writes of one step, sent with the instance's state update. Statements are
+    `Prepared` (module constants, or cached per shape): see workflows/prepared.py."""
 
     def __init__(self) -> None:
-        self._parts: list[tuple[Statement, dict[str, Any]]] = []
-        self._singles: list[tuple[Statement, dict[str, Any]]] = []
+        self._parts: list[tuple[Prepared, dict[str, Any]]] = []
+        self._singles: list[tuple[Prepared, dict[str, Any]]] = []
         self._ctes: list[Any] = []
         self._cte_params: dict[str, Any] = {}
 
-    def add(self, statement: Statement, **params: Any) -> None:
+    def add(self, statement: Prepared, **params: Any) -> None:
         """A write whose parameter names mean the same wherever they recur in the batch."""
         self._parts.append((statement, params))
 
@@ -90,32 +104,34 @@ class Batch:
         self._ctes.extend(ctes)
         self._cte_params.update(params)
 
-    def add_single(self, statement: Statement, **params: Any) -> None:
+    def add_single(self, statement: Prepared, **params: Any) -> None:
         """A write that may repeat with other values: always its own statement."""
         self._singles.append((statement, params))
 
-    def execute(self, conn: Connection, final: Update, params: dict[str, Any]) -> int:
+    def execute(self, conn: Connection, final: Prepared, params: dict[str, Any]) -> int:
         """Runs every write and `final`; returns `final`'s row count."""
         for statement, single in self._singles:
-            conn.execute(statement, single)
+            statement.execute(conn, single)
         if conn.dialect.name == "postgresql" and (self._parts or self._ctes):
             merged: dict[str, Any] = dict(self._cte_params)
             for _part, part_params in self._parts:
                 merged.update(part_params)
-            return conn.execute(self._combined(final), {**merged, **params}).rowcount
+            return self._combined(final).execute(conn, {**merged, **params}).rowcount
         for part, part_params in self._parts:
-            conn.execute(part, part_params)
-        return conn.execute(final, params).rowcount
+            part.execute(conn, part_params)
+        return final.execute(conn, params).rowcount
 
-    def _combined(self, final: Update) -> Update:
+    def _combined(self, final: Prepared) -> Prepared:
         parts = tuple(part for part, _ in self._parts)
         key = (id(final), *map(id, parts), 0, *map(id, self._ctes))
         found = _COMBINED.get(key)
         if found is None:
-            combined = final.add_cte(*(part.cte(f"w{i}") for i, part in enumerate(parts)), *self._ctes)
+            statement: Update = final.statement  # type: ignore[assignment]
+            combined = statement.add_cte(*(part.statement.cte(f"w{i}")  # type: ignore[attr-defined]
+                                           for i, part in enumerate(parts)), *self._ctes)
             if len(_COMBINED) >= _COMBINED_MAX:
                 _COMBINED.clear()
-            found = _COMBINED[key] = (combined, (final, *parts, *self._ctes))
+            found = _COMBINED[key] = (Prepared(combined), (final, *parts, *self._ctes))
         return found[0]
 
 
@@ -137,7 +153,7 @@ def sync_tasks(batch: Batch, *, instance_id: int, process_key: str, org_unit: st
                completed: str | None = None) -> None:
     gone, moved, new = _diff(before.ready, after.ready, lambda t: t.due_at, keep=completed)
     if gone:  # the task just completed is no longer 'open' and keeps its state
-        batch.add(_CANCEL_TASKS, iid=instance_id, cancel_sids=gone, now=now)
+        batch.add(_cancel_tasks(len(gone)), iid=instance_id, now=now, **_listed("cancel", gone))
     for sid, task in moved:
         batch.add_single(_RESCHEDULE_TASK, iid=instance_id, sid=sid, due=task.due_at)
     if new:
@@ -155,7 +171,7 @@ def sync_timers(batch: Batch, *, instance_id: int, before: engine.Snapshot,
                 after: engine.Snapshot) -> None:
     gone, moved, new = _diff(before.timers, after.timers, lambda t: t.fire_at)
     if gone:
-        batch.add(_DELETE_TIMERS, iid=instance_id, timer_sids=gone)
+        batch.add(_delete_timers(len(gone)), iid=instance_id, **_listed("timer", gone))
     for sid, timer in moved:
         batch.add_single(_RESCHEDULE_TIMER, iid=instance_id, sid=sid, at=timer.fire_at)
     if new:

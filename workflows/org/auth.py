@@ -20,6 +20,7 @@ from workflows import audit
 from workflows.clock import Clock
 from workflows.errors import AccountLocked, NotFound, Unauthenticated, ValidationFailed
 from workflows.models import table_of
+from workflows.prepared import Prepared
 
 from . import service as org
 from .models import ApiToken, LoginSession, User
@@ -31,13 +32,13 @@ _ACCOUNT = (_USERS.c.id.label("user_id"), _USERS.c.username, _USERS.c.role, _USE
             _USERS.c.cadre_id, _USERS.c.active)
 # Every authenticated request runs one of these: one prepared statement each, session (or
 # token) and its user together.
-_SESSION_WITH_USER = (
+_SESSION_WITH_USER = Prepared(
     select(_SESSIONS.c.id, _SESSIONS.c.csrf_token, _SESSIONS.c.last_seen_at, _SESSIONS.c.expires_at,
            _SESSIONS.c.revoked_at, *_ACCOUNT)
     .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
     .where(_SESSIONS.c.id == bindparam("sid"))
 )
-_TOKEN_WITH_USER = (
+_TOKEN_WITH_USER = Prepared(
     select(_TOKENS.c.expires_at, _TOKENS.c.revoked_at, *_ACCOUNT)
     .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
     .where(_TOKENS.c.token_hash == bindparam("digest"))
@@ -136,7 +137,7 @@ class Resolved:
 def resolve_session(session: Session, *, secret: str, clock: Clock) -> Resolved:
     """The user behind a session cookie; Unauthenticated when unknown, idle, expired or revoked."""
     now = clock.now()
-    row = session.execute(_SESSION_WITH_USER, {"sid": _digest(secret)}).first()
+    row = _SESSION_WITH_USER.execute(session.connection(), {"sid": _digest(secret)}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("未登录或会话已结束，请重新登录")
     last_seen, expires = _aware(row.last_seen_at), _aware(row.expires_at)
@@ -201,7 +202,7 @@ def issue_token(session: Session, *, username: str, name: str, days: int | None,
 
 def resolve_token(session: Session, *, secret: str, clock: Clock) -> Resolved:
     """The user behind a bearer token; Unauthenticated when unknown, expired or revoked."""
-    row = session.execute(_TOKEN_WITH_USER, {"digest": _digest(secret)}).first()
+    row = _TOKEN_WITH_USER.execute(session.connection(), {"digest": _digest(secret)}).first()
     expires = _aware(row.expires_at) if row is not None else None
     if row is None or row.revoked_at is not None or (expires is not None and clock.now() >= expires):
         raise Unauthenticated("访问令牌无效、已过期或已撤销")

@@ -20,9 +20,10 @@ from workflows.access import Principal, TaskFacts
 from workflows.clock import Clock
 from workflows.errors import NotFound
 from workflows.models import HumanTask, table_of
+from workflows.prepared import Prepared
 
 _TASKS = table_of(HumanTask)
-_OPEN_OF_INSTANCE = (
+_OPEN_OF_INSTANCE = Prepared(
     select(_TASKS).where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.state == "open")
     .order_by(_TASKS.c.id)
 )
@@ -59,7 +60,7 @@ def complete(session: Session, *, principal: Principal, task_id: int, data: Mapp
     facts = checked[0]
     # A completed instance has no open task left: advance cancelled every one it had.
     rows = [] if done.instance_status == "completed" else [
-        row for row in session.execute(_OPEN_OF_INSTANCE, {"iid": done.instance_id})
+        row for row in _OPEN_OF_INSTANCE.execute(session.connection(), {"iid": done.instance_id})
         if access.task_visible(principal, role=row.role, org_unit=row.org_unit,
                                case_cadre_id=facts.case_cadre_id)]
     return Completion(done=done, case_id=facts.case_id, next_tasks=rows)

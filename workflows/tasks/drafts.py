@@ -20,6 +20,7 @@ from workflows.access import Principal
 from workflows.clock import Clock
 from workflows.errors import Conflict, ValidationFailed
 from workflows.models import table_of
+from workflows.prepared import Prepared
 
 from .models import TaskDraft
 
@@ -78,7 +79,7 @@ def draft_of(session: Session, *, principal: Principal, task_id: int) -> Draft |
     return Draft(task.id, data if isinstance(data, dict) else {}, row.saved_by, row.saved_at)
 
 
-_DROP_DRAFT = delete(table_of(TaskDraft)).where(table_of(TaskDraft).c.task_id == bindparam("tid"))
+_DROP_DRAFT = Prepared(delete(table_of(TaskDraft)).where(table_of(TaskDraft).c.task_id == bindparam("tid")))
 
 
 @hooks.AFTER_ANY_COMPLETION.append
@@ -90,5 +91,5 @@ def _drop_draft(context: hooks.ActionContext) -> None:
     if context.writes is not None:
         context.writes.add(_DROP_DRAFT, tid=context.task_id)
     else:
-        context.session.execute(_DROP_DRAFT, {"tid": context.task_id})
+        _DROP_DRAFT.execute(context.session.connection(), {"tid": context.task_id})
 
