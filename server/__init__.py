@@ -24,6 +24,8 @@ def create_app(runtime: Runtime | None = None, *, serving: bool | None = None, *
     app.config.update(config)
     app.extensions["cadreflow"] = rt
     app.config.setdefault("SESSION_COOKIE_SECURE", rt.settings.secure_cookies)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = rt.settings.max_request_bytes
     assets.init_app(app)
     api.init_app(app)
     errors.register(app)  # after the API: its handlers replace flask-smorest's

@@ -134,7 +134,7 @@ def _audit_refusal(response: Response) -> None:
     rt = runtime()
     who = caller()
     body = response.get_json(silent=True) or {}
-    sent = request.get_json(silent=True)
+    sent = None if response.status_code == 413 else request.get_json(silent=True)  # 413: left unread
     actor = who.principal.username if who else (sent.get("username") if isinstance(sent, dict) else None)
     by = ({"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
           if who else {"ip": client_ip()})

@@ -99,9 +99,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Any:
+        status = err.code or 500
+        if status == 413:  # the body was not read: nothing of it was stored
+            limit = request.max_content_length or 0
+            size = f"{limit / 1048576:.0f} MB" if limit >= 1048576 else f"{max(1, limit // 1024)} KB"
+            title, detail = "请求过大", f"请求内容超过上限 {size}，未予接收"
+            if not _wants_json():
+                return render_template_string(_PAGE, title=title, detail=detail, errors=None), status
+            return _json({"type": "about:blank", "title": title, "status": status, "detail": detail,
+                          "code": "request_too_large", "max_bytes": limit}, status)
         if not _wants_json():
             return err
-        status = err.code or 500
         body: dict[str, Any] = {"type": "about:blank", "title": err.name, "status": status,
                                 "detail": err.description,
                                 "code": err.name.lower().replace(" ", "_")}

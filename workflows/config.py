@@ -31,3 +31,8 @@ class Settings:
     max_definition_bytes: int = field(
         default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_DEFINITION_BYTES", "2000000"))
     )
+    # Any request body (a deployment carries several definitions; a case document has its
+    # own cap, workflows/documents): larger ones are refused before they are read.
+    max_request_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_REQUEST_BYTES", str(16 * 1024 * 1024)))
+    )
