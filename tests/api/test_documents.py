@@ -17,9 +17,9 @@ from sqlalchemy import func, select, text
 
 from server.cli import Runtime
 from tests.domain_support import World
-from workflows import access
+from workflows import access, settings
 from workflows.audit import verify
-from workflows.cases import queries
+from workflows.cases import appeal, queries
 from workflows.documents import formats
 from workflows.documents import service as documents
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
@@ -283,6 +283,31 @@ def test_an_official_who_is_the_cadre_concerned_is_recused(login: Any, world: Wo
     case = world.open("accountability", data=FINDING)
     refused = _upload(login("zhang.discipline"), case.id)
     assert refused.status_code == 403 and refused.get_json()["detail"].startswith("回避：zhang.discipline")
+
+
+def test_who_handled_the_original_case_keeps_out_of_its_appeals_file(login: Any, world: World,
+                                                                     rt: Runtime) -> None:
+    original = world.decided_accountability()
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        case = appeal.file_appeal(session, original_case_id=original.id, grounds="处理过重",
+                                  filed_on=world.today().isoformat(), actor="zhang", clock=rt.clock)
+    world.complete(case, "accept", {"reviewer": "discipline2.hf", "accepted_on": world.today().isoformat()},
+                   "organization.hf")
+    reviewer = login("discipline2.hf")
+    added = _upload(reviewer, case.id)
+    assert added.status_code == 201, added.get_json()
+    doc_id = added.get_json()["id"]
+    handled = login("discipline.hf")  # investigated the original case; same unit, same role
+    assert handled.get(f"/cases/{case.id}/documents").get_json()["may_add"] is False
+    refused = _upload(handled, case.id)
+    assert refused.status_code == 403
+    assert refused.get_json()["detail"].startswith(f"回避：discipline.hf 办理或决定过原案件 {original.number}")
+    listed = handled.get(f"/documents/{doc_id}").get_json()
+    assert listed["may_withdraw"] is False
+    withdrawn = handled.post(f"/documents/{doc_id}/withdraw", json={"reason": "不需要"})
+    assert withdrawn.status_code == 403 and withdrawn.get_json()["detail"].startswith("回避：")
+    assert _count(rt, CaseDocument) == 1 and _count(rt, DocumentWithdrawal) == 0
 
 
 # --- withdrawal ---------------------------------------------------------------------------

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from workflows import access, audit
 from workflows.access import Principal
-from workflows.cases.models import CaseFile
+from workflows.cases import appeal as appeals
+from workflows.cases.models import Appeal, CaseFile
 from workflows.clock import Clock
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from workflows.models import HumanTask
@@ -76,7 +77,8 @@ def documents_of(session: Session, *, principal: Principal, case_id: int) -> lis
         .outerjoin(DocumentWithdrawal, DocumentWithdrawal.document_id == CaseDocument.id)
         .outerjoin(HumanTask, HumanTask.id == CaseDocument.task_id)
         .where(CaseDocument.case_id == case.id).order_by(CaseDocument.id)).all()
-    return [_listed(principal, case, document, withdrawal, task_name)
+    conflicted = _appeal_conflict(session, principal, case) is not None
+    return [_listed(principal, case, document, withdrawal, task_name, conflicted)
             for document, withdrawal, task_name in rows]
 
 
@@ -86,7 +88,8 @@ def document(session: Session, *, principal: Principal, document_id: int) -> Lis
     withdrawal = session.get(DocumentWithdrawal, found.id)
     task_name = (session.execute(select(HumanTask.name).where(HumanTask.id == found.task_id)).scalar()
                  if found.task_id is not None else None)
-    return _listed(principal, case, found, withdrawal, task_name)
+    return _listed(principal, case, found, withdrawal, task_name,
+                   _appeal_conflict(session, principal, case) is not None)
 
 
 def download(session: Session, *, principal: Principal, document_id: int) -> Download:
@@ -146,6 +149,9 @@ def withdraw(session: Session, *, principal: Principal, document_id: int, reason
     or by whoever added it (Forbidden otherwise), once (Conflict), while the case is not closed
     (Conflict), with a reason (ValidationFailed); the document stays; audited; flushes."""
     found, case = _visible(session, principal, document_id)
+    conflict = _appeal_conflict(session, principal, case)
+    if conflict:
+        raise Forbidden(conflict)
     if not _may_withdraw(principal, case, found):
         raise Forbidden(f"材料「{found.filename}」由 {found.uploaded_by} 添加：只有添加人或案件管辖单位 "
                         f"{case.org_unit_code} 的纪检监察机关、组织部门可以撤回")
@@ -186,9 +192,9 @@ def _visible(session: Session, principal: Principal, document_id: int) -> tuple[
 
 
 def _listed(principal: Principal, case: CaseFile, found: CaseDocument,
-            withdrawal: DocumentWithdrawal | None, task_name: str | None) -> Listed:
+            withdrawal: DocumentWithdrawal | None, task_name: str | None, conflicted: bool) -> Listed:
     return Listed(document=found, case_number=case.number, task_name=task_name, withdrawal=withdrawal,
-                  may_withdraw=(withdrawal is None and case.status != "closed"
+                  may_withdraw=(withdrawal is None and case.status != "closed" and not conflicted
                                 and _may_withdraw(principal, case, found)))
 
 
@@ -206,6 +212,9 @@ def _refusal(session: Session, principal: Principal, case: CaseFile) -> str | No
         return f"干部本人只能为本人的案件添加材料：{who}"
     if _recused(principal, case):
         return f"回避：{principal.username} 是案件 {case.number} 的当事干部，只能以干部本人身份添加材料"
+    conflict = _appeal_conflict(session, principal, case)
+    if conflict:
+        return conflict
     if principal.role in KEEPERS and principal.org_unit == case.org_unit_code:
         return None
     if case.instance_id is not None and session.execute(
@@ -215,6 +224,20 @@ def _refusal(session: Session, principal: Principal, case: CaseFile) -> str | No
         return None
     return (f"只有办理本案的人员可以添加材料（管辖单位 {case.org_unit_code} 的纪检监察机关、组织部门，"
             f"本案待办所在岗位的人员，当事干部本人）：{who}")
+
+
+def _appeal_conflict(session: Session, principal: Principal, case: CaseFile) -> str | None:
+    """回避 on an appeal case: whoever handled or decided the original case keeps out of the
+    appeal's file as of its tasks (the appealing cadre is not an official here)."""
+    if principal.role == "cadre":
+        return None
+    original_id = session.execute(select(Appeal.original_case_id).where(Appeal.case_id == case.id)).scalar()
+    if original_id is None or principal.username not in appeals.conflicted(session, original_id):
+        return None
+    original = session.get(CaseFile, original_id)
+    number = original.number if original is not None else original_id
+    return (f"回避：{principal.username} 办理或决定过原案件 {number}，"
+            f"不得为其申诉案件 {case.number} 添加或撤回材料")
 
 
 def _may_withdraw(principal: Principal, case: CaseFile, found: CaseDocument) -> bool:
