@@ -106,9 +106,10 @@ class Prepared:
         if not conn.in_transaction():
             raise RuntimeError("a prepared statement runs inside the caller's transaction")
         dialect = conn.dialect
-        plan = self._plans.get(dialect.name)
+        key = f"{dialect.name}+{dialect.driver}"  # the SQL and its paramstyle are the driver's
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[dialect.name] = self._plan(dialect)
+            plan = self._plans[key] = self._plan(dialect)
         values = {**plan.fixed, **params} if params else dict(plan.fixed)
         for name, process in plan.bind:
             if name in values:
