@@ -12,6 +12,7 @@ from server.cli import Runtime
 from tests.conftest import set_clock
 from workflows import deployment, instances, settings
 from workflows.cadres.models import Cadre
+from workflows.cases import appeal as appeals
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile
 from workflows.models import CalendarYear, HumanTask
@@ -83,6 +84,18 @@ class World:
         self.complete(case, "notify", {"received_on": today, "delivery": "in_person"},
                       "organization.hf")
         return self.case(case.id)
+
+    def accepted_appeal(self, reviewer: str = "discipline2.hf") -> tuple[CaseFile, CaseFile]:
+        """(original, appeal): zhang appeals a `decided_accountability` case today and
+        organization.hf accepts it, naming `reviewer` (the review task is assigned to them)."""
+        original = self.decided_accountability()
+        with self.rt.db.transaction() as session:
+            settings.sync_clock(session, self.rt.clock)
+            case = appeals.file_appeal(session, original_case_id=original.id, grounds="处理过重",
+                                       filed_on=self.today().isoformat(), actor="zhang", clock=self.rt.clock)
+        self.complete(case, "accept", {"reviewer": reviewer, "accepted_on": self.today().isoformat()},
+                      "organization.hf")
+        return original, case
 
 
 def make_world(rt: Runtime, *, today: str = "2026-03-02 09:00",

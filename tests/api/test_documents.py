@@ -17,9 +17,9 @@ from sqlalchemy import func, select, text
 
 from server.cli import Runtime
 from tests.domain_support import World
-from workflows import access, settings
+from workflows import access
 from workflows.audit import verify
-from workflows.cases import appeal, queries
+from workflows.cases import queries
 from workflows.documents import formats
 from workflows.documents import service as documents
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
@@ -287,13 +287,7 @@ def test_an_official_who_is_the_cadre_concerned_is_recused(login: Any, world: Wo
 
 def test_who_handled_the_original_case_keeps_out_of_its_appeals_file(login: Any, world: World,
                                                                      rt: Runtime) -> None:
-    original = world.decided_accountability()
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
-        case = appeal.file_appeal(session, original_case_id=original.id, grounds="处理过重",
-                                  filed_on=world.today().isoformat(), actor="zhang", clock=rt.clock)
-    world.complete(case, "accept", {"reviewer": "discipline2.hf", "accepted_on": world.today().isoformat()},
-                   "organization.hf")
+    original, case = world.accepted_appeal()
     reviewer = login("discipline2.hf")
     added = _upload(reviewer, case.id)
     assert added.status_code == 201, added.get_json()

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from server.cli import Runtime
 from tests.conftest import advance_clock
 from tests.domain_support import World
-from workflows import scheduler, settings
-from workflows.cases import appeal
+from workflows import scheduler
 from workflows.models import AuditEvent
 from workflows.tasks import notifications
 from workflows.tasks.models import Notification
@@ -131,13 +130,7 @@ def test_sweep_tells_only_the_assignee_of_a_claimed_task(world: World, login: An
 
 
 def test_sweep_tells_the_reviewer_the_process_assigned(world: World, login: Any, rt: Runtime) -> None:
-    original = world.decided_accountability()
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
-        case = appeal.file_appeal(session, original_case_id=original.id, grounds="处理过重",
-                                  filed_on=world.today().isoformat(), actor="zhang", clock=rt.clock)
-    world.complete(case, "accept", {"reviewer": "discipline2.hf", "accepted_on": world.today().isoformat()},
-                   "organization.hf")
+    _original, case = world.accepted_appeal()
     review = world.task(case, "review")
     _sweep(rt)
     assert _pairs(rt, "assigned") == [(review.id, "discipline2.hf")]

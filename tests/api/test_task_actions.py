@@ -9,8 +9,6 @@ from sqlalchemy import select
 from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.domain_support import World
-from workflows import settings
-from workflows.cases import appeal
 from workflows.models import AuditEvent
 from workflows.org import service as org
 from workflows.tasks.models import Notification
@@ -126,13 +124,7 @@ def test_ineligible_targets_are_refused_on_username(world: World, login: Any, rt
 
 
 def test_process_named_reviewer_cannot_be_replaced(world: World, login: Any, rt: Runtime) -> None:
-    original = world.decided_accountability()
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
-        case = appeal.file_appeal(session, original_case_id=original.id, grounds="处理过重",
-                                  filed_on=world.today().isoformat(), actor="zhang", clock=rt.clock)
-    world.complete(case, "accept", {"reviewer": "discipline2.hf", "accepted_on": world.today().isoformat()},
-                   "organization.hf")
+    _original, case = world.accepted_appeal()
     review = world.task(case, "review")
     assert review.assignee == "discipline2.hf"
     reviewer = login("discipline2.hf")
