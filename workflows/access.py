@@ -207,13 +207,20 @@ def check_may_complete(session: Session, principal: Principal, task: TaskRef, *,
             and facts.role != "cadre"):
         raise Forbidden(f"回避：{principal.username} 是案件 {facts.case_number} 的当事干部，"
                         f"只能以干部本人身份办理")
-    original_id = facts.appealed_case_id
-    if original_id is not None and principal.username in appeals.conflicted(session, original_id):
-        original = session.get(CaseFile, original_id)
-        number = original.number if original is not None else original_id
-        raise Forbidden(f"回避：{principal.username} 办理或决定过原案件 {number}，"
+    original = appeal_conflict(session, principal, facts.appealed_case_id)
+    if original is not None:
+        raise Forbidden(f"回避：{principal.username} 办理或决定过原案件 {original}，"
                         f"不得办理其申诉案件 {facts.case_number} 的任务")
     return facts
+
+
+def appeal_conflict(session: Session, principal: Principal, original_case_id: int | None) -> str | None:
+    """回避 on an appeal: the number of the original case when the principal handled or
+    decided it (so keeps out of its appeal), else None (also for a case that appeals nothing)."""
+    if original_case_id is None or principal.username not in appeals.conflicted(session, original_case_id):
+        return None
+    original = session.get(CaseFile, original_case_id)
+    return original.number if original is not None else str(original_case_id)
 
 
 def check_may_deploy(principal: Principal) -> None:

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from workflows import access, audit
 from workflows.access import Principal
-from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
 from workflows.clock import Clock
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -232,12 +231,10 @@ def _appeal_conflict(session: Session, principal: Principal, case: CaseFile) -> 
     if principal.role == "cadre":
         return None
     original_id = session.execute(select(Appeal.original_case_id).where(Appeal.case_id == case.id)).scalar()
-    if original_id is None or principal.username not in appeals.conflicted(session, original_id):
+    original = access.appeal_conflict(session, principal, original_id)
+    if original is None:
         return None
-    original = session.get(CaseFile, original_id)
-    number = original.number if original is not None else original_id
-    return (f"回避：{principal.username} 办理或决定过原案件 {number}，"
-            f"不得为其申诉案件 {case.number} 添加或撤回材料")
+    return f"回避：{principal.username} 办理或决定过原案件 {original}，不得为其申诉案件 {case.number} 添加或撤回材料"
 
 
 def _may_withdraw(principal: Principal, case: CaseFile, found: CaseDocument) -> bool:
