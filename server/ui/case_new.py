@@ -222,14 +222,45 @@ def _may_open_something(principal: Principal) -> list[str]:
     return kinds
 
 
-def _cadres(session: Session, principal: Principal) -> list[tuple[str, str]]:
-    """The cadres a case may be about: those of the units in the principal's jurisdiction."""
-    rows = session.execute(queries.cadre_rows(principal).where(Cadre.org_unit_code.in_(sorted(principal.units))))
-    return [(str(row.Cadre.id), f"{row.Cadre.name}（{row.Cadre.post}，{row.org_unit_name}）") for row in rows]
+#: How many cadres the 当事干部 list holds at once. A province's jurisdiction holds thousands:
+#: the search box above the list narrows it by name or post, on the server.
+CADRE_CHOICES = 100
+SEARCH_MAX = 100  # characters of a search kept
+
+
+@dataclass(frozen=True)
+class CadreChoices:
+    """What the 当事干部 list offers: (id, label) in name order, the selected cadre first when the
+    search leaves it out; how many cadres match the search; how many of those are not listed."""
+
+    options: list[tuple[str, str]]
+    total: int
+    unlisted: int
+    text: str
+
+
+def _cadres(session: Session, principal: Principal, *, text: str = "", selected: str = "") -> CadreChoices:
+    """The cadres a case may be about — those of the units in the principal's jurisdiction —
+    whose name or post contains `text`; the cadre already selected stays listed."""
+    in_units = Cadre.org_unit_code.in_(sorted(principal.units))
+    query = queries.cadre_rows(principal, text=text).where(in_units)
+    total = queries.count_cadres(session, query)
+    rows = list(session.execute(query.limit(CADRE_CHOICES)))
+    chosen = _id(selected)
+    if chosen is not None and all(row.Cadre.id != chosen for row in rows):
+        kept = session.execute(queries.cadre_rows(principal).where(in_units, Cadre.id == chosen)).first()
+        rows[:0] = [kept] if kept is not None else []
+    return CadreChoices([(str(row.Cadre.id), f"{row.Cadre.name}（{row.Cadre.post}，{row.org_unit_name}）")
+                         for row in rows], total, max(0, total - CADRE_CHOICES), text)
+
+
+def _search_text(raw: str | None) -> str:
+    return (raw or "").strip()[:SEARCH_MAX]
 
 
 def _form_page(kind: str, values: Mapping[str, str], *, errors: Mapping[str, str] | None = None,
-               top: list[str] | None = None, notice: str | None = None, status: int = 200) -> Any:
+               top: list[str] | None = None, notice: str | None = None, status: int = 200,
+               cadre_text: str = "") -> Any:
     errors = errors or {}
     with auth.reading() as (session, principal):
         kinds = _may_open_something(principal)
@@ -240,14 +271,15 @@ def _form_page(kind: str, values: Mapping[str, str], *, errors: Mapping[str, str
         context = {
             "heading": button_label(principal.role), "applying": principal.role in APPLICANT_ROLES,
             "kinds": [(key, cases.KIND_NAMES[key], KIND_HINTS[key]) for key in kinds], "kind": kind,
-            "cadres": _cadres(session, principal) if principal.role != "cadre" else [],
+            "cadres": (_cadres(session, principal, text=cadre_text, selected=values.get("cadre_id", ""))
+                       if principal.role != "cadre" else None),
             "own": {"name": own.name, "post": own.post} if own else None,
             "named": named, "units": [(code, name) for code, name in units],
             "origin": {"key": intake.ORIGIN_KEYS[kind], "label": ORIGIN_LABELS[kind],
                        "choices": origin_choices(principal.role, kind)},
             "inputs": INPUTS[kind], "values": values, "errors": errors, "top": top or [], "notice": notice,
             "first_error": next((name for name in _fields(principal.role, kind) if name in errors), None),
-            "today": auth.runtime().clock.today().isoformat(),
+            "today": auth.runtime().clock.today().isoformat(), "cadre_limit": CADRE_CHOICES,
         }
     return render_template("case_new.html", **context), status
 
@@ -261,7 +293,22 @@ def case_new() -> Any:
     asked = request.args.get("kind", "")
     kind = asked if asked in kinds else kinds[0]
     return _form_page(kind, _with_defaults(kind, {name: request.args.get(name, "")[:400].strip()
-                                                  for name in ("cadre_id", "title")}))
+                                                  for name in ("cadre_id", "title")}),
+                      cadre_text=_search_text(request.args.get("cadre_q")))
+
+
+@bp.get("/cases/new/cadres")
+def case_new_cadres() -> Any:
+    """The 当事干部 list's options for `?cadre_q=` (name or post), keeping `?cadre_id=` selected:
+    what the search box above the list swaps in. Not for a cadre (they open cases about
+    themself only)."""
+    with auth.reading() as (session, principal):
+        _may_open_something(principal)
+        if principal.role == "cadre":
+            raise NotFound("no cadre list for a cadre")
+        selected = request.args.get("cadre_id", "")[:20]
+        choices = _cadres(session, principal, text=_search_text(request.args.get("cadre_q")), selected=selected)
+    return render_template("_cadre_options.html", cadres=choices, selected=selected)
 
 
 def _with_defaults(kind: str, values: Mapping[str, str]) -> dict[str, str]:
@@ -282,11 +329,12 @@ def case_open() -> Any:
         intake.check_may_open(principal, kind)  # Forbidden, or ValidationFailed for an unknown kind
         problems = _problems(principal, kind, values)
         role = principal.role
+    searched = _search_text(request.form.get("cadre_q"))
     if request.form.get("shown") != kind:  # the kind was changed where the fields could not follow
-        return _form_page(kind, _with_defaults(kind, values),
+        return _form_page(kind, _with_defaults(kind, values), cadre_text=searched,
                           notice=_("已改为%(kind)s：请填写本类案件的事项后再提交", kind=cases.KIND_NAMES[kind]))
     if problems:
-        return _form_page(kind, values, errors=problems, status=422)
+        return _form_page(kind, values, errors=problems, status=422, cadre_text=searched)
     try:
         with auth.writing() as (session, principal):
             case = intake.open_on_request(
@@ -297,7 +345,7 @@ def case_open() -> Any:
             new_id, number = case.id, case.number
     except ValidationFailed as err:
         errors, top = _placed(role, kind, err)
-        return _form_page(kind, values, errors=errors, top=top, status=422)
+        return _form_page(kind, values, errors=errors, top=top, status=422, cadre_text=searched)
     message = (_("已提交申请：%(number)s", number=number) if role in APPLICANT_ROLES
                else _("已立案：%(number)s", number=number))
     try:

@@ -8,10 +8,13 @@ from typing import Any
 from playwright.sync_api import expect
 
 from server.cli import Runtime
+from server.ui import case_new
 from tests.browser.conftest import PHONE, log_in, screenshot
 from tests.conftest import advance_clock
 from tests.domain_support import World
+from workflows.cadres.models import Cadre
 
+CADRE = re.compile(r"^当事干部")  # not the search box beside it, 查找当事干部
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 
 
@@ -98,7 +101,7 @@ def test_clerk_opens_an_accountability_case_from_the_case_list(open_page: Any, w
     page.goto("/cases")
     page.get_by_role("link", name="登记案件").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("登记案件")
-    page.get_by_label("当事干部").select_option(label="张三（合肥市某局局长，合肥市）")
+    page.get_by_label(CADRE).select_option(label="张三（合肥市某局局长，合肥市）")
 
     page.get_by_role("radio", name="纠错整改", exact=True).check()  # the fields follow the kind
     expect(page.get_by_label("纠错整改要求")).to_be_visible()
@@ -106,7 +109,7 @@ def test_clerk_opens_an_accountability_case_from_the_case_list(open_page: Any, w
     page.get_by_role("radio", name="问责", exact=True).check()
     expect(page.get_by_label("问题事实")).to_be_visible()
     expect(page.get_by_label("纠错整改要求")).to_have_count(0)
-    expect(page.get_by_label("当事干部")).to_have_value(str(world.cadres["zhang"]))
+    expect(page.get_by_label(CADRE)).to_have_value(str(world.cadres["zhang"]))
     expect(page.get_by_label("立案日期")).to_have_value("2026-03-02")
 
     page.get_by_label("问题线索来源").select_option(label="审计")
@@ -156,3 +159,26 @@ def test_organization_clerk_checks_promotion_eligibility_on_a_phone_and_a_laptop
     widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
                                        view: document.documentElement.clientWidth})""")
     assert widths["page"] <= widths["view"], widths
+
+
+def test_clerk_finds_the_cadre_by_name_in_a_large_jurisdiction(open_page: Any, world: World, rt: Runtime) -> None:
+    with rt.db.transaction() as session:
+        session.add_all(Cadre(name=f"王{i:03d}", post=f"合肥市第{i}科科长", org_unit_code="ah-hf",
+                              created_at=rt.clock.now()) for i in range(case_new.CADRE_CHOICES + 5))
+    page = open_page()
+    log_in(page, "discipline.hf")
+    page.goto("/cases/new")
+    cadre = page.get_by_label(CADRE)
+    expect(cadre.locator("option:disabled")).to_have_text("……另有 6 名未列出：请在上面输入姓名或职务查找")
+    search = page.get_by_label("查找当事干部（姓名或职务）")
+    search.fill("王104")
+    expect(cadre.locator("option")).to_have_text(["（请选择）", "王104（合肥市第104科科长，合肥市）"])
+    cadre.select_option(label="王104（合肥市第104科科长，合肥市）")
+    search.press("Enter")  # searches again; does not submit the form
+    expect(page.locator(".error-summary")).to_have_count(0)
+    expect(cadre).to_have_value(re.compile(r"\d+"))
+    page.get_by_label("问题线索来源").select_option(label="审计")
+    page.get_by_label("问题事实").fill(FINDING["facts"])
+    page.get_by_label("证据材料").fill(FINDING["evidence"])
+    page.get_by_role("button", name="立案", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("WZ-2026-000001 王104问责")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from server.cli import Runtime
 from server.ui import case_new
 from tests.domain_support import World
+from workflows.cadres.models import Cadre
 from workflows.cases import intake
 from workflows.cases.models import CaseFile, CaseLink
 
@@ -280,3 +281,58 @@ def test_a_changed_kind_without_its_fields_shows_them_and_stores_nothing(
     assert response.status_code == 200 and "已改为纠错整改：请填写本类案件的事项后再提交" in html
     assert 'id="n-requirements"' in html and f'<option value="{world.cadres["zhang"]}" selected>' in html
     assert _cases(rt) == 0
+
+
+def _many_cadres(rt: Runtime, count: int, *, unit: str = "ah-hf", prefix: str = "王") -> None:
+    with rt.db.transaction() as session:
+        for i in range(count):
+            session.add(Cadre(name=f"{prefix}{i:03d}", post=f"合肥市第{i}科科长", org_unit_code=unit,
+                              created_at=rt.clock.now()))
+
+
+def _options(html: str) -> list[str]:
+    return re.findall(r'<option value="(\d*)"', html)
+
+
+def test_a_large_jurisdiction_lists_a_page_of_cadres_and_the_search_finds_the_rest(
+        logged_in: Any, world: World, rt: Runtime) -> None:
+    _many_cadres(rt, case_new.CADRE_CHOICES + 20)
+    _many_cadres(rt, 3, unit="ah-wh", prefix="王芜")  # 芜湖市: not discipline.hf's
+    client, csrf = logged_in("discipline.hf")
+    page = client.get("/cases/new").get_data(as_text=True)
+    assert len([v for v in _options(page) if v]) == case_new.CADRE_CHOICES
+    assert "……另有 21 名未列出：请在上面输入姓名或职务查找" in page  # 120 王 + 张三 = 121
+    assert 'id="n-cadre_q" name="cadre_q"' in page and 'hx-get="/cases/new/cadres"' in page
+
+    found = client.get("/cases/new/cadres", query_string={"cadre_q": "王119"})
+    assert found.status_code == 200
+    assert re.findall(r'<option value="\d+">([^<]+)</option>', found.get_data(as_text=True)) == [
+        "王119（合肥市第119科科长，合肥市）"]
+    by_post = client.get("/cases/new/cadres", query_string={"cadre_q": "局长"}).get_data(as_text=True)
+    assert f'<option value="{world.cadres["zhang"]}">张三（合肥市某局局长，合肥市）</option>' in by_post
+    assert "另有" not in by_post
+    # Out of jurisdiction stays out, whatever is searched or sent as selected.
+    elsewhere = client.get("/cases/new/cadres", query_string={"cadre_q": "王芜", "cadre_id": world.cadres["li"]})
+    assert [v for v in _options(elsewhere.get_data(as_text=True)) if v] == []
+    assert "管辖范围内没有姓名或职务含“王芜”的干部" in elsewhere.get_data(as_text=True)
+
+    # The chosen cadre stays listed (and selected) when the search no longer matches them.
+    kept = client.get("/cases/new/cadres", query_string={"cadre_q": "王119", "cadre_id": world.cadres["zhang"]})
+    html = kept.get_data(as_text=True)
+    assert f'<option value="{world.cadres["zhang"]}" selected>' in html and "王119" in html
+    # The search survives a re-rendered form, and the case opens on the cadre found.
+    wrong = _open(client, csrf, "accountability", cadre_q="王119", cadre_id="", **FINDING, registered_on="2026-02-27")
+    assert wrong.status_code == 422 and 'name="cadre_q" value="王119"' in wrong.get_data(as_text=True)
+    cadre_id = _options(found.get_data(as_text=True))[1]
+    opened = _open(client, csrf, "accountability", cadre_q="王119", cadre_id=cadre_id, **FINDING,
+                   registered_on="2026-02-27")
+    assert opened.status_code == 303 and str(_only_case(rt).cadre_id) == cadre_id
+
+
+def test_the_cadre_search_is_not_for_a_cadre_nor_for_whom_may_open_nothing(logged_in: Any, world: World) -> None:
+    cadre, _csrf = logged_in("zhang")
+    assert cadre.get("/cases/new/cadres", query_string={"cadre_q": "张"}).status_code == 404
+    supervisor, _csrf = logged_in("supervisor.hf")
+    assert supervisor.get("/cases/new/cadres", query_string={"cadre_q": "张"}).status_code == 403
+    anonymous = supervisor.application.test_client()
+    assert anonymous.get("/cases/new/cadres").status_code in (302, 303, 401)
