@@ -211,8 +211,9 @@ def get_document(document_id: int) -> Any:
 def get_document_content(document_id: int) -> Any:
     """Download a document of a case I may see (withdrawn ones too): always as an attachment,
     with its file name (RFC 5987 for Chinese names) and its accepted type, never sniffed."""
-    with auth.reading() as (session, principal):
-        found = documents.download(session, principal=principal, document_id=document_id)
+    with auth.writing() as (session, principal):  # a download is audited
+        found = documents.download(session, principal=principal, document_id=document_id,
+                                   clock=auth.runtime().clock)
     return download_response(found)
 
 

@@ -150,9 +150,15 @@ def test_upload_list_and_download_byte_for_byte(login: Any, world: World, rt: Ru
     assert (row.actor, row.object_type, row.object_id, row.instance_id) == (
         "discipline.hf", "document", str(body["id"]), case.instance_id)
     assert '"sha256": "' + body["sha256"] in row.detail and '"role": "discipline"' in row.detail
+    # Each download is on the record, with who, as what and from where; not on the case's timeline.
+    downloads = _audited(rt, "document.download")
+    assert [r.actor for r in downloads] == ["discipline.hf", "zhang", "supervisor.hf"]
+    assert {(r.object_type, r.object_id, r.instance_id) for r in downloads} == {("document", str(body["id"]), None)}
+    assert f'"case_number": "{case.number}"' in downloads[1].detail and '"role": "cadre"' in downloads[1].detail
+    assert '"ip": "127.0.0.1"' in downloads[2].detail
     with rt.db.reading() as session:
         labels = [entry.label for entry in queries.timeline(session, world.case(case.id))]
-        assert "添加材料" in labels
+        assert "添加材料" in labels and not [label for label in labels if "下载" in label]
         assert verify(session).ok
 
 
@@ -261,6 +267,7 @@ def test_out_of_jurisdiction_is_not_found_everywhere(login: Any, world: World, r
     assert missing.get("/documents/999999/content").get_json()["detail"] == "材料 999999 不存在"
     assert missing.get("/documents/99999999999").status_code == 404
     assert _count(rt, CaseDocument) == 1 and _count(rt, DocumentWithdrawal) == 0
+    assert _audited(rt, "document.download") == []  # a refused download discloses and records nothing
 
 
 def test_who_sees_but_does_not_work_on_the_case_may_not_add(login: Any, world: World, rt: Runtime) -> None:

@@ -14,6 +14,7 @@ from tests.api.test_documents import PDF, disguised_exe, tiny_png
 from tests.domain_support import World
 from workflows.cases.models import CaseFile
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
+from workflows.models import AuditEvent
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 NAME = "调查报告（初稿）.pdf"
@@ -77,6 +78,9 @@ def test_upload_on_the_task_page_shows_on_the_case_page_and_downloads(
     cadre, _ = logged_in("zhang")  # the cadre concerned sees it and downloads it
     assert f">{NAME}</a>" in cadre.get(f"/cases/{case.id}").get_data(as_text=True)
     assert cadre.get(link.group(1)).data == PDF
+    with rt.db.reading() as session:  # both downloads are on the audit record
+        assert session.execute(select(AuditEvent.actor).where(AuditEvent.action == "document.download")
+                               .order_by(AuditEvent.id)).scalars().all() == ["discipline.hf", "zhang"]
 
 
 def test_an_upload_without_the_csrf_token_is_refused(logged_in: Any, world: World, rt: Runtime) -> None:
