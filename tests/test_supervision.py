@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.domain_support import World, make_world
-from workflows import access, settings, supervision, timers
+from workflows import access, migrate, settings, supervision, timers
 from workflows.cases.models import CaseFile
 from workflows.errors import Conflict, Forbidden, ValidationFailed
 from workflows.models import AuditEvent
@@ -137,3 +139,55 @@ def test_an_escalation_task_can_itself_be_escalated_upwards(world: World, rt: Ru
     escalation = world.task(case, "escalate")
     done = _escalate(rt, escalation.id, "市级督办无进展，报省级")
     assert done.notified == ["committee.hf", "supervisor.ah"]  # never the escalating supervisor
+
+
+def _urge(rt: Runtime, task_id: int, note: str) -> TaskUrge:
+    with rt.db.transaction() as session:
+        settings.sync_clock(session, rt.clock)
+        principal = access.principal_for(session, username="supervisor.hf")
+        return work.urge(session, principal=principal, task_id=task_id, note=note, clock=rt.clock)
+
+
+def _kinds(rt: Runtime) -> list[tuple[str, str]]:
+    with rt.db.reading() as session:
+        return [(u.kind, u.note) for u in session.execute(select(TaskUrge).order_by(TaskUrge.id)).scalars()]
+
+
+def test_an_escalation_is_a_kind_of_urge_and_a_plain_urge_cannot_pass_for_one(world: World, rt: Runtime) -> None:
+    task = world.task(_registered(world), "investigate")
+    set_clock(rt, "2026-04-20 09:00")
+    with pytest.raises(ValidationFailed) as refused:
+        _urge(rt, task.id, "【督办上报】请抓紧")
+    assert refused.value.errors == [{"field": "note",
+                                     "message": "催办说明不能以“【督办上报】”开头：逾期任务请用督办上报"}]
+    _urge(rt, task.id, "请抓紧")
+    _escalate(rt, task.id, "逾期仍未报送")
+    assert _kinds(rt) == [("urge", "请抓紧"), ("escalation", "【督办上报】逾期仍未报送")]
+    with rt.db.reading() as session:
+        principal = access.principal_for(session, username="supervisor.hf")
+        items, _ = supervision.overdue(session, principal=principal, clock=rt.clock,
+                                       filters=supervision.Filters(), page=1, per_page=10)
+    assert (items[0].urge_count, items[0].escalations) == (2, 1)
+
+
+def test_migration_0008_classifies_earlier_urges_by_the_audit_trail(world: World, rt: Runtime) -> None:
+    """Down to 0007 (no kind: the mark in the note was all there was), up again: the audit
+    trail's task.escalate rows say which urges were escalations; the table stays append-only."""
+    task = world.task(_registered(world), "investigate")
+    set_clock(rt, "2026-04-20 09:00")
+    _urge(rt, task.id, "请抓紧")
+    _escalate(rt, task.id, "逾期仍未报送")
+    url = rt.db.url
+    rt.db.dispose()
+    try:
+        command.downgrade(migrate.alembic_config(url), "0007")
+        with rt.db.engine.begin() as conn:  # what 0007 allowed: a plain urge with the mark
+            conn.execute(text("INSERT INTO task_urge (task_id, instance_id, urged_by, note, created_at) "
+                              "SELECT task_id, instance_id, urged_by, :note, created_at FROM task_urge"),
+                         {"note": "【督办上报】其实只是催办"})
+        rt.db.dispose()
+    finally:
+        migrate.upgrade(url)
+    assert [kind for kind, _note in _kinds(rt)] == ["urge", "escalation", "urge", "urge"]
+    with pytest.raises(DBAPIError, match="append-only"), rt.db.transaction() as session:
+        session.execute(text("UPDATE task_urge SET kind = 'escalation'"))

@@ -230,7 +230,7 @@ def _add_urges(session: Session, items: list[OverdueTask]) -> None:
     by_id = {item.task_id: item for item in items}
     if not by_id:
         return
-    escalation = TaskUrge.note.startswith(ESCALATION_NOTE_MARK, autoescape=True)
+    escalation = TaskUrge.kind == "escalation"
     urges = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at, escalation)
                             .where(TaskUrge.task_id.in_(sorted(by_id)))
                             .order_by(TaskUrge.created_at, TaskUrge.id))

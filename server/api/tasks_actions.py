@@ -37,7 +37,7 @@ class TaskEscalateArgs(Schema):
 
 class TaskEscalationSchema(Schema):
     urge = fields.Nested(lambda: TaskUrgeSchema(), required=True,
-                         metadata={"description": "记为催办，说明以【督办上报】开头"})
+                         metadata={"description": "记为 kind=escalation 的催办，说明以【督办上报】开头"})
     notified = fields.List(fields.String(), required=True,
                            metadata={"description": "被通知的用户：办理人（或可认领者）、本单位党委(党组)、上一级督查人员"})
 
@@ -61,6 +61,8 @@ class TaskUrgeSchema(Schema):
     urged_by = fields.String(required=True, metadata={"description": "催办人"})
     note = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["urge", "escalation"]),
+                         metadata={"description": "urge（催办）或 escalation（督办上报）"})
 
 
 def _shown(session: Session, clock: Clock, task: HumanTask) -> dict[str, Any]:

@@ -24,7 +24,8 @@ class TaskComment(Base):
 
 
 class TaskUrge(Base):
-    """催办: a supervisor pressed for an open task, with a note; shown on the case."""
+    """催办: a supervisor pressed for an open task, with a note; shown on the case. `kind` is
+    'urge', or 'escalation' for 督办上报 (its note starts with 【督办上报】 as shown)."""
 
     __tablename__ = "task_urge"
 
@@ -34,6 +35,7 @@ class TaskUrge(Base):
     urged_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(20), default="urge", server_default="urge")
 
 
 class Notification(Base):

@@ -12,8 +12,9 @@ e.g. an appeal's reviewer) is fixed: the rules of the task itself depend on it.
 督办上报 is the supervisor's stronger urge, for overdue work only: besides whoever owes
 the task, the party committee (党委(党组)) of the task's unit, which answers for its
 unit's work, and the supervisors of the unit above the supervisor's own (上报) are told.
-It is stored as an urge whose note starts with ESCALATION_MARK, so it counts and shows
-wherever urges do; the audit row (`task.escalate`) names everyone told.
+It is stored as an urge of kind 'escalation' whose note starts with ESCALATION_MARK, so it
+counts and shows wherever urges do; the audit row (`task.escalate`) names everyone told.
+A plain urge's note may not start with the mark.
 """
 from __future__ import annotations
 
@@ -96,6 +97,9 @@ def urge(session: Session, *, principal: Principal, task_id: int, note: str, clo
     task, _locked = _open_task(session, principal, task_id)
     _check_may_urge(principal, task)
     text = _text(note, field="note", limit=NOTE_MAX, what="催办说明")
+    if text.startswith(ESCALATION_MARK):
+        message = f"催办说明不能以“{ESCALATION_MARK}”开头：逾期任务请用督办上报"
+        raise ValidationFailed(message, [{"field": "note", "message": message}])
     row = _add_urge(session, principal, task, text, clock)
     case = _case_of(session, task)
     told = notifications.recipients(session, task_id=task.id)
@@ -113,7 +117,7 @@ def escalate(session: Session, *, principal: Principal, task_id: int, note: str,
     if not _is_overdue(task, clock):
         raise Conflict(f"任务「{task.name}」尚未逾期：督办上报只用于逾期任务，未逾期的请催办")
     text = _text(note, field="note", limit=NOTE_MAX - len(ESCALATION_MARK), what="督办说明")
-    row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock)
+    row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock, kind="escalation")
     case = _case_of(session, task)
     parent = session.execute(select(OrgUnit.parent_code).where(OrgUnit.code == principal.org_unit)).scalar()
     above = _active_users(session, role="supervisor", org_unit=parent)
@@ -241,9 +245,10 @@ def _is_overdue(task: HumanTask, clock: Clock) -> bool:
     return task.due_at < clock.now()
 
 
-def _add_urge(session: Session, principal: Principal, task: HumanTask, note: str, clock: Clock) -> TaskUrge:
+def _add_urge(session: Session, principal: Principal, task: HumanTask, note: str, clock: Clock,
+              kind: str = "urge") -> TaskUrge:
     row = TaskUrge(task_id=task.id, instance_id=task.instance_id, urged_by=principal.username,
-                   note=note, created_at=clock.now())
+                   note=note, created_at=clock.now(), kind=kind)
     session.add(row)
     session.flush()
     return row
