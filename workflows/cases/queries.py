@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows import access, engine
+from workflows import access, engine, textsearch
 from workflows.access import Principal
 from workflows.cadres import service as cadres
 from workflows.cadres.models import Cadre, PromotionBan
@@ -103,10 +103,9 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
         query = query.where(late)
     elif filters.overdue is False:
         query = query.where(not_(late))
-    if filters.text and filters.text.strip():
-        like = f"%{filters.text.strip()}%"
-        query = query.where(or_(CaseFile.number.ilike(like), CaseFile.subject_name.ilike(like),
-                                CaseFile.title.ilike(like)))
+    found = textsearch.matching(filters.text, CaseFile.number, CaseFile.subject_name, CaseFile.title)
+    if found is not None:
+        query = query.where(found)
     return query.order_by(CaseFile.opened_at.desc(), CaseFile.id.desc())
 
 
@@ -278,9 +277,9 @@ def cadre_rows(principal: Principal, *, text: str | None = None) -> Select[Any]:
     """Cadres the principal sees, by name, with their org unit's name."""
     query = cast(Select[Any], select(Cadre, OrgUnit.name.label("org_unit_name"))
                  .join(OrgUnit, OrgUnit.code == Cadre.org_unit_code).where(access.cadre_scope(principal)))
-    if text and text.strip():
-        like = f"%{text.strip()}%"
-        query = query.where(or_(Cadre.name.ilike(like), Cadre.post.ilike(like)))
+    found = textsearch.matching(text, Cadre.name, Cadre.post)
+    if found is not None:
+        query = query.where(found)
     return query.order_by(Cadre.name, Cadre.id)
 
 
@@ -379,8 +378,9 @@ def blacklist_rows(principal: Principal, *, text: str | None = None, current: bo
         .join(CaseFile, CaseFile.id == BlacklistEntry.basis_case_id)
         .outerjoin(removal, removal.removes_entry_id == BlacklistEntry.id)
         .where(CaseFile.org_unit_code.in_(sorted(principal.units)))))
-    if text and text.strip():
-        query = query.where(BlacklistEntry.person_name.ilike(f"%{text.strip()}%"))
+    found = textsearch.matching(text, BlacklistEntry.person_name)
+    if found is not None:
+        query = query.where(found)
     if current is True:
         query = query.where(BlacklistEntry.removes_entry_id.is_(None), removal.id.is_(None))
     elif current is False:

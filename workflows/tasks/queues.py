@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows import functions
+from workflows import functions, textsearch
 from workflows.access import Principal, task_scope
 from workflows.cases.models import CaseFile
 from workflows.clock import Clock
@@ -80,10 +80,9 @@ def _filtered(query: Select[Any], principal: Principal, filters: Filters, *, now
         query = query.where(HumanTask.due_at < now)
     elif filters.overdue is False:
         query = query.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
-    if filters.text:
-        like = f"%{filters.text.strip()}%"
-        query = query.where(or_(CaseFile.number.ilike(like), CaseFile.subject_name.ilike(like),
-                                HumanTask.name.ilike(like)))
+    found = textsearch.matching(filters.text, CaseFile.number, CaseFile.subject_name, HumanTask.name)
+    if found is not None:
+        query = query.where(found)
     return query
 
 
