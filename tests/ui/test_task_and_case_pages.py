@@ -54,6 +54,7 @@ def test_task_form_is_rendered_from_its_schema(logged_in: Any, world: World) -> 
     assert "保存草稿" in html and "办理完成" in html
     assert "审计发现违规拨付专项资金" in html  # the case's documents beside the form
     assert f'href="/cases/{case.id}"' in html and "流程启动" in html  # case and its history
+    assert "<dd>纪检监察机关 · 合肥市</dd>" in html  # the unit by its name, not its code
 
 
 def test_bad_input_is_refused_with_messages_beside_the_fields_and_values_kept(
@@ -242,6 +243,7 @@ def test_case_page_shows_deadlines_with_their_basis_decisions_timeline_and_urges
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert f"{case.number} " in html and "办理中" in html
     assert f'<a href="/tasks/{task_id}">责任调查</a>' in html
+    assert ">纪检监察机关 · 合肥市</td>" in html
     assert "立案之日" in html  # how the investigation's due date was computed
     assert "请抓紧调查" in html and "supervisor.hf" in html
     assert f'data-xml="/cases/{case.id}/diagram.bpmn"' in html

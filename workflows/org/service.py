@@ -1,6 +1,8 @@
 """Org units, users and jurisdiction (§11): who may see which unit's work."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import select
@@ -34,6 +36,15 @@ def unit(session: Session, code: str) -> OrgUnit:
     if found is None:
         raise NotFound(f"org unit {code} not found")
     return found
+
+
+def unit_names(session: Session, codes: Iterable[str | None]) -> dict[str, str]:
+    """The names of the units with these codes (codes not found are left out)."""
+    wanted = sorted({code for code in codes if code})
+    if not wanted:
+        return {}
+    rows = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(wanted)))
+    return {code: name for code, name in rows}
 
 
 def subtree(session: Session, code: str) -> list[str]:
