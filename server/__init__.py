@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, jsonify
 from sqlalchemy import select
 
-from server import api, assets, auth, errors, ui
+from server import api, assets, auth, errors, inputs, ui
 from workflows import hooks
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def create_app(runtime: Runtime | None = None, *, serving: bool | None = None, *
     app.config.setdefault("SESSION_COOKIE_SECURE", rt.settings.secure_cookies)
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = rt.settings.max_request_bytes
+    inputs.init_app(app)
     assets.init_app(app)
     api.init_app(app)
     errors.register(app)  # after the API: its handlers replace flask-smorest's

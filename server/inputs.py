@@ -1,0 +1,66 @@
+"""Input hygiene before any view: no NUL character in a query parameter, a path segment, a
+form field or a JSON string. Nothing stored holds one, PostgreSQL refuses it as a text
+parameter (which would surface as a 500), and SQLite would store it silently — so it is
+refused up front as a validation error naming the field (422: problem+json for the API,
+a page for people)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, request
+
+from workflows.errors import ValidationFailed
+
+NUL = "\x00"
+_MESSAGE = "不能含有空字符（NUL, \\u0000）"
+
+
+def _refuse(field: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}：{_MESSAGE}", [{"field": field, "message": _MESSAGE}])
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) holding a NUL in a parsed JSON value, or None."""
+    if isinstance(value, str):
+        return path if NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if NUL in str(key):
+                return inner
+            found = _nul_path(item, inner)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]" if path else f"[{index}]")
+            if found:
+                return found
+    return None
+
+
+def check_request() -> None:
+    for key, value in request.args.items(multi=True):
+        if NUL in key or NUL in value:
+            raise _refuse(key)
+    for key, value in (request.view_args or {}).items():
+        if isinstance(value, str) and NUL in value:
+            raise _refuse(key)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        for key, value in request.form.items(multi=True):
+            if NUL in key or NUL in value:
+                raise _refuse(key)
+    elif request.is_json:
+        body = request.get_data(cache=True)
+        if b"\\u0000" in body:  # the only way a JSON text holds a NUL; then find where
+            try:
+                found = _nul_path(json.loads(body), "")
+            except ValueError:
+                return  # the view's parser names malformed JSON
+            if found is not None:
+                raise _refuse(found)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_request)
