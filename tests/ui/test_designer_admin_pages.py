@@ -252,6 +252,7 @@ def test_own_role_cannot_be_changed_and_other_units_users_are_not_found(logged_i
     client, csrf = logged_in("admin.hf")
     own = _text(client.get("/admin/users/admin.hf"))
     assert "不能更改自己的角色、单位或启用状态" in own and '<select id="role"' not in own
+    assert "单位：合肥市（ah-hf）" in own
     forged = client.post("/admin/users/admin.hf", data={
         "csrf_token": csrf, "display_name": "admin hf", "role": "designer", "org_unit": "ah-hf", "active": "1"})
     assert forged.status_code == 422 and _error(_text(forged), "role") == "不能更改自己的角色、单位或启用状态"
