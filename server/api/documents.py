@@ -163,6 +163,16 @@ def download_response(found: documents.Download) -> Response:
     return response
 
 
+def serve_download(document_id: int) -> Response:
+    """The download both the API and the pages answer: a GET is audited (in a write
+    transaction); a HEAD — headers only, no content leaves — is not."""
+    headers_only = request.method == "HEAD"
+    with (auth.reading() if headers_only else auth.writing()) as (session, principal):
+        found = documents.download(session, principal=principal, document_id=document_id,
+                                   clock=auth.runtime().clock, record=not headers_only)
+    return download_response(found)
+
+
 # --- routes ---------------------------------------------------------------------------------
 
 
@@ -211,10 +221,7 @@ def get_document(document_id: int) -> Any:
 def get_document_content(document_id: int) -> Any:
     """Download a document of a case I may see (withdrawn ones too): always as an attachment,
     with its file name (RFC 5987 for Chinese names) and its accepted type, never sniffed."""
-    with auth.writing() as (session, principal):  # a download is audited
-        found = documents.download(session, principal=principal, document_id=document_id,
-                                   clock=auth.runtime().clock)
-    return download_response(found)
+    return serve_download(document_id)
 
 
 @blp.route("/documents/<int:document_id>/withdraw", methods=["POST"])

@@ -150,6 +150,7 @@ def test_upload_list_and_download_byte_for_byte(login: Any, world: World, rt: Ru
     assert (row.actor, row.object_type, row.object_id, row.instance_id) == (
         "discipline.hf", "document", str(body["id"]), case.instance_id)
     assert '"sha256": "' + body["sha256"] in row.detail and '"role": "discipline"' in row.detail
+    assert login("discipline.hf").client.head(f"/api/v1/documents/{body['id']}/content").status_code == 200  # not recorded
     # Each download is on the record, with who, as what and from where; not on the case's timeline.
     downloads = _audited(rt, "document.download")
     assert [r.actor for r in downloads] == ["discipline.hf", "zhang", "supervisor.hf"]

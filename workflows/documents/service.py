@@ -91,15 +91,18 @@ def document(session: Session, *, principal: Principal, document_id: int) -> Lis
                    _appeal_conflict(session, principal, case) is not None)
 
 
-def download(session: Session, *, principal: Principal, document_id: int, clock: Clock) -> Download:
+def download(session: Session, *, principal: Principal, document_id: int, clock: Clock,
+             record: bool = True) -> Download:
     """The bytes of a document of a case the principal sees (withdrawn ones too: the record
-    stays), served as its stored type only if that type is an accepted one. Audited: who
-    read which case's material is on the record (the audit log, not the case's timeline)."""
+    stays), served as its stored type only if that type is an accepted one. Audited unless
+    `record` is false (a HEAD request: no content leaves): who read which case's material is
+    on the record (the audit log, not the case's timeline)."""
     found, case = _visible(session, principal, document_id)
-    audit.record(session, at=clock.now(), actor=principal.username, action="document.download",
-                 object_type="document", object_id=found.id,
-                 detail={"case_id": case.id, "case_number": case.number, "filename": found.filename,
-                         "sha256": found.sha256})
+    if record:
+        audit.record(session, at=clock.now(), actor=principal.username, action="document.download",
+                     object_type="document", object_id=found.id,
+                     detail={"case_id": case.id, "case_number": case.number, "filename": found.filename,
+                             "sha256": found.sha256})
     content_type = (found.content_type if found.content_type in formats.CONTENT_TYPES
                     else "application/octet-stream")
     return Download(filename=found.filename, content_type=content_type, content=found.content,
