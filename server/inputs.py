@@ -59,7 +59,7 @@ def check_request() -> None:
             except ValueError:
                 return  # the view's parser names malformed JSON
             if found is not None:
-                raise _refuse(found)
+                raise _refuse(found or "(body)")
 
 
 def init_app(app: Flask) -> None:
