@@ -26,11 +26,9 @@ from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
 from workflows.tasks import queues
-from workflows.tasks.models import TaskUrge
+from workflows.tasks.models import ESCALATION, TaskUrge
 
 ESCALATION_ROLE = "supervisor"
-#: The start of the note of an urge that is a supervisor's 督办上报 (tasks.service.escalate).
-ESCALATION_NOTE_MARK = "【督办上报】"
 OLDEST = 10
 _DAY = 86_400
 #: Aging buckets (逾期时长): (low, high) days overdue, both inclusive; None = no upper bound.
@@ -230,7 +228,7 @@ def _add_urges(session: Session, items: list[OverdueTask]) -> None:
     by_id = {item.task_id: item for item in items}
     if not by_id:
         return
-    escalation = TaskUrge.kind == "escalation"
+    escalation = TaskUrge.kind == ESCALATION
     urges = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at, escalation)
                             .where(TaskUrge.task_id.in_(sorted(by_id)))
                             .order_by(TaskUrge.created_at, TaskUrge.id))

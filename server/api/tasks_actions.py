@@ -17,6 +17,7 @@ from workflows.clock import Clock
 from workflows.models import HumanTask
 from workflows.tasks import queues
 from workflows.tasks import service as work
+from workflows.tasks.models import URGE_KINDS
 
 
 class TaskTargetArgs(Schema):
@@ -61,7 +62,7 @@ class TaskUrgeSchema(Schema):
     urged_by = fields.String(required=True, metadata={"description": "催办人"})
     note = fields.String(required=True)
     created_at = fields.DateTime(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["urge", "escalation"]),
+    kind = fields.String(required=True, validate=validate.OneOf(URGE_KINDS),
                          metadata={"description": "urge（催办）或 escalation（督办上报）"})
 
 

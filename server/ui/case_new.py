@@ -231,12 +231,16 @@ SEARCH_MAX = 100  # characters of a search kept
 @dataclass(frozen=True)
 class CadreChoices:
     """What the 当事干部 list offers: (id, label) in name order, the selected cadre first when the
-    search leaves it out; how many cadres match the search; how many of those are not listed."""
+    search leaves it out; how many cadres match the search."""
 
     options: list[tuple[str, str]]
     total: int
-    unlisted: int
     text: str
+
+    @property
+    def unlisted(self) -> int:
+        """Matching cadres beyond the list's length."""
+        return max(0, self.total - CADRE_CHOICES)
 
 
 def _cadres(session: Session, principal: Principal, *, text: str = "", selected: str = "") -> CadreChoices:
@@ -251,7 +255,7 @@ def _cadres(session: Session, principal: Principal, *, text: str = "", selected:
         kept = session.execute(queries.cadre_rows(principal).where(in_units, Cadre.id == chosen)).first()
         rows[:0] = [kept] if kept is not None else []
     return CadreChoices([(str(row.Cadre.id), f"{row.Cadre.name}（{row.Cadre.post}，{row.org_unit_name}）")
-                         for row in rows], total, max(0, total - CADRE_CHOICES), text)
+                         for row in rows], total, text)
 
 
 def _search_text(raw: str | None) -> str:

@@ -206,7 +206,8 @@ def _may_file(principal: Principal, case: CaseFile, filers: Mapping[str, Any]) -
     return principal.role in filers and (principal.role == "cadre" or principal.org_unit == case.org_unit_code)
 
 
-def _with_unit_names(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_unit_names(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Task items (`task_item`) with their unit's name beside its code, for pages."""
     names = org.unit_names(session, (item["org_unit"] for item in items))
     return [{**item, "org_unit_name": names.get(item["org_unit"] or "")} for item in items]
 
@@ -226,7 +227,7 @@ def _case_page(case_id: int, *, appeal: Filing | None = None, exemption: Filing 
             "case": case_row(case, next_due_at=min(due) if due else None, overdue=detail.overdue),
             "cadre": {"name": cadre.name, "post": cadre.post} if cadre else None,
             "org_unit_name": detail.org_unit_name,
-            "tasks": _with_unit_names(session, [task_item(t, now=now, soon=soon) for t in detail.tasks]),
+            "tasks": with_unit_names(session, [task_item(t, now=now, soon=soon) for t in detail.tasks]),
             "visible_tasks": set(session.execute(select(HumanTask.id).where(
                 HumanTask.id.in_([t.id for t in detail.tasks]), access.task_scope(principal))).scalars())
             if detail.tasks else set(),

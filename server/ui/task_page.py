@@ -27,7 +27,6 @@ from workflows.access import Principal
 from workflows.cases import tolerance
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.models import HumanTask
-from workflows.org import service as org
 from workflows.org.models import User
 from workflows.tasks import completion, drafts, queues
 from workflows.tasks import service as work
@@ -85,12 +84,11 @@ def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[di
         detail = task_detail(session, principal=principal, task_id=task_id)
         task, case = detail.task, detail.case
         now = rt.clock.now()
-        item = task_item(task, now=now, soon=queues.due_soon_limit(session, rt.clock),
-                         case_id=case.id if case else None, case_number=case.number if case else None,
-                         subject_name=case.subject_name if case else None,
-                         case_title=case.title if case else None)
+        [item] = case_pages.with_unit_names(session, [task_item(
+            task, now=now, soon=queues.due_soon_limit(session, rt.clock), case_id=case.id if case else None,
+            case_number=case.number if case else None, subject_name=case.subject_name if case else None,
+            case_title=case.title if case else None)])
         item["process_name"] = supervision.process_names(session).get(task.process_key, task.process_key)
-        item["org_unit_name"] = org.unit_names(session, [task.org_unit]).get(task.org_unit or "")
         values, draft = _values(session, principal, detail, posted)
         fields = schema_form.build(_schema(detail), detail.ui_schema, values, extra_rows=extra_rows)
         top = schema_form.attach(fields, errors or [])

@@ -23,6 +23,11 @@ class TaskComment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+#: TaskUrge.kind: a 催办, or a 督办上报 (escalation).
+URGE, ESCALATION = "urge", "escalation"
+URGE_KINDS = (URGE, ESCALATION)
+
+
 class TaskUrge(Base):
     """催办: a supervisor pressed for an open task, with a note; shown on the case. `kind` is
     'urge', or 'escalation' for 督办上报 (its note starts with 【督办上报】 as shown)."""
@@ -35,7 +40,7 @@ class TaskUrge(Base):
     urged_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(20), default="urge", server_default="urge")
+    kind: Mapped[str] = mapped_column(String(20), default=URGE, server_default=URGE)
 
 
 class Notification(Base):

@@ -34,13 +34,13 @@ from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 
 from . import notifications
-from .models import TaskComment, TaskUrge
+from .models import ESCALATION, URGE, TaskComment, TaskUrge
 
 NOTE_MAX = 1000
 COMMENT_MAX = 2000
 URGING_ROLES = frozenset({"supervisor"})
 #: The start of an escalation's note (督办上报); the rest is the supervisor's own words.
-ESCALATION_MARK = supervision.ESCALATION_NOTE_MARK
+ESCALATION_MARK = "【督办上报】"
 #: Whom an escalation tells besides those who owe the task: the unit's party committee.
 ESCALATION_COMMITTEE_ROLE = "committee"
 
@@ -117,7 +117,7 @@ def escalate(session: Session, *, principal: Principal, task_id: int, note: str,
     if not _is_overdue(task, clock):
         raise Conflict(f"任务「{task.name}」尚未逾期：督办上报只用于逾期任务，未逾期的请催办")
     text = _text(note, field="note", limit=NOTE_MAX - len(ESCALATION_MARK), what="督办说明")
-    row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock, kind="escalation")
+    row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock, kind=ESCALATION)
     case = _case_of(session, task)
     parent = session.execute(select(OrgUnit.parent_code).where(OrgUnit.code == principal.org_unit)).scalar()
     above = _active_users(session, role="supervisor", org_unit=parent)
@@ -246,7 +246,7 @@ def _is_overdue(task: HumanTask, clock: Clock) -> bool:
 
 
 def _add_urge(session: Session, principal: Principal, task: HumanTask, note: str, clock: Clock,
-              kind: str = "urge") -> TaskUrge:
+              kind: str = URGE) -> TaskUrge:
     row = TaskUrge(task_id=task.id, instance_id=task.instance_id, urged_by=principal.username,
                    note=note, created_at=clock.now(), kind=kind)
     session.add(row)

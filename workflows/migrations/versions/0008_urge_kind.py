@@ -30,8 +30,8 @@ def upgrade() -> None:
     })
     if escalated:
         _lift_append_only(bind.dialect.name)
-        op.get_bind().execute(sa.text("UPDATE task_urge SET kind = 'escalation' WHERE id IN :ids")
-                              .bindparams(sa.bindparam("ids", expanding=True)), {"ids": escalated})
+        bind.execute(sa.text("UPDATE task_urge SET kind = 'escalation' WHERE id IN :ids")
+                     .bindparams(sa.bindparam("ids", expanding=True)), {"ids": escalated})
         _restore_append_only(bind.dialect.name)
 
 
