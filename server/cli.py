@@ -320,14 +320,17 @@ def audit_group() -> None:
 @pass_runtime
 @handles_errors
 def audit_verify(rt: Runtime) -> None:
-    """Check the hash chain; report the first broken link."""
+    """Check the hash chain and that no change lacks its row; report the first problem."""
     with rt.db.reading() as session:
         result = audit.verify(session)
     if result.ok:
         click.echo(f"audit trail intact: {result.checked} row(s) verified")
         return
-    _fail(f"audit trail broken at row {result.broken_at}: {result.reason} "
-          f"({result.checked} row(s) before it verified)")
+    if result.broken_at is None:
+        _fail(f"audit trail incomplete: {result.reason} ({result.checked} row(s) verified)")
+    else:
+        _fail(f"audit trail broken at row {result.broken_at}: {result.reason} "
+              f"({result.checked} row(s) before it verified)")
     sys.exit(1)
 
 

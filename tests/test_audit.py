@@ -152,3 +152,84 @@ def test_cli_audit_verify_exits_1_and_names_the_tampered_row(rt: Runtime) -> Non
     assert broken.returncode == 1, (broken.stdout, broken.stderr)
     assert "audit trail broken at row 4" in broken.stderr
     assert "does not match its hash" in broken.stderr
+
+
+# --- Completeness: a change with no row at all (never chained) is found too. ---------------
+
+
+def _cut_and_rechain(rt: Runtime, action: str) -> int:
+    """Removes the last row of `action` and re-chains every row after it, the way a row that
+    was never written looks (the chain itself intact); returns the removed row's id."""
+    with rt.db.reading() as session:
+        gone = session.execute(select(func.max(AuditEvent.id)).where(
+            AuditEvent.action == action)).scalar_one()
+        later = session.execute(select(AuditEvent).where(AuditEvent.id > gone)
+                                .order_by(AuditEvent.id)).scalars().all()
+        prev_hash = session.execute(select(AuditEvent.hash).where(
+            AuditEvent.id == gone - 1)).scalar_one() if gone > 1 else audit.GENESIS
+        rows = [{name: getattr(row, name) for name in ("id", *audit._BODY)} for row in later]
+    _as_admin(rt, "DELETE FROM audit_event WHERE id = :i", i=gone)
+    for values in rows:
+        values["id"] -= 1
+        values["prev_hash"] = prev_hash
+        values["hash"] = prev_hash = audit._digest(values)
+        _as_admin(rt, "UPDATE audit_event SET id = :id, prev_hash = :prev_hash, hash = :hash "
+                      "WHERE id = :old", old=values["id"] + 1, **{k: values[k] for k in ("id", "prev_hash", "hash")})
+    with rt.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_head SET last_id = last_id - 1, last_hash = :h WHERE id = 1"),
+                     {"h": prev_hash})
+    return gone
+
+
+def test_a_completion_without_its_row_is_reported_by_verify(rt: Runtime) -> None:
+    rows = _operate(rt)
+    task_id = int(_verify_and_last(rt, "task.complete"))
+
+    _cut_and_rechain(rt, "task.complete")
+    result = _verify(rt)
+
+    assert not result.ok and result.checked == rows - 1 and result.broken_at is None
+    assert result.reason.startswith(f"任务 {task_id}（investigate")
+    assert "缺少其 task.complete 审计记录" in result.reason
+    cli = _cli_verify(rt)
+    assert cli.returncode == 1 and "audit trail incomplete" in cli.stderr, cli.stderr
+
+
+def test_a_fired_timer_without_its_row_is_a_gap_in_its_instance_sequence(rt: Runtime) -> None:
+    from tests.conftest import advance_clock
+    from workflows import timers
+
+    set_clock(rt, "2026-11-02 09:00")
+    deploy(rt, "deadline.bpmn")
+    iid = start(rt, "deadline", {"registered_on": "2026-11-02"})
+    advance_clock(rt, days=40)  # the reminder and the deadline are due
+    assert timers.sweep(rt.db, clock=rt.clock) >= 1
+    assert _verify(rt).ok
+
+    _cut_and_rechain(rt, "timer.fire")
+    result = _verify(rt)
+
+    assert not result.ok and result.broken_at is None
+    assert result.reason.startswith(f"实例 {iid} 的第 3 次状态变更"), result.reason
+
+
+def test_a_case_without_its_open_row_is_reported_by_verify(rt: Runtime) -> None:
+    from tests.domain_support import make_world
+
+    world = make_world(rt)
+    case = world.open("accountability", data={"source": "audit", "facts": "审计发现问题",
+                                              "evidence": "审计报告"})
+    assert _verify(rt).ok
+
+    _cut_and_rechain(rt, "case.open")
+    result = _verify(rt)
+
+    assert not result.ok
+    assert result.reason == f"案件 {case.number}（{case.id}）已登记，但缺少其 case.open 审计记录"
+
+
+def _verify_and_last(rt: Runtime, action: str) -> str:
+    with rt.db.reading() as session:
+        assert audit.verify(session).ok
+        return session.execute(select(AuditEvent.object_id).where(AuditEvent.action == action)
+                               .order_by(AuditEvent.id.desc()).limit(1)).scalar_one()

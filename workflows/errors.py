@@ -32,6 +32,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class AuditNotWritten(Conflict):
+    """A change's audit row could not be appended: the change is not committed either."""
+
+    code = "audit_not_written"
+
+
 class TaskAlreadyCompleted(Conflict):
     code = "task_already_completed"
 

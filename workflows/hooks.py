@@ -47,6 +47,18 @@ ON_COMPLETE: dict[str, Action] = {}
 AUTOMATIC: dict[str, Action] = {}
 #: Called after every user-task completion (e.g. to record who handled a case).
 AFTER_ANY_COMPLETION: list[Action] = []
+@dataclass(frozen=True)
+class AuditedRecord:
+    """Records written with an audit row `action` whose object id is the record's id:
+    `query` selects the id first, `describe` names a record from its row."""
+
+    action: str
+    query: Any
+    describe: Callable[[Any], str]
+
+
+#: `audit.verify` reports a record without its row.
+AUDITED_RECORDS: list[AuditedRecord] = []
 #: Process data keys no form may set (a case's identity); domain packages add theirs.
 PROTECTED_KEYS: set[str] = set()
 
@@ -65,6 +77,16 @@ def automatic(name: str) -> Callable[[Action], Action]:
         AUTOMATIC[name] = fn
         return fn
     return register
+
+
+def audited_record(action: str, query: Any, describe: Callable[[Any], str]) -> None:
+    """Declares that every record `query` selects has an audit row `action` (see AuditedRecord)."""
+    AUDITED_RECORDS.append(AuditedRecord(action, query, describe))
+
+
+def audited_records() -> list[AuditedRecord]:
+    _load_domain()
+    return AUDITED_RECORDS
 
 
 def known() -> set[str]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, engine, forms, functions, hooks, projections, versions
 from .clock import Clock
-from .errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
+from .errors import AuditNotWritten, Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from .models import Instance, ProcessVersion, table_of
 from .prepared import Prepared
 
@@ -36,6 +36,7 @@ _LOCK_BY_TASK = _LOCKED.where(
     _INSTANCES.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("tid"))
     .scalar_subquery()
 ).with_for_update(of=_INSTANCES)
+_READ_VERSION = select(_INSTANCES.c.version).where(_INSTANCES.c.id == bindparam("iid"))
 _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 # The task row read with the lock may be older than the locked instance on PostgreSQL
 # (a racer's commit); the engine state is then the judge: see TaskNotReady below.
@@ -53,6 +54,9 @@ _WRITE_STATE = Prepared(
             status=bindparam("status"), updated_at=bindparam("now"),
             completed_at=bindparam("done_at"))
 )
+# PostgreSQL's last write carries its audit row (audit.appending_ctes): the state is written
+# only if that row was appended, so a missing row shows as nothing written, never a gap.
+_WRITE_STATE_AUDITED = Prepared(_WRITE_STATE.statement.where(audit.AUDIT_WRITTEN))  # type: ignore[attr-defined]
 _INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
 
 
@@ -132,20 +136,28 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
     conn = session.connection()
     row = audit.entry(at=now, actor=step.actor, action=step.action, object_type=step.object_type,
                       object_id=step.object_id if step.object_id is not None else instance.id,
-                      instance_id=instance.id, detail=dict(step.detail or {}))
-    if conn.dialect.name == "postgresql" and last_write:
+                      instance_id=instance.id,
+                      detail={**(step.detail or {}), audit.SEQUENCE: instance.version + 1})
+    audited_here = conn.dialect.name == "postgresql" and last_write
+    if audited_here:
         batch.add_ctes(*audit.appending_ctes(row))  # the audit row rides along
     else:
         audit.queue(session, row)
-    written = batch.execute(conn, _WRITE_STATE, {
+    written = batch.execute(conn, _WRITE_STATE_AUDITED if audited_here else _WRITE_STATE, {
         "iid": instance.id, "expected": instance.version, "next": instance.version + 1,
         "state": run.dump(), "fmt": engine.STATE_FORMAT, "status": instance.status, "now": now,
         "done_at": now if run.completed else None,
     })
     if written != 1:
+        if audited_here and _version_of(conn, instance.id) == instance.version:
+            raise AuditNotWritten(f"{audit.NOT_WRITTEN}（{step.action}）")
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and retry")
     instance.version += 1
     return run
+
+
+def _version_of(conn: Any, instance_id: int) -> int | None:
+    return conn.execute(_READ_VERSION, {"iid": instance_id}).scalar()
 
 
 def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],

@@ -361,8 +361,10 @@ class AuditPageSchema(PageSchema):
 class VerificationSchema(Schema):
     ok = fields.Boolean(required=True)
     checked = fields.Integer(required=True, metadata={"description": "验证通过的记录数"})
-    first_bad_id = fields.Integer(allow_none=True, metadata={"description": "第一条断链或被改动的记录"})
-    reason = fields.String(required=True)
+    first_bad_id = fields.Integer(allow_none=True, metadata={
+        "description": "第一条断链或被改动的记录；缺少审计记录的变更（不完整）时为 null，见 reason"})
+    reason = fields.String(required=True, metadata={
+        "description": "第一个问题：断链、被改动，或哪项变更缺少审计记录"})
 
 
 @blp.route("/admin/audit")

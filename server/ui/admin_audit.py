@@ -92,6 +92,9 @@ def admin_audit_verify() -> Any:
     back = safe_next(request.form.get("next"), default=url_for("ui.admin_audit"))
     if result.ok:
         return redirect_with(back, _("审计链完整：已验证 %(n)d 条记录", n=result.checked), "success")
+    if result.broken_at is None:
+        return redirect_with(back, _("审计记录不完整：%(reason)s（已验证 %(n)d 条记录的链接）",
+                                     reason=result.reason, n=result.checked), "error")
     reason = REASONS.get(result.reason, result.reason)
     if result.reason.endswith(" is missing"):
         reason = "记录缺失"

@@ -182,11 +182,7 @@ def open_on_request(session: Session, *, principal: Principal, kind: str, data: 
     case = cases.open_case(
         session, kind=kind, subject=subject, title=(title or "").strip() or f"{name}{cases.KIND_NAMES[kind]}",
         data=start, actor=principal.username, clock=clock,
-        source=trigger if trigger in ORIGINS[kind] else None)
-    audit.record(session, at=clock.now(), actor=principal.username, action="case.open",
-                 object_type="case", object_id=case.id, instance_id=case.instance_id,
-                 detail={"number": case.number, "kind": kind, "cadre_id": case.cadre_id,
-                         "origin": start.get(ORIGIN_KEYS[kind])})
+        source=trigger if trigger in ORIGINS[kind] else None, origin=start.get(ORIGIN_KEYS[kind]))
     return case
 
 
@@ -207,10 +203,6 @@ def appeal_on_request(session: Session, *, principal: Principal, case_id: int, g
     audit.record(session, at=now, actor=principal.username, action="case.appeal", object_type="case",
                  object_id=original.id, instance_id=original.instance_id,
                  detail={"case_number": case.number, "filed_on": filed_on.isoformat()})
-    audit.record(session, at=now, actor=principal.username, action="case.open", object_type="case",
-                 object_id=case.id, instance_id=case.instance_id,
-                 detail={"number": case.number, "kind": "appeal", "cadre_id": case.cadre_id,
-                         "origin": original.number})
     return case
 
 
@@ -239,8 +231,4 @@ def exemption_on_request(session: Session, *, principal: Principal, case_id: int
     audit.record(session, at=now, actor=principal.username, action="case.exemption_application",
                  object_type="case", object_id=case.id, instance_id=case.instance_id,
                  detail={"case_number": review.number, "applicant": applicant})
-    audit.record(session, at=now, actor=principal.username, action="case.open", object_type="case",
-                 object_id=review.id, instance_id=review.instance_id,
-                 detail={"number": review.number, "kind": "tolerance_review", "cadre_id": review.cadre_id,
-                         "origin": case.number})
     return review

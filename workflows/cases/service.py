@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from workflows import deployment, hooks, instances, settings
+from workflows import audit, deployment, hooks, instances, settings
 from workflows.cadres.models import Cadre
 from workflows.clock import Clock
 from workflows.errors import NotFound, ValidationFailed
@@ -83,8 +83,9 @@ class Subject:
 
 def open_case(session: Session, *, kind: str, subject: Subject, title: str,
               data: Mapping[str, Any], actor: str, clock: Clock, source: str | None = None,
-              links: list[tuple[int, str]] | None = None) -> CaseFile:
-    """Numbers a new case, starts its process in the managing org unit; flushes.
+              links: list[tuple[int, str]] | None = None, origin: str | None = None) -> CaseFile:
+    """Numbers a new case, starts its process in the managing org unit, audits it as
+    `case.open` (with `origin`, or the first linked case's number); flushes.
 
     `links` are (other case id, kind) pairs: the new case is linked *from* each."""
     if kind not in PREFIXES:
@@ -127,7 +128,18 @@ def open_case(session: Session, *, kind: str, subject: Subject, title: str,
     if instance.status == "completed":
         case.status, case.closed_at = "closed", now
     session.flush()
+    if origin is None and links:
+        origin = session.get(CaseFile, links[0][0]).number  # type: ignore[union-attr]
+    audit.record(session, at=now, actor=actor, action="case.open", object_type="case",
+                 object_id=case.id, instance_id=case.instance_id,
+                 detail={"number": case.number, "kind": kind, "cadre_id": case.cadre_id,
+                         "origin": origin})
     return case
+
+
+# Every case has its `case.open` row: `audit verify` reports one that has none.
+hooks.audited_record("case.open", select(CaseFile.id, CaseFile.number).order_by(CaseFile.id),
+                     lambda row: f"案件 {row.number}（{row.id}）已登记")
 
 
 def link(session: Session, *, from_case_id: int, to_case_id: int, kind: str, clock: Clock) -> CaseLink:
