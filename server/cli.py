@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import select
 
-from workflows import audit, calendar_overrides, deployment, instances, migrate, settings, timers
+from workflows import audit, calendar_overrides, deployment, engine, instances, migrate, settings, timers
 from workflows import scheduler as scheduler_mod
 from workflows.clock import Clock, parse_duration
 from workflows.config import Settings
@@ -35,6 +35,8 @@ class Runtime:
         self.settings = settings_ or Settings()
         self._db: Database | None = None
         self.clock = Clock(adjustable=self.settings.clock_adjustable, tz=self.settings.timezone)
+        engine.set_step_limits(engine.StepLimits(seconds=self.settings.step_budget,
+                                                 tasks=self.settings.step_max_tasks))
 
     @property
     def db(self) -> Database:

@@ -31,6 +31,14 @@ class Settings:
     max_definition_bytes: int = field(
         default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_DEFINITION_BYTES", "2000000"))
     )
+    # One engine step (a start, a completion, a timer firing) may run this long and complete
+    # this many engine-run tasks; past either it is stopped (workflows/engine.py StepLimits).
+    step_budget: float = field(
+        default_factory=lambda: float(os.environ.get("CADREFLOW_STEP_BUDGET", "10"))
+    )
+    step_max_tasks: int = field(
+        default_factory=lambda: int(os.environ.get("CADREFLOW_STEP_MAX_TASKS", "5000"))
+    )
     # Any request body (a deployment carries several definitions; a case document has its
     # own cap, workflows/documents): larger ones are refused before they are read.
     max_request_bytes: int = field(

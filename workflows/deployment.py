@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, engine, expressions, forms, hooks, xmlgate
+from . import audit, engine, expressions, forms, hooks, timer_values, xmlgate
 from .clock import Clock
 from .errors import DefinitionError, ExpressionError, NotFound, Problem
 from .models import DecisionVersion, ProcessVersion
@@ -70,8 +71,11 @@ def collect(paths: Iterable[Path]) -> list[SourceFile]:
     return [SourceFile(p.name, p.read_bytes()) for p in found]
 
 
-def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int) -> Checked:
-    """Every check of a deployment, without storing anything."""
+def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int,
+          now: datetime | None = None) -> Checked:
+    """Every check of a deployment, without storing anything; constant timer dates are
+    measured from `now` (the wall clock unless given)."""
+    now = now or datetime.now(UTC)
     result = Checked()
     definitions = engine.Definitions()
     roots: dict[str, etree._Element] = {}
@@ -82,7 +86,7 @@ def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int) -> Checke
             result.problems.extend(err.problems)
             continue
         roots[source.name] = root
-        result.problems.extend(_check_expressions(root, source))
+        result.problems.extend(_check_expressions(root, source, now))
         try:
             if source.kind == "dmn":
                 definitions.add_dmn(root, source.name)
@@ -183,19 +187,24 @@ def _locate(err: engine.ProcessError, root: etree._Element | None) -> str | None
     return None
 
 
-def _check_expressions(root: etree._Element, source: SourceFile) -> list[Problem]:
-    """Every expression in the file must pass the safe evaluator; name the element."""
+def _check_expressions(root: etree._Element, source: SourceFile, now: datetime) -> list[Problem]:
+    """Every expression in the file must pass the safe evaluator, and a timer's constant value
+    the timer bounds (values from task data are checked when the engine evaluates them);
+    name the element."""
     problems: list[Problem] = []
 
     def refuse(node: etree._Element, err: ExpressionError) -> None:
         problems.append(Problem(source.name, _owner_id(node), err.reason + f" in {err.expression!r}"))
 
-    def expr(node: etree._Element, text: str | None) -> None:
+    def expr(node: etree._Element, text: str | None) -> bool:
+        """True when there is an expression and it passed."""
         if text and text.strip():
             try:
                 expressions.check(text.strip())
+                return True
             except ExpressionError as err:
                 refuse(node, err)
+        return False
 
     def script(node: etree._Element, text: str | None) -> None:
         if text and text.strip():
@@ -204,11 +213,22 @@ def _check_expressions(root: etree._Element, source: SourceFile) -> list[Problem
             except ExpressionError as err:
                 refuse(node, err)
 
+    def timer(node: etree._Element, kind: str, text: str) -> None:
+        try:
+            known, value = expressions.constant_value(text)
+            if known:
+                timer_values.check(kind, value, now=now, element=_owner_id(node))
+        except ExpressionError as err:
+            refuse(node, err)
+        except timer_values.TimerValueRefused as err:
+            problems.append(Problem(source.name, _owner_id(node), err.message))
+
     if source.kind == "bpmn":
         for tag in ("conditionExpression", "timeDate", "timeDuration", "timeCycle",
                     "loopCardinality", "completionCondition"):
             for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
-                expr(node, node.text)
+                if expr(node, node.text) and tag in timer_values.KINDS:
+                    timer(node, timer_values.KINDS[tag], str(node.text).strip())
         for node in root.iter(f"{{{BPMN_NS}}}script"):
             script(node, node.text)
         for tag in ("preScript", "postScript"):
@@ -260,7 +280,7 @@ def deploy(session: Session, *, files: list[SourceFile], forms_dir: Path, max_by
     """Stores each changed process and DMN as a new version; unchanged ones are no-ops.
 
     All or nothing: a single problem anywhere refuses the whole deployment."""
-    checked = check(files, forms_dir=forms_dir, max_bytes=max_bytes)
+    checked = check(files, forms_dir=forms_dir, max_bytes=max_bytes, now=clock.now())
     if checked.problems:
         raise DefinitionError(
             f"{len(checked.problems)} problem(s) found, nothing deployed", checked.problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import time
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -27,8 +28,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -40,7 +44,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions
+from . import expressions, timer_values
 from .clock import Clock
 from .errors import DomainError
 
@@ -60,6 +64,70 @@ class ProcessError(DomainError):
 
 class TaskNotReady(ProcessError):
     """The task is not waiting for input in this state (completed or cancelled meanwhile)."""
+
+
+class StepBudgetExceeded(ProcessError):
+    """One step ran longer, or through more engine tasks, than its budget allows."""
+
+    code = "step_budget_exceeded"
+
+
+# --- the step budget: no instance holds a worker or the sweep for long ------------------
+
+
+@dataclass(frozen=True)
+class StepLimits:
+    """What one step (a start, a completion, a timer firing) may spend in the engine."""
+
+    seconds: float = 10.0  # wall time from loading the instance
+    tasks: int = 5000  # engine-run tasks (gateways, scripts, events) completed
+
+
+_process_limits: list[StepLimits] = [StepLimits()]
+_limits_override: ContextVar[StepLimits | None] = ContextVar("cadreflow_step_limits", default=None)
+
+
+def set_step_limits(limits: StepLimits) -> None:
+    """The limits of every step of this process (the runtime sets them from its settings)."""
+    _process_limits[0] = limits
+
+
+def step_limits() -> StepLimits:
+    """The limits a step started now runs under."""
+    return _limits_override.get() or _process_limits[0]
+
+
+@contextmanager
+def limited(limits: StepLimits) -> Iterator[None]:
+    """Steps started inside the block run under `limits` (a tighter budget for one job)."""
+    token = _limits_override.set(limits)
+    try:
+        yield
+    finally:
+        _limits_override.reset(token)
+
+
+class _Budget:
+    """Checked at every evaluated expression and every engine-run task of one step."""
+
+    def __init__(self, limits: StepLimits) -> None:
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.seconds
+        self.tasks = 0
+
+    def check(self, element: str | None) -> None:
+        if time.monotonic() > self.deadline:
+            raise StepBudgetExceeded(
+                f"流程步骤超出时间预算：运行超过 {self.limits.seconds:g} 秒仍未停下（停在 {element}）；"
+                f"流程可能在无限循环，或计算量过大", element=element)
+
+    def count_task(self, element: str | None) -> None:
+        self.tasks += 1
+        if self.tasks > self.limits.tasks:
+            raise StepBudgetExceeded(
+                f"流程步骤超出预算：一步之内自动执行了 {self.limits.tasks} 个以上的环节（停在 {element}）；"
+                f"流程可能在无限循环", element=element)
+        self.check(element)
 
 
 # --- time: SpiffWorkflow's timers call datetime.now(); route that through our clock ----
@@ -91,24 +159,52 @@ def _clock_in_effect(clock: Clock) -> Iterator[None]:
 # --- expressions and scripts ------------------------------------------------------------
 
 
+_TIMER_KINDS: dict[type, str] = {TimeDateEventDefinition: "date", DurationTimerEventDefinition: "duration",
+                                  CycleTimerEventDefinition: "cycle"}
+
+
+def _timer_kind_of(task_spec: Any, expression: str) -> str | None:
+    """'date', 'duration' or 'cycle' when `expression` is the task's timer expression."""
+    definition = getattr(task_spec, "event_definition", None)
+    candidates = (definition.event_definitions if isinstance(definition, MultipleEventDefinition)
+                  else [definition])
+    for candidate in candidates:
+        if isinstance(candidate, TimerEventDefinition) and candidate.expression == expression:
+            return _TIMER_KINDS.get(type(candidate))
+    return None
+
+
+def _now() -> datetime:
+    clock = _active_clock.get()
+    return clock.now() if clock is not None else datetime.now(UTC)
+
+
 class _SafeScriptEngine(PythonScriptEngine):
-    """Evaluates every condition, timer and DMN cell with the safe evaluator."""
+    """Evaluates every condition, timer and DMN cell with the safe evaluator; a timer's value
+    must lie within `timer_values`' bounds before SpiffWorkflow computes with it."""
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]]) -> None:
         super().__init__()
         self.functions = functions
+        self.budget = _Budget(step_limits())
 
     def validate(self, expression: str) -> None:
         ast.parse(expression)  # syntax only: DMN uses SyntaxError to decide on '=='
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        self.budget.check(task.task_spec.name)  # raised as is: SpiffWorkflow re-raises it
         names = ChainMap(external_context or {}, task.data)
         try:
-            return expressions.evaluate(expression, names, self.functions)
+            value = expressions.evaluate(expression, names, self.functions)
+            kind = _timer_kind_of(task.task_spec, expression)
+            if kind is not None:
+                timer_values.check(kind, value, now=_now(), element=task.task_spec.name)
+            return value
         except DomainError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
+        self.budget.check(task.task_spec.name)
         try:
             expressions.execute_script(script, task.data, self.functions)
         except DomainError as err:
@@ -325,6 +421,7 @@ class Run:
         self._actions: list[AutomaticAction] = []
 
     def _note_action(self, task: Any) -> None:
+        self._wf.script_engine.budget.count_task(task.task_spec.name)
         props = getattr(task.task_spec, "extensions", {}).get("properties", {})
         if props.get("action") and not task.task_spec.manual:
             self._actions.append(AutomaticAction(task.task_spec.name, props["action"], task.data))
@@ -345,9 +442,13 @@ class Run:
             except WorkflowTaskException as err:
                 element = err.task.task_spec.name if getattr(err, "task", None) else None
                 cause = getattr(err, "exception", None) or err.__cause__
+                if isinstance(cause, StepBudgetExceeded):
+                    raise cause from err
                 message = cause.message if isinstance(cause, DomainError) else str(err)
                 raise ProcessError(message, element=element) from err
             except SpiffWorkflowException as err:
+                if isinstance(err.__cause__, StepBudgetExceeded):  # a DMN table wraps its cells' errors
+                    raise err.__cause__ from err
                 raise ProcessError(str(err)) from err
 
     def run_engine_steps(self) -> None:
@@ -359,6 +460,21 @@ class Run:
             self._engine_steps()
 
         self._guard(fire)
+
+    def cancel_timers(self, task_ids: Iterable[str]) -> list[str]:
+        """Withdraws waiting timers (by task id) so they never fire: a boundary timer's task
+        goes on without it, an intermediate timer's branch ends there. Nothing else runs.
+        Returns the elements withdrawn."""
+        withdrawn = []
+        for task_id in task_ids:
+            task = self._wf.get_task_from_id(UUID(task_id))
+            if task is None or task.has_state(TaskState.FINISHED_MASK):
+                continue
+            if not isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+                continue
+            self._guard(task.cancel)
+            withdrawn.append(task.task_spec.name)
+        return withdrawn
 
     def deliver_message(self, name: str, payload: Mapping[str, Any]) -> bool:
         """Delivers a BPMN message to this instance; False if nothing here waits for it."""

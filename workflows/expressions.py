@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from collections import ChainMap
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -426,6 +427,18 @@ def check(expression: str, *, function_names: Collection[str] = FUNCTION_NAMES) 
     _require_registered(expression, compiled.calls, function_names)
 
 
+def constant_value(expression: str) -> tuple[bool, Any]:
+    """(True, value) when `expression` reads no task data and calls only pure built-ins (its
+    value is known before any instance runs: `"P" + str(5) + "Y"`), else (False, None)."""
+    compiled = _analyse(_as_text(expression))
+    if not compiled.calls <= _BUILTINS.keys():
+        return False, None
+    called = {id(node.func) for node in ast.walk(compiled.tree) if isinstance(node, ast.Call)}
+    if any(isinstance(node, ast.Name) and id(node) not in called for node in ast.walk(compiled.tree)):
+        return False, None
+    return True, _Interpreter({}, _BUILTINS).run(compiled.tree, expression)
+
+
 def evaluate(
     expression: str, names: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
 ) -> Any:
@@ -433,6 +446,29 @@ def evaluate(
     compiled = _analyse(_as_text(expression))
     _require_registered(expression, compiled.calls, functions)
     return _Interpreter(names, functions).run(compiled.tree, expression)
+
+
+class _Source:
+    """A script's text by line, split once: `ast.get_source_segment` splits the whole
+    source again on every call, which made checking a script quadratic in its length."""
+
+    # The same line ends as `ast` (not str.splitlines, which also splits at \f, \v, \x1c…).
+    _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+    def __init__(self, text: str) -> None:
+        self.lines = self._LINE.findall(text)
+
+    def segment(self, node: ast.AST) -> str | None:
+        """The text of `node`, as `ast.get_source_segment` gives it (offsets are UTF-8 bytes)."""
+        end_line, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+        if end_line is None or end_col is None:
+            return None
+        first, last = node.lineno - 1, end_line - 1  # type: ignore[attr-defined]
+        start = node.col_offset  # type: ignore[attr-defined]
+        if first == last:
+            return self.lines[first].encode()[start:end_col].decode()
+        return "".join([self.lines[first].encode()[start:].decode(), *self.lines[first + 1:last],
+                        self.lines[last].encode()[:end_col].decode()])
 
 
 @lru_cache(maxsize=512)
@@ -446,8 +482,9 @@ def _analyse_script(script: str) -> tuple[_Statement, ...]:
     except (RecursionError, MemoryError, ValueError) as exc:
         raise ExpressionError(script, f"cannot be parsed: {_reason(exc)}") from None
     statements = []
+    source = _Source(script)
     for stmt in module.body:
-        text = ast.get_source_segment(script, stmt) or script
+        text = source.segment(stmt) or script
 
         def refuse(reason: str, stmt: ast.stmt = stmt, text: str = text) -> NoReturn:
             raise ExpressionError(text, f"line {stmt.lineno}: {reason}")
@@ -469,7 +506,7 @@ def _analyse_script(script: str) -> tuple[_Statement, ...]:
                 type(stmt), type(stmt).__name__)
             refuse(f"{kind} is not allowed in a script")
         value = stmt.value  # type: ignore[attr-defined]
-        value_text = ast.get_source_segment(script, value) or text
+        value_text = source.segment(value) or text
         try:
             compiled = _check_tree(value, value_text)
         except ExpressionError as exc:
