@@ -1,4 +1,4 @@
-"""干部档案、提拔资格、失信黑名单 (/api/v1/cadres, /api/v1/blacklist)."""
+"""干部档案、提拔资格 (/api/v1/cadres); the blueprint also carries 失信黑名单 (server/api/blacklist.py)."""
 from __future__ import annotations
 
 from typing import Any
@@ -73,30 +73,6 @@ class EligibilitySchema(Schema):
     message = fields.String(required=True)
 
 
-class BlacklistArgs(PageArgs):
-    q = fields.String(validate=text(0, 100), metadata={"description": "姓名"})
-    current = fields.Boolean(metadata={"description": "true 只看在册条目；false 只看已移出的条目和移出记录"})
-
-
-class BlacklistEntrySchema(Schema):
-    id = fields.Integer(required=True)
-    person_name = fields.String(required=True)
-    basis_case_id = fields.Integer(required=True)
-    basis_case_number = fields.String(required=True, metadata={"description": "依据案件"})
-    entered_on = fields.Date(required=True)
-    reviewer = fields.String(required=True, metadata={"description": "审核人"})
-    reason = fields.String(required=True)
-    removes_entry_id = fields.Integer(allow_none=True, metadata={"description": "本条是移出记录时，所移出的条目"})
-    removed = fields.Boolean(required=True, metadata={"description": "本条已被移出"})
-    removed_by_entry_id = fields.Integer(allow_none=True)
-    removed_on = fields.Date(allow_none=True)
-    recorded_at = fields.DateTime(required=True)
-
-
-class BlacklistPageSchema(PageSchema):
-    items = fields.List(fields.Nested(BlacklistEntrySchema), required=True)
-
-
 def _cadre(cadre: Any, org_unit_name: str) -> dict[str, Any]:
     return {"id": cadre.id, "name": cadre.name, "post": cadre.post, "org_unit": cadre.org_unit_code,
             "org_unit_name": org_unit_name}
@@ -153,26 +129,3 @@ def promotion_eligibility(args: dict[str, Any], cadre_id: int) -> Any:
         return {"cadre_id": answer.cadre.id, "name": answer.cadre.name, "on": answer.on,
                 "eligible": answer.eligible, "until": answer.until, "because": answer.because,
                 "message": answer.message}
-
-
-@blp.route("/blacklist")
-@blp.arguments(BlacklistArgs, location="query")
-@blp.response(200, BlacklistPageSchema)
-def list_blacklist(args: dict[str, Any]) -> Any:
-    """The dishonesty blacklist (失信黑名单, §12): listings and removals whose basis case my units
-    hold, newest first, each with its basis case, date, reviewer and whether it was removed.
-    For discipline, organization, supervisors and administrators."""
-    page, per_page = args["page"], args["per_page"]
-    with auth.reading() as (session, principal):
-        query = queries.blacklist_rows(principal, text=args.get("q"), current=args.get("current"))
-        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        total = (len(rows) + (page - 1) * per_page if len(rows) < per_page and (rows or page == 1)
-                 else queries.count_blacklist(session, query))
-        items = [{"id": e.id, "person_name": e.person_name, "basis_case_id": e.basis_case_id,
-                  "basis_case_number": row.basis_case_number, "entered_on": e.entered_on,
-                  "reviewer": e.reviewer, "reason": e.reason, "removes_entry_id": e.removes_entry_id,
-                  "removed": row.removed_by_entry_id is not None,
-                  "removed_by_entry_id": row.removed_by_entry_id, "removed_on": row.removed_on,
-                  "recorded_at": e.recorded_at}
-                 for row in rows for e in [row.BlacklistEntry]]
-    return page_body(items, page=page, per_page=per_page, total=total)

@@ -12,6 +12,7 @@ from server.ui import (
     admin_audit,
     admin_calendar,
     admin_users,
+    blacklist,
     cadres,
     case_new,
     case_pages,
@@ -32,7 +33,7 @@ from server.ui.common import bp
 #: The modules whose routes and hooks are on the blueprint (imported for that).
 PAGES = (errors, export, inbox, layout, notices, sign_in, supervision,
          admin_audit, admin_calendar, admin_users, designer, case_pages, case_new, task_page,
-         documents, cadres)
+         documents, cadres, blacklist)
 
 
 def init_app(app: Flask) -> None:

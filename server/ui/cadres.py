@@ -1,9 +1,8 @@
-"""干部档案 (/cadres) and 失信黑名单 (/blacklist): the cadres in my jurisdiction, one cadre's
-record — promotion bans with their end (§6), tolerance notes (§12), the cases about them
-that I see, and whether they may be promoted on a given day — and the blacklist.
+"""干部档案 (/cadres): the cadres in my jurisdiction, one cadre's record — promotion bans with
+their end (§6), tolerance notes (§12), the cases about them that I see, and whether they may
+be promoted on a given day. The blacklist's pages are server/ui/blacklist.py.
 
-The data are the API's (workflows/cases/queries.py): a cadre sees only their own record;
-the blacklist is for discipline, organization, supervisors and administrators.
+The data are the API's (workflows/cases/queries.py): a cadre sees only their own record.
 """
 from __future__ import annotations
 
@@ -18,9 +17,8 @@ from server import auth
 from server.api.common import page_of
 from server.ui.case_pages import case_row
 from server.ui.common import bp, redirect_with
-from workflows.access import Principal
 from workflows.cadres.service import ADJUSTMENT_NAMES
-from workflows.cases import queries
+from workflows.cases import blacklist_views, queries
 
 PER_PAGE = 30
 BAN_STATUS_NAMES = {"active": "有效", "revoked": "已撤销", "changed": "已变更"}
@@ -32,10 +30,6 @@ def _page_number(text: str | None) -> int:
 
 def _query_text(text: str | None) -> str | None:
     return (text or "").strip()[:100] or None
-
-
-def may_read_blacklist(principal: Principal) -> bool:
-    return principal.role in queries.BLACKLIST_READERS
 
 
 @bp.get("/cadres")
@@ -50,7 +44,7 @@ def cadres() -> Any:
         rows, total = page_of(session, queries.cadre_rows(principal, text=text), page=page, per_page=PER_PAGE)
         items = [{"id": row.Cadre.id, "name": row.Cadre.name, "post": row.Cadre.post,
                   "org_unit_name": row.org_unit_name} for row in rows]
-        blacklist = may_read_blacklist(principal)
+        blacklist = blacklist_views.may_read(principal)
 
     def link(**changes: Any) -> str:
         values = {"q": text, "page": page, **changes}
@@ -100,27 +94,3 @@ def _record_page(cadre_id: int) -> Any:
                            notes=record.tolerance_notes, cases=cases, eligibility=eligibility,
                            asked_on=asked_text if on_error else on.isoformat(), on_error=on_error,
                            today=today, back=back, action=request.path), 422 if on_error else 200
-
-
-@bp.get("/blacklist")
-def blacklist() -> Any:
-    """失信黑名单: listings and removals whose basis case my units hold, newest first."""
-    text, page = _query_text(request.args.get("q")), _page_number(request.args.get("page"))
-    current = {"1": True, "0": False}.get(request.args.get("current", ""))
-    with auth.reading() as (session, principal):
-        rows, total = page_of(session, queries.blacklist_rows(principal, text=text, current=current),
-                              page=page, per_page=PER_PAGE)
-        items = [{"entry": row.BlacklistEntry, "basis_case_number": row.basis_case_number,
-                  "removed_by_entry_id": row.removed_by_entry_id, "removed_on": row.removed_on}
-                 for row in rows]
-
-    def link(**changes: Any) -> str:
-        values = {"q": text, "current": None if current is None else int(current), "page": page, **changes}
-        return url_for("ui.blacklist", **{k: v for k, v in values.items() if v is not None and v != ""
-                                          and not (k == "page" and v == 1)})
-
-    pages = max(1, math.ceil(total / PER_PAGE))
-    if page > pages:
-        return redirect_with(link(page=pages))
-    return render_template("blacklist.html", items=items, text=text, current=current, page=page,
-                           pages=pages, total=total, link=link)

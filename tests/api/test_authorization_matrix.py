@@ -28,6 +28,7 @@ from tests.domain_support import World, make_world
 from tests.support import DATA
 from workflows import access, calendar_overrides
 from workflows.cadres.models import Cadre
+from workflows.cases import blacklist
 from workflows.documents import service as documents
 from workflows.org import service as org
 from workflows.roles import ROLES
@@ -242,6 +243,32 @@ def withdraw_document(role: str, placement: str) -> Any:
     return "ok" if role in ("discipline", "organization") and placement == "own" else 403
 
 
+BLACKLIST_READERS = ("discipline", "organization", "supervisor", "admin")
+
+
+def blacklist_param(probe: Probe) -> dict[str, Any]:
+    """A blacklist entry resting on the probe's case (合肥市)."""
+    case, rt = probe.case(), probe.world.rt
+    with rt.db.transaction() as session:
+        entry = blacklist.add_entry(session, person_name="王五", basis_case_id=case.id, reviewer="discipline.hf",
+                                    reason="捏造事实、虚假告发干部", entered_on=rt.clock.today(), clock=rt.clock)
+        return {"entry_id": entry.id}
+
+
+def read_blacklist_entry(role: str, placement: str) -> Any:
+    """Its readers who see the basis case; other readers find nothing, other roles are refused."""
+    if role not in BLACKLIST_READERS:
+        return 403
+    return "ok" if sees_case(role, placement) else 404
+
+
+def correct_blacklist_entry(role: str, placement: str) -> Any:
+    """更正: organization clerks of the basis case's unit; other organization clerks find nothing."""
+    if role != "organization":
+        return 403
+    return "ok" if placement == "own" else 404
+
+
 POLICY: list[Row] = [
     Row("GET", "/api/v1/me", everyone),
     Row("GET", "/api/v1/auth/tokens", everyone),
@@ -307,7 +334,10 @@ POLICY += [  # cases, cadres, the blacklist
     Row("GET", "/api/v1/cadres", everyone),
     Row("GET", "/api/v1/cadres/{cadre_id}", read_case, params=cadre_param),
     Row("GET", "/api/v1/cadres/{cadre_id}/promotion-eligibility", read_case, params=cadre_param),
-    Row("GET", "/api/v1/blacklist", only("discipline", "organization", "supervisor", "admin")),
+    Row("GET", "/api/v1/blacklist", only(*BLACKLIST_READERS)),
+    Row("GET", "/api/v1/blacklist/{entry_id}", read_blacklist_entry, params=blacklist_param),
+    Row("POST", "/api/v1/blacklist/{entry_id}/corrections", correct_blacklist_entry, params=blacklist_param,
+        fresh=True, body=lambda _p, _a: {"person_name": "王武", "reason": "姓名录入有误", "reviewer": "discipline2.hf"}),
 ]
 POLICY += [  # case documents (案件材料)
     Row("GET", "/api/v1/cases/{case_id}/documents", read_case, params=case_param),

@@ -155,17 +155,22 @@ class Clarification(Base):
 
 
 class BlacklistEntry(Base):
-    """失信"黑名单": never deleted; a removal is a new entry pointing at the one it removes."""
+    """失信"黑名单": never deleted; a removal (移出) is a new entry pointing at the one it
+    removes, a correction (更正) a new listing pointing at the one it supersedes."""
 
     __tablename__ = "blacklist_entry"
+    __table_args__ = (Index("ux_blacklist_entry_removes", "removes_entry_id", unique=True),
+                      Index("ux_blacklist_entry_corrects", "corrects_entry_id", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_name: Mapped[str] = mapped_column(String(200))
     basis_case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     entered_on: Mapped[date] = mapped_column(Date)
     reviewer: Mapped[str] = mapped_column(String(100))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # why the person is listed (or, for a removal, removed)
     removes_entry_id: Mapped[int | None] = mapped_column(ForeignKey("blacklist_entry.id"))
+    corrects_entry_id: Mapped[int | None] = mapped_column(ForeignKey("blacklist_entry.id"))
+    correction_reason: Mapped[str | None] = mapped_column(Text)  # 更正理由, with corrects_entry_id
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -1,5 +1,6 @@
 """Read-side queries of cases for the API and the pages: lists with filters, one case with
-its tasks, decisions, timeline, links and diagram state, cadre records, the blacklist.
+its tasks, decisions, timeline, links and diagram state, cadre records (the blacklist's
+reads are blacklist_views.py).
 
 Nothing here changes data or restores a workflow: stored state is read as plain JSON
 (`engine.view_state`). Every query is scoped by workflows/access.py; what a principal may
@@ -13,21 +14,19 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, exists, func, not_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from workflows import access, engine, textsearch
 from workflows.access import Principal
 from workflows.cadres import service as cadres
 from workflows.cadres.models import Cadre, PromotionBan
-from workflows.errors import Forbidden
 from workflows.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.org.models import OrgUnit
-from workflows.roles import ROLES
 from workflows.tasks.models import TaskComment, TaskUrge
 
 from . import accountability, appeal, clarification, rectification, tolerance
 from . import service as cases
-from .models import BlacklistEntry, CaseFile, Decision
+from .models import CaseFile, Decision
 
 STATUS_NAMES = {"open": "办理中", "decided": "已作出决定", "final": "决定已生效", "closed": "已结案",
                 "overdue": "已逾期", "verifying": "待验收"}
@@ -51,10 +50,9 @@ ACTION_LABELS = {
     "task.claim": "认领任务", "task.unclaim": "退回认领", "task.delegate": "委派任务",
     "task.transfer": "转办任务", "task.urge": "催办", "task.comment": "发表意见",
     "document.add": "添加材料", "document.withdraw": "撤回材料",
+    "blacklist.correct": "更正失信黑名单条目",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
-#: Roles that read the blacklist (§2.5.4), each within their jurisdiction.
-BLACKLIST_READERS = ("discipline", "organization", "supervisor", "admin")
 
 
 def outcome_name(kind: str, outcome: str | None) -> str | None:
@@ -227,6 +225,8 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
         note = detail.get("case_number") or detail.get("number")
     elif row.action.startswith("document."):
         note = detail.get("filename")
+    elif row.action == "blacklist.correct":
+        note = f"第 {detail.get('corrects_entry_id')} 条 → 第 {detail.get('entry_id')} 条"
     task_name = task_names.get(task_id) if task_id is not None else None
     return TimelineEntry(at=row.at, actor=row.actor, role=(by or {}).get("role"), action=row.action,
                          label=f"{label}：{task_name}" if task_name else label,
@@ -355,39 +355,3 @@ def promotion_eligibility(session: Session, *, principal: Principal, cadre_id: i
     return Eligibility(cadre, on, False, answer.until, because,
                        f"{cadre.name}在 {answer.until} 之前不得提拔：因案件 {'、'.join(because)}"
                        f"（{answer.reason}）")
-
-
-# --- the blacklist ---------------------------------------------------------------------------
-
-
-def check_may_read_blacklist(principal: Principal) -> None:
-    """Only discipline, organization, supervisors and administrators read the blacklist."""
-    if principal.role not in BLACKLIST_READERS:
-        raise Forbidden(f"失信黑名单仅供{'、'.join(ROLES[r] for r in BLACKLIST_READERS)}查阅："
-                        f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员")
-
-
-def blacklist_rows(principal: Principal, *, text: str | None = None, current: bool | None = None) -> Select[Any]:
-    """Blacklist entries (listings and removals) whose basis case the principal's units hold,
-    newest first, each with its basis case number and the removal that lifted it, if any."""
-    check_may_read_blacklist(principal)
-    removal = aliased(BlacklistEntry)
-    query = cast(Select[Any], (
-        select(BlacklistEntry, CaseFile.number.label("basis_case_number"),
-               removal.id.label("removed_by_entry_id"), removal.entered_on.label("removed_on"))
-        .join(CaseFile, CaseFile.id == BlacklistEntry.basis_case_id)
-        .outerjoin(removal, removal.removes_entry_id == BlacklistEntry.id)
-        .where(CaseFile.org_unit_code.in_(sorted(principal.units)))))
-    found = textsearch.matching(text, BlacklistEntry.person_name)
-    if found is not None:
-        query = query.where(found)
-    if current is True:
-        query = query.where(BlacklistEntry.removes_entry_id.is_(None), removal.id.is_(None))
-    elif current is False:
-        query = query.where(or_(BlacklistEntry.removes_entry_id.is_not(None), removal.id.is_not(None)))
-    return query.order_by(BlacklistEntry.id.desc())
-
-
-def count_blacklist(session: Session, query: Select[Any]) -> int:
-    inner = query.order_by(None).with_only_columns(BlacklistEntry.id)
-    return int(session.execute(select(func.count()).select_from(inner.subquery())).scalar_one())

@@ -1,0 +1,188 @@
+"""Reads of the dishonesty blacklist 失信"黑名单" (§12, DOMAIN.md §2.5, §5) for the API, the
+pages and the CLI: the register, one entry with its chain of corrections, and whom a
+correction may name as its reviewer.
+
+Each entry is shown with what became of it — removed (移出), corrected (更正, by which entry
+and why) or in force — and whether the principal may correct it, by the rules that guard
+the write (workflows/cases/blacklist.py). Readers see the entries whose basis case their
+units hold; anyone else is refused (403), an entry out of scope is missing (404).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from workflows import textsearch
+from workflows.access import Principal
+from workflows.errors import Forbidden, NotFound
+from workflows.org import service as org
+from workflows.org.models import User
+from workflows.roles import ROLES
+
+from . import blacklist
+from .models import BlacklistEntry, CaseFile
+
+#: Roles that read the blacklist (§2.5.4), each within their jurisdiction.
+READERS = ("discipline", "organization", "supervisor", "admin")
+#: What became of an entry.
+IN_FORCE, REMOVED, CORRECTED, REMOVAL = "in_force", "removed", "corrected", "removal"
+STATUS_NAMES = {IN_FORCE: "在册", REMOVED: "已移出", CORRECTED: "已更正", REMOVAL: "移出记录"}
+_MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as people see them: 姓名（单位·角色）, and the username a form sends."""
+
+    username: str
+    label: str
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One entry of the register and what became of it."""
+
+    id: int
+    person_name: str
+    basis_case_id: int
+    basis_case_number: str
+    entered_on: date
+    reviewer: str  # as recorded: a username
+    reviewer_name: str  # 姓名（单位·角色） when the reviewer is a user, else as recorded
+    reason: str  # why listed (a removal: why removed)
+    removes_entry_id: int | None
+    removed_by_entry_id: int | None
+    removed_on: date | None
+    corrects_entry_id: int | None
+    correction_reason: str | None  # this entry, a correction: why it corrected the other
+    corrected_by_entry_id: int | None
+    corrected_at: datetime | None
+    corrected_because: str | None  # this entry, corrected: why
+    recorded_at: datetime
+    status: str
+    may_correct: bool
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[self.status]
+
+
+def check_may_read(principal: Principal) -> None:
+    """Only discipline, organization, supervisors and administrators read the blacklist."""
+    if principal.role not in READERS:
+        raise Forbidden(f"失信黑名单仅供{'、'.join(ROLES[r] for r in READERS)}查阅："
+                        f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员")
+
+
+def may_read(principal: Principal) -> bool:
+    return principal.role in READERS
+
+
+def rows(principal: Principal, *, text: str | None = None, current: bool | None = None) -> Select[Any]:
+    """Entries (listings, corrections and removals) whose basis case the principal's units hold,
+    newest first, with the basis case number and the removal or correction that followed, if
+    any. `current`: True only entries in force, False only the others."""
+    check_may_read(principal)
+    removal, correction = aliased(BlacklistEntry), aliased(BlacklistEntry)
+    query = cast(Select[Any], (
+        select(BlacklistEntry, CaseFile.number.label("basis_case_number"),
+               removal.id.label("removed_by_entry_id"), removal.entered_on.label("removed_on"),
+               correction.id.label("corrected_by_entry_id"), correction.recorded_at.label("corrected_at"),
+               correction.correction_reason.label("corrected_because"))
+        .join(CaseFile, CaseFile.id == BlacklistEntry.basis_case_id)
+        .outerjoin(removal, removal.removes_entry_id == BlacklistEntry.id)
+        .outerjoin(correction, correction.corrects_entry_id == BlacklistEntry.id)
+        .where(CaseFile.org_unit_code.in_(sorted(principal.units)))))
+    found = textsearch.matching(text, BlacklistEntry.person_name)
+    if found is not None:
+        query = query.where(found)
+    if current is True:
+        query = query.where(BlacklistEntry.removes_entry_id.is_(None), removal.id.is_(None), correction.id.is_(None))
+    elif current is False:
+        query = query.where(or_(BlacklistEntry.removes_entry_id.is_not(None), removal.id.is_not(None),
+                                correction.id.is_not(None)))
+    return query.order_by(BlacklistEntry.id.desc())
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    """How many entries a `rows` query matches."""
+    inner = query.order_by(None).with_only_columns(BlacklistEntry.id)
+    return int(session.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+
+
+def views(session: Session, principal: Principal, found: Sequence[Any]) -> list[EntryView]:
+    """Rows of a `rows` query as views, reviewers named and the principal's actions computed."""
+    names = people(session, (row.BlacklistEntry.reviewer for row in found))
+    corrects = principal.role in blacklist.CORRECTING_ROLES
+    shown = []
+    for row in found:
+        e: BlacklistEntry = row.BlacklistEntry
+        status = (REMOVAL if e.removes_entry_id is not None else REMOVED if row.removed_by_entry_id is not None
+                  else CORRECTED if row.corrected_by_entry_id is not None else IN_FORCE)
+        shown.append(EntryView(
+            id=e.id, person_name=e.person_name, basis_case_id=e.basis_case_id,
+            basis_case_number=row.basis_case_number, entered_on=e.entered_on, reviewer=e.reviewer,
+            reviewer_name=names[e.reviewer].label if e.reviewer in names else e.reviewer, reason=e.reason,
+            removes_entry_id=e.removes_entry_id, removed_by_entry_id=row.removed_by_entry_id,
+            removed_on=row.removed_on, corrects_entry_id=e.corrects_entry_id,
+            correction_reason=e.correction_reason, corrected_by_entry_id=row.corrected_by_entry_id,
+            corrected_at=row.corrected_at, corrected_because=row.corrected_because, recorded_at=e.recorded_at,
+            status=status, may_correct=corrects and status == IN_FORCE))
+    return shown
+
+
+def entry(session: Session, *, principal: Principal, entry_id: int) -> EntryView:
+    """One entry the principal may read; NotFound when its basis case is out of their units."""
+    check_may_read(principal)
+    if 0 < entry_id <= _MAX_ID:
+        found = session.execute(rows(principal).where(BlacklistEntry.id == entry_id)).all()
+        if found:
+            return views(session, principal, found)[0]
+    raise NotFound(f"失信黑名单第 {entry_id} 条不存在")
+
+
+def history(session: Session, *, principal: Principal, entry_id: int) -> list[EntryView]:
+    """The entry's chain of corrections, oldest first: the listing it started as, each correction,
+    and the one in force or removed last (those the principal may read)."""
+    first = entry(session, principal=principal, entry_id=entry_id)
+    ids = [first.id]
+    back = first.corrects_entry_id
+    while back is not None and back not in ids:
+        ids.insert(0, back)
+        back = session.execute(select(BlacklistEntry.corrects_entry_id)
+                               .where(BlacklistEntry.id == back)).scalar_one_or_none()
+    ahead = blacklist.correction_of(session, first.id)
+    while ahead is not None and ahead.id not in ids:
+        ids.append(ahead.id)
+        ahead = blacklist.correction_of(session, ahead.id)
+    found = session.execute(rows(principal).where(BlacklistEntry.id.in_(ids))).all()
+    return sorted(views(session, principal, found), key=lambda view: view.id)
+
+
+def reviewers(session: Session, *, principal: Principal, entry: EntryView) -> list[Person]:
+    """Whom a correction of `entry` may name as its reviewer (empty unless the principal may
+    correct it): organization and discipline users of its basis case's unit, by name."""
+    if not entry.may_correct:
+        return []
+    found = blacklist.reviewers(session, principal=principal, case_id=entry.basis_case_id)
+    return _labelled(session, found)
+
+
+def people(session: Session, usernames: Iterable[str]) -> dict[str, Person]:
+    """The users among `usernames`, each named 姓名（单位·角色）."""
+    wanted = sorted(set(usernames))
+    if not wanted:
+        return {}
+    found = session.execute(select(User).where(User.username.in_(wanted))).scalars().all()
+    return {person.username: person for person in _labelled(session, found)}
+
+
+def _labelled(session: Session, users: Sequence[User]) -> list[Person]:
+    units = org.unit_names(session, (user.org_unit_code for user in users))
+    return [Person(user.username, f"{user.display_name}（{units.get(user.org_unit_code, user.org_unit_code)}·"
+                                  f"{ROLES.get(user.role, user.role)}）") for user in users]
