@@ -495,6 +495,9 @@ def cadre_eligibility(rt: Runtime, cadre_id: int, on: datetime | None) -> None:
                    f"{answer.case_number}: {answer.reason}")
 
 
+# The blacklist commands live beside the CLI: server/blacklist_cli.py adds them to `main`.
+from server import blacklist_cli  # noqa: F401
+
 try:  # the demo commands live beside the CLI (server/demo_cli.py)
     from server.demo_cli import demo as _demo_group
 
