@@ -1,6 +1,7 @@
 """Timers: several scheduler processes fire each timer exactly once (PostgreSQL), the
 negative control without the row lock does not, boundary timers follow the moved clock,
-SQLite admits one scheduler only, and a failing timer does not hold up the others.
+SQLite admits one scheduler only, and a failing timer becomes an incident without holding
+up the others (more in tests/test_incidents.py).
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from workflows.calendar import WorkCalendar
 from workflows.clock import Clock
 from workflows.db import Database
 from workflows.errors import SchedulerAlreadyRunning
+from workflows.incidents import service as incident_service
+from workflows.incidents.models import Incident
 from workflows.models import AuditEvent, CalendarYear, HumanTask, Instance, Timer
 from workflows.scheduler import SingleSchedulerLock
 
@@ -279,7 +282,7 @@ def test_postgresql_schedulers_may_run_side_by_side(rt: Runtime) -> None:
 # --- e) a failing timer does not stop the sweep (both backends) -------------------------------
 
 
-def test_failing_timer_is_postponed_and_does_not_stop_the_others(rt: Runtime) -> None:
+def test_failing_timer_becomes_an_incident_and_does_not_stop_the_others(rt: Runtime) -> None:
     set_clock(rt, BEFORE_NEW_YEAR)
     deploy(rt, "bulk_timer.bpmn", "bulk_bad_timer.bpmn")
     bad = start(rt, "bulk_bad_timer", {"divisor": 0})  # started first: its timer is swept first
@@ -299,10 +302,14 @@ def test_failing_timer_is_postponed_and_does_not_stop_the_others(rt: Runtime) ->
     bad_after = instance(rt, bad)
     assert (bad_after.status, bad_after.version, bad_after.state) == (
         bad_before.status, bad_before.version, bad_before.state)
-    [postponed] = timer_rows(rt, bad)
-    assert postponed.id == bad_timer.id
-    assert now < postponed.fire_at <= now + timers.RETRY_AFTER
+    [held] = timer_rows(rt, bad)  # held by the incident, its due time unchanged
+    assert (held.id, held.fire_at) == (bad_timer.id, bad_timer.fire_at)
     with rt.db.reading() as session:
+        [incident] = session.execute(select(Incident)).scalars().all()
+        assert (incident.instance_id, incident.status, incident.attempts) == (bad, "open", 1)
+        assert incident.element == "compute_ratio"
+        assert "division by zero" in incident.message
+        assert now - timedelta(seconds=5) < incident.next_retry_at - incident_service.RETRY_BASE <= now
         errors = session.execute(
             select(AuditEvent).where(AuditEvent.action == "timer.error")).scalars().all()
         assert [(e.object_id, e.instance_id) for e in errors] == [(str(bad), bad)]
@@ -310,12 +317,14 @@ def test_failing_timer_is_postponed_and_does_not_stop_the_others(rt: Runtime) ->
         assert audit.verify(session).ok
     assert _fire_counts(rt) == Counter({str(good): 1})
 
-    # Postponed, not dropped: not retried at once, but again once the delay has passed.
+    # Held, not dropped: not retried at once, but again once the backoff has passed.
     assert sweep(rt) == 0
-    advance_clock(rt, seconds=timers.RETRY_AFTER.total_seconds() + 1)
+    advance_clock(rt, seconds=incident_service.RETRY_BASE.total_seconds() + 1)
     assert sweep(rt) == 0
     with rt.db.reading() as session:
         retried = session.execute(select(func.count()).select_from(AuditEvent)
                                   .where(AuditEvent.action == "timer.error")).scalar_one()
+        [incident] = session.execute(select(Incident)).scalars().all()
     assert retried == 2
+    assert incident.attempts == 2
     assert instance(rt, bad).version == bad_before.version

@@ -7,31 +7,34 @@ instance's timers twice, and in the same lock order as a clerk completing a task
 (instance, then its projections, then the audit head at commit) — no deadlocks.
 SQLite has one writer and runs one scheduler only (see `scheduler.py`).
 
-Each instance fires inside a savepoint: one that fails is postponed and recorded
-without holding up the others.
+Each instance fires inside a savepoint, under the engine's step budget: one that fails or
+runs past its budget becomes an incident on its instance (`workflows/incidents`), retried
+with backoff, and the sweep goes on with the others. A batch commits early once it has
+taken longer than one step's budget, so no SQLite write lock is held for long.
 """
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import time
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from . import audit, instances, settings
+from . import audit, engine, instances, settings, timer_values
 from .clock import Clock
 from .db import Database
+from .errors import DomainError
+from .incidents import service as incidents
 from .models import Instance, Timer, table_of
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER = timedelta(minutes=5)
 _TIMERS = table_of(Timer)
 _INSTANCES = table_of(Instance)
 _DUE = (
     select(_INSTANCES.c.id)
     .join_from(_INSTANCES, _TIMERS, _TIMERS.c.instance_id == _INSTANCES.c.id)
-    .where(_TIMERS.c.fire_at <= bindparam("now"))
+    .where(_TIMERS.c.fire_at <= bindparam("now"), ~incidents.holds(_INSTANCES.c.id, bindparam("now")))
     .order_by(_TIMERS.c.fire_at, _TIMERS.c.id)
     .limit(bindparam("n"))
 )
@@ -40,11 +43,6 @@ _DUE_OF_INSTANCE = (
     select(_TIMERS.c.id, _TIMERS.c.task_spec, _TIMERS.c.kind, _TIMERS.c.fire_at)
     .where(_TIMERS.c.instance_id == bindparam("iid"), _TIMERS.c.fire_at <= bindparam("now"))
     .order_by(_TIMERS.c.fire_at)
-)
-_POSTPONE = (
-    update(_TIMERS)
-    .where(_TIMERS.c.instance_id == bindparam("iid"), _TIMERS.c.fire_at <= bindparam("now"))
-    .values(fire_at=bindparam("later"))
 )
 
 
@@ -77,34 +75,66 @@ def _claim(session: Session, *, clock: Clock, batch: int, tried: set[int], lock:
 
 def sweep(db: Database, *, clock: Clock, batch: int = 100, lock: bool = True,
           actor: str = "scheduler") -> int:
-    """Fires every timer due now, batch by batch, each batch its own transaction.
+    """Fires every timer due now, batch by batch, each batch its own transaction; an instance
+    whose firing fails or runs past the step budget gets an incident instead.
 
     `lock=False` is a naive sweep (no claim lock, no re-check) kept only for the negative
     control test that shows why the lock is needed."""
     fired = 0
     tried: set[int] = set()
+    budget = engine.step_limits().seconds
     while True:
         with db.transaction() as session:
             settings.sync_clock(session, clock)
             due = _claim(session, clock=clock, batch=batch, tried=tried, lock=lock)
             if not due:
                 return fired
+            retrying = incidents.open_among(session, due)
+            began = time.monotonic()
             for instance_id in due:
+                if time.monotonic() - began > budget:
+                    break  # commit what is done; the rest is claimed again by the next batch
                 tried.add(instance_id)
-                point = audit.mark(session)
-                try:
-                    with session.begin_nested():
-                        fired += fire(session, instance_id=instance_id, clock=clock, actor=actor,
-                                      recheck=lock) or (0 if lock else 1)
-                except Exception as err:  # noqa: BLE001 - one broken instance must not stall the others
-                    audit.discard_since(session, point)
-                    log.warning("timers of instance %s failed: %s", instance_id, err)
-                    _postpone(session, instance_id=instance_id, clock=clock, reason=str(err))
+                fired += _fire_one(session, instance_id=instance_id, clock=clock, actor=actor,
+                                   lock=lock, retrying=instance_id in retrying)
 
 
-def _postpone(session: Session, *, instance_id: int, clock: Clock, reason: str) -> None:
-    now = clock.now()
-    session.connection().execute(_POSTPONE, {"iid": instance_id, "now": now, "later": now + RETRY_AFTER})
-    audit.record(session, at=now, actor="scheduler", action="timer.error", object_type="instance",
-                 object_id=instance_id, instance_id=instance_id,
-                 detail={"reason": reason.splitlines()[0] if reason else "", "retry_after": str(RETRY_AFTER)})
+def _fire_one(session: Session, *, instance_id: int, clock: Clock, actor: str, lock: bool,
+              retrying: bool) -> int:
+    """Fires one instance's due timers in a savepoint; a failure becomes (or counts on) its
+    incident. Returns how many timers fired."""
+    point = audit.mark(session)
+    try:
+        with session.begin_nested():
+            count = fire(session, instance_id=instance_id, clock=clock, actor=actor,
+                         recheck=lock) or (0 if lock else 1)
+            if retrying:
+                incidents.resolve(session, instance_id=instance_id, clock=clock, actor=actor)
+            return count
+    except Exception as err:  # noqa: BLE001 - one broken instance must not stall the others
+        audit.discard_since(session, point)
+        element, message = describe_failure(err)
+        log.warning("timers of instance %s failed at %s: %s", instance_id, element, message)
+        # In a savepoint of its own: its audit row is appended when the savepoint is released,
+        # so the rollback of a later instance's savepoint cannot take it along.
+        with session.begin_nested():
+            incidents.record_failure(session, instance_id=instance_id, element=element,
+                                     message=message, clock=clock, actor=actor)
+        return 0
+
+
+def describe_failure(err: BaseException) -> tuple[str | None, str]:
+    """The element a failure names, and its message for people: the engine's own words where
+    they are already a sentence for people (a timer value refused, a budget exceeded), else
+    where it failed and why; never a traceback."""
+    element = getattr(err, "element", None)
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, engine.StepBudgetExceeded | timer_values.TimerValueRefused):
+            return element or cause.element, cause.message
+        cause = cause.__cause__
+    if isinstance(err, DomainError):
+        where = f"环节 {element} 出错" if element else "流程出错"
+        return element, f"定时器触发后{where}：{err.message}"
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return element, f"定时器触发时系统出错（{type(err).__name__}）" + (f"：{first}" if first else "")
