@@ -16,6 +16,7 @@ from . import (
     cadres,
     cases,
     documents,
+    incidents,
     notifications,
     processes,
     supervision,
@@ -26,7 +27,7 @@ from .common import ProblemSchema
 
 PREFIX = "/api/v1"
 BLUEPRINTS = [auth.blp, tasks.blp, cases.blp, documents.blp, cadres.blp, processes.blp,
-              supervision.blp, notifications.blp, admin.blp]
+              supervision.blp, notifications.blp, admin.blp, incidents.blp]
 
 _DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>cadreflow API</title><link rel="stylesheet" href="{{ css }}"></head>

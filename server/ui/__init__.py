@@ -22,6 +22,7 @@ from server.ui import (
     export,
     i18n,
     inbox,
+    incidents,
     layout,
     notices,
     sign_in,
@@ -33,7 +34,7 @@ from server.ui.common import bp
 #: The modules whose routes and hooks are on the blueprint (imported for that).
 PAGES = (errors, export, inbox, layout, notices, sign_in, supervision,
          admin_audit, admin_calendar, admin_users, designer, case_pages, case_new, task_page,
-         documents, cadres, blacklist)
+         documents, cadres, blacklist, incidents)
 
 
 def init_app(app: Flask) -> None:

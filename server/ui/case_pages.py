@@ -35,6 +35,7 @@ from workflows.cases import intake, queries, tolerance
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
 from workflows.errors import NotFound, ValidationFailed
+from workflows.incidents import views as incident_views
 from workflows.models import HumanTask
 from workflows.org import service as org
 from workflows.tasks import queues
@@ -242,6 +243,7 @@ def _case_page(case_id: int, *, appeal: Filing | None = None, exemption: Filing 
             "applicants": tolerance.APPLICANTS,
             "appeal": appeal, "exemption": exemption, "roles": ROLE_LABELS,
             "attachments": documents_card(session, principal, case),
+            "stuck": incident_views.stuck(session, principal=principal, instance_id=case.instance_id),
         }
     return render_template("case.html", **context), status
 

@@ -38,6 +38,7 @@ NAV = (
     NavItem("ui.supervision", _l("督查"), frozenset({"supervisor"})),
     NavItem("ui.processes", _l("流程设计"), frozenset({"designer"})),
     NavItem("ui.admin", _l("系统管理"), frozenset({"admin"})),
+    NavItem("ui.incidents", _l("故障"), frozenset({"designer", "admin"})),
 )
 
 

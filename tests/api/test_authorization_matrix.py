@@ -30,6 +30,7 @@ from workflows import access, calendar_overrides
 from workflows.cadres.models import Cadre
 from workflows.cases import blacklist
 from workflows.documents import service as documents
+from workflows.incidents import service as incidents
 from workflows.org import service as org
 from workflows.roles import ROLES
 from workflows.tasks import service as work
@@ -347,6 +348,34 @@ POLICY += [  # case documents (案件材料)
     Row("GET", "/api/v1/documents/{document_id}/content", read_case, params=document_param),
     Row("POST", "/api/v1/documents/{document_id}/withdraw", withdraw_document, params=document_param,
         fresh=True, body=lambda _p, _a: {"reason": "与本案无关"}),
+]
+
+
+
+def incident_param(probe: Probe) -> dict[str, Any]:
+    """An incident on the probe's case's instance (合肥市)."""
+    case, rt = probe.case(), probe.world.rt
+    with rt.db.transaction() as session:
+        return {"incident_id": incidents.record_failure(session, instance_id=case.instance_id, element="register",
+                                                        message="矩阵测试", clock=rt.clock)}
+
+
+def handle_incident(role: str, placement: str) -> Any:
+    """故障: designers handle every incident; administrators those of their units (芜湖市's finds
+    nothing); everyone else is refused."""
+    if role == "designer":
+        return "ok"
+    if role == "admin":
+        return "ok" if placement != "sibling" else 404
+    return 403
+
+
+POLICY += [  # incidents (故障)
+    Row("GET", "/api/v1/incidents", only("admin", "designer")),
+    Row("GET", "/api/v1/incidents/{incident_id}", handle_incident, params=incident_param),
+    Row("POST", "/api/v1/incidents/{incident_id}/retry", handle_incident, params=incident_param, fresh=True),
+    Row("POST", "/api/v1/incidents/{incident_id}/cancel", handle_incident, params=incident_param, fresh=True,
+        body=lambda _p, _a: {"reason": "矩阵测试"}),
 ]
 
 #: Endpoints whose authorization is proven elsewhere, with where.
