@@ -4,14 +4,14 @@ supersedes, with the reason it was corrected; an entry is corrected at most once
 The table stays append-only (0003's triggers are untouched: adding columns updates no row).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
