@@ -108,4 +108,6 @@ def test_a_stuck_case_says_so_on_its_page(logged_in: Any, stuck_case: tuple[int,
     page = _text(admin.get(f"/cases/{case_id}"))
     assert MESSAGE in page and f'href="/incidents#incident-{incident_id}"' in page
     admin.post(f"/incidents/{incident_id}/retry", data={"csrf_token": csrf})
-    assert 'id="stuck"' not in _text(admin.get(f"/cases/{case_id}"))
+    page = _text(admin.get(f"/cases/{case_id}"))
+    assert 'id="stuck"' not in page
+    assert "定时器出错" in page and "故障重试" in page and "故障已解决" in page  # the case's history

@@ -46,6 +46,8 @@ ESCALATION_ROLE = "supervisor"
 ACTION_LABELS = {
     "case.open": "登记案件", "instance.start": "流程启动", "task.complete": "办理",
     "timer.fire": "期限届至", "timer.error": "定时器出错", "message.deliver": "收到关联案件的结果",
+    "incident.retry": "故障重试", "incident.resolve": "故障已解决", "incident.cancel": "故障已取消",
+    "timer.cancel": "撤销出错的定时器",
     "case.appeal": "提出申诉", "case.exemption_application": "提出免责申请",
     "task.claim": "认领任务", "task.unclaim": "退回认领", "task.delegate": "委派任务",
     "task.transfer": "转办任务", "task.urge": "催办", "task.comment": "发表意见",
@@ -218,6 +220,8 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
     elif row.action == "timer.fire":
         fired = [t.get("element") for t in detail.get("timers", []) if isinstance(t, dict)]
         element = fired[0] if fired else None
+    elif row.action == "timer.error":
+        element = detail.get("element") if isinstance(detail.get("element"), str) else None
     elif row.action == "message.deliver":
         label = MESSAGE_LABELS.get(str(detail.get("message")), label)
         note = detail.get("case_number")
