@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
+from server import inputs
 from workflows import access, audit
 from workflows import settings as stored_settings
 from workflows.access import Principal
@@ -134,7 +135,7 @@ def _audit_refusal(response: Response) -> None:
     rt = runtime()
     who = caller()
     body = response.get_json(silent=True) or {}
-    sent = None if response.status_code == 413 else request.get_json(silent=True)  # 413: left unread
+    sent = None if response.status_code == 413 else inputs.sent_json()  # 413: left unread
     actor = who.principal.username if who else (sent.get("username") if isinstance(sent, dict) else None)
     by = ({"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
           if who else {"ip": client_ip()})

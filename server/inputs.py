@@ -2,18 +2,48 @@
 form field or a JSON string. Nothing stored holds one, PostgreSQL refuses it as a text
 parameter (which would surface as a 500), and SQLite would store it silently — so it is
 refused up front as a validation error naming the field (422: problem+json for the API,
-a page for people)."""
+a page for people).
+
+A JSON body nested deeper than MAX_JSON_DEPTH is refused the same way, naming `(body)`,
+before anything parses it: Python's parser, and everything that walks the parsed value,
+recurses once per level and fails past about a thousand."""
 from __future__ import annotations
 
 import json
+import re
+from array import array
+from itertools import accumulate
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 from workflows.errors import ValidationFailed
 
 NUL = "\x00"
 _MESSAGE = "不能含有空字符（NUL, \\u0000）"
+
+#: Arrays and objects inside each other, at most; the product's own bodies need fewer than ten.
+MAX_JSON_DEPTH = 64
+DEPTH_MESSAGE = f"JSON 嵌套不能超过 {MAX_JSON_DEPTH} 层"
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEPS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")  # +1 and -1 as signed bytes
+
+
+def too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a JSON text nests arrays and objects more than `limit` levels deep, found
+    without parsing it: the deepest running count of brackets outside strings, in loops that
+    run in C. A malformed text is judged by the levels it opens: a parser recurses into those."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    steps = array("b", _JSON_STRING.sub(b"", raw).translate(_STEPS, _NOT_BRACKETS))
+    return max(accumulate(steps), default=0) > limit
+
+
+def _too_deep_refusal() -> ValidationFailed:
+    return ValidationFailed(f"请求内容的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层，未予接收",
+                            [{"field": "(body)", "message": DEPTH_MESSAGE}])
 
 
 def _refuse(field: str) -> ValidationFailed:
@@ -53,6 +83,9 @@ def check_request() -> None:
                 raise _refuse(key)
     elif request.is_json:
         body = request.get_data(cache=True)
+        if too_deep(body):
+            g.cadreflow_body_unread = True
+            raise _too_deep_refusal()
         if b"\\u0000" in body:  # the only way a JSON text holds a NUL; then find where
             try:
                 found = _nul_path(json.loads(body), "")
@@ -60,6 +93,14 @@ def check_request() -> None:
                 return  # the view's parser names malformed JSON
             if found is not None:
                 raise _refuse(found or "(body)")
+
+
+def sent_json() -> Any:
+    """The request's JSON body for the record of a refusal: None when there is none, it is
+    malformed, or it was refused unread (too large, too deep)."""
+    if g.get("cadreflow_body_unread"):
+        return None
+    return request.get_json(silent=True)
 
 
 def init_app(app: Flask) -> None:

@@ -88,7 +88,7 @@ def _read_flashes(raw: str | None) -> list[tuple[str, str]]:
     try:
         items = json.loads(base64.urlsafe_b64decode(raw.encode()))
         return [(str(k) if k in FLASH_KINDS else "info", str(m)[:500]) for k, m in items][:_FLASH_MAX]
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # a cookie made by hand
         return []
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
-from server import auth
+from server import auth, inputs
 from server.ui import schema_form
 from server.ui.common import bp, is_htmx
 from workflows import catalog
@@ -77,6 +77,8 @@ def _pair_of(name: str) -> tuple[str, str]:
 
 
 def _parse(text: str, label: str) -> tuple[Any, str | None]:
+    if inputs.too_deep(text):  # the parser and the preview recurse once per level
+        return None, _("%(label)s嵌套超过 %(limit)d 层", label=label, limit=inputs.MAX_JSON_DEPTH)
     try:
         value = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as err:

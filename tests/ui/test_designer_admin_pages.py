@@ -181,6 +181,17 @@ def test_bad_json_in_the_preview_is_named_beside_its_field_and_kept(logged_in: A
     assert "恢复为已部署的内容" in page
 
 
+def test_json_nested_too_deep_in_the_preview_is_named_not_a_server_error(logged_in: Any) -> None:
+    client, csrf = logged_in("designer.hf")
+    deep = '{"a":' * 1200 + "1" + "}" * 1200  # past the parser's recursion
+    response = client.post("/forms/accountability_decide.schema.json",
+                           data={"csrf_token": csrf, "schema": deep, "uischema": "[" * 65 + "]" * 65})
+    page = _text(response)
+    assert response.status_code == 422
+    assert _error(page, "schema") == "表单结构（JSON Schema）嵌套超过 64 层"
+    assert _error(page, "uischema") == "界面设置（UI Schema）嵌套超过 64 层"
+
+
 # -- users ------------------------------------------------------------------------------------
 def test_new_user_with_bad_input_keeps_the_values_and_names_each_field(logged_in: Any, rt: Runtime) -> None:
     client, csrf = logged_in("admin.hf")
