@@ -170,6 +170,8 @@ def field_map(messages: dict[str, Any], prefix: str = "", *, top: bool = True) -
         # Only the outermost keys are locations: a field may be named "files" too.
         if top and not prefix and key in {"json", "query", "form", "files", "path", "headers", "cookies"}:
             name = ""
+        elif key == "_schema":  # marshmallow's name for a whole object's error: name the object
+            name = prefix
         else:
             name = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):

@@ -133,7 +133,7 @@ def open_kind(body: Any) -> str:
     if kind == "appeal":
         raise ValidationFailed("§11 申诉针对已作出的决定：请在原案件上提出申诉",
                                [{"field": "process", "message": "申诉请在原案件上提出"}])
-    if kind not in intake.OPENERS:
+    if not isinstance(kind, str) or kind not in intake.OPENERS:  # an object or a list is no key
         raise ValidationFailed("请指明案件种类", [{"field": "process", "message": "应为以下之一："
                                                                              + "、".join(intake.OPENERS)}])
     return str(kind)
@@ -151,18 +151,13 @@ def load_open_body(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
         messages = err.messages if isinstance(err.messages, dict) else {"(body)": err.messages}
         problems = field_map(messages)
         raise ValidationFailed("请求有误：请按各字段的提示修改",
-                               [{"field": _field(f), "message": m} for f, texts in problems.items()
+                               [{"field": f, "message": m} for f, texts in problems.items()
                                 for m in texts]) from None
     origin = intake.ORIGIN_KEYS[kind]
     args["start"] = {**args["data"], origin: args["source"]}
     names = {"kind": "process", "subject": "subject_name", origin: "source",
              **{key: f"data.{key}" for key in intake.START_FIELDS[kind] if key != origin}}
     return args, names
-
-
-def _field(name: str) -> str:
-    """marshmallow names a whole (nested) object's error `_schema`: name the object instead."""
-    return "(body)" if name == "_schema" else name.removesuffix("._schema")
 
 
 # --- filing against a case ------------------------------------------------------------------------

@@ -59,6 +59,27 @@ def test_wrong_role_may_not_open_a_case(world: World, login: Any) -> None:
                  source="audit", data=FINDING).status_code == 201
 
 
+def test_an_object_or_a_list_where_text_or_a_number_belongs_is_named(world: World, login: Any) -> None:
+    api = login("discipline.hf")
+    good = {"process": "accountability", "cadre_id": world.cadres["zhang"], "source": "audit", "data": FINDING}
+    for wrong in ({}, [], ["accountability"], {"accountability": 1}):
+        for field in ("process", "cadre_id", "source", "title"):
+            response = _open(api, **{**good, field: wrong})
+            assert response.status_code == 422, (field, wrong, response.status_code)
+            assert field in response.get_json()["errors"], (field, wrong, response.get_json())
+        for field in ("facts", "evidence"):
+            response = _open(api, **{**good, "data": {**FINDING, field: wrong}})
+            assert response.status_code == 422 and f"data.{field}" in response.get_json()["errors"], (field, wrong)
+    for body in ([], "accountability", 1, None, [good]):
+        response = api.post("/cases", json=body)
+        assert response.status_code == 422 and "process" in response.get_json()["errors"], body
+    clarification = {"process": "clarification", "source": "cadre_request", "data": {"report": "反映"}}
+    for field in ("subject_name", "org_unit"):
+        response = _open(api, **{**clarification, "subject_name": "王某", "org_unit": "ah-hf", field: {}})
+        assert response.status_code == 422 and field in response.get_json()["errors"], field
+    assert _open(api, **good).status_code == 201
+
+
 def test_cadre_outside_jurisdiction_or_unknown_is_404(world: World, login: Any) -> None:
     for user, cadre_id in (("discipline.hf", 9999), ("discipline.hf", world.cadres["li"]),
                            ("discipline.wh", world.cadres["zhang"])):
