@@ -81,6 +81,17 @@ def identify(session: Session, *, write: bool) -> Caller:
 
 
 @contextmanager
+def signing_in() -> Iterator[Session]:
+    """A write transaction for someone not identified yet (logging in), on the clock every
+    process shares: a session opened on a stale clock could already be past its end."""
+    rt = runtime()
+    with rt.db.transaction() as session:
+        stored_settings.sync_clock(session, rt.clock)
+        with audit.acting(ip=client_ip()):
+            yield session
+
+
+@contextmanager
 def writing() -> Iterator[tuple[Session, Principal]]:
     """A write transaction for an authenticated caller; audit rows carry who and from where."""
     rt = runtime()
@@ -140,6 +151,7 @@ def _audit_refusal(response: Response) -> None:
     by = ({"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
           if who else {"ip": client_ip()})
     with rt.db.transaction() as session:
+        stored_settings.sync_clock(session, rt.clock)
         audit.record(session, at=rt.clock.now(), actor=str(actor or "anonymous")[:100],
                      action="api.refused", object_type="request",
                      object_id=f"{request.method} {request.path}"[:100],

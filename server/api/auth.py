@@ -9,7 +9,6 @@ from marshmallow import Schema, fields, validate
 
 from server import auth
 from server.api.common import Blueprint
-from workflows import audit
 from workflows.errors import Unauthenticated
 from workflows.org import auth as login
 from workflows.org import service as org
@@ -84,7 +83,7 @@ def log_in(args: dict[str, Any]) -> Any:
     Five failed attempts in a row lock the account for 15 minutes (423)."""
     rt = auth.runtime()
     refused: Unauthenticated | None = None
-    with rt.db.transaction() as session, audit.acting(ip=auth.client_ip()):
+    with auth.signing_in() as session:
         try:
             user = login.authenticate(session, username=args["username"], password=args["password"],
                                       ip=auth.client_ip(), clock=rt.clock)

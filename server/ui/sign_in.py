@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from server import auth
 from server.ui.common import bp, redirect_with, safe_next
 from server.ui.layout import home_for
-from workflows import audit
 from workflows.errors import AccountLocked, Unauthenticated
 from workflows.org import auth as sign
 
@@ -76,7 +75,7 @@ def login_submit() -> Any:
         return _form(username=username, errors=errors, status=422)
     rt = auth.runtime()
     refused: Unauthenticated | None = None
-    with rt.db.transaction() as session, audit.acting(ip=auth.client_ip()):
+    with auth.signing_in() as session:
         try:
             user = sign.authenticate(session, username=username, password=password,
                                       ip=auth.client_ip(), clock=rt.clock)

@@ -1,11 +1,19 @@
 """Logging in, sessions (idle and absolute expiry, logout), CSRF, lockout, tokens."""
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from server import create_app
 from server.cli import Runtime
+from tests.api.conftest import Api
 from tests.conftest import advance_clock
 
 
@@ -137,3 +145,42 @@ def test_a_token_of_another_user_cannot_be_revoked(login: Any) -> None:
 def test_token_lifetime_is_checked(login: Any) -> None:
     response = login("organization.hf").post("/auth/tokens", json={"name": "a", "days": 999})
     assert response.status_code == 422 and "days" in response.get_json()["errors"]
+
+
+def _worker(rt: Runtime) -> Runtime:
+    """Another process on the same database (a second gunicorn worker): its own clock and pool."""
+    return Runtime(rt.settings)
+
+
+def test_a_login_right_after_another_worker_moved_the_clock_opens_a_live_session(app: Flask, rt: Runtime,
+                                                                                  login: Any) -> None:
+    other = _worker(rt)
+    try:
+        mover = create_app(other, TESTING=True).test_client()
+        signed = mover.post("/api/v1/auth/login", json={"username": "admin.hf", "password": "demo-pass-1"})
+        moved = Api(mover, signed.get_json()["csrf_token"]).post("/admin/clock", json={"advance": "31d"})
+        assert moved.status_code == 200, moved.get_json()
+    finally:
+        other.db.dispose()
+    now = datetime.fromisoformat(moved.get_json()["now"])
+    client = app.test_client()  # this worker has not read the clock since it moved
+    opened = client.post("/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"})
+    assert opened.status_code == 200
+    assert datetime.fromisoformat(opened.get_json()["expires_at"]) > now
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_a_page_login_right_after_the_cli_moved_the_clock_opens_a_live_session(app: Flask, rt: Runtime) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CADREFLOW_")}
+    env.update(CADREFLOW_DATABASE_URL=rt.settings.database_url, CLOCK_ADJUSTABLE="1")
+    done = subprocess.run([str(Path(sys.executable).parent / "cadreflow"), "clock", "advance", "31d"],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    assert token is not None
+    signed_in = client.post("/login", data={"username": "discipline.hf", "password": "demo-pass-1",
+                                            "csrf_token": token.group(1)})
+    assert signed_in.status_code == 303
+    inbox = client.get("/tasks")
+    assert inbox.status_code == 200, inbox.headers.get("Location")
