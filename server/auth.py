@@ -8,6 +8,7 @@ the objects themselves is the domain's (workflows/access.py).
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -148,12 +149,20 @@ def _audit_refusal(response: Response) -> None:
     body = response.get_json(silent=True) or {}
     sent = None if response.status_code == 413 else inputs.sent_json()  # 413: left unread
     actor = who.principal.username if who else (sent.get("username") if isinstance(sent, dict) else None)
+    if not isinstance(actor, str):  # whatever was sent as the username
+        actor = "anonymous" if actor is None else json.dumps(actor, ensure_ascii=False)
     by = ({"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
           if who else {"ip": client_ip()})
     with rt.db.transaction() as session:
         stored_settings.sync_clock(session, rt.clock)
-        audit.record(session, at=rt.clock.now(), actor=str(actor or "anonymous")[:100],
+        audit.record(session, at=rt.clock.now(), actor=_storable(actor or "anonymous")[:100],
                      action="api.refused", object_type="request",
-                     object_id=f"{request.method} {request.path}"[:100],
+                     object_id=_storable(f"{request.method} {request.path}")[:100],
                      detail={"result": f"{response.status_code} {body.get('code', '')}".strip(),
                              "detail": body.get("detail"), "by": by})
+
+
+def _storable(text: str) -> str:
+    """Text as sent, with a NUL (which PostgreSQL cannot store, and the refusal may be about)
+    written out."""
+    return text.replace("\x00", "\\u0000")

@@ -63,3 +63,20 @@ def test_no_query_parameter_with_nul_gets_a_server_error(logged_in: Any, world: 
         answers = {url: client.get(url).status_code for url in [*asked, *PAGES]}
         assert all(code < 500 for code in answers.values()), (username, answers)
         assert answers["/api/v1/cases?q=a%00b"] == 422
+
+
+def test_a_refusal_about_a_nul_is_audited_with_the_nul_written_out(app: Flask, logged_in: Any, rt: Runtime) -> None:
+    from workflows.models import AuditEvent
+
+    client = app.test_client()
+    response = client.post("/api/v1/auth/login", json={"username": "a\u0000b", "password": "x"})
+    assert response.status_code == 422 and list(response.get_json()["errors"]) == ["username"]
+    admin, csrf = logged_in("admin.hf")
+    patched = admin.patch("/api/v1/admin/users/a%00b", json={"display_name": "x"}, headers={"X-CSRF-Token": csrf})
+    assert patched.status_code == 422
+    with rt.db.reading() as session:
+        refused = session.execute(select(AuditEvent.actor, AuditEvent.object_id)
+                                  .where(AuditEvent.action == "api.refused").order_by(AuditEvent.id)).all()
+    # The path is refused before anyone is identified: anonymous.
+    assert [tuple(row) for row in refused] == [("a\\u0000b", "POST /api/v1/auth/login"),
+                                               ("anonymous", "PATCH /api/v1/admin/users/a\\u0000b")]
