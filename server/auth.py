@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
-from server import inputs
-from workflows import access, audit
+from server import errors, inputs
+from workflows import access, audit, db
 from workflows import settings as stored_settings
 from workflows.access import Principal
 from workflows.errors import Forbidden, Unauthenticated
@@ -133,12 +133,18 @@ def init_app(app: Flask) -> None:
     def _touch_and_audit_refusals(response: Response) -> Response:
         rt = runtime()
         touch = g.pop("cadreflow_touch", None)
-        if touch is not None and response.status_code < 400:
-            with rt.db.transaction() as session:
-                login.touch_session(session, session_id=touch, clock=rt.clock)
-        if (request.method not in SAFE_METHODS and response.status_code >= 400
-                and request.path.startswith("/api/")):
-            _audit_refusal(response)
+        try:
+            if touch is not None and response.status_code < 400:
+                with rt.db.transaction() as session:
+                    login.touch_session(session, session_id=touch, clock=rt.clock)
+            # A 503 is the database's outage: there is nowhere to write the refusal.
+            if (request.method not in SAFE_METHODS and 400 <= response.status_code != 503
+                    and request.path.startswith("/api/")):
+                _audit_refusal(response)
+        except db.ERRORS as err:  # the answer cannot stand without its record
+            if not db.unavailable(err):
+                raise
+            return errors.unavailable(err)
         return response
 
 

@@ -4,14 +4,20 @@ Domain errors carry no status (workflows/errors.py); this table gives them one. 
 validation error's body has a field map (`errors`: field → messages) so a form can put
 each message beside its field; a definition error lists its problems with the file and
 element. Out-of-scope objects are NotFound (404) by the domain's own rule.
+
+A database that cannot be reached or used (workflows/db.py `unavailable`) is an outage, not
+a fault of the request: 503 with Retry-After, a problem body or a page that needs no
+database, and one log line instead of a traceback per request.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
+from workflows import db
 from workflows.errors import (
     AccountLocked,
     ClockNotAdjustable,
@@ -45,6 +51,11 @@ STATUS: list[tuple[type[DomainError], int, str]] = [
 
 PROBLEM_JSON = "application/problem+json"
 
+#: Seconds a client is asked to wait before retrying while the database is unavailable.
+RETRY_AFTER_SECONDS = 30
+
+log = logging.getLogger(__name__)
+
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }}</title>
 </head><body><h1>{{ title }}</h1><p>{{ detail }}</p>
 {% if errors %}<ul>{% for field, messages in errors.items() %}{% for m in messages %}
@@ -76,13 +87,31 @@ def problem(err: DomainError) -> tuple[dict[str, Any], int]:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path == "/healthz"
 
 
 def _json(body: dict[str, Any], status: int) -> Response:
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON
+    return response
+
+
+def unavailable(err: Exception) -> Response:
+    """The answer while the database is unavailable (`db.unavailable(err)`): 503 with
+    Retry-After, a problem body or a page that reads nothing from the database; and one log
+    line, without the traceback every request would otherwise repeat."""
+    orig = getattr(err, "orig", None) or err
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    log.error("database unavailable, answered 503 to %s %s: %s", request.method, request.path, reason)
+    title, detail = "服务暂不可用", "数据库暂时无法访问，请稍后重试"
+    if _wants_json():
+        response = _json({"type": "about:blank", "title": title, "status": 503, "detail": detail,
+                          "code": "database_unavailable"}, 503)
+    else:
+        response = Response(render_template_string(_PAGE, title=title, detail=detail, errors=None),
+                            503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
@@ -96,6 +125,14 @@ def register(app: Flask) -> None:
             return _json(body, status)
         return render_template_string(_PAGE, title=body["title"], detail=body["detail"],
                                       errors=body.get("errors")), status
+
+    def _database(err: Exception) -> Any:
+        if not db.unavailable(err):
+            raise err  # a fault of ours: the usual 500, logged with its traceback
+        return unavailable(err)
+
+    for database_error in db.ERRORS:
+        app.register_error_handler(database_error, _database)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Any:

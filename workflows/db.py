@@ -7,11 +7,14 @@ use plain BEGIN. PostgreSQL uses row locks (see `lock_instance`).
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +53,36 @@ def _sha256_hex(text: str) -> str:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+#: SQLite's primary result codes for a file that cannot be used at the moment: BUSY and LOCKED
+#: (past the busy timeout), NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+#: The others (a syntax error, no such table, a constraint) are mistakes in a statement.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26})
+
+
+def unavailable(err: BaseException) -> bool:
+    """Whether a database error means the database cannot be reached or used right now (an
+    outage: a refused or lost connection, a dropped database, a file that cannot be opened or
+    read, or stays locked, no pooled connection free) rather than a mistake in a statement.
+    Takes SQLAlchemy's errors and the drivers' own (prepared.py runs on the driver's cursor)."""
+    if isinstance(err, sa_exc.TimeoutError):
+        return True
+    driver: BaseException | None = err
+    if isinstance(err, sa_exc.DBAPIError):
+        if err.connection_invalidated:
+            return True
+        driver = err.orig
+    if isinstance(driver, sqlite3.Error):
+        code = getattr(driver, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_UNAVAILABLE
+    # PostgreSQL: connection failures, shutdowns, resource exhaustion, timeouts.
+    return isinstance(driver, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+#: What a database failure is raised as: SQLAlchemy's errors, and the drivers' own (prepared
+#: statements run on the driver's cursor).
+ERRORS: tuple[type[Exception], ...] = (sa_exc.DBAPIError, sa_exc.TimeoutError, sqlite3.Error, psycopg.Error)
 
 
 class Database:
