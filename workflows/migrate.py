@@ -16,7 +16,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Brings the database at `url` to `revision` (every head: migrations written side by side
-    from one parent all apply); safe to run again."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Brings the database at `url` to `revision`; safe to run again."""
     command.upgrade(alembic_config(url), revision)
