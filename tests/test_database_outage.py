@@ -1,27 +1,28 @@
 """A database that cannot be reached or used answers 503 with Retry-After — a problem body for
 the API, a page for people — and one log line per request, no traceback. Real outages, no
 mocks: a PostgreSQL port where nothing listens, a database dropped under a running app, a
-SQLite path that cannot be opened, a SQLite file overwritten with garbage. A mistake in
-a statement stays a 500 with its traceback."""
+SQLite path that cannot be opened, a SQLite file overwritten with garbage; a file locked by
+another connection is an outage too. A mistake in a statement stays a 500 with its traceback."""
 from __future__ import annotations
 
 import logging
 import re
-import shutil
 import socket
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from flask import Flask
+from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
 from server import create_app, errors
 from server.cli import Runtime
 from tests.conftest import PG_ADMIN_URL, _pg_reachable
-from workflows import migrate
+from workflows import db, migrate
 from workflows.clock import Clock
 from workflows.config import Settings
 from workflows.org import service as org
@@ -149,4 +150,36 @@ def test_a_mistake_in_a_statement_is_still_a_500_with_its_traceback(tmp_path: Pa
         response = app.test_client().get("/api/v1/cases", headers={"Authorization": "Bearer some-token"})
     assert response.status_code == 500 and "Retry-After" not in response.headers
     assert any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
-    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _raised(run: Callable[[], object]) -> Exception:
+    try:
+        run()
+    except Exception as err:  # noqa: BLE001 - the error itself is what is looked at
+        return err
+    raise AssertionError("nothing was raised")
+
+
+def test_which_real_database_errors_are_an_outage(tmp_path: Path, postgresql: str) -> None:
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    holder.execute("BEGIN EXCLUSIVE")  # held by another connection: the file stays locked
+    waiter = sqlite3.connect(path, timeout=0)
+    assert db.unavailable(_raised(lambda: waiter.execute("SELECT * FROM t")))
+    holder.rollback()
+    for mistake in ("SELEC 1", "SELECT * FROM missing", "INSERT INTO t VALUES (1), (1)"):
+        assert not db.unavailable(_raised(lambda statement=mistake: waiter.execute(statement))), mistake
+    waiter.close()
+    holder.close()
+    engine = create_engine(postgresql)
+    try:
+        with engine.connect() as conn:
+            assert not db.unavailable(_raised(lambda: conn.execute(text("SELECT * FROM missing"))))
+        with engine.connect() as conn:
+            assert not db.unavailable(_raised(lambda: conn.execute(text("SELECT 1/0"))))
+        with engine.connect() as conn:  # a statement past its time limit: try again later
+            conn.execute(text("SET statement_timeout = 10"))
+            assert db.unavailable(_raised(lambda: conn.execute(text("SELECT pg_sleep(1)"))))
+    finally:
+        engine.dispose()
