@@ -17,7 +17,16 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import select
 
-from workflows import audit, calendar_overrides, deployment, engine, instances, migrate, settings, timers
+from workflows import (
+    audit,
+    calendar_overrides,
+    deployment,
+    engine,
+    instances,
+    migrate,
+    settings,
+    timers,
+)
 from workflows import scheduler as scheduler_mod
 from workflows.clock import Clock, parse_duration
 from workflows.config import Settings
