@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.cli import Runtime
 from tests.conftest import advance_clock, set_clock
@@ -124,6 +124,25 @@ def test_valid_values_from_data_run_as_timers(hostile: Runtime) -> None:
     assert incidents_of(rt) == {}
     assert [t.task_spec for t in timer_rows(rt, waiting)] == ["wait_duration"]
     assert sorted(t.task_spec for t in timer_rows(rt, reminded)) == ["remind", "review_due"]
+
+
+def test_a_cycle_stored_before_the_bounds_existed_is_refused_instead_of_firing_again(hostile: Runtime) -> None:
+    rt = hostile
+    iid = start(rt, "hostile_timers", {"kind": "cycle", "value": "R3/PT1H", "due": "2027-06-01"})
+    set_clock(rt, AFTER)
+    assert sweep(rt) == 1
+    # As an instance started before the bounds would hold it: every 0 s, without end.
+    with rt.db.transaction() as session:
+        state = session.execute(select(Instance.state).where(Instance.id == iid)).scalar_one()
+        assert '"cycles":3' in state and '"duration":3600.0' in state
+        flooding = state.replace('"cycles":3', '"cycles":-1').replace('"duration":3600.0', '"duration":0.0')
+        session.execute(update(Instance).where(Instance.id == iid).values(state=flooding))
+    advance_clock(rt, hours=2)
+    assert sweep(rt) == 0
+    incident = incidents_of(rt)[iid]
+    assert incident.element == "remind"
+    assert incident.message == "定时器 remind 的周期（timeCycle）取值 R/PT0S 不被接受：重复间隔不能短于 1 分钟"
+    assert open_tasks(rt, iid)[0].task_spec == "review"  # no reminder branch was added
 
 
 def test_automatic_retries_back_off_and_stop_after_the_last_attempt(hostile: Runtime) -> None:

@@ -200,3 +200,16 @@ def test_deploy_refuses_a_hostile_timer_and_stores_nothing(rt: Runtime, tmp_path
     [problem] = info.value.problems
     assert (problem.file, problem.element) == ("hostile.bpmn", "remind")
     assert "时长不能超过 10 年" in problem.reason
+
+
+@pytest.mark.parametrize(("cycles", "seconds", "reason"), [
+    (-1, 0.0, "重复间隔不能短于 1 分钟"), (5, 1e-06, "重复间隔不能短于 1 分钟"),
+    (999999999, 60.0, "重复次数不能超过 1000 次"), (-1, 3600.0, "不限次数的重复（R/…）间隔不能短于 1 天"),
+])
+def test_a_running_cycle_kept_in_the_state_is_held_to_the_same_bounds(cycles: int, seconds: float, reason: str) -> None:
+    with pytest.raises(TimerValueRefused) as info:
+        timer_values.check_cycle_state(cycles=cycles, seconds=seconds, element="remind")
+    assert reason in info.value.reason
+    timer_values.check_cycle_state(cycles=0, seconds=0.0)  # done: nothing left to fire
+    timer_values.check_cycle_state(cycles=3, seconds=3600.0)
+    timer_values.check_cycle_state(cycles=-1, seconds=365 * 86400.0)

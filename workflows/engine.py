@@ -456,10 +456,23 @@ class Run:
 
     def fire_timers(self) -> None:
         def fire() -> None:
+            self._check_stored_cycles()
             self._wf.refresh_timers()
             self._engine_steps()
 
         self._guard(fire)
+
+    def _check_stored_cycles(self) -> None:
+        """A cycle's value is evaluated once and kept in the state: one stored before the
+        bounds existed (every 0 s, without end) is refused here rather than fired again."""
+        for task in list(self._wf.event_manager.tasks.values()):
+            if not isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                timer_values.check_cycle_state(cycles=int(value.get("cycles", 0)),
+                                               seconds=float(value.get("duration", 0)),
+                                               element=task.task_spec.name)
 
     def cancel_timers(self, task_ids: Iterable[str]) -> list[str]:
         """Withdraws waiting timers (by task id) so they never fire: a boundary timer's task

@@ -189,3 +189,21 @@ def _span(span: timedelta) -> str:
     if span >= timedelta(days=1) and span.seconds == 0:
         return f"{span.days} 天"
     return f"{int(span.total_seconds() // 60)} 分钟"
+
+
+def check_cycle_state(*, cycles: int, seconds: float, element: str | None = None) -> None:
+    """A cycle already running, as the engine keeps it (repeats left, -1 without end, and the
+    interval in seconds), against the same bounds."""
+    value = f"R{cycles if cycles >= 0 else ''}/PT{seconds:g}S"
+
+    def refuse(reason: str) -> TimerValueRefused:
+        return TimerValueRefused(reason, kind="cycle", value=value, element=element)
+
+    if cycles == 0:
+        return
+    if seconds < MIN_CYCLE_INTERVAL.total_seconds():
+        raise refuse(f"重复间隔不能短于 {_span(MIN_CYCLE_INTERVAL)}")
+    if cycles > MAX_CYCLE_REPEATS:
+        raise refuse(f"重复次数不能超过 {MAX_CYCLE_REPEATS} 次")
+    if cycles < 0 and seconds < MIN_UNCOUNTED_INTERVAL.total_seconds():
+        raise refuse(f"不限次数的重复（R/…）间隔不能短于 {_span(MIN_UNCOUNTED_INTERVAL)}")

@@ -36,21 +36,22 @@ class Retried:
     message: str | None = None
 
 
-def _locked_open(session: Session, *, principal: Principal, incident_id: int) -> Incident:
-    """The incident, visible to the principal and still open, with its instance locked."""
+def _locked_open(session: Session, *, principal: Principal,
+                 incident_id: int) -> tuple[Incident, instances.Locked]:
+    """The incident, visible to the principal and still open, and its instance, locked."""
     incident = views.visible(session, principal=principal, incident_id=incident_id)
-    instances.lock_instance(session, incident.instance_id)
+    locked = instances.lock_instance(session, incident.instance_id)
     session.refresh(incident)  # as it is now that the instance is ours
     if incident.status != OPEN:
         raise Conflict(f"故障 {incident_id} 已{views.STATUS_NAMES.get(incident.status, incident.status)}，"
                        "不能再重试或取消")
-    return incident
+    return incident, locked
 
 
 def retry(session: Session, *, principal: Principal, incident_id: int, clock: Clock) -> Retried:
     """Fires the instance's due timers now; resolves the incident or counts the failed attempt.
     Audited; flushes (the caller commits either way: a failed retry is recorded too)."""
-    incident = _locked_open(session, principal=principal, incident_id=incident_id)
+    incident, _locked = _locked_open(session, principal=principal, incident_id=incident_id)
     iid = incident.instance_id
     with session.begin_nested():  # appended on release: a failed attempt below cannot undo it
         audit.record(session, at=clock.now(), actor=principal.username, action="incident.retry",
@@ -76,7 +77,7 @@ def cancel(session: Session, *, principal: Principal, incident_id: int, clock: C
            reason: str | None = None) -> list[str]:
     """Withdraws the instance's due timers (through `instances.advance`) and closes the
     incident as cancelled; audited; flushes. Returns the elements withdrawn."""
-    incident = _locked_open(session, principal=principal, incident_id=incident_id)
+    incident, locked = _locked_open(session, principal=principal, incident_id=incident_id)
     iid = incident.instance_id
     due = session.execute(
         select(Timer.spiff_task_id, Timer.task_spec)
@@ -84,8 +85,6 @@ def cancel(session: Session, *, principal: Principal, incident_id: int, clock: C
     ).all()
     withdrawn: list[str] = []
     if due:
-        locked = instances.lock_instance(session, iid)
-
         def apply(run: engine.Run) -> None:
             withdrawn.extend(run.cancel_timers([row.spiff_task_id for row in due]))
 
