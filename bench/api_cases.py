@@ -21,14 +21,16 @@ from typing import Any
 from api_support import ROOT, HTTPError, Server, database, note, percentile
 from sqlalchemy import func, select
 
-from server.cli import Runtime
-from workflows import deployment, migrate, settings, timers
+from workflows import migrate
 from workflows.cadres.models import Cadre
 from workflows.cases.models import CaseFile
 from workflows.config import Settings
+from workflows.definitions import deployment
 from workflows.demo import CADRES, UNITS
-from workflows.models import CalendarYear
+from workflows.engine import settings, timers
+from workflows.engine.models import CalendarYear
 from workflows.org import service as org
+from workflows.runtime import Runtime
 
 PASSWORD = "bench-pass-1"
 ROLES = ("discipline", "committee", "organization")

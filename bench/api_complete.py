@@ -57,10 +57,10 @@ import engine_floor
 from api_support import Client, Server, database, note, percentile, wait_until_quiet
 from sqlalchemy import select
 
-from server.cli import Runtime
 from workflows import migrate
-from workflows.models import HumanTask
+from workflows.engine.models import HumanTask
 from workflows.org import service as org
+from workflows.runtime import Runtime
 
 RATIO_TARGET = 2.0
 P99_TARGET_MS = 25.0

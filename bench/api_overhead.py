@@ -38,7 +38,7 @@ import api_complete
 import engine_floor
 from api_support import Client, Server, database, wait_until_quiet
 
-from server.cli import Runtime
+from workflows.runtime import Runtime
 
 _ANSWER = b'{"ok":true}'
 

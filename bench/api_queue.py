@@ -20,11 +20,12 @@ from api_support import ROOT, Server, database, note, percentile
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from server.cli import Runtime
-from workflows import access, deployment, migrate
+from workflows import access, migrate
 from workflows.config import Settings
+from workflows.definitions import deployment
 from workflows.demo import UNITS
 from workflows.org import service as org
+from workflows.runtime import Runtime
 from workflows.tasks import queues
 
 PASSWORD = "bench-pass-1"

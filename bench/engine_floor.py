@@ -34,12 +34,14 @@ sys.path.insert(0, str(ROOT))
 import psycopg
 from sqlalchemy import text
 
-from server.cli import Runtime
-from workflows import deployment, engine, expressions, instances, migrate, settings
-from workflows.calendar import WorkCalendar
+from workflows import migrate
 from workflows.config import Settings
-from workflows.db import Database
-from workflows.models import CalendarYear, HumanTask, ProcessVersion
+from workflows.definitions import deployment
+from workflows.engine import expressions, instances
+from workflows.engine import spiff as engine
+from workflows.engine.calendar import WorkCalendar
+from workflows.engine.models import CalendarYear, HumanTask, ProcessVersion
+from workflows.runtime import Runtime
 
 DATA = ROOT / "tests" / "data"
 PG_ADMIN = os.environ.get("CADREFLOW_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -50,7 +52,6 @@ GROWTH_GOAL = 3.0
 
 def _runtime(url: str) -> Runtime:
     rt = Runtime(Settings(database_url=url, clock_adjustable=False, forms_dir=DATA / "forms"))
-    rt._db = Database(url)
     with rt.db.transaction() as session:
 
         for year in (2027, 2028):
@@ -80,8 +81,7 @@ def _open_task(rt: Runtime, instance_id: int) -> int:
 
 
 def _cadreflow_complete(rt: Runtime, task_id: int, data: dict) -> None:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         instances.complete_task(session, task_id=task_id, data=data, actor="bench", clock=rt.clock)
 
 

@@ -2,24 +2,19 @@
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, jsonify
 from sqlalchemy import select
 
 from server import api, assets, auth, errors, inputs, ui
-from workflows import hooks
-
-if TYPE_CHECKING:
-    from server.cli import Runtime
+from workflows.runtime import Runtime
 
 
 def create_app(runtime: Runtime | None = None, *, serving: bool | None = None, **config: Any) -> Flask:
     """The app. `serving` (default: when no runtime is given, as gunicorn's
     `server:create_app()` calls it) marks a long-lived server process: see `settle_heap`."""
-    from server.cli import Runtime
-
-    rt = runtime or Runtime()
+    rt = runtime or Runtime.from_env()
     app = Flask(__name__)
     app.config.update(config)
     app.extensions["cadreflow"] = rt
@@ -51,7 +46,6 @@ def settle_heap() -> None:
     collector's full passes for the life of the process. Each request leaves some cyclic
     garbage (restored workflows), so full passes keep coming; without this each walks the
     whole heap (~100 ms here), a pause every request queued behind it pays; with it, a few ms.
-    The domain's actions, otherwise imported at the first completion, are loaded first."""
-    hooks.known()
+    The runtime has registered the domain's actions by then."""
     gc.collect()
     gc.freeze()

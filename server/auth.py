@@ -18,14 +18,14 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
 from server import errors, inputs
-from workflows import access, audit, db
-from workflows import settings as stored_settings
+from workflows import access
 from workflows.access import Principal
+from workflows.engine import audit, db
 from workflows.errors import Forbidden, Unauthenticated
 from workflows.org import auth as login
 
 if TYPE_CHECKING:
-    from server.cli import Runtime
+    from workflows.runtime import Runtime
 
 COOKIE = "cadreflow_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -86,18 +86,15 @@ def signing_in() -> Iterator[Session]:
     """A write transaction for someone not identified yet (logging in), on the clock every
     process shares: a session opened on a stale clock could already be past its end."""
     rt = runtime()
-    with rt.db.transaction() as session:
-        stored_settings.sync_clock(session, rt.clock)
-        with audit.acting(ip=client_ip()):
-            yield session
+    with rt.transaction() as session, audit.acting(ip=client_ip()):
+        yield session
 
 
 @contextmanager
 def writing() -> Iterator[tuple[Session, Principal]]:
     """A write transaction for an authenticated caller; audit rows carry who and from where."""
     rt = runtime()
-    with rt.db.transaction() as session:
-        stored_settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         caller = identify(session, write=True)
         p = caller.principal
         with audit.acting(role=p.role, org_unit=p.org_unit, ip=client_ip()):
@@ -108,8 +105,7 @@ def writing() -> Iterator[tuple[Session, Principal]]:
 def reading() -> Iterator[tuple[Session, Principal]]:
     """A read-only transaction for an authenticated caller."""
     rt = runtime()
-    with rt.db.reading() as session:
-        stored_settings.sync_clock(session, rt.clock)
+    with rt.reading() as session:
         caller = identify(session, write=False)
         yield session, caller.principal
 
@@ -159,8 +155,7 @@ def _audit_refusal(response: Response) -> None:
         actor = "anonymous" if actor is None else json.dumps(actor, ensure_ascii=False)
     by = ({"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
           if who else {"ip": client_ip()})
-    with rt.db.transaction() as session:
-        stored_settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         audit.record(session, at=rt.clock.now(), actor=_storable(actor or "anonymous")[:100],
                      action="api.refused", object_type="request",
                      object_id=_storable(f"{request.method} {request.path}")[:100],

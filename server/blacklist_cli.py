@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from server.cli import Runtime, handles_errors, main, pass_runtime
-from workflows import access, settings
+from workflows import access
 from workflows.cases import blacklist as entries
 from workflows.cases import blacklist_views
 from workflows.cases import service as cases
@@ -38,8 +38,7 @@ def blacklist_correct(rt: Runtime, entry_id: int, user: str, reviewer: str, reas
                       basis_case: str | None, entered_on: datetime | None, listing_reason: str | None) -> None:
     """Correct entry ENTRY_ID: a new entry with the corrected fields supersedes it; the original
     stays on the register, marked corrected."""
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         basis_case_id = None
         if basis_case is not None:

@@ -17,44 +17,22 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import select
 
-from workflows import (
+from workflows import migrate
+from workflows.definitions import deployment
+from workflows.engine import (
     audit,
     calendar_overrides,
-    deployment,
-    engine,
     instances,
-    migrate,
     settings,
     timers,
 )
-from workflows import scheduler as scheduler_mod
-from workflows.clock import Clock, parse_duration
-from workflows.config import Settings
-from workflows.db import Database
+from workflows.engine import scheduler as scheduler_mod
+from workflows.engine.clock import Clock, parse_duration
+from workflows.engine.models import HumanTask, Instance
 from workflows.errors import DefinitionError, DomainError, NotFound, ValidationFailed
-from workflows.models import HumanTask, Instance
+from workflows.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Runtime:
-    """What every command needs, built once from the environment."""
-
-    def __init__(self, settings_: Settings | None = None) -> None:
-        self.settings = settings_ or Settings()
-        self._db: Database | None = None
-        self.clock = Clock(adjustable=self.settings.clock_adjustable, tz=self.settings.timezone)
-        engine.set_step_limits(engine.StepLimits(seconds=self.settings.step_budget,
-                                                 tasks=self.settings.step_max_tasks))
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            url = self.settings.database_url
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self._db = Database(url)
-        return self._db
 
 
 def _fail(message: str) -> None:
@@ -111,7 +89,7 @@ pass_runtime: Callable[..., Any] = click.make_pass_decorator(Runtime, ensure=Tru
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """cadreflow: cadre accountability and tolerance case workflows."""
-    ctx.obj = Runtime()
+    ctx.obj = Runtime.from_env()
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -139,8 +117,7 @@ def db_upgrade(rt: Runtime) -> None:
 def deploy(rt: Runtime, paths: tuple[Path, ...], user: str) -> None:
     """Validate and deploy BPMN/DMN files or folders as new versions."""
     files = deployment.collect(paths)
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         result = deployment.deploy(session, files=files, forms_dir=rt.settings.forms_dir,
                                    max_bytes=rt.settings.max_definition_bytes, actor=user, clock=rt.clock)
     for key, version in result.deployed:
@@ -176,8 +153,7 @@ def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
 def start(rt: Runtime, process: str, data: str, org_unit: str | None, user: str) -> None:
     """Start an instance of the newest version of PROCESS."""
     payload = _json_option(data, "data")
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         version = deployment.latest(session, process_key=process)
         instance = instances.start(session, version=version, data=payload, org_unit=org_unit,
                                    actor=user, clock=rt.clock)
@@ -207,8 +183,7 @@ def tasks(rt: Runtime, role: str | None, org_unit: str | None, instance_id: int 
         query = query.where(HumanTask.org_unit == org_unit)
     if instance_id:
         query = query.where(HumanTask.instance_id == instance_id)
-    with rt.db.reading() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.reading() as session:
         now = rt.clock.now()
         rows = session.execute(query).scalars().all()
         click.echo(f"{'id':>6}  {'instance':>8}  {'state':9}  {'role':12}  {'org':10}  {'due':16}  task")
@@ -227,8 +202,7 @@ def tasks(rt: Runtime, role: str | None, org_unit: str | None, instance_id: int 
 def complete(rt: Runtime, task_id: int, data: str, user: str) -> None:
     """Complete an open task with form data (validated against its form)."""
     payload = _json_option(data, "data")
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         task = instances.complete_task(session, task_id=task_id, data=payload, actor=user, clock=rt.clock)
     click.echo(f"completed task {task_id}; instance {task.instance_id} is {task.instance_status}")
 
@@ -283,8 +257,8 @@ def clock() -> None:
 @pass_runtime
 @handles_errors
 def clock_show(rt: Runtime) -> None:
-    with rt.db.reading() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.reading():
+        pass  # adopts the shared clock offset
     click.echo(f"{rt.clock.now().astimezone(rt.clock.tz).isoformat(timespec='seconds')}"
                f" (offset {rt.clock.offset})")
 
@@ -357,8 +331,7 @@ def calendar() -> None:
 @handles_errors
 def calendar_declare(rt: Runtime, year: int, note: str) -> None:
     """Declare YEAR known: days without an override follow Monday–Friday."""
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         calendar_overrides.declare_year(session, year=year, note=note, actor="cli", clock=rt.clock)
     click.echo(f"year {year} declared")
 
@@ -372,8 +345,7 @@ def calendar_declare(rt: Runtime, year: int, note: str) -> None:
 def calendar_set_day(rt: Runtime, day: datetime, kind: str, note: str) -> None:
     """Mark DAY as a working day (调休) or a holiday."""
     d: date = day.date()
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         calendar_overrides.set_day(session, day=d, is_workday=kind == "workday", note=note, actor="cli",
                                    clock=rt.clock)
     click.echo(f"{d} is a {kind}")
@@ -424,8 +396,7 @@ def case_open(rt: Runtime, kind: str, cadre_id: int | None, person: str | None,
     from workflows.cases import service as cases
 
     payload = _json_option(data, "data")
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         opened = cases.open_case(session, kind=kind, title=title or cases.KIND_NAMES.get(kind, kind),
                                  subject=cases.Subject(cadre_id=cadre_id, name=person, org_unit_code=org_unit),
                                  data=payload, actor=user, clock=rt.clock)
@@ -440,8 +411,7 @@ def case_show(rt: Runtime, number: str) -> None:
     """A case: status, outcome, open tasks with due dates, linked cases."""
     from workflows.cases import service as cases
 
-    with rt.db.reading() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.reading() as session:
         found = cases.by_number(session, number)
         click.echo(f"{found.number}  {cases.KIND_NAMES.get(found.kind, found.kind)}  {found.subject_name}"
                    f"  {found.org_unit_code}  status={found.status}  outcome={found.outcome or '-'}")
@@ -493,8 +463,7 @@ def cadre_eligibility(rt: Runtime, cadre_id: int, on: datetime | None) -> None:
     """Eligible for promotion on a date, or not until when and because of which case."""
     from workflows.cadres import service as cadres
 
-    with rt.db.reading() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.reading() as session:
         day = on.date() if on else rt.clock.today()
         answer = cadres.eligibility(session, cadre_id=cadre_id, on=day)
     if answer.eligible:

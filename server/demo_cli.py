@@ -17,7 +17,7 @@ def demo() -> None:
 @handles_errors
 def demo_load(rt: Runtime) -> None:
     """Load the demo data once; loading again adds nothing already there."""
-    result = demo_data.load(rt.db, rt.clock, echo=click.echo)
+    result = demo_data.load(rt.db, rt.clock, hasher=rt.hasher, echo=click.echo)
     if result.nothing_new:
         click.echo("demo data already loaded")
     else:

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
-from workflows import db
+from workflows.engine import db
 from workflows.errors import (
     AccountLocked,
     ClockNotAdjustable,

@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import exists, select
 
-from server.cli import Runtime
-from workflows import audit, instances, settings
 from workflows.config import Settings
+from workflows.engine import audit, instances, settings
+from workflows.engine.models import AuditHead, table_of
+from workflows.engine.prepared import Prepared
 from workflows.errors import AuditNotWritten
-from workflows.models import AuditHead, table_of
-from workflows.prepared import Prepared
+from workflows.runtime import Runtime
 
 VALID = {"responsible": True, "severity": 2, "finding": "应负直接责任"}
 
@@ -61,8 +61,7 @@ def main(argv: list[str]) -> int:
     done = refused = 0
     for task_id in map(int, task_ids):
         try:
-            with rt.db.transaction() as session:
-                settings.sync_clock(session, rt.clock)
+            with rt.transaction() as session:
                 instances.complete_task(session, task_id=task_id, data=VALID, actor="worker",
                                         clock=rt.clock)
             done += 1

@@ -18,10 +18,11 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from server.cli import Runtime
+from tests.support import HASHER
 from workflows import migrate
 from workflows.config import Settings
-from workflows.db import Database
+from workflows.engine.db import Database
+from workflows.runtime import Runtime
 from workflows.schema import Base
 
 DATA = Path(__file__).parent / "data"
@@ -40,19 +41,6 @@ def _pg_reachable() -> str | None:
             return None
     except psycopg.Error as err:
         return str(err).strip().splitlines()[0]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _cheap_password_hashing() -> Iterator[None]:
-    """Demo worlds hash many passwords; full argon2 cost is for production, not fixtures."""
-    from argon2 import PasswordHasher
-
-    from workflows.org import service as org_service
-
-    production = org_service._HASHER
-    org_service._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    yield
-    org_service._HASHER = production
 
 
 @pytest.fixture(scope="session")
@@ -104,11 +92,10 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 @pytest.fixture
 def rt(database: Database) -> Runtime:
     """A runtime on the test database: adjustable clock, test forms."""
-    runtime = Runtime(Settings(database_url=database.url, clock_adjustable=True,
-                               forms_dir=FORMS, timezone="Asia/Shanghai",
-                               scheduler_interval=0.2, max_definition_bytes=200_000))
-    runtime._db = database
-    return runtime
+    return Runtime(Settings(database_url=database.url, clock_adjustable=True, forms_dir=FORMS,
+                            timezone="Asia/Shanghai", scheduler_interval=0.2,
+                            max_definition_bytes=200_000),
+                   db=database, hasher=HASHER)
 
 
 def at(text_: str) -> datetime:
@@ -120,14 +107,14 @@ def at(text_: str) -> datetime:
 
 
 def set_clock(rt: Runtime, moment: str) -> None:
-    from workflows import settings
+    from workflows.engine import settings
 
     with rt.db.transaction() as session:
         settings.move_clock(session, rt.clock, to=at(moment))
 
 
 def advance_clock(rt: Runtime, **delta: Any) -> None:
-    from workflows import settings
+    from workflows.engine import settings
 
     with rt.db.transaction() as session:
         settings.move_clock(session, rt.clock, by=timedelta(**delta))

@@ -8,15 +8,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.conftest import set_clock
-from workflows import deployment, instances, settings
+from tests.support import HASHER
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile
-from workflows.models import CalendarYear, HumanTask
+from workflows.definitions import deployment
+from workflows.engine import instances
+from workflows.engine.models import CalendarYear, HumanTask
 from workflows.org import service as org
+from workflows.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
@@ -32,8 +34,7 @@ class World:
     def open(self, kind: str, cadre: str | None = "zhang", data: dict[str, Any] | None = None,
              user: str = "discipline.hf", person: str | None = None,
              links: list[tuple[int, str]] | None = None) -> CaseFile:
-        with self.rt.db.transaction() as session:
-            settings.sync_clock(session, self.rt.clock)
+        with self.rt.transaction() as session:
             subject = (cases.Subject(cadre_id=self.cadres[cadre]) if cadre
                        else cases.Subject(name=person, org_unit_code="ah-hf"))
             return cases.open_case(session, kind=kind, subject=subject, title=f"{kind} 测试",
@@ -58,8 +59,7 @@ class World:
 
     def complete(self, case: CaseFile, element: str, data: dict[str, Any], user: str) -> None:
         task = self.task(case, element)
-        with self.rt.db.transaction() as session:
-            settings.sync_clock(session, self.rt.clock)
+        with self.rt.transaction() as session:
             instances.complete_task(session, task_id=task.id, data=data, actor=user, clock=self.rt.clock)
 
     def today(self) -> date:
@@ -89,8 +89,7 @@ class World:
         """(original, appeal): zhang appeals a `decided_accountability` case today and
         organization.hf accepts it, naming `reviewer` (the review task is assigned to them)."""
         original = self.decided_accountability()
-        with self.rt.db.transaction() as session:
-            settings.sync_clock(session, self.rt.clock)
+        with self.rt.transaction() as session:
             case = appeals.file_appeal(session, original_case_id=original.id, grounds="处理过重",
                                        filed_on=self.today().isoformat(), actor="zhang", clock=self.rt.clock)
         self.complete(case, "accept", {"reviewer": reviewer, "accepted_on": self.today().isoformat()},
@@ -119,11 +118,11 @@ def make_world(rt: Runtime, *, today: str = "2026-03-02 09:00",
         for role in ("discipline", "organization", "functional", "committee", "unit",
                      "supervisor", "designer", "admin"):
             for unit, suffix in (("ah-hf", "hf"), ("ah-wh", "wh")):
-                org.add_user(session, username=f"{role}.{suffix}", display_name=f"{role} {suffix}",
+                org.add_user(session, hasher=HASHER, username=f"{role}.{suffix}", display_name=f"{role} {suffix}",
                              password="demo-pass-1", role=role, org_unit_code=unit, clock=clock)
-        org.add_user(session, username="discipline2.hf", display_name="第二审查员",
+        org.add_user(session, hasher=HASHER, username="discipline2.hf", display_name="第二审查员",
                      password="demo-pass-1", role="discipline", org_unit_code="ah-hf", clock=clock)
-        org.add_user(session, username="zhang", display_name="张三", password="demo-pass-1",
+        org.add_user(session, hasher=HASHER, username="zhang", display_name="张三", password="demo-pass-1",
                      role="cadre", org_unit_code="ah-hf", clock=clock, cadre_id=world.cadres["zhang"])
         for year in (2027, 2028):
             session.add(CalendarYear(year=year, note="tests: Monday to Friday"))

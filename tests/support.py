@@ -4,19 +4,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from server.cli import Runtime
-from workflows import deployment, instances, settings, timers
-from workflows.models import HumanTask, Instance, Timer
+from workflows.definitions import deployment
+from workflows.engine import instances, timers
+from workflows.engine.models import HumanTask, Instance, Timer
+from workflows.runtime import Runtime
 
 DATA = Path(__file__).parent / "data"
 
 
 def deploy(rt: Runtime, *names: str) -> deployment.Deployed:
     files = deployment.collect([DATA / n for n in names])
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         return deployment.deploy(session, files=files, forms_dir=rt.settings.forms_dir,
                                  max_bytes=rt.settings.max_definition_bytes, actor="tester",
                                  clock=rt.clock)
@@ -24,8 +25,7 @@ def deploy(rt: Runtime, *names: str) -> deployment.Deployed:
 
 def start(rt: Runtime, process: str, data: dict[str, Any] | None = None,
           org_unit: str | None = "hefei") -> int:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         version = deployment.latest(session, process_key=process)
         return instances.start(session, version=version, data=data or {}, org_unit=org_unit,
                                actor="tester", clock=rt.clock).id
@@ -46,8 +46,7 @@ def task_named(rt: Runtime, element: str, instance_id: int | None = None) -> Hum
 
 
 def complete(rt: Runtime, task_id: int, data: dict[str, Any] | None = None, user: str = "clerk") -> HumanTask:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         return instances.complete_task(session, task_id=task_id, data=data or {}, actor=user,
                                        clock=rt.clock)
 
@@ -69,3 +68,7 @@ def timer_rows(rt: Runtime, instance_id: int | None = None) -> list[Timer]:
         query = query.where(Timer.instance_id == instance_id)
     with rt.db.reading() as session:
         return list(session.execute(query).scalars())
+
+
+#: Fixtures hash many passwords: argon2 at its lowest cost (production's is for production).
+HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

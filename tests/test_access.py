@@ -11,15 +11,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.domain_support import World, make_world
-from workflows import access, settings
+from tests.support import HASHER
+from workflows import access
 from workflows.access import Principal
 from workflows.cases import appeal
 from workflows.cases.models import CaseFile
+from workflows.engine.models import HumanTask
 from workflows.errors import Forbidden, NotFound
-from workflows.models import HumanTask
 from workflows.org import service as org
+from workflows.runtime import Runtime
 
 FACTS = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 ROLES = ("discipline", "organization", "functional", "committee", "unit", "supervisor", "designer", "admin")
@@ -46,7 +47,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 
 def _user(w: World, username: str, role: str, unit: str, cadre: str | None = None) -> None:
     with w.rt.db.transaction() as session:
-        org.add_user(session, username=username, display_name=username, password="demo-pass-1", role=role,
+        org.add_user(session, hasher=HASHER, username=username, display_name=username, password="demo-pass-1", role=role,
                      org_unit_code=unit, clock=w.rt.clock, cadre_id=w.cadres[cadre] if cadre else None)
 
 
@@ -214,8 +215,7 @@ def test_handler_of_a_case_may_not_act_on_its_appeal(rt: Runtime) -> None:
     w = make_world(rt, processes=["accountability", "appeal"])
     _user(w, "organization2.hf", "organization", "ah-hf")
     original = _decided(w)
-    with w.rt.db.transaction() as session:
-        settings.sync_clock(session, w.rt.clock)
+    with w.rt.transaction() as session:
         case = appeal.file_appeal(session, original_case_id=original.id, grounds="降职处理过重，请求复核",
                                   filed_on=w.today().isoformat(), actor="zhang", clock=w.rt.clock)
     accept = w.task(case, "accept")

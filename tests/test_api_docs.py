@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from server import create_app
-from server.cli import Runtime
+from workflows.runtime import Runtime
 
 
 def test_openapi_document_lists_the_resources(rt: Runtime) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import exc, func, select, text
 
-from server.cli import Runtime
 from tests.conftest import FORMS, set_clock
 from tests.support import complete, deploy, start, task_named
-from workflows import audit
-from workflows.models import AuditEvent
+from workflows.engine import audit
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
@@ -197,7 +197,7 @@ def test_a_completion_without_its_row_is_reported_by_verify(rt: Runtime) -> None
 
 def test_a_fired_timer_without_its_row_is_a_gap_in_its_instance_sequence(rt: Runtime) -> None:
     from tests.conftest import advance_clock
-    from workflows import timers
+    from workflows.engine import timers
 
     set_clock(rt, "2026-11-02 09:00")
     deploy(rt, "deadline.bpmn")

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import FORMS, set_clock
 from tests.support import deploy, start, task_named
-from workflows import audit
-from workflows.models import AuditEvent, HumanTask
+from workflows.engine import audit
+from workflows.engine.models import AuditEvent, HumanTask
+from workflows.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 3

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.domain_support import ROOT, make_world
 from workflows.cases import blacklist
 from workflows.cases.models import BlacklistEntry
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 
 CADREFLOW = Path(sys.executable).parent / "cadreflow"
 

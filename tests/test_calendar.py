@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from workflows.calendar import WorkCalendar, add_months
+from workflows.engine.calendar import WorkCalendar, add_months
 from workflows.errors import UnknownCalendarYear
 
 CAL = WorkCalendar()

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import FORMS, set_clock
 from tests.support import deploy, open_tasks, start, task_named
-from workflows import audit, instances, settings
-from workflows.engine import ProcessError
+from workflows.engine import audit, instances, settings
+from workflows.engine.models import AuditEvent, HumanTask, Instance, Timer
+from workflows.engine.spiff import ProcessError
 from workflows.errors import DomainError, TaskAlreadyCompleted
-from workflows.models import AuditEvent, HumanTask, Instance, Timer
+from workflows.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
@@ -35,8 +35,7 @@ def _complete_in_thread(rt: Runtime, task_id: int, actor: str, barrier: threadin
                         results: dict[str, Any]) -> None:
     try:
         barrier.wait(timeout=10)
-        with rt.db.transaction() as session:
-            settings.sync_clock(session, rt.clock)
+        with rt.transaction() as session:
             instances.complete_task(session, task_id=task_id, data=VALID, actor=actor,
                                     clock=rt.clock)
         results[actor] = "ok"
@@ -171,8 +170,7 @@ def test_gateway_failing_at_run_time_leaves_nothing_half_written(rt: Runtime) ->
         assert audit.verify(session).ok
 
     # The instance is intact, not just unchanged: a good completion still goes through.
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         instances.complete_task(session, task_id=task_id, data=VALID, actor="clerk", clock=rt.clock)
     assert [t.task_spec for t in open_tasks(rt, iid)] == ["decide"]
 
@@ -180,7 +178,7 @@ def test_gateway_failing_at_run_time_leaves_nothing_half_written(rt: Runtime) ->
 def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadlock(rt: Runtime) -> None:
     """The sweep claims the instance (not its timer rows), so a clerk's completion waits for
     the sweep's commit and then gets a clear answer, never a database deadlock."""
-    from workflows import timers
+    from workflows.engine import timers
 
     set_clock(rt, "2026-11-02 09:00")
     deploy(rt, "deadline.bpmn")
@@ -193,8 +191,7 @@ def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadloc
     def clerk() -> None:
         claimed.wait(timeout=10)
         try:
-            with rt.db.transaction() as session:
-                settings.sync_clock(session, rt.clock)
+            with rt.transaction() as session:
                 instances.complete_task(session, task_id=task.id, data=VALID, actor="clerk",
                                         clock=rt.clock)
             outcome["clerk"] = "completed"
@@ -203,8 +200,7 @@ def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadloc
 
     thread = threading.Thread(target=clerk)
     thread.start()
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         due = timers._claim(session, clock=rt.clock, batch=10, tried=set(), lock=True)
         assert due == [iid]
         claimed.set()
@@ -237,8 +233,7 @@ def test_a_claim_committed_while_a_completion_waits_for_the_lock_is_respected(rt
     def clerk() -> None:
         locked.wait(timeout=10)
         try:
-            with rt.db.transaction() as session:
-                settings.sync_clock(session, rt.clock)
+            with rt.transaction() as session:
                 principal = access.principal_for(session, username="discipline.hf")
                 completion.complete(session, principal=principal, task_id=register.id, data={},
                                     clock=rt.clock)
@@ -248,8 +243,7 @@ def test_a_claim_committed_while_a_completion_waits_for_the_lock_is_respected(rt
 
     thread = threading.Thread(target=clerk)
     thread.start()
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         colleague = access.principal_for(session, username="discipline2.hf")
         task_service.claim(session, principal=colleague, task_id=register.id, clock=rt.clock)
         locked.set()

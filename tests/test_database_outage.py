@@ -20,12 +20,14 @@ from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
 from server import create_app, errors
-from server.cli import Runtime
 from tests.conftest import PG_ADMIN_URL, _pg_reachable
-from workflows import db, migrate
-from workflows.clock import Clock
+from tests.support import HASHER
+from workflows import migrate
 from workflows.config import Settings
+from workflows.engine import db
+from workflows.engine.clock import Clock
 from workflows.org import service as org
+from workflows.runtime import Runtime
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -75,7 +77,7 @@ def _seed(url: str) -> None:
     rt = Runtime(Settings(database_url=url))
     with rt.db.transaction() as session:
         org.add_unit(session, code="ah", name="安徽省", level="province")
-        org.add_user(session, username="clerk", display_name="办事员", password="demo-pass-1",
+        org.add_user(session, hasher=HASHER, username="clerk", display_name="办事员", password="demo-pass-1",
                      role="discipline", org_unit_code="ah", clock=Clock())
     rt.db.dispose()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from workflows import deployment
+from workflows.definitions import deployment
 from workflows.roles import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent

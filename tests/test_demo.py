@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from workflows import demo
 from workflows.cadres.models import Cadre
 from workflows.cases.models import BlacklistEntry, CaseFile
-from workflows.db import Database
-from workflows.models import HumanTask, Instance
+from workflows.engine.db import Database
+from workflows.engine.models import HumanTask, Instance
 from workflows.org import service as org
 from workflows.org.models import OrgUnit, User
 

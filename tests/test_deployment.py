@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.support import complete, instance, open_tasks, start, task_named
-from workflows import deployment
+from workflows.definitions import deployment
+from workflows.engine.models import AuditEvent, DecisionVersion, ProcessVersion
 from workflows.errors import DefinitionError, Problem
-from workflows.models import AuditEvent, DecisionVersion, ProcessVersion
 from workflows.roles import ROLES
+from workflows.runtime import Runtime
 
 DATA = Path(__file__).parent / "data"
 FORMS = DATA / "forms"

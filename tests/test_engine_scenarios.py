@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflows import deployment, engine, expressions
-from workflows.calendar import WorkCalendar
-from workflows.clock import Clock
+from workflows.definitions import deployment
+from workflows.engine import expressions
+from workflows.engine import spiff as engine
+from workflows.engine.calendar import WorkCalendar
+from workflows.engine.clock import Clock
 
 DATA = Path(__file__).parent / "data"
 TZ = ZoneInfo("Asia/Shanghai")

@@ -6,10 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from workflows.calendar import WorkCalendar
-from workflows.clock import Clock
-from workflows.errors import ExpressionError, UnknownCalendarYear
-from workflows.expressions import (
+from workflows.engine.calendar import WorkCalendar
+from workflows.engine.clock import Clock
+from workflows.engine.expressions import (
     FUNCTION_NAMES,
     check,
     check_script,
@@ -17,6 +16,7 @@ from workflows.expressions import (
     execute_script,
     standard_functions,
 )
+from workflows.errors import ExpressionError, UnknownCalendarYear
 
 CLOCK = Clock()
 FUNCTIONS = standard_functions(calendar=WorkCalendar(), clock=CLOCK)

@@ -1,17 +1,19 @@
 """Domain actions on process elements, message delivery and deadline explanations."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.support import complete, deploy, instance, open_tasks, start, task_named
-from workflows import deployment, hooks, instances, settings
+from workflows.definitions import deployment
+from workflows.engine import hooks, instances
+from workflows.engine.models import AuditEvent, HumanTask
 from workflows.errors import ValidationFailed
-from workflows.models import AuditEvent, HumanTask
+from workflows.runtime import Runtime
 
 DATA = Path(__file__).parent / "data"
 NOTED: list[tuple[str, dict]] = []
@@ -28,6 +30,9 @@ def _double(context: hooks.ActionContext) -> None:
 @hooks.automatic("test_note")
 def _note(context: hooks.ActionContext) -> None:
     NOTED.append((context.element, dict(context.data)))
+
+
+hooks.REGISTRY.add_module(sys.modules[__name__])  # the test actions above
 
 
 def _deliver(rt: Runtime, instance_id: int, payload: dict) -> bool:
@@ -89,8 +94,7 @@ def test_message_reaches_the_waiting_instance_with_its_payload(rt: Runtime) -> N
     complete(rt, task_named(rt, "fill", iid).id, {"amount": 1})
     assert _deliver(rt, iid, {"outcome": "exempt"}) is True
     after = task_named(rt, "after", iid)
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         locked = instances.lock_instance(session, iid)
         seen = {}
         instances.advance(session, instance=locked, clock=rt.clock, step=instances.Step(

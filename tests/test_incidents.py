@@ -15,15 +15,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from server.cli import Runtime
 from tests.conftest import advance_clock, set_clock
 from tests.support import deploy, instance, open_tasks, start, sweep, timer_rows
-from workflows import audit, calendar_overrides, engine, settings
 from workflows.access import Principal
+from workflows.engine import audit, calendar_overrides
+from workflows.engine import spiff as engine
+from workflows.engine.incidents import service
+from workflows.engine.incidents.models import Incident
+from workflows.engine.models import AuditEvent, Instance
 from workflows.errors import Conflict, Forbidden, NotFound
-from workflows.incidents import actions, service, views
-from workflows.incidents.models import Incident
-from workflows.models import AuditEvent, Instance
+from workflows.incidents import actions, views
+from workflows.runtime import Runtime
 
 BEFORE = "2026-12-01 09:00"
 AFTER = "2027-01-02 09:00"  # new_year (2027-01-01 00:00 +08:00) is due
@@ -172,14 +174,12 @@ def test_automatic_retries_back_off_and_stop_after_the_last_attempt(hostile: Run
 
 
 def _retry(rt: Runtime, incident_id: int, who: Principal = ADMIN) -> actions.Retried:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         return actions.retry(session, principal=who, incident_id=incident_id, clock=rt.clock)
 
 
 def _cancel(rt: Runtime, incident_id: int, who: Principal = ADMIN) -> list[str]:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         return actions.cancel(session, principal=who, incident_id=incident_id, clock=rt.clock,
                               reason="取值有误，放弃该定时器")
 

@@ -1,7 +1,10 @@
 """Layering rules of ARCHITECTURE.md, read off the import statements with `ast`.
 
 - workflows/ (engine and domain) imports no Flask, no marshmallow and nothing of server/.
-- Only workflows/engine.py imports SpiffWorkflow (in workflows/, server/ and bench/).
+- Only workflows/engine/spiff.py imports SpiffWorkflow (in workflows/, server/ and bench/).
+- The engine core (workflows/engine/) imports nothing of the domain: only itself, the
+  shared errors and config. The domain plugs in through the hook registry.
+- One import style: workflows/ uses absolute imports only.
 """
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENGINE = ROOT / "workflows" / "engine.py"
+ENGINE = ROOT / "workflows" / "engine" / "spiff.py"
+ENGINE_ALLOWED = ("workflows.engine", "workflows.errors", "workflows.config")
 WEB_ONLY = {"flask", "marshmallow", "server"}
 
 
@@ -20,7 +24,7 @@ def modules_under(*folders: str) -> list[Path]:
 def imports_in(source: str, module_path: str) -> list[tuple[int, str]]:
     """(line, absolute dotted module) of every import; relative ones resolved.
 
-    `module_path` is the file's path below the project root, e.g. 'workflows/engine.py'."""
+    `module_path` is the file's path below the project root, e.g. 'workflows/engine/spiff.py'."""
     package = list(Path(module_path).with_suffix("").parts[:-1])
     found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(source, filename=module_path)):
@@ -50,11 +54,11 @@ def offenders(paths: list[Path], forbidden: set[str]) -> list[str]:
             for p in paths for line, module in imports_of(p) if top(module) in forbidden]
 
 
-def test_the_import_reader_sees_absolute_and_relative_imports_of_the_engine() -> None:
+def test_the_import_reader_sees_the_imports_of_the_engine() -> None:
     modules = [module for _, module in imports_of(ENGINE)]
     assert any(top(m) == "spiffworkflow" for m in modules)
-    assert "workflows.expressions" in modules  # from . import expressions
-    assert "workflows.errors" in modules  # from .errors import ...
+    assert "workflows.engine" in modules  # from workflows.engine import expressions
+    assert "workflows.errors" in modules
 
 
 def test_the_import_reader_resolves_relative_imports_that_leave_the_package() -> None:
@@ -76,3 +80,20 @@ def test_only_the_engine_module_imports_spiffworkflow() -> None:
     paths = [p for p in modules_under("workflows", "server", "bench") if p != ENGINE]
     assert ROOT / "server" / "cli.py" in paths
     assert offenders(paths, {"spiffworkflow"}) == []
+
+
+def test_the_engine_core_imports_no_domain_package() -> None:
+    paths = modules_under("workflows/engine")
+    assert ROOT / "workflows" / "engine" / "instances.py" in paths
+    found = [f"{p.relative_to(ROOT)}:{line}: imports {module}"
+             for p in paths for line, module in imports_of(p)
+             if top(module) == "workflows" and not module.startswith(ENGINE_ALLOWED)]
+    assert found == []
+
+
+def test_workflows_uses_absolute_imports_only() -> None:
+    relative = [f"{p.relative_to(ROOT)}:{node.lineno}"
+                for p in modules_under("workflows")
+                for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                if isinstance(node, ast.ImportFrom) and node.level]
+    assert relative == []

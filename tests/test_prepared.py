@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import bindparam, insert, select, update
 
-from server.cli import Runtime
 from tests.support import deploy, start
-from workflows.db import Database
-from workflows.models import Timer, table_of
-from workflows.prepared import Prepared
+from workflows.engine.db import Database
+from workflows.engine.models import Timer, table_of
+from workflows.engine.prepared import Prepared
+from workflows.runtime import Runtime
 
 TIMERS = table_of(Timer)
 _ROWS = [

@@ -20,18 +20,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import FORMS, advance_clock, at, set_clock
 from tests.support import deploy, instance, open_tasks, start, sweep, task_named, timer_rows
-from workflows import audit, deployment, instances, settings, timers
-from workflows.calendar import WorkCalendar
-from workflows.clock import Clock
-from workflows.db import Database
+from workflows.definitions import deployment
+from workflows.engine import audit, instances, timers
+from workflows.engine.calendar import WorkCalendar
+from workflows.engine.clock import Clock
+from workflows.engine.db import Database
+from workflows.engine.incidents import service as incident_service
+from workflows.engine.incidents.models import Incident
+from workflows.engine.models import AuditEvent, CalendarYear, HumanTask, Instance, Timer
+from workflows.engine.scheduler import SingleSchedulerLock
 from workflows.errors import SchedulerAlreadyRunning
-from workflows.incidents import service as incident_service
-from workflows.incidents.models import Incident
-from workflows.models import AuditEvent, CalendarYear, HumanTask, Instance, Timer
-from workflows.scheduler import SingleSchedulerLock
+from workflows.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
@@ -51,8 +52,7 @@ def _start_many(rt: Runtime, process: str, count: int) -> float:
     """Starts `count` instances, START_BATCH per transaction; returns the seconds it took."""
     began = time.monotonic()
     for offset in range(0, count, START_BATCH):
-        with rt.db.transaction() as session:
-            settings.sync_clock(session, rt.clock)
+        with rt.transaction() as session:
             version = deployment.latest(session, process_key=process)
             for _ in range(min(START_BATCH, count - offset)):
                 instances.start(session, version=version, data={}, org_unit="hefei",

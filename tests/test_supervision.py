@@ -8,14 +8,17 @@ from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.domain_support import World, make_world
-from workflows import access, migrate, settings, supervision, timers
+from tests.support import HASHER
+from workflows import access, migrate
 from workflows.cases.models import CaseFile
+from workflows.engine import timers
+from workflows.engine.models import AuditEvent
 from workflows.errors import Conflict, Forbidden, ValidationFailed
-from workflows.models import AuditEvent
 from workflows.org import service as org
+from workflows.runtime import Runtime
+from workflows.supervision import views as supervision
 from workflows.tasks import service as work
 from workflows.tasks.models import Notification, TaskUrge
 
@@ -40,8 +43,7 @@ def _aging(rt: Runtime, username: str = "supervisor.hf") -> dict[str, int]:
 
 
 def _escalate(rt: Runtime, task_id: int, note: str, username: str = "supervisor.hf") -> work.Escalation:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         principal = access.principal_for(session, username=username)
         return work.escalate(session, principal=principal, task_id=task_id, note=note, clock=rt.clock)
 
@@ -90,7 +92,7 @@ def test_escalation_tells_the_task_owers_the_units_committee_and_the_supervisors
         world: World, rt: Runtime) -> None:
     case = _registered(world)
     with rt.db.transaction() as session:
-        org.add_user(session, username="supervisor.ah", display_name="省督查", password="demo-pass-1",
+        org.add_user(session, hasher=HASHER, username="supervisor.ah", display_name="省督查", password="demo-pass-1",
                      role="supervisor", org_unit_code="ah", clock=rt.clock)
     set_clock(rt, "2026-04-20 09:00")
     task = world.task(case, "investigate")
@@ -132,7 +134,7 @@ def test_escalation_needs_overdue_work_a_note_and_a_supervisor_over_the_unit(wor
 def test_an_escalation_task_can_itself_be_escalated_upwards(world: World, rt: Runtime) -> None:
     case = _registered(world)
     with rt.db.transaction() as session:
-        org.add_user(session, username="supervisor.ah", display_name="省督查", password="demo-pass-1",
+        org.add_user(session, hasher=HASHER, username="supervisor.ah", display_name="省督查", password="demo-pass-1",
                      role="supervisor", org_unit_code="ah", clock=rt.clock)
     set_clock(rt, "2026-04-15 09:00")
     timers.sweep(rt.db, clock=rt.clock)  # the 督办 task is 合肥市's supervisors' own
@@ -142,8 +144,7 @@ def test_an_escalation_task_can_itself_be_escalated_upwards(world: World, rt: Ru
 
 
 def _urge(rt: Runtime, task_id: int, note: str) -> TaskUrge:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         principal = access.principal_for(session, username="supervisor.hf")
         return work.urge(session, principal=principal, task_id=task_id, note=note, clock=rt.clock)
 

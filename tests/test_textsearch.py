@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.domain_support import World, make_world
 from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import queries
+from workflows.runtime import Runtime
 from workflows.textsearch import matching
 
 

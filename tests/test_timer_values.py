@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import Runtime
 from tests.conftest import FORMS, set_clock
-from workflows import deployment, timer_values
+from workflows.definitions import deployment
+from workflows.engine import timer_values
+from workflows.engine.timer_values import TimerValueRefused
 from workflows.errors import DefinitionError
-from workflows.timer_values import TimerValueRefused
+from workflows.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 CADREFLOW = Path(sys.executable).with_name("cadreflow")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workflows import deployment, xmlgate
+from workflows.definitions import deployment, xmlgate
+from workflows.engine.models import AuditEvent, ProcessVersion
 from workflows.errors import DefinitionError
-from workflows.models import AuditEvent, ProcessVersion
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
+from workflows.engine.models import HumanTask, table_of
+from workflows.engine.prepared import Prepared
 from workflows.errors import Forbidden, NotFound
-from workflows.models import HumanTask, table_of
 from workflows.org import service as org
 from workflows.org.models import User
-from workflows.prepared import Prepared
 from workflows.roles import ROLES
 
 # Roles that see the units below their own (§1: a supervisor or admin of a higher unit).

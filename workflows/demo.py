@@ -13,16 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import audit, deployment, functions, instances, settings
 from workflows.cadres.models import Cadre
 from workflows.cases import service as cases
-from workflows.clock import Clock
-from workflows.db import Database
+from workflows.definitions import deployment
+from workflows.engine import audit, functions, instances, settings
+from workflows.engine.clock import Clock
+from workflows.engine.db import Database
+from workflows.engine.models import CalendarYear, HumanTask
 from workflows.errors import NotFound
-from workflows.models import CalendarYear, HumanTask
 from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
@@ -218,20 +220,21 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], Callable[[_Demo], None]]] = {
 }
 
 
-def _make_base(session: Session, clock: Clock) -> None:
+def _make_base(session: Session, clock: Clock, hasher: PasswordHasher) -> None:
     for code, name, level, parent in UNITS:
         org.add_unit(session, code=code, name=name, level=level, parent_code=parent)
     for code, name, _level, _parent in UNITS:
         for role, role_name in ROLES.items():
             if role != "cadre":
                 org.add_user(session, username=f"{role}.{code}", display_name=f"{name}{role_name}",
-                             password=PASSWORD, role=role, org_unit_code=code, clock=clock)
+                             password=PASSWORD, role=role, org_unit_code=code, clock=clock,
+                             hasher=hasher)
     for username, (name, post, unit) in CADRES.items():
         cadre = Cadre(name=name, post=post, org_unit_code=unit, created_at=clock.now())
         session.add(cadre)
         session.flush()
         org.add_user(session, username=username, display_name=name, password=PASSWORD, role="cadre",
-                     org_unit_code=unit, clock=clock, cadre_id=cadre.id)
+                     org_unit_code=unit, clock=clock, hasher=hasher, cadre_id=cadre.id)
     if session.get(CalendarYear, 2027) is None:
         session.add(CalendarYear(year=2027, note=CALENDAR_NOTE))
         audit.record(session, at=clock.now(), actor="demo", action="calendar.declare_year",
@@ -250,13 +253,14 @@ def _missing_processes(session: Session, needed: tuple[str, ...]) -> list[str]:
     return missing
 
 
-def load(db: Database, clock: Clock, echo: Callable[[str], None] = print) -> Loaded:
+def load(db: Database, clock: Clock, *, hasher: PasswordHasher,
+         echo: Callable[[str], None] = print) -> Loaded:
     """Loads what is not loaded yet; each scenario in its own transaction."""
     result = Loaded()
     with db.transaction() as session:
         settings.sync_clock(session, clock)
         if session.get(OrgUnit, "ah") is None:
-            _make_base(session, clock)
+            _make_base(session, clock, hasher)
             result.base_created = True
             echo(f"created {len(UNITS)} org units, {len(CADRES)} cadres and their users "
                  f"(password {PASSWORD})")

@@ -1,9 +1,9 @@
 """Every table's model, imported in one place for migrations and tests."""
-from workflows import models
 from workflows.cadres import models as cadre_models  # noqa: F401
 from workflows.cases import models as case_models  # noqa: F401
 from workflows.documents import models as document_models  # noqa: F401
-from workflows.incidents import models as incident_models  # noqa: F401
+from workflows.engine import models
+from workflows.engine.incidents import models as incident_models  # noqa: F401
 from workflows.org import models as org_models  # noqa: F401
 from workflows.tasks import models as task_models  # noqa: F401
 

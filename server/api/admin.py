@@ -15,9 +15,11 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema, page_body
-from workflows import access, admin, audit, calendar_overrides
+from workflows import access
 from workflows.cases.service import DEADLINE_DEFAULTS
+from workflows.engine import audit, calendar_overrides
 from workflows.errors import ValidationFailed
+from workflows.org import admin
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
@@ -91,7 +93,7 @@ class Users(MethodView):
         a cadre's account names their cadre record)."""
         rt = auth.runtime()
         with auth.writing() as (session, principal):
-            created = admin.create_user(session, principal=principal, clock=rt.clock, **args)
+            created = admin.create_user(session, principal=principal, clock=rt.clock, hasher=rt.hasher, **args)
             return _user_body(created)
 
 
@@ -104,7 +106,7 @@ def update_user(args: dict[str, Any], username: str) -> Any:
     deactivates themselves."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        changed = admin.update_user(session, principal=principal, username=username, clock=rt.clock, **args)
+        changed = admin.update_user(session, principal=principal, username=username, clock=rt.clock, hasher=rt.hasher, **args)
         return _user_body(changed)
 
 

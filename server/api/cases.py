@@ -22,8 +22,8 @@ from workflows import access
 from workflows.cases import intake, queries
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile
+from workflows.engine.models import HumanTask
 from workflows.errors import NotFound, ValidationFailed
-from workflows.models import HumanTask
 from workflows.tasks import queues
 
 blp = Blueprint("cases", __name__, description="案件：立案、查询、详情、时间线、申诉、免责申请")

@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema, ProblemSchema, page_body
 from server.errors import PROBLEM_JSON
+from workflows.engine.incidents.models import STATUSES
 from workflows.incidents import actions, views
-from workflows.incidents.models import STATUSES
 
 blp = Blueprint("incidents", __name__, description="故障：定时器触发失败或超出预算的实例，重试与取消")
 

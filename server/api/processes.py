@@ -15,8 +15,9 @@ from marshmallow import Schema, fields, validate
 
 from server import auth
 from server.api.common import Blueprint
-from workflows import access, catalog, deployment
-from workflows.deployment import SourceFile
+from workflows import access
+from workflows.definitions import catalog, deployment
+from workflows.definitions.deployment import SourceFile
 from workflows.errors import ValidationFailed
 
 blp = Blueprint("processes", __name__, description="流程定义：列表、版本、校验、部署")

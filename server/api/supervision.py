@@ -12,8 +12,8 @@ from marshmallow import Schema, fields, validate
 
 from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema, page_body
-from workflows import supervision
 from workflows.roles import ROLES
+from workflows.supervision import views as supervision
 
 blp = Blueprint("supervision", __name__, description="督查：逾期与汇总")
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from server import auth
 from server.api.tasks import TaskSchema, blp, task_item
 from workflows.cases.models import CaseFile
-from workflows.clock import Clock
-from workflows.models import HumanTask
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask
 from workflows.tasks import queues
 from workflows.tasks import service as work
 from workflows.tasks.models import URGE_KINDS

@@ -15,7 +15,9 @@ from flask_babel import gettext as _
 
 from server import auth
 from server.ui.common import bp, redirect_with, safe_next
-from workflows import access, admin, audit
+from workflows import access
+from workflows.engine import audit
+from workflows.org import admin
 
 PER_PAGE = 50
 TEXT_FILTERS = ("actor", "action", "object_type", "object_id")

@@ -19,9 +19,11 @@ from server import auth
 from server.api.admin import DayArgs, DeadlinesArgs, YearArgs
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
-from workflows import access, admin, calendar_overrides
+from workflows import access
 from workflows.cases.service import DEADLINE_DEFAULTS
+from workflows.engine import calendar_overrides
 from workflows.errors import NotFound, ValidationFailed
+from workflows.org import admin
 
 WEEKDAYS = (_l("周一"), _l("周二"), _l("周三"), _l("周四"), _l("周五"), _l("周六"), _l("周日"))
 KINDS = {"holiday": _l("假日（不上班）"), "workday": _l("工作日（调休上班）")}

@@ -19,8 +19,9 @@ from server.api.admin import OrgUnitCreateArgs, UserCreateArgs, UserPatchArgs
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from server.ui.layout import ROLE_LABELS
-from workflows import access, admin
+from workflows import access
 from workflows.errors import ValidationFailed
+from workflows.org import admin
 from workflows.org.models import OrgUnit, User
 
 LEVEL_LABELS = {"province": _l("省级"), "city": _l("市级"), "county": _l("县级")}
@@ -94,7 +95,7 @@ def admin_user_create() -> Any:
     rt = auth.runtime()
     try:
         with auth.writing() as (session, principal):
-            created = admin.create_user(session, principal=principal, clock=rt.clock, **loaded)
+            created = admin.create_user(session, principal=principal, clock=rt.clock, hasher=rt.hasher, **loaded)
             username = created.username
     except ValidationFailed as err:
         return _user_form(values, form_errors.of_domain(err), 422)
@@ -130,7 +131,7 @@ def _update(username: str, data: dict[str, Any], values: Mapping[str, Any], done
     rt = auth.runtime()
     try:
         with auth.writing() as (session, principal):
-            admin.update_user(session, principal=principal, username=username, clock=rt.clock, **loaded)
+            admin.update_user(session, principal=principal, username=username, clock=rt.clock, hasher=rt.hasher, **loaded)
     except ValidationFailed as err:
         return _edit_page(username, values=values, errors=form_errors.of_domain(err), status=422)
     return redirect_with(url_for("ui.admin_user", username=username), done, "success")

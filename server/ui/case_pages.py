@@ -34,9 +34,9 @@ from workflows.cases import appeal as appeals
 from workflows.cases import intake, queries, tolerance
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
+from workflows.engine.models import HumanTask
 from workflows.errors import NotFound, ValidationFailed
 from workflows.incidents import views as incident_views
-from workflows.models import HumanTask
 from workflows.org import service as org
 from workflows.tasks import queues
 

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from server import auth, inputs
 from server.ui import schema_form
 from server.ui.common import bp, is_htmx
-from workflows import catalog
+from workflows.definitions import catalog
 
 
 @bp.get("/processes")

@@ -26,10 +26,10 @@ from server import auth
 from server.ui import case_pages, inbox
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
-from workflows import supervision
 from workflows.cases import queries
-from workflows.models import HumanTask
+from workflows.engine.models import HumanTask
 from workflows.org.models import OrgUnit
+from workflows.supervision import views as supervision
 from workflows.tasks import queues
 
 FORMATS = {"csv": "text/csv; charset=utf-8",

@@ -21,9 +21,9 @@ from server import auth
 from server.api.common import page_of
 from server.api.tasks import task_item
 from server.ui.common import bp, is_htmx, redirect_with, safe_next
-from workflows import supervision
 from workflows.cases.models import CaseFile
-from workflows.models import HumanTask
+from workflows.engine.models import HumanTask
+from workflows.supervision import views as supervision
 from workflows.tasks import queues
 from workflows.tasks import service as work
 

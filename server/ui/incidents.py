@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 
 from server import auth
 from server.ui.common import bp, redirect_with, safe_next
+from workflows.engine.incidents.models import OPEN, STATUSES
 from workflows.incidents import actions, views
-from workflows.incidents.models import OPEN, STATUSES
 
 PER_PAGE = 50
 #: The status tabs, in order; "all" lists every status.

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows import forms
+from workflows.engine import forms
 
 #: The poles of a six-element row and the column headings of the grid.
 POLES = ("favourable", "unfavourable")

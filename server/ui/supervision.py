@@ -25,11 +25,11 @@ from server import auth
 from server.ui import export
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
-from workflows import supervision
 from workflows.access import Principal
+from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, ValidationFailed
-from workflows.models import HumanTask
 from workflows.org.models import OrgUnit
+from workflows.supervision import views as supervision
 from workflows.tasks import service as work
 
 PER_PAGE = 20

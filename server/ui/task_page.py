@@ -22,12 +22,13 @@ from server.api.tasks import task_item
 from server.ui import case_pages, schema_form
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
-from workflows import access, supervision
+from workflows import access
 from workflows.access import Principal
 from workflows.cases import tolerance
+from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
-from workflows.models import HumanTask
 from workflows.org.models import User
+from workflows.supervision import views as supervision
 from workflows.tasks import completion, drafts, queues
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep, TaskDetail, task_detail

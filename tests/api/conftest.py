@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server import create_app
-from server.cli import Runtime
 from tests.domain_support import World, make_world
+from workflows.runtime import Runtime
 
 
 class Api:

@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from server import create_app
-from server.cli import Runtime
 from tests.domain_support import World
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 
 NEW_USER = {"username": "clerk.fd", "display_name": "肥东县纪委干部", "password": "long-enough-1",
             "role": "discipline", "org_unit": "ah-hf-fd"}
@@ -233,8 +233,7 @@ def test_clock_moves_where_adjustable(world: World, login: Any, rt: Runtime) -> 
 
 
 def test_clock_is_refused_where_not_adjustable(world: World, rt: Runtime) -> None:
-    production = Runtime(dataclasses.replace(rt.settings, clock_adjustable=False))
-    production._db = rt.db
+    production = Runtime(dataclasses.replace(rt.settings, clock_adjustable=False), db=rt.db)
     client = create_app(production, TESTING=True).test_client()
     login = client.post("/api/v1/auth/login", json={"username": "admin.hf", "password": "demo-pass-1"})
     csrf = login.get_json()["csrf_token"]

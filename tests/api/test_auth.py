@@ -12,9 +12,9 @@ from typing import Any
 from flask import Flask
 
 from server import create_app
-from server.cli import Runtime
 from tests.api.conftest import Api
 from tests.conftest import advance_clock
+from workflows.runtime import Runtime
 
 
 def _login(app: Flask, username: str, password: str) -> Any:
@@ -44,7 +44,7 @@ def test_wrong_password_is_401_problem_json_and_audited(app: Flask, rt: Runtime)
     assert response.get_json()["code"] == "unauthenticated"
     from sqlalchemy import select
 
-    from workflows.models import AuditEvent
+    from workflows.engine.models import AuditEvent
     with rt.db.reading() as session:
         actions = list(session.execute(select(AuditEvent.action).where(
             AuditEvent.actor == "discipline.hf")).scalars())

@@ -23,16 +23,17 @@ import pytest
 from flask import Flask
 
 from server import create_app
-from server.cli import Runtime
 from tests.domain_support import World, make_world
-from tests.support import DATA
-from workflows import access, calendar_overrides
+from tests.support import DATA, HASHER
+from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import blacklist
 from workflows.documents import service as documents
-from workflows.incidents import service as incidents
+from workflows.engine import calendar_overrides
+from workflows.engine.incidents import service as incidents
 from workflows.org import service as org
 from workflows.roles import ROLES
+from workflows.runtime import Runtime
 from workflows.tasks import service as work
 
 PLACEMENTS = ("own", "sibling", "parent")
@@ -391,13 +392,13 @@ def _matrix_world(rt: Runtime) -> World:
     with rt.db.transaction() as session:
         for role in ROLES:
             if role != "cadre":
-                org.add_user(session, username=f"{role}.ah", display_name=f"{role} ah", password="demo-pass-1",
+                org.add_user(session, hasher=HASHER, username=f"{role}.ah", display_name=f"{role} ah", password="demo-pass-1",
                              role=role, org_unit_code="ah", clock=rt.clock)
         for username, name, unit in (("wang", "王五", "ah-wh"), ("zhao", "赵六", "ah")):
             cadre = Cadre(name=name, post="某局局长", org_unit_code=unit, created_at=rt.clock.now())
             session.add(cadre)
             session.flush()
-            org.add_user(session, username=username, display_name=name, password="demo-pass-1",
+            org.add_user(session, hasher=HASHER, username=username, display_name=name, password="demo-pass-1",
                          role="cadre", org_unit_code=unit, clock=rt.clock, cadre_id=cadre.id)
     return world
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.conftest import advance_clock
 from tests.domain_support import World
 from workflows.cases.models import CaseFile
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 
 FINDING = {"facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 REGISTER = {"source": "audit", **FINDING}

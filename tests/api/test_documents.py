@@ -15,16 +15,17 @@ import schemathesis
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from server.cli import Runtime
 from tests.domain_support import World
+from tests.support import HASHER
 from workflows import access
-from workflows.audit import verify
 from workflows.cases import queries
 from workflows.documents import formats
 from workflows.documents import service as documents
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
-from workflows.models import AuditEvent
+from workflows.engine.audit import verify
+from workflows.engine.models import AuditEvent
 from workflows.org import service as org
+from workflows.runtime import Runtime
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 
@@ -286,7 +287,7 @@ def test_who_sees_but_does_not_work_on_the_case_may_not_add(login: Any, world: W
 
 def test_an_official_who_is_the_cadre_concerned_is_recused(login: Any, world: World, rt: Runtime) -> None:
     with rt.db.transaction() as session:
-        org.add_user(session, username="zhang.discipline", display_name="张三", password="demo-pass-1",
+        org.add_user(session, hasher=HASHER, username="zhang.discipline", display_name="张三", password="demo-pass-1",
                      role="discipline", org_unit_code="ah-hf", clock=rt.clock, cadre_id=world.cadres["zhang"])
     case = world.open("accountability", data=FINDING)
     refused = _upload(login("zhang.discipline"), case.id)

@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.conftest import DATA, set_clock
 from tests.domain_support import World
 from tests.support import sweep
-from workflows import deployment, instances, settings
-from workflows.models import AuditEvent
+from workflows.definitions import deployment
+from workflows.engine import instances
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 
 
 def _start(rt: Runtime, data: dict[str, Any], org_unit: str) -> int:
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         version = deployment.latest(session, process_key="hostile_timers")
         return instances.start(session, version=version, data=data, org_unit=org_unit,
                                actor="tester", clock=rt.clock).id

@@ -8,11 +8,11 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import advance_clock
 from tests.domain_support import World
-from workflows import scheduler
-from workflows.models import AuditEvent
+from workflows.engine import scheduler
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 from workflows.tasks import notifications
 from workflows.tasks.models import Notification
 

@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from server import create_app
-from server.cli import Runtime
 from tests.domain_support import BPMN, FORMS, World
-from workflows.models import AuditEvent, ProcessVersion
+from workflows.engine.models import AuditEvent, ProcessVersion
+from workflows.runtime import Runtime
 
 REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 ACCOUNTABILITY = (BPMN / "accountability.bpmn").read_text(encoding="utf-8")
@@ -25,8 +25,7 @@ UNKNOWN_LANE = ACCOUNTABILITY.replace('name="committee"', 'name="nobody"')
 @pytest.fixture
 def app(rt: Runtime, world: World) -> Flask:
     """The app with the shipped forms/, which the shipped processes reference."""
-    shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS))
-    shipped._db, shipped.clock = rt.db, rt.clock
+    shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS), db=rt.db, clock=rt.clock, hasher=rt.hasher)
     return create_app(shipped, TESTING=True)
 
 

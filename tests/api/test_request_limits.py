@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from server import create_app, inputs
-from server.cli import Runtime
 from tests.domain_support import World
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
 from workflows.org.models import LoginSession
+from workflows.runtime import Runtime
 
 CAP = 4096
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.cli import Runtime
 from tests.conftest import at, set_clock
 from tests.domain_support import World
-from workflows import timers
 from workflows.cases.models import CaseFile
+from workflows.engine import timers
+from workflows.runtime import Runtime
 from workflows.tasks.models import TaskUrge
 
 REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}

@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.domain_support import World
-from workflows.models import AuditEvent
+from tests.support import HASHER
+from workflows.engine.models import AuditEvent
 from workflows.org import service as org
+from workflows.runtime import Runtime
 from workflows.tasks.models import Notification
 
 REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
@@ -105,7 +106,7 @@ def test_transfer_hands_the_task_over_outright(world: World, login: Any, rt: Run
 def test_ineligible_targets_are_refused_on_username(world: World, login: Any, rt: Runtime) -> None:
     task_id = _register_task(world)
     with rt.db.transaction() as session:  # an official who is also the case's cadre (回避)
-        org.add_user(session, username="discipline3.hf", display_name="当事人兼审查员", password="demo-pass-1",
+        org.add_user(session, hasher=HASHER, username="discipline3.hf", display_name="当事人兼审查员", password="demo-pass-1",
                      role="discipline", org_unit_code="ah-hf", clock=rt.clock, cadre_id=world.cadres["zhang"])
     me = login("discipline.hf")
     for verb in ("delegate", "transfer"):

@@ -113,7 +113,7 @@ def test_every_write_is_audited_with_who_where_and_result(world: World, login: A
 
     from sqlalchemy import select
 
-    from workflows.models import AuditEvent
+    from workflows.engine.models import AuditEvent
 
     case = world.open("accountability", data=REGISTER)
     task = world.task(case, "register")

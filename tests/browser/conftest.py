@@ -12,10 +12,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from server import create_app
-from server.cli import Runtime
 from tests.conftest import IN_CI
 from tests.domain_support import ROOT, World, make_world
 from tests.ui import catalogs
+from workflows.runtime import Runtime
 
 CHROMIUM = os.environ.get("CADREFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from server import create_app
-from server.cli import Runtime
 from tests.browser.conftest import PHONE, log_in, screenshot
 from tests.domain_support import FORMS, World
-from workflows.models import AuditEvent, CalendarOverride, ProcessVersion
+from workflows.engine.models import AuditEvent, CalendarOverride, ProcessVersion
+from workflows.runtime import Runtime
 
 REFUSED = "consideration.__class__ == 'review'"
 
@@ -26,8 +26,7 @@ REFUSED = "consideration.__class__ == 'review'"
 @pytest.fixture
 def live(rt: Runtime, world: World) -> Iterator[str]:
     """The app served in a thread with the shipped forms/, which the shipped processes use."""
-    shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS))
-    shipped._db, shipped.clock = rt.db, rt.clock
+    shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS), db=rt.db, clock=rt.clock, hasher=rt.hasher)
     server = make_server("127.0.0.1", 0, create_app(shipped), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

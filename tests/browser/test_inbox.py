@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from server.cli import Runtime
 from tests.browser.conftest import PHONE, log_in, screenshot
 from tests.conftest import advance_clock
 from tests.domain_support import World
 from workflows.cases.models import CaseFile
+from workflows.runtime import Runtime
 from workflows.tasks import notifications
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}

@@ -7,12 +7,12 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from server.cli import Runtime
 from server.ui import case_new
 from tests.browser.conftest import PHONE, log_in, screenshot
 from tests.conftest import advance_clock
 from tests.domain_support import World
 from workflows.cadres.models import Cadre
+from workflows.runtime import Runtime
 
 CADRE = re.compile(r"^当事干部")  # not the search box beside it, 查找当事干部
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}

@@ -22,17 +22,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import at, set_clock
 from tests.domain_support import FORMS, ROOT, World, make_world
-from workflows import deployment, engine, functions, instances, settings, timers, versions
 from workflows.cadres import service as cadres
 from workflows.cadres.models import PromotionBan
 from workflows.cases import accountability
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, CaseLink, Decision
+from workflows.definitions import deployment
+from workflows.engine import functions, instances, settings, timers, versions
+from workflows.engine import spiff as engine
+from workflows.engine.models import HumanTask, Instance, ProcessVersion, Timer
 from workflows.errors import ValidationFailed
-from workflows.models import HumanTask, Instance, ProcessVersion, Timer
+from workflows.runtime import Runtime
 
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
@@ -104,8 +106,7 @@ def _decide(w: World, case: CaseFile, outcome: str, adjustment: str | None = Non
 def _deliver(rt: Runtime, case: CaseFile, payload: dict[str, Any]) -> bool:
     """What the tolerance review's approval does: the message, under the instance lock."""
     delivered: list[bool] = []
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         locked = instances.lock_instance(session, case.instance_id)
         instances.advance(session, instance=locked, clock=rt.clock, step=instances.Step(
             action="message.deliver", actor="committee.hf",
@@ -295,8 +296,7 @@ def test_exemption_application_while_case_open_opens_linked_review(rt: Runtime) 
     case = _registered(w)
 
     def apply(applicant: str, reasons: str) -> CaseFile:
-        with rt.db.transaction() as session:
-            settings.sync_clock(session, rt.clock)
+        with rt.transaction() as session:
             return accountability.apply_for_exemption(session, case_id=case.id, applicant=applicant,
                                                       reasons=reasons, actor="unit.hf", clock=rt.clock)
 
@@ -531,8 +531,7 @@ def test_mitigation_by_the_tolerance_review_allows_lighter_handling(rt: Runtime)
 def test_exemption_application_determined_by_the_review_ends_without_accountability(rt: Runtime) -> None:
     w = make_world(rt, processes=["accountability", "tolerance_review", "rectification"])
     case = _registered(w)
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         review = accountability.apply_for_exemption(session, case_id=case.id, applicant="cadre",
                                                     reasons="属先行先试中的失误，已主动补救",
                                                     actor="zhang", clock=rt.clock)

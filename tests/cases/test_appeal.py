@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import at, set_clock
 from tests.domain_support import World, make_world
-from workflows import settings, timers
 from workflows.cadres import service as cadres
 from workflows.cases import appeal
 from workflows.cases import service as cases
 from workflows.cases.models import Appeal, CaseFile, Decision
+from workflows.engine import timers
+from workflows.engine.models import Instance
 from workflows.errors import ValidationFailed
-from workflows.models import Instance
+from workflows.runtime import Runtime
 
 GROUNDS = "降职处理过重：资金拨付经集体研究决定，本人已主动追回损失"
 REVIEWER = "discipline2.hf"  # took no part in the original case
@@ -40,8 +40,7 @@ def _decided(w: World, adjustment: str = "demotion") -> CaseFile:
 
 
 def _file(w: World, original: CaseFile, filed_on: str | None = None, grounds: str = GROUNDS) -> CaseFile:
-    with w.rt.db.transaction() as session:
-        settings.sync_clock(session, w.rt.clock)
+    with w.rt.transaction() as session:
         return appeal.file_appeal(session, original_case_id=original.id, grounds=grounds,
                                   filed_on=filed_on or w.today().isoformat(), actor="zhang", clock=w.rt.clock)
 

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.domain_support import World, make_world
-from workflows import access, settings
+from workflows import access
 from workflows.cases import blacklist, blacklist_views, queries
 from workflows.cases import service as cases
 from workflows.cases.models import BlacklistEntry, CaseFile
+from workflows.engine.models import AuditEvent
 from workflows.errors import Forbidden, NotFound, ValidationFailed
-from workflows.models import AuditEvent
+from workflows.runtime import Runtime
 
 LISTING = "捏造事实、虚假告发干部，造成恶劣影响"
 
@@ -39,8 +39,7 @@ def _listed(world: World, name: str = "王五", basis: CaseFile | None = None) -
 
 def _correct(world: World, entry_id: int, *, user: str = "organization.hf", reviewer: str = "discipline.hf",
              reason: str = "姓名录入有误，依据案件材料更正", **changes: Any) -> BlacklistEntry:
-    with world.rt.db.transaction() as session:
-        settings.sync_clock(session, world.rt.clock)
+    with world.rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         return blacklist.correct_entry(session, principal=principal, entry_id=entry_id, reviewer=reviewer,
                                        reason=reason, changes=blacklist.Changes(**changes), clock=world.rt.clock)
@@ -168,8 +167,7 @@ def test_every_missing_field_is_named_at_once(world: World) -> None:
 
 
 def test_another_units_case_is_no_basis(world: World) -> None:
-    with world.rt.db.transaction() as session:
-        settings.sync_clock(session, world.rt.clock)
+    with world.rt.transaction() as session:
         elsewhere = cases.open_case(session, kind="clarification", subject=cases.Subject(name="某人", org_unit_code="ah-wh"),
                                     title="芜湖", data={"report": "反映", "trigger": "cadre_request"},
                                     actor="discipline.wh", clock=world.rt.clock)

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.domain_support import World, make_world
-from workflows import settings
 from workflows.cases import blacklist
 from workflows.cases import service as cases
 from workflows.cases.models import BlacklistEntry, CaseFile, CaseLink, Clarification, Decision
 from workflows.errors import DomainError, ValidationFailed
+from workflows.runtime import Runtime
 
 REPORT = "反映张三在项目审批中收受好处"
 UNTRUE = {"finding": "untrue", "verified_on": "2026-03-02",
@@ -177,8 +176,7 @@ def test_fabricated_accusation_opens_accountability_of_the_accuser(rt: Runtime) 
 def _add(rt: Runtime, **kwargs: Any) -> BlacklistEntry:
     values = {"person_name": "王五", "reviewer": "discipline.hf", "reason": "捏造事实、虚假告发",
               "entered_on": rt.clock.today(), **kwargs}
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         return blacklist.add_entry(session, clock=rt.clock, **values)
 
 

@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests import support
 from tests.conftest import at, set_clock
 from tests.domain_support import World, make_world
-from workflows import settings
 from workflows.cadres import service as cadres
 from workflows.cases.models import CaseFile, Decision
 from workflows.errors import ValidationFailed
+from workflows.runtime import Runtime
 
 PAIRS = [{"upper": "合肥市委书记", "upper_unit": "合肥市", "lower": "肥东县委书记", "lower_unit": "肥东县"},
          {"upper": "合肥市委书记", "upper_unit": "合肥市", "lower": "肥西县委书记", "lower_unit": "肥西县"}]
@@ -197,8 +196,7 @@ def test_typical_selection_every_two_years(rt: Runtime) -> None:
 def test_typical_cadre_under_a_promotion_ban_is_not_recommended_for_promotion(rt: Runtime) -> None:
     world = make_world(rt, processes=["typical_selection", "clarification"])
     basis = world.open("clarification", cadre="li", data={"report": "测试", "trigger": "cadre_request"})
-    with rt.db.transaction() as session:
-        settings.sync_clock(session, rt.clock)
+    with rt.transaction() as session:
         decision = Decision(case_id=basis.id, kind="accountability", outcome="adjustment",
                             adjustment="demotion", reason="降职", decided_on=date(2026, 1, 5),
                             decided_by="committee.hf", recorded_at=rt.clock.now())

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import at, set_clock
 from tests.domain_support import World, make_world
-from workflows import timers
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, RectificationRequirement, VerificationRound
+from workflows.engine import timers
+from workflows.engine.models import Instance, Timer
 from workflows.errors import ValidationFailed
-from workflows.models import Instance, Timer
+from workflows.runtime import Runtime
 
 DEADLINE = "2026-06-30"  # a Tuesday; 2026-06-19 is the Dragon Boat holiday
 REQUIREMENTS = "完善专项资金拨付审批程序，追回违规拨付资金"

@@ -14,24 +14,18 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.domain_support import BPMN, FORMS, World, make_world
-from workflows import (
-    deployment,
-    engine,
-    expressions,
-    functions,
-    timers,
-    versions,
-    xmlgate,
-)
-from workflows.calendar import WorkCalendar
 from workflows.cases import tolerance
 from workflows.cases.models import CaseFile, CaseLink, Decision, SixElementAnalysis
-from workflows.clock import Clock
+from workflows.definitions import deployment, xmlgate
+from workflows.engine import expressions, functions, timers, versions
+from workflows.engine import spiff as engine
+from workflows.engine.calendar import WorkCalendar
+from workflows.engine.clock import Clock
+from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import ValidationFailed
-from workflows.models import AuditEvent, HumanTask, Instance, ProcessVersion
+from workflows.runtime import Runtime
 
 DMN = BPMN / "decisions" / "six_elements.dmn"
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}

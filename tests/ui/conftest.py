@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server import create_app
-from server.cli import Runtime
 from tests.domain_support import World, make_world
 from tests.ui import catalogs
+from workflows.runtime import Runtime
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -10,12 +10,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from server.ui import case_new
 from tests.domain_support import World
 from workflows.cadres.models import Cadre
 from workflows.cases import intake
 from workflows.cases.models import CaseFile, CaseLink
+from workflows.runtime import Runtime
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 

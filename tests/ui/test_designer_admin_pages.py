@@ -12,11 +12,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.domain_support import World
 from tests.ui.conftest import submit_login
-from workflows.models import AuditEvent, CalendarOverride, CalendarYear
+from workflows.engine.models import AuditEvent, CalendarOverride, CalendarYear
 from workflows.org.models import LoginSession, OrgUnit, User
+from workflows.runtime import Runtime
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 HTMX = {"HX-Request": "true"}

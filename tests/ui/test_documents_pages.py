@@ -9,12 +9,12 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.api.test_documents import PDF, disguised_exe, tiny_png
 from tests.domain_support import World
 from workflows.cases.models import CaseFile
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 NAME = "调查报告（初稿）.pdf"

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.domain_support import World
-from workflows.incidents import service as incidents
-from workflows.incidents.models import Incident
-from workflows.models import AuditEvent
+from workflows.engine.incidents import service as incidents
+from workflows.engine.incidents.models import Incident
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 MESSAGE = "定时器 investigation_overdue 的时间点（timeDate）取值 2026-13-45 不被接受：不是有效的日期"

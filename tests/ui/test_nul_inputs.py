@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.domain_support import World
+from workflows.runtime import Runtime
 from workflows.tasks.models import TaskComment
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
@@ -66,7 +66,7 @@ def test_no_query_parameter_with_nul_gets_a_server_error(logged_in: Any, world: 
 
 
 def test_a_refusal_about_a_nul_is_audited_with_the_nul_written_out(app: Flask, logged_in: Any, rt: Runtime) -> None:
-    from workflows.models import AuditEvent
+    from workflows.engine.models import AuditEvent
 
     client = app.test_client()
     response = client.post("/api/v1/auth/login", json={"username": "a\u0000b", "password": "x"})

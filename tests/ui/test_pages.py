@@ -7,11 +7,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from server.cli import Runtime
 from tests.conftest import advance_clock
 from tests.domain_support import World
 from tests.ui.conftest import csrf_of, submit_login
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 from workflows.tasks import notifications
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}

@@ -14,11 +14,11 @@ from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import set_clock
 from tests.domain_support import World
 from workflows.cases.models import CaseFile
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 from workflows.tasks.models import Notification, TaskUrge
 
 REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}

@@ -9,11 +9,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from server.cli import Runtime
 from tests.conftest import advance_clock
 from tests.domain_support import World
 from workflows.cases.models import CaseFile
-from workflows.models import AuditEvent
+from workflows.engine.models import AuditEvent
+from workflows.runtime import Runtime
 from workflows.tasks import service as work
 from workflows.tasks.models import TaskDraft
 

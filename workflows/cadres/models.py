@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflows.models import Base, UTCDateTime
+from workflows.engine.models import Base, UTCDateTime
 
 
 class Cadre(Base):

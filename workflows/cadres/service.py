@@ -7,10 +7,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.calendar import add_months
+from workflows.cadres.models import Cadre, PromotionBan
+from workflows.engine.calendar import add_months
 from workflows.errors import NotFound, ValidationFailed
-
-from .models import Cadre, PromotionBan
 
 #: §6: transfer, non-leadership post or dismissal → 1 year; demotion → 2 years (policy, not a default).
 BAN_MONTHS = {"transfer": 12, "non_leadership": 12, "dismissal": 12, "demotion": 24}

@@ -1,7 +1,7 @@
 """The five case processes: records, services and the actions their BPMN elements run.
 
-Importing this package registers every case action with `workflows.hooks`."""
-from workflows.cases import (  # noqa: F401
+`register` adds every case action to the engine's hook registry."""
+from workflows.cases import (
     accountability,
     appeal,
     clarification,
@@ -10,3 +10,13 @@ from workflows.cases import (  # noqa: F401
     service,
     tolerance,
 )
+from workflows.engine.hooks import Registry
+
+
+def register(registry: Registry) -> None:
+    """The case actions, the keys no form may set and the `case.open` completeness rule."""
+    for module in (accountability, appeal, clarification, periodic, rectification, service,
+                   tolerance):
+        registry.add_module(module)
+    registry.protect(*service.PROTECTED_KEYS)
+    registry.audited_record("case.open", *service.OPENED)

@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import engine, functions, hooks, settings, versions
 from workflows.cadres import service as cadres
-from workflows.calendar import add_months
-from workflows.clock import Clock
-from workflows.models import HumanTask, Instance, ProcessVersion, Timer
-
-from . import service as cases
-from .models import CaseFile, Decision
-from .service import refuse as _refuse
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile, Decision
+from workflows.cases.service import refuse as _refuse
+from workflows.engine import functions, hooks, settings, versions
+from workflows.engine import spiff as engine
+from workflows.engine.calendar import add_months
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask, Instance, ProcessVersion, Timer
 
 SOURCES = {
     "inspection_tour": "巡视巡察",

@@ -18,17 +18,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import hooks
 from workflows.cadres import service as cadres
 from workflows.cadres.models import PromotionBan
-from workflows.calendar import add_months
-from workflows.clock import Clock
+from workflows.cases import service as cases
+from workflows.cases.models import Appeal, CaseFile, Decision
+from workflows.cases.service import refuse as _refuse
+from workflows.engine import hooks
+from workflows.engine.calendar import add_months
+from workflows.engine.clock import Clock
 from workflows.org.models import User
 from workflows.roles import ROLES
-
-from . import service as cases
-from .models import Appeal, CaseFile, Decision
-from .service import refuse as _refuse
 
 #: Case kinds whose decisions may be appealed, and the kind of decision each records.
 APPEALABLE = {"accountability": "accountability", "tolerance_review": "tolerance"}

@@ -20,13 +20,12 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflows import audit
-from workflows.clock import Clock
+from workflows.cases.models import BlacklistEntry, CaseFile
+from workflows.engine import audit
+from workflows.engine.clock import Clock
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
-
-from .models import BlacklistEntry, CaseFile
 
 if TYPE_CHECKING:  # workflows.access imports the case packages: no import cycle at run time
     from workflows.access import Principal

@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session, aliased
 
 from workflows import textsearch
 from workflows.access import Principal
+from workflows.cases import blacklist
+from workflows.cases.models import BlacklistEntry, CaseFile
 from workflows.errors import Forbidden, NotFound
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
-
-from . import blacklist
-from .models import BlacklistEntry, CaseFile
 
 #: Roles that read the blacklist (§2.5.4), each within their jurisdiction.
 READERS = ("discipline", "organization", "supervisor", "admin")

@@ -12,12 +12,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from workflows import hooks
-
-from . import blacklist
-from . import service as cases
-from .models import CaseLink, Clarification, Decision
-from .service import refuse as _refuse
+from workflows.cases import blacklist
+from workflows.cases import service as cases
+from workflows.cases.models import CaseLink, Clarification, Decision
+from workflows.cases.service import refuse as _refuse
+from workflows.engine import hooks
 
 TRIGGERS = {"found_in_case": "案件办理中发现不实反映", "cadre_request": "干部本人申请",
             "unit_request": "所在单位申请"}

@@ -14,18 +14,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflows import access, audit
+from workflows import access
 from workflows.access import Principal
 from workflows.cadres.models import Cadre
-from workflows.clock import Clock
+from workflows.cases import accountability, clarification, rectification, tolerance
+from workflows.cases import appeal as appeals
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile
+from workflows.engine import audit
+from workflows.engine.clock import Clock
 from workflows.errors import Forbidden, NotFound, ValidationFailed
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
-
-from . import accountability, clarification, rectification, tolerance
-from . import appeal as appeals
-from . import service as cases
-from .models import CaseFile
 
 #: The start-data key that says how a case of each kind came about.
 ORIGIN_KEYS = {"accountability": "source", "rectification": "basis", "clarification": "trigger",

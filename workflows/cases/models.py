@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflows.models import Base, UTCDateTime
+from workflows.engine.models import Base, UTCDateTime
 
 
 class CaseFile(Base):

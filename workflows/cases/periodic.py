@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from workflows import hooks
 from workflows.cadres import service as cadres
 from workflows.cadres.models import Cadre
+from workflows.cases import service as cases
+from workflows.cases.clarification import _text
+from workflows.cases.service import refuse as _refuse
+from workflows.engine import hooks
+from workflows.engine.models import Instance
 from workflows.errors import NotFound
-from workflows.models import Instance
-
-from . import service as cases
-from .clarification import _text
-from .service import refuse as _refuse
 
 ASSESSMENT_GRADES = {"excellent": "优秀", "competent": "称职", "basically_competent": "基本称职",
                      "incompetent": "不称职"}

@@ -16,17 +16,17 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from workflows import access, engine, textsearch
+from workflows import access, textsearch
 from workflows.access import Principal
 from workflows.cadres import service as cadres
 from workflows.cadres.models import Cadre, PromotionBan
-from workflows.models import AuditEvent, HumanTask, Instance, ProcessVersion
+from workflows.cases import accountability, appeal, clarification, rectification, tolerance
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile, Decision
+from workflows.engine import spiff as engine
+from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.org.models import OrgUnit
 from workflows.tasks.models import TaskComment, TaskUrge
-
-from . import accountability, appeal, clarification, rectification, tolerance
-from . import service as cases
-from .models import CaseFile, Decision
 
 STATUS_NAMES = {"open": "办理中", "decided": "已作出决定", "final": "决定已生效", "closed": "已结案",
                 "overdue": "已逾期", "verifying": "待验收"}

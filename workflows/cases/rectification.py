@@ -18,12 +18,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows import hooks
-from workflows.clock import Clock
-
-from . import service as cases
-from .models import CaseFile, RectificationRequirement, VerificationRound
-from .service import refuse as _refuse
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile, RectificationRequirement, VerificationRound
+from workflows.cases.service import refuse as _refuse
+from workflows.engine import hooks
+from workflows.engine.clock import Clock
 
 BASES = {"tolerance": "容错免责决定", "accountability": "问责决定",
          "first_form": "第一种形态（咬耳扯袖、红脸出汗）"}

@@ -11,14 +11,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from workflows import audit, deployment, hooks, instances, settings
 from workflows.cadres.models import Cadre
-from workflows.clock import Clock
+from workflows.cases.models import CaseActor, CaseCounter, CaseFile, CaseLink
+from workflows.definitions import deployment
+from workflows.engine import audit, hooks, instances, settings
+from workflows.engine.clock import Clock
+from workflows.engine.models import table_of
 from workflows.errors import NotFound, ValidationFailed
-from workflows.models import table_of
 from workflows.org.models import OrgUnit
-
-from .models import CaseActor, CaseCounter, CaseFile, CaseLink
 
 #: Case number prefixes per process kind (问责 WZ, 容错 RC, 申诉 SS, 整改 ZG, 澄清 CQ).
 PREFIXES = {
@@ -46,8 +46,8 @@ DEADLINE_DEFAULTS: dict[str, int] = {
 }
 
 
-hooks.PROTECTED_KEYS.update({"case_id", "case_number", "cadre_id", "subject_name", "org_unit",
-                             "opened_on"})
+#: Process data keys no form may set: a case's identity.
+PROTECTED_KEYS = ("case_id", "case_number", "cadre_id", "subject_name", "org_unit", "opened_on")
 
 
 def deadline_settings(session: Session) -> dict[str, int]:
@@ -137,9 +137,9 @@ def open_case(session: Session, *, kind: str, subject: Subject, title: str,
     return case
 
 
-# Every case has its `case.open` row: `audit verify` reports one that has none.
-hooks.audited_record("case.open", select(CaseFile.id, CaseFile.number).order_by(CaseFile.id),
-                     lambda row: f"案件 {row.number}（{row.id}）已登记")
+#: Every case has its `case.open` row: `audit verify` reports one that has none.
+OPENED = (select(CaseFile.id, CaseFile.number).order_by(CaseFile.id),
+          lambda row: f"案件 {row.number}（{row.id}）已登记")
 
 
 def link(session: Session, *, from_case_id: int, to_case_id: int, kind: str, clock: Clock) -> CaseLink:
@@ -194,7 +194,7 @@ def case_count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(CaseFile)).scalar_one())
 
 
-@hooks.AFTER_ANY_COMPLETION.append
+@hooks.after_any_completion
 def _record_actor(context: hooks.ActionContext) -> None:
     case_id = context.data.get("case_id")
     if case_id is None:

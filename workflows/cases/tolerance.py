@@ -20,14 +20,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import hooks, instances
-from workflows.calendar import add_months
-from workflows.clock import Clock
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile, Decision, SixElementAnalysis
+from workflows.cases.service import refuse as _refuse
+from workflows.engine import hooks, instances
+from workflows.engine.calendar import add_months
+from workflows.engine.clock import Clock
 from workflows.errors import Conflict
-
-from . import service as cases
-from .models import CaseFile, Decision, SixElementAnalysis
-from .service import refuse as _refuse
 
 #: (key, 要件, favourable pole, unfavourable pole) — DOMAIN.md §2.2 step 4, source §11.
 ELEMENTS: tuple[tuple[str, str, str, str], ...] = (

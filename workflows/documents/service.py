@@ -24,16 +24,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import access, audit
+from workflows import access
 from workflows.access import Principal
 from workflows.cases.models import Appeal, CaseFile
-from workflows.clock import Clock
+from workflows.documents import formats
+from workflows.documents.models import CaseDocument, DocumentWithdrawal
+from workflows.engine import audit
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from workflows.models import HumanTask
 from workflows.roles import ROLES
-
-from . import formats
-from .models import CaseDocument, DocumentWithdrawal
 
 #: The largest file a case takes (bytes).
 MAX_BYTES = 10 * 1024 * 1024

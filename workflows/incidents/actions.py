@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import audit, engine, instances, timers
 from workflows.access import Principal
-from workflows.clock import Clock
+from workflows.engine import audit, instances, timers
+from workflows.engine import spiff as engine
+from workflows.engine.clock import Clock
+from workflows.engine.incidents import service
+from workflows.engine.incidents.models import OPEN, Incident
+from workflows.engine.models import Timer
 from workflows.errors import Conflict
-from workflows.models import Timer
-
-from . import service, views
-from .models import OPEN, Incident
+from workflows.incidents import views
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 from workflows import access
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
+from workflows.engine.incidents import service
+from workflows.engine.incidents.models import OPEN, STATUSES, Incident
+from workflows.engine.models import Instance, ProcessVersion
 from workflows.errors import Forbidden, NotFound
-from workflows.models import Instance, ProcessVersion
 from workflows.roles import ROLES
-
-from . import service
-from .models import OPEN, STATUSES, Incident
 
 #: Who sees and handles incidents.
 HANDLERS = frozenset({"admin", "designer"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from workflows.db import make_engine
+from workflows.engine.db import make_engine
 from workflows.schema import Base
 
 config = context.config

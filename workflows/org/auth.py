@@ -16,14 +16,13 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from workflows import audit
-from workflows.clock import Clock
+from workflows.engine import audit
+from workflows.engine.clock import Clock
+from workflows.engine.models import table_of
+from workflows.engine.prepared import Prepared
 from workflows.errors import AccountLocked, NotFound, Unauthenticated, ValidationFailed
-from workflows.models import table_of
-from workflows.prepared import Prepared
-
-from . import service as org
-from .models import ApiToken, LoginSession, User
+from workflows.org import service as org
+from workflows.org.models import ApiToken, LoginSession, User
 
 _SESSIONS = table_of(LoginSession)
 _TOKENS = table_of(ApiToken)

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflows.models import Base, UTCDateTime
+from workflows.engine.models import Base, UTCDateTime
 
 
 class OrgUnit(Base):

@@ -8,13 +8,14 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.clock import Clock
+from workflows.engine.clock import Clock
 from workflows.errors import NotFound, ValidationFailed
+from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 
-from .models import OrgUnit, User
-
-_HASHER = PasswordHasher()
+#: Verifies any argon2 hash (its cost is read from the hash); new hashes are made by the
+#: runtime's hasher, passed in.
+_VERIFIER = PasswordHasher()
 LEVELS = ("province", "city", "county")
 
 
@@ -59,14 +60,15 @@ def subtree(session: Session, code: str) -> list[str]:
 
 
 def add_user(session: Session, *, username: str, display_name: str, password: str, role: str,
-             org_unit_code: str, clock: Clock, cadre_id: int | None = None) -> User:
+             org_unit_code: str, clock: Clock, hasher: PasswordHasher,
+             cadre_id: int | None = None) -> User:
     """A user with an argon2-hashed password; flushes."""
     if role not in ROLES:
         raise ValidationFailed("unknown role", [{"field": "role", "message": f"one of {', '.join(ROLES)}"}])
     if len(password) < 8:
         raise ValidationFailed("password too short", [{"field": "password", "message": "at least 8 characters"}])
     unit(session, org_unit_code)
-    user = User(username=username, display_name=display_name, password_hash=_HASHER.hash(password),
+    user = User(username=username, display_name=display_name, password_hash=hasher.hash(password),
                 role=role, org_unit_code=org_unit_code, cadre_id=cadre_id, active=True,
                 created_at=clock.now())
     session.add(user)
@@ -74,11 +76,11 @@ def add_user(session: Session, *, username: str, display_name: str, password: st
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, *, hasher: PasswordHasher) -> None:
     """Replaces the user's password by an argon2 hash of a new one of at least 8 characters."""
     if len(password) < 8:
         raise ValidationFailed("password too short", [{"field": "password", "message": "at least 8 characters"}])
-    user.password_hash = _HASHER.hash(password)
+    user.password_hash = hasher.hash(password)
 
 
 _DUMMY_HASH: str | None = None
@@ -88,16 +90,16 @@ def check_password_timing() -> None:
     """Spends a password check's time on an unknown user, so timing does not tell who exists."""
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = _HASHER.hash("cadreflow-no-such-user")
+        _DUMMY_HASH = _VERIFIER.hash("cadreflow-no-such-user")
     try:
-        _HASHER.verify(_DUMMY_HASH, "wrong")
+        _VERIFIER.verify(_DUMMY_HASH, "wrong")
     except VerificationError:
         pass
 
 
 def check_password(user: User, password: str) -> bool:
     try:
-        return _HASHER.verify(user.password_hash, password)
+        return _VERIFIER.verify(user.password_hash, password)
     except VerificationError:
         return False
 

@@ -1,2 +1,16 @@
 """Work on human tasks besides completing them: claim, delegate, transfer, urge (催办),
 comments, and the in-app notifications they and the deadlines raise."""
+
+from workflows.engine.hooks import Registry
+from workflows.tasks import drafts, notifications
+
+#: Deadline notices are about days: sweeping for them more often than this buys nothing.
+NOTIFICATION_INTERVAL_FLOOR = 30.0
+
+
+def register(registry: Registry) -> None:
+    """A completed task's draft goes and the cadre is told of decisions (completion
+    listeners); due-soon and overdue notices are raised by a periodic sweep."""
+    registry.add_module(drafts)
+    registry.add_module(notifications)
+    registry.every("notification-sweep", notifications.sweep, min_interval=NOTIFICATION_INTERVAL_FLOOR)

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from workflows import access, instances
+from workflows import access
 from workflows.access import Principal, TaskFacts
-from workflows.clock import Clock
+from workflows.engine import instances
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask, table_of
+from workflows.engine.prepared import Prepared
 from workflows.errors import NotFound
-from workflows.models import HumanTask, table_of
-from workflows.prepared import Prepared
 
 _TASKS = table_of(HumanTask)
 _OPEN_OF_INSTANCE = Prepared(

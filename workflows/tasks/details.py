@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import access, engine, versions
+from workflows import access
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
+from workflows.engine import spiff as engine
+from workflows.engine import versions
+from workflows.engine.models import HumanTask, Instance
 from workflows.errors import Forbidden
-from workflows.models import HumanTask, Instance
 
 
 @dataclass
@@ -132,7 +134,7 @@ def _text(spec: dict[str, Any], value: Any) -> str | None:
 
 
 def _content_hash(session: Session, instance: Instance) -> str:
-    from workflows.models import ProcessVersion
+    from workflows.engine.models import ProcessVersion
 
     version = session.get(ProcessVersion, instance.process_version_id)
     assert version is not None

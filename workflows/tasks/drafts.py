@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 
-from workflows import access, audit, hooks, instances
+from workflows import access
 from workflows.access import Principal
-from workflows.clock import Clock
+from workflows.engine import audit, hooks, instances
+from workflows.engine.clock import Clock
+from workflows.engine.models import table_of
+from workflows.engine.prepared import Prepared
 from workflows.errors import Conflict, ValidationFailed
-from workflows.models import table_of
-from workflows.prepared import Prepared
-
-from .models import TaskDraft
+from workflows.tasks.models import TaskDraft
 
 #: The largest draft kept, as JSON text (a form of long reasons stays far below it).
 MAX_CHARS = 200_000
@@ -82,7 +82,7 @@ def draft_of(session: Session, *, principal: Principal, task_id: int) -> Draft |
 _DROP_DRAFT = Prepared(delete(table_of(TaskDraft)).where(table_of(TaskDraft).c.task_id == bindparam("tid")))
 
 
-@hooks.AFTER_ANY_COMPLETION.append
+@hooks.after_any_completion
 def _drop_draft(context: hooks.ActionContext) -> None:
     """A completed task's draft has served its purpose. Every completion runs this: a
     prepared statement, sent with the completion's own writes where there are some."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflows.models import Base, UTCDateTime
+from workflows.engine.models import Base, UTCDateTime
 
 
 class TaskComment(Base):

@@ -32,16 +32,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from workflows import audit, hooks, settings
 from workflows.cases.models import CaseFile
-from workflows.clock import Clock
-from workflows.db import Database
+from workflows.engine import audit, hooks, settings
+from workflows.engine.clock import Clock
+from workflows.engine.db import Database
+from workflows.engine.models import AuditEvent, HumanTask, table_of
 from workflows.errors import NotFound, ValidationFailed
-from workflows.models import AuditEvent, HumanTask, table_of
 from workflows.org.models import User
-
-from . import queues
-from .models import Notification
+from workflows.tasks import queues
+from workflows.tasks.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +217,7 @@ def _local(moment: datetime | None, clock: Clock) -> str:
 
 # -- decisions ---------------------------------------------------------------------------
 
-@hooks.AFTER_ANY_COMPLETION.append
+@hooks.after_any_completion
 def _tell_the_cadre(context: hooks.ActionContext) -> None:
     """A completed task with `capacity="decided"` decided its case: its cadre's users hear of it."""
     if context.properties.get("capacity") != "decided" or context.data.get("case_id") is None:

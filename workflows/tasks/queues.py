@@ -12,12 +12,13 @@ from typing import Any, cast
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows import functions, textsearch
+from workflows import textsearch
 from workflows.access import Principal, task_scope
 from workflows.cases.models import CaseFile
-from workflows.clock import Clock
+from workflows.engine import functions
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask, table_of
 from workflows.errors import UnknownCalendarYear, ValidationFailed
-from workflows.models import HumanTask, table_of
 
 QUEUES = ("mine", "role", "done")
 DUE_SOON_WORKDAYS = 3

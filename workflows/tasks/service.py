@@ -24,17 +24,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import access, audit, instances, supervision, versions
+from workflows import access
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
-from workflows.clock import Clock
+from workflows.engine import audit, instances, versions
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
-from workflows.models import HumanTask
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
-
-from . import notifications
-from .models import ESCALATION, URGE, TaskComment, TaskUrge
+from workflows.supervision import views as supervision
+from workflows.tasks import notifications
+from workflows.tasks.models import ESCALATION, URGE, TaskComment, TaskUrge
 
 NOTE_MAX = 1000
 COMMENT_MAX = 2000

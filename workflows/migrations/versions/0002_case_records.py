@@ -7,7 +7,7 @@ Create Date: 2026-11-25 03:41:06.122984
 import sqlalchemy as sa
 from alembic import op
 
-import workflows.models
+import workflows.engine.models
 
 revision = '0002'
 down_revision = '0001'
@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('post', sa.String(length=200), nullable=False),
     sa.Column('org_unit_code', sa.String(length=50), nullable=False),
-    sa.Column('created_at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['org_unit_code'], ['org_unit.code'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -52,7 +52,7 @@ def upgrade() -> None:
     sa.Column('org_unit_code', sa.String(length=50), nullable=False),
     sa.Column('cadre_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['cadre_id'], ['cadre.id'], ),
     sa.ForeignKeyConstraint(['org_unit_code'], ['org_unit.code'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -77,9 +77,9 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=50), nullable=True),
     sa.Column('source', sa.String(length=50), nullable=True),
     sa.Column('received_on', sa.Date(), nullable=True),
-    sa.Column('opened_at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('opened_at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.Column('opened_by', sa.String(length=100), nullable=False),
-    sa.Column('closed_at', workflows.models.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', workflows.engine.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['cadre_id'], ['cadre.id'], ),
     sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], ),
     sa.ForeignKeyConstraint(['org_unit_code'], ['org_unit.code'], ),
@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('reviewer', sa.String(length=100), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('removes_entry_id', sa.Integer(), nullable=True),
-    sa.Column('recorded_at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['basis_case_id'], ['case_file.id'], ),
     sa.ForeignKeyConstraint(['removes_entry_id'], ['blacklist_entry.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -113,7 +113,7 @@ def upgrade() -> None:
     sa.Column('username', sa.String(length=100), nullable=False),
     sa.Column('capacity', sa.String(length=20), nullable=False),
     sa.Column('element', sa.String(length=200), nullable=False),
-    sa.Column('at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -125,7 +125,7 @@ def upgrade() -> None:
     sa.Column('from_case_id', sa.Integer(), nullable=False),
     sa.Column('to_case_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=50), nullable=False),
-    sa.Column('created_at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['from_case_id'], ['case_file.id'], ),
     sa.ForeignKeyConstraint(['to_case_id'], ['case_file.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -160,7 +160,7 @@ def upgrade() -> None:
     sa.Column('decided_by', sa.String(length=100), nullable=False),
     sa.Column('corrects_id', sa.Integer(), nullable=True),
     sa.Column('effective', sa.String(length=20), nullable=False),
-    sa.Column('recorded_at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
     sa.ForeignKeyConstraint(['corrects_id'], ['decision.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -188,7 +188,7 @@ def upgrade() -> None:
     sa.Column('distinctions', sa.Text(), nullable=False),
     sa.Column('recommendation', sa.String(length=30), nullable=False),
     sa.Column('analysed_by', sa.String(length=100), nullable=False),
-    sa.Column('recorded_at', workflows.models.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', workflows.engine.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

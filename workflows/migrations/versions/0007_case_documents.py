@@ -7,7 +7,7 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
-from workflows.models import UTCDateTime
+from workflows.engine.models import UTCDateTime
 
 revision = "0007"
 down_revision = "0006"

@@ -7,7 +7,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-from workflows.models import UTCDateTime
+from workflows.engine.models import UTCDateTime
 
 revision = "0009"
 down_revision = "0008"

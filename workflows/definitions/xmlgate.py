@@ -10,7 +10,7 @@ import re
 
 from lxml import etree
 
-from .errors import DefinitionError, Problem
+from workflows.errors import DefinitionError, Problem
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")

@@ -16,11 +16,11 @@ from lxml import etree
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
-from workflows import xmlgate
 from workflows.access import MAX_ID, Principal
 from workflows.cases.models import CaseFile
+from workflows.definitions import xmlgate
+from workflows.engine.models import DecisionVersion, Instance, ProcessVersion
 from workflows.errors import DefinitionError, Forbidden, NotFound
-from workflows.models import DecisionVersion, Instance, ProcessVersion
 from workflows.roles import ROLES
 
 #: Roles that read the BPMN XML in the catalogue (the diagram viewer reads it per version).

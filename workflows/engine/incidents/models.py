@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflows.models import Base, UTCDateTime
+from workflows.engine.models import Base, UTCDateTime
 
 #: Incident.status: open (the instance's timers wait for it), resolved (a retry fired
 #: them), cancelled (a person withdrew the failing timers).

@@ -26,11 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from workflows import audit
-from workflows.clock import Clock
-from workflows.models import table_of
-
-from .models import CANCELLED, OPEN, RESOLVED, TIMER, Incident
+from workflows.engine import audit
+from workflows.engine.clock import Clock
+from workflows.engine.incidents.models import CANCELLED, OPEN, RESOLVED, TIMER, Incident
+from workflows.engine.models import table_of
 
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(minutes=5)

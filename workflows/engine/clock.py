@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from .errors import ClockNotAdjustable, ValidationFailed
+from workflows.errors import ClockNotAdjustable, ValidationFailed
 
 
 class Clock:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import DomainError
+from workflows.errors import DomainError
 
 MAX_YEARS = 10
 #: MAX_YEARS of mean (Gregorian) years and a day's slack: P10Y and P120M pass, P3654D does not.

@@ -14,11 +14,13 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, engine, expressions, forms, hooks, timer_values, xmlgate
-from .clock import Clock
-from .errors import DefinitionError, ExpressionError, NotFound, Problem
-from .models import DecisionVersion, ProcessVersion
-from .roles import ROLES
+from workflows.definitions import xmlgate
+from workflows.engine import audit, expressions, forms, hooks, timer_values
+from workflows.engine import spiff as engine
+from workflows.engine.clock import Clock
+from workflows.engine.models import DecisionVersion, ProcessVersion
+from workflows.errors import DefinitionError, ExpressionError, NotFound, Problem
+from workflows.roles import ROLES
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -147,7 +149,7 @@ def _check_user_tasks(info: engine.ProcessInfo, filename: str,
 
 def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
     """Actions must be registered; deadlineBasis and dueAt must pass the safe evaluator."""
-    known = hooks.known()
+    known = hooks.REGISTRY.known()
     problems = []
     for element, props in engine.all_properties(compiled).items():
         if props.get("action") and props["action"] not in known:

@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from .errors import Problem, ValidationFailed
+from workflows.errors import Problem, ValidationFailed
 
 _FORMATS = FormatChecker()
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .clock import Clock
-from .errors import ClockNotAdjustable
-from .models import Setting
+from workflows.engine.clock import Clock
+from workflows.engine.models import Setting
+from workflows.errors import ClockNotAdjustable
 
 CLOCK_OFFSET = "clock.offset_seconds"
 

@@ -12,11 +12,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import audit
-from workflows.calendar import _published_workdays
-from workflows.clock import Clock
+from workflows.engine import audit
+from workflows.engine.calendar import _published_workdays
+from workflows.engine.clock import Clock
+from workflows.engine.models import CalendarOverride, CalendarYear
 from workflows.errors import NotFound, ValidationFailed
-from workflows.models import CalendarOverride, CalendarYear
 
 YEARS = (2000, 2100)
 

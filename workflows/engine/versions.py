@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import engine, forms
-from .errors import NotFound
-from .models import ProcessVersion
+from workflows.engine import forms
+from workflows.engine import spiff as engine
+from workflows.engine.models import ProcessVersion
+from workflows.errors import NotFound
 
 _CACHE_SIZE = 128
 _SPECS: OrderedDict[str, engine.Compiled] = OrderedDict()

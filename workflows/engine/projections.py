@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Table, bindparam, delete, insert, update
 from sqlalchemy.sql.dml import Update
 
-from . import engine
-from .models import HumanTask, Timer, table_of
-from .prepared import Prepared
+from workflows.engine import spiff as engine
+from workflows.engine.models import HumanTask, Timer, table_of
+from workflows.engine.prepared import Prepared
 
 TASKS = table_of(HumanTask)
 TIMERS = table_of(Timer)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from workflows import access
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
-from workflows.clock import Clock
-from workflows.models import HumanTask, Instance, ProcessVersion, UTCDateTime
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask, Instance, ProcessVersion, UTCDateTime
 from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES

@@ -44,9 +44,9 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions, timer_values
-from .clock import Clock
-from .errors import DomainError
+from workflows.engine import expressions, timer_values
+from workflows.engine.clock import Clock
+from workflows.errors import DomainError
 
 #: Version of our instance-state JSON; bump it and add a migration in `_migrate_state`.
 STATE_FORMAT = 1

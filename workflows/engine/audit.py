@@ -32,10 +32,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from . import hooks
-from .errors import AuditNotWritten
-from .models import AuditEvent, AuditHead, HumanTask, Instance, UTCDateTime, table_of
-from .prepared import Prepared
+from workflows.engine import hooks
+from workflows.engine.models import (
+    AuditEvent,
+    AuditHead,
+    HumanTask,
+    Instance,
+    UTCDateTime,
+    table_of,
+)
+from workflows.engine.prepared import Prepared
+from workflows.errors import AuditNotWritten
 
 GENESIS = "0" * 64
 _HEAD = table_of(AuditHead)
@@ -282,7 +289,7 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
     without a gap, every completed task its `task.complete`, every case its `case.open`."""
     prev_hash, expected_id, checked = GENESIS, 1, 0
     last_id = 0
-    records = [_COMPLETED_TASKS, *hooks.audited_records()]
+    records = [_COMPLETED_TASKS, *hooks.REGISTRY.audited_records]
     seen = _Seen({}, {record.action: set() for record in records})
     while True:
         rows = session.execute(

@@ -16,11 +16,18 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, engine, forms, functions, hooks, projections, versions
-from .clock import Clock
-from .errors import AuditNotWritten, Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
-from .models import Instance, ProcessVersion, table_of
-from .prepared import Prepared
+from workflows.engine import audit, forms, functions, hooks, projections, versions
+from workflows.engine import spiff as engine
+from workflows.engine.clock import Clock
+from workflows.engine.models import Instance, ProcessVersion, table_of
+from workflows.engine.prepared import Prepared
+from workflows.errors import (
+    AuditNotWritten,
+    Conflict,
+    NotFound,
+    TaskAlreadyCompleted,
+    ValidationFailed,
+)
 
 _INSTANCES = table_of(Instance)
 _VERSIONS = table_of(ProcessVersion)
@@ -122,7 +129,7 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
         before = engine.EMPTY  # a new instance: nothing projected yet
     step.apply(run)
     for act in run.take_actions():
-        hooks.automatic_action(act.action)(hooks.ActionContext(
+        hooks.REGISTRY.automatic_action(act.action)(hooks.ActionContext(
             session=session, clock=clock, actor=step.actor, instance_id=instance.id,
             element=act.element, data=act.data))
     after = run.snapshot()
@@ -202,7 +209,7 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
     if not isinstance(data, Mapping):
         raise ValidationFailed("form data must be a JSON object",
                                [{"field": "(form)", "message": "expected an object"}])
-    protected = sorted(hooks.PROTECTED_KEYS.intersection(data))
+    protected = sorted(hooks.REGISTRY.protected_keys.intersection(data))
     if protected:
         raise ValidationFailed("the form may not change the case's identity",
                                [{"field": key, "message": "set by the system, not by a form"}
@@ -218,14 +225,14 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
     def apply(run: engine.Run) -> None:
         submitted = dict(data)
         action = properties.get("action")
-        listeners = hooks.after_completion()
+        listeners = hooks.REGISTRY.after_completion
         if action or listeners:
             context = hooks.ActionContext(
                 session=session, clock=clock, actor=actor, instance_id=instance.id,
                 element=row.task_spec, data={**run.task_data(row.spiff_task_id), **submitted},
                 task_id=task_id, properties=properties, writes=batch)
             if action:
-                hooks.completion_action(action)(context)
+                hooks.REGISTRY.completion_action(action)(context)
             for listener in listeners:
                 listener(context)
             submitted = context.data

@@ -20,12 +20,13 @@ import time
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from . import audit, engine, instances, settings, timer_values
-from .clock import Clock
-from .db import Database
-from .errors import DomainError
-from .incidents import service as incidents
-from .models import Instance, Timer, table_of
+from workflows.engine import audit, instances, settings, timer_values
+from workflows.engine import spiff as engine
+from workflows.engine.clock import Clock
+from workflows.engine.db import Database
+from workflows.engine.incidents import service as incidents
+from workflows.engine.models import Instance, Timer, table_of
+from workflows.errors import DomainError
 
 log = logging.getLogger(__name__)
 

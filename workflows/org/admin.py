@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from workflows import audit, settings
 from workflows.access import Principal, check_may_administer
 from workflows.cadres.models import Cadre
 from workflows.cases.service import DEADLINE_DEFAULTS, deadline_settings
-from workflows.clock import Clock, parse_duration
+from workflows.engine import audit, settings
+from workflows.engine.clock import Clock, parse_duration
+from workflows.engine.models import AuditEvent, Instance
 from workflows.errors import ClockNotAdjustable, NotFound, ValidationFailed
-from workflows.models import AuditEvent, Instance
 from workflows.org import service as org
 from workflows.org.models import LoginSession, OrgUnit, User
 from workflows.roles import ROLES
@@ -71,7 +72,7 @@ def _check_cadre(session: Session, principal: Principal, role: str, cadre_id: in
 
 
 def create_user(session: Session, *, principal: Principal, username: str, display_name: str,
-                password: str, role: str, org_unit: str, clock: Clock,
+                password: str, role: str, org_unit: str, clock: Clock, hasher: PasswordHasher,
                 cadre_id: int | None = None) -> User:
     """A new active user in one of the administrator's units (unique name, known role,
     password of 8+ characters, cadre record in scope); audited without the password."""
@@ -83,7 +84,8 @@ def create_user(session: Session, *, principal: Principal, username: str, displa
         raise _refuse("username", f"用户名 {username} 已被使用")
     _check_cadre(session, principal, role, cadre_id)
     created = org.add_user(session, username=username, display_name=display_name, password=password,
-                           role=role, org_unit_code=org_unit, clock=clock, cadre_id=cadre_id)
+                           role=role, org_unit_code=org_unit, clock=clock, hasher=hasher,
+                           cadre_id=cadre_id)
     audit.record(session, at=clock.now(), actor=principal.username, action="admin.user.create",
                  object_type="user", object_id=username,
                  detail={"role": role, "org_unit": org_unit, "cadre_id": cadre_id,
@@ -92,7 +94,7 @@ def create_user(session: Session, *, principal: Principal, username: str, displa
 
 
 def update_user(session: Session, *, principal: Principal, username: str, clock: Clock,
-                display_name: str | None = None, role: str | None = None, org_unit: str | None = None,
+                hasher: PasswordHasher, display_name: str | None = None, role: str | None = None, org_unit: str | None = None,
                 active: bool | None = None, password: str | None = None, unlock: bool = False) -> User:
     """Changes a user of the administrator's units; a password reset or deactivation ends
     their sessions; nobody demotes, moves or deactivates themselves. Audited."""
@@ -121,7 +123,7 @@ def update_user(session: Session, *, principal: Principal, username: str, clock:
         changes["active"] = {"from": target.active, "to": active}
         target.active = active
     if password is not None:
-        org.set_password(target, password)
+        org.set_password(target, password, hasher=hasher)
         changes["password"] = "reset"
     if unlock:
         changes["unlock"] = {"failed_logins": target.failed_logins,

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import chinese_calendar
 
-from .errors import UnknownCalendarYear
+from workflows.errors import UnknownCalendarYear
 
 _DAY = timedelta(days=1)
 

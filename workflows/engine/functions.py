@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Integer, cast, null, select, union_all
 from sqlalchemy.orm import Session
 
-from . import expressions
-from .calendar import WorkCalendar
-from .clock import Clock
-from .models import CalendarOverride, CalendarYear, table_of
+from workflows.engine import expressions
+from workflows.engine.calendar import WorkCalendar
+from workflows.engine.clock import Clock
+from workflows.engine.models import CalendarOverride, CalendarYear, table_of
 
 _OVERRIDES, _YEARS = table_of(CalendarOverride), table_of(CalendarYear)
 # Both tables in one round trip: (day, is_workday, NULL) per override, (NULL, NULL, year) per year.

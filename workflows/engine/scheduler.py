@@ -1,5 +1,5 @@
-"""The timer scheduler: an APScheduler interval job around `timers.sweep`, and one
-around the notification sweep (due-soon and overdue notices, process assignments).
+"""The timer scheduler: an APScheduler interval job around `timers.sweep`, and one per
+periodic job the domain registered (e.g. the due-soon and overdue notification sweep).
 
 SQLite allows one writer, so only one scheduler may run per database file: it holds
 an exclusive OS lock on `<db>.scheduler.lock` for its lifetime and a second one
@@ -19,11 +19,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import make_url
 
-from . import timers
-from .clock import Clock
-from .db import Database
-from .errors import SchedulerAlreadyRunning
-from .tasks import notifications
+from workflows.engine import hooks, timers
+from workflows.engine.clock import Clock
+from workflows.engine.db import Database
+from workflows.errors import SchedulerAlreadyRunning
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +74,23 @@ def _job(db: Database, clock: Clock) -> None:
         log.exception("timer sweep failed")
 
 
-#: Deadline notices are about days: sweeping for them more often than this buys nothing.
-NOTIFICATION_INTERVAL_FLOOR = 30.0
-
-
-def _notification_job(db: Database, clock: Clock) -> None:
+def _periodic(job: hooks.PeriodicJob, db: Database, clock: Clock) -> None:
     try:
-        added = notifications.sweep(db, clock=clock)
-        if added:
-            log.info("raised %d notification(s)", added)
-    except Exception:  # keep the scheduler alive; the next sweep retries
-        log.exception("notification sweep failed")
+        changed = job.run(db, clock=clock)
+        if changed:
+            log.info("%s: %d row(s)", job.name, changed)
+    except Exception:  # keep the scheduler alive; the next run retries
+        log.exception("%s failed", job.name)
 
 
 def _add_job(scheduler: BackgroundScheduler | BlockingScheduler, db: Database, clock: Clock,
              interval: float) -> None:
     scheduler.add_job(_job, "interval", seconds=interval, args=(db, clock), id="timer-sweep",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
-    scheduler.add_job(_notification_job, "interval", seconds=max(interval, NOTIFICATION_INTERVAL_FLOOR),
-                      args=(db, clock), id="notification-sweep", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(UTC))
+    for job in hooks.REGISTRY.periodic:
+        scheduler.add_job(_periodic, "interval", seconds=max(interval, job.min_interval),
+                          args=(job, db, clock), id=job.name, max_instances=1, coalesce=True,
+                          next_run_time=datetime.now(UTC))
 
 
 def start_background(db: Database, clock: Clock, interval: float) -> tuple[BackgroundScheduler, SingleSchedulerLock]:

@@ -20,10 +20,10 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any, NoReturn, cast
 
-from . import calendar as workcal
-from .calendar import WorkCalendar
-from .clock import Clock
-from .errors import DomainError, ExpressionError
+from workflows.engine import calendar as workcal
+from workflows.engine.calendar import WorkCalendar
+from workflows.engine.clock import Clock
+from workflows.errors import DomainError, ExpressionError
 
 MAX_LENGTH = 2000
 MAX_SCRIPT_LENGTH = 20_000

@@ -1,0 +1,1 @@
+"""督查: deadlines across the organization, overdue work, urges and escalations."""
