@@ -1,8 +1,10 @@
 """Fixtures over real databases: a SQLite file per test and a PostgreSQL database per run.
 
-Every database-backed test runs on both; ids end in [sqlite] or [postgresql]. With
-CI=true an unreachable PostgreSQL fails the run instead of skipping, and a run in
-which no PostgreSQL test passed fails too.
+Every database-backed test runs on both; ids end in [sqlite] or [postgresql]. Each test
+starts from the migrated state: SQLite copies a migrated file, PostgreSQL restores a
+snapshot of its run's database as migrated (tests/snapshots.py). With CI=true an
+unreachable PostgreSQL fails the run instead of skipping, and a run in which no
+PostgreSQL test passed fails too.
 """
 from __future__ import annotations
 
@@ -16,21 +18,19 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import text
 
+from tests import snapshots
 from tests.support import HASHER
 from workflows import migrate
 from workflows.config import Settings
 from workflows.engine.db import Database
 from workflows.runtime import Runtime
-from workflows.schema import Base
 
 DATA = Path(__file__).parent / "data"
 FORMS = DATA / "forms"
 PG_ADMIN_URL = os.environ.get("CADREFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ["sqlite", "postgresql"]
-TABLES = [table.name for table in Base.metadata.sorted_tables]
 
 _passed_postgresql = 0
 
@@ -68,11 +68,15 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _reset_postgresql(db: Database) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, :h)"),
-                     {"h": "0" * 64})
+@pytest.fixture(scope="session")
+def pg_migrated(pg_url: str) -> snapshots.Snapshot:
+    """The run's database as migrated, restored before each test (a TRUNCATE of every
+    table costs about as much as building a world)."""
+    db = Database(pg_url)
+    try:
+        return snapshots.take(db)
+    finally:
+        db.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -84,7 +88,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db = Database(f"sqlite:///{path}")
     else:
         db = Database(request.getfixturevalue("pg_url"))
-        _reset_postgresql(db)
+        snapshots.restore(db, request.getfixturevalue("pg_migrated"))
     yield db
     db.dispose()
 
