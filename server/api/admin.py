@@ -15,19 +15,25 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema, page_body
+from server.schemas import (
+    YEARS,
+    DayArgs,
+    DeadlinesArgs,
+    OrgUnitCreateArgs,
+    UserCreateArgs,
+    UserPatchArgs,
+    YearArgs,
+    deadline_field,
+)
 from workflows import access
 from workflows.cases.service import DEADLINE_DEFAULTS
 from workflows.engine import audit, calendar_overrides
 from workflows.errors import ValidationFailed
 from workflows.org import admin
-from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
 
 blp = Blueprint("admin", __name__, description="系统管理：用户、单位、日历、设置、时钟、审计")
-
-_NAME = validate.Regexp(r"^[A-Za-z0-9._@-]+$", error="只能包含字母、数字和 . _ @ -")
-_CODE = validate.Regexp(r"^[A-Za-z0-9_-]+$", error="只能包含字母、数字和 _ -")
 
 
 # -- users and roles ---------------------------------------------------------------------
@@ -43,28 +49,6 @@ class AdminUserSchema(Schema):
     last_login_at = fields.DateTime(allow_none=True)
     failed_logins = fields.Integer(required=True)
     locked_until = fields.DateTime(allow_none=True, metadata={"description": "登录失败过多而锁定到此时"})
-
-
-class UserCreateArgs(Schema):
-    username = fields.String(required=True, validate=[validate.Length(min=1, max=100), _NAME])
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200),
-                             metadata={"description": "至少 8 个字符"})
-    role = fields.String(required=True, validate=validate.OneOf(list(ROLES)))
-    org_unit = fields.String(required=True, validate=validate.Length(min=1, max=50),
-                             metadata={"description": "本人管理范围内的单位代码"})
-    cadre_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=access.MAX_ID),
-                              metadata={"description": "干部档案 id（干部本人账户必填）"})
-
-
-class UserPatchArgs(Schema):
-    display_name = fields.String(validate=validate.Length(min=1, max=200))
-    role = fields.String(validate=validate.OneOf(list(ROLES)))
-    org_unit = fields.String(validate=validate.Length(min=1, max=50))
-    active = fields.Boolean(metadata={"description": "false 停用账户（其会话随即失效）"})
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=200),
-                             metadata={"description": "重置密码（其会话随即失效）"})
-    unlock = fields.Boolean(load_default=False, metadata={"description": "true 解除登录失败锁定"})
 
 
 class RoleSchema(Schema):
@@ -127,14 +111,6 @@ class OrgUnitSchema(Schema):
     parent = fields.String(allow_none=True, attribute="parent_code")
 
 
-class OrgUnitCreateArgs(Schema):
-    code = fields.String(required=True, validate=[validate.Length(min=1, max=50), _CODE])
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    level = fields.String(required=True, validate=validate.OneOf(org.LEVELS))
-    parent = fields.String(required=True, validate=validate.Length(min=1, max=50),
-                           metadata={"description": "上级单位：本人单位或其下级"})
-
-
 @blp.route("/admin/org-units")
 class OrgUnits(MethodView):
     @blp.response(200, OrgUnitSchema(many=True))
@@ -153,11 +129,8 @@ class OrgUnits(MethodView):
 
 
 # -- calendar ----------------------------------------------------------------------------
-_YEARS = validate.Range(min=calendar_overrides.YEARS[0], max=calendar_overrides.YEARS[1])
-
-
 class CalendarArgs(Schema):
-    year = fields.Integer(validate=_YEARS, metadata={"description": "年度，默认今年"})
+    year = fields.Integer(validate=YEARS, metadata={"description": "年度，默认今年"})
 
 
 class CalendarDaySchema(Schema):
@@ -173,16 +146,6 @@ class CalendarYearSchema(Schema):
     note = fields.String(required=True)
     days = fields.List(fields.Nested(CalendarDaySchema), required=True,
                        metadata={"description": "单独设置的日子（调休上班日或假日）"})
-
-
-class DayArgs(Schema):
-    is_workday = fields.Boolean(required=True, metadata={"description": "true 工作日（调休）；false 假日"})
-    note = fields.String(load_default="", validate=validate.Length(max=200))
-
-
-class YearArgs(Schema):
-    year = fields.Integer(required=True, validate=_YEARS)
-    note = fields.String(load_default="", validate=validate.Length(max=200))
 
 
 def _day(text: str) -> date:
@@ -242,26 +205,8 @@ def declare_year(args: dict[str, Any]) -> Any:
 
 
 # -- deadline settings -------------------------------------------------------------------
-_DEADLINE_NAMES = {
-    "investigation_workdays": "责任调查期限（工作日）",
-    "appeal_window_months": "申诉期限（月）",
-    "appeal_decision_months": "申诉复核期限（月）",
-    "rectification_reminder_workdays": "整改到期前提醒（工作日）",
-    "investigation_reminder_workdays": "调查到期前提醒（工作日）",
-}
-_LOW, _HIGH = admin.DEADLINE_RANGE
-
-
-def _deadline_field(key: str, *, required: bool) -> fields.Integer:
-    label = _DEADLINE_NAMES.get(key, key)
-    return fields.Integer(required=required, strict=True, validate=validate.Range(min=_LOW, max=_HIGH),
-                          metadata={"description": f"{label}，默认 {DEADLINE_DEFAULTS[key]}"})
-
-
 DeadlinesSchema = Schema.from_dict(
-    {key: _deadline_field(key, required=True) for key in DEADLINE_DEFAULTS}, name="DeadlinesSchema")
-DeadlinesArgs = Schema.from_dict(
-    {key: _deadline_field(key, required=False) for key in DEADLINE_DEFAULTS}, name="DeadlinesArgs")
+    {key: deadline_field(key, required=True) for key in DEADLINE_DEFAULTS}, name="DeadlinesSchema")
 
 
 @blp.route("/admin/settings/deadlines")

@@ -7,30 +7,19 @@ added a document withdraw it. A download is always an attachment, never rendered
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from flask import Response, request
 from marshmallow import EXCLUDE, Schema, fields, validate
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from server import auth
 from server.api.case_bodies import text
 from server.api.common import Blueprint
+from server.transfer import MAX_MB, read_file, serve_download
 from workflows import access
 from workflows.documents import formats
 from workflows.documents import service as documents
-from workflows.errors import ValidationFailed
 
 blp = Blueprint("documents", __name__, description="案件材料：列表、上传、下载、撤回")
-
-#: A request body may exceed the file cap by this much (multipart framing, title, description):
-#: a file just over the cap is answered with its own message, a far larger body is not read.
-_REQUEST_SLACK = 1024 * 1024
-_MB = documents.MAX_BYTES // (1024 * 1024)
 
 
 class UploadFieldsSchema(Schema):
@@ -50,7 +39,7 @@ class UploadFieldsSchema(Schema):
 class UploadSchema(UploadFieldsSchema):
     file = fields.Raw(required=True, metadata={
         "type": "string", "format": "binary",
-        "description": f"文件：{formats.ACCEPTED}；不超过 {_MB} MB；扩展名须与文件内容相符"})
+        "description": f"文件：{formats.ACCEPTED}；不超过 {MAX_MB} MB；扩展名须与文件内容相符"})
 
 
 _UPLOAD_FIELDS = UploadFieldsSchema()
@@ -114,63 +103,6 @@ def document_item(listed: documents.Listed) -> dict[str, Any]:
             "withdrawal": ({"withdrawn_by": withdrawal.withdrawn_by, "withdrawn_at": withdrawal.withdrawn_at,
                             "reason": withdrawal.reason} if withdrawal else None),
             "may_withdraw": listed.may_withdraw, "content_url": f"/api/v1/documents/{row.id}/content"}
-
-
-@dataclass(frozen=True)
-class UploadedFile:
-    filename: str | None
-    content: bytes | None  # None: no file was sent; at most MAX_BYTES + 1 bytes
-
-
-def read_file(field: str = "file") -> UploadedFile:
-    """The uploaded file of this request, read up to one byte past the cap (enough to refuse it);
-    a body far past the cap is refused unread, with the same message on `field`."""
-    request.max_content_length = documents.MAX_BYTES + _REQUEST_SLACK
-    try:
-        upload = request.files.get(field)
-    except RequestEntityTooLarge:
-        message = f"文件超过 {_MB} MB：单个材料不能超过 {_MB} MB"
-        raise ValidationFailed(message, [{"field": field, "message": message}]) from None
-    if upload is None:
-        return UploadedFile(None, None)
-    content = upload.stream.read(documents.MAX_BYTES + 1)
-    if not upload.filename and not content:  # a browser's form with no file chosen
-        return UploadedFile(None, None)
-    return UploadedFile(upload.filename, content)
-
-
-def _fallback_name(filename: str) -> str:
-    """An ASCII stand-in for clients that do not read RFC 5987's filename*."""
-    ext = formats.extension(filename)
-    stem = filename[:-len(ext)] if ext else filename
-    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    ascii_stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_stem).strip("_-")
-    return f"{ascii_stem if re.search(r'[A-Za-z0-9]', ascii_stem) else 'document'}{ext}"
-
-
-def download_response(found: documents.Download) -> Response:
-    """The bytes as an attachment: RFC 5987 file name, the stored type (already limited to the
-    accepted ones), never sniffed, never shared by caches, sandboxed if opened anyway."""
-    response = Response(found.content, status=200)
-    response.headers["Content-Type"] = found.content_type
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{_fallback_name(found.filename)}\"; "
-        f"filename*=UTF-8''{quote(found.filename, safe='')}")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["ETag"] = f'"{found.sha256}"'
-    return response
-
-
-def serve_download(document_id: int) -> Response:
-    """The download both the API and the pages answer: a GET is audited (in a write
-    transaction); a HEAD — headers only, no content leaves — is not."""
-    headers_only = request.method == "HEAD"
-    with (auth.reading() if headers_only else auth.writing()) as (session, principal):
-        found = documents.download(session, principal=principal, document_id=document_id,
-                                   clock=auth.runtime().clock, record=not headers_only)
-    return download_response(found)
 
 
 # --- routes ---------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """系统管理: the working-day calendar of a year (days ruled holiday or workday, declaring a
 year chinesecalendar does not know) and the deadline settings.
 
-The same rules and domain calls as the admin API (server/api/admin.py): its schemas
-check the fields, workflows/calendar_overrides.py and workflows/admin.py change and
-audit. A refused form comes back with each message beside its field and the values kept.
+The same rules and domain calls as the admin API: the argument schemas both use
+(server/schemas.py) check the fields, workflows/engine/calendar_overrides.py and
+workflows/org/admin.py change and audit. A refused form comes back with each message beside its field and the values kept.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from server import auth
-from server.api.admin import DayArgs, DeadlinesArgs, YearArgs
+from server.schemas import DayArgs, DeadlinesArgs, YearArgs
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from workflows import access

@@ -1,8 +1,8 @@
 """系统管理: the landing page, users (create, edit role/unit/active, reset the password,
 unlock) and org units (the tree, create) of the administrator's own subtree.
 
-The rules are the API's: its marshmallow schemas check the form fields and
-workflows/admin.py does the rest (scope, own account, unique names) and audits each
+The rules are the API's: the argument schemas both use (server/schemas.py) check the
+form fields and workflows/org/admin.py does the rest (scope, own account, unique names) and audits each
 change. A refused form comes back with each message beside its field and the values kept.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from server import auth
-from server.api.admin import OrgUnitCreateArgs, UserCreateArgs, UserPatchArgs
+from server.schemas import OrgUnitCreateArgs, UserCreateArgs, UserPatchArgs
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from server.ui.layout import ROLE_LABELS

@@ -16,8 +16,7 @@ from flask import current_app, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from server import auth
-from server.api import documents as api_documents
+from server import auth, transfer
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from workflows.access import Principal
@@ -71,7 +70,7 @@ def case_document_add(case_id: int) -> Any:
     task_id = request.args.get("task_id", type=int)
     title = ""
     try:
-        upload = api_documents.read_file()  # the body first: SQLite's write lock waits for no upload
+        upload = transfer.read_file()  # the body first: SQLite's write lock waits for no upload
         title = request.form.get("title", "")[:1000]
         with auth.writing() as (session, principal):
             row = documents.add(session, principal=principal, case_id=case_id, filename=upload.filename,
@@ -109,4 +108,4 @@ def document_withdraw(document_id: int) -> Any:
 @bp.get("/documents/<int:document_id>/download")
 def document_download(document_id: int) -> Any:
     """The file, as an attachment (the API's download: its name, accepted type, no sniffing)."""
-    return api_documents.serve_download(document_id)
+    return transfer.serve_download(document_id)

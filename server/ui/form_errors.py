@@ -1,6 +1,6 @@
-"""A posted form's errors as field → message, in Chinese, from the API's marshmallow schemas
-(the same rules the API applies) and from the domain's ValidationFailed; the CSRF check
-for a form refused before it reaches its write."""
+"""A posted form's errors as field → message, in Chinese, from the marshmallow argument
+schemas the API applies too (server/schemas.py) and from the domain's ValidationFailed;
+the CSRF check for a form refused before it reaches its write."""
 from __future__ import annotations
 
 import hmac
