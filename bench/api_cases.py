@@ -54,7 +54,8 @@ def case_world(url: str) -> tuple[Runtime, dict[str, list[int]]]:
         for unit in cadres:
             for role in ROLES:
                 org.add_user(session, username=f"{role}.{unit}", display_name=f"{role} {unit}",
-                             password=PASSWORD, role=role, org_unit_code=unit, clock=rt.clock)
+                             password=PASSWORD, role=role, org_unit_code=unit, clock=rt.clock,
+                             hasher=rt.hasher)
         for year in (2027, 2028):
             session.add(CalendarYear(year=year, note="bench: Monday to Friday"))
         paths = [*(ROOT / "bpmn" / f"{key}.bpmn" for key in PROCESSES),

@@ -151,7 +151,8 @@ def completion_world(url: str, clerks: int) -> Runtime:
         org.add_unit(session, code=UNIT, name="合肥（基准）", level="city")
         for i in range(clerks):  # argon2 is slow by design: once per clerk, here
             org.add_user(session, username=f"clerk{i:02d}", display_name=f"审查员{i}",
-                         password=PASSWORD, role="discipline", org_unit_code=UNIT, clock=rt.clock)
+                         password=PASSWORD, role="discipline", org_unit_code=UNIT, clock=rt.clock,
+                         hasher=rt.hasher)
     return rt
 
 

@@ -95,7 +95,7 @@ def queue_world(url: str, cases: int) -> Runtime:
         for code, name, level, parent in [*UNITS, *EXTRA_UNITS]:
             org.add_unit(session, code=code, name=name, level=level, parent_code=parent)
         org.add_user(session, username=CLERK, display_name="合肥市纪检监察审查员", password=PASSWORD,
-                     role="discipline", org_unit_code="ah-hf", clock=rt.clock)
+                     role="discipline", org_unit_code="ah-hf", clock=rt.clock, hasher=rt.hasher)
         deployment.deploy(session, files=deployment.collect([ROOT / "bpmn" / "accountability.bpmn",
                                                              *sorted((ROOT / "bpmn" / "decisions").glob("*.dmn"))]),
                           forms_dir=ROOT / "forms", max_bytes=2_000_000, actor="bench", clock=rt.clock)
