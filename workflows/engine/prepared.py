@@ -14,6 +14,8 @@ build one statement per list length instead (see projections).
 """
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -25,6 +27,11 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
+
+#: A measurement switch (bench/prepared_ab.py): the groups (defining module's last name, e.g.
+#: `instances`, `auth`; `all` for every one) whose statements run through SQLAlchemy's own
+#: execution instead, as a plain `conn.execute` call site would.
+PLAIN: set[str] = {g.strip() for g in os.environ.get("CADREFLOW_PREPARED_PLAIN", "").split(",") if g.strip()}
 
 
 class Rows:
@@ -76,11 +83,12 @@ def _row_type(names: list[str]) -> type:
 class Prepared:
     """A fixed Core statement with its per-dialect compilation kept."""
 
-    __slots__ = ("_plans", "statement")
+    __slots__ = ("_plans", "group", "statement")
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
+        self.group = str(sys._getframe(1).f_globals.get("__name__", "")).rsplit(".", 1)[-1]
 
     def _plan(self, dialect: Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
@@ -105,6 +113,8 @@ class Prepared:
         autocommit)."""
         if not conn.in_transaction():
             raise RuntimeError("a prepared statement runs inside the caller's transaction")
+        if PLAIN and (self.group in PLAIN or "all" in PLAIN):
+            return conn.execute(self.statement, dict(params) if params else {})  # type: ignore[call-overload,no-any-return]
         dialect = conn.dialect
         key = f"{dialect.name}+{dialect.driver}"  # the SQL and its paramstyle are the driver's
         plan = self._plans.get(key)
