@@ -2,8 +2,9 @@
 corrections (更正) by organization clerks. Entries are never changed or deleted (§5): PUT,
 PATCH and DELETE of an entry answer 405.
 
-Routes on the cadres blueprint; reads are workflows/cases/blacklist_views.py, the rules of a
-correction workflows/cases/blacklist.py."""
+Routes on the cadres blueprint; they dump the views of workflows/cases/blacklist_views.py; the
+rules of a correction are workflows/cases/blacklist.py, its body server/schemas.py (shared with
+the pages)."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,12 +13,10 @@ from marshmallow import Schema, fields, validate
 
 from server import auth
 from server.api.cadres import blp
-from server.api.case_bodies import text
-from server.api.common import PageArgs, PageSchema, ProblemSchema, page_body
+from server.api.common import PageArgs, PageSchema, ProblemSchema
 from server.errors import PROBLEM_JSON
-from workflows.access import MAX_ID
+from server.schemas import BlacklistCorrectionArgs, text
 from workflows.cases import blacklist, blacklist_views
-from workflows.cases.blacklist_views import EntryView
 
 
 class BlacklistArgs(PageArgs):
@@ -67,29 +66,6 @@ class BlacklistEntryDetailSchema(BlacklistEntrySchema):
                             metadata={"description": "更正时可选的审核人（我不能更正本条时为空）"})
 
 
-class BlacklistCorrectionArgs(Schema):
-    reviewer = fields.String(required=True, validate=text(1, 100, blank=False),
-                             metadata={"description": "审核人的用户名：依据案件所在单位的组织部门或纪检监察机关人员，"
-                                                      "不能是本人（可选的人见条目的 reviewers）"})
-    reason = fields.String(required=True, validate=text(1, blacklist.REASON_MAX, blank=False),
-                           metadata={"description": "更正理由"})
-    person_name = fields.String(validate=text(1, blacklist.NAME_MAX, blank=False),
-                                metadata={"description": "更正后的姓名（不填则不变）"})
-    basis_case_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
-                                   metadata={"description": "更正后的依据案件（不填则不变）"})
-    entered_on = fields.Date(metadata={"description": "更正后的列入日期，不晚于今日（不填则不变）"})
-    listing_reason = fields.String(validate=text(1, blacklist.REASON_MAX, blank=False),
-                                   metadata={"description": "更正后的列入理由（不填则不变）"})
-
-
-def entry_item(view: EntryView) -> dict[str, Any]:
-    """An entry as the API shows it."""
-    return {**{name: getattr(view, name) for name in BlacklistEntrySchema().fields
-               if name not in ("removed", "corrected", "status_name")},
-            "status_name": view.status_name, "removed": view.removed_by_entry_id is not None,
-            "corrected": view.corrected_by_entry_id is not None}
-
-
 #: The refusals these routes document, beside the default error response.
 _REFUSALS = {403: "不是黑名单的查阅人；更正时：不是组织部门人员", 404: "没有这一条，或它不在我的管辖范围内",
              409: "同时有人更正或移出了这一条", 422: "输入有误：errors 按字段说明"}
@@ -113,14 +89,10 @@ def list_blacklist(args: dict[str, Any]) -> Any:
     case my units hold, newest first, each with its basis case, date, reviewer and what became
     of it (removed; corrected, by which entry and why). For discipline, organization,
     supervisors and administrators."""
-    page, per_page = args["page"], args["per_page"]
     with auth.reading() as (session, principal):
-        query = blacklist_views.rows(principal, text=args.get("q"), current=args.get("current"))
-        found = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        total = (len(found) + (page - 1) * per_page if len(found) < per_page and (found or page == 1)
-                 else blacklist_views.count(session, query))
-        items = [entry_item(view) for view in blacklist_views.views(session, principal, found)]
-    return page_body(items, page=page, per_page=per_page, total=total)
+        return blacklist_views.entry_page(session, principal=principal, text=args.get("q"),
+                                          current=args.get("current"), page=args["page"],
+                                          per_page=args["per_page"])
 
 
 @blp.route("/blacklist/<int:entry_id>")
@@ -130,12 +102,7 @@ def get_blacklist_entry(entry_id: int) -> Any:
     """One entry, kept as it was entered even when corrected or removed, with its chain of
     corrections and, for an organization clerk who may correct it, the reviewers to choose from."""
     with auth.reading() as (session, principal):
-        view = blacklist_views.entry(session, principal=principal, entry_id=entry_id)
-        return {**entry_item(view),
-                "history": [entry_item(v) for v in blacklist_views.history(session, principal=principal,
-                                                                           entry_id=entry_id)],
-                "reviewers": [vars(person) for person in blacklist_views.reviewers(session, principal=principal,
-                                                                                   entry=view)]}
+        return blacklist_views.entry_detail(session, principal=principal, entry_id=entry_id)
 
 
 @blp.route("/blacklist/<int:entry_id>/corrections", methods=["POST"])
@@ -155,4 +122,4 @@ def correct_blacklist_entry(args: dict[str, Any], entry_id: int) -> Any:
         created = blacklist.correct_entry(session, principal=principal, entry_id=entry_id,
                                           reviewer=args["reviewer"], reason=args["reason"], changes=changes,
                                           clock=rt.clock)
-        return entry_item(blacklist_views.entry(session, principal=principal, entry_id=created.id))
+        return blacklist_views.entry(session, principal=principal, entry_id=created.id)

@@ -7,10 +7,9 @@ from marshmallow import Schema, fields
 
 from server import auth
 from server.api.case_bodies import text
-from server.api.cases import CaseSchema, case_item
-from server.api.common import Blueprint, PageArgs, PageSchema, page_body
-from workflows.cadres.service import ADJUSTMENT_NAMES
-from workflows.cases import queries
+from server.api.cases import CaseSchema
+from server.api.common import Blueprint, PageArgs, PageSchema
+from workflows.cadres import views as cadre_views
 
 blp = Blueprint("cadres", __name__, description="干部档案、提拔资格、失信黑名单")
 
@@ -73,24 +72,14 @@ class EligibilitySchema(Schema):
     message = fields.String(required=True)
 
 
-def _cadre(cadre: Any, org_unit_name: str) -> dict[str, Any]:
-    return {"id": cadre.id, "name": cadre.name, "post": cadre.post, "org_unit": cadre.org_unit_code,
-            "org_unit_name": org_unit_name}
-
-
 @blp.route("/cadres")
 @blp.arguments(CadreListArgs, location="query")
 @blp.response(200, CadrePageSchema)
 def list_cadres(args: dict[str, Any]) -> Any:
     """Cadres in my jurisdiction (a cadre: only themself), by name; q filters by name or post."""
-    page, per_page = args["page"], args["per_page"]
     with auth.reading() as (session, principal):
-        query = queries.cadre_rows(principal, text=args.get("q"))
-        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        total = (len(rows) + (page - 1) * per_page if len(rows) < per_page and (rows or page == 1)
-                 else queries.count_cadres(session, query))
-        items = [_cadre(row.Cadre, row.org_unit_name) for row in rows]
-    return page_body(items, page=page, per_page=per_page, total=total)
+        return cadre_views.cadre_page(session, principal=principal, text=args.get("q"),
+                                      page=args["page"], per_page=args["per_page"])
 
 
 @blp.route("/cadres/<int:cadre_id>")
@@ -100,19 +89,8 @@ def get_cadre(cadre_id: int) -> Any:
     cases about them that I may see. Visible within my jurisdiction and to the cadre themself."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        record = queries.cadre_record(session, principal=principal, cadre_id=cadre_id,
-                                      today=rt.clock.today(), now=rt.clock.now())
-        return {
-            **_cadre(record.cadre, record.org_unit_name),
-            "bans": [{"id": b.ban.id, "adjustment": b.ban.adjustment,
-                      "adjustment_name": ADJUSTMENT_NAMES.get(b.ban.adjustment, b.ban.adjustment),
-                      "starts_on": b.ban.starts_on, "ends_on": b.ban.ends_on, "status": b.ban.status,
-                      "in_force": b.in_force, "case_id": b.ban.case_id, "case_number": b.case_number,
-                      "note": b.ban.note or ""} for b in record.bans],
-            "tolerance_notes": [vars(note) for note in record.tolerance_notes],
-            "cases": [case_item(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue)
-                      for row in record.cases],
-        }
+        return cadre_views.cadre_record(session, principal=principal, cadre_id=cadre_id,
+                                        today=rt.clock.today(), now=rt.clock.now())
 
 
 @blp.route("/cadres/<int:cadre_id>/promotion-eligibility")
@@ -124,8 +102,5 @@ def promotion_eligibility(args: dict[str, Any], cadre_id: int) -> Any:
     demotion)."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        answer = queries.promotion_eligibility(session, principal=principal, cadre_id=cadre_id,
-                                               on=args.get("on") or rt.clock.today())
-        return {"cadre_id": answer.cadre.id, "name": answer.cadre.name, "on": answer.on,
-                "eligible": answer.eligible, "until": answer.until, "because": answer.because,
-                "message": answer.message}
+        return cadre_views.promotion_eligibility(session, principal=principal, cadre_id=cadre_id,
+                                                 on=args.get("on") or rt.clock.today())

@@ -1,4 +1,4 @@
-"""Request bodies of the case resources: text rules, the body of each kind of case a person
+"""Request bodies of the case resources: the body of each kind of case a person
 opens (one marshmallow schema per variant, documented together as a oneOf), appeals and
 exemption applications."""
 from __future__ import annotations
@@ -11,25 +11,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, ValidationError, fields, validate
 
 from server.errors import field_map
+from server.schemas import text  # also imported from here by other resources
 from workflows import access
 from workflows.cases import intake
 from workflows.cases import service as cases
 from workflows.errors import ValidationFailed
-
-
-def plain(value: str) -> None:
-    """Text without NUL characters (PostgreSQL stores none)."""
-    if "\x00" in value:
-        raise ValidationError("不能包含空字符（NUL）")
-
-
-def text(min_length: int, max_length: int, *, blank: bool = True) -> list[Any]:
-    """Length limits, no NUL, and (unless `blank`) at least one visible character."""
-    rules: list[Any] = [validate.Length(min=min_length, max=max_length), plain]
-    if not blank:
-        rules.append(validate.Regexp(r"^\s*\S", error="不能为空白"))
-    return rules
-
 
 _FILLED = text(1, 20_000, blank=False)
 _ID = validate.Range(min=1, max=access.MAX_ID)

@@ -1,29 +1,29 @@
 """案件：立案、查询、详情、时间线、申诉、免责申请 (/api/v1/cases).
 
 Who may open which kind of case is the domain's policy table (workflows/cases/intake.py);
-what a list or a page shows comes from workflows/cases/queries.py."""
+what a list or a case shows are the views of workflows/cases/views.py, dumped here."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from flask import request
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from server import auth
 from server.api import case_bodies
 from server.api.case_bodies import AppealArgs, ExemptionArgs, text
-from server.api.common import Blueprint, PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema
 from server.api.tasks import TaskSchema, task_item
 from workflows import access
-from workflows.cases import intake, queries
+from workflows.cases import intake
 from workflows.cases import service as cases
+from workflows.cases import views as case_views
 from workflows.cases.models import CaseFile
+from workflows.cases.views import CaseDetailView, CaseFilters, OpenedCaseView
 from workflows.engine.models import HumanTask
-from workflows.errors import NotFound, ValidationFailed
+from workflows.errors import ValidationFailed
 from workflows.tasks import queues
 
 blp = Blueprint("cases", __name__, description="案件：立案、查询、详情、时间线、申诉、免责申请")
@@ -35,7 +35,7 @@ blp = Blueprint("cases", __name__, description="案件：立案、查询、详�
 class CaseListArgs(PageArgs):
     process = fields.String(validate=validate.OneOf(cases.PREFIXES),
                             metadata={"description": "案件种类（流程键），如 accountability"})
-    status = fields.String(validate=validate.OneOf(queries.STATUS_NAMES),
+    status = fields.String(validate=validate.OneOf(case_views.STATUS_NAMES),
                            metadata={"description": "open 办理中、decided 已作出决定、final 决定已生效、"
                                                     "closed 已结案、overdue 已逾期、verifying 待验收"})
     org_unit = fields.String(validate=text(1, 50), metadata={"description": "管辖单位代码"})
@@ -56,6 +56,7 @@ class CaseSchema(Schema):
     subject_name = fields.String(required=True, metadata={"description": "当事干部（或被查处的诬告人）"})
     cadre_id = fields.Integer(allow_none=True)
     org_unit = fields.String(required=True)
+    org_unit_name = fields.String(required=True, metadata={"description": "管辖单位名称"})
     status = fields.String(required=True)
     status_name = fields.String(required=True)
     outcome = fields.String(allow_none=True)
@@ -112,10 +113,10 @@ class TimelineSchema(Schema):
 class LinkSchema(Schema):
     direction = fields.String(required=True, metadata={"description": "to 由本案引起；from 引起本案"})
     kind = fields.String(required=True)
-    case_id = fields.Integer(required=True)
+    case_id = fields.Integer(required=True, attribute="id")
     number = fields.String(required=True)
     process = fields.String(required=True)
-    kind_name = fields.String(required=True)
+    kind_name = fields.String(required=True, attribute="process_name", metadata={"description": "关联案件的种类"})
     title = fields.String(required=True)
     status = fields.String(required=True)
 
@@ -142,7 +143,6 @@ class DiagramXmlSchema(DiagramSchema):
 
 class CaseDetailSchema(CaseSchema):
     cadre = fields.Nested(CadreBriefSchema, allow_none=True)
-    org_unit_name = fields.String(required=True)
     received_on = fields.Date(allow_none=True, metadata={"description": "决定送达之日"})
     tasks = fields.List(fields.Nested(TaskSchema), required=True, metadata={"description": "当前待办及期限"})
     decisions = fields.List(fields.Nested(DecisionSchema), required=True)
@@ -151,34 +151,28 @@ class CaseDetailSchema(CaseSchema):
     urges = fields.List(fields.Nested(UrgeSchema), required=True)
     comments_count = fields.Integer(required=True)
     diagram = fields.Nested(DiagramSchema, allow_none=True)
+    actions = fields.List(fields.String(validate=validate.OneOf(case_views.ACTIONS)), required=True,
+                          metadata={"description": "我现在能对本案做的事：file_appeal 申诉（申诉期内）、"
+                                                   "apply_for_exemption 申请免责、add_document 添加材料"})
 
 
 # --- shaping ---------------------------------------------------------------------------------
 
 
-def case_item(case: CaseFile, *, next_due_at: datetime | None = None, overdue: bool = False) -> dict[str, Any]:
-    """A case as lists show it (shared with the cadre record)."""
-    return {"id": case.id, "number": case.number, "process": case.kind,
-            "kind_name": cases.KIND_NAMES.get(case.kind, case.kind), "title": case.title,
-            "subject_name": case.subject_name, "cadre_id": case.cadre_id, "org_unit": case.org_unit_code,
-            "status": case.status, "status_name": queries.STATUS_NAMES.get(case.status, case.status),
-            "outcome": case.outcome, "outcome_name": queries.outcome_name(case.kind, case.outcome),
-            "source": case.source, "opened_at": case.opened_at,
-            "opened_by": case.opened_by, "closed_at": case.closed_at, "next_due_at": next_due_at,
-            "overdue": bool(overdue)}
+def _with_tasks(view: CaseDetailView | OpenedCaseView, session: Any) -> dict[str, Any]:
+    """The view with its tasks as the API shows them."""
+    rt = auth.runtime()
+    now, soon = rt.clock.now(), queues.due_soon_limit(session, rt.clock)
+    return {**vars(view), "tasks": [_task(t, view, now=now, soon=soon) for t in view.tasks]}
+
+
+def _task(task: HumanTask, case: case_views.CaseView, *, now: Any, soon: Any) -> dict[str, Any]:
+    return task_item(task, now=now, soon=soon, case_id=case.id, case_number=case.number,
+                     subject_name=case.subject_name, case_title=case.title)
 
 
 def _opened(session: Any, principal: access.Principal, case: CaseFile) -> dict[str, Any]:
-    rt = auth.runtime()
-    now = rt.clock.now()
-    soon = queues.due_soon_limit(session, rt.clock)
-    tasks = list(session.execute(
-        select(HumanTask).where(HumanTask.instance_id == case.instance_id, HumanTask.state == "open",
-                                access.task_scope(principal)).order_by(HumanTask.id)).scalars())
-    due = [t.due_at for t in tasks if t.due_at is not None]
-    return {**case_item(case, next_due_at=min(due) if due else None),
-            "tasks": [task_item(t, now=now, soon=soon, case_id=case.id, case_number=case.number,
-                                subject_name=case.subject_name, case_title=case.title) for t in tasks]}
+    return _with_tasks(case_views.opened_case(session, principal=principal, case=case), session)
 
 
 @contextmanager
@@ -204,17 +198,12 @@ def list_cases(args: dict[str, Any]) -> Any:
     """Cases I may see, newest first: filter by process, status, org unit, cadre, overdue and text
     (number, subject, title). A cadre sees only their own cases."""
     rt = auth.runtime()
-    page, per_page = args["page"], args["per_page"]
-    filters = queries.CaseFilters(process=args.get("process"), status=args.get("status"),
-                                  org_unit=args.get("org_unit"), cadre_id=args.get("cadre_id"),
-                                  overdue=args.get("overdue"), text=args.get("q"))
+    filters = CaseFilters(process=args.get("process"), status=args.get("status"),
+                          org_unit=args.get("org_unit"), cadre_id=args.get("cadre_id"),
+                          overdue=args.get("overdue"), text=args.get("q"))
     with auth.reading() as (session, principal):
-        query = queries.case_rows(principal, filters, now=rt.clock.now())
-        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        total = (len(rows) + (page - 1) * per_page if len(rows) < per_page and (rows or page == 1)
-                 else queries.count_of(session, query))
-        items = [case_item(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue) for row in rows]
-    return page_body(items, page=page, per_page=per_page, total=total)
+        return case_views.case_page(session, principal=principal, filters=filters, page=args["page"],
+                                    per_page=args["per_page"], now=rt.clock.now())
 
 
 @blp.route("/cases", methods=["POST"])
@@ -247,31 +236,9 @@ def get_case(case_id: int) -> Any:
     elements passed and active for highlighting the diagram."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        now = rt.clock.now()
-        detail = queries.case_detail(session, principal=principal, case_id=case_id, now=now)
-        soon = queues.due_soon_limit(session, rt.clock)
-        case = detail.case
-        due = [t.due_at for t in detail.tasks if t.due_at is not None]
-        cadre = detail.cadre
-        return {
-            **case_item(case, next_due_at=min(due) if due else None, overdue=detail.overdue),
-            "cadre": ({"id": cadre.id, "name": cadre.name, "post": cadre.post, "org_unit": cadre.org_unit_code}
-                      if cadre else None),
-            "org_unit_name": detail.org_unit_name, "received_on": case.received_on,
-            "tasks": [task_item(t, now=now, soon=soon, case_id=case.id, case_number=case.number,
-                                subject_name=case.subject_name, case_title=case.title) for t in detail.tasks],
-            "decisions": [{c: getattr(d, c) for c in DecisionSchema._declared_fields} for d in detail.decisions],
-            "timeline": [vars(entry) for entry in detail.timeline],
-            "links": [{"direction": link.direction, "kind": link.kind, "case_id": link.case.id,
-                       "number": link.case.number, "process": link.case.kind,
-                       "kind_name": cases.KIND_NAMES.get(link.case.kind, link.case.kind),
-                       "title": link.case.title, "status": link.case.status} for link in detail.links],
-            "urges": [vars(urge) for urge in detail.urges],
-            "comments_count": detail.comments,
-            "diagram": ({"process_key": detail.diagram.process_key, "version": detail.diagram.version,
-                         "completed": list(detail.diagram.completed), "active": list(detail.diagram.active)}
-                        if detail.diagram else None),
-        }
+        detail = case_views.case_detail(session, principal=principal, case_id=case_id,
+                                        now=rt.clock.now(), today=rt.clock.today())
+        return _with_tasks(detail, session)
 
 
 @blp.route("/cases/<int:case_id>/diagram")
@@ -280,12 +247,7 @@ def get_diagram(case_id: int) -> Any:
     """The BPMN XML of the process version this case runs on, with the element ids passed
     (completed) and active now, for highlighting in bpmn-js."""
     with auth.reading() as (session, principal):
-        case = access.get_case(session, principal, case_id)
-        found = queries.diagram(session, case, with_xml=True)
-        if found is None:
-            raise NotFound(f"案件 {case.number} 没有流程实例")
-        return {"process_key": found.process_key, "version": found.version, "bpmn_xml": found.bpmn_xml,
-                "completed": list(found.completed), "active": list(found.active)}
+        return case_views.case_diagram(session, principal=principal, case_id=case_id)
 
 
 @blp.route("/cases/<int:case_id>/appeals", methods=["POST"])

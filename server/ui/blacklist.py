@@ -1,29 +1,28 @@
 """失信黑名单 pages: the register (/blacklist), one entry with its chain of corrections
 (/blacklist/<id>), and the correction form (更正) for organization clerks.
 
-The data and the rules are the API's: reads from workflows/cases/blacklist_views.py, the
-fields checked by the API's schema, the correction by workflows/cases/blacklist.py. A
+The data and the rules are the API's: the views of workflows/cases/blacklist_views.py, the
+fields checked by the schema the API checks too (server/schemas.py), the correction by
+workflows/cases/blacklist.py. A
 refused form comes back with each message beside its field and the values kept; nothing
 is stored. A corrected entry stays on the register as it was entered, struck through and
 marked 已更正 with a link to the entry that corrected it and why.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server import auth
-from server.api.blacklist import BlacklistCorrectionArgs
-from server.api.common import page_of
+from server.schemas import BlacklistCorrectionArgs
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
+from workflows.access import Principal
 from workflows.cases import blacklist, blacklist_views
-from workflows.cases.models import CaseFile
 from workflows.errors import ValidationFailed
 
 PER_PAGE = 30
@@ -43,20 +42,18 @@ def blacklist_register() -> Any:
     page = _page_number(request.args.get("page"))
     current = {"1": True, "0": False}.get(request.args.get("current", ""))
     with auth.reading() as (session, principal):
-        rows, total = page_of(session, blacklist_views.rows(principal, text=text, current=current),
-                              page=page, per_page=PER_PAGE)
-        items = blacklist_views.views(session, principal, rows)
+        found = blacklist_views.entry_page(session, principal=principal, text=text, current=current,
+                                           page=page, per_page=PER_PAGE)
 
     def link(**changes: Any) -> str:
         values = {"q": text, "current": None if current is None else int(current), "page": page, **changes}
         return url_for("ui.blacklist", **{k: v for k, v in values.items() if v is not None and v != ""
                                                    and not (k == "page" and v == 1)})
 
-    pages = max(1, math.ceil(total / PER_PAGE))
-    if page > pages:
-        return redirect_with(link(page=pages))
-    return render_template("blacklist.html", items=items, text=text, current=current, page=page,
-                           pages=pages, total=total, link=link)
+    if page > found.pages:
+        return redirect_with(link(page=found.pages))
+    return render_template("blacklist.html", items=found.items, text=text, current=current, page=page,
+                           pages=found.pages, total=found.total, link=link)
 
 
 @bp.get("/blacklist/<int:entry_id>")
@@ -87,7 +84,7 @@ def blacklist_correct(entry_id: int) -> Any:
         try:
             with auth.writing() as (session, principal):
                 blacklist.check_may_correct(principal)
-                basis_case_id = _case_id(session, principal.units, values["basis_case_number"])
+                basis_case_id = _case_id(session, principal, values["basis_case_number"])
                 changes = blacklist.Changes(person_name=loaded["person_name"], basis_case_id=basis_case_id,
                                             entered_on=loaded["entered_on"], listing_reason=loaded["listing_reason"])
                 created = blacklist.correct_entry(session, principal=principal, entry_id=entry_id,
@@ -102,26 +99,23 @@ def blacklist_correct(entry_id: int) -> Any:
                          _("已更正第 %(old)d 条，更正后的条目为第 %(new)d 条", old=entry_id, new=new_id), "success")
 
 
-def _case_id(session: Any, units: frozenset[str], number: str) -> int:
+def _case_id(session: Session, principal: Principal, number: str) -> int:
     """The id of the case with this number in the principal's units (ValidationFailed otherwise)."""
-    found = session.execute(select(CaseFile.id).where(CaseFile.number == number,
-                                                      CaseFile.org_unit_code.in_(sorted(units)))).scalar_one_or_none()
+    found = blacklist_views.basis_case_id(session, principal=principal, number=number)
     if found is None:
         message = _("没有编号为 %(number)s 的案件", number=number)
         raise ValidationFailed(message, [{"field": "basis_case_id", "message": message}])
-    return int(found)
+    return found
 
 
 def _entry_page(entry_id: int, *, values: Mapping[str, str] | None = None,
                 errors: Mapping[str, str] | None = None, status: int = 200) -> Any:
     with auth.reading() as (session, principal):
-        entry = blacklist_views.entry(session, principal=principal, entry_id=entry_id)
-        chain = blacklist_views.history(session, principal=principal, entry_id=entry_id)
-        reviewers = blacklist_views.reviewers(session, principal=principal, entry=entry)
+        entry = blacklist_views.entry_detail(session, principal=principal, entry_id=entry_id)
     shown = {"person_name": entry.person_name, "basis_case_number": entry.basis_case_number,
              "entered_on": entry.entered_on.isoformat(), "listing_reason": entry.reason, "reason": "",
              "reviewer": "", **(values or {})}
-    return render_template("blacklist_entry.html", entry=entry, chain=chain,
-                           reviewer_options=[(person.username, person.label) for person in reviewers],
+    return render_template("blacklist_entry.html", entry=entry, chain=entry.history,
+                           reviewer_options=[(person.username, person.label) for person in entry.reviewers],
                            values=shown, errors=errors or {}, max_reason=blacklist.REASON_MAX,
                            max_name=blacklist.NAME_MAX), status

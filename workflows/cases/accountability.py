@@ -284,17 +284,25 @@ def _facts(session: Session, case: CaseFile, clock: Clock) -> str:
     return ""
 
 
+def exemption_closed(case: CaseFile) -> str | None:
+    """Why `case` takes no exemption application now (§11: only an accountability case, while
+    it is open), or None when it does."""
+    if case.kind != "accountability":
+        return f"§11 免责申请针对问责案件：{case.number} 不是问责案件"
+    if case.status != "open":
+        return f"§11 免责申请须在问责案件办理期间提出：{case.number} 已作出决定（{case.status}）"
+    return None
+
+
 def apply_for_exemption(session: Session, *, case_id: int, applicant: str, reasons: str, actor: str,
                         clock: Clock, facts: str | None = None) -> CaseFile:
     """§11 免责申请 by the unit or the cadre while the case is open: a linked tolerance review.
 
     The review's facts are those given, else the facts the case was registered on."""
     case = cases.get(session, case_id)
-    if case.kind != "accountability":
-        raise _refuse(f"§11 免责申请针对问责案件：{case.number} 不是问责案件", "case_id")
-    if case.status != "open":
-        raise _refuse(f"§11 免责申请须在问责案件办理期间提出：{case.number} 已作出决定（{case.status}）",
-                      "case_id")
+    closed = exemption_closed(case)
+    if closed is not None:
+        raise _refuse(closed, "case_id")
     if applicant not in APPLICANTS:
         raise _refuse("§11 免责申请由所在单位或干部本人提出", "applicant", "unit 所在单位、cadre 干部本人")
     if not (reasons or "").strip():

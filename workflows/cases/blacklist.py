@@ -142,23 +142,40 @@ class Changes:
     listing_reason: str | None = None  # why the person is listed (列入理由)
 
 
+def may_correct(principal: Principal) -> bool:
+    """Whether the principal's role corrects entries (within their jurisdiction: see `correct_entry`)."""
+    return principal.role in CORRECTING_ROLES
+
+
 def check_may_correct(principal: Principal) -> None:
     """Only organization clerks correct entries (within their jurisdiction: see `correct_entry`)."""
-    if principal.role not in CORRECTING_ROLES:
+    if not may_correct(principal):
         raise Forbidden(f"更正失信黑名单条目须由{'、'.join(ROLES[r] for r in CORRECTING_ROLES)}办理："
                         f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员")
 
 
 def correctable(session: Session, entry: BlacklistEntry) -> str | None:
     """Why `entry` may not be corrected (a removal, removed, already corrected), or None."""
-    if entry.removes_entry_id is not None:
-        return f"第 {entry.id} 条是移出第 {entry.removes_entry_id} 条的记录，移出记录不能更正"
-    removal = removal_of(session, entry.id)
-    if removal is not None:
-        return f"第 {entry.id} 条已由第 {removal.id} 条于 {removal.entered_on} 移出，不能更正"
-    superseding = correction_of(session, entry.id)
-    if superseding is not None:
-        return f"第 {entry.id} 条已由第 {superseding.id} 条更正：只能更正现行的第 {superseding.id} 条"
+    removal = superseding = None
+    if entry.removes_entry_id is None:
+        removal = removal_of(session, entry.id)
+        superseding = correction_of(session, entry.id) if removal is None else None
+    return uncorrectable(entry.id, removes_entry_id=entry.removes_entry_id,
+                         removed_by=(removal.id, removal.entered_on) if removal is not None else None,
+                         corrected_by=superseding.id if superseding is not None else None)
+
+
+def uncorrectable(entry_id: int, *, removes_entry_id: int | None, removed_by: tuple[int, date] | None,
+                  corrected_by: int | None) -> str | None:
+    """Why entry `entry_id` may not be corrected, from what became of it — a removal record
+    (`removes_entry_id`), removed (by which entry, on which day), corrected (by which entry) —
+    or None while it is in force."""
+    if removes_entry_id is not None:
+        return f"第 {entry_id} 条是移出第 {removes_entry_id} 条的记录，移出记录不能更正"
+    if removed_by is not None:
+        return f"第 {entry_id} 条已由第 {removed_by[0]} 条于 {removed_by[1]} 移出，不能更正"
+    if corrected_by is not None:
+        return f"第 {entry_id} 条已由第 {corrected_by} 条更正：只能更正现行的第 {corrected_by} 条"
     return None
 
 

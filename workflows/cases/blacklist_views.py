@@ -1,11 +1,13 @@
-"""Reads of the dishonesty blacklist 失信"黑名单" (§12, DOMAIN.md §2.5, §5) for the API, the
-pages and the CLI: the register, one entry with its chain of corrections, and whom a
-correction may name as its reviewer.
+"""The read side of the dishonesty blacklist 失信"黑名单" (§12, DOMAIN.md §2.5, §5), beside
+views.py: the register a page at a time, one entry with its chain of corrections, and whom
+a correction may name as its reviewer — typed, frozen views for the API, the pages and the
+CLI.
 
 Each entry is shown with what became of it — removed (移出), corrected (更正, by which entry
 and why) or in force — and whether the principal may correct it, by the rules that guard
-the write (workflows/cases/blacklist.py). Readers see the entries whose basis case their
-units hold; anyone else is refused (403), an entry out of scope is missing (404).
+the write (workflows/cases/blacklist.py: `may_correct`, `uncorrectable`). Readers see the
+entries whose basis case their units hold; anyone else is refused (403), an entry out of
+scope is missing (404).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows import textsearch
@@ -24,6 +26,7 @@ from workflows.cases.models import BlacklistEntry, CaseFile
 from workflows.errors import Forbidden, NotFound
 from workflows.org import service as org
 from workflows.org.models import User
+from workflows.paging import Page, paginate
 from workflows.roles import ROLES
 
 #: Roles that read the blacklist (§2.5.4), each within their jurisdiction.
@@ -70,10 +73,18 @@ class EntryView:
     def status_name(self) -> str:
         return STATUS_NAMES[self.status]
 
+    @property
+    def removed(self) -> bool:
+        return self.removed_by_entry_id is not None
+
+    @property
+    def corrected(self) -> bool:
+        return self.corrected_by_entry_id is not None
+
 
 def check_may_read(principal: Principal) -> None:
     """Only discipline, organization, supervisors and administrators read the blacklist."""
-    if principal.role not in READERS:
+    if not may_read(principal):
         raise Forbidden(f"失信黑名单仅供{'、'.join(ROLES[r] for r in READERS)}查阅："
                         f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员")
 
@@ -82,7 +93,8 @@ def may_read(principal: Principal) -> bool:
     return principal.role in READERS
 
 
-def rows(principal: Principal, *, text: str | None = None, current: bool | None = None) -> Select[Any]:
+def _rows(principal: Principal, *, text: str | None = None,
+          current: bool | None = None) -> Select[Any]:
     """Entries (listings, corrections and removals) whose basis case the principal's units hold,
     newest first, with the basis case number and the removal or correction that followed, if
     any. `current`: True only entries in force, False only the others."""
@@ -91,7 +103,8 @@ def rows(principal: Principal, *, text: str | None = None, current: bool | None 
     query = cast(Select[Any], (
         select(BlacklistEntry, CaseFile.number.label("basis_case_number"),
                removal.id.label("removed_by_entry_id"), removal.entered_on.label("removed_on"),
-               correction.id.label("corrected_by_entry_id"), correction.recorded_at.label("corrected_at"),
+               correction.id.label("corrected_by_entry_id"),
+               correction.recorded_at.label("corrected_at"),
                correction.correction_reason.label("corrected_because"))
         .join(CaseFile, CaseFile.id == BlacklistEntry.basis_case_id)
         .outerjoin(removal, removal.removes_entry_id == BlacklistEntry.id)
@@ -101,37 +114,48 @@ def rows(principal: Principal, *, text: str | None = None, current: bool | None 
     if found is not None:
         query = query.where(found)
     if current is True:
-        query = query.where(BlacklistEntry.removes_entry_id.is_(None), removal.id.is_(None), correction.id.is_(None))
+        query = query.where(BlacklistEntry.removes_entry_id.is_(None), removal.id.is_(None),
+                            correction.id.is_(None))
     elif current is False:
-        query = query.where(or_(BlacklistEntry.removes_entry_id.is_not(None), removal.id.is_not(None),
-                                correction.id.is_not(None)))
+        query = query.where(or_(BlacklistEntry.removes_entry_id.is_not(None),
+                                removal.id.is_not(None), correction.id.is_not(None)))
     return query.order_by(BlacklistEntry.id.desc())
 
 
-def count(session: Session, query: Select[Any]) -> int:
-    """How many entries a `rows` query matches."""
-    inner = query.order_by(None).with_only_columns(BlacklistEntry.id)
-    return int(session.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+def entry_page(session: Session, *, principal: Principal, text: str | None = None,
+               current: bool | None = None, page: int, per_page: int) -> Page[EntryView]:
+    """Page `page` of the register as the principal reads it (Forbidden for a role that reads
+    none): their units' entries, newest first, found by name; `current` True only entries in
+    force, False only the others."""
+    found = paginate(session, _rows(principal, text=text, current=current), page=page,
+                     per_page=per_page, key=BlacklistEntry.id)
+    return Page(_views(session, principal, found.items), found.page, found.per_page, found.total)
 
 
-def views(session: Session, principal: Principal, found: Sequence[Any]) -> list[EntryView]:
-    """Rows of a `rows` query as views, reviewers named and the principal's actions computed."""
+def _views(session: Session, principal: Principal, found: Sequence[Row[Any]]) -> list[EntryView]:
+    """Rows of `_rows` as views, reviewers named and the principal's actions computed."""
     names = people(session, (row.BlacklistEntry.reviewer for row in found))
-    corrects = principal.role in blacklist.CORRECTING_ROLES
+    corrects = blacklist.may_correct(principal)
     shown = []
     for row in found:
         e: BlacklistEntry = row.BlacklistEntry
-        status = (REMOVAL if e.removes_entry_id is not None else REMOVED if row.removed_by_entry_id is not None
+        removed_by = ((row.removed_by_entry_id, row.removed_on)
+                      if row.removed_by_entry_id is not None else None)
+        status = (REMOVAL if e.removes_entry_id is not None else REMOVED if removed_by is not None
                   else CORRECTED if row.corrected_by_entry_id is not None else IN_FORCE)
+        in_force = blacklist.uncorrectable(e.id, removes_entry_id=e.removes_entry_id,
+                                           removed_by=removed_by,
+                                           corrected_by=row.corrected_by_entry_id) is None
         shown.append(EntryView(
             id=e.id, person_name=e.person_name, basis_case_id=e.basis_case_id,
             basis_case_number=row.basis_case_number, entered_on=e.entered_on, reviewer=e.reviewer,
-            reviewer_name=names[e.reviewer].label if e.reviewer in names else e.reviewer, reason=e.reason,
-            removes_entry_id=e.removes_entry_id, removed_by_entry_id=row.removed_by_entry_id,
-            removed_on=row.removed_on, corrects_entry_id=e.corrects_entry_id,
-            correction_reason=e.correction_reason, corrected_by_entry_id=row.corrected_by_entry_id,
-            corrected_at=row.corrected_at, corrected_because=row.corrected_because, recorded_at=e.recorded_at,
-            status=status, may_correct=corrects and status == IN_FORCE))
+            reviewer_name=names[e.reviewer].label if e.reviewer in names else e.reviewer,
+            reason=e.reason, removes_entry_id=e.removes_entry_id,
+            removed_by_entry_id=row.removed_by_entry_id, removed_on=row.removed_on,
+            corrects_entry_id=e.corrects_entry_id, correction_reason=e.correction_reason,
+            corrected_by_entry_id=row.corrected_by_entry_id, corrected_at=row.corrected_at,
+            corrected_because=row.corrected_because, recorded_at=e.recorded_at, status=status,
+            may_correct=corrects and in_force))
     return shown
 
 
@@ -139,9 +163,9 @@ def entry(session: Session, *, principal: Principal, entry_id: int) -> EntryView
     """One entry the principal may read; NotFound when its basis case is out of their units."""
     check_may_read(principal)
     if 0 < entry_id <= _MAX_ID:
-        found = session.execute(rows(principal).where(BlacklistEntry.id == entry_id)).all()
+        found = session.execute(_rows(principal).where(BlacklistEntry.id == entry_id)).all()
         if found:
-            return views(session, principal, found)[0]
+            return _views(session, principal, found)[0]
     raise NotFound(f"失信黑名单第 {entry_id} 条不存在")
 
 
@@ -159,8 +183,8 @@ def history(session: Session, *, principal: Principal, entry_id: int) -> list[En
     while ahead is not None and ahead.id not in ids:
         ids.append(ahead.id)
         ahead = blacklist.correction_of(session, ahead.id)
-    found = session.execute(rows(principal).where(BlacklistEntry.id.in_(ids))).all()
-    return sorted(views(session, principal, found), key=lambda view: view.id)
+    found = session.execute(_rows(principal).where(BlacklistEntry.id.in_(ids))).all()
+    return sorted(_views(session, principal, found), key=lambda view: view.id)
 
 
 def reviewers(session: Session, *, principal: Principal, entry: EntryView) -> list[Person]:
@@ -170,6 +194,32 @@ def reviewers(session: Session, *, principal: Principal, entry: EntryView) -> li
         return []
     found = blacklist.reviewers(session, principal=principal, case_id=entry.basis_case_id)
     return _labelled(session, found)
+
+
+@dataclass(frozen=True)
+class EntryDetailView(EntryView):
+    """One entry with its chain of corrections and, when the principal may correct it, whom the
+    correction may name as its reviewer."""
+
+    history: tuple[EntryView, ...]  # oldest first, this entry among them
+    reviewers: tuple[Person, ...]
+
+
+def entry_detail(session: Session, *, principal: Principal, entry_id: int) -> EntryDetailView:
+    """One entry the principal may read (NotFound otherwise), its chain and its reviewers."""
+    shown = entry(session, principal=principal, entry_id=entry_id)
+    return EntryDetailView(
+        **vars(shown), history=tuple(history(session, principal=principal, entry_id=shown.id)),
+        reviewers=tuple(reviewers(session, principal=principal, entry=shown)))
+
+
+def basis_case_id(session: Session, *, principal: Principal, number: str) -> int | None:
+    """The id of the case numbered `number` in the principal's units — a basis a correction may
+    name — or None."""
+    found = session.execute(select(CaseFile.id).where(
+        CaseFile.number == number,
+        CaseFile.org_unit_code.in_(sorted(principal.units)))).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def people(session: Session, usernames: Iterable[str]) -> dict[str, Person]:
@@ -183,5 +233,6 @@ def people(session: Session, usernames: Iterable[str]) -> dict[str, Person]:
 
 def _labelled(session: Session, users: Sequence[User]) -> list[Person]:
     units = org.unit_names(session, (user.org_unit_code for user in users))
-    return [Person(user.username, f"{user.display_name}（{units.get(user.org_unit_code, user.org_unit_code)}·"
-                                  f"{ROLES.get(user.role, user.role)}）") for user in users]
+    return [Person(user.username,
+                   f"{user.display_name}（{units.get(user.org_unit_code, user.org_unit_code)}·"
+                   f"{ROLES.get(user.role, user.role)}）") for user in users]

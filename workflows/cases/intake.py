@@ -144,6 +144,11 @@ def _subject(session: Session, principal: Principal, kind: str, *, cadre_id: int
     return cases.Subject(name=name, org_unit_code=org_unit), name
 
 
+def openable_kinds(principal: Principal) -> list[str]:
+    """The kinds of case the principal's role may open (OPENERS), in the table's order."""
+    return [kind for kind, openers in OPENERS.items() if principal.role in openers]
+
+
 def check_may_open(principal: Principal, kind: str) -> None:
     """ValidationFailed for a kind nobody opens directly; Forbidden unless OPENERS names the role."""
     if kind == "appeal":
@@ -151,7 +156,7 @@ def check_may_open(principal: Principal, kind: str) -> None:
     if kind not in OPENERS:
         raise _refuse("process", f"可登记的案件种类：{'、'.join(OPENERS)}")
     openers = OPENERS[kind]
-    if principal.role not in openers:
+    if kind not in openable_kinds(principal):
         raise Forbidden(f"{_role_name(principal.role)}人员不能登记{cases.KIND_NAMES[kind]}案件："
                         f"由{_names(openers)}登记")
 
@@ -186,17 +191,45 @@ def open_on_request(session: Session, *, principal: Principal, kind: str, data: 
     return case
 
 
+def appellant_refusal(principal: Principal, case: CaseFile) -> str | None:
+    """Why the principal may not file an appeal against `case` (a case they see), or None: the
+    cadre concerned, or the clerks of APPELLANTS in the case's managing unit. Whether the window
+    is open is the appeal's own rule (`appeal.file_appeal`)."""
+    if principal.role not in APPELLANTS:
+        return (f"§11 申诉由干部本人提出，或由管辖单位的纪检监察机关、组织部门登记书面申诉："
+                f"{principal.username} 是{_role_name(principal.role)}人员")
+    if principal.role != "cadre" and principal.org_unit != case.org_unit_code:
+        return f"§11 书面申诉由案件管辖单位 {case.org_unit_code} 登记"
+    return None
+
+
+def exemption_filer_refusal(principal: Principal, case: CaseFile) -> str | None:
+    """Why the principal may not apply for exemption against `case` (a case they see), or None:
+    the unit or the cadre, or the clerks of EXEMPTION_FILERS in the case's managing unit."""
+    if principal.role not in EXEMPTION_FILERS:
+        return (f"§11 免责申请由所在单位或干部本人提出：{principal.username} 是"
+                f"{_role_name(principal.role)}人员")
+    if principal.role != "cadre" and principal.org_unit != case.org_unit_code:
+        return f"§11 免责申请向案件管辖单位 {case.org_unit_code} 提出"
+    return None
+
+
+def may_apply_for_exemption(principal: Principal, case: CaseFile) -> bool:
+    """Whether `exemption_on_request` would take the principal's application against `case` now:
+    an open accountability case, and a filer EXEMPTION_FILERS lets apply."""
+    return (accountability.exemption_closed(case) is None
+            and exemption_filer_refusal(principal, case) is None)
+
+
 def appeal_on_request(session: Session, *, principal: Principal, case_id: int, grounds: str,
                       filed_on: date, clock: Clock) -> CaseFile:
     """申诉 against a case the principal sees (NotFound otherwise), by an APPELLANTS role
     (Forbidden otherwise), within the window (`file_appeal` refuses, naming filed_on);
     audited on both cases; flushes."""
     original = access.get_case(session, principal, case_id)
-    if principal.role not in APPELLANTS:
-        raise Forbidden(f"§11 申诉由干部本人提出，或由管辖单位的纪检监察机关、组织部门登记书面申诉："
-                        f"{principal.username} 是{_role_name(principal.role)}人员")
-    if principal.role != "cadre" and principal.org_unit != original.org_unit_code:
-        raise Forbidden(f"§11 书面申诉由案件管辖单位 {original.org_unit_code} 登记")
+    refused = appellant_refusal(principal, original)
+    if refused is not None:
+        raise Forbidden(refused)
     case = appeals.file_appeal(session, original_case_id=original.id, grounds=grounds, filed_on=filed_on,
                                actor=principal.username, clock=clock)
     now = clock.now()
@@ -212,11 +245,9 @@ def exemption_on_request(session: Session, *, principal: Principal, case_id: int
     the unit or the cadre, or registered by the managing unit's clerks (Forbidden for others): a
     linked tolerance review; audited on both cases; flushes."""
     case = access.get_case(session, principal, case_id)
-    if principal.role not in EXEMPTION_FILERS:
-        raise Forbidden(f"§11 免责申请由所在单位或干部本人提出：{principal.username} 是"
-                        f"{_role_name(principal.role)}人员")
-    if principal.role != "cadre" and principal.org_unit != case.org_unit_code:
-        raise Forbidden(f"§11 免责申请向案件管辖单位 {case.org_unit_code} 提出")
+    refused = exemption_filer_refusal(principal, case)
+    if refused is not None:
+        raise Forbidden(refused)
     fixed = EXEMPTION_FILERS[principal.role]
     if fixed is not None:
         if applicant not in (None, fixed):

@@ -1,0 +1,597 @@
+"""The read side of cases (案件): the list a principal sees, one case with everything its page
+shows, a case beside a task, and the recommendation of a tolerance review — typed, frozen
+views with units named and the principal's allowed actions computed by the rules that guard
+the writes (intake.py, documents/service.py). The API dumps these views, the pages render
+them, the CLI prints them. Cadre records are workflows/cadres/views.py; the blacklist's
+reads are blacklist_views.py.
+
+Nothing here changes data or restores a workflow: stored state is read as plain JSON
+(`engine.view_state`). Every read is scoped by workflows/access.py; what a principal may
+not see is left out (a linked case) or missing (NotFound).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Row, Select, exists, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from workflows import access, textsearch
+from workflows.access import Principal
+from workflows.cadres import service as cadres
+from workflows.cadres.models import Cadre
+from workflows.cases import (
+    accountability,
+    appeal,
+    clarification,
+    intake,
+    rectification,
+    tolerance,
+)
+from workflows.cases import service as cases
+from workflows.cases.models import CaseFile, Decision
+from workflows.documents import service as documents
+from workflows.engine import spiff as engine
+from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
+from workflows.errors import NotFound
+from workflows.org import service as org
+from workflows.paging import Page, paginate
+from workflows.tasks.models import TaskComment, TaskUrge
+
+STATUS_NAMES = {"open": "办理中", "decided": "已作出决定", "final": "决定已生效", "closed": "已结案",
+                "overdue": "已逾期", "verifying": "待验收"}
+#: Case outcomes in Chinese, per kind.
+OUTCOME_NAMES: dict[str, dict[str, str]] = {
+    "accountability": {**accountability.OUTCOMES, **cadres.ADJUSTMENT_NAMES,
+                       "revoked": "原决定已撤销"},
+    "tolerance_review": {**tolerance.OUTCOME_NAMES, "revoked": "原认定已撤销"},
+    "appeal": appeal.OUTCOMES,
+    "rectification": rectification.RESULTS,
+    "clarification": {"report_untrue": "反映不实", "clarified": "已澄清正名",
+                      **{value: clarification.FINDINGS[key]
+                         for key, value in clarification.OUTCOMES.items() if key != "untrue"}},
+}
+#: The kind of case whose outcome vocabulary names a decision of each kind.
+DECISION_CASE_KINDS = {"accountability": "accountability", "tolerance": "tolerance_review",
+                       "appeal": "appeal", "verification": "rectification"}
+DECISION_KIND_NAMES = {"accountability": "问责决定", "tolerance": "容错认定", "appeal": "申诉复核",
+                       "verification": "整改验收"}
+EFFECTIVE_NAMES = {"effective": "有效", "modified": "已变更", "revoked": "已撤销"}
+LINK_NAMES = {"appeal": "申诉", "tolerance": "容错免责", "rectification": "纠错整改",
+              "clarification": "澄清正名", "accountability": "问责"}
+#: The lane of escalations (督办): an open task there means a deadline has passed.
+ESCALATION_ROLE = "supervisor"
+#: Timeline labels of the actions that touch a case.
+ACTION_LABELS = {
+    "case.open": "登记案件", "instance.start": "流程启动", "task.complete": "办理",
+    "timer.fire": "期限届至", "timer.error": "定时器出错", "message.deliver": "收到关联案件的结果",
+    "incident.retry": "故障重试", "incident.resolve": "故障已解决", "incident.cancel": "故障已取消",
+    "timer.cancel": "撤销出错的定时器",
+    "case.appeal": "提出申诉", "case.exemption_application": "提出免责申请",
+    "task.claim": "认领任务", "task.unclaim": "退回认领", "task.delegate": "委派任务",
+    "task.transfer": "转办任务", "task.urge": "催办", "task.comment": "发表意见",
+    "document.add": "添加材料", "document.withdraw": "撤回材料",
+    "blacklist.correct": "更正失信黑名单条目",
+}
+MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
+
+#: What a principal may do to a case, as its detail lists them (`CaseDetailView.actions`).
+FILE_APPEAL = "file_appeal"  # 申诉: intake.appellant_refusal, within the appeal window
+APPLY_FOR_EXEMPTION = "apply_for_exemption"  # 免责申请: intake.may_apply_for_exemption
+ADD_DOCUMENT = "add_document"  # 添加材料: documents.may_add (withdrawing is per document)
+ACTIONS = (FILE_APPEAL, APPLY_FOR_EXEMPTION, ADD_DOCUMENT)
+
+
+def outcome_name(kind: str, outcome: str | None) -> str | None:
+    """The outcome of a case of `kind` in Chinese (the key itself when unnamed)."""
+    return None if outcome is None else OUTCOME_NAMES.get(kind, {}).get(outcome, outcome)
+
+
+# --- one case as lists show it -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as lists and summaries show it, its kind, status, outcome and unit named."""
+
+    id: int
+    number: str
+    process: str  # the case's kind: its process key
+    kind_name: str
+    title: str
+    subject_name: str  # the cadre, or an accuser pursued by a clarification
+    cadre_id: int | None
+    org_unit: str
+    org_unit_name: str
+    status: str
+    status_name: str
+    outcome: str | None
+    outcome_name: str | None
+    source: str | None
+    opened_at: datetime
+    opened_by: str
+    closed_at: datetime | None
+    received_on: date | None  # the decision's receipt (送达)
+    next_due_at: datetime | None  # the earliest deadline of its open tasks
+    overdue: bool
+
+
+def case_view(case: CaseFile, *, org_unit_name: str | None = None,
+              next_due_at: datetime | None = None, overdue: bool = False) -> CaseView:
+    """`case` as lists show it (its unit's code standing in for a name not given)."""
+    return CaseView(
+        id=case.id, number=case.number, process=case.kind,
+        kind_name=cases.KIND_NAMES.get(case.kind, case.kind), title=case.title,
+        subject_name=case.subject_name, cadre_id=case.cadre_id, org_unit=case.org_unit_code,
+        org_unit_name=org_unit_name or case.org_unit_code, status=case.status,
+        status_name=STATUS_NAMES.get(case.status, case.status), outcome=case.outcome,
+        outcome_name=outcome_name(case.kind, case.outcome), source=case.source,
+        opened_at=case.opened_at, opened_by=case.opened_by, closed_at=case.closed_at,
+        received_on=case.received_on, next_due_at=next_due_at, overdue=bool(overdue))
+
+
+def case_views(session: Session, found: Iterable[CaseFile]) -> list[CaseView]:
+    """Cases already read as lists show them, their units named with one query."""
+    listed = list(found)
+    names = org.unit_names(session, (case.org_unit_code for case in listed))
+    return [case_view(case, org_unit_name=names.get(case.org_unit_code)) for case in listed]
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    process: str | None = None
+    status: str | None = None
+    org_unit: str | None = None
+    cadre_id: int | None = None
+    overdue: bool | None = None
+    text: str | None = None
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """Overdue cases: an open task past its due time, a deadline that escalated to the
+    supervisor (an open 督办 task), or a process that marked the case overdue."""
+    late = exists().where(HumanTask.instance_id == CaseFile.instance_id, HumanTask.state == "open",
+                          or_(HumanTask.due_at < now, HumanTask.role == ESCALATION_ROLE))
+    return or_(CaseFile.status == "overdue", late)
+
+
+def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> Select[Any]:
+    """The query behind the lists: cases the principal sees, newest first, with their next due
+    time and overdue mark."""
+    next_due = (select(func.min(HumanTask.due_at))
+                .where(HumanTask.instance_id == CaseFile.instance_id, HumanTask.state == "open")
+                .scalar_subquery())
+    late = overdue_clause(now)
+    query = cast(Select[Any], select(CaseFile, next_due.label("next_due_at"), late.label("overdue"))
+                 .where(access.case_scope(principal)))
+    if filters.process:
+        query = query.where(CaseFile.kind == filters.process)
+    if filters.status:
+        query = query.where(CaseFile.status == filters.status)
+    if filters.org_unit:
+        query = query.where(CaseFile.org_unit_code == filters.org_unit)
+    if filters.cadre_id is not None:
+        query = query.where(CaseFile.cadre_id == filters.cadre_id)
+    if filters.overdue is True:
+        query = query.where(late)
+    elif filters.overdue is False:
+        query = query.where(not_(late))
+    found = textsearch.matching(filters.text, CaseFile.number, CaseFile.subject_name,
+                                CaseFile.title)
+    if found is not None:
+        query = query.where(found)
+    return query.order_by(CaseFile.opened_at.desc(), CaseFile.id.desc())
+
+
+def _listed(session: Session, rows: Sequence[Row[Any]]) -> list[CaseView]:
+    names = org.unit_names(session, (row.CaseFile.org_unit_code for row in rows))
+    return [case_view(row.CaseFile, org_unit_name=names.get(row.CaseFile.org_unit_code),
+                      next_due_at=row.next_due_at, overdue=bool(row.overdue)) for row in rows]
+
+
+def case_page(session: Session, *, principal: Principal, filters: CaseFilters, page: int,
+              per_page: int, now: datetime) -> Page[CaseView]:
+    """Page `page` of the cases the principal sees (`case_rows`), with how many match."""
+    found = paginate(session, case_rows(principal, filters, now=now), page=page,
+                     per_page=per_page, key=CaseFile.id)
+    return Page(_listed(session, found.items), found.page, found.per_page, found.total)
+
+
+def case_list(session: Session, *, principal: Principal, filters: CaseFilters, now: datetime,
+              limit: int) -> list[CaseView]:
+    """The first `limit` cases the principal sees (`case_rows`), for exports and records."""
+    rows = session.execute(case_rows(principal, filters, now=now).limit(limit)).all()
+    return _listed(session, rows)
+
+
+def visible_case_id(session: Session, *, principal: Principal, number: str) -> int | None:
+    """The id of the case numbered `number` (any letter case) if the principal sees it."""
+    found = session.execute(select(CaseFile.id).where(
+        CaseFile.number == number.upper(), access.case_scope(principal))).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def sees_case(session: Session, *, principal: Principal, case_id: int) -> bool:
+    """Whether the principal sees case `case_id` (after opening one for another unit, say)."""
+    try:
+        access.get_case(session, principal, case_id)
+    except NotFound:
+        return False
+    return True
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """A decision with its outcome, adjustment, recommendation and standing named."""
+
+    id: int
+    kind: str  # accountability, tolerance, appeal, verification
+    kind_name: str
+    outcome: str
+    outcome_name: str | None
+    adjustment: str | None
+    adjustment_name: str | None
+    reason: str
+    recommendation: str | None
+    recommendation_name: str | None
+    departure_reason: str | None
+    decided_on: date
+    decided_by: str
+    corrects_id: int | None
+    effective: str  # effective, modified, revoked
+    effective_name: str
+    case: CaseView | None = None  # the case decided, where a list of decisions shows it
+
+
+def decision_view(decision: Decision, case: CaseView | None = None) -> DecisionView:
+    kind = DECISION_CASE_KINDS.get(decision.kind, decision.kind)
+    return DecisionView(
+        id=decision.id, kind=decision.kind,
+        kind_name=DECISION_KIND_NAMES.get(decision.kind, decision.kind),
+        outcome=decision.outcome, outcome_name=outcome_name(kind, decision.outcome),
+        adjustment=decision.adjustment,
+        adjustment_name=outcome_name(kind, decision.adjustment) if decision.adjustment else None,
+        reason=decision.reason, recommendation=decision.recommendation,
+        recommendation_name=tolerance.OUTCOME_NAMES.get(decision.recommendation or "",
+                                                         decision.recommendation),
+        departure_reason=decision.departure_reason, decided_on=decision.decided_on,
+        decided_by=decision.decided_by, corrects_id=decision.corrects_id,
+        effective=decision.effective,
+        effective_name=EFFECTIVE_NAMES.get(decision.effective, decision.effective), case=case)
+
+
+def own_decisions(session: Session, *, principal: Principal, limit: int = 100) -> list[DecisionView]:
+    """The decisions about the cases the principal sees (a cadre: their own), newest first."""
+    rows = session.execute(
+        select(Decision, CaseFile).join(CaseFile, CaseFile.id == Decision.case_id)
+        .where(access.case_scope(principal))
+        .order_by(Decision.decided_on.desc(), Decision.id.desc()).limit(limit)).all()
+    shown = case_views(session, (case for _, case in rows))
+    return [decision_view(decision, view) for (decision, _), view in zip(rows, shown, strict=True)]
+
+
+# --- one case ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    actor: str
+    role: str | None
+    action: str
+    label: str
+    task_id: int | None = None
+    task_name: str | None = None
+    element: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """A linked case: which way the link runs, its kind named, and the other case."""
+
+    direction: str  # "to": this case gave rise to the other; "from": the other to this one
+    kind: str  # the link's kind
+    kind_name: str  # the link's kind named (申诉, 容错免责, …)
+    id: int  # the other case
+    number: str
+    process: str
+    process_name: str
+    title: str
+    status: str
+    status_name: str
+
+
+@dataclass(frozen=True)
+class Urge:
+    id: int
+    task_id: int
+    task_name: str
+    urged_by: str
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Diagram:
+    process_key: str
+    version: int
+    completed: tuple[str, ...]
+    active: tuple[str, ...]
+    bpmn_xml: str | None = None
+
+
+@dataclass(frozen=True)
+class CadreBrief:
+    id: int
+    name: str
+    post: str
+    org_unit: str
+
+
+@dataclass(frozen=True)
+class CaseDetailView(CaseView):
+    """One case with everything its page shows, and what the principal may do to it."""
+
+    cadre: CadreBrief | None
+    tasks: tuple[HumanTask, ...]  # open, earliest deadline first
+    visible_task_ids: frozenset[int]  # the open tasks whose page the principal may open
+    decisions: tuple[DecisionView, ...]
+    timeline: tuple[TimelineEntry, ...]
+    links: tuple[LinkView, ...]  # those the principal sees
+    urges: tuple[Urge, ...]
+    comments_count: int
+    diagram: Diagram | None
+    appeal_window: appeal.AppealWindow | None  # when the principal is one who may appeal
+    actions: tuple[str, ...]  # of ACTIONS, what the principal may do now
+
+
+def case_detail(session: Session, *, principal: Principal, case_id: int, now: datetime,
+                today: date) -> CaseDetailView:
+    """The case if visible to `principal` (NotFound otherwise) with everything its page shows."""
+    case = access.get_case(session, principal, case_id)
+    iid = case.instance_id
+    overdue = bool(session.execute(select(overdue_clause(now)).select_from(CaseFile)
+                                   .where(CaseFile.id == case.id)).scalar())
+    tasks = tuple(session.execute(
+        select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.state == "open")
+        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)).scalars()) if iid else ()
+    decisions = session.execute(
+        select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)).scalars()
+    comments = int(session.execute(select(func.count()).select_from(TaskComment)
+                                   .where(TaskComment.instance_id == iid)).scalar_one()) if iid else 0
+    cadre = session.get(Cadre, case.cadre_id) if case.cadre_id is not None else None
+    window = (appeal.appeal_window(session, case)
+              if intake.appellant_refusal(principal, case) is None else None)
+    allowed = {FILE_APPEAL: window is not None and window.filed_as is None
+               and today <= window.ends_on,
+               APPLY_FOR_EXEMPTION: intake.may_apply_for_exemption(principal, case),
+               ADD_DOCUMENT: documents.may_add(session, principal, case)}
+    due = [t.due_at for t in tasks if t.due_at is not None]
+    summary = case_view(case, org_unit_name=org.unit_names(session, [case.org_unit_code])
+                        .get(case.org_unit_code), next_due_at=min(due) if due else None,
+                        overdue=overdue)
+    return CaseDetailView(
+        **vars(summary),
+        cadre=CadreBrief(cadre.id, cadre.name, cadre.post, cadre.org_unit_code) if cadre else None,
+        tasks=tasks,
+        visible_task_ids=frozenset(t.id for t in tasks if access.task_visible(
+            principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id)),
+        decisions=tuple(decision_view(d) for d in decisions), timeline=tuple(timeline(session, case)),
+        links=tuple(visible_links(session, principal, case)), urges=tuple(urges(session, case)),
+        comments_count=comments, diagram=diagram(session, case), appeal_window=window,
+        actions=tuple(action for action in ACTIONS if allowed[action]))
+
+
+@dataclass(frozen=True)
+class OpenedCaseView(CaseView):
+    """A case just opened (or filed against another) with its first tasks the principal sees."""
+
+    tasks: tuple[HumanTask, ...]
+
+
+def opened_case(session: Session, *, principal: Principal, case: CaseFile) -> OpenedCaseView:
+    """The case just opened by the principal, with its open tasks whose queue they see."""
+    tasks = tuple(session.execute(
+        select(HumanTask).where(HumanTask.instance_id == case.instance_id, HumanTask.state == "open",
+                                access.task_scope(principal)).order_by(HumanTask.id)).scalars())
+    due = [t.due_at for t in tasks if t.due_at is not None]
+    [shown] = case_views(session, [case])
+    return OpenedCaseView(**{**vars(shown), "next_due_at": min(due) if due else None}, tasks=tasks)
+
+
+@dataclass(frozen=True)
+class CaseSummaryView(CaseView):
+    """A case beside one of its tasks: its latest history and the linked cases the principal sees."""
+
+    timeline: tuple[TimelineEntry, ...]  # newest first
+    more: bool  # the timeline has older entries than shown
+    links: tuple[LinkView, ...]
+
+
+def case_summary(session: Session, *, principal: Principal, case: CaseFile,
+                 latest: int) -> CaseSummaryView | None:
+    """`case` beside a task with its `latest` timeline entries, or None when the principal does
+    not see the case itself."""
+    if not sees_case(session, principal=principal, case_id=case.id):
+        return None
+    history = timeline(session, case)
+    [shown] = case_views(session, [case])
+    return CaseSummaryView(**vars(shown), timeline=tuple(reversed(history))[:latest],
+                           more=len(history) > latest,
+                           links=tuple(visible_links(session, principal, case)))
+
+
+def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
+    """What happened to the case, oldest first, from the audit trail: its instance's steps and
+    the case-level rows (recorded with the instance). Form data is never shown."""
+    if case.instance_id is None:
+        return []
+    rows = session.execute(select(AuditEvent).where(AuditEvent.instance_id == case.instance_id)
+                           .order_by(AuditEvent.id)).scalars().all()
+    task_ids = {int(row.object_id) for row in rows
+                if row.object_type == "task" and row.object_id.isdigit()}
+    names = {task_id: name for task_id, name in session.execute(
+        select(HumanTask.id, HumanTask.name).where(HumanTask.id.in_(task_ids)))} if task_ids else {}
+    return [_entry(row, names) for row in rows]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
+    try:
+        detail = json.loads(row.detail or "{}")
+    except ValueError:
+        detail = {}
+    if not isinstance(detail, dict):
+        detail = {}
+    by = detail.get("by") if isinstance(detail.get("by"), dict) else {}
+    label = ACTION_LABELS.get(row.action, row.action)
+    task_id = int(row.object_id) if row.object_type == "task" and row.object_id.isdigit() else None
+    element = note = None
+    if row.object_type == "task":
+        element = _text(detail.get("task"))
+    elif row.action == "timer.fire":
+        fired = [t.get("element") for t in detail.get("timers", []) if isinstance(t, dict)]
+        element = fired[0] if fired else None
+    elif row.action == "timer.error":
+        element = _text(detail.get("element"))
+    elif row.action == "message.deliver":
+        label = MESSAGE_LABELS.get(str(detail.get("message")), label)
+        note = detail.get("case_number")
+    elif row.action.startswith("case."):
+        note = detail.get("case_number") or detail.get("number")
+    elif row.action.startswith("document."):
+        note = detail.get("filename")
+    elif row.action == "blacklist.correct":
+        note = f"第 {detail.get('corrects_entry_id')} 条 → 第 {detail.get('entry_id')} 条"
+    task_name = task_names.get(task_id) if task_id is not None else None
+    return TimelineEntry(at=row.at, actor=row.actor, role=(by or {}).get("role"), action=row.action,
+                         label=f"{label}：{task_name}" if task_name else label,
+                         task_id=task_id, task_name=task_name, element=element, note=note)
+
+
+def visible_links(session: Session, principal: Principal, case: CaseFile) -> list[LinkView]:
+    """Linked cases in both directions, leaving out those the principal may not see."""
+    found = cases.linked(session, case.id)
+    if not found:
+        return []
+    seen = set(session.execute(select(CaseFile.id).where(
+        CaseFile.id.in_([other.id for _, _, other in found]),
+        access.case_scope(principal))).scalars())
+    return [LinkView(direction=direction, kind=link.kind,
+                     kind_name=LINK_NAMES.get(link.kind, link.kind), id=other.id,
+                     number=other.number, process=other.kind,
+                     process_name=cases.KIND_NAMES.get(other.kind, other.kind), title=other.title,
+                     status=other.status, status_name=STATUS_NAMES.get(other.status, other.status))
+            for direction, link, other in found if other.id in seen]
+
+
+def urges(session: Session, case: CaseFile) -> list[Urge]:
+    """催办 recorded on the case's tasks, oldest first."""
+    if case.instance_id is None:
+        return []
+    rows = session.execute(
+        select(TaskUrge, HumanTask.name).join(HumanTask, HumanTask.id == TaskUrge.task_id)
+        .where(TaskUrge.instance_id == case.instance_id).order_by(TaskUrge.id)).all()
+    return [Urge(u.id, u.task_id, name, u.urged_by, u.note, u.created_at) for u, name in rows]
+
+
+def diagram(session: Session, case: CaseFile, *, with_xml: bool = False) -> Diagram | None:
+    """The process version the case runs on and the elements passed and active now, for
+    highlighting the diagram; the BPMN XML too when asked."""
+    if case.instance_id is None:
+        return None
+    columns: list[Any] = [Instance.state, ProcessVersion.process_key, ProcessVersion.version]
+    if with_xml:
+        columns.append(ProcessVersion.bpmn_xml)
+    row = session.execute(
+        select(*columns).join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+        .where(Instance.id == case.instance_id)).one_or_none()
+    if row is None:
+        return None
+    view = engine.view_state(row.state)
+    return Diagram(process_key=row.process_key, version=row.version, completed=view.completed,
+                   active=view.active, bpmn_xml=row.bpmn_xml if with_xml else None)
+
+
+def case_diagram(session: Session, *, principal: Principal, case_id: int) -> Diagram:
+    """The diagram of a case the principal sees, with its BPMN XML; NotFound when the case is
+    out of sight or runs no process."""
+    case = access.get_case(session, principal, case_id)
+    found = diagram(session, case, with_xml=True)
+    if found is None:
+        raise NotFound(f"案件 {case.number} 没有流程实例")
+    return found
+
+
+# --- the tolerance review's recommendation (§2.2.5) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ElementView:
+    name: str
+    favourable: bool
+    pole: str  # the pole found, named
+    reason: str
+
+
+@dataclass(frozen=True)
+class DistinctionView:
+    name: str
+    answer: bool | None
+    note: str
+
+
+@dataclass(frozen=True)
+class RecommendationView:
+    """The six-element analysis and the decision table's recommendation."""
+
+    from_case: CaseView | None  # the linked review it comes from, when not the case itself
+    key: str
+    name: str
+    analysed_by: str
+    recorded_at: datetime
+    elements: tuple[ElementView, ...]
+    distinctions: tuple[DistinctionView, ...]
+
+
+def recommendation(session: Session, *, principal: Principal,
+                   case: CaseFile) -> RecommendationView | None:
+    """The latest six-element analysis for a tolerance review, or for an accountability case
+    from its linked review the principal sees; None while there is none."""
+    reviews = [case.id] if case.kind == "tolerance_review" else [
+        link.id for link in visible_links(session, principal, case)
+        if link.process == "tolerance_review"]
+    for review_id in reversed(reviews):
+        analysis = tolerance.latest_analysis(session, review_id)
+        if analysis is None:
+            continue
+        elements, distinctions = json.loads(analysis.elements), json.loads(analysis.distinctions)
+        favourable = {key: elements.get(key, {}).get("pole") == "favourable"
+                      for key, *_ in tolerance.ELEMENTS}
+        return RecommendationView(
+            from_case=case_views(session, [cases.get(session, review_id)])[0]
+            if review_id != case.id else None,
+            key=analysis.recommendation,
+            name=tolerance.OUTCOME_NAMES.get(analysis.recommendation, analysis.recommendation),
+            analysed_by=analysis.analysed_by, recorded_at=analysis.recorded_at,
+            elements=tuple(ElementView(name, favourable[key], good if favourable[key] else bad,
+                                       elements.get(key, {}).get("reason", ""))
+                           for key, name, good, bad in tolerance.ELEMENTS),
+            distinctions=tuple(DistinctionView(name, distinctions.get(key, {}).get("answer"),
+                                               distinctions.get(key, {}).get("note", ""))
+                               for key, name in tolerance.DISTINCTIONS))
+    return None
