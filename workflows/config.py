@@ -32,7 +32,7 @@ class Settings:
         default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_DEFINITION_BYTES", "2000000"))
     )
     # One engine step (a start, a completion, a timer firing) may run this long and complete
-    # this many engine-run tasks; past either it is stopped (workflows/engine.py StepLimits).
+    # this many engine-run tasks; past either it is stopped (workflows/engine/spiff.py StepLimits).
     step_budget: float = field(
         default_factory=lambda: float(os.environ.get("CADREFLOW_STEP_BUDGET", "10"))
     )

@@ -2,7 +2,7 @@
 
 Every page handler reaches the database through `server.auth.reading()/writing()`, as
 the API does; a caller who is not logged in is sent to the login page (errors.py).
-Templates extend `base.html`; see README's "Web pages" section for the blocks and helpers.
+Templates extend `base.html`; see docs/design.md's "Web pages" section for the blocks and helpers.
 """
 from __future__ import annotations
 

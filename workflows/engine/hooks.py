@@ -8,9 +8,10 @@ task — its script may be just a comment — or an intermediate event) with an 
 it right after the step that reached it (a plain bpmn:task waits for a person) —
 the way timers and gateways change domain records (e.g. a decision becoming final).
 
-Domain packages register their actions at import (`workflows.cases` imports them
-all; `workflows.tasks.notifications` adds a completion listener); deployment refuses
-an `action` nobody registered.
+The decorators here only mark functions. Each domain package's `register(registry)` adds
+its marked actions and listeners, the data keys no form may set, its audit completeness
+rules and its periodic jobs; `workflows.runtime.Runtime` calls them once, so the engine
+never imports the domain. Deployment refuses an `action` nobody registered.
 """
 from __future__ import annotations
 
