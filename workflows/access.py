@@ -177,6 +177,15 @@ _TASK_FACTS = Prepared(
 )
 
 
+def task_facts(session: Session, task_id: int) -> TaskFacts | None:
+    """The task as the database has it now, with what authorization needs of its case (one
+    statement); None when there is no such task."""
+    if not 0 < task_id <= MAX_ID:
+        return None
+    row = _TASK_FACTS.execute(session.connection(), {"tid": task_id}).first()
+    return TaskFacts(**row._mapping) if row is not None else None
+
+
 def check_may_complete(session: Session, principal: Principal, task: TaskRef, *,
                        ignore_assignment: bool = False) -> TaskFacts:
     """NotFound unless the task is visible; Forbidden unless this principal may complete it.
@@ -185,33 +194,43 @@ def check_may_complete(session: Session, principal: Principal, task: TaskRef, *,
     as it is now: called under the instance lock, no claim or transfer can slip in between.
     `ignore_assignment` asks whether they could if the task were assigned to them (claim,
     delegate, transfer): role, org unit and recusal still apply. Returns what was read."""
-    if not 0 < task.id <= MAX_ID:
-        raise NotFound(f"task {task.id} not found")
-    row = _TASK_FACTS.execute(session.connection(), {"tid": task.id}).first()
-    facts = TaskFacts(**row._mapping) if row is not None else None
-    if facts is None or not task_visible(principal, role=facts.role, org_unit=facts.org_unit,
-                                         case_cadre_id=facts.case_cadre_id):
-        raise NotFound(f"task {task.id} not found")
+    facts = task_facts(session, task.id)
+    refused = (NotFound(f"task {task.id} not found") if facts is None
+               else work_refusal(session, principal, facts, ignore_assignment=ignore_assignment))
+    if refused is not None:
+        raise refused
+    assert facts is not None
+    return facts
+
+
+def work_refusal(session: Session, principal: Principal, facts: TaskFacts, *,
+                 ignore_assignment: bool = False) -> NotFound | Forbidden | None:
+    """Why this principal may not complete the task of `facts` (None when they may): the rule
+    `check_may_complete` enforces, for facts already read (a queue page's rows). Only an
+    appeal case's task costs a query (who handled the original case)."""
+    if not task_visible(principal, role=facts.role, org_unit=facts.org_unit,
+                        case_cadre_id=facts.case_cadre_id):
+        return NotFound(f"task {facts.id} not found")
     who = f"{principal.username}（{principal.org_unit} 的{_role_name(principal.role)}人员）"
     if principal.role != facts.role:
-        raise Forbidden(f"本任务由{_role_name(facts.role)}办理：{who}不能办理")
+        return Forbidden(f"本任务由{_role_name(facts.role)}办理：{who}不能办理")
     # A cadre's own cases are scoped by ownership, not by unit: their record may have moved.
     if principal.role != "cadre" and principal.org_unit != facts.org_unit:
-        raise Forbidden(f"§11 本任务属 {facts.org_unit} 管辖，由该单位的{_role_name(facts.role)}办理："
-                        f"{who}不能办理")
+        return Forbidden(f"§11 本任务属 {facts.org_unit} 管辖，由该单位的{_role_name(facts.role)}办理："
+                         f"{who}不能办理")
     if not ignore_assignment and facts.assignee and facts.assignee != principal.username:
-        raise Forbidden(f"本任务已指定由 {facts.assignee} 办理：{principal.username} 不能办理")
+        return Forbidden(f"本任务已指定由 {facts.assignee} 办理：{principal.username} 不能办理")
     if facts.case_id is None:
-        return facts
+        return None
     if (principal.cadre_id is not None and facts.case_cadre_id == principal.cadre_id
             and facts.role != "cadre"):
-        raise Forbidden(f"回避：{principal.username} 是案件 {facts.case_number} 的当事干部，"
-                        f"只能以干部本人身份办理")
+        return Forbidden(f"回避：{principal.username} 是案件 {facts.case_number} 的当事干部，"
+                         f"只能以干部本人身份办理")
     original = appeal_conflict(session, principal, facts.appealed_case_id)
     if original is not None:
-        raise Forbidden(f"回避：{principal.username} 办理或决定过原案件 {original}，"
-                        f"不得办理其申诉案件 {facts.case_number} 的任务")
-    return facts
+        return Forbidden(f"回避：{principal.username} 办理或决定过原案件 {original}，"
+                         f"不得办理其申诉案件 {facts.case_number} 的任务")
+    return None
 
 
 def appeal_conflict(session: Session, principal: Principal, original_case_id: int | None) -> str | None:

@@ -1,6 +1,8 @@
 """Domain errors. They carry no HTTP status; server/errors.py maps them once."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class DomainError(Exception):
     """Base of every error a user can cause; `message` is meant for people."""
@@ -50,6 +52,26 @@ class ValidationFailed(DomainError):
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(message, errors=errors or [])
         self.errors = errors or []
+
+
+@dataclass(frozen=True)
+class FormProblem:
+    """One rule of a form's JSON Schema that its data breaks: the field's path, the schema
+    keyword (`required`, `minLength`, `type`, …) with its value there, and the validator's message."""
+
+    field: str
+    rule: str
+    limit: object
+    message: str
+
+
+class FormInvalid(ValidationFailed):
+    """Form data the form's JSON Schema refuses; `problems` say which rule each field broke,
+    so that a page can word the message in its own language."""
+
+    def __init__(self, message: str, problems: list[FormProblem]) -> None:
+        super().__init__(message, [{"field": p.field, "message": p.message} for p in problems])
+        self.problems = problems
 
 
 class DefinitionError(DomainError):

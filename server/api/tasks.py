@@ -8,10 +8,8 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema, page_body
-from workflows.roles import ROLES
-from workflows.tasks import completion, queues
-from workflows.tasks.details import task_detail
+from server.api.common import Blueprint, PageArgs, PageSchema
+from workflows.tasks import completion, queues, views
 
 blp = Blueprint("tasks", __name__, description="待办任务：队列、表单、办理、认领、委派、转办、催办、评论")
 
@@ -47,6 +45,9 @@ class TaskSchema(Schema):
     case_number = fields.String(allow_none=True)
     subject_name = fields.String(allow_none=True, metadata={"description": "当事干部（或被查处的诬告人）"})
     case_title = fields.String(allow_none=True)
+    actions = fields.List(fields.String(validate=validate.OneOf(views.ACTIONS)), required=True, metadata={
+        "description": "我现在可以做的：claim 认领、unclaim 退回、delegate 委派、transfer 转办、"
+                       "complete 办理、urge 催办、escalate 督办上报、comment 评论（与办理时的规则一致）"})
 
 
 class TaskPageSchema(PageSchema):
@@ -92,19 +93,6 @@ class CompletedSchema(Schema):
                              metadata={"description": "本案件接下来的、我能看到的待办"})
 
 
-def task_item(task: Any, *, now: Any, soon: Any, **case: Any) -> dict[str, Any]:
-    """A task as the API shows it, from a HumanTask or a human_task row (shared by queues,
-    case pages and supervision)."""
-    flags = (queues.marks(task.due_at, now=now, soon=soon) if task.state == "open"
-             else {"overdue": False, "due_soon": False})
-    return {**{c: getattr(task, c) for c in _COLUMNS}, "role_name": ROLES.get(task.role or "", task.role),
-            **flags, **case}
-
-
-_COLUMNS = ("id", "name", "task_spec", "process_key", "role", "org_unit", "assignee", "owner", "state",
-            "created_at", "due_at", "due_basis", "completed_at", "completed_by")
-
-
 @blp.route("/tasks")
 @blp.arguments(TaskListArgs, location="query")
 @blp.response(200, TaskPageSchema)
@@ -114,14 +102,9 @@ def list_tasks(args: dict[str, Any]) -> Any:
     filters = queues.Filters(queue=args["queue"], process=args.get("process"),
                              due_before=args.get("due_before"), overdue=args.get("overdue"),
                              text=args.get("q"))
-    page, per_page = args["page"], args["per_page"]
     with auth.reading() as (session, principal):
-        now = rt.clock.now()
-        rows, total = queues.page(session, principal, filters, now=now, page=page, per_page=per_page)
-        soon = queues.due_soon_limit(session, rt.clock) if any(r.due_at is not None for r in rows) else now
-        items = [task_item(row, now=now, soon=soon, case_id=row.case_id, case_number=row.case_number,
-                           subject_name=row.subject_name, case_title=row.case_title) for row in rows]
-    return page_body(items, page=page, per_page=per_page, total=total)
+        return views.queue_page(session, principal, filters, clock=rt.clock, page=args["page"],
+                                per_page=args["per_page"])
 
 
 @blp.route("/tasks/<int:task_id>")
@@ -131,17 +114,7 @@ def get_task(task_id: int) -> Any:
     and whether I may complete it."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        now = rt.clock.now()
-        detail = task_detail(session, principal=principal, task_id=task_id)
-        soon = queues.due_soon_limit(session, rt.clock)
-        case = detail.case
-        return {**task_item(detail.task, now=now, soon=soon, case_id=case.id if case else None,
-                            case_number=case.number if case else None,
-                            subject_name=case.subject_name if case else None,
-                            case_title=case.title if case else None),
-                "form": detail.task.form, "form_schema": detail.form_schema, "ui_schema": detail.ui_schema,
-                "data": detail.data, "may_complete": detail.may_complete, "why_not": detail.why_not,
-                "documentation": detail.properties.get("documentation"), "recorded": detail.recorded}
+        return views.task_detail(session, principal, task_id, clock=rt.clock)
 
 
 @blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -155,12 +128,4 @@ def complete_task(args: dict[str, Any], task_id: int) -> Any:
         result = completion.complete(session, principal=principal, task_id=task_id, data=args["data"],
                                      clock=rt.clock)
         # Reads only from here: the completion is the transaction's last change.
-        next_tasks: list[dict[str, Any]] = []
-        if result.next_tasks:
-            now = rt.clock.now()
-            soon = (queues.due_soon_limit(session, rt.clock)
-                    if any(t.due_at is not None for t in result.next_tasks) else now)
-            next_tasks = [task_item(t, now=now, soon=soon, case_id=result.case_id) for t in result.next_tasks]
-    done = result.done
-    return {"id": done.id, "completed_at": done.completed_at, "completed_by": done.completed_by,
-            "instance_status": done.instance_status, "case_id": result.case_id, "next_tasks": next_tasks}
+        return views.completed(session, principal, result, clock=rt.clock)

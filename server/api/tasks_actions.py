@@ -7,16 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import auth
-from server.api.tasks import TaskSchema, blp, task_item
-from workflows.cases.models import CaseFile
+from server.api.tasks import TaskSchema, blp
+from workflows.access import Principal
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
-from workflows.tasks import queues
 from workflows.tasks import service as work
+from workflows.tasks import views
 from workflows.tasks.models import URGE_KINDS
 
 
@@ -66,12 +65,10 @@ class TaskUrgeSchema(Schema):
                          metadata={"description": "urge（催办）或 escalation（督办上报）"})
 
 
-def _shown(session: Session, clock: Clock, task: HumanTask) -> dict[str, Any]:
-    case = session.execute(select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()
-    return task_item(task, now=clock.now(), soon=queues.due_soon_limit(session, clock),
-                     case_id=case.id if case else None, case_number=case.number if case else None,
-                     subject_name=case.subject_name if case else None,
-                     case_title=case.title if case else None)
+def _shown(session: Session, principal: Principal, clock: Clock, task: HumanTask) -> views.TaskView:
+    """The task after the change, as its queue shows it (in the change's transaction)."""
+    [view] = views.task_views(session, principal, [task.id], clock=clock)
+    return view
 
 
 @blp.route("/tasks/<int:task_id>/claim", methods=["POST"])
@@ -82,7 +79,7 @@ def claim_task(task_id: int) -> Any:
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         task = work.claim(session, principal=principal, task_id=task_id, clock=rt.clock)
-        return _shown(session, rt.clock, task)
+        return _shown(session, principal, rt.clock, task)
 
 
 @blp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
@@ -92,7 +89,7 @@ def unclaim_task(task_id: int) -> Any:
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         task = work.unclaim(session, principal=principal, task_id=task_id, clock=rt.clock)
-        return _shown(session, rt.clock, task)
+        return _shown(session, principal, rt.clock, task)
 
 
 @blp.route("/tasks/<int:task_id>/delegate", methods=["POST"])
@@ -105,7 +102,7 @@ def delegate_task(args: dict[str, Any], task_id: int) -> Any:
     with auth.writing() as (session, principal):
         task = work.delegate(session, principal=principal, task_id=task_id, username=args["username"],
                              clock=rt.clock)
-        return _shown(session, rt.clock, task)
+        return _shown(session, principal, rt.clock, task)
 
 
 @blp.route("/tasks/<int:task_id>/transfer", methods=["POST"])
@@ -118,7 +115,7 @@ def transfer_task(args: dict[str, Any], task_id: int) -> Any:
     with auth.writing() as (session, principal):
         task = work.transfer(session, principal=principal, task_id=task_id, username=args["username"],
                              clock=rt.clock)
-        return _shown(session, rt.clock, task)
+        return _shown(session, principal, rt.clock, task)
 
 
 @blp.route("/tasks/<int:task_id>/urge", methods=["POST"])

@@ -27,10 +27,9 @@ from server.ui import case_pages, inbox
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
 from workflows.cases import queries
-from workflows.engine.models import HumanTask
 from workflows.org.models import OrgUnit
-from workflows.supervision import views as supervision
 from workflows.tasks import queues
+from workflows.tasks import views as task_views
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -122,33 +121,27 @@ def inbox_export(fmt: str) -> Any:
     """The inbox queue with the page's filters and sort, every page, as CSV or XLSX."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        now = rt.clock.now()
-        soon = queues.due_soon_limit(session, rt.clock)
-        processes = supervision.process_names(session)
-        units = {code: name for code, name in session.execute(select(OrgUnit.code, OrgUnit.name))}
+        processes = task_views.process_names(session)
         asked = inbox._asked(request.args, processes)  # read as the page reads it
-        queue = asked.queue or ("mine" if queues.count_of(session, queues.task_rows(
-            principal, queues.Filters(queue="mine"), now=now)) else "role")
-        query = queues.task_rows(principal, queues.Filters(
-            queue=queue, process=asked.process, overdue=asked.overdue, text=asked.text), now=now)
-        if asked.sort == "-due" and queue != "done":
-            query = query.order_by(None).order_by(HumanTask.due_at.desc().nulls_last(), HumanTask.id.desc())
-        rows = session.execute(query.limit(EXPORT_MAX + 1)).all()
+        queue = asked.queue or ("mine" if task_views.queue_lengths(
+            session, principal, clock=rt.clock, of=("mine",))["mine"] else "role")
+        filters = queues.Filters(queue=queue, process=asked.process, overdue=asked.overdue,
+                                 text=asked.text, sort=asked.sort)
+        rows = task_views.queue_rows(session, principal, filters, clock=rt.clock,
+                                     limit=EXPORT_MAX + 1, process_names=processes)
     if len(rows) > EXPORT_MAX:
         return too_many(url_for("ui.inbox", **asked.params(queue=queue, page=1)))
     done = queue == "done"
     headers = [_("案件编号"), _("当事干部"), _("流程"), _("任务"), _("角色"), _("单位")]
     headers += [_("办结时间"), _("办理人")] if done else [_("期限"), _("状态"), _("办理人"), _("委派人")]
 
-    def line(row: Any) -> list[Any]:
-        task: HumanTask = row.HumanTask
-        first = [row.case_number, row.subject_name, processes.get(task.process_key, task.process_key), task.name,
-                 str(ROLE_LABELS.get(task.role or "", task.role or "")), units.get(task.org_unit or "", task.org_unit)]
+    def line(t: task_views.TaskView) -> list[Any]:
+        first = [t.case_number, t.subject_name, t.process_name, t.name,
+                 str(ROLE_LABELS.get(t.role or "", t.role or "")), t.org_unit_name or t.org_unit]
         if done:
-            return [*first, task.completed_at, task.completed_by]
-        marks = queues.marks(task.due_at, now=now, soon=soon)
-        state = _("逾期") if marks["overdue"] else _("即将到期") if marks["due_soon"] else ""
-        return [*first, deadline(task.due_at), state, task.assignee, task.owner]
+            return [*first, t.completed_at, t.completed_by]
+        state = _("逾期") if t.overdue else _("即将到期") if t.due_soon else ""
+        return [*first, deadline(t.due_at), state, t.assignee, t.owner]
 
     title = {"mine": _("我的待办"), "role": _("本岗位待办"), "done": _("已办")}[queue]
     return table_file(fmt=fmt, name=f"tasks-{queue}", title=title, headers=headers, rows=map(line, rows))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.engine import forms
+from workflows.errors import FormInvalid, FormProblem, ValidationFailed
 
 #: The poles of a six-element row and the column headings of the grid.
 POLES = ("favourable", "unfavourable")
@@ -306,22 +307,27 @@ _TYPES = {"integer": "整数", "number": "数字", "boolean": "是或否", "stri
 
 
 def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[dict[str, str]]:
-    """What the form's JSON Schema finds wrong with `data`, each message in Chinese, under the
-    field paths `workflows.forms.validate` uses."""
-    found = []
+    """What the form's JSON Schema finds wrong with `data` (the domain's validator,
+    `workflows.engine.forms.validate`), each message in Chinese under its field's path."""
+    try:
+        forms.validate(forms.compile(dict(schema)), dict(data))
+    except FormInvalid as err:
+        return messages(schema, err)
+    return []
+
+
+def messages(schema: Mapping[str, Any], refused: ValidationFailed) -> list[dict[str, str]]:
+    """A refusal of form data as the page words it: a rule of the form's JSON Schema in
+    Chinese beside its field, any other refusal (a rule of the process) as it was given."""
+    if not isinstance(refused, FormInvalid):
+        return refused.errors or [{"field": "(form)", "message": refused.message}]
     schemas = _schemas(schema)
-    validator = forms.compile(dict(schema))
-    for error in sorted(validator.iter_errors(dict(data)), key=lambda e: list(map(str, e.absolute_path))):
-        path = "/".join(str(p) for p in error.absolute_path)
-        if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            path = "/".join(filter(None, [path, missing]))
-        found.append({"field": path or "(form)", "message": _message(error, schemas.get(_generic(path), {}))})
-    return found
+    return [{"field": p.field, "message": _message(p, schemas.get(_generic(p.field), {}))}
+            for p in refused.problems]
 
 
-def _message(error: Any, schema: Mapping[str, Any]) -> str:
-    rule, limit = error.validator, error.validator_value
+def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:
+    rule, limit = problem.rule, problem.limit
     if rule == "required":
         if _choices(schema) is not None:
             return "请选择一项"
@@ -333,7 +339,7 @@ def _message(error: Any, schema: Mapping[str, Any]) -> str:
     if rule == "format":
         return "请填写有效的日期（年-月-日）" if limit == "date" else f"格式应为 {limit}"
     if rule == "type":
-        wanted = limit if isinstance(limit, str) else "/".join(limit)
+        wanted = "/".join(map(str, limit)) if isinstance(limit, list) else str(limit)
         return f"应为{_TYPES.get(wanted, wanted)}"
     if rule in ("oneOf", "anyOf", "enum", "const"):
         return "请从所列选项中选择"
@@ -347,7 +353,7 @@ def _message(error: Any, schema: Mapping[str, Any]) -> str:
         return f"最多填写 {limit} 项"
     if rule == "additionalProperties":
         return "表单含有不接受的字段"
-    return f"填写有误（{error.message}）"
+    return f"填写有误（{problem.message}）"
 
 
 # --- errors beside their fields ----------------------------------------------------------------

@@ -3,35 +3,35 @@ completed or saved as a draft (保存草稿); claim, release, delegate (委派),
 comments; beside it the case: summary, documents, what earlier steps recorded (办理记录), the
 six-element recommendation and history.
 
-Completion takes the API's own path (`workflows.tasks.completion.complete`: the checks run
-under the instance lock, as the transaction's last change). Bad input re-renders the
-form (422) with each message beside its field in Chinese and every value kept.
+The page renders the API's view of the task (workflows/tasks/views.py `task_detail`): its
+buttons are the view's `actions`. Completion is the API's: a read transaction gets the
+form the post is read against, then the write transaction is `completion.complete` and
+nothing else — the checks run under the instance lock and completion is the only
+validator. Its refusal re-renders the form (422) with each message beside its field in
+Chinese and every value kept.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import auth
-from server.api.tasks import task_item
-from server.ui import case_pages, schema_form
+from server.ui import case_pages, form_errors, schema_form
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
 from workflows import access
 from workflows.access import Principal
+from workflows.cases import service as cases
 from workflows.cases import tolerance
-from workflows.engine.models import HumanTask
-from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
-from workflows.org.models import User
-from workflows.supervision import views as supervision
-from workflows.tasks import completion, drafts, queues
+from workflows.errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
+from workflows.tasks import completion, drafts, views
 from workflows.tasks import service as work
-from workflows.tasks.details import RecordedStep, TaskDetail, task_detail
+from workflows.tasks.details import RecordedStep
 
 #: Case data shown beside the form as the case's documents (材料), by key.
 DOCUMENTS = {"facts": "问题事实", "evidence": "证据材料", "findings": "调查结论", "report": "所反映的问题",
@@ -43,38 +43,22 @@ SIX_ELEMENT_KEYS: tuple[str, ...] = tuple(
     + [key for key, _name in tolerance.DISTINCTIONS] + [f"{key}_note" for key, _name in tolerance.DISTINCTIONS])
 
 
-def _schema(detail: TaskDetail) -> dict[str, Any]:
-    return detail.form_schema or _EMPTY_FORM
+def _schema(form: views.TaskDetailView | views.TaskForm) -> Mapping[str, Any]:
+    return form.form_schema or _EMPTY_FORM
 
 
-def _values(session: Session, principal: Principal, detail: TaskDetail,
+def _values(session: Session, principal: Principal, task: views.TaskDetailView,
             posted: dict[str, str] | None) -> tuple[dict[str, str], drafts.Draft | None]:
     """What the inputs hold: what was posted, else the saved draft, else the task's data;
     read-only values always from the task's data."""
-    stored = schema_form.flatten(detail.data)
-    draft = drafts.draft_of(session, principal=principal, task_id=detail.task.id) if posted is None else None
+    stored = schema_form.flatten(task.data)
+    draft = drafts.draft_of(session, principal=principal, task_id=task.id) if posted is None else None
     entered = posted if posted is not None else (schema_form.flatten(draft.data) if draft else None)
     if entered is None:
         return stored, None
-    fields = schema_form.build(_schema(detail), detail.ui_schema, stored)
+    fields = schema_form.build(_schema(task), task.ui_schema, stored)
     fixed = {f.path for top in fields for f in top.walk() if f.widget == "readonly"}
     return {**entered, **{k: v for k, v in stored.items() if k in fixed}}, draft
-
-
-def _may(session: Session, principal: Principal, task: HumanTask, **options: Any) -> bool:
-    try:
-        access.check_may_complete(session, principal, task, **options)
-    except Forbidden:
-        return False
-    return True
-
-
-def _colleagues(session: Session, principal: Principal, task: HumanTask) -> list[str]:
-    """Who a delegation or transfer could go to: the task's role in its unit (the domain checks)."""
-    return list(session.execute(
-        select(User.username).where(User.role == task.role, User.org_unit_code == task.org_unit,
-                                    User.active.is_(True), User.username != principal.username)
-        .order_by(User.username).limit(50)).scalars())
 
 
 def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[dict[str, str]] | None = None,
@@ -82,55 +66,42 @@ def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[di
           comment: dict[str, str] | None = None, status: int = 200) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        detail = task_detail(session, principal=principal, task_id=task_id)
-        task, case = detail.task, detail.case
-        now = rt.clock.now()
-        [item] = case_pages.with_unit_names(session, [task_item(
-            task, now=now, soon=queues.due_soon_limit(session, rt.clock), case_id=case.id if case else None,
-            case_number=case.number if case else None, subject_name=case.subject_name if case else None,
-            case_title=case.title if case else None)])
-        item["process_name"] = supervision.process_names(session).get(task.process_key, task.process_key)
-        values, draft = _values(session, principal, detail, posted)
-        fields = schema_form.build(_schema(detail), detail.ui_schema, values, extra_rows=extra_rows)
+        t = views.task_detail(session, principal, task_id, clock=rt.clock)
+        values, draft = _values(session, principal, t, posted)
+        fields = schema_form.build(_schema(t), t.ui_schema, values, extra_rows=extra_rows)
         top = schema_form.attach(fields, errors or [])
-        is_open = task.state == "open"
-        held = principal.username in (task.assignee, task.owner)
-        fixed = bool(task.assignee and detail.properties.get("assigneeFrom"))
-        may_work = is_open and _may(session, principal, task, ignore_assignment=True)
+        case = cases.get(session, t.case_id) if t.case_id is not None else None
         context = {
-            "t": item, "detail": detail, "fields": fields, "top_errors": top, "draft": draft,
+            "t": t, "fields": fields, "top_errors": top, "draft": draft,
             "field_errors": sum(len(f.errors) for top_field in fields for f in top_field.walk()),
             "me": principal.username, "posted": posted is not None,
-            "may_claim": may_work and not task.assignee,
-            "may_unclaim": is_open and held and not fixed,
-            "may_reassign": is_open and not fixed and (held or (may_work and not task.assignee)),
-            "colleagues": _colleagues(session, principal, task) if is_open else [],
-            "comments": work.comments_of(session, principal=principal, task_id=task.id),
-            "urges": work.urges_of(session, principal=principal, task_id=task.id),
-            "case": case_pages.side_summary(session, principal, case, now=now) if case else None,
+            "colleagues": views.colleagues(session, principal, t) if t.may(views.DELEGATE) else [],
+            "comments": work.comments_of(session, principal=principal, task_id=t.id),
+            "urges": work.urges_of(session, principal=principal, task_id=t.id),
+            "case": case_pages.side_summary(session, principal, case, now=rt.clock.now()) if case else None,
             "recommendation": case_pages.recommendation(session, principal, case) if case else None,
             "reassign": reassign or {}, "comment": comment or {},
         }
-        recorded = _recorded(detail, shown_apart=SIX_ELEMENT_KEYS if context["recommendation"] else ())
-        context["recorded"], context["documents"] = recorded, _documents(detail, recorded, fields)
-        context["attachments"] = (documents_card(session, principal, case, task_id=task.id)
+        recorded = _recorded(t, shown_apart=SIX_ELEMENT_KEYS if context["recommendation"] else ())
+        context["recorded"], context["documents"] = recorded, _documents(t, recorded, fields)
+        context["attachments"] = (documents_card(session, principal, case, task_id=t.id)
                                   if case is not None and context["case"] is not None else None)
     return render_template("task.html", **context), status
 
 
-def _recorded(detail: TaskDetail, *, shown_apart: tuple[str, ...]) -> list[RecordedStep]:
+def _recorded(task: views.TaskDetailView, *, shown_apart: tuple[str, ...]) -> list[RecordedStep]:
     """What earlier steps recorded, less what the page shows elsewhere (the six-element grid)."""
     steps = [replace(step, entries=[e for e in step.entries if e.key not in shown_apart])
-             for step in detail.recorded]
+             for step in task.recorded]
     return [step for step in steps if step.entries]
 
 
-def _documents(detail: TaskDetail, recorded: list[RecordedStep],
+def _documents(task: views.TaskDetailView, recorded: list[RecordedStep],
                fields: list[schema_form.Field]) -> list[tuple[str, str]]:
     """The case's materials from its start data, unless a step's answers or the form show them."""
     shown = {e.key for step in recorded for e in step.entries} | {f.path for f in fields}
-    return [(label, detail.data[key]) for key, label in DOCUMENTS.items()
-            if isinstance(detail.data.get(key), str) and detail.data[key].strip() and key not in shown]
+    return [(label, task.data[key]) for key, label in DOCUMENTS.items()
+            if isinstance(task.data.get(key), str) and task.data[key].strip() and key not in shown]
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -143,44 +114,39 @@ def task(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>")
 def task_submit(task_id: int) -> Any:
     """办理: complete the task with the form (action=complete), save it as a draft (action=draft),
-    or add an item to a list in the form (add_row=<field>)."""
+    or add an item to a list in the form (add_row=<field>).
+
+    The form is read in a read transaction; the write is the completion alone (or the draft):
+    completion judges the data, and its refusal is worded beside the fields."""
     rt = auth.runtime()
     posted = {key: request.form.get(key, "") for key in request.form if key not in (auth.CSRF_FIELD, "action",
                                                                                    "add_row")}
     add_row = request.form.get("add_row")
     action = request.form.get("action", "complete")
-    problems: list[dict[str, str]] = []
+    form_errors.require_token()  # CSRF first, whatever the action
+    with auth.reading() as (session, principal):
+        form = views.task_form(session, principal, task_id)
+    if add_row:
+        return _page(task_id, posted=posted, extra_rows={add_row: 1})
+    data, unreadable = schema_form.read(_schema(form), form.ui_schema, posted)
     try:
-        with auth.writing() as (session, principal):  # CSRF first, whatever the action
-            detail = task_detail(session, principal=principal, task_id=task_id)
-            schema = _schema(detail)
-            data, unreadable = schema_form.read(schema, detail.ui_schema, posted)
-            if add_row:
-                pass
-            elif action == "draft":
+        with auth.writing() as (session, principal):
+            if action == "draft":
                 drafts.save_draft(session, principal=principal, task_id=task_id, data=data, clock=rt.clock)
-            else:
-                named = {p["field"] for p in unreadable}
-                problems = unreadable + [p for p in schema_form.problems(schema, data) if p["field"] not in named]
-                if not problems:  # authorized under the instance lock, as the API completes
-                    completion.complete(session, principal=principal, task_id=task_id, data=data,
-                                        clock=rt.clock)
-            name = detail.task.name
-            number = detail.case.number if detail.case else None
-    except ValidationFailed as err:  # a rule of the process's action, nothing stored
-        return _page(task_id, posted=posted, errors=err.errors or [{"field": "(form)", "message": err.message}],
-                     status=422)
+            else:  # an unreadable value stays text in `data`: completion refuses it by its type
+                completion.complete(session, principal=principal, task_id=task_id, data=data,
+                                    clock=rt.clock)
+    except ValidationFailed as err:  # the form's rules, or a rule of the process's action: nothing stored
+        named = {p["field"] for p in unreadable}
+        said = [p for p in schema_form.messages(_schema(form), err) if p["field"] not in named]
+        return _page(task_id, posted=posted, errors=unreadable + said, status=422)
     except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
         message = _("任务已办结或已取消，未能提交") if isinstance(err, TaskAlreadyCompleted) else err.message
         return redirect_with(url_for("ui.task", task_id=task_id), message, "error")
-    if add_row:
-        return _page(task_id, posted=posted, extra_rows={add_row: 1})
-    if problems:
-        return _page(task_id, posted=posted, errors=problems, status=422)
     here = url_for("ui.task", task_id=task_id)
     if action == "draft":
-        return redirect_with(here, _("草稿已保存：%(name)s", name=name), "success")
-    done = _("已办结：%(name)s", name=name) + (f"（{number}）" if number else "")
+        return redirect_with(here, _("草稿已保存：%(name)s", name=form.name), "success")
+    done = _("已办结：%(name)s", name=form.name) + (f"（{form.case_number}）" if form.case_number else "")
     return redirect_with(url_for("ui.inbox"), done, "success")
 
 

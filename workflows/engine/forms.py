@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from workflows.errors import Problem, ValidationFailed
+from workflows.errors import FormInvalid, FormProblem, Problem
 
 _FORMATS = FormatChecker()
 
@@ -39,17 +39,19 @@ def compile(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def validate(schema: dict[str, Any] | Draft202012Validator, data: Any) -> None:
-    """Raises ValidationFailed listing every field path and message; returns if valid."""
+    """Raises FormInvalid listing every field path, the rule it breaks and the message;
+    returns if valid."""
     validator = schema if isinstance(schema, Draft202012Validator) else compile(schema)
-    errors = []
+    problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         field = "/".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
             field = "/".join(filter(None, [field, missing]))
-        errors.append({"field": field or "(form)", "message": error.message})
-    if errors:
-        raise ValidationFailed(
-            "the form has errors: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-            errors,
+        problems.append(FormProblem(field=field or "(form)", rule=str(error.validator),
+                                    limit=error.validator_value, message=error.message))
+    if problems:
+        raise FormInvalid(
+            "the form has errors: " + "; ".join(f"{p.field}: {p.message}" for p in problems),
+            problems,
         )

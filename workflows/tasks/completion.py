@@ -40,6 +40,7 @@ class Completion:
     done: instances.CompletedTask
     case_id: int | None
     next_tasks: list[Any]  # human_task rows (columns as attributes), oldest first
+    facts: TaskFacts  # the completed task and its case, as authorization read them
 
 
 def complete(session: Session, *, principal: Principal, task_id: int, data: Mapping[str, Any],
@@ -64,4 +65,4 @@ def complete(session: Session, *, principal: Principal, task_id: int, data: Mapp
         row for row in _OPEN_OF_INSTANCE.execute(session.connection(), {"iid": done.instance_id})
         if access.task_visible(principal, role=row.role, org_unit=row.org_unit,
                                case_cadre_id=facts.case_cadre_id)]
-    return Completion(done=done, case_id=facts.case_id, next_tasks=rows)
+    return Completion(done=done, case_id=facts.case_id, next_tasks=rows, facts=facts)

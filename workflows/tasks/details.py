@@ -1,37 +1,16 @@
-"""One task as its page needs it: form, current data, due date and basis, whether this
-principal may complete it (and if not, why), and what earlier steps of its instance
-recorded (办理记录): each completed form's answers, labelled by the titles of the forms
-the version was deployed with, so the person deciding sees what they decide on."""
+"""What earlier steps of a task's instance recorded (办理记录): each completed form's answers,
+labelled by the titles of the forms the version was deployed with, so the person deciding
+sees what they decide on. Part of a task's view (workflows/tasks/views.py)."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import access
-from workflows.access import Principal
-from workflows.cases.models import CaseFile
-from workflows.engine import spiff as engine
-from workflows.engine import versions
-from workflows.engine.models import HumanTask, Instance
-from workflows.errors import Forbidden
-
-
-@dataclass
-class TaskDetail:
-    task: HumanTask
-    case: CaseFile | None
-    form_schema: dict[str, Any] | None
-    ui_schema: dict[str, Any] | None
-    data: dict[str, Any]
-    may_complete: bool
-    why_not: str | None
-    properties: dict[str, str] = field(default_factory=dict)
-    recorded: list[RecordedStep] = field(default_factory=list)
+from workflows.engine.models import HumanTask
 
 
 @dataclass(frozen=True)
@@ -49,33 +28,6 @@ class RecordedStep:
     completed_by: str | None
     completed_at: datetime | None
     entries: list[RecordedEntry]
-
-
-def task_detail(session: Session, *, principal: Principal, task_id: int) -> TaskDetail:
-    """The task if visible to `principal` (NotFound otherwise), with its form and data."""
-    task = access.get_task(session, principal, task_id)
-    instance = session.get(Instance, task.instance_id)
-    assert instance is not None
-    case = session.execute(select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()
-    loaded = versions.load(session, instance.process_version_id, _content_hash(session, instance))
-    properties = loaded.properties(task.task_spec)
-    ui_name = properties.get("formUiSchemaFilename")
-    data: dict[str, Any] = {}
-    if task.state == "open":
-        raw = engine.view_state(instance.state, data_of=[task.spiff_task_id]).task_data
-        data = json.loads(json.dumps(raw.get(task.spiff_task_id, {}), default=str, ensure_ascii=False))
-    why_not = None
-    if task.state != "open":
-        why_not = f"任务已{'办结' if task.state == 'completed' else '取消'}"
-    else:
-        try:
-            access.check_may_complete(session, principal, task)
-        except Forbidden as err:
-            why_not = err.message
-    return TaskDetail(task=task, case=case, form_schema=loaded.forms.get(task.form) if task.form else None,
-                      ui_schema=loaded.forms.get(ui_name) if ui_name else None, data=data,
-                      may_complete=why_not is None, why_not=why_not, properties=properties,
-                      recorded=recorded_steps(session, task=task, forms=loaded.forms, data=data))
 
 
 def recorded_steps(session: Session, *, task: HumanTask, forms: dict[str, Any],
@@ -131,15 +83,3 @@ def _text(spec: dict[str, Any], value: Any) -> str | None:
         if isinstance(choice, dict) and choice.get("const") == value and choice.get("title"):
             return str(choice["title"])
     return value
-
-
-def _content_hash(session: Session, instance: Instance) -> str:
-    from workflows.engine.models import ProcessVersion
-
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
-    return version.content_hash
-
-
-def is_overdue(task: HumanTask, now: datetime) -> bool:
-    return task.state == "open" and task.due_at is not None and task.due_at < now

@@ -5,6 +5,7 @@ Queries read the human-task projection joined to its case; nothing is deserializ
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -12,15 +13,17 @@ from typing import Any, cast
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows import textsearch
+from workflows import paging, textsearch
 from workflows.access import Principal, task_scope
-from workflows.cases.models import CaseFile
+from workflows.cases.models import Appeal, CaseFile
 from workflows.engine import functions
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, table_of
 from workflows.errors import UnknownCalendarYear, ValidationFailed
 
 QUEUES = ("mine", "role", "done")
+#: Open queues by due date: earliest first (undated last), or latest first.
+SORTS = ("due", "-due")
 DUE_SOON_WORKDAYS = 3
 _QUEUE_NAMES = {"mine": "我的待办", "role": "本岗位待办", "done": "已办"}
 
@@ -44,6 +47,7 @@ class Filters:
     due_before: date | None = None
     overdue: bool | None = None
     text: str | None = None
+    sort: str = "due"  # open queues only: "-due" puts the latest due first
 
 
 def task_rows(principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
@@ -72,7 +76,7 @@ def _filtered(query: Select[Any], principal: Principal, filters: Filters, *, now
             query = query.where(HumanTask.role == principal.role,
                                 or_(HumanTask.assignee.is_(None), HumanTask.assignee == principal.username,
                                     HumanTask.owner == principal.username))
-        query = query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+        query = query.order_by(*_open_order(HumanTask.due_at, HumanTask.id, filters.sort))
     if filters.process:
         query = query.where(HumanTask.process_key == filters.process)
     if filters.due_before is not None:
@@ -87,34 +91,66 @@ def _filtered(query: Select[Any], principal: Principal, filters: Filters, *, now
     return query
 
 
+def _open_order(due_at: Any, task_id: Any, sort: str) -> tuple[Any, ...]:
+    if sort == "-due":
+        return due_at.desc().nulls_last(), task_id.desc()
+    return due_at.asc().nulls_last(), task_id
+
+
 def page(session: Session, principal: Principal, filters: Filters, *, now: datetime, page: int,
-         per_page: int) -> tuple[list[Any], int]:
+         per_page: int, counted: bool = True, total: int | None = None) -> paging.Page[Any]:
     """One page of a queue — rows of the task's columns with case_id, case_number,
-    subject_name and case_title — and the queue's length.
+    subject_name, case_title, and what authorization reads of the case (case_cadre_id,
+    appealed_case_id) — and the queue's length: `total` when the caller counted it already,
+    else counted when the page does not tell it (a lower bound unless `counted`).
 
     Without a text filter the page is cut from the task rows alone and only its rows meet
     their cases: joining first would look up the case of every row before a deep page."""
     tasks = table_of(HumanTask)
-    offset = (page - 1) * per_page
     narrowed: Select[Any] = select(*tasks.c)
     if filters.text:  # the text filter reads the case: join before cutting
         narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
-    cut = _filtered(narrowed, principal, filters, now=now).limit(per_page).offset(offset).subquery("page")
+    cut = (_filtered(narrowed, principal, filters, now=now)
+           .limit(per_page).offset((page - 1) * per_page).subquery("page"))
     ordered = ((cut.c.completed_at.desc(), cut.c.id.desc()) if filters.queue == "done"
-               else (cut.c.due_at.asc().nulls_last(), cut.c.id))
+               else _open_order(cut.c.due_at, cut.c.id, filters.sort))
     query = (select(cut, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
-                    CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"))
+                    CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"),
+                    CaseFile.cadre_id.label("case_cadre_id"),
+                    Appeal.original_case_id.label("appealed_case_id"))
              .outerjoin(CaseFile, CaseFile.instance_id == cut.c.instance_id)
+             .outerjoin(Appeal, Appeal.case_id == CaseFile.id)
              .order_by(*ordered))
-    rows = list(session.execute(query))
-    if len(rows) < per_page and (rows or page == 1):
-        return rows, offset + len(rows)
-    return rows, count_of(session, task_rows(principal, filters, now=now))
+    rows: Sequence[Any] = session.execute(query).all()
+    if total is None:
+        total = paging.total_after(len(rows), page=page, per_page=per_page)
+    if total is None:
+        total = (count(session, principal, filters, now=now) if counted
+                 else (page - 1) * per_page + len(rows))
+    return paging.Page(rows, page, per_page, total)
 
 
-def count_of(session: Session, query: Select[Any]) -> int:
-    inner = query.order_by(None).with_only_columns(HumanTask.id)
-    return int(session.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+def count(session: Session, principal: Principal, filters: Filters, *, now: datetime) -> int:
+    """How many tasks one queue holds, counted on the task rows (the case only for the text filter)."""
+    return paging.count_of(session, _counted(principal, filters, now=now))
+
+
+def counts(session: Session, principal: Principal, queues: Sequence[str], *, now: datetime) -> dict[str, int]:
+    """The lengths of whole queues (no filter), in one statement: each counted on its own
+    index (the assignee's for 我的待办, the role's and unit's for 本岗位待办)."""
+    if not queues:
+        return {}
+    lengths = [_counted(principal, Filters(queue=queue), now=now).with_only_columns(func.count())
+               .scalar_subquery().label(queue) for queue in queues]
+    row = session.execute(select(*lengths)).one()
+    return {queue: int(row._mapping[queue]) for queue in queues}
+
+
+def _counted(principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
+    narrowed: Select[Any] = select(HumanTask.id)
+    if filters.text:
+        narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
+    return _filtered(narrowed, principal, filters, now=now).order_by(None)
 
 
 def marks(due_at: datetime | None, *, now: datetime, soon: datetime) -> dict[str, bool]:

@@ -18,8 +18,10 @@ A plain urge's note may not start with the mark.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +32,14 @@ from workflows.cases.models import CaseFile
 from workflows.engine import audit, instances, versions
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
-from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
+from workflows.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    TaskAlreadyCompleted,
+    ValidationFailed,
+)
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 from workflows.supervision import views as supervision
@@ -56,10 +65,9 @@ def claim(session: Session, *, principal: Principal, task_id: int, clock: Clock)
     """The open task is held by the principal, who may work it; Conflict names who holds it otherwise."""
     task, _locked = _open_task(session, principal, task_id)
     access.check_may_complete(session, principal, task, ignore_assignment=True)
+    _refuse(claim_refusal(principal, task))
     if task.assignee == principal.username:
         return task  # already theirs: nothing to change
-    if task.assignee:
-        raise Conflict(f"任务「{task.name}」已由 {task.assignee} 认领办理")
     task.assignee, task.owner = principal.username, None
     _record(session, principal, task, "task.claim", clock, assignee=principal.username)
     return task
@@ -68,11 +76,7 @@ def claim(session: Session, *, principal: Principal, task_id: int, clock: Clock)
 def unclaim(session: Session, *, principal: Principal, task_id: int, clock: Clock) -> HumanTask:
     """The task is back in its role's queue, released by its assignee or by the owner who delegated it."""
     task, locked = _open_task(session, principal, task_id)
-    if task.assignee is None:
-        raise Conflict(f"任务「{task.name}」尚无人认领，无需退回")
-    if principal.username not in (task.assignee, task.owner):
-        raise Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以退回")
-    _refuse_if_fixed(session, locked, task, "退回")
+    _refuse(unclaim_refusal(principal, task, fixed=_fixed(session, locked, task)))
     released = {"assignee": task.assignee, "owner": task.owner}
     task.assignee, task.owner = None, None
     _record(session, principal, task, "task.unclaim", clock, released=released)
@@ -96,7 +100,7 @@ def transfer(session: Session, *, principal: Principal, task_id: int, username: 
 def urge(session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock) -> TaskUrge:
     """催办 by a supervisor over the task's org unit: recorded with its note, and whoever owes the task is told."""
     task, _locked = _open_task(session, principal, task_id)
-    _check_may_urge(principal, task)
+    _refuse(urge_refusal(principal, task))
     text = _text(note, field="note", limit=NOTE_MAX, what="催办说明")
     if text.startswith(ESCALATION_MARK):
         message = f"催办说明不能以“{ESCALATION_MARK}”开头：逾期任务请用督办上报"
@@ -114,9 +118,7 @@ def escalate(session: Session, *, principal: Principal, task_id: int, note: str,
     """督办上报 of an overdue task by a supervisor over its unit: recorded as a marked urge, and
     whoever owes the task, the unit's party committee and the supervisors one level up are told."""
     task, _locked = _open_task(session, principal, task_id)
-    _check_may_urge(principal, task)
-    if not _is_overdue(task, clock):
-        raise Conflict(f"任务「{task.name}」尚未逾期：督办上报只用于逾期任务，未逾期的请催办")
+    _refuse(escalate_refusal(principal, task, now=clock.now()))
     text = _text(note, field="note", limit=NOTE_MAX - len(ESCALATION_MARK), what="督办说明")
     row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock, kind=ESCALATION)
     case = _case_of(session, task)
@@ -158,7 +160,89 @@ def urges_of(session: Session, *, principal: Principal, task_id: int) -> list[Ta
         select(TaskUrge).where(TaskUrge.task_id == task.id).order_by(TaskUrge.id)).scalars())
 
 
-# -- rules -------------------------------------------------------------------------------
+# -- rules: what may be done to an open task, for the writes above and the views alike ------
+
+class Held(Protocol):
+    """An open task as the rules read it: a HumanTask, a queue row or a view."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def org_unit(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+
+
+def is_fixed(task: Held, properties: Mapping[str, str]) -> bool:
+    """An assignee the process named (assigneeFrom) is part of the task's rules: no one
+    releases or reassigns it."""
+    return bool(task.assignee and properties.get("assigneeFrom"))
+
+
+def claim_refusal(principal: Principal, task: Held) -> Conflict | None:
+    """Why the principal may not claim the task besides `access.work_refusal`: someone else holds it."""
+    if task.assignee and task.assignee != principal.username:
+        return Conflict(f"任务「{task.name}」已由 {task.assignee} 认领办理")
+    return None
+
+
+def unclaim_refusal(principal: Principal, task: Held, *, fixed: bool) -> DomainError | None:
+    """Why the principal may not release the task: nobody holds it, or not they nor the owner who
+    delegated it, or the process named its assignee."""
+    if task.assignee is None:
+        return Conflict(f"任务「{task.name}」尚无人认领，无需退回")
+    if principal.username not in (task.assignee, task.owner):
+        return Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以退回")
+    if fixed:
+        return Forbidden(f"任务「{task.name}」由流程指定 {task.assignee} 办理，不能退回")
+    return None
+
+
+def reassign_refusal(principal: Principal, task: Held, *, verb: str, work: DomainError | None,
+                     fixed: bool) -> DomainError | None:
+    """Why the principal may not delegate (委派) or transfer (转办) the task: it is neither theirs
+    (held, or delegated by them) nor free for them to work (`work`: their `access.work_refusal`,
+    asked only of a free task), or the process named its assignee."""
+    if principal.username not in (task.assignee, task.owner):
+        if task.assignee:
+            return Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以{verb}")
+        if work is not None:
+            return work
+    if fixed:
+        return Forbidden(f"任务「{task.name}」由流程指定 {task.assignee} 办理，不能{verb}")
+    return None
+
+
+def urge_refusal(principal: Principal, task: Held) -> Forbidden | None:
+    """Only a supervisor over the task's unit urges (催办) it."""
+    if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
+        return Forbidden(f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
+                         f"{ROLES.get(principal.role, principal.role)}人员")
+    return None
+
+
+def escalate_refusal(principal: Principal, task: Held, *, now: datetime) -> DomainError | None:
+    """督办上报 is an urge of overdue work only."""
+    refused = urge_refusal(principal, task)
+    if refused is None and not is_overdue(task, now):
+        return Conflict(f"任务「{task.name}」尚未逾期：督办上报只用于逾期任务，未逾期的请催办")
+    return refused
+
+
+def is_overdue(task: Held, now: datetime) -> bool:
+    """Past its due date, or an open escalation (督办) task, as the supervisor's lists count it."""
+    if task.due_at is None:
+        return task.role == supervision.ESCALATION_ROLE
+    return task.due_at < now
+
+
+# -- helpers of the writes ---------------------------------------------------------------
 
 def _open_task(session: Session, principal: Principal, task_id: int) -> tuple[HumanTask, instances.Locked]:
     """The visible task (NotFound otherwise), its instance locked and the task read again under the lock."""
@@ -176,11 +260,9 @@ def _reassign(session: Session, *, principal: Principal, task_id: int, username:
               keep_owner: bool) -> HumanTask:
     task, locked = _open_task(session, principal, task_id)
     verb = "委派" if keep_owner else "转办"
-    if principal.username not in (task.assignee, task.owner):
-        if task.assignee:
-            raise Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以{verb}")
-        access.check_may_complete(session, principal, task)
-    _refuse_if_fixed(session, locked, task, verb)
+    free = not task.assignee and principal.username != task.owner
+    work = _work_refusal(session, principal, task) if free else None
+    _refuse(reassign_refusal(principal, task, verb=verb, work=work, fixed=_fixed(session, locked, task)))
     target = _eligible(session, principal, task, username.strip(), verb)
     before = {"assignee": task.assignee, "owner": task.owner}
     if keep_owner:
@@ -226,24 +308,22 @@ def _eligible(session: Session, principal: Principal, task: HumanTask, username:
     return target
 
 
-def _refuse_if_fixed(session: Session, locked: instances.Locked, task: HumanTask, verb: str) -> None:
-    """An assignee the process named (assigneeFrom) is part of the task's rules: no one reassigns it."""
+def _fixed(session: Session, locked: instances.Locked, task: HumanTask) -> bool:
     properties = versions.load(session, locked.process_version_id, locked.content_hash).properties(task.task_spec)
-    if task.assignee and properties.get("assigneeFrom"):
-        raise Forbidden(f"任务「{task.name}」由流程指定 {task.assignee} 办理，不能{verb}")
+    return is_fixed(task, properties)
 
 
-def _check_may_urge(principal: Principal, task: HumanTask) -> None:
-    if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
-        raise Forbidden(f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
-                        f"{ROLES.get(principal.role, principal.role)}人员")
+def _work_refusal(session: Session, principal: Principal, task: HumanTask) -> DomainError | None:
+    try:
+        access.check_may_complete(session, principal, task)
+    except (NotFound, Forbidden) as err:
+        return err
+    return None
 
 
-def _is_overdue(task: HumanTask, clock: Clock) -> bool:
-    """Past its due date, or an open escalation (督办) task, as the supervisor's lists count it."""
-    if task.due_at is None:
-        return task.role == supervision.ESCALATION_ROLE
-    return task.due_at < clock.now()
+def _refuse(refusal: DomainError | None) -> None:
+    if refusal is not None:
+        raise refusal
 
 
 def _add_urge(session: Session, principal: Principal, task: HumanTask, note: str, clock: Clock,

@@ -1,0 +1,431 @@
+"""待办的读取面: tasks as the API dumps them, the pages render them and the CLI prints them.
+
+A `TaskView` is one queue row: its process, role and unit already named, its overdue and
+due-soon marks set, and the `actions` the principal may take on it — computed by the rules
+that guard the writes (`access.work_refusal` and the refusals of workflows/tasks/service.py),
+so a button is shown exactly when the server would accept its press. A `TaskDetailView` is
+one task with its form, the data that prefills it and what earlier steps recorded.
+
+Queue pages come from the indexed queue path (`queues.page`): the page is cut from the task
+rows, then only its rows meet their cases. Actions cost no query per row: the rules read the
+row's own columns; only a held task (did the process name its assignee?) and an appeal's
+task (who handled the original case?) ask the database, once per page and once per appeal.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from workflows import access, paging
+from workflows.access import Principal, TaskFacts
+from workflows.cases.models import Appeal, CaseFile
+from workflows.engine import spiff, versions
+from workflows.engine.clock import Clock
+from workflows.engine.models import HumanTask, Instance, ProcessVersion, table_of
+from workflows.errors import NotFound
+from workflows.org import service as org
+from workflows.org.models import User
+from workflows.roles import ROLES
+from workflows.tasks import completion, details, queues
+from workflows.tasks import service as work
+from workflows.tasks.details import RecordedStep
+
+CLAIM, UNCLAIM, DELEGATE, TRANSFER = "claim", "unclaim", "delegate", "transfer"
+COMPLETE, URGE, ESCALATE, COMMENT = "complete", "urge", "escalate", "comment"
+#: What a principal may do to a task, in the order the pages offer it.
+ACTIONS = (CLAIM, UNCLAIM, DELEGATE, TRANSFER, COMPLETE, URGE, ESCALATE, COMMENT)
+#: Whom a delegation or transfer may go to: at most this many are offered.
+COLLEAGUES_MAX = 50
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as a list shows it: named, marked, with what the principal may do to it."""
+
+    id: int
+    name: str
+    task_spec: str  # the BPMN element id
+    process_key: str
+    process_name: str | None  # None where not looked up (a completion's next tasks)
+    role: str | None
+    role_name: str | None
+    org_unit: str | None
+    org_unit_name: str | None  # None where not looked up, or for a unit not known
+    assignee: str | None
+    owner: str | None  # who delegated it to the assignee (委派人)
+    state: str  # open / completed / cancelled
+    created_at: datetime
+    due_at: datetime | None
+    due_basis: str | None
+    overdue: bool
+    due_soon: bool
+    completed_at: datetime | None
+    completed_by: str | None
+    case_id: int | None
+    case_number: str | None
+    subject_name: str | None
+    case_title: str | None
+    actions: tuple[str, ...]  # a subset of ACTIONS, in their order
+
+    def may(self, action: str) -> bool:
+        return action in self.actions
+
+
+@dataclass(frozen=True)
+class TaskDetailView(TaskView):
+    """One task as its page needs it: the list's view, its form (JSON Schema and UI schema),
+    the data that prefills it, whether and why not the principal may complete it, and what
+    the case's earlier steps recorded (办理记录)."""
+
+    form: str | None
+    form_schema: Mapping[str, Any] | None
+    ui_schema: Mapping[str, Any] | None
+    data: Mapping[str, Any]
+    may_complete: bool
+    why_not: str | None
+    documentation: str | None
+    assignee_fixed: bool  # the process named the assignee (assigneeFrom): nobody reassigns it
+    recorded: tuple[RecordedStep, ...]
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """What a posted answer to a task is read against before its write: the form, and the
+    names the messages about it use."""
+
+    id: int
+    name: str
+    case_number: str | None
+    form_schema: Mapping[str, Any] | None
+    ui_schema: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CompletedView:
+    """A completion as its caller sees it: who completed the task when, where the instance
+    stands, and the case's next tasks the principal sees."""
+
+    id: int
+    completed_at: datetime
+    completed_by: str
+    instance_status: str
+    case_id: int | None
+    next_tasks: tuple[TaskView, ...]
+
+
+_VIEW_FIELDS = tuple(f.name for f in fields(TaskView))
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+def queue_page(session: Session, principal: Principal, filters: queues.Filters, *, clock: Clock,
+               page: int, per_page: int, total: int | None = None,
+               process_names: Mapping[str, str] | None = None) -> paging.Page[TaskView]:
+    """One page of a queue (我的待办, 本岗位待办, 已办) and its length, each task named and
+    with the principal's actions. `total` (the queue's length, when the caller counted it
+    with `queue_lengths`) and `process_names` save reading them again."""
+    now = clock.now()
+    found = queues.page(session, principal, filters, now=now, page=page, per_page=per_page,
+                        total=total)
+    return paging.Page(_views(session, principal, found.items, clock=clock, now=now,
+                              process_names=process_names),
+                       found.page, found.per_page, found.total)
+
+
+def queue_rows(session: Session, principal: Principal, filters: queues.Filters, *, clock: Clock,
+               limit: int, process_names: Mapping[str, str] | None = None) -> list[TaskView]:
+    """Up to `limit` tasks of a queue from its start, named and marked, without actions: for
+    an export, whose rows leave as a file with no button."""
+    now = clock.now()
+    found = queues.page(session, principal, filters, now=now, page=1, per_page=limit, counted=False)
+    return _views(session, principal, found.items, clock=clock, now=now,
+                  process_names=process_names, with_actions=False)
+
+
+def queue_lengths(session: Session, principal: Principal, *, clock: Clock,
+                  of: Sequence[str] = ("mine", "role")) -> dict[str, int]:
+    """How many tasks whole queues hold — by default 我的待办 (mine) and 本岗位待办 (role),
+    the inbox's tabs — in one statement, each counted on its queue's own index."""
+    return queues.counts(session, principal, of, now=clock.now())
+
+
+def task_views(session: Session, principal: Principal, task_ids: Sequence[int], *,
+               clock: Clock) -> list[TaskView]:
+    """These tasks in this order (ids not found left out), named, with the principal's
+    actions — none on a task out of their sight: a case's tasks, for its page."""
+    wanted = sorted({i for i in task_ids if 0 < i <= access.MAX_ID})
+    if not wanted:
+        return []
+    found = {row.id: row for row in session.execute(_with_case(select(_TASKS))
+                                                     .where(_TASKS.c.id.in_(wanted)))}
+    rows = [found[i] for i in task_ids if i in found]
+    return _views(session, principal, rows, clock=clock, now=clock.now())
+
+
+def task_view(session: Session, principal: Principal, task_id: int, *, clock: Clock) -> TaskView:
+    """One task the principal may see (NotFound otherwise), as a list shows it: the answer to
+    a claim, release, delegation or transfer."""
+    row = None
+    if 0 < task_id <= access.MAX_ID:
+        row = session.execute(_with_case(select(_TASKS)).where(_TASKS.c.id == task_id)).first()
+    if row is None or not _visible(principal, row):
+        raise NotFound(f"task {task_id} not found")
+    [view] = _views(session, principal, [row], clock=clock, now=clock.now())
+    return view
+
+
+def completed(session: Session, principal: Principal, result: completion.Completion, *,
+              clock: Clock) -> CompletedView:
+    """A completion (`completion.complete`) and the open tasks it leaves the principal to see,
+    read under the write lock and so not named: their case is the completed task's."""
+    facts = result.facts
+    rows = [_Plain.of(row, case_id=facts.case_id, case_number=facts.case_number,
+                      case_cadre_id=facts.case_cadre_id, appealed_case_id=facts.appealed_case_id)
+            for row in result.next_tasks]
+    done = result.done
+    return CompletedView(id=done.id, completed_at=done.completed_at, completed_by=done.completed_by,
+                         instance_status=done.instance_status, case_id=result.case_id,
+                         next_tasks=tuple(_views(session, principal, rows, clock=clock,
+                                                 now=clock.now(), named=False)))
+
+
+# -- one task ------------------------------------------------------------------------------
+
+def task_detail(session: Session, principal: Principal, task_id: int, *,
+                clock: Clock) -> TaskDetailView:
+    """One task the principal may see (NotFound otherwise): the list's view, its form and the
+    data that prefills it, whether and why not they may complete it, and what earlier steps
+    of the case recorded."""
+    found = _detail_row(session, principal, task_id)
+    loaded = versions.load(session, found.process_version_id, found.content_hash)
+    properties = loaded.properties(found.task_spec)
+    is_open = found.state == "open"
+    data: dict[str, Any] = {}
+    if is_open:
+        state = session.execute(select(Instance.state).where(Instance.id == found.instance_id)).scalar_one()
+        raw = spiff.view_state(state, data_of=[found.spiff_task_id]).task_data
+        data = json.loads(json.dumps(raw.get(found.spiff_task_id, {}), default=str, ensure_ascii=False))
+    fixed = work.is_fixed(found, properties)
+    [view] = _views(session, principal, [found], clock=clock, now=clock.now(),
+                    fixed={found.id} if fixed else set())
+    if is_open:
+        refused = access.work_refusal(session, principal, _facts(found))
+        why_not = refused.message if refused is not None else None
+    else:
+        why_not = f"任务已{'办结' if found.state == 'completed' else '取消'}"
+    ui_name = properties.get("formUiSchemaFilename")
+    recorded = details.recorded_steps(session, task=found, forms=loaded.forms, data=data)
+    return TaskDetailView(
+        **{name: getattr(view, name) for name in _VIEW_FIELDS},
+        form=found.form, form_schema=loaded.forms.get(found.form) if found.form else None,
+        ui_schema=loaded.forms.get(ui_name) if ui_name else None, data=data,
+        may_complete=why_not is None, why_not=why_not,
+        documentation=properties.get("documentation"), assignee_fixed=fixed,
+        recorded=tuple(recorded))
+
+
+def task_form(session: Session, principal: Principal, task_id: int) -> TaskForm:
+    """The form a posted answer to the task is read against (NotFound when out of sight). No
+    instance state is read and nothing is judged but sight: completion is the judge."""
+    found = _detail_row(session, principal, task_id)
+    loaded = versions.load(session, found.process_version_id, found.content_hash)
+    ui_name = loaded.properties(found.task_spec).get("formUiSchemaFilename")
+    return TaskForm(id=found.id, name=found.name, case_number=found.case_number,
+                    form_schema=loaded.forms.get(found.form) if found.form else None,
+                    ui_schema=loaded.forms.get(ui_name) if ui_name else None)
+
+
+def colleagues(session: Session, principal: Principal, task: TaskView) -> list[str]:
+    """Whom a delegation or transfer of the open task could go to: the active users of its
+    role in its unit, the principal left out (the write checks the one chosen)."""
+    if task.state != "open":
+        return []
+    return list(session.execute(
+        select(User.username).where(User.role == task.role, User.org_unit_code == task.org_unit,
+                                    User.active.is_(True), User.username != principal.username)
+        .order_by(User.username).limit(COLLEAGUES_MAX)).scalars())
+
+
+def process_names(session: Session) -> dict[str, str]:
+    """Each process key's name as its newest version calls it (the queues' process filter)."""
+    return _process_names(session, None)
+
+
+def _process_names(session: Session, keys: Iterable[str] | None) -> dict[str, str]:
+    query = select(ProcessVersion.process_key, ProcessVersion.name)
+    if keys is not None:
+        query = query.where(ProcessVersion.process_key.in_(sorted(set(keys))))
+    rows = session.execute(query.order_by(ProcessVersion.process_key, ProcessVersion.version))
+    return {key: name for key, name in rows}
+
+
+# -- shaping -------------------------------------------------------------------------------
+
+_TASKS, _CASES, _APPEALS = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
+_INSTANCES, _VERSIONS = table_of(Instance), table_of(ProcessVersion)
+
+
+def _with_case(query: Select[Any]) -> Select[Any]:
+    """`query` over the task table, with the columns of its case `_views` reads."""
+    return (query.add_columns(_CASES.c.id.label("case_id"), _CASES.c.number.label("case_number"),
+                              _CASES.c.subject_name.label("subject_name"),
+                              _CASES.c.title.label("case_title"),
+                              _CASES.c.cadre_id.label("case_cadre_id"),
+                              _APPEALS.c.original_case_id.label("appealed_case_id"))
+            .outerjoin(_CASES, _CASES.c.instance_id == _TASKS.c.instance_id)
+            .outerjoin(_APPEALS, _APPEALS.c.case_id == _CASES.c.id))
+
+
+def _detail_row(session: Session, principal: Principal, task_id: int) -> Any:
+    """The task with its case and its version, if the principal may see it (NotFound otherwise)."""
+    row = None
+    if 0 < task_id <= access.MAX_ID:
+        row = session.execute(
+            _with_case(select(_TASKS))
+            .add_columns(_INSTANCES.c.process_version_id, _VERSIONS.c.content_hash)
+            .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id)
+            .join(_VERSIONS, _VERSIONS.c.id == _INSTANCES.c.process_version_id)
+            .where(_TASKS.c.id == task_id)).first()
+    if row is None or not _visible(principal, row):
+        raise NotFound(f"task {task_id} not found")
+    return row
+
+
+def _visible(principal: Principal, row: Any) -> bool:
+    """`access.task_scope` on a row already read (the same rule, kept in step by access)."""
+    return access.task_visible(principal, role=row.role, org_unit=row.org_unit,
+                               case_cadre_id=row.case_cadre_id)
+
+
+def _facts(row: Any) -> TaskFacts:
+    return TaskFacts(id=row.id, instance_id=row.instance_id, role=row.role, org_unit=row.org_unit,
+                     assignee=row.assignee, state=row.state, case_id=row.case_id,
+                     case_number=row.case_number, case_cadre_id=row.case_cadre_id,
+                     appealed_case_id=row.appealed_case_id)
+
+
+def _views(session: Session, principal: Principal, rows: Sequence[Any], *, clock: Clock,
+           now: datetime, process_names: Mapping[str, str] | None = None, named: bool = True,
+           with_actions: bool = True, fixed: set[int] | None = None) -> list[TaskView]:
+    """Rows of the task table with their case's columns (`_with_case`) as views."""
+    if not rows:
+        return []
+    dated = any(row.state == "open" and row.due_at is not None for row in rows)
+    soon = queues.due_soon_limit(session, clock) if dated else now
+    units: Mapping[str, str] = {}
+    processes: Mapping[str, str] = {}
+    if named:
+        units = org.unit_names(session, (row.org_unit for row in rows))
+        processes = (process_names if process_names is not None
+                     else _process_names(session, (row.process_key for row in rows)))
+    if with_actions and fixed is None:
+        fixed = _fixed(session, principal, rows)
+    views = []
+    for row in rows:
+        is_open = row.state == "open"
+        overdue = is_open and row.due_at is not None and row.due_at < now
+        views.append(TaskView(
+            id=row.id, name=row.name, task_spec=row.task_spec, process_key=row.process_key,
+            process_name=processes.get(row.process_key, row.process_key) if named else None,
+            role=row.role, role_name=ROLES.get(row.role or "", row.role),
+            org_unit=row.org_unit, org_unit_name=units.get(row.org_unit or ""),
+            assignee=row.assignee, owner=row.owner, state=row.state, created_at=row.created_at,
+            due_at=row.due_at, due_basis=row.due_basis, overdue=overdue,
+            due_soon=is_open and row.due_at is not None and now <= row.due_at < soon,
+            completed_at=row.completed_at, completed_by=row.completed_by, case_id=row.case_id,
+            case_number=row.case_number, subject_name=row.subject_name, case_title=row.case_title,
+            actions=(_actions(session, principal, row, now=now, fixed=row.id in (fixed or ()))
+                     if with_actions else ())))
+    return views
+
+
+def _actions(session: Session, principal: Principal, row: Any, *, now: datetime,
+             fixed: bool) -> tuple[str, ...]:
+    """What the principal may do to the task of `row`, by the rules the writes apply."""
+    if row.state != "open" or not _visible(principal, row):
+        return ()
+    me = principal.username
+    facts = _facts(row)
+    may_work = access.work_refusal(session, principal, facts, ignore_assignment=True)
+    held_by_other = bool(row.assignee) and row.assignee != me
+    free = not row.assignee and me != row.owner
+    found: list[str] = []
+    if may_work is None and not row.assignee and work.claim_refusal(principal, row) is None:
+        found.append(CLAIM)
+    if work.unclaim_refusal(principal, row, fixed=fixed) is None:
+        found.append(UNCLAIM)
+    if work.reassign_refusal(principal, row, verb="委派", work=may_work if free else None,
+                             fixed=fixed) is None:
+        found += [DELEGATE, TRANSFER]
+    # Completing asks the assignment too: a task someone else holds is refused at that rule,
+    # before any query; otherwise the answer is the one just read.
+    may_complete = (access.work_refusal(session, principal, facts) if held_by_other and may_work is None
+                    else may_work)
+    if may_complete is None:
+        found.append(COMPLETE)
+    if work.urge_refusal(principal, row) is None:
+        found.append(URGE)
+    if work.escalate_refusal(principal, row, now=now) is None:
+        found.append(ESCALATE)
+    found.append(COMMENT)
+    return tuple(found)
+
+
+def _fixed(session: Session, principal: Principal, rows: Sequence[Any]) -> set[int]:
+    """The ids of the open tasks among `rows` the principal holds (or delegated) whose
+    assignee their process named (assigneeFrom): they may not release or reassign them."""
+    held = [row for row in rows if row.state == "open" and row.assignee
+            and principal.username in (row.assignee, row.owner)]
+    if not held:
+        return set()
+    found = session.execute(
+        select(_INSTANCES.c.id, _INSTANCES.c.process_version_id, _VERSIONS.c.content_hash)
+        .join(_VERSIONS, _VERSIONS.c.id == _INSTANCES.c.process_version_id)
+        .where(_INSTANCES.c.id.in_(sorted({row.instance_id for row in held}))))
+    version_of = {iid: (version_id, content_hash) for iid, version_id, content_hash in found}
+    return {row.id for row in held if row.instance_id in version_of
+            and work.is_fixed(row, versions.load(session, *version_of[row.instance_id])
+                              .properties(row.task_spec))}
+
+
+@dataclass(frozen=True)
+class _Plain:
+    """A task row (the task table's columns) with case columns given, not read."""
+
+    id: int
+    instance_id: int
+    name: str
+    task_spec: str
+    process_key: str
+    role: str | None
+    org_unit: str | None
+    assignee: str | None
+    owner: str | None
+    state: str
+    created_at: datetime
+    due_at: datetime | None
+    due_basis: str | None
+    completed_at: datetime | None
+    completed_by: str | None
+    case_id: int | None
+    case_number: str | None
+    subject_name: str | None
+    case_title: str | None
+    case_cadre_id: int | None
+    appealed_case_id: int | None
+
+    @classmethod
+    def of(cls, row: Any, **case: Any) -> _Plain:
+        own = {name: getattr(row, name) for name in _PLAIN_TASK_COLUMNS}
+        return cls(**own, **{"subject_name": None, "case_title": None, **case})
+
+
+_PLAIN_TASK_COLUMNS = ("id", "instance_id", "name", "task_spec", "process_key", "role", "org_unit",
+                       "assignee", "owner", "state", "created_at", "due_at", "due_basis",
+                       "completed_at", "completed_by")
