@@ -5,6 +5,7 @@
 - The engine core (workflows/engine/) imports nothing of the domain: only itself, the
   shared errors and config. The domain plugs in through the hook registry.
 - One import style: workflows/ uses absolute imports only.
+- The pages (server/ui/) never import the API (server/api/).
 """
 from __future__ import annotations
 
@@ -97,3 +98,31 @@ def test_workflows_uses_absolute_imports_only() -> None:
                 for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
                 if isinstance(node, ast.ImportFrom) and node.level]
     assert relative == []
+
+
+def api_imports(source: str, module_path: str) -> list[int]:
+    """The lines of `source` that import server.api or a module of it (`from server import
+    api` too, which the import reader records as importing `server`)."""
+    lines = [line for line, module in imports_in(source, module_path)
+             if module == "server.api" or module.startswith("server.api.")]
+    lines += [node.lineno for node in ast.walk(ast.parse(source))
+              if isinstance(node, ast.ImportFrom) and not node.level and node.module == "server"
+              and any(alias.name == "api" for alias in node.names)]
+    return sorted(lines)
+
+
+def test_the_api_import_finder_sees_every_form() -> None:
+    source = ("from server.api.tasks import TaskSchema\nimport server.api\nfrom server import api, auth\n"
+              "from server import auth\nfrom server.transfer import read_file\n")
+    assert api_imports(source, "server/ui/sample.py") == [1, 2, 3]
+
+
+def test_the_pages_never_import_the_api() -> None:
+    """server/ui renders the domain's views; what it shares with server/api (uploads and
+    downloads, argument schemas) lives in server/ itself, never in the API's modules."""
+    paths = modules_under("server/ui")
+    assert ROOT / "server" / "ui" / "inbox.py" in paths
+    found = [f"{p.relative_to(ROOT)}:{line}"
+             for p in paths for line in api_imports(p.read_text(encoding="utf-8"),
+                                                    p.relative_to(ROOT).as_posix())]
+    assert found == []
