@@ -266,10 +266,11 @@ def test_only_administrators_and_designers_see_and_handle_incidents_within_their
     sweep(rt)
     ids = {iid: incident.id for iid, incident in incidents_of(rt).items()}
     with rt.db.reading() as session:
-        seen, total = views.incidents(session, principal=ADMIN)
+        found = views.incidents(session, principal=ADMIN)
+        seen, total = found.items, found.total
         assert ([v.instance_id for v in seen], total) == ([ours], 1)
         assert seen[0].may_retry and seen[0].may_cancel and seen[0].process_key == "hostile_timers"
-        everyone, _ = views.incidents(session, principal=DESIGNER)
+        everyone = views.incidents(session, principal=DESIGNER).items
         assert sorted(v.instance_id for v in everyone) == sorted([ours, theirs])
         with pytest.raises(NotFound):
             views.incident(session, principal=ADMIN, incident_id=ids[theirs])

@@ -68,8 +68,8 @@ def test_aging_puts_an_overdue_task_in_the_bucket_of_its_days_overdue(
     assert counts == {key: int(key == bucket) for key in counts}
     with rt.db.reading() as session:
         principal = access.principal_for(session, username="supervisor.hf")
-        items, _ = supervision.overdue(session, principal=principal, clock=rt.clock,
-                                       filters=supervision.Filters(), page=1, per_page=10)
+        items = supervision.overdue(session, principal=principal, clock=rt.clock,
+                                       filters=supervision.Filters(), page=1, per_page=10).items
     low, _, high = bucket.partition("-")
     assert int(low) <= items[0].days_overdue <= (int(high) if high else 10_000)
 
@@ -109,8 +109,8 @@ def test_escalation_tells_the_task_owers_the_units_committee_and_the_supervisors
         detail = json.loads(row.detail)
         assert detail["reported_to"] == ["supervisor.ah"] and detail["committee"] == ["committee.hf"]
         principal = access.principal_for(session, username="supervisor.hf")
-        items, _ = supervision.overdue(session, principal=principal, clock=rt.clock,
-                                       filters=supervision.Filters(), page=1, per_page=10)
+        items = supervision.overdue(session, principal=principal, clock=rt.clock,
+                                       filters=supervision.Filters(), page=1, per_page=10).items
     assert (items[0].urge_count, items[0].escalations) == (1, 1)
 
 
@@ -166,8 +166,8 @@ def test_an_escalation_is_a_kind_of_urge_and_a_plain_urge_cannot_pass_for_one(wo
     assert _kinds(rt) == [("urge", "请抓紧"), ("escalation", "【督办上报】逾期仍未报送")]
     with rt.db.reading() as session:
         principal = access.principal_for(session, username="supervisor.hf")
-        items, _ = supervision.overdue(session, principal=principal, clock=rt.clock,
-                                       filters=supervision.Filters(), page=1, per_page=10)
+        items = supervision.overdue(session, principal=principal, clock=rt.clock,
+                                       filters=supervision.Filters(), page=1, per_page=10).items
     assert (items[0].urge_count, items[0].escalations) == (2, 1)
 
 

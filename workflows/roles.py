@@ -12,3 +12,7 @@ ROLES: dict[str, str] = {
     "designer": "流程设计",
     "admin": "系统管理",
 }
+
+#: The lane of escalations (督办): a case's deadline timer hands overdue work to it, as a
+#: task without a due date of its own.
+ESCALATION_ROLE = "supervisor"

@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema, ProblemSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema, ProblemSchema
 from server.errors import PROBLEM_JSON
 from workflows.engine.incidents.models import STATUSES
 from workflows.incidents import actions, views
@@ -91,9 +91,8 @@ def list_incidents(args: dict[str, Any]) -> Any:
     page, per_page = args["page"], args["per_page"]
     status = None if args["status"] == "all" else args["status"]
     with auth.reading() as (session, principal):
-        items, total = views.incidents(session, principal=principal, status=status, page=page,
-                                       per_page=per_page)
-    return page_body(items, page=page, per_page=per_page, total=total)
+        return views.incidents(session, principal=principal, status=status, page=page,
+                               per_page=per_page)
 
 
 @blp.route("/incidents/<int:incident_id>")

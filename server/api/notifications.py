@@ -6,8 +6,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema, page_body
-from workflows.tasks import notifications
+from server.api.common import Blueprint, PageArgs, PageSchema
+from workflows.tasks import notifications, views
 
 blp = Blueprint("notifications", __name__, description="站内通知")
 
@@ -21,16 +21,13 @@ class NotificationSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(list(notifications.KINDS)),
                          metadata={"description": "assigned 分派 / urged 催办 / due_soon 即将到期 / "
                                                   "overdue 已逾期 / decided 已作出决定"})
-    kind_name = fields.Method("_kind_name", required=True, metadata={"description": "类别中文名"})
+    kind_name = fields.String(required=True, metadata={"description": "类别中文名"})
     title = fields.String(required=True)
     body = fields.String(required=True)
     task_id = fields.Integer(allow_none=True)
     case_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime(required=True)
     read_at = fields.DateTime(allow_none=True)
-
-    def _kind_name(self, notice: Any) -> str:
-        return notifications.KINDS.get(notice.kind, notice.kind)
 
 
 class NotificationPageSchema(PageSchema):
@@ -60,13 +57,9 @@ class MarkedSchema(Schema):
 @blp.response(200, NotificationPageSchema)
 def list_notifications(args: dict[str, Any]) -> Any:
     """My notices, newest first (?unread=true for the unread ones only), with my unread count."""
-    page, per_page = args["page"], args["per_page"]
     with auth.reading() as (session, principal):
-        items, total = notifications.list_for(session, username=principal.username,
-                                              unread_only=args["unread"], page=page, per_page=per_page)
-        body = page_body(items, page=page, per_page=per_page, total=total)
-        body["unread"] = notifications.unread_count(session, username=principal.username)
-    return body
+        return views.notices(session, principal, unread_only=args["unread"], page=args["page"],
+                             per_page=args["per_page"])
 
 
 @blp.route("/notifications/read", methods=["POST"])

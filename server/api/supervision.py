@@ -5,13 +5,12 @@ own unit and the units below it.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema
 from workflows.roles import ROLES
 from workflows.supervision import views as supervision
 
@@ -50,6 +49,8 @@ class OverdueTaskSchema(Schema):
     escalations = fields.Integer(required=True, metadata={"description": "其中督办上报次数"})
     last_urged_at = fields.DateTime(allow_none=True)
     last_urged_by = fields.String(allow_none=True)
+    actions = fields.List(fields.String(validate=validate.OneOf(["urge", "escalate"])), required=True,
+                          metadata={"description": "我现在可以做的：urge 催办、escalate 督办上报"})
 
 
 class AgingBucketSchema(Schema):
@@ -104,8 +105,6 @@ def list_overdue(args: dict[str, Any]) -> Any:
     rt = auth.runtime()
     filters = supervision.Filters(org_unit=args.get("org_unit"), process=args.get("process"),
                                   role=args.get("role"))
-    page, per_page = args["page"], args["per_page"]
     with auth.reading() as (session, principal):
-        items, total = supervision.overdue(session, principal=principal, clock=rt.clock,
-                                           filters=filters, page=page, per_page=per_page)
-    return page_body([asdict(i) for i in items], page=page, per_page=per_page, total=total)
+        return supervision.overdue(session, principal=principal, clock=rt.clock, filters=filters,
+                                   page=args["page"], per_page=args["per_page"])

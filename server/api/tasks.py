@@ -28,9 +28,13 @@ class TaskSchema(Schema):
     name = fields.String(required=True, metadata={"description": "任务名称（中文）"})
     element = fields.String(required=True, attribute="task_spec", metadata={"description": "BPMN 元素 id"})
     process = fields.String(required=True, attribute="process_key")
+    process_name = fields.String(allow_none=True, metadata={
+        "description": "流程名称（最新版本的名称；办理后返回的下一步待办不含）"})
     role = fields.String(allow_none=True)
     role_name = fields.String(allow_none=True)
     org_unit = fields.String(allow_none=True)
+    org_unit_name = fields.String(allow_none=True, metadata={
+        "description": "单位名称（办理后返回的下一步待办不含）"})
     assignee = fields.String(allow_none=True)
     owner = fields.String(allow_none=True, metadata={"description": "委派人（委派时）"})
     state = fields.String(required=True, metadata={"description": "open / completed / cancelled"})

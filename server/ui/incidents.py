@@ -5,7 +5,6 @@ and acts through workflows/incidents/actions.py, as the API does.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -30,14 +29,12 @@ def incidents() -> Any:
     page_text = request.args.get("page", "1")
     page = min(int(page_text), 100_000) if page_text.isascii() and page_text.isdigit() and int(page_text) > 0 else 1
     with auth.reading() as (session, principal):
-        items, total = views.incidents(session, principal=principal,
-                                       status=None if status == "all" else status,
-                                       page=page, per_page=PER_PAGE)
+        found = views.incidents(session, principal=principal, status=None if status == "all" else status,
+                                page=page, per_page=PER_PAGE)
     link: Callable[..., str] = lambda page: url_for(
         "ui.incidents", status=None if status == OPEN else status, page=page if page > 1 else None)
-    return render_template("incidents.html", items=items, total=total, page=page,
-                           pages=max(1, math.ceil(total / PER_PAGE)), status=status, tabs=TABS,
-                           link=link, here_url=link(page))
+    return render_template("incidents.html", items=found.items, total=found.total, page=page,
+                           pages=found.pages, status=status, tabs=TABS, link=link, here_url=link(page))
 
 
 def _back() -> str:

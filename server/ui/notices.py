@@ -1,7 +1,6 @@
 """站内通知 (/notifications): my notices, newest first, and marking them all read."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import render_template, request, url_for
@@ -10,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from server import auth
 from server.ui.common import bp, redirect_with
-from workflows.tasks import notifications
+from workflows.tasks import notifications, views
 
 PER_PAGE = 30
 #: notifications.KINDS, translatable.
@@ -25,11 +24,9 @@ def notices() -> Any:
     page_no = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
     unread_only = request.args.get("unread") == "1"
     with auth.reading() as (session, principal):
-        items, total = notifications.list_for(session, username=principal.username,
-                                              unread_only=unread_only, page=page_no, per_page=PER_PAGE)
-        unread = notifications.unread_count(session, username=principal.username)
-    return render_template("notifications.html", items=items, total=total, page=page_no,
-                           pages=max(1, math.ceil(total / PER_PAGE)), unread=unread,
+        found = views.notices(session, principal, unread_only=unread_only, page=page_no, per_page=PER_PAGE)
+    return render_template("notifications.html", items=found.items, total=found.total, page=page_no,
+                           pages=found.pages, unread=found.unread,
                            unread_only=unread_only, kinds=KIND_LABELS,
                            link=lambda page: url_for("ui.notices", page=page,
                                                      unread=1 if unread_only else None))

@@ -10,7 +10,6 @@ supervisors urge and escalate, so the action column shows for them alone.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -98,11 +97,11 @@ def dashboard() -> Any:
     with auth.reading() as (session, principal):
         summary = supervision.summary(session, principal=principal, clock=rt.clock)
         may_urge = principal.role in work.URGING_ROLES
-    summary.by_role = [replace(c, name=str(ROLE_LABELS.get(c.key, c.name))) for c in summary.by_role]
+    by_role = [replace(c, name=str(ROLE_LABELS.get(c.key, c.name))) for c in summary.by_role]
     aging = [(str(AGING_LABELS.get(b.key, b.name)), b) for b in summary.aging]
     groups = [("by_org_unit", _("按单位"), "org_unit", summary.by_org_unit),
               ("by_process", _("按流程"), "process", summary.by_process),
-              ("by_role", _("按角色"), "role", summary.by_role)]
+              ("by_role", _("按角色"), "role", by_role)]
     return render_template("supervision.html", summary=summary, groups=groups, aging=aging,
                            may_urge=may_urge, chart=_chart_data(groups, aging))
 
@@ -126,17 +125,16 @@ def _overdue_page(pressed: dict[str, Any] | None = None, status: int = 200) -> A
     with auth.reading() as (session, principal):
         choices = _choices(session, principal)
         asked = _asked(request.args, choices)
-        items, total = supervision.overdue(session, principal=principal, clock=rt.clock,
-                                           filters=asked.filters, page=asked.page, per_page=PER_PAGE)
-        may_urge = principal.role in work.URGING_ROLES
+        found = supervision.overdue(session, principal=principal, clock=rt.clock,
+                                    filters=asked.filters, page=asked.page, per_page=PER_PAGE)
+        may_urge = principal.role in work.URGING_ROLES  # the action column; each row's buttons are its actions
     link: Callable[..., str] = lambda **changes: url_for("ui.overdue", **asked.params(**changes))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    if asked.page > pages and pressed is None:
-        return redirect_with(link(page=pages))
-    for item in items:
-        item.role_name = str(ROLE_LABELS.get(item.role or "", item.role_name or ""))
-    return render_template("overdue.html", items=items, total=total, asked=asked, choices=choices,
-                           link=link, pages=pages, may_urge=may_urge, pressed=pressed or {},
+    if asked.page > found.pages and pressed is None:
+        return redirect_with(link(page=found.pages))
+    items = [replace(item, role_name=str(ROLE_LABELS.get(item.role or "", item.role_name or "")))
+             for item in found.items]
+    return render_template("overdue.html", items=items, total=found.total, asked=asked, choices=choices,
+                           link=link, pages=found.pages, may_urge=may_urge, pressed=pressed or {},
                            note_max=work.NOTE_MAX), status
 
 
@@ -196,8 +194,8 @@ def overdue_export(fmt: str) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         asked = _asked(request.args, _choices(session, principal))
-        items, _total = supervision.overdue(session, principal=principal, clock=rt.clock, filters=asked.filters,
-                                            page=1, per_page=export.EXPORT_MAX + 1, count=False)
+        items = supervision.overdue(session, principal=principal, clock=rt.clock, filters=asked.filters,
+                                    page=1, per_page=export.EXPORT_MAX + 1, count=False).items
     if len(items) > export.EXPORT_MAX:
         return export.too_many(url_for("ui.overdue", **asked.params(page=1)))
     headers = [_("案件编号"), _("当事干部"), _("流程"), _("任务"), _("角色"), _("单位"), _("办理人"),

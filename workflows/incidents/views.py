@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.orm import Session
 
-from workflows import access
+from workflows import access, paging
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.engine.incidents import service
@@ -114,7 +114,7 @@ def _view(row: Any) -> IncidentView:
 
 
 def incidents(session: Session, *, principal: Principal, status: str | None = OPEN,
-              page: int = 1, per_page: int = 50) -> tuple[list[IncidentView], int]:
+              page: int = 1, per_page: int = 50) -> paging.Page[IncidentView]:
     """One page of the incidents the principal sees (of one status, or all), most recently
     seen first, and how many there are."""
     check_may_handle(principal)
@@ -123,11 +123,9 @@ def incidents(session: Session, *, principal: Principal, status: str | None = OP
         if status not in STATUSES:
             raise NotFound(f"没有状态为 {status} 的故障")
         query = query.where(Incident.status == status)
-    total = int(session.execute(select(func.count()).select_from(
-        query.order_by(None).subquery())).scalar_one())
-    rows = session.execute(query.order_by(Incident.last_seen.desc(), Incident.id.desc())
-                           .limit(per_page).offset((page - 1) * per_page)).all()
-    return [_view(row) for row in rows], total
+    found = paging.paginate(session, query.order_by(Incident.last_seen.desc(), Incident.id.desc()),
+                            page=page, per_page=per_page, key=Incident.id)
+    return found.map(_view)
 
 
 def incident(session: Session, *, principal: Principal, incident_id: int) -> IncidentView:

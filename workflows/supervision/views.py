@@ -17,18 +17,18 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Integer, Select, case, func, select, true
 from sqlalchemy.orm import Session
 
-from workflows import access
+from workflows import access, paging
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, ProcessVersion, UTCDateTime
 from workflows.org import service as org
 from workflows.org.models import OrgUnit
-from workflows.roles import ROLES
+from workflows.roles import ESCALATION_ROLE, ROLES
 from workflows.tasks import queues
+from workflows.tasks import service as work
 from workflows.tasks.models import ESCALATION, TaskUrge
 
-ESCALATION_ROLE = "supervisor"
 OLDEST = 10
 _DAY = 86_400
 #: Aging buckets (逾期时长): (low, high) days overdue, both inclusive; None = no upper bound.
@@ -51,8 +51,11 @@ class Counts:
     overdue: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class OverdueTask:
+    """An overdue task or open escalation as the supervisor's list shows it, with what the
+    principal may do about it (urge 催办, escalate 督办上报: the rules the writes apply)."""
+
     task_id: int
     task: str
     element: str
@@ -71,10 +74,11 @@ class OverdueTask:
     case_number: str | None
     cadre_id: int | None
     subject_name: str | None
-    urge_count: int = 0  # 催办, 督办上报 included
-    escalations: int = 0  # 督办上报
-    last_urged_at: datetime | None = None
-    last_urged_by: str | None = None
+    urge_count: int  # 催办, 督办上报 included
+    escalations: int  # 督办上报
+    last_urged_at: datetime | None
+    last_urged_by: str | None
+    actions: tuple[str, ...]  # "urge", "escalate"
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class AgingBucket:
     overdue: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Summary:
     now: datetime
     due_soon_before: datetime
@@ -129,8 +133,8 @@ def summary(session: Session, *, principal: Principal, clock: Clock) -> Summary:
 
     total = session.execute(base).one()
     unit_names = {code: name for code, name in session.execute(select(OrgUnit.code, OrgUnit.name))}
-    oldest, _ = overdue(session, principal=principal, clock=clock, filters=Filters(), page=1,
-                        per_page=OLDEST, count=False)
+    oldest = list(overdue(session, principal=principal, clock=clock, filters=Filters(), page=1,
+                          per_page=OLDEST, count=False).items)
     return Summary(
         now=now, due_soon_before=soon,
         total=Counts(key="", name="合计", open=total.open, due_soon=total.due_soon, overdue=total.overdue),
@@ -164,20 +168,20 @@ def aging(session: Session, *, principal: Principal, clock: Clock) -> list[Aging
 
 
 def overdue(session: Session, *, principal: Principal, clock: Clock, filters: Filters, page: int,
-            per_page: int, count: bool = True) -> tuple[list[OverdueTask], int]:
+            per_page: int, count: bool = True) -> paging.Page[OverdueTask]:
     """One page of overdue tasks and escalations in the principal's units, oldest first,
-    with case, cadre and urges (催办), and the total; Forbidden unless a supervisor or admin."""
+    with case, cadre, urges (催办) and what the principal may do, and the total (a lower
+    bound unless `count`); Forbidden unless a supervisor or admin."""
     access.check_may_supervise(principal)
     now = clock.now()
     query = _overdue_rows(session, principal, filters, now)
-    rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    items = [_item(row, now) for row in rows]
-    _add_urges(session, items)
-    if not count or (page == 1 and len(rows) < per_page):
-        return items, len(items) + (page - 1) * per_page
-    total = session.execute(select(func.count()).select_from(
-        query.order_by(None).with_only_columns(HumanTask.id).subquery())).scalar_one()
-    return items, int(total)
+    if count:
+        found = paging.paginate(session, query, page=page, per_page=per_page, key=HumanTask.id)
+    else:
+        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+        found = paging.Page(rows, page, per_page, (page - 1) * per_page + len(rows))
+    urges = _urges(session, [row.HumanTask.id for row in found.items])
+    return found.map(lambda row: _item(row, now, principal, urges.get(row.HumanTask.id, _NO_URGES)))
 
 
 def process_names(session: Session) -> dict[str, str]:
@@ -211,9 +215,23 @@ def _overdue_rows(session: Session, principal: Principal, filters: Filters,
     return query
 
 
-def _item(row: Any, now: datetime) -> OverdueTask:
+@dataclass(frozen=True)
+class _Urges:
+    count: int = 0
+    escalations: int = 0
+    last_at: datetime | None = None
+    last_by: str | None = None
+
+
+_NO_URGES = _Urges()
+
+
+def _item(row: Any, now: datetime, principal: Principal, urges: _Urges) -> OverdueTask:
     task: HumanTask = row.HumanTask
     since = task.due_at or task.created_at
+    actions = tuple(action for action, refusal in (
+        ("urge", work.urge_refusal(principal, task)), ("escalate", work.escalate_refusal(principal, task, now=now)))
+        if refusal is None)
     return OverdueTask(
         task_id=task.id, task=task.name, element=task.task_spec, escalation=task.due_at is None,
         process=task.process_key, process_name=row.process_name, role=task.role,
@@ -221,19 +239,20 @@ def _item(row: Any, now: datetime) -> OverdueTask:
         org_unit_name=row.org_unit_name, assignee=task.assignee, due_at=task.due_at,
         overdue_since=since, days_overdue=max(1, math.ceil((now - since).total_seconds() / _DAY)),
         case_id=row.case_id, case_number=row.case_number, cadre_id=row.cadre_id,
-        subject_name=row.subject_name)
+        subject_name=row.subject_name, urge_count=urges.count, escalations=urges.escalations,
+        last_urged_at=urges.last_at, last_urged_by=urges.last_by, actions=actions)
 
 
-def _add_urges(session: Session, items: list[OverdueTask]) -> None:
-    by_id = {item.task_id: item for item in items}
-    if not by_id:
-        return
+def _urges(session: Session, task_ids: list[int]) -> dict[int, _Urges]:
+    """The urges of these tasks: how many, how many escalations, the latest's when and who."""
+    if not task_ids:
+        return {}
     escalation = TaskUrge.kind == ESCALATION
-    urges = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at, escalation)
-                            .where(TaskUrge.task_id.in_(sorted(by_id)))
-                            .order_by(TaskUrge.created_at, TaskUrge.id))
-    for task_id, urged_by, created_at, escalated in urges:
-        item = by_id[task_id]
-        item.urge_count += 1
-        item.escalations += 1 if escalated else 0
-        item.last_urged_at, item.last_urged_by = created_at, urged_by
+    rows = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at, escalation)
+                           .where(TaskUrge.task_id.in_(sorted(set(task_ids))))
+                           .order_by(TaskUrge.created_at, TaskUrge.id))
+    found: dict[int, _Urges] = {}
+    for task_id, urged_by, created_at, escalated in rows:
+        seen = found.get(task_id, _NO_URGES)
+        found[task_id] = _Urges(seen.count + 1, seen.escalations + (1 if escalated else 0), created_at, urged_by)
+    return found

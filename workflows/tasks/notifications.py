@@ -100,20 +100,6 @@ def unread_count(session: Session, *, username: str) -> int:
         .where(Notification.username == username, Notification.read_at.is_(None))).scalar_one())
 
 
-def list_for(session: Session, *, username: str, unread_only: bool = False, page: int = 1,
-             per_page: int = 50) -> tuple[list[Notification], int]:
-    """One page of this user's own notices, newest first, and how many there are in all."""
-    query = select(Notification).where(Notification.username == username)
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    items = list(session.execute(
-        query.order_by(Notification.id.desc()).limit(per_page).offset((page - 1) * per_page)).scalars())
-    if page == 1 and len(items) < per_page:
-        return items, len(items)
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    return items, int(total)
-
-
 def mark_read(session: Session, *, username: str, ids: Sequence[int] | None, clock: Clock) -> int:
     """Marks this user's notices read — the listed ones, or all unread when `ids` is None —
     and returns how many changed; NotFound names a listed id that is not theirs."""

@@ -41,8 +41,7 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.org.models import OrgUnit, User
-from workflows.roles import ROLES
-from workflows.supervision import views as supervision
+from workflows.roles import ESCALATION_ROLE, ROLES
 from workflows.tasks import notifications
 from workflows.tasks.models import ESCALATION, URGE, TaskComment, TaskUrge
 
@@ -238,7 +237,7 @@ def escalate_refusal(principal: Principal, task: Held, *, now: datetime) -> Doma
 def is_overdue(task: Held, now: datetime) -> bool:
     """Past its due date, or an open escalation (督办) task, as the supervisor's lists count it."""
     if task.due_at is None:
-        return task.role == supervision.ESCALATION_ROLE
+        return task.role == ESCALATION_ROLE
     return task.due_at < now
 
 

@@ -32,9 +32,10 @@ from workflows.errors import NotFound
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
-from workflows.tasks import completion, details, queues
+from workflows.tasks import completion, details, notifications, queues
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
+from workflows.tasks.models import Notification
 
 CLAIM, UNCLAIM, DELEGATE, TRANSFER = "claim", "unclaim", "delegate", "transfer"
 COMPLETE, URGE, ESCALATE, COMMENT = "complete", "urge", "escalate", "comment"
@@ -117,6 +118,28 @@ class CompletedView:
     instance_status: str
     case_id: int | None
     next_tasks: tuple[TaskView, ...]
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One in-app notice (站内通知) to the principal, its kind named."""
+
+    id: int
+    kind: str  # notifications.KINDS
+    kind_name: str
+    title: str
+    body: str
+    task_id: int | None
+    case_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NoticePage(paging.Page[NotificationView]):
+    """A page of the principal's notices, with how many of all their notices are unread."""
+
+    unread: int
 
 
 _VIEW_FIELDS = tuple(f.name for f in fields(TaskView))
@@ -263,6 +286,28 @@ def _process_names(session: Session, keys: Iterable[str] | None) -> dict[str, st
         query = query.where(ProcessVersion.process_key.in_(sorted(set(keys))))
     rows = session.execute(query.order_by(ProcessVersion.process_key, ProcessVersion.version))
     return {key: name for key, name in rows}
+
+
+# -- notices -------------------------------------------------------------------------------
+
+def notices(session: Session, principal: Principal, *, unread_only: bool = False, page: int = 1,
+            per_page: int = 50) -> NoticePage:
+    """One page of the principal's own notices, newest first (the unread ones only, if asked),
+    with their length and the principal's unread count."""
+    query = select(Notification).where(Notification.username == principal.username)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    found = paging.paginate(session, query.order_by(Notification.id.desc()), page=page,
+                            per_page=per_page, key=Notification.id)
+    items = [_notice(row.Notification) for row in found.items]
+    unread = notifications.unread_count(session, username=principal.username)
+    return NoticePage(items, found.page, found.per_page, found.total, unread=unread)
+
+
+def _notice(row: Notification) -> NotificationView:
+    return NotificationView(id=row.id, kind=row.kind, kind_name=notifications.KINDS.get(row.kind, row.kind),
+                            title=row.title, body=row.body, task_id=row.task_id, case_id=row.case_id,
+                            created_at=row.created_at, read_at=row.read_at)
 
 
 # -- shaping -------------------------------------------------------------------------------
