@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from workflows import migrate
+from workflows import access, migrate
 from workflows.definitions import deployment
 from workflows.engine import (
     audit,
@@ -405,25 +406,34 @@ def case_open(rt: Runtime, kind: str, cadre_id: int | None, person: str | None,
 
 @case.command("show")
 @click.argument("number")
+@click.option("--user", default=None, help="Show it as this user sees it (default: every unit's view).")
 @pass_runtime
 @handles_errors
-def case_show(rt: Runtime, number: str) -> None:
+def case_show(rt: Runtime, number: str, user: str | None) -> None:
     """A case: status, outcome, open tasks with due dates, linked cases."""
-    from workflows.cases import service as cases
+    from workflows.cases import views as case_views
 
     with rt.reading() as session:
-        found = cases.by_number(session, number)
-        click.echo(f"{found.number}  {cases.KIND_NAMES.get(found.kind, found.kind)}  {found.subject_name}"
-                   f"  {found.org_unit_code}  status={found.status}  outcome={found.outcome or '-'}")
-        open_tasks = session.execute(
-            select(HumanTask).where(HumanTask.instance_id == found.instance_id, HumanTask.state == "open")
-            .order_by(HumanTask.id)).scalars().all()
-        for t in open_tasks:
-            click.echo(f"  task {t.id}: {t.name} [{t.role}] due {_fmt(t.due_at, rt.clock)}"
-                       f"{' (' + t.due_basis + ')' if t.due_basis else ''}")
-        for direction, link_row, other in cases.linked(session, found.id):
-            arrow = "→" if direction == "to" else "←"
-            click.echo(f"  {arrow} {link_row.kind}: {other.number} ({other.status})")
+        principal = _reader(session, user)
+        case_id = case_views.visible_case_id(session, principal=principal, number=number)
+        if case_id is None:
+            raise NotFound(f"case {number} not found")
+        shown = case_views.case_detail(session, principal=principal, case_id=case_id, clock=rt.clock)
+    click.echo(f"{shown.number}  {shown.kind_name}  {shown.subject_name}  {shown.org_unit}"
+               f"  status={shown.status}  outcome={shown.outcome or '-'}")
+    for t in shown.tasks:
+        click.echo(f"  task {t.id}: {t.name} [{t.role}] due {_fmt(t.due_at, rt.clock)}"
+                   f"{' (' + t.due_basis + ')' if t.due_basis else ''}")
+    for link in shown.links:
+        arrow = "→" if link.direction == "to" else "←"
+        click.echo(f"  {arrow} {link.kind}: {link.number} ({link.status})")
+
+
+def _reader(session: Session, user: str | None) -> access.Principal:
+    """The principal a show command reads as: the named user, else the operator (every unit)."""
+    from workflows.org import admin
+
+    return access.principal_for(session, username=user) if user else admin.operator(session)
 
 
 @main.group()
@@ -433,24 +443,21 @@ def cadre() -> None:
 
 @cadre.command("show")
 @click.argument("cadre_id", type=int)
+@click.option("--user", default=None, help="Show it as this user sees it (default: every unit's view).")
 @pass_runtime
 @handles_errors
-def cadre_show(rt: Runtime, cadre_id: int) -> None:
+def cadre_show(rt: Runtime, cadre_id: int, user: str | None) -> None:
     """A cadre's record: post, managing unit, promotion bans and tolerance notes (§6, §12)."""
-    from workflows.cadres import service as cadres
-    from workflows.cadres.models import Cadre
-    from workflows.cases.tolerance import tolerance_notes
+    from workflows.cadres import views as cadre_views
 
-    with rt.db.reading() as session:
-        record = session.get(Cadre, cadre_id)
-        if record is None:
-            raise NotFound(f"cadre {cadre_id} not found")
-        click.echo(f"{record.name}  {record.post}  managed by {record.org_unit_code}")
-        for ban in cadres.bans(session, cadre_id=cadre_id):
-            click.echo(f"  promotion ban ({cadres.ADJUSTMENT_NAMES[ban.adjustment]}): "
-                       f"{ban.starts_on} – {ban.ends_on}  {ban.status}")
-        for note in tolerance_notes(session, cadre_id=cadre_id):
-            click.echo(f"  tolerance: {note.case_number} {note.outcome_name} on {note.decided_on}")
+    with rt.reading() as session:
+        record = cadre_views.cadre_record(session, principal=_reader(session, user), cadre_id=cadre_id,
+                                          today=rt.clock.today(), now=rt.clock.now())
+    click.echo(f"{record.name}  {record.post}  managed by {record.org_unit}")
+    for ban in record.bans:
+        click.echo(f"  promotion ban ({ban.adjustment_name}): {ban.starts_on} – {ban.ends_on}  {ban.status}")
+    for note in record.tolerance_notes:
+        click.echo(f"  tolerance: {note.case_number} {note.outcome_name} on {note.decided_on}")
 
 
 @cadre.command("eligibility")

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from tests.domain_support import World, make_world
 from workflows import access
+from workflows.cadres import views as cadre_views
 from workflows.cadres.models import Cadre
-from workflows.cases import queries
 from workflows.runtime import Runtime
 from workflows.textsearch import matching
 
@@ -20,7 +20,8 @@ def world(rt: Runtime) -> World:
 def _names(rt: Runtime, text: str) -> list[str]:
     with rt.db.reading() as session:
         principal = access.principal_for(session, username="organization.hf")
-        return [row.Cadre.name for row in session.execute(queries.cadre_rows(principal, text=text))]
+        found = cadre_views.cadre_page(session, principal=principal, text=text, page=1, per_page=200)
+        return [cadre.name for cadre in found.items]
 
 
 def test_wildcards_are_characters_and_case_does_not_matter(world: World, rt: Runtime) -> None:

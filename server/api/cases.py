@@ -15,16 +15,14 @@ from server import auth
 from server.api import case_bodies
 from server.api.case_bodies import AppealArgs, ExemptionArgs, text
 from server.api.common import Blueprint, PageArgs, PageSchema
-from server.api.tasks import TaskSchema, task_item
+from server.api.tasks import TaskSchema
 from workflows import access
 from workflows.cases import intake
 from workflows.cases import service as cases
 from workflows.cases import views as case_views
 from workflows.cases.models import CaseFile
-from workflows.cases.views import CaseDetailView, CaseFilters, OpenedCaseView
-from workflows.engine.models import HumanTask
+from workflows.cases.views import CaseFilters, OpenedCaseView
 from workflows.errors import ValidationFailed
-from workflows.tasks import queues
 
 blp = Blueprint("cases", __name__, description="案件：立案、查询、详情、时间线、申诉、免责申请")
 
@@ -159,20 +157,8 @@ class CaseDetailSchema(CaseSchema):
 # --- shaping ---------------------------------------------------------------------------------
 
 
-def _with_tasks(view: CaseDetailView | OpenedCaseView, session: Any) -> dict[str, Any]:
-    """The view with its tasks as the API shows them."""
-    rt = auth.runtime()
-    now, soon = rt.clock.now(), queues.due_soon_limit(session, rt.clock)
-    return {**vars(view), "tasks": [_task(t, view, now=now, soon=soon) for t in view.tasks]}
-
-
-def _task(task: HumanTask, case: case_views.CaseView, *, now: Any, soon: Any) -> dict[str, Any]:
-    return task_item(task, now=now, soon=soon, case_id=case.id, case_number=case.number,
-                     subject_name=case.subject_name, case_title=case.title)
-
-
-def _opened(session: Any, principal: access.Principal, case: CaseFile) -> dict[str, Any]:
-    return _with_tasks(case_views.opened_case(session, principal=principal, case=case), session)
+def _opened(session: Any, principal: access.Principal, case: CaseFile) -> OpenedCaseView:
+    return case_views.opened_case(session, principal=principal, case=case, clock=auth.runtime().clock)
 
 
 @contextmanager
@@ -236,9 +222,7 @@ def get_case(case_id: int) -> Any:
     elements passed and active for highlighting the diagram."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        detail = case_views.case_detail(session, principal=principal, case_id=case_id,
-                                        now=rt.clock.now(), today=rt.clock.today())
-        return _with_tasks(detail, session)
+        return case_views.case_detail(session, principal=principal, case_id=case_id, clock=rt.clock)
 
 
 @blp.route("/cases/<int:case_id>/diagram")

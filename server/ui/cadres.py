@@ -2,11 +2,11 @@
 their end (§6), tolerance notes (§12), the cases about them that I see, and whether they may
 be promoted on a given day. The blacklist's pages are server/ui/blacklist.py.
 
-The data are the API's (workflows/cases/queries.py): a cadre sees only their own record.
+The pages render the domain's views (workflows/cadres/views.py), the ones the API dumps: a
+cadre sees only their own record.
 """
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
@@ -14,14 +14,11 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
-from server.api.common import page_of
-from server.ui.case_pages import case_row
 from server.ui.common import bp, redirect_with
-from workflows.cadres.service import ADJUSTMENT_NAMES
-from workflows.cases import blacklist_views, queries
+from workflows.cadres import views as cadre_views
+from workflows.cases import blacklist_views
 
 PER_PAGE = 30
-BAN_STATUS_NAMES = {"active": "有效", "revoked": "已撤销", "changed": "已变更"}
 
 
 def _page_number(text: str | None) -> int:
@@ -41,20 +38,18 @@ def cadres() -> Any:
     if own is not None:
         return _record_page(own)
     with auth.reading() as (session, principal):
-        rows, total = page_of(session, queries.cadre_rows(principal, text=text), page=page, per_page=PER_PAGE)
-        items = [{"id": row.Cadre.id, "name": row.Cadre.name, "post": row.Cadre.post,
-                  "org_unit_name": row.org_unit_name} for row in rows]
+        found = cadre_views.cadre_page(session, principal=principal, text=text, page=page,
+                                       per_page=PER_PAGE)
         blacklist = blacklist_views.may_read(principal)
 
     def link(**changes: Any) -> str:
         values = {"q": text, "page": page, **changes}
         return url_for("ui.cadres", **{k: v for k, v in values.items() if v not in (None, "", 1)})
 
-    pages = max(1, math.ceil(total / PER_PAGE))
-    if page > pages:
-        return redirect_with(link(page=pages))
-    return render_template("cadres.html", items=items, text=text, page=page, pages=pages, total=total,
-                           link=link, blacklist=blacklist)
+    if page > found.pages:
+        return redirect_with(link(page=found.pages))
+    return render_template("cadres.html", items=found.items, text=text, page=page, pages=found.pages,
+                           total=found.total, link=link, blacklist=blacklist)
 
 
 def _on(text: str | None, today: date) -> tuple[date, str | None]:
@@ -79,18 +74,11 @@ def _record_page(cadre_id: int) -> Any:
     asked_text = (request.args.get("on") or "")[:20]
     on, on_error = _on(asked_text, today)
     with auth.reading() as (session, principal):
-        record = queries.cadre_record(session, principal=principal, cadre_id=cadre_id, today=today,
-                                      now=rt.clock.now())
-        eligibility = queries.promotion_eligibility(session, principal=principal, cadre_id=cadre_id, on=on)
-        bans = [{"adjustment_name": ADJUSTMENT_NAMES.get(b.ban.adjustment, b.ban.adjustment),
-                 "starts_on": b.ban.starts_on, "ends_on": b.ban.ends_on, "status": b.ban.status,
-                 "status_name": BAN_STATUS_NAMES.get(b.ban.status, b.ban.status), "in_force": b.in_force,
-                 "case_id": b.ban.case_id, "case_number": b.case_number, "note": b.ban.note or ""}
-                for b in record.bans]
-        cases = [case_row(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue)
-                 for row in record.cases]
+        record = cadre_views.cadre_record(session, principal=principal, cadre_id=cadre_id, today=today,
+                                          now=rt.clock.now())
+        eligibility = cadre_views.promotion_eligibility(session, principal=principal, cadre_id=cadre_id,
+                                                        on=on)
         back = principal.role != "cadre"
-    return render_template("cadre.html", cadre=record.cadre, org_unit_name=record.org_unit_name, bans=bans,
-                           notes=record.tolerance_notes, cases=cases, eligibility=eligibility,
+    return render_template("cadre.html", cadre=record, eligibility=eligibility,
                            asked_on=asked_text if on_error else on.isoformat(), on_error=on_error,
                            today=today, back=back, action=request.path), 422 if on_error else 200

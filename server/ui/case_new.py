@@ -18,21 +18,20 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import auth
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from server.ui.layout import ROLE_LABELS
-from workflows import access
 from workflows.access import Principal
-from workflows.cadres.models import Cadre
-from workflows.cases import intake, queries
+from workflows.cadres import views as cadre_views
+from workflows.cadres.views import CadreChoices
+from workflows.cases import intake
 from workflows.cases import service as cases
-from workflows.cases.models import CaseFile
+from workflows.cases import views as case_views
 from workflows.errors import Forbidden, NotFound, ValidationFailed
-from workflows.org.models import OrgUnit
+from workflows.org import service as org
 
 #: Roles whose openings are applications (申请) about a cadre, not registrations (立案) by a clerk.
 APPLICANT_ROLES = frozenset({"unit", "cadre"})
@@ -90,16 +89,11 @@ INPUTS: dict[str, tuple[Input, ...]] = {
 }
 
 
-def openable(role: str) -> list[str]:
-    """The kinds of case a role may open (intake.OPENERS), in the table's order."""
-    return [kind for kind, openers in intake.OPENERS.items() if role in openers]
-
-
-def button_label(role: str) -> str | None:
-    """The case list's button to this page, or None for a role that may open nothing."""
-    if not openable(role):
+def button_label(principal: Principal) -> str | None:
+    """The case list's button to this page, or None for a principal who may open nothing."""
+    if not intake.openable_kinds(principal):
         return None
-    return _("提出申请") if role in APPLICANT_ROLES else _("登记案件")
+    return _("提出申请") if principal.role in APPLICANT_ROLES else _("登记案件")
 
 
 def origin_choices(role: str, kind: str) -> dict[str, str]:
@@ -187,12 +181,11 @@ def _start_data(session: Session, principal: Principal, kind: str, values: Mappi
 
 
 def _case_id(session: Session, principal: Principal, number: str) -> int:
-    found = session.execute(select(CaseFile.id).where(
-        CaseFile.number == number.upper(), access.case_scope(principal))).scalar_one_or_none()
+    found = case_views.visible_case_id(session, principal=principal, number=number)
     if found is None:  # a case out of sight does not exist
         message = _("没有编号为 %(number)s 的案件", number=number)
         raise ValidationFailed(message, [{"field": "related_case_id", "message": message}])
-    return int(found)
+    return found
 
 
 def _placed(role: str, kind: str, err: ValidationFailed) -> tuple[dict[str, str], list[str]]:
@@ -213,7 +206,7 @@ def _placed(role: str, kind: str, err: ValidationFailed) -> tuple[dict[str, str]
 
 
 def _may_open_something(principal: Principal) -> list[str]:
-    kinds = openable(principal.role)
+    kinds = intake.openable_kinds(principal)
     if not kinds:
         openers = dict.fromkeys(role for table in intake.OPENERS.values() for role in table)
         raise Forbidden(_("%(role)s人员不能登记案件：案件由%(roles)s登记或提出",
@@ -228,34 +221,10 @@ CADRE_CHOICES = 100
 SEARCH_MAX = 100  # characters of a search kept
 
 
-@dataclass(frozen=True)
-class CadreChoices:
-    """What the 当事干部 list offers: (id, label) in name order, the selected cadre first when the
-    search leaves it out; how many cadres match the search."""
-
-    options: list[tuple[str, str]]
-    total: int
-    text: str
-
-    @property
-    def unlisted(self) -> int:
-        """Matching cadres beyond the list's length."""
-        return max(0, self.total - CADRE_CHOICES)
-
-
 def _cadres(session: Session, principal: Principal, *, text: str = "", selected: str = "") -> CadreChoices:
-    """The cadres a case may be about — those of the units in the principal's jurisdiction —
-    whose name or post contains `text`; the cadre already selected stays listed."""
-    in_units = Cadre.org_unit_code.in_(sorted(principal.units))
-    query = queries.cadre_rows(principal, text=text).where(in_units)
-    total = queries.count_cadres(session, query)
-    rows = list(session.execute(query.limit(CADRE_CHOICES)))
-    chosen = _id(selected)
-    if chosen is not None and all(row.Cadre.id != chosen for row in rows):
-        kept = session.execute(queries.cadre_rows(principal).where(in_units, Cadre.id == chosen)).first()
-        rows[:0] = [kept] if kept is not None else []
-    return CadreChoices([(str(row.Cadre.id), f"{row.Cadre.name}（{row.Cadre.post}，{row.org_unit_name}）")
-                         for row in rows], total, text)
+    """The cadres a case may be about, found by `text`; the cadre already selected stays listed."""
+    return cadre_views.cadre_choices(session, principal=principal, text=text, selected=_id(selected),
+                                     limit=CADRE_CHOICES)
 
 
 def _search_text(raw: str | None) -> str:
@@ -268,17 +237,17 @@ def _form_page(kind: str, values: Mapping[str, str], *, errors: Mapping[str, str
     errors = errors or {}
     with auth.reading() as (session, principal):
         kinds = _may_open_something(principal)
-        own = session.get(Cadre, principal.cadre_id) if principal.role == "cadre" and principal.cadre_id else None
+        own = (cadre_views.cadre(session, principal=principal, cadre_id=principal.cadre_id)
+               if principal.role == "cadre" and principal.cadre_id else None)
         named = _named(principal.role, kind)
-        units = (session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(sorted(principal.units)))
-                                 .order_by(OrgUnit.code)).all() if named else [])
+        units = sorted(org.unit_names(session, principal.units).items()) if named else []
         context = {
-            "heading": button_label(principal.role), "applying": principal.role in APPLICANT_ROLES,
+            "heading": button_label(principal), "applying": principal.role in APPLICANT_ROLES,
             "kinds": [(key, cases.KIND_NAMES[key], KIND_HINTS[key]) for key in kinds], "kind": kind,
             "cadres": (_cadres(session, principal, text=cadre_text, selected=values.get("cadre_id", ""))
                        if principal.role != "cadre" else None),
             "own": {"name": own.name, "post": own.post} if own else None,
-            "named": named, "units": [(code, name) for code, name in units],
+            "named": named, "units": units,
             "origin": {"key": intake.ORIGIN_KEYS[kind], "label": ORIGIN_LABELS[kind],
                        "choices": origin_choices(principal.role, kind)},
             "inputs": INPUTS[kind], "values": values, "errors": errors, "top": top or [], "notice": notice,
@@ -352,10 +321,8 @@ def case_open() -> Any:
         return _form_page(kind, values, errors=errors, top=top, status=422, cadre_text=searched)
     message = (_("已提交申请：%(number)s", number=number) if role in APPLICANT_ROLES
                else _("已立案：%(number)s", number=number))
-    try:
-        with auth.reading() as (session, principal):
-            access.get_case(session, principal, new_id)
-        target = url_for("ui.case", case_id=new_id)
-    except NotFound:  # opened for a unit I do not see the cases of
-        target = url_for("ui.cases")
+    with auth.reading() as (session, principal):
+        seen = case_views.sees_case(session, principal=principal, case_id=new_id)
+    # opened for a unit whose cases I do not see: back to the list
+    target = url_for("ui.case", case_id=new_id) if seen else url_for("ui.cases")
     return redirect_with(target, message, "success")

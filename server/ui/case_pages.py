@@ -4,13 +4,12 @@ with their deadlines and how each was computed, decisions, timeline, linked case
 against a case: an appeal (申诉) within its window, an exemption application (免责申请)
 while an accountability case is open.
 
-The data are the API's (workflows/cases/queries.py, intake.py); a cadre sees only their
-own cases and the decisions about them.
+The pages render the domain's views (workflows/cases/views.py), the ones the API dumps: a
+case's buttons are its view's `actions`, computed by the rules that guard the writes. A
+cadre sees only their own cases and the decisions about them.
 """
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -18,37 +17,25 @@ from typing import Any
 
 from flask import Response, make_response, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import auth
-from server.api.common import page_of
-from server.api.tasks import task_item
 from server.ui.case_new import button_label
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
 from server.ui.layout import ROLE_LABELS
 from workflows import access
 from workflows.access import Principal
-from workflows.cases import appeal as appeals
-from workflows.cases import intake, queries, tolerance
+from workflows.cases import intake, tolerance
 from workflows.cases import service as cases
-from workflows.cases.models import CaseFile, Decision
-from workflows.engine.models import HumanTask
+from workflows.cases import views as case_views
+from workflows.cases.models import CaseFile
+from workflows.cases.views import CaseFilters, CaseSummaryView, RecommendationView
 from workflows.errors import NotFound, ValidationFailed
 from workflows.incidents import views as incident_views
 from workflows.org import service as org
-from workflows.tasks import queues
 
 PER_PAGE = 20
-#: The kind of case whose outcome vocabulary names a decision of each kind.
-DECISION_CASE_KINDS = {"accountability": "accountability", "tolerance": "tolerance_review",
-                       "appeal": "appeal", "verification": "rectification"}
-DECISION_KIND_NAMES = {"accountability": "问责决定", "tolerance": "容错认定", "appeal": "申诉复核",
-                       "verification": "整改验收"}
-EFFECTIVE_NAMES = {"effective": "有效", "modified": "已变更", "revoked": "已撤销"}
-LINK_NAMES = {"appeal": "申诉", "tolerance": "容错免责", "rectification": "纠错整改",
-              "clarification": "澄清正名", "accountability": "问责"}
 #: How many timeline entries the task page shows beside the form (the case page shows all).
 SIDE_TIMELINE = 12
 
@@ -77,44 +64,10 @@ class Asked:
 def _asked(args: Mapping[str, str]) -> Asked:
     page = args.get("page", "1")
     return Asked(process=args.get("process") if args.get("process") in cases.PREFIXES else None,
-                 status=args.get("status") if args.get("status") in queries.STATUS_NAMES else None,
+                 status=args.get("status") if args.get("status") in case_views.STATUS_NAMES else None,
                  overdue={"1": True, "0": False}.get(args.get("overdue", "")),
                  text=(args.get("q") or "").strip()[:100] or None,
                  page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1)
-
-
-def case_row(case: CaseFile, *, next_due_at: datetime | None = None, overdue: bool = False) -> dict[str, Any]:
-    """A case as the pages show it in lists and summaries."""
-    return {"id": case.id, "number": case.number, "kind": case.kind,
-            "kind_name": cases.KIND_NAMES.get(case.kind, case.kind), "title": case.title,
-            "subject_name": case.subject_name, "org_unit": case.org_unit_code, "status": case.status,
-            "status_name": queries.STATUS_NAMES.get(case.status, case.status),
-            "outcome_name": queries.outcome_name(case.kind, case.outcome), "opened_at": case.opened_at,
-            "opened_by": case.opened_by, "closed_at": case.closed_at, "received_on": case.received_on,
-            "next_due_at": next_due_at, "overdue": bool(overdue)}
-
-
-def decision_row(decision: Decision, case: CaseFile | None = None) -> dict[str, Any]:
-    kind = DECISION_CASE_KINDS.get(decision.kind, decision.kind)
-    return {"id": decision.id, "kind_name": DECISION_KIND_NAMES.get(decision.kind, decision.kind),
-            "outcome_name": queries.outcome_name(kind, decision.outcome),
-            "adjustment_name": queries.outcome_name(kind, decision.adjustment) if decision.adjustment else None,
-            "reason": decision.reason,
-            "recommendation_name": tolerance.OUTCOME_NAMES.get(decision.recommendation or "",
-                                                                decision.recommendation),
-            "departure_reason": decision.departure_reason, "decided_on": decision.decided_on,
-            "decided_by": decision.decided_by, "effective": decision.effective,
-            "effective_name": EFFECTIVE_NAMES.get(decision.effective, decision.effective),
-            "case": case_row(case) if case is not None else None}
-
-
-def _own_decisions(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """The decisions about a cadre user (their cases only), newest first."""
-    rows = session.execute(
-        select(Decision, CaseFile).join(CaseFile, CaseFile.id == Decision.case_id)
-        .where(access.case_scope(principal)).order_by(Decision.decided_on.desc(), Decision.id.desc())
-        .limit(100)).all()
-    return [decision_row(decision, case) for decision, case in rows]
 
 
 @bp.get("/cases", endpoint="cases")
@@ -123,64 +76,23 @@ def cases_list() -> Any:
     own cases with the decisions about them."""
     rt = auth.runtime()
     asked = _asked(request.args)
+    filters = CaseFilters(process=asked.process, status=asked.status, overdue=asked.overdue,
+                          text=asked.text)
     with auth.reading() as (session, principal):
-        query = queries.case_rows(principal, queries.CaseFilters(
-            process=asked.process, status=asked.status, overdue=asked.overdue, text=asked.text),
-            now=rt.clock.now())
-        rows, total = page_of(session, query, page=asked.page, per_page=PER_PAGE)
-        items = [case_row(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue) for row in rows]
-        decisions = _own_decisions(session, principal) if principal.role == "cadre" else None
-        new_case = button_label(principal.role)
+        found = case_views.case_page(session, principal=principal, filters=filters, page=asked.page,
+                                     per_page=PER_PAGE, now=rt.clock.now())
+        decisions = (case_views.own_decisions(session, principal=principal)
+                     if principal.role == "cadre" else None)
+        new_case = button_label(principal)
     link: Callable[..., str] = lambda **changes: url_for("ui.cases", **asked.params(**changes))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    if asked.page > pages:
-        return redirect_with(link(page=pages))
-    return render_template("cases.html", items=items, asked=asked, total=total, pages=pages, link=link,
-                           kinds=cases.KIND_NAMES, statuses=queries.STATUS_NAMES, decisions=decisions,
-                           new_case=new_case)
+    if asked.page > found.pages:
+        return redirect_with(link(page=found.pages))
+    return render_template("cases.html", items=found.items, asked=asked, total=found.total,
+                           pages=found.pages, link=link, kinds=cases.KIND_NAMES,
+                           statuses=case_views.STATUS_NAMES, decisions=decisions, new_case=new_case)
 
 
 # --- one case ---------------------------------------------------------------------------------
-
-
-def recommendation(session: Session, principal: Principal, case: CaseFile) -> dict[str, Any] | None:
-    """The six-element analysis and the decision table's recommendation (§2.2.5) for a tolerance
-    review, or for an accountability case from its linked review; None while there is none."""
-    reviews = [case] if case.kind == "tolerance_review" else [
-        link.case for link in queries.visible_links(session, principal, case) if link.case.kind == "tolerance_review"]
-    for review in reversed(reviews):
-        analysis = tolerance.latest_analysis(session, review.id)
-        if analysis is None:
-            continue
-        elements, distinctions = json.loads(analysis.elements), json.loads(analysis.distinctions)
-        return {
-            "from_case": case_row(review) if review.id != case.id else None,
-            "name": tolerance.OUTCOME_NAMES.get(analysis.recommendation, analysis.recommendation),
-            "key": analysis.recommendation, "analysed_by": analysis.analysed_by, "recorded_at": analysis.recorded_at,
-            "elements": [{"name": name, "favourable": elements.get(key, {}).get("pole") == "favourable",
-                          "pole": good if elements.get(key, {}).get("pole") == "favourable" else bad,
-                          "reason": elements.get(key, {}).get("reason", "")}
-                         for key, name, good, bad in tolerance.ELEMENTS],
-            "distinctions": [{"name": name, "answer": distinctions.get(key, {}).get("answer"),
-                              "note": distinctions.get(key, {}).get("note", "")}
-                             for key, name in tolerance.DISTINCTIONS],
-        }
-    return None
-
-
-def side_summary(session: Session, principal: Principal, case: CaseFile, *, now: datetime) -> dict[str, Any] | None:
-    """The case beside a task: summary, latest history, linked cases (None if out of sight)."""
-    try:
-        access.get_case(session, principal, case.id)
-    except NotFound:
-        return None
-    timeline = queries.timeline(session, case)
-    return {**case_row(case), "timeline": list(reversed(timeline))[:SIDE_TIMELINE], "more": len(timeline) > SIDE_TIMELINE,
-            "links": [_link(link) for link in queries.visible_links(session, principal, case)]}
-
-
-def _link(link: queries.LinkedCase) -> dict[str, Any]:
-    return {"direction": link.direction, "kind_name": LINK_NAMES.get(link.kind, link.kind), **case_row(link.case)}
 
 
 @dataclass
@@ -203,47 +115,23 @@ def _filing(values: dict[str, str], err: ValidationFailed, known: tuple[str, ...
     return Filing(values, errors, top)
 
 
-def _may_file(principal: Principal, case: CaseFile, filers: Mapping[str, Any]) -> bool:
-    return principal.role in filers and (principal.role == "cadre" or principal.org_unit == case.org_unit_code)
-
-
-def with_unit_names(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Task items (`task_item`) with their unit's name beside its code, for pages."""
-    names = org.unit_names(session, (item["org_unit"] for item in items))
-    return [{**item, "org_unit_name": names.get(item["org_unit"] or "")} for item in items]
-
-
 def _case_page(case_id: int, *, appeal: Filing | None = None, exemption: Filing | None = None,
                status: int = 200) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        now, today = rt.clock.now(), rt.clock.today()
-        detail = queries.case_detail(session, principal=principal, case_id=case_id, now=now)
-        case = detail.case
-        soon = queues.due_soon_limit(session, rt.clock)
-        due = [t.due_at for t in detail.tasks if t.due_at is not None]
-        window = appeals.appeal_window(session, case) if _may_file(principal, case, intake.APPELLANTS) else None
-        cadre = detail.cadre
+        today = rt.clock.today()
+        detail = case_views.case_detail(session, principal=principal, case_id=case_id, clock=rt.clock)
         context = {
-            "case": case_row(case, next_due_at=min(due) if due else None, overdue=detail.overdue),
-            "cadre": {"name": cadre.name, "post": cadre.post} if cadre else None,
-            "org_unit_name": detail.org_unit_name,
-            "tasks": with_unit_names(session, [task_item(t, now=now, soon=soon) for t in detail.tasks]),
-            "visible_tasks": set(session.execute(select(HumanTask.id).where(
-                HumanTask.id.in_([t.id for t in detail.tasks]), access.task_scope(principal))).scalars())
-            if detail.tasks else set(),
-            "decisions": [decision_row(d) for d in detail.decisions],
-            "timeline": detail.timeline, "links": [_link(link) for link in detail.links],
-            "urges": detail.urges, "comments": detail.comments, "diagram": detail.diagram,
-            "recommendation": recommendation(session, principal, case),
-            "window": window, "today": today, "role": principal.role,
-            "may_exempt": (case.kind == "accountability" and case.status == "open"
-                           and _may_file(principal, case, intake.EXEMPTION_FILERS)),
+            "case": detail,
+            "recommendation": detail.recommendation, "window": detail.appeal_window,
+            "may_appeal": case_views.FILE_APPEAL in detail.actions,
+            "may_exempt": case_views.APPLY_FOR_EXEMPTION in detail.actions,
+            "today": today, "role": principal.role,
             "applicant_fixed": intake.EXEMPTION_FILERS.get(principal.role),
             "applicants": tolerance.APPLICANTS,
             "appeal": appeal, "exemption": exemption, "roles": ROLE_LABELS,
-            "attachments": documents_card(session, principal, case),
-            "stuck": incident_views.stuck(session, principal=principal, instance_id=case.instance_id),
+            "attachments": documents_card(session, principal, access.get_case(session, principal, case_id)),
+            "stuck": incident_views.stuck(session, principal=principal, instance_id=detail.instance_id),
         }
     return render_template("case.html", **context), status
 
@@ -260,8 +148,8 @@ def case(case_id: int) -> Any:
 def case_diagram(case_id: int) -> Response:
     """The BPMN XML of the process version the case runs on (for the diagram on its page)."""
     with auth.reading() as (session, principal):
-        found = queries.diagram(session, access.get_case(session, principal, case_id), with_xml=True)
-    if found is None or not found.bpmn_xml:
+        found = case_views.case_diagram(session, principal=principal, case_id=case_id)
+    if not found.bpmn_xml:
         raise NotFound(_("本案件没有流程图"))
     response = make_response(found.bpmn_xml)
     response.mimetype = "application/xml"
@@ -282,13 +170,9 @@ def _filed_on(text: str, today: date) -> date:
 
 def _after_filing(case_id: int, new_id: int, message: str) -> Response:
     """To the new case if I see it, else back to this one."""
-    try:
-        with auth.reading() as (session, principal):
-            access.get_case(session, principal, new_id)
-        target = url_for("ui.case", case_id=new_id)
-    except NotFound:
-        target = url_for("ui.case", case_id=case_id)
-    return redirect_with(target, message, "success")
+    with auth.reading() as (session, principal):
+        seen = case_views.sees_case(session, principal=principal, case_id=new_id)
+    return redirect_with(url_for("ui.case", case_id=new_id if seen else case_id), message, "success")
 
 
 @bp.post("/cases/<int:case_id>/appeal")
@@ -324,3 +208,29 @@ def case_exemption(case_id: int) -> Any:
     except ValidationFailed as err:
         return _case_page(case_id, exemption=_filing(values, err, ("reasons", "facts", "applicant")), status=422)
     return _after_filing(case_id, new_id, _("已提出免责申请：%(number)s", number=number))
+
+
+# --- for the pages that still shape dicts (the export, the task page) ---------------------------
+
+
+def case_row(case: CaseFile, *, next_due_at: datetime | None = None, overdue: bool = False) -> dict[str, Any]:
+    """A case as `CaseView` shows it, as a dict (with `kind`, the process key, as before)."""
+    view = case_views.case_view(case, next_due_at=next_due_at, overdue=overdue)
+    return {**vars(view), "kind": view.process}
+
+
+def with_unit_names(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Task items (`task_item`) with their unit's name beside its code, for pages."""
+    names = org.unit_names(session, (item["org_unit"] for item in items))
+    return [{**item, "org_unit_name": names.get(item["org_unit"] or "")} for item in items]
+
+
+def side_summary(session: Session, principal: Principal, case: CaseFile, *,
+                 now: datetime) -> CaseSummaryView | None:
+    """The case beside a task (`case_views.case_summary`): None if out of sight."""
+    return case_views.case_summary(session, principal=principal, case=case, latest=SIDE_TIMELINE)
+
+
+def recommendation(session: Session, principal: Principal, case: CaseFile) -> RecommendationView | None:
+    """The six-element analysis beside a task (`case_views.recommendation`)."""
+    return case_views.recommendation(session, principal=principal, case=case)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from tests.domain_support import World
 from tests.support import HASHER
 from workflows import access
-from workflows.cases import queries
+from workflows.cases import views as case_views
 from workflows.documents import formats
 from workflows.documents import service as documents
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
@@ -159,7 +159,7 @@ def test_upload_list_and_download_byte_for_byte(login: Any, world: World, rt: Ru
     assert f'"case_number": "{case.number}"' in downloads[1].detail and '"role": "cadre"' in downloads[1].detail
     assert '"ip": "127.0.0.1"' in downloads[2].detail
     with rt.db.reading() as session:
-        labels = [entry.label for entry in queries.timeline(session, world.case(case.id))]
+        labels = [entry.label for entry in case_views.timeline(session, world.case(case.id))]
         assert "添加材料" in labels and not [label for label in labels if "下载" in label]
         assert verify(session).ok
 

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from tests.domain_support import World, make_world
 from workflows import access
-from workflows.cases import blacklist, blacklist_views, queries
+from workflows.cases import blacklist, blacklist_views
 from workflows.cases import service as cases
+from workflows.cases import views as case_views
 from workflows.cases.models import BlacklistEntry, CaseFile
 from workflows.engine.models import AuditEvent
 from workflows.errors import Forbidden, NotFound, ValidationFailed
@@ -86,7 +87,7 @@ def test_a_correction_is_audited_on_the_basis_cases_timeline(world: World) -> No
     corrected = _correct(world, original.id, entered_on=world.today() - timedelta(days=3))
     with world.rt.db.reading() as session:
         [row] = session.execute(select(AuditEvent).where(AuditEvent.action == "blacklist.correct")).scalars()
-        timeline = queries.timeline(session, cases.get(session, basis.id))
+        timeline = case_views.timeline(session, cases.get(session, basis.id))
     assert (row.actor, row.object_type, row.object_id, row.instance_id) == (
         "organization.hf", "blacklist_entry", str(corrected.id), basis.instance_id)
     assert f'"corrects_entry_id": {original.id}' in row.detail and "entered_on" in row.detail

@@ -36,11 +36,14 @@ from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
 from workflows.documents import service as documents
 from workflows.engine import spiff as engine
+from workflows.engine.clock import Clock
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import NotFound
 from workflows.org import service as org
 from workflows.paging import Page, paginate
+from workflows.tasks import views as task_views
 from workflows.tasks.models import TaskComment, TaskUrge
+from workflows.tasks.views import TaskView
 
 STATUS_NAMES = {"open": "办理中", "decided": "已作出决定", "final": "决定已生效", "closed": "已结案",
                 "overdue": "已逾期", "verifying": "待验收"}
@@ -343,8 +346,9 @@ class CadreBrief:
 class CaseDetailView(CaseView):
     """One case with everything its page shows, and what the principal may do to it."""
 
+    instance_id: int | None  # the process instance the case runs as
     cadre: CadreBrief | None
-    tasks: tuple[HumanTask, ...]  # open, earliest deadline first
+    tasks: tuple[TaskView, ...]  # open, earliest deadline first
     visible_task_ids: frozenset[int]  # the open tasks whose page the principal may open
     decisions: tuple[DecisionView, ...]
     timeline: tuple[TimelineEntry, ...]
@@ -352,20 +356,23 @@ class CaseDetailView(CaseView):
     urges: tuple[Urge, ...]
     comments_count: int
     diagram: Diagram | None
+    recommendation: RecommendationView | None  # the six-element analysis, where there is one
     appeal_window: appeal.AppealWindow | None  # when the principal is one who may appeal
     actions: tuple[str, ...]  # of ACTIONS, what the principal may do now
 
 
-def case_detail(session: Session, *, principal: Principal, case_id: int, now: datetime,
-                today: date) -> CaseDetailView:
+def case_detail(session: Session, *, principal: Principal, case_id: int,
+                clock: Clock) -> CaseDetailView:
     """The case if visible to `principal` (NotFound otherwise) with everything its page shows."""
     case = access.get_case(session, principal, case_id)
     iid = case.instance_id
+    now, today = clock.now(), clock.today()
     overdue = bool(session.execute(select(overdue_clause(now)).select_from(CaseFile)
                                    .where(CaseFile.id == case.id)).scalar())
-    tasks = tuple(session.execute(
-        select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.state == "open")
-        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)).scalars()) if iid else ()
+    task_ids = session.execute(
+        select(HumanTask.id).where(HumanTask.instance_id == iid, HumanTask.state == "open")
+        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)).scalars() if iid else ()
+    tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
     decisions = session.execute(
         select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)).scalars()
     comments = int(session.execute(select(func.count()).select_from(TaskComment)
@@ -381,15 +388,17 @@ def case_detail(session: Session, *, principal: Principal, case_id: int, now: da
     summary = case_view(case, org_unit_name=org.unit_names(session, [case.org_unit_code])
                         .get(case.org_unit_code), next_due_at=min(due) if due else None,
                         overdue=overdue)
+    links = tuple(visible_links(session, principal, case))
     return CaseDetailView(
-        **vars(summary),
+        **vars(summary), instance_id=iid,
         cadre=CadreBrief(cadre.id, cadre.name, cadre.post, cadre.org_unit_code) if cadre else None,
         tasks=tasks,
         visible_task_ids=frozenset(t.id for t in tasks if access.task_visible(
             principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id)),
         decisions=tuple(decision_view(d) for d in decisions), timeline=tuple(timeline(session, case)),
-        links=tuple(visible_links(session, principal, case)), urges=tuple(urges(session, case)),
-        comments_count=comments, diagram=diagram(session, case), appeal_window=window,
+        links=links, urges=tuple(urges(session, case)), comments_count=comments,
+        diagram=diagram(session, case), recommendation=_recommendation(session, case, links),
+        appeal_window=window,
         actions=tuple(action for action in ACTIONS if allowed[action]))
 
 
@@ -397,14 +406,17 @@ def case_detail(session: Session, *, principal: Principal, case_id: int, now: da
 class OpenedCaseView(CaseView):
     """A case just opened (or filed against another) with its first tasks the principal sees."""
 
-    tasks: tuple[HumanTask, ...]
+    tasks: tuple[TaskView, ...]
 
 
-def opened_case(session: Session, *, principal: Principal, case: CaseFile) -> OpenedCaseView:
+def opened_case(session: Session, *, principal: Principal, case: CaseFile,
+                clock: Clock) -> OpenedCaseView:
     """The case just opened by the principal, with its open tasks whose queue they see."""
-    tasks = tuple(session.execute(
-        select(HumanTask).where(HumanTask.instance_id == case.instance_id, HumanTask.state == "open",
-                                access.task_scope(principal)).order_by(HumanTask.id)).scalars())
+    task_ids = session.execute(
+        select(HumanTask.id).where(HumanTask.instance_id == case.instance_id,
+                                   HumanTask.state == "open", access.task_scope(principal))
+        .order_by(HumanTask.id)).scalars()
+    tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
     due = [t.due_at for t in tasks if t.due_at is not None]
     [shown] = case_views(session, [case])
     return OpenedCaseView(**{**vars(shown), "next_due_at": min(due) if due else None}, tasks=tasks)
@@ -572,9 +584,13 @@ def recommendation(session: Session, *, principal: Principal,
                    case: CaseFile) -> RecommendationView | None:
     """The latest six-element analysis for a tolerance review, or for an accountability case
     from its linked review the principal sees; None while there is none."""
+    return _recommendation(session, case, visible_links(session, principal, case))
+
+
+def _recommendation(session: Session, case: CaseFile,
+                    links: Iterable[LinkView]) -> RecommendationView | None:
     reviews = [case.id] if case.kind == "tolerance_review" else [
-        link.id for link in visible_links(session, principal, case)
-        if link.process == "tolerance_review"]
+        link.id for link in links if link.process == "tolerance_review"]
     for review_id in reversed(reviews):
         analysis = tolerance.latest_analysis(session, review_id)
         if analysis is None:
