@@ -126,3 +126,48 @@ def test_the_pages_never_import_the_api() -> None:
              for p in paths for line in api_imports(p.read_text(encoding="utf-8"),
                                                     p.relative_to(ROOT).as_posix())]
     assert found == []
+
+
+# -- server/ composes no SQL: handlers call the domain's views and services -----------------
+
+#: The modules of server/ that still build statements themselves, each with its reason; any
+#: other may import from SQLAlchemy only the `Session` type.
+COMPOSES_SQL_FOR_NOW = frozenset({
+    "server/__init__.py",  # the health probe's SELECT 1
+    "server/cli.py",  # `cadreflow tasks` and `cadreflow instances` list rows directly
+    "server/api/common.py",  # page_of, the paginator before workflows/paging.py
+    "server/ui/export.py", "server/ui/layout.py", "server/ui/supervision.py",
+})
+
+
+def sql_imports(source: str) -> list[int]:
+    """The lines of `source` that import SQLAlchemy for anything but the `Session` type."""
+
+    def builds_sql(node: ast.AST) -> bool:
+        if isinstance(node, ast.Import):
+            return any(top(alias.name) == "sqlalchemy" for alias in node.names)
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            session_only = node.module == "sqlalchemy.orm" and all(
+                alias.name == "Session" for alias in node.names)
+            return top(node.module) == "sqlalchemy" and not session_only
+        return False
+
+    return sorted(node.lineno for node in ast.walk(ast.parse(source)) if builds_sql(node))
+
+
+def test_the_sql_import_reader_lets_only_the_session_type_through() -> None:
+    source = ("from sqlalchemy.orm import Session\nfrom sqlalchemy import select\nimport sqlalchemy\n"
+              "from sqlalchemy.orm import Session, aliased\n"
+              "def f():\n    from sqlalchemy import func\n")
+    assert sql_imports(source) == [2, 3, 4, 6]
+
+
+def test_server_composes_no_sql() -> None:
+    """server/ dumps, renders and prints the domain's views: a query, with the principal's
+    scope, belongs in workflows/ (a view or a service), never in an HTTP handler."""
+    paths = modules_under("server")
+    assert ROOT / "server" / "ui" / "case_pages.py" in paths
+    found = [f"{p.relative_to(ROOT)}:{line}" for p in paths
+             if p.relative_to(ROOT).as_posix() not in COMPOSES_SQL_FOR_NOW
+             for line in sql_imports(p.read_text(encoding="utf-8"))]
+    assert found == []

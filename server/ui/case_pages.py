@@ -33,7 +33,6 @@ from workflows.cases.models import CaseFile
 from workflows.cases.views import CaseFilters, CaseSummaryView, RecommendationView
 from workflows.errors import NotFound, ValidationFailed
 from workflows.incidents import views as incident_views
-from workflows.org import service as org
 
 PER_PAGE = 20
 #: How many timeline entries the task page shows beside the form (the case page shows all).
@@ -210,19 +209,13 @@ def case_exemption(case_id: int) -> Any:
     return _after_filing(case_id, new_id, _("已提出免责申请：%(number)s", number=number))
 
 
-# --- for the pages that still shape dicts (the export, the task page) ---------------------------
+# --- for the pages still to move to the views (the case export, the task page) -----------------
 
 
 def case_row(case: CaseFile, *, next_due_at: datetime | None = None, overdue: bool = False) -> dict[str, Any]:
     """A case as `CaseView` shows it, as a dict (with `kind`, the process key, as before)."""
     view = case_views.case_view(case, next_due_at=next_due_at, overdue=overdue)
     return {**vars(view), "kind": view.process}
-
-
-def with_unit_names(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Task items (`task_item`) with their unit's name beside its code, for pages."""
-    names = org.unit_names(session, (item["org_unit"] for item in items))
-    return [{**item, "org_unit_name": names.get(item["org_unit"] or "")} for item in items]
 
 
 def side_summary(session: Session, principal: Principal, case: CaseFile, *,
