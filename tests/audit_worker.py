@@ -41,7 +41,8 @@ def _put_back_stale_head_update(*, guarded: bool) -> None:
     state = instances._WRITE_STATE
     # Guarded: the state write requires this statement's own audit row, as shipped.
     instances._WRITE_STATE_AUDITED = (
-        Prepared(state.statement.where(exists(select(ctes[2].c.id)))) if guarded else state)
+        Prepared("instances.write_state_stale_head", state.statement.where(exists(select(ctes[2].c.id))))
+        if guarded else state)
 
 
 def main(argv: list[str]) -> int:

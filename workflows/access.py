@@ -168,6 +168,7 @@ class TaskFacts:
 
 _T, _C, _A = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
 _TASK_FACTS = Prepared(
+    "access.task_facts",
     select(_T.c.id, _T.c.instance_id, _T.c.role, _T.c.org_unit, _T.c.assignee, _T.c.state,
            _C.c.id.label("case_id"), _C.c.number.label("case_number"), _C.c.cadre_id.label("case_cadre_id"),
            _A.c.original_case_id.label("appealed_case_id"))

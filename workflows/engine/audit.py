@@ -51,7 +51,7 @@ _READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
 _INSERT_EVENT = insert(_EVENTS)
 # PostgreSQL chains a row in one round trip: the database applies the link step of
 # `_digest` (sha256 over previous hash, id and the body digest computed here).
-_APPEND_PG = Prepared(text(
+_APPEND_PG = Prepared("audit.append_pg", text(
     "WITH old AS (SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE),"
     " head AS (UPDATE audit_head SET last_id = old.last_id + 1,"
     "   last_hash = encode(sha256(convert_to(old.last_hash || (old.last_id + 1)::text || :body,"
@@ -64,7 +64,7 @@ _APPEND_PG = Prepared(text(
 ).bindparams(bindparam("at", type_=UTCDateTime())))
 
 # SQLite, one row: the same link step by a function db.py registers; a trigger moves the head.
-_APPEND_SQLITE = Prepared(text(
+_APPEND_SQLITE = Prepared("audit.append_sqlite", text(
     "INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
     " prev_hash, hash) SELECT last_id + 1, :at, :actor, :action, :object_type, :object_id,"
     " :instance_id, :detail, last_hash, cadreflow_sha256(last_hash || (last_id + 1) || :body)"

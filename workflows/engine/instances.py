@@ -48,6 +48,7 @@ _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 # The task row read with the lock may be older than the locked instance on PostgreSQL
 # (a racer's commit); the engine state is then the judge: see TaskNotReady below.
 _LOCK_WITH_TASK = Prepared(
+    "instances.lock_with_task",
     _LOCKED.add_columns(_TASKS.c.id.label("task_id"), _TASKS.c.state.label("task_state"),
                         _TASKS.c.form, _TASKS.c.spiff_task_id, _TASKS.c.task_spec)
     .join(_TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
@@ -55,6 +56,7 @@ _LOCK_WITH_TASK = Prepared(
     .with_for_update(of=_INSTANCES)
 )
 _WRITE_STATE = Prepared(
+    "instances.write_state",
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.version == bindparam("expected"))
     .values(state=bindparam("state"), state_format=bindparam("fmt"), version=bindparam("next"),
@@ -63,7 +65,10 @@ _WRITE_STATE = Prepared(
 )
 # PostgreSQL's last write carries its audit row (audit.appending_ctes): the state is written
 # only if that row was appended, so a missing row shows as nothing written, never a gap.
-_WRITE_STATE_AUDITED = Prepared(_WRITE_STATE.statement.where(audit.AUDIT_WRITTEN))  # type: ignore[attr-defined]
+_WRITE_STATE_AUDITED = Prepared(
+    "instances.write_state_audited",
+    _WRITE_STATE.statement.where(audit.AUDIT_WRITTEN),  # type: ignore[attr-defined]
+)
 _INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
 
 

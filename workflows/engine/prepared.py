@@ -2,36 +2,72 @@
 
 SQLAlchemy Core works out a statement's cache key on every execution and builds an
 execution context around it: 15–40 µs a statement here, more with joins, about as much
-as the database's own work on these one-row statements. A completion runs eight of
+as the database's own work on these one-row statements. A completion runs about ten of
 them. A `Prepared` statement is a Core construct all the same (the same tables, the same
 SQL SQLAlchemy would send); only its execution skips the machinery: parameters go
 through the column types' own bind processors, result values through their result
-processors, in the caller's transaction on the same connection.
+processors, in the caller's transaction on the same connection. docs/performance.md
+("Prepared statements") has the figures that keep it.
+
+The fence around it:
+- every statement is registered here by name where it is defined: `Prepared(name, statement)`,
+  or `Family(name, build)` (the `family` decorator) for statements built per shape — an
+  IN-list's length, the rows of a multi-row INSERT, PostgreSQL's combined write;
+- tests/test_prepared.py runs each registered statement on SQLite and PostgreSQL and
+  compares rows, row count and the tables it wrote with SQLAlchemy's own execution;
+- SQLAlchemy is pinned to one minor version (pyproject.toml): compiled statements' details
+  read here (`binds`, `bind_names`, `positiontup`) may change between minors;
+- tests/test_layering.py names the modules that may import this one.
 
 Use it for fixed statements that run on every request; anything else stays plain
 SQLAlchemy. Parameters are named; `expanding` (IN-list) parameters are not supported —
-build one statement per list length instead (see projections).
+build one statement per list length instead (a `Family`, see projections). A SELECT returns
+rows; INSERT, UPDATE and DELETE return a row count (no RETURNING).
 """
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
 
-#: A measurement switch (bench/prepared_ab.py): the groups (defining module's last name, e.g.
-#: `instances`, `auth`; `all` for every one) whose statements run through SQLAlchemy's own
-#: execution instead, as a plain `conn.execute` call site would.
-PLAIN: set[str] = {g.strip() for g in os.environ.get("CADREFLOW_PREPARED_PLAIN", "").split(",") if g.strip()}
+#: Every statement and family of statements, by name (`<group>.<statement>`, the group being
+#: the defining module's last name).
+REGISTRY: dict[str, Prepared | Family] = {}
+
+#: A measurement switch (bench/prepared_ab.py): the groups (`instances`, `auth`, …; `all` for
+#: every one) whose statements run through SQLAlchemy's own execution instead, as a plain
+#: `conn.execute` call site would. Empty unless CADREFLOW_PREPARED_PLAIN names some.
+PLAIN: set[str] = {g.strip() for g in os.environ.get("CADREFLOW_PREPARED_PLAIN", "").split(",")
+                   if g.strip()}
+
+
+def _defining_module() -> str:
+    """The module whose code is creating a statement (the first caller outside this one), found
+    as `collections.namedtuple` finds its own."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return str(frame.f_globals.get("__name__", ""))
+
+
+def _register(name: str, item: Prepared | Family) -> str:
+    """Registers `item` under `name`; returns the module that defined it."""
+    group, dot, rest = name.partition(".")
+    if not (group and dot and rest):
+        raise ValueError(f"a prepared statement is named <group>.<statement>: {name!r}")
+    if name in REGISTRY:
+        raise ValueError(f"a prepared statement named {name!r} exists already")
+    REGISTRY[name] = item
+    return _defining_module()
 
 
 class Rows:
@@ -66,7 +102,8 @@ class _Plan(NamedTuple):
 
 
 def _row_type(names: list[str]) -> type:
-    if len(set(names)) != len(names) or not all(n.isidentifier() and not n.startswith("_") for n in names):
+    if len(set(names)) != len(names) or not all(n.isidentifier() and not n.startswith("_")
+                                                for n in names):
         raise ValueError(f"result columns need distinct plain names (label them): {names}")
     base: type = NamedTuple("PreparedRow", [(n, Any) for n in names])  # type: ignore[misc]
 
@@ -81,32 +118,55 @@ def _row_type(names: list[str]) -> type:
 
 
 class Prepared:
-    """A fixed Core statement with its per-dialect compilation kept."""
+    """A fixed Core statement with its per-dialect compilation kept, registered by name."""
 
-    __slots__ = ("_plans", "group", "statement")
+    __slots__ = ("_plans", "group", "module", "name", "statement")
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, name: str, statement: ClauseElement) -> None:
+        self.module = _register(name, self)
+        self._setup(name, statement)
+
+    @classmethod
+    def _shape_of(cls, family: Family, statement: ClauseElement) -> Prepared:
+        """One shape of a registered family (registered with it, not on its own)."""
+        made = cls.__new__(cls)
+        made.module = family.module
+        made._setup(family.name, statement)
+        return made
+
+    def _setup(self, name: str, statement: ClauseElement) -> None:
+        self.name = name
+        self.group = name.partition(".")[0]
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
-        self.group = str(sys._getframe(1).f_globals.get("__name__", "")).rsplit(".", 1)[-1]
+
+    def __repr__(self) -> str:
+        return f"Prepared({self.name!r})"
 
     def _plan(self, dialect: Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        binds: dict[str, BindParameter[Any]] = compiled.binds
-        if any(b.expanding for b in binds.values()):
-            raise ValueError("a prepared statement cannot take an expanding (IN-list) parameter")
-        fixed = {name: b.effective_value for name, b in binds.items() if not b.required}
-        processors = {name: p for name, p in compiled._bind_processors.items() if callable(p)}
+        if compiled.effective_returning:
+            raise ValueError(f"{self.name}: a prepared write returns its row count, not rows")
+        named = compiled.bind_names  # bind parameter -> its name in the SQL
+        if any(b.expanding or b in compiled.literal_execute_params for b in named):
+            raise ValueError(f"{self.name}: a prepared statement cannot take an expanding "
+                             f"(IN-list) parameter")
+        fixed = {named[b]: b.effective_value for b in named if not b.required}
+        # By name: a name that recurs (in parts of a combined statement) is one value, processed once.
+        bind = tuple({named[b]: p for b in named
+                      if (p := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+                     .items())
         row_type: type | None = None
         result: tuple[tuple[int, Processor], ...] = ()
-        if isinstance(self.statement, SelectBase) or bool(getattr(self.statement, "_returning", None)):
-            columns = list(self.statement.selected_columns)  # type: ignore[attr-defined]
-            row_type = _row_type([c.key for c in columns])
+        if isinstance(self.statement, SelectBase):
+            columns = list(self.statement.selected_columns)
+            row_type = _row_type([c.key or "" for c in columns])
             result = tuple((i, p) for i, c in enumerate(columns)
-                           if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
+                           if (p := c.type.dialect_impl(dialect).result_processor(dialect, None))
+                           is not None)
         order = tuple(compiled.positiontup or ()) if dialect.positional else None
-        return _Plan(str(compiled), order, fixed, tuple(processors.items()), row_type, result)
+        return _Plan(str(compiled), order, fixed, bind, row_type, result)
 
     def execute(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Rows:
         """Runs in `conn`'s open transaction (never outside one: on SQLite that would be
@@ -114,7 +174,8 @@ class Prepared:
         if not conn.in_transaction():
             raise RuntimeError("a prepared statement runs inside the caller's transaction")
         if PLAIN and (self.group in PLAIN or "all" in PLAIN):
-            return conn.execute(self.statement, dict(params) if params else {})  # type: ignore[call-overload,no-any-return]
+            return conn.execute(self.statement,  # type: ignore[call-overload,no-any-return]
+                                dict(params) if params else {})
         dialect = conn.dialect
         key = f"{dialect.name}+{dialect.driver}"  # the SQL and its paramstyle are the driver's
         plan = self._plans.get(key)
@@ -147,3 +208,38 @@ class Prepared:
         else:
             rows = [make(*r) for r in raw]
         return Rows(rows, rowcount)
+
+
+class Family:
+    """Statements of one kind built per shape at run time (an IN-list's length, the rows of a
+    multi-row INSERT, the parts of a combined statement), registered once by name: calling it
+    with a shape gives that shape's `Prepared`, built and compiled once (at most `max_shapes`
+    kept; the shapes are hashable, and build the same statement whenever they are equal)."""
+
+    __slots__ = ("_shapes", "build", "max_shapes", "module", "name")
+
+    def __init__(self, name: str, build: Callable[..., ClauseElement], *,
+                 max_shapes: int = 512) -> None:
+        self.module = _register(name, self)
+        self.name = name
+        self.build = build
+        self.max_shapes = max_shapes
+        self._shapes: dict[tuple[Hashable, ...], Prepared] = {}
+
+    def __repr__(self) -> str:
+        return f"Family({self.name!r})"
+
+    def __call__(self, *shape: Hashable) -> Prepared:
+        found = self._shapes.get(shape)
+        if found is None:
+            if len(self._shapes) >= self.max_shapes:
+                self._shapes.clear()
+            found = self._shapes[shape] = Prepared._shape_of(self, self.build(*shape))
+        return found
+
+
+def family(name: str, *, max_shapes: int = 512) -> Callable[[Callable[..., ClauseElement]], Family]:
+    """Registers the decorated builder as the family `name` (see `Family`)."""
+    def register(build: Callable[..., ClauseElement]) -> Family:
+        return Family(name, build, max_shapes=max_shapes)
+    return register

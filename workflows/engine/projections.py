@@ -9,40 +9,42 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, update
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from workflows.engine import spiff as engine
 from workflows.engine.models import HumanTask, Timer, table_of
-from workflows.engine.prepared import Prepared
+from workflows.engine.prepared import Prepared, family
 
 TASKS = table_of(HumanTask)
 TIMERS = table_of(Timer)
 
 COMPLETE_TASK = Prepared(
+    "projections.complete_task",
     update(TASKS).where(TASKS.c.id == bindparam("tid"), TASKS.c.state == "open")
     .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"))
 )
 _RESCHEDULE_TASK = Prepared(
+    "projections.reschedule_task",
     update(TASKS)
     .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
            TASKS.c.spiff_task_id == bindparam("sid"))
     .values(due_at=bindparam("due"))
 )
 _RESCHEDULE_TIMER = Prepared(
+    "projections.reschedule_timer",
     update(TIMERS)
     .where(TIMERS.c.instance_id == bindparam("iid"), TIMERS.c.spiff_task_id == bindparam("sid"))
     .values(fire_at=bindparam("at"))
 )
 
 
-@cache
-def _cancel_tasks(count: int) -> Prepared:
+@family("projections.cancel_tasks")
+def _cancel_tasks(count: int) -> Update:
     """Cancels `count` open tasks of an instance; parameters `iid`, `now`, `cancel_<i>`."""
-    return Prepared(
+    return (
         update(TASKS)
         .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
                TASKS.c.spiff_task_id.in_([bindparam(f"cancel_{i}") for i in range(count)]))
@@ -50,24 +52,24 @@ def _cancel_tasks(count: int) -> Prepared:
     )
 
 
-@cache
-def _delete_timers(count: int) -> Prepared:
+@family("projections.delete_timers")
+def _delete_timers(count: int) -> Delete:
     """Deletes `count` timers of an instance; parameters `iid`, `timer_<i>`."""
-    return Prepared(delete(TIMERS).where(
+    return delete(TIMERS).where(
         TIMERS.c.instance_id == bindparam("iid"),
         TIMERS.c.spiff_task_id.in_([bindparam(f"timer_{i}") for i in range(count)]),
-    ))
+    )
 
 
 def _listed(prefix: str, values: list[str]) -> dict[str, str]:
     return {f"{prefix}_{i}": value for i, value in enumerate(values)}
 
 
-@cache
-def _insert_rows(table: Table, columns: tuple[str, ...], count: int) -> Prepared:
-    """A prepared INSERT of `count` rows; parameters `<table>_<i>_<column>`."""
-    return Prepared(insert(table).values([{c: bindparam(f"{table.name}_{i}_{c}") for c in columns}
-                                          for i in range(count)]))
+@family("projections.insert_rows")
+def _insert_rows(table: Table, columns: tuple[str, ...], count: int) -> Insert:
+    """An INSERT of `count` rows; parameters `<table>_<i>_<column>`."""
+    return insert(table).values([{c: bindparam(f"{table.name}_{i}_{c}") for c in columns}
+                                 for i in range(count)])
 
 
 def _rows_params(table: Table, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -79,15 +81,18 @@ def add_rows(batch: Batch, table: Table, rows: list[dict[str, Any]]) -> None:
     batch.add(_insert_rows(table, tuple(rows[0]), len(rows)), **_rows_params(table, rows))
 
 
-#: PostgreSQL's combined statements, by the identity of their parts (all prepared once, so
-#: the SQL is compiled once). Holds its parts: ids stay theirs.
-_COMBINED: dict[tuple[int, ...], tuple[Prepared, tuple[Any, ...]]] = {}
-_COMBINED_MAX = 512
+@family("projections.batch")
+def _combined(final: Prepared, parts: tuple[Prepared, ...], ctes: tuple[Any, ...]) -> Update:
+    """PostgreSQL's one statement for a step: `final` (the state update) with each part as a
+    data-modifying CTE, and `ctes` (the audit append) beside them."""
+    statement: Update = final.statement  # type: ignore[assignment]
+    return statement.add_cte(*(part.statement.cte(f"w{i}")  # type: ignore[attr-defined]
+                               for i, part in enumerate(parts)), *ctes)
 
 
 class Batch:
     """The writes of one step, sent with the instance's state update. Statements are
-    `Prepared` (module constants, or cached per shape): see workflows/prepared.py."""
+    `Prepared` (module constants, or a family's shapes): see workflows/engine/prepared.py."""
 
     def __init__(self) -> None:
         self._parts: list[tuple[Prepared, dict[str, Any]]] = []
@@ -122,17 +127,7 @@ class Batch:
         return final.execute(conn, params).rowcount
 
     def _combined(self, final: Prepared) -> Prepared:
-        parts = tuple(part for part, _ in self._parts)
-        key = (id(final), *map(id, parts), 0, *map(id, self._ctes))
-        found = _COMBINED.get(key)
-        if found is None:
-            statement: Update = final.statement  # type: ignore[assignment]
-            combined = statement.add_cte(*(part.statement.cte(f"w{i}")  # type: ignore[attr-defined]
-                                           for i, part in enumerate(parts)), *self._ctes)
-            if len(_COMBINED) >= _COMBINED_MAX:
-                _COMBINED.clear()
-            found = _COMBINED[key] = (Prepared(combined), (final, *parts, *self._ctes))
-        return found[0]
+        return _combined(final, tuple(part for part, _ in self._parts), tuple(self._ctes))
 
 
 T = TypeVar("T")

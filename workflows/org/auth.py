@@ -32,12 +32,14 @@ _ACCOUNT = (_USERS.c.id.label("user_id"), _USERS.c.username, _USERS.c.role, _USE
 # Every authenticated request runs one of these: one prepared statement each, session (or
 # token) and its user together.
 _SESSION_WITH_USER = Prepared(
+    "auth.session_with_user",
     select(_SESSIONS.c.id, _SESSIONS.c.csrf_token, _SESSIONS.c.last_seen_at, _SESSIONS.c.expires_at,
            _SESSIONS.c.revoked_at, *_ACCOUNT)
     .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
     .where(_SESSIONS.c.id == bindparam("sid"))
 )
 _TOKEN_WITH_USER = Prepared(
+    "auth.token_with_user",
     select(_TOKENS.c.expires_at, _TOKENS.c.revoked_at, *_ACCOUNT)
     .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
     .where(_TOKENS.c.token_hash == bindparam("digest"))

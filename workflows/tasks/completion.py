@@ -25,6 +25,7 @@ from workflows.errors import NotFound
 
 _TASKS = table_of(HumanTask)
 _OPEN_OF_INSTANCE = Prepared(
+    "completion.open_of_instance",
     select(_TASKS).where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.state == "open")
     .order_by(_TASKS.c.id)
 )

@@ -79,7 +79,8 @@ def draft_of(session: Session, *, principal: Principal, task_id: int) -> Draft |
     return Draft(task.id, data if isinstance(data, dict) else {}, row.saved_by, row.saved_at)
 
 
-_DROP_DRAFT = Prepared(delete(table_of(TaskDraft)).where(table_of(TaskDraft).c.task_id == bindparam("tid")))
+_DROP_DRAFT = Prepared("drafts.drop_draft",
+                       delete(table_of(TaskDraft)).where(table_of(TaskDraft).c.task_id == bindparam("tid")))
 
 
 @hooks.after_any_completion
