@@ -128,6 +128,48 @@ def test_the_pages_never_import_the_api() -> None:
     assert found == []
 
 
+# -- Hot-path SQL: statements run on the driver's cursor stay fenced -------------------------
+
+PREPARED = "workflows.engine.prepared"
+#: The modules that may import workflows/engine/prepared.py: those that define its statements
+#: (tests/test_prepared.py runs each against SQLAlchemy's own execution) and the benchmark
+#: that measures them (docs/performance.md, "Prepared statements"). Nothing else in
+#: workflows/, server/ or bench/.
+PREPARED_IMPORTERS = frozenset({
+    "workflows/access.py", "workflows/engine/audit.py", "workflows/engine/instances.py",
+    "workflows/engine/projections.py", "workflows/org/auth.py", "workflows/tasks/completion.py",
+    "workflows/tasks/drafts.py", "bench/prepared_ab.py",
+})
+
+
+def imports_prepared(source: str) -> bool:
+    """Whether `source` imports the prepared-statement module, in any spelling (absolute
+    imports only: workflows/ uses no other kind)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import) and any(
+                a.name == PREPARED or a.name.startswith(f"{PREPARED}.") for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module and (
+                node.module == PREPARED or (node.module == "workflows.engine"
+                                            and any(a.name == "prepared" for a in node.names))):
+            return True
+    return False
+
+
+def test_the_prepared_import_reader_sees_every_spelling() -> None:
+    assert imports_prepared("from workflows.engine.prepared import Prepared\n")
+    assert imports_prepared("from workflows.engine import audit, prepared\n")
+    assert imports_prepared("import workflows.engine.prepared as p\n")
+    assert imports_prepared("def f():\n    from workflows.engine.prepared import REGISTRY\n")
+    assert not imports_prepared("from workflows.engine import projections\n")
+
+
+def test_only_the_hot_path_modules_import_prepared_statements() -> None:
+    found = {p.relative_to(ROOT).as_posix() for p in modules_under("workflows", "server", "bench")
+             if imports_prepared(p.read_text(encoding="utf-8"))}
+    assert found - {"workflows/engine/prepared.py"} == PREPARED_IMPORTERS
+
+
 # -- server/ composes no SQL: handlers call the domain's views and services -----------------
 
 #: The modules of server/ that still build statements themselves, each with its reason; any
