@@ -14,7 +14,15 @@ Prints medians and p90 per arm, each against the floor of the same run, the gain
 prepared statements (time saved ÷ the time with SQLAlchemy's execution), and the time spent
 in each statement group (the defining module) per API completion in both modes.
 
+With `--http`, the same comparison over real HTTP instead: two gunicorn servers on one
+database, one with the prepared statements and one with SQLAlchemy's execution
+(CADREFLOW_PREPARED_PLAIN=all), their closed loops (2 requests in flight per worker) taken
+in turns in a shuffled order, each between two blocks of the engine floor as
+bench/api_complete.py does, and each loop's cost per completion (workers ÷ peak) divided by
+the floor around it.
+
     .venv/bin/python bench/prepared_ab.py [--backend sqlite|postgresql|both] [--rounds 300]
+    .venv/bin/python bench/prepared_ab.py --http [--backend ...] [--rounds 4] [--seconds 6]
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import engine_floor
-from api_complete import FORM, PASSWORD, TaskPool, completion_world
-from api_support import cpu_busy, database, percentile
+from api_complete import FORM, PASSWORD, FloorBlocks, TaskPool, closed_loop, completion_world
+from api_support import Server, cpu_busy, database, percentile
 
 from server import create_app
 from workflows.engine import prepared
@@ -182,17 +191,76 @@ def report(arms: Arms) -> None:
         print(f"  {group:<12} {ours:9.1f} {theirs:9.1f} {theirs - ours:8.1f} {100 * (theirs - ours) / (1000 * base):6.1f}%")
 
 
+def bench_http(backend: str, tmp: Path, worker_counts: tuple[int, ...], rounds: int,
+               seconds: float, seed: int) -> None:
+    modes = {"prepared": "", "plain": "all"}
+    with database(backend, tmp, "prepared_http") as url:
+        most = 2 * max(worker_counts)
+        rt = completion_world(url, clerks=most)
+        loops = rounds * len(modes) * len(worker_counts)
+        floors = FloorBlocks(rt, 100, 2 * loops)
+        pool = TaskPool(rt)
+        shuffle = random.Random(seed)
+        for workers in worker_counts:
+            ratios: dict[str, list[float]] = defaultdict(list)
+            cpus: dict[str, list[float]] = defaultdict(list)
+            with ExitStack() as stack:
+                servers = {mode: stack.enter_context(
+                    Server(url, workers, tmp, env={"CADREFLOW_PREPARED_PLAIN": plain}))
+                    for mode, plain in modes.items()}
+                clients = {}
+                for mode, server in servers.items():
+                    clients[mode] = [server.client().login(f"clerk{i:02d}", PASSWORD)
+                                     for i in range(2 * workers)]
+                    pool.fill(int(400 * workers * 3))
+                    closed_loop(server, clients[mode], pool, 3.0)  # warm-up
+                print(f"\n[{backend}] {workers} worker(s), {rounds} rounds of {seconds:.0f} s loops "
+                      f"per mode; load average {os.getloadavg()[0]:.2f}", flush=True)
+                print(f"  {'round':>5} {'mode':<9} {'/s':>6} {'cost ms':>8} {'floor ms':>9} "
+                      f"{'ratio':>6} {'CPU ms':>7} {'busy':>5}")
+                for r in range(rounds):
+                    order = list(modes)
+                    shuffle.shuffle(order)
+                    for mode in order:
+                        pool.fill(int(400 * workers * seconds))
+                        busy = cpu_busy(1.0)
+                        before = floors.block()
+                        load = closed_loop(servers[mode], clients[mode], pool, seconds)
+                        floor_ms = statistics.median(before + floors.block())
+                        cost = 1000 * workers / load.rate
+                        cpu = 1000 * load.cpu_seconds / max(load.completions, 1)
+                        ratios[mode].append(cost / floor_ms)
+                        cpus[mode].append(cpu / floor_ms)
+                        print(f"  {r + 1:>5} {mode:<9} {load.rate:6.0f} {cost:8.2f} {floor_ms:9.2f} "
+                              f"{cost / floor_ms:6.2f} {cpu:7.2f} {100 * busy:4.0f}%"
+                              f"{f'  {load.errors} errors' if load.errors else ''}", flush=True)
+            ours, theirs = statistics.median(ratios["prepared"]), statistics.median(ratios["plain"])
+            print(f"  ratio to floor, median (range): prepared {ours:.2f} "
+                  f"({min(ratios['prepared']):.2f}–{max(ratios['prepared']):.2f}), plain {theirs:.2f} "
+                  f"({min(ratios['plain']):.2f}–{max(ratios['plain']):.2f}); prepared saves "
+                  f"{100 * (theirs - ours) / theirs:+.1f} %; worker CPU x floor, median: "
+                  f"prepared {statistics.median(cpus['prepared']):.2f}, "
+                  f"plain {statistics.median(cpus['plain']):.2f}", flush=True)
+        rt.db.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--rounds", type=int, default=300, help="completions per arm")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--http", action="store_true", help="over HTTP, two gunicorn servers")
+    parser.add_argument("--seconds", type=float, default=6.0, help="--http: seconds per loop")
     args = parser.parse_args()
     print(f"prepared statements A/B — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory() as name:
         for backend in backends:
-            bench_backend(backend, Path(name), args.rounds, args.seed)
+            if args.http:  # the targets: one SQLite worker; one and two on PostgreSQL
+                bench_http(backend, Path(name), (1,) if backend == "sqlite" else (1, 2),
+                           args.rounds, args.seconds, args.seed)
+            else:
+                bench_backend(backend, Path(name), args.rounds, args.seed)
     return 0
 
 

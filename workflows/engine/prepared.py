@@ -10,13 +10,14 @@ processors, in the caller's transaction on the same connection. docs/performance
 ("Prepared statements") has the figures that keep it.
 
 The fence around it:
-- every statement is registered here by name where it is defined: `Prepared(name, statement)`,
+- every statement is registered (`REGISTRY`) by name where it is defined: `Prepared(name, statement)`,
   or `Family(name, build)` (the `family` decorator) for statements built per shape — an
   IN-list's length, the rows of a multi-row INSERT, PostgreSQL's combined write;
 - tests/test_prepared.py runs each registered statement on SQLite and PostgreSQL and
   compares rows, row count and the tables it wrote with SQLAlchemy's own execution;
-- SQLAlchemy is pinned to one minor version (pyproject.toml): compiled statements' details
-  read here (`binds`, `bind_names`, `positiontup`) may change between minors;
+- SQLAlchemy is pinned to one minor version (pyproject.toml): what is read here of a compiled
+  statement (`bind_names`, `literal_execute_params`, `positiontup`, `effective_returning`,
+  the SQL string) is public, but how a statement compiles may change between minors;
 - tests/test_layering.py names the modules that may import this one.
 
 Use it for fixed statements that run on every request; anything else stays plain
