@@ -273,7 +273,8 @@ def decision_view(decision: Decision, case: CaseView | None = None) -> DecisionV
         effective_name=EFFECTIVE_NAMES.get(decision.effective, decision.effective), case=case)
 
 
-def own_decisions(session: Session, *, principal: Principal, limit: int = 100) -> list[DecisionView]:
+def own_decisions(session: Session, *, principal: Principal,
+                  limit: int = 100) -> list[DecisionView]:
     """The decisions about the cases the principal sees (a cadre: their own), newest first."""
     rows = session.execute(
         select(Decision, CaseFile).join(CaseFile, CaseFile.id == Decision.case_id)
@@ -375,8 +376,9 @@ def case_detail(session: Session, *, principal: Principal, case_id: int,
     tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
     decisions = session.execute(
         select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)).scalars()
-    comments = int(session.execute(select(func.count()).select_from(TaskComment)
-                                   .where(TaskComment.instance_id == iid)).scalar_one()) if iid else 0
+    comments = int(session.execute(
+        select(func.count()).select_from(TaskComment).where(TaskComment.instance_id == iid)
+    ).scalar_one()) if iid else 0
     cadre = session.get(Cadre, case.cadre_id) if case.cadre_id is not None else None
     window = (appeal.appeal_window(session, case)
               if intake.appellant_refusal(principal, case) is None else None)
@@ -395,7 +397,8 @@ def case_detail(session: Session, *, principal: Principal, case_id: int,
         tasks=tasks,
         visible_task_ids=frozenset(t.id for t in tasks if access.task_visible(
             principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id)),
-        decisions=tuple(decision_view(d) for d in decisions), timeline=tuple(timeline(session, case)),
+        decisions=tuple(decision_view(d) for d in decisions),
+        timeline=tuple(timeline(session, case)),
         links=links, urges=tuple(urges(session, case)), comments_count=comments,
         diagram=diagram(session, case), recommendation=_recommendation(session, case, links),
         appeal_window=window,
@@ -424,7 +427,8 @@ def opened_case(session: Session, *, principal: Principal, case: CaseFile,
 
 @dataclass(frozen=True)
 class CaseSummaryView(CaseView):
-    """A case beside one of its tasks: its latest history and the linked cases the principal sees."""
+    """A case beside one of its tasks: its latest history, and the linked cases the principal
+    sees."""
 
     timeline: tuple[TimelineEntry, ...]  # newest first
     more: bool  # the timeline has older entries than shown
