@@ -169,11 +169,11 @@ class Client:
             self.sock.close()
             self.sock = None
 
-    def request(self, method: str, path: str, body: Any = None,
-                raw: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
+                accept: str = "application/json") -> tuple[int, dict[str, str], bytes]:
         payload = raw if raw is not None else (
             b"" if body is None else json.dumps(body, ensure_ascii=False).encode())
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Accept: application/json"]
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Accept: {accept}"]
         if self.cookie:
             head.append(f"Cookie: {self.cookie}")
             if method not in ("GET", "HEAD"):

@@ -69,8 +69,7 @@ def inbox() -> Any:
                                  text=asked.text, sort=asked.sort)
         whole = filters == queues.Filters(queue=queue, sort=asked.sort)  # the tab's count is its length
         found = views.queue_page(session, principal, filters, clock=rt.clock, page=asked.page,
-                                 per_page=PER_PAGE, total=counts.get(queue) if whole else None,
-                                 process_names=processes)
+                                 per_page=PER_PAGE, total=counts.get(queue) if whole else None)
         me = principal.username
     asked = replace(asked, queue=queue)
     link: Callable[..., str] = lambda **changes: url_for("ui.inbox", **asked.params(**changes))

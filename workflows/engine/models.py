@@ -116,7 +116,8 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_queue", "state", "role", "org_unit", "due_at"),
+        # who holds the task too: a queue's length is counted from the index alone
+        Index("ix_human_task_queue", "state", "role", "org_unit", "due_at", "assignee", "owner"),
         Index("ix_human_task_assignee", "state", "assignee", "due_at"),
         Index("ix_human_task_instance", "instance_id", "state"),
         Index("ix_human_task_due", "state", "due_at"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -18,14 +18,14 @@ from workflows.access import Principal, task_scope
 from workflows.cases.models import Appeal, CaseFile
 from workflows.engine import functions
 from workflows.engine.clock import Clock
-from workflows.engine.models import HumanTask, table_of
+from workflows.engine.models import HumanTask, ProcessVersion, table_of
 from workflows.errors import UnknownCalendarYear, ValidationFailed
+from workflows.org.models import OrgUnit
 
 QUEUES = ("mine", "role", "done")
 #: Open queues by due date: earliest first (undated last), or latest first.
 SORTS = ("due", "-due")
 DUE_SOON_WORKDAYS = 3
-_QUEUE_NAMES = {"mine": "我的待办", "role": "本岗位待办", "done": "已办"}
 
 
 def due_soon_limit(session: Session, clock: Clock, workdays: int = DUE_SOON_WORKDAYS) -> datetime:
@@ -48,16 +48,6 @@ class Filters:
     overdue: bool | None = None
     text: str | None = None
     sort: str = "due"  # open queues only: "-due" puts the latest due first
-
-
-def task_rows(principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
-    """The query of one queue: task columns with its case's id, number and subject."""
-    query: Select[Any] = cast(Select[Any], (
-        select(HumanTask, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
-               CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"))
-        .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
-    ))
-    return _filtered(query, principal, filters, now=now)
 
 
 def _filtered(query: Select[Any], principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
@@ -99,9 +89,8 @@ def _open_order(due_at: Any, task_id: Any, sort: str) -> tuple[Any, ...]:
 
 def page(session: Session, principal: Principal, filters: Filters, *, now: datetime, page: int,
          per_page: int, counted: bool = True, total: int | None = None) -> paging.Page[Any]:
-    """One page of a queue — rows of the task's columns with case_id, case_number,
-    subject_name, case_title, and what authorization reads of the case (case_cadre_id,
-    appealed_case_id) — and the queue's length: `total` when the caller counted it already,
+    """One page of a queue — rows of the task's columns with those `with_case` adds — and
+    the queue's length: `total` when the caller counted it already,
     else counted when the page does not tell it (a lower bound unless `counted`).
 
     Without a text filter the page is cut from the task rows alone and only its rows meet
@@ -114,13 +103,7 @@ def page(session: Session, principal: Principal, filters: Filters, *, now: datet
            .limit(per_page).offset((page - 1) * per_page).subquery("page"))
     ordered = ((cut.c.completed_at.desc(), cut.c.id.desc()) if filters.queue == "done"
                else _open_order(cut.c.due_at, cut.c.id, filters.sort))
-    query = (select(cut, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
-                    CaseFile.subject_name.label("subject_name"), CaseFile.title.label("case_title"),
-                    CaseFile.cadre_id.label("case_cadre_id"),
-                    Appeal.original_case_id.label("appealed_case_id"))
-             .outerjoin(CaseFile, CaseFile.instance_id == cut.c.instance_id)
-             .outerjoin(Appeal, Appeal.case_id == CaseFile.id)
-             .order_by(*ordered))
+    query = with_case(select(cut), cut).order_by(*ordered)
     rows: Sequence[Any] = session.execute(query).all()
     if total is None:
         total = paging.total_after(len(rows), page=page, per_page=per_page)
@@ -128,6 +111,24 @@ def page(session: Session, principal: Principal, filters: Filters, *, now: datet
         total = (count(session, principal, filters, now=now) if counted
                  else (page - 1) * per_page + len(rows))
     return paging.Page(rows, page, per_page, total)
+
+
+def with_case(query: Select[Any], tasks: Any) -> Select[Any]:
+    """`query` over task rows (`tasks`: the table, or a page cut from it) with what a view of
+    them reads besides: the case's id, number, subject and title, what authorization reads of
+    it (case_cadre_id, appealed_case_id), and the names of the task's unit and process (the
+    newest version's) — each a key lookup for the rows already chosen."""
+    process_name = (select(ProcessVersion.name).where(ProcessVersion.process_key == tasks.c.process_key)
+                    .order_by(ProcessVersion.version.desc()).limit(1).correlate(tasks)
+                    .scalar_subquery())
+    return (query.add_columns(CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
+                              CaseFile.subject_name.label("subject_name"),
+                              CaseFile.title.label("case_title"), CaseFile.cadre_id.label("case_cadre_id"),
+                              Appeal.original_case_id.label("appealed_case_id"),
+                              OrgUnit.name.label("org_unit_name"), process_name.label("process_name"))
+            .outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
+            .outerjoin(Appeal, Appeal.case_id == CaseFile.id)
+            .outerjoin(OrgUnit, OrgUnit.code == tasks.c.org_unit))
 
 
 def count(session: Session, principal: Principal, filters: Filters, *, now: datetime) -> int:
@@ -151,16 +152,3 @@ def _counted(principal: Principal, filters: Filters, *, now: datetime) -> Select
     if filters.text:
         narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
     return _filtered(narrowed, principal, filters, now=now).order_by(None)
-
-
-def marks(due_at: datetime | None, *, now: datetime, soon: datetime) -> dict[str, bool]:
-    """The overdue / due-soon markers of a task."""
-    return {"overdue": due_at is not None and due_at < now,
-            "due_soon": due_at is not None and now <= due_at < soon}
-
-
-def queue_name(queue: str) -> str:
-    return _QUEUE_NAMES.get(queue, queue)
-
-
-

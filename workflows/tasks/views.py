@@ -14,7 +14,7 @@ task (who handled the original case?) ask the database, once per page and once p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,6 @@ from workflows.engine import spiff, versions
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, ProcessVersion, table_of
 from workflows.errors import NotFound
-from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
 from workflows.tasks import completion, details, notifications, queues
@@ -148,27 +147,24 @@ _VIEW_FIELDS = tuple(f.name for f in fields(TaskView))
 # -- lists ---------------------------------------------------------------------------------
 
 def queue_page(session: Session, principal: Principal, filters: queues.Filters, *, clock: Clock,
-               page: int, per_page: int, total: int | None = None,
-               process_names: Mapping[str, str] | None = None) -> paging.Page[TaskView]:
+               page: int, per_page: int, total: int | None = None) -> paging.Page[TaskView]:
     """One page of a queue (我的待办, 本岗位待办, 已办) and its length, each task named and
-    with the principal's actions. `total` (the queue's length, when the caller counted it
-    with `queue_lengths`) and `process_names` save reading them again."""
+    with the principal's actions. `total`, the queue's length when the caller counted it
+    already (`queue_lengths`), saves counting it again."""
     now = clock.now()
     found = queues.page(session, principal, filters, now=now, page=page, per_page=per_page,
                         total=total)
-    return paging.Page(_views(session, principal, found.items, clock=clock, now=now,
-                              process_names=process_names),
+    return paging.Page(_views(session, principal, found.items, clock=clock, now=now),
                        found.page, found.per_page, found.total)
 
 
 def queue_rows(session: Session, principal: Principal, filters: queues.Filters, *, clock: Clock,
-               limit: int, process_names: Mapping[str, str] | None = None) -> list[TaskView]:
+               limit: int) -> list[TaskView]:
     """Up to `limit` tasks of a queue from its start, named and marked, without actions: for
     an export, whose rows leave as a file with no button."""
     now = clock.now()
     found = queues.page(session, principal, filters, now=now, page=1, per_page=limit, counted=False)
-    return _views(session, principal, found.items, clock=clock, now=now,
-                  process_names=process_names, with_actions=False)
+    return _views(session, principal, found.items, clock=clock, now=now, with_actions=False)
 
 
 def queue_lengths(session: Session, principal: Principal, *, clock: Clock,
@@ -189,18 +185,6 @@ def task_views(session: Session, principal: Principal, task_ids: Sequence[int], 
                                                      .where(_TASKS.c.id.in_(wanted)))}
     rows = [found[i] for i in task_ids if i in found]
     return _views(session, principal, rows, clock=clock, now=clock.now())
-
-
-def task_view(session: Session, principal: Principal, task_id: int, *, clock: Clock) -> TaskView:
-    """One task the principal may see (NotFound otherwise), as a list shows it: the answer to
-    a claim, release, delegation or transfer."""
-    row = None
-    if 0 < task_id <= access.MAX_ID:
-        row = session.execute(_with_case(select(_TASKS)).where(_TASKS.c.id == task_id)).first()
-    if row is None or not _visible(principal, row):
-        raise NotFound(f"task {task_id} not found")
-    [view] = _views(session, principal, [row], clock=clock, now=clock.now())
-    return view
 
 
 def completed(session: Session, principal: Principal, result: completion.Completion, *,
@@ -277,14 +261,8 @@ def colleagues(session: Session, principal: Principal, task: TaskView) -> list[s
 
 def process_names(session: Session) -> dict[str, str]:
     """Each process key's name as its newest version calls it (the queues' process filter)."""
-    return _process_names(session, None)
-
-
-def _process_names(session: Session, keys: Iterable[str] | None) -> dict[str, str]:
-    query = select(ProcessVersion.process_key, ProcessVersion.name)
-    if keys is not None:
-        query = query.where(ProcessVersion.process_key.in_(sorted(set(keys))))
-    rows = session.execute(query.order_by(ProcessVersion.process_key, ProcessVersion.version))
+    rows = session.execute(select(ProcessVersion.process_key, ProcessVersion.name)
+                           .order_by(ProcessVersion.process_key, ProcessVersion.version))
     return {key: name for key, name in rows}
 
 
@@ -317,14 +295,8 @@ _INSTANCES, _VERSIONS = table_of(Instance), table_of(ProcessVersion)
 
 
 def _with_case(query: Select[Any]) -> Select[Any]:
-    """`query` over the task table, with the columns of its case `_views` reads."""
-    return (query.add_columns(_CASES.c.id.label("case_id"), _CASES.c.number.label("case_number"),
-                              _CASES.c.subject_name.label("subject_name"),
-                              _CASES.c.title.label("case_title"),
-                              _CASES.c.cadre_id.label("case_cadre_id"),
-                              _APPEALS.c.original_case_id.label("appealed_case_id"))
-            .outerjoin(_CASES, _CASES.c.instance_id == _TASKS.c.instance_id)
-            .outerjoin(_APPEALS, _APPEALS.c.case_id == _CASES.c.id))
+    """`query` over the task table, with the columns of its case and the names `_views` reads."""
+    return queues.with_case(query, _TASKS)
 
 
 def _detail_row(session: Session, principal: Principal, task_id: int) -> Any:
@@ -356,19 +328,14 @@ def _facts(row: Any) -> TaskFacts:
 
 
 def _views(session: Session, principal: Principal, rows: Sequence[Any], *, clock: Clock,
-           now: datetime, process_names: Mapping[str, str] | None = None, named: bool = True,
-           with_actions: bool = True, fixed: set[int] | None = None) -> list[TaskView]:
-    """Rows of the task table with their case's columns (`_with_case`) as views."""
+           now: datetime, named: bool = True, with_actions: bool = True,
+           fixed: set[int] | None = None) -> list[TaskView]:
+    """Rows of the task table with the columns `queues.with_case` adds as views (`named`
+    False: rows without the names' columns, which stay None)."""
     if not rows:
         return []
     dated = any(row.state == "open" and row.due_at is not None for row in rows)
     soon = queues.due_soon_limit(session, clock) if dated else now
-    units: Mapping[str, str] = {}
-    processes: Mapping[str, str] = {}
-    if named:
-        units = org.unit_names(session, (row.org_unit for row in rows))
-        processes = (process_names if process_names is not None
-                     else _process_names(session, (row.process_key for row in rows)))
     if with_actions and fixed is None:
         fixed = _fixed(session, principal, rows)
     views = []
@@ -377,9 +344,9 @@ def _views(session: Session, principal: Principal, rows: Sequence[Any], *, clock
         overdue = is_open and row.due_at is not None and row.due_at < now
         views.append(TaskView(
             id=row.id, name=row.name, task_spec=row.task_spec, process_key=row.process_key,
-            process_name=processes.get(row.process_key, row.process_key) if named else None,
+            process_name=(row.process_name or row.process_key) if named else None,
             role=row.role, role_name=ROLES.get(row.role or "", row.role),
-            org_unit=row.org_unit, org_unit_name=units.get(row.org_unit or ""),
+            org_unit=row.org_unit, org_unit_name=row.org_unit_name if named else None,
             assignee=row.assignee, owner=row.owner, state=row.state, created_at=row.created_at,
             due_at=row.due_at, due_basis=row.due_basis, overdue=overdue,
             due_soon=is_open and row.due_at is not None and now <= row.due_at < soon,
