@@ -41,6 +41,7 @@ from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVers
 from workflows.errors import NotFound
 from workflows.org import service as org
 from workflows.paging import Page, paginate
+from workflows.roles import ESCALATION_ROLE
 from workflows.tasks import views as task_views
 from workflows.tasks.models import TaskComment, TaskUrge
 from workflows.tasks.views import TaskView
@@ -66,8 +67,6 @@ DECISION_KIND_NAMES = {"accountability": "问责决定", "tolerance": "容错认
 EFFECTIVE_NAMES = {"effective": "有效", "modified": "已变更", "revoked": "已撤销"}
 LINK_NAMES = {"appeal": "申诉", "tolerance": "容错免责", "rectification": "纠错整改",
               "clarification": "澄清正名", "accountability": "问责"}
-#: The lane of escalations (督办): an open task there means a deadline has passed.
-ESCALATION_ROLE = "supervisor"
 #: Timeline labels of the actions that touch a case.
 ACTION_LABELS = {
     "case.open": "登记案件", "instance.start": "流程启动", "task.complete": "办理",
@@ -159,7 +158,7 @@ class CaseFilters:
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """Overdue cases: an open task past its due time, a deadline that escalated to the
-    supervisor (an open 督办 task), or a process that marked the case overdue."""
+    supervisor (an open 督办 task: ESCALATION_ROLE), or a process that marked the case overdue."""
     late = exists().where(HumanTask.instance_id == CaseFile.instance_id, HumanTask.state == "open",
                           or_(HumanTask.due_at < now, HumanTask.role == ESCALATION_ROLE))
     return or_(CaseFile.status == "overdue", late)
