@@ -177,8 +177,6 @@ def test_only_the_hot_path_modules_import_prepared_statements() -> None:
 COMPOSES_SQL_FOR_NOW = frozenset({
     "server/__init__.py",  # the health probe's SELECT 1
     "server/cli.py",  # `cadreflow tasks` and `cadreflow instances` list rows directly
-    "server/api/common.py",  # page_of, the paginator before workflows/paging.py
-    "server/ui/export.py", "server/ui/layout.py", "server/ui/supervision.py",
 })
 
 

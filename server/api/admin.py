@@ -14,7 +14,7 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema, page_body
+from server.api.common import Blueprint, PageArgs, PageSchema
 from server.schemas import (
     YEARS,
     DayArgs,
@@ -326,11 +326,9 @@ def list_audit(args: dict[str, Any]) -> Any:
     filters = admin.AuditFilters(actor=args.get("actor"), action=args.get("action"),
                                  object_type=args.get("object_type"), object_id=args.get("object_id"),
                                  instance_id=args.get("instance_id"), **moments)
-    page, per_page = args["page"], args["per_page"]
     with auth.reading() as (session, principal):
-        items, total = admin.audit_rows(session, principal=principal, filters=filters, page=page,
-                                        per_page=per_page)
-    return page_body(items, page=page, per_page=per_page, total=total)
+        return admin.audit_rows(session, principal=principal, filters=filters, page=args["page"],
+                                per_page=args["per_page"])
 
 
 @blp.route("/admin/audit/verify", methods=["POST"])

@@ -1,14 +1,13 @@
-"""Schemas and helpers every resource shares: pagination, problems, dates."""
+"""Schemas and helpers every resource shares: page arguments and bodies (a `paging.Page`
+dumps as one), problems."""
 from __future__ import annotations
 
 from typing import Any
 
 from flask_smorest import Blueprint as _Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
-MAX_PER_PAGE = 200
+from workflows.paging import MAX_PER_PAGE
 
 
 class Blueprint(_Blueprint):
@@ -46,23 +45,6 @@ class ProblemSchema(Schema):
     code = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     problems = fields.List(fields.Dict())
-
-
-def page_of(session: Session, query: Select[Any], *, page: int, per_page: int,
-            count: bool = True) -> tuple[list[Any], int]:
-    """One page of `query` and the total number of rows it matches."""
-    rows = list(session.execute(query.limit(per_page).offset((page - 1) * per_page)).all())
-    if not count:
-        return rows, len(rows)
-    if page == 1 and len(rows) < per_page:
-        return rows, len(rows)
-    total = session.execute(select(func.count()).select_from(
-        query.order_by(None).limit(None).offset(None).subquery())).scalar_one()
-    return rows, int(total)
-
-
-def page_body(items: list[Any], *, page: int, per_page: int, total: int) -> dict[str, Any]:
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
 PROBLEM_RESPONSES = (401, 403, 404, 409, 422)

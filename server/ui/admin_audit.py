@@ -4,8 +4,6 @@ as the admin API does; the rows shown are the administrator's units' (admin.audi
 """
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,7 +13,7 @@ from flask_babel import gettext as _
 
 from server import auth
 from server.ui.common import bp, redirect_with, safe_next
-from workflows import access
+from workflows import access, paging
 from workflows.engine import audit
 from workflows.org import admin
 
@@ -69,19 +67,16 @@ def _asked() -> tuple[dict[str, str], dict[str, str], admin.AuditFilters, int]:
 def admin_audit() -> Any:
     """The audit trail, newest first, with filters; nothing is searched while a date is wrong."""
     values, errors, filters, page = _asked()
-    items: list[dict[str, Any]] = []
-    total = 0
+    found: paging.Page[admin.AuditEntry] = paging.Page([], page, PER_PAGE, 0)
     with auth.reading() as (session, principal):
         access.check_may_administer(principal)
         if not errors:
-            items, total = admin.audit_rows(session, principal=principal, filters=filters, page=page,
-                                            per_page=PER_PAGE)
-    for item in items:
-        item["detail_text"] = json.dumps(item["detail"], ensure_ascii=False, sort_keys=True)
+            found = admin.audit_rows(session, principal=principal, filters=filters, page=page,
+                                     per_page=PER_PAGE)
     kept: dict[str, Any] = {k: v for k, v in values.items() if v}
     link: Callable[..., str] = lambda page: url_for("ui.admin_audit", **kept, page=page if page > 1 else None)
-    pages = max(1, math.ceil(total / PER_PAGE))
-    return render_template("admin/audit.html", items=items, total=total, page=page, pages=pages,
+    return render_template("admin/audit.html", items=found.items, total=found.total, page=page,
+                           pages=found.pages,
                            values=values, errors=errors, link=link, here_url=link(page)), 422 if errors else 200
 
 

@@ -1,11 +1,11 @@
 """Lists as files (导出): CSV and XLSX from headers and rows, with Chinese headers; and the
 exports of the inbox (/tasks/export.csv|.xlsx) and the case list (/cases/export.csv|.xlsx).
 
-A page's export route re-runs the page's own query with the same filters and hands
-`table_file` the headers and rows (no paging, at most EXPORT_MAX rows). CSV is UTF-8
-with a BOM so that Excel reads the Chinese right; XLSX is written by openpyxl. Moments
-are written in the deployment's time zone; a text cell that a spreadsheet would take
-for a formula (=, +, -, @ …) is kept as text.
+A page's export route reads the page's own views with the same filters (the domain's
+`queue_rows` and `case_list`: no paging, at most EXPORT_MAX rows) and hands `table_file` the
+headers and rows. CSV is UTF-8 with a BOM so that Excel reads the Chinese right; XLSX is
+written by openpyxl. Moments are written in the deployment's time zone; a text cell that a
+spreadsheet would take for a formula (=, +, -, @ …) is kept as text.
 """
 from __future__ import annotations
 
@@ -20,14 +20,12 @@ from flask import Response, request, url_for
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import select
 
 from server import auth
 from server.ui import case_pages, inbox
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
-from workflows.cases import queries
-from workflows.org.models import OrgUnit
+from workflows.cases import views as case_views
 from workflows.tasks import queues
 from workflows.tasks import views as task_views
 
@@ -154,20 +152,17 @@ def cases_export(fmt: str) -> Any:
     rt = auth.runtime()
     asked = case_pages._asked(request.args)  # read as the page reads it
     with auth.reading() as (session, principal):
-        query = queries.case_rows(principal, queries.CaseFilters(
+        rows = case_views.case_list(session, principal=principal, filters=case_views.CaseFilters(
             process=asked.process, status=asked.status, overdue=asked.overdue, text=asked.text),
-            now=rt.clock.now())
-        rows = session.execute(query.limit(EXPORT_MAX + 1)).all()
-        units = {code: name for code, name in session.execute(select(OrgUnit.code, OrgUnit.name))}
+            now=rt.clock.now(), limit=EXPORT_MAX + 1)
     if len(rows) > EXPORT_MAX:
         return too_many(url_for("ui.cases", **asked.params(page=1)))
     headers = [_("案件编号"), _("种类"), _("当事人"), _("标题"), _("单位"), _("状态"), _("结果"), _("最近期限"),
                _("逾期"), _("立案时间"), _("立案人"), _("结案时间")]
 
-    def line(row: Any) -> list[Any]:
-        c = case_pages.case_row(row.CaseFile, next_due_at=row.next_due_at, overdue=row.overdue)
-        return [c["number"], c["kind_name"], c["subject_name"], c["title"], units.get(c["org_unit"], c["org_unit"]),
-                c["status_name"], c["outcome_name"], deadline(c["next_due_at"]), _("逾期") if c["overdue"] else "",
-                c["opened_at"], c["opened_by"], c["closed_at"]]
+    def line(c: case_views.CaseView) -> list[Any]:
+        return [c.number, c.kind_name, c.subject_name, c.title, c.org_unit_name, c.status_name,
+                c.outcome_name, deadline(c.next_due_at), _("逾期") if c.overdue else "", c.opened_at,
+                c.opened_by, c.closed_at]
 
     return table_file(fmt=fmt, name="cases", title=_("案件"), headers=headers, rows=map(line, rows))

@@ -10,12 +10,11 @@ from typing import Any
 
 from flask import g, request, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from server import auth
 from server.ui import i18n
 from server.ui.common import bp, csrf_token, flashes, page_url
-from workflows.org.models import OrgUnit, User
+from workflows.org import service as org
 from workflows.roles import ROLES
 from workflows.tasks import notifications
 
@@ -85,12 +84,12 @@ def current_user() -> CurrentUser | None:
     if "ui_user" not in g:
         p = caller.principal
         with auth.runtime().db.reading() as session:
-            user = session.execute(select(User).where(User.username == p.username)).scalar_one()
-            unit = session.get(OrgUnit, p.org_unit)
+            display_name = org.user_by_name(session, p.username).display_name
+            unit_name = org.unit_names(session, [p.org_unit]).get(p.org_unit, p.org_unit)
             unread = notifications.unread_count(session, username=p.username)
-        g.ui_user = CurrentUser(username=p.username, display_name=user.display_name, role=p.role,
+        g.ui_user = CurrentUser(username=p.username, display_name=display_name, role=p.role,
                                 role_name=str(ROLE_LABELS.get(p.role, ROLES.get(p.role, p.role))), org_unit=p.org_unit,
-                                org_unit_name=unit.name if unit else p.org_unit, unread=unread)
+                                org_unit_name=unit_name, unread=unread)
     user_: CurrentUser = g.ui_user
     return user_
 

@@ -17,17 +17,16 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import auth
 from server.ui import export
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
+from workflows import access
 from workflows.access import Principal
-from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, ValidationFailed
-from workflows.org.models import OrgUnit
+from workflows.org import service as org
 from workflows.supervision import views as supervision
 from workflows.tasks import service as work
 
@@ -69,8 +68,8 @@ class Choices:
 
 
 def _choices(session: Session, principal: Principal) -> Choices:
-    units = {code: name for code, name in session.execute(
-        select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(sorted(principal.units))).order_by(OrgUnit.code))}
+    names = org.unit_names(session, principal.units)
+    units = {code: names[code] for code in sorted(names)}
     return Choices(units=units, processes=supervision.process_names(session),
                    roles={r: str(ROLE_LABELS[r]) for r in LANE_ROLES})
 
@@ -158,8 +157,7 @@ def _press(task_id: int, action: str) -> Any:
                 told = len(done.notified)
             else:
                 work.urge(session, principal=principal, task_id=task_id, note=note, clock=rt.clock)
-            task = session.get(HumanTask, task_id)
-            name = task.name if task else str(task_id)
+            name = access.get_task(session, principal, task_id).name
     except ValidationFailed as err:
         message = next((e["message"] for e in err.errors if e["field"] == "note"), err.message)
         return _overdue_page({"task_id": task_id, "action": action, "note": note, "error": message}, 422)

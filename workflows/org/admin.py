@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
 
+from workflows import paging
 from workflows.access import Principal, check_may_administer
 from workflows.cadres.models import Cadre
 from workflows.cases.service import DEADLINE_DEFAULTS, deadline_settings
@@ -248,8 +249,25 @@ def audit_scope(principal: Principal) -> ColumnElement[bool]:
         AuditEvent.instance_id.is_(None) | AuditEvent.instance_id.not_in(outside_instances))
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the audit trail as its readers see it: the detail parsed, and as one line of
+    JSON (keys sorted) for a list."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    instance_id: int | None
+    detail: dict[str, Any]
+    detail_text: str
+    hash: str
+
+
 def audit_rows(session: Session, *, principal: Principal, filters: AuditFilters, page: int,
-               per_page: int) -> tuple[list[dict[str, Any]], int]:
+               per_page: int) -> paging.Page[AuditEntry]:
     """One page of the audit trail, newest first, and the number of rows matching."""
     check_may_administer(principal)
     query: Select[Any] = select(AuditEvent).where(audit_scope(principal)).order_by(AuditEvent.id.desc())
@@ -263,13 +281,12 @@ def audit_rows(session: Session, *, principal: Principal, filters: AuditFilters,
         query = query.where(AuditEvent.at >= filters.since)
     if filters.until is not None:
         query = query.where(AuditEvent.at < filters.until)
-    rows = list(session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
-    if page == 1 and len(rows) < per_page:
-        total = len(rows)
-    else:
-        total = int(session.execute(select(func.count()).select_from(
-            query.order_by(None).with_only_columns(AuditEvent.id).subquery())).scalar_one())
-    items = [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "object_type": r.object_type,
-              "object_id": r.object_id, "instance_id": r.instance_id, "detail": json.loads(r.detail or "{}"),
-              "hash": r.hash} for r in rows]
-    return items, total
+    found = paging.paginate(session, query, page=page, per_page=per_page, key=AuditEvent.id)
+    return found.map(lambda row: _entry(row.AuditEvent))
+
+
+def _entry(r: AuditEvent) -> AuditEntry:
+    detail = json.loads(r.detail or "{}")
+    return AuditEntry(id=r.id, at=r.at, actor=r.actor, action=r.action, object_type=r.object_type,
+                      object_id=r.object_id, instance_id=r.instance_id, detail=detail,
+                      detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True), hash=r.hash)
