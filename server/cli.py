@@ -29,9 +29,10 @@ from workflows.engine import (
 )
 from workflows.engine import scheduler as scheduler_mod
 from workflows.engine.clock import Clock, parse_duration
-from workflows.engine.models import HumanTask, Instance
+from workflows.engine.models import Instance
 from workflows.errors import DefinitionError, DomainError, NotFound, ValidationFailed
 from workflows.runtime import Runtime
+from workflows.tasks import views as task_views
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,21 +176,12 @@ def _fmt(moment: datetime | None, clock: Clock) -> str:
 def tasks(rt: Runtime, role: str | None, org_unit: str | None, instance_id: int | None,
           show_all: bool) -> None:
     """List human tasks, open ones by due date."""
-    query = select(HumanTask).order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-    if not show_all:
-        query = query.where(HumanTask.state == "open")
-    if role:
-        query = query.where(HumanTask.role == role)
-    if org_unit:
-        query = query.where(HumanTask.org_unit == org_unit)
-    if instance_id:
-        query = query.where(HumanTask.instance_id == instance_id)
     with rt.reading() as session:
-        now = rt.clock.now()
-        rows = session.execute(query).scalars().all()
+        rows = task_views.task_list(session, clock=rt.clock, role=role, org_unit=org_unit,
+                                    instance_id=instance_id, open_only=not show_all)
         click.echo(f"{'id':>6}  {'instance':>8}  {'state':9}  {'role':12}  {'org':10}  {'due':16}  task")
         for t in rows:
-            overdue = " 逾期" if t.state == "open" and t.due_at and t.due_at < now else ""
+            overdue = " 逾期" if t.overdue else ""
             click.echo(f"{t.id:>6}  {t.instance_id:>8}  {t.state:9}  {t.role or '-':12}  "
                        f"{t.org_unit or '-':10}  {_fmt(t.due_at, rt.clock):16}  {t.name} [{t.task_spec}]{overdue}")
 

@@ -176,7 +176,7 @@ def test_only_the_hot_path_modules_import_prepared_statements() -> None:
 #: other may import from SQLAlchemy only the `Session` type.
 COMPOSES_SQL_FOR_NOW = frozenset({
     "server/__init__.py",  # the health probe's SELECT 1
-    "server/cli.py",  # `cadreflow tasks` and `cadreflow instances` list rows directly
+    "server/cli.py",  # `cadreflow instances` lists the engine's instance rows directly
 })
 
 

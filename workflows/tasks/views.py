@@ -49,6 +49,7 @@ class TaskView:
     """A task as a list shows it: named, marked, with what the principal may do to it."""
 
     id: int
+    instance_id: int
     name: str
     task_spec: str  # the BPMN element id
     process_key: str
@@ -185,6 +186,22 @@ def task_views(session: Session, principal: Principal, task_ids: Sequence[int], 
                                                      .where(_TASKS.c.id.in_(wanted)))}
     rows = [found[i] for i in task_ids if i in found]
     return _views(session, principal, rows, clock=clock, now=clock.now())
+
+
+def task_list(session: Session, *, clock: Clock, role: str | None = None, org_unit: str | None = None,
+              instance_id: int | None = None, open_only: bool = True) -> list[TaskView]:
+    """Every task (open ones only, unless asked), by due date, undated last — whoever's they
+    are: the command line's listing, run with the database's own rights, so without actions."""
+    query = select(_TASKS)
+    if open_only:
+        query = query.where(_TASKS.c.state == "open")
+    for column, value in ((_TASKS.c.role, role), (_TASKS.c.org_unit, org_unit),
+                          (_TASKS.c.instance_id, instance_id)):
+        if value:
+            query = query.where(column == value)
+    rows = session.execute(_with_case(query).order_by(
+        _TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.id)).all()
+    return _views(session, None, rows, clock=clock, now=clock.now(), with_actions=False)
 
 
 def completed(session: Session, principal: Principal, result: completion.Completion, *,
@@ -327,23 +344,25 @@ def _facts(row: Any) -> TaskFacts:
                      appealed_case_id=row.appealed_case_id)
 
 
-def _views(session: Session, principal: Principal, rows: Sequence[Any], *, clock: Clock,
+def _views(session: Session, principal: Principal | None, rows: Sequence[Any], *, clock: Clock,
            now: datetime, named: bool = True, with_actions: bool = True,
            fixed: set[int] | None = None) -> list[TaskView]:
     """Rows of the task table with the columns `queues.with_case` adds as views (`named`
-    False: rows without the names' columns, which stay None)."""
+    False: rows without the names' columns, which stay None; no principal: no actions)."""
     if not rows:
         return []
     dated = any(row.state == "open" and row.due_at is not None for row in rows)
     soon = queues.due_soon_limit(session, clock) if dated else now
-    if with_actions and fixed is None:
+    with_actions = with_actions and principal is not None
+    if with_actions and fixed is None and principal is not None:
         fixed = _fixed(session, principal, rows)
     views = []
     for row in rows:
         is_open = row.state == "open"
         overdue = is_open and row.due_at is not None and row.due_at < now
         views.append(TaskView(
-            id=row.id, name=row.name, task_spec=row.task_spec, process_key=row.process_key,
+            id=row.id, instance_id=row.instance_id, name=row.name, task_spec=row.task_spec,
+            process_key=row.process_key,
             process_name=(row.process_name or row.process_key) if named else None,
             role=row.role, role_name=ROLES.get(row.role or "", row.role),
             org_unit=row.org_unit, org_unit_name=row.org_unit_name if named else None,
@@ -353,7 +372,7 @@ def _views(session: Session, principal: Principal, rows: Sequence[Any], *, clock
             completed_at=row.completed_at, completed_by=row.completed_by, case_id=row.case_id,
             case_number=row.case_number, subject_name=row.subject_name, case_title=row.case_title,
             actions=(_actions(session, principal, row, now=now, fixed=row.id in (fixed or ()))
-                     if with_actions else ())))
+                     if with_actions and principal is not None else ())))
     return views
 
 
