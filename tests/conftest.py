@@ -2,7 +2,7 @@
 
 Every database-backed test runs on both; ids end in [sqlite] or [postgresql]. Each test
 starts from the migrated state: SQLite copies a migrated file, PostgreSQL restores a
-snapshot of its run's database as migrated (tests/snapshots.py). With CI=true an
+snapshot of its run's database as migrated (tests/support/snapshots.py). With CI=true an
 unreachable PostgreSQL fails the run instead of skipping, and a run in which no
 PostgreSQL test passed fails too.
 """
@@ -20,8 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests import snapshots
-from tests.support import HASHER
+from tests.support import HASHER, snapshots
 from workflows import migrate
 from workflows.config import Settings
 from workflows.engine.db import Database

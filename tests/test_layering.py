@@ -132,7 +132,7 @@ def test_the_pages_never_import_the_api() -> None:
 
 PREPARED = "workflows.engine.prepared"
 #: The modules that may import workflows/engine/prepared.py: those that define its statements
-#: (tests/test_prepared.py runs each against SQLAlchemy's own execution) and the benchmark
+#: (tests/engine/test_prepared.py runs each against SQLAlchemy's own execution) and the benchmark
 #: that measures them (docs/performance.md, "Prepared statements"). Nothing else in
 #: workflows/, server/ or bench/.
 PREPARED_IMPORTERS = frozenset({

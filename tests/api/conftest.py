@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server import create_app
-from tests.domain_support import World, make_world
+from tests.support.world import World, make_world
 from workflows.runtime import Runtime
 
 

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from server import create_app
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime
 

@@ -23,8 +23,8 @@ import pytest
 from flask import Flask
 
 from server import create_app
-from tests.domain_support import World, make_world
 from tests.support import DATA, HASHER
+from tests.support.world import World, make_world
 from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import blacklist

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from tests.domain_support import World
+from tests.support.world import World
 
 SCALARS = {"string", "integer", "number", "boolean"}
 #: Who sends each operation's bodies: someone the operation is meant for.

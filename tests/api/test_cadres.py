@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.cases.test_tolerance import analysis
-from tests.domain_support import World
+from tests.domain.cases.test_tolerance import analysis
+from tests.support.world import World
 from workflows.cases import blacklist
 
 REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}

@@ -15,8 +15,8 @@ import schemathesis
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from tests.domain_support import World
 from tests.support import HASHER
+from tests.support.world import World
 from workflows import access
 from workflows.cases import views as case_views
 from workflows.documents import formats

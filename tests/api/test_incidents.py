@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import DATA, set_clock
-from tests.domain_support import World
 from tests.support import sweep
+from tests.support.world import World
 from workflows.definitions import deployment
 from workflows.engine import instances
 from workflows.engine.models import AuditEvent

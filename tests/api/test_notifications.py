@@ -9,7 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from tests.conftest import advance_clock
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.engine import scheduler
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from server import create_app
-from tests.domain_support import BPMN, FORMS, World
+from tests.support.world import BPMN, FORMS, World
 from workflows.engine.models import AuditEvent, ProcessVersion
 from workflows.runtime import Runtime
 

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from server import create_app, inputs
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.engine.models import AuditEvent
 from workflows.org.models import LoginSession
 from workflows.runtime import Runtime

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
-from tests.domain_support import World
+from tests.support.world import World
 
 REGISTER = {"source": "audit", "facts": "审计发现问题", "evidence": "审计报告"}
 CALLERS = ("discipline.hf", "supervisor.hf", "admin.hf")

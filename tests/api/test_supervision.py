@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import at, set_clock
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.engine import timers
 from workflows.runtime import Runtime

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.conftest import set_clock
-from tests.domain_support import World
 from tests.support import HASHER
+from tests.support.world import World
 from workflows.engine.models import AuditEvent
 from workflows.org import service as org
 from workflows.runtime import Runtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import advance_clock
-from tests.domain_support import World
+from tests.support.world import World
 
 REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from server import create_app
 from tests.conftest import IN_CI
-from tests.domain_support import ROOT, World, make_world
+from tests.support.world import ROOT, World, make_world
 from tests.ui import catalogs
 from workflows.runtime import Runtime
 

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from server import create_app
 from tests.browser.conftest import PHONE, log_in, screenshot
-from tests.domain_support import FORMS, World
+from tests.support.world import FORMS, World
 from workflows.engine.models import AuditEvent, CalendarOverride, ProcessVersion
 from workflows.runtime import Runtime
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.api.test_documents import PDF, disguised_exe
 from tests.browser.conftest import PHONE, log_in
-from tests.domain_support import World
+from tests.support.world import World
 
 FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 LONG_NAME = "关于合肥市某局违规拨付专项资金问题的调查报告（第二稿，含附表一至附表五）_20260302.pdf"

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, log_in, screenshot
 from tests.conftest import advance_clock
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.runtime import Runtime
 from workflows.tasks import notifications

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from server.ui import case_new
 from tests.browser.conftest import PHONE, log_in, screenshot
 from tests.conftest import advance_clock
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cadres.models import Cadre
 from workflows.runtime import Runtime
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cases import blacklist
 from workflows.cases.models import CaseFile
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cases import blacklist
 
 

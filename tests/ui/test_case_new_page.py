@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from server.ui import case_new
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cadres.models import Cadre
 from workflows.cases import intake
 from workflows.cases.models import CaseFile, CaseLink

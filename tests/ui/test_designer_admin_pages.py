@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.domain_support import World
+from tests.support.world import World
 from tests.ui.conftest import submit_login
 from workflows.engine.models import AuditEvent, CalendarOverride, CalendarYear
 from workflows.org.models import LoginSession, OrgUnit, User

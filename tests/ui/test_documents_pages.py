@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.api.test_documents import PDF, disguised_exe, tiny_png
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
 from workflows.engine.models import AuditEvent

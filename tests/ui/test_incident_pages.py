@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.engine.incidents import service as incidents
 from workflows.engine.incidents.models import Incident
 from workflows.engine.models import AuditEvent

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.runtime import Runtime
 from workflows.tasks.models import TaskComment
 

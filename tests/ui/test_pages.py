@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import advance_clock
-from tests.domain_support import World
+from tests.support.world import World
 from tests.ui.conftest import csrf_of, submit_login
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, render_template_string
 
 from server.ui import schema_form
-from tests.domain_support import FORMS
+from tests.support.world import FORMS
 
 
 def _form(name: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tests.conftest import set_clock
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime

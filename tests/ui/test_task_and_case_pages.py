@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import advance_clock
-from tests.domain_support import World
+from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime

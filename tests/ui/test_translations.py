@@ -5,7 +5,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from server.ui.i18n import TRANSLATIONS
-from tests.domain_support import ROOT
+from tests.support.world import ROOT
 
 METHODS = [("server/ui/**.py", "python"), ("server/ui/templates/**.html", "jinja2")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}

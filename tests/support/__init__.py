@@ -12,7 +12,7 @@ from workflows.engine import instances, timers
 from workflows.engine.models import HumanTask, Instance, Timer
 from workflows.runtime import Runtime
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 def deploy(rt: Runtime, *names: str) -> deployment.Deployed:

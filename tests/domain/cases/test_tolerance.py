@@ -15,7 +15,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from tests.conftest import set_clock
-from tests.domain_support import BPMN, FORMS, World, make_world
+from tests.support.world import BPMN, FORMS, World, make_world
 from workflows.cases import tolerance
 from workflows.cases.models import CaseFile, CaseLink, Decision, SixElementAnalysis
 from workflows.definitions import deployment, xmlgate

@@ -19,7 +19,7 @@ from workflows.errors import DefinitionError, Problem
 from workflows.roles import ROLES
 from workflows.runtime import Runtime
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 FORMS = DATA / "forms"
 BAD = DATA / "bad"
 BAD_FORMS = BAD / "forms"

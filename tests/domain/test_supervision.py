@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import set_clock
-from tests.domain_support import World, make_world
 from tests.support import HASHER
+from tests.support.world import World, make_world
 from workflows import access, migrate
 from workflows.cases.models import CaseFile
 from workflows.engine import timers

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.domain_support import World, make_world
+from tests.support.world import World, make_world
 from workflows.cases import blacklist
 from workflows.cases import service as cases
 from workflows.cases.models import BlacklistEntry, CaseFile, CaseLink, Clarification, Decision

@@ -18,7 +18,7 @@ from workflows.engine.models import HumanTask, Instance
 from workflows.org import service as org
 from workflows.org.models import OrgUnit, User
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CADREFLOW = Path(sys.executable).parent / "cadreflow"
 COUNTED = (OrgUnit, User, Cadre, CaseFile, Instance, HumanTask, BlacklistEntry)
 

@@ -19,7 +19,7 @@ from workflows.engine import audit
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
 
 
@@ -214,7 +214,7 @@ def test_a_fired_timer_without_its_row_is_a_gap_in_its_instance_sequence(rt: Run
 
 
 def test_a_case_without_its_open_row_is_reported_by_verify(rt: Runtime) -> None:
-    from tests.domain_support import make_world
+    from tests.support.world import make_world
 
     world = make_world(rt)
     case = world.open("accountability", data={"source": "audit", "facts": "审计发现问题",

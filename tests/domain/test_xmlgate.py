@@ -18,7 +18,7 @@ from workflows.definitions import deployment, xmlgate
 from workflows.engine.models import AuditEvent, ProcessVersion
 from workflows.errors import DefinitionError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 FORMS = DATA / "forms"
 CADREFLOW = Path(sys.executable).parent / "cadreflow"

@@ -20,7 +20,7 @@ from workflows.engine import spiff as engine
 from workflows.engine.calendar import WorkCalendar
 from workflows.engine.clock import Clock
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 TZ = ZoneInfo("Asia/Shanghai")
 
 

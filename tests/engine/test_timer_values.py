@@ -1,7 +1,7 @@
 """Timer values within bounds: each hostile timer is refused at validation — by
 `deployment.check`, `cadreflow validate` and deploy — with a Chinese message naming the
 event, wherever the timer sits (intermediate, boundary, non-interrupting boundary, start).
-Values from task data are checked when the engine evaluates them: tests/test_incidents.py.
+Values from task data are checked when the engine evaluates them: tests/domain/test_incidents.py.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from workflows.engine.timer_values import TimerValueRefused
 from workflows.errors import DefinitionError
 from workflows.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

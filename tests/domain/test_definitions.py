@@ -12,7 +12,7 @@ from lxml import etree
 from workflows.definitions import deployment
 from workflows.roles import ROLES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"
 FORMS_DIR = ROOT / "forms"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

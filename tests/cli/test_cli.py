@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 CADREFLOW = Path(sys.executable).parent / "cadreflow"
 START_DATA = '{"registered_on": "2026-11-02"}'

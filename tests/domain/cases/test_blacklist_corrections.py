@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.domain_support import World, make_world
+from tests.support.world import World, make_world
 from workflows import access
 from workflows.cases import blacklist, blacklist_views
 from workflows.cases import service as cases

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import at, set_clock
-from tests.domain_support import World, make_world
+from tests.support.world import World, make_world
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, RectificationRequirement, VerificationRound
 from workflows.engine import timers

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.domain_support import ROOT, make_world
+from tests.support.world import ROOT, make_world
 from workflows.cases import blacklist
 from workflows.cases.models import BlacklistEntry
 from workflows.engine.models import AuditEvent

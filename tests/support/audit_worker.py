@@ -1,7 +1,7 @@
 """A worker process for the concurrent-audit tests: completes the tasks it is given, one
 transaction each, as fast as it can, after every worker is ready (a start file appears).
 
-    python -m tests.audit_worker <mode> <database_url> <forms_dir> <start_file> <task_id>...
+    python -m tests.support.audit_worker <mode> <database_url> <forms_dir> <start_file> <task_id>...
 
 Prints its outcome counts as JSON. Modes: `product` runs the code as shipped; the other two
 are negative controls that put back the head update of the defect this test guards

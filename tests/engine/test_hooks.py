@@ -15,7 +15,7 @@ from workflows.engine.models import AuditEvent, HumanTask
 from workflows.errors import ValidationFailed
 from workflows.runtime import Runtime
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 NOTED: list[tuple[str, dict]] = []
 
 

@@ -17,7 +17,7 @@ from workflows.engine import audit
 from workflows.engine.models import AuditEvent, HumanTask
 from workflows.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 3
 TASKS = 300
 
@@ -26,7 +26,7 @@ def _run_workers(rt: Runtime, task_ids: list[int], tmp_path: Path, mode: str = "
     start_file = tmp_path / "go"
     shares = [task_ids[i::WORKERS] for i in range(WORKERS)]
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "tests.audit_worker", mode, rt.db.url, str(FORMS), str(start_file),
+        [sys.executable, "-m", "tests.support.audit_worker", mode, rt.db.url, str(FORMS), str(start_file),
          *map(str, share)],
         cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True) for share in shares]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.domain_support import World, make_world
 from tests.support import HASHER
+from tests.support.world import World, make_world
 from workflows import access
 from workflows.access import Principal
 from workflows.cases import appeal

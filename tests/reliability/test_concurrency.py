@@ -25,7 +25,7 @@ from workflows.engine.spiff import ProcessError
 from workflows.errors import DomainError, TaskAlreadyCompleted
 from workflows.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
 VALID = {"responsible": True, "severity": 2, "finding": "应负直接责任"}
 RACES = 5
@@ -217,7 +217,7 @@ def test_a_claim_committed_while_a_completion_waits_for_the_lock_is_respected(rt
     """A clerk's completion is authorized under the instance lock: when a colleague claims the
     task while the completion waits for that lock, the completion sees the claim and is refused
     (PostgreSQL would otherwise have judged the task as it was before the claim)."""
-    from tests.domain_support import make_world
+    from tests.support.world import make_world
     from workflows import access
     from workflows.errors import Forbidden
     from workflows.tasks import completion

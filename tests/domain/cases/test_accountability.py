@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import at, set_clock
-from tests.domain_support import FORMS, ROOT, World, make_world
+from tests.support.world import FORMS, ROOT, World, make_world
 from workflows.cadres import service as cadres
 from workflows.cadres.models import PromotionBan
 from workflows.cases import accountability

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tests import support
 from tests.conftest import at, set_clock
-from tests.domain_support import World, make_world
+from tests.support.world import World, make_world
 from workflows.cadres import service as cadres
 from workflows.cases.models import CaseFile, Decision
 from workflows.errors import ValidationFailed

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.domain_support import World, make_world
+from tests.support.world import World, make_world
 from workflows import access
 from workflows.cadres import views as cadre_views
 from workflows.cadres.models import Cadre

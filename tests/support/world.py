@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests import snapshots
 from tests.conftest import set_clock
-from tests.support import HASHER
+from tests.support import HASHER, snapshots
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases import service as cases
@@ -21,7 +20,7 @@ from workflows.engine.models import CalendarYear, HumanTask
 from workflows.org import service as org
 from workflows.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BPMN = ROOT / "bpmn"
 FORMS = ROOT / "forms"
 

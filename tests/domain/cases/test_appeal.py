@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import at, set_clock
-from tests.domain_support import World, make_world
+from tests.support.world import World, make_world
 from workflows.cadres import service as cadres
 from workflows.cases import appeal
 from workflows.cases import service as cases

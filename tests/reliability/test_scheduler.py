@@ -1,7 +1,7 @@
 """Timers: several scheduler processes fire each timer exactly once (PostgreSQL), the
 negative control without the row lock does not, boundary timers follow the moved clock,
 SQLite admits one scheduler only, and a failing timer becomes an incident without holding
-up the others (more in tests/test_incidents.py).
+up the others (more in tests/domain/test_incidents.py).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from workflows.engine.scheduler import SingleSchedulerLock
 from workflows.errors import SchedulerAlreadyRunning
 from workflows.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BULK_TIMERS = 2000
