@@ -7,16 +7,17 @@ from datetime import datetime
 
 import click
 
-from server.cli import Runtime, handles_errors, main, pass_runtime
+from server.cli_support import handles_errors, pass_runtime
 from workflows import access
 from workflows.cases import blacklist as entries
 from workflows.cases import blacklist_views
 from workflows.cases import service as cases
 from workflows.cases.blacklist_views import EntryView
 from workflows.errors import NotFound, ValidationFailed
+from workflows.runtime import Runtime
 
 
-@main.group()
+@click.group()
 def blacklist() -> None:
     """The dishonesty blacklist (失信黑名单): entries are never changed; a correction is a new entry."""
 

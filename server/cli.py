@@ -5,19 +5,18 @@ Errors print one line (or one line per validation problem) and exit non-zero;
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Callable
 from datetime import date, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.blacklist_cli import blacklist as blacklist_group
+from server.cli_support import fail, handles_errors, json_option, pass_runtime
+from server.demo_cli import demo as demo_group
 from workflows import access, migrate
 from workflows.definitions import deployment
 from workflows.engine import (
@@ -30,60 +29,9 @@ from workflows.engine import (
 from workflows.engine import scheduler as scheduler_mod
 from workflows.engine.clock import Clock, parse_duration
 from workflows.engine.models import Instance
-from workflows.errors import DefinitionError, DomainError, NotFound, ValidationFailed
+from workflows.errors import DefinitionError, NotFound, ValidationFailed
 from workflows.runtime import Runtime
 from workflows.tasks import views as task_views
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-
-
-def handles_errors(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = click.get_current_context().find_root().params.get("debug", False)
-        try:
-            return fn(*args, **kwargs)
-        except DefinitionError as err:
-            if debug:
-                raise
-            _fail(err.message)
-            for problem in err.problems:
-                click.echo(f"  {problem}", err=True)
-            sys.exit(1)
-        except ValidationFailed as err:
-            if debug:
-                raise
-            _fail(err.message.split(":")[0])
-            for item in err.errors:
-                click.echo(f"  {item['field']}: {item['message']}", err=True)
-            sys.exit(1)
-        except DomainError as err:
-            if debug:
-                raise
-            _fail(err.message)
-            sys.exit(1)
-        except Exception as err:
-            if debug:
-                raise
-            _fail(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _json_option(text: str, field: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValidationFailed(f"--{field} is not valid JSON",
-                               [{"field": field, "message": f"not valid JSON: {err.msg} at column {err.colno}"}]) from err
-
-
-pass_runtime: Callable[..., Any] = click.make_pass_decorator(Runtime, ensure=True)
 
 
 @click.group()
@@ -154,7 +102,7 @@ def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
 @handles_errors
 def start(rt: Runtime, process: str, data: str, org_unit: str | None, user: str) -> None:
     """Start an instance of the newest version of PROCESS."""
-    payload = _json_option(data, "data")
+    payload = json_option(data, "data")
     with rt.transaction() as session:
         version = deployment.latest(session, process_key=process)
         instance = instances.start(session, version=version, data=payload, org_unit=org_unit,
@@ -194,7 +142,7 @@ def tasks(rt: Runtime, role: str | None, org_unit: str | None, instance_id: int 
 @handles_errors
 def complete(rt: Runtime, task_id: int, data: str, user: str) -> None:
     """Complete an open task with form data (validated against its form)."""
-    payload = _json_option(data, "data")
+    payload = json_option(data, "data")
     with rt.transaction() as session:
         task = instances.complete_task(session, task_id=task_id, data=payload, actor=user, clock=rt.clock)
     click.echo(f"completed task {task_id}; instance {task.instance_id} is {task.instance_status}")
@@ -305,9 +253,9 @@ def audit_verify(rt: Runtime) -> None:
         click.echo(f"audit trail intact: {result.checked} row(s) verified")
         return
     if result.broken_at is None:
-        _fail(f"audit trail incomplete: {result.reason} ({result.checked} row(s) verified)")
+        fail(f"audit trail incomplete: {result.reason} ({result.checked} row(s) verified)")
     else:
-        _fail(f"audit trail broken at row {result.broken_at}: {result.reason} "
+        fail(f"audit trail broken at row {result.broken_at}: {result.reason} "
               f"({result.checked} row(s) before it verified)")
     sys.exit(1)
 
@@ -388,7 +336,7 @@ def case_open(rt: Runtime, kind: str, cadre_id: int | None, person: str | None,
     """Open a case of KIND (accountability, tolerance_review, rectification, clarification)."""
     from workflows.cases import service as cases
 
-    payload = _json_option(data, "data")
+    payload = json_option(data, "data")
     with rt.transaction() as session:
         opened = cases.open_case(session, kind=kind, title=title or cases.KIND_NAMES.get(kind, kind),
                                  subject=cases.Subject(cadre_id=cadre_id, name=person, org_unit_code=org_unit),
@@ -472,13 +420,5 @@ def cadre_eligibility(rt: Runtime, cadre_id: int, on: datetime | None) -> None:
                    f"{answer.case_number}: {answer.reason}")
 
 
-# The blacklist commands live beside the CLI: server/blacklist_cli.py adds them to `main`.
-from server import blacklist_cli  # noqa: F401
-
-try:  # the demo commands live beside the CLI (server/demo_cli.py)
-    from server.demo_cli import demo as _demo_group
-
-    main.add_command(_demo_group)
-except ModuleNotFoundError as _err:
-    if _err.name != "server.demo_cli":
-        raise
+main.add_command(blacklist_group)
+main.add_command(demo_group)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import click
 
-from server.cli import Runtime, handles_errors, pass_runtime
+from server.cli_support import handles_errors, pass_runtime
 from workflows import demo as demo_data
+from workflows.runtime import Runtime
 
 
 @click.group()

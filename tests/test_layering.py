@@ -211,3 +211,11 @@ def test_server_composes_no_sql() -> None:
              if p.relative_to(ROOT).as_posix() not in COMPOSES_SQL_FOR_NOW
              for line in sql_imports(p.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_command_modules_import_the_shared_support_not_each_other() -> None:
+    """server/cli.py adds the other command groups to `main`; they never import it back."""
+    commands = [ROOT / "server" / name for name in ("demo_cli.py", "blacklist_cli.py", "cli_support.py")]
+    found = [f"{p.relative_to(ROOT)}:{line}: imports {module}"
+             for p in commands for line, module in imports_of(p) if module == "server.cli"]
+    assert found == []

@@ -1,0 +1,70 @@
+"""What every command module shares: the runtime passed to commands, one-line errors, JSON
+options. The command modules import this, never each other's commands (server/cli.py adds
+their groups to `main`)."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from workflows.errors import DefinitionError, DomainError, ValidationFailed
+from workflows.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+def handles_errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except DefinitionError as err:
+            if debug:
+                raise
+            fail(err.message)
+            for problem in err.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+        except ValidationFailed as err:
+            if debug:
+                raise
+            fail(err.message.split(":")[0])
+            for item in err.errors:
+                click.echo(f"  {item['field']}: {item['message']}", err=True)
+            sys.exit(1)
+        except DomainError as err:
+            if debug:
+                raise
+            fail(err.message)
+            sys.exit(1)
+        except Exception as err:
+            if debug:
+                raise
+            fail(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(text: str, field: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValidationFailed(f"--{field} is not valid JSON",
+                               [{"field": field, "message": f"not valid JSON: {err.msg} at column {err.colno}"}]) from err
+
+
+
+
+
+#: Hands each command the Runtime built by `main` (from the environment).
+pass_runtime: Callable[..., Any] = click.make_pass_decorator(Runtime, ensure=True)
