@@ -8,7 +8,7 @@ export CADREFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/cadreflow.db
 TRANSLATIONS := server/ui/translations
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-.PHONY: setup run test bench lint messages clean
+.PHONY: setup run test bench lint format messages clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,12 @@ bench: setup
 	$(BIN)/python bench/api_complete.py
 
 lint: setup
+	$(BIN)/ruff format --check workflows server tests bench
 	$(BIN)/ruff check workflows server tests bench
 	$(BIN)/mypy workflows server
+
+format: setup
+	$(BIN)/ruff format workflows server tests bench
 
 # After changing texts in server/ui: refresh the catalogs, then translate the new entries.
 messages: setup

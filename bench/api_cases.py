@@ -9,6 +9,7 @@ final when the appeal window has passed: the shared clock is moved past it and t
 sweep (in this process, as `cadreflow scheduler` would) fires the window, which makes the
 decision final and closes the case.
 """
+
 from __future__ import annotations
 
 import threading
@@ -35,7 +36,15 @@ from workflows.runtime import Runtime
 PASSWORD = "bench-pass-1"
 ROLES = ("discipline", "committee", "organization")
 PROCESSES = ("accountability",)
-STEPS = ("open", "register", "investigate", "consider_tolerance", "decide", "notify", "arrange_work")
+STEPS = (
+    "open",
+    "register",
+    "investigate",
+    "consider_tolerance",
+    "decide",
+    "notify",
+    "arrange_work",
+)
 
 
 def case_world(url: str) -> tuple[Runtime, dict[str, list[int]]]:
@@ -53,15 +62,30 @@ def case_world(url: str) -> tuple[Runtime, dict[str, list[int]]]:
             cadres[unit].append(cadre.id)
         for unit in cadres:
             for role in ROLES:
-                org.add_user(session, username=f"{role}.{unit}", display_name=f"{role} {unit}",
-                             password=PASSWORD, role=role, org_unit_code=unit, clock=rt.clock,
-                             hasher=rt.hasher)
+                org.add_user(
+                    session,
+                    username=f"{role}.{unit}",
+                    display_name=f"{role} {unit}",
+                    password=PASSWORD,
+                    role=role,
+                    org_unit_code=unit,
+                    clock=rt.clock,
+                    hasher=rt.hasher,
+                )
         for year in (2027, 2028):
             session.add(CalendarYear(year=year, note="bench: Monday to Friday"))
-        paths = [*(ROOT / "bpmn" / f"{key}.bpmn" for key in PROCESSES),
-                 *sorted((ROOT / "bpmn" / "decisions").glob("*.dmn"))]
-        deployment.deploy(session, files=deployment.collect(paths), forms_dir=ROOT / "forms",
-                          max_bytes=2_000_000, actor="bench", clock=rt.clock)
+        paths = [
+            *(ROOT / "bpmn" / f"{key}.bpmn" for key in PROCESSES),
+            *sorted((ROOT / "bpmn" / "decisions").glob("*.dmn")),
+        ]
+        deployment.deploy(
+            session,
+            files=deployment.collect(paths),
+            forms_dir=ROOT / "forms",
+            max_bytes=2_000_000,
+            actor="bench",
+            clock=rt.clock,
+        )
     return rt, dict(cadres)
 
 
@@ -75,34 +99,72 @@ class Driver:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.case_ids: list[int] = []
 
-    def _timed(self, step: str, role: str, method: str, path: str, body: Any, expect: int = 200) -> Any:
+    def _timed(
+        self, step: str, role: str, method: str, path: str, body: Any, expect: int = 200
+    ) -> Any:
         t0 = time.perf_counter()
         answer = self.clerks[role].call(method, path, body, expect=expect)
         self.latencies[step].append((time.perf_counter() - t0) * 1000)
         return answer
 
     def one_case(self, n: int, today: str) -> None:
-        opened = self._timed("open", "discipline", "POST", "/api/v1/cases", {
-            "process": "accountability", "cadre_id": self.cadre_ids[n % len(self.cadre_ids)],
-            "title": f"基准测试问责案件 {self.unit}-{n}", "source": "audit",
-            "data": {"facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}}, expect=201)
+        opened = self._timed(
+            "open",
+            "discipline",
+            "POST",
+            "/api/v1/cases",
+            {
+                "process": "accountability",
+                "cadre_id": self.cadre_ids[n % len(self.cadre_ids)],
+                "title": f"基准测试问责案件 {self.unit}-{n}",
+                "source": "audit",
+                "data": {"facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"},
+            },
+            expect=201,
+        )
         self.case_ids.append(opened["id"])
         open_tasks = {t["element"]: t["id"] for t in opened["tasks"]}
         forms = [
             ("register", "discipline", {}),
-            ("investigate", "discipline", {"findings": "违规拨付属实", "responsibility": "main_leadership"}),
-            ("consider_tolerance", "discipline", {"consideration": "none",
-                                                  "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}),
-            ("decide", "committee", {"outcome": "adjustment", "adjustment": "demotion",
-                                     "decided_on": today, "reason": "对违规拨付负主要领导责任"}),
+            (
+                "investigate",
+                "discipline",
+                {"findings": "违规拨付属实", "responsibility": "main_leadership"},
+            ),
+            (
+                "consider_tolerance",
+                "discipline",
+                {
+                    "consideration": "none",
+                    "no_tolerance_reason": "明知故犯，不属于改革创新中的失误",
+                },
+            ),
+            (
+                "decide",
+                "committee",
+                {
+                    "outcome": "adjustment",
+                    "adjustment": "demotion",
+                    "decided_on": today,
+                    "reason": "对违规拨付负主要领导责任",
+                },
+            ),
             ("notify", "organization", {"received_on": today, "delivery": "in_person"}),
-            ("arrange_work", "organization", {"arrangement": "降职安排至县某局", "arranged_on": today}),
+            (
+                "arrange_work",
+                "organization",
+                {"arrangement": "降职安排至县某局", "arranged_on": today},
+            ),
         ]
         for element, role, data in forms:
             task_id = open_tasks.get(element)
             if task_id is None:
-                raise RuntimeError(f"case {opened['number']}: no open task {element}; open: {open_tasks}")
-            done = self._timed(element, role, "POST", f"/api/v1/tasks/{task_id}/complete", {"data": data})
+                raise RuntimeError(
+                    f"case {opened['number']}: no open task {element}; open: {open_tasks}"
+                )
+            done = self._timed(
+                element, role, "POST", f"/api/v1/tasks/{task_id}/complete", {"data": data}
+            )
             open_tasks = {t["element"]: t["id"] for t in done["next_tasks"]}
 
     def close(self) -> None:
@@ -110,10 +172,14 @@ class Driver:
             c.close()
 
 
-def run_cases(server: Server, cadres: dict[str, list[int]], count: int, drivers_n: int,
-              today: str) -> tuple[float, list[int], dict[str, list[float]], list[str]]:
+def run_cases(
+    server: Server, cadres: dict[str, list[int]], count: int, drivers_n: int, today: str
+) -> tuple[float, list[int], dict[str, list[float]], list[str]]:
     units = sorted(cadres)
-    drivers = [Driver(server, units[i % len(units)], cadres[units[i % len(units)]]) for i in range(drivers_n)]
+    drivers = [
+        Driver(server, units[i % len(units)], cadres[units[i % len(units)]])
+        for i in range(drivers_n)
+    ]
     failures: list[str] = []
     next_case = iter(range(count))
     lock = threading.Lock()
@@ -146,28 +212,40 @@ def run_cases(server: Server, cadres: dict[str, list[int]], count: int, drivers_
     return elapsed, case_ids, latencies, failures
 
 
-def bench_cases(backend: str, tmp: Path, count: int, report: Any,
-                worker_counts: tuple[int, ...]) -> None:
+def bench_cases(
+    backend: str, tmp: Path, count: int, report: Any, worker_counts: tuple[int, ...]
+) -> None:
     with database(backend, tmp, "cases") as url:
         rt, cadres = case_world(url)
         today = rt.clock.today().isoformat()
         for workers in worker_counts:
             tag = f"[{backend}] {workers} worker{'s' if workers > 1 else ''}"
-            with Server(url, workers, tmp, env={"CLOCK_ADJUSTABLE": "1",
-                                                "CADREFLOW_FORMS_DIR": str(ROOT / "forms")}) as server:
+            with Server(
+                url,
+                workers,
+                tmp,
+                env={"CLOCK_ADJUSTABLE": "1", "CADREFLOW_FORMS_DIR": str(ROOT / "forms")},
+            ) as server:
                 run_cases(server, cadres, 2 * workers, 2 * workers, today)  # warm-up: caches, specs
                 drivers = 4 * workers
-                elapsed, case_ids, latencies, failures = run_cases(server, cadres, count, drivers, today)
+                elapsed, case_ids, latencies, failures = run_cases(
+                    server, cadres, count, drivers, today
+                )
             for failure in failures[:5]:
                 note(f"case failed: {failure}")
-            per_step = ", ".join(f"{step} {sum(v) / len(v):.1f}" for step in STEPS
-                                 if (v := latencies.get(step)))
+            per_step = ", ".join(
+                f"{step} {sum(v) / len(v):.1f}" for step in STEPS if (v := latencies.get(step))
+            )
             note(f"{tag}: mean ms per request — {per_step}")
             requests = [x for v in latencies.values() for x in v]
-            report.add(f"{tag}: cases open → work arranged over HTTP ({drivers} drivers)",
-                       f"{len(case_ids) / elapsed:.1f} cases/s")
-            report.add(f"{tag}: case requests p50 / p99", f"{percentile(requests, 50):.1f} / "
-                       f"{percentile(requests, 99):.1f} ms")
+            report.add(
+                f"{tag}: cases open → work arranged over HTTP ({drivers} drivers)",
+                f"{len(case_ids) / elapsed:.1f} cases/s",
+            )
+            report.add(
+                f"{tag}: case requests p50 / p99",
+                f"{percentile(requests, 50):.1f} / {percentile(requests, 99):.1f} ms",
+            )
             # The appeal window: move the shared clock past it and let the sweep fire it.
             with rt.db.transaction() as session:
                 settings.move_clock(session, rt.clock, by=timedelta(days=40))
@@ -175,15 +253,23 @@ def bench_cases(backend: str, tmp: Path, count: int, report: Any,
             fired = timers.sweep(rt.db, clock=rt.clock)
             swept = time.perf_counter() - started
             with rt.db.reading() as session:
-                closed = session.execute(select(func.count()).select_from(CaseFile).where(
-                    CaseFile.id.in_(case_ids), CaseFile.status == "closed")).scalar_one()
-            report.add(f"{tag}: appeal-window sweep → final and closed ({fired} timers)",
-                       f"{fired / swept:.0f} cases/s" if swept else "-")
+                closed = session.execute(
+                    select(func.count())
+                    .select_from(CaseFile)
+                    .where(CaseFile.id.in_(case_ids), CaseFile.status == "closed")
+                ).scalar_one()
+            report.add(
+                f"{tag}: appeal-window sweep → final and closed ({fired} timers)",
+                f"{fired / swept:.0f} cases/s" if swept else "-",
+            )
             # The sweep fired the warm-up cases' windows too: charge these cases their share.
             total = elapsed + (swept * len(case_ids) / fired if fired else 0.0)
-            report.add(f"{tag}: whole cases start → final → closed",
-                       f"{closed / total:.1f} cases/s", f"{closed}/{count} closed",
-                       closed == count and not failures)
+            report.add(
+                f"{tag}: whole cases start → final → closed",
+                f"{closed / total:.1f} cases/s",
+                f"{closed}/{count} closed",
+                closed == count and not failures,
+            )
             with rt.db.transaction() as session:  # back to today for the next round
                 settings.move_clock(session, rt.clock, by=timedelta(days=-40))
         rt.db.dispose()

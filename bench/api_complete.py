@@ -33,6 +33,7 @@ measurement the benchmark waits (up to --quiet-wait) for the CPUs to go idle and
 how busy they were. Worker CPU per completion, read from /proc, is printed beside the
 wall-clock cost: it does not depend on how the CPUs were shared.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,10 +84,23 @@ class Sizes:
     @classmethod
     def of(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(floor_n=40, step_seconds=1.5, latency_seconds=3, cases=12,
-                       large_cases=10_000, large_samples=40, quiet_wait=5.0)
-        return cls(floor_n=200, step_seconds=6, latency_seconds=12, cases=120,
-                   large_cases=100_000, large_samples=300)
+            return cls(
+                floor_n=40,
+                step_seconds=1.5,
+                latency_seconds=3,
+                cases=12,
+                large_cases=10_000,
+                large_samples=40,
+                quiet_wait=5.0,
+            )
+        return cls(
+            floor_n=200,
+            step_seconds=6,
+            latency_seconds=12,
+            cases=120,
+            large_cases=100_000,
+            large_samples=300,
+        )
 
 
 @dataclass
@@ -108,8 +122,7 @@ class Report:
 
     def table(self) -> str:
         width = max(len(r.metric) for r in self.rows) if self.rows else 10
-        lines = [f"{'metric':<{width}}  {'value':>16}  {'target':>10}  result",
-                 "-" * (width + 42)]
+        lines = [f"{'metric':<{width}}  {'value':>16}  {'target':>10}  result", "-" * (width + 42)]
         for r in self.rows:
             verdict = "" if r.ok is None else ("pass" if r.ok else "FAIL")
             lines.append(f"{r.metric:<{width}}  {r.value:>16}  {r.target:>10}  {verdict}")
@@ -117,6 +130,7 @@ class Report:
 
 
 # -- the completion world ----------------------------------------------------------------
+
 
 class TaskPool:
     """Open `investigate` tasks of `deadline` instances, handed out once each."""
@@ -129,12 +143,17 @@ class TaskPool:
         missing = wanted - len(self.ids)
         while missing > 0:
             batch = min(missing, 500)
-            instance_ids = engine_floor._start(self.rt, "deadline", {"registered_on": "2026-11-02"}, batch)
+            instance_ids = engine_floor._start(
+                self.rt, "deadline", {"registered_on": "2026-11-02"}, batch
+            )
             with self.rt.db.reading() as session:
-                self.ids.extend(session.execute(
-                    select(HumanTask.id).where(HumanTask.instance_id.in_(instance_ids),
-                                               HumanTask.state == "open").order_by(HumanTask.id)
-                ).scalars())
+                self.ids.extend(
+                    session.execute(
+                        select(HumanTask.id)
+                        .where(HumanTask.instance_id.in_(instance_ids), HumanTask.state == "open")
+                        .order_by(HumanTask.id)
+                    ).scalars()
+                )
             missing -= batch
 
     def take(self) -> int | None:
@@ -150,9 +169,16 @@ def completion_world(url: str, clerks: int) -> Runtime:
     with rt.db.transaction() as session:
         org.add_unit(session, code=UNIT, name="合肥（基准）", level="city")
         for i in range(clerks):  # argon2 is slow by design: once per clerk, here
-            org.add_user(session, username=f"clerk{i:02d}", display_name=f"审查员{i}",
-                         password=PASSWORD, role="discipline", org_unit_code=UNIT, clock=rt.clock,
-                         hasher=rt.hasher)
+            org.add_user(
+                session,
+                username=f"clerk{i:02d}",
+                display_name=f"审查员{i}",
+                password=PASSWORD,
+                role="discipline",
+                org_unit_code=UNIT,
+                clock=rt.clock,
+                hasher=rt.hasher,
+            )
     return rt
 
 
@@ -206,12 +232,19 @@ def closed_loop(server: Server, clients: list[Client], pool: TaskPool, seconds: 
         t.join()
     elapsed = time.perf_counter() - started
     done = len(latencies) - errors[0]
-    return Load(done, errors[0], elapsed, server.cpu_seconds() - cpu0, latencies,
-                time.process_time() - client0)
+    return Load(
+        done,
+        errors[0],
+        elapsed,
+        server.cpu_seconds() - cpu0,
+        latencies,
+        time.process_time() - client0,
+    )
 
 
-def open_loop(server: Server, clients: list[Client], pool: TaskPool, rate: float,
-              seconds: float) -> Load:
+def open_loop(
+    server: Server, clients: list[Client], pool: TaskPool, rate: float, seconds: float
+) -> Load:
     """Requests sent on a fixed schedule whatever the answers; latency counts from the
     scheduled moment, so a slow answer delays (and charges) the ones queued behind it."""
     jobs: SimpleQueue[float | None] = SimpleQueue()
@@ -248,7 +281,9 @@ def open_loop(server: Server, clients: list[Client], pool: TaskPool, rate: float
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return Load(len(latencies) - errors[0], errors[0], elapsed, server.cpu_seconds() - cpu0, latencies)
+    return Load(
+        len(latencies) - errors[0], errors[0], elapsed, server.cpu_seconds() - cpu0, latencies
+    )
 
 
 class FloorBlocks:
@@ -256,7 +291,9 @@ class FloorBlocks:
 
     def __init__(self, rt: Runtime, per_block: int, blocks: int) -> None:
         self.per_block = per_block
-        ids = engine_floor._start(rt, "deadline", {"registered_on": "2026-11-02"}, per_block * blocks + 50)
+        ids = engine_floor._start(
+            rt, "deadline", {"registered_on": "2026-11-02"}, per_block * blocks + 50
+        )
         self.floor = engine_floor.Floor(rt, "deadline")
         self.floor.copy_states(ids)
         self.ids = deque(ids)
@@ -281,8 +318,16 @@ class Step:
     floor_ms: float  # median of the floor blocks right before and right after the loop
 
 
-def _peak(server: Server, clients: list[Client], pool: TaskPool, floors: FloorBlocks, workers: int,
-          threads: int, seconds: float, tag: str) -> Step:
+def _peak(
+    server: Server,
+    clients: list[Client],
+    pool: TaskPool,
+    floors: FloorBlocks,
+    workers: int,
+    threads: int,
+    seconds: float,
+    tag: str,
+) -> Step:
     """The best of closed loops with 1, 2 and 4 requests in flight per worker thread, each
     between two floor blocks."""
     best: Step | None = None
@@ -293,19 +338,28 @@ def _peak(server: Server, clients: list[Client], pool: TaskPool, floors: FloorBl
         floor_ms = percentile(before + floors.block(), 50)
         n = max(load.completions, 1)
         cost = 1000 * workers / load.rate if load.rate else float("inf")
-        note(f"{tag}, {concurrency} clients: {load.rate:.0f}/s, cost {cost:.2f} ms, floor around it "
-             f"{floor_ms:.2f} ms ({cost / floor_ms:.2f}x), worker CPU "
-             f"{1000 * load.cpu_seconds / n:.2f} ms/completion, client CPU "
-             f"{1000 * load.client_cpu_seconds / n:.2f} ms/request, {load.errors} error(s)")
+        note(
+            f"{tag}, {concurrency} clients: {load.rate:.0f}/s, cost {cost:.2f} ms, floor around it "
+            f"{floor_ms:.2f} ms ({cost / floor_ms:.2f}x), worker CPU "
+            f"{1000 * load.cpu_seconds / n:.2f} ms/completion, client CPU "
+            f"{1000 * load.client_cpu_seconds / n:.2f} ms/request, {load.errors} error(s)"
+        )
         if best is None or load.rate > best.load.rate:
             best = Step(load, concurrency, floor_ms)
     assert best is not None
     return best
 
 
-def bench_completions(backend: str, tmp: Path, sizes: Sizes, report: Report,
-                      worker_counts: tuple[int, ...], threads: int, worker_class: str,
-                      app: str) -> None:
+def bench_completions(
+    backend: str,
+    tmp: Path,
+    sizes: Sizes,
+    report: Report,
+    worker_counts: tuple[int, ...],
+    threads: int,
+    worker_class: str,
+    app: str,
+) -> None:
     with database(backend, tmp, "complete") as url:
         rt = completion_world(url, sizes.clients)
         engine_floor._start(rt, "deadline", {"registered_on": "2026-11-02"}, 5)  # warm caches
@@ -314,8 +368,10 @@ def bench_completions(backend: str, tmp: Path, sizes: Sizes, report: Report,
         f50, _f90, o50, _o90 = engine_floor.bench_one_completion(rt, sizes.floor_n)
         report.add(f"[{backend}] CPU busy with other work before the floor", f"{100 * busy:.0f} %")
         report.add(f"[{backend}] engine floor per completion (median)", f"{f50:.2f} ms")
-        report.add(f"[{backend}] engine complete_task in-process (median), x floor",
-                   f"{o50:.2f} ms = {o50 / f50:.2f}x")
+        report.add(
+            f"[{backend}] engine complete_task in-process (median), x floor",
+            f"{o50:.2f} ms = {o50 / f50:.2f}x",
+        )
         pool = TaskPool(rt)
         pool.fill(3000 if sizes.step_seconds < 3 else 6000)
         floors = FloorBlocks(rt, sizes.floor_n, 2 * 3 * len(worker_counts))
@@ -323,37 +379,61 @@ def bench_completions(backend: str, tmp: Path, sizes: Sizes, report: Report,
             tag = f"[{backend}] {workers} worker{'s' if workers > 1 else ''}"
             busy = wait_until_quiet(sizes.quiet_wait)
             report.add(f"{tag}: CPU busy with other work before", f"{100 * busy:.0f} %")
-            with Server(url, workers, tmp, threads=threads, worker_class=worker_class, app=app) as server:
-                clients = [server.client().login(f"clerk{i:02d}", PASSWORD) for i in range(sizes.clients)]
+            with Server(
+                url, workers, tmp, threads=threads, worker_class=worker_class, app=app
+            ) as server:
+                clients = [
+                    server.client().login(f"clerk{i:02d}", PASSWORD) for i in range(sizes.clients)
+                ]
                 # Warm-up: spec and statement caches, and the one full garbage collection
                 # (~80 ms) a fresh worker runs once those caches have grown.
-                closed_loop(server, clients[:workers * threads], pool, 3.0)
-                step = _peak(server, clients, pool, floors, workers, threads, sizes.step_seconds, tag)
+                closed_loop(server, clients[: workers * threads], pool, 3.0)
+                step = _peak(
+                    server, clients, pool, floors, workers, threads, sizes.step_seconds, tag
+                )
                 best, floor_ms = step.load, step.floor_ms
                 cost = 1000 * workers / best.rate if best.rate else float("inf")
                 cpu = 1000 * best.cpu_seconds / max(best.completions, 1)
-                report.add(f"{tag}: peak completions/s ({step.concurrency} clients)", f"{best.rate:.0f} /s")
+                report.add(
+                    f"{tag}: peak completions/s ({step.concurrency} clients)", f"{best.rate:.0f} /s"
+                )
                 report.add(f"{tag}: cost per completion (workers/peak)", f"{cost:.2f} ms")
                 report.add(f"{tag}: engine floor around that loop (median)", f"{floor_ms:.2f} ms")
-                report.add(f"{tag}: ratio to floor", f"{cost / floor_ms:.2f}x", f"<= {RATIO_TARGET}x",
-                           cost / floor_ms <= RATIO_TARGET)
-                report.add(f"{tag}: worker CPU per completion, x floor (diagnostic)",
-                           f"{cpu:.2f} ms = {cpu / floor_ms:.2f}x")
+                report.add(
+                    f"{tag}: ratio to floor",
+                    f"{cost / floor_ms:.2f}x",
+                    f"<= {RATIO_TARGET}x",
+                    cost / floor_ms <= RATIO_TARGET,
+                )
+                report.add(
+                    f"{tag}: worker CPU per completion, x floor (diagnostic)",
+                    f"{cpu:.2f} ms = {cpu / floor_ms:.2f}x",
+                )
                 if workers > 1:  # what the database lets even the floor do with that many writers
                     rate = engine_floor.floor_in_processes(rt, workers, 10 * sizes.floor_n)
                     shared = 1000 * workers / rate
-                    report.add(f"{tag}: floor in {workers} processes at once (diagnostic)",
-                               f"{rate:.0f}/s = {shared:.2f} ms = {shared / floor_ms:.2f}x")
+                    report.add(
+                        f"{tag}: floor in {workers} processes at once (diagnostic)",
+                        f"{rate:.0f}/s = {shared:.2f} ms = {shared / floor_ms:.2f}x",
+                    )
                 rate = best.rate / 2
                 pool.fill(int(rate * sizes.latency_seconds) + 200)
                 paced = open_loop(server, clients, pool, rate, sizes.latency_seconds)
                 p50, p99 = percentile(paced.latencies_ms, 50), percentile(paced.latencies_ms, 99)
-                report.add(f"{tag}: p50 at 50% of peak ({rate:.0f}/s, {len(paced.latencies_ms)} req)",
-                           f"{p50:.1f} ms")
-                report.add(f"{tag}: p99 at 50% of peak", f"{p99:.1f} ms", f"<= {P99_TARGET_MS:.0f} ms",
-                           p99 <= P99_TARGET_MS and paced.errors == 0)
+                report.add(
+                    f"{tag}: p50 at 50% of peak ({rate:.0f}/s, {len(paced.latencies_ms)} req)",
+                    f"{p50:.1f} ms",
+                )
+                report.add(
+                    f"{tag}: p99 at 50% of peak",
+                    f"{p99:.1f} ms",
+                    f"<= {P99_TARGET_MS:.0f} ms",
+                    p99 <= P99_TARGET_MS and paced.errors == 0,
+                )
                 if best.errors or paced.errors:
-                    report.add(f"{tag}: failed requests", str(best.errors + paced.errors), "0", False)
+                    report.add(
+                        f"{tag}: failed requests", str(best.errors + paced.errors), "0", False
+                    )
                 for c in clients:
                     c.close()
         rt.db.dispose()
@@ -365,42 +445,74 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--skip-large", action="store_true", help="skip the 1,000,000-task queue")
     parser.add_argument("--skip-cases", action="store_true", help="skip whole accountability cases")
-    parser.add_argument("--skip-complete", action="store_true", help="skip the completion throughput")
-    parser.add_argument("--explain", action="store_true",
-                        help="print the queue's query plans even when the target is met")
-    parser.add_argument("--quiet-wait", type=float, default=None,
-                        help="seconds to wait for other processes to leave the CPUs idle before "
-                             "each measurement (default 120, quick 5)")
-    parser.add_argument("--app", default="server:create_app()",
-                        help="the WSGI app gunicorn serves (to measure a variant of the server)")
+    parser.add_argument(
+        "--skip-complete", action="store_true", help="skip the completion throughput"
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the queue's query plans even when the target is met",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=None,
+        help="seconds to wait for other processes to leave the CPUs idle before "
+        "each measurement (default 120, quick 5)",
+    )
+    parser.add_argument(
+        "--app",
+        default="server:create_app()",
+        help="the WSGI app gunicorn serves (to measure a variant of the server)",
+    )
     parser.add_argument("--workers", default="1,2", help="gunicorn worker counts, e.g. 1,2")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
-                        help="sync answers one request per connection (behind a proxy); gthread "
-                             "keeps connections alive")
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=["sync", "gthread"],
+        help="sync answers one request per connection (behind a proxy); gthread "
+        "keeps connections alive",
+    )
     args = parser.parse_args()
     sizes = Sizes.of(args.quick)
     if args.quiet_wait is not None:
         sizes = replace(sizes, quiet_wait=args.quiet_wait)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     worker_counts = tuple(int(w) for w in args.workers.split(","))
-    print(f"cadreflow API benchmark — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
-          f"gunicorn {args.worker_class} x{args.threads} thread(s), clients on this machine"
-          f"{' (quick sizes)' if args.quick else ''}", flush=True)
+    print(
+        f"cadreflow API benchmark — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
+        f"gunicorn {args.worker_class} x{args.threads} thread(s), clients on this machine"
+        f"{' (quick sizes)' if args.quick else ''}",
+        flush=True,
+    )
     report = Report()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         for backend in backends:
             if not args.skip_complete:
-                bench_completions(backend, tmp, sizes, report, worker_counts, args.threads, args.worker_class,
-                                  args.app)
+                bench_completions(
+                    backend,
+                    tmp,
+                    sizes,
+                    report,
+                    worker_counts,
+                    args.threads,
+                    args.worker_class,
+                    args.app,
+                )
             if not args.skip_cases:
                 busy = wait_until_quiet(sizes.quiet_wait)
-                report.add(f"[{backend}] CPU busy with other work before the cases", f"{100 * busy:.0f} %")
+                report.add(
+                    f"[{backend}] CPU busy with other work before the cases", f"{100 * busy:.0f} %"
+                )
                 api_cases.bench_cases(backend, tmp, sizes.cases, report, worker_counts)
         if not args.skip_large and "postgresql" in backends:
             busy = wait_until_quiet(sizes.quiet_wait)
-            report.add("[postgresql] CPU busy with other work before the large queue", f"{100 * busy:.0f} %")
+            report.add(
+                "[postgresql] CPU busy with other work before the large queue",
+                f"{100 * busy:.0f} %",
+            )
             api_queue.bench_queue(tmp, sizes.large_cases, sizes.large_samples, report, args.explain)
     print("\n" + report.table())
     failed = [r for r in report.rows if r.ok is False]

@@ -18,6 +18,7 @@ The two extra routes exist only in the app this module builds for gunicorn (`flo
 
     .venv/bin/python bench/api_overhead.py [--backend sqlite|postgresql|both] [--n 1000] [--rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,23 +90,30 @@ def _cooled_cpu_per_call(call: Callable[[], None], n: int) -> float:
     return 1000 * spent / n
 
 
-def bench(backend: str, tmp: Path, n: int, rounds: int, quiet_wait: float) -> dict[str, list[float]]:
+def bench(
+    backend: str, tmp: Path, n: int, rounds: int, quiet_wait: float
+) -> dict[str, list[float]]:
     with database(backend, tmp, "overhead") as url:
         rt = api_complete.completion_world(url, 1)
         pool = api_complete.TaskPool(rt)
         pool.fill(n * rounds + 300)
-        ids = engine_floor._start(rt, "deadline", {"registered_on": "2026-11-02"}, 3 * n * rounds + 600)
+        ids = engine_floor._start(
+            rt, "deadline", {"registered_on": "2026-11-02"}, 3 * n * rounds + 600
+        )
         floor = engine_floor.Floor(rt, "deadline")
         floor.copy_states(ids)
         states: Iterator[int] = iter(ids)
         body = json.dumps({"data": api_complete.FORM}, ensure_ascii=False).encode()
-        results: dict[str, list[float]] = {k: [] for k in ("floor", "floor_cooled", "empty", "floor_http", "api")}
+        results: dict[str, list[float]] = {
+            k: [] for k in ("floor", "floor_cooled", "empty", "floor_http", "api")
+        }
         for _ in range(100):  # warm the in-process floor
             floor.complete(next(states), api_complete.FORM)
         busy = wait_until_quiet(quiet_wait)
         print(f"[{backend}] CPU busy with other work before: {100 * busy:.0f} %", flush=True)
-        with Server(url, 1, tmp, app="api_overhead:floor_app()",
-                    env={"PYTHONPATH": str(ROOT / "bench")}) as server:
+        with Server(
+            url, 1, tmp, app="api_overhead:floor_app()", env={"PYTHONPATH": str(ROOT / "bench")}
+        ) as server:
             client: Client = server.client().login("clerk00", api_complete.PASSWORD)
 
             def post(path: str) -> None:
@@ -125,11 +133,18 @@ def bench(backend: str, tmp: Path, n: int, rounds: int, quiet_wait: float) -> di
                 for _ in range(150):
                     call()
             for _ in range(rounds):
-                results["floor"].append(_cpu_per_call(time.process_time,
-                                                      lambda: floor.complete(next(states), api_complete.FORM),
-                                                      n // 2))
-                results["floor_cooled"].append(_cooled_cpu_per_call(
-                    lambda: floor.complete(next(states), api_complete.FORM), n // 2))
+                results["floor"].append(
+                    _cpu_per_call(
+                        time.process_time,
+                        lambda: floor.complete(next(states), api_complete.FORM),
+                        n // 2,
+                    )
+                )
+                results["floor_cooled"].append(
+                    _cooled_cpu_per_call(
+                        lambda: floor.complete(next(states), api_complete.FORM), n // 2
+                    )
+                )
                 for name, call in calls.items():
                     results[name].append(_cpu_per_call(server.cpu_seconds, call, n))
             client.close()
@@ -141,24 +156,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--n", type=int, default=1000, help="requests per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (the lowest counts)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds (the lowest counts)"
+    )
     parser.add_argument("--quiet-wait", type=float, default=60.0)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    print(f"API overhead — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; "
-          f"CPU ms per request, lowest of {args.rounds} interleaved rounds of {args.n}", flush=True)
+    print(
+        f"API overhead — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; "
+        f"CPU ms per request, lowest of {args.rounds} interleaved rounds of {args.n}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as name:
         for backend in backends:
             results = bench(backend, Path(name), args.n, args.rounds, args.quiet_wait)
             floor = min(results["floor"])
-            labels = {"floor": "engine floor, in-process",
-                      "floor_cooled": "engine floor, in-process, caches cooled", "empty": "empty POST (gunicorn + Flask)",
-                      "floor_http": "engine floor over HTTP (same server, nothing else)",
-                      "api": "POST /api/v1/tasks/{id}/complete"}
+            labels = {
+                "floor": "engine floor, in-process",
+                "floor_cooled": "engine floor, in-process, caches cooled",
+                "empty": "empty POST (gunicorn + Flask)",
+                "floor_http": "engine floor over HTTP (same server, nothing else)",
+                "api": "POST /api/v1/tasks/{id}/complete",
+            }
             for key, label in labels.items():
                 best = min(results[key])
                 spread = " ".join(f"{v:.2f}" for v in results[key])
-                print(f"  [{backend}] {label:<52} {best:6.2f} ms = {best / floor:4.2f}x floor   ({spread})")
+                print(
+                    f"  [{backend}] {label:<52} {best:6.2f} ms = {best / floor:4.2f}x floor   ({spread})"
+                )
     return 0
 
 

@@ -15,6 +15,7 @@ the same three views of the role queue, with the tabs' counts), each p50 / p95 /
 statements, the tab counts, the whole view). The statements of a view that misses the
 target are caught as they run and explained (EXPLAIN ANALYZE).
 """
+
 from __future__ import annotations
 
 import time
@@ -38,25 +39,57 @@ from workflows.tasks import queues, views
 PASSWORD = "bench-pass-1"
 CLERK = "discipline.ah-hf"
 P95_TARGET_MS = 20.0
-EXTRA_UNITS = [(f"ah-x{n:02d}", f"基准县{n:02d}", "county", "ah-hf" if n % 2 else "ah-wh") for n in range(1, 14)]
+EXTRA_UNITS = [
+    (f"ah-x{n:02d}", f"基准县{n:02d}", "county", "ah-hf" if n % 2 else "ah-wh")
+    for n in range(1, 14)
+]
 LANE_ROLES = ("discipline", "organization", "committee", "functional", "unit")
-QUERIES = (("page 1", "/api/v1/tasks"), ("overdue", "/api/v1/tasks?overdue=true"),
-           ("page 20", "/api/v1/tasks?page=20"))
+QUERIES = (
+    ("page 1", "/api/v1/tasks"),
+    ("overdue", "/api/v1/tasks?overdue=true"),
+    ("page 20", "/api/v1/tasks?page=20"),
+)
 #: The inbox page (HTML, its own page size) with the same three views of the role queue.
 INBOX_PER_PAGE = inbox_page.PER_PAGE
-PAGES = (("page 1", "/tasks?queue=role"), ("overdue", "/tasks?queue=role&overdue=1"),
-         ("page 20", "/tasks?queue=role&page=20"))
+PAGES = (
+    ("page 1", "/tasks?queue=role"),
+    ("overdue", "/tasks?queue=role&overdue=1"),
+    ("page 20", "/tasks?queue=role&page=20"),
+)
 
 # Every unit but ah-hf, in a fixed order; the case of number i is managed by ah-hf when
 # i % 8 = 0, otherwise by one of these 19 in turn.
 _OTHERS = [code for code, *_ in [*UNITS, *EXTRA_UNITS] if code != "ah-hf"]
-_UNIT_OF = ("(CASE WHEN i % 8 = 0 THEN 'ah-hf' ELSE (ARRAY[" + ",".join(f"'{u}'" for u in _OTHERS)
-            + "])[1 + (i / 8) % 19] END)")
+_UNIT_OF = (
+    "(CASE WHEN i % 8 = 0 THEN 'ah-hf' ELSE (ARRAY["
+    + ",".join(f"'{u}'" for u in _OTHERS)
+    + "])[1 + (i / 8) % 19] END)"
+)
 _ROLE_ARRAY = "(ARRAY[" + ",".join(f"'{r}'" for r in LANE_ROLES) + "])"
-_SPECS = ["register", "investigate", "consider_tolerance", "decide", "notify", "arrange_work",
-          "remind", "escalate", "review", "verify"]
-_NAMES = ["立案", "责任调查", "同步考虑容错情形", "问责决定", "送达", "妥善安排工作", "调查临期提醒",
-          "督办", "复核", "验收"]
+_SPECS = [
+    "register",
+    "investigate",
+    "consider_tolerance",
+    "decide",
+    "notify",
+    "arrange_work",
+    "remind",
+    "escalate",
+    "review",
+    "verify",
+]
+_NAMES = [
+    "立案",
+    "责任调查",
+    "同步考虑容错情形",
+    "问责决定",
+    "送达",
+    "妥善安排工作",
+    "调查临期提醒",
+    "督办",
+    "复核",
+    "验收",
+]
 _NOW = "(now() AT TIME ZONE 'utc')"
 
 SEED = [
@@ -94,8 +127,10 @@ SEED = [
                CASE WHEN is_open THEN NULL ELSE 'clerk.' || {_UNIT_OF} END
         FROM generate_series(1, :n) AS i, generate_series(0, 9) AS j,
              LATERAL (SELECT j = 9 OR (j = 8 AND abs(hashint4(i + 7777777)) % 4 = 0) AS is_open) AS o""",
-    *(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"
-      for t in ("cadre", "instance", "case_file", "human_task")),
+    *(
+        f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"
+        for t in ("cadre", "instance", "case_file", "human_task")
+    ),
 ]
 
 
@@ -105,11 +140,29 @@ def queue_world(url: str, cases: int) -> Runtime:
     with rt.db.transaction() as session:
         for code, name, level, parent in [*UNITS, *EXTRA_UNITS]:
             org.add_unit(session, code=code, name=name, level=level, parent_code=parent)
-        org.add_user(session, username=CLERK, display_name="合肥市纪检监察审查员", password=PASSWORD,
-                     role="discipline", org_unit_code="ah-hf", clock=rt.clock, hasher=rt.hasher)
-        deployment.deploy(session, files=deployment.collect([ROOT / "bpmn" / "accountability.bpmn",
-                                                             *sorted((ROOT / "bpmn" / "decisions").glob("*.dmn"))]),
-                          forms_dir=ROOT / "forms", max_bytes=2_000_000, actor="bench", clock=rt.clock)
+        org.add_user(
+            session,
+            username=CLERK,
+            display_name="合肥市纪检监察审查员",
+            password=PASSWORD,
+            role="discipline",
+            org_unit_code="ah-hf",
+            clock=rt.clock,
+            hasher=rt.hasher,
+        )
+        deployment.deploy(
+            session,
+            files=deployment.collect(
+                [
+                    ROOT / "bpmn" / "accountability.bpmn",
+                    *sorted((ROOT / "bpmn" / "decisions").glob("*.dmn")),
+                ]
+            ),
+            forms_dir=ROOT / "forms",
+            max_bytes=2_000_000,
+            actor="bench",
+            clock=rt.clock,
+        )
         pv = deployment.latest(session, process_key="accountability").id
     started = time.perf_counter()
     with rt.db.engine.begin() as conn:
@@ -117,10 +170,14 @@ def queue_world(url: str, cases: int) -> Runtime:
             conn.execute(text(statement), {"n": cases, "pv": pv})
     with rt.db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
-        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                  for t in ("case_file", "human_task")}
-    note(f"seeded {counts['case_file']:,} cases and {counts['human_task']:,} task rows "
-         f"in {time.perf_counter() - started:.0f} s")
+        counts = {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("case_file", "human_task")
+        }
+    note(
+        f"seeded {counts['case_file']:,} cases and {counts['human_task']:,} task rows "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
     return rt
 
 
@@ -154,8 +211,15 @@ def explain(rt: Runtime, query_name: str, *, per_page: int, inbox: bool) -> list
         seen.clear()
         counts = views.queue_lengths(session, principal, clock=rt.clock) if inbox else {}
         whole = inbox and filters == queues.Filters(queue="role")
-        views.queue_page(session, principal, filters, clock=rt.clock, page=page, per_page=per_page,
-                         total=counts.get("role") if whole else None)
+        views.queue_page(
+            session,
+            principal,
+            filters,
+            clock=rt.clock,
+            page=page,
+            per_page=per_page,
+            total=counts.get("role") if whole else None,
+        )
         caught = list(seen)
         lines: list[str] = []
         conn = session.connection()
@@ -185,17 +249,24 @@ def floors(rt: Runtime, samples: int, report: Any) -> None:
         role = queues.Filters(queue="role")
         parts = {
             "queue statements (page 1, count)": lambda: queues.page(
-                session, principal, role, now=rt.clock.now(), page=1, per_page=50),
+                session, principal, role, now=rt.clock.now(), page=1, per_page=50
+            ),
             "tab counts (mine, role: one statement)": lambda: views.queue_lengths(
-                session, principal, clock=rt.clock),
-            "tab counts as two statements (before)": lambda: [queues.count(
-                session, principal, queues.Filters(queue=q), now=rt.clock.now()) for q in ("mine", "role")],
+                session, principal, clock=rt.clock
+            ),
+            "tab counts as two statements (before)": lambda: [
+                queues.count(session, principal, queues.Filters(queue=q), now=rt.clock.now())
+                for q in ("mine", "role")
+            ],
             "view of page 1 (statements, names, actions)": lambda: views.queue_page(
-                session, principal, role, clock=rt.clock, page=1, per_page=50),
+                session, principal, role, clock=rt.clock, page=1, per_page=50
+            ),
         }
         for label, fn in parts.items():
             p50, p95, _p99 = _timed(fn, samples)
-            report.add(f"[postgresql] floor, in-process: {label}: p50 / p95", f"{p50:.1f} / {p95:.1f} ms")
+            report.add(
+                f"[postgresql] floor, in-process: {label}: p50 / p95", f"{p50:.1f} / {p95:.1f} ms"
+            )
 
 
 def _measure(client: Client, path: str, samples: int, *, accept: str) -> tuple[float, float, float]:
@@ -207,7 +278,9 @@ def _measure(client: Client, path: str, samples: int, *, accept: str) -> tuple[f
     return _timed(get, samples)
 
 
-def bench_queue(tmp: Path, cases: int, samples: int, report: Any, always_explain: bool = False) -> None:
+def bench_queue(
+    tmp: Path, cases: int, samples: int, report: Any, always_explain: bool = False
+) -> None:
     """The clerk's queue through one gunicorn worker: the API (GET /api/v1/tasks), the inbox
     page (GET /tasks, HTML) and, as floors in the same run, an empty request (GET /healthz)
     and the queue's own work in-process."""
@@ -217,25 +290,42 @@ def bench_queue(tmp: Path, cases: int, samples: int, report: Any, always_explain
         with Server(url, 1, tmp) as server:
             client = server.client().login(CLERK, PASSWORD)
             total = client.call("GET", "/api/v1/tasks")["total"]
-            report.add(f"[postgresql] {cases:,} open cases, {10 * cases:,} task rows: clerk's queue",
-                       f"{total:,} rows")
+            report.add(
+                f"[postgresql] {cases:,} open cases, {10 * cases:,} task rows: clerk's queue",
+                f"{total:,} rows",
+            )
             p50, p95, p99 = _measure(client, "/healthz", samples, accept="application/json")
-            report.add("[postgresql] floor, HTTP: GET /healthz (one worker): p50 / p95 / p99",
-                       f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms")
+            report.add(
+                "[postgresql] floor, HTTP: GET /healthz (one worker): p50 / p95 / p99",
+                f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms",
+            )
             last = -(-total // INBOX_PER_PAGE)  # a small world has fewer than 20 inbox pages
-            pages = tuple((name, path.replace("page=20", f"page={min(20, last)}")) for name, path in PAGES)
-            for inbox, queries, accept in ((False, QUERIES, "application/json"), (True, pages, "text/html")):
+            pages = tuple(
+                (name, path.replace("page=20", f"page={min(20, last)}")) for name, path in PAGES
+            )
+            for inbox, queries, accept in (
+                (False, QUERIES, "application/json"),
+                (True, pages, "text/html"),
+            ):
                 for name, path in queries:
                     p50, p95, p99 = _measure(client, path, samples, accept=accept)
                     ok = p95 <= P95_TARGET_MS
                     what = "GET /tasks (inbox page, HTML)" if inbox else "GET /api/v1/tasks"
-                    report.add(f"[postgresql] {what} {name}: p50 / p99", f"{p50:.1f} / {p99:.1f} ms")
-                    report.add(f"[postgresql] {what} {name}: p95", f"{p95:.1f} ms",
-                               f"<= {P95_TARGET_MS:.0f} ms", ok)
+                    report.add(
+                        f"[postgresql] {what} {name}: p50 / p99", f"{p50:.1f} / {p99:.1f} ms"
+                    )
+                    report.add(
+                        f"[postgresql] {what} {name}: p95",
+                        f"{p95:.1f} ms",
+                        f"<= {P95_TARGET_MS:.0f} ms",
+                        ok,
+                    )
                     if not ok or always_explain:
                         missed.append((name, inbox))
             client.close()
         floors(rt, samples, report)
         for name, inbox in missed:
-            print("\n".join(explain(rt, name, per_page=INBOX_PER_PAGE if inbox else 50, inbox=inbox)))
+            print(
+                "\n".join(explain(rt, name, per_page=INBOX_PER_PAGE if inbox else 50, inbox=inbox))
+            )
         rt.db.dispose()

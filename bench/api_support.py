@@ -5,6 +5,7 @@ The client speaks HTTP/1.1 on a raw socket with pre-built requests: on a 2-core 
 the client shares the CPU with the server, and every microsecond it spends parsing
 headers is taken from the workers it measures.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,6 +31,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 # -- databases ---------------------------------------------------------------------------
 
+
 @contextmanager
 def database(backend: str, workdir: Path, label: str) -> Iterator[str]:
     """A fresh, empty database URL: a SQLite file in `workdir`, or a PostgreSQL database
@@ -49,6 +51,7 @@ def database(backend: str, workdir: Path, label: str) -> Iterator[str]:
 
 
 # -- the server --------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -76,16 +79,38 @@ class Server:
 
     def __enter__(self) -> Self:
         self.port = free_port()
-        env = {**os.environ, "CADREFLOW_DATABASE_URL": self.database_url,
-               "PYTHONDONTWRITEBYTECODE": "1", **self.env}
+        env = {
+            **os.environ,
+            "CADREFLOW_DATABASE_URL": self.database_url,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **self.env,
+        }
         if "CLOCK_ADJUSTABLE" not in self.env:  # production-like unless asked for
             env.pop("CLOCK_ADJUSTABLE", None)
-        cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(self.workers),
-               "--worker-class", self.worker_class, "--threads", str(self.threads),
-               "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "75", "--backlog", "2048",
-               "--timeout", "120", "--log-level", "warning", self.app]
+        cmd = [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            self.worker_class,
+            "--threads",
+            str(self.threads),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--keep-alive",
+            "75",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+            self.app,
+        ]
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -140,6 +165,7 @@ def _healthy(port: int) -> bool:
 
 # -- the client --------------------------------------------------------------------------
 
+
 class HTTPError(Exception):
     def __init__(self, status: int, body: bytes, what: str) -> None:
         super().__init__(f"{what}: HTTP {status}: {body[:600].decode('utf-8', 'replace')}")
@@ -169,10 +195,19 @@ class Client:
             self.sock.close()
             self.sock = None
 
-    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
-                accept: str = "application/json") -> tuple[int, dict[str, str], bytes]:
-        payload = raw if raw is not None else (
-            b"" if body is None else json.dumps(body, ensure_ascii=False).encode())
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        accept: str = "application/json",
+    ) -> tuple[int, dict[str, str], bytes]:
+        payload = (
+            raw
+            if raw is not None
+            else (b"" if body is None else json.dumps(body, ensure_ascii=False).encode())
+        )
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Accept: {accept}"]
         if self.cookie:
             head.append(f"Cookie: {self.cookie}")
@@ -242,7 +277,8 @@ class Client:
 
     def login(self, username: str, password: str) -> Client:
         status, headers, data = self.request(
-            "POST", "/api/v1/auth/login", {"username": username, "password": password})
+            "POST", "/api/v1/auth/login", {"username": username, "password": password}
+        )
         if status != 200:
             raise HTTPError(status, data, f"login {username}")
         cookies = []
@@ -270,12 +306,13 @@ def _dechunk(sock: socket.socket, rest: bytes) -> tuple[bytes, bytes]:
         while len(rest) < size + 2:
             rest += sock.recv(65536)
         body += rest[:size]
-        rest = rest[size + 2:]
+        rest = rest[size + 2 :]
         if size == 0:
             return body, rest
 
 
 # -- statistics ----------------------------------------------------------------------------
+
 
 def percentile(samples: list[float], q: float) -> float:
     """The q-th percentile (0–100), nearest rank on sorted samples."""
@@ -297,6 +334,7 @@ def note(message: str) -> None:
 
 
 # -- the machine -----------------------------------------------------------------------------
+
 
 def _cpu_times() -> tuple[int, int]:
     with open("/proc/stat") as stat:

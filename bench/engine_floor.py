@@ -14,6 +14,7 @@ tasks in a looping process for both (goal: ≤ 3× growth from 0 to 200).
 
     .venv/bin/python bench/engine_floor.py [--backend sqlite|postgresql|both] [--n 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,12 +54,17 @@ GROWTH_GOAL = 3.0
 def _runtime(url: str) -> Runtime:
     rt = Runtime(Settings(database_url=url, clock_adjustable=False, forms_dir=DATA / "forms"))
     with rt.db.transaction() as session:
-
         for year in (2027, 2028):
             if session.get(CalendarYear, year) is None:
                 session.add(CalendarYear(year=year, note="bench"))
-        deployment.deploy(session, files=deployment.collect([DATA / "deadline.bpmn", DATA / "loop.bpmn"]),
-                          forms_dir=DATA / "forms", max_bytes=2_000_000, actor="bench", clock=rt.clock)
+        deployment.deploy(
+            session,
+            files=deployment.collect([DATA / "deadline.bpmn", DATA / "loop.bpmn"]),
+            forms_dir=DATA / "forms",
+            max_bytes=2_000_000,
+            actor="bench",
+            clock=rt.clock,
+        )
     return rt
 
 
@@ -67,15 +73,24 @@ def _start(rt: Runtime, process: str, data: dict, count: int) -> list[int]:
     with rt.db.transaction() as session:
         version = deployment.latest(session, process_key=process)
         for _ in range(count):
-            ids.append(instances.start(session, version=version, data=data, org_unit="hefei",
-                                       actor="bench", clock=rt.clock).id)
+            ids.append(
+                instances.start(
+                    session,
+                    version=version,
+                    data=data,
+                    org_unit="hefei",
+                    actor="bench",
+                    clock=rt.clock,
+                ).id
+            )
     return ids
 
 
 def _open_task(rt: Runtime, instance_id: int) -> int:
     with rt.db.reading() as session:
         return session.execute(
-            HumanTask.__table__.select().with_only_columns(HumanTask.id)
+            HumanTask.__table__.select()
+            .with_only_columns(HumanTask.id)
             .where(HumanTask.instance_id == instance_id, HumanTask.state == "open")
         ).scalar_one()
 
@@ -93,10 +108,15 @@ class Floor:
         self.db = rt.db
         self.clock = rt.clock
         self.functions = expressions.standard_functions(
-            calendar=WorkCalendar(override_years=frozenset({2027, 2028})), clock=rt.clock)
+            calendar=WorkCalendar(override_years=frozenset({2027, 2028})), clock=rt.clock
+        )
         if fresh:
             with rt.db.engine.begin() as conn:
-                conn.execute(text("CREATE TABLE IF NOT EXISTS floor_state (id INTEGER PRIMARY KEY, state TEXT)"))
+                conn.execute(
+                    text(
+                        "CREATE TABLE IF NOT EXISTS floor_state (id INTEGER PRIMARY KEY, state TEXT)"
+                    )
+                )
                 conn.execute(text("DELETE FROM floor_state"))
         with rt.db.reading() as session:
             version = deployment.latest(session, process_key=process)
@@ -106,17 +126,26 @@ class Floor:
     def copy_states(self, instance_ids: list[int]) -> None:
         with self.db.engine.begin() as conn:
             for iid in instance_ids:
-                state = conn.execute(text("SELECT state FROM instance WHERE id = :i"), {"i": iid}).scalar()
-                conn.execute(text("INSERT INTO floor_state (id, state) VALUES (:i, :s)"), {"i": iid, "s": state})
+                state = conn.execute(
+                    text("SELECT state FROM instance WHERE id = :i"), {"i": iid}
+                ).scalar()
+                conn.execute(
+                    text("INSERT INTO floor_state (id, state) VALUES (:i, :s)"),
+                    {"i": iid, "s": state},
+                )
 
     def complete(self, instance_id: int, data: dict) -> None:
         with self.db.engine.begin() as conn:
-            state = conn.execute(text(f"SELECT state FROM floor_state WHERE id = :i{self.for_update}"),
-                                 {"i": instance_id}).scalar()
+            state = conn.execute(
+                text(f"SELECT state FROM floor_state WHERE id = :i{self.for_update}"),
+                {"i": instance_id},
+            ).scalar()
             run = engine.restore(self.compiled, state, clock=self.clock, functions=self.functions)
             run.complete_user_task(run.ready_user_tasks()[0].id, data)
-            conn.execute(text("UPDATE floor_state SET state = :s WHERE id = :i"),
-                         {"s": run.dump(), "i": instance_id})
+            conn.execute(
+                text("UPDATE floor_state SET state = :s WHERE id = :i"),
+                {"s": run.dump(), "i": instance_id},
+            )
 
 
 def _timed(fn: Callable[[], None]) -> float:
@@ -166,9 +195,13 @@ def floor_in_processes(rt: Runtime, processes: int, per_process: int) -> float:
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(processes), context.Queue()
     chunk = per_process + 20
-    children = [context.Process(target=_floor_process,
-                                args=(rt.db.url, ids[i * chunk:(i + 1) * chunk], start, results))
-                for i in range(processes)]
+    children = [
+        context.Process(
+            target=_floor_process,
+            args=(rt.db.url, ids[i * chunk : (i + 1) * chunk], start, results),
+        )
+        for i in range(processes)
+    ]
     for child in children:
         child.start()
     done = [results.get(timeout=600) for _ in children]
@@ -178,7 +211,9 @@ def floor_in_processes(rt: Runtime, processes: int, per_process: int) -> float:
     return sum(d[0] for d in done) / (ended - began)
 
 
-def bench_growth(rt: Runtime, marks: tuple[int, ...] = (0, 50, 200), reps: int = 5) -> dict[int, tuple[float, float]]:
+def bench_growth(
+    rt: Runtime, marks: tuple[int, ...] = (0, 50, 200), reps: int = 5
+) -> dict[int, tuple[float, float]]:
     ids = _start(rt, "loop", {"done": False}, reps)
     floor = Floor(rt, "loop")
     floor.copy_states(ids)
@@ -236,8 +271,10 @@ def main() -> int:
                 print(f"\n[{backend}] complete one user task, {args.n} completions")
                 print(f"  floor      median {f50:6.2f} ms   p90 {f90:6.2f} ms")
                 print(f"  cadreflow  median {o50:6.2f} ms   p90 {o90:6.2f} ms")
-                print(f"  ratio cadreflow/floor {ratio:4.2f}  (target <= {RATIO_TARGET})"
-                      f"  {'OK' if ratio <= RATIO_TARGET else 'OVER'}")
+                print(
+                    f"  ratio cadreflow/floor {ratio:4.2f}  (target <= {RATIO_TARGET})"
+                    f"  {'OK' if ratio <= RATIO_TARGET else 'OVER'}"
+                )
                 growth = bench_growth(rt)
                 print("  looping process, median ms per completion after N completed tasks:")
                 print(f"  {'N':>5}  {'floor':>8}  {'cadreflow':>9}")
@@ -245,8 +282,10 @@ def main() -> int:
                     print(f"  {mark:>5}  {fm:8.2f}  {om:9.2f}")
                 fg = growth[200][0] / growth[0][0]
                 og = growth[200][1] / growth[0][1]
-                print(f"  growth 0→200: floor {fg:4.1f}x, cadreflow {og:4.1f}x "
-                      f"(goal <= {GROWTH_GOAL}x)  {'OK' if og <= GROWTH_GOAL else 'OVER'}")
+                print(
+                    f"  growth 0→200: floor {fg:4.1f}x, cadreflow {og:4.1f}x "
+                    f"(goal <= {GROWTH_GOAL}x)  {'OK' if og <= GROWTH_GOAL else 'OVER'}"
+                )
                 rt.db.dispose()
             finally:
                 cleanup()

@@ -24,6 +24,7 @@ the floor around it.
     .venv/bin/python bench/prepared_ab.py [--backend sqlite|postgresql|both] [--rounds 300]
     .venv/bin/python bench/prepared_ab.py --http [--backend ...] [--rounds 4] [--seconds 6]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -111,10 +112,17 @@ def _api_client(rt: Any) -> tuple[Any, dict[str, str]]:
     client = app.test_client()
     answer = client.post("/api/v1/auth/login", json={"username": "clerk00", "password": PASSWORD})
     assert answer.status_code == 200, answer.data[:300]
-    cookie = "; ".join(c.split(";", 1)[0] for c in answer.headers.getlist("Set-Cookie")
-                       if c.startswith("cadreflow_session="))
-    return client, {"Cookie": cookie, "X-CSRF-Token": answer.get_json()["csrf_token"],
-                    "Content-Type": "application/json", "Accept": "application/json"}
+    cookie = "; ".join(
+        c.split(";", 1)[0]
+        for c in answer.headers.getlist("Set-Cookie")
+        if c.startswith("cadreflow_session=")
+    )
+    return client, {
+        "Cookie": cookie,
+        "X-CSRF-Token": answer.get_json()["csrf_token"],
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
 
 
 def bench_backend(backend: str, tmp: Path, rounds: int, seed: int) -> None:
@@ -122,12 +130,15 @@ def bench_backend(backend: str, tmp: Path, rounds: int, seed: int) -> None:
     total = rounds + warm
     with database(backend, tmp, "prepared") as url:
         rt = completion_world(url, clerks=1)
-        per_path = {path: sum(1 for _, p, _ in ARMS if p == path) for path in ("floor", "engine", "api")}
+        per_path = {
+            path: sum(1 for _, p, _ in ARMS if p == path) for path in ("floor", "engine", "api")
+        }
         floor_ids = engine_floor._start(rt, "deadline", {"registered_on": "2026-11-02"}, total)
         floor = engine_floor.Floor(rt, "deadline")
         floor.copy_states(floor_ids)
-        engine_ids = engine_floor._start(rt, "deadline", {"registered_on": "2026-11-02"},
-                                         per_path["engine"] * total)
+        engine_ids = engine_floor._start(
+            rt, "deadline", {"registered_on": "2026-11-02"}, per_path["engine"] * total
+        )
         engine_tasks = [engine_floor._open_task(rt, i) for i in engine_ids]
         pool = TaskPool(rt)
         pool.fill(per_path["api"] * total)
@@ -162,9 +173,12 @@ def bench_backend(backend: str, tmp: Path, rounds: int, seed: int) -> None:
             for arm, fn, plain in plan_round:
                 (arms if i >= warm else warming).run(arm, fn, plain)
         busy_after = cpu_busy(2.0)
-        print(f"\n[{backend}] {rounds} rounds (+{warm} warm-up) in {time.monotonic() - started:.0f} s; "
-              f"CPUs busy with other work: {100 * busy:.0f} % before, {100 * busy_after:.0f} % after; "
-              f"load average {load:.2f} before", flush=True)
+        print(
+            f"\n[{backend}] {rounds} rounds (+{warm} warm-up) in {time.monotonic() - started:.0f} s; "
+            f"CPUs busy with other work: {100 * busy:.0f} % before, {100 * busy_after:.0f} % after; "
+            f"load average {load:.2f} before",
+            flush=True,
+        )
         report(arms)
         rt.db.dispose()
 
@@ -176,23 +190,41 @@ def report(arms: Arms) -> None:
     for arm, path, plain in ARMS:
         # the gain of the statements this arm runs by SQLAlchemy: what the prepared ones save,
         # as a share of this arm's time
-        gain = "" if not plain else f"{100 * (median[arm] - median[f'{path} prepared']) / median[arm]:+6.1f}%"
-        print(f"  {arm:<18} {median[arm]:8.3f} {percentile(arms.ms[arm], 90):8.3f} "
-              f"{median[arm] / floor:8.3f} {gain:>7}")
+        gain = (
+            ""
+            if not plain
+            else f"{100 * (median[arm] - median[f'{path} prepared']) / median[arm]:+6.1f}%"
+        )
+        print(
+            f"  {arm:<18} {median[arm]:8.3f} {percentile(arms.ms[arm], 90):8.3f} "
+            f"{median[arm] / floor:8.3f} {gain:>7}"
+        )
     base = median["api plain"]
-    groups = sorted({g for arm in ("api prepared", "api plain") for d in arms.groups[arm] for g in d})
-    print(f"  per API completion, µs inside each group's statements (median), saving as % of {base:.2f} ms:")
+    groups = sorted(
+        {g for arm in ("api prepared", "api plain") for d in arms.groups[arm] for g in d}
+    )
+    print(
+        f"  per API completion, µs inside each group's statements (median), saving as % of {base:.2f} ms:"
+    )
     print(f"  {'group':<12} {'prepared':>9} {'plain':>9} {'saved':>8} {'gain':>7}")
     for group in [*groups, "all"]:
+
         def spent(arm: str, group: str = group) -> float:
-            return statistics.median([1e6 * (sum(d.values()) if group == "all" else d.get(group, 0.0))
-                                      for d in arms.groups[arm]])
+            return statistics.median(
+                [
+                    1e6 * (sum(d.values()) if group == "all" else d.get(group, 0.0))
+                    for d in arms.groups[arm]
+                ]
+            )
+
         ours, theirs = spent("api prepared"), spent("api plain")
-        print(f"  {group:<12} {ours:9.1f} {theirs:9.1f} {theirs - ours:8.1f} {100 * (theirs - ours) / (1000 * base):6.1f}%")
+        share = 100 * (theirs - ours) / (1000 * base)
+        print(f"  {group:<12} {ours:9.1f} {theirs:9.1f} {theirs - ours:8.1f} {share:6.1f}%")
 
 
-def bench_http(backend: str, tmp: Path, worker_counts: tuple[int, ...], rounds: int,
-               seconds: float, seed: int) -> None:
+def bench_http(
+    backend: str, tmp: Path, worker_counts: tuple[int, ...], rounds: int, seconds: float, seed: int
+) -> None:
     modes = {"prepared": "", "plain": "all"}
     with database(backend, tmp, "prepared_http") as url:
         most = 2 * max(worker_counts)
@@ -205,19 +237,28 @@ def bench_http(backend: str, tmp: Path, worker_counts: tuple[int, ...], rounds: 
             ratios: dict[str, list[float]] = defaultdict(list)
             cpus: dict[str, list[float]] = defaultdict(list)
             with ExitStack() as stack:
-                servers = {mode: stack.enter_context(
-                    Server(url, workers, tmp, env={"CADREFLOW_PREPARED_PLAIN": plain}))
-                    for mode, plain in modes.items()}
+                servers = {
+                    mode: stack.enter_context(
+                        Server(url, workers, tmp, env={"CADREFLOW_PREPARED_PLAIN": plain})
+                    )
+                    for mode, plain in modes.items()
+                }
                 clients = {}
                 for mode, server in servers.items():
-                    clients[mode] = [server.client().login(f"clerk{i:02d}", PASSWORD)
-                                     for i in range(2 * workers)]
+                    clients[mode] = [
+                        server.client().login(f"clerk{i:02d}", PASSWORD) for i in range(2 * workers)
+                    ]
                     pool.fill(int(400 * workers * 3))
                     closed_loop(server, clients[mode], pool, 3.0)  # warm-up
-                print(f"\n[{backend}] {workers} worker(s), {rounds} rounds of {seconds:.0f} s loops "
-                      f"per mode; load average {os.getloadavg()[0]:.2f}", flush=True)
-                print(f"  {'round':>5} {'mode':<9} {'/s':>6} {'cost ms':>8} {'floor ms':>9} "
-                      f"{'ratio':>6} {'CPU ms':>7} {'busy':>5}")
+                print(
+                    f"\n[{backend}] {workers} worker(s), {rounds} rounds of {seconds:.0f} s loops "
+                    f"per mode; load average {os.getloadavg()[0]:.2f}",
+                    flush=True,
+                )
+                print(
+                    f"  {'round':>5} {'mode':<9} {'/s':>6} {'cost ms':>8} {'floor ms':>9} "
+                    f"{'ratio':>6} {'CPU ms':>7} {'busy':>5}"
+                )
                 for r in range(rounds):
                     order = list(modes)
                     shuffle.shuffle(order)
@@ -231,16 +272,22 @@ def bench_http(backend: str, tmp: Path, worker_counts: tuple[int, ...], rounds: 
                         cpu = 1000 * load.cpu_seconds / max(load.completions, 1)
                         ratios[mode].append(cost / floor_ms)
                         cpus[mode].append(cpu / floor_ms)
-                        print(f"  {r + 1:>5} {mode:<9} {load.rate:6.0f} {cost:8.2f} {floor_ms:9.2f} "
-                              f"{cost / floor_ms:6.2f} {cpu:7.2f} {100 * busy:4.0f}%"
-                              f"{f'  {load.errors} errors' if load.errors else ''}", flush=True)
+                        print(
+                            f"  {r + 1:>5} {mode:<9} {load.rate:6.0f} {cost:8.2f} {floor_ms:9.2f} "
+                            f"{cost / floor_ms:6.2f} {cpu:7.2f} {100 * busy:4.0f}%"
+                            f"{f'  {load.errors} errors' if load.errors else ''}",
+                            flush=True,
+                        )
             ours, theirs = statistics.median(ratios["prepared"]), statistics.median(ratios["plain"])
-            print(f"  ratio to floor, median (range): prepared {ours:.2f} "
-                  f"({min(ratios['prepared']):.2f}–{max(ratios['prepared']):.2f}), plain {theirs:.2f} "
-                  f"({min(ratios['plain']):.2f}–{max(ratios['plain']):.2f}); prepared saves "
-                  f"{100 * (theirs - ours) / theirs:+.1f} %; worker CPU x floor, median: "
-                  f"prepared {statistics.median(cpus['prepared']):.2f}, "
-                  f"plain {statistics.median(cpus['plain']):.2f}", flush=True)
+            print(
+                f"  ratio to floor, median (range): prepared {ours:.2f} "
+                f"({min(ratios['prepared']):.2f}–{max(ratios['prepared']):.2f}), plain {theirs:.2f} "
+                f"({min(ratios['plain']):.2f}–{max(ratios['plain']):.2f}); prepared saves "
+                f"{100 * (theirs - ours) / theirs:+.1f} %; worker CPU x floor, median: "
+                f"prepared {statistics.median(cpus['prepared']):.2f}, "
+                f"plain {statistics.median(cpus['plain']):.2f}",
+                flush=True,
+            )
         rt.db.dispose()
 
 
@@ -257,8 +304,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as name:
         for backend in backends:
             if args.http:  # the targets: one SQLite worker; one and two on PostgreSQL
-                bench_http(backend, Path(name), (1,) if backend == "sqlite" else (1, 2),
-                           args.rounds, args.seconds, args.seed)
+                bench_http(
+                    backend,
+                    Path(name),
+                    (1,) if backend == "sqlite" else (1, 2),
+                    args.rounds,
+                    args.seconds,
+                    args.seed,
+                )
             else:
                 bench_backend(backend, Path(name), args.rounds, args.seed)
     return 0

@@ -1,4 +1,5 @@
 """Flask app factory: the REST API under /api/v1, the pages (server/ui), browser libraries, health."""
+
 from __future__ import annotations
 
 import gc
@@ -11,7 +12,9 @@ from server import api, assets, auth, errors, inputs, ui
 from workflows.runtime import Runtime
 
 
-def create_app(runtime: Runtime | None = None, *, serving: bool | None = None, **config: Any) -> Flask:
+def create_app(
+    runtime: Runtime | None = None, *, serving: bool | None = None, **config: Any
+) -> Flask:
     """The app. `serving` (default: when no runtime is given, as gunicorn's
     `server:create_app()` calls it) marks a long-lived server process: see `settle_heap`."""
     rt = runtime or Runtime.from_env()

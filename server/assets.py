@@ -1,5 +1,6 @@
 """Browser libraries from the npm registry (bpmn-js, dmn-js, htmx, Chart.js, Swagger UI),
 served from node_modules/ as their prebuilt files: no build step, no CDN."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,5 +26,7 @@ def init_app(app: Flask) -> None:
     def vendor(package: str, filename: str) -> Any:
         if package not in PACKAGES:
             abort(404)
-        response = send_from_directory(modules / package / PACKAGES[package], filename, max_age=86400)
+        response = send_from_directory(
+            modules / package / PACKAGES[package], filename, max_age=86400
+        )
         return response

@@ -5,6 +5,7 @@ the transaction, resolve the caller inside it, check CSRF for cookie-authenticat
 writes and tag audit rows with the caller's role, org unit and IP. Authorization of
 the objects themselves is the domain's (workflows/access.py).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -116,8 +117,15 @@ def caller() -> Caller | None:
 
 
 def set_session_cookie(response: Response, secret: str, *, max_age: int) -> None:
-    response.set_cookie(COOKIE, secret, max_age=max_age, httponly=True, samesite="Lax",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path="/")
+    response.set_cookie(
+        COOKIE,
+        secret,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        path="/",
+    )
 
 
 def clear_session_cookie(response: Response) -> None:
@@ -134,8 +142,11 @@ def init_app(app: Flask) -> None:
                 with rt.db.transaction() as session:
                     login.touch_session(session, session_id=touch, clock=rt.clock)
             # A 503 is the database's outage: there is nowhere to write the refusal.
-            if (request.method not in SAFE_METHODS and 400 <= response.status_code != 503
-                    and request.path.startswith("/api/")):
+            if (
+                request.method not in SAFE_METHODS
+                and 400 <= response.status_code != 503
+                and request.path.startswith("/api/")
+            ):
                 _audit_refusal(response)
         except db.ERRORS as err:  # the answer cannot stand without its record
             if not db.unavailable(err):
@@ -150,17 +161,32 @@ def _audit_refusal(response: Response) -> None:
     who = caller()
     body = response.get_json(silent=True) or {}
     sent = None if response.status_code == 413 else inputs.sent_json()  # 413: left unread
-    actor = who.principal.username if who else (sent.get("username") if isinstance(sent, dict) else None)
+    actor = (
+        who.principal.username
+        if who
+        else (sent.get("username") if isinstance(sent, dict) else None)
+    )
     if not isinstance(actor, str):  # whatever was sent as the username
         actor = "anonymous" if actor is None else json.dumps(actor, ensure_ascii=False)
-    by = ({"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
-          if who else {"ip": client_ip()})
+    by = (
+        {"role": who.principal.role, "org_unit": who.principal.org_unit, "ip": client_ip()}
+        if who
+        else {"ip": client_ip()}
+    )
     with rt.transaction() as session:
-        audit.record(session, at=rt.clock.now(), actor=_storable(actor or "anonymous")[:100],
-                     action="api.refused", object_type="request",
-                     object_id=_storable(f"{request.method} {request.path}")[:100],
-                     detail={"result": f"{response.status_code} {body.get('code', '')}".strip(),
-                             "detail": body.get("detail"), "by": by})
+        audit.record(
+            session,
+            at=rt.clock.now(),
+            actor=_storable(actor or "anonymous")[:100],
+            action="api.refused",
+            object_type="request",
+            object_id=_storable(f"{request.method} {request.path}")[:100],
+            detail={
+                "result": f"{response.status_code} {body.get('code', '')}".strip(),
+                "detail": body.get("detail"),
+                "by": by,
+            },
+        )
 
 
 def _storable(text: str) -> str:

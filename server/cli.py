@@ -3,6 +3,7 @@
 Errors print one line (or one line per validation problem) and exit non-zero;
 `--debug` shows the traceback instead.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,10 @@ from workflows.tasks import views as task_views
 def main(ctx: click.Context, debug: bool) -> None:
     """cadreflow: cadre accountability and tolerance case workflows."""
     ctx.obj = Runtime.from_env()
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @main.group()
@@ -68,8 +71,14 @@ def deploy(rt: Runtime, paths: tuple[Path, ...], user: str) -> None:
     """Validate and deploy BPMN/DMN files or folders as new versions."""
     files = deployment.collect(paths)
     with rt.transaction() as session:
-        result = deployment.deploy(session, files=files, forms_dir=rt.settings.forms_dir,
-                                   max_bytes=rt.settings.max_definition_bytes, actor=user, clock=rt.clock)
+        result = deployment.deploy(
+            session,
+            files=files,
+            forms_dir=rt.settings.forms_dir,
+            max_bytes=rt.settings.max_definition_bytes,
+            actor=user,
+            clock=rt.clock,
+        )
     for key, version in result.deployed:
         click.echo(f"deployed {key} version {version}")
     for key, version in result.unchanged:
@@ -83,8 +92,9 @@ def deploy(rt: Runtime, paths: tuple[Path, ...], user: str) -> None:
 def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
     """Run every deployment check without deploying."""
     files = deployment.collect(paths)
-    checked = deployment.check(files, forms_dir=rt.settings.forms_dir,
-                               max_bytes=rt.settings.max_definition_bytes)
+    checked = deployment.check(
+        files, forms_dir=rt.settings.forms_dir, max_bytes=rt.settings.max_definition_bytes
+    )
     if checked.problems:
         raise DefinitionError(f"{len(checked.problems)} problem(s) found", checked.problems)
     for process in checked.processes:
@@ -105,9 +115,12 @@ def start(rt: Runtime, process: str, data: str, org_unit: str | None, user: str)
     payload = json_option(data, "data")
     with rt.transaction() as session:
         version = deployment.latest(session, process_key=process)
-        instance = instances.start(session, version=version, data=payload, org_unit=org_unit,
-                                   actor=user, clock=rt.clock)
-        click.echo(f"started instance {instance.id} of {process} version {version.version} ({instance.status})")
+        instance = instances.start(
+            session, version=version, data=payload, org_unit=org_unit, actor=user, clock=rt.clock
+        )
+        click.echo(
+            f"started instance {instance.id} of {process} version {version.version} ({instance.status})"
+        )
 
 
 def _fmt(moment: datetime | None, clock: Clock) -> str:
@@ -121,17 +134,28 @@ def _fmt(moment: datetime | None, clock: Clock) -> str:
 @click.option("--all", "show_all", is_flag=True, help="Include completed and cancelled tasks.")
 @pass_runtime
 @handles_errors
-def tasks(rt: Runtime, role: str | None, org_unit: str | None, instance_id: int | None,
-          show_all: bool) -> None:
+def tasks(
+    rt: Runtime, role: str | None, org_unit: str | None, instance_id: int | None, show_all: bool
+) -> None:
     """List human tasks, open ones by due date."""
     with rt.reading() as session:
-        rows = task_views.task_list(session, clock=rt.clock, role=role, org_unit=org_unit,
-                                    instance_id=instance_id, open_only=not show_all)
-        click.echo(f"{'id':>6}  {'instance':>8}  {'state':9}  {'role':12}  {'org':10}  {'due':16}  task")
+        rows = task_views.task_list(
+            session,
+            clock=rt.clock,
+            role=role,
+            org_unit=org_unit,
+            instance_id=instance_id,
+            open_only=not show_all,
+        )
+        click.echo(
+            f"{'id':>6}  {'instance':>8}  {'state':9}  {'role':12}  {'org':10}  {'due':16}  task"
+        )
         for t in rows:
             overdue = " 逾期" if t.overdue else ""
-            click.echo(f"{t.id:>6}  {t.instance_id:>8}  {t.state:9}  {t.role or '-':12}  "
-                       f"{t.org_unit or '-':10}  {_fmt(t.due_at, rt.clock):16}  {t.name} [{t.task_spec}]{overdue}")
+            click.echo(
+                f"{t.id:>6}  {t.instance_id:>8}  {t.state:9}  {t.role or '-':12}  "
+                f"{t.org_unit or '-':10}  {_fmt(t.due_at, rt.clock):16}  {t.name} [{t.task_spec}]{overdue}"
+            )
 
 
 @main.command()
@@ -144,7 +168,9 @@ def complete(rt: Runtime, task_id: int, data: str, user: str) -> None:
     """Complete an open task with form data (validated against its form)."""
     payload = json_option(data, "data")
     with rt.transaction() as session:
-        task = instances.complete_task(session, task_id=task_id, data=payload, actor=user, clock=rt.clock)
+        task = instances.complete_task(
+            session, task_id=task_id, data=payload, actor=user, clock=rt.clock
+        )
     click.echo(f"completed task {task_id}; instance {task.instance_id} is {task.instance_status}")
 
 
@@ -160,8 +186,10 @@ def list_instances(rt: Runtime, status: str | None) -> None:
     with rt.db.reading() as session:
         click.echo(f"{'id':>6}  {'process':24}  {'status':10}  {'org':10}  started")
         for i in session.execute(query).scalars():
-            click.echo(f"{i.id:>6}  {i.process_key:24}  {i.status:10}  {i.org_unit or '-':10}  "
-                       f"{_fmt(i.started_at, rt.clock)}")
+            click.echo(
+                f"{i.id:>6}  {i.process_key:24}  {i.status:10}  {i.org_unit or '-':10}  "
+                f"{_fmt(i.started_at, rt.clock)}"
+            )
 
 
 @main.command()
@@ -200,8 +228,10 @@ def clock() -> None:
 def clock_show(rt: Runtime) -> None:
     with rt.reading():
         pass  # adopts the shared clock offset
-    click.echo(f"{rt.clock.now().astimezone(rt.clock.tz).isoformat(timespec='seconds')}"
-               f" (offset {rt.clock.offset})")
+    click.echo(
+        f"{rt.clock.now().astimezone(rt.clock.tz).isoformat(timespec='seconds')}"
+        f" (offset {rt.clock.offset})"
+    )
 
 
 @clock.command("advance")
@@ -213,8 +243,15 @@ def clock_advance(rt: Runtime, duration: str) -> None:
     delta = parse_duration(duration)
     with rt.db.transaction() as session:
         moved = settings.move_clock(session, rt.clock, by=delta)
-        audit.record(session, at=moved, actor="cli", action="clock.move", object_type="clock",
-                     object_id="clock", detail={"by": duration})
+        audit.record(
+            session,
+            at=moved,
+            actor="cli",
+            action="clock.move",
+            object_type="clock",
+            object_id="clock",
+            detail={"by": duration},
+        )
     click.echo(f"clock is now {moved.astimezone(rt.clock.tz).isoformat(timespec='seconds')}")
 
 
@@ -227,13 +264,28 @@ def clock_set(rt: Runtime, moment: str) -> None:
     try:
         parsed = datetime.fromisoformat(moment)
     except ValueError as err:
-        raise ValidationFailed("moment not understood", [{"field": "moment", "message": "expected a date such as 2027-01-05 or an ISO date-time"}]) from err
+        raise ValidationFailed(
+            "moment not understood",
+            [
+                {
+                    "field": "moment",
+                    "message": "expected a date such as 2027-01-05 or an ISO date-time",
+                }
+            ],
+        ) from err
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=rt.clock.tz)
     with rt.db.transaction() as session:
         moved = settings.move_clock(session, rt.clock, to=parsed)
-        audit.record(session, at=moved, actor="cli", action="clock.move", object_type="clock",
-                     object_id="clock", detail={"to": moment})
+        audit.record(
+            session,
+            at=moved,
+            actor="cli",
+            action="clock.move",
+            object_type="clock",
+            object_id="clock",
+            detail={"to": moment},
+        )
     click.echo(f"clock is now {moved.astimezone(rt.clock.tz).isoformat(timespec='seconds')}")
 
 
@@ -255,8 +307,10 @@ def audit_verify(rt: Runtime) -> None:
     if result.broken_at is None:
         fail(f"audit trail incomplete: {result.reason} ({result.checked} row(s) verified)")
     else:
-        fail(f"audit trail broken at row {result.broken_at}: {result.reason} "
-              f"({result.checked} row(s) before it verified)")
+        fail(
+            f"audit trail broken at row {result.broken_at}: {result.reason} "
+            f"({result.checked} row(s) before it verified)"
+        )
     sys.exit(1)
 
 
@@ -287,8 +341,9 @@ def calendar_set_day(rt: Runtime, day: datetime, kind: str, note: str) -> None:
     """Mark DAY as a working day (调休) or a holiday."""
     d: date = day.date()
     with rt.transaction() as session:
-        calendar_overrides.set_day(session, day=d, is_workday=kind == "workday", note=note, actor="cli",
-                                   clock=rt.clock)
+        calendar_overrides.set_day(
+            session, day=d, is_workday=kind == "workday", note=note, actor="cli", clock=rt.clock
+        )
     click.echo(f"{d} is a {kind}")
 
 
@@ -314,8 +369,6 @@ def serve(rt: Runtime, host: str, port: int, no_scheduler: bool) -> None:
             running[1].release()
 
 
-
-
 @main.group()
 def case() -> None:
     """Cases of the five processes."""
@@ -331,22 +384,38 @@ def case() -> None:
 @click.option("--user", default="cli", show_default=True)
 @pass_runtime
 @handles_errors
-def case_open(rt: Runtime, kind: str, cadre_id: int | None, person: str | None,
-              org_unit: str | None, title: str, data: str, user: str) -> None:
+def case_open(
+    rt: Runtime,
+    kind: str,
+    cadre_id: int | None,
+    person: str | None,
+    org_unit: str | None,
+    title: str,
+    data: str,
+    user: str,
+) -> None:
     """Open a case of KIND (accountability, tolerance_review, rectification, clarification)."""
     from workflows.cases import service as cases
 
     payload = json_option(data, "data")
     with rt.transaction() as session:
-        opened = cases.open_case(session, kind=kind, title=title or cases.KIND_NAMES.get(kind, kind),
-                                 subject=cases.Subject(cadre_id=cadre_id, name=person, org_unit_code=org_unit),
-                                 data=payload, actor=user, clock=rt.clock)
+        opened = cases.open_case(
+            session,
+            kind=kind,
+            title=title or cases.KIND_NAMES.get(kind, kind),
+            subject=cases.Subject(cadre_id=cadre_id, name=person, org_unit_code=org_unit),
+            data=payload,
+            actor=user,
+            clock=rt.clock,
+        )
         click.echo(f"opened {opened.number} (case {opened.id}, instance {opened.instance_id})")
 
 
 @case.command("show")
 @click.argument("number")
-@click.option("--user", default=None, help="Show it as this user sees it (default: every unit's view).")
+@click.option(
+    "--user", default=None, help="Show it as this user sees it (default: every unit's view)."
+)
 @pass_runtime
 @handles_errors
 def case_show(rt: Runtime, number: str, user: str | None) -> None:
@@ -358,12 +427,18 @@ def case_show(rt: Runtime, number: str, user: str | None) -> None:
         case_id = case_views.visible_case_id(session, principal=principal, number=number)
         if case_id is None:
             raise NotFound(f"case {number} not found")
-        shown = case_views.case_detail(session, principal=principal, case_id=case_id, clock=rt.clock)
-    click.echo(f"{shown.number}  {shown.kind_name}  {shown.subject_name}  {shown.org_unit}"
-               f"  status={shown.status}  outcome={shown.outcome or '-'}")
+        shown = case_views.case_detail(
+            session, principal=principal, case_id=case_id, clock=rt.clock
+        )
+    click.echo(
+        f"{shown.number}  {shown.kind_name}  {shown.subject_name}  {shown.org_unit}"
+        f"  status={shown.status}  outcome={shown.outcome or '-'}"
+    )
     for t in shown.tasks:
-        click.echo(f"  task {t.id}: {t.name} [{t.role}] due {_fmt(t.due_at, rt.clock)}"
-                   f"{' (' + t.due_basis + ')' if t.due_basis else ''}")
+        click.echo(
+            f"  task {t.id}: {t.name} [{t.role}] due {_fmt(t.due_at, rt.clock)}"
+            f"{' (' + t.due_basis + ')' if t.due_basis else ''}"
+        )
     for link in shown.links:
         arrow = "→" if link.direction == "to" else "←"
         click.echo(f"  {arrow} {link.kind}: {link.number} ({link.status})")
@@ -383,7 +458,9 @@ def cadre() -> None:
 
 @cadre.command("show")
 @click.argument("cadre_id", type=int)
-@click.option("--user", default=None, help="Show it as this user sees it (default: every unit's view).")
+@click.option(
+    "--user", default=None, help="Show it as this user sees it (default: every unit's view)."
+)
 @pass_runtime
 @handles_errors
 def cadre_show(rt: Runtime, cadre_id: int, user: str | None) -> None:
@@ -391,19 +468,31 @@ def cadre_show(rt: Runtime, cadre_id: int, user: str | None) -> None:
     from workflows.cadres import views as cadre_views
 
     with rt.reading() as session:
-        record = cadre_views.cadre_record(session, principal=_reader(session, user), cadre_id=cadre_id,
-                                          today=rt.clock.today(), now=rt.clock.now())
+        record = cadre_views.cadre_record(
+            session,
+            principal=_reader(session, user),
+            cadre_id=cadre_id,
+            today=rt.clock.today(),
+            now=rt.clock.now(),
+        )
     click.echo(f"{record.name}  {record.post}  managed by {record.org_unit}")
     for ban in record.bans:
-        click.echo(f"  promotion ban ({ban.adjustment_name}): {ban.starts_on} – {ban.ends_on}  {ban.status}")
+        click.echo(
+            f"  promotion ban ({ban.adjustment_name}): {ban.starts_on} – {ban.ends_on}  {ban.status}"
+        )
     for note in record.tolerance_notes:
         click.echo(f"  tolerance: {note.case_number} {note.outcome_name} on {note.decided_on}")
 
 
 @cadre.command("eligibility")
 @click.argument("cadre_id", type=int)
-@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The date to check (default: today).")
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date to check (default: today).",
+)
 @pass_runtime
 @handles_errors
 def cadre_eligibility(rt: Runtime, cadre_id: int, on: datetime | None) -> None:
@@ -416,8 +505,10 @@ def cadre_eligibility(rt: Runtime, cadre_id: int, on: datetime | None) -> None:
     if answer.eligible:
         click.echo(f"cadre {cadre_id} is eligible for promotion on {day}")
     else:
-        click.echo(f"cadre {cadre_id} is not eligible until {answer.until} because of case "
-                   f"{answer.case_number}: {answer.reason}")
+        click.echo(
+            f"cadre {cadre_id} is not eligible until {answer.until} because of case "
+            f"{answer.case_number}: {answer.reason}"
+        )
 
 
 main.add_command(blacklist_group)

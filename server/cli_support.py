@@ -1,6 +1,7 @@
 """What every command module shares: the runtime passed to commands, one-line errors, JSON
 options. The command modules import this, never each other's commands (server/cli.py adds
 their groups to `main`)."""
+
 from __future__ import annotations
 
 import json
@@ -59,11 +60,10 @@ def json_option(text: str, field: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValidationFailed(f"--{field} is not valid JSON",
-                               [{"field": field, "message": f"not valid JSON: {err.msg} at column {err.colno}"}]) from err
-
-
-
+        raise ValidationFailed(
+            f"--{field} is not valid JSON",
+            [{"field": field, "message": f"not valid JSON: {err.msg} at column {err.colno}"}],
+        ) from err
 
 
 #: Hands each command the Runtime built by `main` (from the environment).

@@ -1,4 +1,5 @@
 """`cadreflow demo load`: the demo org units, users, cadres and cases (workflows/demo.py)."""
+
 from __future__ import annotations
 
 import click
@@ -22,5 +23,7 @@ def demo_load(rt: Runtime) -> None:
     if result.nothing_new:
         click.echo("demo data already loaded")
     else:
-        click.echo(f"demo users: <role>.<unit> (e.g. discipline.ah-hf) and the cadres; "
-                   f"password {demo_data.PASSWORD}")
+        click.echo(
+            f"demo users: <role>.<unit> (e.g. discipline.ah-hf) and the cadres; "
+            f"password {demo_data.PASSWORD}"
+        )

@@ -9,6 +9,7 @@ A database that cannot be reached or used (workflows/db.py `unavailable`) is an 
 a fault of the request: 503 with Retry-After, a problem body or a page that needs no
 database, and one log line instead of a traceback per request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,9 +74,13 @@ def status_of(err: DomainError) -> tuple[int, str]:
 def problem(err: DomainError) -> tuple[dict[str, Any], int]:
     """The RFC 9457 problem body and status for a domain error."""
     status, title = status_of(err)
-    body: dict[str, Any] = {"type": f"https://cadreflow.local/problems/{err.code}",
-                            "title": title, "status": status, "detail": err.message,
-                            "code": err.code}
+    body: dict[str, Any] = {
+        "type": f"https://cadreflow.local/problems/{err.code}",
+        "title": title,
+        "status": status,
+        "detail": err.message,
+        "code": err.code,
+    }
     if isinstance(err, ValidationFailed):
         fields: dict[str, list[str]] = {}
         for item in err.errors:
@@ -103,14 +108,27 @@ def unavailable(err: Exception) -> Response:
     line, without the traceback every request would otherwise repeat."""
     orig = getattr(err, "orig", None) or err
     reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    log.error("database unavailable, answered 503 to %s %s: %s", request.method, request.path, reason)
+    log.error(
+        "database unavailable, answered 503 to %s %s: %s", request.method, request.path, reason
+    )
     title, detail = "服务暂不可用", "数据库暂时无法访问，请稍后重试"
     if _wants_json():
-        response = _json({"type": "about:blank", "title": title, "status": 503, "detail": detail,
-                          "code": "database_unavailable"}, 503)
+        response = _json(
+            {
+                "type": "about:blank",
+                "title": title,
+                "status": 503,
+                "detail": detail,
+                "code": "database_unavailable",
+            },
+            503,
+        )
     else:
-        response = Response(render_template_string(_PAGE, title=title, detail=detail, errors=None),
-                            503, mimetype="text/html")
+        response = Response(
+            render_template_string(_PAGE, title=title, detail=detail, errors=None),
+            503,
+            mimetype="text/html",
+        )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -123,8 +141,9 @@ def register(app: Flask) -> None:
         body, status = problem(err)
         if _wants_json():
             return _json(body, status)
-        return render_template_string(_PAGE, title=body["title"], detail=body["detail"],
-                                      errors=body.get("errors")), status
+        return render_template_string(
+            _PAGE, title=body["title"], detail=body["detail"], errors=body.get("errors")
+        ), status
 
     def _database(err: Exception) -> Any:
         if not db.unavailable(err):
@@ -139,21 +158,42 @@ def register(app: Flask) -> None:
         status = err.code or 500
         if status == 413:  # the body was not read: nothing of it was stored
             limit = request.max_content_length or 0
-            size = f"{limit / 1048576:.0f} MB" if limit >= 1048576 else f"{max(1, limit // 1024)} KB"
+            size = (
+                f"{limit / 1048576:.0f} MB" if limit >= 1048576 else f"{max(1, limit // 1024)} KB"
+            )
             title, detail = "请求过大", f"请求内容超过上限 {size}，未予接收"
             if not _wants_json():
-                return render_template_string(_PAGE, title=title, detail=detail, errors=None), status
-            return _json({"type": "about:blank", "title": title, "status": status, "detail": detail,
-                          "code": "request_too_large", "max_bytes": limit}, status)
+                return render_template_string(
+                    _PAGE, title=title, detail=detail, errors=None
+                ), status
+            return _json(
+                {
+                    "type": "about:blank",
+                    "title": title,
+                    "status": status,
+                    "detail": detail,
+                    "code": "request_too_large",
+                    "max_bytes": limit,
+                },
+                status,
+            )
         if not _wants_json():
             return err
-        body: dict[str, Any] = {"type": "about:blank", "title": err.name, "status": status,
-                                "detail": err.description,
-                                "code": err.name.lower().replace(" ", "_")}
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": err.name,
+            "status": status,
+            "detail": err.description,
+            "code": err.name.lower().replace(" ", "_"),
+        }
         messages = (getattr(err, "data", None) or {}).get("messages")
         if status == 422 and isinstance(messages, dict):
-            body.update(title="输入有误", code="validation_failed",
-                        detail="请求有误：请按各字段的提示修改", errors=field_map(messages))
+            body.update(
+                title="输入有误",
+                code="validation_failed",
+                detail="请求有误：请按各字段的提示修改",
+                errors=field_map(messages),
+            )
         elif status == 404:
             body.update(title="未找到", detail="没有这个地址")
         elif status == 405:
@@ -188,9 +228,15 @@ def _translate(message: str) -> str:
         return _MESSAGES[message]
     if message.startswith("Must be one of: "):
         return "应为以下之一：" + message.removeprefix("Must be one of: ").rstrip(".")
-    if message.startswith("Must be greater than or equal to ") and " and less than or equal to " in message:
-        low, high = message.removeprefix("Must be greater than or equal to ").rstrip(".").split(
-            " and less than or equal to ")
+    if (
+        message.startswith("Must be greater than or equal to ")
+        and " and less than or equal to " in message
+    ):
+        low, high = (
+            message.removeprefix("Must be greater than or equal to ")
+            .rstrip(".")
+            .split(" and less than or equal to ")
+        )
         return f"应在 {low} 到 {high} 之间"
     if message.startswith("Longer than maximum length "):
         return f"长度不能超过 {message.removeprefix('Longer than maximum length ').rstrip('.')}"
@@ -200,12 +246,18 @@ def _translate(message: str) -> str:
     return message
 
 
-def field_map(messages: dict[str, Any], prefix: str = "", *, top: bool = True) -> dict[str, list[str]]:
+def field_map(
+    messages: dict[str, Any], prefix: str = "", *, top: bool = True
+) -> dict[str, list[str]]:
     """webargs' nested messages ({location: {field: [..]}}) as a flat field → messages map."""
     flat: dict[str, list[str]] = {}
     for key, value in messages.items():
         # Only the outermost keys are locations: a field may be named "files" too.
-        if top and not prefix and key in {"json", "query", "form", "files", "path", "headers", "cookies"}:
+        if (
+            top
+            and not prefix
+            and key in {"json", "query", "form", "files", "path", "headers", "cookies"}
+        ):
             name = ""
         elif key == "_schema":  # marshmallow's name for a whole object's error: name the object
             name = prefix

@@ -7,6 +7,7 @@ a page for people).
 A JSON body nested deeper than MAX_JSON_DEPTH is refused the same way, naming `(body)`,
 before anything parses it: Python's parser, and everything that walks the parsed value,
 recurses once per level and fails past about a thousand."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,10 @@ def too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def _too_deep_refusal() -> ValidationFailed:
-    return ValidationFailed(f"请求内容的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层，未予接收",
-                            [{"field": "(body)", "message": DEPTH_MESSAGE}])
+    return ValidationFailed(
+        f"请求内容的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层，未予接收",
+        [{"field": "(body)", "message": DEPTH_MESSAGE}],
+    )
 
 
 def _refuse(field: str) -> ValidationFailed:

@@ -1,5 +1,6 @@
 """Argument schemas the API and the pages share: the same marshmallow rules check a JSON body
 and a posted form (the pages read their messages with server/ui/form_errors.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,13 +23,24 @@ _CODE = validate.Regexp(r"^[A-Za-z0-9_-]+$", error="只能包含字母、数字�
 class UserCreateArgs(Schema):
     username = fields.String(required=True, validate=[validate.Length(min=1, max=100), _NAME])
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200),
-                             metadata={"description": "至少 8 个字符"})
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=8, max=200),
+        metadata={"description": "至少 8 个字符"},
+    )
     role = fields.String(required=True, validate=validate.OneOf(list(ROLES)))
-    org_unit = fields.String(required=True, validate=validate.Length(min=1, max=50),
-                             metadata={"description": "本人管理范围内的单位代码"})
-    cadre_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=access.MAX_ID),
-                              metadata={"description": "干部档案 id（干部本人账户必填）"})
+    org_unit = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "本人管理范围内的单位代码"},
+    )
+    cadre_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=access.MAX_ID),
+        metadata={"description": "干部档案 id（干部本人账户必填）"},
+    )
 
 
 class UserPatchArgs(Schema):
@@ -36,8 +48,11 @@ class UserPatchArgs(Schema):
     role = fields.String(validate=validate.OneOf(list(ROLES)))
     org_unit = fields.String(validate=validate.Length(min=1, max=50))
     active = fields.Boolean(metadata={"description": "false 停用账户（其会话随即失效）"})
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=200),
-                             metadata={"description": "重置密码（其会话随即失效）"})
+    password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=8, max=200),
+        metadata={"description": "重置密码（其会话随即失效）"},
+    )
     unlock = fields.Boolean(load_default=False, metadata={"description": "true 解除登录失败锁定"})
 
 
@@ -45,8 +60,11 @@ class OrgUnitCreateArgs(Schema):
     code = fields.String(required=True, validate=[validate.Length(min=1, max=50), _CODE])
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     level = fields.String(required=True, validate=validate.OneOf(org.LEVELS))
-    parent = fields.String(required=True, validate=validate.Length(min=1, max=50),
-                           metadata={"description": "上级单位：本人单位或其下级"})
+    parent = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "上级单位：本人单位或其下级"},
+    )
 
 
 # -- the working-day calendar ------------------------------------------------------------
@@ -54,7 +72,9 @@ YEARS = validate.Range(min=calendar_overrides.YEARS[0], max=calendar_overrides.Y
 
 
 class DayArgs(Schema):
-    is_workday = fields.Boolean(required=True, metadata={"description": "true 工作日（调休）；false 假日"})
+    is_workday = fields.Boolean(
+        required=True, metadata={"description": "true 工作日（调休）；false 假日"}
+    )
     note = fields.String(load_default="", validate=validate.Length(max=200))
 
 
@@ -77,12 +97,17 @@ def deadline_field(key: str, *, required: bool) -> fields.Integer:
     """One deadline setting: a whole number in admin.DEADLINE_RANGE."""
     low, high = admin.DEADLINE_RANGE
     label = DEADLINE_NAMES.get(key, key)
-    return fields.Integer(required=required, strict=True, validate=validate.Range(min=low, max=high),
-                          metadata={"description": f"{label}，默认 {DEADLINE_DEFAULTS[key]}"})
+    return fields.Integer(
+        required=required,
+        strict=True,
+        validate=validate.Range(min=low, max=high),
+        metadata={"description": f"{label}，默认 {DEADLINE_DEFAULTS[key]}"},
+    )
 
 
 DeadlinesArgs = Schema.from_dict(
-    {key: deadline_field(key, required=False) for key in DEADLINE_DEFAULTS}, name="DeadlinesArgs")
+    {key: deadline_field(key, required=False) for key in DEADLINE_DEFAULTS}, name="DeadlinesArgs"
+)
 
 
 # -- text rules ------------------------------------------------------------------------------
@@ -102,15 +127,29 @@ def text(min_length: int, max_length: int, *, blank: bool = True) -> list[Any]:
 
 # -- correcting a blacklist entry (更正) ------------------------------------------------------
 class BlacklistCorrectionArgs(Schema):
-    reviewer = fields.String(required=True, validate=text(1, 100, blank=False),
-                             metadata={"description": "审核人的用户名：依据案件所在单位的组织部门或纪检监察机关人员，"
-                                                      "不能是本人（可选的人见条目的 reviewers）"})
-    reason = fields.String(required=True, validate=text(1, blacklist.REASON_MAX, blank=False),
-                           metadata={"description": "更正理由"})
-    person_name = fields.String(validate=text(1, blacklist.NAME_MAX, blank=False),
-                                metadata={"description": "更正后的姓名（不填则不变）"})
-    basis_case_id = fields.Integer(validate=validate.Range(min=1, max=access.MAX_ID),
-                                   metadata={"description": "更正后的依据案件（不填则不变）"})
+    reviewer = fields.String(
+        required=True,
+        validate=text(1, 100, blank=False),
+        metadata={
+            "description": "审核人的用户名：依据案件所在单位的组织部门或纪检监察机关人员，"
+            "不能是本人（可选的人见条目的 reviewers）"
+        },
+    )
+    reason = fields.String(
+        required=True,
+        validate=text(1, blacklist.REASON_MAX, blank=False),
+        metadata={"description": "更正理由"},
+    )
+    person_name = fields.String(
+        validate=text(1, blacklist.NAME_MAX, blank=False),
+        metadata={"description": "更正后的姓名（不填则不变）"},
+    )
+    basis_case_id = fields.Integer(
+        validate=validate.Range(min=1, max=access.MAX_ID),
+        metadata={"description": "更正后的依据案件（不填则不变）"},
+    )
     entered_on = fields.Date(metadata={"description": "更正后的列入日期，不晚于今日（不填则不变）"})
-    listing_reason = fields.String(validate=text(1, blacklist.REASON_MAX, blank=False),
-                                   metadata={"description": "更正后的列入理由（不填则不变）"})
+    listing_reason = fields.String(
+        validate=text(1, blacklist.REASON_MAX, blank=False),
+        metadata={"description": "更正后的列入理由（不填则不变）"},
+    )

@@ -1,6 +1,7 @@
 """Files over HTTP, for the API and the pages alike: reading an uploaded file before the write
 transaction (SQLite's write lock waits for no upload), and answering a download as an
 attachment that no browser renders."""
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,7 @@ def read_file(field: str = "file") -> UploadedFile:
 def _fallback_name(filename: str) -> str:
     """An ASCII stand-in for clients that do not read RFC 5987's filename*."""
     ext = formats.extension(filename)
-    stem = filename[:-len(ext)] if ext else filename
+    stem = filename[: -len(ext)] if ext else filename
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     ascii_stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_stem).strip("_-")
     return f"{ascii_stem if re.search(r'[A-Za-z0-9]', ascii_stem) else 'document'}{ext}"
@@ -60,8 +61,9 @@ def download_response(found: documents.Download) -> Response:
     response = Response(found.content, status=200)
     response.headers["Content-Type"] = found.content_type
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{_fallback_name(found.filename)}\"; "
-        f"filename*=UTF-8''{quote(found.filename, safe='')}")
+        f'attachment; filename="{_fallback_name(found.filename)}"; '
+        f"filename*=UTF-8''{quote(found.filename, safe='')}"
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -73,7 +75,12 @@ def serve_download(document_id: int) -> Response:
     """The download both the API and the pages answer: a GET is audited (in a write
     transaction); a HEAD — headers only, no content leaves — is not."""
     headers_only = request.method == "HEAD"
-    with (auth.reading() if headers_only else auth.writing()) as (session, principal):
-        found = documents.download(session, principal=principal, document_id=document_id,
-                                   clock=auth.runtime().clock, record=not headers_only)
+    with auth.reading() if headers_only else auth.writing() as (session, principal):
+        found = documents.download(
+            session,
+            principal=principal,
+            document_id=document_id,
+            clock=auth.runtime().clock,
+            record=not headers_only,
+        )
     return download_response(found)

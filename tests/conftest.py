@@ -6,6 +6,7 @@ snapshot of its run's database as migrated (tests/support/snapshots.py). With CI
 unreachable PostgreSQL fails the run instead of skipping, and a run in which no
 PostgreSQL test passed fails too.
 """
+
 from __future__ import annotations
 
 import gc
@@ -55,7 +56,9 @@ def pg_url() -> Iterator[str]:
     problem = _pg_reachable()
     if problem:
         if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}", pytrace=False)
+            pytest.fail(
+                f"PostgreSQL is required in CI and is not reachable: {problem}", pytrace=False
+            )
         pytest.skip(f"PostgreSQL not reachable: {problem}")
     name = f"cadreflow_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -96,10 +99,18 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 @pytest.fixture
 def rt(database: Database) -> Runtime:
     """A runtime on the test database: adjustable clock, test forms."""
-    return Runtime(Settings(database_url=database.url, clock_adjustable=True, forms_dir=FORMS,
-                            timezone="Asia/Shanghai", scheduler_interval=0.2,
-                            max_definition_bytes=200_000),
-                   db=database, hasher=HASHER)
+    return Runtime(
+        Settings(
+            database_url=database.url,
+            clock_adjustable=True,
+            forms_dir=FORMS,
+            timezone="Asia/Shanghai",
+            scheduler_interval=0.2,
+            max_definition_bytes=200_000,
+        ),
+        db=database,
+        hasher=HASHER,
+    )
 
 
 def at(text_: str) -> datetime:
@@ -144,5 +155,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     collected_pg = any("[postgresql" in item.nodeid for item in session.items)
     if IN_CI and collected_pg and _passed_postgresql == 0 and exitstatus == 0:
         session.config.get_terminal_writer().line(
-            "CI requires the PostgreSQL tests to run: none passed", red=True)
+            "CI requires the PostgreSQL tests to run: none passed", red=True
+        )
         session.exitstatus = 1

@@ -7,6 +7,7 @@
 - One import style: workflows/ uses absolute imports only.
 - The pages (server/ui/) never import the API (server/api/).
 """
+
 from __future__ import annotations
 
 import ast
@@ -32,13 +33,14 @@ def imports_in(source: str, module_path: str) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             prefix = ".".join(base + ([node.module] if node.module else []))
             if node.module:
                 found.append((node.lineno, prefix))
             else:  # `from .. import x`: x may itself be a module
-                found.extend((node.lineno, f"{prefix}.{alias.name}".lstrip("."))
-                             for alias in node.names)
+                found.extend(
+                    (node.lineno, f"{prefix}.{alias.name}".lstrip(".")) for alias in node.names
+                )
     return found
 
 
@@ -51,8 +53,12 @@ def top(module: str) -> str:
 
 
 def offenders(paths: list[Path], forbidden: set[str]) -> list[str]:
-    return [f"{p.relative_to(ROOT)}:{line}: imports {module}"
-            for p in paths for line, module in imports_of(p) if top(module) in forbidden]
+    return [
+        f"{p.relative_to(ROOT)}:{line}: imports {module}"
+        for p in paths
+        for line, module in imports_of(p)
+        if top(module) in forbidden
+    ]
 
 
 def test_the_import_reader_sees_the_imports_of_the_engine() -> None:
@@ -63,9 +69,11 @@ def test_the_import_reader_sees_the_imports_of_the_engine() -> None:
 
 
 def test_the_import_reader_resolves_relative_imports_that_leave_the_package() -> None:
-    source = ("from .. import server\nfrom ..server.cli import main\nimport flask.json\n"
-              "from marshmallow import Schema\nfrom . import db\n"
-              "def f():\n    from SpiffWorkflow.bpmn import workflow\n")
+    source = (
+        "from .. import server\nfrom ..server.cli import main\nimport flask.json\n"
+        "from marshmallow import Schema\nfrom . import db\n"
+        "def f():\n    from SpiffWorkflow.bpmn import workflow\n"
+    )
     modules = [module for _, module in imports_in(source, "workflows/sample.py")]
     assert modules.count("server") == 1 and "server.cli" in modules
     assert {"flask.json", "marshmallow", "workflows.db", "SpiffWorkflow.bpmn"} <= set(modules)
@@ -86,34 +94,49 @@ def test_only_the_engine_module_imports_spiffworkflow() -> None:
 def test_the_engine_core_imports_no_domain_package() -> None:
     paths = modules_under("workflows/engine")
     assert ROOT / "workflows" / "engine" / "instances.py" in paths
-    found = [f"{p.relative_to(ROOT)}:{line}: imports {module}"
-             for p in paths for line, module in imports_of(p)
-             if top(module) == "workflows" and not module.startswith(ENGINE_ALLOWED)]
+    found = [
+        f"{p.relative_to(ROOT)}:{line}: imports {module}"
+        for p in paths
+        for line, module in imports_of(p)
+        if top(module) == "workflows" and not module.startswith(ENGINE_ALLOWED)
+    ]
     assert found == []
 
 
 def test_workflows_uses_absolute_imports_only() -> None:
-    relative = [f"{p.relative_to(ROOT)}:{node.lineno}"
-                for p in modules_under("workflows")
-                for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
-                if isinstance(node, ast.ImportFrom) and node.level]
+    relative = [
+        f"{p.relative_to(ROOT)}:{node.lineno}"
+        for p in modules_under("workflows")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.level
+    ]
     assert relative == []
 
 
 def api_imports(source: str, module_path: str) -> list[int]:
     """The lines of `source` that import server.api or a module of it (`from server import
     api` too, which the import reader records as importing `server`)."""
-    lines = [line for line, module in imports_in(source, module_path)
-             if module == "server.api" or module.startswith("server.api.")]
-    lines += [node.lineno for node in ast.walk(ast.parse(source))
-              if isinstance(node, ast.ImportFrom) and not node.level and node.module == "server"
-              and any(alias.name == "api" for alias in node.names)]
+    lines = [
+        line
+        for line, module in imports_in(source, module_path)
+        if module == "server.api" or module.startswith("server.api.")
+    ]
+    lines += [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom)
+        and not node.level
+        and node.module == "server"
+        and any(alias.name == "api" for alias in node.names)
+    ]
     return sorted(lines)
 
 
 def test_the_api_import_finder_sees_every_form() -> None:
-    source = ("from server.api.tasks import TaskSchema\nimport server.api\nfrom server import api, auth\n"
-              "from server import auth\nfrom server.transfer import read_file\n")
+    source = (
+        "from server.api.tasks import TaskSchema\nimport server.api\nfrom server import api, auth\n"
+        "from server import auth\nfrom server.transfer import read_file\n"
+    )
     assert api_imports(source, "server/ui/sample.py") == [1, 2, 3]
 
 
@@ -122,9 +145,11 @@ def test_the_pages_never_import_the_api() -> None:
     downloads, argument schemas) lives in server/ itself, never in the API's modules."""
     paths = modules_under("server/ui")
     assert ROOT / "server" / "ui" / "inbox.py" in paths
-    found = [f"{p.relative_to(ROOT)}:{line}"
-             for p in paths for line in api_imports(p.read_text(encoding="utf-8"),
-                                                    p.relative_to(ROOT).as_posix())]
+    found = [
+        f"{p.relative_to(ROOT)}:{line}"
+        for p in paths
+        for line in api_imports(p.read_text(encoding="utf-8"), p.relative_to(ROOT).as_posix())
+    ]
     assert found == []
 
 
@@ -135,11 +160,18 @@ PREPARED = "workflows.engine.prepared"
 #: (tests/engine/test_prepared.py runs each against SQLAlchemy's own execution) and the benchmark
 #: that measures them (docs/performance.md, "Prepared statements"). Nothing else in
 #: workflows/, server/ or bench/.
-PREPARED_IMPORTERS = frozenset({
-    "workflows/access.py", "workflows/engine/audit.py", "workflows/engine/instances.py",
-    "workflows/engine/projections.py", "workflows/org/auth.py", "workflows/tasks/completion.py",
-    "workflows/tasks/drafts.py", "bench/prepared_ab.py",
-})
+PREPARED_IMPORTERS = frozenset(
+    {
+        "workflows/access.py",
+        "workflows/engine/audit.py",
+        "workflows/engine/instances.py",
+        "workflows/engine/projections.py",
+        "workflows/org/auth.py",
+        "workflows/tasks/completion.py",
+        "workflows/tasks/drafts.py",
+        "bench/prepared_ab.py",
+    }
+)
 
 
 def imports_prepared(source: str) -> bool:
@@ -147,11 +179,20 @@ def imports_prepared(source: str) -> bool:
     imports only: workflows/ uses no other kind)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import) and any(
-                a.name == PREPARED or a.name.startswith(f"{PREPARED}.") for a in node.names):
+            a.name == PREPARED or a.name.startswith(f"{PREPARED}.") for a in node.names
+        ):
             return True
-        if isinstance(node, ast.ImportFrom) and node.module and (
-                node.module == PREPARED or (node.module == "workflows.engine"
-                                            and any(a.name == "prepared" for a in node.names))):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and (
+                node.module == PREPARED
+                or (
+                    node.module == "workflows.engine"
+                    and any(a.name == "prepared" for a in node.names)
+                )
+            )
+        ):
             return True
     return False
 
@@ -165,8 +206,11 @@ def test_the_prepared_import_reader_sees_every_spelling() -> None:
 
 
 def test_only_the_hot_path_modules_import_prepared_statements() -> None:
-    found = {p.relative_to(ROOT).as_posix() for p in modules_under("workflows", "server", "bench")
-             if imports_prepared(p.read_text(encoding="utf-8"))}
+    found = {
+        p.relative_to(ROOT).as_posix()
+        for p in modules_under("workflows", "server", "bench")
+        if imports_prepared(p.read_text(encoding="utf-8"))
+    }
     assert found - {"workflows/engine/prepared.py"} == PREPARED_IMPORTERS
 
 
@@ -174,10 +218,12 @@ def test_only_the_hot_path_modules_import_prepared_statements() -> None:
 
 #: The modules of server/ that still build statements themselves, each with its reason; any
 #: other may import from SQLAlchemy only the `Session` type.
-COMPOSES_SQL_FOR_NOW = frozenset({
-    "server/__init__.py",  # the health probe's SELECT 1
-    "server/cli.py",  # `cadreflow instances` lists the engine's instance rows directly
-})
+COMPOSES_SQL_FOR_NOW = frozenset(
+    {
+        "server/__init__.py",  # the health probe's SELECT 1
+        "server/cli.py",  # `cadreflow instances` lists the engine's instance rows directly
+    }
+)
 
 
 def sql_imports(source: str) -> list[int]:
@@ -188,7 +234,8 @@ def sql_imports(source: str) -> list[int]:
             return any(top(alias.name) == "sqlalchemy" for alias in node.names)
         if isinstance(node, ast.ImportFrom) and not node.level and node.module:
             session_only = node.module == "sqlalchemy.orm" and all(
-                alias.name == "Session" for alias in node.names)
+                alias.name == "Session" for alias in node.names
+            )
             return top(node.module) == "sqlalchemy" and not session_only
         return False
 
@@ -196,9 +243,11 @@ def sql_imports(source: str) -> list[int]:
 
 
 def test_the_sql_import_reader_lets_only_the_session_type_through() -> None:
-    source = ("from sqlalchemy.orm import Session\nfrom sqlalchemy import select\nimport sqlalchemy\n"
-              "from sqlalchemy.orm import Session, aliased\n"
-              "def f():\n    from sqlalchemy import func\n")
+    source = (
+        "from sqlalchemy.orm import Session\nfrom sqlalchemy import select\nimport sqlalchemy\n"
+        "from sqlalchemy.orm import Session, aliased\n"
+        "def f():\n    from sqlalchemy import func\n"
+    )
     assert sql_imports(source) == [2, 3, 4, 6]
 
 
@@ -207,15 +256,24 @@ def test_server_composes_no_sql() -> None:
     scope, belongs in workflows/ (a view or a service), never in an HTTP handler."""
     paths = modules_under("server")
     assert ROOT / "server" / "ui" / "case_pages.py" in paths
-    found = [f"{p.relative_to(ROOT)}:{line}" for p in paths
-             if p.relative_to(ROOT).as_posix() not in COMPOSES_SQL_FOR_NOW
-             for line in sql_imports(p.read_text(encoding="utf-8"))]
+    found = [
+        f"{p.relative_to(ROOT)}:{line}"
+        for p in paths
+        if p.relative_to(ROOT).as_posix() not in COMPOSES_SQL_FOR_NOW
+        for line in sql_imports(p.read_text(encoding="utf-8"))
+    ]
     assert found == []
 
 
 def test_command_modules_import_the_shared_support_not_each_other() -> None:
     """server/cli.py adds the other command groups to `main`; they never import it back."""
-    commands = [ROOT / "server" / name for name in ("demo_cli.py", "blacklist_cli.py", "cli_support.py")]
-    found = [f"{p.relative_to(ROOT)}:{line}: imports {module}"
-             for p in commands for line, module in imports_of(p) if module == "server.cli"]
+    commands = [
+        ROOT / "server" / name for name in ("demo_cli.py", "blacklist_cli.py", "cli_support.py")
+    ]
+    found = [
+        f"{p.relative_to(ROOT)}:{line}: imports {module}"
+        for p in commands
+        for line, module in imports_of(p)
+        if module == "server.cli"
+    ]
     assert found == []

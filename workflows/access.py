@@ -4,6 +4,7 @@ Every read and write of a case or task goes through these checks, not only the U
 What a principal may not see does not exist for them: out-of-scope objects raise the
 same NotFound as missing ones (404, never 403), so no one learns another unit's cases.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,10 +63,18 @@ class Person(Protocol):
 
 def principal_of(session: Session, user: Person) -> Principal:
     """The principal of a user already loaded (and known to be active)."""
-    units = (org.subtree(session, user.org_unit_code) if user.role in OVERSEEING_ROLES
-             else [user.org_unit_code])
-    return Principal(username=user.username, role=user.role, org_unit=user.org_unit_code,
-                     cadre_id=user.cadre_id, units=frozenset(units))
+    units = (
+        org.subtree(session, user.org_unit_code)
+        if user.role in OVERSEEING_ROLES
+        else [user.org_unit_code]
+    )
+    return Principal(
+        username=user.username,
+        role=user.role,
+        org_unit=user.org_unit_code,
+        cadre_id=user.cadre_id,
+        units=frozenset(units),
+    )
 
 
 def case_scope(principal: Principal) -> ColumnElement[bool]:
@@ -84,20 +93,26 @@ def task_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role == "cadre":
         if principal.cadre_id is None:
             return false()
-        own_instances = select(CaseFile.instance_id).where(CaseFile.cadre_id == principal.cadre_id,
-                                                           CaseFile.instance_id.is_not(None))
+        own_instances = select(CaseFile.instance_id).where(
+            CaseFile.cadre_id == principal.cadre_id, CaseFile.instance_id.is_not(None)
+        )
         return (HumanTask.role == "cadre") & HumanTask.instance_id.in_(own_instances)
     if principal.role == "designer":
         return false()
     return HumanTask.org_unit.in_(sorted(principal.units))
 
 
-def task_visible(principal: Principal, *, role: str | None, org_unit: str | None,
-                 case_cadre_id: int | None) -> bool:
+def task_visible(
+    principal: Principal, *, role: str | None, org_unit: str | None, case_cadre_id: int | None
+) -> bool:
     """`task_scope` for one task already read, with the cadre of its case (None without a
     case): the same rule, evaluated without a query. Keep the two in step."""
     if principal.role == "cadre":
-        return principal.cadre_id is not None and role == "cadre" and case_cadre_id == principal.cadre_id
+        return (
+            principal.cadre_id is not None
+            and role == "cadre"
+            and case_cadre_id == principal.cadre_id
+        )
     if principal.role == "designer":
         return False
     return org_unit in principal.units
@@ -108,7 +123,8 @@ def get_case(session: Session, principal: Principal, case_id: int) -> CaseFile:
     if not 0 < case_id <= MAX_ID:
         raise NotFound(f"case {case_id} not found")
     case = session.execute(
-        select(CaseFile).where(CaseFile.id == case_id, case_scope(principal))).scalar_one_or_none()
+        select(CaseFile).where(CaseFile.id == case_id, case_scope(principal))
+    ).scalar_one_or_none()
     if case is None:
         raise NotFound(f"case {case_id} not found")
     return case
@@ -128,7 +144,8 @@ def get_cadre(session: Session, principal: Principal, cadre_id: int) -> Cadre:
     if not 0 < cadre_id <= MAX_ID:
         raise NotFound(f"干部 {cadre_id} 不存在")
     cadre = session.execute(
-        select(Cadre).where(Cadre.id == cadre_id, cadre_scope(principal))).scalar_one_or_none()
+        select(Cadre).where(Cadre.id == cadre_id, cadre_scope(principal))
+    ).scalar_one_or_none()
     if cadre is None:
         raise NotFound(f"干部 {cadre_id} 不存在")
     return cadre
@@ -139,7 +156,8 @@ def get_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
     if not 0 < task_id <= MAX_ID:
         raise NotFound(f"task {task_id} not found")
     task = session.execute(
-        select(HumanTask).where(HumanTask.id == task_id, task_scope(principal))).scalar_one_or_none()
+        select(HumanTask).where(HumanTask.id == task_id, task_scope(principal))
+    ).scalar_one_or_none()
     if task is None:
         raise NotFound(f"task {task_id} not found")
     return task
@@ -169,12 +187,24 @@ class TaskFacts:
 _T, _C, _A = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
 _TASK_FACTS = Prepared(
     "access.task_facts",
-    select(_T.c.id, _T.c.instance_id, _T.c.role, _T.c.org_unit, _T.c.assignee, _T.c.state,
-           _C.c.id.label("case_id"), _C.c.number.label("case_number"), _C.c.cadre_id.label("case_cadre_id"),
-           _A.c.original_case_id.label("appealed_case_id"))
-    .select_from(_T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id)
-                 .outerjoin(_A, _A.c.case_id == _C.c.id))
-    .where(_T.c.id == bindparam("tid"))
+    select(
+        _T.c.id,
+        _T.c.instance_id,
+        _T.c.role,
+        _T.c.org_unit,
+        _T.c.assignee,
+        _T.c.state,
+        _C.c.id.label("case_id"),
+        _C.c.number.label("case_number"),
+        _C.c.cadre_id.label("case_cadre_id"),
+        _A.c.original_case_id.label("appealed_case_id"),
+    )
+    .select_from(
+        _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id).outerjoin(
+            _A, _A.c.case_id == _C.c.id
+        )
+    )
+    .where(_T.c.id == bindparam("tid")),
 )
 
 
@@ -187,8 +217,9 @@ def task_facts(session: Session, task_id: int) -> TaskFacts | None:
     return TaskFacts(**row._mapping) if row is not None else None
 
 
-def check_may_complete(session: Session, principal: Principal, task: TaskRef, *,
-                       ignore_assignment: bool = False) -> TaskFacts:
+def check_may_complete(
+    session: Session, principal: Principal, task: TaskRef, *, ignore_assignment: bool = False
+) -> TaskFacts:
     """NotFound unless the task is visible; Forbidden unless this principal may complete it.
 
     The task is read again (one statement, with its case), so the answer holds for the task
@@ -196,48 +227,66 @@ def check_may_complete(session: Session, principal: Principal, task: TaskRef, *,
     `ignore_assignment` asks whether they could if the task were assigned to them (claim,
     delegate, transfer): role, org unit and recusal still apply. Returns what was read."""
     facts = task_facts(session, task.id)
-    refused = (NotFound(f"task {task.id} not found") if facts is None
-               else work_refusal(session, principal, facts, ignore_assignment=ignore_assignment))
+    refused = (
+        NotFound(f"task {task.id} not found")
+        if facts is None
+        else work_refusal(session, principal, facts, ignore_assignment=ignore_assignment)
+    )
     if refused is not None:
         raise refused
     assert facts is not None
     return facts
 
 
-def work_refusal(session: Session, principal: Principal, facts: TaskFacts, *,
-                 ignore_assignment: bool = False) -> NotFound | Forbidden | None:
+def work_refusal(
+    session: Session, principal: Principal, facts: TaskFacts, *, ignore_assignment: bool = False
+) -> NotFound | Forbidden | None:
     """Why this principal may not complete the task of `facts` (None when they may): the rule
     `check_may_complete` enforces, for facts already read (a queue page's rows). Only an
     appeal case's task costs a query (who handled the original case)."""
-    if not task_visible(principal, role=facts.role, org_unit=facts.org_unit,
-                        case_cadre_id=facts.case_cadre_id):
+    if not task_visible(
+        principal, role=facts.role, org_unit=facts.org_unit, case_cadre_id=facts.case_cadre_id
+    ):
         return NotFound(f"task {facts.id} not found")
     who = f"{principal.username}（{principal.org_unit} 的{_role_name(principal.role)}人员）"
     if principal.role != facts.role:
         return Forbidden(f"本任务由{_role_name(facts.role)}办理：{who}不能办理")
     # A cadre's own cases are scoped by ownership, not by unit: their record may have moved.
     if principal.role != "cadre" and principal.org_unit != facts.org_unit:
-        return Forbidden(f"§11 本任务属 {facts.org_unit} 管辖，由该单位的{_role_name(facts.role)}办理："
-                         f"{who}不能办理")
+        return Forbidden(
+            f"§11 本任务属 {facts.org_unit} 管辖，由该单位的{_role_name(facts.role)}办理："
+            f"{who}不能办理"
+        )
     if not ignore_assignment and facts.assignee and facts.assignee != principal.username:
         return Forbidden(f"本任务已指定由 {facts.assignee} 办理：{principal.username} 不能办理")
     if facts.case_id is None:
         return None
-    if (principal.cadre_id is not None and facts.case_cadre_id == principal.cadre_id
-            and facts.role != "cadre"):
-        return Forbidden(f"回避：{principal.username} 是案件 {facts.case_number} 的当事干部，"
-                         f"只能以干部本人身份办理")
+    if (
+        principal.cadre_id is not None
+        and facts.case_cadre_id == principal.cadre_id
+        and facts.role != "cadre"
+    ):
+        return Forbidden(
+            f"回避：{principal.username} 是案件 {facts.case_number} 的当事干部，"
+            f"只能以干部本人身份办理"
+        )
     original = appeal_conflict(session, principal, facts.appealed_case_id)
     if original is not None:
-        return Forbidden(f"回避：{principal.username} 办理或决定过原案件 {original}，"
-                         f"不得办理其申诉案件 {facts.case_number} 的任务")
+        return Forbidden(
+            f"回避：{principal.username} 办理或决定过原案件 {original}，"
+            f"不得办理其申诉案件 {facts.case_number} 的任务"
+        )
     return None
 
 
-def appeal_conflict(session: Session, principal: Principal, original_case_id: int | None) -> str | None:
+def appeal_conflict(
+    session: Session, principal: Principal, original_case_id: int | None
+) -> str | None:
     """回避 on an appeal: the number of the original case when the principal handled or
     decided it (so keeps out of its appeal), else None (also for a case that appeals nothing)."""
-    if original_case_id is None or principal.username not in appeals.conflicted(session, original_case_id):
+    if original_case_id is None or principal.username not in appeals.conflicted(
+        session, original_case_id
+    ):
         return None
     original = session.get(CaseFile, original_case_id)
     return original.number if original is not None else str(original_case_id)
@@ -246,21 +295,27 @@ def appeal_conflict(session: Session, principal: Principal, original_case_id: in
 def check_may_deploy(principal: Principal) -> None:
     """Only process designers deploy BPMN, DMN and forms."""
     if principal.role != "designer":
-        raise Forbidden(f"只有流程设计人员可以部署流程定义：{principal.username} 是{_role_name(principal.role)}人员")
+        raise Forbidden(
+            f"只有流程设计人员可以部署流程定义：{principal.username} 是{_role_name(principal.role)}人员"
+        )
 
 
 def check_may_supervise(principal: Principal) -> None:
     """Only supervisors (督查, §20) and administrators watch deadlines across their units."""
     if principal.role not in OVERSEEING_ROLES:
-        raise Forbidden(f"只有督查人员可以查看督查汇总和逾期清单：{principal.username} 是"
-                        f"{_role_name(principal.role)}人员")
+        raise Forbidden(
+            f"只有督查人员可以查看督查汇总和逾期清单：{principal.username} 是"
+            f"{_role_name(principal.role)}人员"
+        )
 
 
 def check_may_administer(principal: Principal) -> None:
     """Only administrators manage users, org units, calendar and settings."""
     if principal.role != "admin":
-        raise Forbidden(f"只有系统管理人员可以管理用户、机构、日历和设置：{principal.username} 是"
-                        f"{_role_name(principal.role)}人员")
+        raise Forbidden(
+            f"只有系统管理人员可以管理用户、机构、日历和设置：{principal.username} 是"
+            f"{_role_name(principal.role)}人员"
+        )
 
 
 def _role_name(role: str | None) -> str:

@@ -1,4 +1,5 @@
 """Settings read from the environment once; passed explicitly afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,9 @@ class Settings:
     )
     clock_adjustable: bool = field(default_factory=lambda: _flag("CLOCK_ADJUSTABLE"))
     secure_cookies: bool = field(default_factory=lambda: _flag("CADREFLOW_SECURE_COOKIES"))
-    timezone: str = field(default_factory=lambda: os.environ.get("CADREFLOW_TIMEZONE", "Asia/Shanghai"))
+    timezone: str = field(
+        default_factory=lambda: os.environ.get("CADREFLOW_TIMEZONE", "Asia/Shanghai")
+    )
     scheduler_interval: float = field(
         default_factory=lambda: float(os.environ.get("CADREFLOW_SCHEDULER_INTERVAL", "5"))
     )
@@ -42,5 +45,7 @@ class Settings:
     # Any request body (a deployment carries several definitions; a case document has its
     # own cap, workflows/documents): larger ones are refused before they are read.
     max_request_bytes: int = field(
-        default_factory=lambda: int(os.environ.get("CADREFLOW_MAX_REQUEST_BYTES", str(16 * 1024 * 1024)))
+        default_factory=lambda: int(
+            os.environ.get("CADREFLOW_MAX_REQUEST_BYTES", str(16 * 1024 * 1024))
+        )
     )

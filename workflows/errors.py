@@ -1,4 +1,5 @@
 """Domain errors. They carry no HTTP status; server/errors.py maps them once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Running the Alembic migrations programmatically (`cadreflow db upgrade`, tests)."""
+
 from __future__ import annotations
 
 from pathlib import Path

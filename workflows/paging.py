@@ -2,6 +2,7 @@
 
 A list query counts its matches only when it has to: the first page that is not full
 already knows its total, and so does a later page that is not full."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -52,8 +53,9 @@ def total_after(rows: int, *, page: int, per_page: int) -> int | None:
     return None
 
 
-def paginate(session: Session, query: Select[Any], *, page: int, per_page: int,
-             key: Any = None) -> Page[Any]:
+def paginate(
+    session: Session, query: Select[Any], *, page: int, per_page: int, key: Any = None
+) -> Page[Any]:
     """Page `page` (from 1) of `query`'s rows, `per_page` at a time, with the total."""
     rows = list(session.execute(query.limit(per_page).offset((page - 1) * per_page)).all())
     total = total_after(len(rows), page=page, per_page=per_page)

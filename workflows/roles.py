@@ -1,4 +1,5 @@
 """Role keys (DOMAIN.md §1); BPMN lanes are named by them."""
+
 from __future__ import annotations
 
 ROLES: dict[str, str] = {

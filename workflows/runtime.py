@@ -3,6 +3,7 @@ fills — built once by the app factory, the CLI, the scheduler and the tests al
 
 `transaction()` and `reading()` adopt the shared clock offset themselves (an adjustable
 clock, moved by another process, is read before anything else in the transaction)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -31,16 +32,24 @@ class Runtime:
     """What every entry point needs. Parts may be given (tests); the rest come from
     `settings`, the database opened on first use."""
 
-    def __init__(self, settings_: Settings | None = None, *, db: Database | None = None,
-                 clock: Clock | None = None, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        settings_: Settings | None = None,
+        *,
+        db: Database | None = None,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
         self.settings = settings_ or Settings()
         self._db = db
-        self.clock = clock or Clock(adjustable=self.settings.clock_adjustable,
-                                    tz=self.settings.timezone)
+        self.clock = clock or Clock(
+            adjustable=self.settings.clock_adjustable, tz=self.settings.timezone
+        )
         self.hasher = hasher or PasswordHasher()
         self.hooks = register_domain(hooks.REGISTRY)
-        engine.set_step_limits(engine.StepLimits(seconds=self.settings.step_budget,
-                                                 tasks=self.settings.step_max_tasks))
+        engine.set_step_limits(
+            engine.StepLimits(seconds=self.settings.step_budget, tasks=self.settings.step_max_tasks)
+        )
 
     @classmethod
     def from_env(cls) -> Runtime:

@@ -1,4 +1,5 @@
 """Every table's model, imported in one place for migrations and tests."""
+
 from workflows.cadres import models as cadre_models  # noqa: F401
 from workflows.cases import models as case_models  # noqa: F401
 from workflows.documents import models as document_models  # noqa: F401

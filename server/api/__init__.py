@@ -1,5 +1,6 @@
 """The REST API, /api/v1: flask-smorest blueprints with marshmallow schemas, and the
 OpenAPI document generated from them (/api/v1/openapi.json, browsable at /api/docs)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,8 +27,18 @@ from . import (
 from .common import ProblemSchema
 
 PREFIX = "/api/v1"
-BLUEPRINTS = [auth.blp, tasks.blp, cases.blp, documents.blp, cadres.blp, processes.blp,
-              supervision.blp, notifications.blp, admin.blp, incidents.blp]
+BLUEPRINTS = [
+    auth.blp,
+    tasks.blp,
+    cases.blp,
+    documents.blp,
+    cadres.blp,
+    processes.blp,
+    supervision.blp,
+    notifications.blp,
+    admin.blp,
+    incidents.blp,
+]
 
 _DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>cadreflow API</title><link rel="stylesheet" href="{{ css }}"></head>
@@ -53,14 +64,22 @@ class CadreflowApi(Api):
 
 def init_app(app: Flask) -> Api:
     app.config.update(
-        API_TITLE="cadreflow", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX=PREFIX, OPENAPI_JSON_PATH="openapi.json",
+        API_TITLE="cadreflow",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
-            "info": {"description": "干部问责与容错纠错流程系统的接口。浏览器用会话 Cookie（写操作带 "
-                                    "X-CSRF-Token），对接系统用 Bearer 令牌。错误为 application/problem+json。"},
-            "components": {"securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "cadreflow_session"},
-                "bearer": {"type": "http", "scheme": "bearer"}}},
+            "info": {
+                "description": "干部问责与容错纠错流程系统的接口。浏览器用会话 Cookie（写操作带 "
+                "X-CSRF-Token），对接系统用 Bearer 令牌。错误为 application/problem+json。"
+            },
+            "components": {
+                "securitySchemes": {
+                    "session": {"type": "apiKey", "in": "cookie", "name": "cadreflow_session"},
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                }
+            },
             "security": [{"session": []}, {"bearer": []}],
         },
     )
@@ -71,8 +90,10 @@ def init_app(app: Flask) -> Api:
     @app.get("/api/docs")
     def api_docs() -> Any:
         return render_template_string(
-            _DOCS, spec=f"{PREFIX}/openapi.json",
+            _DOCS,
+            spec=f"{PREFIX}/openapi.json",
             css=url_for("vendor", package="swagger-ui-dist", filename="swagger-ui.css"),
-            js=url_for("vendor", package="swagger-ui-dist", filename="swagger-ui-bundle.js"))
+            js=url_for("vendor", package="swagger-ui-dist", filename="swagger-ui-bundle.js"),
+        )
 
     return api

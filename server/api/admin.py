@@ -5,6 +5,7 @@ Administrators only (403 for everyone else). An administrator manages the users 
 units of their own unit's subtree; anyone outside it answers 404. Every change is
 audited in its own transaction.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -48,7 +49,9 @@ class AdminUserSchema(Schema):
     created_at = fields.DateTime(required=True)
     last_login_at = fields.DateTime(allow_none=True)
     failed_logins = fields.Integer(required=True)
-    locked_until = fields.DateTime(allow_none=True, metadata={"description": "登录失败过多而锁定到此时"})
+    locked_until = fields.DateTime(
+        allow_none=True, metadata={"description": "登录失败过多而锁定到此时"}
+    )
 
 
 class RoleSchema(Schema):
@@ -57,9 +60,24 @@ class RoleSchema(Schema):
 
 
 def _user_body(user: User) -> dict[str, Any]:
-    return {**{c: getattr(user, c) for c in ("username", "display_name", "role", "org_unit_code", "cadre_id",
-                                             "active", "created_at", "last_login_at", "locked_until")},
-            "failed_logins": user.failed_logins or 0, "role_name": ROLES.get(user.role, user.role)}
+    return {
+        **{
+            c: getattr(user, c)
+            for c in (
+                "username",
+                "display_name",
+                "role",
+                "org_unit_code",
+                "cadre_id",
+                "active",
+                "created_at",
+                "last_login_at",
+                "locked_until",
+            )
+        },
+        "failed_logins": user.failed_logins or 0,
+        "role_name": ROLES.get(user.role, user.role),
+    }
 
 
 @blp.route("/admin/users")
@@ -77,7 +95,9 @@ class Users(MethodView):
         a cadre's account names their cadre record)."""
         rt = auth.runtime()
         with auth.writing() as (session, principal):
-            created = admin.create_user(session, principal=principal, clock=rt.clock, hasher=rt.hasher, **args)
+            created = admin.create_user(
+                session, principal=principal, clock=rt.clock, hasher=rt.hasher, **args
+            )
             return _user_body(created)
 
 
@@ -90,7 +110,14 @@ def update_user(args: dict[str, Any], username: str) -> Any:
     deactivates themselves."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        changed = admin.update_user(session, principal=principal, username=username, clock=rt.clock, hasher=rt.hasher, **args)
+        changed = admin.update_user(
+            session,
+            principal=principal,
+            username=username,
+            clock=rt.clock,
+            hasher=rt.hasher,
+            **args,
+        )
         return _user_body(changed)
 
 
@@ -141,18 +168,27 @@ class CalendarDaySchema(Schema):
 
 class CalendarYearSchema(Schema):
     year = fields.Integer(required=True)
-    published = fields.Boolean(required=True, metadata={"description": "国务院公布的日历已收录该年"})
-    declared = fields.Boolean(required=True, metadata={"description": "管理员已声明该年按周一至周五计"})
+    published = fields.Boolean(
+        required=True, metadata={"description": "国务院公布的日历已收录该年"}
+    )
+    declared = fields.Boolean(
+        required=True, metadata={"description": "管理员已声明该年按周一至周五计"}
+    )
     note = fields.String(required=True)
-    days = fields.List(fields.Nested(CalendarDaySchema), required=True,
-                       metadata={"description": "单独设置的日子（调休上班日或假日）"})
+    days = fields.List(
+        fields.Nested(CalendarDaySchema),
+        required=True,
+        metadata={"description": "单独设置的日子（调休上班日或假日）"},
+    )
 
 
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as err:
-        raise ValidationFailed("日期格式不对", [{"field": "day", "message": "应为日期，格式 YYYY-MM-DD"}]) from err
+        raise ValidationFailed(
+            "日期格式不对", [{"field": "day", "message": "应为日期，格式 YYYY-MM-DD"}]
+        ) from err
 
 
 @blp.route("/admin/calendar")
@@ -177,8 +213,14 @@ class CalendarDay(MethodView):
         rt = auth.runtime()
         with auth.writing() as (session, principal):
             access.check_may_administer(principal)
-            return calendar_overrides.set_day(session, day=_day(day), is_workday=args["is_workday"],
-                                              note=args["note"], actor=principal.username, clock=rt.clock)
+            return calendar_overrides.set_day(
+                session,
+                day=_day(day),
+                is_workday=args["is_workday"],
+                note=args["note"],
+                actor=principal.username,
+                clock=rt.clock,
+            )
 
     @blp.response(204)
     def delete(self, day: str) -> Any:
@@ -186,7 +228,9 @@ class CalendarDay(MethodView):
         rt = auth.runtime()
         with auth.writing() as (session, principal):
             access.check_may_administer(principal)
-            calendar_overrides.clear_day(session, day=_day(day), actor=principal.username, clock=rt.clock)
+            calendar_overrides.clear_day(
+                session, day=_day(day), actor=principal.username, clock=rt.clock
+            )
         return ""
 
 
@@ -199,14 +243,16 @@ def declare_year(args: dict[str, Any]) -> Any:
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         access.check_may_administer(principal)
-        calendar_overrides.declare_year(session, year=args["year"], note=args["note"],
-                                        actor=principal.username, clock=rt.clock)
+        calendar_overrides.declare_year(
+            session, year=args["year"], note=args["note"], actor=principal.username, clock=rt.clock
+        )
         return calendar_overrides.year_view(session, year=args["year"])
 
 
 # -- deadline settings -------------------------------------------------------------------
 DeadlinesSchema = Schema.from_dict(
-    {key: deadline_field(key, required=True) for key in DEADLINE_DEFAULTS}, name="DeadlinesSchema")
+    {key: deadline_field(key, required=True) for key in DEADLINE_DEFAULTS}, name="DeadlinesSchema"
+)
 
 
 @blp.route("/admin/settings/deadlines")
@@ -226,7 +272,9 @@ class Deadlines(MethodView):
         rt = auth.runtime()
         with auth.writing() as (session, principal):
             access.check_may_administer(principal)
-            return admin.put_deadlines(session, values=args, actor=principal.username, clock=rt.clock)
+            return admin.put_deadlines(
+                session, values=args, actor=principal.username, clock=rt.clock
+            )
 
 
 # -- clock -------------------------------------------------------------------------------
@@ -234,20 +282,31 @@ class ClockSchema(Schema):
     now = fields.DateTime(required=True)
     today = fields.Date(required=True, metadata={"description": "部署时区的今天"})
     timezone = fields.String(required=True)
-    adjustable = fields.Boolean(required=True, metadata={"description": "CLOCK_ADJUSTABLE：演示、测试部署可调"})
+    adjustable = fields.Boolean(
+        required=True, metadata={"description": "CLOCK_ADJUSTABLE：演示、测试部署可调"}
+    )
     offset_seconds = fields.Float(required=True, metadata={"description": "相对系统时间的偏移"})
 
 
 class ClockArgs(Schema):
-    advance = fields.String(validate=validate.Length(min=1, max=20),
-                            metadata={"description": "向前拨动的时长，如 31d、2h、2w、90m"})
-    to = fields.DateTime(data_key="set", metadata={"description": "拨到此时刻（不带时区按部署时区）"})
+    advance = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "向前拨动的时长，如 31d、2h、2w、90m"},
+    )
+    to = fields.DateTime(
+        data_key="set", metadata={"description": "拨到此时刻（不带时区按部署时区）"}
+    )
 
 
 def _clock_body() -> dict[str, Any]:
     rt = auth.runtime()
-    return {"now": rt.clock.now(), "today": rt.clock.today(), "timezone": rt.settings.timezone,
-            "adjustable": rt.clock.adjustable, "offset_seconds": rt.clock.offset.total_seconds()}
+    return {
+        "now": rt.clock.now(),
+        "today": rt.clock.today(),
+        "timezone": rt.settings.timezone,
+        "adjustable": rt.clock.adjustable,
+        "offset_seconds": rt.clock.offset.total_seconds(),
+    }
 
 
 @blp.route("/admin/clock")
@@ -268,8 +327,13 @@ class AdminClock(MethodView):
         rt = auth.runtime()
         with auth.writing() as (session, principal):
             access.check_may_administer(principal)
-            admin.move_clock(session, clock=rt.clock, actor=principal.username,
-                             advance=args.get("advance"), to=args.get("to"))
+            admin.move_clock(
+                session,
+                clock=rt.clock,
+                actor=principal.username,
+                advance=args.get("advance"),
+                to=args.get("to"),
+            )
             return _clock_body()
 
 
@@ -281,7 +345,9 @@ def _plausible(moment: datetime) -> None:
 
 class AuditArgs(PageArgs):
     actor = fields.String(validate=validate.Length(min=1, max=200))
-    action = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "如 case.open"})
+    action = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "如 case.open"}
+    )
     object_type = fields.String(validate=validate.Length(min=1, max=50))
     object_id = fields.String(validate=validate.Length(min=1, max=100))
     instance_id = fields.Integer(validate=validate.Range(min=1, max=access.MAX_ID))
@@ -297,7 +363,9 @@ class AuditEventSchema(Schema):
     object_type = fields.String(required=True)
     object_id = fields.String(required=True)
     instance_id = fields.Integer(allow_none=True)
-    detail = fields.Dict(required=True, metadata={"description": "内容，含操作人的角色、单位、IP（by）和结果"})
+    detail = fields.Dict(
+        required=True, metadata={"description": "内容，含操作人的角色、单位、IP（by）和结果"}
+    )
     hash = fields.String(required=True)
 
 
@@ -308,10 +376,15 @@ class AuditPageSchema(PageSchema):
 class VerificationSchema(Schema):
     ok = fields.Boolean(required=True)
     checked = fields.Integer(required=True, metadata={"description": "验证通过的记录数"})
-    first_bad_id = fields.Integer(allow_none=True, metadata={
-        "description": "第一条断链或被改动的记录；缺少审计记录的变更（不完整）时为 null，见 reason"})
-    reason = fields.String(required=True, metadata={
-        "description": "第一个问题：断链、被改动，或哪项变更缺少审计记录"})
+    first_bad_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "第一条断链或被改动的记录；缺少审计记录的变更（不完整）时为 null，见 reason"
+        },
+    )
+    reason = fields.String(
+        required=True, metadata={"description": "第一个问题：断链、被改动，或哪项变更缺少审计记录"}
+    )
 
 
 @blp.route("/admin/audit")
@@ -321,14 +394,27 @@ def list_audit(args: dict[str, Any]) -> Any:
     """The audit trail, newest first: rows by users of my units and about their cases, and the
     system's own rows."""
     rt = auth.runtime()
-    moments = {name: (value if value.tzinfo else value.replace(tzinfo=rt.clock.tz))
-               for name in ("since", "until") if isinstance(value := args.get(name), datetime)}
-    filters = admin.AuditFilters(actor=args.get("actor"), action=args.get("action"),
-                                 object_type=args.get("object_type"), object_id=args.get("object_id"),
-                                 instance_id=args.get("instance_id"), **moments)
+    moments = {
+        name: (value if value.tzinfo else value.replace(tzinfo=rt.clock.tz))
+        for name in ("since", "until")
+        if isinstance(value := args.get(name), datetime)
+    }
+    filters = admin.AuditFilters(
+        actor=args.get("actor"),
+        action=args.get("action"),
+        object_type=args.get("object_type"),
+        object_id=args.get("object_id"),
+        instance_id=args.get("instance_id"),
+        **moments,
+    )
     with auth.reading() as (session, principal):
-        return admin.audit_rows(session, principal=principal, filters=filters, page=args["page"],
-                                per_page=args["per_page"])
+        return admin.audit_rows(
+            session,
+            principal=principal,
+            filters=filters,
+            page=args["page"],
+            per_page=args["per_page"],
+        )
 
 
 @blp.route("/admin/audit/verify", methods=["POST"])
@@ -338,5 +424,9 @@ def verify_audit() -> Any:
     with auth.reading() as (session, principal):
         access.check_may_administer(principal)
         result = audit.verify(session)
-    return {"ok": result.ok, "checked": result.checked, "first_bad_id": result.broken_at,
-            "reason": result.reason}
+    return {
+        "ok": result.ok,
+        "checked": result.checked,
+        "first_bad_id": result.broken_at,
+        "reason": result.reason,
+    }

@@ -5,6 +5,7 @@ PATCH and DELETE of an entry answer 405.
 Routes on the cadres blueprint; they dump the views of workflows/cases/blacklist_views.py; the
 rules of a correction are workflows/cases/blacklist.py, its body server/schemas.py (shared with
 the pages)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,7 +22,9 @@ from workflows.cases import blacklist, blacklist_views
 
 class BlacklistArgs(PageArgs):
     q = fields.String(validate=text(0, 100), metadata={"description": "姓名"})
-    current = fields.Boolean(metadata={"description": "true 只看在册条目；false 只看已移出、已更正的条目和移出记录"})
+    current = fields.Boolean(
+        metadata={"description": "true 只看在册条目；false 只看已移出、已更正的条目和移出记录"}
+    )
 
 
 class BlacklistEntrySchema(Schema):
@@ -31,19 +34,38 @@ class BlacklistEntrySchema(Schema):
     basis_case_number = fields.String(required=True, metadata={"description": "依据案件"})
     entered_on = fields.Date(required=True, metadata={"description": "列入日期"})
     reviewer = fields.String(required=True, metadata={"description": "审核人（用户名）"})
-    reviewer_name = fields.String(required=True, metadata={"description": "审核人：姓名（单位·角色）"})
-    reason = fields.String(required=True, metadata={"description": "列入理由（移出记录：移出理由）"})
-    status = fields.String(required=True, validate=validate.OneOf(list(blacklist_views.STATUS_NAMES)),
-                           metadata={"description": "in_force 在册、removed 已移出、corrected 已更正、removal 移出记录"})
+    reviewer_name = fields.String(
+        required=True, metadata={"description": "审核人：姓名（单位·角色）"}
+    )
+    reason = fields.String(
+        required=True, metadata={"description": "列入理由（移出记录：移出理由）"}
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(list(blacklist_views.STATUS_NAMES)),
+        metadata={
+            "description": "in_force 在册、removed 已移出、corrected 已更正、removal 移出记录"
+        },
+    )
     status_name = fields.String(required=True)
-    removes_entry_id = fields.Integer(allow_none=True, metadata={"description": "本条是移出记录时，所移出的条目"})
+    removes_entry_id = fields.Integer(
+        allow_none=True, metadata={"description": "本条是移出记录时，所移出的条目"}
+    )
     removed = fields.Boolean(required=True, metadata={"description": "本条已被移出"})
     removed_by_entry_id = fields.Integer(allow_none=True)
     removed_on = fields.Date(allow_none=True)
-    corrects_entry_id = fields.Integer(allow_none=True, metadata={"description": "本条是更正时，所更正的条目"})
-    correction_reason = fields.String(allow_none=True, metadata={"description": "本条是更正时，更正理由"})
-    corrected = fields.Boolean(required=True, metadata={"description": "本条已被更正（原条目保留可查）"})
-    corrected_by_entry_id = fields.Integer(allow_none=True, metadata={"description": "更正本条的条目"})
+    corrects_entry_id = fields.Integer(
+        allow_none=True, metadata={"description": "本条是更正时，所更正的条目"}
+    )
+    correction_reason = fields.String(
+        allow_none=True, metadata={"description": "本条是更正时，更正理由"}
+    )
+    corrected = fields.Boolean(
+        required=True, metadata={"description": "本条已被更正（原条目保留可查）"}
+    )
+    corrected_by_entry_id = fields.Integer(
+        allow_none=True, metadata={"description": "更正本条的条目"}
+    )
     corrected_at = fields.DateTime(allow_none=True, metadata={"description": "更正时间"})
     corrected_because = fields.String(allow_none=True, metadata={"description": "本条被更正的理由"})
     recorded_at = fields.DateTime(required=True)
@@ -60,23 +82,38 @@ class ReviewerSchema(Schema):
 
 
 class BlacklistEntryDetailSchema(BlacklistEntrySchema):
-    history = fields.List(fields.Nested(BlacklistEntrySchema), required=True,
-                          metadata={"description": "本条所在的更正链，从最初列入到现行条目，按先后"})
-    reviewers = fields.List(fields.Nested(ReviewerSchema), required=True,
-                            metadata={"description": "更正时可选的审核人（我不能更正本条时为空）"})
+    history = fields.List(
+        fields.Nested(BlacklistEntrySchema),
+        required=True,
+        metadata={"description": "本条所在的更正链，从最初列入到现行条目，按先后"},
+    )
+    reviewers = fields.List(
+        fields.Nested(ReviewerSchema),
+        required=True,
+        metadata={"description": "更正时可选的审核人（我不能更正本条时为空）"},
+    )
 
 
 #: The refusals these routes document, beside the default error response.
-_REFUSALS = {403: "不是黑名单的查阅人；更正时：不是组织部门人员", 404: "没有这一条，或它不在我的管辖范围内",
-             409: "同时有人更正或移出了这一条", 422: "输入有误：errors 按字段说明"}
+_REFUSALS = {
+    403: "不是黑名单的查阅人；更正时：不是组织部门人员",
+    404: "没有这一条，或它不在我的管辖范围内",
+    409: "同时有人更正或移出了这一条",
+    422: "输入有误：errors 按字段说明",
+}
 
 
 def _refusals(*statuses: int) -> Any:
     def decorate(fn: Any) -> Any:
         for status in statuses:
-            fn = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON,
-                                  description=_REFUSALS[status])(fn)
+            fn = blp.alt_response(
+                status,
+                schema=ProblemSchema,
+                content_type=PROBLEM_JSON,
+                description=_REFUSALS[status],
+            )(fn)
         return fn
+
     return decorate
 
 
@@ -90,9 +127,14 @@ def list_blacklist(args: dict[str, Any]) -> Any:
     of it (removed; corrected, by which entry and why). For discipline, organization,
     supervisors and administrators."""
     with auth.reading() as (session, principal):
-        return blacklist_views.entry_page(session, principal=principal, text=args.get("q"),
-                                          current=args.get("current"), page=args["page"],
-                                          per_page=args["per_page"])
+        return blacklist_views.entry_page(
+            session,
+            principal=principal,
+            text=args.get("q"),
+            current=args.get("current"),
+            page=args["page"],
+            per_page=args["per_page"],
+        )
 
 
 @blp.route("/blacklist/<int:entry_id>")
@@ -116,10 +158,20 @@ def correct_blacklist_entry(args: dict[str, Any], entry_id: int) -> Any:
     change. A removal record, a removed entry or one already corrected is refused on `entry_id`
     (correct the entry in force instead: corrections chain). Returns the new entry."""
     rt = auth.runtime()
-    changes = blacklist.Changes(person_name=args.get("person_name"), basis_case_id=args.get("basis_case_id"),
-                                entered_on=args.get("entered_on"), listing_reason=args.get("listing_reason"))
+    changes = blacklist.Changes(
+        person_name=args.get("person_name"),
+        basis_case_id=args.get("basis_case_id"),
+        entered_on=args.get("entered_on"),
+        listing_reason=args.get("listing_reason"),
+    )
     with auth.writing() as (session, principal):
-        created = blacklist.correct_entry(session, principal=principal, entry_id=entry_id,
-                                          reviewer=args["reviewer"], reason=args["reason"], changes=changes,
-                                          clock=rt.clock)
+        created = blacklist.correct_entry(
+            session,
+            principal=principal,
+            entry_id=entry_id,
+            reviewer=args["reviewer"],
+            reason=args["reason"],
+            changes=changes,
+            clock=rt.clock,
+        )
         return blacklist_views.entry(session, principal=principal, entry_id=created.id)

@@ -1,4 +1,5 @@
 """干部档案、提拔资格 (/api/v1/cadres); the blueprint also carries 失信黑名单 (server/api/blacklist.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,10 +34,14 @@ class CadrePageSchema(PageSchema):
 class BanSchema(Schema):
     id = fields.Integer(required=True)
     adjustment = fields.String(required=True)
-    adjustment_name = fields.String(required=True, metadata={"description": "调离岗位、改任非领导职务、免职、降职"})
+    adjustment_name = fields.String(
+        required=True, metadata={"description": "调离岗位、改任非领导职务、免职、降职"}
+    )
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "此日起可以提拔"})
-    status = fields.String(required=True, metadata={"description": "active 有效、revoked 已撤销、changed 已变更"})
+    status = fields.String(
+        required=True, metadata={"description": "active 有效、revoked 已撤销、changed 已变更"}
+    )
     in_force = fields.Boolean(required=True, metadata={"description": "今天是否仍在影响期内"})
     case_id = fields.Integer(required=True)
     case_number = fields.String(required=True)
@@ -52,14 +57,23 @@ class ToleranceNoteSchema(Schema):
 
 
 class CadreRecordSchema(CadreSchema):
-    bans = fields.List(fields.Nested(BanSchema), required=True, metadata={"description": "提拔限制（§6）"})
-    tolerance_notes = fields.List(fields.Nested(ToleranceNoteSchema), required=True,
-                                  metadata={"description": "容错免责记录（§12）"})
-    cases = fields.List(fields.Nested(CaseSchema), required=True, metadata={"description": "我能看到的本人案件"})
+    bans = fields.List(
+        fields.Nested(BanSchema), required=True, metadata={"description": "提拔限制（§6）"}
+    )
+    tolerance_notes = fields.List(
+        fields.Nested(ToleranceNoteSchema),
+        required=True,
+        metadata={"description": "容错免责记录（§12）"},
+    )
+    cases = fields.List(
+        fields.Nested(CaseSchema), required=True, metadata={"description": "我能看到的本人案件"}
+    )
 
 
 class EligibilityArgs(Schema):
-    on = fields.Date(load_default=None, allow_none=True, metadata={"description": "查询日期，默认今天"})
+    on = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "查询日期，默认今天"}
+    )
 
 
 class EligibilitySchema(Schema):
@@ -67,7 +81,9 @@ class EligibilitySchema(Schema):
     name = fields.String(required=True)
     on = fields.Date(required=True)
     eligible = fields.Boolean(required=True)
-    until = fields.Date(allow_none=True, metadata={"description": "不得提拔至此日（此日起可以提拔）"})
+    until = fields.Date(
+        allow_none=True, metadata={"description": "不得提拔至此日（此日起可以提拔）"}
+    )
     because = fields.List(fields.String(), required=True, metadata={"description": "所涉案件编号"})
     message = fields.String(required=True)
 
@@ -78,8 +94,13 @@ class EligibilitySchema(Schema):
 def list_cadres(args: dict[str, Any]) -> Any:
     """Cadres in my jurisdiction (a cadre: only themself), by name; q filters by name or post."""
     with auth.reading() as (session, principal):
-        return cadre_views.cadre_page(session, principal=principal, text=args.get("q"),
-                                      page=args["page"], per_page=args["per_page"])
+        return cadre_views.cadre_page(
+            session,
+            principal=principal,
+            text=args.get("q"),
+            page=args["page"],
+            per_page=args["per_page"],
+        )
 
 
 @blp.route("/cadres/<int:cadre_id>")
@@ -89,8 +110,13 @@ def get_cadre(cadre_id: int) -> Any:
     cases about them that I may see. Visible within my jurisdiction and to the cadre themself."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        return cadre_views.cadre_record(session, principal=principal, cadre_id=cadre_id,
-                                        today=rt.clock.today(), now=rt.clock.now())
+        return cadre_views.cadre_record(
+            session,
+            principal=principal,
+            cadre_id=cadre_id,
+            today=rt.clock.today(),
+            now=rt.clock.now(),
+        )
 
 
 @blp.route("/cadres/<int:cadre_id>/promotion-eligibility")
@@ -102,5 +128,6 @@ def promotion_eligibility(args: dict[str, Any], cadre_id: int) -> Any:
     demotion)."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        return cadre_views.promotion_eligibility(session, principal=principal, cadre_id=cadre_id,
-                                                 on=args.get("on") or rt.clock.today())
+        return cadre_views.promotion_eligibility(
+            session, principal=principal, cadre_id=cadre_id, on=args.get("on") or rt.clock.today()
+        )

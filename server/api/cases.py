@@ -2,6 +2,7 @@
 
 Who may open which kind of case is the domain's policy table (workflows/cases/intake.py);
 what a list or a case shows are the views of workflows/cases/views.py, dumped here."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -31,14 +32,24 @@ blp = Blueprint("cases", __name__, description="案件：立案、查询、详�
 
 
 class CaseListArgs(PageArgs):
-    process = fields.String(validate=validate.OneOf(cases.PREFIXES),
-                            metadata={"description": "案件种类（流程键），如 accountability"})
-    status = fields.String(validate=validate.OneOf(case_views.STATUS_NAMES),
-                           metadata={"description": "open 办理中、decided 已作出决定、final 决定已生效、"
-                                                    "closed 已结案、overdue 已逾期、verifying 待验收"})
+    process = fields.String(
+        validate=validate.OneOf(cases.PREFIXES),
+        metadata={"description": "案件种类（流程键），如 accountability"},
+    )
+    status = fields.String(
+        validate=validate.OneOf(case_views.STATUS_NAMES),
+        metadata={
+            "description": "open 办理中、decided 已作出决定、final 决定已生效、"
+            "closed 已结案、overdue 已逾期、verifying 待验收"
+        },
+    )
     org_unit = fields.String(validate=text(1, 50), metadata={"description": "管辖单位代码"})
-    cadre_id = fields.Integer(validate=validate.Range(min=1, max=access.MAX_ID), metadata={"description": "当事干部"})
-    overdue = fields.Boolean(metadata={"description": "true 只看逾期（有待办已过期限或已转督查督办）；false 只看未逾期"})
+    cadre_id = fields.Integer(
+        validate=validate.Range(min=1, max=access.MAX_ID), metadata={"description": "当事干部"}
+    )
+    overdue = fields.Boolean(
+        metadata={"description": "true 只看逾期（有待办已过期限或已转督查督办）；false 只看未逾期"}
+    )
     q = fields.String(validate=text(0, 100), metadata={"description": "案件编号、当事人或标题"})
 
 
@@ -51,7 +62,9 @@ class CaseSchema(Schema):
     process = fields.String(required=True, metadata={"description": "案件种类（流程键）"})
     kind_name = fields.String(required=True, metadata={"description": "案件种类中文名"})
     title = fields.String(required=True)
-    subject_name = fields.String(required=True, metadata={"description": "当事干部（或被查处的诬告人）"})
+    subject_name = fields.String(
+        required=True, metadata={"description": "当事干部（或被查处的诬告人）"}
+    )
     cadre_id = fields.Integer(allow_none=True)
     org_unit = fields.String(required=True)
     org_unit_name = fields.String(required=True, metadata={"description": "管辖单位名称"})
@@ -72,7 +85,9 @@ class CasePageSchema(PageSchema):
 
 
 class OpenedCaseSchema(CaseSchema):
-    tasks = fields.List(fields.Nested(TaskSchema), required=True, metadata={"description": "新案件的待办"})
+    tasks = fields.List(
+        fields.Nested(TaskSchema), required=True, metadata={"description": "新案件的待办"}
+    )
 
 
 class CadreBriefSchema(Schema):
@@ -84,7 +99,9 @@ class CadreBriefSchema(Schema):
 
 class DecisionSchema(Schema):
     id = fields.Integer(required=True)
-    kind = fields.String(required=True, metadata={"description": "accountability、tolerance、appeal、verification"})
+    kind = fields.String(
+        required=True, metadata={"description": "accountability、tolerance、appeal、verification"}
+    )
     outcome = fields.String(required=True)
     adjustment = fields.String(allow_none=True)
     reason = fields.String(required=True)
@@ -93,7 +110,9 @@ class DecisionSchema(Schema):
     decided_on = fields.Date(required=True)
     decided_by = fields.String(required=True)
     corrects_id = fields.Integer(allow_none=True)
-    effective = fields.String(required=True, metadata={"description": "effective 有效、modified 已变更、revoked 已撤销"})
+    effective = fields.String(
+        required=True, metadata={"description": "effective 有效、modified 已变更、revoked 已撤销"}
+    )
 
 
 class TimelineSchema(Schema):
@@ -109,12 +128,16 @@ class TimelineSchema(Schema):
 
 
 class LinkSchema(Schema):
-    direction = fields.String(required=True, metadata={"description": "to 由本案引起；from 引起本案"})
+    direction = fields.String(
+        required=True, metadata={"description": "to 由本案引起；from 引起本案"}
+    )
     kind = fields.String(required=True)
     case_id = fields.Integer(required=True, attribute="id")
     number = fields.String(required=True)
     process = fields.String(required=True)
-    kind_name = fields.String(required=True, attribute="process_name", metadata={"description": "关联案件的种类"})
+    kind_name = fields.String(
+        required=True, attribute="process_name", metadata={"description": "关联案件的种类"}
+    )
     title = fields.String(required=True)
     status = fields.String(required=True)
 
@@ -131,8 +154,12 @@ class UrgeSchema(Schema):
 class DiagramSchema(Schema):
     process_key = fields.String(required=True)
     version = fields.Integer(required=True)
-    completed = fields.List(fields.String(), required=True, metadata={"description": "已走过的元素 id"})
-    active = fields.List(fields.String(), required=True, metadata={"description": "当前所在的元素 id"})
+    completed = fields.List(
+        fields.String(), required=True, metadata={"description": "已走过的元素 id"}
+    )
+    active = fields.List(
+        fields.String(), required=True, metadata={"description": "当前所在的元素 id"}
+    )
 
 
 class DiagramXmlSchema(DiagramSchema):
@@ -142,23 +169,34 @@ class DiagramXmlSchema(DiagramSchema):
 class CaseDetailSchema(CaseSchema):
     cadre = fields.Nested(CadreBriefSchema, allow_none=True)
     received_on = fields.Date(allow_none=True, metadata={"description": "决定送达之日"})
-    tasks = fields.List(fields.Nested(TaskSchema), required=True, metadata={"description": "当前待办及期限"})
+    tasks = fields.List(
+        fields.Nested(TaskSchema), required=True, metadata={"description": "当前待办及期限"}
+    )
     decisions = fields.List(fields.Nested(DecisionSchema), required=True)
     timeline = fields.List(fields.Nested(TimelineSchema), required=True)
-    links = fields.List(fields.Nested(LinkSchema), required=True, metadata={"description": "我能看到的关联案件"})
+    links = fields.List(
+        fields.Nested(LinkSchema), required=True, metadata={"description": "我能看到的关联案件"}
+    )
     urges = fields.List(fields.Nested(UrgeSchema), required=True)
     comments_count = fields.Integer(required=True)
     diagram = fields.Nested(DiagramSchema, allow_none=True)
-    actions = fields.List(fields.String(validate=validate.OneOf(case_views.ACTIONS)), required=True,
-                          metadata={"description": "我现在能对本案做的事：file_appeal 申诉（申诉期内）、"
-                                                   "apply_for_exemption 申请免责、add_document 添加材料"})
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(case_views.ACTIONS)),
+        required=True,
+        metadata={
+            "description": "我现在能对本案做的事：file_appeal 申诉（申诉期内）、"
+            "apply_for_exemption 申请免责、add_document 添加材料"
+        },
+    )
 
 
 # --- shaping ---------------------------------------------------------------------------------
 
 
 def _opened(session: Any, principal: access.Principal, case: CaseFile) -> OpenedCaseView:
-    return case_views.opened_case(session, principal=principal, case=case, clock=auth.runtime().clock)
+    return case_views.opened_case(
+        session, principal=principal, case=case, clock=auth.runtime().clock
+    )
 
 
 @contextmanager
@@ -168,9 +206,16 @@ def _fields_renamed(names: Mapping[str, str], *, default_prefix: str = "") -> It
     try:
         yield
     except ValidationFailed as err:
-        renamed = [{**item, "field": names.get(item["field"], item["field"] if item["field"] in kept
-                                               else f"{default_prefix}{item['field']}")}
-                   for item in err.errors]
+        renamed = [
+            {
+                **item,
+                "field": names.get(
+                    item["field"],
+                    item["field"] if item["field"] in kept else f"{default_prefix}{item['field']}",
+                ),
+            }
+            for item in err.errors
+        ]
         raise ValidationFailed(err.message, renamed) from err
 
 
@@ -184,12 +229,23 @@ def list_cases(args: dict[str, Any]) -> Any:
     """Cases I may see, newest first: filter by process, status, org unit, cadre, overdue and text
     (number, subject, title). A cadre sees only their own cases."""
     rt = auth.runtime()
-    filters = CaseFilters(process=args.get("process"), status=args.get("status"),
-                          org_unit=args.get("org_unit"), cadre_id=args.get("cadre_id"),
-                          overdue=args.get("overdue"), text=args.get("q"))
+    filters = CaseFilters(
+        process=args.get("process"),
+        status=args.get("status"),
+        org_unit=args.get("org_unit"),
+        cadre_id=args.get("cadre_id"),
+        overdue=args.get("overdue"),
+        text=args.get("q"),
+    )
     with auth.reading() as (session, principal):
-        return case_views.case_page(session, principal=principal, filters=filters, page=args["page"],
-                                    per_page=args["per_page"], now=rt.clock.now())
+        return case_views.case_page(
+            session,
+            principal=principal,
+            filters=filters,
+            page=args["page"],
+            per_page=args["per_page"],
+            now=rt.clock.now(),
+        )
 
 
 @blp.route("/cases", methods=["POST"])
@@ -208,9 +264,16 @@ def open_case() -> Any:
         args, names = case_bodies.load_open_body(body)
         with _fields_renamed(names, default_prefix="data."):
             case = intake.open_on_request(
-                session, principal=principal, kind=args["process"], data=args["start"], clock=rt.clock,
-                cadre_id=args.get("cadre_id"), person_name=args.get("subject_name"),
-                org_unit=args.get("org_unit"), title=args.get("title"))
+                session,
+                principal=principal,
+                kind=args["process"],
+                data=args["start"],
+                clock=rt.clock,
+                cadre_id=args.get("cadre_id"),
+                person_name=args.get("subject_name"),
+                org_unit=args.get("org_unit"),
+                title=args.get("title"),
+            )
         return _opened(session, principal, case)
 
 
@@ -246,8 +309,13 @@ def file_appeal(args: dict[str, Any], case_id: int) -> Any:
     with auth.writing() as (session, principal):
         with _fields_renamed({"original_case_id": "case_id"}):
             case = intake.appeal_on_request(
-                session, principal=principal, case_id=case_id, grounds=args["grounds"],
-                filed_on=args.get("filed_on") or rt.clock.today(), clock=rt.clock)
+                session,
+                principal=principal,
+                case_id=case_id,
+                grounds=args["grounds"],
+                filed_on=args.get("filed_on") or rt.clock.today(),
+                clock=rt.clock,
+            )
         return _opened(session, principal, case)
 
 
@@ -261,7 +329,12 @@ def apply_for_exemption(args: dict[str, Any], case_id: int) -> Any:
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         review = intake.exemption_on_request(
-            session, principal=principal, case_id=case_id, reasons=args["reasons"],
-            applicant=args.get("applicant"), facts=args.get("facts"), clock=rt.clock)
+            session,
+            principal=principal,
+            case_id=case_id,
+            reasons=args["reasons"],
+            applicant=args.get("applicant"),
+            facts=args.get("facts"),
+            clock=rt.clock,
+        )
         return _opened(session, principal, review)
-

@@ -1,5 +1,6 @@
 """Schemas and helpers every resource shares: page arguments and bodies (a `paging.Page`
 dumps as one), problems."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,10 +24,16 @@ class Blueprint(_Blueprint):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000),
-                          metadata={"description": "页码，从 1 开始"})
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE),
-                              metadata={"description": f"每页条数，1–{MAX_PER_PAGE}"})
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=100_000),
+        metadata={"description": "页码，从 1 开始"},
+    )
+    per_page = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_PER_PAGE),
+        metadata={"description": f"每页条数，1–{MAX_PER_PAGE}"},
+    )
 
 
 class PageSchema(Schema):

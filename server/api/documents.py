@@ -5,6 +5,7 @@ Who may do what is the domain's table (workflows/documents/service.py): everyone
 case lists and downloads; those who work on it add; the managing unit's clerks and whoever
 added a document withdraw it. A download is always an attachment, never rendered here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,23 +29,36 @@ class UploadFieldsSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # the file itself, a page form's csrf_token
 
-    title = fields.String(validate=text(0, documents.TITLE_MAX),
-                          metadata={"description": f"标题（可选，至多 {documents.TITLE_MAX} 字），如“调查报告”"})
-    description = fields.String(validate=text(0, documents.DESCRIPTION_MAX),
-                                metadata={"description": "说明（可选）"})
-    task_id = fields.Integer(validate=validate.Range(min=1, max=access.MAX_ID),
-                             metadata={"description": "在哪个环节（本案的任务）添加（可选）"})
+    title = fields.String(
+        validate=text(0, documents.TITLE_MAX),
+        metadata={"description": f"标题（可选，至多 {documents.TITLE_MAX} 字），如“调查报告”"},
+    )
+    description = fields.String(
+        validate=text(0, documents.DESCRIPTION_MAX), metadata={"description": "说明（可选）"}
+    )
+    task_id = fields.Integer(
+        validate=validate.Range(min=1, max=access.MAX_ID),
+        metadata={"description": "在哪个环节（本案的任务）添加（可选）"},
+    )
 
 
 class UploadSchema(UploadFieldsSchema):
-    file = fields.Raw(required=True, metadata={
-        "type": "string", "format": "binary",
-        "description": f"文件：{formats.ACCEPTED}；不超过 {MAX_MB} MB；扩展名须与文件内容相符"})
+    file = fields.Raw(
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": f"文件：{formats.ACCEPTED}；不超过 {MAX_MB} MB；扩展名须与文件内容相符",
+        },
+    )
 
 
 _UPLOAD_FIELDS = UploadFieldsSchema()
-_UPLOAD_BODY = {"required": True, "description": "multipart/form-data：字段 file（必填）、title、description、task_id",
-                "content": {"multipart/form-data": {"schema": UploadSchema}}}
+_UPLOAD_BODY = {
+    "required": True,
+    "description": "multipart/form-data：字段 file（必填）、title、description、task_id",
+    "content": {"multipart/form-data": {"schema": UploadSchema}},
+}
 
 
 class WithdrawalSchema(Schema):
@@ -68,27 +82,41 @@ class DocumentSchema(Schema):
     uploaded_by = fields.String(required=True)
     uploaded_at = fields.DateTime(required=True)
     withdrawn = fields.Boolean(required=True)
-    withdrawal = fields.Nested(WithdrawalSchema, allow_none=True, metadata={"description": "撤回记录（未撤回为 null）"})
+    withdrawal = fields.Nested(
+        WithdrawalSchema, allow_none=True, metadata={"description": "撤回记录（未撤回为 null）"}
+    )
     may_withdraw = fields.Boolean(required=True, metadata={"description": "我能否撤回"})
     content_url = fields.String(required=True, metadata={"description": "下载地址"})
 
 
 class DocumentListSchema(Schema):
-    items = fields.List(fields.Nested(DocumentSchema), required=True, metadata={"description": "按添加先后"})
+    items = fields.List(
+        fields.Nested(DocumentSchema), required=True, metadata={"description": "按添加先后"}
+    )
     may_add = fields.Boolean(required=True, metadata={"description": "我能否为本案添加材料"})
     max_bytes = fields.Integer(required=True, metadata={"description": "单个文件的上限（字节）"})
     accepted = fields.List(fields.String(), required=True, metadata={"description": "接受的扩展名"})
 
 
 class WithdrawArgs(Schema):
-    reason = fields.String(required=True, validate=text(1, documents.REASON_MAX, blank=False),
-                           metadata={"description": "撤回理由（必填）"})
+    reason = fields.String(
+        required=True,
+        validate=text(1, documents.REASON_MAX, blank=False),
+        metadata={"description": "撤回理由（必填）"},
+    )
 
 
-_CONTENT_DOC = {"responses": {"200": {
-    "description": "文件内容，作为附件下载（Content-Disposition: attachment）",
-    "content": {kind: {"schema": {"type": "string", "format": "binary"}}
-                for kind in (*formats.CONTENT_TYPES, "application/octet-stream")}}}}
+_CONTENT_DOC = {
+    "responses": {
+        "200": {
+            "description": "文件内容，作为附件下载（Content-Disposition: attachment）",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in (*formats.CONTENT_TYPES, "application/octet-stream")
+            },
+        }
+    }
+}
 
 
 # --- shaping --------------------------------------------------------------------------------
@@ -96,13 +124,33 @@ _CONTENT_DOC = {"responses": {"200": {
 
 def document_item(listed: documents.Listed) -> dict[str, Any]:
     row, withdrawal = listed.document, listed.withdrawal
-    return {"id": row.id, "case_id": row.case_id, "case_number": listed.case_number, "filename": row.filename,
-            "title": row.title, "description": row.description, "content_type": row.content_type,
-            "size": row.size, "sha256": row.sha256, "task_id": row.task_id, "task_name": listed.task_name,
-            "uploaded_by": row.uploaded_by, "uploaded_at": row.uploaded_at, "withdrawn": withdrawal is not None,
-            "withdrawal": ({"withdrawn_by": withdrawal.withdrawn_by, "withdrawn_at": withdrawal.withdrawn_at,
-                            "reason": withdrawal.reason} if withdrawal else None),
-            "may_withdraw": listed.may_withdraw, "content_url": f"/api/v1/documents/{row.id}/content"}
+    return {
+        "id": row.id,
+        "case_id": row.case_id,
+        "case_number": listed.case_number,
+        "filename": row.filename,
+        "title": row.title,
+        "description": row.description,
+        "content_type": row.content_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "task_id": row.task_id,
+        "task_name": listed.task_name,
+        "uploaded_by": row.uploaded_by,
+        "uploaded_at": row.uploaded_at,
+        "withdrawn": withdrawal is not None,
+        "withdrawal": (
+            {
+                "withdrawn_by": withdrawal.withdrawn_by,
+                "withdrawn_at": withdrawal.withdrawn_at,
+                "reason": withdrawal.reason,
+            }
+            if withdrawal
+            else None
+        ),
+        "may_withdraw": listed.may_withdraw,
+        "content_url": f"/api/v1/documents/{row.id}/content",
+    }
 
 
 # --- routes ---------------------------------------------------------------------------------
@@ -117,8 +165,12 @@ def list_documents(case_id: int) -> Any:
         listed = documents.documents_of(session, principal=principal, case_id=case_id)
         case = access.get_case(session, principal, case_id)
         may_add = documents.may_add(session, principal, case)
-        return {"items": [document_item(item) for item in listed], "may_add": may_add,
-                "max_bytes": documents.MAX_BYTES, "accepted": list(formats.FORMATS)}
+        return {
+            "items": [document_item(item) for item in listed],
+            "may_add": may_add,
+            "max_bytes": documents.MAX_BYTES,
+            "accepted": list(formats.FORMATS),
+        }
 
 
 @blp.route("/cases/<int:case_id>/documents", methods=["POST"])
@@ -133,9 +185,17 @@ def add_document(case_id: int) -> Any:
     upload = read_file()  # before the write transaction: SQLite's write lock waits for no upload
     args = blp.ARGUMENTS_PARSER.parse(_UPLOAD_FIELDS, location="form")
     with auth.writing() as (session, principal):
-        row = documents.add(session, principal=principal, case_id=case_id, filename=upload.filename,
-                            content=upload.content, title=args.get("title"),
-                            description=args.get("description"), task_id=args.get("task_id"), clock=rt.clock)
+        row = documents.add(
+            session,
+            principal=principal,
+            case_id=case_id,
+            filename=upload.filename,
+            content=upload.content,
+            title=args.get("title"),
+            description=args.get("description"),
+            task_id=args.get("task_id"),
+            clock=rt.clock,
+        )
         return document_item(documents.document(session, principal=principal, document_id=row.id))
 
 
@@ -145,7 +205,9 @@ def get_document(document_id: int) -> Any:
     """One document of a case I may see: name, title, type, size, SHA-256, who added it when and
     on which step, its withdrawal if any."""
     with auth.reading() as (session, principal):
-        return document_item(documents.document(session, principal=principal, document_id=document_id))
+        return document_item(
+            documents.document(session, principal=principal, document_id=document_id)
+        )
 
 
 @blp.route("/documents/<int:document_id>/content")
@@ -165,6 +227,13 @@ def withdraw_document(args: dict[str, Any], document_id: int) -> Any:
     listed and downloadable, marked withdrawn."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        documents.withdraw(session, principal=principal, document_id=document_id, reason=args["reason"],
-                           clock=rt.clock)
-        return document_item(documents.document(session, principal=principal, document_id=document_id))
+        documents.withdraw(
+            session,
+            principal=principal,
+            document_id=document_id,
+            reason=args["reason"],
+            clock=rt.clock,
+        )
+        return document_item(
+            documents.document(session, principal=principal, document_id=document_id)
+        )

@@ -2,6 +2,7 @@
 retry now, cancel (withdraw the failing timers). Administrators (instances of their units)
 and designers (all); everyone else 403.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,24 +15,40 @@ from server.errors import PROBLEM_JSON
 from workflows.engine.incidents.models import STATUSES
 from workflows.incidents import actions, views
 
-blp = Blueprint("incidents", __name__, description="故障：定时器触发失败或超出预算的实例，重试与取消")
+blp = Blueprint(
+    "incidents", __name__, description="故障：定时器触发失败或超出预算的实例，重试与取消"
+)
 
-_REFUSALS = {403: "不是系统管理或流程设计人员", 404: "没有这个故障，或它不在我的管理范围内",
-             409: "故障已解决或已取消", 422: "输入有误：errors 按字段说明"}
+_REFUSALS = {
+    403: "不是系统管理或流程设计人员",
+    404: "没有这个故障，或它不在我的管理范围内",
+    409: "故障已解决或已取消",
+    422: "输入有误：errors 按字段说明",
+}
 
 
 def _refusals(*statuses: int) -> Any:
     def decorate(fn: Any) -> Any:
         for status in statuses:
-            fn = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON,
-                                  description=_REFUSALS[status])(fn)
+            fn = blp.alt_response(
+                status,
+                schema=ProblemSchema,
+                content_type=PROBLEM_JSON,
+                description=_REFUSALS[status],
+            )(fn)
         return fn
+
     return decorate
 
 
 class IncidentListArgs(PageArgs):
-    status = fields.String(load_default="open", validate=validate.OneOf([*STATUSES, "all"]),
-                           metadata={"description": "open 待处理（默认）/ resolved 已解决 / cancelled 已取消 / all 全部"})
+    status = fields.String(
+        load_default="open",
+        validate=validate.OneOf([*STATUSES, "all"]),
+        metadata={
+            "description": "open 待处理（默认）/ resolved 已解决 / cancelled 已取消 / all 全部"
+        },
+    )
 
 
 class IncidentSchema(Schema):
@@ -52,8 +69,10 @@ class IncidentSchema(Schema):
     max_attempts = fields.Integer(required=True, metadata={"description": "自动重试的最多次数"})
     first_seen = fields.DateTime(required=True)
     last_seen = fields.DateTime(required=True)
-    next_retry_at = fields.DateTime(allow_none=True,
-                                    metadata={"description": "下次自动重试时间；为空表示等待人工处理（或已关闭）"})
+    next_retry_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "下次自动重试时间；为空表示等待人工处理（或已关闭）"},
+    )
     closed_at = fields.DateTime(allow_none=True)
     closed_by = fields.String(allow_none=True)
     may_retry = fields.Boolean(required=True)
@@ -65,20 +84,27 @@ class IncidentPageSchema(PageSchema):
 
 
 class RetryResultSchema(Schema):
-    resolved = fields.Boolean(required=True, metadata={"description": "true：定时器已触发，故障已解决"})
+    resolved = fields.Boolean(
+        required=True, metadata={"description": "true：定时器已触发，故障已解决"}
+    )
     fired = fields.Integer(required=True, metadata={"description": "本次触发的定时器数"})
     message = fields.String(allow_none=True, metadata={"description": "再次失败时的原因"})
     incident = fields.Nested(IncidentSchema, required=True)
 
 
 class CancelArgs(Schema):
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
-                           metadata={"description": "取消的理由（记入审计）"})
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "取消的理由（记入审计）"},
+    )
 
 
 class CancelResultSchema(Schema):
-    withdrawn = fields.List(fields.String(), required=True,
-                            metadata={"description": "从流程中撤销的定时器（元素 id）"})
+    withdrawn = fields.List(
+        fields.String(), required=True, metadata={"description": "从流程中撤销的定时器（元素 id）"}
+    )
     incident = fields.Nested(IncidentSchema, required=True)
 
 
@@ -91,8 +117,9 @@ def list_incidents(args: dict[str, Any]) -> Any:
     page, per_page = args["page"], args["per_page"]
     status = None if args["status"] == "all" else args["status"]
     with auth.reading() as (session, principal):
-        return views.incidents(session, principal=principal, status=status, page=page,
-                               per_page=per_page)
+        return views.incidents(
+            session, principal=principal, status=status, page=page, per_page=per_page
+        )
 
 
 @blp.route("/incidents/<int:incident_id>")
@@ -113,10 +140,16 @@ def retry_incident(incident_id: int) -> Any:
     and recorded). Audited."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        outcome = actions.retry(session, principal=principal, incident_id=incident_id, clock=rt.clock)
+        outcome = actions.retry(
+            session, principal=principal, incident_id=incident_id, clock=rt.clock
+        )
         view = views.incident(session, principal=principal, incident_id=incident_id)
-    return {"resolved": outcome.resolved, "fired": outcome.fired, "message": outcome.message,
-            "incident": view}
+    return {
+        "resolved": outcome.resolved,
+        "fired": outcome.fired,
+        "message": outcome.message,
+        "incident": view,
+    }
 
 
 @blp.route("/incidents/<int:incident_id>/cancel", methods=["POST"])
@@ -128,7 +161,12 @@ def cancel_incident(args: dict[str, Any], incident_id: int) -> Any:
     dropped and its task goes on; a waiting branch ends), and close the incident. Audited."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        withdrawn = actions.cancel(session, principal=principal, incident_id=incident_id,
-                                   clock=rt.clock, reason=args.get("reason"))
+        withdrawn = actions.cancel(
+            session,
+            principal=principal,
+            incident_id=incident_id,
+            clock=rt.clock,
+            reason=args.get("reason"),
+        )
         view = views.incident(session, principal=principal, incident_id=incident_id)
     return {"withdrawn": withdrawn, "incident": view}

@@ -1,4 +1,5 @@
 """站内通知 (/api/v1/notifications): my own notices — assigned, urged, due soon, overdue, decided."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,9 +19,14 @@ class NotificationListArgs(PageArgs):
 
 class NotificationSchema(Schema):
     id = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(list(notifications.KINDS)),
-                         metadata={"description": "assigned 分派 / urged 催办 / due_soon 即将到期 / "
-                                                  "overdue 已逾期 / decided 已作出决定"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(list(notifications.KINDS)),
+        metadata={
+            "description": "assigned 分派 / urged 催办 / due_soon 即将到期 / "
+            "overdue 已逾期 / decided 已作出决定"
+        },
+    )
     kind_name = fields.String(required=True, metadata={"description": "类别中文名"})
     title = fields.String(required=True)
     body = fields.String(required=True)
@@ -36,10 +42,14 @@ class NotificationPageSchema(PageSchema):
 
 
 class MarkReadArgs(Schema):
-    ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
-                      validate=validate.Length(min=1, max=500),
-                      metadata={"description": "要标为已读的通知 id"})
-    all = fields.Boolean(load_default=False, metadata={"description": "true 把我的全部未读标为已读"})
+    ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "要标为已读的通知 id"},
+    )
+    all = fields.Boolean(
+        load_default=False, metadata={"description": "true 把我的全部未读标为已读"}
+    )
 
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -58,8 +68,13 @@ class MarkedSchema(Schema):
 def list_notifications(args: dict[str, Any]) -> Any:
     """My notices, newest first (?unread=true for the unread ones only), with my unread count."""
     with auth.reading() as (session, principal):
-        return views.notices(session, principal, unread_only=args["unread"], page=args["page"],
-                             per_page=args["per_page"])
+        return views.notices(
+            session,
+            principal,
+            unread_only=args["unread"],
+            page=args["page"],
+            per_page=args["per_page"],
+        )
 
 
 @blp.route("/notifications/read", methods=["POST"])
@@ -69,6 +84,13 @@ def mark_read(args: dict[str, Any]) -> Any:
     """Mark my notices read: the listed `ids`, or `all: true`. An id that is not mine is 404."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        marked = notifications.mark_read(session, username=principal.username,
-                                         ids=None if args.get("all") else args["ids"], clock=rt.clock)
-        return {"marked": marked, "unread": notifications.unread_count(session, username=principal.username)}
+        marked = notifications.mark_read(
+            session,
+            username=principal.username,
+            ids=None if args.get("all") else args["ids"],
+            clock=rt.clock,
+        )
+        return {
+            "marked": marked,
+            "unread": notifications.unread_count(session, username=principal.username),
+        }

@@ -4,6 +4,7 @@ Everyone logged in reads the catalogue (clerks need the processes' names) and th
 diagram of a version (a case page shows it); the BPMN XML in the catalogue is for
 designers and administrators; only designers validate and deploy.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -27,26 +28,43 @@ SUFFIXES = (".bpmn", ".dmn")
 
 
 class DefinitionFileSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"description": "文件名，以 .bpmn 或 .dmn 结尾；流程文件名即流程键"})
-    content = fields.String(required=True, validate=validate.Length(min=1),
-                            metadata={"description": "文件内容（XML 文本）"})
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "文件名，以 .bpmn 或 .dmn 结尾；流程文件名即流程键"},
+    )
+    content = fields.String(
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "文件内容（XML 文本）"},
+    )
 
 
 class DefinitionsJsonSchema(Schema):
-    files = fields.List(fields.Nested(DefinitionFileSchema), required=True,
-                        validate=validate.Length(min=1, max=MAX_FILES))
+    files = fields.List(
+        fields.Nested(DefinitionFileSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_FILES),
+    )
 
 
 class DefinitionsUploadSchema(Schema):
-    files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), required=True,
-                        validate=validate.Length(min=1, max=MAX_FILES),
-                        metadata={"description": "一个或多个 .bpmn / .dmn 文件"})
+    files = fields.List(
+        fields.Raw(metadata={"type": "string", "format": "binary"}),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_FILES),
+        metadata={"description": "一个或多个 .bpmn / .dmn 文件"},
+    )
 
 
-_UPLOAD_BODY = {"required": True, "description": "JSON（文件名与内容）或 multipart/form-data（字段 files）",
-                "content": {"application/json": {"schema": DefinitionsJsonSchema},
-                            "multipart/form-data": {"schema": DefinitionsUploadSchema}}}
+_UPLOAD_BODY = {
+    "required": True,
+    "description": "JSON（文件名与内容）或 multipart/form-data（字段 files）",
+    "content": {
+        "application/json": {"schema": DefinitionsJsonSchema},
+        "multipart/form-data": {"schema": DefinitionsUploadSchema},
+    },
+}
 
 
 class DefinitionProblemSchema(Schema):
@@ -69,8 +87,11 @@ class CheckedDecisionSchema(Schema):
 class ValidationResultSchema(Schema):
     ok = fields.Boolean(required=True, metadata={"description": "没有任何问题时为 true"})
     problems = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
-    processes = fields.List(fields.Nested(CheckedProcessSchema), required=True,
-                            metadata={"description": "通过校验、可以部署的流程"})
+    processes = fields.List(
+        fields.Nested(CheckedProcessSchema),
+        required=True,
+        metadata={"description": "通过校验、可以部署的流程"},
+    )
     decisions = fields.List(fields.Nested(CheckedDecisionSchema), required=True)
 
 
@@ -80,10 +101,14 @@ class KeyVersionSchema(Schema):
 
 
 class DeployResultSchema(Schema):
-    deployed = fields.List(fields.Nested(KeyVersionSchema), required=True,
-                           metadata={"description": "新部署的版本"})
-    unchanged = fields.List(fields.Nested(KeyVersionSchema), required=True,
-                            metadata={"description": "内容未变、沿用的已有版本"})
+    deployed = fields.List(
+        fields.Nested(KeyVersionSchema), required=True, metadata={"description": "新部署的版本"}
+    )
+    unchanged = fields.List(
+        fields.Nested(KeyVersionSchema),
+        required=True,
+        metadata={"description": "内容未变、沿用的已有版本"},
+    )
 
 
 class VersionCountSchema(Schema):
@@ -93,7 +118,9 @@ class VersionCountSchema(Schema):
 
 class ProcessSummarySchema(Schema):
     key = fields.String(required=True, metadata={"description": "流程键，如 accountability"})
-    name = fields.String(required=True, metadata={"description": "流程名称（最新版本的 BPMN 名称）"})
+    name = fields.String(
+        required=True, metadata={"description": "流程名称（最新版本的 BPMN 名称）"}
+    )
     latest_version = fields.Integer(required=True)
     deployed_at = fields.DateTime(required=True, metadata={"description": "最新版本的部署时间"})
     deployed_by = fields.String(required=True)
@@ -109,20 +136,29 @@ class VersionSchema(Schema):
     content_hash = fields.String(required=True)
     deployed_at = fields.DateTime(required=True)
     deployed_by = fields.String(required=True)
-    start_timer = fields.Boolean(required=True, metadata={"description": "由定时启动事件周期性启动"})
+    start_timer = fields.Boolean(
+        required=True, metadata={"description": "由定时启动事件周期性启动"}
+    )
     running = fields.Integer(required=True)
     completed = fields.Integer(required=True)
-    bpmn_url = fields.String(required=True, metadata={"description": "本版本流程图（BPMN XML）的地址"})
+    bpmn_url = fields.String(
+        required=True, metadata={"description": "本版本流程图（BPMN XML）的地址"}
+    )
 
 
 class ProcessDetailSchema(Schema):
     key = fields.String(required=True)
     name = fields.String(required=True)
     latest_version = fields.Integer(required=True)
-    versions = fields.List(fields.Nested(VersionSchema), required=True, metadata={"description": "新版本在前"})
-    forms = fields.List(fields.String(), required=True, metadata={"description": "最新版本引用的表单文件"})
-    bpmn_xml = fields.String(allow_none=True,
-                             metadata={"description": "最新版本的 BPMN XML（仅流程设计和系统管理人员）"})
+    versions = fields.List(
+        fields.Nested(VersionSchema), required=True, metadata={"description": "新版本在前"}
+    )
+    forms = fields.List(
+        fields.String(), required=True, metadata={"description": "最新版本引用的表单文件"}
+    )
+    bpmn_xml = fields.String(
+        allow_none=True, metadata={"description": "最新版本的 BPMN XML（仅流程设计和系统管理人员）"}
+    )
 
 
 def _bpmn_url(key: str, version: int) -> str:
@@ -136,11 +172,21 @@ def list_processes() -> Any:
     deployed, how many versions, and how many instances I may see run on each version."""
     with auth.reading() as (session, principal):
         found = catalog.processes(session, principal=principal)
-    return [{"key": p.key, "name": p.name, "latest_version": p.latest.version,
-             "deployed_at": p.latest.deployed_at, "deployed_by": p.latest.deployed_by,
-             "version_count": len(p.versions), "running": p.running,
-             "running_by_version": [{"version": v.version, "running": v.running} for v in p.versions]}
-            for p in found]
+    return [
+        {
+            "key": p.key,
+            "name": p.name,
+            "latest_version": p.latest.version,
+            "deployed_at": p.latest.deployed_at,
+            "deployed_by": p.latest.deployed_by,
+            "version_count": len(p.versions),
+            "running": p.running,
+            "running_by_version": [
+                {"version": v.version, "running": v.running} for v in p.versions
+            ],
+        }
+        for p in found
+    ]
 
 
 @blp.route("/processes/<string:key>")
@@ -153,14 +199,23 @@ def get_process(key: str) -> Any:
         latest = catalog.version_row(session, key=key, version=found.latest.version)
         xml = latest.bpmn_xml if principal.role in catalog.XML_ROLES else None
         forms = catalog.forms_of(latest)
-    return {"key": found.key, "name": found.name, "latest_version": found.latest.version,
-            "versions": [{**asdict(v), "bpmn_url": _bpmn_url(key, v.version)} for v in found.versions],
-            "forms": forms, "bpmn_xml": xml}
+    return {
+        "key": found.key,
+        "name": found.name,
+        "latest_version": found.latest.version,
+        "versions": [{**asdict(v), "bpmn_url": _bpmn_url(key, v.version)} for v in found.versions],
+        "forms": forms,
+        "bpmn_xml": xml,
+    }
 
 
 @blp.route("/processes/<string:key>/versions/<int:version>/bpmn")
-@blp.response(200, {"type": "string"}, content_type="application/xml",
-              description="BPMN 2.0 XML（含图形信息）")
+@blp.response(
+    200,
+    {"type": "string"},
+    content_type="application/xml",
+    description="BPMN 2.0 XML（含图形信息）",
+)
 def get_version_bpmn(key: str, version: int) -> Any:
     """The BPMN XML of one version, for the diagram viewer (a case shows the version it runs)."""
     with auth.reading() as (session, _principal):
@@ -178,12 +233,18 @@ def validate_definitions() -> Any:
     with auth.reading() as (_session, principal):
         access.check_may_deploy(principal)
     files = _uploaded_files()
-    checked = deployment.check(files, forms_dir=rt.settings.forms_dir,
-                               max_bytes=rt.settings.max_definition_bytes)
-    return {"ok": not checked.problems, "problems": [p.as_dict() for p in checked.problems],
-            "processes": [{"key": p.process_id, "name": p.info.name, "file": p.file.name}
-                          for p in checked.processes],
-            "decisions": [{"key": key, "file": source.name} for key, source in checked.decisions]}
+    checked = deployment.check(
+        files, forms_dir=rt.settings.forms_dir, max_bytes=rt.settings.max_definition_bytes
+    )
+    return {
+        "ok": not checked.problems,
+        "problems": [p.as_dict() for p in checked.problems],
+        "processes": [
+            {"key": p.process_id, "name": p.info.name, "file": p.file.name}
+            for p in checked.processes
+        ],
+        "decisions": [{"key": key, "file": source.name} for key, source in checked.decisions],
+    }
 
 
 @blp.route("/processes", methods=["POST"])
@@ -199,11 +260,18 @@ def deploy_definitions() -> Any:
     files = _uploaded_files()  # read before the write transaction: it holds SQLite's lock
     with auth.writing() as (session, principal):
         access.check_may_deploy(principal)
-        result = deployment.deploy(session, files=files, forms_dir=rt.settings.forms_dir,
-                                   max_bytes=rt.settings.max_definition_bytes,
-                                   actor=principal.username, clock=rt.clock)
-    return {"deployed": [{"key": k, "version": v} for k, v in result.deployed],
-            "unchanged": [{"key": k, "version": v} for k, v in result.unchanged]}
+        result = deployment.deploy(
+            session,
+            files=files,
+            forms_dir=rt.settings.forms_dir,
+            max_bytes=rt.settings.max_definition_bytes,
+            actor=principal.username,
+            clock=rt.clock,
+        )
+    return {
+        "deployed": [{"key": k, "version": v} for k, v in result.deployed],
+        "unchanged": [{"key": k, "version": v} for k, v in result.unchanged],
+    }
 
 
 def _uploaded_files() -> list[SourceFile]:
@@ -227,7 +295,12 @@ def _uploaded_files() -> list[SourceFile]:
     for index, (name, data) in enumerate(named):
         base = PurePosixPath(name.replace("\\", "/")).name
         if not base.endswith(SUFFIXES) or base in SUFFIXES:
-            errors.append({"field": f"files.{index}", "message": f"{name or '（无文件名）'}：只接受 .bpmn 或 .dmn 文件"})
+            errors.append(
+                {
+                    "field": f"files.{index}",
+                    "message": f"{name or '（无文件名）'}：只接受 .bpmn 或 .dmn 文件",
+                }
+            )
         elif base in seen:
             errors.append({"field": f"files.{index}", "message": f"{base}：文件重复"})
         else:

@@ -3,6 +3,7 @@
 Supervisors and administrators only (403 for everyone else); the scope is the caller's
 own unit and the units below it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,8 +30,9 @@ class OverdueTaskSchema(Schema):
     task_id = fields.Integer(required=True)
     task = fields.String(required=True, metadata={"description": "任务名称"})
     element = fields.String(required=True, metadata={"description": "BPMN 元素 id"})
-    escalation = fields.Boolean(required=True,
-                                metadata={"description": "督办任务：案件期限已届满，计时器转交督查"})
+    escalation = fields.Boolean(
+        required=True, metadata={"description": "督办任务：案件期限已届满，计时器转交督查"}
+    )
     process = fields.String(required=True)
     process_name = fields.String(required=True)
     role = fields.String(allow_none=True)
@@ -39,8 +41,12 @@ class OverdueTaskSchema(Schema):
     org_unit_name = fields.String(allow_none=True)
     assignee = fields.String(allow_none=True)
     due_at = fields.DateTime(allow_none=True)
-    overdue_since = fields.DateTime(required=True, metadata={"description": "到期时间；督办任务为转交督查的时间"})
-    days_overdue = fields.Integer(required=True, metadata={"description": "逾期天数（不足一天按一天）"})
+    overdue_since = fields.DateTime(
+        required=True, metadata={"description": "到期时间；督办任务为转交督查的时间"}
+    )
+    days_overdue = fields.Integer(
+        required=True, metadata={"description": "逾期天数（不足一天按一天）"}
+    )
     case_id = fields.Integer(allow_none=True)
     case_number = fields.String(allow_none=True)
     cadre_id = fields.Integer(allow_none=True)
@@ -49,35 +55,52 @@ class OverdueTaskSchema(Schema):
     escalations = fields.Integer(required=True, metadata={"description": "其中督办上报次数"})
     last_urged_at = fields.DateTime(allow_none=True)
     last_urged_by = fields.String(allow_none=True)
-    actions = fields.List(fields.String(validate=validate.OneOf(["urge", "escalate"])), required=True,
-                          metadata={"description": "我现在可以做的：urge 催办、escalate 督办上报"})
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(["urge", "escalate"])),
+        required=True,
+        metadata={"description": "我现在可以做的：urge 催办、escalate 督办上报"},
+    )
 
 
 class AgingBucketSchema(Schema):
     key = fields.String(required=True, metadata={"description": "1-3, 4-7, 8-15, 16-30, 31-"})
     low = fields.Integer(required=True, metadata={"description": "逾期天数下限（含）"})
-    high = fields.Integer(allow_none=True, metadata={"description": "逾期天数上限（含）；无上限为空"})
+    high = fields.Integer(
+        allow_none=True, metadata={"description": "逾期天数上限（含）；无上限为空"}
+    )
     name = fields.String(required=True)
     overdue = fields.Integer(required=True, metadata={"description": "件数"})
 
 
 class SummarySchema(Schema):
     now = fields.DateTime(required=True)
-    due_soon_before = fields.DateTime(required=True, metadata={"description": "此刻之前到期即为临期"})
+    due_soon_before = fields.DateTime(
+        required=True, metadata={"description": "此刻之前到期即为临期"}
+    )
     total = fields.Nested(CountsSchema, required=True)
     by_org_unit = fields.List(fields.Nested(CountsSchema), required=True)
     by_process = fields.List(fields.Nested(CountsSchema), required=True)
     by_role = fields.List(fields.Nested(CountsSchema), required=True)
-    oldest_overdue = fields.List(fields.Nested(OverdueTaskSchema), required=True,
-                                 metadata={"description": f"逾期最久的 {supervision.OLDEST} 项"})
-    aging = fields.List(fields.Nested(AgingBucketSchema), required=True,
-                        metadata={"description": "逾期时长分布：逾期 1–3、4–7、8–15、16–30、30 天以上的件数"})
+    oldest_overdue = fields.List(
+        fields.Nested(OverdueTaskSchema),
+        required=True,
+        metadata={"description": f"逾期最久的 {supervision.OLDEST} 项"},
+    )
+    aging = fields.List(
+        fields.Nested(AgingBucketSchema),
+        required=True,
+        metadata={"description": "逾期时长分布：逾期 1–3、4–7、8–15、16–30、30 天以上的件数"},
+    )
 
 
 class OverdueArgs(PageArgs):
-    org_unit = fields.String(validate=validate.Length(min=1, max=50),
-                             metadata={"description": "单位代码：该单位及其下级"})
-    process = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "流程键"})
+    org_unit = fields.String(
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "单位代码：该单位及其下级"},
+    )
+    process = fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "流程键"}
+    )
     role = fields.String(validate=validate.OneOf(list(ROLES)), metadata={"description": "角色代码"})
 
 
@@ -103,8 +126,15 @@ def list_overdue(args: dict[str, Any]) -> Any:
     """Overdue tasks and open escalations (督办) in my units, oldest first, with case, cadre,
     unit, assignee, days overdue and urges (催办)."""
     rt = auth.runtime()
-    filters = supervision.Filters(org_unit=args.get("org_unit"), process=args.get("process"),
-                                  role=args.get("role"))
+    filters = supervision.Filters(
+        org_unit=args.get("org_unit"), process=args.get("process"), role=args.get("role")
+    )
     with auth.reading() as (session, principal):
-        return supervision.overdue(session, principal=principal, clock=rt.clock, filters=filters,
-                                   page=args["page"], per_page=args["per_page"])
+        return supervision.overdue(
+            session,
+            principal=principal,
+            clock=rt.clock,
+            filters=filters,
+            page=args["page"],
+            per_page=args["per_page"],
+        )

@@ -1,6 +1,7 @@
 """待办任务 (/api/v1/tasks): queues, one task with its form, completing it.
 
 Claim, unclaim, delegate, transfer, urge and comments live in tasks_actions.py."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,30 +12,44 @@ from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema
 from workflows.tasks import completion, queues, views
 
-blp = Blueprint("tasks", __name__, description="待办任务：队列、表单、办理、认领、委派、转办、催办、评论")
+blp = Blueprint(
+    "tasks", __name__, description="待办任务：队列、表单、办理、认领、委派、转办、催办、评论"
+)
 
 
 class TaskListArgs(PageArgs):
-    queue = fields.String(load_default="role", validate=validate.OneOf(queues.QUEUES),
-                          metadata={"description": "mine 指派给我的；role 本岗位（本单位本角色）的；done 我办结的"})
-    process = fields.String(validate=validate.Length(max=200), metadata={"description": "流程键，如 accountability"})
+    queue = fields.String(
+        load_default="role",
+        validate=validate.OneOf(queues.QUEUES),
+        metadata={"description": "mine 指派给我的；role 本岗位（本单位本角色）的；done 我办结的"},
+    )
+    process = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "流程键，如 accountability"}
+    )
     due_before = fields.Date(metadata={"description": "只看此日期之前到期的"})
     overdue = fields.Boolean(metadata={"description": "true 只看逾期；false 只看未逾期"})
-    q = fields.String(validate=validate.Length(max=100), metadata={"description": "案件编号、当事人或任务名称"})
+    q = fields.String(
+        validate=validate.Length(max=100), metadata={"description": "案件编号、当事人或任务名称"}
+    )
 
 
 class TaskSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True, metadata={"description": "任务名称（中文）"})
-    element = fields.String(required=True, attribute="task_spec", metadata={"description": "BPMN 元素 id"})
+    element = fields.String(
+        required=True, attribute="task_spec", metadata={"description": "BPMN 元素 id"}
+    )
     process = fields.String(required=True, attribute="process_key")
-    process_name = fields.String(allow_none=True, metadata={
-        "description": "流程名称（最新版本的名称；办理后返回的下一步待办不含）"})
+    process_name = fields.String(
+        allow_none=True,
+        metadata={"description": "流程名称（最新版本的名称；办理后返回的下一步待办不含）"},
+    )
     role = fields.String(allow_none=True)
     role_name = fields.String(allow_none=True)
     org_unit = fields.String(allow_none=True)
-    org_unit_name = fields.String(allow_none=True, metadata={
-        "description": "单位名称（办理后返回的下一步待办不含）"})
+    org_unit_name = fields.String(
+        allow_none=True, metadata={"description": "单位名称（办理后返回的下一步待办不含）"}
+    )
     assignee = fields.String(allow_none=True)
     owner = fields.String(allow_none=True, metadata={"description": "委派人（委派时）"})
     state = fields.String(required=True, metadata={"description": "open / completed / cancelled"})
@@ -47,11 +62,18 @@ class TaskSchema(Schema):
     completed_by = fields.String(allow_none=True)
     case_id = fields.Integer(allow_none=True)
     case_number = fields.String(allow_none=True)
-    subject_name = fields.String(allow_none=True, metadata={"description": "当事干部（或被查处的诬告人）"})
+    subject_name = fields.String(
+        allow_none=True, metadata={"description": "当事干部（或被查处的诬告人）"}
+    )
     case_title = fields.String(allow_none=True)
-    actions = fields.List(fields.String(validate=validate.OneOf(views.ACTIONS)), required=True, metadata={
-        "description": "我现在可以做的：claim 认领、unclaim 退回、delegate 委派、transfer 转办、"
-                       "complete 办理、urge 催办、escalate 督办上报、comment 评论（与办理时的规则一致）"})
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(views.ACTIONS)),
+        required=True,
+        metadata={
+            "description": "我现在可以做的：claim 认领、unclaim 退回、delegate 委派、transfer 转办、"
+            "complete 办理、urge 催办、escalate 督办上报、comment 评论（与办理时的规则一致）"
+        },
+    )
 
 
 class TaskPageSchema(PageSchema):
@@ -66,8 +88,13 @@ class TaskDetailSchema(TaskSchema):
     may_complete = fields.Boolean(required=True)
     why_not = fields.String(allow_none=True, metadata={"description": "不能办理的原因"})
     documentation = fields.String(allow_none=True)
-    recorded = fields.List(fields.Nested(lambda: RecordedStepSchema()), required=True,
-                           metadata={"description": "办理记录：本案此前各步骤表单的填写内容（按表单标题，选项显示其名称）"})
+    recorded = fields.List(
+        fields.Nested(lambda: RecordedStepSchema()),
+        required=True,
+        metadata={
+            "description": "办理记录：本案此前各步骤表单的填写内容（按表单标题，选项显示其名称）"
+        },
+    )
 
 
 class RecordedEntrySchema(Schema):
@@ -93,8 +120,11 @@ class CompletedSchema(Schema):
     completed_by = fields.String(required=True)
     instance_status = fields.String(required=True)
     case_id = fields.Integer(allow_none=True)
-    next_tasks = fields.List(fields.Nested(TaskSchema), required=True,
-                             metadata={"description": "本案件接下来的、我能看到的待办"})
+    next_tasks = fields.List(
+        fields.Nested(TaskSchema),
+        required=True,
+        metadata={"description": "本案件接下来的、我能看到的待办"},
+    )
 
 
 @blp.route("/tasks")
@@ -103,12 +133,22 @@ class CompletedSchema(Schema):
 def list_tasks(args: dict[str, Any]) -> Any:
     """My queues, sorted by due date (earliest first, undated last); done by completion, newest first."""
     rt = auth.runtime()
-    filters = queues.Filters(queue=args["queue"], process=args.get("process"),
-                             due_before=args.get("due_before"), overdue=args.get("overdue"),
-                             text=args.get("q"))
+    filters = queues.Filters(
+        queue=args["queue"],
+        process=args.get("process"),
+        due_before=args.get("due_before"),
+        overdue=args.get("overdue"),
+        text=args.get("q"),
+    )
     with auth.reading() as (session, principal):
-        return views.queue_page(session, principal, filters, clock=rt.clock, page=args["page"],
-                                per_page=args["per_page"])
+        return views.queue_page(
+            session,
+            principal,
+            filters,
+            clock=rt.clock,
+            page=args["page"],
+            per_page=args["per_page"],
+        )
 
 
 @blp.route("/tasks/<int:task_id>")
@@ -129,7 +169,8 @@ def complete_task(args: dict[str, Any], task_id: int) -> Any:
     authorized by role, org unit, assignee and recusal; of two racers exactly one wins (409)."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        result = completion.complete(session, principal=principal, task_id=task_id, data=args["data"],
-                                     clock=rt.clock)
+        result = completion.complete(
+            session, principal=principal, task_id=task_id, data=args["data"], clock=rt.clock
+        )
         # Reads only from here: the completion is the transaction's last change.
         return views.completed(session, principal, result, clock=rt.clock)

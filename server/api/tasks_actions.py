@@ -2,6 +2,7 @@
 escalate (督办上报), comments.
 
 Routes on the tasks blueprint; the rules are the domain's (workflows/tasks/service.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,31 +21,50 @@ from workflows.tasks.models import URGE_KINDS
 
 
 class TaskTargetArgs(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                             metadata={"description": "接手人的用户名（同一单位、同一角色）"})
+    username = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "接手人的用户名（同一单位、同一角色）"},
+    )
 
 
 class TaskUrgeArgs(Schema):
-    note = fields.String(required=True, validate=validate.Length(min=1, max=work.NOTE_MAX),
-                         metadata={"description": "催办说明"})
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=work.NOTE_MAX),
+        metadata={"description": "催办说明"},
+    )
 
 
 class TaskEscalateArgs(Schema):
-    note = fields.String(required=True,
-                         validate=validate.Length(min=1, max=work.NOTE_MAX - len(work.ESCALATION_MARK)),
-                         metadata={"description": "督办说明"})
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=work.NOTE_MAX - len(work.ESCALATION_MARK)),
+        metadata={"description": "督办说明"},
+    )
 
 
 class TaskEscalationSchema(Schema):
-    urge = fields.Nested(lambda: TaskUrgeSchema(), required=True,
-                         metadata={"description": "记为 kind=escalation 的催办，说明以【督办上报】开头"})
-    notified = fields.List(fields.String(), required=True,
-                           metadata={"description": "被通知的用户：办理人（或可认领者）、本单位党委(党组)、上一级督查人员"})
+    urge = fields.Nested(
+        lambda: TaskUrgeSchema(),
+        required=True,
+        metadata={"description": "记为 kind=escalation 的催办，说明以【督办上报】开头"},
+    )
+    notified = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "被通知的用户：办理人（或可认领者）、本单位党委(党组)、上一级督查人员"
+        },
+    )
 
 
 class TaskCommentArgs(Schema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=work.COMMENT_MAX),
-                         metadata={"description": "评论内容"})
+    body = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=work.COMMENT_MAX),
+        metadata={"description": "评论内容"},
+    )
 
 
 class TaskCommentSchema(Schema):
@@ -61,8 +81,11 @@ class TaskUrgeSchema(Schema):
     urged_by = fields.String(required=True, metadata={"description": "催办人"})
     note = fields.String(required=True)
     created_at = fields.DateTime(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(URGE_KINDS),
-                         metadata={"description": "urge（催办）或 escalation（督办上报）"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(URGE_KINDS),
+        metadata={"description": "urge（催办）或 escalation（督办上报）"},
+    )
 
 
 def _shown(session: Session, principal: Principal, clock: Clock, task: HumanTask) -> views.TaskView:
@@ -100,8 +123,9 @@ def delegate_task(args: dict[str, Any], task_id: int) -> Any:
     may take it back. The colleague is notified; 422 on `username` says why one is not eligible."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        task = work.delegate(session, principal=principal, task_id=task_id, username=args["username"],
-                             clock=rt.clock)
+        task = work.delegate(
+            session, principal=principal, task_id=task_id, username=args["username"], clock=rt.clock
+        )
         return _shown(session, principal, rt.clock, task)
 
 
@@ -113,8 +137,9 @@ def transfer_task(args: dict[str, Any], task_id: int) -> Any:
     The colleague is notified; 422 on `username` says why one is not eligible."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        task = work.transfer(session, principal=principal, task_id=task_id, username=args["username"],
-                             clock=rt.clock)
+        task = work.transfer(
+            session, principal=principal, task_id=task_id, username=args["username"], clock=rt.clock
+        )
         return _shown(session, principal, rt.clock, task)
 
 
@@ -126,7 +151,9 @@ def urge_task(args: dict[str, Any], task_id: int) -> Any:
     sent to its assignee, or to everyone of its role in its unit while nobody holds it."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        return work.urge(session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock)
+        return work.urge(
+            session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock
+        )
 
 
 @blp.route("/tasks/<int:task_id>/escalate", methods=["POST"])
@@ -138,7 +165,9 @@ def escalate_task(args: dict[str, Any], task_id: int) -> Any:
     up. 409 when the task is not overdue (urge it instead)."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        return work.escalate(session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock)
+        return work.escalate(
+            session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock
+        )
 
 
 @blp.route("/tasks/<int:task_id>/urges")
@@ -164,4 +193,6 @@ def add_comment(args: dict[str, Any], task_id: int) -> Any:
     """Comment on an open task I may see."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        return work.comment(session, principal=principal, task_id=task_id, body=args["body"], clock=rt.clock)
+        return work.comment(
+            session, principal=principal, task_id=task_id, body=args["body"], clock=rt.clock
+        )

@@ -4,6 +4,7 @@ Every page handler reaches the database through `server.auth.reading()/writing()
 the API does; a caller who is not logged in is sent to the login page (errors.py).
 Templates extend `base.html`; see docs/design.md's "Web pages" section for the blocks and helpers.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -32,9 +33,26 @@ from server.ui import (
 from server.ui.common import bp
 
 #: The modules whose routes and hooks are on the blueprint (imported for that).
-PAGES = (errors, export, inbox, layout, notices, sign_in, supervision,
-         admin_audit, admin_calendar, admin_users, designer, case_pages, case_new, task_page,
-         documents, cadres, blacklist, incidents)
+PAGES = (
+    errors,
+    export,
+    inbox,
+    layout,
+    notices,
+    sign_in,
+    supervision,
+    admin_audit,
+    admin_calendar,
+    admin_users,
+    designer,
+    case_pages,
+    case_new,
+    task_page,
+    documents,
+    cadres,
+    blacklist,
+    incidents,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -2,6 +2,7 @@
 a time, and the check of its hash chain. Reads workflows/admin.py and workflows/audit.py
 as the admin API does; the rows shown are the administrator's units' (admin.audit_scope).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,7 +38,9 @@ def _day(text: str) -> date | None:
 def _asked() -> tuple[dict[str, str], dict[str, str], admin.AuditFilters, int]:
     """The query string read leniently: texts trimmed, dates checked (named when wrong)."""
     args = request.args
-    values = {name: (args.get(name) or "").strip()[:100] for name in (*TEXT_FILTERS, "since", "until")}
+    values = {
+        name: (args.get(name) or "").strip()[:100] for name in (*TEXT_FILTERS, "since", "until")
+    }
     errors: dict[str, str] = {}
     tz = auth.runtime().clock.tz
     moments: dict[str, datetime] = {}
@@ -54,12 +57,19 @@ def _asked() -> tuple[dict[str, str], dict[str, str], admin.AuditFilters, int]:
     if "since" in moments and "until" in moments and moments["until"] <= moments["since"]:
         errors["until"] = _("截止日期不能早于起始日期")
     page_text = args.get("page", "1")
-    page = min(int(page_text), 100_000) if page_text.isascii() and page_text.isdigit() and int(page_text) > 0 else 1
-    filters = admin.AuditFilters(actor=values["actor"] or None, action=values["action"] or None,
-                                 object_type=values["object_type"] or None,
-                                 object_id=values["object_id"] or None,
-                                 since=None if errors else moments.get("since"),
-                                 until=None if errors else moments.get("until"))
+    page = (
+        min(int(page_text), 100_000)
+        if page_text.isascii() and page_text.isdigit() and int(page_text) > 0
+        else 1
+    )
+    filters = admin.AuditFilters(
+        actor=values["actor"] or None,
+        action=values["action"] or None,
+        object_type=values["object_type"] or None,
+        object_id=values["object_id"] or None,
+        since=None if errors else moments.get("since"),
+        until=None if errors else moments.get("until"),
+    )
     return values, errors, filters, page
 
 
@@ -71,13 +81,24 @@ def admin_audit() -> Any:
     with auth.reading() as (session, principal):
         access.check_may_administer(principal)
         if not errors:
-            found = admin.audit_rows(session, principal=principal, filters=filters, page=page,
-                                     per_page=PER_PAGE)
+            found = admin.audit_rows(
+                session, principal=principal, filters=filters, page=page, per_page=PER_PAGE
+            )
     kept: dict[str, Any] = {k: v for k, v in values.items() if v}
-    link: Callable[..., str] = lambda page: url_for("ui.admin_audit", **kept, page=page if page > 1 else None)
-    return render_template("admin/audit.html", items=found.items, total=found.total, page=page,
-                           pages=found.pages,
-                           values=values, errors=errors, link=link, here_url=link(page)), 422 if errors else 200
+    link: Callable[..., str] = lambda page: url_for(
+        "ui.admin_audit", **kept, page=page if page > 1 else None
+    )
+    return render_template(
+        "admin/audit.html",
+        items=found.items,
+        total=found.total,
+        page=page,
+        pages=found.pages,
+        values=values,
+        errors=errors,
+        link=link,
+        here_url=link(page),
+    ), 422 if errors else 200
 
 
 @bp.post("/admin/audit/verify")
@@ -88,12 +109,29 @@ def admin_audit_verify() -> Any:
         result = audit.verify(session)
     back = safe_next(request.form.get("next"), default=url_for("ui.admin_audit"))
     if result.ok:
-        return redirect_with(back, _("审计链完整：已验证 %(n)d 条记录", n=result.checked), "success")
+        return redirect_with(
+            back, _("审计链完整：已验证 %(n)d 条记录", n=result.checked), "success"
+        )
     if result.broken_at is None:
-        return redirect_with(back, _("审计记录不完整：%(reason)s（已验证 %(n)d 条记录的链接）",
-                                     reason=result.reason, n=result.checked), "error")
+        return redirect_with(
+            back,
+            _(
+                "审计记录不完整：%(reason)s（已验证 %(n)d 条记录的链接）",
+                reason=result.reason,
+                n=result.checked,
+            ),
+            "error",
+        )
     reason = REASONS.get(result.reason, result.reason)
     if result.reason.endswith(" is missing"):
         reason = "记录缺失"
-    return redirect_with(back, _("审计链断裂：第 %(id)s 条记录：%(reason)s（此前 %(n)d 条完好）",
-                                 id=result.broken_at, reason=reason, n=result.checked), "error")
+    return redirect_with(
+        back,
+        _(
+            "审计链断裂：第 %(id)s 条记录：%(reason)s（此前 %(n)d 条完好）",
+            id=result.broken_at,
+            reason=reason,
+            n=result.checked,
+        ),
+        "error",
+    )

@@ -3,8 +3,10 @@ year chinesecalendar does not know) and the deadline settings.
 
 The same rules and domain calls as the admin API: the argument schemas both use
 (server/schemas.py) check the fields, workflows/engine/calendar_overrides.py and
-workflows/org/admin.py change and audit. A refused form comes back with each message beside its field and the values kept.
+workflows/org/admin.py change and audit. A refused form comes back with each message
+beside its field and the values kept.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -39,20 +41,46 @@ def _year_of(text: str | None, default: int) -> tuple[int, str | None]:
     return int(text), None
 
 
-def _calendar_page(year: int, *, values: Mapping[str, Any] | None = None,
-                   errors: Mapping[str, str] | None = None, asked: str | None = None,
-                   status: int = 200) -> Any:
+def _calendar_page(
+    year: int,
+    *,
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    asked: str | None = None,
+    status: int = 200,
+) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         access.check_may_administer(principal)
         view = calendar_overrides.year_view(session, year=year)
-        days = [{"day": d.day, "weekday": WEEKDAYS[d.day.weekday()], "is_workday": d.is_workday,
-                 "note": d.note} for d in view.days]
-    shown = {"year": str(year), "day": "", "kind": "holiday", "note": "", "declare_year": str(year),
-             "declare_note": view.note, **(values or {})}
-    return render_template("admin/calendar.html", view=view, days=days, values=shown, errors=errors or {},
-                           kinds=KINDS, asked=asked if asked is not None else str(year),
-                           this_year=rt.clock.today().year), status
+        days = [
+            {
+                "day": d.day,
+                "weekday": WEEKDAYS[d.day.weekday()],
+                "is_workday": d.is_workday,
+                "note": d.note,
+            }
+            for d in view.days
+        ]
+    shown = {
+        "year": str(year),
+        "day": "",
+        "kind": "holiday",
+        "note": "",
+        "declare_year": str(year),
+        "declare_note": view.note,
+        **(values or {}),
+    }
+    return render_template(
+        "admin/calendar.html",
+        view=view,
+        days=days,
+        values=shown,
+        errors=errors or {},
+        kinds=KINDS,
+        asked=asked if asked is not None else str(year),
+        this_year=rt.clock.today().year,
+    ), status
 
 
 @bp.get("/admin/calendar")
@@ -72,16 +100,26 @@ def admin_calendar_set_day() -> Any:
     form_errors.require_token()
     form = request.form
     year, _problem = _year_of(form.get("year"), auth.runtime().clock.today().year)
-    values = {"day": form.get("day", "").strip(), "kind": form.get("kind", ""), "note": form.get("note", "").strip()}
+    values = {
+        "day": form.get("day", "").strip(),
+        "kind": form.get("kind", ""),
+        "note": form.get("note", "").strip(),
+    }
     errors: dict[str, str] = {}
     day: date | None = None
     try:
         day = date.fromisoformat(values["day"])
     except ValueError:
-        errors["day"] = _("请填写日期，格式 YYYY-MM-DD") if not values["day"] else _("日期格式不对，应为 YYYY-MM-DD")
+        errors["day"] = (
+            _("请填写日期，格式 YYYY-MM-DD")
+            if not values["day"]
+            else _("日期格式不对，应为 YYYY-MM-DD")
+        )
     if values["kind"] not in KINDS:
         errors["kind"] = _("请选择假日或工作日")
-    loaded, problems = form_errors.load(DayArgs(), {"is_workday": values["kind"] == "workday", "note": values["note"]})
+    loaded, problems = form_errors.load(
+        DayArgs(), {"is_workday": values["kind"] == "workday", "note": values["note"]}
+    )
     errors.update(problems)
     if errors or day is None:
         return _calendar_page(year, values=values, errors=errors, status=422)
@@ -89,13 +127,21 @@ def admin_calendar_set_day() -> Any:
     try:
         with auth.writing() as (session, principal):
             access.check_may_administer(principal)
-            calendar_overrides.set_day(session, day=day, is_workday=loaded["is_workday"], note=loaded["note"],
-                                       actor=principal.username, clock=rt.clock)
+            calendar_overrides.set_day(
+                session,
+                day=day,
+                is_workday=loaded["is_workday"],
+                note=loaded["note"],
+                actor=principal.username,
+                clock=rt.clock,
+            )
     except ValidationFailed as err:
         return _calendar_page(year, values=values, errors=form_errors.of_domain(err), status=422)
-    return redirect_with(url_for("ui.admin_calendar", year=day.year),
-                         _("已将 %(day)s 设为%(kind)s", day=day.isoformat(), kind=KINDS[values["kind"]]),
-                         "success")
+    return redirect_with(
+        url_for("ui.admin_calendar", year=day.year),
+        _("已将 %(day)s 设为%(kind)s", day=day.isoformat(), kind=KINDS[values["kind"]]),
+        "success",
+    )
 
 
 @bp.post("/admin/calendar/days/<string:day>/clear")
@@ -110,8 +156,11 @@ def admin_calendar_clear_day(day: str) -> Any:
     with auth.writing() as (session, principal):
         access.check_may_administer(principal)
         calendar_overrides.clear_day(session, day=parsed, actor=principal.username, clock=rt.clock)
-    return redirect_with(url_for("ui.admin_calendar", year=parsed.year),
-                         _("已清除 %(day)s 的单独设置", day=parsed.isoformat()), "success")
+    return redirect_with(
+        url_for("ui.admin_calendar", year=parsed.year),
+        _("已清除 %(day)s 的单独设置", day=parsed.isoformat()),
+        "success",
+    )
 
 
 @bp.post("/admin/calendar/years")
@@ -119,20 +168,35 @@ def admin_calendar_declare() -> Any:
     """Declare a year chinesecalendar does not know: Monday–Friday unless set day by day."""
     form_errors.require_token()
     form = request.form
-    values = {"declare_year": form.get("declare_year", "").strip(), "declare_note": form.get("declare_note", "").strip()}
+    values = {
+        "declare_year": form.get("declare_year", "").strip(),
+        "declare_note": form.get("declare_note", "").strip(),
+    }
     shown_year, _problem = _year_of(form.get("year"), auth.runtime().clock.today().year)
-    loaded, problems = form_errors.load(YearArgs(), {"year": values["declare_year"], "note": values["declare_note"]})
-    errors = {"declare_year" if name == "year" else "declare_note" if name == "note" else name: message
-              for name, message in problems.items()}
+    loaded, problems = form_errors.load(
+        YearArgs(), {"year": values["declare_year"], "note": values["declare_note"]}
+    )
+    errors = {
+        "declare_year" if name == "year" else "declare_note" if name == "note" else name: message
+        for name, message in problems.items()
+    }
     if errors:
         return _calendar_page(shown_year, values=values, errors=errors, status=422)
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         access.check_may_administer(principal)
-        calendar_overrides.declare_year(session, year=loaded["year"], note=loaded["note"],
-                                        actor=principal.username, clock=rt.clock)
-    return redirect_with(url_for("ui.admin_calendar", year=loaded["year"]),
-                         _("已声明 %(year)d 年按周一至周五计工作日", year=loaded["year"]), "success")
+        calendar_overrides.declare_year(
+            session,
+            year=loaded["year"],
+            note=loaded["note"],
+            actor=principal.username,
+            clock=rt.clock,
+        )
+    return redirect_with(
+        url_for("ui.admin_calendar", year=loaded["year"]),
+        _("已声明 %(year)d 年按周一至周五计工作日", year=loaded["year"]),
+        "success",
+    )
 
 
 # -- deadline settings -------------------------------------------------------------------
@@ -145,14 +209,24 @@ DEADLINE_LABELS = {
 }
 
 
-def _deadlines_page(values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
-                    status: int = 200) -> Any:
+def _deadlines_page(
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Any:
     with auth.reading() as (session, principal):
         access.check_may_administer(principal)
         current = admin.deadlines(session)
     low, high = admin.DEADLINE_RANGE
-    return render_template("admin/deadlines.html", values={**current, **(values or {})}, errors=errors or {},
-                           labels=DEADLINE_LABELS, defaults=DEADLINE_DEFAULTS, low=low, high=high), status
+    return render_template(
+        "admin/deadlines.html",
+        values={**current, **(values or {})},
+        errors=errors or {},
+        labels=DEADLINE_LABELS,
+        defaults=DEADLINE_DEFAULTS,
+        low=low,
+        high=high,
+    ), status
 
 
 @bp.get("/admin/deadlines")
@@ -168,7 +242,11 @@ def admin_deadlines_save() -> Any:
     values = {key: request.form.get(key, "").strip() for key in DEADLINE_LABELS}
     errors = {key: _("请填写") for key, text in values.items() if not text}
     # Whole numbers only: "5.5" or "五" stay text, which the schema refuses as not an integer.
-    data = {key: int(text) if text.isascii() and text.isdigit() else text for key, text in values.items() if text}
+    data = {
+        key: int(text) if text.isascii() and text.isdigit() else text
+        for key, text in values.items()
+        if text
+    }
     loaded, problems = form_errors.load(DeadlinesArgs(), data)
     errors.update(problems)
     if errors:
@@ -180,4 +258,6 @@ def admin_deadlines_save() -> Any:
             admin.put_deadlines(session, values=loaded, actor=principal.username, clock=rt.clock)
     except ValidationFailed as err:
         return _deadlines_page(values, form_errors.of_domain(err), 422)
-    return redirect_with(url_for("ui.admin_deadlines"), _("已保存期限设置；新立案件按新设置计算"), "success")
+    return redirect_with(
+        url_for("ui.admin_deadlines"), _("已保存期限设置；新立案件按新设置计算"), "success"
+    )

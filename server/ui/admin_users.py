@@ -5,6 +5,7 @@ The rules are the API's: the argument schemas both use (server/schemas.py) check
 form fields and workflows/org/admin.py does the rest (scope, own account, unique names) and audits each
 change. A refused form comes back with each message beside its field and the values kept.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -54,19 +55,36 @@ def admin_users() -> Any:
         everyone = admin.users(session, principal=principal)
         units = _units(session, principal)
         me = principal.username
-    shown = [u for u in everyone
-             if (not text or text.lower() in u.username.lower() or text in u.display_name)
-             and (not role or u.role == role) and (not unit or u.org_unit_code == unit)]
-    return render_template("admin/users.html", users=shown, total=len(everyone), units=units,
-                           unit_names={u.code: u.name for u in units}, roles=ROLE_LABELS,
-                           asked={"q": text, "role": role, "unit": unit}, now=rt.clock.now(), me=me)
+    shown = [
+        u
+        for u in everyone
+        if (not text or text.lower() in u.username.lower() or text in u.display_name)
+        and (not role or u.role == role)
+        and (not unit or u.org_unit_code == unit)
+    ]
+    return render_template(
+        "admin/users.html",
+        users=shown,
+        total=len(everyone),
+        units=units,
+        unit_names={u.code: u.name for u in units},
+        roles=ROLE_LABELS,
+        asked={"q": text, "role": role, "unit": unit},
+        now=rt.clock.now(),
+        me=me,
+    )
 
 
 def _user_form(values: Mapping[str, Any], errors: Mapping[str, str], status: int = 200) -> Any:
     with auth.reading() as (session, principal):
         units = _units(session, principal)
-    return render_template("admin/user_new.html", values=values, errors=errors,
-                           unit_options=_unit_options(units), roles=ROLE_LABELS), status
+    return render_template(
+        "admin/user_new.html",
+        values=values,
+        errors=errors,
+        unit_options=_unit_options(units),
+        roles=ROLE_LABELS,
+    ), status
 
 
 @bp.get("/admin/users/new")
@@ -83,8 +101,10 @@ def admin_user_create() -> Any:
     """Create a user in one of my units."""
     form_errors.require_token()
     form = request.form
-    values = {name: form.get(name, "").strip() for name in ("username", "display_name", "role", "org_unit",
-                                                             "cadre_id")}
+    values = {
+        name: form.get(name, "").strip()
+        for name in ("username", "display_name", "role", "org_unit", "cadre_id")
+    }
     data: dict[str, Any] = {k: v for k, v in values.items() if k != "cadre_id" or v}
     data["password"] = form.get("password", "")
     loaded, errors = form_errors.load(UserCreateArgs(), data)
@@ -95,26 +115,46 @@ def admin_user_create() -> Any:
     rt = auth.runtime()
     try:
         with auth.writing() as (session, principal):
-            created = admin.create_user(session, principal=principal, clock=rt.clock, hasher=rt.hasher, **loaded)
+            created = admin.create_user(
+                session, principal=principal, clock=rt.clock, hasher=rt.hasher, **loaded
+            )
             username = created.username
     except ValidationFailed as err:
         return _user_form(values, form_errors.of_domain(err), 422)
-    return redirect_with(url_for("ui.admin_user", username=username),
-                         _("已创建用户 %(name)s", name=username), "success")
+    return redirect_with(
+        url_for("ui.admin_user", username=username),
+        _("已创建用户 %(name)s", name=username),
+        "success",
+    )
 
 
-def _edit_page(username: str, *, values: Mapping[str, Any] | None = None,
-               errors: Mapping[str, str] | None = None, status: int = 200) -> Any:
+def _edit_page(
+    username: str,
+    *,
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         found: User = admin.user(session, principal=principal, username=username)
         units = _units(session, principal)
-        shown = {"display_name": found.display_name, "role": found.role, "org_unit": found.org_unit_code,
-                 "active": found.active}
-        page = render_template("admin/user_edit.html", account=found, values={**shown, **(values or {})},
-                               errors=errors or {}, unit_options=_unit_options(units), roles=ROLE_LABELS,
-                               now=rt.clock.now(),
-                               own=found.username == principal.username)
+        shown = {
+            "display_name": found.display_name,
+            "role": found.role,
+            "org_unit": found.org_unit_code,
+            "active": found.active,
+        }
+        page = render_template(
+            "admin/user_edit.html",
+            account=found,
+            values={**shown, **(values or {})},
+            errors=errors or {},
+            unit_options=_unit_options(units),
+            roles=ROLE_LABELS,
+            now=rt.clock.now(),
+            own=found.username == principal.username,
+        )
     return page, status
 
 
@@ -131,7 +171,14 @@ def _update(username: str, data: dict[str, Any], values: Mapping[str, Any], done
     rt = auth.runtime()
     try:
         with auth.writing() as (session, principal):
-            admin.update_user(session, principal=principal, username=username, clock=rt.clock, hasher=rt.hasher, **loaded)
+            admin.update_user(
+                session,
+                principal=principal,
+                username=username,
+                clock=rt.clock,
+                hasher=rt.hasher,
+                **loaded,
+            )
     except ValidationFailed as err:
         return _edit_page(username, values=values, errors=form_errors.of_domain(err), status=422)
     return redirect_with(url_for("ui.admin_user", username=username), done, "success")
@@ -142,8 +189,12 @@ def admin_user_update(username: str) -> Any:
     """Save name, role, unit and whether the account is active."""
     form_errors.require_token()
     form = request.form
-    values = {"display_name": form.get("display_name", "").strip(), "role": form.get("role", ""),
-              "org_unit": form.get("org_unit", ""), "active": form.get("active") == "1"}
+    values = {
+        "display_name": form.get("display_name", "").strip(),
+        "role": form.get("role", ""),
+        "org_unit": form.get("org_unit", ""),
+        "active": form.get("active") == "1",
+    }
     return _update(username, dict(values), values, _("已保存 %(name)s 的账户信息", name=username))
 
 
@@ -153,11 +204,17 @@ def admin_user_password(username: str) -> Any:
     form_errors.require_token()
     password = request.form.get("password", "")
     if password != request.form.get("password_confirm", ""):
-        return _edit_page(username, errors={"password_confirm": _("两次输入的密码不一致")}, status=422)
+        return _edit_page(
+            username, errors={"password_confirm": _("两次输入的密码不一致")}, status=422
+        )
     if not password:
         return _edit_page(username, errors={"password": _("请输入新密码")}, status=422)
-    return _update(username, {"password": password}, {},
-                   _("已重置 %(name)s 的密码，其登录会话已失效", name=username))
+    return _update(
+        username,
+        {"password": password},
+        {},
+        _("已重置 %(name)s 的密码，其登录会话已失效", name=username),
+    )
 
 
 @bp.post("/admin/users/<string:username>/unlock")
@@ -188,9 +245,15 @@ def _units_page(values: Mapping[str, Any], errors: Mapping[str, str], status: in
     counts: dict[str, int] = {}
     for person in people:
         counts[person.org_unit_code] = counts.get(person.org_unit_code, 0) + 1
-    return render_template("admin/units.html", tree=_tree(units), unit_options=_unit_options(units),
-                           counts=counts,
-                           levels=LEVEL_LABELS, values=values, errors=errors), status
+    return render_template(
+        "admin/units.html",
+        tree=_tree(units),
+        unit_options=_unit_options(units),
+        counts=counts,
+        levels=LEVEL_LABELS,
+        values=values,
+        errors=errors,
+    ), status
 
 
 @bp.get("/admin/units")
@@ -205,7 +268,9 @@ def admin_units() -> Any:
 def admin_unit_create() -> Any:
     """Create a unit below one of my units."""
     form_errors.require_token()
-    values = {name: request.form.get(name, "").strip() for name in ("code", "name", "level", "parent")}
+    values = {
+        name: request.form.get(name, "").strip() for name in ("code", "name", "level", "parent")
+    }
     loaded, errors = form_errors.load(OrgUnitCreateArgs(), values)
     if errors:
         return _units_page(values, errors, 422)
@@ -215,5 +280,8 @@ def admin_unit_create() -> Any:
             admin.create_org_unit(session, principal=principal, clock=rt.clock, **loaded)
     except ValidationFailed as err:
         return _units_page(values, form_errors.of_domain(err), 422)
-    return redirect_with(url_for("ui.admin_units"),
-                         _("已创建单位 %(name)s（%(code)s）", name=values["name"], code=values["code"]), "success")
+    return redirect_with(
+        url_for("ui.admin_units"),
+        _("已创建单位 %(name)s（%(code)s）", name=values["name"], code=values["code"]),
+        "success",
+    )

@@ -8,6 +8,7 @@ refused form comes back with each message beside its field and the values kept; 
 is stored. A corrected entry stays on the register as it was entered, struck through and
 marked 已更正 with a link to the entry that corrected it and why.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -42,18 +43,38 @@ def blacklist_register() -> Any:
     page = _page_number(request.args.get("page"))
     current = {"1": True, "0": False}.get(request.args.get("current", ""))
     with auth.reading() as (session, principal):
-        found = blacklist_views.entry_page(session, principal=principal, text=text, current=current,
-                                           page=page, per_page=PER_PAGE)
+        found = blacklist_views.entry_page(
+            session, principal=principal, text=text, current=current, page=page, per_page=PER_PAGE
+        )
 
     def link(**changes: Any) -> str:
-        values = {"q": text, "current": None if current is None else int(current), "page": page, **changes}
-        return url_for("ui.blacklist", **{k: v for k, v in values.items() if v is not None and v != ""
-                                                   and not (k == "page" and v == 1)})
+        values = {
+            "q": text,
+            "current": None if current is None else int(current),
+            "page": page,
+            **changes,
+        }
+        return url_for(
+            "ui.blacklist",
+            **{
+                k: v
+                for k, v in values.items()
+                if v is not None and v != "" and not (k == "page" and v == 1)
+            },
+        )
 
     if page > found.pages:
         return redirect_with(link(page=found.pages))
-    return render_template("blacklist.html", items=found.items, text=text, current=current, page=page,
-                           pages=found.pages, total=found.total, link=link)
+    return render_template(
+        "blacklist.html",
+        items=found.items,
+        text=text,
+        current=current,
+        page=page,
+        pages=found.pages,
+        total=found.total,
+        link=link,
+    )
 
 
 @bp.get("/blacklist/<int:entry_id>")
@@ -75,8 +96,11 @@ def blacklist_correct(entry_id: int) -> Any:
         errors["reviewer"] = _("请选择审核人")
     if not values["basis_case_number"]:
         errors["basis_case_number"] = _("请填写依据案件编号")
-    data = {name: values[name] for name in ("person_name", "entered_on", "listing_reason", "reason", "reviewer")
-            if values[name] or name in ("person_name", "entered_on", "listing_reason")}
+    data = {
+        name: values[name]
+        for name in ("person_name", "entered_on", "listing_reason", "reason", "reviewer")
+        if values[name] or name in ("person_name", "entered_on", "listing_reason")
+    }
     loaded, problems = form_errors.load(BlacklistCorrectionArgs(), data)
     errors = {**problems, **errors}
     rt = auth.runtime()
@@ -85,18 +109,34 @@ def blacklist_correct(entry_id: int) -> Any:
             with auth.writing() as (session, principal):
                 blacklist.check_may_correct(principal)
                 basis_case_id = _case_id(session, principal, values["basis_case_number"])
-                changes = blacklist.Changes(person_name=loaded["person_name"], basis_case_id=basis_case_id,
-                                            entered_on=loaded["entered_on"], listing_reason=loaded["listing_reason"])
-                created = blacklist.correct_entry(session, principal=principal, entry_id=entry_id,
-                                                  reviewer=loaded["reviewer"], reason=loaded["reason"],
-                                                  changes=changes, clock=rt.clock)
+                changes = blacklist.Changes(
+                    person_name=loaded["person_name"],
+                    basis_case_id=basis_case_id,
+                    entered_on=loaded["entered_on"],
+                    listing_reason=loaded["listing_reason"],
+                )
+                created = blacklist.correct_entry(
+                    session,
+                    principal=principal,
+                    entry_id=entry_id,
+                    reviewer=loaded["reviewer"],
+                    reason=loaded["reason"],
+                    changes=changes,
+                    clock=rt.clock,
+                )
                 new_id = created.id
         except ValidationFailed as err:
-            errors = {_DOMAIN_FIELDS.get(name, name): message for name, message in form_errors.of_domain(err).items()}
+            errors = {
+                _DOMAIN_FIELDS.get(name, name): message
+                for name, message in form_errors.of_domain(err).items()
+            }
     if errors:
         return _entry_page(entry_id, values=values, errors=errors, status=422)
-    return redirect_with(url_for("ui.blacklist_entry", entry_id=new_id),
-                         _("已更正第 %(old)d 条，更正后的条目为第 %(new)d 条", old=entry_id, new=new_id), "success")
+    return redirect_with(
+        url_for("ui.blacklist_entry", entry_id=new_id),
+        _("已更正第 %(old)d 条，更正后的条目为第 %(new)d 条", old=entry_id, new=new_id),
+        "success",
+    )
 
 
 def _case_id(session: Session, principal: Principal, number: str) -> int:
@@ -108,14 +148,31 @@ def _case_id(session: Session, principal: Principal, number: str) -> int:
     return found
 
 
-def _entry_page(entry_id: int, *, values: Mapping[str, str] | None = None,
-                errors: Mapping[str, str] | None = None, status: int = 200) -> Any:
+def _entry_page(
+    entry_id: int,
+    *,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Any:
     with auth.reading() as (session, principal):
         entry = blacklist_views.entry_detail(session, principal=principal, entry_id=entry_id)
-    shown = {"person_name": entry.person_name, "basis_case_number": entry.basis_case_number,
-             "entered_on": entry.entered_on.isoformat(), "listing_reason": entry.reason, "reason": "",
-             "reviewer": "", **(values or {})}
-    return render_template("blacklist_entry.html", entry=entry, chain=entry.history,
-                           reviewer_options=[(person.username, person.label) for person in entry.reviewers],
-                           values=shown, errors=errors or {}, max_reason=blacklist.REASON_MAX,
-                           max_name=blacklist.NAME_MAX), status
+    shown = {
+        "person_name": entry.person_name,
+        "basis_case_number": entry.basis_case_number,
+        "entered_on": entry.entered_on.isoformat(),
+        "listing_reason": entry.reason,
+        "reason": "",
+        "reviewer": "",
+        **(values or {}),
+    }
+    return render_template(
+        "blacklist_entry.html",
+        entry=entry,
+        chain=entry.history,
+        reviewer_options=[(person.username, person.label) for person in entry.reviewers],
+        values=shown,
+        errors=errors or {},
+        max_reason=blacklist.REASON_MAX,
+        max_name=blacklist.NAME_MAX,
+    ), status

@@ -5,6 +5,7 @@ be promoted on a given day. The blacklist's pages are server/ui/blacklist.py.
 The pages render the domain's views (workflows/cadres/views.py), the ones the API dumps: a
 cadre sees only their own record.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -38,8 +39,9 @@ def cadres() -> Any:
     if own is not None:
         return _record_page(own)
     with auth.reading() as (session, principal):
-        found = cadre_views.cadre_page(session, principal=principal, text=text, page=page,
-                                       per_page=PER_PAGE)
+        found = cadre_views.cadre_page(
+            session, principal=principal, text=text, page=page, per_page=PER_PAGE
+        )
         blacklist = blacklist_views.may_read(principal)
 
     def link(**changes: Any) -> str:
@@ -48,8 +50,16 @@ def cadres() -> Any:
 
     if page > found.pages:
         return redirect_with(link(page=found.pages))
-    return render_template("cadres.html", items=found.items, text=text, page=page, pages=found.pages,
-                           total=found.total, link=link, blacklist=blacklist)
+    return render_template(
+        "cadres.html",
+        items=found.items,
+        text=text,
+        page=page,
+        pages=found.pages,
+        total=found.total,
+        link=link,
+        blacklist=blacklist,
+    )
 
 
 def _on(text: str | None, today: date) -> tuple[date, str | None]:
@@ -74,11 +84,20 @@ def _record_page(cadre_id: int) -> Any:
     asked_text = (request.args.get("on") or "")[:20]
     on, on_error = _on(asked_text, today)
     with auth.reading() as (session, principal):
-        record = cadre_views.cadre_record(session, principal=principal, cadre_id=cadre_id, today=today,
-                                          now=rt.clock.now())
-        eligibility = cadre_views.promotion_eligibility(session, principal=principal, cadre_id=cadre_id,
-                                                        on=on)
+        record = cadre_views.cadre_record(
+            session, principal=principal, cadre_id=cadre_id, today=today, now=rt.clock.now()
+        )
+        eligibility = cadre_views.promotion_eligibility(
+            session, principal=principal, cadre_id=cadre_id, on=on
+        )
         back = principal.role != "cadre"
-    return render_template("cadre.html", cadre=record, eligibility=eligibility,
-                           asked_on=asked_text if on_error else on.isoformat(), on_error=on_error,
-                           today=today, back=back, action=request.path), 422 if on_error else 200
+    return render_template(
+        "cadre.html",
+        cadre=record,
+        eligibility=eligibility,
+        asked_on=asked_text if on_error else on.isoformat(),
+        on_error=on_error,
+        today=today,
+        back=back,
+        action=request.path,
+    ), 422 if on_error else 200

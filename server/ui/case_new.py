@@ -8,6 +8,7 @@ only what it allows, reads the form, and opens the case through `intake.open_on_
 as the API does. Bad input re-renders the form (422) with each message beside its field
 and every value kept; nothing is stored.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -43,8 +44,12 @@ KIND_HINTS = {
     "tolerance_review": _l("所在单位或干部本人提出的免责申请"),
 }
 #: The label of each kind's origin (intake.ORIGIN_KEYS).
-ORIGIN_LABELS = {"accountability": _l("问题线索来源"), "rectification": _l("整改依据"),
-                 "clarification": _l("启动方式"), "tolerance_review": _l("申请人")}
+ORIGIN_LABELS = {
+    "accountability": _l("问题线索来源"),
+    "rectification": _l("整改依据"),
+    "clarification": _l("启动方式"),
+    "tolerance_review": _l("申请人"),
+}
 MAX_TEXT = 20_000
 #: The longest text the fields outside INPUTS take (the columns that keep them).
 LIMITS = {"subject_name": 200, "title": 400}
@@ -67,20 +72,41 @@ class Input:
 INPUTS: dict[str, tuple[Input, ...]] = {
     "accountability": (
         Input("facts", _l("问题事实"), "textarea", required=True),
-        Input("evidence", _l("证据材料"), "textarea", required=True,
-              help=_l("写明证据材料的名称、文号，如审计报告、巡视反馈意见")),
-        Input("registered_on", _l("立案日期"), "date", today=True,
-              help=_l("责任调查期限自此日起算；留空为登记之日")),
+        Input(
+            "evidence",
+            _l("证据材料"),
+            "textarea",
+            required=True,
+            help=_l("写明证据材料的名称、文号，如审计报告、巡视反馈意见"),
+        ),
+        Input(
+            "registered_on",
+            _l("立案日期"),
+            "date",
+            today=True,
+            help=_l("责任调查期限自此日起算；留空为登记之日"),
+        ),
     ),
     "rectification": (
         Input("requirements", _l("纠错整改要求"), "textarea", required=True),
-        Input("deadline", _l("整改期限"), "date", required=True, help=_l("整改完成报告须在此日期前报送")),
+        Input(
+            "deadline",
+            _l("整改期限"),
+            "date",
+            required=True,
+            help=_l("整改完成报告须在此日期前报送"),
+        ),
         Input("issued_by", _l("决定机关"), "text", help=_l("留空为登记人"), max_length=100),
     ),
     "clarification": (
         Input("report", _l("所反映的问题"), "textarea", required=True),
-        Input("related_case_id", _l("所涉案件编号"), "case",
-              help=_l("案件办理中发现不实反映的，须填写该案件的编号，如 WZ-2026-000001"), max_length=40),
+        Input(
+            "related_case_id",
+            _l("所涉案件编号"),
+            "case",
+            help=_l("案件办理中发现不实反映的，须填写该案件的编号，如 WZ-2026-000001"),
+            max_length=40,
+        ),
     ),
     "tolerance_review": (
         Input("reasons", _l("申请理由"), "textarea", required=True),
@@ -127,7 +153,9 @@ def _problems(principal: Principal, kind: str, values: Mapping[str, str]) -> dic
     choices = origin_choices(principal.role, kind)
     origin = values[intake.ORIGIN_KEYS[kind]]
     if origin and origin not in choices:
-        errors[intake.ORIGIN_KEYS[kind]] = _("只能选择：%(choices)s", choices="、".join(choices.values()))
+        errors[intake.ORIGIN_KEYS[kind]] = _(
+            "只能选择：%(choices)s", choices="、".join(choices.values())
+        )
     elif not origin and len(choices) > 1:
         errors[intake.ORIGIN_KEYS[kind]] = _("请选择一项")
     cadre = values["cadre_id"]
@@ -161,7 +189,9 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def _start_data(session: Session, principal: Principal, kind: str, values: Mapping[str, str]) -> dict[str, Any]:
+def _start_data(
+    session: Session, principal: Principal, kind: str, values: Mapping[str, str]
+) -> dict[str, Any]:
     """The form's start data as the process takes it; a case number becomes the id of a case
     the principal sees (ValidationFailed naming the field otherwise)."""
     choices = origin_choices(principal.role, kind)
@@ -196,7 +226,9 @@ def _placed(role: str, kind: str, err: ValidationFailed) -> tuple[dict[str, str]
     for item in err.errors or [{"field": "", "message": err.message}]:
         name = "kind" if item["field"] == "process" else item["field"]
         if name in known:
-            errors[name] = f"{errors[name]}；{item['message']}" if name in errors else item["message"]
+            errors[name] = (
+                f"{errors[name]}；{item['message']}" if name in errors else item["message"]
+            )
         else:
             top.append(item["message"])
     return errors, top
@@ -209,9 +241,13 @@ def _may_open_something(principal: Principal) -> list[str]:
     kinds = intake.openable_kinds(principal)
     if not kinds:
         openers = dict.fromkeys(role for table in intake.OPENERS.values() for role in table)
-        raise Forbidden(_("%(role)s人员不能登记案件：案件由%(roles)s登记或提出",
-                          role=ROLE_LABELS.get(principal.role, principal.role),
-                          roles="、".join(str(ROLE_LABELS[role]) for role in openers)))
+        raise Forbidden(
+            _(
+                "%(role)s人员不能登记案件：案件由%(roles)s登记或提出",
+                role=ROLE_LABELS.get(principal.role, principal.role),
+                roles="、".join(str(ROLE_LABELS[role]) for role in openers),
+            )
+        )
     return kinds
 
 
@@ -221,38 +257,67 @@ CADRE_CHOICES = 100
 SEARCH_MAX = 100  # characters of a search kept
 
 
-def _cadres(session: Session, principal: Principal, *, text: str = "", selected: str = "") -> CadreChoices:
+def _cadres(
+    session: Session, principal: Principal, *, text: str = "", selected: str = ""
+) -> CadreChoices:
     """The cadres a case may be about, found by `text`; the cadre already selected stays listed."""
-    return cadre_views.cadre_choices(session, principal=principal, text=text, selected=_id(selected),
-                                     limit=CADRE_CHOICES)
+    return cadre_views.cadre_choices(
+        session, principal=principal, text=text, selected=_id(selected), limit=CADRE_CHOICES
+    )
 
 
 def _search_text(raw: str | None) -> str:
     return (raw or "").strip()[:SEARCH_MAX]
 
 
-def _form_page(kind: str, values: Mapping[str, str], *, errors: Mapping[str, str] | None = None,
-               top: list[str] | None = None, notice: str | None = None, status: int = 200,
-               cadre_text: str = "") -> Any:
+def _form_page(
+    kind: str,
+    values: Mapping[str, str],
+    *,
+    errors: Mapping[str, str] | None = None,
+    top: list[str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    cadre_text: str = "",
+) -> Any:
     errors = errors or {}
     with auth.reading() as (session, principal):
         kinds = _may_open_something(principal)
-        own = (cadre_views.cadre(session, principal=principal, cadre_id=principal.cadre_id)
-               if principal.role == "cadre" and principal.cadre_id else None)
+        own = (
+            cadre_views.cadre(session, principal=principal, cadre_id=principal.cadre_id)
+            if principal.role == "cadre" and principal.cadre_id
+            else None
+        )
         named = _named(principal.role, kind)
         units = sorted(org.unit_names(session, principal.units).items()) if named else []
         context = {
-            "heading": button_label(principal), "applying": principal.role in APPLICANT_ROLES,
-            "kinds": [(key, cases.KIND_NAMES[key], KIND_HINTS[key]) for key in kinds], "kind": kind,
-            "cadres": (_cadres(session, principal, text=cadre_text, selected=values.get("cadre_id", ""))
-                       if principal.role != "cadre" else None),
+            "heading": button_label(principal),
+            "applying": principal.role in APPLICANT_ROLES,
+            "kinds": [(key, cases.KIND_NAMES[key], KIND_HINTS[key]) for key in kinds],
+            "kind": kind,
+            "cadres": (
+                _cadres(session, principal, text=cadre_text, selected=values.get("cadre_id", ""))
+                if principal.role != "cadre"
+                else None
+            ),
             "own": {"name": own.name, "post": own.post} if own else None,
-            "named": named, "units": units,
-            "origin": {"key": intake.ORIGIN_KEYS[kind], "label": ORIGIN_LABELS[kind],
-                       "choices": origin_choices(principal.role, kind)},
-            "inputs": INPUTS[kind], "values": values, "errors": errors, "top": top or [], "notice": notice,
-            "first_error": next((name for name in _fields(principal.role, kind) if name in errors), None),
-            "today": auth.runtime().clock.today().isoformat(), "cadre_limit": CADRE_CHOICES,
+            "named": named,
+            "units": units,
+            "origin": {
+                "key": intake.ORIGIN_KEYS[kind],
+                "label": ORIGIN_LABELS[kind],
+                "choices": origin_choices(principal.role, kind),
+            },
+            "inputs": INPUTS[kind],
+            "values": values,
+            "errors": errors,
+            "top": top or [],
+            "notice": notice,
+            "first_error": next(
+                (name for name in _fields(principal.role, kind) if name in errors), None
+            ),
+            "today": auth.runtime().clock.today().isoformat(),
+            "cadre_limit": CADRE_CHOICES,
         }
     return render_template("case_new.html", **context), status
 
@@ -265,9 +330,13 @@ def case_new() -> Any:
         kinds = _may_open_something(principal)
     asked = request.args.get("kind", "")
     kind = asked if asked in kinds else kinds[0]
-    return _form_page(kind, _with_defaults(kind, {name: request.args.get(name, "")[:400].strip()
-                                                  for name in ("cadre_id", "title")}),
-                      cadre_text=_search_text(request.args.get("cadre_q")))
+    return _form_page(
+        kind,
+        _with_defaults(
+            kind, {name: request.args.get(name, "")[:400].strip() for name in ("cadre_id", "title")}
+        ),
+        cadre_text=_search_text(request.args.get("cadre_q")),
+    )
 
 
 @bp.get("/cases/new/cadres")
@@ -280,14 +349,19 @@ def case_new_cadres() -> Any:
         if principal.role == "cadre":
             raise NotFound("no cadre list for a cadre")
         selected = request.args.get("cadre_id", "")[:20]
-        choices = _cadres(session, principal, text=_search_text(request.args.get("cadre_q")), selected=selected)
+        choices = _cadres(
+            session, principal, text=_search_text(request.args.get("cadre_q")), selected=selected
+        )
     return render_template("_cadre_options.html", cadres=choices, selected=selected)
 
 
 def _with_defaults(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     """The values with today's date in the date fields that default to it, where still empty."""
     today = auth.runtime().clock.today().isoformat()
-    return {**{i.key: today for i in INPUTS[kind] if i.today}, **{k: v for k, v in values.items() if v}}
+    return {
+        **{i.key: today for i in INPUTS[kind] if i.today},
+        **{k: v for k, v in values.items() if v},
+    }
 
 
 @bp.post("/cases/new")
@@ -304,23 +378,36 @@ def case_open() -> Any:
         role = principal.role
     searched = _search_text(request.form.get("cadre_q"))
     if request.form.get("shown") != kind:  # the kind was changed where the fields could not follow
-        return _form_page(kind, _with_defaults(kind, values), cadre_text=searched,
-                          notice=_("已改为%(kind)s：请填写本类案件的事项后再提交", kind=cases.KIND_NAMES[kind]))
+        return _form_page(
+            kind,
+            _with_defaults(kind, values),
+            cadre_text=searched,
+            notice=_("已改为%(kind)s：请填写本类案件的事项后再提交", kind=cases.KIND_NAMES[kind]),
+        )
     if problems:
         return _form_page(kind, values, errors=problems, status=422, cadre_text=searched)
     try:
         with auth.writing() as (session, principal):
             case = intake.open_on_request(
-                session, principal=principal, kind=kind, data=_start_data(session, principal, kind, values),
-                clock=rt.clock, cadre_id=_id(values["cadre_id"]),
-                person_name=values.get("subject_name") or None, org_unit=values.get("org_unit") or None,
-                title=values["title"] or None)
+                session,
+                principal=principal,
+                kind=kind,
+                data=_start_data(session, principal, kind, values),
+                clock=rt.clock,
+                cadre_id=_id(values["cadre_id"]),
+                person_name=values.get("subject_name") or None,
+                org_unit=values.get("org_unit") or None,
+                title=values["title"] or None,
+            )
             new_id, number = case.id, case.number
     except ValidationFailed as err:
         errors, top = _placed(role, kind, err)
         return _form_page(kind, values, errors=errors, top=top, status=422, cadre_text=searched)
-    message = (_("已提交申请：%(number)s", number=number) if role in APPLICANT_ROLES
-               else _("已立案：%(number)s", number=number))
+    message = (
+        _("已提交申请：%(number)s", number=number)
+        if role in APPLICANT_ROLES
+        else _("已立案：%(number)s", number=number)
+    )
     with auth.reading() as (session, principal):
         seen = case_views.sees_case(session, principal=principal, case_id=new_id)
     # opened for a unit whose cases I do not see: back to the list

@@ -8,6 +8,7 @@ The pages render the domain's views (workflows/cases/views.py), the ones the API
 case's buttons are its view's `actions`, computed by the rules that guard the writes. A
 cadre sees only their own cases and the decisions about them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -54,19 +55,25 @@ class Asked:
 
     def params(self, **changes: Any) -> dict[str, Any]:
         shown = replace(self, **changes)
-        values = {"process": shown.process, "status": shown.status,
-                  "overdue": None if shown.overdue is None else int(shown.overdue), "q": shown.text,
-                  "page": None if shown.page == 1 else shown.page}
+        values = {
+            "process": shown.process,
+            "status": shown.status,
+            "overdue": None if shown.overdue is None else int(shown.overdue),
+            "q": shown.text,
+            "page": None if shown.page == 1 else shown.page,
+        }
         return {k: v for k, v in values.items() if v is not None}
 
 
 def _asked(args: Mapping[str, str]) -> Asked:
     page = args.get("page", "1")
-    return Asked(process=args.get("process") if args.get("process") in cases.PREFIXES else None,
-                 status=args.get("status") if args.get("status") in case_views.STATUS_NAMES else None,
-                 overdue={"1": True, "0": False}.get(args.get("overdue", "")),
-                 text=(args.get("q") or "").strip()[:100] or None,
-                 page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1)
+    return Asked(
+        process=args.get("process") if args.get("process") in cases.PREFIXES else None,
+        status=args.get("status") if args.get("status") in case_views.STATUS_NAMES else None,
+        overdue={"1": True, "0": False}.get(args.get("overdue", "")),
+        text=(args.get("q") or "").strip()[:100] or None,
+        page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1,
+    )
 
 
 @bp.get("/cases", endpoint="cases")
@@ -75,20 +82,39 @@ def cases_list() -> Any:
     own cases with the decisions about them."""
     rt = auth.runtime()
     asked = _asked(request.args)
-    filters = CaseFilters(process=asked.process, status=asked.status, overdue=asked.overdue,
-                          text=asked.text)
+    filters = CaseFilters(
+        process=asked.process, status=asked.status, overdue=asked.overdue, text=asked.text
+    )
     with auth.reading() as (session, principal):
-        found = case_views.case_page(session, principal=principal, filters=filters, page=asked.page,
-                                     per_page=PER_PAGE, now=rt.clock.now())
-        decisions = (case_views.own_decisions(session, principal=principal)
-                     if principal.role == "cadre" else None)
+        found = case_views.case_page(
+            session,
+            principal=principal,
+            filters=filters,
+            page=asked.page,
+            per_page=PER_PAGE,
+            now=rt.clock.now(),
+        )
+        decisions = (
+            case_views.own_decisions(session, principal=principal)
+            if principal.role == "cadre"
+            else None
+        )
         new_case = button_label(principal)
     link: Callable[..., str] = lambda **changes: url_for("ui.cases", **asked.params(**changes))
     if asked.page > found.pages:
         return redirect_with(link(page=found.pages))
-    return render_template("cases.html", items=found.items, asked=asked, total=found.total,
-                           pages=found.pages, link=link, kinds=cases.KIND_NAMES,
-                           statuses=case_views.STATUS_NAMES, decisions=decisions, new_case=new_case)
+    return render_template(
+        "cases.html",
+        items=found.items,
+        asked=asked,
+        total=found.total,
+        pages=found.pages,
+        link=link,
+        kinds=cases.KIND_NAMES,
+        statuses=case_views.STATUS_NAMES,
+        decisions=decisions,
+        new_case=new_case,
+    )
 
 
 # --- one case ---------------------------------------------------------------------------------
@@ -114,23 +140,38 @@ def _filing(values: dict[str, str], err: ValidationFailed, known: tuple[str, ...
     return Filing(values, errors, top)
 
 
-def _case_page(case_id: int, *, appeal: Filing | None = None, exemption: Filing | None = None,
-               status: int = 200) -> Any:
+def _case_page(
+    case_id: int,
+    *,
+    appeal: Filing | None = None,
+    exemption: Filing | None = None,
+    status: int = 200,
+) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         today = rt.clock.today()
-        detail = case_views.case_detail(session, principal=principal, case_id=case_id, clock=rt.clock)
+        detail = case_views.case_detail(
+            session, principal=principal, case_id=case_id, clock=rt.clock
+        )
         context = {
             "case": detail,
-            "recommendation": detail.recommendation, "window": detail.appeal_window,
+            "recommendation": detail.recommendation,
+            "window": detail.appeal_window,
             "may_appeal": case_views.FILE_APPEAL in detail.actions,
             "may_exempt": case_views.APPLY_FOR_EXEMPTION in detail.actions,
-            "today": today, "role": principal.role,
+            "today": today,
+            "role": principal.role,
             "applicant_fixed": intake.EXEMPTION_FILERS.get(principal.role),
             "applicants": tolerance.APPLICANTS,
-            "appeal": appeal, "exemption": exemption, "roles": ROLE_LABELS,
-            "attachments": documents_card(session, principal, access.get_case(session, principal, case_id)),
-            "stuck": incident_views.stuck(session, principal=principal, instance_id=detail.instance_id),
+            "appeal": appeal,
+            "exemption": exemption,
+            "roles": ROLE_LABELS,
+            "attachments": documents_card(
+                session, principal, access.get_case(session, principal, case_id)
+            ),
+            "stuck": incident_views.stuck(
+                session, principal=principal, instance_id=detail.instance_id
+            ),
         }
     return render_template("case.html", **context), status
 
@@ -163,15 +204,19 @@ def _filed_on(text: str, today: date) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationFailed("请填写有效的日期（年-月-日）",
-                               [{"field": "filed_on", "message": "请填写有效的日期（年-月-日）"}]) from None
+        raise ValidationFailed(
+            "请填写有效的日期（年-月-日）",
+            [{"field": "filed_on", "message": "请填写有效的日期（年-月-日）"}],
+        ) from None
 
 
 def _after_filing(case_id: int, new_id: int, message: str) -> Response:
     """To the new case if I see it, else back to this one."""
     with auth.reading() as (session, principal):
         seen = case_views.sees_case(session, principal=principal, case_id=new_id)
-    return redirect_with(url_for("ui.case", case_id=new_id if seen else case_id), message, "success")
+    return redirect_with(
+        url_for("ui.case", case_id=new_id if seen else case_id), message, "success"
+    )
 
 
 @bp.post("/cases/<int:case_id>/appeal")
@@ -179,13 +224,22 @@ def case_appeal(case_id: int) -> Any:
     """申诉 against the case's decision within the window: by the cadre concerned (dated today),
     or registered by the managing unit's clerks (dated when the written appeal arrived)."""
     rt = auth.runtime()
-    values = {"grounds": request.form.get("grounds", "")[:20_000], "filed_on": request.form.get("filed_on", "")[:20]}
+    values = {
+        "grounds": request.form.get("grounds", "")[:20_000],
+        "filed_on": request.form.get("filed_on", "")[:20],
+    }
     try:
         with auth.writing() as (session, principal):
             today = rt.clock.today()
             filed_on = today if principal.role == "cadre" else _filed_on(values["filed_on"], today)
-            opened = intake.appeal_on_request(session, principal=principal, case_id=case_id,
-                                              grounds=values["grounds"], filed_on=filed_on, clock=rt.clock)
+            opened = intake.appeal_on_request(
+                session,
+                principal=principal,
+                case_id=case_id,
+                grounds=values["grounds"],
+                filed_on=filed_on,
+                clock=rt.clock,
+            )
             new_id, number = opened.id, opened.number
     except ValidationFailed as err:
         return _case_page(case_id, appeal=_filing(values, err, ("grounds", "filed_on")), status=422)
@@ -201,29 +255,42 @@ def case_exemption(case_id: int) -> Any:
     try:
         with auth.writing() as (session, principal):
             review = intake.exemption_on_request(
-                session, principal=principal, case_id=case_id, reasons=values["reasons"], clock=rt.clock,
-                applicant=values["applicant"] or None, facts=values["facts"].strip() or None)
+                session,
+                principal=principal,
+                case_id=case_id,
+                reasons=values["reasons"],
+                clock=rt.clock,
+                applicant=values["applicant"] or None,
+                facts=values["facts"].strip() or None,
+            )
             new_id, number = review.id, review.number
     except ValidationFailed as err:
-        return _case_page(case_id, exemption=_filing(values, err, ("reasons", "facts", "applicant")), status=422)
+        return _case_page(
+            case_id, exemption=_filing(values, err, ("reasons", "facts", "applicant")), status=422
+        )
     return _after_filing(case_id, new_id, _("已提出免责申请：%(number)s", number=number))
 
 
 # --- for the pages still to move to the views (the case export, the task page) -----------------
 
 
-def case_row(case: CaseFile, *, next_due_at: datetime | None = None, overdue: bool = False) -> dict[str, Any]:
+def case_row(
+    case: CaseFile, *, next_due_at: datetime | None = None, overdue: bool = False
+) -> dict[str, Any]:
     """A case as `CaseView` shows it, as a dict (with `kind`, the process key, as before)."""
     view = case_views.case_view(case, next_due_at=next_due_at, overdue=overdue)
     return {**vars(view), "kind": view.process}
 
 
-def side_summary(session: Session, principal: Principal, case: CaseFile, *,
-                 now: datetime) -> CaseSummaryView | None:
+def side_summary(
+    session: Session, principal: Principal, case: CaseFile, *, now: datetime
+) -> CaseSummaryView | None:
     """The case beside a task (`case_views.case_summary`): None if out of sight."""
     return case_views.case_summary(session, principal=principal, case=case, latest=SIDE_TIMELINE)
 
 
-def recommendation(session: Session, principal: Principal, case: CaseFile) -> RecommendationView | None:
+def recommendation(
+    session: Session, principal: Principal, case: CaseFile
+) -> RecommendationView | None:
     """The six-element analysis beside a task (`case_views.recommendation`)."""
     return case_views.recommendation(session, principal=principal, case=case)

@@ -3,6 +3,7 @@
 Flash messages live in a short-lived cookie (the app has no signing secret; a message
 is plain text shown escaped, so a forged one can only mislead its own sender).
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,8 +17,13 @@ from werkzeug.routing import BuildError
 
 from server import auth
 
-bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/ui/static")
+bp = Blueprint(
+    "ui",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/ui/static",
+)
 
 FLASH_COOKIE = "cadreflow_flash"
 FLASH_KINDS = ("info", "success", "error")
@@ -36,8 +42,14 @@ def safe_next(target: str | None, default: str | None = None) -> str:
         return fallback
     target = target.strip()
     parts = urlsplit(target)
-    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
-            or "\\" in target or any(ord(c) < 32 for c in target)):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+    ):
         return fallback
     return target
 
@@ -60,13 +72,27 @@ def csrf_token() -> str:
 
 # -- flash messages -----------------------------------------------------------------------
 
+
 def flash(response: Response, message: str, kind: str = "info") -> Response:
     """Adds a message to be shown once on the next page this browser renders."""
-    pending = g.ui_flash_new if "ui_flash_new" in g else _read_flashes(request.cookies.get(FLASH_COOKIE))
-    g.ui_flash_new = [*pending, (kind if kind in FLASH_KINDS else "info", message[:500])][-_FLASH_MAX:]
-    encoded = base64.urlsafe_b64encode(json.dumps(g.ui_flash_new, ensure_ascii=False).encode()).decode()
-    response.set_cookie(FLASH_COOKIE, encoded, max_age=300, httponly=True, samesite="Lax", path="/",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    pending = (
+        g.ui_flash_new if "ui_flash_new" in g else _read_flashes(request.cookies.get(FLASH_COOKIE))
+    )
+    g.ui_flash_new = [*pending, (kind if kind in FLASH_KINDS else "info", message[:500])][
+        -_FLASH_MAX:
+    ]
+    encoded = base64.urlsafe_b64encode(
+        json.dumps(g.ui_flash_new, ensure_ascii=False).encode()
+    ).decode()
+    response.set_cookie(
+        FLASH_COOKIE,
+        encoded,
+        max_age=300,
+        httponly=True,
+        samesite="Lax",
+        path="/",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response
 
 
@@ -87,7 +113,9 @@ def _read_flashes(raw: str | None) -> list[tuple[str, str]]:
         return []
     try:
         items = json.loads(base64.urlsafe_b64decode(raw.encode()))
-        return [(str(k) if k in FLASH_KINDS else "info", str(m)[:500]) for k, m in items][:_FLASH_MAX]
+        return [(str(k) if k in FLASH_KINDS else "info", str(m)[:500]) for k, m in items][
+            :_FLASH_MAX
+        ]
     except (ValueError, TypeError, RecursionError):  # a cookie made by hand
         return []
 
@@ -100,6 +128,7 @@ def _clear_shown_flashes(response: Response) -> Response:
 
 
 # -- time ---------------------------------------------------------------------------------
+
 
 @bp.app_template_filter("local")
 def local_time(moment: datetime | None) -> str:

@@ -6,6 +6,7 @@ through the API (/api/v1/processes/validate, /api/v1/processes), which refuses a
 but a designer. Form files are shown as deployed (pinned in the latest versions), with
 a preview of the form a clerk will see (the task page's renderer, schema_form.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def processes() -> Any:
         tables = catalog.decisions(session, principal=principal)
         may_deploy = principal.role == "designer"
     names = {p.key: p.name for p in found}
-    return render_template("processes.html", processes=found, decisions=tables, names=names,
-                           may_deploy=may_deploy)
+    return render_template(
+        "processes.html", processes=found, decisions=tables, names=names, may_deploy=may_deploy
+    )
 
 
 @bp.get("/processes/<string:key>/edit")
@@ -41,9 +43,18 @@ def process_edit(key: str) -> Any:
         found = catalog.process(session, principal=principal, key=key)
         xml = catalog.version_row(session, key=key, version=found.latest.version).bpmn_xml
         may_deploy = principal.role == "designer"
-    return render_template("modeler.html", kind="bpmn", key=key, name=found.name,
-                           version=found.latest.version, file=f"{key}.bpmn", source=xml,
-                           companions=[], callers=[], may_deploy=may_deploy)
+    return render_template(
+        "modeler.html",
+        kind="bpmn",
+        key=key,
+        name=found.name,
+        version=found.latest.version,
+        file=f"{key}.bpmn",
+        source=xml,
+        companions=[],
+        callers=[],
+        may_deploy=may_deploy,
+    )
 
 
 @bp.get("/decisions/<string:key>/edit")
@@ -56,10 +67,18 @@ def decision_edit(key: str) -> Any:
         companions = [{"name": f"{p.process_key}.bpmn", "content": p.bpmn_xml} for p in callers]
         named = {d.key: d.name for d in catalog.decisions(session, principal=principal)}
         may_deploy = principal.role == "designer"
-    return render_template("modeler.html", kind="dmn", key=key, name=named.get(key, key),
-                           version=row.version, file=row.source_file, source=row.dmn_xml,
-                           companions=companions, callers=[(p.process_key, p.name) for p in callers],
-                           may_deploy=may_deploy)
+    return render_template(
+        "modeler.html",
+        kind="dmn",
+        key=key,
+        name=named.get(key, key),
+        version=row.version,
+        file=row.source_file,
+        source=row.dmn_xml,
+        companions=companions,
+        callers=[(p.process_key, p.name) for p in callers],
+        may_deploy=may_deploy,
+    )
 
 
 @bp.get("/forms")
@@ -82,8 +101,13 @@ def _parse(text: str, label: str) -> tuple[Any, str | None]:
     try:
         value = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as err:
-        return None, _("%(label)s不是有效的 JSON：第 %(line)d 行第 %(col)d 列：%(reason)s",
-                       label=label, line=err.lineno, col=err.colno, reason=err.msg)
+        return None, _(
+            "%(label)s不是有效的 JSON：第 %(line)d 行第 %(col)d 列：%(reason)s",
+            label=label,
+            line=err.lineno,
+            col=err.colno,
+            reason=err.msg,
+        )
     if not isinstance(value, dict):
         return None, _("%(label)s应为 JSON 对象", label=label)
     return value, None
@@ -97,13 +121,17 @@ def form_file(name: str) -> Any:
     with auth.reading() as (session, principal):
         shown = catalog.form_file(session, principal=principal, name=name)
         files = {f.name: f for f in catalog.form_files(session, principal=principal)}
-    deployed = {key: json.dumps(files[key].content, ensure_ascii=False, indent=2) if key in files else ""
-                for key in (schema_name, ui_name)}
+    deployed = {
+        key: json.dumps(files[key].content, ensure_ascii=False, indent=2) if key in files else ""
+        for key in (schema_name, ui_name)
+    }
     texts = dict(deployed)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        texts = {schema_name: request.form.get("schema", "")[:200_000],
-                 ui_name: request.form.get("uischema", "")[:200_000]}
+        texts = {
+            schema_name: request.form.get("schema", "")[:200_000],
+            ui_name: request.form.get("uischema", "")[:200_000],
+        }
     schema, problem = _parse(texts[schema_name], _("表单结构（JSON Schema）"))
     if problem:
         errors["schema"] = problem
@@ -114,9 +142,19 @@ def form_file(name: str) -> Any:
     title = (schema or {}).get("title", "") if isinstance(schema, dict) else ""
     status = 422 if errors else 200
     if is_htmx() and request.method == "POST":
-        return render_template("_form_preview.html", fields=preview, title=title, errors=errors,
-                               oob_errors=True), status
-    return render_template("form_file.html", name=name, shown=shown, schema_name=schema_name,
-                           ui_name=ui_name, texts=texts, edited=texts != deployed, fields=preview,
-                           title=title, errors=errors,
-                           action=url_for("ui.form_file", name=name)), status
+        return render_template(
+            "_form_preview.html", fields=preview, title=title, errors=errors, oob_errors=True
+        ), status
+    return render_template(
+        "form_file.html",
+        name=name,
+        shown=shown,
+        schema_name=schema_name,
+        ui_name=ui_name,
+        texts=texts,
+        edited=texts != deployed,
+        fields=preview,
+        title=title,
+        errors=errors,
+        action=url_for("ui.form_file", name=name),
+    ), status

@@ -7,6 +7,7 @@ with a message (post/redirect/get); a refused form renders that page again (422)
 message beside its field: the page's handler builds the card with `card()`, which finds the
 refused form in `g.documents_form`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,15 +29,22 @@ from workflows.errors import Conflict, ValidationFailed
 _FORM_STATE = "documents_form"
 
 
-def card(session: Session, principal: Principal, case: CaseFile, *, task_id: int | None = None) -> dict[str, Any]:
+def card(
+    session: Session, principal: Principal, case: CaseFile, *, task_id: int | None = None
+) -> dict[str, Any]:
     """What the documents card shows of a case the principal sees: its documents, whether they
     may add one, and a refused form of this request (values and messages) if there is one."""
     refused = g.get(_FORM_STATE)
-    return {"case_id": case.id, "task_id": task_id,
-            "listed": documents.documents_of(session, principal=principal, case_id=case.id),
-            "may_add": documents.may_add(session, principal, case), "closed": case.status == "closed",
-            "accept": ",".join(formats.FORMATS), "max_mb": documents.MAX_BYTES // (1024 * 1024),
-            "form": refused if refused and refused.get("case_id") == case.id else None}
+    return {
+        "case_id": case.id,
+        "task_id": task_id,
+        "listed": documents.documents_of(session, principal=principal, case_id=case.id),
+        "may_add": documents.may_add(session, principal, case),
+        "closed": case.status == "closed",
+        "accept": ",".join(formats.FORMATS),
+        "max_mb": documents.MAX_BYTES // (1024 * 1024),
+        "form": refused if refused and refused.get("case_id") == case.id else None,
+    }
 
 
 @bp.app_template_filter("filesize")
@@ -58,7 +66,9 @@ def _again(case_id: int, task_id: int | None, state: dict[str, Any]) -> Any:
     """The page the form was on, rendered again with the refused form (422)."""
     g.setdefault(_FORM_STATE, {**state, "case_id": case_id})
     view: Callable[..., Any] = current_app.view_functions["ui.task" if task_id else "ui.case"]
-    response = current_app.make_response(view(task_id=task_id) if task_id else view(case_id=case_id))
+    response = current_app.make_response(
+        view(task_id=task_id) if task_id else view(case_id=case_id)
+    )
     response.status_code = 422
     return response
 
@@ -73,11 +83,23 @@ def case_document_add(case_id: int) -> Any:
         upload = transfer.read_file()  # the body first: SQLite's write lock waits for no upload
         title = request.form.get("title", "")[:1000]
         with auth.writing() as (session, principal):
-            row = documents.add(session, principal=principal, case_id=case_id, filename=upload.filename,
-                                content=upload.content, title=title, task_id=task_id, clock=rt.clock)
+            row = documents.add(
+                session,
+                principal=principal,
+                case_id=case_id,
+                filename=upload.filename,
+                content=upload.content,
+                title=title,
+                task_id=task_id,
+                clock=rt.clock,
+            )
             name = row.filename
     except ValidationFailed as err:
-        return _again(case_id, task_id, {"action": "add", "title": title, "errors": form_errors.of_domain(err)})
+        return _again(
+            case_id,
+            task_id,
+            {"action": "add", "title": title, "errors": form_errors.of_domain(err)},
+        )
     except Conflict as err:  # the case was closed meanwhile
         return redirect_with(_back(case_id, task_id), err.message, "error")
     return redirect_with(_back(case_id, task_id), _("已添加材料：%(name)s", name=name), "success")
@@ -91,17 +113,30 @@ def document_withdraw(document_id: int) -> Any:
     reason = request.form.get("reason", "")[:5000]
     try:
         with auth.writing() as (session, principal):
-            documents.withdraw(session, principal=principal, document_id=document_id, reason=reason,
-                               clock=rt.clock)
-            found = documents.document(session, principal=principal, document_id=document_id).document
+            documents.withdraw(
+                session, principal=principal, document_id=document_id, reason=reason, clock=rt.clock
+            )
+            found = documents.document(
+                session, principal=principal, document_id=document_id
+            ).document
             case_id, name = found.case_id, found.filename
     except (ValidationFailed, Conflict) as err:
         with auth.reading() as (session, principal):
-            case_id = documents.document(session, principal=principal, document_id=document_id).document.case_id
+            case_id = documents.document(
+                session, principal=principal, document_id=document_id
+            ).document.case_id
         if isinstance(err, Conflict):
             return redirect_with(_back(case_id, task_id), err.message, "error")
-        return _again(case_id, task_id, {"action": "withdraw", "document_id": document_id, "reason": reason,
-                                         "errors": form_errors.of_domain(err)})
+        return _again(
+            case_id,
+            task_id,
+            {
+                "action": "withdraw",
+                "document_id": document_id,
+                "reason": reason,
+                "errors": form_errors.of_domain(err),
+            },
+        )
     return redirect_with(_back(case_id, task_id), _("已撤回材料：%(name)s", name=name), "success")
 
 

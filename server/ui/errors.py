@@ -1,6 +1,7 @@
 """Domain errors on pages: a login redirect for Unauthenticated, otherwise a page (or, for
 htmx, a message swapped into the page's message area) with the status server/errors.py
 gives the error."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,10 +37,12 @@ def _to_login(err: Unauthenticated) -> Any:
 def _page(err: DomainError) -> Any:
     body, status = errors.problem(err)
     if is_htmx():
-        response = make_response(render_template("_messages.html", messages=[("error", err.message)]),
-                                 status)
+        response = make_response(
+            render_template("_messages.html", messages=[("error", err.message)]), status
+        )
         response.headers["HX-Retarget"] = "#messages"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    return render_template("error.html", title=body["title"], detail=body["detail"],
-                           errors=body.get("errors")), status
+    return render_template(
+        "error.html", title=body["title"], detail=body["detail"], errors=body.get("errors")
+    ), status

@@ -7,6 +7,7 @@ headers and rows. CSV is UTF-8 with a BOM so that Excel reads the Chinese right;
 written by openpyxl. Moments are written in the deployment's time zone; a text cell that a
 spreadsheet would take for a formula (=, +, -, @ …) is kept as text.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,15 +30,18 @@ from workflows.cases import views as case_views
 from workflows.tasks import queues
 from workflows.tasks import views as task_views
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 #: More rows than this are refused: narrow the filters instead of a truncated file.
 EXPORT_MAX = 50_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def table_file(*, fmt: str, name: str, title: str, headers: Sequence[str],
-               rows: Iterable[Sequence[Any]]) -> Response:
+def table_file(
+    *, fmt: str, name: str, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> Response:
     """A download of the rows as `fmt` (csv or xlsx), named `<name>-<today>.<fmt>` (and, for
     browsers that take it, `<title>-<today>.<fmt>`)."""
     today = auth.runtime().clock.today()
@@ -47,7 +51,8 @@ def table_file(*, fmt: str, name: str, title: str, headers: Sequence[str],
     response = Response(body, mimetype=FORMATS[fmt])
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name}-{today:%Y-%m-%d}.{fmt}"; '
-        f"filename*=UTF-8''{quote(f'{title}-{today:%Y-%m-%d}.{fmt}')}")
+        f"filename*=UTF-8''{quote(f'{title}-{today:%Y-%m-%d}.{fmt}')}"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -99,7 +104,9 @@ def _xlsx(title: str, headers: Sequence[str], rows: Iterable[list[Any]]) -> byte
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text
     for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(60, width + 2)
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(
+            60, width + 2
+        )
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
@@ -114,6 +121,7 @@ def _width(value: Any) -> int:
 
 # -- the inbox (待办) ------------------------------------------------------------------------
 
+
 @bp.get("/tasks/export.<any(csv, xlsx):fmt>")
 def inbox_export(fmt: str) -> Any:
     """The inbox queue with the page's filters and sort, every page, as CSV or XLSX."""
@@ -121,30 +129,51 @@ def inbox_export(fmt: str) -> Any:
     with auth.reading() as (session, principal):
         processes = task_views.process_names(session)
         asked = inbox._asked(request.args, processes)  # read as the page reads it
-        queue = asked.queue or ("mine" if task_views.queue_lengths(
-            session, principal, clock=rt.clock, of=("mine",))["mine"] else "role")
-        filters = queues.Filters(queue=queue, process=asked.process, overdue=asked.overdue,
-                                 text=asked.text, sort=asked.sort)
-        rows = task_views.queue_rows(session, principal, filters, clock=rt.clock, limit=EXPORT_MAX + 1)
+        queue = asked.queue or (
+            "mine"
+            if task_views.queue_lengths(session, principal, clock=rt.clock, of=("mine",))["mine"]
+            else "role"
+        )
+        filters = queues.Filters(
+            queue=queue,
+            process=asked.process,
+            overdue=asked.overdue,
+            text=asked.text,
+            sort=asked.sort,
+        )
+        rows = task_views.queue_rows(
+            session, principal, filters, clock=rt.clock, limit=EXPORT_MAX + 1
+        )
     if len(rows) > EXPORT_MAX:
         return too_many(url_for("ui.inbox", **asked.params(queue=queue, page=1)))
     done = queue == "done"
     headers = [_("案件编号"), _("当事干部"), _("流程"), _("任务"), _("角色"), _("单位")]
-    headers += [_("办结时间"), _("办理人")] if done else [_("期限"), _("状态"), _("办理人"), _("委派人")]
+    headers += (
+        [_("办结时间"), _("办理人")] if done else [_("期限"), _("状态"), _("办理人"), _("委派人")]
+    )
 
     def line(t: task_views.TaskView) -> list[Any]:
-        first = [t.case_number, t.subject_name, t.process_name, t.name,
-                 str(ROLE_LABELS.get(t.role or "", t.role or "")), t.org_unit_name or t.org_unit]
+        first = [
+            t.case_number,
+            t.subject_name,
+            t.process_name,
+            t.name,
+            str(ROLE_LABELS.get(t.role or "", t.role or "")),
+            t.org_unit_name or t.org_unit,
+        ]
         if done:
             return [*first, t.completed_at, t.completed_by]
         state = _("逾期") if t.overdue else _("即将到期") if t.due_soon else ""
         return [*first, deadline(t.due_at), state, t.assignee, t.owner]
 
     title = {"mine": _("我的待办"), "role": _("本岗位待办"), "done": _("已办")}[queue]
-    return table_file(fmt=fmt, name=f"tasks-{queue}", title=title, headers=headers, rows=map(line, rows))
+    return table_file(
+        fmt=fmt, name=f"tasks-{queue}", title=title, headers=headers, rows=map(line, rows)
+    )
 
 
 # -- the case list (案件) -------------------------------------------------------------------
+
 
 @bp.get("/cases/export.<any(csv, xlsx):fmt>")
 def cases_export(fmt: str) -> Any:
@@ -152,17 +181,46 @@ def cases_export(fmt: str) -> Any:
     rt = auth.runtime()
     asked = case_pages._asked(request.args)  # read as the page reads it
     with auth.reading() as (session, principal):
-        rows = case_views.case_list(session, principal=principal, filters=case_views.CaseFilters(
-            process=asked.process, status=asked.status, overdue=asked.overdue, text=asked.text),
-            now=rt.clock.now(), limit=EXPORT_MAX + 1)
+        rows = case_views.case_list(
+            session,
+            principal=principal,
+            filters=case_views.CaseFilters(
+                process=asked.process, status=asked.status, overdue=asked.overdue, text=asked.text
+            ),
+            now=rt.clock.now(),
+            limit=EXPORT_MAX + 1,
+        )
     if len(rows) > EXPORT_MAX:
         return too_many(url_for("ui.cases", **asked.params(page=1)))
-    headers = [_("案件编号"), _("种类"), _("当事人"), _("标题"), _("单位"), _("状态"), _("结果"), _("最近期限"),
-               _("逾期"), _("立案时间"), _("立案人"), _("结案时间")]
+    headers = [
+        _("案件编号"),
+        _("种类"),
+        _("当事人"),
+        _("标题"),
+        _("单位"),
+        _("状态"),
+        _("结果"),
+        _("最近期限"),
+        _("逾期"),
+        _("立案时间"),
+        _("立案人"),
+        _("结案时间"),
+    ]
 
     def line(c: case_views.CaseView) -> list[Any]:
-        return [c.number, c.kind_name, c.subject_name, c.title, c.org_unit_name, c.status_name,
-                c.outcome_name, deadline(c.next_due_at), _("逾期") if c.overdue else "", c.opened_at,
-                c.opened_by, c.closed_at]
+        return [
+            c.number,
+            c.kind_name,
+            c.subject_name,
+            c.title,
+            c.org_unit_name,
+            c.status_name,
+            c.outcome_name,
+            deadline(c.next_due_at),
+            _("逾期") if c.overdue else "",
+            c.opened_at,
+            c.opened_by,
+            c.closed_at,
+        ]
 
     return table_file(fmt=fmt, name="cases", title=_("案件"), headers=headers, rows=map(line, rows))

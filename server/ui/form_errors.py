@@ -1,6 +1,7 @@
 """A posted form's errors as field → message, in Chinese, from the marshmallow argument
 schemas the API applies too (server/schemas.py) and from the domain's ValidationFailed;
 the CSRF check for a form refused before it reaches its write."""
+
 from __future__ import annotations
 
 import hmac
@@ -33,7 +34,9 @@ def load(schema: Schema, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
         return schema.load(dict(data)), {}
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        return {}, {name: "；".join(texts) for name, texts in field_map(messages, top=False).items()}
+        return {}, {
+            name: "；".join(texts) for name, texts in field_map(messages, top=False).items()
+        }
 
 
 def of_domain(err: ValidationFailed) -> dict[str, str]:
@@ -41,5 +44,7 @@ def of_domain(err: ValidationFailed) -> dict[str, str]:
     found: dict[str, str] = {}
     for item in err.errors:
         name = str(item.get("field", "form"))
-        found[name] = f"{found[name]}；{item['message']}" if name in found else str(item.get("message", ""))
+        found[name] = (
+            f"{found[name]}；{item['message']}" if name in found else str(item.get("message", ""))
+        )
     return found or {"form": err.message}

@@ -6,6 +6,7 @@ it. A text missing from the catalog stays Chinese, never blank. The choice is ke
 a cookie, set by the header's switch (/lang/<code>) or by `?lang=` on any page.
 Domain messages (errors from workflows/) are Chinese in both languages.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,14 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DEFAULT = "zh_CN"
 #: locale → its name in itself, for the switch.
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
-_ALIASES = {"zh": "zh_CN", "zh_cn": "zh_CN", "zh-cn": "zh_CN", "en": "en", "en_us": "en", "en-us": "en"}
+_ALIASES = {
+    "zh": "zh_CN",
+    "zh_cn": "zh_CN",
+    "zh-cn": "zh_CN",
+    "en": "en",
+    "en_us": "en",
+    "en-us": "en",
+}
 COOKIE = "cadreflow_lang"
 _ONE_YEAR = 365 * 24 * 3600
 
@@ -34,8 +42,7 @@ def current_locale() -> str:
     """This request's locale: `?lang=`, then the cookie, then Chinese."""
     if not has_request_context():
         return DEFAULT
-    return (normalize(request.args.get("lang")) or normalize(request.cookies.get(COOKIE))
-            or DEFAULT)
+    return normalize(request.args.get("lang")) or normalize(request.cookies.get(COOKIE)) or DEFAULT
 
 
 def html_lang() -> str:
@@ -44,8 +51,14 @@ def html_lang() -> str:
 
 
 def _remember(response: Response, locale: str) -> Response:
-    response.set_cookie(COOKIE, locale, max_age=_ONE_YEAR, samesite="Lax", path="/",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response.set_cookie(
+        COOKIE,
+        locale,
+        max_age=_ONE_YEAR,
+        samesite="Lax",
+        path="/",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response
 
 
@@ -76,7 +89,8 @@ def init_app(app: Flask) -> None:
         ngettext=lambda s, p, n: _catalog().ungettext(s, p, n),
         pgettext=lambda c, s: _catalog().upgettext(c, s),
         npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
-        newstyle=True)
+        newstyle=True,
+    )
 
 
 def _catalog() -> Any:

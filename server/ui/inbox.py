@@ -6,6 +6,7 @@ tab's count is the page's total. Each row's buttons are its view's `actions`; cl
 unclaim are workflows/tasks/service.py. With htmx a claim swaps only its row; without
 JavaScript the form posts and the inbox reloads.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -39,21 +40,27 @@ class Asked:
     def params(self, **changes: Any) -> dict[str, Any]:
         """Query parameters for a link to this view with `changes` (defaults left out)."""
         shown = replace(self, **changes)
-        values = {"queue": shown.queue, "process": shown.process,
-                  "overdue": None if shown.overdue is None else int(shown.overdue),
-                  "q": shown.text, "sort": None if shown.sort == "due" else shown.sort,
-                  "page": None if shown.page == 1 else shown.page}
+        values = {
+            "queue": shown.queue,
+            "process": shown.process,
+            "overdue": None if shown.overdue is None else int(shown.overdue),
+            "q": shown.text,
+            "sort": None if shown.sort == "due" else shown.sort,
+            "page": None if shown.page == 1 else shown.page,
+        }
         return {k: v for k, v in values.items() if v is not None}
 
 
 def _asked(args: Mapping[str, str], processes: Mapping[str, str]) -> Asked:
     page = args.get("page", "1")
-    return Asked(queue=args.get("queue") if args.get("queue") in queues.QUEUES else None,
-                 process=args.get("process") if args.get("process") in processes else None,
-                 overdue={"1": True, "0": False}.get(args.get("overdue", "")),
-                 text=(args.get("q") or "").strip()[:100] or None,
-                 sort=args.get("sort", "due") if args.get("sort") in SORTS else "due",
-                 page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1)
+    return Asked(
+        queue=args.get("queue") if args.get("queue") in queues.QUEUES else None,
+        process=args.get("process") if args.get("process") in processes else None,
+        overdue={"1": True, "0": False}.get(args.get("overdue", "")),
+        text=(args.get("q") or "").strip()[:100] or None,
+        sort=args.get("sort", "due") if args.get("sort") in SORTS else "due",
+        page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1,
+    )
 
 
 @bp.get("/tasks")
@@ -65,18 +72,42 @@ def inbox() -> Any:
         counts = views.queue_lengths(session, principal, clock=rt.clock)
         asked = _asked(request.args, processes)
         queue = asked.queue or ("mine" if counts["mine"] else "role")
-        filters = queues.Filters(queue=queue, process=asked.process, overdue=asked.overdue,
-                                 text=asked.text, sort=asked.sort)
-        whole = filters == queues.Filters(queue=queue, sort=asked.sort)  # the tab's count is its length
-        found = views.queue_page(session, principal, filters, clock=rt.clock, page=asked.page,
-                                 per_page=PER_PAGE, total=counts.get(queue) if whole else None)
+        filters = queues.Filters(
+            queue=queue,
+            process=asked.process,
+            overdue=asked.overdue,
+            text=asked.text,
+            sort=asked.sort,
+        )
+        whole = filters == queues.Filters(
+            queue=queue, sort=asked.sort
+        )  # the tab's count is its length
+        found = views.queue_page(
+            session,
+            principal,
+            filters,
+            clock=rt.clock,
+            page=asked.page,
+            per_page=PER_PAGE,
+            total=counts.get(queue) if whole else None,
+        )
         me = principal.username
     asked = replace(asked, queue=queue)
     link: Callable[..., str] = lambda **changes: url_for("ui.inbox", **asked.params(**changes))
     if asked.page > found.pages:
         return redirect_with(link(page=found.pages))
-    return render_template("inbox.html", items=found.items, asked=asked, queue=queue, counts=counts,
-                           processes=processes, total=found.total, me=me, link=link, pages=found.pages)
+    return render_template(
+        "inbox.html",
+        items=found.items,
+        asked=asked,
+        queue=queue,
+        counts=counts,
+        processes=processes,
+        total=found.total,
+        me=me,
+        link=link,
+        pages=found.pages,
+    )
 
 
 def _act(task_id: int, action: Callable[..., HumanTask], done: str) -> Any:
@@ -87,12 +118,23 @@ def _act(task_id: int, action: Callable[..., HumanTask], done: str) -> Any:
         me = principal.username
     message = done % {"name": shown.name}
     if not is_htmx():
-        return redirect_with(safe_next(request.form.get("next"), default=url_for("ui.inbox")),
-                             message, "success")
+        return redirect_with(
+            safe_next(request.form.get("next"), default=url_for("ui.inbox")), message, "success"
+        )
     queue = request.form.get("queue", "role")
     gone = queue == "mine" and me not in (shown.assignee, shown.owner)
-    row = "" if gone else render_template("_task_row.html", t=shown, queue=queue, me=me, swapped=True,
-                                          next=request.form.get("next", ""))
+    row = (
+        ""
+        if gone
+        else render_template(
+            "_task_row.html",
+            t=shown,
+            queue=queue,
+            me=me,
+            swapped=True,
+            next=request.form.get("next", ""),
+        )
+    )
     return row + render_template("_messages.html", messages=[("success", message)], oob=True)
 
 

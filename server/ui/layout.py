@@ -3,6 +3,7 @@
 The navigation lists pages by endpoint; an entry appears only once its page exists
 (`page_url`), so a new page joins the header by being registered on the blueprint.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,9 +44,15 @@ NAV = (
 
 #: ROLES' names, translatable (the keys are DOMAIN.md §1's).
 ROLE_LABELS = {
-    "discipline": _l("纪检监察机关"), "organization": _l("组织部门"), "functional": _l("相关职能部门"),
-    "committee": _l("党委(党组)"), "unit": _l("所在单位"), "cadre": _l("干部本人"),
-    "supervisor": _l("督查"), "designer": _l("流程设计"), "admin": _l("系统管理"),
+    "discipline": _l("纪检监察机关"),
+    "organization": _l("组织部门"),
+    "functional": _l("相关职能部门"),
+    "committee": _l("党委(党组)"),
+    "unit": _l("所在单位"),
+    "cadre": _l("干部本人"),
+    "supervisor": _l("督查"),
+    "designer": _l("流程设计"),
+    "admin": _l("系统管理"),
 }
 
 
@@ -87,18 +94,31 @@ def current_user() -> CurrentUser | None:
             display_name = org.user_by_name(session, p.username).display_name
             unit_name = org.unit_names(session, [p.org_unit]).get(p.org_unit, p.org_unit)
             unread = notifications.unread_count(session, username=p.username)
-        g.ui_user = CurrentUser(username=p.username, display_name=display_name, role=p.role,
-                                role_name=str(ROLE_LABELS.get(p.role, ROLES.get(p.role, p.role))), org_unit=p.org_unit,
-                                org_unit_name=unit_name, unread=unread)
+        g.ui_user = CurrentUser(
+            username=p.username,
+            display_name=display_name,
+            role=p.role,
+            role_name=str(ROLE_LABELS.get(p.role, ROLES.get(p.role, p.role))),
+            org_unit=p.org_unit,
+            org_unit_name=unit_name,
+            unread=unread,
+        )
     user_: CurrentUser = g.ui_user
     return user_
 
 
 def _helpers() -> dict[str, Any]:
-    return {"current_user": current_user, "nav_for": nav_for, "page_url": page_url,
-            "csrf_token": csrf_token, "flashes": flashes, "html_lang": i18n.html_lang,
-            "locale": i18n.current_locale, "languages": i18n.LANGUAGES,
-            "here": lambda: request.full_path.rstrip("?")}
+    return {
+        "current_user": current_user,
+        "nav_for": nav_for,
+        "page_url": page_url,
+        "csrf_token": csrf_token,
+        "flashes": flashes,
+        "html_lang": i18n.html_lang,
+        "locale": i18n.current_locale,
+        "languages": i18n.LANGUAGES,
+        "here": lambda: request.full_path.rstrip("?"),
+    }
 
 
 # Globals rather than a context processor: imported macros see them too.

@@ -1,4 +1,5 @@
 """站内通知 (/notifications): my notices, newest first, and marking them all read."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,13 @@ from workflows.tasks import notifications, views
 
 PER_PAGE = 30
 #: notifications.KINDS, translatable.
-KIND_LABELS = {"assigned": _l("分派"), "urged": _l("催办"), "due_soon": _l("即将到期"),
-               "overdue": _l("逾期"), "decided": _l("已作出决定")}
+KIND_LABELS = {
+    "assigned": _l("分派"),
+    "urged": _l("催办"),
+    "due_soon": _l("即将到期"),
+    "overdue": _l("逾期"),
+    "decided": _l("已作出决定"),
+}
 
 
 @bp.get("/notifications")
@@ -24,12 +30,20 @@ def notices() -> Any:
     page_no = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
     unread_only = request.args.get("unread") == "1"
     with auth.reading() as (session, principal):
-        found = views.notices(session, principal, unread_only=unread_only, page=page_no, per_page=PER_PAGE)
-    return render_template("notifications.html", items=found.items, total=found.total, page=page_no,
-                           pages=found.pages, unread=found.unread,
-                           unread_only=unread_only, kinds=KIND_LABELS,
-                           link=lambda page: url_for("ui.notices", page=page,
-                                                     unread=1 if unread_only else None))
+        found = views.notices(
+            session, principal, unread_only=unread_only, page=page_no, per_page=PER_PAGE
+        )
+    return render_template(
+        "notifications.html",
+        items=found.items,
+        total=found.total,
+        page=page_no,
+        pages=found.pages,
+        unread=found.unread,
+        unread_only=unread_only,
+        kinds=KIND_LABELS,
+        link=lambda page: url_for("ui.notices", page=page, unread=1 if unread_only else None),
+    )
 
 
 @bp.post("/notifications/read")
@@ -37,5 +51,7 @@ def notices_read() -> Any:
     """Mark all my unread notices read."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        marked = notifications.mark_read(session, username=principal.username, ids=None, clock=rt.clock)
+        marked = notifications.mark_read(
+            session, username=principal.username, ids=None, clock=rt.clock
+        )
     return redirect_with(url_for("ui.notices"), _("已将 %(n)d 条通知标为已读", n=marked), "success")

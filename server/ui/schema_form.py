@@ -9,6 +9,7 @@ integers, choices (`oneOf` of consts or `enum`, as radios or a select), booleans
 values, nested objects, arrays of items, and the six-element grid (an element with its
 favourable / unfavourable pole and a `<key>_reason`, DOMAIN.md §2.2), shown as a table.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ class Field:
     integer: bool = False
     max_length: int | None = None
     errors: list[str] = field(default_factory=list)
-    children: list[Field] = field(default_factory=list)  # object: its fields; grid row: pole, reason
+    children: list[Field] = field(
+        default_factory=list
+    )  # object: its fields; grid row: pole, reason
     rows: list[list[Field]] = field(default_factory=list)  # array: the fields of each item
     item_label: str = ""
     focus: bool = False  # the first field with an error takes the keyboard focus
@@ -97,7 +100,9 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def _choices(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
-    if isinstance(schema.get("oneOf"), list) and all(isinstance(o, dict) and "const" in o for o in schema["oneOf"]):
+    if isinstance(schema.get("oneOf"), list) and all(
+        isinstance(o, dict) and "const" in o for o in schema["oneOf"]
+    ):
         return [(o["const"], str(o.get("title", o["const"]))) for o in schema["oneOf"]]
     if isinstance(schema.get("enum"), list):
         return [(v, str(v)) for v in schema["enum"]]
@@ -112,7 +117,7 @@ def _ordered(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
     rest = [n for n in names if n not in order]
     if "*" in order:
         at = order.index("*")
-        return order[:at] + rest + order[at + 1:]
+        return order[:at] + rest + order[at + 1 :]
     return order + rest
 
 
@@ -121,15 +126,25 @@ def _is_pole(schema: Mapping[str, Any]) -> bool:
     return found is not None and {value for value, _ in found} == set(POLES)
 
 
-def build(schema: Mapping[str, Any], ui: Mapping[str, Any] | None, values: Mapping[str, str], *,
-          extra_rows: Mapping[str, int] | None = None) -> list[Field]:
+def build(
+    schema: Mapping[str, Any],
+    ui: Mapping[str, Any] | None,
+    values: Mapping[str, str],
+    *,
+    extra_rows: Mapping[str, int] | None = None,
+) -> list[Field]:
     """The fields of an object schema filled with `values` (path → text, see `flatten`);
     `extra_rows` adds empty items to arrays (path → how many)."""
     return _object_fields(schema, ui or {}, values, "", extra_rows or {})
 
 
-def _object_fields(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str, str],
-                   prefix: str, extra: Mapping[str, int]) -> list[Field]:
+def _object_fields(
+    schema: Mapping[str, Any],
+    ui: Mapping[str, Any],
+    values: Mapping[str, str],
+    prefix: str,
+    extra: Mapping[str, int],
+) -> list[Field]:
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     names = _ordered(schema, ui)
@@ -143,12 +158,23 @@ def _object_fields(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Map
         made = _field(properties[name], sub_ui, values, f"{prefix}{name}", name in required, extra)
         if name in paired:
             reason_ui = _sub_ui(ui, f"{name}_reason")
-            reason = _field(properties[f"{name}_reason"], reason_ui, values, f"{prefix}{name}_reason",
-                            f"{name}_reason" in required, extra)
+            reason = _field(
+                properties[f"{name}_reason"],
+                reason_ui,
+                values,
+                f"{prefix}{name}_reason",
+                f"{name}_reason" in required,
+                extra,
+            )
             made.widget = "radio"
             made.options.sort(key=lambda o: POLES.index(o.value))
-            row = Field(path=f"{prefix}{name}/(row)", widget="grid-row", label=made.label.split("：")[0],
-                        help=made.label, children=[made, reason])
+            row = Field(
+                path=f"{prefix}{name}/(row)",
+                widget="grid-row",
+                label=made.label.split("：")[0],
+                help=made.label,
+                children=[made, reason],
+            )
             if grid is None:
                 grid = Field(path=f"{prefix}(grid)", widget="grid", label="六个要件")
                 fields.append(grid)
@@ -164,13 +190,25 @@ def _sub_ui(ui: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return found if isinstance(found, Mapping) else {}
 
 
-def _field(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str, str], path: str,
-           required: bool, extra: Mapping[str, int]) -> Field:
+def _field(
+    schema: Mapping[str, Any],
+    ui: Mapping[str, Any],
+    values: Mapping[str, str],
+    path: str,
+    required: bool,
+    extra: Mapping[str, int],
+) -> Field:
     label = str(schema.get("title") or path.rsplit("/", 1)[-1])
     help_text = " ".join(str(t) for t in (schema.get("description"), ui.get("ui:help")) if t)
     kind = schema.get("type")
-    made = Field(path=path, widget="text", label=label, help=help_text, required=required,
-                 value=values.get(path, ""))
+    made = Field(
+        path=path,
+        widget="text",
+        label=label,
+        help=help_text,
+        required=required,
+        value=values.get(path, ""),
+    )
     found = _choices(schema)
     if found is not None:
         made.options = [Option(encode(value), title) for value, title in found]
@@ -184,7 +222,9 @@ def _field(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str
         items: Mapping[str, Any] = schema["items"]
         item_ui = _sub_ui(ui, "items")
         made.item_label = str(items.get("title") or "")
-        count = max(_row_count(values, path), int(schema.get("minItems") or 0), 1) + extra.get(path, 0)
+        count = max(_row_count(values, path), int(schema.get("minItems") or 0), 1) + extra.get(
+            path, 0
+        )
         for index in range(count):
             at = f"{path}/{index}"
             if items.get("type") == "object":
@@ -193,7 +233,11 @@ def _field(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str
                 made.rows.append([_field(items, item_ui, values, at, False, extra)])
     elif found is not None:
         wanted = ui.get("ui:widget")
-        made.widget = wanted if wanted in _CHOICE_WIDGETS else ("radio" if len(found) <= _RADIO_MAX else "select")
+        made.widget = (
+            wanted
+            if wanted in _CHOICE_WIDGETS
+            else ("radio" if len(found) <= _RADIO_MAX else "select")
+        )
     elif kind == "boolean":
         made.widget = "checkbox"
     elif kind in ("integer", "number"):
@@ -208,16 +252,22 @@ def _field(schema: Mapping[str, Any], ui: Mapping[str, Any], values: Mapping[str
 
 
 def _row_count(values: Mapping[str, str], path: str) -> int:
-    indices = [int(rest.split("/", 1)[0]) for key in values if key.startswith(f"{path}/")
-               for rest in [key[len(path) + 1:]] if _INDEX.match(rest.split("/", 1)[0])]
+    indices = [
+        int(rest.split("/", 1)[0])
+        for key in values
+        if key.startswith(f"{path}/")
+        for rest in [key[len(path) + 1 :]]
+        if _INDEX.match(rest.split("/", 1)[0])
+    ]
     return max(indices) + 1 if indices else 0
 
 
 # --- reading what was posted -------------------------------------------------------------------
 
 
-def read(schema: Mapping[str, Any], ui: Mapping[str, Any] | None,
-         posted: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def read(
+    schema: Mapping[str, Any], ui: Mapping[str, Any] | None, posted: Mapping[str, str]
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The form data the posted fields give, and the fields that could not be read (a number
     that is not one): each `{"field", "message"}`. Empty inputs are left out; read-only ones too."""
     problems: list[dict[str, str]] = []
@@ -242,13 +292,20 @@ def _generic(path: str) -> str:
     return "/".join("*" if _INDEX.match(part) else part for part in path.split("/"))
 
 
-def _read_object(fields: list[Field], posted: Mapping[str, str], problems: list[dict[str, str]],
-                 schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def _read_object(
+    fields: list[Field],
+    posted: Mapping[str, str],
+    problems: list[dict[str, str]],
+    schemas: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for made in fields:
         if made.widget == "grid":
-            data.update(_read_object([f for row in made.children for f in row.children], posted, problems,
-                                     schemas))
+            data.update(
+                _read_object(
+                    [f for row in made.children for f in row.children], posted, problems, schemas
+                )
+            )
             continue
         key = made.path.rsplit("/", 1)[-1]
         found = _read_one(made, posted, problems, schemas)
@@ -260,8 +317,12 @@ def _read_object(fields: list[Field], posted: Mapping[str, str], problems: list[
 _MISSING = object()
 
 
-def _read_one(made: Field, posted: Mapping[str, str], problems: list[dict[str, str]],
-              schemas: Mapping[str, Mapping[str, Any]]) -> Any:
+def _read_one(
+    made: Field,
+    posted: Mapping[str, str],
+    problems: list[dict[str, str]],
+    schemas: Mapping[str, Mapping[str, Any]],
+) -> Any:
     if made.widget == "readonly":
         return _MISSING
     if made.widget == "object":
@@ -294,7 +355,9 @@ def _read_one(made: Field, posted: Mapping[str, str], problems: list[dict[str, s
         try:
             return int(text) if made.integer else float(text)
         except ValueError:
-            problems.append({"field": made.path, "message": "应为整数" if made.integer else "应为数字"})
+            problems.append(
+                {"field": made.path, "message": "应为整数" if made.integer else "应为数字"}
+            )
             return text
     return text
 
@@ -302,8 +365,14 @@ def _read_one(made: Field, posted: Mapping[str, str], problems: list[dict[str, s
 # --- Chinese messages ----------------------------------------------------------------------------
 
 
-_TYPES = {"integer": "整数", "number": "数字", "boolean": "是或否", "string": "文字", "array": "若干项",
-          "object": "一组字段"}
+_TYPES = {
+    "integer": "整数",
+    "number": "数字",
+    "boolean": "是或否",
+    "string": "文字",
+    "array": "若干项",
+    "object": "一组字段",
+}
 
 
 def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -322,8 +391,10 @@ def messages(schema: Mapping[str, Any], refused: ValidationFailed) -> list[dict[
     if not isinstance(refused, FormInvalid):
         return refused.errors or [{"field": "(form)", "message": refused.message}]
     schemas = _schemas(schema)
-    return [{"field": p.field, "message": _message(p, schemas.get(_generic(p.field), {}))}
-            for p in refused.problems]
+    return [
+        {"field": p.field, "message": _message(p, schemas.get(_generic(p.field), {}))}
+        for p in refused.problems
+    ]
 
 
 def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ The login form is protected from cross-site posting by a double-submit token: a 
 set with the form and a hidden field that must match it (there is no session yet).
 Checks, failure counting and lockout are the domain's (workflows/org/auth.py).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -41,11 +42,25 @@ def home() -> Response:
 
 def _form(*, username: str = "", errors: dict[str, str] | None = None, status: int = 200) -> Any:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = make_response(render_template(
-        "login.html", username=username, errors=errors or {}, login_csrf=token,
-        next=safe_next(request.values.get("next"), default="")), status)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="Lax",
-                        path="/login", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response = make_response(
+        render_template(
+            "login.html",
+            username=username,
+            errors=errors or {},
+            login_csrf=token,
+            next=safe_next(request.values.get("next"), default=""),
+        ),
+        status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="Lax",
+        path="/login",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response
 
 
@@ -63,7 +78,10 @@ def login_submit() -> Any:
     """Check the username and password; on success a new session and on to `next`."""
     username = request.form.get("username", "").strip()[:100]
     password = request.form.get("password", "")[:200]
-    sent, expected = request.form.get(auth.CSRF_FIELD, ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent, expected = (
+        request.form.get(auth.CSRF_FIELD, ""),
+        request.cookies.get(LOGIN_CSRF_COOKIE, ""),
+    )
     if not expected or not hmac.compare_digest(sent, expected):
         return _form(username=username, errors={"form": _("页面已过期，请重新登录")}, status=403)
     errors = {}
@@ -77,8 +95,9 @@ def login_submit() -> Any:
     refused: Unauthenticated | None = None
     with auth.signing_in() as session:
         try:
-            user = sign.authenticate(session, username=username, password=password,
-                                      ip=auth.client_ip(), clock=rt.clock)
+            user = sign.authenticate(
+                session, username=username, password=password, ip=auth.client_ip(), clock=rt.clock
+            )
         except Unauthenticated as err:  # the failure count must be committed
             refused = err
         else:
@@ -89,7 +108,9 @@ def login_submit() -> Any:
     if refused is not None:
         return _form(username=username, errors={"password": _("用户名或密码错误")}, status=401)
     response = redirect_with(safe_next(request.form.get("next"), default=home))
-    auth.set_session_cookie(response, opened.secret, max_age=int(sign.ABSOLUTE_TIMEOUT.total_seconds()))
+    auth.set_session_cookie(
+        response, opened.secret, max_age=int(sign.ABSOLUTE_TIMEOUT.total_seconds())
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -101,8 +122,9 @@ def logout() -> Response:
     with auth.writing() as (session, principal):
         caller = auth.caller()
         if caller is not None and caller.session_id is not None:
-            sign.close_session(session, session_id=caller.session_id, actor=principal.username,
-                                clock=rt.clock)
+            sign.close_session(
+                session, session_id=caller.session_id, actor=principal.username, clock=rt.clock
+            )
     response = redirect_with(url_for("ui.login"), _("已退出登录"), "success")
     auth.clear_session_cookie(response)
     return response

@@ -8,6 +8,7 @@ the accessible form; without JavaScript only the tables show). Supervisors and
 administrators see the pages (the domain refuses everyone else: a 403 page); only
 supervisors urge and escalate, so the action column shows for them alone.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -32,9 +33,22 @@ from workflows.tasks import service as work
 
 PER_PAGE = 20
 #: Roles whose work can be overdue (lanes of the processes); designers and admins have none.
-LANE_ROLES = ("discipline", "organization", "functional", "committee", "unit", "cadre", "supervisor")
-AGING_LABELS = {"1-3": _l("逾期 1–3 天"), "4-7": _l("逾期 4–7 天"), "8-15": _l("逾期 8–15 天"),
-                "16-30": _l("逾期 16–30 天"), "31-": _l("逾期 30 天以上")}
+LANE_ROLES = (
+    "discipline",
+    "organization",
+    "functional",
+    "committee",
+    "unit",
+    "cadre",
+    "supervisor",
+)
+AGING_LABELS = {
+    "1-3": _l("逾期 1–3 天"),
+    "4-7": _l("逾期 4–7 天"),
+    "8-15": _l("逾期 8–15 天"),
+    "16-30": _l("逾期 16–30 天"),
+    "31-": _l("逾期 30 天以上"),
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +63,12 @@ class Asked:
     def params(self, **changes: Any) -> dict[str, Any]:
         """Query parameters for a link to this view with `changes` (defaults left out)."""
         shown = replace(self, **changes)
-        values = {"org_unit": shown.org_unit, "process": shown.process, "role": shown.role,
-                  "page": None if shown.page == 1 else shown.page}
+        values = {
+            "org_unit": shown.org_unit,
+            "process": shown.process,
+            "role": shown.role,
+            "page": None if shown.page == 1 else shown.page,
+        }
         return {k: v for k, v in values.items() if v is not None}
 
     @property
@@ -70,16 +88,21 @@ class Choices:
 def _choices(session: Session, principal: Principal) -> Choices:
     names = org.unit_names(session, principal.units)
     units = {code: names[code] for code in sorted(names)}
-    return Choices(units=units, processes=supervision.process_names(session),
-                   roles={r: str(ROLE_LABELS[r]) for r in LANE_ROLES})
+    return Choices(
+        units=units,
+        processes=supervision.process_names(session),
+        roles={r: str(ROLE_LABELS[r]) for r in LANE_ROLES},
+    )
 
 
 def _asked(args: Mapping[str, str], choices: Choices) -> Asked:
     page = args.get("page", "1")
-    return Asked(org_unit=args.get("org_unit") if args.get("org_unit") in choices.units else None,
-                 process=args.get("process") if args.get("process") in choices.processes else None,
-                 role=args.get("role") if args.get("role") in choices.roles else None,
-                 page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1)
+    return Asked(
+        org_unit=args.get("org_unit") if args.get("org_unit") in choices.units else None,
+        process=args.get("process") if args.get("process") in choices.processes else None,
+        role=args.get("role") if args.get("role") in choices.roles else None,
+        page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1,
+    )
 
 
 def _query() -> dict[str, Any]:
@@ -88,6 +111,7 @@ def _query() -> dict[str, Any]:
 
 
 # -- the dashboard ------------------------------------------------------------------------
+
 
 @bp.get("/supervision", endpoint="supervision")
 def dashboard() -> Any:
@@ -98,43 +122,81 @@ def dashboard() -> Any:
         may_urge = principal.role in work.URGING_ROLES
     by_role = [replace(c, name=str(ROLE_LABELS.get(c.key, c.name))) for c in summary.by_role]
     aging = [(str(AGING_LABELS.get(b.key, b.name)), b) for b in summary.aging]
-    groups = [("by_org_unit", _("按单位"), "org_unit", summary.by_org_unit),
-              ("by_process", _("按流程"), "process", summary.by_process),
-              ("by_role", _("按角色"), "role", by_role)]
-    return render_template("supervision.html", summary=summary, groups=groups, aging=aging,
-                           may_urge=may_urge, chart=_chart_data(groups, aging))
+    groups = [
+        ("by_org_unit", _("按单位"), "org_unit", summary.by_org_unit),
+        ("by_process", _("按流程"), "process", summary.by_process),
+        ("by_role", _("按角色"), "role", by_role),
+    ]
+    return render_template(
+        "supervision.html",
+        summary=summary,
+        groups=groups,
+        aging=aging,
+        may_urge=may_urge,
+        chart=_chart_data(groups, aging),
+    )
 
 
-def _chart_data(groups: list[tuple[str, str, str, list[supervision.Counts]]],
-                aging: list[tuple[str, supervision.AgingBucket]]) -> dict[str, Any]:
+def _chart_data(
+    groups: list[tuple[str, str, str, list[supervision.Counts]]],
+    aging: list[tuple[str, supervision.AgingBucket]],
+) -> dict[str, Any]:
     """What the page's script draws: labels and series per chart, texts already translated."""
-    data: dict[str, Any] = {"series": {"open": _("在办"), "due_soon": _("3 个工作日内到期"),
-                                       "overdue": _("已逾期")}}
+    data: dict[str, Any] = {
+        "series": {"open": _("在办"), "due_soon": _("3 个工作日内到期"), "overdue": _("已逾期")}
+    }
     for key, _title, _param, counts in groups:
-        data[key] = {"labels": [c.name for c in counts], "open": [c.open for c in counts],
-                     "due_soon": [c.due_soon for c in counts], "overdue": [c.overdue for c in counts]}
-    data["aging"] = {"labels": [label for label, _b in aging], "overdue": [b.overdue for _l, b in aging]}
+        data[key] = {
+            "labels": [c.name for c in counts],
+            "open": [c.open for c in counts],
+            "due_soon": [c.due_soon for c in counts],
+            "overdue": [c.overdue for c in counts],
+        }
+    data["aging"] = {
+        "labels": [label for label, _b in aging],
+        "overdue": [b.overdue for _l, b in aging],
+    }
     return data
 
 
 # -- the overdue list ---------------------------------------------------------------------
+
 
 def _overdue_page(pressed: dict[str, Any] | None = None, status: int = 200) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         choices = _choices(session, principal)
         asked = _asked(request.args, choices)
-        found = supervision.overdue(session, principal=principal, clock=rt.clock,
-                                    filters=asked.filters, page=asked.page, per_page=PER_PAGE)
-        may_urge = principal.role in work.URGING_ROLES  # the action column; each row's buttons are its actions
+        found = supervision.overdue(
+            session,
+            principal=principal,
+            clock=rt.clock,
+            filters=asked.filters,
+            page=asked.page,
+            per_page=PER_PAGE,
+        )
+        may_urge = (
+            principal.role in work.URGING_ROLES
+        )  # the action column; each row's buttons are its actions
     link: Callable[..., str] = lambda **changes: url_for("ui.overdue", **asked.params(**changes))
     if asked.page > found.pages and pressed is None:
         return redirect_with(link(page=found.pages))
-    items = [replace(item, role_name=str(ROLE_LABELS.get(item.role or "", item.role_name or "")))
-             for item in found.items]
-    return render_template("overdue.html", items=items, total=found.total, asked=asked, choices=choices,
-                           link=link, pages=found.pages, may_urge=may_urge, pressed=pressed or {},
-                           note_max=work.NOTE_MAX), status
+    items = [
+        replace(item, role_name=str(ROLE_LABELS.get(item.role or "", item.role_name or "")))
+        for item in found.items
+    ]
+    return render_template(
+        "overdue.html",
+        items=items,
+        total=found.total,
+        asked=asked,
+        choices=choices,
+        link=link,
+        pages=found.pages,
+        may_urge=may_urge,
+        pressed=pressed or {},
+        note_max=work.NOTE_MAX,
+    ), status
 
 
 @bp.get("/supervision/overdue")
@@ -153,18 +215,24 @@ def _press(task_id: int, action: str) -> Any:
         with auth.writing() as (session, principal):
             told = 0
             if action == "escalate":
-                done = work.escalate(session, principal=principal, task_id=task_id, note=note, clock=rt.clock)
+                done = work.escalate(
+                    session, principal=principal, task_id=task_id, note=note, clock=rt.clock
+                )
                 told = len(done.notified)
             else:
                 work.urge(session, principal=principal, task_id=task_id, note=note, clock=rt.clock)
             name = access.get_task(session, principal, task_id).name
     except ValidationFailed as err:
         message = next((e["message"] for e in err.errors if e["field"] == "note"), err.message)
-        return _overdue_page({"task_id": task_id, "action": action, "note": note, "error": message}, 422)
+        return _overdue_page(
+            {"task_id": task_id, "action": action, "note": note, "error": message}, 422
+        )
     except Conflict as err:
         return redirect_with(back, err.message, "error")
     if action == "escalate":
-        return redirect_with(back, _("已督办上报：%(name)s（已通知 %(n)d 人）", name=name, n=told), "success")
+        return redirect_with(
+            back, _("已督办上报：%(name)s（已通知 %(n)d 人）", name=name, n=told), "success"
+        )
     return redirect_with(back, _("已催办：%(name)s", name=name), "success")
 
 
@@ -192,15 +260,52 @@ def overdue_export(fmt: str) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         asked = _asked(request.args, _choices(session, principal))
-        items = supervision.overdue(session, principal=principal, clock=rt.clock, filters=asked.filters,
-                                    page=1, per_page=export.EXPORT_MAX + 1, count=False).items
+        items = supervision.overdue(
+            session,
+            principal=principal,
+            clock=rt.clock,
+            filters=asked.filters,
+            page=1,
+            per_page=export.EXPORT_MAX + 1,
+            count=False,
+        ).items
     if len(items) > export.EXPORT_MAX:
         return export.too_many(url_for("ui.overdue", **asked.params(page=1)))
-    headers = [_("案件编号"), _("当事干部"), _("流程"), _("任务"), _("角色"), _("单位"), _("办理人"),
-               _("期限"), _("逾期天数"), _("督办"), _("催办次数"), _("其中督办上报"), _("最近催办时间"),
-               _("最近催办人")]
-    rows = ([i.case_number, i.subject_name, i.process_name, i.task, str(ROLE_LABELS.get(i.role or "", i.role_name or "")),
-             i.org_unit_name or i.org_unit, i.assignee, deadline(i.due_at), i.days_overdue,
-             _("期限届满转交督查") if i.escalation else "", i.urge_count, i.escalations, i.last_urged_at,
-             i.last_urged_by] for i in items)
-    return export.table_file(fmt=fmt, name="overdue", title=_("逾期清单"), headers=headers, rows=rows)
+    headers = [
+        _("案件编号"),
+        _("当事干部"),
+        _("流程"),
+        _("任务"),
+        _("角色"),
+        _("单位"),
+        _("办理人"),
+        _("期限"),
+        _("逾期天数"),
+        _("督办"),
+        _("催办次数"),
+        _("其中督办上报"),
+        _("最近催办时间"),
+        _("最近催办人"),
+    ]
+    rows = (
+        [
+            i.case_number,
+            i.subject_name,
+            i.process_name,
+            i.task,
+            str(ROLE_LABELS.get(i.role or "", i.role_name or "")),
+            i.org_unit_name or i.org_unit,
+            i.assignee,
+            deadline(i.due_at),
+            i.days_overdue,
+            _("期限届满转交督查") if i.escalation else "",
+            i.urge_count,
+            i.escalations,
+            i.last_urged_at,
+            i.last_urged_by,
+        ]
+        for i in items
+    )
+    return export.table_file(
+        fmt=fmt, name="overdue", title=_("逾期清单"), headers=headers, rows=rows
+    )

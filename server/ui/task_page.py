@@ -10,6 +10,7 @@ nothing else — the checks run under the instance lock and completion is the on
 validator. Its refusal re-renders the form (422) with each message beside its field in
 Chinese and every value kept.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -34,25 +35,42 @@ from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
 
 #: Case data shown beside the form as the case's documents (材料), by key.
-DOCUMENTS = {"facts": "问题事实", "evidence": "证据材料", "findings": "调查结论", "report": "所反映的问题",
-             "reasons": "申请理由", "grounds": "申诉理由", "requirements": "整改要求", "proposal": "处理建议"}
+DOCUMENTS = {
+    "facts": "问题事实",
+    "evidence": "证据材料",
+    "findings": "调查结论",
+    "report": "所反映的问题",
+    "reasons": "申请理由",
+    "grounds": "申诉理由",
+    "requirements": "整改要求",
+    "proposal": "处理建议",
+}
 _EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 #: The answers of the six-element analysis, shown as the recommendation's grid, not as a record.
 SIX_ELEMENT_KEYS: tuple[str, ...] = tuple(
-    [key for key, *_names in tolerance.ELEMENTS] + [f"{key}_reason" for key, *_names in tolerance.ELEMENTS]
-    + [key for key, _name in tolerance.DISTINCTIONS] + [f"{key}_note" for key, _name in tolerance.DISTINCTIONS])
+    [key for key, *_names in tolerance.ELEMENTS]
+    + [f"{key}_reason" for key, *_names in tolerance.ELEMENTS]
+    + [key for key, _name in tolerance.DISTINCTIONS]
+    + [f"{key}_note" for key, _name in tolerance.DISTINCTIONS]
+)
 
 
 def _schema(form: views.TaskDetailView | views.TaskForm) -> Mapping[str, Any]:
     return form.form_schema or _EMPTY_FORM
 
 
-def _values(session: Session, principal: Principal, task: views.TaskDetailView,
-            posted: dict[str, str] | None) -> tuple[dict[str, str], drafts.Draft | None]:
+def _values(
+    session: Session,
+    principal: Principal,
+    task: views.TaskDetailView,
+    posted: dict[str, str] | None,
+) -> tuple[dict[str, str], drafts.Draft | None]:
     """What the inputs hold: what was posted, else the saved draft, else the task's data;
     read-only values always from the task's data."""
     stored = schema_form.flatten(task.data)
-    draft = drafts.draft_of(session, principal=principal, task_id=task.id) if posted is None else None
+    draft = (
+        drafts.draft_of(session, principal=principal, task_id=task.id) if posted is None else None
+    )
     entered = posted if posted is not None else (schema_form.flatten(draft.data) if draft else None)
     if entered is None:
         return stored, None
@@ -61,9 +79,16 @@ def _values(session: Session, principal: Principal, task: views.TaskDetailView,
     return {**entered, **{k: v for k, v in stored.items() if k in fixed}}, draft
 
 
-def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[dict[str, str]] | None = None,
-          extra_rows: dict[str, int] | None = None, reassign: dict[str, str] | None = None,
-          comment: dict[str, str] | None = None, status: int = 200) -> Any:
+def _page(
+    task_id: int,
+    *,
+    posted: dict[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+    extra_rows: dict[str, int] | None = None,
+    reassign: dict[str, str] | None = None,
+    comment: dict[str, str] | None = None,
+    status: int = 200,
+) -> Any:
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         t = views.task_detail(session, principal, task_id, clock=rt.clock)
@@ -72,36 +97,52 @@ def _page(task_id: int, *, posted: dict[str, str] | None = None, errors: list[di
         top = schema_form.attach(fields, errors or [])
         case = cases.get(session, t.case_id) if t.case_id is not None else None
         context = {
-            "t": t, "fields": fields, "top_errors": top, "draft": draft,
+            "t": t,
+            "fields": fields,
+            "top_errors": top,
+            "draft": draft,
             "field_errors": sum(len(f.errors) for top_field in fields for f in top_field.walk()),
-            "me": principal.username, "posted": posted is not None,
+            "me": principal.username,
+            "posted": posted is not None,
             "colleagues": views.colleagues(session, principal, t) if t.may(views.DELEGATE) else [],
             "comments": work.comments_of(session, principal=principal, task_id=t.id),
             "urges": work.urges_of(session, principal=principal, task_id=t.id),
-            "case": case_pages.side_summary(session, principal, case, now=rt.clock.now()) if case else None,
+            "case": case_pages.side_summary(session, principal, case, now=rt.clock.now())
+            if case
+            else None,
             "recommendation": case_pages.recommendation(session, principal, case) if case else None,
-            "reassign": reassign or {}, "comment": comment or {},
+            "reassign": reassign or {},
+            "comment": comment or {},
         }
         recorded = _recorded(t, shown_apart=SIX_ELEMENT_KEYS if context["recommendation"] else ())
         context["recorded"], context["documents"] = recorded, _documents(t, recorded, fields)
-        context["attachments"] = (documents_card(session, principal, case, task_id=t.id)
-                                  if case is not None and context["case"] is not None else None)
+        context["attachments"] = (
+            documents_card(session, principal, case, task_id=t.id)
+            if case is not None and context["case"] is not None
+            else None
+        )
     return render_template("task.html", **context), status
 
 
 def _recorded(task: views.TaskDetailView, *, shown_apart: tuple[str, ...]) -> list[RecordedStep]:
     """What earlier steps recorded, less what the page shows elsewhere (the six-element grid)."""
-    steps = [replace(step, entries=[e for e in step.entries if e.key not in shown_apart])
-             for step in task.recorded]
+    steps = [
+        replace(step, entries=[e for e in step.entries if e.key not in shown_apart])
+        for step in task.recorded
+    ]
     return [step for step in steps if step.entries]
 
 
-def _documents(task: views.TaskDetailView, recorded: list[RecordedStep],
-               fields: list[schema_form.Field]) -> list[tuple[str, str]]:
+def _documents(
+    task: views.TaskDetailView, recorded: list[RecordedStep], fields: list[schema_form.Field]
+) -> list[tuple[str, str]]:
     """The case's materials from its start data, unless a step's answers or the form show them."""
     shown = {e.key for step in recorded for e in step.entries} | {f.path for f in fields}
-    return [(label, task.data[key]) for key, label in DOCUMENTS.items()
-            if isinstance(task.data.get(key), str) and task.data[key].strip() and key not in shown]
+    return [
+        (label, task.data[key])
+        for key, label in DOCUMENTS.items()
+        if isinstance(task.data.get(key), str) and task.data[key].strip() and key not in shown
+    ]
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -119,8 +160,11 @@ def task_submit(task_id: int) -> Any:
     The form is read in a read transaction; the write is the completion alone (or the draft):
     completion judges the data, and its refusal is worded beside the fields."""
     rt = auth.runtime()
-    posted = {key: request.form.get(key, "") for key in request.form if key not in (auth.CSRF_FIELD, "action",
-                                                                                   "add_row")}
+    posted = {
+        key: request.form.get(key, "")
+        for key in request.form
+        if key not in (auth.CSRF_FIELD, "action", "add_row")
+    }
     add_row = request.form.get("add_row")
     action = request.form.get("action", "complete")
     form_errors.require_token()  # CSRF first, whatever the action
@@ -132,21 +176,32 @@ def task_submit(task_id: int) -> Any:
     try:
         with auth.writing() as (session, principal):
             if action == "draft":
-                drafts.save_draft(session, principal=principal, task_id=task_id, data=data, clock=rt.clock)
+                drafts.save_draft(
+                    session, principal=principal, task_id=task_id, data=data, clock=rt.clock
+                )
             else:  # an unreadable value stays text in `data`: completion refuses it by its type
-                completion.complete(session, principal=principal, task_id=task_id, data=data,
-                                    clock=rt.clock)
-    except ValidationFailed as err:  # the form's rules, or a rule of the process's action: nothing stored
+                completion.complete(
+                    session, principal=principal, task_id=task_id, data=data, clock=rt.clock
+                )
+    except (
+        ValidationFailed
+    ) as err:  # the form's rules, or a rule of the process's action: nothing stored
         named = {p["field"] for p in unreadable}
         said = [p for p in schema_form.messages(_schema(form), err) if p["field"] not in named]
         return _page(task_id, posted=posted, errors=unreadable + said, status=422)
     except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
-        message = _("任务已办结或已取消，未能提交") if isinstance(err, TaskAlreadyCompleted) else err.message
+        message = (
+            _("任务已办结或已取消，未能提交")
+            if isinstance(err, TaskAlreadyCompleted)
+            else err.message
+        )
         return redirect_with(url_for("ui.task", task_id=task_id), message, "error")
     here = url_for("ui.task", task_id=task_id)
     if action == "draft":
         return redirect_with(here, _("草稿已保存：%(name)s", name=form.name), "success")
-    done = _("已办结：%(name)s", name=form.name) + (f"（{form.case_number}）" if form.case_number else "")
+    done = _("已办结：%(name)s", name=form.name) + (
+        f"（{form.case_number}）" if form.case_number else ""
+    )
     return redirect_with(url_for("ui.inbox"), done, "success")
 
 
@@ -156,12 +211,19 @@ def _reassign(task_id: int, verb: str) -> Any:
     action = work.delegate if verb == "delegate" else work.transfer
     try:
         with auth.writing() as (session, principal):
-            task = action(session, principal=principal, task_id=task_id, username=username, clock=rt.clock)
+            task = action(
+                session, principal=principal, task_id=task_id, username=username, clock=rt.clock
+            )
             name, assignee = task.name, task.assignee
     except ValidationFailed as err:
-        return _page(task_id, reassign={"verb": verb, "username": username, "error": err.message}, status=422)
-    done = (_("已委派给 %(who)s：%(name)s", who=assignee, name=name) if verb == "delegate"
-            else _("已转办给 %(who)s：%(name)s", who=assignee, name=name))
+        return _page(
+            task_id, reassign={"verb": verb, "username": username, "error": err.message}, status=422
+        )
+    done = (
+        _("已委派给 %(who)s：%(name)s", who=assignee, name=name)
+        if verb == "delegate"
+        else _("已转办给 %(who)s：%(name)s", who=assignee, name=name)
+    )
     try:  # after a transfer the task may have left my sight
         with auth.reading() as (session, principal):
             access.get_task(session, principal, task_id)
@@ -193,5 +255,6 @@ def task_comment(task_id: int) -> Any:
             work.comment(session, principal=principal, task_id=task_id, body=body, clock=rt.clock)
     except ValidationFailed as err:
         return _page(task_id, comment={"body": body, "error": err.message}, status=422)
-    return redirect_with(url_for("ui.task", task_id=task_id) + "#comments", _("评论已发表"), "success")
-
+    return redirect_with(
+        url_for("ui.task", task_id=task_id) + "#comments", _("评论已发表"), "success"
+    )

@@ -1,4 +1,5 @@
 """API tests: the real app over Flask's test client, on the domain test world."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,7 +51,9 @@ def login(app: Flask) -> Any:
 
     def _login(username: str, password: str = "demo-pass-1") -> Api:
         client = app.test_client()
-        response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+        response = client.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
         assert response.status_code == 200, response.get_json()
         return Api(client, response.get_json()["csrf_token"])
 

@@ -1,4 +1,5 @@
 """The OpenAPI document and its browsable page, with Swagger UI served locally."""
+
 from __future__ import annotations
 
 from server import create_app
@@ -9,7 +10,12 @@ def test_openapi_document_lists_the_resources(rt: Runtime) -> None:
     client = create_app(rt).test_client()
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/auth/login", "/api/v1/me", "/api/v1/tasks", "/api/v1/tasks/{task_id}/complete"):
+    for path in (
+        "/api/v1/auth/login",
+        "/api/v1/me",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}/complete",
+    ):
         assert path in spec["paths"], path
     error = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
     assert list(error) == ["application/problem+json"]

@@ -1,4 +1,5 @@
 """Logging in, sessions (idle and absolute expiry, logout), CSRF, lockout, tokens."""
+
 from __future__ import annotations
 
 import os
@@ -18,18 +19,28 @@ from workflows.runtime import Runtime
 
 
 def _login(app: Flask, username: str, password: str) -> Any:
-    return app.test_client().post("/api/v1/auth/login", json={"username": username, "password": password})
+    return app.test_client().post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
 
 
 def test_login_sets_an_httponly_lax_cookie_and_me_answers(app: Flask) -> None:
     client = app.test_client()
-    response = client.post("/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"})
+    response = client.post(
+        "/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"}
+    )
     assert response.status_code == 200
-    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("cadreflow_session="))
+    cookie = next(
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith("cadreflow_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     me = client.get("/api/v1/me").get_json()
     assert (me["username"], me["role"], me["org_unit"], me["role_name"]) == (
-        "discipline.hf", "discipline", "ah-hf", "纪检监察机关")
+        "discipline.hf",
+        "discipline",
+        "ah-hf",
+        "纪检监察机关",
+    )
     assert me["sees_units"] == ["ah-hf"]
 
 
@@ -45,9 +56,13 @@ def test_wrong_password_is_401_problem_json_and_audited(app: Flask, rt: Runtime)
     from sqlalchemy import select
 
     from workflows.engine.models import AuditEvent
+
     with rt.db.reading() as session:
-        actions = list(session.execute(select(AuditEvent.action).where(
-            AuditEvent.actor == "discipline.hf")).scalars())
+        actions = list(
+            session.execute(
+                select(AuditEvent.action).where(AuditEvent.actor == "discipline.hf")
+            ).scalars()
+        )
     assert "auth.failed" in actions and "api.refused" in actions
 
 
@@ -111,7 +126,9 @@ def test_each_login_gets_a_new_session_id(app: Flask) -> None:
     client = app.test_client()
     ids = set()
     for _ in range(2):
-        client.post("/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"})
+        client.post(
+            "/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"}
+        )
         ids.add(client.get_cookie("cadreflow_session").value)
     assert len(ids) == 2
 
@@ -152,35 +169,54 @@ def _worker(rt: Runtime) -> Runtime:
     return Runtime(rt.settings)
 
 
-def test_a_login_right_after_another_worker_moved_the_clock_opens_a_live_session(app: Flask, rt: Runtime,
-                                                                                  login: Any) -> None:
+def test_a_login_right_after_another_worker_moved_the_clock_opens_a_live_session(
+    app: Flask, rt: Runtime, login: Any
+) -> None:
     other = _worker(rt)
     try:
         mover = create_app(other, TESTING=True).test_client()
-        signed = mover.post("/api/v1/auth/login", json={"username": "admin.hf", "password": "demo-pass-1"})
-        moved = Api(mover, signed.get_json()["csrf_token"]).post("/admin/clock", json={"advance": "31d"})
+        signed = mover.post(
+            "/api/v1/auth/login", json={"username": "admin.hf", "password": "demo-pass-1"}
+        )
+        moved = Api(mover, signed.get_json()["csrf_token"]).post(
+            "/admin/clock", json={"advance": "31d"}
+        )
         assert moved.status_code == 200, moved.get_json()
     finally:
         other.db.dispose()
     now = datetime.fromisoformat(moved.get_json()["now"])
     client = app.test_client()  # this worker has not read the clock since it moved
-    opened = client.post("/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"})
+    opened = client.post(
+        "/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"}
+    )
     assert opened.status_code == 200
     assert datetime.fromisoformat(opened.get_json()["expires_at"]) > now
     assert client.get("/api/v1/me").status_code == 200
 
 
-def test_a_page_login_right_after_the_cli_moved_the_clock_opens_a_live_session(app: Flask, rt: Runtime) -> None:
+def test_a_page_login_right_after_the_cli_moved_the_clock_opens_a_live_session(
+    app: Flask, rt: Runtime
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADREFLOW_")}
     env.update(CADREFLOW_DATABASE_URL=rt.settings.database_url, CLOCK_ADJUSTABLE="1")
-    done = subprocess.run([str(Path(sys.executable).parent / "cadreflow"), "clock", "advance", "31d"],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "cadreflow"), "clock", "advance", "31d"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     client = app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)
+    )
     assert token is not None
-    signed_in = client.post("/login", data={"username": "discipline.hf", "password": "demo-pass-1",
-                                            "csrf_token": token.group(1)})
+    signed_in = client.post(
+        "/login",
+        data={"username": "discipline.hf", "password": "demo-pass-1", "csrf_token": token.group(1)},
+    )
     assert signed_in.status_code == 303
     inbox = client.get("/tasks")
     assert inbox.status_code == 200, inbox.headers.get("Location")

@@ -10,6 +10,7 @@ discipline lane. Users: `<role>.hf` (own), `<role>.wh` (sibling 芜湖市), `<ro
 Outcomes: "ok" = 2xx; 403 = sees the object but may not act; 404 = sees nothing (out of
 scope looks exactly like missing).
 """
+
 from __future__ import annotations
 
 import io
@@ -39,7 +40,11 @@ from workflows.tasks import service as work
 PLACEMENTS = ("own", "sibling", "parent")
 SUFFIX = {"own": "hf", "sibling": "wh", "parent": "ah"}
 CADRE_USER = {"own": "zhang", "sibling": "wang", "parent": "zhao"}
-REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+REGISTER = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 CLERKS = ("discipline", "organization", "functional", "committee", "unit")
 OVERSEERS = ("supervisor", "admin")
 
@@ -95,8 +100,9 @@ class Probe:
     def client(self, username: str) -> Any:
         if username not in self._clients:
             client = self.app.test_client()
-            response = client.post("/api/v1/auth/login",
-                                   json={"username": username, "password": "demo-pass-1"})
+            response = client.post(
+                "/api/v1/auth/login", json={"username": username, "password": "demo-pass-1"}
+            )
             assert response.status_code == 200, (username, response.get_json())
             self._clients[username] = (client, response.get_json()["csrf_token"])
         return self._clients[username]
@@ -139,8 +145,12 @@ def claimed_task(probe: Probe) -> dict[str, Any]:
     task_id = probe.register_task()
     rt = probe.world.rt
     with rt.db.transaction() as session:
-        work.claim(session, principal=access.principal_for(session, username="discipline.hf"),
-                   task_id=task_id, clock=rt.clock)
+        work.claim(
+            session,
+            principal=access.principal_for(session, username="discipline.hf"),
+            task_id=task_id,
+            clock=rt.clock,
+        )
     return {"task_id": task_id}
 
 
@@ -160,14 +170,19 @@ def escalate(role: str, placement: str) -> Any:
 
 
 #: A definition that deploys with the test forms (tests/data/forms).
-DEFINITION = {"files": [{"name": "deadline.bpmn",
-                         "content": (DATA / "deadline.bpmn").read_text(encoding="utf-8")}]}
+DEFINITION = {
+    "files": [
+        {"name": "deadline.bpmn", "content": (DATA / "deadline.bpmn").read_text(encoding="utf-8")}
+    ]
+}
 _SEQ = itertools.count(1)
 
 
 def administer_in(unit_code: str) -> Callable[[str, str], Any]:
     """Creating in 合肥市: its admin and the province's may; 芜湖市's is told the unit is not theirs."""
-    return lambda role, placement: 403 if role != "admin" else ("ok" if placement != "sibling" else 422)
+    return lambda role, placement: (
+        403 if role != "admin" else ("ok" if placement != "sibling" else 422)
+    )
 
 
 def administer_object(role: str, placement: str) -> Any:
@@ -179,8 +194,14 @@ def holiday(probe: Probe) -> dict[str, Any]:
     """A day set by an admin, to be removed."""
     rt = probe.world.rt
     with rt.db.transaction() as session:
-        calendar_overrides.set_day(session, day=date(2027, 10, 8), is_workday=False, note="国庆节",
-                                   actor="matrix", clock=rt.clock)
+        calendar_overrides.set_day(
+            session,
+            day=date(2027, 10, 8),
+            is_workday=False,
+            note="国庆节",
+            actor="matrix",
+            clock=rt.clock,
+        )
     return {"day": "2027-10-08"}
 
 
@@ -224,8 +245,14 @@ def document_param(probe: Probe) -> dict[str, Any]:
     """A document of the probe's case, added by discipline.hf."""
     case, rt = probe.case(), probe.world.rt
     with rt.db.transaction() as session:
-        row = documents.add(session, principal=access.principal_for(session, username="discipline.hf"),
-                            case_id=case.id, filename="调查报告.pdf", content=MATRIX_PDF, clock=rt.clock)
+        row = documents.add(
+            session,
+            principal=access.principal_for(session, username="discipline.hf"),
+            case_id=case.id,
+            filename="调查报告.pdf",
+            content=MATRIX_PDF,
+            clock=rt.clock,
+        )
         return {"document_id": row.id}
 
 
@@ -234,7 +261,11 @@ def add_document(role: str, placement: str) -> Any:
     (立案: discipline, in the same unit) and the cadre concerned add; others who see the case may not."""
     if not sees_case(role, placement):
         return 404
-    return "ok" if role == "cadre" or (role in ("discipline", "organization") and placement == "own") else 403
+    return (
+        "ok"
+        if role == "cadre" or (role in ("discipline", "organization") and placement == "own")
+        else 403
+    )
 
 
 def withdraw_document(role: str, placement: str) -> Any:
@@ -252,8 +283,15 @@ def blacklist_param(probe: Probe) -> dict[str, Any]:
     """A blacklist entry resting on the probe's case (合肥市)."""
     case, rt = probe.case(), probe.world.rt
     with rt.db.transaction() as session:
-        entry = blacklist.add_entry(session, person_name="王五", basis_case_id=case.id, reviewer="discipline.hf",
-                                    reason="捏造事实、虚假告发干部", entered_on=rt.clock.today(), clock=rt.clock)
+        entry = blacklist.add_entry(
+            session,
+            person_name="王五",
+            basis_case_id=case.id,
+            reviewer="discipline.hf",
+            reason="捏造事实、虚假告发干部",
+            entered_on=rt.clock.today(),
+            clock=rt.clock,
+        )
         return {"entry_id": entry.id}
 
 
@@ -277,88 +315,216 @@ POLICY: list[Row] = [
     Row("POST", "/api/v1/auth/tokens", everyone, body=lambda _p, _a: {"name": "matrix"}),
     Row("GET", "/api/v1/tasks", everyone),
     Row("GET", "/api/v1/tasks/{task_id}", read_task, params=task_param),
-    Row("POST", "/api/v1/tasks/{task_id}/complete", act_on_task, params=task_param, fresh=True,
-        body=lambda _p, _a: {"data": {}}),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/complete",
+        act_on_task,
+        params=task_param,
+        fresh=True,
+        body=lambda _p, _a: {"data": {}},
+    ),
     Row("POST", "/api/v1/tasks/{task_id}/claim", act_on_task, params=task_param, fresh=True),
     Row("POST", "/api/v1/tasks/{task_id}/unclaim", act_on_task, params=claimed_task, fresh=True),
-    Row("POST", "/api/v1/tasks/{task_id}/delegate", act_on_task, params=task_param, fresh=True,
-        body=lambda _p, _a: {"username": "discipline2.hf"}),
-    Row("POST", "/api/v1/tasks/{task_id}/transfer", act_on_task, params=task_param, fresh=True,
-        body=lambda _p, _a: {"username": "discipline2.hf"}),
-    Row("POST", "/api/v1/tasks/{task_id}/urge", urge, params=task_param,
-        body=lambda _p, _a: {"note": "请尽快办理"}),
-    Row("POST", "/api/v1/tasks/{task_id}/escalate", escalate, params=task_param,
-        body=lambda _p, _a: {"note": "逾期未办，督办上报"}),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/delegate",
+        act_on_task,
+        params=task_param,
+        fresh=True,
+        body=lambda _p, _a: {"username": "discipline2.hf"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/transfer",
+        act_on_task,
+        params=task_param,
+        fresh=True,
+        body=lambda _p, _a: {"username": "discipline2.hf"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/urge",
+        urge,
+        params=task_param,
+        body=lambda _p, _a: {"note": "请尽快办理"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/escalate",
+        escalate,
+        params=task_param,
+        body=lambda _p, _a: {"note": "逾期未办，督办上报"},
+    ),
     Row("GET", "/api/v1/tasks/{task_id}/urges", read_task, params=task_param),
     Row("GET", "/api/v1/tasks/{task_id}/comments", read_task, params=task_param),
-    Row("POST", "/api/v1/tasks/{task_id}/comments", read_task, params=task_param,
-        body=lambda _p, _a: {"body": "请核实"}),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/comments",
+        read_task,
+        params=task_param,
+        body=lambda _p, _a: {"body": "请核实"},
+    ),
     Row("GET", "/api/v1/notifications", everyone),
     Row("POST", "/api/v1/notifications/read", everyone, body=lambda _p, _a: {"all": True}),
 ]
 POLICY += [  # processes, supervision, administration
     Row("GET", "/api/v1/processes", everyone),
     Row("GET", "/api/v1/processes/{key}", everyone, params=lambda _p: {"key": "accountability"}),
-    Row("GET", "/api/v1/processes/{key}/versions/{version}/bpmn", everyone,
-        params=lambda _p: {"key": "accountability", "version": 1}),
+    Row(
+        "GET",
+        "/api/v1/processes/{key}/versions/{version}/bpmn",
+        everyone,
+        params=lambda _p: {"key": "accountability", "version": 1},
+    ),
     Row("POST", "/api/v1/processes/validate", only("designer"), body=lambda _p, _a: DEFINITION),
     Row("POST", "/api/v1/processes", only("designer"), body=lambda _p, _a: DEFINITION),
     Row("GET", "/api/v1/supervision/summary", only(*OVERSEERS)),
     Row("GET", "/api/v1/supervision/overdue", only(*OVERSEERS)),
-    *(Row("GET", f"/api/v1/admin/{path}", only("admin"))
-      for path in ("users", "roles", "org-units", "calendar", "settings/deadlines", "clock", "audit")),
-    Row("POST", "/api/v1/admin/users", administer_in("ah-hf"), body=lambda _p, _a: {
-        "username": f"matrix{next(_SEQ)}", "display_name": "新用户", "password": "long-enough-1",
-        "role": "unit", "org_unit": "ah-hf"}),
-    Row("PATCH", "/api/v1/admin/users/{username}", administer_object,
-        params=lambda _p: {"username": "unit.hf"}, body=lambda _p, _a: {"display_name": "所在单位"}),
-    Row("POST", "/api/v1/admin/org-units", administer_in("ah-hf"), body=lambda _p, _a: {
-        "code": f"ah-hf-m{next(_SEQ)}", "name": "某县", "level": "county", "parent": "ah-hf"}),
-    Row("PUT", "/api/v1/admin/calendar/days/{day}", only("admin"), params=lambda _p: {"day": "2027-10-08"},
-        body=lambda _p, _a: {"is_workday": False, "note": "国庆节"}),
+    *(
+        Row("GET", f"/api/v1/admin/{path}", only("admin"))
+        for path in (
+            "users",
+            "roles",
+            "org-units",
+            "calendar",
+            "settings/deadlines",
+            "clock",
+            "audit",
+        )
+    ),
+    Row(
+        "POST",
+        "/api/v1/admin/users",
+        administer_in("ah-hf"),
+        body=lambda _p, _a: {
+            "username": f"matrix{next(_SEQ)}",
+            "display_name": "新用户",
+            "password": "long-enough-1",
+            "role": "unit",
+            "org_unit": "ah-hf",
+        },
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/admin/users/{username}",
+        administer_object,
+        params=lambda _p: {"username": "unit.hf"},
+        body=lambda _p, _a: {"display_name": "所在单位"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/admin/org-units",
+        administer_in("ah-hf"),
+        body=lambda _p, _a: {
+            "code": f"ah-hf-m{next(_SEQ)}",
+            "name": "某县",
+            "level": "county",
+            "parent": "ah-hf",
+        },
+    ),
+    Row(
+        "PUT",
+        "/api/v1/admin/calendar/days/{day}",
+        only("admin"),
+        params=lambda _p: {"day": "2027-10-08"},
+        body=lambda _p, _a: {"is_workday": False, "note": "国庆节"},
+    ),
     Row("DELETE", "/api/v1/admin/calendar/days/{day}", only("admin"), params=holiday, fresh=True),
     Row("POST", "/api/v1/admin/calendar/years", only("admin"), body=lambda _p, _a: {"year": 2029}),
-    Row("PUT", "/api/v1/admin/settings/deadlines", only("admin"),
-        body=lambda _p, _a: {"investigation_workdays": 30}),
+    Row(
+        "PUT",
+        "/api/v1/admin/settings/deadlines",
+        only("admin"),
+        body=lambda _p, _a: {"investigation_workdays": 30},
+    ),
     Row("POST", "/api/v1/admin/clock", only("admin"), body=lambda _p, _a: {"advance": "0m"}),
     Row("POST", "/api/v1/admin/audit/verify", only("admin")),
 ]
 POLICY += [  # cases, cadres, the blacklist
     Row("GET", "/api/v1/cases", everyone),
-    Row("POST", "/api/v1/cases", open_case, body=lambda p, _a: {
-        "process": "accountability", "cadre_id": p.world.cadres["zhang"], "source": "audit", "data": FINDING}),
+    Row(
+        "POST",
+        "/api/v1/cases",
+        open_case,
+        body=lambda p, _a: {
+            "process": "accountability",
+            "cadre_id": p.world.cadres["zhang"],
+            "source": "audit",
+            "data": FINDING,
+        },
+    ),
     Row("GET", "/api/v1/cases/{case_id}", read_case, params=case_param),
     Row("GET", "/api/v1/cases/{case_id}/diagram", read_case, params=case_param),
-    Row("POST", "/api/v1/cases/{case_id}/appeals", file_appeal, params=decided_param, fresh=True,
-        body=lambda _p, _a: {"grounds": "处理过重"}),
-    Row("POST", "/api/v1/cases/{case_id}/exemption-applications", apply_for_exemption, params=case_param,
-        fresh=True, body=lambda _p, _a: {"reasons": "属于先行先试中的失误", "applicant": "unit"}),
+    Row(
+        "POST",
+        "/api/v1/cases/{case_id}/appeals",
+        file_appeal,
+        params=decided_param,
+        fresh=True,
+        body=lambda _p, _a: {"grounds": "处理过重"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/cases/{case_id}/exemption-applications",
+        apply_for_exemption,
+        params=case_param,
+        fresh=True,
+        body=lambda _p, _a: {"reasons": "属于先行先试中的失误", "applicant": "unit"},
+    ),
     Row("GET", "/api/v1/cadres", everyone),
     Row("GET", "/api/v1/cadres/{cadre_id}", read_case, params=cadre_param),
     Row("GET", "/api/v1/cadres/{cadre_id}/promotion-eligibility", read_case, params=cadre_param),
     Row("GET", "/api/v1/blacklist", only(*BLACKLIST_READERS)),
     Row("GET", "/api/v1/blacklist/{entry_id}", read_blacklist_entry, params=blacklist_param),
-    Row("POST", "/api/v1/blacklist/{entry_id}/corrections", correct_blacklist_entry, params=blacklist_param,
-        fresh=True, body=lambda _p, _a: {"person_name": "王武", "reason": "姓名录入有误", "reviewer": "discipline2.hf"}),
+    Row(
+        "POST",
+        "/api/v1/blacklist/{entry_id}/corrections",
+        correct_blacklist_entry,
+        params=blacklist_param,
+        fresh=True,
+        body=lambda _p, _a: {
+            "person_name": "王武",
+            "reason": "姓名录入有误",
+            "reviewer": "discipline2.hf",
+        },
+    ),
 ]
 POLICY += [  # case documents (案件材料)
     Row("GET", "/api/v1/cases/{case_id}/documents", read_case, params=case_param),
-    Row("POST", "/api/v1/cases/{case_id}/documents", add_document, params=case_param, multipart=True,
-        body=lambda _p, _a: {"file": (io.BytesIO(MATRIX_PDF), "调查报告.pdf"), "title": "调查报告"}),
+    Row(
+        "POST",
+        "/api/v1/cases/{case_id}/documents",
+        add_document,
+        params=case_param,
+        multipart=True,
+        body=lambda _p, _a: {"file": (io.BytesIO(MATRIX_PDF), "调查报告.pdf"), "title": "调查报告"},
+    ),
     Row("GET", "/api/v1/documents/{document_id}", read_case, params=document_param),
     Row("GET", "/api/v1/documents/{document_id}/content", read_case, params=document_param),
-    Row("POST", "/api/v1/documents/{document_id}/withdraw", withdraw_document, params=document_param,
-        fresh=True, body=lambda _p, _a: {"reason": "与本案无关"}),
+    Row(
+        "POST",
+        "/api/v1/documents/{document_id}/withdraw",
+        withdraw_document,
+        params=document_param,
+        fresh=True,
+        body=lambda _p, _a: {"reason": "与本案无关"},
+    ),
 ]
-
 
 
 def incident_param(probe: Probe) -> dict[str, Any]:
     """An incident on the probe's case's instance (合肥市)."""
     case, rt = probe.case(), probe.world.rt
     with rt.db.transaction() as session:
-        return {"incident_id": incidents.record_failure(session, instance_id=case.instance_id, element="register",
-                                                        message="矩阵测试", clock=rt.clock)}
+        return {
+            "incident_id": incidents.record_failure(
+                session,
+                instance_id=case.instance_id,
+                element="register",
+                message="矩阵测试",
+                clock=rt.clock,
+            )
+        }
 
 
 def handle_incident(role: str, placement: str) -> Any:
@@ -374,9 +540,21 @@ def handle_incident(role: str, placement: str) -> Any:
 POLICY += [  # incidents (故障)
     Row("GET", "/api/v1/incidents", only("admin", "designer")),
     Row("GET", "/api/v1/incidents/{incident_id}", handle_incident, params=incident_param),
-    Row("POST", "/api/v1/incidents/{incident_id}/retry", handle_incident, params=incident_param, fresh=True),
-    Row("POST", "/api/v1/incidents/{incident_id}/cancel", handle_incident, params=incident_param, fresh=True,
-        body=lambda _p, _a: {"reason": "矩阵测试"}),
+    Row(
+        "POST",
+        "/api/v1/incidents/{incident_id}/retry",
+        handle_incident,
+        params=incident_param,
+        fresh=True,
+    ),
+    Row(
+        "POST",
+        "/api/v1/incidents/{incident_id}/cancel",
+        handle_incident,
+        params=incident_param,
+        fresh=True,
+        body=lambda _p, _a: {"reason": "矩阵测试"},
+    ),
 ]
 
 #: Endpoints whose authorization is proven elsewhere, with where.
@@ -392,14 +570,31 @@ def _matrix_world(rt: Runtime) -> World:
     with rt.db.transaction() as session:
         for role in ROLES:
             if role != "cadre":
-                org.add_user(session, hasher=HASHER, username=f"{role}.ah", display_name=f"{role} ah", password="demo-pass-1",
-                             role=role, org_unit_code="ah", clock=rt.clock)
+                org.add_user(
+                    session,
+                    hasher=HASHER,
+                    username=f"{role}.ah",
+                    display_name=f"{role} ah",
+                    password="demo-pass-1",
+                    role=role,
+                    org_unit_code="ah",
+                    clock=rt.clock,
+                )
         for username, name, unit in (("wang", "王五", "ah-wh"), ("zhao", "赵六", "ah")):
             cadre = Cadre(name=name, post="某局局长", org_unit_code=unit, created_at=rt.clock.now())
             session.add(cadre)
             session.flush()
-            org.add_user(session, hasher=HASHER, username=username, display_name=name, password="demo-pass-1",
-                         role="cadre", org_unit_code=unit, clock=rt.clock, cadre_id=cadre.id)
+            org.add_user(
+                session,
+                hasher=HASHER,
+                username=username,
+                display_name=name,
+                password="demo-pass-1",
+                role="cadre",
+                org_unit_code=unit,
+                clock=rt.clock,
+                cadre_id=cadre.id,
+            )
     return world
 
 
@@ -408,8 +603,13 @@ def _call(probe: Probe, row: Row, username: str, params: dict[str, Any]) -> int:
     url = row.path.format(**params) + row.query
     body = row.body(probe, params)
     if row.multipart:
-        response = client.open(url, method=row.method, data=body, headers={"X-CSRF-Token": csrf},
-                               content_type="multipart/form-data")
+        response = client.open(
+            url,
+            method=row.method,
+            data=body,
+            headers={"X-CSRF-Token": csrf},
+            content_type="multipart/form-data",
+        )
     else:
         response = client.open(url, method=row.method, json=body, headers={"X-CSRF-Token": csrf})
     return int(response.status_code)
@@ -437,8 +637,12 @@ def test_matrix(rt: Runtime, row: Row) -> None:
 
 def test_every_endpoint_has_a_policy(rt: Runtime) -> None:
     spec = create_app(rt).test_client().get("/api/v1/openapi.json").get_json()
-    documented = {f"{method.upper()} {path}" for path, ops in spec["paths"].items() for method in ops
-                  if method in {"get", "post", "put", "patch", "delete"}}
+    documented = {
+        f"{method.upper()} {path}"
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
     covered = {row.id for row in POLICY} | set(ELSEWHERE)
     assert sorted(documented - covered) == []
     assert sorted(covered - documented) == []

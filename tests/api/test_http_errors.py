@@ -1,4 +1,5 @@
 """Domain errors become HTTP in one place: problem+json for the API, a page for people."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,13 +29,18 @@ def _app(raised: Exception) -> Flask:
     return app
 
 
-@pytest.mark.parametrize(("raised", "status", "code"), [
-    (NotFound("case 7 not found"), 404, "not_found"),
-    (Forbidden("回避：不得复核本人办理的案件"), 403, "forbidden"),
-    (TaskAlreadyCompleted("task 3 is already completed"), 409, "task_already_completed"),
-    (Conflict("instance 2 was changed"), 409, "conflict"),
-])
-def test_domain_errors_map_to_status_and_problem_json(raised: Exception, status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("raised", "status", "code"),
+    [
+        (NotFound("case 7 not found"), 404, "not_found"),
+        (Forbidden("回避：不得复核本人办理的案件"), 403, "forbidden"),
+        (TaskAlreadyCompleted("task 3 is already completed"), 409, "task_already_completed"),
+        (Conflict("instance 2 was changed"), 409, "conflict"),
+    ],
+)
+def test_domain_errors_map_to_status_and_problem_json(
+    raised: Exception, status: int, code: str
+) -> None:
     response = _app(raised).test_client().get("/api/v1/boom")
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
@@ -43,14 +49,20 @@ def test_domain_errors_map_to_status_and_problem_json(raised: Exception, status:
 
 
 def test_validation_error_carries_a_field_map() -> None:
-    raised = ValidationFailed("the form has errors", [
-        {"field": "reason", "message": "§6 问责决定须说明理由"},
-        {"field": "decided_on", "message": "expected a date"},
-        {"field": "reason", "message": "too short"}])
+    raised = ValidationFailed(
+        "the form has errors",
+        [
+            {"field": "reason", "message": "§6 问责决定须说明理由"},
+            {"field": "decided_on", "message": "expected a date"},
+            {"field": "reason", "message": "too short"},
+        ],
+    )
     body = _app(raised).test_client().get("/api/v1/boom").get_json()
     assert body["status"] == 422
-    assert body["errors"] == {"reason": ["§6 问责决定须说明理由", "too short"],
-                              "decided_on": ["expected a date"]}
+    assert body["errors"] == {
+        "reason": ["§6 问责决定须说明理由", "too short"],
+        "decided_on": ["expected a date"],
+    }
 
 
 def test_definition_error_lists_file_element_and_reason() -> None:

@@ -1,5 +1,6 @@
 """站内通知: raised by delegation, urges, decisions and the deadline sweep; read and marked
 by their own user only."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,14 +17,23 @@ from workflows.runtime import Runtime
 from workflows.tasks import notifications
 from workflows.tasks.models import Notification
 
-REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+REGISTER = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 
 
 def _pairs(rt: Runtime, kind: str) -> list[tuple[int | None, str]]:
     with rt.db.reading() as session:
-        return [(n.task_id, n.username) for n in session.execute(
-            select(Notification).where(Notification.kind == kind)
-            .order_by(Notification.task_id, Notification.username)).scalars()]
+        return [
+            (n.task_id, n.username)
+            for n in session.execute(
+                select(Notification)
+                .where(Notification.kind == kind)
+                .order_by(Notification.task_id, Notification.username)
+            ).scalars()
+        ]
 
 
 def _sweep(rt: Runtime) -> int:
@@ -68,12 +78,21 @@ def test_mark_read_by_ids_or_all_and_only_my_own(world: World, login: Any, rt: R
     assert marked == {"marked": 1, "unread": 2}
     unread = mine.get("/notifications?unread=true").get_json()
     assert unread["total"] == 2 and ids[0] not in [n["id"] for n in unread["items"]]
-    assert mine.post("/notifications/read", json={"all": True}).get_json() == {"marked": 2, "unread": 0}
+    assert mine.post("/notifications/read", json={"all": True}).get_json() == {
+        "marked": 2,
+        "unread": 0,
+    }
     assert mine.get("/notifications?unread=true").get_json()["items"] == []
     assert other.get("/notifications").get_json()["unread"] == 3
     with rt.db.reading() as session:
-        assert session.execute(select(func.count()).select_from(AuditEvent)
-                               .where(AuditEvent.action == "notification.read")).scalar_one() == 2
+        assert (
+            session.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "notification.read")
+            ).scalar_one()
+            == 2
+        )
 
 
 def test_notifications_are_paginated_newest_first(world: World, login: Any) -> None:
@@ -94,7 +113,10 @@ def test_bad_notification_input_is_named(world: World, login: Any) -> None:
     refused = api.post("/notifications/read", json={"ids": ["x"]})
     assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"ids.0"}
     refused = api.get("/notifications?unread=maybe&per_page=0")
-    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"unread", "per_page"}
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {
+        "unread",
+        "per_page",
+    }
     assert api.post("/notifications/read", json={"ids": [424242]}).status_code == 404
 
 
@@ -102,8 +124,9 @@ def test_notifications_need_a_login(world: World, app: Any) -> None:
     assert app.test_client().get("/api/v1/notifications").status_code == 401
 
 
-def test_sweep_raises_due_soon_then_overdue_once_per_task_and_user(world: World, login: Any,
-                                                                     rt: Runtime) -> None:
+def test_sweep_raises_due_soon_then_overdue_once_per_task_and_user(
+    world: World, login: Any, rt: Runtime
+) -> None:
     task = _investigation(world)
     assert task.due_at is not None and task.assignee is None
     assert _sweep(rt) == 0
@@ -116,10 +139,16 @@ def test_sweep_raises_due_soon_then_overdue_once_per_task_and_user(world: World,
     assert _sweep(rt) == 2 and _sweep(rt) == 0
     assert _pairs(rt, "overdue") == pool and _pairs(rt, "due_soon") == pool
     notice = login("discipline2.hf").get("/notifications?per_page=1").get_json()["items"][0]
-    assert notice["kind"] == "overdue" and notice["title"].startswith("已逾期") and notice["task_id"] == task.id
+    assert (
+        notice["kind"] == "overdue"
+        and notice["title"].startswith("已逾期")
+        and notice["task_id"] == task.id
+    )
 
 
-def test_sweep_tells_only_the_assignee_of_a_claimed_task(world: World, login: Any, rt: Runtime) -> None:
+def test_sweep_tells_only_the_assignee_of_a_claimed_task(
+    world: World, login: Any, rt: Runtime
+) -> None:
     task = _investigation(world)
     assert login("discipline2.hf").post(f"/tasks/{task.id}/claim").status_code == 200
     _move_to(rt, task.due_at + timedelta(hours=1))
@@ -129,7 +158,9 @@ def test_sweep_tells_only_the_assignee_of_a_claimed_task(world: World, login: An
     assert _sweep(rt) == 0
 
 
-def test_sweep_tells_the_reviewer_the_process_assigned(world: World, login: Any, rt: Runtime) -> None:
+def test_sweep_tells_the_reviewer_the_process_assigned(
+    world: World, login: Any, rt: Runtime
+) -> None:
     _original, case = world.accepted_appeal()
     review = world.task(case, "review")
     _sweep(rt)
@@ -144,7 +175,11 @@ def test_a_decision_is_notified_to_the_cadre(world: World, login: Any) -> None:
     case = world.decided_accountability()
     inbox = login("zhang").get("/notifications").get_json()
     decided = [n for n in inbox["items"] if n["kind"] == "decided"]
-    assert len(decided) == 1 and decided[0]["case_id"] == case.id and case.number in decided[0]["title"]
+    assert (
+        len(decided) == 1
+        and decided[0]["case_id"] == case.id
+        and case.number in decided[0]["title"]
+    )
     assert login("committee.hf").get("/notifications").get_json()["total"] == 0
 
 

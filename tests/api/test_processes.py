@@ -1,4 +1,5 @@
 """The process catalogue, version diagrams, validating and deploying BPMN/DMN over HTTP."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,34 +16,62 @@ from tests.support.world import BPMN, FORMS, World
 from workflows.engine.models import AuditEvent, ProcessVersion
 from workflows.runtime import Runtime
 
-REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+REGISTER = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 ACCOUNTABILITY = (BPMN / "accountability.bpmn").read_text(encoding="utf-8")
-RENAMED = ACCOUNTABILITY.replace('<bpmn:userTask id="investigate" name="责任调查">',
-                                 '<bpmn:userTask id="investigate" name="责任调查核实">')
+RENAMED = ACCOUNTABILITY.replace(
+    '<bpmn:userTask id="investigate" name="责任调查">',
+    '<bpmn:userTask id="investigate" name="责任调查核实">',
+)
 UNKNOWN_LANE = ACCOUNTABILITY.replace('name="committee"', 'name="nobody"')
 
 
 @pytest.fixture
 def app(rt: Runtime, world: World) -> Flask:
     """The app with the shipped forms/, which the shipped processes reference."""
-    shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS), db=rt.db, clock=rt.clock, hasher=rt.hasher)
+    shipped = Runtime(
+        dataclasses.replace(rt.settings, forms_dir=FORMS),
+        db=rt.db,
+        clock=rt.clock,
+        hasher=rt.hasher,
+    )
     return create_app(shipped, TESTING=True)
 
 
 def _versions(rt: Runtime, key: str) -> int:
     with rt.db.reading() as session:
-        return int(session.execute(select(func.count()).select_from(ProcessVersion)
-                                   .where(ProcessVersion.process_key == key)).scalar_one())
+        return int(
+            session.execute(
+                select(func.count())
+                .select_from(ProcessVersion)
+                .where(ProcessVersion.process_key == key)
+            ).scalar_one()
+        )
 
 
-def test_catalogue_lists_processes_with_names_and_running_instances(world: World, login: Any) -> None:
+def test_catalogue_lists_processes_with_names_and_running_instances(
+    world: World, login: Any
+) -> None:
     world.open("accountability", data=REGISTER)
     body = login("discipline.hf").get("/processes").get_json()
     by_key = {p["key"]: p for p in body}
-    assert set(by_key) >= {"accountability", "tolerance_review", "appeal", "rectification", "clarification"}
+    assert set(by_key) >= {
+        "accountability",
+        "tolerance_review",
+        "appeal",
+        "rectification",
+        "clarification",
+    }
     entry = by_key["accountability"]
     assert entry["name"] == "问责"  # the BPMN process name
-    assert (entry["latest_version"], entry["version_count"], entry["deployed_by"]) == (1, 1, "designer.hf")
+    assert (entry["latest_version"], entry["version_count"], entry["deployed_by"]) == (
+        1,
+        1,
+        "designer.hf",
+    )
     assert entry["running_by_version"] == [{"version": 1, "running": 1}] and entry["running"] == 1
     assert "bpmn_xml" not in entry
     # another unit's clerk learns nothing of this unit's case
@@ -76,26 +105,45 @@ def test_catalogue_needs_a_login(app: Flask) -> None:
     assert app.test_client().get("/api/v1/processes").status_code == 401
 
 
-def test_validate_names_file_and_element_and_stores_nothing(world: World, login: Any, rt: Runtime) -> None:
+def test_validate_names_file_and_element_and_stores_nothing(
+    world: World, login: Any, rt: Runtime
+) -> None:
     api = login("designer.hf")
-    response = api.post("/processes/validate", json={"files": [
-        {"name": "accountability.bpmn", "content": UNKNOWN_LANE}]})
+    response = api.post(
+        "/processes/validate",
+        json={"files": [{"name": "accountability.bpmn", "content": UNKNOWN_LANE}]},
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["ok"] is False
     assert {"file": "accountability.bpmn", "element": "decide"} in [
-        {"file": p["file"], "element": p["element"]} for p in body["problems"]]
+        {"file": p["file"], "element": p["element"]} for p in body["problems"]
+    ]
     assert "nobody" in " ".join(p["reason"] for p in body["problems"])
-    good = api.post("/processes/validate", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]})
-    assert good.get_json()["ok"] is True and good.get_json()["processes"][0]["key"] == "accountability"
+    good = api.post(
+        "/processes/validate", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]}
+    )
+    assert (
+        good.get_json()["ok"] is True and good.get_json()["processes"][0]["key"] == "accountability"
+    )
     assert _versions(rt, "accountability") == 1
 
 
 def test_validate_takes_a_multipart_upload(world: World, login: Any) -> None:
     api = login("designer.hf")
-    response = api.client.post("/api/v1/processes/validate", content_type="multipart/form-data", data={
-        "files": [(io.BytesIO(RENAMED.encode()), "accountability.bpmn"),
-                  (io.BytesIO((BPMN / "decisions" / "six_elements.dmn").read_bytes()), "six_elements.dmn")]})
+    response = api.client.post(
+        "/api/v1/processes/validate",
+        content_type="multipart/form-data",
+        data={
+            "files": [
+                (io.BytesIO(RENAMED.encode()), "accountability.bpmn"),
+                (
+                    io.BytesIO((BPMN / "decisions" / "six_elements.dmn").read_bytes()),
+                    "six_elements.dmn",
+                ),
+            ]
+        },
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["ok"] is True and [d["file"] for d in body["decisions"]] == ["six_elements.dmn"]
@@ -111,37 +159,59 @@ def test_only_designers_validate_and_deploy(world: World, login: Any, rt: Runtim
     assert _versions(rt, "accountability") == 1
 
 
-def test_deploying_a_renamed_task_creates_a_new_version(world: World, login: Any, rt: Runtime) -> None:
+def test_deploying_a_renamed_task_creates_a_new_version(
+    world: World, login: Any, rt: Runtime
+) -> None:
     case = world.open("accountability", data=REGISTER)
     api = login("designer.hf")
-    response = api.post("/processes", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]})
+    response = api.post(
+        "/processes", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]}
+    )
     assert response.status_code == 201, response.get_json()
-    assert response.get_json() == {"deployed": [{"key": "accountability", "version": 2}], "unchanged": []}
+    assert response.get_json() == {
+        "deployed": [{"key": "accountability", "version": 2}],
+        "unchanged": [],
+    }
     detail = api.get("/processes/accountability").get_json()
     assert [(v["version"], v["running"]) for v in detail["versions"]] == [(2, 0), (1, 1)]
     assert detail["latest_version"] == 2 and "责任调查核实" in detail["bpmn_xml"]
     assert world.case(case.id).instance_id  # the running case keeps version 1
-    again = api.post("/processes", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]})
+    again = api.post(
+        "/processes", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]}
+    )
     assert again.status_code == 201
-    assert again.get_json() == {"deployed": [], "unchanged": [{"key": "accountability", "version": 2}]}
+    assert again.get_json() == {
+        "deployed": [],
+        "unchanged": [{"key": "accountability", "version": 2}],
+    }
     with rt.db.reading() as session:
-        row = session.execute(select(AuditEvent).where(AuditEvent.action == "process.deploy")
-                              .order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
+        row = session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.action == "process.deploy")
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        ).scalar_one()
     assert row.actor == "designer.hf" and json.loads(row.detail)["by"]["role"] == "designer"
 
 
 def test_multipart_deploy(world: World, login: Any, rt: Runtime) -> None:
     api = login("designer.hf")
-    response = api.client.post("/api/v1/processes", content_type="multipart/form-data",
-                               headers={"X-CSRF-Token": api.csrf},
-                               data={"files": [(io.BytesIO(RENAMED.encode()), "accountability.bpmn")]})
+    response = api.client.post(
+        "/api/v1/processes",
+        content_type="multipart/form-data",
+        headers={"X-CSRF-Token": api.csrf},
+        data={"files": [(io.BytesIO(RENAMED.encode()), "accountability.bpmn")]},
+    )
     assert response.status_code == 201, response.get_json()
     assert _versions(rt, "accountability") == 2
 
 
-def test_deploy_with_problems_is_422_and_stores_nothing(world: World, login: Any, rt: Runtime) -> None:
-    response = login("designer.hf").post("/processes", json={"files": [
-        {"name": "accountability.bpmn", "content": UNKNOWN_LANE}]})
+def test_deploy_with_problems_is_422_and_stores_nothing(
+    world: World, login: Any, rt: Runtime
+) -> None:
+    response = login("designer.hf").post(
+        "/processes", json={"files": [{"name": "accountability.bpmn", "content": UNKNOWN_LANE}]}
+    )
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     problems = response.get_json()["problems"]
     assert any(p["element"] == "decide" and p["file"] == "accountability.bpmn" for p in problems)
@@ -150,12 +220,22 @@ def test_deploy_with_problems_is_422_and_stores_nothing(world: World, login: Any
 
 def test_files_that_are_not_definitions_are_refused_by_name(world: World, login: Any) -> None:
     api = login("designer.hf")
-    response = api.post("/processes", json={"files": [
-        {"name": "accountability.bpmn", "content": RENAMED}, {"name": "notes.txt", "content": "x"}]})
+    response = api.post(
+        "/processes",
+        json={
+            "files": [
+                {"name": "accountability.bpmn", "content": RENAMED},
+                {"name": "notes.txt", "content": "x"},
+            ]
+        },
+    )
     assert response.status_code == 422
     assert "notes.txt" in response.get_json()["errors"]["files.1"][0]
-    response = api.client.post("/api/v1/processes/validate", content_type="multipart/form-data",
-                               data={"files": [(io.BytesIO(b"MZ"), "tool.exe")]})
+    response = api.client.post(
+        "/api/v1/processes/validate",
+        content_type="multipart/form-data",
+        data={"files": [(io.BytesIO(b"MZ"), "tool.exe")]},
+    )
     assert response.status_code == 422 and "tool.exe" in response.get_json()["errors"]["files.0"][0]
 
 
@@ -168,9 +248,18 @@ def test_bad_bodies_name_the_field(world: World, login: Any) -> None:
     assert empty.status_code == 422 and "files" in empty.get_json()["errors"]
 
 
-def test_oversized_definition_is_a_problem_not_a_crash(world: World, login: Any, app: Flask) -> None:
+def test_oversized_definition_is_a_problem_not_a_crash(
+    world: World, login: Any, app: Flask
+) -> None:
     limit = app.extensions["cadreflow"].settings.max_definition_bytes
-    big = ACCOUNTABILITY.replace("</bpmn:definitions>", "<!--" + "x" * limit + "--></bpmn:definitions>")
-    body = login("designer.hf").post("/processes/validate", json={"files": [
-        {"name": "accountability.bpmn", "content": big}]}).get_json()
+    big = ACCOUNTABILITY.replace(
+        "</bpmn:definitions>", "<!--" + "x" * limit + "--></bpmn:definitions>"
+    )
+    body = (
+        login("designer.hf")
+        .post(
+            "/processes/validate", json={"files": [{"name": "accountability.bpmn", "content": big}]}
+        )
+        .get_json()
+    )
     assert body["ok"] is False and body["problems"][0]["file"] == "accountability.bpmn"

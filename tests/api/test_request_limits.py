@@ -1,5 +1,6 @@
 """Request bodies past the app-wide cap (CADREFLOW_MAX_REQUEST_BYTES) are refused unread:
 a problem body for the API, a page for people; nothing is stored."""
+
 from __future__ import annotations
 
 import base64
@@ -30,14 +31,22 @@ def _sessions(rt: Runtime) -> int:
 
 
 def test_the_default_cap_comes_from_the_settings(rt: Runtime, world: World) -> None:
-    assert create_app(rt, TESTING=True).config["MAX_CONTENT_LENGTH"] == rt.settings.max_request_bytes
+    assert (
+        create_app(rt, TESTING=True).config["MAX_CONTENT_LENGTH"] == rt.settings.max_request_bytes
+    )
     assert rt.settings.max_request_bytes == 16 * 1024 * 1024
 
 
 def test_an_oversized_api_body_is_a_problem_and_stores_nothing(rt: Runtime, world: World) -> None:
     before = _sessions(rt)
-    response = _small_app(rt).test_client().post(
-        "/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1", "pad": "x" * CAP})
+    response = (
+        _small_app(rt)
+        .test_client()
+        .post(
+            "/api/v1/auth/login",
+            json={"username": "discipline.hf", "password": "demo-pass-1", "pad": "x" * CAP},
+        )
+    )
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
@@ -45,20 +54,33 @@ def test_an_oversized_api_body_is_a_problem_and_stores_nothing(rt: Runtime, worl
     assert body["title"] == "请求过大" and "4 KB" in body["detail"]
     assert _sessions(rt) == before, "a refused login opened a session"
     with rt.db.reading() as session:
-        refused = session.execute(select(AuditEvent).where(AuditEvent.action == "api.refused")
-                                  .order_by(AuditEvent.id.desc())).scalars().first()
+        refused = (
+            session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.action == "api.refused")
+                .order_by(AuditEvent.id.desc())
+            )
+            .scalars()
+            .first()
+        )
     assert refused is not None and "413 request_too_large" in refused.detail
 
 
 def test_a_body_under_the_cap_goes_through(rt: Runtime, world: World) -> None:
-    response = _small_app(rt).test_client().post(
-        "/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"})
+    response = (
+        _small_app(rt)
+        .test_client()
+        .post("/api/v1/auth/login", json={"username": "discipline.hf", "password": "demo-pass-1"})
+    )
     assert response.status_code == 200
 
 
 def test_an_oversized_form_is_refused_with_a_page_in_chinese(rt: Runtime, world: World) -> None:
-    response = _small_app(rt).test_client().post(
-        "/login", data={"username": "discipline.hf", "password": "x" * CAP})
+    response = (
+        _small_app(rt)
+        .test_client()
+        .post("/login", data={"username": "discipline.hf", "password": "x" * CAP})
+    )
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert "请求过大" in page and "4 KB" in page
@@ -66,17 +88,24 @@ def test_an_oversized_form_is_refused_with_a_page_in_chinese(rt: Runtime, world:
 
 # -- nesting -------------------------------------------------------------------------------------
 DEEP = 1200  # past Python's recursion limit: a parser would fail with a RecursionError
-DEEP_BODIES = {"arrays": "[" * DEEP + "]" * DEEP, "objects": '{"a":' * DEEP + "1" + "}" * DEEP,
-               "unclosed": "[" * DEEP, "mixed": '{"data":' + '[{"k":' * (DEEP // 2) + "1" + "}]" * (DEEP // 2) + "}"}
+DEEP_BODIES = {
+    "arrays": "[" * DEEP + "]" * DEEP,
+    "objects": '{"a":' * DEEP + "1" + "}" * DEEP,
+    "unclosed": "[" * DEEP,
+    "mixed": '{"data":' + '[{"k":' * (DEEP // 2) + "1" + "}]" * (DEEP // 2) + "}",
+}
 REFUSED = {"(body)": ["JSON 嵌套不能超过 64 层"]}
 
 
 def _operations(app: Flask) -> list[tuple[str, str]]:
     """Every operation of the API, with 1 for each path parameter."""
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
-    return [(method.upper(), re.sub(r"\{[^}]+\}", "1", path))
-            for path, operations in spec["paths"].items() for method in operations
-            if method in {"get", "post", "put", "patch", "delete"}]
+    return [
+        (method.upper(), re.sub(r"\{[^}]+\}", "1", path))
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
 
 
 def test_a_deeply_nested_body_is_refused_before_login_on_every_operation(app: Flask) -> None:
@@ -91,16 +120,28 @@ def test_a_deeply_nested_body_is_refused_before_login_on_every_operation(app: Fl
             assert response.get_json()["errors"] == REFUSED, (name, method, path)
 
 
-def test_a_deeply_nested_body_sent_to_a_page_is_a_page_not_a_server_error(login: Any, app: Flask) -> None:
+def test_a_deeply_nested_body_sent_to_a_page_is_a_page_not_a_server_error(
+    login: Any, app: Flask
+) -> None:
     client = app.test_client()
-    for path in ("/login", "/", "/tasks/1/comments", "/forms/accountability_decide.schema.json", "/nowhere"):
+    for path in (
+        "/login",
+        "/",
+        "/tasks/1/comments",
+        "/forms/accountability_decide.schema.json",
+        "/nowhere",
+    ):
         response = client.post(path, data=DEEP_BODIES["arrays"], content_type="application/json")
         assert response.status_code == 422 and response.mimetype == "text/html", path
         assert "JSON 嵌套不能超过 64 层" in response.get_data(as_text=True)
     signed_in = login("discipline.hf").client
-    response = signed_in.post("/tasks/1/comments", data=DEEP_BODIES["objects"], content_type="application/json")
+    response = signed_in.post(
+        "/tasks/1/comments", data=DEEP_BODIES["objects"], content_type="application/json"
+    )
     assert response.status_code == 422
-    signed_in.set_cookie("cadreflow_flash", base64.urlsafe_b64encode(b"[" * DEEP + b"]" * DEEP).decode())
+    signed_in.set_cookie(
+        "cadreflow_flash", base64.urlsafe_b64encode(b"[" * DEEP + b"]" * DEEP).decode()
+    )
     assert signed_in.get("/tasks").status_code == 200  # a flash cookie made by hand is dropped
 
 
@@ -109,7 +150,9 @@ def test_nesting_up_to_the_limit_goes_through(login: Any) -> None:
     deep = {"note": "x"}
     for _ in range(inputs.MAX_JSON_DEPTH - 2):
         deep = {"a": deep}
-    response = api.post("/auth/tokens", json={"name": "n", "extra": deep})  # 64 levels with the body
+    response = api.post(
+        "/auth/tokens", json={"name": "n", "extra": deep}
+    )  # 64 levels with the body
     assert response.status_code == 422 and set(response.get_json()["errors"]) == {"extra"}
     response = api.post("/auth/tokens", json={"name": "n", "extra": {"a": deep}})
     assert response.status_code == 422 and response.get_json()["errors"] == REFUSED

@@ -3,6 +3,7 @@ as an authenticated clerk, a supervisor and an administrator, with data that fit
 document and data that does not, no request gives a 5xx, and every response matches the
 status codes, content types, headers and schemas the document declares; data that does not
 fit is refused. Examples are few and fixed (derandomized) so the run stays short."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,10 @@ EXCLUDED = [ignored_auth, positive_data_acceptance]
 def test_api_conforms_to_its_openapi_document(app: Flask, world: World, login: Any) -> None:
     for _ in range(3):  # objects for generated ids to hit
         world.open("accountability", data=REGISTER)
-    bearer = {who: login(who).post("/auth/tokens", json={"name": "schemathesis"}).get_json()["token"]
-              for who in CALLERS}
+    bearer = {
+        who: login(who).post("/auth/tokens", json={"name": "schemathesis"}).get_json()["token"]
+        for who in CALLERS
+    }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
     checked = 0
@@ -45,16 +48,24 @@ def test_api_conforms_to_its_openapi_document(app: Flask, world: World, login: A
         for mode, examples in EXAMPLES.items():
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case: Any) -> None:
                 for who in CALLERS:
-                    case.call_and_validate(headers={"Authorization": f"Bearer {bearer[who]}"},
-                                           excluded_checks=EXCLUDED)
+                    case.call_and_validate(
+                        headers={"Authorization": f"Bearer {bearer[who]}"}, excluded_checks=EXCLUDED
+                    )
 
             try:
                 run()
             except Exception as err:  # noqa: BLE001 - gather every operation's failure, then report
-                failures.append(f"{mode.value} {operation.method.upper()} {operation.path}: {str(err)[:1500]}")
+                failures.append(
+                    f"{mode.value} {operation.method.upper()} {operation.path}: {str(err)[:1500]}"
+                )
     assert checked >= 40
     assert not failures, "\n\n".join(failures)

@@ -1,4 +1,5 @@
 """督查 over HTTP: counts by unit, process and role; the overdue list with escalations and urges."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,11 @@ from workflows.engine import timers
 from workflows.runtime import Runtime
 from workflows.tasks.models import TaskUrge
 
-REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+REGISTER = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 
 
 def _registered(world: World, cadre: str = "zhang") -> CaseFile:
@@ -21,8 +26,15 @@ def _registered(world: World, cadre: str = "zhang") -> CaseFile:
 
 def _urge(rt: Runtime, task_id: int, instance_id: int, by: str, moment: str) -> None:
     with rt.db.transaction() as session:
-        session.add(TaskUrge(task_id=task_id, instance_id=instance_id, urged_by=by, note="请抓紧办理",
-                             created_at=at(moment)))
+        session.add(
+            TaskUrge(
+                task_id=task_id,
+                instance_id=instance_id,
+                urged_by=by,
+                note="请抓紧办理",
+                created_at=at(moment),
+            )
+        )
 
 
 def _row(counts: list[dict[str, Any]], key: str) -> tuple[int, int, int]:
@@ -31,7 +43,8 @@ def _row(counts: list[dict[str, Any]], key: str) -> tuple[int, int, int]:
 
 
 def test_summary_counts_open_due_soon_and_overdue_by_unit_process_and_role(
-        world: World, login: Any, rt: Runtime) -> None:
+    world: World, login: Any, rt: Runtime
+) -> None:
     case = _registered(world)
     world.open("accountability", cadre="li", data=REGISTER)  # 肥东县: register is open, undated
     open_hf = len(world.tasks(case))
@@ -50,12 +63,15 @@ def test_summary_counts_open_due_soon_and_overdue_by_unit_process_and_role(
     body = login("supervisor.hf").get("/supervision/summary").get_json()
     assert body["total"]["overdue"] == 1 and _row(body["by_role"], "discipline")[2] == 1
     oldest = body["oldest_overdue"]
-    assert [(o["element"], o["case_number"], o["subject_name"], o["days_overdue"], o["escalation"])
-            for o in oldest] == [("investigate", case.number, "张三", 1, False)]
+    assert [
+        (o["element"], o["case_number"], o["subject_name"], o["days_overdue"], o["escalation"])
+        for o in oldest
+    ] == [("investigate", case.number, "张三", 1, False)]
 
 
-def test_a_fired_deadline_counts_as_overdue_through_its_escalation(world: World, login: Any,
-                                                                   rt: Runtime) -> None:
+def test_a_fired_deadline_counts_as_overdue_through_its_escalation(
+    world: World, login: Any, rt: Runtime
+) -> None:
     case = _registered(world)
     set_clock(rt, "2026-04-15 09:00")
     timers.sweep(rt.db, clock=rt.clock)  # investigate is cancelled, 督办 goes to the supervisor
@@ -66,12 +82,19 @@ def test_a_fired_deadline_counts_as_overdue_through_its_escalation(world: World,
     overdue = login("supervisor.hf").get("/supervision/overdue").get_json()
     assert overdue["total"] == 1
     item = overdue["items"][0]
-    assert (item["element"], item["escalation"], item["role"], item["org_unit_name"], item["due_at"]) == (
-        "escalate", True, "supervisor", "合肥市", None)
+    assert (
+        item["element"],
+        item["escalation"],
+        item["role"],
+        item["org_unit_name"],
+        item["due_at"],
+    ) == ("escalate", True, "supervisor", "合肥市", None)
     assert item["days_overdue"] == 3 and item["process_name"] == "问责"
 
 
-def test_overdue_list_shows_case_cadre_assignee_and_urges(world: World, login: Any, rt: Runtime) -> None:
+def test_overdue_list_shows_case_cadre_assignee_and_urges(
+    world: World, login: Any, rt: Runtime
+) -> None:
     case = _registered(world)
     set_clock(rt, "2026-04-20 09:00")  # six days past due, before any sweep
     task = world.task(case, "investigate")
@@ -81,9 +104,17 @@ def test_overdue_list_shows_case_cadre_assignee_and_urges(world: World, login: A
     items = {i["element"]: i for i in body["items"]}
     item = items["investigate"]
     assert (item["case_id"], item["case_number"], item["cadre_id"], item["subject_name"]) == (
-        case.id, case.number, world.cadres["zhang"], "张三")
+        case.id,
+        case.number,
+        world.cadres["zhang"],
+        "张三",
+    )
     assert (item["task_id"], item["role_name"], item["org_unit"], item["days_overdue"]) == (
-        task.id, "纪检监察机关", "ah-hf", 6)
+        task.id,
+        "纪检监察机关",
+        "ah-hf",
+        6,
+    )
     assert item["urge_count"] == 2 and item["last_urged_by"] == "supervisor.hf"
     assert item["last_urged_at"].startswith("2026-04-18")
 

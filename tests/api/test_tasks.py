@@ -1,4 +1,5 @@
 """Task queues, one task with its form, completing it over HTTP."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,11 @@ from typing import Any
 from tests.conftest import advance_clock
 from tests.support.world import World
 
-REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+REGISTER = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 
 
 def test_role_queue_lists_the_units_tasks_with_case_and_due_marks(world: World, login: Any) -> None:
@@ -15,7 +20,11 @@ def test_role_queue_lists_the_units_tasks_with_case_and_due_marks(world: World, 
     assert body["total"] == 1
     item = body["items"][0]
     assert (item["case_number"], item["subject_name"], item["element"], item["role"]) == (
-        case.number, "张三", "register", "discipline")
+        case.number,
+        "张三",
+        "register",
+        "discipline",
+    )
     assert item["overdue"] is False
 
 
@@ -37,23 +46,40 @@ def test_task_page_has_form_ui_schema_and_data(world: World, login: Any) -> None
     assert body["form_schema"]["type"] == "object" and body["ui_schema"] is not None
     assert body["due_at"] and body["due_basis"]
     [registered] = body["recorded"]
-    assert registered["task_name"] == "立案" and {"label": "问题事实", "text": REGISTER["facts"],
-                                                  "key": "facts"} in registered["entries"]
-    world.complete(case, "investigate", {"findings": "违规拨付属实", "responsibility": "main_leadership"},
-                   "discipline.hf")
-    world.complete(case, "consider_tolerance", {
-        "consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}, "discipline.hf")
+    assert (
+        registered["task_name"] == "立案"
+        and {"label": "问题事实", "text": REGISTER["facts"], "key": "facts"}
+        in registered["entries"]
+    )
+    world.complete(
+        case,
+        "investigate",
+        {"findings": "违规拨付属实", "responsibility": "main_leadership"},
+        "discipline.hf",
+    )
+    world.complete(
+        case,
+        "consider_tolerance",
+        {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+        "discipline.hf",
+    )
     body = login("committee.hf").get(f"/tasks/{world.task(case, 'decide').id}").get_json()
     [step] = [s for s in body["recorded"] if s["task_name"] == "责任调查"]
     assert step["completed_by"] == "discipline.hf"
-    assert {e["label"]: e["text"] for e in step["entries"]} == {"调查结论": "违规拨付属实", "责任认定": "主要领导责任"}
+    assert {e["label"]: e["text"] for e in step["entries"]} == {
+        "调查结论": "违规拨付属实",
+        "责任认定": "主要领导责任",
+    }
 
 
 def test_out_of_scope_task_is_404(world: World, login: Any) -> None:
     case = world.open("accountability", data=REGISTER)
     task = world.task(case, "register")
     assert login("discipline.wh").get(f"/tasks/{task.id}").status_code == 404
-    assert login("discipline.wh").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 404
+    assert (
+        login("discipline.wh").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code
+        == 404
+    )
 
 
 def test_complete_validates_the_form_and_names_the_field(world: World, login: Any) -> None:
@@ -65,12 +91,16 @@ def test_complete_validates_the_form_and_names_the_field(world: World, login: An
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
     assert bad.get_json()["errors"]
     assert world.task(case, "investigate").id == task.id  # nothing stored
-    good = api.post(f"/tasks/{task.id}/complete", json={"data": {
-        "findings": "违规拨付属实", "responsibility": "main_leadership"}})
+    good = api.post(
+        f"/tasks/{task.id}/complete",
+        json={"data": {"findings": "违规拨付属实", "responsibility": "main_leadership"}},
+    )
     assert good.status_code == 200, good.get_json()
     assert good.get_json()["completed_by"] == "discipline.hf"
-    again = api.post(f"/tasks/{task.id}/complete", json={"data": {
-        "findings": "违规拨付属实", "responsibility": "main_leadership"}})
+    again = api.post(
+        f"/tasks/{task.id}/complete",
+        json={"data": {"findings": "违规拨付属实", "responsibility": "main_leadership"}},
+    )
     assert again.status_code == 409
 
 
@@ -108,7 +138,9 @@ def test_bad_query_parameters_are_named(login: Any, world: World) -> None:
     assert set(response.get_json()["errors"]) == {"queue", "per_page"}
 
 
-def test_every_write_is_audited_with_who_where_and_result(world: World, login: Any, rt: Any) -> None:
+def test_every_write_is_audited_with_who_where_and_result(
+    world: World, login: Any, rt: Any
+) -> None:
     import json
 
     from sqlalchemy import select
@@ -117,13 +149,25 @@ def test_every_write_is_audited_with_who_where_and_result(world: World, login: A
 
     case = world.open("accountability", data=REGISTER)
     task = world.task(case, "register")
-    assert login("supervisor.hf").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 403
-    assert login("discipline.hf").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code == 200
+    assert (
+        login("supervisor.hf").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code
+        == 403
+    )
+    assert (
+        login("discipline.hf").post(f"/tasks/{task.id}/complete", json={"data": {}}).status_code
+        == 200
+    )
     with rt.db.reading() as session:
-        rows = {row.action: row for row in session.execute(
-            select(AuditEvent).where(AuditEvent.action.in_(["task.complete", "api.refused"]))).scalars()}
+        rows = {
+            row.action: row
+            for row in session.execute(
+                select(AuditEvent).where(AuditEvent.action.in_(["task.complete", "api.refused"]))
+            ).scalars()
+        }
     done = json.loads(rows["task.complete"].detail)
-    assert rows["task.complete"].actor == "discipline.hf" and rows["task.complete"].object_id == str(task.id)
+    assert rows["task.complete"].actor == "discipline.hf" and rows[
+        "task.complete"
+    ].object_id == str(task.id)
     assert done["by"] == {"role": "discipline", "org_unit": "ah-hf", "ip": "127.0.0.1"}
     assert done["result"] == "ok"
     refused = json.loads(rows["api.refused"].detail)
@@ -150,4 +194,8 @@ def test_queue_pages_join_up_in_order_with_the_total(world: World, login: Any) -
     now_open = api.get("/tasks?queue=role&per_page=50").get_json()["total"]
     assert now_open > 2  # the completed registrations opened the investigation's tasks
     assert api.get("/tasks?queue=role&per_page=2&page=9").get_json() == {
-        "items": [], "page": 9, "per_page": 2, "total": now_open}
+        "items": [],
+        "page": 9,
+        "per_page": 2,
+        "total": now_open,
+    }

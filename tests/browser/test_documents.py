@@ -1,5 +1,6 @@
 """案件材料 in a real browser on a phone: a clerk picks a file on the task page, a wrong one is
 answered beside the field, the right one lands on the case page; nothing is wider than 375 px."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,11 @@ from tests.api.test_documents import PDF, disguised_exe
 from tests.browser.conftest import PHONE, log_in
 from tests.support.world import World
 
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 LONG_NAME = "关于合肥市某局违规拨付专项资金问题的调查报告（第二稿，含附表一至附表五）_20260302.pdf"
 
 

@@ -1,4 +1,5 @@
 """A clerk's day in a real browser: log in, find the overdue task, claim it; English; a phone."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,11 @@ from workflows.cases.models import CaseFile
 from workflows.runtime import Runtime
 from workflows.tasks import notifications
 
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 
 
 @pytest.fixture
@@ -37,7 +42,8 @@ def _row(page: Any, case: CaseFile, task: str = "责任调查") -> Any:
 
 
 def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
-        open_page: Any, world: World, busy: dict[str, CaseFile]) -> None:
+    open_page: Any, world: World, busy: dict[str, CaseFile]
+) -> None:
     page = open_page()
     page.goto("/tasks")
     expect(page).to_have_url(re.compile(r"/login\?next=(/|%2F)tasks$"))
@@ -56,7 +62,11 @@ def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
     expect(page.locator("header .who")).to_have_text("discipline hf · 纪检监察机关 · 合肥市")
     expect(page.locator("header .notices .count")).to_have_text("2")
 
-    overdue, soon, later = _row(page, busy["overdue"]), _row(page, busy["soon"]), _row(page, busy["later"])
+    overdue, soon, later = (
+        _row(page, busy["overdue"]),
+        _row(page, busy["soon"]),
+        _row(page, busy["later"]),
+    )
     expect(overdue.locator(".mark")).to_have_text("逾期")
     expect(overdue).to_have_class("overdue")
     expect(soon.locator(".mark")).to_have_text("即将到期")
@@ -67,7 +77,9 @@ def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
     overdue.get_by_role("button", name="认领").click()
     expect(page.locator("#messages")).to_contain_text("已认领：责任调查")
     expect(overdue.locator("td").nth(5)).to_have_text("discipline.hf")
-    expect(overdue.get_by_role("button", name="退回")).to_be_focused()  # the keyboard stays on the row
+    expect(
+        overdue.get_by_role("button", name="退回")
+    ).to_be_focused()  # the keyboard stays on the row
     assert world.task(busy["overdue"], "investigate").assignee == "discipline.hf"
     screenshot(page, "inbox.png")
 
@@ -79,7 +91,8 @@ def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
 
 
 def test_language_switch_changes_the_labels_and_is_remembered(
-        open_page: Any, busy: dict[str, CaseFile]) -> None:
+    open_page: Any, busy: dict[str, CaseFile]
+) -> None:
     page = open_page()
     log_in(page, "discipline.hf")
     expect(page.get_by_role("link", name="本岗位待办")).to_be_visible()

@@ -1,5 +1,6 @@
 """A supervisor's day in a real browser: the dashboard's charts and tables, the overdue list,
 an urge with a note that is recorded and counted; both pages on a phone."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,11 @@ from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.runtime import Runtime
 
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 
 
 @pytest.fixture
@@ -33,7 +38,8 @@ def late(rt: Runtime, world: World) -> dict[str, CaseFile]:
 
 
 def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
-        open_page: Any, world: World, late: dict[str, CaseFile]) -> None:
+    open_page: Any, world: World, late: dict[str, CaseFile]
+) -> None:
     page = open_page()
     log_in(page, "supervisor.hf")
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="督查").click()
@@ -43,12 +49,16 @@ def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
     for key in ("by_org_unit", "by_process", "by_role", "aging"):
         canvas = page.locator(f"#chart-{key}")
         expect(canvas).to_be_visible()
-        assert page.evaluate("key => Chart.getChart(document.getElementById('chart-' + key)) !== undefined",
-                             key), f"{key}: no chart drawn"
+        assert page.evaluate(
+            "key => Chart.getChart(document.getElementById('chart-' + key)) !== undefined", key
+        ), f"{key}: no chart drawn"
     units = page.get_by_role("table", name="按单位统计")
     expect(units.get_by_role("row", name=re.compile("肥东县"))).to_contain_text("1")
-    expect(page.get_by_role("table", name="逾期时长分布").get_by_role("row", name=re.compile("逾期 4–7 天"))) \
-        .to_contain_text("2")
+    expect(
+        page.get_by_role("table", name="逾期时长分布").get_by_role(
+            "row", name=re.compile("逾期 4–7 天")
+        )
+    ).to_contain_text("2")
     oldest = page.get_by_role("table", name="逾期最久的案件")
     expect(oldest.locator("tbody tr")).to_have_count(2)
     expect(oldest).to_contain_text(late["hf"].number)
@@ -77,7 +87,9 @@ def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
 
     urges = page.request.get(f"/api/v1/tasks/{task_id}/urges")
     assert urges.ok
-    assert [(u["urged_by"], u["note"]) for u in urges.json()] == [("supervisor.hf", "请于本周五前报送调查报告")]
+    assert [(u["urged_by"], u["note"]) for u in urges.json()] == [
+        ("supervisor.hf", "请于本周五前报送调查报告")
+    ]
 
 
 def test_filter_the_overdue_list_by_keyboard(open_page: Any, late: dict[str, CaseFile]) -> None:
@@ -94,11 +106,14 @@ def test_filter_the_overdue_list_by_keyboard(open_page: Any, late: dict[str, Cas
     expect(page.locator("table.overdue-list tbody tr")).to_have_count(1)
     expect(page.locator("table.overdue-list tbody tr")).to_contain_text("李四")
     expect(page.get_by_role("link", name="CSV")).to_have_attribute(
-        "href", "/supervision/overdue.csv?org_unit=ah-hf-fd")
+        "href", "/supervision/overdue.csv?org_unit=ah-hf-fd"
+    )
 
 
 @pytest.mark.parametrize("path", ["/supervision", "/supervision/overdue"])
-def test_supervision_pages_fit_a_phone(open_page: Any, late: dict[str, CaseFile], path: str) -> None:
+def test_supervision_pages_fit_a_phone(
+    open_page: Any, late: dict[str, CaseFile], path: str
+) -> None:
     page = open_page(viewport=PHONE)
     log_in(page, "supervisor.hf")
     page.goto(path)

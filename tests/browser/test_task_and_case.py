@@ -1,5 +1,6 @@
 """A clerk completes an overdue task through its form (one error first), the case page shows
 the diagram with the step done; the cadre appeals a decision from the case page."""
+
 from __future__ import annotations
 
 import re
@@ -15,17 +16,26 @@ from workflows.cadres.models import Cadre
 from workflows.runtime import Runtime
 
 CADRE = re.compile(r"^当事干部")  # not the search box beside it, 查找当事干部
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 
 
 def test_clerk_completes_an_overdue_task_after_fixing_the_form(
-        open_page: Any, world: World, rt: Runtime) -> None:
+    open_page: Any, world: World, rt: Runtime
+) -> None:
     case = world.open("accountability", data=FINDING)
     world.complete(case, "register", {}, "discipline.hf")
     advance_clock(rt, days=45)  # past the 30 working days of the investigation
     page = open_page()
     log_in(page, "discipline.hf")
-    row = page.locator("table.tasks tbody tr").filter(has_text=case.number).filter(has_text="责任调查")
+    row = (
+        page.locator("table.tasks tbody tr")
+        .filter(has_text=case.number)
+        .filter(has_text="责任调查")
+    )
     expect(row.locator(".mark")).to_have_text("逾期")
     row.get_by_role("link", name="责任调查").click()
 
@@ -57,7 +67,8 @@ def test_clerk_completes_an_overdue_task_after_fixing_the_form(
     done = diagram.locator("g.djs-element[data-element-id='investigate']")
     expect(done).to_have_class(re.compile(r"\bcf-done\b"))
     expect(diagram.locator("g.djs-element[data-element-id='consider_tolerance']")).to_have_class(
-        re.compile(r"\bcf-active\b"))
+        re.compile(r"\bcf-active\b")
+    )
     expect(page.locator(".case-tasks")).to_contain_text("容错情形")
     expect(page.locator("#timeline")).to_contain_text("办理：责任调查")
     screenshot(page, "case.png")
@@ -95,7 +106,9 @@ def test_cadre_appeals_from_the_case_page(open_page: Any, world: World) -> None:
     expect(page.locator("#appeal")).to_contain_text("已对本案决定提出申诉：SS-2026-000001")
 
 
-def test_clerk_opens_an_accountability_case_from_the_case_list(open_page: Any, world: World) -> None:
+def test_clerk_opens_an_accountability_case_from_the_case_list(
+    open_page: Any, world: World
+) -> None:
     page = open_page()
     log_in(page, "discipline.hf")
     page.goto("/cases")
@@ -141,7 +154,8 @@ def test_case_form_fits_a_phone(open_page: Any, world: World) -> None:
 
 
 def test_organization_clerk_checks_promotion_eligibility_on_a_phone_and_a_laptop(
-        open_page: Any, world: World) -> None:
+    open_page: Any, world: World
+) -> None:
     world.decided_accountability(adjustment="demotion")  # no promotion until 2028-03-02 (§6)
     page = open_page()
     log_in(page, "organization.hf")
@@ -161,18 +175,31 @@ def test_organization_clerk_checks_promotion_eligibility_on_a_phone_and_a_laptop
     assert widths["page"] <= widths["view"], widths
 
 
-def test_clerk_finds_the_cadre_by_name_in_a_large_jurisdiction(open_page: Any, world: World, rt: Runtime) -> None:
+def test_clerk_finds_the_cadre_by_name_in_a_large_jurisdiction(
+    open_page: Any, world: World, rt: Runtime
+) -> None:
     with rt.db.transaction() as session:
-        session.add_all(Cadre(name=f"王{i:03d}", post=f"合肥市第{i}科科长", org_unit_code="ah-hf",
-                              created_at=rt.clock.now()) for i in range(case_new.CADRE_CHOICES + 5))
+        session.add_all(
+            Cadre(
+                name=f"王{i:03d}",
+                post=f"合肥市第{i}科科长",
+                org_unit_code="ah-hf",
+                created_at=rt.clock.now(),
+            )
+            for i in range(case_new.CADRE_CHOICES + 5)
+        )
     page = open_page()
     log_in(page, "discipline.hf")
     page.goto("/cases/new")
     cadre = page.get_by_label(CADRE)
-    expect(cadre.locator("option:disabled")).to_have_text("……另有 6 名未列出：请在上面输入姓名或职务查找")
+    expect(cadre.locator("option:disabled")).to_have_text(
+        "……另有 6 名未列出：请在上面输入姓名或职务查找"
+    )
     search = page.get_by_label("查找当事干部（姓名或职务）")
     search.fill("王104")
-    expect(cadre.locator("option")).to_have_text(["（请选择）", "王104（合肥市第104科科长，合肥市）"])
+    expect(cadre.locator("option")).to_have_text(
+        ["（请选择）", "王104（合肥市第104科科长，合肥市）"]
+    )
     cadre.select_option(label="王104（合肥市第104科科长，合肥市）")
     search.press("Enter")  # searches again; does not submit the form
     expect(page.locator(".error-summary")).to_have_count(0)

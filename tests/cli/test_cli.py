@@ -3,6 +3,7 @@
 Errors are one `error:` line plus indented field lines on stderr, a non-zero exit and
 no traceback (unless --debug).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,23 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 CADREFLOW = Path(sys.executable).parent / "cadreflow"
 START_DATA = '{"registered_on": "2026-11-02"}'
-VALID_FINDING = json.dumps({"responsible": True, "severity": 2, "finding": "应负直接责任"},
-                           ensure_ascii=False)
+VALID_FINDING = json.dumps(
+    {"responsible": True, "severity": 2, "finding": "应负直接责任"}, ensure_ascii=False
+)
 INVALID_FINDING = json.dumps({"severity": 9, "finding": 1})
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _env(db_path: Path, *, adjustable: bool = True) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"}
-    env.update(CADREFLOW_DATABASE_URL=f"sqlite:///{db_path}",
-               CADREFLOW_FORMS_DIR="tests/data/forms")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
+    }
+    env.update(
+        CADREFLOW_DATABASE_URL=f"sqlite:///{db_path}", CADREFLOW_FORMS_DIR="tests/data/forms"
+    )
     if adjustable:
         env["CLOCK_ADJUSTABLE"] = "1"
     return env
@@ -42,8 +48,16 @@ def _env(db_path: Path, *, adjustable: bool = True) -> dict[str, str]:
 
 def _runner(db_path: Path) -> Run:
     def run(*args: str, adjustable: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(CADREFLOW), *args], env=_env(db_path, adjustable=adjustable),
-                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            [str(CADREFLOW), *args],
+            env=_env(db_path, adjustable=adjustable),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
     return run
 
 
@@ -126,7 +140,8 @@ def test_a_case_runs_from_db_upgrade_to_audit_verify(fresh: Run, db_path: Path) 
     fields = sorted(line.split(":")[0].strip() for line in lines[1:])
     assert fields == ["finding", "responsible", "severity"]
     assert task_rows(ok(fresh("tasks", "--instance", str(instance_id), "--all"))) == {
-        "investigate": (task_id, "open")}
+        "investigate": (task_id, "open")
+    }
 
     done = ok(fresh("complete", str(task_id), "--user", "u", "--data", VALID_FINDING))
     assert f"completed task {task_id}; instance {instance_id} is running" in done
@@ -156,14 +171,19 @@ def test_clock_advance_then_scheduler_once_fires_the_due_timers(cli: Run) -> Non
     assert ok(cli("scheduler", "--once")).strip() == "fired 0 timer(s)"
 
 
-@pytest.mark.parametrize(("args", "first_line", "field_lines"), [
-    (["start", "nosuchprocess"], "error: process 'nosuchprocess' is not deployed", []),
-    (["complete", "999", "--user", "u"], "error: task 999 not found", []),
-    (["start", "deadline", "--data", "not json"], "error: --data is not valid JSON", ["data"]),
-    (["clock", "advance", "3x"], "error: duration '3x' not understood", ["duration"]),
-], ids=["unknown-process", "unknown-task", "data-not-json", "bad-duration"])
+@pytest.mark.parametrize(
+    ("args", "first_line", "field_lines"),
+    [
+        (["start", "nosuchprocess"], "error: process 'nosuchprocess' is not deployed", []),
+        (["complete", "999", "--user", "u"], "error: task 999 not found", []),
+        (["start", "deadline", "--data", "not json"], "error: --data is not valid JSON", ["data"]),
+        (["clock", "advance", "3x"], "error: duration '3x' not understood", ["duration"]),
+    ],
+    ids=["unknown-process", "unknown-task", "data-not-json", "bad-duration"],
+)
 def test_errors_are_one_line_plus_field_lines_without_traceback(
-        cli: Run, args: list[str], first_line: str, field_lines: list[str]) -> None:
+    cli: Run, args: list[str], first_line: str, field_lines: list[str]
+) -> None:
     lines = refused(cli(*args))
     assert lines[0] == first_line
     assert [line.split(":")[0].strip() for line in lines[1:]] == field_lines
@@ -178,19 +198,26 @@ def test_debug_shows_the_traceback(cli: Run) -> None:
 
 def test_clock_advance_is_refused_without_clock_adjustable(cli: Run, db_path: Path) -> None:
     lines = refused(cli("clock", "advance", "1d", adjustable=False))
-    assert lines == [("error: the clock can only be moved when CLOCK_ADJUSTABLE=1 "
-                      "(demo and test deployments)")]
+    assert lines == [
+        ("error: the clock can only be moved when CLOCK_ADJUSTABLE=1 (demo and test deployments)")
+    ]
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("SELECT count(*) FROM setting").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM audit_event").fetchone() == (0,)
 
 
 def test_a_second_scheduler_on_the_same_sqlite_file_refuses_to_start(
-        cli: Run, db_path: Path, tmp_path: Path) -> None:
+    cli: Run, db_path: Path, tmp_path: Path
+) -> None:
     lock = Path(f"{db_path}.scheduler.lock")
     log = (tmp_path / "scheduler.log").open("w")
-    running = subprocess.Popen([str(CADREFLOW), "scheduler", "--interval", "3600"],
-                               env=_env(db_path), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    running = subprocess.Popen(
+        [str(CADREFLOW), "scheduler", "--interval", "3600"],
+        env=_env(db_path),
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         give_up = time.monotonic() + 20
         while not (lock.exists() and lock.read_text().strip()):
@@ -199,8 +226,10 @@ def test_a_second_scheduler_on_the_same_sqlite_file_refuses_to_start(
             except subprocess.TimeoutExpired:
                 pass
             else:
-                pytest.fail(f"scheduler exited with {running.returncode}: "
-                            f"{(tmp_path / 'scheduler.log').read_text()}")
+                pytest.fail(
+                    f"scheduler exited with {running.returncode}: "
+                    f"{(tmp_path / 'scheduler.log').read_text()}"
+                )
             assert time.monotonic() < give_up, "the scheduler never took its lock"
         assert lock.read_text().strip() == str(running.pid)
 

@@ -1,5 +1,6 @@
 """`cadreflow demo load` as `make run` runs it: a fresh SQLite file, the real bpmn/ and forms/,
 the console script as a subprocess. Loading twice adds nothing the second time."""
+
 from __future__ import annotations
 
 import os
@@ -24,18 +25,33 @@ COUNTED = (OrgUnit, User, Cadre, CaseFile, Instance, HumanTask, BlacklistEntry)
 
 
 def _cli(db_path: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
+    }
     env["CADREFLOW_DATABASE_URL"] = f"sqlite:///{db_path}"
-    done = subprocess.run([str(CADREFLOW), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [str(CADREFLOW), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def _counts(db: Database) -> dict[str, int]:
     with db.reading() as session:
-        return {model.__name__: int(session.execute(select(func.count()).select_from(model)).scalar_one())
-                for model in COUNTED}
+        return {
+            model.__name__: int(
+                session.execute(select(func.count()).select_from(model)).scalar_one()
+            )
+            for model in COUNTED
+        }
 
 
 def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
@@ -43,8 +59,11 @@ def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
     _cli(db_path, "db", "upgrade")
     _cli(db_path, "deploy", "bpmn/")
     first = _cli(db_path, "demo", "load")
-    broken = [line for line in first.splitlines()
-              if line.startswith("skipped") and "not deployed" not in line]
+    broken = [
+        line
+        for line in first.splitlines()
+        if line.startswith("skipped") and "not deployed" not in line
+    ]
     assert broken == [], first  # a deployed process refused its demo steps
     assert "loaded clarification_done" in first and "loaded periodic" in first
     db = Database(f"sqlite:///{db_path}")
@@ -66,8 +85,15 @@ def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
             assert (cadre_user.role, cadre_user.org_unit_code) == ("cadre", "ah-wh-fc")
         assert re.search(r"fired \d+ timer", _cli(db_path, "scheduler", "--once"))
         with db.reading() as session:
-            escalations = session.execute(select(HumanTask).where(
-                HumanTask.state == "open", HumanTask.role == "supervisor")).scalars().all()
+            escalations = (
+                session.execute(
+                    select(HumanTask).where(
+                        HumanTask.state == "open", HumanTask.role == "supervisor"
+                    )
+                )
+                .scalars()
+                .all()
+            )
         assert escalations, "an overdue case should be escalated to the supervisor"
         assert {t.org_unit for t in escalations} >= {"ah-hf"}
     finally:

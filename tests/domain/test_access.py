@@ -6,6 +6,7 @@ The world: 安徽省 ah > 合肥市 ah-hf > 肥东县 ah-hf-fd, and 芜湖市 ah
 managed by ah-hf, 李四 (li) by ah-hf-fd. Each case's first task is 立案 (register) in the
 discipline lane of the case's unit.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,16 @@ from workflows.org import service as org
 from workflows.runtime import Runtime
 
 FACTS = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
-ROLES = ("discipline", "organization", "functional", "committee", "unit", "supervisor", "designer", "admin")
+ROLES = (
+    "discipline",
+    "organization",
+    "functional",
+    "committee",
+    "unit",
+    "supervisor",
+    "designer",
+    "admin",
+)
 PLACEMENTS = {"own": "hf", "sibling": "wh", "parent": "ah"}  # username suffix of each placement
 
 # The policy, written out: what a user of each role and placement may do with the 立案 task
@@ -34,21 +44,30 @@ PLACEMENTS = {"own": "hf", "sibling": "wh", "parent": "ah"}  # username suffix o
 #                    own (ah-hf)  sibling (ah-wh)  parent (ah)
 #                    hf    fd     hf    fd         hf    fd
 EXPECTED: dict[str, tuple[str, ...]] = {
-    "discipline":   ("A", "-",   "-", "-",         "-", "-"),
-    "organization": ("V", "-",   "-", "-",         "-", "-"),
-    "functional":   ("V", "-",   "-", "-",         "-", "-"),
-    "committee":    ("V", "-",   "-", "-",         "-", "-"),
-    "unit":         ("V", "-",   "-", "-",         "-", "-"),
-    "supervisor":   ("V", "V",   "-", "-",         "V", "V"),
-    "designer":     ("-", "-",   "-", "-",         "-", "-"),
-    "admin":        ("V", "V",   "-", "-",         "V", "V"),
+    "discipline": ("A", "-", "-", "-", "-", "-"),
+    "organization": ("V", "-", "-", "-", "-", "-"),
+    "functional": ("V", "-", "-", "-", "-", "-"),
+    "committee": ("V", "-", "-", "-", "-", "-"),
+    "unit": ("V", "-", "-", "-", "-", "-"),
+    "supervisor": ("V", "V", "-", "-", "V", "V"),
+    "designer": ("-", "-", "-", "-", "-", "-"),
+    "admin": ("V", "V", "-", "-", "V", "V"),
 }
 
 
 def _user(w: World, username: str, role: str, unit: str, cadre: str | None = None) -> None:
     with w.rt.db.transaction() as session:
-        org.add_user(session, hasher=HASHER, username=username, display_name=username, password="demo-pass-1", role=role,
-                     org_unit_code=unit, clock=w.rt.clock, cadre_id=w.cadres[cadre] if cadre else None)
+        org.add_user(
+            session,
+            hasher=HASHER,
+            username=username,
+            display_name=username,
+            password="demo-pass-1",
+            role=role,
+            org_unit_code=unit,
+            clock=w.rt.clock,
+            cadre_id=w.cadres[cadre] if cadre else None,
+        )
 
 
 def _world(rt: Runtime) -> tuple[World, CaseFile, CaseFile]:
@@ -56,7 +75,11 @@ def _world(rt: Runtime) -> tuple[World, CaseFile, CaseFile]:
     w = make_world(rt, processes=["accountability", "appeal"])
     for role in ROLES:
         _user(w, f"{role}.ah", role, "ah")
-    return w, w.open("accountability", cadre="zhang", data=FACTS), w.open("accountability", cadre="li", data=FACTS)
+    return (
+        w,
+        w.open("accountability", cadre="zhang", data=FACTS),
+        w.open("accountability", cadre="li", data=FACTS),
+    )
 
 
 def _principal(w: World, username: str) -> Principal:
@@ -74,7 +97,9 @@ def _outcome(w: World, username: str, case: CaseFile, task: HumanTask) -> str:
         except NotFound:
             sees_case = False
         try:
-            access.check_may_complete(session, principal, access.get_task(session, principal, task.id))
+            access.check_may_complete(
+                session, principal, access.get_task(session, principal, task.id)
+            )
             code = "A"
         except Forbidden:
             code = "V"
@@ -87,8 +112,12 @@ def _outcome(w: World, username: str, case: CaseFile, task: HumanTask) -> str:
 def _visible(w: World, principal: Principal) -> tuple[set[int], set[int]]:
     """(case ids, task ids) the scope clauses select."""
     with w.rt.db.reading() as session:
-        cases = set(session.execute(select(CaseFile.id).where(access.case_scope(principal))).scalars())
-        tasks = set(session.execute(select(HumanTask.id).where(access.task_scope(principal))).scalars())
+        cases = set(
+            session.execute(select(CaseFile.id).where(access.case_scope(principal))).scalars()
+        )
+        tasks = set(
+            session.execute(select(HumanTask.id).where(access.task_scope(principal))).scalars()
+        )
     return cases, tasks
 
 
@@ -101,9 +130,17 @@ def _may_complete(w: World, username: str, task: HumanTask) -> None:
 def _cadre_task(w: World, case: CaseFile) -> HumanTask:
     """A cadre-lane task row on the case's instance (no deployed process has a cadre lane yet)."""
     with w.rt.db.transaction() as session:
-        task = HumanTask(instance_id=case.instance_id, process_key=case.kind, spiff_task_id="0" * 36,
-                         task_spec="cadre_statement", name="本人说明", role="cadre", org_unit=case.org_unit_code,
-                         state="open", created_at=w.rt.clock.now())
+        task = HumanTask(
+            instance_id=case.instance_id,
+            process_key=case.kind,
+            spiff_task_id="0" * 36,
+            task_spec="cadre_statement",
+            name="本人说明",
+            role="cadre",
+            org_unit=case.org_unit_code,
+            state="open",
+            created_at=w.rt.clock.now(),
+        )
         session.add(task)
         session.flush()
         session.expunge(task)
@@ -135,7 +172,11 @@ def test_jurisdiction_matches_the_policy_table(rt: Runtime) -> None:
 def test_cadre_sees_only_own_cases_and_acts_only_in_cadre_lane(rt: Runtime) -> None:
     w, hf_case, fd_case = _world(rt)
     zhang = _principal(w, "zhang")
-    assert (zhang.role, zhang.cadre_id, zhang.units) == ("cadre", w.cadres["zhang"], frozenset({"ah-hf"}))
+    assert (zhang.role, zhang.cadre_id, zhang.units) == (
+        "cadre",
+        w.cadres["zhang"],
+        frozenset({"ah-hf"}),
+    )
     own_lane, li_lane = _cadre_task(w, hf_case), _cadre_task(w, fd_case)
     assert _visible(w, zhang) == ({hf_case.id}, {own_lane.id})
     with w.rt.db.reading() as session:
@@ -152,9 +193,13 @@ def test_cadre_sees_only_own_cases_and_acts_only_in_cadre_lane(rt: Runtime) -> N
 
 def test_official_never_acts_in_own_case_except_as_cadre(rt: Runtime) -> None:
     w, hf_case, _ = _world(rt)
-    _user(w, "zhang.discipline", "discipline", "ah-hf", cadre="zhang")  # the cadre also works as a clerk
+    _user(
+        w, "zhang.discipline", "discipline", "ah-hf", cadre="zhang"
+    )  # the cadre also works as a clerk
     register = w.task(hf_case, "register")
-    with pytest.raises(Forbidden, match=f"回避：zhang.discipline 是案件 {hf_case.number} 的当事干部"):
+    with pytest.raises(
+        Forbidden, match=f"回避：zhang.discipline 是案件 {hf_case.number} 的当事干部"
+    ):
         _may_complete(w, "zhang.discipline", register)
     _may_complete(w, "discipline.hf", register)
 
@@ -166,25 +211,42 @@ def test_out_of_scope_reads_exactly_like_missing(rt: Runtime) -> None:
     with w.rt.db.reading() as session:
         outsider = access.principal_for(session, username="discipline.wh")
         insider = access.principal_for(session, username="discipline.hf")
-        for fetch, present, kind in ((access.get_case, hf_case.id, "case"), (access.get_task, register.id, "task")):
+        for fetch, present, kind in (
+            (access.get_case, hf_case.id, "case"),
+            (access.get_task, register.id, "task"),
+        ):
             with pytest.raises(NotFound) as hidden:
                 fetch(session, outsider, present)
             with pytest.raises(NotFound) as absent:
                 fetch(session, insider, missing)
             assert str(hidden.value) == f"{kind} {present} not found"
             assert str(absent.value) == f"{kind} {missing} not found"
-            assert (hidden.value.code, hidden.value.details) == (absent.value.code, absent.value.details)
+            assert (hidden.value.code, hidden.value.details) == (
+                absent.value.code,
+                absent.value.details,
+            )
         with pytest.raises(NotFound, match=f"^task {register.id} not found$"):
             access.check_may_complete(session, outsider, register)
 
 
 def _supervisor_task(w: World, case: CaseFile) -> HumanTask:
     with w.rt.db.transaction() as session:
-        task = session.execute(select(HumanTask).where(HumanTask.instance_id == case.instance_id,
-                                                      HumanTask.task_spec == "register")).scalar_one()
-        row = HumanTask(instance_id=task.instance_id, process_key=task.process_key, spiff_task_id="1" * 36,
-                        task_spec="escalate", name="督办", role="supervisor", org_unit=task.org_unit,
-                        state="open", created_at=task.created_at)
+        task = session.execute(
+            select(HumanTask).where(
+                HumanTask.instance_id == case.instance_id, HumanTask.task_spec == "register"
+            )
+        ).scalar_one()
+        row = HumanTask(
+            instance_id=task.instance_id,
+            process_key=task.process_key,
+            spiff_task_id="1" * 36,
+            task_spec="escalate",
+            name="督办",
+            role="supervisor",
+            org_unit=task.org_unit,
+            state="open",
+            created_at=task.created_at,
+        )
         session.add(row)
         session.flush()
         session.expunge(row)
@@ -216,10 +278,18 @@ def test_handler_of_a_case_may_not_act_on_its_appeal(rt: Runtime) -> None:
     _user(w, "organization2.hf", "organization", "ah-hf")
     original = _decided(w)
     with w.rt.transaction() as session:
-        case = appeal.file_appeal(session, original_case_id=original.id, grounds="降职处理过重，请求复核",
-                                  filed_on=w.today().isoformat(), actor="zhang", clock=w.rt.clock)
+        case = appeal.file_appeal(
+            session,
+            original_case_id=original.id,
+            grounds="降职处理过重，请求复核",
+            filed_on=w.today().isoformat(),
+            actor="zhang",
+            clock=w.rt.clock,
+        )
     accept = w.task(case, "accept")
-    with pytest.raises(Forbidden, match=f"回避：organization.hf 办理或决定过原案件 {original.number}"):
+    with pytest.raises(
+        Forbidden, match=f"回避：organization.hf 办理或决定过原案件 {original.number}"
+    ):
         _may_complete(w, "organization.hf", accept)
     _may_complete(w, "organization2.hf", accept)
     # The recusal concerns the appeal only: the original case's own work goes on as before.
@@ -227,8 +297,12 @@ def test_handler_of_a_case_may_not_act_on_its_appeal(rt: Runtime) -> None:
     assert own_work, [t.task_spec for t in w.tasks(original)]
     for task in own_work:
         _may_complete(w, "organization.hf", task)
-    w.complete(case, "accept", {"reviewer": "discipline2.hf", "accepted_on": w.today().isoformat()},
-               "organization2.hf")
+    w.complete(
+        case,
+        "accept",
+        {"reviewer": "discipline2.hf", "accepted_on": w.today().isoformat()},
+        "organization2.hf",
+    )
     review = w.task(case, "review")
     _may_complete(w, "discipline2.hf", review)
     with pytest.raises(Forbidden, match="本任务已指定由 discipline2.hf 办理"):
@@ -239,7 +313,10 @@ def test_only_designers_deploy_and_only_admins_administer(rt: Runtime) -> None:
     w = make_world(rt, processes=["accountability"])
     for role in ROLES:
         principal = _principal(w, f"{role}.hf")
-        for check, allowed in ((access.check_may_deploy, "designer"), (access.check_may_administer, "admin")):
+        for check, allowed in (
+            (access.check_may_deploy, "designer"),
+            (access.check_may_administer, "admin"),
+        ):
             if role == allowed:
                 check(principal)
             else:

@@ -1,5 +1,6 @@
 """Every shipped definition validates, and every process is drawn for people to read:
 lanes named by roles, Chinese names, documentation citing the source, full diagram."""
+
 from __future__ import annotations
 
 import json
@@ -15,22 +16,40 @@ from workflows.roles import ROLES
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"
 FORMS_DIR = ROOT / "forms"
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-      "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+}
 CASE_PROCESSES = ["accountability", "tolerance_review", "appeal", "rectification", "clarification"]
 PROCESS_FILES = sorted(BPMN_DIR.glob("*.bpmn"))
-FLOW_NODES = ("startEvent", "endEvent", "userTask", "scriptTask", "task", "manualTask",
-              "businessRuleTask", "serviceTask", "callActivity", "subProcess", "exclusiveGateway",
-              "parallelGateway", "inclusiveGateway", "eventBasedGateway", "intermediateCatchEvent",
-              "intermediateThrowEvent", "boundaryEvent")
+FLOW_NODES = (
+    "startEvent",
+    "endEvent",
+    "userTask",
+    "scriptTask",
+    "task",
+    "manualTask",
+    "businessRuleTask",
+    "serviceTask",
+    "callActivity",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+)
 TASKS = ("userTask", "scriptTask", "businessRuleTask", "manualTask", "callActivity", "task")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CITATION = re.compile(r"§\s*\d|第[一二三四五六七八九十百\d]+条")
 
 
 def test_every_bpmn_and_dmn_file_validates_with_the_shipped_forms() -> None:
-    checked = deployment.check(deployment.collect([BPMN_DIR]), forms_dir=FORMS_DIR,
-                               max_bytes=2_000_000)
+    checked = deployment.check(
+        deployment.collect([BPMN_DIR]), forms_dir=FORMS_DIR, max_bytes=2_000_000
+    )
     assert [str(p) for p in checked.problems] == []
     assert set(CASE_PROCESSES) <= {p.process_id for p in checked.processes}
     assert "six_elements" in {decision for decision, _ in checked.decisions}
@@ -67,7 +86,8 @@ def test_process_is_drawn_in_role_lanes_with_chinese_names_and_sources(path: Pat
                 documentation = node.findtext("bpmn:documentation", default="", namespaces=NS)
                 assert documentation.strip(), f"{element} needs documentation"
                 if tag == "userTask":  # people's steps cite the policy item they carry out
-                    assert CITATION.search(documentation), \
+                    assert CITATION.search(documentation), (
                         f"{element} needs documentation citing its source item (§N or 第N条)"
+                    )
     for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
         assert flow.get("id") in edges, f"{flow.get('id')} is not drawn"

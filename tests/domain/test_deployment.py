@@ -3,6 +3,7 @@
 Database tests use `rt` (SQLite and PostgreSQL); validator tests call `deployment.check`,
 which stores nothing, on the bad files under tests/data/bad/.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,11 +32,18 @@ FINDING = {"responsible": True, "severity": 2, "finding": "应负直接责任"}
 
 # --- helpers ----------------------------------------------------------------------------
 
+
 def deploy_paths(rt: Runtime, *paths: Path, forms_dir: Path = FORMS) -> deployment.Deployed:
     files = deployment.collect(list(paths))
     with rt.db.transaction() as session:
-        return deployment.deploy(session, files=files, forms_dir=forms_dir,
-                                 max_bytes=LIMIT, actor="tester", clock=rt.clock)
+        return deployment.deploy(
+            session,
+            files=files,
+            forms_dir=forms_dir,
+            max_bytes=LIMIT,
+            actor="tester",
+            clock=rt.clock,
+        )
 
 
 def count(rt: Runtime, model: type) -> int:
@@ -45,9 +53,13 @@ def count(rt: Runtime, model: type) -> int:
 
 def versions(rt: Runtime, key: str) -> list[ProcessVersion]:
     with rt.db.reading() as session:
-        return list(session.execute(
-            select(ProcessVersion).where(ProcessVersion.process_key == key)
-            .order_by(ProcessVersion.version)).scalars())
+        return list(
+            session.execute(
+                select(ProcessVersion)
+                .where(ProcessVersion.process_key == key)
+                .order_by(ProcessVersion.version)
+            ).scalars()
+        )
 
 
 def audit_actions(rt: Runtime) -> list[tuple[str, str, dict]]:
@@ -63,14 +75,16 @@ def revised_deadline(tmp_path: Path) -> Path:
     folder = tmp_path / "revised"
     folder.mkdir()
     path = folder / "deadline.bpmn"
-    path.write_text(text.replace(f'name="{ORIGINAL_NAME}"', f'name="{REVISED_NAME}"'),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace(f'name="{ORIGINAL_NAME}"', f'name="{REVISED_NAME}"'), encoding="utf-8"
+    )
     return path
 
 
 def problems_of(name: str, forms_dir: Path = BAD_FORMS) -> list[Problem]:
-    checked = deployment.check(deployment.collect([BAD / name]), forms_dir=forms_dir,
-                               max_bytes=LIMIT)
+    checked = deployment.check(
+        deployment.collect([BAD / name]), forms_dir=forms_dir, max_bytes=LIMIT
+    )
     return checked.problems
 
 
@@ -82,13 +96,18 @@ def only_problem(name: str) -> Problem:
 
 # --- versions -------------------------------------------------------------------------------
 
+
 def test_first_deployment_creates_version_1(rt: Runtime) -> None:
     result = deploy_paths(rt, DATA / "deadline.bpmn")
     assert result.deployed == [("deadline", 1)]
     assert result.unchanged == []
     [row] = versions(rt, "deadline")
     assert (row.version, row.name, row.source_file, row.deployed_by) == (
-        1, "期限测试", "deadline.bpmn", "tester")
+        1,
+        "期限测试",
+        "deadline.bpmn",
+        "tester",
+    )
     assert ORIGINAL_NAME in row.bpmn_xml
     [(action, key, detail)] = audit_actions(rt)
     assert (action, key, detail["version"]) == ("process.deploy", "deadline", 1)
@@ -105,7 +124,8 @@ def test_redeploying_the_same_file_is_a_no_op(rt: Runtime) -> None:
 
 
 def test_a_changed_copy_deploys_as_version_2_and_leaves_version_1_as_it_was(
-        rt: Runtime, tmp_path: Path) -> None:
+    rt: Runtime, tmp_path: Path
+) -> None:
     deploy_paths(rt, DATA / "deadline.bpmn")
     [v1_before] = versions(rt, "deadline")
     result = deploy_paths(rt, revised_deadline(tmp_path))
@@ -117,13 +137,16 @@ def test_a_changed_copy_deploys_as_version_2_and_leaves_version_1_as_it_was(
     assert REVISED_NAME in v2.bpmn_xml
     assert v1.content_hash != v2.content_hash
     assert [(a, d["version"]) for a, _, d in audit_actions(rt)] == [
-        ("process.deploy", 1), ("process.deploy", 2)]
+        ("process.deploy", 1),
+        ("process.deploy", 2),
+    ]
     with rt.db.reading() as session:
         assert deployment.latest(session, process_key="deadline").version == 2
 
 
 def test_an_instance_started_on_version_1_stays_on_it_after_version_2_is_deployed(
-        rt: Runtime, tmp_path: Path) -> None:
+    rt: Runtime, tmp_path: Path
+) -> None:
     set_clock(rt, "2026-11-02 09:00")
     deploy_paths(rt, DATA / "deadline.bpmn")
     old = start(rt, "deadline", {"registered_on": "2026-11-02"})
@@ -145,21 +168,26 @@ def test_an_instance_started_on_version_1_stays_on_it_after_version_2_is_deploye
 
 
 def test_a_deployment_with_one_bad_file_among_good_ones_stores_nothing(
-        rt: Runtime, tmp_path: Path) -> None:
+    rt: Runtime, tmp_path: Path
+) -> None:
     deploy_paths(rt, DATA / "deadline.bpmn")
     revised = revised_deadline(tmp_path)
     before = (count(rt, ProcessVersion), count(rt, DecisionVersion), count(rt, AuditEvent))
     with pytest.raises(DefinitionError) as caught:
-        deploy_paths(rt, revised, DATA / "waiting.bpmn",
-                     DATA / "recommendation.dmn", BAD / "bad_condition.bpmn")
+        deploy_paths(
+            rt,
+            revised,
+            DATA / "waiting.bpmn",
+            DATA / "recommendation.dmn",
+            BAD / "bad_condition.bpmn",
+        )
     assert "nothing deployed" in caught.value.message
     assert {p.file for p in caught.value.problems} == {"bad_condition.bpmn"}
     assert (count(rt, ProcessVersion), count(rt, DecisionVersion), count(rt, AuditEvent)) == before
     assert [v.version for v in versions(rt, "deadline")] == [1]
     assert versions(rt, "waiting") == []
     # the same good files without the bad one do deploy: the bad file alone refused it all
-    result = deploy_paths(rt, revised, DATA / "waiting.bpmn",
-                          DATA / "recommendation.dmn")
+    result = deploy_paths(rt, revised, DATA / "waiting.bpmn", DATA / "recommendation.dmn")
     assert sorted(result.deployed) == [("deadline", 2), ("recommendation", 1), ("waiting", 1)]
 
 
@@ -244,8 +272,10 @@ def test_form_file_that_is_not_a_json_schema_is_refused() -> None:
     assert "12" in problem.reason
 
 
-@pytest.mark.parametrize(("name", "task"), [("form_not_json.bpmn", "fill_not_json"),
-                                            ("form_not_schema.bpmn", "fill_not_schema")])
+@pytest.mark.parametrize(
+    ("name", "task"),
+    [("form_not_json.bpmn", "fill_not_json"), ("form_not_schema.bpmn", "fill_not_schema")],
+)
 def test_broken_form_problem_names_the_user_task_using_it(name: str, task: str) -> None:
     assert only_problem(name).element == task
 

@@ -4,6 +4,7 @@ Refusals are DefinitionErrors whose Problem names the file and the reason; the s
 problems come back from `deployment.check` (nothing deployable) and from
 `cadreflow validate` (non-zero exit).
 """
+
 from __future__ import annotations
 
 import os
@@ -93,7 +94,8 @@ def _refusal(data: bytes, filename: str, max_bytes: int = LIMIT) -> DefinitionEr
 
 @pytest.mark.parametrize(("filename", "data", "reason"), REFUSED, ids=REFUSED_IDS)
 def test_parse_refuses_dangerous_or_broken_xml_naming_file_and_reason(
-        filename: str, data: bytes, reason: str) -> None:
+    filename: str, data: bytes, reason: str
+) -> None:
     err = _refusal(data, filename)
     assert len(err.problems) == 1
     problem = err.problems[0]
@@ -141,36 +143,44 @@ def test_a_utf16_file_hiding_a_doctype_is_refused() -> None:
 
 @pytest.mark.parametrize(("filename", "data", "reason"), REFUSED, ids=REFUSED_IDS)
 def test_check_reports_the_gate_problem_and_builds_nothing(
-        filename: str, data: bytes, reason: str) -> None:
-    checked = deployment.check([deployment.SourceFile(filename, data)], forms_dir=FORMS,
-                               max_bytes=LIMIT)
+    filename: str, data: bytes, reason: str
+) -> None:
+    checked = deployment.check(
+        [deployment.SourceFile(filename, data)], forms_dir=FORMS, max_bytes=LIMIT
+    )
     assert [(p.file, p.element) for p in checked.problems] == [(filename, None)]
     assert reason.lower() in checked.problems[0].reason.lower()
     assert checked.processes == [] and checked.decisions == []
 
 
 def test_check_reports_an_oversized_file_and_builds_nothing() -> None:
-    checked = deployment.check([deployment.SourceFile("deadline.bpmn", GOOD)], forms_dir=FORMS,
-                               max_bytes=len(GOOD) - 1)
+    checked = deployment.check(
+        [deployment.SourceFile("deadline.bpmn", GOOD)], forms_dir=FORMS, max_bytes=len(GOOD) - 1
+    )
     assert [p.file for p in checked.problems] == ["deadline.bpmn"]
     assert "over the limit" in checked.problems[0].reason
     assert checked.processes == []
 
 
 def test_check_blames_only_the_refused_file_next_to_a_good_one() -> None:
-    files = [deployment.SourceFile("deadline.bpmn", GOOD),
-             deployment.SourceFile("external_entity.bpmn", EXTERNAL_ENTITY)]
+    files = [
+        deployment.SourceFile("deadline.bpmn", GOOD),
+        deployment.SourceFile("external_entity.bpmn", EXTERNAL_ENTITY),
+    ]
     checked = deployment.check(files, forms_dir=FORMS, max_bytes=LIMIT)
     assert [p.file for p in checked.problems] == ["external_entity.bpmn"]
     assert [p.process_id for p in checked.processes] == ["deadline"]
 
 
 def test_deploying_a_good_file_with_a_refused_one_stores_nothing(rt) -> None:
-    files = [deployment.SourceFile("deadline.bpmn", GOOD),
-             deployment.SourceFile("billion_laughs.bpmn", BILLION_LAUGHS)]
+    files = [
+        deployment.SourceFile("deadline.bpmn", GOOD),
+        deployment.SourceFile("billion_laughs.bpmn", BILLION_LAUGHS),
+    ]
     with pytest.raises(DefinitionError) as caught, rt.db.transaction() as session:
-        deployment.deploy(session, files=files, forms_dir=FORMS, max_bytes=LIMIT,
-                          actor="tester", clock=rt.clock)
+        deployment.deploy(
+            session, files=files, forms_dir=FORMS, max_bytes=LIMIT, actor="tester", clock=rt.clock
+        )
     assert [p.file for p in caught.value.problems] == ["billion_laughs.bpmn"]
     with rt.db.reading() as session:
         assert session.execute(select(func.count()).select_from(ProcessVersion)).scalar() == 0
@@ -184,24 +194,41 @@ def test_cadreflow_validate_refuses_each_bad_file_with_a_nonzero_exit(tmp_path: 
         (tmp_path / filename).write_bytes(data)
         paths.append(str(tmp_path / filename))
     oversized = tmp_path / "oversized.bpmn"
-    oversized.write_bytes(GOOD.replace(b"</bpmn:definitions>",
-                                       b"<!--" + b"x" * limit + b"-->\n</bpmn:definitions>"))
+    oversized.write_bytes(
+        GOOD.replace(b"</bpmn:definitions>", b"<!--" + b"x" * limit + b"-->\n</bpmn:definitions>")
+    )
     paths.append(str(oversized))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"}
-    env.update(CADREFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'cadreflow.db'}",
-               CADREFLOW_FORMS_DIR=str(FORMS), CADREFLOW_MAX_DEFINITION_BYTES=str(limit))
-    done = subprocess.run([str(CADREFLOW), "validate", *paths], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
+    }
+    env.update(
+        CADREFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'cadreflow.db'}",
+        CADREFLOW_FORMS_DIR=str(FORMS),
+        CADREFLOW_MAX_DEFINITION_BYTES=str(limit),
+    )
+    done = subprocess.run(
+        [str(CADREFLOW), "validate", *paths],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
     assert lines[0] == f"error: {len(paths)} problem(s) found"
     for filename, _, reason in REFUSED:
-        assert any(line.strip().startswith(f"{filename}: ") and reason.lower() in line.lower()
-                   for line in lines), (filename, done.stderr)
-    assert any(line.strip().startswith("oversized.bpmn: ") and "over the limit" in line
-               for line in lines), done.stderr
+        assert any(
+            line.strip().startswith(f"{filename}: ") and reason.lower() in line.lower()
+            for line in lines
+        ), (filename, done.stderr)
+    assert any(
+        line.strip().startswith("oversized.bpmn: ") and "over the limit" in line for line in lines
+    ), done.stderr
     assert done.stdout == ""
 
 

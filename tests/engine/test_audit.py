@@ -2,6 +2,7 @@
 who bypasses the database's own guard (an admin disabling the trigger) is detected and
 the broken row is named, by the library and by `cadreflow audit verify`.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,11 @@ def _operate(rt: Runtime) -> int:
     deploy(rt, "deadline.bpmn")
     first = start(rt, "deadline", {"registered_on": "2026-11-02"})
     start(rt, "deadline", {"registered_on": "2026-11-03"})
-    complete(rt, task_named(rt, "investigate", first).id,
-             {"responsible": True, "severity": 2, "finding": "应负直接责任"})
+    complete(
+        rt,
+        task_named(rt, "investigate", first).id,
+        {"responsible": True, "severity": 2, "finding": "应负直接责任"},
+    )
     with rt.db.reading() as session:
         return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
 
@@ -56,10 +60,21 @@ def _as_admin(rt: Runtime, statement: str, **params: object) -> None:
 
 
 def _cli_verify(rt: Runtime) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CADREFLOW_DATABASE_URL": rt.db.url, "CADREFLOW_FORMS_DIR": str(FORMS),
-           "CLOCK_ADJUSTABLE": "1"}
-    return subprocess.run([str(CADREFLOW), "audit", "verify"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "CADREFLOW_DATABASE_URL": rt.db.url,
+        "CADREFLOW_FORMS_DIR": str(FORMS),
+        "CLOCK_ADJUSTABLE": "1",
+    }
+    return subprocess.run(
+        [str(CADREFLOW), "audit", "verify"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_chain_of_real_operations_verifies_and_counts_every_row(rt: Runtime) -> None:
@@ -76,8 +91,11 @@ def test_chain_of_real_operations_verifies_and_counts_every_row(rt: Runtime) -> 
 
 def test_tampered_detail_is_detected_at_that_row(rt: Runtime) -> None:
     _operate(rt)
-    _as_admin(rt, "UPDATE audit_event SET detail = :d WHERE id = 3",
-              d=json.dumps({"org_unit": "elsewhere", "process": "deadline", "version": 1}))
+    _as_admin(
+        rt,
+        "UPDATE audit_event SET detail = :d WHERE id = 3",
+        d=json.dumps({"org_unit": "elsewhere", "process": "deadline", "version": 1}),
+    )
 
     result = _verify(rt)
 
@@ -95,8 +113,12 @@ def test_tampered_row_with_recomputed_hash_breaks_the_next_link(rt: Runtime) -> 
         values = {name: getattr(row, name) for name in audit._FIELDS}
     values["detail"] = json.dumps({"forged": True})
     forged_hash = audit._digest(values)
-    _as_admin(rt, "UPDATE audit_event SET detail = :d, hash = :h WHERE id = 2",
-              d=values["detail"], h=forged_hash)
+    _as_admin(
+        rt,
+        "UPDATE audit_event SET detail = :d, hash = :h WHERE id = 2",
+        d=values["detail"],
+        h=forged_hash,
+    )
 
     result = _verify(rt)
 
@@ -127,10 +149,13 @@ def test_deleted_last_row_is_detected_through_the_head(rt: Runtime) -> None:
     assert "removed" in result.reason
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_event SET detail = '{}' WHERE id = 2",
-    "DELETE FROM audit_event WHERE id = 2",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_event SET detail = '{}' WHERE id = 2",
+        "DELETE FROM audit_event WHERE id = 2",
+    ],
+)
 def test_database_refuses_plain_update_or_delete_of_audit_rows(rt: Runtime, statement: str) -> None:
     rows = _operate(rt)
 
@@ -161,23 +186,36 @@ def _cut_and_rechain(rt: Runtime, action: str) -> int:
     """Removes the last row of `action` and re-chains every row after it, the way a row that
     was never written looks (the chain itself intact); returns the removed row's id."""
     with rt.db.reading() as session:
-        gone = session.execute(select(func.max(AuditEvent.id)).where(
-            AuditEvent.action == action)).scalar_one()
-        later = session.execute(select(AuditEvent).where(AuditEvent.id > gone)
-                                .order_by(AuditEvent.id)).scalars().all()
-        prev_hash = session.execute(select(AuditEvent.hash).where(
-            AuditEvent.id == gone - 1)).scalar_one() if gone > 1 else audit.GENESIS
+        gone = session.execute(
+            select(func.max(AuditEvent.id)).where(AuditEvent.action == action)
+        ).scalar_one()
+        later = (
+            session.execute(select(AuditEvent).where(AuditEvent.id > gone).order_by(AuditEvent.id))
+            .scalars()
+            .all()
+        )
+        prev_hash = (
+            session.execute(select(AuditEvent.hash).where(AuditEvent.id == gone - 1)).scalar_one()
+            if gone > 1
+            else audit.GENESIS
+        )
         rows = [{name: getattr(row, name) for name in ("id", *audit._BODY)} for row in later]
     _as_admin(rt, "DELETE FROM audit_event WHERE id = :i", i=gone)
     for values in rows:
         values["id"] -= 1
         values["prev_hash"] = prev_hash
         values["hash"] = prev_hash = audit._digest(values)
-        _as_admin(rt, "UPDATE audit_event SET id = :id, prev_hash = :prev_hash, hash = :hash "
-                      "WHERE id = :old", old=values["id"] + 1, **{k: values[k] for k in ("id", "prev_hash", "hash")})
+        _as_admin(
+            rt,
+            "UPDATE audit_event SET id = :id, prev_hash = :prev_hash, hash = :hash WHERE id = :old",
+            old=values["id"] + 1,
+            **{k: values[k] for k in ("id", "prev_hash", "hash")},
+        )
     with rt.db.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_head SET last_id = last_id - 1, last_hash = :h WHERE id = 1"),
-                     {"h": prev_hash})
+        conn.execute(
+            text("UPDATE audit_head SET last_id = last_id - 1, last_hash = :h WHERE id = 1"),
+            {"h": prev_hash},
+        )
     return gone
 
 
@@ -217,8 +255,9 @@ def test_a_case_without_its_open_row_is_reported_by_verify(rt: Runtime) -> None:
     from tests.support.world import make_world
 
     world = make_world(rt)
-    case = world.open("accountability", data={"source": "audit", "facts": "审计发现问题",
-                                              "evidence": "审计报告"})
+    case = world.open(
+        "accountability", data={"source": "audit", "facts": "审计发现问题", "evidence": "审计报告"}
+    )
     assert _verify(rt).ok
 
     _cut_and_rechain(rt, "case.open")
@@ -231,5 +270,9 @@ def test_a_case_without_its_open_row_is_reported_by_verify(rt: Runtime) -> None:
 def _verify_and_last(rt: Runtime, action: str) -> str:
     with rt.db.reading() as session:
         assert audit.verify(session).ok
-        return session.execute(select(AuditEvent.object_id).where(AuditEvent.action == action)
-                               .order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
+        return session.execute(
+            select(AuditEvent.object_id)
+            .where(AuditEvent.action == action)
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        ).scalar_one()

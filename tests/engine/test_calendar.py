@@ -1,4 +1,5 @@
 """Working days: the published PRC calendar, admin overrides, and refusal of unknown years."""
+
 from __future__ import annotations
 
 from datetime import date

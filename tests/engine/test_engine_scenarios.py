@@ -5,6 +5,7 @@ These drive workflows.engine directly (no database), with the real SpiffWorkflow
 and our safe script engine; the database-backed paths are covered elsewhere on both
 backends.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -28,8 +29,11 @@ class Scenario:
     """Drives one instance; in 'restore' mode, spec and state round-trip after every step."""
 
     def __init__(self, process_id: str, files: list[str], mode: str, now: str) -> None:
-        checked = deployment.check(deployment.collect([DATA / f for f in files]),
-                                   forms_dir=DATA / "forms", max_bytes=1_000_000)
+        checked = deployment.check(
+            deployment.collect([DATA / f for f in files]),
+            forms_dir=DATA / "forms",
+            max_bytes=1_000_000,
+        )
         assert not checked.problems, [str(p) for p in checked.problems]
         self.spec_json = next(p.spec_json for p in checked.processes if p.process_id == process_id)
         self.compiled = engine.load_spec(self.spec_json)
@@ -54,7 +58,9 @@ class Scenario:
             assert self.run is not None
             state = self.run.dump()
             self.compiled = engine.load_spec(self.spec_json)
-            self.run = engine.restore(self.compiled, state, clock=self.clock, functions=self.functions)
+            self.run = engine.restore(
+                self.compiled, state, clock=self.clock, functions=self.functions
+            )
             self.restores += 1
 
     def start(self, **data: Any) -> None:
@@ -221,15 +227,23 @@ def test_date_start_timer_waits_for_its_date(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("nature", "motive", "expected"), [
-    ("favourable", "favourable", "exempt"),
-    ("unfavourable", "favourable", "reject"),
-    ("favourable", "unfavourable", "reject"),
-])
-def test_call_activity_runs_dmn_with_safe_evaluator(mode: str, nature: str, motive: str,
-                                                   expected: str) -> None:
-    s = Scenario("review_with_call", ["review_with_call.bpmn", "recommendation.dmn"], mode,
-                 "2026-05-06 09:00")
+@pytest.mark.parametrize(
+    ("nature", "motive", "expected"),
+    [
+        ("favourable", "favourable", "exempt"),
+        ("unfavourable", "favourable", "reject"),
+        ("favourable", "unfavourable", "reject"),
+    ],
+)
+def test_call_activity_runs_dmn_with_safe_evaluator(
+    mode: str, nature: str, motive: str, expected: str
+) -> None:
+    s = Scenario(
+        "review_with_call",
+        ["review_with_call.bpmn", "recommendation.dmn"],
+        mode,
+        "2026-05-06 09:00",
+    )
     s.start()
     assert s.ready() == ["analyse"]
     s.complete("analyse", nature=nature, motive=motive)

@@ -1,4 +1,5 @@
 """The safe evaluator: escape attempts are refused statically and at run time."""
+
 from __future__ import annotations
 
 import time
@@ -124,10 +125,16 @@ def test_check_uses_the_given_function_names() -> None:
 @pytest.mark.parametrize(
     ("expression", "names", "expected"),
     [
-        ("nature == 'unfavourable' or motive == 'unfavourable'",
-         {"nature": "favourable", "motive": "unfavourable"}, True),
-        ("nature == 'unfavourable' or motive == 'unfavourable'",
-         {"nature": "favourable", "motive": "favourable"}, False),
+        (
+            "nature == 'unfavourable' or motive == 'unfavourable'",
+            {"nature": "favourable", "motive": "unfavourable"},
+            True,
+        ),
+        (
+            "nature == 'unfavourable' or motive == 'unfavourable'",
+            {"nature": "favourable", "motive": "favourable"},
+            False,
+        ),
         ("amount > 1000 and region in ['a', 'b']", {"amount": 1500, "region": "b"}, True),
         ("amount > 1000 and region in ['a', 'b']", {"amount": 1500, "region": "c"}, False),
         ("not approved", {"approved": False}, True),
@@ -264,8 +271,12 @@ len(label)
     check_script(script)
     execute_script(script, data, FUNCTIONS)
     assert data == {
-        "amount": 1200, "received": "2026-02-10", "due": "2026-03-02", "large": True,
-        "label": "large", "days": 20,
+        "amount": 1200,
+        "received": "2026-02-10",
+        "due": "2026-03-02",
+        "large": True,
+        "label": "large",
+        "days": 20,
     }
 
 

@@ -1,4 +1,5 @@
 """Domain actions on process elements, message delivery and deadline explanations."""
+
 from __future__ import annotations
 
 import sys
@@ -23,7 +24,9 @@ NOTED: list[tuple[str, dict]] = []
 def _double(context: hooks.ActionContext) -> None:
     """Refuses a negative amount; otherwise adds the doubled amount to the task's data."""
     if context.data.get("amount", 0) < 0:
-        raise ValidationFailed("amount must not be negative", [{"field": "amount", "message": "≥ 0"}])
+        raise ValidationFailed(
+            "amount must not be negative", [{"field": "amount", "message": "≥ 0"}]
+        )
     context.data["doubled"] = context.data.get("amount", 0) * 2
 
 
@@ -39,15 +42,25 @@ def _deliver(rt: Runtime, instance_id: int, payload: dict) -> bool:
     delivered = []
     with rt.db.transaction() as session:
         locked = instances.lock_instance(session, instance_id)
-        instances.advance(session, instance=locked, clock=rt.clock, step=instances.Step(
-            action="message.deliver", actor="tester",
-            apply=lambda run: delivered.append(run.deliver_message("result_ready", payload))))
+        instances.advance(
+            session,
+            instance=locked,
+            clock=rt.clock,
+            step=instances.Step(
+                action="message.deliver",
+                actor="tester",
+                apply=lambda run: delivered.append(run.deliver_message("result_ready", payload)),
+            ),
+        )
     return delivered[0]
 
 
 def test_unregistered_action_is_refused_at_deploy() -> None:
-    checked = deployment.check(deployment.collect([DATA / "bad" / "unknown_action.bpmn"]),
-                               forms_dir=DATA / "forms", max_bytes=1_000_000)
+    checked = deployment.check(
+        deployment.collect([DATA / "bad" / "unknown_action.bpmn"]),
+        forms_dir=DATA / "forms",
+        max_bytes=1_000_000,
+    )
     assert [(p.element, "no_such_action" in p.reason) for p in checked.problems] == [("fill", True)]
 
 
@@ -97,14 +110,22 @@ def test_message_reaches_the_waiting_instance_with_its_payload(rt: Runtime) -> N
     with rt.transaction() as session:
         locked = instances.lock_instance(session, iid)
         seen = {}
-        instances.advance(session, instance=locked, clock=rt.clock, step=instances.Step(
-            action="test.read", actor="tester",
-            apply=lambda run: seen.update(run.task_data(after.spiff_task_id))))
+        instances.advance(
+            session,
+            instance=locked,
+            clock=rt.clock,
+            step=instances.Step(
+                action="test.read",
+                actor="tester",
+                apply=lambda run: seen.update(run.task_data(after.spiff_task_id)),
+            ),
+        )
     assert seen["result"] == {"outcome": "exempt"}
     assert _deliver(rt, iid, {"outcome": "again"}) is False  # nothing waits for it any more
     with rt.db.reading() as session:
-        assert session.execute(select(HumanTask).where(HumanTask.instance_id == iid,
-                                                       HumanTask.task_spec == "after")).scalar_one()
+        assert session.execute(
+            select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.task_spec == "after")
+        ).scalar_one()
 
 
 def test_a_form_cannot_change_the_case_identity(rt: Runtime) -> None:

@@ -3,6 +3,7 @@ same statement does. Each statement the product registers runs on both backends 
 representative parameters, once prepared and once by `conn.execute`, each in a transaction
 rolled back afterwards: the rows (names and converted values), the row count and every table
 a hot-path statement writes must come out the same."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,11 @@ TASKS, TIMERS, INSTANCES = table_of(HumanTask), table_of(Timer), table_of(Instan
 #: What the hot path writes, compared after each write. Ids drawn from a sequence are left out:
 #: PostgreSQL does not give them back at rollback, so the second run draws others.
 WRITTEN: tuple[tuple[Table, frozenset[str]], ...] = (
-    (INSTANCES, frozenset()), (TASKS, frozenset({"id"})), (TIMERS, frozenset({"id"})),
-    (table_of(TaskDraft), frozenset()), (table_of(AuditHead), frozenset()),
+    (INSTANCES, frozenset()),
+    (TASKS, frozenset({"id"})),
+    (TIMERS, frozenset({"id"})),
+    (table_of(TaskDraft), frozenset()),
+    (table_of(AuditHead), frozenset()),
     (table_of(AuditEvent), frozenset()),
 )
 NOW = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
@@ -73,8 +77,16 @@ def world(rt: Runtime) -> World:
     deploy(rt, "deadline.bpmn")
     with rt.transaction() as session:
         org.add_unit(session, code="hefei", name="合肥", level="city")
-        org.add_user(session, username="clerk", display_name="审查员", password="prepared-1",
-                     role="discipline", org_unit_code="hefei", clock=rt.clock, hasher=rt.hasher)
+        org.add_user(
+            session,
+            username="clerk",
+            display_name="审查员",
+            password="prepared-1",
+            role="discipline",
+            org_unit_code="hefei",
+            clock=rt.clock,
+            hasher=rt.hasher,
+        )
     first = start(rt, "deadline", {"registered_on": "2026-11-02"})
     other = start(rt, "deadline", {"registered_on": "2026-11-02"})
     task = task_named(rt, "investigate", first)
@@ -82,15 +94,34 @@ def world(rt: Runtime) -> World:
         user = session.execute(select(User).where(User.username == "clerk")).scalar_one()
         opened = auth.open_session(session, user=user, ip=None, clock=rt.clock)
         token = auth.issue_token(session, username="clerk", name="对接", days=30, clock=rt.clock)
-        session.add(CaseFile(number="问责〔2026〕1号", kind="deadline", year=2026, seq=1,
-                             instance_id=first, subject_name="张三", org_unit_code="hefei",
-                             title="调查", status="open", opened_at=NOW, opened_by="clerk"))
-        session.add(TaskDraft(task_id=task.id, data='{"finding": "草稿"}', saved_by="clerk",
-                              saved_at=NOW))
-    return World(first, instance(rt, first).version, task.id, task.spiff_task_id,
-                  tuple(sorted(t.spiff_task_id for t in timer_rows(rt, first))),
-                  task_named(rt, "investigate", other).id, _digest(opened.secret),
-                  _digest(token.secret))
+        session.add(
+            CaseFile(
+                number="问责〔2026〕1号",
+                kind="deadline",
+                year=2026,
+                seq=1,
+                instance_id=first,
+                subject_name="张三",
+                org_unit_code="hefei",
+                title="调查",
+                status="open",
+                opened_at=NOW,
+                opened_by="clerk",
+            )
+        )
+        session.add(
+            TaskDraft(task_id=task.id, data='{"finding": "草稿"}', saved_by="clerk", saved_at=NOW)
+        )
+    return World(
+        first,
+        instance(rt, first).version,
+        task.id,
+        task.spiff_task_id,
+        tuple(sorted(t.spiff_task_id for t in timer_rows(rt, first))),
+        task_named(rt, "investigate", other).id,
+        _digest(opened.secret),
+        _digest(token.secret),
+    )
 
 
 def statement(name: str) -> Prepared:
@@ -110,16 +141,33 @@ def _rows(table: Table, count: int, row: Callable[[int], dict[str, Any]]) -> dic
 
 
 def _task(i: int, iid: int) -> dict[str, Any]:
-    return {"instance_id": iid, "process_key": "deadline", "spiff_task_id": f"new-{i}",
-            "task_spec": "investigate", "name": "责任调查", "role": "discipline",
-            "org_unit": "hefei", "assignee": None, "form": "investigate", "state": "open",
-            "created_at": NOW, "due_at": NOW, "due_basis": "workdays", "completed_at": None,
-            "completed_by": None}
+    return {
+        "instance_id": iid,
+        "process_key": "deadline",
+        "spiff_task_id": f"new-{i}",
+        "task_spec": "investigate",
+        "name": "责任调查",
+        "role": "discipline",
+        "org_unit": "hefei",
+        "assignee": None,
+        "form": "investigate",
+        "state": "open",
+        "created_at": NOW,
+        "due_at": NOW,
+        "due_basis": "workdays",
+        "completed_at": None,
+        "completed_by": None,
+    }
 
 
 def _timer(i: int, iid: int) -> dict[str, Any]:
-    return {"instance_id": iid, "spiff_task_id": f"new-timer-{i}", "task_spec": "overdue",
-            "kind": "boundary", "fire_at": NOW}
+    return {
+        "instance_id": iid,
+        "spiff_task_id": f"new-timer-{i}",
+        "task_spec": "overdue",
+        "kind": "boundary",
+        "fire_at": NOW,
+    }
 
 
 #: (statement, parameters, rows returned or row count expected)
@@ -130,10 +178,25 @@ def cases(w: World, dialect: str) -> dict[str, list[Case]]:
     """Representative executions of every registered statement on `dialect` (none: the
     statement runs on the other backend only)."""
     iid, tid = w.instance_id, w.task_id
-    state = {"iid": iid, "expected": w.version, "next": w.version + 1, "state": '{"moved": 1}',
-             "fmt": engine.STATE_FORMAT, "status": "running", "now": NOW, "done_at": None}
-    row = audit.entry(at=NOW, actor="clerk", action="task.complete", object_type="task",
-                      object_id=tid, instance_id=iid, detail={"task": "investigate", "n": 1})
+    state = {
+        "iid": iid,
+        "expected": w.version,
+        "next": w.version + 1,
+        "state": '{"moved": 1}',
+        "fmt": engine.STATE_FORMAT,
+        "status": "running",
+        "now": NOW,
+        "done_at": None,
+    }
+    row = audit.entry(
+        at=NOW,
+        actor="clerk",
+        action="task.complete",
+        object_type="task",
+        object_id=tid,
+        instance_id=iid,
+        detail={"task": "investigate", "n": 1},
+    )
     ctes, audited = audit.appending_ctes(row)
     appended = {**row, "body": audited["audit_body"]}
     pg = dialect == "postgresql"
@@ -141,52 +204,117 @@ def cases(w: World, dialect: str) -> dict[str, list[Case]]:
     task_cols, timer_cols = tuple(_task(0, iid)), tuple(_timer(0, iid))
     batch = shapes("projections.batch")(
         statement("instances.write_state_audited"),
-        (statement("projections.complete_task"), shapes("projections.delete_timers")(1),
-         shapes("projections.insert_rows")(TIMERS, timer_cols, 1), statement("drafts.drop_draft")),
-        tuple(ctes))
+        (
+            statement("projections.complete_task"),
+            shapes("projections.delete_timers")(1),
+            shapes("projections.insert_rows")(TIMERS, timer_cols, 1),
+            statement("drafts.drop_draft"),
+        ),
+        tuple(ctes),
+    )
     return {
-        "access.task_facts": [(statement("access.task_facts"), {"tid": tid}, 1),
-                              (statement("access.task_facts"), {"tid": w.other_task_id}, 1),
-                              (statement("access.task_facts"), {"tid": 0}, 0)],
+        "access.task_facts": [
+            (statement("access.task_facts"), {"tid": tid}, 1),
+            (statement("access.task_facts"), {"tid": w.other_task_id}, 1),
+            (statement("access.task_facts"), {"tid": 0}, 0),
+        ],
         "audit.append_pg": [(statement("audit.append_pg"), appended, 1)] if pg else [],
         "audit.append_sqlite": [] if pg else [(statement("audit.append_sqlite"), appended, 1)],
         "auth.session_with_user": [
             (statement("auth.session_with_user"), {"sid": w.session_digest}, 1),
-            (statement("auth.session_with_user"), {"sid": _digest("unknown")}, 0)],
-        "auth.token_with_user": [(statement("auth.token_with_user"), {"digest": w.token_digest}, 1)],
-        "completion.open_of_instance": [(statement("completion.open_of_instance"), {"iid": iid}, 1)],
-        "drafts.drop_draft": [(statement("drafts.drop_draft"), {"tid": tid}, 1),
-                              (statement("drafts.drop_draft"), {"tid": w.other_task_id}, 0)],
-        "instances.lock_with_task": [(statement("instances.lock_with_task"), {"tid": tid}, 1),
-                                     (statement("instances.lock_with_task"), {"tid": 0}, 0)],
+            (statement("auth.session_with_user"), {"sid": _digest("unknown")}, 0),
+        ],
+        "auth.token_with_user": [
+            (statement("auth.token_with_user"), {"digest": w.token_digest}, 1)
+        ],
+        "completion.open_of_instance": [
+            (statement("completion.open_of_instance"), {"iid": iid}, 1)
+        ],
+        "drafts.drop_draft": [
+            (statement("drafts.drop_draft"), {"tid": tid}, 1),
+            (statement("drafts.drop_draft"), {"tid": w.other_task_id}, 0),
+        ],
+        "instances.lock_with_task": [
+            (statement("instances.lock_with_task"), {"tid": tid}, 1),
+            (statement("instances.lock_with_task"), {"tid": 0}, 0),
+        ],
         "instances.write_state": [
             (statement("instances.write_state"), state, 1),
-            (statement("instances.write_state"), {**state, "status": "completed", "done_at": NOW}, 1),
-            (statement("instances.write_state"), {**state, "expected": w.version + 9}, 0)],
+            (
+                statement("instances.write_state"),
+                {**state, "status": "completed", "done_at": NOW},
+                1,
+            ),
+            (statement("instances.write_state"), {**state, "expected": w.version + 9}, 0),
+        ],
         "instances.write_state_audited": [
-            (statement("instances.write_state_audited"), {**state, **audited}, 1)] if pg else [],
+            (statement("instances.write_state_audited"), {**state, **audited}, 1)
+        ]
+        if pg
+        else [],
         "projections.batch": [
-            (batch, {**state, **audited, **complete, "iid": iid, "timer_0": w.timers[0],
-                     **_rows(TIMERS, 1, lambda i: _timer(i, iid))}, 1)] if pg else [],
+            (
+                batch,
+                {
+                    **state,
+                    **audited,
+                    **complete,
+                    "iid": iid,
+                    "timer_0": w.timers[0],
+                    **_rows(TIMERS, 1, lambda i: _timer(i, iid)),
+                },
+                1,
+            )
+        ]
+        if pg
+        else [],
         "projections.cancel_tasks": [
-            (shapes("projections.cancel_tasks")(1),
-             {"iid": iid, "now": NOW, "cancel_0": w.spiff_task_id}, 1),
-            (shapes("projections.cancel_tasks")(2),
-             {"iid": iid, "now": NOW, "cancel_0": "gone", "cancel_1": w.spiff_task_id}, 1)],
+            (
+                shapes("projections.cancel_tasks")(1),
+                {"iid": iid, "now": NOW, "cancel_0": w.spiff_task_id},
+                1,
+            ),
+            (
+                shapes("projections.cancel_tasks")(2),
+                {"iid": iid, "now": NOW, "cancel_0": "gone", "cancel_1": w.spiff_task_id},
+                1,
+            ),
+        ],
         "projections.complete_task": [(statement("projections.complete_task"), complete, 1)],
         "projections.delete_timers": [
             (shapes("projections.delete_timers")(1), {"iid": iid, "timer_0": w.timers[0]}, 1),
-            (shapes("projections.delete_timers")(2),
-             {"iid": iid, "timer_0": w.timers[0], "timer_1": w.timers[1]}, 2)],
+            (
+                shapes("projections.delete_timers")(2),
+                {"iid": iid, "timer_0": w.timers[0], "timer_1": w.timers[1]},
+                2,
+            ),
+        ],
         "projections.insert_rows": [
-            (shapes("projections.insert_rows")(TASKS, task_cols, 2),
-             _rows(TASKS, 2, lambda i: _task(i, iid)), 2),
-            (shapes("projections.insert_rows")(TIMERS, timer_cols, 1),
-             _rows(TIMERS, 1, lambda i: _timer(i, iid)), 1)],
-        "projections.reschedule_task": [(statement("projections.reschedule_task"),
-                                         {"iid": iid, "sid": w.spiff_task_id, "due": NOW}, 1)],
-        "projections.reschedule_timer": [(statement("projections.reschedule_timer"),
-                                          {"iid": iid, "sid": w.timers[1], "at": NOW}, 1)],
+            (
+                shapes("projections.insert_rows")(TASKS, task_cols, 2),
+                _rows(TASKS, 2, lambda i: _task(i, iid)),
+                2,
+            ),
+            (
+                shapes("projections.insert_rows")(TIMERS, timer_cols, 1),
+                _rows(TIMERS, 1, lambda i: _timer(i, iid)),
+                1,
+            ),
+        ],
+        "projections.reschedule_task": [
+            (
+                statement("projections.reschedule_task"),
+                {"iid": iid, "sid": w.spiff_task_id, "due": NOW},
+                1,
+            )
+        ],
+        "projections.reschedule_timer": [
+            (
+                statement("projections.reschedule_timer"),
+                {"iid": iid, "sid": w.timers[1], "at": NOW},
+                1,
+            )
+        ],
     }
 
 
@@ -206,9 +334,15 @@ def outcome(db: Database, statement: Prepared, params: dict[str, Any], *, ours: 
         try:
             # preserve_rowcount: SQLAlchemy reads an INSERT's row count too (by default only an
             # UPDATE's or DELETE's); the driver's cursor always has it.
-            result = (statement.execute(conn, params) if ours
-                      else conn.execute(statement.statement, params,  # type: ignore[call-overload]
-                                        execution_options={"preserve_rowcount": True}))
+            result = (
+                statement.execute(conn, params)
+                if ours
+                else conn.execute(
+                    statement.statement,
+                    params,  # type: ignore[call-overload]
+                    execution_options={"preserve_rowcount": True},
+                )
+            )
             rows = [dict(r._mapping) for r in result] if returns_rows else None
             count = len(rows) if rows is not None else result.rowcount
             # Read as the driver has them, so a value stored differently (not converted by its
@@ -217,8 +351,12 @@ def outcome(db: Database, statement: Prepared, params: dict[str, Any], *, ours: 
             tables = {}
             for table, left_out in WRITTEN:
                 columns = ", ".join(quote(c.name) for c in table.c if c.name not in left_out)
-                tables[table.name] = [tuple(r) for r in conn.exec_driver_sql(
-                    f"SELECT {columns} FROM {quote(table.name)} ORDER BY {columns}")]
+                tables[table.name] = [
+                    tuple(r)
+                    for r in conn.exec_driver_sql(
+                        f"SELECT {columns} FROM {quote(table.name)} ORDER BY {columns}"
+                    )
+                ]
         finally:
             trans.rollback()
     return Outcome(rows, count, tables)
@@ -238,10 +376,13 @@ def _case_names() -> list[str]:
 
 # The audit append joins the head row on its id alone, on purpose (engine/audit.py says why);
 # SQLAlchemy's own execution lints that join, the prepared one sends the same SQL unlinted.
-@pytest.mark.filterwarnings("ignore:UPDATE statement has a cartesian product:sqlalchemy.exc.SAWarning")
+@pytest.mark.filterwarnings(
+    "ignore:UPDATE statement has a cartesian product:sqlalchemy.exc.SAWarning"
+)
 @pytest.mark.parametrize("name", PRODUCT)
 def test_each_registered_statement_does_what_sqlalchemy_does(
-        name: str, rt: Runtime, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    name: str, rt: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(prepared, "PLAIN", set())  # whatever the environment asks for
     runs = cases(world, rt.db.dialect)[name]
     if not runs:
@@ -255,10 +396,16 @@ def test_each_registered_statement_does_what_sqlalchemy_does(
 
 # -- what a prepared statement refuses, and what it keeps ------------------------------------
 
-_LISTED = Prepared("test_prepared.listed", select(TIMERS.c.id).where(
-    TIMERS.c.kind.in_(bindparam("kinds", expanding=True))))
-_CLASHING = Prepared("test_prepared.clashing", select(TIMERS.c.id, TIMERS.c.instance_id.label("id")))
-_RETURNING = Prepared("test_prepared.returning", update(TIMERS).values(kind="x").returning(TIMERS.c.id))
+_LISTED = Prepared(
+    "test_prepared.listed",
+    select(TIMERS.c.id).where(TIMERS.c.kind.in_(bindparam("kinds", expanding=True))),
+)
+_CLASHING = Prepared(
+    "test_prepared.clashing", select(TIMERS.c.id, TIMERS.c.instance_id.label("id"))
+)
+_RETURNING = Prepared(
+    "test_prepared.returning", update(TIMERS).values(kind="x").returning(TIMERS.c.id)
+)
 _SHAPES = Family("test_prepared.shapes", lambda n: select(TIMERS.c.id).limit(n), max_shapes=2)
 
 
@@ -266,7 +413,8 @@ def test_a_failed_transaction_takes_its_prepared_writes_with_it(rt: Runtime, wor
     moved = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
     with pytest.raises(RuntimeError), rt.transaction() as session:
         statement("projections.reschedule_timer").execute(
-            session.connection(), {"iid": world.instance_id, "sid": world.timers[0], "at": moved})
+            session.connection(), {"iid": world.instance_id, "sid": world.timers[0], "at": moved}
+        )
         raise RuntimeError("the step failed after writing")
     assert moved not in [t.fire_at for t in timer_rows(rt, world.instance_id)]
 
@@ -279,7 +427,10 @@ def test_what_a_prepared_statement_refuses(database: Database) -> None:
             _CLASHING.execute(session.connection())
         with pytest.raises(ValueError, match="row count, not rows"):
             _RETURNING.execute(session.connection())
-    with database.engine.connect() as conn, pytest.raises(RuntimeError, match="inside the caller's"):
+    with (
+        database.engine.connect() as conn,
+        pytest.raises(RuntimeError, match="inside the caller's"),
+    ):
         statement("instances.lock_with_task").execute(conn, {"tid": 1})
 
 

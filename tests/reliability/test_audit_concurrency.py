@@ -1,5 +1,6 @@
 """The audit trail under concurrency: several OS processes completing different tasks at
 once leave exactly one `task.complete` row per completion, and `audit verify` agrees."""
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,31 @@ WORKERS = 3
 TASKS = 300
 
 
-def _run_workers(rt: Runtime, task_ids: list[int], tmp_path: Path, mode: str = "product") -> dict[str, int]:
+def _run_workers(
+    rt: Runtime, task_ids: list[int], tmp_path: Path, mode: str = "product"
+) -> dict[str, int]:
     start_file = tmp_path / "go"
     shares = [task_ids[i::WORKERS] for i in range(WORKERS)]
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "tests.support.audit_worker", mode, rt.db.url, str(FORMS), str(start_file),
-         *map(str, share)],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) for share in shares]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.audit_worker",
+                mode,
+                rt.db.url,
+                str(FORMS),
+                str(start_file),
+                *map(str, share),
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+    ]
     start_file.touch()
     outputs = [proc.communicate(timeout=300) for proc in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
@@ -41,16 +59,22 @@ def _run_workers(rt: Runtime, task_ids: list[int], tmp_path: Path, mode: str = "
 def _open_tasks(rt: Runtime) -> list[int]:
     set_clock(rt, "2026-11-02 09:00")
     deploy(rt, "deadline.bpmn")
-    return [task_named(rt, "investigate", start(rt, "deadline", {"registered_on": "2026-11-02"})).id
-            for _ in range(TASKS)]
+    return [
+        task_named(rt, "investigate", start(rt, "deadline", {"registered_on": "2026-11-02"})).id
+        for _ in range(TASKS)
+    ]
 
 
 def _counted(rt: Runtime, task_ids: list[int]) -> tuple[int, int, audit.Verification]:
     with rt.db.reading() as session:
-        completed = session.execute(select(func.count()).select_from(HumanTask).where(
-            HumanTask.id.in_(task_ids), HumanTask.state == "completed")).scalar_one()
-        rows = session.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "task.complete")).scalar_one()
+        completed = session.execute(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.id.in_(task_ids), HumanTask.state == "completed")
+        ).scalar_one()
+        rows = session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "task.complete")
+        ).scalar_one()
         return completed, rows, audit.verify(session)
 
 
@@ -62,7 +86,8 @@ def pg_rt(rt: Runtime) -> Runtime:
 
 
 def test_processes_completing_different_tasks_leave_one_audit_row_each(
-        pg_rt: Runtime, tmp_path: Path) -> None:
+    pg_rt: Runtime, tmp_path: Path
+) -> None:
     task_ids = _open_tasks(pg_rt)
 
     outcome = _run_workers(pg_rt, task_ids, tmp_path)
@@ -74,7 +99,8 @@ def test_processes_completing_different_tasks_leave_one_audit_row_each(
 
 
 def test_negative_control_the_stale_head_update_loses_rows_and_the_test_sees_it(
-        pg_rt: Runtime, tmp_path: Path) -> None:
+    pg_rt: Runtime, tmp_path: Path
+) -> None:
     """The defect put back (head moved only where its old `last_id` still holds, the state
     written regardless): completions commit without their audit row, and both the count
     and `audit verify` notice."""
@@ -89,7 +115,8 @@ def test_negative_control_the_stale_head_update_loses_rows_and_the_test_sees_it(
 
 
 def test_with_the_stale_head_update_a_change_without_its_row_is_refused_not_committed(
-        pg_rt: Runtime, tmp_path: Path) -> None:
+    pg_rt: Runtime, tmp_path: Path
+) -> None:
     """The same defect with the state write's guard in place: a completion whose row was not
     appended is refused (AuditNotWritten) and leaves its task open — never a silent gap."""
     task_ids = _open_tasks(pg_rt)

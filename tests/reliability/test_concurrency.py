@@ -4,6 +4,7 @@ and a step that fails half-way leaves nothing behind.
 Runs on both backends: SQLite serializes writers with BEGIN IMMEDIATE, PostgreSQL with
 the instance row lock; the rule must hold on each.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,15 @@ VALID = {"responsible": True, "severity": 2, "finding": "应负直接责任"}
 RACES = 5
 
 
-def _complete_in_thread(rt: Runtime, task_id: int, actor: str, barrier: threading.Barrier,
-                        results: dict[str, Any]) -> None:
+def _complete_in_thread(
+    rt: Runtime, task_id: int, actor: str, barrier: threading.Barrier, results: dict[str, Any]
+) -> None:
     try:
         barrier.wait(timeout=10)
         with rt.transaction() as session:
-            instances.complete_task(session, task_id=task_id, data=VALID, actor=actor,
-                                    clock=rt.clock)
+            instances.complete_task(
+                session, task_id=task_id, data=VALID, actor=actor, clock=rt.clock
+            )
         results[actor] = "ok"
     except BaseException as err:  # noqa: BLE001 - the test inspects what each racer got
         results[actor] = err
@@ -60,23 +63,30 @@ def _race(rt: Runtime, task_id: int) -> dict[str, Any]:
 
 def _tasks_of(rt: Runtime, instance_id: int) -> list[HumanTask]:
     with rt.db.reading() as session:
-        return list(session.execute(
-            select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)
-        ).scalars())
+        return list(
+            session.execute(
+                select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)
+            ).scalars()
+        )
 
 
 def _completion_audits(rt: Runtime, task_id: int) -> list[AuditEvent]:
     with rt.db.reading() as session:
-        return list(session.execute(
-            select(AuditEvent).where(AuditEvent.action == "task.complete",
-                                     AuditEvent.object_id == str(task_id))
-        ).scalars())
+        return list(
+            session.execute(
+                select(AuditEvent).where(
+                    AuditEvent.action == "task.complete", AuditEvent.object_id == str(task_id)
+                )
+            ).scalars()
+        )
 
 
 def _assert_completed_once(rt: Runtime, instance_id: int, task_id: int, winner: str) -> None:
     rows = _tasks_of(rt, instance_id)
     investigate = [t for t in rows if t.task_spec == "investigate"]
-    assert [(t.id, t.state, t.completed_by) for t in investigate] == [(task_id, "completed", winner)]
+    assert [(t.id, t.state, t.completed_by) for t in investigate] == [
+        (task_id, "completed", winner)
+    ]
     decide = [t for t in rows if t.task_spec == "decide"]
     assert len(decide) == 1 and decide[0].state == "open"
     events = _completion_audits(rt, task_id)
@@ -111,16 +121,26 @@ def test_two_cli_processes_completing_one_task_exactly_one_exits_zero(rt: Runtim
     deploy(rt, "deadline.bpmn")
     iid = start(rt, "deadline", {"registered_on": "2026-11-02"})
     task_id = task_named(rt, "investigate", iid).id
-    env = {**os.environ, "CADREFLOW_DATABASE_URL": rt.db.url, "CADREFLOW_FORMS_DIR": str(FORMS),
-           "CLOCK_ADJUSTABLE": "1"}
+    env = {
+        **os.environ,
+        "CADREFLOW_DATABASE_URL": rt.db.url,
+        "CADREFLOW_FORMS_DIR": str(FORMS),
+        "CLOCK_ADJUSTABLE": "1",
+    }
     procs = {
         user: subprocess.Popen(
             [str(CADREFLOW), "complete", str(task_id), "--data", json.dumps(VALID), "--user", user],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for user in ("clerk_a", "clerk_b")
     }
-    outcomes = {user: (*proc.communicate(timeout=120), proc.returncode) for user, proc in procs.items()}
+    outcomes = {
+        user: (*proc.communicate(timeout=120), proc.returncode) for user, proc in procs.items()
+    }
 
     codes = sorted(code for _, _, code in outcomes.values())
     assert codes == [0, 1], outcomes
@@ -136,13 +156,19 @@ def _snapshot(rt: Runtime, instance_id: int) -> dict[str, Any]:
         inst = session.get(Instance, instance_id)
         assert inst is not None
         return {
-            "state": inst.state, "version": inst.version, "status": inst.status,
+            "state": inst.state,
+            "version": inst.version,
+            "status": inst.status,
             "updated_at": inst.updated_at,
-            "audit_rows": session.execute(select(func.count()).select_from(AuditEvent)).scalar_one(),
+            "audit_rows": session.execute(
+                select(func.count()).select_from(AuditEvent)
+            ).scalar_one(),
             "audit_last": session.execute(select(func.max(AuditEvent.id))).scalar_one(),
             "task_rows": session.execute(select(func.count()).select_from(HumanTask)).scalar_one(),
-            "tasks": [(t.id, t.task_spec, t.state, t.completed_by) for t in session.execute(
-                select(HumanTask).order_by(HumanTask.id)).scalars()],
+            "tasks": [
+                (t.id, t.task_spec, t.state, t.completed_by)
+                for t in session.execute(select(HumanTask).order_by(HumanTask.id)).scalars()
+            ],
             "timers": [(t.id, t.fire_at) for t in session.execute(select(Timer)).scalars()],
         }
 
@@ -157,8 +183,13 @@ def test_gateway_failing_at_run_time_leaves_nothing_half_written(rt: Runtime) ->
     # severity 1 is valid for the form, but the condition divides by (severity - 1).
     with pytest.raises(ProcessError) as caught, rt.db.transaction() as session:
         settings.sync_clock(session, rt.clock)
-        instances.complete_task(session, task_id=task_id, actor="clerk", clock=rt.clock,
-                                data={"responsible": True, "severity": 1, "finding": "应负直接责任"})
+        instances.complete_task(
+            session,
+            task_id=task_id,
+            actor="clerk",
+            clock=rt.clock,
+            data={"responsible": True, "severity": 1, "finding": "应负直接责任"},
+        )
 
     assert isinstance(caught.value, DomainError)
     assert caught.value.element == "weigh"
@@ -175,7 +206,9 @@ def test_gateway_failing_at_run_time_leaves_nothing_half_written(rt: Runtime) ->
     assert [t.task_spec for t in open_tasks(rt, iid)] == ["decide"]
 
 
-def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadlock(rt: Runtime) -> None:
+def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadlock(
+    rt: Runtime,
+) -> None:
     """The sweep claims the instance (not its timer rows), so a clerk's completion waits for
     the sweep's commit and then gets a clear answer, never a database deadlock."""
     from workflows.engine import timers
@@ -192,8 +225,9 @@ def test_clerk_completing_while_a_sweep_fires_the_same_instance_does_not_deadloc
         claimed.wait(timeout=10)
         try:
             with rt.transaction() as session:
-                instances.complete_task(session, task_id=task.id, data=VALID, actor="clerk",
-                                        clock=rt.clock)
+                instances.complete_task(
+                    session, task_id=task.id, data=VALID, actor="clerk", clock=rt.clock
+                )
             outcome["clerk"] = "completed"
         except Exception as err:  # noqa: BLE001 - the test records what a clerk would see
             outcome["clerk"] = err
@@ -224,8 +258,15 @@ def test_a_claim_committed_while_a_completion_waits_for_the_lock_is_respected(rt
     from workflows.tasks import service as task_service
 
     w = make_world(rt, processes=["accountability"])
-    case = w.open("accountability", cadre="zhang", data={
-        "source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"})
+    case = w.open(
+        "accountability",
+        cadre="zhang",
+        data={
+            "source": "audit",
+            "facts": "审计发现违规拨付专项资金",
+            "evidence": "审计报告〔2026〕3号",
+        },
+    )
     register = w.task(case, "register")
     locked = threading.Event()
     outcome: dict[str, Any] = {}
@@ -235,8 +276,9 @@ def test_a_claim_committed_while_a_completion_waits_for_the_lock_is_respected(rt
         try:
             with rt.transaction() as session:
                 principal = access.principal_for(session, username="discipline.hf")
-                completion.complete(session, principal=principal, task_id=register.id, data={},
-                                    clock=rt.clock)
+                completion.complete(
+                    session, principal=principal, task_id=register.id, data={}, clock=rt.clock
+                )
             outcome["clerk"] = "completed"
         except Exception as err:  # noqa: BLE001 - the test records what the clerk would see
             outcome["clerk"] = err

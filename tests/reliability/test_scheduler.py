@@ -3,6 +3,7 @@ negative control without the row lock does not, boundary timers follow the moved
 SQLite admits one scheduler only, and a failing timer becomes an incident without holding
 up the others (more in tests/domain/test_incidents.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,14 @@ def _start_many(rt: Runtime, process: str, count: int) -> float:
         with rt.transaction() as session:
             version = deployment.latest(session, process_key=process)
             for _ in range(min(START_BATCH, count - offset)):
-                instances.start(session, version=version, data={}, org_unit="hefei",
-                                actor="tester", clock=rt.clock)
+                instances.start(
+                    session,
+                    version=version,
+                    data={},
+                    org_unit="hefei",
+                    actor="tester",
+                    clock=rt.clock,
+                )
     return time.monotonic() - began
 
 
@@ -64,7 +71,8 @@ def _fire_counts(rt: Runtime) -> Counter[str]:
     """`timer.fire` audit rows per instance: a sweep fires an instance's due timers at once."""
     with rt.db.reading() as session:
         rows = session.execute(
-            select(AuditEvent.object_id, func.count()).where(AuditEvent.action == "timer.fire")
+            select(AuditEvent.object_id, func.count())
+            .where(AuditEvent.action == "timer.fire")
             .group_by(AuditEvent.object_id)
         ).all()
     return Counter({object_id: count for object_id, count in rows})
@@ -76,8 +84,12 @@ def _timer_ids(rt: Runtime) -> set[str]:
 
 
 def _cli_env(rt: Runtime) -> dict[str, str]:
-    return {**os.environ, "CADREFLOW_DATABASE_URL": rt.db.url, "CADREFLOW_FORMS_DIR": str(FORMS),
-            "CLOCK_ADJUSTABLE": "1"}
+    return {
+        **os.environ,
+        "CADREFLOW_DATABASE_URL": rt.db.url,
+        "CADREFLOW_FORMS_DIR": str(FORMS),
+        "CLOCK_ADJUSTABLE": "1",
+    }
 
 
 # --- a) several scheduler processes, PostgreSQL --------------------------------------------
@@ -99,8 +111,14 @@ def test_two_scheduler_processes_fire_each_of_2000_timers_exactly_once(rt: Runti
 
     began = time.monotonic()
     procs = [
-        subprocess.Popen([str(CADREFLOW), "scheduler", "--once", "--batch", "50"], cwd=ROOT,
-                         env=_cli_env(rt), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [str(CADREFLOW), "scheduler", "--once", "--batch", "50"],
+            cwd=ROOT,
+            env=_cli_env(rt),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = [(*proc.communicate(timeout=300), proc.returncode) for proc in procs]
@@ -163,7 +181,9 @@ def test_sweeps_without_row_lock_fire_some_timer_twice(rt: Runtime) -> None:
     assert len(fired) == 2 and all(isinstance(n, int) for n in fired.values()), fired
     counts = _fire_counts(rt)
     twice = [object_id for object_id, count in counts.items() if count > 1]
-    print(f"\nunlocked sweeps reported {fired}; {len(twice)} of {CONTROL_TIMERS} timers fired twice")
+    print(
+        f"\nunlocked sweeps reported {fired}; {len(twice)} of {CONTROL_TIMERS} timers fired twice"
+    )
     assert twice, f"no timer fired twice without the lock ({fired}): the control proves nothing"
     assert sum(n for n in fired.values() if isinstance(n, int)) > CONTROL_TIMERS
 
@@ -190,9 +210,13 @@ def _start_deadline_case(rt: Runtime) -> int:
 
 def _tasks_by_element(rt: Runtime, instance_id: int) -> dict[str, list[HumanTask]]:
     with rt.db.reading() as session:
-        rows = session.execute(
-            select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)
+            )
+            .scalars()
+            .all()
+        )
     found: dict[str, list[HumanTask]] = {}
     for row in rows:
         found.setdefault(row.task_spec, []).append(row)
@@ -215,12 +239,15 @@ def test_clock_moved_past_deadline_fires_interrupting_boundary_and_escalates(rt:
 
 
 def test_clock_between_reminder_and_deadline_opens_reminder_and_keeps_investigation(
-        rt: Runtime) -> None:
+    rt: Runtime,
+) -> None:
     iid = _start_deadline_case(rt)
     due_before = task_named(rt, "investigate", iid).due_at
     assert due_before == _end_of_day(DEADLINE_DAY)
     assert {t.task_spec: t.fire_at for t in timer_rows(rt, iid)} == {
-        "due_soon": _end_of_day(REMINDER_DAY), "overdue": _end_of_day(DEADLINE_DAY)}
+        "due_soon": _end_of_day(REMINDER_DAY),
+        "overdue": _end_of_day(DEADLINE_DAY),
+    }
 
     # One minute before the reminder's moment nothing is due yet.
     set_clock(rt, (_end_of_day(REMINDER_DAY) - timedelta(minutes=1)).isoformat())
@@ -235,7 +262,8 @@ def test_clock_between_reminder_and_deadline_opens_reminder_and_keeps_investigat
     assert task_named(rt, "investigate", iid).due_at == due_before
     remaining = timer_rows(rt, iid)
     assert [(t.task_spec, t.kind, t.fire_at) for t in remaining] == [
-        ("overdue", "boundary", _end_of_day(DEADLINE_DAY))]
+        ("overdue", "boundary", _end_of_day(DEADLINE_DAY))
+    ]
     assert instance(rt, iid).status == "running"
 
 
@@ -255,8 +283,15 @@ def test_sqlite_second_scheduler_refuses_to_start_until_the_first_releases(rt: R
         assert "PostgreSQL" in message
 
         # A scheduler process is refused the same way, with exit status 1.
-        proc = subprocess.run([str(CADREFLOW), "scheduler", "--once"], cwd=ROOT, env=_cli_env(rt),
-                              capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [str(CADREFLOW), "scheduler", "--once"],
+            cwd=ROOT,
+            env=_cli_env(rt),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 1, (proc.stdout, proc.stderr)
         assert "already running" in proc.stderr
     finally:
@@ -301,7 +336,10 @@ def test_failing_timer_becomes_an_incident_and_does_not_stop_the_others(rt: Runt
     assert timer_rows(rt, good) == []
     bad_after = instance(rt, bad)
     assert (bad_after.status, bad_after.version, bad_after.state) == (
-        bad_before.status, bad_before.version, bad_before.state)
+        bad_before.status,
+        bad_before.version,
+        bad_before.state,
+    )
     [held] = timer_rows(rt, bad)  # held by the incident, its due time unchanged
     assert (held.id, held.fire_at) == (bad_timer.id, bad_timer.fire_at)
     with rt.db.reading() as session:
@@ -309,9 +347,14 @@ def test_failing_timer_becomes_an_incident_and_does_not_stop_the_others(rt: Runt
         assert (incident.instance_id, incident.status, incident.attempts) == (bad, "open", 1)
         assert incident.element == "compute_ratio"
         assert "division by zero" in incident.message
-        assert now - timedelta(seconds=5) < incident.next_retry_at - incident_service.RETRY_BASE <= now
-        errors = session.execute(
-            select(AuditEvent).where(AuditEvent.action == "timer.error")).scalars().all()
+        assert (
+            now - timedelta(seconds=5) < incident.next_retry_at - incident_service.RETRY_BASE <= now
+        )
+        errors = (
+            session.execute(select(AuditEvent).where(AuditEvent.action == "timer.error"))
+            .scalars()
+            .all()
+        )
         assert [(e.object_id, e.instance_id) for e in errors] == [(str(bad), bad)]
         assert "division by zero" in errors[0].detail
         assert audit.verify(session).ok
@@ -322,8 +365,9 @@ def test_failing_timer_becomes_an_incident_and_does_not_stop_the_others(rt: Runt
     advance_clock(rt, seconds=incident_service.RETRY_BASE.total_seconds() + 1)
     assert sweep(rt) == 0
     with rt.db.reading() as session:
-        retried = session.execute(select(func.count()).select_from(AuditEvent)
-                                  .where(AuditEvent.action == "timer.error")).scalar_one()
+        retried = session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "timer.error")
+        ).scalar_one()
         [incident] = session.execute(select(Incident)).scalars().all()
     assert retried == 2
     assert incident.attempts == 2

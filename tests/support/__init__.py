@@ -1,4 +1,5 @@
 """Service-level steps for tests: each step is its own transaction, as in production."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,17 +19,29 @@ DATA = Path(__file__).parent.parent / "data"
 def deploy(rt: Runtime, *names: str) -> deployment.Deployed:
     files = deployment.collect([DATA / n for n in names])
     with rt.transaction() as session:
-        return deployment.deploy(session, files=files, forms_dir=rt.settings.forms_dir,
-                                 max_bytes=rt.settings.max_definition_bytes, actor="tester",
-                                 clock=rt.clock)
+        return deployment.deploy(
+            session,
+            files=files,
+            forms_dir=rt.settings.forms_dir,
+            max_bytes=rt.settings.max_definition_bytes,
+            actor="tester",
+            clock=rt.clock,
+        )
 
 
-def start(rt: Runtime, process: str, data: dict[str, Any] | None = None,
-          org_unit: str | None = "hefei") -> int:
+def start(
+    rt: Runtime, process: str, data: dict[str, Any] | None = None, org_unit: str | None = "hefei"
+) -> int:
     with rt.transaction() as session:
         version = deployment.latest(session, process_key=process)
-        return instances.start(session, version=version, data=data or {}, org_unit=org_unit,
-                               actor="tester", clock=rt.clock).id
+        return instances.start(
+            session,
+            version=version,
+            data=data or {},
+            org_unit=org_unit,
+            actor="tester",
+            clock=rt.clock,
+        ).id
 
 
 def open_tasks(rt: Runtime, instance_id: int | None = None) -> list[HumanTask]:
@@ -41,14 +54,19 @@ def open_tasks(rt: Runtime, instance_id: int | None = None) -> list[HumanTask]:
 
 def task_named(rt: Runtime, element: str, instance_id: int | None = None) -> HumanTask:
     found = [t for t in open_tasks(rt, instance_id) if t.task_spec == element]
-    assert len(found) == 1, f"expected one open {element}, found {[t.task_spec for t in open_tasks(rt, instance_id)]}"
+    assert len(found) == 1, (
+        f"expected one open {element}, found {[t.task_spec for t in open_tasks(rt, instance_id)]}"
+    )
     return found[0]
 
 
-def complete(rt: Runtime, task_id: int, data: dict[str, Any] | None = None, user: str = "clerk") -> HumanTask:
+def complete(
+    rt: Runtime, task_id: int, data: dict[str, Any] | None = None, user: str = "clerk"
+) -> HumanTask:
     with rt.transaction() as session:
-        return instances.complete_task(session, task_id=task_id, data=data or {}, actor=user,
-                                       clock=rt.clock)
+        return instances.complete_task(
+            session, task_id=task_id, data=data or {}, actor=user, clock=rt.clock
+        )
 
 
 def sweep(rt: Runtime) -> int:

@@ -9,6 +9,7 @@ against (a condition on the old `last_id`, which matches nothing when another pr
 the head while this one waited for its lock): `stale-head` with the state write's guard
 (the change must then be refused, never committed without its row), `stale-head-unguarded`
 without it (rows go missing: the counting test must see it)."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,7 @@ VALID = {"responsible": True, "severity": 2, "finding": "应负直接责任"}
 
 
 def _put_back_stale_head_update(*, guarded: bool) -> None:
-    ctes = list(audit.chain_ctes(table_of(AuditHead).c.last_id
-                                 == audit.chain_ctes()[0].c.last_id))
+    ctes = list(audit.chain_ctes(table_of(AuditHead).c.last_id == audit.chain_ctes()[0].c.last_id))
     product = audit.appending_ctes
 
     def appending(values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -41,16 +41,23 @@ def _put_back_stale_head_update(*, guarded: bool) -> None:
     state = instances._WRITE_STATE
     # Guarded: the state write requires this statement's own audit row, as shipped.
     instances._WRITE_STATE_AUDITED = (
-        Prepared("instances.write_state_stale_head", state.statement.where(exists(select(ctes[2].c.id))))
-        if guarded else state)
+        Prepared(
+            "instances.write_state_stale_head", state.statement.where(exists(select(ctes[2].c.id)))
+        )
+        if guarded
+        else state
+    )
 
 
 def main(argv: list[str]) -> int:
     mode, url, forms, start_file, *task_ids = argv
     if mode != "product":
         _put_back_stale_head_update(guarded=mode == "stale-head")
-    rt = Runtime(Settings(database_url=url, clock_adjustable=True, forms_dir=Path(forms),
-                          timezone="Asia/Shanghai"))
+    rt = Runtime(
+        Settings(
+            database_url=url, clock_adjustable=True, forms_dir=Path(forms), timezone="Asia/Shanghai"
+        )
+    )
     with rt.db.reading() as session:  # connect and warm up before the start line
         settings.sync_clock(session, rt.clock)
     deadline = time.monotonic() + 60
@@ -63,8 +70,9 @@ def main(argv: list[str]) -> int:
     for task_id in map(int, task_ids):
         try:
             with rt.transaction() as session:
-                instances.complete_task(session, task_id=task_id, data=VALID, actor="worker",
-                                        clock=rt.clock)
+                instances.complete_task(
+                    session, task_id=task_id, data=VALID, actor="worker", clock=rt.clock
+                )
             done += 1
         except AuditNotWritten:
             refused += 1

@@ -7,6 +7,7 @@ of the public tables, insert the snapshot's rows, set each sequence to the value
 Either takes milliseconds, where building a world (users, deployed processes) takes a
 few hundred and PostgreSQL's TRUNCATE of every table a few hundred more.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -45,8 +46,9 @@ def tables(db: Database) -> tuple[str, ...]:
     if db.dialect not in _tables:
         reflected = MetaData()
         reflected.reflect(bind=db.engine)
-        _tables[db.dialect] = tuple(t.name for t in reflected.sorted_tables
-                                    if t.name not in _SKIPPED)
+        _tables[db.dialect] = tuple(
+            t.name for t in reflected.sorted_tables if t.name not in _SKIPPED
+        )
     return _tables[db.dialect]
 
 
@@ -115,17 +117,28 @@ def _postgresql_take(db: Database) -> Snapshot:
     schema = f"snapshot_{next(_names)}"
     names = tables(db)
     with db.engine.begin() as conn:
-        has_rows = conn.execute(text(" UNION ALL ".join(
-            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {_public(name)})" for name in names
-        ))).scalars().all()
+        has_rows = (
+            conn.execute(
+                text(
+                    " UNION ALL ".join(
+                        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {_public(name)})"
+                        for name in names
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         kept = tuple(name for name in names if name in set(has_rows))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         for name in kept:
             conn.execute(text(f'CREATE TABLE "{schema}"."{name}" AS TABLE {_public(name)}'))
-        sequences = conn.execute(text(
-            "SELECT format('%I.%I', schemaname, sequencename), start_value, last_value"
-            " FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename"
-        )).all()
+        sequences = conn.execute(
+            text(
+                "SELECT format('%I.%I', schemaname, sequencename), start_value, last_value"
+                " FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename"
+            )
+        ).all()
     return Snapshot("postgresql", schema, kept, tuple((n, s, v) for n, s, v in sequences))
 
 
@@ -135,15 +148,20 @@ def _postgresql_restore(db: Database, snapshot: Snapshot) -> None:
         if _may_skip_triggers(conn):
             # Without triggers: the append-only tables refuse DELETE by trigger, and the
             # foreign keys need no checking for rows that were consistent when kept.
-            emptying = ["SET LOCAL session_replication_role = replica",
-                        *(f"DELETE FROM {_public(name)}" for name in reversed(names))]
+            emptying = [
+                "SET LOCAL session_replication_role = replica",
+                *(f"DELETE FROM {_public(name)}" for name in reversed(names)),
+            ]
         else:
             emptying = [f"TRUNCATE {', '.join(_public(name) for name in names)} RESTART IDENTITY"]
-        filling = [f'INSERT INTO {_public(name)} SELECT * FROM "{snapshot.where}"."{name}"'
-                   for name in snapshot.tables]
+        filling = [
+            f'INSERT INTO {_public(name)} SELECT * FROM "{snapshot.where}"."{name}"'
+            for name in snapshot.tables
+        ]
         numbering = ", ".join(
             f"setval('{name}', {start}, false)" if last is None else f"setval('{name}', {last})"
-            for name, start, last in snapshot.sequences)
+            for name, start, last in snapshot.sequences
+        )
         statements = [*emptying, *filling, *([f"SELECT {numbering}"] if numbering else [])]
         conn.exec_driver_sql("; ".join(statements))
 

@@ -1,4 +1,5 @@
 """A small world for case-process tests: org units, cadres, users, the real bpmn/."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,14 +32,31 @@ class World:
     cadres: dict[str, int] = field(default_factory=dict)
 
     # -- cases -----------------------------------------------------------------------
-    def open(self, kind: str, cadre: str | None = "zhang", data: dict[str, Any] | None = None,
-             user: str = "discipline.hf", person: str | None = None,
-             links: list[tuple[int, str]] | None = None) -> CaseFile:
+    def open(
+        self,
+        kind: str,
+        cadre: str | None = "zhang",
+        data: dict[str, Any] | None = None,
+        user: str = "discipline.hf",
+        person: str | None = None,
+        links: list[tuple[int, str]] | None = None,
+    ) -> CaseFile:
         with self.rt.transaction() as session:
-            subject = (cases.Subject(cadre_id=self.cadres[cadre]) if cadre
-                       else cases.Subject(name=person, org_unit_code="ah-hf"))
-            return cases.open_case(session, kind=kind, subject=subject, title=f"{kind} 测试",
-                                   data=data or {}, actor=user, clock=self.rt.clock, links=links)
+            subject = (
+                cases.Subject(cadre_id=self.cadres[cadre])
+                if cadre
+                else cases.Subject(name=person, org_unit_code="ah-hf")
+            )
+            return cases.open_case(
+                session,
+                kind=kind,
+                subject=subject,
+                title=f"{kind} 测试",
+                data=data or {},
+                actor=user,
+                clock=self.rt.clock,
+                links=links,
+            )
 
     def case(self, case_id: int) -> CaseFile:
         with self.rt.db.reading() as session:
@@ -47,10 +65,13 @@ class World:
     def tasks(self, case: CaseFile) -> list[HumanTask]:
         with self.rt.db.reading() as session:
             instance_id = cases.get(session, case.id).instance_id
-            return list(session.execute(
-                select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                        HumanTask.state == "open").order_by(HumanTask.id)
-            ).scalars())
+            return list(
+                session.execute(
+                    select(HumanTask)
+                    .where(HumanTask.instance_id == instance_id, HumanTask.state == "open")
+                    .order_by(HumanTask.id)
+                ).scalars()
+            )
 
     def task(self, case: CaseFile, element: str) -> HumanTask:
         found = [t for t in self.tasks(case) if t.task_spec == element]
@@ -60,29 +81,56 @@ class World:
     def complete(self, case: CaseFile, element: str, data: dict[str, Any], user: str) -> None:
         task = self.task(case, element)
         with self.rt.transaction() as session:
-            instances.complete_task(session, task_id=task.id, data=data, actor=user, clock=self.rt.clock)
+            instances.complete_task(
+                session, task_id=task.id, data=data, actor=user, clock=self.rt.clock
+            )
 
     def today(self) -> date:
         return self.rt.clock.today()
 
-    def decided_accountability(self, adjustment: str = "demotion", cadre: str = "zhang") -> CaseFile:
+    def decided_accountability(
+        self, adjustment: str = "demotion", cadre: str = "zhang"
+    ) -> CaseFile:
         """An accountability case through the real process, decided and received today:
         discipline.hf registered and investigated it, committee.hf decided it,
         organization.hf served it."""
-        case = self.open("accountability", cadre=cadre, data={
-            "source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"})
+        case = self.open(
+            "accountability",
+            cadre=cadre,
+            data={
+                "source": "audit",
+                "facts": "审计发现违规拨付专项资金",
+                "evidence": "审计报告〔2026〕3号",
+            },
+        )
         self.complete(case, "register", {}, "discipline.hf")
-        self.complete(case, "investigate", {"findings": "违规拨付属实",
-                                            "responsibility": "main_leadership"}, "discipline.hf")
-        self.complete(case, "consider_tolerance", {
-            "consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
-            "discipline.hf")
+        self.complete(
+            case,
+            "investigate",
+            {"findings": "违规拨付属实", "responsibility": "main_leadership"},
+            "discipline.hf",
+        )
+        self.complete(
+            case,
+            "consider_tolerance",
+            {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+            "discipline.hf",
+        )
         today = self.today().isoformat()
-        self.complete(case, "decide", {"outcome": "adjustment", "adjustment": adjustment,
-                                       "decided_on": today, "reason": "对违规拨付负主要领导责任"},
-                      "committee.hf")
-        self.complete(case, "notify", {"received_on": today, "delivery": "in_person"},
-                      "organization.hf")
+        self.complete(
+            case,
+            "decide",
+            {
+                "outcome": "adjustment",
+                "adjustment": adjustment,
+                "decided_on": today,
+                "reason": "对违规拨付负主要领导责任",
+            },
+            "committee.hf",
+        )
+        self.complete(
+            case, "notify", {"received_on": today, "delivery": "in_person"}, "organization.hf"
+        )
         return self.case(case.id)
 
     def accepted_appeal(self, reviewer: str = "discipline2.hf") -> tuple[CaseFile, CaseFile]:
@@ -90,10 +138,20 @@ class World:
         organization.hf accepts it, naming `reviewer` (the review task is assigned to them)."""
         original = self.decided_accountability()
         with self.rt.transaction() as session:
-            case = appeals.file_appeal(session, original_case_id=original.id, grounds="处理过重",
-                                       filed_on=self.today().isoformat(), actor="zhang", clock=self.rt.clock)
-        self.complete(case, "accept", {"reviewer": reviewer, "accepted_on": self.today().isoformat()},
-                      "organization.hf")
+            case = appeals.file_appeal(
+                session,
+                original_case_id=original.id,
+                grounds="处理过重",
+                filed_on=self.today().isoformat(),
+                actor="zhang",
+                clock=self.rt.clock,
+            )
+        self.complete(
+            case,
+            "accept",
+            {"reviewer": reviewer, "accepted_on": self.today().isoformat()},
+            "organization.hf",
+        )
         return original, case
 
 
@@ -110,8 +168,9 @@ class _Kept:
 _KEPT: dict[tuple[str, str, tuple[str, ...] | None], _Kept] = {}
 
 
-def make_world(rt: Runtime, *, today: str = "2026-03-02 09:00",
-               processes: list[str] | None = None) -> World:
+def make_world(
+    rt: Runtime, *, today: str = "2026-03-02 09:00", processes: list[str] | None = None
+) -> World:
     """Units 安徽省 > 合肥市 > 肥东县 and 芜湖市; two cadres; users per role; the named
     processes of bpmn/ deployed (with bpmn/decisions/), or all of bpmn/.
 
@@ -142,25 +201,72 @@ def _build(rt: Runtime, *, today: str, processes: list[str] | None) -> World:
         org.add_unit(session, code="ah-hf", name="合肥市", level="city", parent_code="ah")
         org.add_unit(session, code="ah-wh", name="芜湖市", level="city", parent_code="ah")
         org.add_unit(session, code="ah-hf-fd", name="肥东县", level="county", parent_code="ah-hf")
-        for key, name, post, unit in (("zhang", "张三", "合肥市某局局长", "ah-hf"),
-                                      ("li", "李四", "肥东县某镇党委书记", "ah-hf-fd")):
+        for key, name, post, unit in (
+            ("zhang", "张三", "合肥市某局局长", "ah-hf"),
+            ("li", "李四", "肥东县某镇党委书记", "ah-hf-fd"),
+        ):
             cadre = Cadre(name=name, post=post, org_unit_code=unit, created_at=clock.now())
             session.add(cadre)
             session.flush()
             world.cadres[key] = cadre.id
-        for role in ("discipline", "organization", "functional", "committee", "unit",
-                     "supervisor", "designer", "admin"):
+        for role in (
+            "discipline",
+            "organization",
+            "functional",
+            "committee",
+            "unit",
+            "supervisor",
+            "designer",
+            "admin",
+        ):
             for unit, suffix in (("ah-hf", "hf"), ("ah-wh", "wh")):
-                org.add_user(session, hasher=HASHER, username=f"{role}.{suffix}", display_name=f"{role} {suffix}",
-                             password="demo-pass-1", role=role, org_unit_code=unit, clock=clock)
-        org.add_user(session, hasher=HASHER, username="discipline2.hf", display_name="第二审查员",
-                     password="demo-pass-1", role="discipline", org_unit_code="ah-hf", clock=clock)
-        org.add_user(session, hasher=HASHER, username="zhang", display_name="张三", password="demo-pass-1",
-                     role="cadre", org_unit_code="ah-hf", clock=clock, cadre_id=world.cadres["zhang"])
+                org.add_user(
+                    session,
+                    hasher=HASHER,
+                    username=f"{role}.{suffix}",
+                    display_name=f"{role} {suffix}",
+                    password="demo-pass-1",
+                    role=role,
+                    org_unit_code=unit,
+                    clock=clock,
+                )
+        org.add_user(
+            session,
+            hasher=HASHER,
+            username="discipline2.hf",
+            display_name="第二审查员",
+            password="demo-pass-1",
+            role="discipline",
+            org_unit_code="ah-hf",
+            clock=clock,
+        )
+        org.add_user(
+            session,
+            hasher=HASHER,
+            username="zhang",
+            display_name="张三",
+            password="demo-pass-1",
+            role="cadre",
+            org_unit_code="ah-hf",
+            clock=clock,
+            cadre_id=world.cadres["zhang"],
+        )
         for year in (2027, 2028):
             session.add(CalendarYear(year=year, note="tests: Monday to Friday"))
-        paths = [BPMN] if processes is None else [
-            *(BPMN / f"{name}.bpmn" for name in processes), *sorted((BPMN / "decisions").glob("*.dmn"))]
-        deployment.deploy(session, files=deployment.collect(paths), forms_dir=FORMS,
-                          max_bytes=2_000_000, actor="designer.hf", clock=clock)
+        paths = (
+            [BPMN]
+            if processes is None
+            else [
+                *(BPMN / f"{name}.bpmn" for name in processes),
+                *sorted((BPMN / "decisions").glob("*.dmn")),
+            ]
+        )
+        deployment.deploy(
+            session,
+            files=deployment.collect(paths),
+            forms_dir=FORMS,
+            max_bytes=2_000_000,
+            actor="designer.hf",
+            clock=clock,
+        )
     return world

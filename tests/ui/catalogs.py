@@ -1,4 +1,5 @@
 """The pages' translations compiled as `make setup` does, for a run of pytest alone."""
+
 from __future__ import annotations
 
 from babel.messages.mofile import write_mo

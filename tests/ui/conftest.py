@@ -1,4 +1,5 @@
 """Page tests over Flask's test client (the browser tests are in tests/browser/)."""
+
 from __future__ import annotations
 
 import re
@@ -37,12 +38,14 @@ def app(rt: Runtime, world: World) -> Flask:
     return create_app(rt, TESTING=True)
 
 
-def submit_login(client: FlaskClient, username: str, password: str = "demo-pass-1",
-                 **extra: str) -> Any:
+def submit_login(
+    client: FlaskClient, username: str, password: str = "demo-pass-1", **extra: str
+) -> Any:
     """Posts the login form as a browser would (the form's token from its page)."""
     token = csrf_of(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token, **extra})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token, **extra}
+    )
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """流程设计 and 系统管理 pages over the test client: who may open them, what they show, and
 bad input answered beside its field with the values kept."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -18,12 +19,29 @@ from workflows.engine.models import AuditEvent, CalendarOverride, CalendarYear
 from workflows.org.models import LoginSession, OrgUnit, User
 from workflows.runtime import Runtime
 
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 HTMX = {"HX-Request": "true"}
-DESIGN_PAGES = ["/processes", "/processes/accountability/edit", "/decisions/six_elements/edit", "/forms",
-                "/forms/accountability_decide.schema.json"]
-ADMIN_PAGES = ["/admin", "/admin/users", "/admin/users/new", "/admin/users/discipline.hf", "/admin/units",
-               "/admin/calendar", "/admin/deadlines", "/admin/audit"]
+DESIGN_PAGES = [
+    "/processes",
+    "/processes/accountability/edit",
+    "/decisions/six_elements/edit",
+    "/forms",
+    "/forms/accountability_decide.schema.json",
+]
+ADMIN_PAGES = [
+    "/admin",
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/users/discipline.hf",
+    "/admin/units",
+    "/admin/calendar",
+    "/admin/deadlines",
+    "/admin/audit",
+]
 
 
 def _text(response: Any) -> str:
@@ -39,7 +57,9 @@ def _error(page: str, field: str) -> str:
 
 def _last_audit(rt: Runtime) -> AuditEvent:
     with rt.db.reading() as session:
-        row = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
+        row = session.execute(
+            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar_one()
         session.expunge(row)
         return row
 
@@ -61,7 +81,9 @@ def test_admin_pages_are_refused_to_other_roles(logged_in: Any, username: str) -
         response = client.get(path)
         assert response.status_code in (403, 404), path
         assert response.status_code == 403 or path == "/admin/users/discipline.hf"
-    refused = client.post("/admin/deadlines", data={"csrf_token": csrf, "investigation_workdays": "10"})
+    refused = client.post(
+        "/admin/deadlines", data={"csrf_token": csrf, "investigation_workdays": "10"}
+    )
     assert refused.status_code == 403
 
 
@@ -89,7 +111,9 @@ def test_admin_and_designer_land_on_their_pages(logged_in: Any) -> None:
 
 
 # -- 流程设计 ---------------------------------------------------------------------------------
-def test_process_list_shows_versions_running_cases_and_decision_tables(logged_in: Any, world: World) -> None:
+def test_process_list_shows_versions_running_cases_and_decision_tables(
+    logged_in: Any, world: World
+) -> None:
     world.open("accountability", data=FINDING)
     client, _ = logged_in("designer.hf")
     page = _text(client.get("/processes"))
@@ -102,7 +126,9 @@ def test_process_list_shows_versions_running_cases_and_decision_tables(logged_in
 
 
 def _json_script(page: str, name: str) -> Any:
-    found = re.search(rf'<script type="application/json" id="{name}">(.*?)</script>', page, re.DOTALL)
+    found = re.search(
+        rf'<script type="application/json" id="{name}">(.*?)</script>', page, re.DOTALL
+    )
     assert found, name
     return json.loads(found.group(1))
 
@@ -134,7 +160,11 @@ def test_dmn_editor_sends_the_processes_calling_the_table_along(logged_in: Any) 
 
 def test_unknown_definitions_are_not_found(logged_in: Any) -> None:
     client, _ = logged_in("designer.hf")
-    for path in ["/processes/nothing/edit", "/decisions/nothing/edit", "/forms/nothing.schema.json"]:
+    for path in [
+        "/processes/nothing/edit",
+        "/decisions/nothing/edit",
+        "/forms/nothing.schema.json",
+    ]:
         assert client.get(path).status_code == 404, path
 
 
@@ -158,34 +188,50 @@ def test_forms_list_and_the_rendered_preview(logged_in: Any) -> None:
 
 def test_an_edited_schema_is_previewed_in_place(logged_in: Any) -> None:
     client, csrf = logged_in("designer.hf")
-    schema = {"title": "试填", "type": "object", "required": ["kind"],
-              "properties": {"kind": {"type": "string", "title": "种类", "enum": ["a", "b"]},
-                             "when": {"type": "string", "format": "date", "title": "日期"}}}
-    response = client.post("/forms/accountability_decide.schema.json", headers={**HTMX, "X-CSRF-Token": csrf},
-                           data={"schema": json.dumps(schema), "uischema": "{}"})
+    schema = {
+        "title": "试填",
+        "type": "object",
+        "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "title": "种类", "enum": ["a", "b"]},
+            "when": {"type": "string", "format": "date", "title": "日期"},
+        },
+    }
+    response = client.post(
+        "/forms/accountability_decide.schema.json",
+        headers={**HTMX, "X-CSRF-Token": csrf},
+        data={"schema": json.dumps(schema), "uischema": "{}"},
+    )
     fragment = _text(response)
     assert response.status_code == 200 and fragment.startswith('<div id="preview"')
     assert '<input type="radio" name="kind"' in fragment and 'value="b"' in fragment
-    assert '<input type="date" id="f-when" name="when"' in fragment and 'aria-required="true"' in fragment
+    assert (
+        '<input type="date" id="f-when" name="when"' in fragment
+        and 'aria-required="true"' in fragment
+    )
 
 
 def test_bad_json_in_the_preview_is_named_beside_its_field_and_kept(logged_in: Any) -> None:
     client, csrf = logged_in("designer.hf")
-    response = client.post("/forms/accountability_decide.schema.json",
-                           data={"csrf_token": csrf, "schema": '{"type": "object",', "uischema": "[]"})
+    response = client.post(
+        "/forms/accountability_decide.schema.json",
+        data={"csrf_token": csrf, "schema": '{"type": "object",', "uischema": "[]"},
+    )
     page = _text(response)
     assert response.status_code == 422
     assert _error(page, "schema").startswith("表单结构（JSON Schema）不是有效的 JSON：第 1 行")
     assert _error(page, "uischema") == "界面设置（UI Schema）应为 JSON 对象"
-    assert '>{&#34;type&#34;: &#34;object&#34;,</textarea>' in page
+    assert ">{&#34;type&#34;: &#34;object&#34;,</textarea>" in page
     assert "恢复为已部署的内容" in page
 
 
 def test_json_nested_too_deep_in_the_preview_is_named_not_a_server_error(logged_in: Any) -> None:
     client, csrf = logged_in("designer.hf")
     deep = '{"a":' * 1200 + "1" + "}" * 1200  # past the parser's recursion
-    response = client.post("/forms/accountability_decide.schema.json",
-                           data={"csrf_token": csrf, "schema": deep, "uischema": "[" * 65 + "]" * 65})
+    response = client.post(
+        "/forms/accountability_decide.schema.json",
+        data={"csrf_token": csrf, "schema": deep, "uischema": "[" * 65 + "]" * 65},
+    )
     page = _text(response)
     assert response.status_code == 422
     assert _error(page, "schema") == "表单结构（JSON Schema）嵌套超过 64 层"
@@ -193,11 +239,23 @@ def test_json_nested_too_deep_in_the_preview_is_named_not_a_server_error(logged_
 
 
 # -- users ------------------------------------------------------------------------------------
-def test_new_user_with_bad_input_keeps_the_values_and_names_each_field(logged_in: Any, rt: Runtime) -> None:
+def test_new_user_with_bad_input_keeps_the_values_and_names_each_field(
+    logged_in: Any, rt: Runtime
+) -> None:
     client, csrf = logged_in("admin.hf")
-    response = client.post("/admin/users/new", data={
-        "csrf_token": csrf, "username": "bad name", "display_name": "", "role": "king", "org_unit": "ah-hf",
-        "password": "short", "password_confirm": "other", "cadre_id": "x"})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": csrf,
+            "username": "bad name",
+            "display_name": "",
+            "role": "king",
+            "org_unit": "ah-hf",
+            "password": "short",
+            "password_confirm": "other",
+            "cadre_id": "x",
+        },
+    )
     page = _text(response)
     assert response.status_code == 422
     assert _error(page, "username") == "只能包含字母、数字和 . _ @ -"
@@ -212,49 +270,108 @@ def test_new_user_with_bad_input_keeps_the_values_and_names_each_field(logged_in
 
 def test_domain_refusals_land_beside_their_field(logged_in: Any) -> None:
     client, csrf = logged_in("admin.hf")
-    base = {"csrf_token": csrf, "display_name": "新人", "role": "discipline", "password": "long-enough-1",
-            "password_confirm": "long-enough-1"}
-    taken = _text(client.post("/admin/users/new", data={**base, "username": "discipline.hf", "org_unit": "ah-hf"}))
+    base = {
+        "csrf_token": csrf,
+        "display_name": "新人",
+        "role": "discipline",
+        "password": "long-enough-1",
+        "password_confirm": "long-enough-1",
+    }
+    taken = _text(
+        client.post(
+            "/admin/users/new", data={**base, "username": "discipline.hf", "org_unit": "ah-hf"}
+        )
+    )
     assert _error(taken, "username") == "用户名 discipline.hf 已被使用"
-    elsewhere = _text(client.post("/admin/users/new", data={**base, "username": "new.one", "org_unit": "ah-wh"}))
+    elsewhere = _text(
+        client.post("/admin/users/new", data={**base, "username": "new.one", "org_unit": "ah-wh"})
+    )
     assert _error(elsewhere, "org_unit") == "单位 ah-wh 不存在或不在本人管理范围内"
-    cadre = _text(client.post("/admin/users/new", data={**base, "username": "new.cadre", "org_unit": "ah-hf",
-                                                         "role": "cadre"}))
+    cadre = _text(
+        client.post(
+            "/admin/users/new",
+            data={**base, "username": "new.cadre", "org_unit": "ah-hf", "role": "cadre"},
+        )
+    )
     assert _error(cadre, "cadre_id") == "干部本人的账户须关联其干部档案"
 
 
-def test_admin_creates_edits_resets_and_unlocks_a_user(logged_in: Any, rt: Runtime, app: Flask) -> None:
+def test_admin_creates_edits_resets_and_unlocks_a_user(
+    logged_in: Any, rt: Runtime, app: Flask
+) -> None:
     client, csrf = logged_in("admin.hf")
-    created = client.post("/admin/users/new", data={
-        "csrf_token": csrf, "username": "clerk.new", "display_name": "新办事员", "role": "discipline",
-        "org_unit": "ah-hf-fd", "password": "first-pass-1", "password_confirm": "first-pass-1"})
+    created = client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": csrf,
+            "username": "clerk.new",
+            "display_name": "新办事员",
+            "role": "discipline",
+            "org_unit": "ah-hf-fd",
+            "password": "first-pass-1",
+            "password_confirm": "first-pass-1",
+        },
+    )
     assert created.status_code == 303 and created.headers["Location"] == "/admin/users/clerk.new"
     assert "已创建用户 clerk.new" in _text(client.get("/admin/users/clerk.new"))
     assert _last_audit(rt).action == "admin.user.create"
 
-    moved = client.post("/admin/users/clerk.new", data={
-        "csrf_token": csrf, "display_name": "新办事员", "role": "organization", "org_unit": "ah-hf", "active": "1"})
+    moved = client.post(
+        "/admin/users/clerk.new",
+        data={
+            "csrf_token": csrf,
+            "display_name": "新办事员",
+            "role": "organization",
+            "org_unit": "ah-hf",
+            "active": "1",
+        },
+    )
     assert moved.status_code == 303
-    assert json.loads(_last_audit(rt).detail)["changes"]["role"] == {"from": "discipline", "to": "organization"}
+    assert json.loads(_last_audit(rt).detail)["changes"]["role"] == {
+        "from": "discipline",
+        "to": "organization",
+    }
 
     other = app.test_client()
     assert submit_login(other, "clerk.new", "first-pass-1").status_code == 303
     for _ in range(5):
         submit_login(app.test_client(), "clerk.new", "wrong")
     assert "已锁定" in _text(client.get("/admin/users?q=clerk"))
-    mismatch = client.post("/admin/users/clerk.new/password", data={
-        "csrf_token": csrf, "password": "second-pass-2", "password_confirm": "second-pass-3"})
-    assert mismatch.status_code == 422 and _error(_text(mismatch), "password_confirm") == "两次输入的密码不一致"
-    short = client.post("/admin/users/clerk.new/password", data={
-        "csrf_token": csrf, "password": "short", "password_confirm": "short"})
+    mismatch = client.post(
+        "/admin/users/clerk.new/password",
+        data={"csrf_token": csrf, "password": "second-pass-2", "password_confirm": "second-pass-3"},
+    )
+    assert (
+        mismatch.status_code == 422
+        and _error(_text(mismatch), "password_confirm") == "两次输入的密码不一致"
+    )
+    short = client.post(
+        "/admin/users/clerk.new/password",
+        data={"csrf_token": csrf, "password": "short", "password_confirm": "short"},
+    )
     assert _error(_text(short), "password") == "长度应在 8 到 200 之间"
-    assert client.post("/admin/users/clerk.new/password", data={
-        "csrf_token": csrf, "password": "second-pass-2", "password_confirm": "second-pass-2"}).status_code == 303
+    assert (
+        client.post(
+            "/admin/users/clerk.new/password",
+            data={
+                "csrf_token": csrf,
+                "password": "second-pass-2",
+                "password_confirm": "second-pass-2",
+            },
+        ).status_code
+        == 303
+    )
     with rt.db.reading() as session:
         user_id = session.execute(select(User.id).where(User.username == "clerk.new")).scalar_one()
-        sessions = session.execute(select(LoginSession).where(LoginSession.user_id == user_id)).scalars().all()
+        sessions = (
+            session.execute(select(LoginSession).where(LoginSession.user_id == user_id))
+            .scalars()
+            .all()
+        )
         assert sessions and all(s.revoked_at is not None for s in sessions)
-    assert client.post("/admin/users/clerk.new/unlock", data={"csrf_token": csrf}).status_code == 303
+    assert (
+        client.post("/admin/users/clerk.new/unlock", data={"csrf_token": csrf}).status_code == 303
+    )
     assert "没有登录失败记录" in _text(client.get("/admin/users/clerk.new"))
     assert submit_login(app.test_client(), "clerk.new", "second-pass-2").status_code == 303
 
@@ -264,9 +381,20 @@ def test_own_role_cannot_be_changed_and_other_units_users_are_not_found(logged_i
     own = _text(client.get("/admin/users/admin.hf"))
     assert "不能更改自己的角色、单位或启用状态" in own and '<select id="role"' not in own
     assert "单位：合肥市（ah-hf）" in own
-    forged = client.post("/admin/users/admin.hf", data={
-        "csrf_token": csrf, "display_name": "admin hf", "role": "designer", "org_unit": "ah-hf", "active": "1"})
-    assert forged.status_code == 422 and _error(_text(forged), "role") == "不能更改自己的角色、单位或启用状态"
+    forged = client.post(
+        "/admin/users/admin.hf",
+        data={
+            "csrf_token": csrf,
+            "display_name": "admin hf",
+            "role": "designer",
+            "org_unit": "ah-hf",
+            "active": "1",
+        },
+    )
+    assert (
+        forged.status_code == 422
+        and _error(_text(forged), "role") == "不能更改自己的角色、单位或启用状态"
+    )
     assert client.get("/admin/users/admin.wh").status_code == 404
     assert "admin.wh" not in _text(client.get("/admin/users"))
     assert client.post("/admin/users/admin.wh/unlock", data={"csrf_token": csrf}).status_code == 404
@@ -274,9 +402,14 @@ def test_own_role_cannot_be_changed_and_other_units_users_are_not_found(logged_i
 
 def test_writes_need_the_csrf_token(logged_in: Any) -> None:
     client, _ = logged_in("admin.hf")
-    for path, data in [("/admin/users/new", {"username": "x.y"}), ("/admin/users/discipline.hf/unlock", {}),
-                       ("/admin/units", {"code": "x"}), ("/admin/calendar/days", {"day": "2027-10-01"}),
-                       ("/admin/calendar/years", {"declare_year": "2030"}), ("/admin/deadlines", {})]:
+    for path, data in [
+        ("/admin/users/new", {"username": "x.y"}),
+        ("/admin/users/discipline.hf/unlock", {}),
+        ("/admin/units", {"code": "x"}),
+        ("/admin/calendar/days", {"day": "2027-10-01"}),
+        ("/admin/calendar/years", {"declare_year": "2030"}),
+        ("/admin/deadlines", {}),
+    ]:
         response = client.post(path, data=data)
         assert response.status_code == 403 and "CSRF" in _text(response), path
 
@@ -285,21 +418,51 @@ def test_writes_need_the_csrf_token(logged_in: Any) -> None:
 def test_unit_tree_and_creating_a_unit(logged_in: Any, rt: Runtime) -> None:
     client, csrf = logged_in("admin.hf")
     tree = _text(client.get("/admin/units"))
-    assert tree.index('id="unit-ah-hf"') < tree.index('id="unit-ah-hf-fd"') < tree.index("</ul>\n  </li>")
+    assert (
+        tree.index('id="unit-ah-hf"')
+        < tree.index('id="unit-ah-hf-fd"')
+        < tree.index("</ul>\n  </li>")
+    )
     assert 'id="unit-ah-wh"' not in tree and 'id="unit-ah"' not in tree
-    bad = client.post("/admin/units", data={"csrf_token": csrf, "code": "no spaces", "name": "", "level": "town",
-                                            "parent": "ah-hf"})
+    bad = client.post(
+        "/admin/units",
+        data={
+            "csrf_token": csrf,
+            "code": "no spaces",
+            "name": "",
+            "level": "town",
+            "parent": "ah-hf",
+        },
+    )
     page = _text(bad)
     assert bad.status_code == 422
     assert _error(page, "code") == "只能包含字母、数字和 _ -"
     assert _error(page, "name") == "长度应在 1 到 200 之间"
     assert _error(page, "level").startswith("应为以下之一：province")
     assert 'value="no spaces"' in page
-    higher = _text(client.post("/admin/units", data={"csrf_token": csrf, "code": "ah-hf-x", "name": "某市",
-                                                      "level": "province", "parent": "ah-hf"}))
+    higher = _text(
+        client.post(
+            "/admin/units",
+            data={
+                "csrf_token": csrf,
+                "code": "ah-hf-x",
+                "name": "某市",
+                "level": "province",
+                "parent": "ah-hf",
+            },
+        )
+    )
     assert _error(higher, "level") == "不能高于上级单位的层级（city）"
-    done = client.post("/admin/units", data={"csrf_token": csrf, "code": "ah-hf-cf", "name": "长丰县",
-                                             "level": "county", "parent": "ah-hf"})
+    done = client.post(
+        "/admin/units",
+        data={
+            "csrf_token": csrf,
+            "code": "ah-hf-cf",
+            "name": "长丰县",
+            "level": "county",
+            "parent": "ah-hf",
+        },
+    )
     assert done.status_code == 303
     assert 'id="unit-ah-hf-cf"' in _text(client.get("/admin/units"))
     with rt.db.reading() as session:
@@ -315,42 +478,87 @@ def test_calendar_year_shows_how_its_days_are_decided(logged_in: Any) -> None:
     unknown = _text(client.get("/admin/calendar?year=2031"))
     assert "在本年度计算期限会报错" in unknown and 'name="declare_year"' in unknown
     bad = client.get("/admin/calendar?year=abc")
-    assert bad.status_code == 422 and _error(_text(bad), "year") == "年度应为 2000 到 2100 之间的整数"
+    assert (
+        bad.status_code == 422 and _error(_text(bad), "year") == "年度应为 2000 到 2100 之间的整数"
+    )
     assert 'value="abc"' in _text(bad)
 
 
 def test_setting_clearing_a_day_and_declaring_a_year(logged_in: Any, rt: Runtime) -> None:
     client, csrf = logged_in("admin.hf")
-    bad = client.post("/admin/calendar/days", data={"csrf_token": csrf, "year": "2027", "day": "2027-13-01",
-                                                    "kind": "", "note": "国庆节"})
+    bad = client.post(
+        "/admin/calendar/days",
+        data={
+            "csrf_token": csrf,
+            "year": "2027",
+            "day": "2027-13-01",
+            "kind": "",
+            "note": "国庆节",
+        },
+    )
     page = _text(bad)
     assert bad.status_code == 422
     assert _error(page, "day") == "日期格式不对，应为 YYYY-MM-DD"
     assert _error(page, "kind") == "请选择假日或工作日"
     assert 'value="国庆节"' in page and 'value="2027-13-01"' in page
-    far = _text(client.post("/admin/calendar/days", data={"csrf_token": csrf, "year": "2027", "day": "2150-01-01",
-                                                          "kind": "holiday"}))
+    far = _text(
+        client.post(
+            "/admin/calendar/days",
+            data={"csrf_token": csrf, "year": "2027", "day": "2150-01-01", "kind": "holiday"},
+        )
+    )
     assert _error(far, "day") == "应在 2000 到 2100 之间"
-    done = client.post("/admin/calendar/days", data={"csrf_token": csrf, "year": "2027", "day": "2027-10-01",
-                                                     "kind": "holiday", "note": "国庆节"})
+    done = client.post(
+        "/admin/calendar/days",
+        data={
+            "csrf_token": csrf,
+            "year": "2027",
+            "day": "2027-10-01",
+            "kind": "holiday",
+            "note": "国庆节",
+        },
+    )
     assert done.status_code == 303 and done.headers["Location"] == "/admin/calendar?year=2027"
     page = _text(client.get("/admin/calendar?year=2027"))
     assert 'id="day-2027-10-01"' in page and "国庆节" in page
     assert _last_audit(rt).action == "calendar.set_day"
-    assert client.post("/admin/calendar/days/2027-10-01/clear", data={"csrf_token": csrf}).status_code == 303
+    assert (
+        client.post("/admin/calendar/days/2027-10-01/clear", data={"csrf_token": csrf}).status_code
+        == 303
+    )
     with rt.db.reading() as session:
         assert session.get(CalendarOverride, date(2027, 10, 1)) is None
-    assert client.post("/admin/calendar/days/2027-10-01/clear", data={"csrf_token": csrf}).status_code == 404
-    assert client.post("/admin/calendar/days/someday/clear", data={"csrf_token": csrf}).status_code == 404
+    assert (
+        client.post("/admin/calendar/days/2027-10-01/clear", data={"csrf_token": csrf}).status_code
+        == 404
+    )
+    assert (
+        client.post("/admin/calendar/days/someday/clear", data={"csrf_token": csrf}).status_code
+        == 404
+    )
 
-    wrong = client.post("/admin/calendar/years", data={"csrf_token": csrf, "year": "2031", "declare_year": "1999",
-                                                       "declare_note": "x" * 201})
+    wrong = client.post(
+        "/admin/calendar/years",
+        data={
+            "csrf_token": csrf,
+            "year": "2031",
+            "declare_year": "1999",
+            "declare_note": "x" * 201,
+        },
+    )
     page = _text(wrong)
     assert wrong.status_code == 422
     assert _error(page, "declare_year") == "应在 2000 到 2100 之间"
     assert _error(page, "declare_note") == "长度不能超过 200"
-    declared = client.post("/admin/calendar/years", data={"csrf_token": csrf, "year": "2031",
-                                                          "declare_year": "2031", "declare_note": "暂按周一至周五"})
+    declared = client.post(
+        "/admin/calendar/years",
+        data={
+            "csrf_token": csrf,
+            "year": "2031",
+            "declare_year": "2031",
+            "declare_note": "暂按周一至周五",
+        },
+    )
     assert declared.headers["Location"] == "/admin/calendar?year=2031"
     with rt.db.reading() as session:
         assert session.get(CalendarYear, 2031).note == "暂按周一至周五"
@@ -360,8 +568,13 @@ def test_deadline_settings_are_checked_field_by_field(logged_in: Any, rt: Runtim
     client, csrf = logged_in("admin.hf")
     page = _text(client.get("/admin/deadlines"))
     assert "责任调查期限（工作日）" in page and 'value="30"' in page and "默认 30" in page
-    values = {"investigation_workdays": "abc", "investigation_reminder_workdays": "0",
-              "appeal_window_months": "", "appeal_decision_months": "1.5", "rectification_reminder_workdays": "5"}
+    values = {
+        "investigation_workdays": "abc",
+        "investigation_reminder_workdays": "0",
+        "appeal_window_months": "",
+        "appeal_decision_months": "1.5",
+        "rectification_reminder_workdays": "5",
+    }
     bad = client.post("/admin/deadlines", data={"csrf_token": csrf, **values})
     page = _text(bad)
     assert bad.status_code == 422
@@ -370,8 +583,13 @@ def test_deadline_settings_are_checked_field_by_field(logged_in: Any, rt: Runtim
     assert _error(page, "appeal_window_months") == "请填写"
     assert _error(page, "appeal_decision_months") == "应为整数"
     assert 'value="abc"' in page and 'value="1.5"' in page
-    good = {**values, "investigation_workdays": "20", "investigation_reminder_workdays": "3",
-            "appeal_window_months": "1", "appeal_decision_months": "2"}
+    good = {
+        **values,
+        "investigation_workdays": "20",
+        "investigation_reminder_workdays": "3",
+        "appeal_window_months": "1",
+        "appeal_decision_months": "2",
+    }
     assert client.post("/admin/deadlines", data={"csrf_token": csrf, **good}).status_code == 303
     page = _text(client.get("/admin/deadlines"))
     assert "已保存期限设置" in page and 'value="20"' in page
@@ -384,13 +602,23 @@ def test_audit_search_pages_and_bad_dates(logged_in: Any, world: World) -> None:
     world.open("accountability", data=FINDING)
     client, csrf = logged_in("admin.hf")
     for day in ("2027-10-01", "2027-10-02"):
-        client.post("/admin/calendar/days", data={"csrf_token": csrf, "year": "2027", "day": day, "kind": "holiday"})
+        client.post(
+            "/admin/calendar/days",
+            data={"csrf_token": csrf, "year": "2027", "day": day, "kind": "holiday"},
+        )
     page = _text(client.get("/admin/audit?action=calendar.set_day&actor=admin.hf"))
     assert page.count('<tr id="audit-') == 2 and "共 2 条" in page
     assert 'value="calendar.set_day"' in page
-    dated = _text(client.get("/admin/audit?action=calendar.set_day&since=2026-03-02&until=2026-03-02"))
+    dated = _text(
+        client.get("/admin/audit?action=calendar.set_day&since=2026-03-02&until=2026-03-02")
+    )
     assert dated.count('<tr id="audit-') == 2
-    assert _text(client.get("/admin/audit?action=calendar.set_day&since=2026-03-03")).count('<tr id="audit-') == 0
+    assert (
+        _text(client.get("/admin/audit?action=calendar.set_day&since=2026-03-03")).count(
+            '<tr id="audit-'
+        )
+        == 0
+    )
     bad = client.get("/admin/audit?since=yesterday&until=2026-01-01&actor=x")
     page = _text(bad)
     assert bad.status_code == 422 and _error(page, "f-since") == "日期格式不对，应为 YYYY-MM-DD"
@@ -403,8 +631,12 @@ def test_audit_search_pages_and_bad_dates(logged_in: Any, world: World) -> None:
 
 def test_chain_verification_says_it_is_intact(logged_in: Any) -> None:
     client, csrf = logged_in("admin.hf")
-    done = client.post("/admin/audit/verify", data={"csrf_token": csrf, "next": "/admin/audit?actor=admin.hf"})
+    done = client.post(
+        "/admin/audit/verify", data={"csrf_token": csrf, "next": "/admin/audit?actor=admin.hf"}
+    )
     assert done.status_code == 303 and done.headers["Location"] == "/admin/audit?actor=admin.hf"
     assert re.search(r"审计链完整：已验证 \d+ 条记录", _text(client.get(done.headers["Location"])))
-    away = client.post("/admin/audit/verify", data={"csrf_token": csrf, "next": "https://elsewhere.example/"})
+    away = client.post(
+        "/admin/audit/verify", data={"csrf_token": csrf, "next": "https://elsewhere.example/"}
+    )
     assert away.headers["Location"] == "/admin/audit"

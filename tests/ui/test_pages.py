@@ -1,4 +1,5 @@
 """The pages' rules that a browser hides: redirects, CSRF, lockout, htmx answers, scope."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,11 @@ from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime
 from workflows.tasks import notifications
 
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 HTMX = {"HX-Request": "true"}
 
 
@@ -24,7 +29,9 @@ def _investigation(world: World) -> int:
     return world.task(case, "investigate").id
 
 
-def test_start_page_sends_strangers_to_login_and_clerks_to_their_inbox(app: Flask, logged_in: Any) -> None:
+def test_start_page_sends_strangers_to_login_and_clerks_to_their_inbox(
+    app: Flask, logged_in: Any
+) -> None:
     assert app.test_client().get("/").headers["Location"] == "/login"
     client, _ = logged_in("discipline.hf")
     assert client.get("/").headers["Location"] == "/tasks"
@@ -43,21 +50,33 @@ def test_a_page_without_login_redirects_to_login_and_back(app: Flask) -> None:
     assert done.headers["Location"] == "/notifications?page=2"
 
 
-@pytest.mark.parametrize("target", ["https://elsewhere.example/", "//elsewhere.example/x",
-                                    "/\\elsewhere.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://elsewhere.example/",
+        "//elsewhere.example/x",
+        "/\\elsewhere.example",
+        "javascript:alert(1)",
+    ],
+)
 def test_login_never_redirects_off_the_site(app: Flask, target: str) -> None:
     response = submit_login(app.test_client(), "discipline.hf", next=target)
     assert response.headers["Location"] == "/tasks"
 
 
-def test_wrong_password_keeps_the_username_and_says_why_next_to_the_field(app: Flask, rt: Runtime) -> None:
+def test_wrong_password_keeps_the_username_and_says_why_next_to_the_field(
+    app: Flask, rt: Runtime
+) -> None:
     response = submit_login(app.test_client(), "discipline.hf", "nope")
     html = response.get_data(as_text=True)
     assert response.status_code == 401
     assert 'value="discipline.hf"' in html
     assert '<p class="field-error" id="password-error">用户名或密码错误</p>' in html
     with rt.db.reading() as session:
-        assert session.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalar() == "auth.failed"
+        assert (
+            session.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalar()
+            == "auth.failed"
+        )
 
 
 def test_empty_fields_are_named(app: Flask) -> None:
@@ -80,8 +99,10 @@ def test_fifth_wrong_password_locks_the_account(app: Flask) -> None:
 def test_login_form_needs_its_own_token(app: Flask) -> None:
     client = app.test_client()
     client.get("/login")
-    response = client.post("/login", data={"username": "discipline.hf", "password": "demo-pass-1",
-                                           "csrf_token": "forged"})
+    response = client.post(
+        "/login",
+        data={"username": "discipline.hf", "password": "demo-pass-1", "csrf_token": "forged"},
+    )
     assert response.status_code == 403
     assert "页面已过期" in response.get_data(as_text=True)
 
@@ -91,7 +112,9 @@ def test_claim_needs_the_csrf_token(logged_in: Any, world: World) -> None:
     client, csrf = logged_in("discipline.hf")
     refused = client.post(f"/tasks/{task_id}/claim", data={"next": "/tasks"})
     assert refused.status_code == 403 and "CSRF" in refused.get_data(as_text=True)
-    done = client.post(f"/tasks/{task_id}/claim", data={"csrf_token": csrf, "next": "/tasks?queue=mine"})
+    done = client.post(
+        f"/tasks/{task_id}/claim", data={"csrf_token": csrf, "next": "/tasks?queue=mine"}
+    )
     assert done.status_code == 303 and done.headers["Location"] == "/tasks?queue=mine"
     assert world.task(world.case(1), "investigate").assignee == "discipline.hf"
     assert "已认领：责任调查" in client.get("/tasks?queue=mine").get_data(as_text=True)
@@ -100,8 +123,11 @@ def test_claim_needs_the_csrf_token(logged_in: Any, world: World) -> None:
 def test_htmx_claim_returns_the_row_and_a_message(logged_in: Any, world: World) -> None:
     task_id = _investigation(world)
     client, csrf = logged_in("discipline.hf")
-    response = client.post(f"/tasks/{task_id}/claim", data={"queue": "role", "next": "/tasks"},
-                           headers={**HTMX, "X-CSRF-Token": csrf})
+    response = client.post(
+        f"/tasks/{task_id}/claim",
+        data={"queue": "role", "next": "/tasks"},
+        headers={**HTMX, "X-CSRF-Token": csrf},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.startswith(f'<tr id="task-{task_id}"') and "退回" in html
@@ -143,7 +169,7 @@ def test_inbox_filters_and_sorts(logged_in: Any, world: World, rt: Runtime) -> N
     html = client.get("/tasks?queue=role").get_data(as_text=True)
     assert html.index(f"/tasks/{first}") < html.index(f"/tasks/{second}")
     only = client.get("/tasks?queue=role&q=WZ-2026-000002").get_data(as_text=True)
-    assert f"/tasks/{second}" in only and f"/tasks/{first}\"" not in only
+    assert f"/tasks/{second}" in only and f'/tasks/{first}"' not in only
     none = client.get("/tasks?queue=role&process=appeal").get_data(as_text=True)
     assert "没有符合条件的任务" in none
     lenient = client.get("/tasks?queue=bogus&page=-3&overdue=maybe&sort=sideways")
@@ -182,7 +208,9 @@ def test_language_from_query_is_remembered(app: Flask) -> None:
     assert "登录" in client.get("/login").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("username", ["discipline.hf", "supervisor.hf", "designer.hf", "admin.hf", "zhang"])
+@pytest.mark.parametrize(
+    "username", ["discipline.hf", "supervisor.hf", "designer.hf", "admin.hf", "zhang"]
+)
 def test_every_header_link_opens(logged_in: Any, username: str) -> None:
     client, _ = logged_in(username)
     html = client.get("/").headers["Location"]

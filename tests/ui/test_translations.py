@@ -1,4 +1,5 @@
 """Every text of the pages has its English translation (`make messages` refreshes the catalog)."""
+
 from __future__ import annotations
 
 from babel.messages.extract import extract_from_dir
@@ -12,11 +13,18 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 
 
 def test_every_page_text_has_an_english_translation() -> None:
-    found = {message for _file, _line, message, _comments, _context in
-             extract_from_dir(ROOT, METHODS, keywords=KEYWORDS)}
+    found = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT, METHODS, keywords=KEYWORDS
+        )
+    }
     assert "待办" in found and "登录" in found
     with (TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po)
-    missing = sorted(m for m in found if not (catalog.get(m) and catalog.get(m).string
-                                              and not catalog.get(m).fuzzy))
+    missing = sorted(
+        m
+        for m in found
+        if not (catalog.get(m) and catalog.get(m).string and not catalog.get(m).fuzzy)
+    )
     assert not missing, f"untranslated (run make messages, then translate): {missing}"

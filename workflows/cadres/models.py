@@ -1,4 +1,5 @@
 """Cadre records and promotion bans (§6)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

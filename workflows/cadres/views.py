@@ -7,6 +7,7 @@ named, for the API, the pages and the CLI.
 Scoped by workflows/access.py (`cadre_scope`): the cadres of the units a principal sees, and
 their own record; anything else is missing (NotFound).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,9 +48,12 @@ class CadreView:
 
 def _rows(principal: Principal, *, text: str | None = None) -> Select[Any]:
     """Cadres the principal sees, by name, with their org unit's name."""
-    query = cast(Select[Any], select(Cadre, OrgUnit.name.label("org_unit_name"))
-                 .join(OrgUnit, OrgUnit.code == Cadre.org_unit_code)
-                 .where(access.cadre_scope(principal)))
+    query = cast(
+        Select[Any],
+        select(Cadre, OrgUnit.name.label("org_unit_name"))
+        .join(OrgUnit, OrgUnit.code == Cadre.org_unit_code)
+        .where(access.cadre_scope(principal)),
+    )
     found = textsearch.matching(text, Cadre.name, Cadre.post)
     if found is not None:
         query = query.where(found)
@@ -57,16 +61,19 @@ def _rows(principal: Principal, *, text: str | None = None) -> Select[Any]:
 
 
 def _view(cadre: Cadre, org_unit_name: str | None) -> CadreView:
-    return CadreView(cadre.id, cadre.name, cadre.post, cadre.org_unit_code,
-                     org_unit_name or cadre.org_unit_code)
+    return CadreView(
+        cadre.id, cadre.name, cadre.post, cadre.org_unit_code, org_unit_name or cadre.org_unit_code
+    )
 
 
-def cadre_page(session: Session, *, principal: Principal, text: str | None = None, page: int,
-               per_page: int) -> Page[CadreView]:
+def cadre_page(
+    session: Session, *, principal: Principal, text: str | None = None, page: int, per_page: int
+) -> Page[CadreView]:
     """Page `page` of the cadres the principal sees (a cadre: themself), by name; `text` finds
     a name or post."""
-    found = paginate(session, _rows(principal, text=text), page=page, per_page=per_page,
-                     key=Cadre.id)
+    found = paginate(
+        session, _rows(principal, text=text), page=page, per_page=per_page, key=Cadre.id
+    )
     return found.map(lambda row: _view(row.Cadre, row.org_unit_name))
 
 
@@ -113,31 +120,50 @@ def _in_force(ban: PromotionBan, on: date) -> bool:
 def _case_numbers(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return {case_id: number for case_id, number in session.execute(
-        select(CaseFile.id, CaseFile.number).where(CaseFile.id.in_(ids)))}
+    return {
+        case_id: number
+        for case_id, number in session.execute(
+            select(CaseFile.id, CaseFile.number).where(CaseFile.id.in_(ids))
+        )
+    }
 
 
-def cadre_record(session: Session, *, principal: Principal, cadre_id: int, today: date,
-                 now: datetime) -> CadreRecordView:
+def cadre_record(
+    session: Session, *, principal: Principal, cadre_id: int, today: date, now: datetime
+) -> CadreRecordView:
     """A cadre's record if visible (NotFound otherwise): promotion bans, tolerance notes and the
     cases about them that the principal sees."""
     shown = cadre(session, principal=principal, cadre_id=cadre_id)
     bans = cadres.bans(session, cadre_id=shown.id)
     numbers = _case_numbers(session, {b.case_id for b in bans})
-    found = case_views.case_list(session, principal=principal,
-                                 filters=case_views.CaseFilters(cadre_id=shown.id), now=now,
-                                 limit=RECORD_CASES)
+    found = case_views.case_list(
+        session,
+        principal=principal,
+        filters=case_views.CaseFilters(cadre_id=shown.id),
+        now=now,
+        limit=RECORD_CASES,
+    )
     return CadreRecordView(
         **vars(shown),
-        bans=tuple(BanView(
-            id=b.id, adjustment=b.adjustment,
-            adjustment_name=cadres.ADJUSTMENT_NAMES.get(b.adjustment, b.adjustment),
-            starts_on=b.starts_on, ends_on=b.ends_on, status=b.status,
-            status_name=BAN_STATUS_NAMES.get(b.status, b.status), in_force=_in_force(b, today),
-            case_id=b.case_id, case_number=numbers.get(b.case_id, ""), note=b.note or "")
-            for b in bans),
+        bans=tuple(
+            BanView(
+                id=b.id,
+                adjustment=b.adjustment,
+                adjustment_name=cadres.ADJUSTMENT_NAMES.get(b.adjustment, b.adjustment),
+                starts_on=b.starts_on,
+                ends_on=b.ends_on,
+                status=b.status,
+                status_name=BAN_STATUS_NAMES.get(b.status, b.status),
+                in_force=_in_force(b, today),
+                case_id=b.case_id,
+                case_number=numbers.get(b.case_id, ""),
+                note=b.note or "",
+            )
+            for b in bans
+        ),
         tolerance_notes=tuple(tolerance.tolerance_notes(session, cadre_id=shown.id)),
-        cases=tuple(found))
+        cases=tuple(found),
+    )
 
 
 @dataclass(frozen=True)
@@ -153,23 +179,38 @@ class EligibilityView:
     message: str
 
 
-def promotion_eligibility(session: Session, *, principal: Principal, cadre_id: int,
-                          on: date) -> EligibilityView:
+def promotion_eligibility(
+    session: Session, *, principal: Principal, cadre_id: int, on: date
+) -> EligibilityView:
     """Eligible for promotion on `on`, or not until a date because of which cases (§6); for a
     cadre the principal sees (NotFound otherwise)."""
     found = access.get_cadre(session, principal, cadre_id)
     answer = cadres.eligibility(session, cadre_id=found.id, on=on)
     if answer.eligible:
-        return EligibilityView(found.id, found.name, on, True, None, (),
-                               f"{found.name}于 {on} 不受提拔限制")
-    in_force = sorted((b for b in cadres.bans(session, cadre_id=found.id) if _in_force(b, on)),
-                      key=lambda b: b.ends_on, reverse=True)
+        return EligibilityView(
+            found.id, found.name, on, True, None, (), f"{found.name}于 {on} 不受提拔限制"
+        )
+    in_force = sorted(
+        (b for b in cadres.bans(session, cadre_id=found.id) if _in_force(b, on)),
+        key=lambda b: b.ends_on,
+        reverse=True,
+    )
     numbers = _case_numbers(session, {b.case_id for b in in_force})
-    because = tuple(dict.fromkeys(
-        n for n in [answer.case_number, *(numbers.get(b.case_id) for b in in_force)] if n))
-    return EligibilityView(found.id, found.name, on, False, answer.until, because,
-                           f"{found.name}在 {answer.until} 之前不得提拔：因案件 {'、'.join(because)}"
-                           f"（{answer.reason}）")
+    because = tuple(
+        dict.fromkeys(
+            n for n in [answer.case_number, *(numbers.get(b.case_id) for b in in_force)] if n
+        )
+    )
+    return EligibilityView(
+        found.id,
+        found.name,
+        on,
+        False,
+        answer.until,
+        because,
+        f"{found.name}在 {answer.until} 之前不得提拔：因案件 {'、'.join(because)}"
+        f"（{answer.reason}）",
+    )
 
 
 # --- the cadres a case may be about ----------------------------------------------------------
@@ -191,8 +232,14 @@ class CadreChoices:
         return max(0, self.total - self.limit)
 
 
-def cadre_choices(session: Session, *, principal: Principal, text: str = "",
-                  selected: int | None = None, limit: int) -> CadreChoices:
+def cadre_choices(
+    session: Session,
+    *,
+    principal: Principal,
+    text: str = "",
+    selected: int | None = None,
+    limit: int,
+) -> CadreChoices:
     """The cadres a case may be about — those of the units in the principal's jurisdiction, not
     their own record as such — whose name or post contains `text`, at most `limit` of them;
     the cadre `selected` stays listed."""
@@ -203,6 +250,12 @@ def cadre_choices(session: Session, *, principal: Principal, text: str = "",
     if selected is not None and all(row.Cadre.id != selected for row in rows):
         kept = session.execute(_rows(principal).where(in_units, Cadre.id == selected)).first()
         rows[:0] = [kept] if kept is not None else []
-    return CadreChoices(tuple((str(row.Cadre.id),
-                               f"{row.Cadre.name}（{row.Cadre.post}，{row.org_unit_name}）")
-                              for row in rows), total, text, limit)
+    return CadreChoices(
+        tuple(
+            (str(row.Cadre.id), f"{row.Cadre.name}（{row.Cadre.post}，{row.org_unit_name}）")
+            for row in rows
+        ),
+        total,
+        text,
+        limit,
+    )

@@ -1,6 +1,7 @@
 """The five case processes: records, services and the actions their BPMN elements run.
 
 `register` adds every case action to the engine's hook registry."""
+
 from workflows.cases import (
     accountability,
     appeal,
@@ -15,8 +16,15 @@ from workflows.engine.hooks import Registry
 
 def register(registry: Registry) -> None:
     """The case actions, the keys no form may set and the `case.open` completeness rule."""
-    for module in (accountability, appeal, clarification, periodic, rectification, service,
-                   tolerance):
+    for module in (
+        accountability,
+        appeal,
+        clarification,
+        periodic,
+        rectification,
+        service,
+        tolerance,
+    ):
         registry.add_module(module)
     registry.protect(*service.PROTECTED_KEYS)
     registry.audited_record("case.open", *service.OPENED)

@@ -8,6 +8,7 @@ appeal window (`appeal_window_months` from receipt) passes, while it is already
 executed (申诉期间不停止执行); after an organizational adjustment the cadre's work is
 arranged (妥善安排工作). Every action refuses bad input with the rule it breaks.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -35,12 +36,16 @@ SOURCES = {
     "failed_rectification": "整改不力",
     "false_accusation": "诬告陷害查处",
 }
-OUTCOMES = {"none": "不予问责", "adjustment": "组织调整", "lighter": "从轻减轻处理", "admonishment": "约谈"}
+OUTCOMES = {
+    "none": "不予问责",
+    "adjustment": "组织调整",
+    "lighter": "从轻减轻处理",
+    "admonishment": "约谈",
+}
 DETERMINATIONS = {"exempt": "免责", "mitigate": "从轻或减轻处理", "reject": "不予容错"}
 APPLICANTS = {"unit": "所在单位", "cadre": "干部本人"}
 #: The link from an accountability case to each tolerance review it gave rise to.
 REVIEW_LINK = "tolerance_review"
-
 
 
 def _text(data: dict[str, Any], field: str) -> str:
@@ -61,8 +66,11 @@ def _check_finding(data: dict[str, Any], clock: Clock) -> str:
     """The source, facts and evidence a case is registered on (§6); returns the source."""
     source = data.get("source")
     if source not in SOURCES:
-        raise _refuse(f"§6 问责线索须注明来源：{source!r} 不是已知来源", "source",
-                      "、".join(f"{key} {name}" for key, name in SOURCES.items()))
+        raise _refuse(
+            f"§6 问责线索须注明来源：{source!r} 不是已知来源",
+            "source",
+            "、".join(f"{key} {name}" for key, name in SOURCES.items()),
+        )
     if not _text(data, "facts"):
         raise _refuse("§6 立案须写明问题事实", "facts")
     if not _text(data, "evidence"):
@@ -85,12 +93,16 @@ def register(context: hooks.ActionContext) -> None:
     data = context.data
     case = cases.of_context(context)
     case.source = _check_finding(data, context.clock)
-    registered_on = _day(data, "registered_on") if data.get("registered_on") else _day(data, "opened_on")
+    registered_on = (
+        _day(data, "registered_on") if data.get("registered_on") else _day(data, "opened_on")
+    )
     data["registered_on"] = registered_on.isoformat()
     # The reminder lead is the deployment's reminder setting unless it names one for investigations.
     stored = settings.get(context.session, "deadlines", {}) or {}
     lead = cases.deadline_settings(context.session)["rectification_reminder_workdays"]
-    data["investigation_reminder_workdays"] = int(stored.get("investigation_reminder_workdays", lead))
+    data["investigation_reminder_workdays"] = int(
+        stored.get("investigation_reminder_workdays", lead)
+    )
 
 
 @hooks.on_complete("accountability_escalate")
@@ -101,20 +113,28 @@ def escalate(context: hooks.ActionContext) -> None:
         raise _refuse("§20 督办须写明督办意见", "urging")
     new_due = _day(data, "new_due_on")
     if new_due < context.clock.today():
-        raise _refuse(f"§20 督办限期不得早于今天（{context.clock.today()}）：所填为 {new_due}", "new_due_on")
+        raise _refuse(
+            f"§20 督办限期不得早于今天（{context.clock.today()}）：所填为 {new_due}", "new_due_on"
+        )
     data["investigation_due_on"] = new_due.isoformat()
     data["escalations"] = int(data.get("escalations") or 0) + 1
 
 
-def _open_review(session: Session, case: CaseFile, *, data: dict[str, Any], actor: str,
-                 clock: Clock) -> CaseFile:
+def _open_review(
+    session: Session, case: CaseFile, *, data: dict[str, Any], actor: str, clock: Clock
+) -> CaseFile:
     if case.cadre_id is None:
         raise _refuse("§11 容错免责只适用于在册干部：本案当事人不是在册干部", "subject")
     return cases.open_case(
-        session, kind="tolerance_review", subject=cases.Subject(cadre_id=case.cadre_id),
-        title=f"容错免责审查（{case.number}）", actor=actor, clock=clock,
+        session,
+        kind="tolerance_review",
+        subject=cases.Subject(cadre_id=case.cadre_id),
+        title=f"容错免责审查（{case.number}）",
+        actor=actor,
+        clock=clock,
         data={"accountability_case_id": case.id, "accountability_case_number": case.number, **data},
-        links=[(case.id, REVIEW_LINK)])
+        links=[(case.id, REVIEW_LINK)],
+    )
 
 
 @hooks.on_complete("accountability_consider_tolerance")
@@ -128,8 +148,13 @@ def consider_tolerance(context: hooks.ActionContext) -> None:
             raise _refuse("§11 认定不存在容错情形须说明理由", "no_tolerance_reason")
         data["tolerance"] = {"outcome": "none", "reason": reason}
         return
-    review = _open_review(context.session, case, actor=context.actor, clock=context.clock,
-                          data={"origin": "accountability", "facts": _text(data, "facts")})
+    review = _open_review(
+        context.session,
+        case,
+        actor=context.actor,
+        clock=context.clock,
+        data={"origin": "accountability", "facts": _text(data, "facts")},
+    )
     data["tolerance_case_id"], data["tolerance_case_number"] = review.id, review.number
 
 
@@ -138,16 +163,23 @@ def record_tolerance(context: hooks.ActionContext) -> None:
     """Checks the determination the tolerance review sent back (message `tolerance_determined`)."""
     payload = context.data.get("tolerance")
     if not isinstance(payload, dict) or payload.get("outcome") not in DETERMINATIONS:
-        raise _refuse(f"§11 容错认定意见须为免责、从轻或减轻处理或不予容错：收到 {payload!r}",
-                      "tolerance.outcome")
+        raise _refuse(
+            f"§11 容错认定意见须为免责、从轻或减轻处理或不予容错：收到 {payload!r}",
+            "tolerance.outcome",
+        )
 
 
 def _latest_determination(session: Session, review: CaseFile) -> Decision | None:
     return session.execute(
-        select(Decision).where(Decision.case_id == review.id, Decision.kind == "tolerance",
-                               Decision.effective == "effective",
-                               Decision.outcome.in_(list(DETERMINATIONS)))
-        .order_by(Decision.id.desc()).limit(1)
+        select(Decision)
+        .where(
+            Decision.case_id == review.id,
+            Decision.kind == "tolerance",
+            Decision.effective == "effective",
+            Decision.outcome.in_(list(DETERMINATIONS)),
+        )
+        .order_by(Decision.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -169,8 +201,10 @@ def determination(session: Session, case: CaseFile, data: dict[str, Any]) -> tup
             if latest is None or found.id > latest[0]:
                 latest = (found.id, found.outcome, other.number)
         elif other.status == "open" and message.get("case_number") != other.number:
-            raise _refuse(f"§11 容错审查 {other.number} 尚未作出认定：问责决定须待认定意见作出后再作",
-                          "outcome")
+            raise _refuse(
+                f"§11 容错审查 {other.number} 尚未作出认定：问责决定须待认定意见作出后再作",
+                "outcome",
+            )
     if latest is not None:
         return latest[1], latest[2]
     if message.get("outcome") in DETERMINATIONS:
@@ -193,32 +227,54 @@ def decide(context: hooks.ActionContext) -> None:
     _not_future(decided_on, "decided_on", "决定日期", context.clock)
     registered_on = _day(data, "registered_on")
     if decided_on < registered_on:
-        raise _refuse(f"决定日期不得早于立案日期 {registered_on}：所填为 {decided_on}", "decided_on")
+        raise _refuse(
+            f"决定日期不得早于立案日期 {registered_on}：所填为 {decided_on}", "decided_on"
+        )
     found, review_number = determination(session, case, data)
     if found == "exempt" and outcome != "none":
         raise _refuse(f"§11 容错认定为免责（{review_number}）：只能作出不予问责的决定", "outcome")
     if outcome == "lighter" and found != "mitigate":
-        raise _refuse("§11 从轻或减轻处理须以容错认定“从轻或减轻处理”为前提："
-                      f"本案容错认定为{DETERMINATIONS.get(found, '不存在容错情形')}", "outcome")
+        raise _refuse(
+            "§11 从轻或减轻处理须以容错认定“从轻或减轻处理”为前提："
+            f"本案容错认定为{DETERMINATIONS.get(found, '不存在容错情形')}",
+            "outcome",
+        )
     adjustment = data.get("adjustment") if outcome == "adjustment" else None
     if outcome == "adjustment":
         if adjustment not in cadres.BAN_MONTHS:
             raise _refuse("§6 组织调整须选定调离岗位、改任非领导职务、免职或降职之一", "adjustment")
         if case.cadre_id is None:
             raise _refuse("§6 组织调整只适用于在册干部：本案当事人不是在册干部", "outcome")
-    decision = Decision(case_id=case.id, kind="accountability", outcome=outcome, adjustment=adjustment,
-                        reason=reason, decided_on=decided_on, decided_by=context.actor,
-                        recorded_at=context.clock.now())
+    decision = Decision(
+        case_id=case.id,
+        kind="accountability",
+        outcome=outcome,
+        adjustment=adjustment,
+        reason=reason,
+        decided_on=decided_on,
+        decided_by=context.actor,
+        recorded_at=context.clock.now(),
+    )
     session.add(decision)
     session.flush()
     if adjustment is not None:
         assert case.cadre_id is not None
-        ban = cadres.add_ban(session, cadre_id=case.cadre_id, case_id=case.id, decision_id=decision.id,
-                             adjustment=adjustment, decided_on=decided_on)
+        ban = cadres.add_ban(
+            session,
+            cadre_id=case.cadre_id,
+            case_id=case.id,
+            decision_id=decision.id,
+            adjustment=adjustment,
+            decided_on=decided_on,
+        )
         data["ban_ends_on"] = ban.ends_on.isoformat()
     case.status, case.outcome = "decided", adjustment or outcome
-    data.update(decision_id=decision.id, decided_on=decided_on.isoformat(), adjustment=adjustment,
-                tolerance_determination=found)
+    data.update(
+        decision_id=decision.id,
+        decided_on=decided_on.isoformat(),
+        adjustment=adjustment,
+        tolerance_determination=found,
+    )
 
 
 @hooks.on_complete("accountability_notify")
@@ -232,7 +288,9 @@ def notify(context: hooks.ActionContext) -> None:
     _not_future(received_on, "received_on", "送达日期", context.clock)
     cases.of_context(context).received_on = received_on
     data["received_on"] = received_on.isoformat()
-    data["appeal_window_ends_on"] = add_months(received_on, int(data["appeal_window_months"])).isoformat()
+    data["appeal_window_ends_on"] = add_months(
+        received_on, int(data["appeal_window_months"])
+    ).isoformat()
 
 
 @hooks.automatic("accountability_finalize")
@@ -252,7 +310,9 @@ def arrange_work(context: hooks.ActionContext) -> None:
     arranged_on = _day(data, "arranged_on")
     _not_future(arranged_on, "arranged_on", "安排日期", context.clock)
     if arranged_on < _day(data, "decided_on"):
-        raise _refuse(f"安排日期不得早于决定日期 {data['decided_on']}：所填为 {arranged_on}", "arranged_on")
+        raise _refuse(
+            f"安排日期不得早于决定日期 {data['decided_on']}：所填为 {arranged_on}", "arranged_on"
+        )
 
 
 @hooks.automatic("accountability_close")
@@ -267,16 +327,27 @@ def _facts(session: Session, case: CaseFile, clock: Clock) -> str:
     instance = session.get(Instance, case.instance_id)
     if instance is None:
         return ""
-    waiting = [*session.execute(select(HumanTask.spiff_task_id).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "open")).scalars(),
-        *session.execute(select(Timer.spiff_task_id).where(Timer.instance_id == instance.id)).scalars()]
+    waiting = [
+        *session.execute(
+            select(HumanTask.spiff_task_id).where(
+                HumanTask.instance_id == instance.id, HumanTask.state == "open"
+            )
+        ).scalars(),
+        *session.execute(
+            select(Timer.spiff_task_id).where(Timer.instance_id == instance.id)
+        ).scalars(),
+    ]
     if not waiting:
         return ""
     version = session.get(ProcessVersion, instance.process_version_id)
     if version is None:
         return ""
-    run = engine.restore(versions.compiled_spec(version), instance.state, clock=clock,
-                         functions=functions.bound(session, clock))
+    run = engine.restore(
+        versions.compiled_spec(version),
+        instance.state,
+        clock=clock,
+        functions=functions.bound(session, clock),
+    )
     for spiff_id in waiting:
         facts = run.task_data(spiff_id).get("facts")
         if isinstance(facts, str) and facts.strip():
@@ -294,8 +365,16 @@ def exemption_closed(case: CaseFile) -> str | None:
     return None
 
 
-def apply_for_exemption(session: Session, *, case_id: int, applicant: str, reasons: str, actor: str,
-                        clock: Clock, facts: str | None = None) -> CaseFile:
+def apply_for_exemption(
+    session: Session,
+    *,
+    case_id: int,
+    applicant: str,
+    reasons: str,
+    actor: str,
+    clock: Clock,
+    facts: str | None = None,
+) -> CaseFile:
     """§11 免责申请 by the unit or the cadre while the case is open: a linked tolerance review.
 
     The review's facts are those given, else the facts the case was registered on."""
@@ -304,9 +383,25 @@ def apply_for_exemption(session: Session, *, case_id: int, applicant: str, reaso
     if closed is not None:
         raise _refuse(closed, "case_id")
     if applicant not in APPLICANTS:
-        raise _refuse("§11 免责申请由所在单位或干部本人提出", "applicant", "unit 所在单位、cadre 干部本人")
+        raise _refuse(
+            "§11 免责申请由所在单位或干部本人提出", "applicant", "unit 所在单位、cadre 干部本人"
+        )
     if not (reasons or "").strip():
         raise _refuse("§11 免责申请须写明理由", "reasons")
-    stated = (facts or "").strip() or _facts(session, case, clock) or f"见问责案件 {case.number}：{case.title}"
-    return _open_review(session, case, actor=actor, clock=clock, data={
-        "origin": "application", "applicant": applicant, "reasons": reasons.strip(), "facts": stated})
+    stated = (
+        (facts or "").strip()
+        or _facts(session, case, clock)
+        or f"见问责案件 {case.number}：{case.title}"
+    )
+    return _open_review(
+        session,
+        case,
+        actor=actor,
+        clock=clock,
+        data={
+            "origin": "application",
+            "applicant": applicant,
+            "reasons": reasons.strip(),
+            "facts": stated,
+        },
+    )

@@ -9,6 +9,7 @@ may review, within `appeal_decision_months` of receiving the appeal. Modifying o
 revoking changes the original case's effective decision and its promotion bans by new
 rows and status changes that name the appeal case — never by editing the old ones.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,13 +35,16 @@ APPEALABLE = {"accountability": "accountability", "tolerance_review": "tolerance
 OUTCOMES = {"uphold": "维持", "modify": "变更", "revoke": "撤销"}
 #: What a modified decision may become, per decision kind (the deciding processes' vocabularies).
 NEW_OUTCOMES = {
-    "accountability": {"none": "不予问责", "adjustment": "组织调整", "lighter": "从轻减轻处理",
-                       "admonishment": "约谈"},
+    "accountability": {
+        "none": "不予问责",
+        "adjustment": "组织调整",
+        "lighter": "从轻减轻处理",
+        "admonishment": "约谈",
+    },
     "tolerance": {"exempt": "免责", "mitigate": "从轻或减轻处理", "reject": "不予容错"},
 }
 EFFECTS = {"modified": "变更", "revoked": "撤销"}
 LINK_KIND = "appeal"
-
 
 
 def _as_date(value: date | str, field: str) -> date:
@@ -53,9 +57,12 @@ def effective_decision(session: Session, case: CaseFile) -> Decision | None:
     if kind is None:
         return None
     return session.execute(
-        select(Decision).where(Decision.case_id == case.id, Decision.kind == kind,
-                               Decision.effective == "effective")
-        .order_by(Decision.id.desc()).limit(1)
+        select(Decision)
+        .where(
+            Decision.case_id == case.id, Decision.kind == kind, Decision.effective == "effective"
+        )
+        .order_by(Decision.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -70,59 +77,107 @@ def appeal_window(session: Session, case: CaseFile) -> AppealWindow | None:
     """When the decision in force of `case` may be appealed (§11: within the window from its
     receipt, as `file_appeal` counts it) and any appeal already filed; None while there is
     nothing to appeal (not appealable, no decision in force, not yet received)."""
-    if case.kind not in APPEALABLE or case.received_on is None or effective_decision(session, case) is None:
+    if (
+        case.kind not in APPEALABLE
+        or case.received_on is None
+        or effective_decision(session, case) is None
+    ):
         return None
     months = cases.deadline_settings(session)["appeal_window_months"]
     filed_as = session.execute(
-        select(CaseFile.number).join(Appeal, Appeal.case_id == CaseFile.id)
-        .where(Appeal.original_case_id == case.id).limit(1)
+        select(CaseFile.number)
+        .join(Appeal, Appeal.case_id == CaseFile.id)
+        .where(Appeal.original_case_id == case.id)
+        .limit(1)
     ).scalar_one_or_none()
     return AppealWindow(case.received_on, add_months(case.received_on, months), filed_as)
 
 
-def file_appeal(session: Session, *, original_case_id: int, grounds: str, filed_on: date | str,
-                actor: str, clock: Clock) -> CaseFile:
+def file_appeal(
+    session: Session,
+    *,
+    original_case_id: int,
+    grounds: str,
+    filed_on: date | str,
+    actor: str,
+    clock: Clock,
+) -> CaseFile:
     """申诉: opens an appeal case linked to the original if filed in time; refuses otherwise, storing nothing."""
     original = cases.get(session, original_case_id)
     if original.kind not in APPEALABLE:
-        raise _refuse(f"§11 申诉针对问责决定或容错认定：{original.number} 是{cases.KIND_NAMES[original.kind]}案件",
-                      "original_case_id")
+        raise _refuse(
+            f"§11 申诉针对问责决定或容错认定：{original.number} 是{cases.KIND_NAMES[original.kind]}案件",
+            "original_case_id",
+        )
     decision = effective_decision(session, original)
     if decision is None:
         raise _refuse(f"§11 {original.number} 尚无生效的决定，无从申诉", "original_case_id")
     if original.received_on is None:
-        raise _refuse(f"§11 {original.number} 的决定尚未送达：申诉期自收到决定之日起计算", "original_case_id")
+        raise _refuse(
+            f"§11 {original.number} 的决定尚未送达：申诉期自收到决定之日起计算", "original_case_id"
+        )
     if not (grounds or "").strip():
         raise _refuse("§11 申诉须写明理由（对组织认定的不同意见）", "grounds")
     filed = _as_date(filed_on, "filed_on")
     if filed > clock.today():
         raise _refuse(f"申诉日期不得晚于今天（{clock.today()}）：所填为 {filed}", "filed_on")
     if filed < original.received_on:
-        raise _refuse(f"申诉日期不得早于收到决定之日 {original.received_on}：所填为 {filed}", "filed_on")
+        raise _refuse(
+            f"申诉日期不得早于收到决定之日 {original.received_on}：所填为 {filed}", "filed_on"
+        )
     months = cases.deadline_settings(session)["appeal_window_months"]
     window_ends = add_months(original.received_on, months)
     if filed > window_ends:
-        raise _refuse(f"§11 申诉须在收到决定之日起{months}个月内提出：申诉期已于 {window_ends} 届满", "filed_on")
+        raise _refuse(
+            f"§11 申诉须在收到决定之日起{months}个月内提出：申诉期已于 {window_ends} 届满",
+            "filed_on",
+        )
     earlier = session.execute(
-        select(CaseFile.number).join(Appeal, Appeal.case_id == CaseFile.id)
-        .where(Appeal.original_case_id == original.id).limit(1)
+        select(CaseFile.number)
+        .join(Appeal, Appeal.case_id == CaseFile.id)
+        .where(Appeal.original_case_id == original.id)
+        .limit(1)
     ).scalar_one_or_none()
     if earlier is not None:
-        raise _refuse(f"§11 对 {original.number} 已提出申诉（{earlier}），不得重复申诉", "original_case_id")
+        raise _refuse(
+            f"§11 对 {original.number} 已提出申诉（{earlier}），不得重复申诉", "original_case_id"
+        )
     _check_appellant(session, actor, original)
-    subject = (cases.Subject(cadre_id=original.cadre_id) if original.cadre_id is not None
-               else cases.Subject(name=original.subject_name, org_unit_code=original.org_unit_code))
+    subject = (
+        cases.Subject(cadre_id=original.cadre_id)
+        if original.cadre_id is not None
+        else cases.Subject(name=original.subject_name, org_unit_code=original.org_unit_code)
+    )
     case = cases.open_case(
-        session, kind="appeal", subject=subject,
-        title=f"{original.subject_name}对{original.number}的申诉", actor=actor, clock=clock,
+        session,
+        kind="appeal",
+        subject=subject,
+        title=f"{original.subject_name}对{original.number}的申诉",
+        actor=actor,
+        clock=clock,
         links=[(original.id, LINK_KIND)],
-        data={"original_case_id": original.id, "original_case_number": original.number,
-              "original_kind": original.kind, "decision_id": decision.id,
-              "decision_outcome": decision.adjustment or decision.outcome,
-              "grounds": grounds.strip(), "filed_on": filed.isoformat(),
-              "received_on": filed.isoformat(), "window_ends_on": window_ends.isoformat()})
-    session.add(Appeal(case_id=case.id, original_case_id=original.id, decision_id=decision.id,
-                       filed_on=filed, window_ends_on=window_ends, grounds=grounds.strip()))
+        data={
+            "original_case_id": original.id,
+            "original_case_number": original.number,
+            "original_kind": original.kind,
+            "decision_id": decision.id,
+            "decision_outcome": decision.adjustment or decision.outcome,
+            "grounds": grounds.strip(),
+            "filed_on": filed.isoformat(),
+            "received_on": filed.isoformat(),
+            "window_ends_on": window_ends.isoformat(),
+        },
+    )
+    session.add(
+        Appeal(
+            case_id=case.id,
+            original_case_id=original.id,
+            decision_id=decision.id,
+            filed_on=filed,
+            window_ends_on=window_ends,
+            grounds=grounds.strip(),
+        )
+    )
     session.flush()
     return case
 
@@ -131,7 +186,9 @@ def _check_appellant(session: Session, actor: str, original: CaseFile) -> None:
     """A cadre user appeals only their own case; clerks may file on a cadre's written appeal."""
     user = session.execute(select(User).where(User.username == actor)).scalar_one_or_none()
     if user is not None and user.role == "cadre" and user.cadre_id != original.cadre_id:
-        raise _refuse(f"§11 申诉由本人提出：{actor} 不是 {original.number} 的当事人", "original_case_id")
+        raise _refuse(
+            f"§11 申诉由本人提出：{actor} 不是 {original.number} 的当事人", "original_case_id"
+        )
 
 
 def _appeal(context: hooks.ActionContext) -> tuple[CaseFile, Appeal]:
@@ -151,7 +208,9 @@ def _day(data: dict[str, Any], field: str, label: str, clock: Clock, *, not_befo
 
 def conflicted(session: Session, original_case_id: int) -> set[str]:
     """Who handled or decided the original case, and so may not review its appeal (回避)."""
-    deciders = session.execute(select(Decision.decided_by).where(Decision.case_id == original_case_id))
+    deciders = session.execute(
+        select(Decision.decided_by).where(Decision.case_id == original_case_id)
+    )
     return cases.actors(session, original_case_id) | set(deciders.scalars())
 
 
@@ -163,14 +222,19 @@ def accept(context: hooks.ActionContext) -> None:
     reviewer = str(data.get("reviewer") or "").strip()
     original = cases.get(session, appeal.original_case_id)
     if reviewer in conflicted(session, original.id):
-        raise _refuse(f"回避：{reviewer} 办理或决定过原案件 {original.number}，不得复核其申诉", "reviewer")
+        raise _refuse(
+            f"回避：{reviewer} 办理或决定过原案件 {original.number}，不得复核其申诉", "reviewer"
+        )
     role = context.properties.get("reviewerRole", "discipline")
     user = session.execute(select(User).where(User.username == reviewer)).scalar_one_or_none()
     if user is None or not user.active:
         raise _refuse(f"复核人 {reviewer!r} 不是在用的用户", "reviewer")
     if user.role != role or user.org_unit_code != case.org_unit_code:
-        raise _refuse(f"复核人须为本案管辖单位（{case.org_unit_code}）的{_role_name(role)}人员："
-                      f"{reviewer} 是 {user.org_unit_code} 的{_role_name(user.role)}人员", "reviewer")
+        raise _refuse(
+            f"复核人须为本案管辖单位（{case.org_unit_code}）的{_role_name(role)}人员："
+            f"{reviewer} 是 {user.org_unit_code} 的{_role_name(user.role)}人员",
+            "reviewer",
+        )
     _day(data, "accepted_on", "受理日期", context.clock, not_before=appeal.filed_on)
     appeal.reviewer = reviewer
     data["reviewer"] = reviewer
@@ -197,25 +261,56 @@ def review(context: hooks.ActionContext) -> None:
     decision = session.get(Decision, appeal.decision_id)
     assert decision is not None
     if decision.effective != "effective":
-        raise _refuse(f"原决定已被{EFFECTS.get(decision.effective, decision.effective)}，不能再复核", "outcome")
+        raise _refuse(
+            f"原决定已被{EFFECTS.get(decision.effective, decision.effective)}，不能再复核",
+            "outcome",
+        )
     today = clock.today()
     if outcome == "modify":
-        _modify(session, data, case=case, original=original, decision=decision, reason=reason,
-                actor=context.actor, clock=clock)
+        _modify(
+            session,
+            data,
+            case=case,
+            original=original,
+            decision=decision,
+            reason=reason,
+            actor=context.actor,
+            clock=clock,
+        )
     elif outcome == "revoke":
         decision.effective = "revoked"
-        _change_bans(session, decision, status="revoked", case=case, note=f"申诉 {case.number} 撤销原决定")
+        _change_bans(
+            session, decision, status="revoked", case=case, note=f"申诉 {case.number} 撤销原决定"
+        )
         original.outcome = "revoked"
-    session.add(Decision(case_id=case.id, kind="appeal", outcome=outcome, reason=reason,
-                         decided_on=today, decided_by=context.actor, recorded_at=clock.now()))
+    session.add(
+        Decision(
+            case_id=case.id,
+            kind="appeal",
+            outcome=outcome,
+            reason=reason,
+            decided_on=today,
+            decided_by=context.actor,
+            recorded_at=clock.now(),
+        )
+    )
     appeal.outcome = outcome
     case.status, case.outcome = "decided", outcome
     data["reviewed_on"] = today.isoformat()
     session.flush()
 
 
-def _modify(session: Session, data: dict[str, Any], *, case: CaseFile, original: CaseFile,
-            decision: Decision, reason: str, actor: str, clock: Clock) -> None:
+def _modify(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    case: CaseFile,
+    original: CaseFile,
+    decision: Decision,
+    reason: str,
+    actor: str,
+    clock: Clock,
+) -> None:
     """变更: the old decision is marked modified and a new one corrects it; bans follow."""
     allowed = NEW_OUTCOMES[decision.kind]
     new_outcome = data.get("new_outcome")
@@ -223,29 +318,52 @@ def _modify(session: Session, data: dict[str, Any], *, case: CaseFile, original:
         raise _refuse(f"变更后的处理结果须为{'、'.join(allowed.values())}之一", "new_outcome")
     adjustment = data.get("new_adjustment") or None
     if new_outcome == "adjustment" and adjustment not in cadres.BAN_MONTHS:
-        raise _refuse("§6 变更为组织调整的，须选定调离岗位、改任非领导职务、免职或降职之一", "new_adjustment")
+        raise _refuse(
+            "§6 变更为组织调整的，须选定调离岗位、改任非领导职务、免职或降职之一", "new_adjustment"
+        )
     if new_outcome != "adjustment":
         adjustment = None
     if new_outcome == decision.outcome and adjustment == decision.adjustment:
         raise _refuse("变更后的处理结果与原决定相同：应作维持决定", "new_outcome")
     decision.effective = "modified"
-    corrected = Decision(case_id=original.id, kind=decision.kind, outcome=new_outcome, adjustment=adjustment,
-                         reason=f"申诉 {case.number} 复核变更：{reason}", decided_on=clock.today(),
-                         decided_by=actor, corrects_id=decision.id, recorded_at=clock.now())
+    corrected = Decision(
+        case_id=original.id,
+        kind=decision.kind,
+        outcome=new_outcome,
+        adjustment=adjustment,
+        reason=f"申诉 {case.number} 复核变更：{reason}",
+        decided_on=clock.today(),
+        decided_by=actor,
+        corrects_id=decision.id,
+        recorded_at=clock.now(),
+    )
     session.add(corrected)
     session.flush()
-    _change_bans(session, decision, status="changed", case=case, note=f"申诉 {case.number} 变更原决定")
+    _change_bans(
+        session, decision, status="changed", case=case, note=f"申诉 {case.number} 变更原决定"
+    )
     if adjustment is not None and original.cadre_id is not None:
         # The ban still runs from the original decision date: the appeal changes its kind, not its start.
-        cadres.add_ban(session, cadre_id=original.cadre_id, case_id=original.id, decision_id=corrected.id,
-                       adjustment=adjustment, decided_on=decision.decided_on)
+        cadres.add_ban(
+            session,
+            cadre_id=original.cadre_id,
+            case_id=original.id,
+            decision_id=corrected.id,
+            adjustment=adjustment,
+            decided_on=decision.decided_on,
+        )
     original.outcome = adjustment or new_outcome
     data["corrected_decision_id"] = corrected.id
 
 
-def _change_bans(session: Session, decision: Decision, *, status: str, case: CaseFile, note: str) -> None:
-    bans = session.execute(select(PromotionBan).where(PromotionBan.decision_id == decision.id,
-                                                      PromotionBan.status == "active")).scalars()
+def _change_bans(
+    session: Session, decision: Decision, *, status: str, case: CaseFile, note: str
+) -> None:
+    bans = session.execute(
+        select(PromotionBan).where(
+            PromotionBan.decision_id == decision.id, PromotionBan.status == "active"
+        )
+    ).scalars()
     for ban in bans:
         ban.status, ban.changed_by_case_id, ban.note = status, case.id, note
 
@@ -256,7 +374,9 @@ def notify(context: hooks.ActionContext) -> None:
     data = context.data
     case, _appeal_row = _appeal(context)
     reviewed_on = cases.parse_date(data.get("reviewed_on"), "reviewed_on")
-    notified_on = _day(data, "notified_on", "书面通知申诉人日期", context.clock, not_before=reviewed_on)
+    notified_on = _day(
+        data, "notified_on", "书面通知申诉人日期", context.clock, not_before=reviewed_on
+    )
     _day(data, "unit_notified_on", "书面通知所在单位日期", context.clock, not_before=reviewed_on)
     case.received_on = notified_on
     case.status, case.closed_at = "closed", context.clock.now()

@@ -10,6 +10,7 @@ listing neither removed nor corrected — may be removed or corrected; a correct
 itself be corrected, so corrections form a chain. The ORM refuses updates and deletes of
 entries (`_refuse_update` below); the database triggers are migration 0003's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,12 +52,22 @@ _MAX_ID = 2**31 - 1
 
 
 def _refused(rule: str, field: str, detail: str = "") -> ValidationFailed:
-    return ValidationFailed(f"{rule}{'：' + detail if detail else ''}", [{"field": field, "message": rule}])
+    return ValidationFailed(
+        f"{rule}{'：' + detail if detail else ''}", [{"field": field, "message": rule}]
+    )
 
 
-def add_entry(session: Session, *, person_name: str, basis_case_id: int | None, reviewer: str,
-              reason: str, entered_on: date, clock: Clock,
-              removes_entry_id: int | None = None) -> BlacklistEntry:
+def add_entry(
+    session: Session,
+    *,
+    person_name: str,
+    basis_case_id: int | None,
+    reviewer: str,
+    reason: str,
+    entered_on: date,
+    clock: Clock,
+    removes_entry_id: int | None = None,
+) -> BlacklistEntry:
     """Adds an entry (or, with `removes_entry_id`, a removal of one); flushes."""
     if basis_case_id is None:
         raise _refused(RULE_BASIS, "basis_case_id")
@@ -70,25 +81,43 @@ def add_entry(session: Session, *, person_name: str, basis_case_id: int | None, 
     if removes_entry_id is not None:
         removed = _locked(session, removes_entry_id)
         if removed is None or removed.removes_entry_id is not None:
-            raise _refused("§12 移出失信黑名单须指向在册条目", "removes_entry_id",
-                           f"条目 {removes_entry_id} 不存在")
+            raise _refused(
+                "§12 移出失信黑名单须指向在册条目",
+                "removes_entry_id",
+                f"条目 {removes_entry_id} 不存在",
+            )
         earlier = removal_of(session, removes_entry_id)
         if earlier is not None:
-            raise _refused("§12 失信黑名单条目只能移出一次", "removes_entry_id",
-                           f"条目 {removes_entry_id} 已于 {earlier.entered_on} 由 {earlier.reviewer} 移出")
+            raise _refused(
+                "§12 失信黑名单条目只能移出一次",
+                "removes_entry_id",
+                f"条目 {removes_entry_id} 已于 {earlier.entered_on} 由 {earlier.reviewer} 移出",
+            )
         superseding = correction_of(session, removes_entry_id)
         if superseding is not None:
-            raise _refused("§12 移出失信黑名单须指向在册条目", "removes_entry_id",
-                           f"条目 {removes_entry_id} 已由第 {superseding.id} 条更正，应移出第 {superseding.id} 条")
+            raise _refused(
+                "§12 移出失信黑名单须指向在册条目",
+                "removes_entry_id",
+                f"条目 {removes_entry_id} 已由第 {superseding.id} 条更正，应移出第 {superseding.id} 条",
+            )
         if name and name != removed.person_name:
-            raise _refused("§12 移出失信黑名单须与原条目为同一人", "person_name",
-                           f"条目 {removes_entry_id} 登记的是 {removed.person_name}")
+            raise _refused(
+                "§12 移出失信黑名单须与原条目为同一人",
+                "person_name",
+                f"条目 {removes_entry_id} 登记的是 {removed.person_name}",
+            )
         name = removed.person_name
     if not name:
         raise _refused(RULE_PERSON, "person_name")
-    entry = BlacklistEntry(person_name=name, basis_case_id=basis_case_id, entered_on=entered_on,
-                           reviewer=reviewer.strip(), reason=reason.strip(),
-                           removes_entry_id=removes_entry_id, recorded_at=clock.now())
+    entry = BlacklistEntry(
+        person_name=name,
+        basis_case_id=basis_case_id,
+        entered_on=entered_on,
+        reviewer=reviewer.strip(),
+        reason=reason.strip(),
+        removes_entry_id=removes_entry_id,
+        recorded_at=clock.now(),
+    )
     session.add(entry)
     session.flush()
     return entry
@@ -96,27 +125,41 @@ def add_entry(session: Session, *, person_name: str, basis_case_id: int | None, 
 
 def removal_of(session: Session, entry_id: int) -> BlacklistEntry | None:
     """The entry that removed `entry_id`, if any."""
-    return session.execute(
-        select(BlacklistEntry).where(BlacklistEntry.removes_entry_id == entry_id)
-    ).scalars().first()
+    return (
+        session.execute(select(BlacklistEntry).where(BlacklistEntry.removes_entry_id == entry_id))
+        .scalars()
+        .first()
+    )
 
 
 def correction_of(session: Session, entry_id: int) -> BlacklistEntry | None:
     """The entry that corrected (superseded) `entry_id`, if any."""
-    return session.execute(
-        select(BlacklistEntry).where(BlacklistEntry.corrects_entry_id == entry_id)
-    ).scalars().first()
+    return (
+        session.execute(select(BlacklistEntry).where(BlacklistEntry.corrects_entry_id == entry_id))
+        .scalars()
+        .first()
+    )
 
 
 def current(session: Session) -> list[BlacklistEntry]:
     """Entries in force: listings followed by neither a removal nor a correction, oldest first."""
-    removed = select(BlacklistEntry.removes_entry_id).where(BlacklistEntry.removes_entry_id.is_not(None))
-    corrected = select(BlacklistEntry.corrects_entry_id).where(BlacklistEntry.corrects_entry_id.is_not(None))
-    return list(session.execute(
-        select(BlacklistEntry).where(BlacklistEntry.removes_entry_id.is_(None),
-                                     BlacklistEntry.id.not_in(removed), BlacklistEntry.id.not_in(corrected))
-        .order_by(BlacklistEntry.id)
-    ).scalars())
+    removed = select(BlacklistEntry.removes_entry_id).where(
+        BlacklistEntry.removes_entry_id.is_not(None)
+    )
+    corrected = select(BlacklistEntry.corrects_entry_id).where(
+        BlacklistEntry.corrects_entry_id.is_not(None)
+    )
+    return list(
+        session.execute(
+            select(BlacklistEntry)
+            .where(
+                BlacklistEntry.removes_entry_id.is_(None),
+                BlacklistEntry.id.not_in(removed),
+                BlacklistEntry.id.not_in(corrected),
+            )
+            .order_by(BlacklistEntry.id)
+        ).scalars()
+    )
 
 
 def register(session: Session) -> list[BlacklistEntry]:
@@ -150,8 +193,10 @@ def may_correct(principal: Principal) -> bool:
 def check_may_correct(principal: Principal) -> None:
     """Only organization clerks correct entries (within their jurisdiction: see `correct_entry`)."""
     if not may_correct(principal):
-        raise Forbidden(f"更正失信黑名单条目须由{'、'.join(ROLES[r] for r in CORRECTING_ROLES)}办理："
-                        f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员")
+        raise Forbidden(
+            f"更正失信黑名单条目须由{'、'.join(ROLES[r] for r in CORRECTING_ROLES)}办理："
+            f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员"
+        )
 
 
 def correctable(session: Session, entry: BlacklistEntry) -> str | None:
@@ -160,13 +205,21 @@ def correctable(session: Session, entry: BlacklistEntry) -> str | None:
     if entry.removes_entry_id is None:
         removal = removal_of(session, entry.id)
         superseding = correction_of(session, entry.id) if removal is None else None
-    return uncorrectable(entry.id, removes_entry_id=entry.removes_entry_id,
-                         removed_by=(removal.id, removal.entered_on) if removal is not None else None,
-                         corrected_by=superseding.id if superseding is not None else None)
+    return uncorrectable(
+        entry.id,
+        removes_entry_id=entry.removes_entry_id,
+        removed_by=(removal.id, removal.entered_on) if removal is not None else None,
+        corrected_by=superseding.id if superseding is not None else None,
+    )
 
 
-def uncorrectable(entry_id: int, *, removes_entry_id: int | None, removed_by: tuple[int, date] | None,
-                  corrected_by: int | None) -> str | None:
+def uncorrectable(
+    entry_id: int,
+    *,
+    removes_entry_id: int | None,
+    removed_by: tuple[int, date] | None,
+    corrected_by: int | None,
+) -> str | None:
     """Why entry `entry_id` may not be corrected, from what became of it — a removal record
     (`removes_entry_id`), removed (by which entry, on which day), corrected (by which entry) —
     or None while it is in force."""
@@ -179,8 +232,16 @@ def uncorrectable(entry_id: int, *, removes_entry_id: int | None, removed_by: tu
     return None
 
 
-def correct_entry(session: Session, *, principal: Principal, entry_id: int, reviewer: str, reason: str,
-                  changes: Changes, clock: Clock) -> BlacklistEntry:
+def correct_entry(
+    session: Session,
+    *,
+    principal: Principal,
+    entry_id: int,
+    reviewer: str,
+    reason: str,
+    changes: Changes,
+    clock: Clock,
+) -> BlacklistEntry:
     """A new listing superseding entry `entry_id` with the corrected fields, naming its reviewer
     and why; the original stays as it was. Audited on the basis case's timeline; flushes.
 
@@ -206,7 +267,9 @@ def correct_entry(session: Session, *, principal: Principal, entry_id: int, revi
         problem("person_name", RULE_PERSON)
     elif len(name) > NAME_MAX:
         problem("person_name", f"姓名不能超过 {NAME_MAX} 个字")
-    listing_reason = original.reason if changes.listing_reason is None else changes.listing_reason.strip()
+    listing_reason = (
+        original.reason if changes.listing_reason is None else changes.listing_reason.strip()
+    )
     if not listing_reason:
         problem("listing_reason", RULE_REASON)
     elif len(listing_reason) > REASON_MAX:
@@ -224,21 +287,45 @@ def correct_entry(session: Session, *, principal: Principal, entry_id: int, revi
     refused_reviewer = _reviewer(session, principal, (reviewer or "").strip(), basis)
     if refused_reviewer is not None:
         problem("reviewer", refused_reviewer)
-    after = {"person_name": name, "basis_case_id": basis.id, "entered_on": entered_on, "reason": listing_reason}
-    before = {"person_name": original.person_name, "basis_case_id": original.basis_case_id,
-              "entered_on": original.entered_on, "reason": original.reason}
-    changed = {key: {"from": before[key], "to": value} for key, value in after.items() if value != before[key]}
+    after = {
+        "person_name": name,
+        "basis_case_id": basis.id,
+        "entered_on": entered_on,
+        "reason": listing_reason,
+    }
+    before = {
+        "person_name": original.person_name,
+        "basis_case_id": original.basis_case_id,
+        "entered_on": original.entered_on,
+        "reason": original.reason,
+    }
+    changed = {
+        key: {"from": before[key], "to": value}
+        for key, value in after.items()
+        if value != before[key]
+    }
     if not errors and not changed:
         problem("(body)", RULE_CORRECTION_CHANGES)
     if errors:
-        raise ValidationFailed(f"更正失信黑名单第 {original.id} 条未予登记：{errors[0]['message']}", errors)
-    entry = BlacklistEntry(person_name=name, basis_case_id=basis.id, entered_on=entered_on,
-                           reviewer=reviewer.strip(), reason=listing_reason, corrects_entry_id=original.id,
-                           correction_reason=why, recorded_at=clock.now())
+        raise ValidationFailed(
+            f"更正失信黑名单第 {original.id} 条未予登记：{errors[0]['message']}", errors
+        )
+    entry = BlacklistEntry(
+        person_name=name,
+        basis_case_id=basis.id,
+        entered_on=entered_on,
+        reviewer=reviewer.strip(),
+        reason=listing_reason,
+        corrects_entry_id=original.id,
+        correction_reason=why,
+        recorded_at=clock.now(),
+    )
     session.add(entry)
     try:
         session.flush()
-    except IntegrityError as err:  # the unique index: someone corrected it first (the lock makes this rare)
+    except (
+        IntegrityError
+    ) as err:  # the unique index: someone corrected it first (the lock makes this rare)
         raise Conflict(f"失信黑名单第 {original.id} 条刚刚已被更正，请刷新后查看") from err
     _audit_correction(session, principal, original, entry, changed, clock)
     return entry
@@ -249,10 +336,18 @@ def reviewers(session: Session, *, principal: Principal, case_id: int) -> list[U
     case = _case_in(session, principal, case_id)
     if case is None:
         return []
-    return list(session.execute(
-        select(User).where(User.role.in_(REVIEWER_ROLES), User.org_unit_code == case.org_unit_code,
-                           User.active.is_(True), User.username != principal.username)
-        .order_by(User.role.desc(), User.display_name, User.username)).scalars())
+    return list(
+        session.execute(
+            select(User)
+            .where(
+                User.role.in_(REVIEWER_ROLES),
+                User.org_unit_code == case.org_unit_code,
+                User.active.is_(True),
+                User.username != principal.username,
+            )
+            .order_by(User.role.desc(), User.display_name, User.username)
+        ).scalars()
+    )
 
 
 def _visible(session: Session, principal: Principal, entry_id: int) -> BlacklistEntry:
@@ -268,8 +363,9 @@ def _locked(session: Session, entry_id: int) -> BlacklistEntry | None:
     and a correction of one entry never both pass their checks."""
     if not 0 < entry_id <= _MAX_ID:
         return None
-    return session.execute(select(BlacklistEntry).where(BlacklistEntry.id == entry_id)
-                           .with_for_update()).scalar_one_or_none()
+    return session.execute(
+        select(BlacklistEntry).where(BlacklistEntry.id == entry_id).with_for_update()
+    ).scalar_one_or_none()
 
 
 def _case_in(session: Session, principal: Principal, case_id: int) -> CaseFile | None:
@@ -295,17 +391,34 @@ def _reviewer(session: Session, principal: Principal, username: str, basis: Case
     return None
 
 
-def _audit_correction(session: Session, principal: Principal, original: BlacklistEntry, entry: BlacklistEntry,
-                      changed: dict[str, dict[str, Any]], clock: Clock) -> None:
+def _audit_correction(
+    session: Session,
+    principal: Principal,
+    original: BlacklistEntry,
+    entry: BlacklistEntry,
+    changed: dict[str, dict[str, Any]],
+    clock: Clock,
+) -> None:
     """One row on the timeline of each basis case involved (the old one and, if changed, the new)."""
-    detail = {"entry_id": entry.id, "corrects_entry_id": original.id, "reviewer": entry.reviewer,
-              "correction_reason": entry.correction_reason, "changes": changed}
+    detail = {
+        "entry_id": entry.id,
+        "corrects_entry_id": original.id,
+        "reviewer": entry.reviewer,
+        "correction_reason": entry.correction_reason,
+        "changes": changed,
+    }
     for case_id in dict.fromkeys((original.basis_case_id, entry.basis_case_id)):
         case = session.get(CaseFile, case_id)
-        audit.record(session, at=clock.now(), actor=principal.username, action="blacklist.correct",
-                     object_type="blacklist_entry", object_id=entry.id,
-                     instance_id=case.instance_id if case else None,
-                     detail={**detail, "case_number": case.number if case else None})
+        audit.record(
+            session,
+            at=clock.now(),
+            actor=principal.username,
+            action="blacklist.correct",
+            object_type="blacklist_entry",
+            object_id=entry.id,
+            instance_id=case.instance_id if case else None,
+            detail={**detail, "case_number": case.number if case else None},
+        )
 
 
 class BlacklistChangeRefused(DomainError):

@@ -9,6 +9,7 @@ the write (workflows/cases/blacklist.py: `may_correct`, `uncorrectable`). Reader
 entries whose basis case their units hold; anyone else is refused (403), an entry out of
 scope is missing (404).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -85,50 +86,79 @@ class EntryView:
 def check_may_read(principal: Principal) -> None:
     """Only discipline, organization, supervisors and administrators read the blacklist."""
     if not may_read(principal):
-        raise Forbidden(f"失信黑名单仅供{'、'.join(ROLES[r] for r in READERS)}查阅："
-                        f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员")
+        raise Forbidden(
+            f"失信黑名单仅供{'、'.join(ROLES[r] for r in READERS)}查阅："
+            f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员"
+        )
 
 
 def may_read(principal: Principal) -> bool:
     return principal.role in READERS
 
 
-def _rows(principal: Principal, *, text: str | None = None,
-          current: bool | None = None) -> Select[Any]:
+def _rows(
+    principal: Principal, *, text: str | None = None, current: bool | None = None
+) -> Select[Any]:
     """Entries (listings, corrections and removals) whose basis case the principal's units hold,
     newest first, with the basis case number and the removal or correction that followed, if
     any. `current`: True only entries in force, False only the others."""
     check_may_read(principal)
     removal, correction = aliased(BlacklistEntry), aliased(BlacklistEntry)
-    query = cast(Select[Any], (
-        select(BlacklistEntry, CaseFile.number.label("basis_case_number"),
-               removal.id.label("removed_by_entry_id"), removal.entered_on.label("removed_on"),
-               correction.id.label("corrected_by_entry_id"),
-               correction.recorded_at.label("corrected_at"),
-               correction.correction_reason.label("corrected_because"))
-        .join(CaseFile, CaseFile.id == BlacklistEntry.basis_case_id)
-        .outerjoin(removal, removal.removes_entry_id == BlacklistEntry.id)
-        .outerjoin(correction, correction.corrects_entry_id == BlacklistEntry.id)
-        .where(CaseFile.org_unit_code.in_(sorted(principal.units)))))
+    query = cast(
+        Select[Any],
+        (
+            select(
+                BlacklistEntry,
+                CaseFile.number.label("basis_case_number"),
+                removal.id.label("removed_by_entry_id"),
+                removal.entered_on.label("removed_on"),
+                correction.id.label("corrected_by_entry_id"),
+                correction.recorded_at.label("corrected_at"),
+                correction.correction_reason.label("corrected_because"),
+            )
+            .join(CaseFile, CaseFile.id == BlacklistEntry.basis_case_id)
+            .outerjoin(removal, removal.removes_entry_id == BlacklistEntry.id)
+            .outerjoin(correction, correction.corrects_entry_id == BlacklistEntry.id)
+            .where(CaseFile.org_unit_code.in_(sorted(principal.units)))
+        ),
+    )
     found = textsearch.matching(text, BlacklistEntry.person_name)
     if found is not None:
         query = query.where(found)
     if current is True:
-        query = query.where(BlacklistEntry.removes_entry_id.is_(None), removal.id.is_(None),
-                            correction.id.is_(None))
+        query = query.where(
+            BlacklistEntry.removes_entry_id.is_(None), removal.id.is_(None), correction.id.is_(None)
+        )
     elif current is False:
-        query = query.where(or_(BlacklistEntry.removes_entry_id.is_not(None),
-                                removal.id.is_not(None), correction.id.is_not(None)))
+        query = query.where(
+            or_(
+                BlacklistEntry.removes_entry_id.is_not(None),
+                removal.id.is_not(None),
+                correction.id.is_not(None),
+            )
+        )
     return query.order_by(BlacklistEntry.id.desc())
 
 
-def entry_page(session: Session, *, principal: Principal, text: str | None = None,
-               current: bool | None = None, page: int, per_page: int) -> Page[EntryView]:
+def entry_page(
+    session: Session,
+    *,
+    principal: Principal,
+    text: str | None = None,
+    current: bool | None = None,
+    page: int,
+    per_page: int,
+) -> Page[EntryView]:
     """Page `page` of the register as the principal reads it (Forbidden for a role that reads
     none): their units' entries, newest first, found by name; `current` True only entries in
     force, False only the others."""
-    found = paginate(session, _rows(principal, text=text, current=current), page=page,
-                     per_page=per_page, key=BlacklistEntry.id)
+    found = paginate(
+        session,
+        _rows(principal, text=text, current=current),
+        page=page,
+        per_page=per_page,
+        key=BlacklistEntry.id,
+    )
     return Page(_views(session, principal, found.items), found.page, found.per_page, found.total)
 
 
@@ -139,23 +169,52 @@ def _views(session: Session, principal: Principal, found: Sequence[Row[Any]]) ->
     shown = []
     for row in found:
         e: BlacklistEntry = row.BlacklistEntry
-        removed_by = ((row.removed_by_entry_id, row.removed_on)
-                      if row.removed_by_entry_id is not None else None)
-        status = (REMOVAL if e.removes_entry_id is not None else REMOVED if removed_by is not None
-                  else CORRECTED if row.corrected_by_entry_id is not None else IN_FORCE)
-        in_force = blacklist.uncorrectable(e.id, removes_entry_id=e.removes_entry_id,
-                                           removed_by=removed_by,
-                                           corrected_by=row.corrected_by_entry_id) is None
-        shown.append(EntryView(
-            id=e.id, person_name=e.person_name, basis_case_id=e.basis_case_id,
-            basis_case_number=row.basis_case_number, entered_on=e.entered_on, reviewer=e.reviewer,
-            reviewer_name=names[e.reviewer].label if e.reviewer in names else e.reviewer,
-            reason=e.reason, removes_entry_id=e.removes_entry_id,
-            removed_by_entry_id=row.removed_by_entry_id, removed_on=row.removed_on,
-            corrects_entry_id=e.corrects_entry_id, correction_reason=e.correction_reason,
-            corrected_by_entry_id=row.corrected_by_entry_id, corrected_at=row.corrected_at,
-            corrected_because=row.corrected_because, recorded_at=e.recorded_at, status=status,
-            may_correct=corrects and in_force))
+        removed_by = (
+            (row.removed_by_entry_id, row.removed_on)
+            if row.removed_by_entry_id is not None
+            else None
+        )
+        status = (
+            REMOVAL
+            if e.removes_entry_id is not None
+            else REMOVED
+            if removed_by is not None
+            else CORRECTED
+            if row.corrected_by_entry_id is not None
+            else IN_FORCE
+        )
+        in_force = (
+            blacklist.uncorrectable(
+                e.id,
+                removes_entry_id=e.removes_entry_id,
+                removed_by=removed_by,
+                corrected_by=row.corrected_by_entry_id,
+            )
+            is None
+        )
+        shown.append(
+            EntryView(
+                id=e.id,
+                person_name=e.person_name,
+                basis_case_id=e.basis_case_id,
+                basis_case_number=row.basis_case_number,
+                entered_on=e.entered_on,
+                reviewer=e.reviewer,
+                reviewer_name=names[e.reviewer].label if e.reviewer in names else e.reviewer,
+                reason=e.reason,
+                removes_entry_id=e.removes_entry_id,
+                removed_by_entry_id=row.removed_by_entry_id,
+                removed_on=row.removed_on,
+                corrects_entry_id=e.corrects_entry_id,
+                correction_reason=e.correction_reason,
+                corrected_by_entry_id=row.corrected_by_entry_id,
+                corrected_at=row.corrected_at,
+                corrected_because=row.corrected_because,
+                recorded_at=e.recorded_at,
+                status=status,
+                may_correct=corrects and in_force,
+            )
+        )
     return shown
 
 
@@ -177,8 +236,9 @@ def history(session: Session, *, principal: Principal, entry_id: int) -> list[En
     back = first.corrects_entry_id
     while back is not None and back not in ids:
         ids.insert(0, back)
-        back = session.execute(select(BlacklistEntry.corrects_entry_id)
-                               .where(BlacklistEntry.id == back)).scalar_one_or_none()
+        back = session.execute(
+            select(BlacklistEntry.corrects_entry_id).where(BlacklistEntry.id == back)
+        ).scalar_one_or_none()
     ahead = blacklist.correction_of(session, first.id)
     while ahead is not None and ahead.id not in ids:
         ids.append(ahead.id)
@@ -209,16 +269,20 @@ def entry_detail(session: Session, *, principal: Principal, entry_id: int) -> En
     """One entry the principal may read (NotFound otherwise), its chain and its reviewers."""
     shown = entry(session, principal=principal, entry_id=entry_id)
     return EntryDetailView(
-        **vars(shown), history=tuple(history(session, principal=principal, entry_id=shown.id)),
-        reviewers=tuple(reviewers(session, principal=principal, entry=shown)))
+        **vars(shown),
+        history=tuple(history(session, principal=principal, entry_id=shown.id)),
+        reviewers=tuple(reviewers(session, principal=principal, entry=shown)),
+    )
 
 
 def basis_case_id(session: Session, *, principal: Principal, number: str) -> int | None:
     """The id of the case numbered `number` in the principal's units — a basis a correction may
     name — or None."""
-    found = session.execute(select(CaseFile.id).where(
-        CaseFile.number == number,
-        CaseFile.org_unit_code.in_(sorted(principal.units)))).scalar_one_or_none()
+    found = session.execute(
+        select(CaseFile.id).where(
+            CaseFile.number == number, CaseFile.org_unit_code.in_(sorted(principal.units))
+        )
+    ).scalar_one_or_none()
     return None if found is None else int(found)
 
 
@@ -233,6 +297,11 @@ def people(session: Session, usernames: Iterable[str]) -> dict[str, Person]:
 
 def _labelled(session: Session, users: Sequence[User]) -> list[Person]:
     units = org.unit_names(session, (user.org_unit_code for user in users))
-    return [Person(user.username,
-                   f"{user.display_name}（{units.get(user.org_unit_code, user.org_unit_code)}·"
-                   f"{ROLES.get(user.role, user.role)}）") for user in users]
+    return [
+        Person(
+            user.username,
+            f"{user.display_name}（{units.get(user.org_unit_code, user.org_unit_code)}·"
+            f"{ROLES.get(user.role, user.role)}）",
+        )
+        for user in users
+    ]

@@ -5,6 +5,7 @@ Clarification: discipline verifies that the report is untrue; organization clari
 choosing the form and the scope; a fabricated accusation with bad impact opens an
 accountability case against the accuser and puts them on the dishonesty blacklist.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,15 +19,21 @@ from workflows.cases.models import CaseLink, Clarification, Decision
 from workflows.cases.service import refuse as _refuse
 from workflows.engine import hooks
 
-TRIGGERS = {"found_in_case": "案件办理中发现不实反映", "cadre_request": "干部本人申请",
-            "unit_request": "所在单位申请"}
+TRIGGERS = {
+    "found_in_case": "案件办理中发现不实反映",
+    "cadre_request": "干部本人申请",
+    "unit_request": "所在单位申请",
+}
 FINDINGS = {"untrue": "反映不实", "true": "反映属实", "partly_true": "反映部分属实"}
-CLARIFY_FORMS = {"talk": "谈话", "written_notice": "书面通知", "meeting": "会议说明",
-                 "announcement": "通报澄清"}
+CLARIFY_FORMS = {
+    "talk": "谈话",
+    "written_notice": "书面通知",
+    "meeting": "会议说明",
+    "announcement": "通报澄清",
+}
 CLARIFY_SCOPES = {"party_org": "党组织内部", "unit": "所在单位", "spread": "反映问题的范围"}
 #: Case outcomes by verification finding.
 OUTCOMES = {"untrue": "clarified", "true": "report_true", "partly_true": "report_partly_true"}
-
 
 
 def _text(data: dict[str, Any], field: str, rule: str) -> str:
@@ -36,8 +43,14 @@ def _text(data: dict[str, Any], field: str, rule: str) -> str:
     return value
 
 
-def _past_date(context: hooks.ActionContext, field: str, rule: str, *,
-               not_before: date | None = None, before_name: str = "") -> date:
+def _past_date(
+    context: hooks.ActionContext,
+    field: str,
+    rule: str,
+    *,
+    not_before: date | None = None,
+    before_name: str = "",
+) -> date:
     day = cases.parse_date(context.data.get(field), field)
     today = context.clock.today()
     if day > today:
@@ -62,11 +75,17 @@ def register(context: hooks.ActionContext) -> None:
         return
     case = cases.of_context(context)
     other = cases.get(context.session, int(related))
-    exists = context.session.execute(select(CaseLink.id).where(
-        CaseLink.from_case_id == other.id, CaseLink.to_case_id == case.id)).first()
+    exists = context.session.execute(
+        select(CaseLink.id).where(CaseLink.from_case_id == other.id, CaseLink.to_case_id == case.id)
+    ).first()
     if exists is None:
-        cases.link(context.session, from_case_id=other.id, to_case_id=case.id, kind="clarification",
-                   clock=context.clock)
+        cases.link(
+            context.session,
+            from_case_id=other.id,
+            to_case_id=case.id,
+            kind="clarification",
+            clock=context.clock,
+        )
 
 
 @hooks.on_complete("clarification_verify")
@@ -82,9 +101,17 @@ def verify(context: hooks.ActionContext) -> None:
     fabricated = bool(data.get("fabricated", False))
     if fabricated and finding != "untrue":
         raise _refuse("§12 只有经核实为不实反映的，才能认定捏造事实、虚假告发", "fabricated")
-    context.session.add(Decision(
-        case_id=case.id, kind="verification", outcome=finding, reason=reason,
-        decided_on=verified_on, decided_by=context.actor, recorded_at=context.clock.now()))
+    context.session.add(
+        Decision(
+            case_id=case.id,
+            kind="verification",
+            outcome=finding,
+            reason=reason,
+            decided_on=verified_on,
+            decided_by=context.actor,
+            recorded_at=context.clock.now(),
+        )
+    )
     case.outcome = "report_untrue" if finding == "untrue" else OUTCOMES[finding]
     context.session.flush()
     data["fabricated"] = fabricated  # the gateway reads it even when the form left it out
@@ -103,10 +130,14 @@ def clarify(context: hooks.ActionContext) -> None:
     if scope == "spread":
         _text(data, "spread_description", "§12 在反映问题的范围内澄清，须写明该范围")
     verified_on = cases.parse_date(data.get("verified_on"), "verified_on")
-    done_on = _past_date(context, "done_on", "澄清日期不得晚于今日", not_before=verified_on,
-                         before_name="核实日期")
-    context.session.add(Clarification(case_id=case.id, form=form, scope=scope, done_on=done_on,
-                                       recorded_by=context.actor))
+    done_on = _past_date(
+        context, "done_on", "澄清日期不得晚于今日", not_before=verified_on, before_name="核实日期"
+    )
+    context.session.add(
+        Clarification(
+            case_id=case.id, form=form, scope=scope, done_on=done_on, recorded_by=context.actor
+        )
+    )
     context.session.flush()
 
 
@@ -120,15 +151,30 @@ def pursue_accuser(context: hooks.ActionContext) -> None:
     evidence = _text(data, "evidence", "§12 追究诬告陷害责任须载明证据")
     reason = _text(data, "blacklist_reason", "§12 失信黑名单须载明理由")
     accountability = cases.open_case(
-        context.session, kind="accountability",
+        context.session,
+        kind="accountability",
         subject=cases.Subject(name=accuser, org_unit_code=case.org_unit_code),
-        title=f"诬告陷害问责：{accuser}（{case.number}）", source="false_accusation",
-        data={"source": "false_accusation", "facts": facts, "evidence": evidence,
-              "clarification_case_number": case.number},
-        actor=context.actor, clock=context.clock, links=[(case.id, "accuser_accountability")])
-    entry = blacklist.add_entry(context.session, person_name=accuser, basis_case_id=case.id,
-                                reviewer=context.actor, reason=reason,
-                                entered_on=context.clock.today(), clock=context.clock)
+        title=f"诬告陷害问责：{accuser}（{case.number}）",
+        source="false_accusation",
+        data={
+            "source": "false_accusation",
+            "facts": facts,
+            "evidence": evidence,
+            "clarification_case_number": case.number,
+        },
+        actor=context.actor,
+        clock=context.clock,
+        links=[(case.id, "accuser_accountability")],
+    )
+    entry = blacklist.add_entry(
+        context.session,
+        person_name=accuser,
+        basis_case_id=case.id,
+        reviewer=context.actor,
+        reason=reason,
+        entered_on=context.clock.today(),
+        clock=context.clock,
+    )
     data["accuser_case_number"] = accountability.number
     data["blacklist_entry_id"] = entry.id
 

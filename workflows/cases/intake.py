@@ -6,6 +6,7 @@ The tables below are the policy. A role the table does not name is refused (Forb
 a cadre or case outside the caller's jurisdiction is treated as missing (NotFound), as
 everywhere (workflows/access.py). Each function audits what it opened and flushes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,38 +29,57 @@ from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
 
 #: The start-data key that says how a case of each kind came about.
-ORIGIN_KEYS = {"accountability": "source", "rectification": "basis", "clarification": "trigger",
-               "tolerance_review": "applicant"}
+ORIGIN_KEYS = {
+    "accountability": "source",
+    "rectification": "basis",
+    "clarification": "trigger",
+    "tolerance_review": "applicant",
+}
 #: The values each origin key may take: the processes' own vocabularies.
 ORIGINS: dict[str, Mapping[str, str]] = {
-    "accountability": accountability.SOURCES, "rectification": rectification.BASES,
-    "clarification": clarification.TRIGGERS, "tolerance_review": tolerance.APPLICANTS}
+    "accountability": accountability.SOURCES,
+    "rectification": rectification.BASES,
+    "clarification": clarification.TRIGGERS,
+    "tolerance_review": tolerance.APPLICANTS,
+}
 
 #: Who may open which kind of case directly, and with which origins (None: any the process knows).
 #:
-#: | kind             | role         | origins                               | why                                    |
-#: |------------------|--------------|---------------------------------------|----------------------------------------|
-#: | accountability   | discipline   | any finding source                    | §2.1.2 立案 by discipline or organization |
-#: | accountability   | organization | any finding source                    | §2.1.2                                 |
-#: | rectification    | discipline   | accountability decision, first form   | §2.4.5 the issuing department verifies; the process sends these to discipline |
-#: | rectification    | organization | tolerance decision                    | §2.4.5; the process sends these to organization |
-#: | clarification    | discipline   | any trigger                           | §2.5.2 discipline verifies the report  |
-#: | clarification    | organization | any trigger                           | §1 organization clarifies              |
-#: | clarification    | unit         | request of the unit                   | §2.5.1 on request of the cadre's unit  |
-#: | clarification    | cadre        | request of the cadre (own record)     | §2.5.1 on request of the cadre         |
-#: | tolerance_review | discipline   | application by the unit or the cadre  | §2.2.1 filed with the managing org unit, whose clerks register it |
-#: | tolerance_review | organization | application by the unit or the cadre  | §1 organization handles applications   |
-#: | tolerance_review | unit         | application by the unit               | §2.2.1                                 |
-#: | tolerance_review | cadre        | application by the cadre (own record) | §2.2.1                                 |
+#: | kind             | role         | origins                        | why                        |
+#: |------------------|--------------|--------------------------------|----------------------------|
+#: | accountability   | discipline   | any finding source             | §2.1.2 立案                  |
+#: | accountability   | organization | any finding source             | §2.1.2                     |
+#: | rectification    | discipline   | accountability decision (1st)  | §2.4.5 issuer verifies     |
+#: | rectification    | organization | tolerance decision             | §2.4.5 issuer verifies     |
+#: | clarification    | discipline   | any trigger                    | §2.5.2 verifies the report |
+#: | clarification    | organization | any trigger                    | §1 organization clarifies  |
+#: | clarification    | unit         | request of the unit            | §2.5.1 the unit asks       |
+#: | clarification    | cadre        | request of the cadre (own)     | §2.5.1 the cadre asks      |
+#: | tolerance_review | discipline   | application, unit or cadre     | §2.2.1 its clerks register |
+#: | tolerance_review | organization | application, unit or cadre     | §1 handles applications    |
+#: | tolerance_review | unit         | application of the unit        | §2.2.1                     |
+#: | tolerance_review | cadre        | application of the cadre (own) | §2.2.1                     |
 #:
 #: An appeal is filed against the case it appeals (`file_appeal`), never opened directly; a
 #: tolerance review referred by an accountability case is opened by that process.
 OPENERS: dict[str, dict[str, tuple[str, ...] | None]] = {
     "accountability": {"discipline": None, "organization": None},
-    "rectification": {"discipline": ("accountability", "first_form"), "organization": ("tolerance",)},
-    "clarification": {"discipline": None, "organization": None, "unit": ("unit_request",),
-                      "cadre": ("cadre_request",)},
-    "tolerance_review": {"discipline": None, "organization": None, "unit": ("unit",), "cadre": ("cadre",)},
+    "rectification": {
+        "discipline": ("accountability", "first_form"),
+        "organization": ("tolerance",),
+    },
+    "clarification": {
+        "discipline": None,
+        "organization": None,
+        "unit": ("unit_request",),
+        "cadre": ("cadre_request",),
+    },
+    "tolerance_review": {
+        "discipline": None,
+        "organization": None,
+        "unit": ("unit",),
+        "cadre": ("cadre",),
+    },
 }
 #: The start data each kind accepts; anything else (deadline settings, the case's identity)
 #: is the system's to set.
@@ -75,12 +95,19 @@ NAMED_SUBJECT_KINDS = ("clarification",)
 
 #: Who files an appeal (§2.3.1): the cadre concerned, or the managing unit's discipline or
 #: organization clerks registering the cadre's written appeal.
-APPELLANTS = {"cadre": "干部本人", "discipline": "纪检监察机关（登记书面申诉）",
-              "organization": "组织部门（登记书面申诉）"}
+APPELLANTS = {
+    "cadre": "干部本人",
+    "discipline": "纪检监察机关（登记书面申诉）",
+    "organization": "组织部门（登记书面申诉）",
+}
 #: Who files an exemption application against an open accountability case (§2.1.4, §2.2.1),
 #: and as which applicant (None: the clerk names the applicant of the written application).
-EXEMPTION_FILERS: dict[str, str | None] = {"unit": "unit", "cadre": "cadre", "discipline": None,
-                                           "organization": None}
+EXEMPTION_FILERS: dict[str, str | None] = {
+    "unit": "unit",
+    "cadre": "cadre",
+    "discipline": None,
+    "organization": None,
+}
 
 
 def _role_name(role: str) -> str:
@@ -98,9 +125,13 @@ def _refuse(field: str, message: str) -> ValidationFailed:
 def _start_data(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(START_FIELDS[kind]))
     if unknown:
-        raise ValidationFailed(f"{cases.KIND_NAMES[kind]}案件不接受这些启动数据：{'、'.join(unknown)}",
-                               [{"field": key, "message": "不接受的字段"} for key in unknown])
-    return {key: value.isoformat() if isinstance(value, date) else value for key, value in data.items()}
+        raise ValidationFailed(
+            f"{cases.KIND_NAMES[kind]}案件不接受这些启动数据：{'、'.join(unknown)}",
+            [{"field": key, "message": "不接受的字段"} for key in unknown],
+        )
+    return {
+        key: value.isoformat() if isinstance(value, date) else value for key, value in data.items()
+    }
 
 
 def _origin(principal: Principal, kind: str, start: dict[str, Any]) -> None:
@@ -112,24 +143,38 @@ def _origin(principal: Principal, kind: str, start: dict[str, Any]) -> None:
     if value is None and len(allowed) == 1:
         start[key] = allowed[0]
     elif isinstance(value, str) and value in ORIGINS[kind] and value not in allowed:
-        raise Forbidden(f"{_role_name(principal.role)}不能以“{ORIGINS[kind][value]}”启动"
-                        f"{cases.KIND_NAMES[kind]}：只能以"
-                        f"{'、'.join(ORIGINS[kind][a] for a in allowed)}启动")
+        raise Forbidden(
+            f"{_role_name(principal.role)}不能以“{ORIGINS[kind][value]}”启动"
+            f"{cases.KIND_NAMES[kind]}：只能以"
+            f"{'、'.join(ORIGINS[kind][a] for a in allowed)}启动"
+        )
     # An unknown value is left to the process's start action, which names the field.
 
 
-def _subject(session: Session, principal: Principal, kind: str, *, cadre_id: int | None,
-             person_name: str | None, org_unit: str | None) -> tuple[cases.Subject, str]:
+def _subject(
+    session: Session,
+    principal: Principal,
+    kind: str,
+    *,
+    cadre_id: int | None,
+    person_name: str | None,
+    org_unit: str | None,
+) -> tuple[cases.Subject, str]:
     if principal.role == "cadre":
         if person_name:
             raise _refuse("subject_name", "干部本人只能就本人提出")
         cadre_id = principal.cadre_id if cadre_id is None else cadre_id
     if cadre_id is not None:
         if person_name:
-            raise _refuse("subject_name", "当事干部（cadre_id）与当事人姓名（subject_name）只填一项")
+            raise _refuse(
+                "subject_name", "当事干部（cadre_id）与当事人姓名（subject_name）只填一项"
+            )
         cadre = session.get(Cadre, cadre_id) if 0 < cadre_id <= access.MAX_ID else None
-        if cadre is None or not (cadre.id == principal.cadre_id if principal.role == "cadre"
-                                 else cadre.org_unit_code in principal.units):
+        if cadre is None or not (
+            cadre.id == principal.cadre_id
+            if principal.role == "cadre"
+            else cadre.org_unit_code in principal.units
+        ):
             raise NotFound(f"干部 {cadre_id} 不存在")
         return cases.Subject(cadre_id=cadre_id), cadre.name
     if not (person_name or "").strip():
@@ -157,21 +202,33 @@ def check_may_open(principal: Principal, kind: str) -> None:
         raise _refuse("process", f"可登记的案件种类：{'、'.join(OPENERS)}")
     openers = OPENERS[kind]
     if kind not in openable_kinds(principal):
-        raise Forbidden(f"{_role_name(principal.role)}人员不能登记{cases.KIND_NAMES[kind]}案件："
-                        f"由{_names(openers)}登记")
+        raise Forbidden(
+            f"{_role_name(principal.role)}人员不能登记{cases.KIND_NAMES[kind]}案件："
+            f"由{_names(openers)}登记"
+        )
 
 
-def open_on_request(session: Session, *, principal: Principal, kind: str, data: Mapping[str, Any],
-                    clock: Clock, cadre_id: int | None = None, person_name: str | None = None,
-                    org_unit: str | None = None, title: str | None = None) -> CaseFile:
+def open_on_request(
+    session: Session,
+    *,
+    principal: Principal,
+    kind: str,
+    data: Mapping[str, Any],
+    clock: Clock,
+    cadre_id: int | None = None,
+    person_name: str | None = None,
+    org_unit: str | None = None,
+    title: str | None = None,
+) -> CaseFile:
     """Opens a case of `kind` if OPENERS lets the principal's role (Forbidden otherwise), about a
     subject within their jurisdiction (NotFound otherwise), with start data its process accepts
     (ValidationFailed naming the field otherwise); audited; flushes."""
     check_may_open(principal, kind)
     start = _start_data(kind, data)
     _origin(principal, kind, start)
-    subject, name = _subject(session, principal, kind, cadre_id=cadre_id, person_name=person_name,
-                             org_unit=org_unit)
+    subject, name = _subject(
+        session, principal, kind, cadre_id=cadre_id, person_name=person_name, org_unit=org_unit
+    )
     if kind == "clarification" and start.get("related_case_id") is not None:
         related = start["related_case_id"]
         if isinstance(related, bool) or not isinstance(related, int):
@@ -182,12 +239,23 @@ def open_on_request(session: Session, *, principal: Principal, kind: str, data: 
     if kind == "rectification":
         start.setdefault("issued_by", principal.username)
         if start.get("deadline") not in (None, ""):
-            rectification.check_deadline(start, "deadline", clock)  # §12, as the issuing step checks it
-    trigger = start.get("trigger") if kind == "clarification" else None  # the others' actions set it
+            rectification.check_deadline(
+                start, "deadline", clock
+            )  # §12, as the issuing step checks it
+    trigger = (
+        start.get("trigger") if kind == "clarification" else None
+    )  # the others' actions set it
     case = cases.open_case(
-        session, kind=kind, subject=subject, title=(title or "").strip() or f"{name}{cases.KIND_NAMES[kind]}",
-        data=start, actor=principal.username, clock=clock,
-        source=trigger if trigger in ORIGINS[kind] else None, origin=start.get(ORIGIN_KEYS[kind]))
+        session,
+        kind=kind,
+        subject=subject,
+        title=(title or "").strip() or f"{name}{cases.KIND_NAMES[kind]}",
+        data=start,
+        actor=principal.username,
+        clock=clock,
+        source=trigger if trigger in ORIGINS[kind] else None,
+        origin=start.get(ORIGIN_KEYS[kind]),
+    )
     return case
 
 
@@ -196,8 +264,10 @@ def appellant_refusal(principal: Principal, case: CaseFile) -> str | None:
     cadre concerned, or the clerks of APPELLANTS in the case's managing unit. Whether the window
     is open is the appeal's own rule (`appeal.file_appeal`)."""
     if principal.role not in APPELLANTS:
-        return (f"§11 申诉由干部本人提出，或由管辖单位的纪检监察机关、组织部门登记书面申诉："
-                f"{principal.username} 是{_role_name(principal.role)}人员")
+        return (
+            f"§11 申诉由干部本人提出，或由管辖单位的纪检监察机关、组织部门登记书面申诉："
+            f"{principal.username} 是{_role_name(principal.role)}人员"
+        )
     if principal.role != "cadre" and principal.org_unit != case.org_unit_code:
         return f"§11 书面申诉由案件管辖单位 {case.org_unit_code} 登记"
     return None
@@ -207,8 +277,10 @@ def exemption_filer_refusal(principal: Principal, case: CaseFile) -> str | None:
     """Why the principal may not apply for exemption against `case` (a case they see), or None:
     the unit or the cadre, or the clerks of EXEMPTION_FILERS in the case's managing unit."""
     if principal.role not in EXEMPTION_FILERS:
-        return (f"§11 免责申请由所在单位或干部本人提出：{principal.username} 是"
-                f"{_role_name(principal.role)}人员")
+        return (
+            f"§11 免责申请由所在单位或干部本人提出：{principal.username} 是"
+            f"{_role_name(principal.role)}人员"
+        )
     if principal.role != "cadre" and principal.org_unit != case.org_unit_code:
         return f"§11 免责申请向案件管辖单位 {case.org_unit_code} 提出"
     return None
@@ -217,12 +289,21 @@ def exemption_filer_refusal(principal: Principal, case: CaseFile) -> str | None:
 def may_apply_for_exemption(principal: Principal, case: CaseFile) -> bool:
     """Whether `exemption_on_request` would take the principal's application against `case` now:
     an open accountability case, and a filer EXEMPTION_FILERS lets apply."""
-    return (accountability.exemption_closed(case) is None
-            and exemption_filer_refusal(principal, case) is None)
+    return (
+        accountability.exemption_closed(case) is None
+        and exemption_filer_refusal(principal, case) is None
+    )
 
 
-def appeal_on_request(session: Session, *, principal: Principal, case_id: int, grounds: str,
-                      filed_on: date, clock: Clock) -> CaseFile:
+def appeal_on_request(
+    session: Session,
+    *,
+    principal: Principal,
+    case_id: int,
+    grounds: str,
+    filed_on: date,
+    clock: Clock,
+) -> CaseFile:
     """申诉 against a case the principal sees (NotFound otherwise), by an APPELLANTS role
     (Forbidden otherwise), within the window (`file_appeal` refuses, naming filed_on);
     audited on both cases; flushes."""
@@ -230,17 +311,38 @@ def appeal_on_request(session: Session, *, principal: Principal, case_id: int, g
     refused = appellant_refusal(principal, original)
     if refused is not None:
         raise Forbidden(refused)
-    case = appeals.file_appeal(session, original_case_id=original.id, grounds=grounds, filed_on=filed_on,
-                               actor=principal.username, clock=clock)
+    case = appeals.file_appeal(
+        session,
+        original_case_id=original.id,
+        grounds=grounds,
+        filed_on=filed_on,
+        actor=principal.username,
+        clock=clock,
+    )
     now = clock.now()
-    audit.record(session, at=now, actor=principal.username, action="case.appeal", object_type="case",
-                 object_id=original.id, instance_id=original.instance_id,
-                 detail={"case_number": case.number, "filed_on": filed_on.isoformat()})
+    audit.record(
+        session,
+        at=now,
+        actor=principal.username,
+        action="case.appeal",
+        object_type="case",
+        object_id=original.id,
+        instance_id=original.instance_id,
+        detail={"case_number": case.number, "filed_on": filed_on.isoformat()},
+    )
     return case
 
 
-def exemption_on_request(session: Session, *, principal: Principal, case_id: int, reasons: str,
-                         clock: Clock, applicant: str | None = None, facts: str | None = None) -> CaseFile:
+def exemption_on_request(
+    session: Session,
+    *,
+    principal: Principal,
+    case_id: int,
+    reasons: str,
+    clock: Clock,
+    applicant: str | None = None,
+    facts: str | None = None,
+) -> CaseFile:
     """免责申请 while an accountability case the principal sees is open (NotFound if not seen), by
     the unit or the cadre, or registered by the managing unit's clerks (Forbidden for others): a
     linked tolerance review; audited on both cases; flushes."""
@@ -251,15 +353,30 @@ def exemption_on_request(session: Session, *, principal: Principal, case_id: int
     fixed = EXEMPTION_FILERS[principal.role]
     if fixed is not None:
         if applicant not in (None, fixed):
-            raise Forbidden(f"§11 {_role_name(principal.role)}只能以{tolerance.APPLICANTS[fixed]}名义申请免责")
+            raise Forbidden(
+                f"§11 {_role_name(principal.role)}只能以{tolerance.APPLICANTS[fixed]}名义申请免责"
+            )
         applicant = fixed
     elif applicant is None:
         raise _refuse("applicant", "登记书面免责申请须注明申请人：unit 所在单位、cadre 干部本人")
-    review = accountability.apply_for_exemption(session, case_id=case.id, applicant=applicant,
-                                                reasons=reasons, facts=facts, actor=principal.username,
-                                                clock=clock)
+    review = accountability.apply_for_exemption(
+        session,
+        case_id=case.id,
+        applicant=applicant,
+        reasons=reasons,
+        facts=facts,
+        actor=principal.username,
+        clock=clock,
+    )
     now = clock.now()
-    audit.record(session, at=now, actor=principal.username, action="case.exemption_application",
-                 object_type="case", object_id=case.id, instance_id=case.instance_id,
-                 detail={"case_number": review.number, "applicant": applicant})
+    audit.record(
+        session,
+        at=now,
+        actor=principal.username,
+        action="case.exemption_application",
+        object_type="case",
+        object_id=case.id,
+        instance_id=case.instance_id,
+        detail={"case_number": review.number, "applicant": applicant},
+    )
     return review

@@ -3,6 +3,7 @@
 Records are never silently changed: a correction is a new row pointing at the row it
 corrects (decisions, blacklist entries), or a status change that names the case
 that caused it (promotion bans)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -17,8 +18,10 @@ class CaseFile(Base):
     """One case of one process kind, numbered per kind and year (e.g. WZ-2026-000123)."""
 
     __tablename__ = "case_file"
-    __table_args__ = (UniqueConstraint("kind", "year", "seq"),
-                      Index("ix_case_file_unit_opened", "org_unit_code", "opened_at"))
+    __table_args__ = (
+        UniqueConstraint("kind", "year", "seq"),
+        Index("ix_case_file_unit_opened", "org_unit_code", "opened_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -80,7 +83,9 @@ class Decision(Base):
     decided_on: Mapped[date] = mapped_column(Date)
     decided_by: Mapped[str] = mapped_column(String(100))
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id"))
-    effective: Mapped[str] = mapped_column(String(20), default="effective")  # effective, modified, revoked
+    effective: Mapped[str] = mapped_column(
+        String(20), default="effective"
+    )  # effective, modified, revoked
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -159,15 +164,19 @@ class BlacklistEntry(Base):
     removes, a correction (更正) a new listing pointing at the one it supersedes."""
 
     __tablename__ = "blacklist_entry"
-    __table_args__ = (Index("ux_blacklist_entry_removes", "removes_entry_id", unique=True),
-                      Index("ux_blacklist_entry_corrects", "corrects_entry_id", unique=True))
+    __table_args__ = (
+        Index("ux_blacklist_entry_removes", "removes_entry_id", unique=True),
+        Index("ux_blacklist_entry_corrects", "corrects_entry_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_name: Mapped[str] = mapped_column(String(200))
     basis_case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     entered_on: Mapped[date] = mapped_column(Date)
     reviewer: Mapped[str] = mapped_column(String(100))
-    reason: Mapped[str] = mapped_column(Text)  # why the person is listed (or, for a removal, removed)
+    reason: Mapped[str] = mapped_column(
+        Text
+    )  # why the person is listed (or, for a removal, removed)
     removes_entry_id: Mapped[int | None] = mapped_column(ForeignKey("blacklist_entry.id"))
     corrects_entry_id: Mapped[int | None] = mapped_column(ForeignKey("blacklist_entry.id"))
     correction_reason: Mapped[str | None] = mapped_column(Text)  # 更正理由, with corrects_entry_id

@@ -2,6 +2,7 @@
 
 These processes have no case of their own; their actions check the rules and open an
 accountability case where an assessment calls for an adjustment."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,13 +16,18 @@ from workflows.engine import hooks
 from workflows.engine.models import Instance
 from workflows.errors import NotFound
 
-ASSESSMENT_GRADES = {"excellent": "优秀", "competent": "称职", "basically_competent": "基本称职",
-                     "incompetent": "不称职"}
+ASSESSMENT_GRADES = {
+    "excellent": "优秀",
+    "competent": "称职",
+    "basically_competent": "基本称职",
+    "incompetent": "不称职",
+}
 
 
 def _instance_unit(context: hooks.ActionContext) -> str | None:
     return context.session.execute(
-        select(Instance.org_unit).where(Instance.id == context.instance_id)).scalar_one_or_none()
+        select(Instance.org_unit).where(Instance.id == context.instance_id)
+    ).scalar_one_or_none()
 
 
 @hooks.on_complete("assessment_record")
@@ -33,9 +39,14 @@ def assessment_record(context: hooks.ActionContext) -> None:
         raise _refuse("§9 考核结果须对应在册干部", "assessed_cadre_id")
     unit = _instance_unit(context)
     if unit is not None and cadre.org_unit_code != unit:
-        raise _refuse(f"§11 按干部管理权限，{cadre.name} 由 {cadre.org_unit_code} 管理，"
-                      f"不由 {unit} 运用其考核结果", "assessed_cadre_id")
-    if data.get("grade") == "excellent" and (data.get("bottom_ranking") or data.get("unfit_for_post")):
+        raise _refuse(
+            f"§11 按干部管理权限，{cadre.name} 由 {cadre.org_unit_code} 管理，"
+            f"不由 {unit} 运用其考核结果",
+            "assessed_cadre_id",
+        )
+    if data.get("grade") == "excellent" and (
+        data.get("bottom_ranking") or data.get("unfit_for_post")
+    ):
         raise _refuse("§9 考核等次为优秀的，不能同时排名靠后或不适宜担任现职", "grade")
     data["subject_name"] = cadre.name
     data["bottom_ranking"] = bool(data.get("bottom_ranking", False))
@@ -50,11 +61,21 @@ def assessment_open_accountability(context: hooks.ActionContext) -> None:
     evidence = _text(data, "evidence", "§9 调整须载明考核依据")
     grade = ASSESSMENT_GRADES.get(str(data.get("grade")), str(data.get("grade")))
     opened = cases.open_case(
-        context.session, kind="accountability", subject=cases.Subject(cadre_id=int(data["assessed_cadre_id"])),
-        title=f"考核结果运用：{data.get('assessment_year')}年度考核{grade}", source="assessment",
-        data={"source": "assessment", "facts": facts, "evidence": evidence,
-              "assessment_year": data.get("assessment_year"), "grade": data.get("grade")},
-        actor=context.actor, clock=context.clock)
+        context.session,
+        kind="accountability",
+        subject=cases.Subject(cadre_id=int(data["assessed_cadre_id"])),
+        title=f"考核结果运用：{data.get('assessment_year')}年度考核{grade}",
+        source="assessment",
+        data={
+            "source": "assessment",
+            "facts": facts,
+            "evidence": evidence,
+            "assessment_year": data.get("assessment_year"),
+            "grade": data.get("grade"),
+        },
+        actor=context.actor,
+        clock=context.clock,
+    )
     data["accountability_case_number"] = opened.number
 
 
@@ -65,8 +86,11 @@ def talks_plan(context: hooks.ActionContext) -> None:
     for index, pair in enumerate(context.data.get("pairs") or []):
         key = (str(pair.get("upper", "")).strip(), str(pair.get("lower", "")).strip())
         if key in seen:
-            raise _refuse(f"§16 上级领导班子主要负责同志每年与下级主要负责同志谈心谈话一次："
-                          f"{key[0]} 与 {key[1]} 重复", f"pairs/{index}")
+            raise _refuse(
+                f"§16 上级领导班子主要负责同志每年与下级主要负责同志谈心谈话一次："
+                f"{key[0]} 与 {key[1]} 重复",
+                f"pairs/{index}",
+            )
         seen.add(key)
 
 
@@ -80,9 +104,14 @@ def typical_approve(context: hooks.ActionContext) -> None:
         if not nominee.get("recommend_promotion") or nominee.get("cadre_id") is None:
             continue
         try:
-            answer = cadres.eligibility(context.session, cadre_id=int(nominee["cadre_id"]), on=today)
+            answer = cadres.eligibility(
+                context.session, cadre_id=int(nominee["cadre_id"]), on=today
+            )
         except NotFound:
             raise _refuse("§15 建议提拔使用的须为在册干部", f"nominees/{index}/cadre_id") from None
         if not answer.eligible:
-            raise _refuse(f"§6 {nominee.get('name', '')} 在影响期内不得提拔：至 {answer.until}"
-                          f"（案件 {answer.case_number}）", f"nominees/{index}/recommend_promotion")
+            raise _refuse(
+                f"§6 {nominee.get('name', '')} 在影响期内不得提拔：至 {answer.until}"
+                f"（案件 {answer.case_number}）",
+                f"nominees/{index}/recommend_promotion",
+            )

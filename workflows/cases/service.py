@@ -1,4 +1,5 @@
 """Opening cases, numbering them, linking them and recording who acted on them."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -60,9 +61,11 @@ def _next_seq(session: Session, kind: str, year: int) -> int:
     conn = session.connection()
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(table_of(CaseCounter)).values(kind=kind, year=year, last_seq=1)
-        .on_conflict_do_update(index_elements=["kind", "year"],
-                               set_={"last_seq": table_of(CaseCounter).c.last_seq + 1})
+        insert(table_of(CaseCounter))
+        .values(kind=kind, year=year, last_seq=1)
+        .on_conflict_do_update(
+            index_elements=["kind", "year"], set_={"last_seq": table_of(CaseCounter).c.last_seq + 1}
+        )
         .returning(table_of(CaseCounter).c.last_seq)
     )
     return int(conn.execute(statement).scalar_one())
@@ -81,16 +84,28 @@ class Subject:
     org_unit_code: str | None = None
 
 
-def open_case(session: Session, *, kind: str, subject: Subject, title: str,
-              data: Mapping[str, Any], actor: str, clock: Clock, source: str | None = None,
-              links: list[tuple[int, str]] | None = None, origin: str | None = None) -> CaseFile:
+def open_case(
+    session: Session,
+    *,
+    kind: str,
+    subject: Subject,
+    title: str,
+    data: Mapping[str, Any],
+    actor: str,
+    clock: Clock,
+    source: str | None = None,
+    links: list[tuple[int, str]] | None = None,
+    origin: str | None = None,
+) -> CaseFile:
     """Numbers a new case, starts its process in the managing org unit, audits it as
     `case.open` (with `origin`, or the first linked case's number); flushes.
 
     `links` are (other case id, kind) pairs: the new case is linked *from* each."""
     if kind not in PREFIXES:
-        raise ValidationFailed(f"unknown case kind {kind!r}",
-                               [{"field": "kind", "message": f"one of {', '.join(PREFIXES)}"}])
+        raise ValidationFailed(
+            f"unknown case kind {kind!r}",
+            [{"field": "kind", "message": f"one of {', '.join(PREFIXES)}"}],
+        )
     cadre = None
     if subject.cadre_id is not None:
         cadre = session.get(Cadre, subject.cadre_id)
@@ -98,52 +113,83 @@ def open_case(session: Session, *, kind: str, subject: Subject, title: str,
             raise NotFound(f"cadre {subject.cadre_id} not found")
     org_unit = cadre.org_unit_code if cadre else subject.org_unit_code
     if org_unit is None or session.get(OrgUnit, org_unit) is None:
-        raise ValidationFailed("the case needs a managing org unit",
-                               [{"field": "org_unit", "message": "a known org unit code"}])
+        raise ValidationFailed(
+            "the case needs a managing org unit",
+            [{"field": "org_unit", "message": "a known org unit code"}],
+        )
     name = cadre.name if cadre else (subject.name or "").strip()
     if not name:
-        raise ValidationFailed("the case needs a subject",
-                               [{"field": "subject", "message": "a cadre or a person's name"}])
+        raise ValidationFailed(
+            "the case needs a subject",
+            [{"field": "subject", "message": "a cadre or a person's name"}],
+        )
     version = deployment.latest(session, process_key=kind)
     now = clock.now()
     year = now.astimezone(clock.tz).year
     seq = _next_seq(session, kind, year)
     case = CaseFile(
-        number=number_for(kind, year, seq), kind=kind, year=year, seq=seq, cadre_id=subject.cadre_id,
-        subject_name=name, org_unit_code=org_unit, title=title, status="open", source=source,
-        opened_at=now, opened_by=actor,
+        number=number_for(kind, year, seq),
+        kind=kind,
+        year=year,
+        seq=seq,
+        cadre_id=subject.cadre_id,
+        subject_name=name,
+        org_unit_code=org_unit,
+        title=title,
+        status="open",
+        source=source,
+        opened_at=now,
+        opened_by=actor,
     )
     session.add(case)
     session.flush()
     for other_id, link_kind in links or []:
         link(session, from_case_id=other_id, to_case_id=case.id, kind=link_kind, clock=clock)
     process_data = {
-        **deadline_settings(session), **dict(data),
-        "case_id": case.id, "case_number": case.number, "cadre_id": subject.cadre_id,
-        "subject_name": name, "org_unit": org_unit, "opened_on": clock.today().isoformat(),
+        **deadline_settings(session),
+        **dict(data),
+        "case_id": case.id,
+        "case_number": case.number,
+        "cadre_id": subject.cadre_id,
+        "subject_name": name,
+        "org_unit": org_unit,
+        "opened_on": clock.today().isoformat(),
     }
-    instance = instances.start(session, version=version, data=process_data, org_unit=org_unit,
-                               actor=actor, clock=clock)
+    instance = instances.start(
+        session, version=version, data=process_data, org_unit=org_unit, actor=actor, clock=clock
+    )
     case.instance_id = instance.id
     if instance.status == "completed":
         case.status, case.closed_at = "closed", now
     session.flush()
     if origin is None and links:
         origin = session.get(CaseFile, links[0][0]).number  # type: ignore[union-attr]
-    audit.record(session, at=now, actor=actor, action="case.open", object_type="case",
-                 object_id=case.id, instance_id=case.instance_id,
-                 detail={"number": case.number, "kind": kind, "cadre_id": case.cadre_id,
-                         "origin": origin})
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="case.open",
+        object_type="case",
+        object_id=case.id,
+        instance_id=case.instance_id,
+        detail={"number": case.number, "kind": kind, "cadre_id": case.cadre_id, "origin": origin},
+    )
     return case
 
 
 #: Every case has its `case.open` row: `audit verify` reports one that has none.
-OPENED = (select(CaseFile.id, CaseFile.number).order_by(CaseFile.id),
-          lambda row: f"案件 {row.number}（{row.id}）已登记")
+OPENED = (
+    select(CaseFile.id, CaseFile.number).order_by(CaseFile.id),
+    lambda row: f"案件 {row.number}（{row.id}）已登记",
+)
 
 
-def link(session: Session, *, from_case_id: int, to_case_id: int, kind: str, clock: Clock) -> CaseLink:
-    row = CaseLink(from_case_id=from_case_id, to_case_id=to_case_id, kind=kind, created_at=clock.now())
+def link(
+    session: Session, *, from_case_id: int, to_case_id: int, kind: str, clock: Clock
+) -> CaseLink:
+    row = CaseLink(
+        from_case_id=from_case_id, to_case_id=to_case_id, kind=kind, created_at=clock.now()
+    )
     session.add(row)
     session.flush()
     return row
@@ -173,10 +219,15 @@ def of_context(context: hooks.ActionContext) -> CaseFile:
 
 def linked(session: Session, case_id: int) -> list[tuple[str, CaseLink, CaseFile]]:
     """Links in both directions: ('to'|'from', link, the other case)."""
-    rows = session.execute(
-        select(CaseLink).where((CaseLink.from_case_id == case_id) | (CaseLink.to_case_id == case_id))
-        .order_by(CaseLink.id)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(CaseLink)
+            .where((CaseLink.from_case_id == case_id) | (CaseLink.to_case_id == case_id))
+            .order_by(CaseLink.id)
+        )
+        .scalars()
+        .all()
+    )
     found = []
     for row in rows:
         outgoing = row.from_case_id == case_id
@@ -187,7 +238,9 @@ def linked(session: Session, case_id: int) -> list[tuple[str, CaseLink, CaseFile
 
 def actors(session: Session, case_id: int) -> set[str]:
     """Everyone who handled or decided the case."""
-    return set(session.execute(select(CaseActor.username).where(CaseActor.case_id == case_id)).scalars())
+    return set(
+        session.execute(select(CaseActor.username).where(CaseActor.case_id == case_id)).scalars()
+    )
 
 
 def case_count(session: Session) -> int:
@@ -199,11 +252,15 @@ def _record_actor(context: hooks.ActionContext) -> None:
     case_id = context.data.get("case_id")
     if case_id is None:
         return
-    context.session.add(CaseActor(
-        case_id=int(case_id), username=context.actor,
-        capacity=context.properties.get("capacity", "handled"), element=context.element,
-        at=context.clock.now(),
-    ))
+    context.session.add(
+        CaseActor(
+            case_id=int(case_id),
+            username=context.actor,
+            capacity=context.properties.get("capacity", "handled"),
+            element=context.element,
+            at=context.clock.now(),
+        )
+    )
 
 
 def refuse(message: str, field: str, hint: str | None = None) -> ValidationFailed:
@@ -216,5 +273,7 @@ def parse_date(value: Any, field: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except (TypeError, ValueError):
-        raise ValidationFailed(f"{field} is not a date",
-                               [{"field": field, "message": "expected a date such as 2026-03-02"}]) from None
+        raise ValidationFailed(
+            f"{field} is not a date",
+            [{"field": field, "message": "expected a date such as 2026-03-02"}],
+        ) from None

@@ -10,6 +10,7 @@ The red line of §10 is checked against the stored analysis, never against submi
 form data: a violation of discipline or law (性质程度) or private gain (动机态度) is
 never exempted or mitigated, whatever reasons are given.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,12 @@ DISTINCTIONS: tuple[tuple[str, str], ...] = (
 )
 POLES = ("favourable", "unfavourable")
 OPINIONS = ("exempt", "mitigate", "reject")
-OUTCOME_NAMES = {"exempt": "免责", "mitigate": "从轻或减轻处理", "reject": "不予容错",
-                 "not_accepted": "不予受理"}
+OUTCOME_NAMES = {
+    "exempt": "免责",
+    "mitigate": "从轻或减轻处理",
+    "reject": "不予容错",
+    "not_accepted": "不予受理",
+}
 GRANTED = ("exempt", "mitigate")  # outcomes that are a tolerance and need rectification (§12)
 ORIGINS = ("accountability", "application")
 APPLICANTS = {"unit": "所在单位", "cadre": "干部本人"}
@@ -56,7 +61,6 @@ MESSAGE = "tolerance_determined"  # the accountability process's message catch e
 def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     return value.strip() if isinstance(value, str) else ""
-
 
 
 # --- start: the application or the referral -------------------------------------------
@@ -71,12 +75,17 @@ def open_review(context: hooks.ActionContext) -> None:
         raise _refuse("容错免责须针对干部管理权限内的具体干部", "cadre_id")
     origin = data.get("origin")
     if origin not in ORIGINS:
-        raise _refuse("§11 容错免责由问责程序同步启动或由单位、本人提出免责申请：origin 须为 "
-                      "accountability 或 application", "origin")
+        raise _refuse(
+            "§11 容错免责由问责程序同步启动或由单位、本人提出免责申请：origin 须为 "
+            "accountability 或 application",
+            "origin",
+        )
     if origin == "application":
         if data.get("applicant") not in APPLICANTS:
-            raise _refuse("§11 单位或本人可按干部管理权限提出免责申请：申请人须为所在单位或干部本人",
-                          "applicant")
+            raise _refuse(
+                "§11 单位或本人可按干部管理权限提出免责申请：申请人须为所在单位或干部本人",
+                "applicant",
+            )
         if not _text(data, "reasons"):
             raise _refuse("§11 免责申请须说明申请理由", "reasons")
         if not _text(data, "facts"):
@@ -84,11 +93,17 @@ def open_review(context: hooks.ActionContext) -> None:
     else:
         source = _accountability_case(session, data.get("accountability_case_id"))
         if source.cadre_id != case.cadre_id:
-            raise _refuse(f"§11 容错情形须与问责案件 {source.number} 针对同一干部",
-                          "accountability_case_id")
+            raise _refuse(
+                f"§11 容错情形须与问责案件 {source.number} 针对同一干部", "accountability_case_id"
+            )
         if not any(other.id == source.id for _, _, other in cases.linked(session, case.id)):
-            cases.link(session, from_case_id=source.id, to_case_id=case.id, kind="tolerance",
-                       clock=context.clock)
+            cases.link(
+                session,
+                from_case_id=source.id,
+                to_case_id=case.id,
+                kind="tolerance",
+                clock=context.clock,
+            )
     if case.source is None:
         case.source = origin if origin == "accountability" else f"application:{data['applicant']}"
 
@@ -112,14 +127,19 @@ def accept(context: hooks.ActionContext) -> None:
     if data.get("acceptance") == "refuse":
         if data.get("origin") == "accountability":
             # The accountability case waits for a determination; out of scope is a reasoned 不予容错.
-            raise _refuse("§11 问责程序中同步考虑容错情形的，须提出认定意见：不符合容错情形的，"
-                          "认定不予容错并予以说明，不作不予受理", "acceptance")
+            raise _refuse(
+                "§11 问责程序中同步考虑容错情形的，须提出认定意见：不符合容错情形的，"
+                "认定不予容错并予以说明，不作不予受理",
+                "acceptance",
+            )
         if not _text(data, "refuse_reason"):
             raise _refuse("§11 不属于容错免责范围、不予受理的，须说明理由", "refuse_reason")
         case.status, case.outcome, case.closed_at = "closed", "not_accepted", context.clock.now()
         return
     if data.get("verification") not in ("verify", "skip"):
-        raise _refuse("§11 相关部门应视情开展调查核实：受理时须选择是否开展调查核实", "verification")
+        raise _refuse(
+            "§11 相关部门应视情开展调查核实：受理时须选择是否开展调查核实", "verification"
+        )
     if data["verification"] == "skip" and not _text(data, "skip_reason"):
         raise _refuse("§11 视情开展调查核实：不开展调查核实的，须记录理由", "skip_reason")
     data["accepted_on"] = context.clock.today().isoformat()
@@ -130,8 +150,9 @@ def verify(context: hooks.ActionContext) -> None:
     """调查核实: the findings are dated no later than today."""
     verified_on = cases.parse_date(context.data.get("verified_on"), "verified_on")
     if verified_on > context.clock.today():
-        raise _refuse(f"调查核实完成日期 {verified_on} 不能晚于今天 {context.clock.today()}",
-                      "verified_on")
+        raise _refuse(
+            f"调查核实完成日期 {verified_on} 不能晚于今天 {context.clock.today()}", "verified_on"
+        )
 
 
 # --- 六个要件综合分析 and the recommendation ---------------------------------------------
@@ -154,8 +175,9 @@ def analyse(context: hooks.ActionContext) -> None:
     # Each "no" of §10 names the conduct a 违纪违法行为; the unintentional one also 谋取私利.
     violation = [name for key, name in DISTINCTIONS if data[key] is False]
     if violation and data["nature"] != "unfavourable":
-        raise _refuse(f"§10 已认定不属于「{violation[0]}」中可容的一端，性质程度应为违纪违法行为",
-                      "nature")
+        raise _refuse(
+            f"§10 已认定不属于「{violation[0]}」中可容的一端，性质程度应为违纪违法行为", "nature"
+        )
     if data["distinction_unintentional"] is False and data["motive"] != "unfavourable":
         raise _refuse("§10 已认定为谋取私利的违纪违法行为，动机态度应为缘于私利", "motive")
 
@@ -166,24 +188,42 @@ def record_analysis(context: hooks.ActionContext) -> None:
     data = context.data
     recommendation = data.get("recommendation")
     if recommendation not in OPINIONS:
-        raise _refuse("六个要件决策表没有给出建议（exempt、mitigate 或 reject）：请流程设计人员检查决策表",
-                      "recommendation")
-    context.session.add(SixElementAnalysis(
-        case_id=int(data["case_id"]),
-        elements=json.dumps({key: {"pole": data[key], "reason": _text(data, f"{key}_reason")}
-                             for key, *_ in ELEMENTS}, ensure_ascii=False),
-        distinctions=json.dumps({key: {"answer": data[key], "note": _text(data, f"{key}_note")}
-                                 for key, _ in DISTINCTIONS}, ensure_ascii=False),
-        recommendation=recommendation, analysed_by=context.actor, recorded_at=context.clock.now(),
-    ))
+        raise _refuse(
+            "六个要件决策表没有给出建议（exempt、mitigate 或 reject）：请流程设计人员检查决策表",
+            "recommendation",
+        )
+    context.session.add(
+        SixElementAnalysis(
+            case_id=int(data["case_id"]),
+            elements=json.dumps(
+                {
+                    key: {"pole": data[key], "reason": _text(data, f"{key}_reason")}
+                    for key, *_ in ELEMENTS
+                },
+                ensure_ascii=False,
+            ),
+            distinctions=json.dumps(
+                {
+                    key: {"answer": data[key], "note": _text(data, f"{key}_note")}
+                    for key, _ in DISTINCTIONS
+                },
+                ensure_ascii=False,
+            ),
+            recommendation=recommendation,
+            analysed_by=context.actor,
+            recorded_at=context.clock.now(),
+        )
+    )
     context.session.flush()
 
 
 def latest_analysis(session: Session, case_id: int) -> SixElementAnalysis | None:
     """The case's most recent six-element analysis."""
     return session.execute(
-        select(SixElementAnalysis).where(SixElementAnalysis.case_id == case_id)
-        .order_by(SixElementAnalysis.id.desc()).limit(1)
+        select(SixElementAnalysis)
+        .where(SixElementAnalysis.case_id == case_id)
+        .order_by(SixElementAnalysis.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -193,11 +233,17 @@ def _red_line(analysis: SixElementAnalysis, opinion: str) -> None:
         return
     poles = {key: value["pole"] for key, value in json.loads(analysis.elements).items()}
     if poles.get("nature") == "unfavourable":
-        raise _refuse("§10 对违纪违法行为必须严肃查处，确保容错在纪律红线、法律底线内进行："
-                      "性质程度为违纪违法行为，不得免责或从轻、减轻处理", "opinion")
+        raise _refuse(
+            "§10 对违纪违法行为必须严肃查处，确保容错在纪律红线、法律底线内进行："
+            "性质程度为违纪违法行为，不得免责或从轻、减轻处理",
+            "opinion",
+        )
     if poles.get("motive") == "unfavourable":
-        raise _refuse("§10 把为推动发展的无意过失同为谋取私利的违纪违法行为区分开来："
-                      "动机缘于私利，不得免责或从轻、减轻处理", "opinion")
+        raise _refuse(
+            "§10 把为推动发展的无意过失同为谋取私利的违纪违法行为区分开来："
+            "动机缘于私利，不得免责或从轻、减轻处理",
+            "opinion",
+        )
 
 
 # --- 认定意见 and 审批 ------------------------------------------------------------------
@@ -218,8 +264,11 @@ def determine(context: hooks.ActionContext) -> None:
         raise _refuse("§11 认定意见须说明理由；对不符合容错情形的予以说明", "opinion_reason")
     recommended = analysis.recommendation
     if opinion != recommended and not _text(data, "departure_reason"):
-        raise _refuse(f"§11 认定意见「{OUTCOME_NAMES[opinion]}」与六个要件分析建议"
-                      f"「{OUTCOME_NAMES[recommended]}」不一致，须说明理由", "departure_reason")
+        raise _refuse(
+            f"§11 认定意见「{OUTCOME_NAMES[opinion]}」与六个要件分析建议"
+            f"「{OUTCOME_NAMES[recommended]}」不一致，须说明理由",
+            "departure_reason",
+        )
     data["recommendation"] = recommended  # the stored one, whatever a form echoed back
     if opinion == recommended:
         data["departure_reason"] = None
@@ -244,41 +293,75 @@ def approve(context: hooks.ActionContext) -> None:
     if opinion in GRANTED:
         requirements = _text(data, "rectification_requirements")
         if not requirements:
-            raise _refuse("§12 作出容错免责决定时，要提出纠错要求：须填写纠错整改要求",
-                          "rectification_requirements")
+            raise _refuse(
+                "§12 作出容错免责决定时，要提出纠错要求：须填写纠错整改要求",
+                "rectification_requirements",
+            )
         if not data.get("rectification_deadline"):
-            raise _refuse("§12 作出容错免责决定时，要责令限期整改：须确定整改期限",
-                          "rectification_deadline")
+            raise _refuse(
+                "§12 作出容错免责决定时，要责令限期整改：须确定整改期限", "rectification_deadline"
+            )
         deadline = cases.parse_date(data["rectification_deadline"], "rectification_deadline")
         if deadline < today:
-            raise _refuse(f"§12 责令限期整改：整改期限 {deadline} 已过（今天是 {today}）",
-                          "rectification_deadline")
+            raise _refuse(
+                f"§12 责令限期整改：整改期限 {deadline} 已过（今天是 {today}）",
+                "rectification_deadline",
+            )
     decision = Decision(
-        case_id=case.id, kind="tolerance", outcome=opinion, reason=_text(data, "opinion_reason"),
-        recommendation=analysis.recommendation, departure_reason=data.get("departure_reason") or None,
-        decided_on=today, decided_by=context.actor, recorded_at=clock.now(),
+        case_id=case.id,
+        kind="tolerance",
+        outcome=opinion,
+        reason=_text(data, "opinion_reason"),
+        recommendation=analysis.recommendation,
+        departure_reason=data.get("departure_reason") or None,
+        decided_on=today,
+        decided_by=context.actor,
+        recorded_at=clock.now(),
     )
     session.add(decision)
     session.flush()
     case.status, case.outcome = "decided", opinion
-    data.update(decision_id=decision.id, decided_on=today.isoformat(),
-                outcome_name=OUTCOME_NAMES[opinion])
+    data.update(
+        decision_id=decision.id, decided_on=today.isoformat(), outcome_name=OUTCOME_NAMES[opinion]
+    )
     if deadline is not None:
         rectification = cases.open_case(
-            session, kind="rectification", subject=cases.Subject(cadre_id=case.cadre_id),
+            session,
+            kind="rectification",
+            subject=cases.Subject(cadre_id=case.cadre_id),
             title=f"纠错整改（{case.number} 容错免责决定）",
-            data={"requirements": _text(data, "rectification_requirements"),
-                  "deadline": deadline.isoformat(), "basis": "tolerance", "issued_by": context.actor},
-            actor=context.actor, clock=clock, source="tolerance", links=[(case.id, "rectification")])
+            data={
+                "requirements": _text(data, "rectification_requirements"),
+                "deadline": deadline.isoformat(),
+                "basis": "tolerance",
+                "issued_by": context.actor,
+            },
+            actor=context.actor,
+            clock=clock,
+            source="tolerance",
+            links=[(case.id, "rectification")],
+        )
         data["rectification_case_number"] = rectification.number
     if data.get("origin") == "accountability":
-        deliver_determination(session, accountability_case_id=data["accountability_case_id"],
-                              outcome=opinion, case_number=case.number, actor=context.actor,
-                              clock=clock)
+        deliver_determination(
+            session,
+            accountability_case_id=data["accountability_case_id"],
+            outcome=opinion,
+            case_number=case.number,
+            actor=context.actor,
+            clock=clock,
+        )
 
 
-def deliver_determination(session: Session, *, accountability_case_id: int, outcome: str,
-                          case_number: str, actor: str, clock: Clock) -> None:
+def deliver_determination(
+    session: Session,
+    *,
+    accountability_case_id: int,
+    outcome: str,
+    case_number: str,
+    actor: str,
+    clock: Clock,
+) -> None:
     """Hands the determination to the accountability case waiting at `tolerance_determined`.
 
     Refuses (rolling everything back) when that case does not wait for it: a determination
@@ -289,9 +372,17 @@ def deliver_determination(session: Session, *, accountability_case_id: int, outc
     locked = instances.lock_instance(session, target.instance_id)
     delivered: list[bool] = []
     payload = {"outcome": outcome, "case_number": case_number}
-    instances.advance(session, instance=locked, clock=clock, step=instances.Step(
-        action="message.deliver", actor=actor, detail={"message": MESSAGE, **payload},
-        apply=lambda run: delivered.append(run.deliver_message(MESSAGE, payload))))
+    instances.advance(
+        session,
+        instance=locked,
+        clock=clock,
+        step=instances.Step(
+            action="message.deliver",
+            actor=actor,
+            detail={"message": MESSAGE, **payload},
+            apply=lambda run: delivered.append(run.deliver_message(MESSAGE, payload)),
+        ),
+    )
     if not delivered[0]:
         raise Conflict(f"问责案件 {target.number} 当前未在等待容错认定结果，认定结果无法送回")
 
@@ -311,7 +402,8 @@ def notify(context: hooks.ActionContext) -> None:
         raise _refuse(f"送达日期 {received_on} 不能晚于今天 {context.clock.today()}", "received_on")
     case.received_on = received_on
     data["appeal_window_ends_on"] = add_months(
-        received_on, int(data["appeal_window_months"])).isoformat()
+        received_on, int(data["appeal_window_months"])
+    ).isoformat()
 
 
 @hooks.automatic("tolerance.finalize")
@@ -343,11 +435,23 @@ class ToleranceNote:
 def tolerance_notes(session: Session, *, cadre_id: int) -> list[ToleranceNote]:
     """The cadre's effective tolerance decisions (免责、从轻或减轻), oldest first."""
     rows = session.execute(
-        select(Decision, CaseFile).join(CaseFile, CaseFile.id == Decision.case_id)
-        .where(CaseFile.cadre_id == cadre_id, Decision.kind == "tolerance",
-               Decision.outcome.in_(GRANTED), Decision.effective == "effective")
+        select(Decision, CaseFile)
+        .join(CaseFile, CaseFile.id == Decision.case_id)
+        .where(
+            CaseFile.cadre_id == cadre_id,
+            Decision.kind == "tolerance",
+            Decision.outcome.in_(GRANTED),
+            Decision.effective == "effective",
+        )
         .order_by(Decision.decided_on, Decision.id)
     ).all()
-    return [ToleranceNote(case.number, decision.outcome, OUTCOME_NAMES[decision.outcome],
-                          decision.decided_on, case.status == "final")
-            for decision, case in rows]
+    return [
+        ToleranceNote(
+            case.number,
+            decision.outcome,
+            OUTCOME_NAMES[decision.outcome],
+            decision.decided_on,
+            case.status == "final",
+        )
+        for decision, case in rows
+    ]

@@ -9,6 +9,7 @@ Nothing here changes data or restores a workflow: stored state is read as plain 
 (`engine.view_state`). Every read is scoped by workflows/access.py; what a principal may
 not see is left out (a linked case) or missing (NotFound).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,37 +47,77 @@ from workflows.tasks import views as task_views
 from workflows.tasks.models import TaskComment, TaskUrge
 from workflows.tasks.views import TaskView
 
-STATUS_NAMES = {"open": "办理中", "decided": "已作出决定", "final": "决定已生效", "closed": "已结案",
-                "overdue": "已逾期", "verifying": "待验收"}
+STATUS_NAMES = {
+    "open": "办理中",
+    "decided": "已作出决定",
+    "final": "决定已生效",
+    "closed": "已结案",
+    "overdue": "已逾期",
+    "verifying": "待验收",
+}
 #: Case outcomes in Chinese, per kind.
 OUTCOME_NAMES: dict[str, dict[str, str]] = {
-    "accountability": {**accountability.OUTCOMES, **cadres.ADJUSTMENT_NAMES,
-                       "revoked": "原决定已撤销"},
+    "accountability": {
+        **accountability.OUTCOMES,
+        **cadres.ADJUSTMENT_NAMES,
+        "revoked": "原决定已撤销",
+    },
     "tolerance_review": {**tolerance.OUTCOME_NAMES, "revoked": "原认定已撤销"},
     "appeal": appeal.OUTCOMES,
     "rectification": rectification.RESULTS,
-    "clarification": {"report_untrue": "反映不实", "clarified": "已澄清正名",
-                      **{value: clarification.FINDINGS[key]
-                         for key, value in clarification.OUTCOMES.items() if key != "untrue"}},
+    "clarification": {
+        "report_untrue": "反映不实",
+        "clarified": "已澄清正名",
+        **{
+            value: clarification.FINDINGS[key]
+            for key, value in clarification.OUTCOMES.items()
+            if key != "untrue"
+        },
+    },
 }
 #: The kind of case whose outcome vocabulary names a decision of each kind.
-DECISION_CASE_KINDS = {"accountability": "accountability", "tolerance": "tolerance_review",
-                       "appeal": "appeal", "verification": "rectification"}
-DECISION_KIND_NAMES = {"accountability": "问责决定", "tolerance": "容错认定", "appeal": "申诉复核",
-                       "verification": "整改验收"}
+DECISION_CASE_KINDS = {
+    "accountability": "accountability",
+    "tolerance": "tolerance_review",
+    "appeal": "appeal",
+    "verification": "rectification",
+}
+DECISION_KIND_NAMES = {
+    "accountability": "问责决定",
+    "tolerance": "容错认定",
+    "appeal": "申诉复核",
+    "verification": "整改验收",
+}
 EFFECTIVE_NAMES = {"effective": "有效", "modified": "已变更", "revoked": "已撤销"}
-LINK_NAMES = {"appeal": "申诉", "tolerance": "容错免责", "rectification": "纠错整改",
-              "clarification": "澄清正名", "accountability": "问责"}
+LINK_NAMES = {
+    "appeal": "申诉",
+    "tolerance": "容错免责",
+    "rectification": "纠错整改",
+    "clarification": "澄清正名",
+    "accountability": "问责",
+}
 #: Timeline labels of the actions that touch a case.
 ACTION_LABELS = {
-    "case.open": "登记案件", "instance.start": "流程启动", "task.complete": "办理",
-    "timer.fire": "期限届至", "timer.error": "定时器出错", "message.deliver": "收到关联案件的结果",
-    "incident.retry": "故障重试", "incident.resolve": "故障已解决", "incident.cancel": "故障已取消",
+    "case.open": "登记案件",
+    "instance.start": "流程启动",
+    "task.complete": "办理",
+    "timer.fire": "期限届至",
+    "timer.error": "定时器出错",
+    "message.deliver": "收到关联案件的结果",
+    "incident.retry": "故障重试",
+    "incident.resolve": "故障已解决",
+    "incident.cancel": "故障已取消",
     "timer.cancel": "撤销出错的定时器",
-    "case.appeal": "提出申诉", "case.exemption_application": "提出免责申请",
-    "task.claim": "认领任务", "task.unclaim": "退回认领", "task.delegate": "委派任务",
-    "task.transfer": "转办任务", "task.urge": "催办", "task.comment": "发表意见",
-    "document.add": "添加材料", "document.withdraw": "撤回材料",
+    "case.appeal": "提出申诉",
+    "case.exemption_application": "提出免责申请",
+    "task.claim": "认领任务",
+    "task.unclaim": "退回认领",
+    "task.delegate": "委派任务",
+    "task.transfer": "转办任务",
+    "task.urge": "催办",
+    "task.comment": "发表意见",
+    "document.add": "添加材料",
+    "document.withdraw": "撤回材料",
     "blacklist.correct": "更正失信黑名单条目",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
@@ -122,18 +163,36 @@ class CaseView:
     overdue: bool
 
 
-def case_view(case: CaseFile, *, org_unit_name: str | None = None,
-              next_due_at: datetime | None = None, overdue: bool = False) -> CaseView:
+def case_view(
+    case: CaseFile,
+    *,
+    org_unit_name: str | None = None,
+    next_due_at: datetime | None = None,
+    overdue: bool = False,
+) -> CaseView:
     """`case` as lists show it (its unit's code standing in for a name not given)."""
     return CaseView(
-        id=case.id, number=case.number, process=case.kind,
-        kind_name=cases.KIND_NAMES.get(case.kind, case.kind), title=case.title,
-        subject_name=case.subject_name, cadre_id=case.cadre_id, org_unit=case.org_unit_code,
-        org_unit_name=org_unit_name or case.org_unit_code, status=case.status,
-        status_name=STATUS_NAMES.get(case.status, case.status), outcome=case.outcome,
-        outcome_name=outcome_name(case.kind, case.outcome), source=case.source,
-        opened_at=case.opened_at, opened_by=case.opened_by, closed_at=case.closed_at,
-        received_on=case.received_on, next_due_at=next_due_at, overdue=bool(overdue))
+        id=case.id,
+        number=case.number,
+        process=case.kind,
+        kind_name=cases.KIND_NAMES.get(case.kind, case.kind),
+        title=case.title,
+        subject_name=case.subject_name,
+        cadre_id=case.cadre_id,
+        org_unit=case.org_unit_code,
+        org_unit_name=org_unit_name or case.org_unit_code,
+        status=case.status,
+        status_name=STATUS_NAMES.get(case.status, case.status),
+        outcome=case.outcome,
+        outcome_name=outcome_name(case.kind, case.outcome),
+        source=case.source,
+        opened_at=case.opened_at,
+        opened_by=case.opened_by,
+        closed_at=case.closed_at,
+        received_on=case.received_on,
+        next_due_at=next_due_at,
+        overdue=bool(overdue),
+    )
 
 
 def case_views(session: Session, found: Iterable[CaseFile]) -> list[CaseView]:
@@ -159,20 +218,29 @@ class CaseFilters:
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """Overdue cases: an open task past its due time, a deadline that escalated to the
     supervisor (an open 督办 task: ESCALATION_ROLE), or a process that marked the case overdue."""
-    late = exists().where(HumanTask.instance_id == CaseFile.instance_id, HumanTask.state == "open",
-                          or_(HumanTask.due_at < now, HumanTask.role == ESCALATION_ROLE))
+    late = exists().where(
+        HumanTask.instance_id == CaseFile.instance_id,
+        HumanTask.state == "open",
+        or_(HumanTask.due_at < now, HumanTask.role == ESCALATION_ROLE),
+    )
     return or_(CaseFile.status == "overdue", late)
 
 
 def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> Select[Any]:
     """The query behind the lists: cases the principal sees, newest first, with their next due
     time and overdue mark."""
-    next_due = (select(func.min(HumanTask.due_at))
-                .where(HumanTask.instance_id == CaseFile.instance_id, HumanTask.state == "open")
-                .scalar_subquery())
+    next_due = (
+        select(func.min(HumanTask.due_at))
+        .where(HumanTask.instance_id == CaseFile.instance_id, HumanTask.state == "open")
+        .scalar_subquery()
+    )
     late = overdue_clause(now)
-    query = cast(Select[Any], select(CaseFile, next_due.label("next_due_at"), late.label("overdue"))
-                 .where(access.case_scope(principal)))
+    query = cast(
+        Select[Any],
+        select(CaseFile, next_due.label("next_due_at"), late.label("overdue")).where(
+            access.case_scope(principal)
+        ),
+    )
     if filters.process:
         query = query.where(CaseFile.kind == filters.process)
     if filters.status:
@@ -185,8 +253,9 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
         query = query.where(late)
     elif filters.overdue is False:
         query = query.where(not_(late))
-    found = textsearch.matching(filters.text, CaseFile.number, CaseFile.subject_name,
-                                CaseFile.title)
+    found = textsearch.matching(
+        filters.text, CaseFile.number, CaseFile.subject_name, CaseFile.title
+    )
     if found is not None:
         query = query.where(found)
     return query.order_by(CaseFile.opened_at.desc(), CaseFile.id.desc())
@@ -194,20 +263,40 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
 
 def _listed(session: Session, rows: Sequence[Row[Any]]) -> list[CaseView]:
     names = org.unit_names(session, (row.CaseFile.org_unit_code for row in rows))
-    return [case_view(row.CaseFile, org_unit_name=names.get(row.CaseFile.org_unit_code),
-                      next_due_at=row.next_due_at, overdue=bool(row.overdue)) for row in rows]
+    return [
+        case_view(
+            row.CaseFile,
+            org_unit_name=names.get(row.CaseFile.org_unit_code),
+            next_due_at=row.next_due_at,
+            overdue=bool(row.overdue),
+        )
+        for row in rows
+    ]
 
 
-def case_page(session: Session, *, principal: Principal, filters: CaseFilters, page: int,
-              per_page: int, now: datetime) -> Page[CaseView]:
+def case_page(
+    session: Session,
+    *,
+    principal: Principal,
+    filters: CaseFilters,
+    page: int,
+    per_page: int,
+    now: datetime,
+) -> Page[CaseView]:
     """Page `page` of the cases the principal sees (`case_rows`), with how many match."""
-    found = paginate(session, case_rows(principal, filters, now=now), page=page,
-                     per_page=per_page, key=CaseFile.id)
+    found = paginate(
+        session,
+        case_rows(principal, filters, now=now),
+        page=page,
+        per_page=per_page,
+        key=CaseFile.id,
+    )
     return Page(_listed(session, found.items), found.page, found.per_page, found.total)
 
 
-def case_list(session: Session, *, principal: Principal, filters: CaseFilters, now: datetime,
-              limit: int) -> list[CaseView]:
+def case_list(
+    session: Session, *, principal: Principal, filters: CaseFilters, now: datetime, limit: int
+) -> list[CaseView]:
     """The first `limit` cases the principal sees (`case_rows`), for exports and records."""
     rows = session.execute(case_rows(principal, filters, now=now).limit(limit)).all()
     return _listed(session, rows)
@@ -215,8 +304,9 @@ def case_list(session: Session, *, principal: Principal, filters: CaseFilters, n
 
 def visible_case_id(session: Session, *, principal: Principal, number: str) -> int | None:
     """The id of the case numbered `number` (any letter case) if the principal sees it."""
-    found = session.execute(select(CaseFile.id).where(
-        CaseFile.number == number.upper(), access.case_scope(principal))).scalar_one_or_none()
+    found = session.execute(
+        select(CaseFile.id).where(CaseFile.number == number.upper(), access.case_scope(principal))
+    ).scalar_one_or_none()
     return None if found is None else int(found)
 
 
@@ -258,27 +348,39 @@ class DecisionView:
 def decision_view(decision: Decision, case: CaseView | None = None) -> DecisionView:
     kind = DECISION_CASE_KINDS.get(decision.kind, decision.kind)
     return DecisionView(
-        id=decision.id, kind=decision.kind,
+        id=decision.id,
+        kind=decision.kind,
         kind_name=DECISION_KIND_NAMES.get(decision.kind, decision.kind),
-        outcome=decision.outcome, outcome_name=outcome_name(kind, decision.outcome),
+        outcome=decision.outcome,
+        outcome_name=outcome_name(kind, decision.outcome),
         adjustment=decision.adjustment,
         adjustment_name=outcome_name(kind, decision.adjustment) if decision.adjustment else None,
-        reason=decision.reason, recommendation=decision.recommendation,
-        recommendation_name=tolerance.OUTCOME_NAMES.get(decision.recommendation or "",
-                                                         decision.recommendation),
-        departure_reason=decision.departure_reason, decided_on=decision.decided_on,
-        decided_by=decision.decided_by, corrects_id=decision.corrects_id,
+        reason=decision.reason,
+        recommendation=decision.recommendation,
+        recommendation_name=tolerance.OUTCOME_NAMES.get(
+            decision.recommendation or "", decision.recommendation
+        ),
+        departure_reason=decision.departure_reason,
+        decided_on=decision.decided_on,
+        decided_by=decision.decided_by,
+        corrects_id=decision.corrects_id,
         effective=decision.effective,
-        effective_name=EFFECTIVE_NAMES.get(decision.effective, decision.effective), case=case)
+        effective_name=EFFECTIVE_NAMES.get(decision.effective, decision.effective),
+        case=case,
+    )
 
 
-def own_decisions(session: Session, *, principal: Principal,
-                  limit: int = 100) -> list[DecisionView]:
+def own_decisions(
+    session: Session, *, principal: Principal, limit: int = 100
+) -> list[DecisionView]:
     """The decisions about the cases the principal sees (a cadre: their own), newest first."""
     rows = session.execute(
-        select(Decision, CaseFile).join(CaseFile, CaseFile.id == Decision.case_id)
+        select(Decision, CaseFile)
+        .join(CaseFile, CaseFile.id == Decision.case_id)
         .where(access.case_scope(principal))
-        .order_by(Decision.decided_on.desc(), Decision.id.desc()).limit(limit)).all()
+        .order_by(Decision.decided_on.desc(), Decision.id.desc())
+        .limit(limit)
+    ).all()
     shown = case_views(session, (case for _, case in rows))
     return [decision_view(decision, view) for (decision, _), view in zip(rows, shown, strict=True)]
 
@@ -361,47 +463,81 @@ class CaseDetailView(CaseView):
     actions: tuple[str, ...]  # of ACTIONS, what the principal may do now
 
 
-def case_detail(session: Session, *, principal: Principal, case_id: int,
-                clock: Clock) -> CaseDetailView:
+def case_detail(
+    session: Session, *, principal: Principal, case_id: int, clock: Clock
+) -> CaseDetailView:
     """The case if visible to `principal` (NotFound otherwise) with everything its page shows."""
     case = access.get_case(session, principal, case_id)
     iid = case.instance_id
     now, today = clock.now(), clock.today()
-    overdue = bool(session.execute(select(overdue_clause(now)).select_from(CaseFile)
-                                   .where(CaseFile.id == case.id)).scalar())
-    task_ids = session.execute(
-        select(HumanTask.id).where(HumanTask.instance_id == iid, HumanTask.state == "open")
-        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)).scalars() if iid else ()
+    overdue = bool(
+        session.execute(
+            select(overdue_clause(now)).select_from(CaseFile).where(CaseFile.id == case.id)
+        ).scalar()
+    )
+    task_ids = (
+        session.execute(
+            select(HumanTask.id)
+            .where(HumanTask.instance_id == iid, HumanTask.state == "open")
+            .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+        ).scalars()
+        if iid
+        else ()
+    )
     tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
     decisions = session.execute(
-        select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)).scalars()
-    comments = int(session.execute(
-        select(func.count()).select_from(TaskComment).where(TaskComment.instance_id == iid)
-    ).scalar_one()) if iid else 0
+        select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)
+    ).scalars()
+    comments = (
+        int(
+            session.execute(
+                select(func.count()).select_from(TaskComment).where(TaskComment.instance_id == iid)
+            ).scalar_one()
+        )
+        if iid
+        else 0
+    )
     cadre = session.get(Cadre, case.cadre_id) if case.cadre_id is not None else None
-    window = (appeal.appeal_window(session, case)
-              if intake.appellant_refusal(principal, case) is None else None)
-    allowed = {FILE_APPEAL: window is not None and window.filed_as is None
-               and today <= window.ends_on,
-               APPLY_FOR_EXEMPTION: intake.may_apply_for_exemption(principal, case),
-               ADD_DOCUMENT: documents.may_add(session, principal, case)}
+    window = (
+        appeal.appeal_window(session, case)
+        if intake.appellant_refusal(principal, case) is None
+        else None
+    )
+    allowed = {
+        FILE_APPEAL: window is not None and window.filed_as is None and today <= window.ends_on,
+        APPLY_FOR_EXEMPTION: intake.may_apply_for_exemption(principal, case),
+        ADD_DOCUMENT: documents.may_add(session, principal, case),
+    }
     due = [t.due_at for t in tasks if t.due_at is not None]
-    summary = case_view(case, org_unit_name=org.unit_names(session, [case.org_unit_code])
-                        .get(case.org_unit_code), next_due_at=min(due) if due else None,
-                        overdue=overdue)
+    summary = case_view(
+        case,
+        org_unit_name=org.unit_names(session, [case.org_unit_code]).get(case.org_unit_code),
+        next_due_at=min(due) if due else None,
+        overdue=overdue,
+    )
     links = tuple(visible_links(session, principal, case))
     return CaseDetailView(
-        **vars(summary), instance_id=iid,
+        **vars(summary),
+        instance_id=iid,
         cadre=CadreBrief(cadre.id, cadre.name, cadre.post, cadre.org_unit_code) if cadre else None,
         tasks=tasks,
-        visible_task_ids=frozenset(t.id for t in tasks if access.task_visible(
-            principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id)),
+        visible_task_ids=frozenset(
+            t.id
+            for t in tasks
+            if access.task_visible(
+                principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id
+            )
+        ),
         decisions=tuple(decision_view(d) for d in decisions),
         timeline=tuple(timeline(session, case)),
-        links=links, urges=tuple(urges(session, case)), comments_count=comments,
-        diagram=diagram(session, case), recommendation=_recommendation(session, case, links),
+        links=links,
+        urges=tuple(urges(session, case)),
+        comments_count=comments,
+        diagram=diagram(session, case),
+        recommendation=_recommendation(session, case, links),
         appeal_window=window,
-        actions=tuple(action for action in ACTIONS if allowed[action]))
+        actions=tuple(action for action in ACTIONS if allowed[action]),
+    )
 
 
 @dataclass(frozen=True)
@@ -411,13 +547,19 @@ class OpenedCaseView(CaseView):
     tasks: tuple[TaskView, ...]
 
 
-def opened_case(session: Session, *, principal: Principal, case: CaseFile,
-                clock: Clock) -> OpenedCaseView:
+def opened_case(
+    session: Session, *, principal: Principal, case: CaseFile, clock: Clock
+) -> OpenedCaseView:
     """The case just opened by the principal, with its open tasks whose queue they see."""
     task_ids = session.execute(
-        select(HumanTask.id).where(HumanTask.instance_id == case.instance_id,
-                                   HumanTask.state == "open", access.task_scope(principal))
-        .order_by(HumanTask.id)).scalars()
+        select(HumanTask.id)
+        .where(
+            HumanTask.instance_id == case.instance_id,
+            HumanTask.state == "open",
+            access.task_scope(principal),
+        )
+        .order_by(HumanTask.id)
+    ).scalars()
     tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
     due = [t.due_at for t in tasks if t.due_at is not None]
     [shown] = case_views(session, [case])
@@ -434,17 +576,21 @@ class CaseSummaryView(CaseView):
     links: tuple[LinkView, ...]
 
 
-def case_summary(session: Session, *, principal: Principal, case: CaseFile,
-                 latest: int) -> CaseSummaryView | None:
+def case_summary(
+    session: Session, *, principal: Principal, case: CaseFile, latest: int
+) -> CaseSummaryView | None:
     """`case` beside a task with its `latest` timeline entries, or None when the principal does
     not see the case itself."""
     if not sees_case(session, principal=principal, case_id=case.id):
         return None
     history = timeline(session, case)
     [shown] = case_views(session, [case])
-    return CaseSummaryView(**vars(shown), timeline=tuple(reversed(history))[:latest],
-                           more=len(history) > latest,
-                           links=tuple(visible_links(session, principal, case)))
+    return CaseSummaryView(
+        **vars(shown),
+        timeline=tuple(reversed(history))[:latest],
+        more=len(history) > latest,
+        links=tuple(visible_links(session, principal, case)),
+    )
 
 
 def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
@@ -452,12 +598,28 @@ def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
     the case-level rows (recorded with the instance). Form data is never shown."""
     if case.instance_id is None:
         return []
-    rows = session.execute(select(AuditEvent).where(AuditEvent.instance_id == case.instance_id)
-                           .order_by(AuditEvent.id)).scalars().all()
-    task_ids = {int(row.object_id) for row in rows
-                if row.object_type == "task" and row.object_id.isdigit()}
-    names = {task_id: name for task_id, name in session.execute(
-        select(HumanTask.id, HumanTask.name).where(HumanTask.id.in_(task_ids)))} if task_ids else {}
+    rows = (
+        session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.instance_id == case.instance_id)
+            .order_by(AuditEvent.id)
+        )
+        .scalars()
+        .all()
+    )
+    task_ids = {
+        int(row.object_id) for row in rows if row.object_type == "task" and row.object_id.isdigit()
+    }
+    names = (
+        {
+            task_id: name
+            for task_id, name in session.execute(
+                select(HumanTask.id, HumanTask.name).where(HumanTask.id.in_(task_ids))
+            )
+        }
+        if task_ids
+        else {}
+    )
     return [_entry(row, names) for row in rows]
 
 
@@ -493,9 +655,17 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
     elif row.action == "blacklist.correct":
         note = f"第 {detail.get('corrects_entry_id')} 条 → 第 {detail.get('entry_id')} 条"
     task_name = task_names.get(task_id) if task_id is not None else None
-    return TimelineEntry(at=row.at, actor=row.actor, role=(by or {}).get("role"), action=row.action,
-                         label=f"{label}：{task_name}" if task_name else label,
-                         task_id=task_id, task_name=task_name, element=element, note=note)
+    return TimelineEntry(
+        at=row.at,
+        actor=row.actor,
+        role=(by or {}).get("role"),
+        action=row.action,
+        label=f"{label}：{task_name}" if task_name else label,
+        task_id=task_id,
+        task_name=task_name,
+        element=element,
+        note=note,
+    )
 
 
 def visible_links(session: Session, principal: Principal, case: CaseFile) -> list[LinkView]:
@@ -503,15 +673,29 @@ def visible_links(session: Session, principal: Principal, case: CaseFile) -> lis
     found = cases.linked(session, case.id)
     if not found:
         return []
-    seen = set(session.execute(select(CaseFile.id).where(
-        CaseFile.id.in_([other.id for _, _, other in found]),
-        access.case_scope(principal))).scalars())
-    return [LinkView(direction=direction, kind=link.kind,
-                     kind_name=LINK_NAMES.get(link.kind, link.kind), id=other.id,
-                     number=other.number, process=other.kind,
-                     process_name=cases.KIND_NAMES.get(other.kind, other.kind), title=other.title,
-                     status=other.status, status_name=STATUS_NAMES.get(other.status, other.status))
-            for direction, link, other in found if other.id in seen]
+    seen = set(
+        session.execute(
+            select(CaseFile.id).where(
+                CaseFile.id.in_([other.id for _, _, other in found]), access.case_scope(principal)
+            )
+        ).scalars()
+    )
+    return [
+        LinkView(
+            direction=direction,
+            kind=link.kind,
+            kind_name=LINK_NAMES.get(link.kind, link.kind),
+            id=other.id,
+            number=other.number,
+            process=other.kind,
+            process_name=cases.KIND_NAMES.get(other.kind, other.kind),
+            title=other.title,
+            status=other.status,
+            status_name=STATUS_NAMES.get(other.status, other.status),
+        )
+        for direction, link, other in found
+        if other.id in seen
+    ]
 
 
 def urges(session: Session, case: CaseFile) -> list[Urge]:
@@ -519,8 +703,11 @@ def urges(session: Session, case: CaseFile) -> list[Urge]:
     if case.instance_id is None:
         return []
     rows = session.execute(
-        select(TaskUrge, HumanTask.name).join(HumanTask, HumanTask.id == TaskUrge.task_id)
-        .where(TaskUrge.instance_id == case.instance_id).order_by(TaskUrge.id)).all()
+        select(TaskUrge, HumanTask.name)
+        .join(HumanTask, HumanTask.id == TaskUrge.task_id)
+        .where(TaskUrge.instance_id == case.instance_id)
+        .order_by(TaskUrge.id)
+    ).all()
     return [Urge(u.id, u.task_id, name, u.urged_by, u.note, u.created_at) for u, name in rows]
 
 
@@ -533,13 +720,20 @@ def diagram(session: Session, case: CaseFile, *, with_xml: bool = False) -> Diag
     if with_xml:
         columns.append(ProcessVersion.bpmn_xml)
     row = session.execute(
-        select(*columns).join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
-        .where(Instance.id == case.instance_id)).one_or_none()
+        select(*columns)
+        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+        .where(Instance.id == case.instance_id)
+    ).one_or_none()
     if row is None:
         return None
     view = engine.view_state(row.state)
-    return Diagram(process_key=row.process_key, version=row.version, completed=view.completed,
-                   active=view.active, bpmn_xml=row.bpmn_xml if with_xml else None)
+    return Diagram(
+        process_key=row.process_key,
+        version=row.version,
+        completed=view.completed,
+        active=view.active,
+        bpmn_xml=row.bpmn_xml if with_xml else None,
+    )
 
 
 def case_diagram(session: Session, *, principal: Principal, case_id: int) -> Diagram:
@@ -583,34 +777,54 @@ class RecommendationView:
     distinctions: tuple[DistinctionView, ...]
 
 
-def recommendation(session: Session, *, principal: Principal,
-                   case: CaseFile) -> RecommendationView | None:
+def recommendation(
+    session: Session, *, principal: Principal, case: CaseFile
+) -> RecommendationView | None:
     """The latest six-element analysis for a tolerance review, or for an accountability case
     from its linked review the principal sees; None while there is none."""
     return _recommendation(session, case, visible_links(session, principal, case))
 
 
-def _recommendation(session: Session, case: CaseFile,
-                    links: Iterable[LinkView]) -> RecommendationView | None:
-    reviews = [case.id] if case.kind == "tolerance_review" else [
-        link.id for link in links if link.process == "tolerance_review"]
+def _recommendation(
+    session: Session, case: CaseFile, links: Iterable[LinkView]
+) -> RecommendationView | None:
+    reviews = (
+        [case.id]
+        if case.kind == "tolerance_review"
+        else [link.id for link in links if link.process == "tolerance_review"]
+    )
     for review_id in reversed(reviews):
         analysis = tolerance.latest_analysis(session, review_id)
         if analysis is None:
             continue
         elements, distinctions = json.loads(analysis.elements), json.loads(analysis.distinctions)
-        favourable = {key: elements.get(key, {}).get("pole") == "favourable"
-                      for key, *_ in tolerance.ELEMENTS}
+        favourable = {
+            key: elements.get(key, {}).get("pole") == "favourable" for key, *_ in tolerance.ELEMENTS
+        }
         return RecommendationView(
             from_case=case_views(session, [cases.get(session, review_id)])[0]
-            if review_id != case.id else None,
+            if review_id != case.id
+            else None,
             key=analysis.recommendation,
             name=tolerance.OUTCOME_NAMES.get(analysis.recommendation, analysis.recommendation),
-            analysed_by=analysis.analysed_by, recorded_at=analysis.recorded_at,
-            elements=tuple(ElementView(name, favourable[key], good if favourable[key] else bad,
-                                       elements.get(key, {}).get("reason", ""))
-                           for key, name, good, bad in tolerance.ELEMENTS),
-            distinctions=tuple(DistinctionView(name, distinctions.get(key, {}).get("answer"),
-                                               distinctions.get(key, {}).get("note", ""))
-                               for key, name in tolerance.DISTINCTIONS))
+            analysed_by=analysis.analysed_by,
+            recorded_at=analysis.recorded_at,
+            elements=tuple(
+                ElementView(
+                    name,
+                    favourable[key],
+                    good if favourable[key] else bad,
+                    elements.get(key, {}).get("reason", ""),
+                )
+                for key, name, good, bad in tolerance.ELEMENTS
+            ),
+            distinctions=tuple(
+                DistinctionView(
+                    name,
+                    distinctions.get(key, {}).get("answer"),
+                    distinctions.get(key, {}).get("note", ""),
+                )
+                for key, name in tolerance.DISTINCTIONS
+            ),
+        )
     return None

@@ -5,6 +5,7 @@ Counts are of the instances a principal may know about: a designer sees every
 deployment's counts (they decide about versions and see no case in them), a cadre only
 their own cases, everyone else the instances of the org units they see.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,17 +60,23 @@ def instance_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role == "cadre":
         if principal.cadre_id is None:
             return false()
-        return Instance.id.in_(select(CaseFile.instance_id).where(
-            CaseFile.cadre_id == principal.cadre_id, CaseFile.instance_id.is_not(None)))
+        return Instance.id.in_(
+            select(CaseFile.instance_id).where(
+                CaseFile.cadre_id == principal.cadre_id, CaseFile.instance_id.is_not(None)
+            )
+        )
     return Instance.org_unit.in_(sorted(principal.units))
 
 
-def _counts(session: Session, principal: Principal,
-            process_key: str | None = None) -> dict[tuple[str, int], dict[str, int]]:
-    query = (select(ProcessVersion.process_key, ProcessVersion.version, Instance.status, func.count())
-             .join(Instance, Instance.process_version_id == ProcessVersion.id)
-             .where(instance_scope(principal))
-             .group_by(ProcessVersion.process_key, ProcessVersion.version, Instance.status))
+def _counts(
+    session: Session, principal: Principal, process_key: str | None = None
+) -> dict[tuple[str, int], dict[str, int]]:
+    query = (
+        select(ProcessVersion.process_key, ProcessVersion.version, Instance.status, func.count())
+        .join(Instance, Instance.process_version_id == ProcessVersion.id)
+        .where(instance_scope(principal))
+        .group_by(ProcessVersion.process_key, ProcessVersion.version, Instance.status)
+    )
     if process_key is not None:
         query = query.where(ProcessVersion.process_key == process_key)
     counts: dict[tuple[str, int], dict[str, int]] = {}
@@ -80,22 +87,37 @@ def _counts(session: Session, principal: Principal,
 
 def _version(row: Any, counts: dict[tuple[str, int], dict[str, int]]) -> VersionInfo:
     found = counts.get((row.process_key, row.version), {})
-    return VersionInfo(version=row.version, name=row.name, source_file=row.source_file,
-                       content_hash=row.content_hash, deployed_at=row.deployed_at,
-                       deployed_by=row.deployed_by, start_timer=row.start_timer,
-                       running=found.get("running", 0), completed=found.get("completed", 0))
+    return VersionInfo(
+        version=row.version,
+        name=row.name,
+        source_file=row.source_file,
+        content_hash=row.content_hash,
+        deployed_at=row.deployed_at,
+        deployed_by=row.deployed_by,
+        start_timer=row.start_timer,
+        running=found.get("running", 0),
+        completed=found.get("completed", 0),
+    )
 
 
-_META = (ProcessVersion.process_key, ProcessVersion.version, ProcessVersion.name,
-         ProcessVersion.source_file, ProcessVersion.content_hash, ProcessVersion.deployed_at,
-         ProcessVersion.deployed_by, ProcessVersion.start_timer)
+_META = (
+    ProcessVersion.process_key,
+    ProcessVersion.version,
+    ProcessVersion.name,
+    ProcessVersion.source_file,
+    ProcessVersion.content_hash,
+    ProcessVersion.deployed_at,
+    ProcessVersion.deployed_by,
+    ProcessVersion.start_timer,
+)
 
 
 def processes(session: Session, *, principal: Principal) -> list[ProcessInfo]:
     """Every deployed process with its versions (newest first) and running counts, by key."""
     counts = _counts(session, principal)
-    rows = session.execute(select(*_META).order_by(ProcessVersion.process_key,
-                                                   ProcessVersion.version.desc())).all()
+    rows = session.execute(
+        select(*_META).order_by(ProcessVersion.process_key, ProcessVersion.version.desc())
+    ).all()
     found: dict[str, ProcessInfo] = {}
     for row in rows:
         info = _version(row, counts)
@@ -108,8 +130,11 @@ def processes(session: Session, *, principal: Principal) -> list[ProcessInfo]:
 def process(session: Session, *, principal: Principal, key: str) -> ProcessInfo:
     """One process with its versions (newest first) and counts; NotFound names the key."""
     counts = _counts(session, principal, key)
-    rows = session.execute(select(*_META).where(ProcessVersion.process_key == key)
-                           .order_by(ProcessVersion.version.desc())).all()
+    rows = session.execute(
+        select(*_META)
+        .where(ProcessVersion.process_key == key)
+        .order_by(ProcessVersion.version.desc())
+    ).all()
     if not rows:
         raise NotFound(f"流程 {key} 未部署")
     versions = [_version(row, counts) for row in rows]
@@ -120,8 +145,11 @@ def version_row(session: Session, *, key: str, version: int) -> ProcessVersion:
     """One deployed version; NotFound names the key and version."""
     if not 0 < version <= MAX_ID:
         raise NotFound(f"流程 {key} 没有第 {version} 版")
-    row = session.execute(select(ProcessVersion).where(
-        ProcessVersion.process_key == key, ProcessVersion.version == version)).scalar_one_or_none()
+    row = session.execute(
+        select(ProcessVersion).where(
+            ProcessVersion.process_key == key, ProcessVersion.version == version
+        )
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"流程 {key} 没有第 {version} 版")
     return row
@@ -141,8 +169,10 @@ _SOURCE_BYTES = 50_000_000  # already through the gate at deploy; this only re-r
 def check_may_read_sources(principal: Principal) -> None:
     """Only designers and administrators read definition sources (BPMN, DMN, form files)."""
     if principal.role not in XML_ROLES:
-        raise Forbidden(f"只有流程设计和系统管理人员可以查看流程定义文件：{principal.username} 是"
-                        f"{ROLES.get(principal.role, principal.role)}人员")
+        raise Forbidden(
+            f"只有流程设计和系统管理人员可以查看流程定义文件：{principal.username} 是"
+            f"{ROLES.get(principal.role, principal.role)}人员"
+        )
 
 
 @dataclass
@@ -154,7 +184,9 @@ class DecisionInfo:
     source_file: str
     deployed_at: datetime
     deployed_by: str
-    used_by: list[str] = field(default_factory=list)  # keys of processes whose latest version calls it
+    used_by: list[str] = field(
+        default_factory=list
+    )  # keys of processes whose latest version calls it
 
 
 def _parsed(xml: str, filename: str) -> etree._Element | None:
@@ -165,11 +197,22 @@ def _parsed(xml: str, filename: str) -> etree._Element | None:
 
 
 def _latest_processes(session: Session) -> list[ProcessVersion]:
-    newest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
-              .group_by(ProcessVersion.process_key).subquery())
-    return list(session.execute(select(ProcessVersion).join(
-        newest, (ProcessVersion.process_key == newest.c.process_key)
-        & (ProcessVersion.version == newest.c.version)).order_by(ProcessVersion.process_key)).scalars())
+    newest = (
+        select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
+        .group_by(ProcessVersion.process_key)
+        .subquery()
+    )
+    return list(
+        session.execute(
+            select(ProcessVersion)
+            .join(
+                newest,
+                (ProcessVersion.process_key == newest.c.process_key)
+                & (ProcessVersion.version == newest.c.version),
+            )
+            .order_by(ProcessVersion.process_key)
+        ).scalars()
+    )
 
 
 def _called_decisions(row: ProcessVersion) -> set[str]:
@@ -183,8 +226,13 @@ def decisions(session: Session, *, principal: Principal) -> list[DecisionInfo]:
     """Every deployed decision table: its name, latest version, and the processes (latest
     versions) that call it."""
     check_may_read_sources(principal)
-    rows = list(session.execute(select(DecisionVersion).order_by(
-        DecisionVersion.decision_key, DecisionVersion.version.desc())).scalars())
+    rows = list(
+        session.execute(
+            select(DecisionVersion).order_by(
+                DecisionVersion.decision_key, DecisionVersion.version.desc()
+            )
+        ).scalars()
+    )
     callers = {row.process_key: _called_decisions(row) for row in _latest_processes(session)}
     found: dict[str, DecisionInfo] = {}
     for row in rows:
@@ -192,9 +240,15 @@ def decisions(session: Session, *, principal: Principal) -> list[DecisionInfo]:
             found[row.decision_key].version_count += 1
             continue
         found[row.decision_key] = DecisionInfo(
-            key=row.decision_key, name=_decision_name(row), latest_version=row.version, version_count=1,
-            source_file=row.source_file, deployed_at=row.deployed_at, deployed_by=row.deployed_by,
-            used_by=sorted(key for key, called in callers.items() if row.decision_key in called))
+            key=row.decision_key,
+            name=_decision_name(row),
+            latest_version=row.version,
+            version_count=1,
+            source_file=row.source_file,
+            deployed_at=row.deployed_at,
+            deployed_by=row.deployed_by,
+            used_by=sorted(key for key, called in callers.items() if row.decision_key in called),
+        )
     return list(found.values())
 
 
@@ -202,8 +256,11 @@ def _decision_name(row: DecisionVersion) -> str:
     root = _parsed(row.dmn_xml, row.source_file)
     if root is not None:
         for node in root.iter():
-            if isinstance(node.tag, str) and etree.QName(node).localname == "decision" \
-                    and node.get("id") == row.decision_key:
+            if (
+                isinstance(node.tag, str)
+                and etree.QName(node).localname == "decision"
+                and node.get("id") == row.decision_key
+            ):
                 return node.get("name") or row.decision_key
     return row.decision_key
 
@@ -211,14 +268,20 @@ def _decision_name(row: DecisionVersion) -> str:
 def decision(session: Session, *, principal: Principal, key: str) -> DecisionVersion:
     """The latest deployed version of a decision table; NotFound names the key."""
     check_may_read_sources(principal)
-    row = session.execute(select(DecisionVersion).where(DecisionVersion.decision_key == key)
-                          .order_by(DecisionVersion.version.desc()).limit(1)).scalar_one_or_none()
+    row = session.execute(
+        select(DecisionVersion)
+        .where(DecisionVersion.decision_key == key)
+        .order_by(DecisionVersion.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"决策表 {key} 未部署")
     return row
 
 
-def processes_calling(session: Session, *, principal: Principal, decision_key: str) -> list[ProcessVersion]:
+def processes_calling(
+    session: Session, *, principal: Principal, decision_key: str
+) -> list[ProcessVersion]:
     """The latest versions of the processes that call a decision table (a new table reaches
     new cases only with a new version of each of them: versions pin their tables)."""
     check_may_read_sources(principal)

@@ -1,4 +1,5 @@
 """Validating and deploying BPMN/DMN as immutable, content-addressed versions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -73,8 +74,9 @@ def collect(paths: Iterable[Path]) -> list[SourceFile]:
     return [SourceFile(p.name, p.read_bytes()) for p in found]
 
 
-def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int,
-          now: datetime | None = None) -> Checked:
+def check(
+    files: list[SourceFile], *, forms_dir: Path, max_bytes: int, now: datetime | None = None
+) -> Checked:
     """Every check of a deployment, without storing anything; constant timer dates are
     measured from `now` (the wall clock unless given)."""
     now = now or datetime.now(UTC)
@@ -119,7 +121,9 @@ def check(files: list[SourceFile], *, forms_dir: Path, max_bytes: int,
         result.problems.extend(problems)
         if not problems:
             result.processes.append(
-                ParsedProcess(process_id, process_file, info, engine.dump_spec(compiled), form_schemas)
+                ParsedProcess(
+                    process_id, process_file, info, engine.dump_spec(compiled), form_schemas
+                )
             )
     return result
 
@@ -129,18 +133,32 @@ def _reason(err: Exception) -> str:
     return text.splitlines()[0]
 
 
-def _check_user_tasks(info: engine.ProcessInfo, filename: str,
-                      forms_dir: Path) -> tuple[list[Problem], dict[str, Any]]:
+def _check_user_tasks(
+    info: engine.ProcessInfo, filename: str, forms_dir: Path
+) -> tuple[list[Problem], dict[str, Any]]:
     problems: list[Problem] = []
     schemas: dict[str, Any] = {}
     for task in info.user_tasks:
         if task.lane is None:
-            problems.append(Problem(filename, task.element, "user task is not in a lane; its lane names the role that owes it"))
+            problems.append(
+                Problem(
+                    filename,
+                    task.element,
+                    "user task is not in a lane; its lane names the role that owes it",
+                )
+            )
         elif task.lane not in ROLES:
-            problems.append(Problem(filename, task.element,
-                                    f"lane {task.lane!r} is not a known role (one of {', '.join(ROLES)})"))
+            problems.append(
+                Problem(
+                    filename,
+                    task.element,
+                    f"lane {task.lane!r} is not a known role (one of {', '.join(ROLES)})",
+                )
+            )
         for name in filter(None, [task.form, task.ui_form]):
-            schema, found = forms.load(forms_dir, name, referenced_by=filename, element=task.element)
+            schema, found = forms.load(
+                forms_dir, name, referenced_by=filename, element=task.element
+            )
             problems.extend(found)
             if schema is not None:
                 schemas[name] = schema
@@ -153,8 +171,11 @@ def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
     problems = []
     for element, props in engine.all_properties(compiled).items():
         if props.get("action") and props["action"] not in known:
-            problems.append(Problem(filename, element,
-                                    f"action {props['action']!r} is not registered in workflows/"))
+            problems.append(
+                Problem(
+                    filename, element, f"action {props['action']!r} is not registered in workflows/"
+                )
+            )
         for name in ("deadlineBasis", "dueAt"):
             if props.get(name):
                 try:
@@ -196,7 +217,9 @@ def _check_expressions(root: etree._Element, source: SourceFile, now: datetime) 
     problems: list[Problem] = []
 
     def refuse(node: etree._Element, err: ExpressionError) -> None:
-        problems.append(Problem(source.name, _owner_id(node), err.reason + f" in {err.expression!r}"))
+        problems.append(
+            Problem(source.name, _owner_id(node), err.reason + f" in {err.expression!r}")
+        )
 
     def expr(node: etree._Element, text: str | None) -> bool:
         """True when there is an expression and it passed."""
@@ -226,8 +249,14 @@ def _check_expressions(root: etree._Element, source: SourceFile, now: datetime) 
             problems.append(Problem(source.name, _owner_id(node), err.message))
 
     if source.kind == "bpmn":
-        for tag in ("conditionExpression", "timeDate", "timeDuration", "timeCycle",
-                    "loopCardinality", "completionCondition"):
+        for tag in (
+            "conditionExpression",
+            "timeDate",
+            "timeDuration",
+            "timeCycle",
+            "loopCardinality",
+            "completionCondition",
+        ):
             for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
                 if expr(node, node.text) and tag in timer_values.KINDS:
                     timer(node, timer_values.KINDS[tag], str(node.text).strip())
@@ -277,8 +306,15 @@ def _hash(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def deploy(session: Session, *, files: list[SourceFile], forms_dir: Path, max_bytes: int,
-           actor: str, clock: Clock) -> Deployed:
+def deploy(
+    session: Session,
+    *,
+    files: list[SourceFile],
+    forms_dir: Path,
+    max_bytes: int,
+    actor: str,
+    clock: Clock,
+) -> Deployed:
     """Stores each changed process and DMN as a new version; unchanged ones are no-ops.
 
     All or nothing: a single problem anywhere refuses the whole deployment."""
@@ -292,42 +328,77 @@ def deploy(session: Session, *, files: list[SourceFile], forms_dir: Path, max_by
     for decision_id, source in checked.decisions:
         content_hash = _hash(source.data)
         existing = session.execute(
-            select(DecisionVersion).where(DecisionVersion.decision_key == decision_id,
-                                          DecisionVersion.content_hash == content_hash)
+            select(DecisionVersion).where(
+                DecisionVersion.decision_key == decision_id,
+                DecisionVersion.content_hash == content_hash,
+            )
         ).scalar_one_or_none()
         if existing is not None:
             result.unchanged.append((decision_id, existing.version))
             continue
-        version = _next_version(session, DecisionVersion.decision_key, DecisionVersion.version, decision_id)
-        session.add(DecisionVersion(decision_key=decision_id, version=version, content_hash=content_hash,
-                                    source_file=source.name, dmn_xml=source.data.decode("utf-8"),
-                                    deployed_at=now, deployed_by=actor))
-        audit.record(session, at=now, actor=actor, action="decision.deploy", object_type="decision",
-                     object_id=decision_id, detail={"version": version, "file": source.name})
+        version = _next_version(
+            session, DecisionVersion.decision_key, DecisionVersion.version, decision_id
+        )
+        session.add(
+            DecisionVersion(
+                decision_key=decision_id,
+                version=version,
+                content_hash=content_hash,
+                source_file=source.name,
+                dmn_xml=source.data.decode("utf-8"),
+                deployed_at=now,
+                deployed_by=actor,
+            )
+        )
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="decision.deploy",
+            object_type="decision",
+            object_id=decision_id,
+            detail={"version": version, "file": source.name},
+        )
         result.deployed.append((decision_id, version))
     for process in checked.processes:
         forms_json = json.dumps(process.forms, ensure_ascii=False, sort_keys=True)
         content_hash = _hash(process.file.data, process.spec_json, forms_json)
         deployed = session.execute(
-            select(ProcessVersion).where(ProcessVersion.process_key == process.process_id,
-                                         ProcessVersion.content_hash == content_hash)
+            select(ProcessVersion).where(
+                ProcessVersion.process_key == process.process_id,
+                ProcessVersion.content_hash == content_hash,
+            )
         ).scalar_one_or_none()
         if deployed is not None:
             result.unchanged.append((process.process_id, deployed.version))
             continue
-        version = _next_version(session, ProcessVersion.process_key, ProcessVersion.version, process.process_id)
+        version = _next_version(
+            session, ProcessVersion.process_key, ProcessVersion.version, process.process_id
+        )
         row = ProcessVersion(
-            process_key=process.process_id, version=version, name=process.info.name,
-            content_hash=content_hash, source_file=process.file.name,
-            bpmn_xml=process.file.data.decode("utf-8"), spec_json=process.spec_json,
-            forms_json=forms_json, start_timer=process.info.has_start_timer,
-            deployed_at=now, deployed_by=actor,
+            process_key=process.process_id,
+            version=version,
+            name=process.info.name,
+            content_hash=content_hash,
+            source_file=process.file.name,
+            bpmn_xml=process.file.data.decode("utf-8"),
+            spec_json=process.spec_json,
+            forms_json=forms_json,
+            start_timer=process.info.has_start_timer,
+            deployed_at=now,
+            deployed_by=actor,
         )
         session.add(row)
         session.flush()
-        audit.record(session, at=now, actor=actor, action="process.deploy", object_type="process",
-                     object_id=process.process_id,
-                     detail={"version": version, "file": process.file.name, "hash": content_hash})
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="process.deploy",
+            object_type="process",
+            object_id=process.process_id,
+            detail={"version": version, "file": process.file.name, "hash": content_hash},
+        )
         result.deployed.append((process.process_id, version))
     session.flush()
     return result
@@ -341,8 +412,10 @@ def _next_version(session: Session, key_col: Any, version_col: Any, key: str) ->
 def latest(session: Session, *, process_key: str) -> ProcessVersion:
     """The newest deployed version of a process; NotFound names the key."""
     row = session.execute(
-        select(ProcessVersion).where(ProcessVersion.process_key == process_key)
-        .order_by(ProcessVersion.version.desc()).limit(1)
+        select(ProcessVersion)
+        .where(ProcessVersion.process_key == process_key)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"process {process_key!r} is not deployed")

@@ -4,6 +4,7 @@ No DOCTYPE (so no entities, internal or external), no XInclude, no processing of
 external resources, and a size cap. Only then does lxml parse, with entity
 resolution, DTD loading and network access switched off as a second wall.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ from lxml import etree
 from workflows.errors import DefinitionError, Problem
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DECLARED_ENCODING = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']"
+)
 _XINCLUDE = re.compile(rb"http://www\.w3\.org/20\d\d/XInclude", re.IGNORECASE)
 
 _PARSER_OPTIONS = {
@@ -37,8 +40,16 @@ def parse(data: bytes, *, filename: str, max_bytes: int) -> etree._Element:
     except UnicodeDecodeError as err:
         raise _refused(filename, f"file is not UTF-8 encoded (byte {err.start})") from err
     declared = _DECLARED_ENCODING.match(data)
-    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
-        raise _refused(filename, f"encoding {declared.group(1).decode()!r} is not accepted; save the file as UTF-8")
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (
+        b"utf-8",
+        b"utf8",
+        b"us-ascii",
+        b"ascii",
+    ):
+        raise _refused(
+            filename,
+            f"encoding {declared.group(1).decode()!r} is not accepted; save the file as UTF-8",
+        )
     if _DOCTYPE.search(data):
         raise _refused(filename, "DOCTYPE and entity declarations are not allowed")
     if _XINCLUDE.search(data):

@@ -5,6 +5,7 @@ ZIP archives are not accepted: materials are attached one by one, so that each i
 here and listed on the case. Word/Excel (.docx/.xlsx) and OFD are ZIP packages themselves;
 they must contain the part that makes them what they claim to be.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,16 @@ from dataclasses import dataclass
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc .xls .wps .et (Compound File Binary)
 ZIP = b"PK\x03\x04"
 #: Leading bytes of programs and scripts: named in the refusal, never accepted.
-EXECUTABLES = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
-               b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
+EXECUTABLES = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"#!",
+)
 #: Control characters that mark binary content (tab, newlines and form feed are text).
 _BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -52,8 +61,10 @@ FORMATS: dict[str, Format] = {
 #: The types a download may be served as; anything else goes out as application/octet-stream.
 CONTENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(f.content_type for f in FORMATS.values()))
 #: The accepted kinds in words, for messages and the upload form.
-ACCEPTED = ("PDF、OFD 版式文件、JPEG/PNG 图片、Word/Excel（.doc .docx .xls .xlsx）、"
-            "WPS（.wps .et）或纯文本（.txt）")
+ACCEPTED = (
+    "PDF、OFD 版式文件、JPEG/PNG 图片、Word/Excel（.doc .docx .xls .xlsx）、"
+    "WPS（.wps .et）或纯文本（.txt）"
+)
 
 
 def extension(filename: str) -> str:

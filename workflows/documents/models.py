@@ -1,6 +1,7 @@
 """The documents of a case and their withdrawals. Both tables are append-only (the database
 refuses UPDATE and DELETE): a document is never changed, and withdrawing one (撤回) adds a
 row that says who withdrew it, when and why, so the record stays."""
+
 from __future__ import annotations
 
 from datetime import datetime

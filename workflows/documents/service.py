@@ -15,6 +15,7 @@ A closed case (已结案) takes no new documents and no withdrawals (Conflict). 
 never changed; a withdrawal is a row of its own, and the document stays listed, marked.
 Every add and withdrawal is audited in the caller's transaction; functions only flush.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,6 +68,7 @@ class Download:
 
 # -- reading -----------------------------------------------------------------------------
 
+
 def documents_of(session: Session, *, principal: Principal, case_id: int) -> list[Listed]:
     """The documents of a case the principal sees (NotFound otherwise), oldest first, withdrawn
     ones included and marked."""
@@ -75,38 +77,69 @@ def documents_of(session: Session, *, principal: Principal, case_id: int) -> lis
         select(CaseDocument, DocumentWithdrawal, HumanTask.name)
         .outerjoin(DocumentWithdrawal, DocumentWithdrawal.document_id == CaseDocument.id)
         .outerjoin(HumanTask, HumanTask.id == CaseDocument.task_id)
-        .where(CaseDocument.case_id == case.id).order_by(CaseDocument.id)).all()
+        .where(CaseDocument.case_id == case.id)
+        .order_by(CaseDocument.id)
+    ).all()
     conflicted = _appeal_conflict(session, principal, case) is not None
-    return [_listed(principal, case, document, withdrawal, task_name, conflicted)
-            for document, withdrawal, task_name in rows]
+    return [
+        _listed(principal, case, document, withdrawal, task_name, conflicted)
+        for document, withdrawal, task_name in rows
+    ]
 
 
 def document(session: Session, *, principal: Principal, document_id: int) -> Listed:
     """One document of a case the principal sees; NotFound otherwise, as if it did not exist."""
     found, case = _visible(session, principal, document_id)
     withdrawal = session.get(DocumentWithdrawal, found.id)
-    task_name = (session.execute(select(HumanTask.name).where(HumanTask.id == found.task_id)).scalar()
-                 if found.task_id is not None else None)
-    return _listed(principal, case, found, withdrawal, task_name,
-                   _appeal_conflict(session, principal, case) is not None)
+    task_name = (
+        session.execute(select(HumanTask.name).where(HumanTask.id == found.task_id)).scalar()
+        if found.task_id is not None
+        else None
+    )
+    return _listed(
+        principal,
+        case,
+        found,
+        withdrawal,
+        task_name,
+        _appeal_conflict(session, principal, case) is not None,
+    )
 
 
-def download(session: Session, *, principal: Principal, document_id: int, clock: Clock,
-             record: bool = True) -> Download:
+def download(
+    session: Session, *, principal: Principal, document_id: int, clock: Clock, record: bool = True
+) -> Download:
     """The bytes of a document of a case the principal sees (withdrawn ones too: the record
     stays), served as its stored type only if that type is an accepted one. Audited unless
     `record` is false (a HEAD request: no content leaves): who read which case's material is
     on the record (the audit log, not the case's timeline)."""
     found, case = _visible(session, principal, document_id)
     if record:
-        audit.record(session, at=clock.now(), actor=principal.username, action="document.download",
-                     object_type="document", object_id=found.id,
-                     detail={"case_id": case.id, "case_number": case.number, "filename": found.filename,
-                             "sha256": found.sha256})
-    content_type = (found.content_type if found.content_type in formats.CONTENT_TYPES
-                    else "application/octet-stream")
-    return Download(filename=found.filename, content_type=content_type, content=found.content,
-                    sha256=found.sha256)
+        audit.record(
+            session,
+            at=clock.now(),
+            actor=principal.username,
+            action="document.download",
+            object_type="document",
+            object_id=found.id,
+            detail={
+                "case_id": case.id,
+                "case_number": case.number,
+                "filename": found.filename,
+                "sha256": found.sha256,
+            },
+        )
+    content_type = (
+        found.content_type
+        if found.content_type in formats.CONTENT_TYPES
+        else "application/octet-stream"
+    )
+    return Download(
+        filename=found.filename,
+        content_type=content_type,
+        content=found.content,
+        sha256=found.sha256,
+    )
 
 
 def may_add(session: Session, principal: Principal, case: CaseFile) -> bool:
@@ -116,9 +149,19 @@ def may_add(session: Session, principal: Principal, case: CaseFile) -> bool:
 
 # -- writing -----------------------------------------------------------------------------
 
-def add(session: Session, *, principal: Principal, case_id: int, filename: str | None,
-        content: bytes | None, clock: Clock, title: str | None = None, description: str | None = None,
-        task_id: int | None = None) -> CaseDocument:
+
+def add(
+    session: Session,
+    *,
+    principal: Principal,
+    case_id: int,
+    filename: str | None,
+    content: bytes | None,
+    clock: Clock,
+    title: str | None = None,
+    description: str | None = None,
+    task_id: int | None = None,
+) -> CaseDocument:
     """A new document on a case the principal sees (NotFound) and works on (Forbidden), while
     the case is not closed (Conflict), of an accepted kind and size (ValidationFailed naming
     the field); audited; flushes. `content` holds at most MAX_BYTES + 1 bytes of the upload."""
@@ -132,26 +175,51 @@ def add(session: Session, *, principal: Principal, case_id: int, filename: str |
     name, fmt = _checked_file(filename, content)
     data = content or b""
     title_text = _optional_text(title, field="title", limit=TITLE_MAX, what="标题")
-    description_text = _optional_text(description, field="description", limit=DESCRIPTION_MAX, what="说明")
+    description_text = _optional_text(
+        description, field="description", limit=DESCRIPTION_MAX, what="说明"
+    )
     task = _task_of(session, principal, case, task_id) if task_id is not None else None
-    row = CaseDocument(case_id=case.id, task_id=task.id if task else None, filename=name,
-                       content_type=fmt.content_type, size=len(data),
-                       sha256=hashlib.sha256(data).hexdigest(), content=data, title=title_text,
-                       description=description_text, uploaded_by=principal.username,
-                       uploaded_at=clock.now())
+    row = CaseDocument(
+        case_id=case.id,
+        task_id=task.id if task else None,
+        filename=name,
+        content_type=fmt.content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        content=data,
+        title=title_text,
+        description=description_text,
+        uploaded_by=principal.username,
+        uploaded_at=clock.now(),
+    )
     session.add(row)
     session.flush()
-    audit.record(session, at=row.uploaded_at, actor=principal.username, action="document.add",
-                 object_type="document", object_id=row.id, instance_id=case.instance_id,
-                 detail={"case_id": case.id, "case_number": case.number, "filename": name,
-                         "content_type": row.content_type, "size": row.size, "sha256": row.sha256,
-                         "title": title_text, "task_id": row.task_id,
-                         "task": task.task_spec if task else None})
+    audit.record(
+        session,
+        at=row.uploaded_at,
+        actor=principal.username,
+        action="document.add",
+        object_type="document",
+        object_id=row.id,
+        instance_id=case.instance_id,
+        detail={
+            "case_id": case.id,
+            "case_number": case.number,
+            "filename": name,
+            "content_type": row.content_type,
+            "size": row.size,
+            "sha256": row.sha256,
+            "title": title_text,
+            "task_id": row.task_id,
+            "task": task.task_spec if task else None,
+        },
+    )
     return row
 
 
-def withdraw(session: Session, *, principal: Principal, document_id: int, reason: str,
-             clock: Clock) -> DocumentWithdrawal:
+def withdraw(
+    session: Session, *, principal: Principal, document_id: int, reason: str, clock: Clock
+) -> DocumentWithdrawal:
     """撤回 a document of a case the principal sees (NotFound): by the managing unit's clerks,
     or by whoever added it (Forbidden otherwise), once (Conflict), while the case is not closed
     (Conflict), with a reason (ValidationFailed); the document stays; audited; flushes."""
@@ -160,8 +228,10 @@ def withdraw(session: Session, *, principal: Principal, document_id: int, reason
     if conflict:
         raise Forbidden(conflict)
     if not _may_withdraw(principal, case, found):
-        raise Forbidden(f"材料「{found.filename}」由 {found.uploaded_by} 添加：只有添加人或案件管辖单位 "
-                        f"{case.org_unit_code} 的纪检监察机关、组织部门可以撤回")
+        raise Forbidden(
+            f"材料「{found.filename}」由 {found.uploaded_by} 添加：只有添加人或案件管辖单位 "
+            f"{case.org_unit_code} 的纪检监察机关、组织部门可以撤回"
+        )
     case = _locked(session, case)
     earlier = session.get(DocumentWithdrawal, found.id, populate_existing=True)
     if earlier is not None:
@@ -172,20 +242,35 @@ def withdraw(session: Session, *, principal: Principal, document_id: int, reason
     if not text or len(text) > REASON_MAX or "\x00" in text:
         message = f"请说明撤回理由（1–{REASON_MAX} 个字）"
         raise ValidationFailed(message, [{"field": "reason", "message": message}])
-    row = DocumentWithdrawal(document_id=found.id, withdrawn_by=principal.username,
-                             withdrawn_at=clock.now(), reason=text)
+    row = DocumentWithdrawal(
+        document_id=found.id, withdrawn_by=principal.username, withdrawn_at=clock.now(), reason=text
+    )
     session.add(row)
     session.flush()
-    audit.record(session, at=row.withdrawn_at, actor=principal.username, action="document.withdraw",
-                 object_type="document", object_id=found.id, instance_id=case.instance_id,
-                 detail={"case_id": case.id, "case_number": case.number, "filename": found.filename,
-                         "reason": text})
+    audit.record(
+        session,
+        at=row.withdrawn_at,
+        actor=principal.username,
+        action="document.withdraw",
+        object_type="document",
+        object_id=found.id,
+        instance_id=case.instance_id,
+        detail={
+            "case_id": case.id,
+            "case_number": case.number,
+            "filename": found.filename,
+            "reason": text,
+        },
+    )
     return row
 
 
 # -- rules -------------------------------------------------------------------------------
 
-def _visible(session: Session, principal: Principal, document_id: int) -> tuple[CaseDocument, CaseFile]:
+
+def _visible(
+    session: Session, principal: Principal, document_id: int
+) -> tuple[CaseDocument, CaseFile]:
     if not 0 < document_id <= access.MAX_ID:
         raise NotFound(f"材料 {document_id} 不存在")
     found = session.get(CaseDocument, document_id)
@@ -198,16 +283,35 @@ def _visible(session: Session, principal: Principal, document_id: int) -> tuple[
     return found, case
 
 
-def _listed(principal: Principal, case: CaseFile, found: CaseDocument,
-            withdrawal: DocumentWithdrawal | None, task_name: str | None, conflicted: bool) -> Listed:
-    return Listed(document=found, case_number=case.number, task_name=task_name, withdrawal=withdrawal,
-                  may_withdraw=(withdrawal is None and case.status != "closed" and not conflicted
-                                and _may_withdraw(principal, case, found)))
+def _listed(
+    principal: Principal,
+    case: CaseFile,
+    found: CaseDocument,
+    withdrawal: DocumentWithdrawal | None,
+    task_name: str | None,
+    conflicted: bool,
+) -> Listed:
+    return Listed(
+        document=found,
+        case_number=case.number,
+        task_name=task_name,
+        withdrawal=withdrawal,
+        may_withdraw=(
+            withdrawal is None
+            and case.status != "closed"
+            and not conflicted
+            and _may_withdraw(principal, case, found)
+        ),
+    )
 
 
 def _recused(principal: Principal, case: CaseFile) -> bool:
     """An official who is the case's own cadre: they act on it only as the cadre (回避)."""
-    return principal.role != "cadre" and principal.cadre_id is not None and case.cadre_id == principal.cadre_id
+    return (
+        principal.role != "cadre"
+        and principal.cadre_id is not None
+        and case.cadre_id == principal.cadre_id
+    )
 
 
 def _refusal(session: Session, principal: Principal, case: CaseFile) -> str | None:
@@ -224,13 +328,24 @@ def _refusal(session: Session, principal: Principal, case: CaseFile) -> str | No
         return conflict
     if principal.role in KEEPERS and principal.org_unit == case.org_unit_code:
         return None
-    if case.instance_id is not None and session.execute(
-            select(HumanTask.id).where(HumanTask.instance_id == case.instance_id, HumanTask.state == "open",
-                                       HumanTask.role == principal.role,
-                                       HumanTask.org_unit == principal.org_unit).limit(1)).first():
+    if (
+        case.instance_id is not None
+        and session.execute(
+            select(HumanTask.id)
+            .where(
+                HumanTask.instance_id == case.instance_id,
+                HumanTask.state == "open",
+                HumanTask.role == principal.role,
+                HumanTask.org_unit == principal.org_unit,
+            )
+            .limit(1)
+        ).first()
+    ):
         return None
-    return (f"只有办理本案的人员可以添加材料（管辖单位 {case.org_unit_code} 的纪检监察机关、组织部门，"
-            f"本案待办所在岗位的人员，当事干部本人）：{who}")
+    return (
+        f"只有办理本案的人员可以添加材料（管辖单位 {case.org_unit_code} 的纪检监察机关、组织部门，"
+        f"本案待办所在岗位的人员，当事干部本人）：{who}"
+    )
 
 
 def _appeal_conflict(session: Session, principal: Principal, case: CaseFile) -> str | None:
@@ -238,7 +353,9 @@ def _appeal_conflict(session: Session, principal: Principal, case: CaseFile) -> 
     appeal's file as of its tasks (the appealing cadre is not an official here)."""
     if principal.role == "cadre":
         return None
-    original_id = session.execute(select(Appeal.original_case_id).where(Appeal.case_id == case.id)).scalar()
+    original_id = session.execute(
+        select(Appeal.original_case_id).where(Appeal.case_id == case.id)
+    ).scalar()
     original = access.appeal_conflict(session, principal, original_id)
     if original is None:
         return None
@@ -255,8 +372,12 @@ def _may_withdraw(principal: Principal, case: CaseFile, found: CaseDocument) -> 
 
 def _locked(session: Session, case: CaseFile) -> CaseFile:
     """The case row again, locked (PostgreSQL), so a case being closed meanwhile is seen closed."""
-    return session.execute(select(CaseFile).where(CaseFile.id == case.id).with_for_update()
-                           .execution_options(populate_existing=True)).scalar_one()
+    return session.execute(
+        select(CaseFile)
+        .where(CaseFile.id == case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def _refuse(field: str, message: str) -> ValidationFailed:
@@ -267,7 +388,9 @@ def _checked_file(filename: str | None, content: bytes | None) -> tuple[str, for
     """The file's name (its last path part, NFC) and kind, or ValidationFailed on `file`."""
     if content is None:
         raise _refuse("file", "请选择要上传的文件")
-    name = unicodedata.normalize("NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip())
+    name = unicodedata.normalize(
+        "NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    )
     if not name:
         raise _refuse("file", "文件名不能为空")
     if len(name) > FILENAME_MAX:
@@ -277,8 +400,11 @@ def _checked_file(filename: str | None, content: bytes | None) -> tuple[str, for
     if not content:
         raise _refuse("file", f"文件「{name}」是空的（0 字节）")
     if len(content) > MAX_BYTES:
-        raise _refuse("file", f"文件「{name}」超过 {MAX_BYTES // (1024 * 1024)} MB：单个材料不能超过 "
-                              f"{MAX_BYTES // (1024 * 1024)} MB")
+        raise _refuse(
+            "file",
+            f"文件「{name}」超过 {MAX_BYTES // (1024 * 1024)} MB：单个材料不能超过 "
+            f"{MAX_BYTES // (1024 * 1024)} MB",
+        )
     ext = formats.extension(name)
     fmt = formats.FORMATS.get(ext)
     if fmt is None:
@@ -304,9 +430,13 @@ def _task_of(session: Session, principal: Principal, case: CaseFile, task_id: in
     """A task of this case the principal sees; ValidationFailed on task_id for any other."""
     task = None
     if 0 < task_id <= access.MAX_ID and case.instance_id is not None:
-        task = session.execute(select(HumanTask).where(
-            HumanTask.id == task_id, HumanTask.instance_id == case.instance_id,
-            access.task_scope(principal))).scalar_one_or_none()
+        task = session.execute(
+            select(HumanTask).where(
+                HumanTask.id == task_id,
+                HumanTask.instance_id == case.instance_id,
+                access.task_scope(principal),
+            )
+        ).scalar_one_or_none()
     if task is None:
         raise _refuse("task_id", f"案件 {case.number} 没有这个环节（任务 {task_id}）")
     return task

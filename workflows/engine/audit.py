@@ -4,6 +4,7 @@ Writers lock the single `audit_head` row, so rows are appended in one order even
 with several processes; the head is locked last in a transaction, after the
 instance, which keeps lock order consistent and free of deadlocks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,25 +52,31 @@ _READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
 _INSERT_EVENT = insert(_EVENTS)
 # PostgreSQL chains a row in one round trip: the database applies the link step of
 # `_digest` (sha256 over previous hash, id and the body digest computed here).
-_APPEND_PG = Prepared("audit.append_pg", text(
-    "WITH old AS (SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE),"
-    " head AS (UPDATE audit_head SET last_id = old.last_id + 1,"
-    "   last_hash = encode(sha256(convert_to(old.last_hash || (old.last_id + 1)::text || :body,"
-    "   'UTF8')), 'hex')"
-    "   FROM old WHERE audit_head.id = 1"
-    "   RETURNING audit_head.last_id, audit_head.last_hash, old.last_hash AS prev_hash)"
-    " INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
-    " prev_hash, hash) SELECT head.last_id, :at, :actor, :action, :object_type, :object_id,"
-    " :instance_id, :detail, head.prev_hash, head.last_hash FROM head"
-).bindparams(bindparam("at", type_=UTCDateTime())))
+_APPEND_PG = Prepared(
+    "audit.append_pg",
+    text(
+        "WITH old AS (SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE),"
+        " head AS (UPDATE audit_head SET last_id = old.last_id + 1,"
+        "   last_hash = encode(sha256(convert_to(old.last_hash || (old.last_id + 1)::text || :body,"
+        "   'UTF8')), 'hex')"
+        "   FROM old WHERE audit_head.id = 1"
+        "   RETURNING audit_head.last_id, audit_head.last_hash, old.last_hash AS prev_hash)"
+        " INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
+        " prev_hash, hash) SELECT head.last_id, :at, :actor, :action, :object_type, :object_id,"
+        " :instance_id, :detail, head.prev_hash, head.last_hash FROM head"
+    ).bindparams(bindparam("at", type_=UTCDateTime())),
+)
 
 # SQLite, one row: the same link step by a function db.py registers; a trigger moves the head.
-_APPEND_SQLITE = Prepared("audit.append_sqlite", text(
-    "INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
-    " prev_hash, hash) SELECT last_id + 1, :at, :actor, :action, :object_type, :object_id,"
-    " :instance_id, :detail, last_hash, cadreflow_sha256(last_hash || (last_id + 1) || :body)"
-    " FROM audit_head WHERE id = 1"
-).bindparams(bindparam("at", type_=UTCDateTime())))
+_APPEND_SQLITE = Prepared(
+    "audit.append_sqlite",
+    text(
+        "INSERT INTO audit_event (id, at, actor, action, object_type, object_id, instance_id, detail,"
+        " prev_hash, hash) SELECT last_id + 1, :at, :actor, :action, :object_type, :object_id,"
+        " :instance_id, :detail, last_hash, cadreflow_sha256(last_hash || (last_id + 1) || :body)"
+        " FROM audit_head WHERE id = 1"
+    ).bindparams(bindparam("at", type_=UTCDateTime())),
+)
 
 # The head row is joined on its id alone. Under READ COMMITTED the statement's snapshot may
 # predate a concurrent append that `audit_old`'s FOR UPDATE waited for: the UPDATE then
@@ -77,33 +84,68 @@ _APPEND_SQLITE = Prepared("audit.append_sqlite", text(
 # `last_id` would compare the stale version and match nothing — the audit row silently
 # not written while the rest of the statement commits. `AUDIT_WRITTEN` guards against any
 # such gap: the statement's own update requires the appended row to exist.
-_OLD_HEAD = (select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
-             .with_for_update().cte("audit_old"))
+_OLD_HEAD = (
+    select(_HEAD.c.last_id, _HEAD.c.last_hash)
+    .where(_HEAD.c.id == 1)
+    .with_for_update()
+    .cte("audit_old")
+)
 
 
 def chain_ctes(*head_conditions: Any) -> tuple[Any, Any, Any]:
     """PostgreSQL: the CTEs that lock the head, move it where `head_conditions` hold (the
     head row's id is always one) and append one row chained to it."""
     moved = (
-        update(_HEAD).where(_HEAD.c.id == 1, *head_conditions)
-        .values(last_id=_OLD_HEAD.c.last_id + 1,
-                last_hash=func.encode(func.sha256(func.convert_to(
-                    _OLD_HEAD.c.last_hash + cast(_OLD_HEAD.c.last_id + 1, String)
-                    + bindparam("audit_body", type_=String()), literal("UTF8"))), literal("hex")))
+        update(_HEAD)
+        .where(_HEAD.c.id == 1, *head_conditions)
+        .values(
+            last_id=_OLD_HEAD.c.last_id + 1,
+            last_hash=func.encode(
+                func.sha256(
+                    func.convert_to(
+                        _OLD_HEAD.c.last_hash
+                        + cast(_OLD_HEAD.c.last_id + 1, String)
+                        + bindparam("audit_body", type_=String()),
+                        literal("UTF8"),
+                    )
+                ),
+                literal("hex"),
+            ),
+        )
         .returning(_HEAD.c.last_id, _HEAD.c.last_hash, _OLD_HEAD.c.last_hash.label("prev_hash"))
         .cte("audit_moved")
     )
-    added = insert(_EVENTS).from_select(
-        ["id", "at", "actor", "action", "object_type", "object_id", "instance_id", "detail",
-         "prev_hash", "hash"],
-        select(moved.c.last_id, bindparam("audit_at", type_=UTCDateTime()),
-               bindparam("audit_actor", type_=String()), bindparam("audit_action", type_=String()),
-               bindparam("audit_object_type", type_=String()),
-               bindparam("audit_object_id", type_=String()),
-               bindparam("audit_instance_id", type_=Integer()),
-               bindparam("audit_detail", type_=Text()),
-               moved.c.prev_hash, moved.c.last_hash),
-    ).returning(_EVENTS.c.id).cte("audit_added")
+    added = (
+        insert(_EVENTS)
+        .from_select(
+            [
+                "id",
+                "at",
+                "actor",
+                "action",
+                "object_type",
+                "object_id",
+                "instance_id",
+                "detail",
+                "prev_hash",
+                "hash",
+            ],
+            select(
+                moved.c.last_id,
+                bindparam("audit_at", type_=UTCDateTime()),
+                bindparam("audit_actor", type_=String()),
+                bindparam("audit_action", type_=String()),
+                bindparam("audit_object_type", type_=String()),
+                bindparam("audit_object_id", type_=String()),
+                bindparam("audit_instance_id", type_=Integer()),
+                bindparam("audit_detail", type_=Text()),
+                moved.c.prev_hash,
+                moved.c.last_hash,
+            ),
+        )
+        .returning(_EVENTS.c.id)
+        .cte("audit_added")
+    )
     return _OLD_HEAD, moved, added
 
 
@@ -151,8 +193,18 @@ def record(
 
     Appending at commit takes the chain's head lock last, after every instance lock a
     transaction holds, and only for the instant of the commit."""
-    queue(session, entry(at=at, actor=actor, action=action, object_type=object_type,
-                         object_id=object_id, instance_id=instance_id, detail=detail))
+    queue(
+        session,
+        entry(
+            at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            instance_id=instance_id,
+            detail=detail,
+        ),
+    )
 
 
 def queue(session: Session, row: dict[str, Any]) -> None:
@@ -175,8 +227,16 @@ def acting(**who: Any) -> Iterator[None]:
         _REQUEST.reset(token)
 
 
-def entry(*, at: datetime, actor: str, action: str, object_type: str, object_id: str | int,
-          instance_id: int | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+def entry(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    instance_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The content of one audit row, before it is chained."""
     who = _REQUEST.get()
     if who is not None:
@@ -292,9 +352,16 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
     records = [_COMPLETED_TASKS, *hooks.REGISTRY.audited_records]
     seen = _Seen({}, {record.action: set() for record in records})
     while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.id > last_id)
+                .order_by(AuditEvent.id)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             break
         for row in rows:
@@ -318,10 +385,13 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
 _COMPLETED_TASKS = hooks.AuditedRecord(
     "task.complete",
     select(HumanTask.id, HumanTask.task_spec, HumanTask.instance_id)
-    .where(HumanTask.state == "completed").order_by(HumanTask.id),
+    .where(HumanTask.state == "completed")
+    .order_by(HumanTask.id),
     lambda row: f"任务 {row.id}（{row.task_spec}，实例 {row.instance_id}）已办结",
 )
-_INSTANCE_VERSIONS = select(Instance.id, Instance.version, Instance.started_at).order_by(Instance.id)
+_INSTANCE_VERSIONS = select(Instance.id, Instance.version, Instance.started_at).order_by(
+    Instance.id
+)
 
 
 def _first_gap(session: Session, seen: _Seen, records: list[hooks.AuditedRecord]) -> str | None:
@@ -339,6 +409,8 @@ def _first_gap(session: Session, seen: _Seen, records: list[hooks.AuditedRecord]
         first = 2 if started_at >= seen.numbered_since else min(numbered, default=version + 1)
         missing = sorted(set(range(first, version + 1)) - numbered)
         if missing:
-            return (f"实例 {instance_id} 的第 {missing[0]} 次状态变更（版本 {missing[0]}）缺少审计记录"
-                    f"（实例当前版本 {version}，共缺 {len(missing)} 条）")
+            return (
+                f"实例 {instance_id} 的第 {missing[0]} 次状态变更（版本 {missing[0]}）缺少审计记录"
+                f"（实例当前版本 {version}，共缺 {len(missing)} 条）"
+            )
     return None

@@ -6,6 +6,7 @@ State Council's published calendar; an admin can enter years it does not know ye
 that neither knows is refused (UnknownCalendarYear) instead of guessed, because a silently
 wrong deadline in an accountability case is worse than a visible error.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -4,6 +4,7 @@ holiday, and years declared Monday–Friday when chinesecalendar does not know t
 Deadlines computed from now on follow the change; deadlines already set keep their date.
 Used by the admin API and the `cadreflow calendar` commands; every change is audited.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,8 +34,10 @@ class YearView:
 def _check_year(year: int, field_name: str = "year") -> None:
     low, high = YEARS
     if not low <= year <= high:
-        raise ValidationFailed(f"year {year} out of range",
-                               [{"field": field_name, "message": f"应在 {low} 到 {high} 之间"}])
+        raise ValidationFailed(
+            f"year {year} out of range",
+            [{"field": field_name, "message": f"应在 {low} 到 {high} 之间"}],
+        )
 
 
 def year_view(session: Session, *, year: int) -> YearView:
@@ -42,14 +45,27 @@ def year_view(session: Session, *, year: int) -> YearView:
     admin's days (by date)."""
     _check_year(year)
     declared = session.get(CalendarYear, year)
-    days = list(session.execute(select(CalendarOverride).where(
-        CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
-        .order_by(CalendarOverride.day)).scalars())
-    return YearView(year=year, published=_published_workdays(year) is not None,
-                    declared=declared is not None, note=declared.note if declared else "", days=days)
+    days = list(
+        session.execute(
+            select(CalendarOverride)
+            .where(
+                CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31)
+            )
+            .order_by(CalendarOverride.day)
+        ).scalars()
+    )
+    return YearView(
+        year=year,
+        published=_published_workdays(year) is not None,
+        declared=declared is not None,
+        note=declared.note if declared else "",
+        days=days,
+    )
 
 
-def declare_year(session: Session, *, year: int, note: str, actor: str, clock: Clock) -> CalendarYear:
+def declare_year(
+    session: Session, *, year: int, note: str, actor: str, clock: Clock
+) -> CalendarYear:
     """Declares a year known: its days without an override follow Monday–Friday. Idempotent
     (a new note replaces the old); audited."""
     _check_year(year)
@@ -60,13 +76,21 @@ def declare_year(session: Session, *, year: int, note: str, actor: str, clock: C
     else:
         row.note = note
     session.flush()
-    audit.record(session, at=clock.now(), actor=actor, action="calendar.declare_year",
-                 object_type="calendar", object_id=str(year), detail={"note": note})
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=actor,
+        action="calendar.declare_year",
+        object_type="calendar",
+        object_id=str(year),
+        detail={"note": note},
+    )
     return row
 
 
-def set_day(session: Session, *, day: date, is_workday: bool, note: str, actor: str,
-            clock: Clock) -> CalendarOverride:
+def set_day(
+    session: Session, *, day: date, is_workday: bool, note: str, actor: str, clock: Clock
+) -> CalendarOverride:
     """Rules one day a working day or a holiday, replacing an earlier ruling; audited."""
     _check_year(day.year, "day")
     row = session.get(CalendarOverride, day)
@@ -75,9 +99,15 @@ def set_day(session: Session, *, day: date, is_workday: bool, note: str, actor: 
         session.add(row)
     row.is_workday, row.note = is_workday, note
     session.flush()
-    audit.record(session, at=clock.now(), actor=actor, action="calendar.set_day", object_type="calendar",
-                 object_id=day.isoformat(),
-                 detail={"kind": "workday" if is_workday else "holiday", "note": note})
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=actor,
+        action="calendar.set_day",
+        object_type="calendar",
+        object_id=day.isoformat(),
+        detail={"kind": "workday" if is_workday else "holiday", "note": note},
+    )
     return row
 
 
@@ -90,5 +120,12 @@ def clear_day(session: Session, *, day: date, actor: str, clock: Clock) -> None:
     detail = {"kind": "workday" if row.is_workday else "holiday", "note": row.note}
     session.delete(row)
     session.flush()
-    audit.record(session, at=clock.now(), actor=actor, action="calendar.clear_day", object_type="calendar",
-                 object_id=day.isoformat(), detail={"was": detail})
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=actor,
+        action="calendar.clear_day",
+        object_type="calendar",
+        object_id=day.isoformat(),
+        detail={"was": detail},
+    )

@@ -4,6 +4,7 @@ Production uses the system time. With CLOCK_ADJUSTABLE (demo, test, acceptance) 
 clock carries an offset stored in the database so that every process — server,
 scheduler, CLI — sees the same moved time; `sync` re-reads it at each transaction.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,9 @@ class Clock:
 
     def set_offset(self, offset: timedelta) -> None:
         if offset and not self.adjustable:
-            raise ClockNotAdjustable("the clock is not adjustable here (set CLOCK_ADJUSTABLE=1 in a demo or test)")
+            raise ClockNotAdjustable(
+                "the clock is not adjustable here (set CLOCK_ADJUSTABLE=1 in a demo or test)"
+            )
         self.offset = offset
 
 
@@ -43,6 +46,11 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValidationFailed(
             f"duration {text!r} not understood",
-            [{"field": "duration", "message": "expected a number and a unit d, h, m or w, e.g. 31d"}],
+            [
+                {
+                    "field": "duration",
+                    "message": "expected a number and a unit d, h, m or w, e.g. 31d",
+                }
+            ],
         )
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})

@@ -4,6 +4,7 @@ SQLite runs in WAL mode and every write transaction starts with BEGIN IMMEDIATE,
 the database-wide write lock is taken up front (no lock upgrade deadlocks); readers
 use plain BEGIN. PostgreSQL uses row locks (see `lock_instance`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,9 @@ _READONLY = "cadreflow_readonly"
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -82,7 +85,12 @@ def unavailable(err: BaseException) -> bool:
 
 #: What a database failure is raised as: SQLAlchemy's errors, and the drivers' own (prepared
 #: statements run on the driver's cursor).
-ERRORS: tuple[type[Exception], ...] = (sa_exc.DBAPIError, sa_exc.TimeoutError, sqlite3.Error, psycopg.Error)
+ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
+    sqlite3.Error,
+    psycopg.Error,
+)
 
 
 class Database:

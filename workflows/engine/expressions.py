@@ -7,6 +7,7 @@ whitelist of node types; everything else is refused by name before anything runs
 limits (exponents, repetition, integer digits, container sizes) keep a single expression
 from exhausting memory or CPU.
 """
+
 from __future__ import annotations
 
 import ast
@@ -39,30 +40,63 @@ MAX_WEIGHT = 1_000_000
 _INT_LIMIT = 10**MAX_INT_DIGITS
 
 _BUILTINS: dict[str, Callable[..., Any]] = {
-    "len": len, "min": min, "max": max, "abs": abs, "round": round,
-    "str": str, "int": int, "float": float, "bool": bool,
+    "len": len,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
 }
 FUNCTION_NAMES: frozenset[str] = frozenset(
-    {"add_workdays", "add_months", "today", "now", "end_of_day", "days_between",
-     "workdays_between", *_BUILTINS}
+    {
+        "add_workdays",
+        "add_months",
+        "today",
+        "now",
+        "end_of_day",
+        "days_between",
+        "workdays_between",
+        *_BUILTINS,
+    }
 )
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
 _UNARYOPS: dict[type, Callable[[Any], Any]] = {
-    ast.UAdd: operator.pos, ast.USub: operator.neg, ast.Not: operator.not_,
+    ast.UAdd: operator.pos,
+    ast.USub: operator.neg,
+    ast.Not: operator.not_,
 }
 _COMPARISONS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
 }
 _OPERATOR_SYMBOLS = {
-    ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&",
-    ast.BitXor: "^", ast.Invert: "~", ast.Is: "is", ast.IsNot: "is not",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Invert: "~",
+    ast.Is: "is",
+    ast.IsNot: "is not",
 }
 _REFUSED = {
     ast.Attribute: "attribute access is not allowed",
@@ -80,15 +114,29 @@ _REFUSED = {
     ast.YieldFrom: "yield is not allowed",
 }
 _STATEMENT_KINDS = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.For: "for loop",
-    ast.AsyncFor: "for loop", ast.While: "while loop", ast.If: "if statement",
-    ast.FunctionDef: "function definition (def)", ast.AsyncFunctionDef: "function definition",
-    ast.ClassDef: "class definition", ast.With: "with statement", ast.AsyncWith: "with statement",
-    ast.AugAssign: "augmented assignment", ast.AnnAssign: "annotated assignment",
-    ast.Delete: "del statement", ast.Global: "global statement",
-    ast.Nonlocal: "nonlocal statement", ast.Try: "try statement", ast.Raise: "raise statement",
-    ast.Return: "return statement", ast.Assert: "assert statement", ast.Pass: "pass statement",
-    ast.Break: "break statement", ast.Continue: "continue statement",
+    ast.Import: "import",
+    ast.ImportFrom: "import",
+    ast.For: "for loop",
+    ast.AsyncFor: "for loop",
+    ast.While: "while loop",
+    ast.If: "if statement",
+    ast.FunctionDef: "function definition (def)",
+    ast.AsyncFunctionDef: "function definition",
+    ast.ClassDef: "class definition",
+    ast.With: "with statement",
+    ast.AsyncWith: "with statement",
+    ast.AugAssign: "augmented assignment",
+    ast.AnnAssign: "annotated assignment",
+    ast.Delete: "del statement",
+    ast.Global: "global statement",
+    ast.Nonlocal: "nonlocal statement",
+    ast.Try: "try statement",
+    ast.Raise: "raise statement",
+    ast.Return: "return statement",
+    ast.Assert: "assert statement",
+    ast.Pass: "pass statement",
+    ast.Break: "break statement",
+    ast.Continue: "continue statement",
     ast.Match: "match statement",
 }
 
@@ -366,8 +414,9 @@ class _Interpreter:
 
     def _Dict(self, node: ast.Dict) -> dict[Any, Any]:
         # `**` unpacking (a None key) is refused by the checker before this runs.
-        return self.sized({self.eval(cast(ast.expr, k)): self.eval(v)
-                           for k, v in zip(node.keys, node.values)})
+        return self.sized(
+            {self.eval(cast(ast.expr, k)): self.eval(v) for k, v in zip(node.keys, node.values)}
+        )
 
     def _Subscript(self, node: ast.Subscript) -> Any:
         return self.eval(node.value)[self.eval(node.slice)]
@@ -434,7 +483,9 @@ def constant_value(expression: str) -> tuple[bool, Any]:
     if not compiled.calls <= _BUILTINS.keys():
         return False, None
     called = {id(node.func) for node in ast.walk(compiled.tree) if isinstance(node, ast.Call)}
-    if any(isinstance(node, ast.Name) and id(node) not in called for node in ast.walk(compiled.tree)):
+    if any(
+        isinstance(node, ast.Name) and id(node) not in called for node in ast.walk(compiled.tree)
+    ):
         return False, None
     return True, _Interpreter({}, _BUILTINS).run(compiled.tree, expression)
 
@@ -467,8 +518,13 @@ class _Source:
         start = node.col_offset  # type: ignore[attr-defined]
         if first == last:
             return self.lines[first].encode()[start:end_col].decode()
-        return "".join([self.lines[first].encode()[start:].decode(), *self.lines[first + 1:last],
-                        self.lines[last].encode()[:end_col].decode()])
+        return "".join(
+            [
+                self.lines[first].encode()[start:].decode(),
+                *self.lines[first + 1 : last],
+                self.lines[last].encode()[:end_col].decode(),
+            ]
+        )
 
 
 @lru_cache(maxsize=512)
@@ -496,14 +552,18 @@ def _analyse_script(script: str) -> tuple[_Statement, ...]:
             node = stmt.targets[0]
             if not isinstance(node, ast.Name):
                 kind = {ast.Attribute: "attribute", ast.Subscript: "subscript"}.get(
-                    type(node), "tuple")
+                    type(node), "tuple"
+                )
                 refuse(f"{kind} assignment is not allowed (only 'name = expression')")
             if node.id.startswith("_"):
                 refuse(f"name {node.id!r} is not allowed (names starting with '_' are reserved)")
             target = node.id
         elif not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
-            kind = "bare expression" if isinstance(stmt, ast.Expr) else _STATEMENT_KINDS.get(
-                type(stmt), type(stmt).__name__)
+            kind = (
+                "bare expression"
+                if isinstance(stmt, ast.Expr)
+                else _STATEMENT_KINDS.get(type(stmt), type(stmt).__name__)
+            )
             refuse(f"{kind} is not allowed in a script")
         value = stmt.value  # type: ignore[attr-defined]
         value_text = source.segment(value) or text
@@ -551,8 +611,11 @@ def standard_functions(*, calendar: WorkCalendar, clock: Clock) -> dict[str, Cal
             return value
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value) if len(value) == 10 else as_date(
-                    datetime.fromisoformat(value))
+                return (
+                    date.fromisoformat(value)
+                    if len(value) == 10
+                    else as_date(datetime.fromisoformat(value))
+                )
             except ValueError:
                 pass
             raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)")
@@ -586,8 +649,13 @@ def standard_functions(*, calendar: WorkCalendar, clock: Clock) -> dict[str, Cal
         return calendar.workdays_between(as_date(a), as_date(b))
 
     functions: dict[str, Callable[..., Any]] = {
-        "add_workdays": add_workdays, "add_months": add_months, "today": today, "now": now,
-        "end_of_day": end_of_day, "days_between": days_between,
-        "workdays_between": workdays_between, **_BUILTINS,
+        "add_workdays": add_workdays,
+        "add_months": add_months,
+        "today": today,
+        "now": now,
+        "end_of_day": end_of_day,
+        "days_between": days_between,
+        "workdays_between": workdays_between,
+        **_BUILTINS,
     }
     return functions

@@ -1,4 +1,5 @@
 """User-task forms: JSON Schema files in forms/, checked at deploy, enforced at completion."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,14 @@ from workflows.errors import FormInvalid, FormProblem, Problem
 _FORMATS = FormatChecker()
 
 
-def load(forms_dir: Path, name: str, *, referenced_by: str, element: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+def load(
+    forms_dir: Path, name: str, *, referenced_by: str, element: str
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Reads and checks one form file; problems name the BPMN file and element using it."""
     if "/" in name or "\\" in name or name.startswith("."):
-        return None, [Problem(referenced_by, element, f"form name {name!r} must be a plain file name")]
+        return None, [
+            Problem(referenced_by, element, f"form name {name!r} must be a plain file name")
+        ]
     path = forms_dir / name
     if not path.is_file():
         return None, [Problem(referenced_by, element, f"form {name!r} not found in {forms_dir}")]
@@ -28,8 +33,13 @@ def load(forms_dir: Path, name: str, *, referenced_by: str, element: str) -> tup
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
         where = "/".join(str(p) for p in err.path) or "(root)"
-        return None, [Problem(referenced_by, element,
-                              f"form {name!r} is not a valid JSON Schema at {where}: {err.message}")]
+        return None, [
+            Problem(
+                referenced_by,
+                element,
+                f"form {name!r} is not a valid JSON Schema at {where}: {err.message}",
+            )
+        ]
     return schema, []
 
 
@@ -48,8 +58,14 @@ def validate(schema: dict[str, Any] | Draft202012Validator, data: Any) -> None:
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
             field = "/".join(filter(None, [field, missing]))
-        problems.append(FormProblem(field=field or "(form)", rule=str(error.validator),
-                                    limit=error.validator_value, message=error.message))
+        problems.append(
+            FormProblem(
+                field=field or "(form)",
+                rule=str(error.validator),
+                limit=error.validator_value,
+                message=error.message,
+            )
+        )
     if problems:
         raise FormInvalid(
             "the form has errors: " + "; ".join(f"{p.field}: {p.message}" for p in problems),

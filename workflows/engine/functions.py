@@ -1,4 +1,5 @@
 """The registered functions expressions may call, bound to a database's calendar."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

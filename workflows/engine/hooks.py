@@ -13,6 +13,7 @@ its marked actions and listeners, the data keys no form may set, its audit compl
 rules and its periodic jobs; `workflows.runtime.Runtime` calls them once, so the engine
 never imports the domain. Deployment refuses an `action` nobody registered.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -69,17 +70,21 @@ _TAG = "__cadreflow_hook__"
 
 def on_complete(name: str) -> Callable[[Action], Action]:
     """Marks the action a user task with `action=name` runs when completed."""
+
     def mark(fn: Action) -> Action:
         setattr(fn, _TAG, ("complete", name))
         return fn
+
     return mark
 
 
 def automatic(name: str) -> Callable[[Action], Action]:
     """Marks the action an engine-run element with `action=name` runs when reached."""
+
     def mark(fn: Action) -> Action:
         setattr(fn, _TAG, ("automatic", name))
         return fn
+
     return mark
 
 

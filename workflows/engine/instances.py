@@ -6,6 +6,7 @@ the caller's transaction. Nothing else writes instance state. The hot path uses
 prepared SQLAlchemy Core statements on the session's connection: the ORM's
 unit of work would cost more than the engine itself here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -32,16 +33,19 @@ from workflows.errors import (
 _INSTANCES = table_of(Instance)
 _VERSIONS = table_of(ProcessVersion)
 _TASKS = projections.TASKS
-_LOCKED = (
-    select(_INSTANCES.c.id, _INSTANCES.c.process_version_id, _VERSIONS.c.content_hash,
-           _INSTANCES.c.process_key, _INSTANCES.c.org_unit, _INSTANCES.c.state,
-           _INSTANCES.c.version)
-    .join_from(_INSTANCES, _VERSIONS, _INSTANCES.c.process_version_id == _VERSIONS.c.id)
-)
+_LOCKED = select(
+    _INSTANCES.c.id,
+    _INSTANCES.c.process_version_id,
+    _VERSIONS.c.content_hash,
+    _INSTANCES.c.process_key,
+    _INSTANCES.c.org_unit,
+    _INSTANCES.c.state,
+    _INSTANCES.c.version,
+).join_from(_INSTANCES, _VERSIONS, _INSTANCES.c.process_version_id == _VERSIONS.c.id)
 _LOCK = _LOCKED.where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES)
 _LOCK_BY_TASK = _LOCKED.where(
-    _INSTANCES.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("tid"))
-    .scalar_subquery()
+    _INSTANCES.c.id
+    == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("tid")).scalar_subquery()
 ).with_for_update(of=_INSTANCES)
 _READ_VERSION = select(_INSTANCES.c.version).where(_INSTANCES.c.id == bindparam("iid"))
 _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
@@ -49,19 +53,29 @@ _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 # (a racer's commit); the engine state is then the judge: see TaskNotReady below.
 _LOCK_WITH_TASK = Prepared(
     "instances.lock_with_task",
-    _LOCKED.add_columns(_TASKS.c.id.label("task_id"), _TASKS.c.state.label("task_state"),
-                        _TASKS.c.form, _TASKS.c.spiff_task_id, _TASKS.c.task_spec)
+    _LOCKED.add_columns(
+        _TASKS.c.id.label("task_id"),
+        _TASKS.c.state.label("task_state"),
+        _TASKS.c.form,
+        _TASKS.c.spiff_task_id,
+        _TASKS.c.task_spec,
+    )
     .join(_TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
     .where(_TASKS.c.id == bindparam("tid"))
-    .with_for_update(of=_INSTANCES)
+    .with_for_update(of=_INSTANCES),
 )
 _WRITE_STATE = Prepared(
     "instances.write_state",
     update(_INSTANCES)
     .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.version == bindparam("expected"))
-    .values(state=bindparam("state"), state_format=bindparam("fmt"), version=bindparam("next"),
-            status=bindparam("status"), updated_at=bindparam("now"),
-            completed_at=bindparam("done_at"))
+    .values(
+        state=bindparam("state"),
+        state_format=bindparam("fmt"),
+        version=bindparam("next"),
+        status=bindparam("status"),
+        updated_at=bindparam("now"),
+        completed_at=bindparam("done_at"),
+    ),
 )
 # PostgreSQL's last write carries its audit row (audit.appending_ctes): the state is written
 # only if that row was appended, so a missing row shows as nothing written, never a gap.
@@ -116,9 +130,16 @@ class Step:
     completes: str | None = None  # the spiff task id this step completes, if any
 
 
-def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
-            run: engine.Run | None = None, batch: projections.Batch | None = None,
-            last_write: bool = False) -> engine.Run:
+def advance(
+    session: Session,
+    *,
+    instance: Locked,
+    step: Step,
+    clock: Clock,
+    run: engine.Run | None = None,
+    batch: projections.Batch | None = None,
+    last_write: bool = False,
+) -> engine.Run:
     """Runs one step on a locked instance and writes state + projections + audit; flushes.
 
     Projections are diffed between the engine's snapshots before and after the step, so
@@ -126,40 +147,71 @@ def advance(session: Session, *, instance: Locked, step: Step, clock: Clock,
     `last_write` (the caller commits right after) lets PostgreSQL chain the audit row in
     the same statement; otherwise it is appended at commit, when the head lock is taken."""
     if run is None:
-        run = engine.restore(versions.load(session, instance.process_version_id,
-                                           instance.content_hash).compiled,
-                             instance.state, clock=clock, functions=functions.bound(session, clock))
+        run = engine.restore(
+            versions.load(session, instance.process_version_id, instance.content_hash).compiled,
+            instance.state,
+            clock=clock,
+            functions=functions.bound(session, clock),
+        )
         before = run.snapshot(details=False)  # only ids and due times are compared
     else:
         before = engine.EMPTY  # a new instance: nothing projected yet
     step.apply(run)
     for act in run.take_actions():
-        hooks.REGISTRY.automatic_action(act.action)(hooks.ActionContext(
-            session=session, clock=clock, actor=step.actor, instance_id=instance.id,
-            element=act.element, data=act.data))
+        hooks.REGISTRY.automatic_action(act.action)(
+            hooks.ActionContext(
+                session=session,
+                clock=clock,
+                actor=step.actor,
+                instance_id=instance.id,
+                element=act.element,
+                data=act.data,
+            )
+        )
     after = run.snapshot()
     now = clock.now()
     batch = batch or projections.Batch()
-    projections.sync_tasks(batch, instance_id=instance.id, process_key=instance.process_key,
-                           org_unit=instance.org_unit, before=before, after=after, now=now,
-                           completed=step.completes)
+    projections.sync_tasks(
+        batch,
+        instance_id=instance.id,
+        process_key=instance.process_key,
+        org_unit=instance.org_unit,
+        before=before,
+        after=after,
+        now=now,
+        completed=step.completes,
+    )
     projections.sync_timers(batch, instance_id=instance.id, before=before, after=after)
     instance.status = "completed" if run.completed else "running"
     conn = session.connection()
-    row = audit.entry(at=now, actor=step.actor, action=step.action, object_type=step.object_type,
-                      object_id=step.object_id if step.object_id is not None else instance.id,
-                      instance_id=instance.id,
-                      detail={**(step.detail or {}), audit.SEQUENCE: instance.version + 1})
+    row = audit.entry(
+        at=now,
+        actor=step.actor,
+        action=step.action,
+        object_type=step.object_type,
+        object_id=step.object_id if step.object_id is not None else instance.id,
+        instance_id=instance.id,
+        detail={**(step.detail or {}), audit.SEQUENCE: instance.version + 1},
+    )
     audited_here = conn.dialect.name == "postgresql" and last_write
     if audited_here:
         batch.add_ctes(*audit.appending_ctes(row))  # the audit row rides along
     else:
         audit.queue(session, row)
-    written = batch.execute(conn, _WRITE_STATE_AUDITED if audited_here else _WRITE_STATE, {
-        "iid": instance.id, "expected": instance.version, "next": instance.version + 1,
-        "state": run.dump(), "fmt": engine.STATE_FORMAT, "status": instance.status, "now": now,
-        "done_at": now if run.completed else None,
-    })
+    written = batch.execute(
+        conn,
+        _WRITE_STATE_AUDITED if audited_here else _WRITE_STATE,
+        {
+            "iid": instance.id,
+            "expected": instance.version,
+            "next": instance.version + 1,
+            "state": run.dump(),
+            "fmt": engine.STATE_FORMAT,
+            "status": instance.status,
+            "now": now,
+            "done_at": now if run.completed else None,
+        },
+    )
     if written != 1:
         if audited_here and _version_of(conn, instance.id) == instance.version:
             raise AuditNotWritten(f"{audit.NOT_WRITTEN}（{step.action}）")
@@ -172,31 +224,78 @@ def _version_of(conn: Any, instance_id: int) -> int | None:
     return conn.execute(_READ_VERSION, {"iid": instance_id}).scalar()
 
 
-def start(session: Session, *, version: ProcessVersion, data: Mapping[str, Any],
-          org_unit: str | None, actor: str, clock: Clock) -> Locked:
+def start(
+    session: Session,
+    *,
+    version: ProcessVersion,
+    data: Mapping[str, Any],
+    org_unit: str | None,
+    actor: str,
+    clock: Clock,
+) -> Locked:
     """A new instance of a deployed version, run to its first wait; flushes."""
     if not isinstance(data, Mapping):
-        raise ValidationFailed("start data must be a JSON object",
-                               [{"field": "data", "message": "expected an object"}])
+        raise ValidationFailed(
+            "start data must be a JSON object", [{"field": "data", "message": "expected an object"}]
+        )
     now = clock.now()
-    run = engine.start(versions.compiled_spec(version), data, clock=clock,
-                       functions=functions.bound(session, clock))
-    new_id = session.connection().execute(_INSERT_INSTANCE, {
-        "process_version_id": version.id, "process_key": version.process_key,
-        "org_unit": org_unit, "status": "running", "state": "", "state_format": engine.STATE_FORMAT,
-        "version": 1, "started_at": now, "started_by": actor, "updated_at": now,
-        "completed_at": None,
-    }).scalar_one()
-    instance = Locked(new_id, version.id, version.content_hash, version.process_key, org_unit, "", 1)
-    advance(session, instance=instance, clock=clock, run=run,
-            step=Step(action="instance.start", actor=actor, apply=lambda _run: None,
-                      detail={"process": version.process_key, "version": version.version,
-                              "org_unit": org_unit}))
+    run = engine.start(
+        versions.compiled_spec(version),
+        data,
+        clock=clock,
+        functions=functions.bound(session, clock),
+    )
+    new_id = (
+        session.connection()
+        .execute(
+            _INSERT_INSTANCE,
+            {
+                "process_version_id": version.id,
+                "process_key": version.process_key,
+                "org_unit": org_unit,
+                "status": "running",
+                "state": "",
+                "state_format": engine.STATE_FORMAT,
+                "version": 1,
+                "started_at": now,
+                "started_by": actor,
+                "updated_at": now,
+                "completed_at": None,
+            },
+        )
+        .scalar_one()
+    )
+    instance = Locked(
+        new_id, version.id, version.content_hash, version.process_key, org_unit, "", 1
+    )
+    advance(
+        session,
+        instance=instance,
+        clock=clock,
+        run=run,
+        step=Step(
+            action="instance.start",
+            actor=actor,
+            apply=lambda _run: None,
+            detail={
+                "process": version.process_key,
+                "version": version.version,
+                "org_unit": org_unit,
+            },
+        ),
+    )
     return instance
 
 
-def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], actor: str,
-                  clock: Clock, authorize: Callable[[], None] | None = None) -> CompletedTask:
+def complete_task(
+    session: Session,
+    *,
+    task_id: int,
+    data: Mapping[str, Any],
+    actor: str,
+    clock: Clock,
+    authorize: Callable[[], None] | None = None,
+) -> CompletedTask:
     """Completes an open user task with form-valid data; exactly one of two racers wins.
 
     `authorize` runs once the instance is locked, before anything else is looked at: a
@@ -212,13 +311,16 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
     if row.task_state != "open":
         raise _not_open(conn, task_id)
     if not isinstance(data, Mapping):
-        raise ValidationFailed("form data must be a JSON object",
-                               [{"field": "(form)", "message": "expected an object"}])
+        raise ValidationFailed(
+            "form data must be a JSON object",
+            [{"field": "(form)", "message": "expected an object"}],
+        )
     protected = sorted(hooks.REGISTRY.protected_keys.intersection(data))
     if protected:
-        raise ValidationFailed("the form may not change the case's identity",
-                               [{"field": key, "message": "set by the system, not by a form"}
-                                for key in protected])
+        raise ValidationFailed(
+            "the form may not change the case's identity",
+            [{"field": key, "message": "set by the system, not by a form"} for key in protected],
+        )
     loaded = versions.load(session, instance.process_version_id, instance.content_hash)
     if row.form:
         forms.validate(loaded.validator(row.form), dict(data))
@@ -233,9 +335,16 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
         listeners = hooks.REGISTRY.after_completion
         if action or listeners:
             context = hooks.ActionContext(
-                session=session, clock=clock, actor=actor, instance_id=instance.id,
-                element=row.task_spec, data={**run.task_data(row.spiff_task_id), **submitted},
-                task_id=task_id, properties=properties, writes=batch)
+                session=session,
+                clock=clock,
+                actor=actor,
+                instance_id=instance.id,
+                element=row.task_spec,
+                data={**run.task_data(row.spiff_task_id), **submitted},
+                task_id=task_id,
+                properties=properties,
+                writes=batch,
+            )
             if action:
                 hooks.REGISTRY.completion_action(action)(context)
             for listener in listeners:
@@ -244,19 +353,39 @@ def complete_task(session: Session, *, task_id: int, data: Mapping[str, Any], ac
         run.complete_user_task(row.spiff_task_id, submitted)
 
     try:
-        advance(session, instance=instance, clock=clock, batch=batch, last_write=True, step=Step(
-            action="task.complete", actor=actor, object_type="task", object_id=task_id,
-            apply=apply, detail={"task": row.task_spec, "data": dict(data)},
-            completes=row.spiff_task_id,
-        ))
+        advance(
+            session,
+            instance=instance,
+            clock=clock,
+            batch=batch,
+            last_write=True,
+            step=Step(
+                action="task.complete",
+                actor=actor,
+                object_type="task",
+                object_id=task_id,
+                apply=apply,
+                detail={"task": row.task_spec, "data": dict(data)},
+                completes=row.spiff_task_id,
+            ),
+        )
     except engine.TaskNotReady:
         raise _not_open(conn, task_id) from None
-    return CompletedTask(id=task_id, instance_id=instance.id, task_spec=row.task_spec,
-                         completed_at=now, completed_by=actor, instance_status=instance.status)
+    return CompletedTask(
+        id=task_id,
+        instance_id=instance.id,
+        task_spec=row.task_spec,
+        completed_at=now,
+        completed_by=actor,
+        instance_status=instance.status,
+    )
 
 
 def _not_open(conn: Any, task_id: int) -> TaskAlreadyCompleted:
     task = conn.execute(_READ_TASK, {"tid": task_id}).one()
-    by = (f" (by {task.completed_by} at {task.completed_at:%Y-%m-%d %H:%M:%S} UTC)"
-          if task.completed_by else "")
+    by = (
+        f" (by {task.completed_by} at {task.completed_at:%Y-%m-%d %H:%M:%S} UTC)"
+        if task.completed_by
+        else ""
+    )
     return TaskAlreadyCompleted(f"task {task_id} is already {task.state}{by}")

@@ -3,6 +3,7 @@
 Instance state is the SpiffWorkflow serializer's JSON (without the spec); the other
 tables are projections written in the same transaction, and queries read only them.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

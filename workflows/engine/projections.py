@@ -5,6 +5,7 @@ without being read back; only `instances.advance` writes them. The writes of one
 go out as a `Batch`: on PostgreSQL one statement (data-modifying CTEs around the
 instance's state update), elsewhere one statement each.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -23,21 +24,25 @@ TIMERS = table_of(Timer)
 
 COMPLETE_TASK = Prepared(
     "projections.complete_task",
-    update(TASKS).where(TASKS.c.id == bindparam("tid"), TASKS.c.state == "open")
-    .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor"))
+    update(TASKS)
+    .where(TASKS.c.id == bindparam("tid"), TASKS.c.state == "open")
+    .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("actor")),
 )
 _RESCHEDULE_TASK = Prepared(
     "projections.reschedule_task",
     update(TASKS)
-    .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
-           TASKS.c.spiff_task_id == bindparam("sid"))
-    .values(due_at=bindparam("due"))
+    .where(
+        TASKS.c.instance_id == bindparam("iid"),
+        TASKS.c.state == "open",
+        TASKS.c.spiff_task_id == bindparam("sid"),
+    )
+    .values(due_at=bindparam("due")),
 )
 _RESCHEDULE_TIMER = Prepared(
     "projections.reschedule_timer",
     update(TIMERS)
     .where(TIMERS.c.instance_id == bindparam("iid"), TIMERS.c.spiff_task_id == bindparam("sid"))
-    .values(fire_at=bindparam("at"))
+    .values(fire_at=bindparam("at")),
 )
 
 
@@ -46,8 +51,11 @@ def _cancel_tasks(count: int) -> Update:
     """Cancels `count` open tasks of an instance; parameters `iid`, `now`, `cancel_<i>`."""
     return (
         update(TASKS)
-        .where(TASKS.c.instance_id == bindparam("iid"), TASKS.c.state == "open",
-               TASKS.c.spiff_task_id.in_([bindparam(f"cancel_{i}") for i in range(count)]))
+        .where(
+            TASKS.c.instance_id == bindparam("iid"),
+            TASKS.c.state == "open",
+            TASKS.c.spiff_task_id.in_([bindparam(f"cancel_{i}") for i in range(count)]),
+        )
         .values(state="cancelled", completed_at=bindparam("now"))
     )
 
@@ -68,12 +76,15 @@ def _listed(prefix: str, values: list[str]) -> dict[str, str]:
 @family("projections.insert_rows")
 def _insert_rows(table: Table, columns: tuple[str, ...], count: int) -> Insert:
     """An INSERT of `count` rows; parameters `<table>_<i>_<column>`."""
-    return insert(table).values([{c: bindparam(f"{table.name}_{i}_{c}") for c in columns}
-                                 for i in range(count)])
+    return insert(table).values(
+        [{c: bindparam(f"{table.name}_{i}_{c}") for c in columns} for i in range(count)]
+    )
 
 
 def _rows_params(table: Table, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {f"{table.name}_{i}_{c}": value for i, row in enumerate(rows) for c, value in row.items()}
+    return {
+        f"{table.name}_{i}_{c}": value for i, row in enumerate(rows) for c, value in row.items()
+    }
 
 
 def add_rows(batch: Batch, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -86,8 +97,13 @@ def _combined(final: Prepared, parts: tuple[Prepared, ...], ctes: tuple[Any, ...
     """PostgreSQL's one statement for a step: `final` (the state update) with each part as a
     data-modifying CTE, and `ctes` (the audit append) beside them."""
     statement: Update = final.statement  # type: ignore[assignment]
-    return statement.add_cte(*(part.statement.cte(f"w{i}")  # type: ignore[attr-defined]
-                               for i, part in enumerate(parts)), *ctes)
+    return statement.add_cte(
+        *(
+            part.statement.cte(f"w{i}")  # type: ignore[attr-defined]
+            for i, part in enumerate(parts)
+        ),
+        *ctes,
+    )
 
 
 class Batch:
@@ -133,45 +149,86 @@ class Batch:
 T = TypeVar("T")
 
 
-def _diff(before: Mapping[str, T], after: Mapping[str, T], moment: Callable[[T], Any],
-          keep: str | None = None) -> tuple[list[str], list[tuple[str, T]], list[T]]:
+def _diff(
+    before: Mapping[str, T],
+    after: Mapping[str, T],
+    moment: Callable[[T], Any],
+    keep: str | None = None,
+) -> tuple[list[str], list[tuple[str, T]], list[T]]:
     """Ids gone, (id, item) whose moment changed, and new items, between two snapshots."""
     gone = [sid for sid in before if sid not in after and sid != keep]
-    moved = [(sid, item) for sid, item in after.items()
-             if sid in before and moment(before[sid]) != moment(item)]
+    moved = [
+        (sid, item)
+        for sid, item in after.items()
+        if sid in before and moment(before[sid]) != moment(item)
+    ]
     new = [item for sid, item in after.items() if sid not in before]
     return gone, moved, new
 
 
-def sync_tasks(batch: Batch, *, instance_id: int, process_key: str, org_unit: str | None,
-               before: engine.Snapshot, after: engine.Snapshot, now: datetime,
-               completed: str | None = None) -> None:
+def sync_tasks(
+    batch: Batch,
+    *,
+    instance_id: int,
+    process_key: str,
+    org_unit: str | None,
+    before: engine.Snapshot,
+    after: engine.Snapshot,
+    now: datetime,
+    completed: str | None = None,
+) -> None:
     gone, moved, new = _diff(before.ready, after.ready, lambda t: t.due_at, keep=completed)
     if gone:  # the task just completed is no longer 'open' and keeps its state
         batch.add(_cancel_tasks(len(gone)), iid=instance_id, now=now, **_listed("cancel", gone))
     for sid, task in moved:
         batch.add_single(_RESCHEDULE_TASK, iid=instance_id, sid=sid, due=task.due_at)
     if new:
-        add_rows(batch, TASKS, [
-            {"instance_id": instance_id, "process_key": process_key, "spiff_task_id": task.id,
-             "task_spec": task.element, "name": task.name, "role": task.lane, "org_unit": org_unit,
-             "assignee": task.assignee, "form": task.form, "state": "open", "created_at": now,
-             "due_at": task.due_at, "due_basis": task.due_basis, "completed_at": None,
-             "completed_by": None}
-            for task in new
-        ])
+        add_rows(
+            batch,
+            TASKS,
+            [
+                {
+                    "instance_id": instance_id,
+                    "process_key": process_key,
+                    "spiff_task_id": task.id,
+                    "task_spec": task.element,
+                    "name": task.name,
+                    "role": task.lane,
+                    "org_unit": org_unit,
+                    "assignee": task.assignee,
+                    "form": task.form,
+                    "state": "open",
+                    "created_at": now,
+                    "due_at": task.due_at,
+                    "due_basis": task.due_basis,
+                    "completed_at": None,
+                    "completed_by": None,
+                }
+                for task in new
+            ],
+        )
 
 
-def sync_timers(batch: Batch, *, instance_id: int, before: engine.Snapshot,
-                after: engine.Snapshot) -> None:
+def sync_timers(
+    batch: Batch, *, instance_id: int, before: engine.Snapshot, after: engine.Snapshot
+) -> None:
     gone, moved, new = _diff(before.timers, after.timers, lambda t: t.fire_at)
     if gone:
         batch.add(_delete_timers(len(gone)), iid=instance_id, **_listed("timer", gone))
     for sid, timer in moved:
         batch.add_single(_RESCHEDULE_TIMER, iid=instance_id, sid=sid, at=timer.fire_at)
     if new:
-        add_rows(batch, TIMERS, [
-            {"instance_id": instance_id, "spiff_task_id": t.task_id, "task_spec": t.element,
-             "kind": t.kind, "fire_at": t.fire_at}
-            for t in new
-        ])
+        add_rows(
+            batch,
+            TIMERS,
+            [
+                {
+                    "instance_id": instance_id,
+                    "spiff_task_id": t.task_id,
+                    "task_spec": t.element,
+                    "kind": t.kind,
+                    "fire_at": t.fire_at,
+                }
+                for t in new
+            ],
+        )

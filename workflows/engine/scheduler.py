@@ -6,6 +6,7 @@ an exclusive OS lock on `<db>.scheduler.lock` for its lifetime and a second one
 refuses to start. PostgreSQL schedulers coordinate through row locks and may run
 side by side.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -83,17 +84,35 @@ def _periodic(job: hooks.PeriodicJob, db: Database, clock: Clock) -> None:
         log.exception("%s failed", job.name)
 
 
-def _add_job(scheduler: BackgroundScheduler | BlockingScheduler, db: Database, clock: Clock,
-             interval: float) -> None:
-    scheduler.add_job(_job, "interval", seconds=interval, args=(db, clock), id="timer-sweep",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+def _add_job(
+    scheduler: BackgroundScheduler | BlockingScheduler, db: Database, clock: Clock, interval: float
+) -> None:
+    scheduler.add_job(
+        _job,
+        "interval",
+        seconds=interval,
+        args=(db, clock),
+        id="timer-sweep",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
     for job in hooks.REGISTRY.periodic:
-        scheduler.add_job(_periodic, "interval", seconds=max(interval, job.min_interval),
-                          args=(job, db, clock), id=job.name, max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC))
+        scheduler.add_job(
+            _periodic,
+            "interval",
+            seconds=max(interval, job.min_interval),
+            args=(job, db, clock),
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
 
 
-def start_background(db: Database, clock: Clock, interval: float) -> tuple[BackgroundScheduler, SingleSchedulerLock]:
+def start_background(
+    db: Database, clock: Clock, interval: float
+) -> tuple[BackgroundScheduler, SingleSchedulerLock]:
     """For `cadreflow serve`: the scheduler inside the web process."""
     lock = SingleSchedulerLock(db.url)
     lock.acquire()

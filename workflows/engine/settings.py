@@ -1,4 +1,5 @@
 """Deployment settings stored in the database, and the adjustable clock's offset."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ def sync_clock(session: Session, clock: Clock) -> None:
         clock.set_offset(timedelta(seconds=float(get(session, CLOCK_OFFSET, 0))))
 
 
-def move_clock(session: Session, clock: Clock, *, by: timedelta | None = None,
-               to: datetime | None = None) -> datetime:
+def move_clock(
+    session: Session, clock: Clock, *, by: timedelta | None = None, to: datetime | None = None
+) -> datetime:
     """Moves the shared clock forward (or to a moment); refused unless adjustable."""
     if not clock.adjustable:
         raise ClockNotAdjustable(

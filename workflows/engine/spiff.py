@@ -5,6 +5,7 @@ stores instance state *without* the spec (the spec lives once per deployed versi
 and is parsed once per process), and a script engine whose every expression and
 script goes through `workflows.expressions` — SpiffWorkflow's eval/exec never runs.
 """
+
 from __future__ import annotations
 
 import ast
@@ -119,14 +120,18 @@ class _Budget:
         if time.monotonic() > self.deadline:
             raise StepBudgetExceeded(
                 f"流程步骤超出时间预算：运行超过 {self.limits.seconds:g} 秒仍未停下（停在 {element}）；"
-                f"流程可能在无限循环，或计算量过大", element=element)
+                f"流程可能在无限循环，或计算量过大",
+                element=element,
+            )
 
     def count_task(self, element: str | None) -> None:
         self.tasks += 1
         if self.tasks > self.limits.tasks:
             raise StepBudgetExceeded(
                 f"流程步骤超出预算：一步之内自动执行了 {self.limits.tasks} 个以上的环节（停在 {element}）；"
-                f"流程可能在无限循环", element=element)
+                f"流程可能在无限循环",
+                element=element,
+            )
         self.check(element)
 
 
@@ -140,7 +145,9 @@ class _ClockedDatetime(datetime):
     def now(cls, tz: Any = None) -> _ClockedDatetime:  # type: ignore[override]
         clock = _active_clock.get()
         moment = clock.now() if clock is not None else datetime.now(UTC)
-        moment = moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+        moment = (
+            moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+        )
         return cls.combine(moment.date(), moment.timetz())
 
 
@@ -159,15 +166,21 @@ def _clock_in_effect(clock: Clock) -> Iterator[None]:
 # --- expressions and scripts ------------------------------------------------------------
 
 
-_TIMER_KINDS: dict[type, str] = {TimeDateEventDefinition: "date", DurationTimerEventDefinition: "duration",
-                                  CycleTimerEventDefinition: "cycle"}
+_TIMER_KINDS: dict[type, str] = {
+    TimeDateEventDefinition: "date",
+    DurationTimerEventDefinition: "duration",
+    CycleTimerEventDefinition: "cycle",
+}
 
 
 def _timer_kind_of(task_spec: Any, expression: str) -> str | None:
     """'date', 'duration' or 'cycle' when `expression` is the task's timer expression."""
     definition = getattr(task_spec, "event_definition", None)
-    candidates = (definition.event_definitions if isinstance(definition, MultipleEventDefinition)
-                  else [definition])
+    candidates = (
+        definition.event_definitions
+        if isinstance(definition, MultipleEventDefinition)
+        else [definition]
+    )
     for candidate in candidates:
         if isinstance(candidate, TimerEventDefinition) and candidate.expression == expression:
             return _TIMER_KINDS.get(type(candidate))
@@ -398,7 +411,9 @@ def dump_spec(compiled: Compiled) -> str:
     return json.dumps(
         {
             "spec": _REGISTRY.convert(compiled.spec),
-            "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in compiled.subprocess_specs.items()},
+            "subprocess_specs": {
+                k: _REGISTRY.convert(v) for k, v in compiled.subprocess_specs.items()
+            },
         },
         separators=(",", ":"),
     )
@@ -447,7 +462,9 @@ class Run:
                 message = cause.message if isinstance(cause, DomainError) else str(err)
                 raise ProcessError(message, element=element) from err
             except SpiffWorkflowException as err:
-                if isinstance(err.__cause__, StepBudgetExceeded):  # a DMN table wraps its cells' errors
+                if isinstance(
+                    err.__cause__, StepBudgetExceeded
+                ):  # a DMN table wraps its cells' errors
                     raise err.__cause__ from err
                 raise ProcessError(str(err)) from err
 
@@ -470,9 +487,11 @@ class Run:
                 continue
             value = task._get_internal_data("event_value")
             if isinstance(value, dict):
-                timer_values.check_cycle_state(cycles=int(value.get("cycles", 0)),
-                                               seconds=float(value.get("duration", 0)),
-                                               element=task.task_spec.name)
+                timer_values.check_cycle_state(
+                    cycles=int(value.get("cycles", 0)),
+                    seconds=float(value.get("duration", 0)),
+                    element=task.task_spec.name,
+                )
 
     def cancel_timers(self, task_ids: Iterable[str]) -> list[str]:
         """Withdraws waiting timers (by task id) so they never fire: a boundary timer's task
@@ -483,7 +502,9 @@ class Run:
             task = self._wf.get_task_from_id(UUID(task_id))
             if task is None or task.has_state(TaskState.FINISHED_MASK):
                 continue
-            if not isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            if not isinstance(
+                getattr(task.task_spec, "event_definition", None), TimerEventDefinition
+            ):
                 continue
             self._guard(task.cancel)
             withdrawn.append(task.task_spec.name)
@@ -491,9 +512,12 @@ class Run:
 
     def deliver_message(self, name: str, payload: Mapping[str, Any]) -> bool:
         """Delivers a BPMN message to this instance; False if nothing here waits for it."""
-        waiting = [t for t in self._wf.event_manager.tasks.values()
-                   if isinstance(t.task_spec.event_definition, MessageEventDefinition)
-                   and t.task_spec.event_definition.name == name]
+        waiting = [
+            t
+            for t in self._wf.event_manager.tasks.values()
+            if isinstance(t.task_spec.event_definition, MessageEventDefinition)
+            and t.task_spec.event_definition.name == name
+        ]
         if not waiting:
             return False
 
@@ -539,10 +563,16 @@ class Run:
         for task in self._ready_manual_tasks():
             props = getattr(task.task_spec, "extensions", {}).get("properties", {})
             basis = props.get("deadlineBasis") if details else None
-            assignee = (task.data.get(props["assigneeFrom"])
-                        if details and props.get("assigneeFrom") else None)
-            due_at = (self._guard(partial(self._due_moment, task, props["dueAt"]))
-                      if props.get("dueAt") else _deadline_of(task, timers))
+            assignee = (
+                task.data.get(props["assigneeFrom"])
+                if details and props.get("assigneeFrom")
+                else None
+            )
+            due_at = (
+                self._guard(partial(self._due_moment, task, props["dueAt"]))
+                if props.get("dueAt")
+                else _deadline_of(task, timers)
+            )
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element=task.task_spec.name,
@@ -653,15 +683,23 @@ def _deadline_of(task: Any, timers: Mapping[str, WaitingTimer]) -> datetime | No
 def _migrate_state(dct: dict[str, Any]) -> dict[str, Any]:
     fmt = dct.pop("format", None)
     if fmt != STATE_FORMAT:
-        raise ProcessError(f"instance state format {fmt!r} is not supported (expected {STATE_FORMAT})")
+        raise ProcessError(
+            f"instance state format {fmt!r} is not supported (expected {STATE_FORMAT})"
+        )
     return dct
 
 
-def start(compiled: Compiled, data: Mapping[str, Any], *, clock: Clock,
-          functions: Mapping[str, Callable[..., Any]]) -> Run:
+def start(
+    compiled: Compiled,
+    data: Mapping[str, Any],
+    *,
+    clock: Clock,
+    functions: Mapping[str, Callable[..., Any]],
+) -> Run:
     """A new instance with `data`, run up to its first wait."""
-    workflow = BpmnWorkflow(compiled.spec, dict(compiled.subprocess_specs),
-                            script_engine=_SafeScriptEngine(functions))
+    workflow = BpmnWorkflow(
+        compiled.spec, dict(compiled.subprocess_specs), script_engine=_SafeScriptEngine(functions)
+    )
     workflow.task_tree.data.update(data)
     start_tasks = workflow.get_tasks(state=TaskState.READY)
     for task in start_tasks:
@@ -671,11 +709,17 @@ def start(compiled: Compiled, data: Mapping[str, Any], *, clock: Clock,
     return run
 
 
-def restore(compiled: Compiled, state_json: str, *, clock: Clock,
-            functions: Mapping[str, Callable[..., Any]]) -> Run:
+def restore(
+    compiled: Compiled,
+    state_json: str,
+    *,
+    clock: Clock,
+    functions: Mapping[str, Callable[..., Any]],
+) -> Run:
     dct = _migrate_state(json.loads(state_json))
-    workflow = _REGISTRY.restore(dct, spec=compiled.spec,
-                                 subprocess_specs=dict(compiled.subprocess_specs))
+    workflow = _REGISTRY.restore(
+        dct, spec=compiled.spec, subprocess_specs=dict(compiled.subprocess_specs)
+    )
     workflow.script_engine = _SafeScriptEngine(functions)
     return Run(workflow, clock)
 
@@ -728,7 +772,11 @@ def _rebuild_data(tasks: dict[str, Any], task_id: str) -> dict[str, Any]:
     for task in reversed(chain):
         delta = task.get("delta")
         if task.get("parent") is None or not delta:
-            data = dict(_REGISTRY.restore(task.get("data") or {})) if task.get("parent") is None else data
+            data = (
+                dict(_REGISTRY.restore(task.get("data") or {}))
+                if task.get("parent") is None
+                else data
+            )
             continue
         data.update(_REGISTRY.restore(delta.get("updates", {})))
         for key in delta.get("deletions", []):

@@ -13,6 +13,7 @@ The bounds:
 - a cycle repeats every `MIN_CYCLE_INTERVAL` or more, at most `MAX_CYCLE_REPEATS` times; a cycle
   without a count (`R/…`) needs an interval of at least `MIN_UNCOUNTED_INTERVAL`.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,12 +31,23 @@ MAX_CYCLE_REPEATS = 1000
 MIN_UNCOUNTED_INTERVAL = timedelta(days=1)
 
 KINDS = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}
-KIND_NAMES = {"date": "时间点（timeDate）", "duration": "时长（timeDuration）", "cycle": "周期（timeCycle）"}
+KIND_NAMES = {
+    "date": "时间点（timeDate）",
+    "duration": "时长（timeDuration）",
+    "cycle": "周期（timeCycle）",
+}
 
 # Designators in order with their mean length in days, and the shortest (a month may be
 # 28 days, a year 365): the length is bounded by the mean, a cycle's interval by the shortest.
-_UNITS = ((365.2425, 365.0), (30.436875, 28.0), (7.0, 7.0), (1.0, 1.0),
-          (1 / 24, 1 / 24), (1 / 1440, 1 / 1440), (1 / 86400, 1 / 86400))
+_UNITS = (
+    (365.2425, 365.0),
+    (30.436875, 28.0),
+    (7.0, 7.0),
+    (1.0, 1.0),
+    (1 / 24, 1 / 24),
+    (1 / 1440, 1 / 1440),
+    (1 / 86400, 1 / 86400),
+)
 _NUMBER = r"(\d{1,12}(?:[.,]\d{1,9})?)"
 _DURATION = re.compile(
     r"P(?:" + _NUMBER + r"Y)?(?:" + _NUMBER + r"M)?(?:" + _NUMBER + r"W)?(?:" + _NUMBER + r"D)?"
@@ -54,8 +66,9 @@ class TimerValueRefused(DomainError):
         shown = value if isinstance(value, str) else repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "…"
-        super().__init__(f"{where}{KIND_NAMES.get(kind, kind)}取值 {shown} 不被接受：{reason}",
-                         element=element)
+        super().__init__(
+            f"{where}{KIND_NAMES.get(kind, kind)}取值 {shown} 不被接受：{reason}", element=element
+        )
         self.reason = reason
         self.element = element
 
@@ -71,6 +84,7 @@ class Duration:
 
 def check(kind: str, value: Any, *, now: datetime, element: str | None = None) -> None:
     """Refuses a value of a timer of `kind` ('date', 'duration', 'cycle') outside the bounds."""
+
     def refuse(reason: str) -> TimerValueRefused:
         return TimerValueRefused(reason, kind=kind, value=value, element=element)
 
@@ -132,7 +146,9 @@ def parse_date(text: str, refuse: Any) -> datetime:
     """An ISO 8601 date or date-time (a date alone is its midnight); UTC when no zone is given
     only for the bound check (the engine reads it in the server's zone)."""
     if not text or text.upper().startswith("P"):
-        raise refuse("应为 ISO 8601 日期或日期时间，如 2027-03-01 或 2027-03-01T09:00:00+08:00，而不是时长")
+        raise refuse(
+            "应为 ISO 8601 日期或日期时间，如 2027-03-01 或 2027-03-01T09:00:00+08:00，而不是时长"
+        )
     if "W" in text.upper():
         raise refuse("不接受按周记的日期，请写成 YYYY-MM-DD")
     try:
@@ -163,8 +179,10 @@ def _check_cycle(text: str, now: datetime, refuse: Any) -> None:
     parts = text.split("/")
     count = _CYCLE_COUNT.fullmatch(parts[0].upper()) if parts else None
     if count is None or len(parts) not in (2, 3):
-        raise refuse("应为 ISO 8601 重复间隔：R[次数]/间隔、R[次数]/开始时间/间隔 或 R[次数]/间隔/结束时间，"
-                     "如 R12/P1M、R/2027-01-15T09:00:00+08:00/P1Y")
+        raise refuse(
+            "应为 ISO 8601 重复间隔：R[次数]/间隔、R[次数]/开始时间/间隔 或 R[次数]/间隔/结束时间，"
+            "如 R12/P1M、R/2027-01-15T09:00:00+08:00/P1Y"
+        )
     if len(parts) == 2:
         interval = parse_duration(parts[1], refuse)
     elif parts[1].upper().startswith("P"):
@@ -181,8 +199,10 @@ def _check_cycle(text: str, now: datetime, refuse: Any) -> None:
     if repeats and int(repeats) > MAX_CYCLE_REPEATS:
         raise refuse(f"重复次数不能超过 {MAX_CYCLE_REPEATS} 次")
     if not repeats and interval.shortest < MIN_UNCOUNTED_INTERVAL:
-        raise refuse(f"不限次数的重复（R/…）间隔不能短于 {_span(MIN_UNCOUNTED_INTERVAL)}；"
-                     f"更短的间隔请写明次数（至多 {MAX_CYCLE_REPEATS} 次）")
+        raise refuse(
+            f"不限次数的重复（R/…）间隔不能短于 {_span(MIN_UNCOUNTED_INTERVAL)}；"
+            f"更短的间隔请写明次数（至多 {MAX_CYCLE_REPEATS} 次）"
+        )
 
 
 def _span(span: timedelta) -> str:

@@ -12,6 +12,7 @@ runs past its budget becomes an incident on its instance (`workflows/incidents`)
 with backoff, and the sweep goes on with the others. A batch commits early once it has
 taken longer than one step's budget, so no SQLite write lock is held for long.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,7 +36,9 @@ _INSTANCES = table_of(Instance)
 _DUE = (
     select(_INSTANCES.c.id)
     .join_from(_INSTANCES, _TIMERS, _TIMERS.c.instance_id == _INSTANCES.c.id)
-    .where(_TIMERS.c.fire_at <= bindparam("now"), ~incidents.holds(_INSTANCES.c.id, bindparam("now")))
+    .where(
+        _TIMERS.c.fire_at <= bindparam("now"), ~incidents.holds(_INSTANCES.c.id, bindparam("now"))
+    )
     .order_by(_TIMERS.c.fire_at, _TIMERS.c.id)
     .limit(bindparam("n"))
 )
@@ -47,8 +50,14 @@ _DUE_OF_INSTANCE = (
 )
 
 
-def fire(session: Session, *, instance_id: int, clock: Clock, actor: str = "scheduler",
-         recheck: bool = True) -> int:
+def fire(
+    session: Session,
+    *,
+    instance_id: int,
+    clock: Clock,
+    actor: str = "scheduler",
+    recheck: bool = True,
+) -> int:
     """Fires an instance's due timers through the locked `advance` path; returns how many.
 
     Due timers are read again under the lock: another sweep may have fired them."""
@@ -57,11 +66,27 @@ def fire(session: Session, *, instance_id: int, clock: Clock, actor: str = "sche
     due = session.connection().execute(_DUE_OF_INSTANCE, {"iid": instance_id, "now": now}).all()
     if not due and recheck:
         return 0
-    instances.advance(session, instance=instance, clock=clock, step=instances.Step(
-        action="timer.fire", actor=actor, apply=lambda run: run.fire_timers(),
-        detail={"timers": [{"id": t.id, "element": t.task_spec, "kind": t.kind,
-                            "fire_at": t.fire_at.isoformat()} for t in due]},
-    ))
+    instances.advance(
+        session,
+        instance=instance,
+        clock=clock,
+        step=instances.Step(
+            action="timer.fire",
+            actor=actor,
+            apply=lambda run: run.fire_timers(),
+            detail={
+                "timers": [
+                    {
+                        "id": t.id,
+                        "element": t.task_spec,
+                        "kind": t.kind,
+                        "fire_at": t.fire_at.isoformat(),
+                    }
+                    for t in due
+                ]
+            },
+        ),
+    )
     return len(due)
 
 
@@ -74,8 +99,9 @@ def _claim(session: Session, *, clock: Clock, batch: int, tried: set[int], lock:
     return list(dict.fromkeys(ids))  # an instance with two due timers appears twice
 
 
-def sweep(db: Database, *, clock: Clock, batch: int = 100, lock: bool = True,
-          actor: str = "scheduler") -> int:
+def sweep(
+    db: Database, *, clock: Clock, batch: int = 100, lock: bool = True, actor: str = "scheduler"
+) -> int:
     """Fires every timer due now, batch by batch, each batch its own transaction; an instance
     whose firing fails or runs past the step budget gets an incident instead.
 
@@ -96,19 +122,27 @@ def sweep(db: Database, *, clock: Clock, batch: int = 100, lock: bool = True,
                 if time.monotonic() - began > budget:
                     break  # commit what is done; the rest is claimed again by the next batch
                 tried.add(instance_id)
-                fired += _fire_one(session, instance_id=instance_id, clock=clock, actor=actor,
-                                   lock=lock, retrying=instance_id in retrying)
+                fired += _fire_one(
+                    session,
+                    instance_id=instance_id,
+                    clock=clock,
+                    actor=actor,
+                    lock=lock,
+                    retrying=instance_id in retrying,
+                )
 
 
-def _fire_one(session: Session, *, instance_id: int, clock: Clock, actor: str, lock: bool,
-              retrying: bool) -> int:
+def _fire_one(
+    session: Session, *, instance_id: int, clock: Clock, actor: str, lock: bool, retrying: bool
+) -> int:
     """Fires one instance's due timers in a savepoint; a failure becomes (or counts on) its
     incident. Returns how many timers fired."""
     point = audit.mark(session)
     try:
         with session.begin_nested():
-            count = fire(session, instance_id=instance_id, clock=clock, actor=actor,
-                         recheck=lock) or (0 if lock else 1)
+            count = fire(
+                session, instance_id=instance_id, clock=clock, actor=actor, recheck=lock
+            ) or (0 if lock else 1)
             if retrying:
                 incidents.resolve(session, instance_id=instance_id, clock=clock, actor=actor)
             return count
@@ -119,8 +153,14 @@ def _fire_one(session: Session, *, instance_id: int, clock: Clock, actor: str, l
         # In a savepoint of its own: its audit row is appended when the savepoint is released,
         # so the rollback of a later instance's savepoint cannot take it along.
         with session.begin_nested():
-            incidents.record_failure(session, instance_id=instance_id, element=element,
-                                     message=message, clock=clock, actor=actor)
+            incidents.record_failure(
+                session,
+                instance_id=instance_id,
+                element=element,
+                message=message,
+                clock=clock,
+                actor=actor,
+            )
         return 0
 
 
@@ -138,4 +178,6 @@ def describe_failure(err: BaseException) -> tuple[str | None, str]:
         where = f"环节 {element} 出错" if element else "流程出错"
         return element, f"定时器触发后{where}：{err.message}"
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return element, f"定时器触发时系统出错（{type(err).__name__}）" + (f"：{first}" if first else "")
+    return element, f"定时器触发时系统出错（{type(err).__name__}）" + (
+        f"：{first}" if first else ""
+    )

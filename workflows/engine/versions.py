@@ -1,4 +1,5 @@
 """Deployed versions kept in memory: immutable rows, so caching them is always safe."""
+
 from __future__ import annotations
 
 import json

@@ -10,6 +10,7 @@
 Both lock the instance first, so neither races a sweep firing the same instance, and both
 are audited (`incident.retry`, `incident.cancel`, `timer.cancel`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,15 +38,18 @@ class Retried:
     message: str | None = None
 
 
-def _locked_open(session: Session, *, principal: Principal,
-                 incident_id: int) -> tuple[Incident, instances.Locked]:
+def _locked_open(
+    session: Session, *, principal: Principal, incident_id: int
+) -> tuple[Incident, instances.Locked]:
     """The incident, visible to the principal and still open, and its instance, locked."""
     incident = views.visible(session, principal=principal, incident_id=incident_id)
     locked = instances.lock_instance(session, incident.instance_id)
     session.refresh(incident)  # as it is now that the instance is ours
     if incident.status != OPEN:
-        raise Conflict(f"故障 {incident_id} 已{views.STATUS_NAMES.get(incident.status, incident.status)}，"
-                       "不能再重试或取消")
+        raise Conflict(
+            f"故障 {incident_id} 已{views.STATUS_NAMES.get(incident.status, incident.status)}，"
+            "不能再重试或取消"
+        )
     return incident, locked
 
 
@@ -55,9 +59,16 @@ def retry(session: Session, *, principal: Principal, incident_id: int, clock: Cl
     incident, _locked = _locked_open(session, principal=principal, incident_id=incident_id)
     iid = incident.instance_id
     with session.begin_nested():  # appended on release: a failed attempt below cannot undo it
-        audit.record(session, at=clock.now(), actor=principal.username, action="incident.retry",
-                     object_type="incident", object_id=incident.id, instance_id=iid,
-                     detail={"attempts": incident.attempts, "element": incident.element})
+        audit.record(
+            session,
+            at=clock.now(),
+            actor=principal.username,
+            action="incident.retry",
+            object_type="incident",
+            object_id=incident.id,
+            instance_id=iid,
+            detail={"attempts": incident.attempts, "element": incident.element},
+        )
     point = audit.mark(session)
     try:
         with session.begin_nested():
@@ -67,32 +78,62 @@ def retry(session: Session, *, principal: Principal, incident_id: int, clock: Cl
         audit.discard_since(session, point)
         element, message = timers.describe_failure(err)
         with session.begin_nested():
-            service.record_failure(session, instance_id=iid, element=element, message=message,
-                                   clock=clock, actor=principal.username,
-                                   detail={"retried_by": principal.username})
+            service.record_failure(
+                session,
+                instance_id=iid,
+                element=element,
+                message=message,
+                clock=clock,
+                actor=principal.username,
+                detail={"retried_by": principal.username},
+            )
         return Retried(resolved=False, fired=0, message=message)
     return Retried(resolved=True, fired=fired)
 
 
-def cancel(session: Session, *, principal: Principal, incident_id: int, clock: Clock,
-           reason: str | None = None) -> list[str]:
+def cancel(
+    session: Session,
+    *,
+    principal: Principal,
+    incident_id: int,
+    clock: Clock,
+    reason: str | None = None,
+) -> list[str]:
     """Withdraws the instance's due timers (through `instances.advance`) and closes the
     incident as cancelled; audited; flushes. Returns the elements withdrawn."""
     incident, locked = _locked_open(session, principal=principal, incident_id=incident_id)
     iid = incident.instance_id
     due = session.execute(
         select(Timer.spiff_task_id, Timer.task_spec)
-        .where(Timer.instance_id == iid, Timer.fire_at <= clock.now()).order_by(Timer.fire_at, Timer.id)
+        .where(Timer.instance_id == iid, Timer.fire_at <= clock.now())
+        .order_by(Timer.fire_at, Timer.id)
     ).all()
     withdrawn: list[str] = []
     if due:
+
         def apply(run: engine.Run) -> None:
             withdrawn.extend(run.cancel_timers([row.spiff_task_id for row in due]))
 
-        instances.advance(session, instance=locked, clock=clock, step=instances.Step(
-            action="timer.cancel", actor=principal.username, apply=apply,
-            detail={"incident": incident.id, "timers": [row.task_spec for row in due],
-                    "reason": reason or ""}))
-    service.close_cancelled(session, instance_id=iid, clock=clock, actor=principal.username,
-                            detail={"withdrawn": withdrawn, "reason": reason or ""})
+        instances.advance(
+            session,
+            instance=locked,
+            clock=clock,
+            step=instances.Step(
+                action="timer.cancel",
+                actor=principal.username,
+                apply=apply,
+                detail={
+                    "incident": incident.id,
+                    "timers": [row.task_spec for row in due],
+                    "reason": reason or "",
+                },
+            ),
+        )
+    service.close_cancelled(
+        session,
+        instance_id=iid,
+        clock=clock,
+        actor=principal.username,
+        detail={"withdrawn": withdrawn, "reason": reason or ""},
+    )
     return withdrawn

@@ -4,6 +4,7 @@ Administrators see the incidents of instances in their units (and of instances w
 designers see every incident (they fix the definitions; the case itself stays out of their
 sight, so its number is shown only to those who may see the case). Everyone else is refused.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,8 +73,10 @@ class Stuck:
 def check_may_handle(principal: Principal) -> None:
     """Only administrators and designers see and handle incidents."""
     if principal.role not in HANDLERS:
-        raise Forbidden(f"只有系统管理和流程设计人员可以查看和处理故障：{principal.username} 是"
-                        f"{ROLES.get(principal.role, principal.role)}人员")
+        raise Forbidden(
+            f"只有系统管理和流程设计人员可以查看和处理故障：{principal.username} 是"
+            f"{ROLES.get(principal.role, principal.role)}人员"
+        )
 
 
 def scope(principal: Principal) -> ColumnElement[bool]:
@@ -85,36 +88,75 @@ def scope(principal: Principal) -> ColumnElement[bool]:
 
 def _query(principal: Principal) -> Select[Any]:
     case_visible = and_(CaseFile.id.is_not(None), access.case_scope(principal))
-    return cast(Select[Any], (
-        select(Incident.id, Incident.instance_id, Instance.process_key, ProcessVersion.name.label("process_name"),
-               ProcessVersion.version.label("process_version"), Instance.org_unit,
-               CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
-               case_visible.label("case_visible"), Incident.kind, Incident.element, Incident.message,
-               Incident.status, Incident.attempts, Incident.first_seen, Incident.last_seen,
-               Incident.next_retry_at, Incident.closed_at, Incident.closed_by)
-        .join(Instance, Instance.id == Incident.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
-        .outerjoin(CaseFile, CaseFile.instance_id == Incident.instance_id)
-        .where(scope(principal))
-    ))
+    return cast(
+        Select[Any],
+        (
+            select(
+                Incident.id,
+                Incident.instance_id,
+                Instance.process_key,
+                ProcessVersion.name.label("process_name"),
+                ProcessVersion.version.label("process_version"),
+                Instance.org_unit,
+                CaseFile.id.label("case_id"),
+                CaseFile.number.label("case_number"),
+                case_visible.label("case_visible"),
+                Incident.kind,
+                Incident.element,
+                Incident.message,
+                Incident.status,
+                Incident.attempts,
+                Incident.first_seen,
+                Incident.last_seen,
+                Incident.next_retry_at,
+                Incident.closed_at,
+                Incident.closed_by,
+            )
+            .join(Instance, Instance.id == Incident.instance_id)
+            .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+            .outerjoin(CaseFile, CaseFile.instance_id == Incident.instance_id)
+            .where(scope(principal))
+        ),
+    )
 
 
 def _view(row: Any) -> IncidentView:
     shown = bool(row.case_visible)
     is_open = row.status == OPEN
     return IncidentView(
-        id=row.id, instance_id=row.instance_id, process_key=row.process_key,
-        process_name=row.process_name, process_version=row.process_version, org_unit=row.org_unit,
-        case_id=row.case_id if shown else None, case_number=row.case_number if shown else None,
-        kind=row.kind, element=row.element, message=row.message, status=row.status,
-        status_name=STATUS_NAMES.get(row.status, row.status), attempts=row.attempts,
-        max_attempts=service.MAX_ATTEMPTS, first_seen=row.first_seen, last_seen=row.last_seen,
-        next_retry_at=row.next_retry_at, closed_at=row.closed_at, closed_by=row.closed_by,
-        may_retry=is_open, may_cancel=is_open)
+        id=row.id,
+        instance_id=row.instance_id,
+        process_key=row.process_key,
+        process_name=row.process_name,
+        process_version=row.process_version,
+        org_unit=row.org_unit,
+        case_id=row.case_id if shown else None,
+        case_number=row.case_number if shown else None,
+        kind=row.kind,
+        element=row.element,
+        message=row.message,
+        status=row.status,
+        status_name=STATUS_NAMES.get(row.status, row.status),
+        attempts=row.attempts,
+        max_attempts=service.MAX_ATTEMPTS,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        next_retry_at=row.next_retry_at,
+        closed_at=row.closed_at,
+        closed_by=row.closed_by,
+        may_retry=is_open,
+        may_cancel=is_open,
+    )
 
 
-def incidents(session: Session, *, principal: Principal, status: str | None = OPEN,
-              page: int = 1, per_page: int = 50) -> paging.Page[IncidentView]:
+def incidents(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = OPEN,
+    page: int = 1,
+    per_page: int = 50,
+) -> paging.Page[IncidentView]:
     """One page of the incidents the principal sees (of one status, or all), most recently
     seen first, and how many there are."""
     check_may_handle(principal)
@@ -123,8 +165,13 @@ def incidents(session: Session, *, principal: Principal, status: str | None = OP
         if status not in STATUSES:
             raise NotFound(f"没有状态为 {status} 的故障")
         query = query.where(Incident.status == status)
-    found = paging.paginate(session, query.order_by(Incident.last_seen.desc(), Incident.id.desc()),
-                            page=page, per_page=per_page, key=Incident.id)
+    found = paging.paginate(
+        session,
+        query.order_by(Incident.last_seen.desc(), Incident.id.desc()),
+        page=page,
+        per_page=per_page,
+        key=Incident.id,
+    )
     return found.map(_view)
 
 
@@ -152,10 +199,18 @@ def stuck(session: Session, *, principal: Principal, instance_id: int | None) ->
     if instance_id is None:
         return None
     row = session.execute(
-        select(Incident).where(Incident.instance_id == instance_id, Incident.status == OPEN)
-        .execution_options(populate_existing=True)).scalar_one_or_none()
+        select(Incident)
+        .where(Incident.instance_id == instance_id, Incident.status == OPEN)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if row is None:
         return None
-    return Stuck(incident_id=row.id, element=row.element, message=row.message, since=row.first_seen,
-                 attempts=row.attempts, next_retry_at=row.next_retry_at,
-                 may_handle=principal.role in HANDLERS)
+    return Stuck(
+        incident_id=row.id,
+        element=row.element,
+        message=row.message,
+        since=row.first_seen,
+        attempts=row.attempts,
+        next_retry_at=row.next_retry_at,
+        may_handle=principal.role in HANDLERS,
+    )

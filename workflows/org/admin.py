@@ -5,6 +5,7 @@ An administrator administers the unit they belong to and the units below it: use
 units elsewhere do not exist for them (NotFound), as cases do not for clerks. Every
 change leaves an audit row in the same transaction.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,16 +41,23 @@ def _refuse(field: str, message: str) -> ValidationFailed:
 def users(session: Session, *, principal: Principal) -> list[User]:
     """The users of the administrator's units, by unit and name."""
     check_may_administer(principal)
-    return list(session.execute(
-        select(User).where(User.org_unit_code.in_(sorted(principal.units)))
-        .order_by(User.org_unit_code, User.username)).scalars())
+    return list(
+        session.execute(
+            select(User)
+            .where(User.org_unit_code.in_(sorted(principal.units)))
+            .order_by(User.org_unit_code, User.username)
+        ).scalars()
+    )
 
 
 def user(session: Session, *, principal: Principal, username: str) -> User:
     """A user of the administrator's units; NotFound for anyone else, as if absent."""
     check_may_administer(principal)
-    found = session.execute(select(User).where(
-        User.username == username, User.org_unit_code.in_(sorted(principal.units)))).scalar_one_or_none()
+    found = session.execute(
+        select(User).where(
+            User.username == username, User.org_unit_code.in_(sorted(principal.units))
+        )
+    ).scalar_one_or_none()
     if found is None:
         raise NotFound(f"用户 {username} 不存在")
     return found
@@ -72,9 +80,19 @@ def _check_cadre(session: Session, principal: Principal, role: str, cadre_id: in
         raise _refuse("cadre_id", f"干部档案 {cadre_id} 不存在或不在本人管理范围内")
 
 
-def create_user(session: Session, *, principal: Principal, username: str, display_name: str,
-                password: str, role: str, org_unit: str, clock: Clock, hasher: PasswordHasher,
-                cadre_id: int | None = None) -> User:
+def create_user(
+    session: Session,
+    *,
+    principal: Principal,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    org_unit: str,
+    clock: Clock,
+    hasher: PasswordHasher,
+    cadre_id: int | None = None,
+) -> User:
     """A new active user in one of the administrator's units (unique name, known role,
     password of 8+ characters, cadre record in scope); audited without the password."""
     check_may_administer(principal)
@@ -84,27 +102,59 @@ def create_user(session: Session, *, principal: Principal, username: str, displa
     if session.execute(select(User.id).where(User.username == username)).first() is not None:
         raise _refuse("username", f"用户名 {username} 已被使用")
     _check_cadre(session, principal, role, cadre_id)
-    created = org.add_user(session, username=username, display_name=display_name, password=password,
-                           role=role, org_unit_code=org_unit, clock=clock, hasher=hasher,
-                           cadre_id=cadre_id)
-    audit.record(session, at=clock.now(), actor=principal.username, action="admin.user.create",
-                 object_type="user", object_id=username,
-                 detail={"role": role, "org_unit": org_unit, "cadre_id": cadre_id,
-                         "display_name": display_name})
+    created = org.add_user(
+        session,
+        username=username,
+        display_name=display_name,
+        password=password,
+        role=role,
+        org_unit_code=org_unit,
+        clock=clock,
+        hasher=hasher,
+        cadre_id=cadre_id,
+    )
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=principal.username,
+        action="admin.user.create",
+        object_type="user",
+        object_id=username,
+        detail={
+            "role": role,
+            "org_unit": org_unit,
+            "cadre_id": cadre_id,
+            "display_name": display_name,
+        },
+    )
     return created
 
 
-def update_user(session: Session, *, principal: Principal, username: str, clock: Clock,
-                hasher: PasswordHasher, display_name: str | None = None, role: str | None = None, org_unit: str | None = None,
-                active: bool | None = None, password: str | None = None, unlock: bool = False) -> User:
+def update_user(
+    session: Session,
+    *,
+    principal: Principal,
+    username: str,
+    clock: Clock,
+    hasher: PasswordHasher,
+    display_name: str | None = None,
+    role: str | None = None,
+    org_unit: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+    unlock: bool = False,
+) -> User:
     """Changes a user of the administrator's units; a password reset or deactivation ends
     their sessions; nobody demotes, moves or deactivates themselves. Audited."""
     target = user(session, principal=principal, username=username)
     now = clock.now()
     changes: dict[str, Any] = {}
     own = target.username == principal.username
-    for field, value, current in (("role", role, target.role), ("org_unit", org_unit, target.org_unit_code),
-                                  ("active", active, target.active)):
+    for field, value, current in (
+        ("role", role, target.role),
+        ("org_unit", org_unit, target.org_unit_code),
+        ("active", active, target.active),
+    ):
         if own and value is not None and value != current:
             raise _refuse(field, "不能更改自己的角色、单位或启用状态")
     if role is not None and role != target.role:
@@ -127,15 +177,27 @@ def update_user(session: Session, *, principal: Principal, username: str, clock:
         org.set_password(target, password, hasher=hasher)
         changes["password"] = "reset"
     if unlock:
-        changes["unlock"] = {"failed_logins": target.failed_logins,
-                             "locked_until": target.locked_until.isoformat() if target.locked_until else None}
+        changes["unlock"] = {
+            "failed_logins": target.failed_logins,
+            "locked_until": target.locked_until.isoformat() if target.locked_until else None,
+        }
         target.failed_logins, target.locked_until = 0, None
     if password is not None or active is False:
-        session.execute(update(LoginSession).where(LoginSession.user_id == target.id,
-                                                   LoginSession.revoked_at.is_(None)).values(revoked_at=now))
+        session.execute(
+            update(LoginSession)
+            .where(LoginSession.user_id == target.id, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
     session.flush()
-    audit.record(session, at=now, actor=principal.username, action="admin.user.update",
-                 object_type="user", object_id=target.username, detail={"changes": changes})
+    audit.record(
+        session,
+        at=now,
+        actor=principal.username,
+        action="admin.user.update",
+        object_type="user",
+        object_id=target.username,
+        detail={"changes": changes},
+    )
     return target
 
 
@@ -146,32 +208,57 @@ def operator(session: Session, *, username: str = "cli") -> Principal:
     that needs a clerk)."""
     found = dict(session.execute(select(OrgUnit.code, OrgUnit.parent_code)).tuples().all())
     roots = sorted(code for code, parent in found.items() if parent is None)
-    return Principal(username=username, role="admin", org_unit=roots[0] if roots else "",
-                     cadre_id=None, units=frozenset(found))
+    return Principal(
+        username=username,
+        role="admin",
+        org_unit=roots[0] if roots else "",
+        cadre_id=None,
+        units=frozenset(found),
+    )
 
 
 def org_units(session: Session, *, principal: Principal) -> list[OrgUnit]:
     """The administrator's unit and the units below it."""
     check_may_administer(principal)
-    return list(session.execute(select(OrgUnit).where(OrgUnit.code.in_(sorted(principal.units)))
-                                .order_by(OrgUnit.code)).scalars())
+    return list(
+        session.execute(
+            select(OrgUnit).where(OrgUnit.code.in_(sorted(principal.units))).order_by(OrgUnit.code)
+        ).scalars()
+    )
 
 
-def create_org_unit(session: Session, *, principal: Principal, code: str, name: str, level: str,
-                    parent: str, clock: Clock) -> OrgUnit:
+def create_org_unit(
+    session: Session,
+    *,
+    principal: Principal,
+    code: str,
+    name: str,
+    level: str,
+    parent: str,
+    clock: Clock,
+) -> OrgUnit:
     """A new unit below one of the administrator's units (unique code, a level not above its
     parent's); audited."""
     check_may_administer(principal)
     parent_unit = _unit_in_scope(session, principal, parent, "parent")
     if level not in org.LEVELS:
         raise _refuse("level", f"应为以下之一：{', '.join(org.LEVELS)}")
-    if parent_unit.level in org.LEVELS and org.LEVELS.index(level) < org.LEVELS.index(parent_unit.level):
+    if parent_unit.level in org.LEVELS and org.LEVELS.index(level) < org.LEVELS.index(
+        parent_unit.level
+    ):
         raise _refuse("level", f"不能高于上级单位的层级（{parent_unit.level}）")
     if session.get(OrgUnit, code) is not None:
         raise _refuse("code", f"单位代码 {code} 已被使用")
     created = org.add_unit(session, code=code, name=name, level=level, parent_code=parent)
-    audit.record(session, at=clock.now(), actor=principal.username, action="admin.org_unit.create",
-                 object_type="org_unit", object_id=code, detail={"name": name, "level": level, "parent": parent})
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=principal.username,
+        action="admin.org_unit.create",
+        object_type="org_unit",
+        object_id=code,
+        detail={"name": name, "level": level, "parent": parent},
+    )
     return created
 
 
@@ -181,30 +268,58 @@ def deadlines(session: Session) -> dict[str, int]:
     return deadline_settings(session)
 
 
-def put_deadlines(session: Session, *, values: dict[str, Any], actor: str, clock: Clock) -> dict[str, int]:
+def put_deadlines(
+    session: Session, *, values: dict[str, Any], actor: str, clock: Clock
+) -> dict[str, int]:
     """Overrides some deadline settings (known keys, whole numbers 1–365); new cases use them."""
     low, high = DEADLINE_RANGE
-    errors = [{"field": key, "message": "不是可设置的期限"} for key in values if key not in DEADLINE_DEFAULTS]
-    errors += [{"field": key, "message": f"应为 {low} 到 {high} 之间的整数"} for key, value in values.items()
-               if key in DEADLINE_DEFAULTS and (type(value) is not int or not low <= value <= high)]
+    errors = [
+        {"field": key, "message": "不是可设置的期限"}
+        for key in values
+        if key not in DEADLINE_DEFAULTS
+    ]
+    errors += [
+        {"field": key, "message": f"应为 {low} 到 {high} 之间的整数"}
+        for key, value in values.items()
+        if key in DEADLINE_DEFAULTS and (type(value) is not int or not low <= value <= high)
+    ]
     if errors:
         raise ValidationFailed("期限设置有误", errors)
     before = deadline_settings(session)
     stored = dict(settings.get(session, "deadlines", {}) or {})
     stored.update(values)
     settings.put(session, "deadlines", stored)
-    changed = {key: {"from": before[key], "to": value} for key, value in values.items() if before[key] != value}
-    audit.record(session, at=clock.now(), actor=actor, action="settings.deadlines", object_type="settings",
-                 object_id="deadlines", detail={"changes": changed})
+    changed = {
+        key: {"from": before[key], "to": value}
+        for key, value in values.items()
+        if before[key] != value
+    }
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=actor,
+        action="settings.deadlines",
+        object_type="settings",
+        object_id="deadlines",
+        detail={"changes": changed},
+    )
     return deadline_settings(session)
 
 
-def move_clock(session: Session, *, clock: Clock, actor: str, advance: str | None = None,
-               to: datetime | None = None) -> datetime:
+def move_clock(
+    session: Session,
+    *,
+    clock: Clock,
+    actor: str,
+    advance: str | None = None,
+    to: datetime | None = None,
+) -> datetime:
     """Moves the shared clock by a duration ('31d', '2h') or to a moment; only where the clock
     is adjustable (demo and test deployments). Audited."""
     if not clock.adjustable:
-        raise ClockNotAdjustable("本部署的时钟不可调整：只有演示和测试部署（CLOCK_ADJUSTABLE=1）可以调整时钟")
+        raise ClockNotAdjustable(
+            "本部署的时钟不可调整：只有演示和测试部署（CLOCK_ADJUSTABLE=1）可以调整时钟"
+        )
     if (advance is None) == (to is None):
         raise _refuse("advance", "advance（时长，如 31d）和 set（时刻）须给出且只给出一个")
     if advance is not None:
@@ -221,8 +336,15 @@ def move_clock(session: Session, *, clock: Clock, actor: str, advance: str | Non
     if not CLOCK_YEARS[0] <= target.year <= CLOCK_YEARS[1]:
         raise _refuse(field, f"时钟只能拨到 {CLOCK_YEARS[0]} 至 {CLOCK_YEARS[1]} 年之间")
     moved = settings.move_clock(session, clock, to=target)
-    audit.record(session, at=moved, actor=actor, action="clock.move", object_type="clock",
-                 object_id="clock", detail=detail)
+    audit.record(
+        session,
+        at=moved,
+        actor=actor,
+        action="clock.move",
+        object_type="clock",
+        object_id="clock",
+        detail=detail,
+    )
     return moved
 
 
@@ -243,10 +365,12 @@ def audit_scope(principal: Principal) -> ColumnElement[bool]:
     instances of other units (system actors and deployment-wide rows are everyone's)."""
     units = sorted(principal.units)
     outside_users = select(User.username).where(User.org_unit_code.not_in(units))
-    outside_instances = select(Instance.id).where(Instance.org_unit.is_not(None),
-                                                  Instance.org_unit.not_in(units))
+    outside_instances = select(Instance.id).where(
+        Instance.org_unit.is_not(None), Instance.org_unit.not_in(units)
+    )
     return AuditEvent.actor.not_in(outside_users) & (
-        AuditEvent.instance_id.is_(None) | AuditEvent.instance_id.not_in(outside_instances))
+        AuditEvent.instance_id.is_(None) | AuditEvent.instance_id.not_in(outside_instances)
+    )
 
 
 @dataclass(frozen=True)
@@ -266,15 +390,21 @@ class AuditEntry:
     hash: str
 
 
-def audit_rows(session: Session, *, principal: Principal, filters: AuditFilters, page: int,
-               per_page: int) -> paging.Page[AuditEntry]:
+def audit_rows(
+    session: Session, *, principal: Principal, filters: AuditFilters, page: int, per_page: int
+) -> paging.Page[AuditEntry]:
     """One page of the audit trail, newest first, and the number of rows matching."""
     check_may_administer(principal)
-    query: Select[Any] = select(AuditEvent).where(audit_scope(principal)).order_by(AuditEvent.id.desc())
-    for column, value in ((AuditEvent.actor, filters.actor), (AuditEvent.action, filters.action),
-                          (AuditEvent.object_type, filters.object_type),
-                          (AuditEvent.object_id, filters.object_id),
-                          (AuditEvent.instance_id, filters.instance_id)):
+    query: Select[Any] = (
+        select(AuditEvent).where(audit_scope(principal)).order_by(AuditEvent.id.desc())
+    )
+    for column, value in (
+        (AuditEvent.actor, filters.actor),
+        (AuditEvent.action, filters.action),
+        (AuditEvent.object_type, filters.object_type),
+        (AuditEvent.object_id, filters.object_id),
+        (AuditEvent.instance_id, filters.instance_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     if filters.since is not None:
@@ -287,6 +417,15 @@ def audit_rows(session: Session, *, principal: Principal, filters: AuditFilters,
 
 def _entry(r: AuditEvent) -> AuditEntry:
     detail = json.loads(r.detail or "{}")
-    return AuditEntry(id=r.id, at=r.at, actor=r.actor, action=r.action, object_type=r.object_type,
-                      object_id=r.object_id, instance_id=r.instance_id, detail=detail,
-                      detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True), hash=r.hash)
+    return AuditEntry(
+        id=r.id,
+        at=r.at,
+        actor=r.actor,
+        action=r.action,
+        object_type=r.object_type,
+        object_id=r.object_id,
+        instance_id=r.instance_id,
+        detail=detail,
+        detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+        hash=r.hash,
+    )

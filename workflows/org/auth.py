@@ -5,6 +5,7 @@ a copy of the database opens no session. A session ends after 30 idle minutes, 1
 hours after login, or at logout; five failed logins in a row lock an account for 15
 minutes (counted per account, reset by a successful login).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,22 +28,34 @@ from workflows.org.models import ApiToken, LoginSession, User
 _SESSIONS = table_of(LoginSession)
 _TOKENS = table_of(ApiToken)
 _USERS = table_of(User)
-_ACCOUNT = (_USERS.c.id.label("user_id"), _USERS.c.username, _USERS.c.role, _USERS.c.org_unit_code,
-            _USERS.c.cadre_id, _USERS.c.active)
+_ACCOUNT = (
+    _USERS.c.id.label("user_id"),
+    _USERS.c.username,
+    _USERS.c.role,
+    _USERS.c.org_unit_code,
+    _USERS.c.cadre_id,
+    _USERS.c.active,
+)
 # Every authenticated request runs one of these: one prepared statement each, session (or
 # token) and its user together.
 _SESSION_WITH_USER = Prepared(
     "auth.session_with_user",
-    select(_SESSIONS.c.id, _SESSIONS.c.csrf_token, _SESSIONS.c.last_seen_at, _SESSIONS.c.expires_at,
-           _SESSIONS.c.revoked_at, *_ACCOUNT)
+    select(
+        _SESSIONS.c.id,
+        _SESSIONS.c.csrf_token,
+        _SESSIONS.c.last_seen_at,
+        _SESSIONS.c.expires_at,
+        _SESSIONS.c.revoked_at,
+        *_ACCOUNT,
+    )
     .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
-    .where(_SESSIONS.c.id == bindparam("sid"))
+    .where(_SESSIONS.c.id == bindparam("sid")),
 )
 _TOKEN_WITH_USER = Prepared(
     "auth.token_with_user",
     select(_TOKENS.c.expires_at, _TOKENS.c.revoked_at, *_ACCOUNT)
     .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
-    .where(_TOKENS.c.token_hash == bindparam("digest"))
+    .where(_TOKENS.c.token_hash == bindparam("digest")),
 )
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -61,8 +74,9 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-def authenticate(session: Session, *, username: str, password: str, ip: str | None,
-                 clock: Clock) -> User:
+def authenticate(
+    session: Session, *, username: str, password: str, ip: str | None, clock: Clock
+) -> User:
     """The user if the password is right and the account usable; counts failures, locks at five.
 
     The caller commits even when this raises, so that a failure is counted."""
@@ -81,12 +95,26 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCK_DURATION
             user.failed_logins = 0
-            audit.record(session, at=now, actor=username, action="auth.locked", object_type="user",
-                         object_id=user.id, detail=detail)
+            audit.record(
+                session,
+                at=now,
+                actor=username,
+                action="auth.locked",
+                object_type="user",
+                object_id=user.id,
+                detail=detail,
+            )
             session.flush()
             raise AccountLocked(f"连续{MAX_FAILED_LOGINS}次登录失败，账户已锁定15分钟")
-        audit.record(session, at=now, actor=username, action="auth.failed", object_type="user",
-                     object_id=user.id, detail=detail)
+        audit.record(
+            session,
+            at=now,
+            actor=username,
+            action="auth.failed",
+            object_type="user",
+            object_id=user.id,
+            detail=detail,
+        )
         session.flush()
         raise Unauthenticated(_WRONG)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
@@ -105,11 +133,26 @@ def open_session(session: Session, *, user: User, ip: str | None, clock: Clock) 
     """A new server-side session (a new id at every login); flushes and audits."""
     now = clock.now()
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    row = LoginSession(id=_digest(secret), user_id=user.id, csrf_token=csrf, ip=ip, created_at=now,
-                       last_seen_at=now, expires_at=now + ABSOLUTE_TIMEOUT, revoked_at=None)
+    row = LoginSession(
+        id=_digest(secret),
+        user_id=user.id,
+        csrf_token=csrf,
+        ip=ip,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + ABSOLUTE_TIMEOUT,
+        revoked_at=None,
+    )
     session.add(row)
-    audit.record(session, at=now, actor=user.username, action="auth.login", object_type="user",
-                 object_id=user.id, detail={"ip": ip})
+    audit.record(
+        session,
+        at=now,
+        actor=user.username,
+        action="auth.login",
+        object_type="user",
+        object_id=user.id,
+        detail={"ip": ip},
+    )
     session.flush()
     return NewSession(secret=secret, csrf_token=csrf, expires_at=row.expires_at)
 
@@ -149,27 +192,40 @@ def resolve_session(session: Session, *, secret: str, clock: Clock) -> Resolved:
         raise Unauthenticated("账户已停用")
     user = _account(row)
     # Writing last-seen on every request would serialize readers on SQLite; a minute is enough.
-    return Resolved(user, user.username, row.id, row.csrf_token, touch=now - last_seen > timedelta(minutes=1))
+    return Resolved(
+        user, user.username, row.id, row.csrf_token, touch=now - last_seen > timedelta(minutes=1)
+    )
 
 
 def _account(row: Any) -> Account:
-    return Account(row.user_id, row.username, row.role, row.org_unit_code, row.cadre_id, bool(row.active))
+    return Account(
+        row.user_id, row.username, row.role, row.org_unit_code, row.cadre_id, bool(row.active)
+    )
 
 
 def touch_session(session: Session, *, session_id: str, clock: Clock) -> None:
     """Moves the idle limit of a live session forward."""
-    session.execute(update(LoginSession).where(LoginSession.id == session_id)
-                    .values(last_seen_at=clock.now()))
+    session.execute(
+        update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=clock.now())
+    )
 
 
 def close_session(session: Session, *, session_id: str, actor: str, clock: Clock) -> None:
     """Revokes a session (logout); audits."""
     now = clock.now()
-    session.execute(update(LoginSession).where(LoginSession.id == session_id,
-                                               LoginSession.revoked_at.is_(None))
-                    .values(revoked_at=now))
-    audit.record(session, at=now, actor=actor, action="auth.logout", object_type="session",
-                 object_id=session_id[:12])
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="auth.logout",
+        object_type="session",
+        object_id=session_id[:12],
+    )
 
 
 @dataclass(frozen=True)
@@ -180,24 +236,42 @@ class NewToken:
     expires_at: datetime | None
 
 
-def issue_token(session: Session, *, username: str, name: str, days: int | None,
-                clock: Clock) -> NewToken:
+def issue_token(
+    session: Session, *, username: str, name: str, days: int | None, clock: Clock
+) -> NewToken:
     """A bearer token for an integration acting as `username`; the secret is returned once."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("a token needs a name", [{"field": "name", "message": "说明令牌的用途，如“档案系统对接”"}])
+        raise ValidationFailed(
+            "a token needs a name",
+            [{"field": "name", "message": "说明令牌的用途，如“档案系统对接”"}],
+        )
     if days is not None and not 1 <= days <= 366:
-        raise ValidationFailed("token lifetime out of range",
-                               [{"field": "days", "message": "1 到 366 天，或不填表示长期有效"}])
+        raise ValidationFailed(
+            "token lifetime out of range",
+            [{"field": "days", "message": "1 到 366 天，或不填表示长期有效"}],
+        )
     user = org.user_by_name(session, username)
     now = clock.now()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), created_at=now,
-                   expires_at=now + timedelta(days=days) if days else None)
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(secret),
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days else None,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, at=now, actor=username, action="auth.token_issued", object_type="api_token",
-                 object_id=row.id, detail={"name": name, "days": days})
+    audit.record(
+        session,
+        at=now,
+        actor=username,
+        action="auth.token_issued",
+        object_type="api_token",
+        object_id=row.id,
+        detail={"name": name, "days": days},
+    )
     return NewToken(id=row.id, name=name, secret=secret, expires_at=row.expires_at)
 
 
@@ -205,7 +279,11 @@ def resolve_token(session: Session, *, secret: str, clock: Clock) -> Resolved:
     """The user behind a bearer token; Unauthenticated when unknown, expired or revoked."""
     row = _TOKEN_WITH_USER.execute(session.connection(), {"digest": _digest(secret)}).first()
     expires = _aware(row.expires_at) if row is not None else None
-    if row is None or row.revoked_at is not None or (expires is not None and clock.now() >= expires):
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (expires is not None and clock.now() >= expires)
+    ):
         raise Unauthenticated("访问令牌无效、已过期或已撤销")
     if not row.active:
         raise Unauthenticated("账户已停用")
@@ -216,8 +294,11 @@ def resolve_token(session: Session, *, secret: str, clock: Clock) -> Resolved:
 def tokens(session: Session, *, username: str) -> list[ApiToken]:
     """A user's tokens, newest first (hashes only)."""
     user = org.user_by_name(session, username)
-    return list(session.execute(select(ApiToken).where(ApiToken.user_id == user.id)
-                                .order_by(ApiToken.id.desc())).scalars())
+    return list(
+        session.execute(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        ).scalars()
+    )
 
 
 def revoke_token(session: Session, *, username: str, token_id: int, clock: Clock) -> None:
@@ -228,6 +309,12 @@ def revoke_token(session: Session, *, username: str, token_id: int, clock: Clock
         raise NotFound(f"token {token_id} not found")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
-        audit.record(session, at=row.revoked_at, actor=username, action="auth.token_revoked",
-                     object_type="api_token", object_id=row.id)
+        audit.record(
+            session,
+            at=row.revoked_at,
+            actor=username,
+            action="auth.token_revoked",
+            object_type="api_token",
+            object_id=row.id,
+        )
     session.flush()

@@ -1,4 +1,5 @@
 """Org units and users. Jurisdiction (干部管理权限, §11) hangs on the org unit tree."""
+
 from __future__ import annotations
 
 from datetime import datetime

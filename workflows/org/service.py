@@ -1,4 +1,5 @@
 """Org units, users and jurisdiction (§11): who may see which unit's work."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,11 +20,14 @@ _VERIFIER = PasswordHasher()
 LEVELS = ("province", "city", "county")
 
 
-def add_unit(session: Session, *, code: str, name: str, level: str,
-             parent_code: str | None = None) -> OrgUnit:
+def add_unit(
+    session: Session, *, code: str, name: str, level: str, parent_code: str | None = None
+) -> OrgUnit:
     """A new org unit under its parent; flushes."""
     if level not in LEVELS:
-        raise ValidationFailed("unknown level", [{"field": "level", "message": f"one of {', '.join(LEVELS)}"}])
+        raise ValidationFailed(
+            "unknown level", [{"field": "level", "message": f"one of {', '.join(LEVELS)}"}]
+        )
     if parent_code is not None and session.get(OrgUnit, parent_code) is None:
         raise NotFound(f"org unit {parent_code} not found")
     unit = OrgUnit(code=code, name=name, level=level, parent_code=parent_code)
@@ -52,25 +56,46 @@ def subtree(session: Session, code: str) -> list[str]:
     """The unit and every unit below it (a higher supervisor or admin sees these)."""
     codes, frontier = [code], [code]
     while frontier:
-        children = list(session.execute(
-            select(OrgUnit.code).where(OrgUnit.parent_code.in_(frontier))).scalars())
+        children = list(
+            session.execute(select(OrgUnit.code).where(OrgUnit.parent_code.in_(frontier))).scalars()
+        )
         codes.extend(children)
         frontier = children
     return codes
 
 
-def add_user(session: Session, *, username: str, display_name: str, password: str, role: str,
-             org_unit_code: str, clock: Clock, hasher: PasswordHasher,
-             cadre_id: int | None = None) -> User:
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    org_unit_code: str,
+    clock: Clock,
+    hasher: PasswordHasher,
+    cadre_id: int | None = None,
+) -> User:
     """A user with an argon2-hashed password; flushes."""
     if role not in ROLES:
-        raise ValidationFailed("unknown role", [{"field": "role", "message": f"one of {', '.join(ROLES)}"}])
+        raise ValidationFailed(
+            "unknown role", [{"field": "role", "message": f"one of {', '.join(ROLES)}"}]
+        )
     if len(password) < 8:
-        raise ValidationFailed("password too short", [{"field": "password", "message": "at least 8 characters"}])
+        raise ValidationFailed(
+            "password too short", [{"field": "password", "message": "at least 8 characters"}]
+        )
     unit(session, org_unit_code)
-    user = User(username=username, display_name=display_name, password_hash=hasher.hash(password),
-                role=role, org_unit_code=org_unit_code, cadre_id=cadre_id, active=True,
-                created_at=clock.now())
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hasher.hash(password),
+        role=role,
+        org_unit_code=org_unit_code,
+        cadre_id=cadre_id,
+        active=True,
+        created_at=clock.now(),
+    )
     session.add(user)
     session.flush()
     return user
@@ -79,7 +104,9 @@ def add_user(session: Session, *, username: str, display_name: str, password: st
 def set_password(user: User, password: str, *, hasher: PasswordHasher) -> None:
     """Replaces the user's password by an argon2 hash of a new one of at least 8 characters."""
     if len(password) < 8:
-        raise ValidationFailed("password too short", [{"field": "password", "message": "at least 8 characters"}])
+        raise ValidationFailed(
+            "password too short", [{"field": "password", "message": "at least 8 characters"}]
+        )
     user.password_hash = hasher.hash(password)
 
 

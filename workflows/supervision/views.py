@@ -7,6 +7,7 @@ deadline, so the escalation stands for it in every count and list. Queries read 
 human-task projection only. The aging of overdue work counts it in buckets of days
 overdue (1–3, 4–7, 8–15, 16–30, more than 30), days counted as in the overdue list.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,22 +123,45 @@ def summary(session: Session, *, principal: Principal, clock: Clock) -> Summary:
     now = clock.now()
     soon = queues.due_soon_limit(session, clock)
     due_soon = (HumanTask.due_at >= now) & (HumanTask.due_at < soon)
-    measures = (func.count().label("open"), _flag(due_soon).label("due_soon"),
-                _flag(is_overdue(now)).label("overdue"))
+    measures = (
+        func.count().label("open"),
+        _flag(due_soon).label("due_soon"),
+        _flag(is_overdue(now)).label("overdue"),
+    )
     base = select(*measures).where(HumanTask.state == "open", access.task_scope(principal))
 
     def grouped(column: Any, names: dict[str, str]) -> list[Counts]:
         rows = session.execute(base.add_columns(column).group_by(column).order_by(column)).all()
-        return [Counts(key=row[3] or "", name=names.get(row[3] or "", row[3] or "未指定"),
-                       open=row.open, due_soon=row.due_soon, overdue=row.overdue) for row in rows]
+        return [
+            Counts(
+                key=row[3] or "",
+                name=names.get(row[3] or "", row[3] or "未指定"),
+                open=row.open,
+                due_soon=row.due_soon,
+                overdue=row.overdue,
+            )
+            for row in rows
+        ]
 
     total = session.execute(base).one()
     unit_names = {code: name for code, name in session.execute(select(OrgUnit.code, OrgUnit.name))}
-    oldest = list(overdue(session, principal=principal, clock=clock, filters=Filters(), page=1,
-                          per_page=OLDEST, count=False).items)
+    oldest = list(
+        overdue(
+            session,
+            principal=principal,
+            clock=clock,
+            filters=Filters(),
+            page=1,
+            per_page=OLDEST,
+            count=False,
+        ).items
+    )
     return Summary(
-        now=now, due_soon_before=soon,
-        total=Counts(key="", name="合计", open=total.open, due_soon=total.due_soon, overdue=total.overdue),
+        now=now,
+        due_soon_before=soon,
+        total=Counts(
+            key="", name="合计", open=total.open, due_soon=total.due_soon, overdue=total.overdue
+        ),
         by_org_unit=grouped(HumanTask.org_unit, unit_names),
         by_process=grouped(HumanTask.process_key, process_names(session)),
         by_role=grouped(HumanTask.role, ROLES),
@@ -159,16 +183,36 @@ def aging(session: Session, *, principal: Principal, clock: Clock) -> list[Aging
         newer = true() if low <= 1 else since < now - timedelta(days=low - 1)
         return newer if high is None else newer & (since >= now - timedelta(days=high))
 
-    measures = [_flag(within(low, high)).label(f"b{i}") for i, (low, high) in enumerate(AGING_BUCKETS)]
-    row = session.execute(select(*measures).where(
-        HumanTask.state == "open", access.task_scope(principal), is_overdue(now))).one()
-    return [AgingBucket(key=f"{low}-{high or ''}", low=low, high=high,
-                        name=f"{low}–{high} 天" if high else f"{low - 1} 天以上", overdue=int(row[i]))
-            for i, (low, high) in enumerate(AGING_BUCKETS)]
+    measures = [
+        _flag(within(low, high)).label(f"b{i}") for i, (low, high) in enumerate(AGING_BUCKETS)
+    ]
+    row = session.execute(
+        select(*measures).where(
+            HumanTask.state == "open", access.task_scope(principal), is_overdue(now)
+        )
+    ).one()
+    return [
+        AgingBucket(
+            key=f"{low}-{high or ''}",
+            low=low,
+            high=high,
+            name=f"{low}–{high} 天" if high else f"{low - 1} 天以上",
+            overdue=int(row[i]),
+        )
+        for i, (low, high) in enumerate(AGING_BUCKETS)
+    ]
 
 
-def overdue(session: Session, *, principal: Principal, clock: Clock, filters: Filters, page: int,
-            per_page: int, count: bool = True) -> paging.Page[OverdueTask]:
+def overdue(
+    session: Session,
+    *,
+    principal: Principal,
+    clock: Clock,
+    filters: Filters,
+    page: int,
+    per_page: int,
+    count: bool = True,
+) -> paging.Page[OverdueTask]:
     """One page of overdue tasks and escalations in the principal's units, oldest first,
     with case, cadre, urges (催办) and what the principal may do, and the total (a lower
     bound unless `count`); Forbidden unless a supervisor or admin."""
@@ -186,25 +230,38 @@ def overdue(session: Session, *, principal: Principal, clock: Clock, filters: Fi
 
 def process_names(session: Session) -> dict[str, str]:
     """Each process key's name as its newest version calls it."""
-    rows = session.execute(select(ProcessVersion.process_key, ProcessVersion.name)
-                           .order_by(ProcessVersion.process_key, ProcessVersion.version))
+    rows = session.execute(
+        select(ProcessVersion.process_key, ProcessVersion.name).order_by(
+            ProcessVersion.process_key, ProcessVersion.version
+        )
+    )
     return {key: name for key, name in rows}
 
 
-def _overdue_rows(session: Session, principal: Principal, filters: Filters,
-                  now: datetime) -> Select[Any]:
+def _overdue_rows(
+    session: Session, principal: Principal, filters: Filters, now: datetime
+) -> Select[Any]:
     since = func.coalesce(HumanTask.due_at, HumanTask.created_at)
-    query: Select[Any] = cast(Select[Any], (
-        select(HumanTask, CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
-               CaseFile.cadre_id.label("cadre_id"), CaseFile.subject_name.label("subject_name"),
-               ProcessVersion.name.label("process_name"), OrgUnit.name.label("org_unit_name"))
-        .join(Instance, Instance.id == HumanTask.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
-        .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
-        .outerjoin(OrgUnit, OrgUnit.code == HumanTask.org_unit)
-        .where(HumanTask.state == "open", access.task_scope(principal), is_overdue(now))
-        .order_by(since, HumanTask.id)
-    ))
+    query: Select[Any] = cast(
+        Select[Any],
+        (
+            select(
+                HumanTask,
+                CaseFile.id.label("case_id"),
+                CaseFile.number.label("case_number"),
+                CaseFile.cadre_id.label("cadre_id"),
+                CaseFile.subject_name.label("subject_name"),
+                ProcessVersion.name.label("process_name"),
+                OrgUnit.name.label("org_unit_name"),
+            )
+            .join(Instance, Instance.id == HumanTask.instance_id)
+            .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+            .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
+            .outerjoin(OrgUnit, OrgUnit.code == HumanTask.org_unit)
+            .where(HumanTask.state == "open", access.task_scope(principal), is_overdue(now))
+            .order_by(since, HumanTask.id)
+        ),
+    )
     if filters.org_unit:
         units = set(org.subtree(session, filters.org_unit)) & principal.units
         query = query.where(HumanTask.org_unit.in_(sorted(units)))
@@ -229,18 +286,39 @@ _NO_URGES = _Urges()
 def _item(row: Any, now: datetime, principal: Principal, urges: _Urges) -> OverdueTask:
     task: HumanTask = row.HumanTask
     since = task.due_at or task.created_at
-    actions = tuple(action for action, refusal in (
-        ("urge", work.urge_refusal(principal, task)), ("escalate", work.escalate_refusal(principal, task, now=now)))
-        if refusal is None)
+    actions = tuple(
+        action
+        for action, refusal in (
+            ("urge", work.urge_refusal(principal, task)),
+            ("escalate", work.escalate_refusal(principal, task, now=now)),
+        )
+        if refusal is None
+    )
     return OverdueTask(
-        task_id=task.id, task=task.name, element=task.task_spec, escalation=task.due_at is None,
-        process=task.process_key, process_name=row.process_name, role=task.role,
-        role_name=ROLES.get(task.role or "", task.role), org_unit=task.org_unit,
-        org_unit_name=row.org_unit_name, assignee=task.assignee, due_at=task.due_at,
-        overdue_since=since, days_overdue=max(1, math.ceil((now - since).total_seconds() / _DAY)),
-        case_id=row.case_id, case_number=row.case_number, cadre_id=row.cadre_id,
-        subject_name=row.subject_name, urge_count=urges.count, escalations=urges.escalations,
-        last_urged_at=urges.last_at, last_urged_by=urges.last_by, actions=actions)
+        task_id=task.id,
+        task=task.name,
+        element=task.task_spec,
+        escalation=task.due_at is None,
+        process=task.process_key,
+        process_name=row.process_name,
+        role=task.role,
+        role_name=ROLES.get(task.role or "", task.role),
+        org_unit=task.org_unit,
+        org_unit_name=row.org_unit_name,
+        assignee=task.assignee,
+        due_at=task.due_at,
+        overdue_since=since,
+        days_overdue=max(1, math.ceil((now - since).total_seconds() / _DAY)),
+        case_id=row.case_id,
+        case_number=row.case_number,
+        cadre_id=row.cadre_id,
+        subject_name=row.subject_name,
+        urge_count=urges.count,
+        escalations=urges.escalations,
+        last_urged_at=urges.last_at,
+        last_urged_by=urges.last_by,
+        actions=actions,
+    )
 
 
 def _urges(session: Session, task_ids: list[int]) -> dict[int, _Urges]:
@@ -248,11 +326,15 @@ def _urges(session: Session, task_ids: list[int]) -> dict[int, _Urges]:
     if not task_ids:
         return {}
     escalation = TaskUrge.kind == ESCALATION
-    rows = session.execute(select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at, escalation)
-                           .where(TaskUrge.task_id.in_(sorted(set(task_ids))))
-                           .order_by(TaskUrge.created_at, TaskUrge.id))
+    rows = session.execute(
+        select(TaskUrge.task_id, TaskUrge.urged_by, TaskUrge.created_at, escalation)
+        .where(TaskUrge.task_id.in_(sorted(set(task_ids))))
+        .order_by(TaskUrge.created_at, TaskUrge.id)
+    )
     found: dict[int, _Urges] = {}
     for task_id, urged_by, created_at, escalated in rows:
         seen = found.get(task_id, _NO_URGES)
-        found[task_id] = _Urges(seen.count + 1, seen.escalations + (1 if escalated else 0), created_at, urged_by)
+        found[task_id] = _Urges(
+            seen.count + 1, seen.escalations + (1 if escalated else 0), created_at, urged_by
+        )
     return found

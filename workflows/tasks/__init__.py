@@ -13,4 +13,6 @@ def register(registry: Registry) -> None:
     listeners); due-soon and overdue notices are raised by a periodic sweep."""
     registry.add_module(drafts)
     registry.add_module(notifications)
-    registry.every("notification-sweep", notifications.sweep, min_interval=NOTIFICATION_INTERVAL_FLOOR)
+    registry.every(
+        "notification-sweep", notifications.sweep, min_interval=NOTIFICATION_INTERVAL_FLOOR
+    )

@@ -6,6 +6,7 @@ committed (a claim or transfer cannot slip in between check and completion). The
 tasks that follow are read once, by instance, and filtered by the same rule as
 `access.task_scope`, evaluated on the rows read.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -26,8 +27,9 @@ from workflows.errors import NotFound
 _TASKS = table_of(HumanTask)
 _OPEN_OF_INSTANCE = Prepared(
     "completion.open_of_instance",
-    select(_TASKS).where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.state == "open")
-    .order_by(_TASKS.c.id)
+    select(_TASKS)
+    .where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.state == "open")
+    .order_by(_TASKS.c.id),
 )
 
 
@@ -44,8 +46,9 @@ class Completion:
     facts: TaskFacts  # the completed task and its case, as authorization read them
 
 
-def complete(session: Session, *, principal: Principal, task_id: int, data: Mapping[str, Any],
-             clock: Clock) -> Completion:
+def complete(
+    session: Session, *, principal: Principal, task_id: int, data: Mapping[str, Any], clock: Clock
+) -> Completion:
     """Completes the task for `principal`: NotFound when it is out of their sight, Forbidden
     when it is not theirs to do (role, org unit, assignee, recusal), 409 when already done,
     422 for form data the form refuses. Returns the instance's open tasks they may see.
@@ -58,12 +61,25 @@ def complete(session: Session, *, principal: Principal, task_id: int, data: Mapp
     def authorize() -> None:
         checked.append(access.check_may_complete(session, principal, _Ref(task_id)))
 
-    done = instances.complete_task(session, task_id=task_id, data=data, actor=principal.username,
-                                   clock=clock, authorize=authorize)
+    done = instances.complete_task(
+        session,
+        task_id=task_id,
+        data=data,
+        actor=principal.username,
+        clock=clock,
+        authorize=authorize,
+    )
     facts = checked[0]
     # A completed instance has no open task left: advance cancelled every one it had.
-    rows = [] if done.instance_status == "completed" else [
-        row for row in _OPEN_OF_INSTANCE.execute(session.connection(), {"iid": done.instance_id})
-        if access.task_visible(principal, role=row.role, org_unit=row.org_unit,
-                               case_cadre_id=facts.case_cadre_id)]
+    rows = (
+        []
+        if done.instance_status == "completed"
+        else [
+            row
+            for row in _OPEN_OF_INSTANCE.execute(session.connection(), {"iid": done.instance_id})
+            if access.task_visible(
+                principal, role=row.role, org_unit=row.org_unit, case_cadre_id=facts.case_cadre_id
+            )
+        ]
+    )
     return Completion(done=done, case_id=facts.case_id, next_tasks=rows, facts=facts)

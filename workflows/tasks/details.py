@@ -1,6 +1,7 @@
 """What earlier steps of a task's instance recorded (办理记录): each completed form's answers,
 labelled by the titles of the forms the version was deployed with, so the person deciding
 sees what they decide on. Part of a task's view (workflows/tasks/views.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,14 +31,25 @@ class RecordedStep:
     entries: list[RecordedEntry]
 
 
-def recorded_steps(session: Session, *, task: HumanTask, forms: dict[str, Any],
-                   data: dict[str, Any]) -> list[RecordedStep]:
+def recorded_steps(
+    session: Session, *, task: HumanTask, forms: dict[str, Any], data: dict[str, Any]
+) -> list[RecordedStep]:
     """The completed tasks of `task`'s instance, oldest first, each with the answers of its form
     found in `data` (a field answered in several steps shows under the last); the fields of
     `task`'s own form and values that are empty or not plain (lists, objects) are left out."""
-    done = session.execute(select(HumanTask).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.state == "completed",
-        HumanTask.form.is_not(None)).order_by(HumanTask.completed_at, HumanTask.id)).scalars().all()
+    done = (
+        session.execute(
+            select(HumanTask)
+            .where(
+                HumanTask.instance_id == task.instance_id,
+                HumanTask.state == "completed",
+                HumanTask.form.is_not(None),
+            )
+            .order_by(HumanTask.completed_at, HumanTask.id)
+        )
+        .scalars()
+        .all()
+    )
     own = set(_properties(forms.get(task.form or "")))
     last_step: dict[str, int] = {}
     for index, step in enumerate(done):
@@ -47,18 +59,30 @@ def recorded_steps(session: Session, *, task: HumanTask, forms: dict[str, Any],
     for index, step in enumerate(done):
         entries = []
         for key, spec in _ordered(forms, step.form or ""):
-            text = _text(spec, data.get(key)) if key not in own and last_step[key] == index else None
+            text = (
+                _text(spec, data.get(key)) if key not in own and last_step[key] == index else None
+            )
             if text:
-                entries.append(RecordedEntry(key=key, label=str(spec.get("title") or key), text=text))
+                entries.append(
+                    RecordedEntry(key=key, label=str(spec.get("title") or key), text=text)
+                )
         if entries:
-            steps.append(RecordedStep(task_name=step.name, completed_by=step.completed_by,
-                                      completed_at=step.completed_at, entries=entries))
+            steps.append(
+                RecordedStep(
+                    task_name=step.name,
+                    completed_by=step.completed_by,
+                    completed_at=step.completed_at,
+                    entries=entries,
+                )
+            )
     return steps
 
 
 def _properties(schema: Any) -> dict[str, Any]:
     found = schema.get("properties") if isinstance(schema, dict) else None
-    return {k: v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
+    return (
+        {k: v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
+    )
 
 
 def _ordered(forms: dict[str, Any], name: str) -> list[tuple[str, Any]]:

@@ -5,6 +5,7 @@ task (one per task, replaced by each save). It never becomes task data by itself
 completing the task does, through `instances.complete_task`, whose listener below
 deletes the draft inside the completion's own transaction (however it was completed).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,15 +37,18 @@ class Draft:
     saved_at: datetime
 
 
-def save_draft(session: Session, *, principal: Principal, task_id: int, data: dict[str, Any],
-               clock: Clock) -> Draft:
+def save_draft(
+    session: Session, *, principal: Principal, task_id: int, data: dict[str, Any], clock: Clock
+) -> Draft:
     """The open task's draft is `data`, saved by someone who may complete the task (NotFound if
     the task is out of sight, Forbidden if it is not theirs, Conflict once it is closed); audited."""
     task = access.get_task(session, principal, task_id)
     instances.lock_instance(session, task.instance_id)  # a completion cannot slip in between
     session.refresh(task)
     if task.state != "open":
-        raise Conflict(f"任务「{task.name}」已{'办结' if task.state == 'completed' else '取消'}，不能保存草稿")
+        raise Conflict(
+            f"任务「{task.name}」已{'办结' if task.state == 'completed' else '取消'}，不能保存草稿"
+        )
     access.check_may_complete(session, principal, task)
     text = json.dumps(data, ensure_ascii=False, default=str)
     if not isinstance(data, dict) or len(text) > MAX_CHARS:
@@ -59,8 +63,15 @@ def save_draft(session: Session, *, principal: Principal, task_id: int, data: di
         row.data, row.saved_by, row.saved_at = text, principal.username, now
     session.flush()
     # Not on the case's timeline (no instance id): a draft is work in progress, not a step.
-    audit.record(session, at=now, actor=principal.username, action="task.draft", object_type="task",
-                 object_id=task.id, detail={"task": task.task_spec, "chars": len(text)})
+    audit.record(
+        session,
+        at=now,
+        actor=principal.username,
+        action="task.draft",
+        object_type="task",
+        object_id=task.id,
+        detail={"task": task.task_spec, "chars": len(text)},
+    )
     return Draft(task.id, data, row.saved_by, row.saved_at)
 
 
@@ -79,8 +90,10 @@ def draft_of(session: Session, *, principal: Principal, task_id: int) -> Draft |
     return Draft(task.id, data if isinstance(data, dict) else {}, row.saved_by, row.saved_at)
 
 
-_DROP_DRAFT = Prepared("drafts.drop_draft",
-                       delete(table_of(TaskDraft)).where(table_of(TaskDraft).c.task_id == bindparam("tid")))
+_DROP_DRAFT = Prepared(
+    "drafts.drop_draft",
+    delete(table_of(TaskDraft)).where(table_of(TaskDraft).c.task_id == bindparam("tid")),
+)
 
 
 @hooks.after_any_completion
@@ -93,4 +106,3 @@ def _drop_draft(context: hooks.ActionContext) -> None:
         context.writes.add(_DROP_DRAFT, tid=context.task_id)
     else:
         _DROP_DRAFT.execute(context.session.connection(), {"tid": context.task_id})
-

@@ -1,5 +1,6 @@
 """Records of work on tasks: comments, urges (催办), notifications and form drafts. All
 append-only except a notification's read mark and a draft (replaced, then deleted)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -8,6 +8,7 @@ to the unique `dedupe` key. A notice goes to a task's assignee, or, while nobody
 it, to everyone who could take it: the active users of its role in its org unit (for a
 cadre's own task, the cadre's users).
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,26 +45,49 @@ from workflows.tasks.models import Notification
 
 log = logging.getLogger(__name__)
 
-KINDS = {"assigned": "分派", "urged": "催办", "due_soon": "即将到期", "overdue": "已逾期",
-         "decided": "已作出决定"}
+KINDS = {
+    "assigned": "分派",
+    "urged": "催办",
+    "due_soon": "即将到期",
+    "overdue": "已逾期",
+    "decided": "已作出决定",
+}
 #: Actions by which a person (not the process) gave a task its assignee; see `_assigned_by_process`.
 REASSIGNING_ACTIONS = ("task.claim", "task.delegate", "task.transfer")
 _NOTIFICATIONS = table_of(Notification)
 
 
-def notify(session: Session, *, username: str, kind: str, title: str, body: str,
-           task_id: int | None = None, case_id: int | None = None, dedupe: str | None = None,
-           clock: Clock) -> int | None:
+def notify(
+    session: Session,
+    *,
+    username: str,
+    kind: str,
+    title: str,
+    body: str,
+    task_id: int | None = None,
+    case_id: int | None = None,
+    dedupe: str | None = None,
+    clock: Clock,
+) -> int | None:
     """Adds one notice and returns its id; with `dedupe`, a notice with that key already
     there (or added by a concurrent sweep) wins and nothing is added (None)."""
     if kind not in KINDS:
-        raise ValidationFailed(f"unknown notification kind {kind!r}",
-                               [{"field": "kind", "message": f"one of {', '.join(KINDS)}"}])
+        raise ValidationFailed(
+            f"unknown notification kind {kind!r}",
+            [{"field": "kind", "message": f"one of {', '.join(KINDS)}"}],
+        )
     conn = session.connection()
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = insert(_NOTIFICATIONS).values(
-        username=username, kind=kind, title=title[:400], body=body, task_id=task_id, case_id=case_id,
-        dedupe=dedupe, created_at=clock.now(), read_at=None,
+        username=username,
+        kind=kind,
+        title=title[:400],
+        body=body,
+        task_id=task_id,
+        case_id=case_id,
+        dedupe=dedupe,
+        created_at=clock.now(),
+        read_at=None,
     )
     if dedupe is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe"])
@@ -74,16 +98,26 @@ def notify(session: Session, *, username: str, kind: str, title: str, body: str,
 def addressees(where: ColumnElement[bool]) -> CompoundSelect:
     """(task_id, username) of whom the notices of the tasks matching `where` go to: the
     assignee, or while unassigned every active user who could take the task."""
-    assigned = (select(HumanTask.id.label("task_id"), User.username.label("username"))
-                .join(User, User.username == HumanTask.assignee)
-                .where(where, User.active.is_(True)))
-    pool = (select(HumanTask.id, User.username)
-            .join(User, and_(User.role == HumanTask.role, User.org_unit_code == HumanTask.org_unit))
-            .where(where, HumanTask.assignee.is_(None), HumanTask.role != "cadre", User.active.is_(True)))
-    own = (select(HumanTask.id, User.username)
-           .join(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
-           .join(User, and_(User.cadre_id == CaseFile.cadre_id, User.role == "cadre"))
-           .where(where, HumanTask.assignee.is_(None), HumanTask.role == "cadre", User.active.is_(True)))
+    assigned = (
+        select(HumanTask.id.label("task_id"), User.username.label("username"))
+        .join(User, User.username == HumanTask.assignee)
+        .where(where, User.active.is_(True))
+    )
+    pool = (
+        select(HumanTask.id, User.username)
+        .join(User, and_(User.role == HumanTask.role, User.org_unit_code == HumanTask.org_unit))
+        .where(
+            where, HumanTask.assignee.is_(None), HumanTask.role != "cadre", User.active.is_(True)
+        )
+    )
+    own = (
+        select(HumanTask.id, User.username)
+        .join(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
+        .join(User, and_(User.cadre_id == CaseFile.cadre_id, User.role == "cadre"))
+        .where(
+            where, HumanTask.assignee.is_(None), HumanTask.role == "cadre", User.active.is_(True)
+        )
+    )
     return union_all(assigned, pool, own)
 
 
@@ -95,9 +129,13 @@ def recipients(session: Session, *, task_id: int) -> list[str]:
 
 def unread_count(session: Session, *, username: str) -> int:
     """How many of this user's notices are unread."""
-    return int(session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.username == username, Notification.read_at.is_(None))).scalar_one())
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.username == username, Notification.read_at.is_(None))
+        ).scalar_one()
+    )
 
 
 def mark_read(session: Session, *, username: str, ids: Sequence[int] | None, clock: Clock) -> int:
@@ -107,20 +145,32 @@ def mark_read(session: Session, *, username: str, ids: Sequence[int] | None, clo
     query = update(table).where(table.c.username == username, table.c.read_at.is_(None))
     if ids is not None:
         wanted = sorted(set(ids))
-        own = set(session.execute(select(Notification.id).where(
-            Notification.id.in_(wanted), Notification.username == username)).scalars())
+        own = set(
+            session.execute(
+                select(Notification.id).where(
+                    Notification.id.in_(wanted), Notification.username == username
+                )
+            ).scalars()
+        )
         missing = [i for i in wanted if i not in own]
         if missing:
             raise NotFound(f"通知 {missing[0]} 不存在")
         query = query.where(table.c.id.in_(wanted))
     changed = session.connection().execute(query.values(read_at=clock.now())).rowcount
-    audit.record(session, at=clock.now(), actor=username, action="notification.read",
-                 object_type="user", object_id=username,
-                 detail={"ids": sorted(set(ids)) if ids is not None else "all", "marked": changed})
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=username,
+        action="notification.read",
+        object_type="user",
+        object_id=username,
+        detail={"ids": sorted(set(ids)) if ids is not None else "all", "marked": changed},
+    )
     return changed
 
 
 # -- the sweep ---------------------------------------------------------------------------
+
 
 def sweep(db: Database, *, clock: Clock, batch: int = 500) -> int:
     """Raises every missing due-soon, overdue and process-assignment notice, batch by
@@ -134,9 +184,15 @@ def sweep(db: Database, *, clock: Clock, batch: int = 500) -> int:
                 rows = session.execute(_pending(session, kind, clock=clock).limit(batch)).all()
                 count = sum(_raise(session, kind, row, clock=clock) for row in rows)
                 if count:
-                    audit.record(session, at=clock.now(), actor="scheduler", action="notification.sweep",
-                                 object_type="notification", object_id=kind,
-                                 detail={"kind": kind, "added": count})
+                    audit.record(
+                        session,
+                        at=clock.now(),
+                        actor="scheduler",
+                        action="notification.sweep",
+                        object_type="notification",
+                        object_id=kind,
+                        detail={"kind": kind, "added": count},
+                    )
             added += count
             if len(rows) < batch:
                 break
@@ -150,19 +206,33 @@ def _pending(session: Session, kind: str, *, clock: Clock) -> Any:
     if kind == "overdue":
         where = and_(HumanTask.state == "open", HumanTask.due_at < now)
     elif kind == "due_soon":
-        where = and_(HumanTask.state == "open", HumanTask.due_at >= now,
-                     HumanTask.due_at < queues.due_soon_limit(session, clock))
+        where = and_(
+            HumanTask.state == "open",
+            HumanTask.due_at >= now,
+            HumanTask.due_at < queues.due_soon_limit(session, clock),
+        )
     else:
-        where = and_(HumanTask.state == "open", HumanTask.assignee.is_not(None), _assigned_by_process())
+        where = and_(
+            HumanTask.state == "open", HumanTask.assignee.is_not(None), _assigned_by_process()
+        )
     pairs = addressees(where).subquery()
     if kind == "assigned":  # the task actions raise theirs without a key: look for any
-        had = exists().where(Notification.kind == "assigned", Notification.task_id == pairs.c.task_id,
-                             Notification.username == pairs.c.username)
+        had = exists().where(
+            Notification.kind == "assigned",
+            Notification.task_id == pairs.c.task_id,
+            Notification.username == pairs.c.username,
+        )
     else:
         had = exists().where(Notification.dedupe == _key(kind, pairs.c.task_id, pairs.c.username))
     return (
-        select(pairs.c.task_id, pairs.c.username, HumanTask.name, HumanTask.due_at,
-               CaseFile.id.label("case_id"), CaseFile.number.label("case_number"))
+        select(
+            pairs.c.task_id,
+            pairs.c.username,
+            HumanTask.name,
+            HumanTask.due_at,
+            CaseFile.id.label("case_id"),
+            CaseFile.number.label("case_number"),
+        )
         .join(HumanTask, HumanTask.id == pairs.c.task_id)
         .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
         .where(~had)
@@ -173,10 +243,12 @@ def _pending(session: Session, kind: str, *, clock: Clock) -> Any:
 def _assigned_by_process() -> ColumnElement[bool]:
     """The task's assignee was set by the process (`assigneeFrom`), not by a person: a
     claim, delegation or transfer leaves an audit row on the task and notifies itself."""
-    return ~exists().where(AuditEvent.instance_id == HumanTask.instance_id,
-                           AuditEvent.object_type == "task",
-                           AuditEvent.object_id == cast(HumanTask.id, String),
-                           AuditEvent.action.in_(REASSIGNING_ACTIONS))
+    return ~exists().where(
+        AuditEvent.instance_id == HumanTask.instance_id,
+        AuditEvent.object_type == "task",
+        AuditEvent.object_id == cast(HumanTask.id, String),
+        AuditEvent.action.in_(REASSIGNING_ACTIONS),
+    )
 
 
 def _key(kind: str, task_id: Any, username: Any) -> Any:
@@ -191,9 +263,17 @@ def _raise(session: Session, kind: str, row: Any, *, clock: Clock) -> int:
         "due_soon": (f"即将到期：{row.name}{where}", f"请在 {due} 前办理。"),
         "assigned": (f"新分派：{row.name}{where}", "流程已将本任务指定由你办理。"),
     }[kind]
-    added = notify(session, username=row.username, kind=kind, title=title, body=body,
-                   task_id=row.task_id, case_id=row.case_id,
-                   dedupe=f"{kind}:{row.task_id}:{row.username}", clock=clock)
+    added = notify(
+        session,
+        username=row.username,
+        kind=kind,
+        title=title,
+        body=body,
+        task_id=row.task_id,
+        case_id=row.case_id,
+        dedupe=f"{kind}:{row.task_id}:{row.username}",
+        clock=clock,
+    )
     return 0 if added is None else 1
 
 
@@ -202,6 +282,7 @@ def _local(moment: datetime | None, clock: Clock) -> str:
 
 
 # -- decisions ---------------------------------------------------------------------------
+
 
 @hooks.after_any_completion
 def _tell_the_cadre(context: hooks.ActionContext) -> None:
@@ -212,9 +293,20 @@ def _tell_the_cadre(context: hooks.ActionContext) -> None:
     case = session.get(CaseFile, int(context.data["case_id"]))
     if case is None or case.cadre_id is None:
         return
-    users = session.execute(select(User.username).where(
-        User.cadre_id == case.cadre_id, User.active.is_(True)).order_by(User.username)).scalars()
+    users = session.execute(
+        select(User.username)
+        .where(User.cadre_id == case.cadre_id, User.active.is_(True))
+        .order_by(User.username)
+    ).scalars()
     for username in users:
-        notify(session, username=username, kind="decided", title=f"案件 {case.number} 已作出决定",
-               body=f"{case.title}：已作出决定，请查看案件。", task_id=context.task_id, case_id=case.id,
-               dedupe=f"decided:{context.task_id}:{username}", clock=context.clock)
+        notify(
+            session,
+            username=username,
+            kind="decided",
+            title=f"案件 {case.number} 已作出决定",
+            body=f"{case.title}：已作出决定，请查看案件。",
+            task_id=context.task_id,
+            case_id=case.id,
+            dedupe=f"decided:{context.task_id}:{username}",
+            clock=context.clock,
+        )

@@ -3,6 +3,7 @@
 Queries read the human-task projection joined to its case; nothing is deserialized.
 "Due soon" means due before the end of the third working day from today (DOMAIN.md §4).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -50,32 +51,47 @@ class Filters:
     sort: str = "due"  # open queues only: "-due" puts the latest due first
 
 
-def _filtered(query: Select[Any], principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
+def _filtered(
+    query: Select[Any], principal: Principal, filters: Filters, *, now: datetime
+) -> Select[Any]:
     """`query` (over HumanTask, and CaseFile when the text filter names it) narrowed and
     ordered as the queue asks."""
     if filters.queue not in QUEUES:
-        raise ValidationFailed("unknown queue", [{"field": "queue", "message": f"one of {', '.join(QUEUES)}"}])
+        raise ValidationFailed(
+            "unknown queue", [{"field": "queue", "message": f"one of {', '.join(QUEUES)}"}]
+        )
     if filters.queue == "done":
-        query = query.where(HumanTask.state == "completed", HumanTask.completed_by == principal.username)
+        query = query.where(
+            HumanTask.state == "completed", HumanTask.completed_by == principal.username
+        )
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
     else:
         query = query.where(HumanTask.state == "open", task_scope(principal))
         if filters.queue == "mine":
             query = query.where(HumanTask.assignee == principal.username)
         else:
-            query = query.where(HumanTask.role == principal.role,
-                                or_(HumanTask.assignee.is_(None), HumanTask.assignee == principal.username,
-                                    HumanTask.owner == principal.username))
+            query = query.where(
+                HumanTask.role == principal.role,
+                or_(
+                    HumanTask.assignee.is_(None),
+                    HumanTask.assignee == principal.username,
+                    HumanTask.owner == principal.username,
+                ),
+            )
         query = query.order_by(*_open_order(HumanTask.due_at, HumanTask.id, filters.sort))
     if filters.process:
         query = query.where(HumanTask.process_key == filters.process)
     if filters.due_before is not None:
-        query = query.where(HumanTask.due_at < datetime.combine(filters.due_before, time.min, tzinfo=now.tzinfo))
+        query = query.where(
+            HumanTask.due_at < datetime.combine(filters.due_before, time.min, tzinfo=now.tzinfo)
+        )
     if filters.overdue is True:
         query = query.where(HumanTask.due_at < now)
     elif filters.overdue is False:
         query = query.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
-    found = textsearch.matching(filters.text, CaseFile.number, CaseFile.subject_name, HumanTask.name)
+    found = textsearch.matching(
+        filters.text, CaseFile.number, CaseFile.subject_name, HumanTask.name
+    )
     if found is not None:
         query = query.where(found)
     return query
@@ -87,8 +103,17 @@ def _open_order(due_at: Any, task_id: Any, sort: str) -> tuple[Any, ...]:
     return due_at.asc().nulls_last(), task_id
 
 
-def page(session: Session, principal: Principal, filters: Filters, *, now: datetime, page: int,
-         per_page: int, counted: bool = True, total: int | None = None) -> paging.Page[Any]:
+def page(
+    session: Session,
+    principal: Principal,
+    filters: Filters,
+    *,
+    now: datetime,
+    page: int,
+    per_page: int,
+    counted: bool = True,
+    total: int | None = None,
+) -> paging.Page[Any]:
     """One page of a queue — rows of the task's columns with those `with_case` adds — and
     the queue's length: `total` when the caller counted it already,
     else counted when the page does not tell it (a lower bound unless `counted`).
@@ -99,17 +124,27 @@ def page(session: Session, principal: Principal, filters: Filters, *, now: datet
     narrowed: Select[Any] = select(*tasks.c)
     if filters.text:  # the text filter reads the case: join before cutting
         narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
-    cut = (_filtered(narrowed, principal, filters, now=now)
-           .limit(per_page).offset((page - 1) * per_page).subquery("page"))
-    ordered = ((cut.c.completed_at.desc(), cut.c.id.desc()) if filters.queue == "done"
-               else _open_order(cut.c.due_at, cut.c.id, filters.sort))
+    cut = (
+        _filtered(narrowed, principal, filters, now=now)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .subquery("page")
+    )
+    ordered = (
+        (cut.c.completed_at.desc(), cut.c.id.desc())
+        if filters.queue == "done"
+        else _open_order(cut.c.due_at, cut.c.id, filters.sort)
+    )
     query = with_case(select(cut), cut).order_by(*ordered)
     rows: Sequence[Any] = session.execute(query).all()
     if total is None:
         total = paging.total_after(len(rows), page=page, per_page=per_page)
     if total is None:
-        total = (count(session, principal, filters, now=now) if counted
-                 else (page - 1) * per_page + len(rows))
+        total = (
+            count(session, principal, filters, now=now)
+            if counted
+            else (page - 1) * per_page + len(rows)
+        )
     return paging.Page(rows, page, per_page, total)
 
 
@@ -118,17 +153,29 @@ def with_case(query: Select[Any], tasks: Any) -> Select[Any]:
     them reads besides: the case's id, number, subject and title, what authorization reads of
     it (case_cadre_id, appealed_case_id), and the names of the task's unit and process (the
     newest version's) — each a key lookup for the rows already chosen."""
-    process_name = (select(ProcessVersion.name).where(ProcessVersion.process_key == tasks.c.process_key)
-                    .order_by(ProcessVersion.version.desc()).limit(1).correlate(tasks)
-                    .scalar_subquery())
-    return (query.add_columns(CaseFile.id.label("case_id"), CaseFile.number.label("case_number"),
-                              CaseFile.subject_name.label("subject_name"),
-                              CaseFile.title.label("case_title"), CaseFile.cadre_id.label("case_cadre_id"),
-                              Appeal.original_case_id.label("appealed_case_id"),
-                              OrgUnit.name.label("org_unit_name"), process_name.label("process_name"))
-            .outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
-            .outerjoin(Appeal, Appeal.case_id == CaseFile.id)
-            .outerjoin(OrgUnit, OrgUnit.code == tasks.c.org_unit))
+    process_name = (
+        select(ProcessVersion.name)
+        .where(ProcessVersion.process_key == tasks.c.process_key)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+        .correlate(tasks)
+        .scalar_subquery()
+    )
+    return (
+        query.add_columns(
+            CaseFile.id.label("case_id"),
+            CaseFile.number.label("case_number"),
+            CaseFile.subject_name.label("subject_name"),
+            CaseFile.title.label("case_title"),
+            CaseFile.cadre_id.label("case_cadre_id"),
+            Appeal.original_case_id.label("appealed_case_id"),
+            OrgUnit.name.label("org_unit_name"),
+            process_name.label("process_name"),
+        )
+        .outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
+        .outerjoin(Appeal, Appeal.case_id == CaseFile.id)
+        .outerjoin(OrgUnit, OrgUnit.code == tasks.c.org_unit)
+    )
 
 
 def count(session: Session, principal: Principal, filters: Filters, *, now: datetime) -> int:
@@ -136,13 +183,20 @@ def count(session: Session, principal: Principal, filters: Filters, *, now: date
     return paging.count_of(session, _counted(principal, filters, now=now))
 
 
-def counts(session: Session, principal: Principal, queues: Sequence[str], *, now: datetime) -> dict[str, int]:
+def counts(
+    session: Session, principal: Principal, queues: Sequence[str], *, now: datetime
+) -> dict[str, int]:
     """The lengths of whole queues (no filter), in one statement: each counted on its own
     index (the assignee's for 我的待办, the role's and unit's for 本岗位待办)."""
     if not queues:
         return {}
-    lengths = [_counted(principal, Filters(queue=queue), now=now).with_only_columns(func.count())
-               .scalar_subquery().label(queue) for queue in queues]
+    lengths = [
+        _counted(principal, Filters(queue=queue), now=now)
+        .with_only_columns(func.count())
+        .scalar_subquery()
+        .label(queue)
+        for queue in queues
+    ]
     row = session.execute(select(*lengths)).one()
     return {queue: int(row._mapping[queue]) for queue in queues}
 

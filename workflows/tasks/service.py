@@ -16,6 +16,7 @@ It is stored as an urge of kind 'escalation' whose note starts with ESCALATION_M
 counts and shows wherever urges do; the audit row (`task.escalate`) names everyone told.
 A plain urge's note may not start with the mark.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -82,21 +83,37 @@ def unclaim(session: Session, *, principal: Principal, task_id: int, clock: Cloc
     return task
 
 
-def delegate(session: Session, *, principal: Principal, task_id: int, username: str,
-             clock: Clock) -> HumanTask:
+def delegate(
+    session: Session, *, principal: Principal, task_id: int, username: str, clock: Clock
+) -> HumanTask:
     """委派: the task goes to an eligible colleague; its owner (who delegated) may take it back."""
-    return _reassign(session, principal=principal, task_id=task_id, username=username, clock=clock,
-                     keep_owner=True)
+    return _reassign(
+        session,
+        principal=principal,
+        task_id=task_id,
+        username=username,
+        clock=clock,
+        keep_owner=True,
+    )
 
 
-def transfer(session: Session, *, principal: Principal, task_id: int, username: str,
-             clock: Clock) -> HumanTask:
+def transfer(
+    session: Session, *, principal: Principal, task_id: int, username: str, clock: Clock
+) -> HumanTask:
     """转办: the task goes to an eligible colleague outright, with no owner left."""
-    return _reassign(session, principal=principal, task_id=task_id, username=username, clock=clock,
-                     keep_owner=False)
+    return _reassign(
+        session,
+        principal=principal,
+        task_id=task_id,
+        username=username,
+        clock=clock,
+        keep_owner=False,
+    )
 
 
-def urge(session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock) -> TaskUrge:
+def urge(
+    session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock
+) -> TaskUrge:
     """催办 by a supervisor over the task's org unit: recorded with its note, and whoever owes the task is told."""
     task, _locked = _open_task(session, principal, task_id)
     _refuse(urge_refusal(principal, task))
@@ -107,13 +124,22 @@ def urge(session: Session, *, principal: Principal, task_id: int, note: str, clo
     row = _add_urge(session, principal, task, text, clock)
     case = _case_of(session, task)
     told = notifications.recipients(session, task_id=task.id)
-    _tell(session, told, title=f"催办：{task.name}{_where(case)}", body=f"{principal.username}：{text}",
-          task=task, case=case, clock=clock)
+    _tell(
+        session,
+        told,
+        title=f"催办：{task.name}{_where(case)}",
+        body=f"{principal.username}：{text}",
+        task=task,
+        case=case,
+        clock=clock,
+    )
     _record(session, principal, task, "task.urge", clock, urge_id=row.id, note=text, notified=told)
     return row
 
 
-def escalate(session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock) -> Escalation:
+def escalate(
+    session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock
+) -> Escalation:
     """督办上报 of an overdue task by a supervisor over its unit: recorded as a marked urge, and
     whoever owes the task, the unit's party committee and the supervisors one level up are told."""
     task, _locked = _open_task(session, principal, task_id)
@@ -121,24 +147,51 @@ def escalate(session: Session, *, principal: Principal, task_id: int, note: str,
     text = _text(note, field="note", limit=NOTE_MAX - len(ESCALATION_MARK), what="督办说明")
     row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock, kind=ESCALATION)
     case = _case_of(session, task)
-    parent = session.execute(select(OrgUnit.parent_code).where(OrgUnit.code == principal.org_unit)).scalar()
+    parent = session.execute(
+        select(OrgUnit.parent_code).where(OrgUnit.code == principal.org_unit)
+    ).scalar()
     above = _active_users(session, role="supervisor", org_unit=parent)
     committee = _active_users(session, role=ESCALATION_COMMITTEE_ROLE, org_unit=task.org_unit)
     owing = notifications.recipients(session, task_id=task.id)
     told = sorted((set(owing) | set(committee) | set(above)) - {principal.username})
-    _tell(session, told, title=f"督办：{task.name}{_where(case)}已逾期",
-          body=f"{principal.username}（{principal.org_unit}）督办上报：{text}", task=task, case=case, clock=clock)
-    _record(session, principal, task, "task.escalate", clock, urge_id=row.id, note=text, notified=told,
-            committee=committee, reported_to=above, parent_unit=parent)
+    _tell(
+        session,
+        told,
+        title=f"督办：{task.name}{_where(case)}已逾期",
+        body=f"{principal.username}（{principal.org_unit}）督办上报：{text}",
+        task=task,
+        case=case,
+        clock=clock,
+    )
+    _record(
+        session,
+        principal,
+        task,
+        "task.escalate",
+        clock,
+        urge_id=row.id,
+        note=text,
+        notified=told,
+        committee=committee,
+        reported_to=above,
+        parent_unit=parent,
+    )
     return Escalation(urge=row, notified=told)
 
 
-def comment(session: Session, *, principal: Principal, task_id: int, body: str, clock: Clock) -> TaskComment:
+def comment(
+    session: Session, *, principal: Principal, task_id: int, body: str, clock: Clock
+) -> TaskComment:
     """A remark on an open task by anyone who may see it."""
     task, _locked = _open_task(session, principal, task_id)
     text = _text(body, field="body", limit=COMMENT_MAX, what="评论")
-    row = TaskComment(task_id=task.id, instance_id=task.instance_id, author=principal.username,
-                      body=text, created_at=clock.now())
+    row = TaskComment(
+        task_id=task.id,
+        instance_id=task.instance_id,
+        author=principal.username,
+        body=text,
+        created_at=clock.now(),
+    )
     session.add(row)
     session.flush()
     _record(session, principal, task, "task.comment", clock, comment_id=row.id)
@@ -148,18 +201,25 @@ def comment(session: Session, *, principal: Principal, task_id: int, body: str, 
 def comments_of(session: Session, *, principal: Principal, task_id: int) -> list[TaskComment]:
     """The comments of a task the principal may see, oldest first."""
     task = access.get_task(session, principal, task_id)
-    return list(session.execute(
-        select(TaskComment).where(TaskComment.task_id == task.id).order_by(TaskComment.id)).scalars())
+    return list(
+        session.execute(
+            select(TaskComment).where(TaskComment.task_id == task.id).order_by(TaskComment.id)
+        ).scalars()
+    )
 
 
 def urges_of(session: Session, *, principal: Principal, task_id: int) -> list[TaskUrge]:
     """The urges (催办) of a task the principal may see, oldest first."""
     task = access.get_task(session, principal, task_id)
-    return list(session.execute(
-        select(TaskUrge).where(TaskUrge.task_id == task.id).order_by(TaskUrge.id)).scalars())
+    return list(
+        session.execute(
+            select(TaskUrge).where(TaskUrge.task_id == task.id).order_by(TaskUrge.id)
+        ).scalars()
+    )
 
 
 # -- rules: what may be done to an open task, for the writes above and the views alike ------
+
 
 class Held(Protocol):
     """An open task as the rules read it: a HumanTask, a queue row or a view."""
@@ -203,14 +263,17 @@ def unclaim_refusal(principal: Principal, task: Held, *, fixed: bool) -> DomainE
     return None
 
 
-def reassign_refusal(principal: Principal, task: Held, *, verb: str, work: DomainError | None,
-                     fixed: bool) -> DomainError | None:
+def reassign_refusal(
+    principal: Principal, task: Held, *, verb: str, work: DomainError | None, fixed: bool
+) -> DomainError | None:
     """Why the principal may not delegate (委派) or transfer (转办) the task: it is neither theirs
     (held, or delegated by them) nor free for them to work (`work`: their `access.work_refusal`,
     asked only of a free task), or the process named its assignee."""
     if principal.username not in (task.assignee, task.owner):
         if task.assignee:
-            return Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以{verb}")
+            return Forbidden(
+                f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以{verb}"
+            )
         if work is not None:
             return work
     if fixed:
@@ -221,8 +284,10 @@ def reassign_refusal(principal: Principal, task: Held, *, verb: str, work: Domai
 def urge_refusal(principal: Principal, task: Held) -> Forbidden | None:
     """Only a supervisor over the task's unit urges (催办) it."""
     if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
-        return Forbidden(f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
-                         f"{ROLES.get(principal.role, principal.role)}人员")
+        return Forbidden(
+            f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
+            f"{ROLES.get(principal.role, principal.role)}人员"
+        )
     return None
 
 
@@ -243,7 +308,10 @@ def is_overdue(task: Held, now: datetime) -> bool:
 
 # -- helpers of the writes ---------------------------------------------------------------
 
-def _open_task(session: Session, principal: Principal, task_id: int) -> tuple[HumanTask, instances.Locked]:
+
+def _open_task(
+    session: Session, principal: Principal, task_id: int
+) -> tuple[HumanTask, instances.Locked]:
     """The visible task (NotFound otherwise), its instance locked and the task read again under the lock."""
     task = access.get_task(session, principal, task_id)
     locked = instances.lock_instance(session, task.instance_id)
@@ -255,13 +323,22 @@ def _open_task(session: Session, principal: Principal, task_id: int) -> tuple[Hu
     return task, locked
 
 
-def _reassign(session: Session, *, principal: Principal, task_id: int, username: str, clock: Clock,
-              keep_owner: bool) -> HumanTask:
+def _reassign(
+    session: Session,
+    *,
+    principal: Principal,
+    task_id: int,
+    username: str,
+    clock: Clock,
+    keep_owner: bool,
+) -> HumanTask:
     task, locked = _open_task(session, principal, task_id)
     verb = "委派" if keep_owner else "转办"
     free = not task.assignee and principal.username != task.owner
     work = _work_refusal(session, principal, task) if free else None
-    _refuse(reassign_refusal(principal, task, verb=verb, work=work, fixed=_fixed(session, locked, task)))
+    _refuse(
+        reassign_refusal(principal, task, verb=verb, work=work, fixed=_fixed(session, locked, task))
+    )
     target = _eligible(session, principal, task, username.strip(), verb)
     before = {"assignee": task.assignee, "owner": task.owner}
     if keep_owner:
@@ -272,17 +349,34 @@ def _reassign(session: Session, *, principal: Principal, task_id: int, username:
     task.assignee = target.username
     case = _case_of(session, task)
     where = f"（{case.number}）" if case else ""
-    notifications.notify(session, username=target.username, kind="assigned",
-                         title=f"{principal.username} {verb}给你：{task.name}{where}",
-                         body=f"{principal.username} 将任务「{task.name}」{verb}给你办理。",
-                         task_id=task.id, case_id=case.id if case else None, clock=clock)
-    _record(session, principal, task, "task.delegate" if keep_owner else "task.transfer", clock,
-            before=before, assignee=task.assignee, owner=task.owner)
+    notifications.notify(
+        session,
+        username=target.username,
+        kind="assigned",
+        title=f"{principal.username} {verb}给你：{task.name}{where}",
+        body=f"{principal.username} 将任务「{task.name}」{verb}给你办理。",
+        task_id=task.id,
+        case_id=case.id if case else None,
+        clock=clock,
+    )
+    _record(
+        session,
+        principal,
+        task,
+        "task.delegate" if keep_owner else "task.transfer",
+        clock,
+        before=before,
+        assignee=task.assignee,
+        owner=task.owner,
+    )
     return task
 
 
-def _eligible(session: Session, principal: Principal, task: HumanTask, username: str, verb: str) -> Principal:
+def _eligible(
+    session: Session, principal: Principal, task: HumanTask, username: str, verb: str
+) -> Principal:
     """The target user of a delegation or transfer, who may work the task (ValidationFailed on `username` if not)."""
+
     def refuse(message: str) -> ValidationFailed:
         return ValidationFailed(message, [{"field": "username", "message": message}])
 
@@ -300,15 +394,19 @@ def _eligible(session: Session, principal: Principal, task: HumanTask, username:
     try:
         access.check_may_complete(session, target, task, ignore_assignment=True)
     except NotFound:
-        raise refuse(f"{username} 是 {target.org_unit} 的{ROLES.get(target.role, target.role)}人员："
-                     f"本任务只能{verb}给 {task.org_unit} 的{role}人员") from None
+        raise refuse(
+            f"{username} 是 {target.org_unit} 的{ROLES.get(target.role, target.role)}人员："
+            f"本任务只能{verb}给 {task.org_unit} 的{role}人员"
+        ) from None
     except Forbidden as err:
         raise refuse(err.message) from None
     return target
 
 
 def _fixed(session: Session, locked: instances.Locked, task: HumanTask) -> bool:
-    properties = versions.load(session, locked.process_version_id, locked.content_hash).properties(task.task_spec)
+    properties = versions.load(session, locked.process_version_id, locked.content_hash).properties(
+        task.task_spec
+    )
     return is_fixed(task, properties)
 
 
@@ -325,27 +423,60 @@ def _refuse(refusal: DomainError | None) -> None:
         raise refusal
 
 
-def _add_urge(session: Session, principal: Principal, task: HumanTask, note: str, clock: Clock,
-              kind: str = URGE) -> TaskUrge:
-    row = TaskUrge(task_id=task.id, instance_id=task.instance_id, urged_by=principal.username,
-                   note=note, created_at=clock.now(), kind=kind)
+def _add_urge(
+    session: Session,
+    principal: Principal,
+    task: HumanTask,
+    note: str,
+    clock: Clock,
+    kind: str = URGE,
+) -> TaskUrge:
+    row = TaskUrge(
+        task_id=task.id,
+        instance_id=task.instance_id,
+        urged_by=principal.username,
+        note=note,
+        created_at=clock.now(),
+        kind=kind,
+    )
     session.add(row)
     session.flush()
     return row
 
 
-def _tell(session: Session, usernames: list[str], *, title: str, body: str, task: HumanTask,
-          case: CaseFile | None, clock: Clock) -> None:
+def _tell(
+    session: Session,
+    usernames: list[str],
+    *,
+    title: str,
+    body: str,
+    task: HumanTask,
+    case: CaseFile | None,
+    clock: Clock,
+) -> None:
     for username in usernames:
-        notifications.notify(session, username=username, kind="urged", title=title, body=body,
-                             task_id=task.id, case_id=case.id if case else None, clock=clock)
+        notifications.notify(
+            session,
+            username=username,
+            kind="urged",
+            title=title,
+            body=body,
+            task_id=task.id,
+            case_id=case.id if case else None,
+            clock=clock,
+        )
 
 
 def _active_users(session: Session, *, role: str, org_unit: str | None) -> list[str]:
     if org_unit is None:
         return []
-    return list(session.execute(select(User.username).where(
-        User.role == role, User.org_unit_code == org_unit, User.active.is_(True)).order_by(User.username)).scalars())
+    return list(
+        session.execute(
+            select(User.username)
+            .where(User.role == role, User.org_unit_code == org_unit, User.active.is_(True))
+            .order_by(User.username)
+        ).scalars()
+    )
 
 
 def _where(case: CaseFile | None) -> str:
@@ -361,11 +492,26 @@ def _text(value: str, *, field: str, limit: int, what: str) -> str:
 
 
 def _case_of(session: Session, task: HumanTask) -> CaseFile | None:
-    return session.execute(select(CaseFile).where(CaseFile.instance_id == task.instance_id)).scalar_one_or_none()
+    return session.execute(
+        select(CaseFile).where(CaseFile.instance_id == task.instance_id)
+    ).scalar_one_or_none()
 
 
-def _record(session: Session, principal: Principal, task: HumanTask, action: str, clock: Clock,
-            **detail: Any) -> None:
-    audit.record(session, at=clock.now(), actor=principal.username, action=action, object_type="task",
-                 object_id=task.id, instance_id=task.instance_id, detail={"task": task.task_spec, **detail})
-
+def _record(
+    session: Session,
+    principal: Principal,
+    task: HumanTask,
+    action: str,
+    clock: Clock,
+    **detail: Any,
+) -> None:
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=principal.username,
+        action=action,
+        object_type="task",
+        object_id=task.id,
+        instance_id=task.instance_id,
+        detail={"task": task.task_spec, **detail},
+    )

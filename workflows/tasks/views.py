@@ -11,6 +11,7 @@ rows, then only its rows meet their cases. Actions cost no query per row: the ru
 row's own columns; only a held task (did the process name its assignee?) and an appeal's
 task (who handled the original case?) ask the database, once per page and once per appeal.
 """
+
 from __future__ import annotations
 
 import json
@@ -147,20 +148,35 @@ _VIEW_FIELDS = tuple(f.name for f in fields(TaskView))
 
 # -- lists ---------------------------------------------------------------------------------
 
-def queue_page(session: Session, principal: Principal, filters: queues.Filters, *, clock: Clock,
-               page: int, per_page: int, total: int | None = None) -> paging.Page[TaskView]:
+
+def queue_page(
+    session: Session,
+    principal: Principal,
+    filters: queues.Filters,
+    *,
+    clock: Clock,
+    page: int,
+    per_page: int,
+    total: int | None = None,
+) -> paging.Page[TaskView]:
     """One page of a queue (我的待办, 本岗位待办, 已办) and its length, each task named and
     with the principal's actions. `total`, the queue's length when the caller counted it
     already (`queue_lengths`), saves counting it again."""
     now = clock.now()
-    found = queues.page(session, principal, filters, now=now, page=page, per_page=per_page,
-                        total=total)
-    return paging.Page(_views(session, principal, found.items, clock=clock, now=now),
-                       found.page, found.per_page, found.total)
+    found = queues.page(
+        session, principal, filters, now=now, page=page, per_page=per_page, total=total
+    )
+    return paging.Page(
+        _views(session, principal, found.items, clock=clock, now=now),
+        found.page,
+        found.per_page,
+        found.total,
+    )
 
 
-def queue_rows(session: Session, principal: Principal, filters: queues.Filters, *, clock: Clock,
-               limit: int) -> list[TaskView]:
+def queue_rows(
+    session: Session, principal: Principal, filters: queues.Filters, *, clock: Clock, limit: int
+) -> list[TaskView]:
     """Up to `limit` tasks of a queue from its start, named and marked, without actions: for
     an export, whose rows leave as a file with no button."""
     now = clock.now()
@@ -168,61 +184,92 @@ def queue_rows(session: Session, principal: Principal, filters: queues.Filters, 
     return _views(session, principal, found.items, clock=clock, now=now, with_actions=False)
 
 
-def queue_lengths(session: Session, principal: Principal, *, clock: Clock,
-                  of: Sequence[str] = ("mine", "role")) -> dict[str, int]:
+def queue_lengths(
+    session: Session, principal: Principal, *, clock: Clock, of: Sequence[str] = ("mine", "role")
+) -> dict[str, int]:
     """How many tasks whole queues hold — by default 我的待办 (mine) and 本岗位待办 (role),
     the inbox's tabs — in one statement, each counted on its queue's own index."""
     return queues.counts(session, principal, of, now=clock.now())
 
 
-def task_views(session: Session, principal: Principal, task_ids: Sequence[int], *,
-               clock: Clock) -> list[TaskView]:
+def task_views(
+    session: Session, principal: Principal, task_ids: Sequence[int], *, clock: Clock
+) -> list[TaskView]:
     """These tasks in this order (ids not found left out), named, with the principal's
     actions — none on a task out of their sight: a case's tasks, for its page."""
     wanted = sorted({i for i in task_ids if 0 < i <= access.MAX_ID})
     if not wanted:
         return []
-    found = {row.id: row for row in session.execute(_with_case(select(_TASKS))
-                                                     .where(_TASKS.c.id.in_(wanted)))}
+    found = {
+        row.id: row
+        for row in session.execute(_with_case(select(_TASKS)).where(_TASKS.c.id.in_(wanted)))
+    }
     rows = [found[i] for i in task_ids if i in found]
     return _views(session, principal, rows, clock=clock, now=clock.now())
 
 
-def task_list(session: Session, *, clock: Clock, role: str | None = None, org_unit: str | None = None,
-              instance_id: int | None = None, open_only: bool = True) -> list[TaskView]:
+def task_list(
+    session: Session,
+    *,
+    clock: Clock,
+    role: str | None = None,
+    org_unit: str | None = None,
+    instance_id: int | None = None,
+    open_only: bool = True,
+) -> list[TaskView]:
     """Every task (open ones only, unless asked), by due date, undated last — whoever's they
     are: the command line's listing, run with the database's own rights, so without actions."""
     query = select(_TASKS)
     if open_only:
         query = query.where(_TASKS.c.state == "open")
-    for column, value in ((_TASKS.c.role, role), (_TASKS.c.org_unit, org_unit),
-                          (_TASKS.c.instance_id, instance_id)):
+    for column, value in (
+        (_TASKS.c.role, role),
+        (_TASKS.c.org_unit, org_unit),
+        (_TASKS.c.instance_id, instance_id),
+    ):
         if value:
             query = query.where(column == value)
-    rows = session.execute(_with_case(query).order_by(
-        _TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.id)).all()
+    rows = session.execute(
+        _with_case(query).order_by(_TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.id)
+    ).all()
     return _views(session, None, rows, clock=clock, now=clock.now(), with_actions=False)
 
 
-def completed(session: Session, principal: Principal, result: completion.Completion, *,
-              clock: Clock) -> CompletedView:
+def completed(
+    session: Session, principal: Principal, result: completion.Completion, *, clock: Clock
+) -> CompletedView:
     """A completion (`completion.complete`) and the open tasks it leaves the principal to see,
     read under the write lock and so not named: their case is the completed task's."""
     facts = result.facts
-    rows = [_Plain.of(row, case_id=facts.case_id, case_number=facts.case_number,
-                      case_cadre_id=facts.case_cadre_id, appealed_case_id=facts.appealed_case_id)
-            for row in result.next_tasks]
+    rows = [
+        _Plain.of(
+            row,
+            case_id=facts.case_id,
+            case_number=facts.case_number,
+            case_cadre_id=facts.case_cadre_id,
+            appealed_case_id=facts.appealed_case_id,
+        )
+        for row in result.next_tasks
+    ]
     done = result.done
-    return CompletedView(id=done.id, completed_at=done.completed_at, completed_by=done.completed_by,
-                         instance_status=done.instance_status, case_id=result.case_id,
-                         next_tasks=tuple(_views(session, principal, rows, clock=clock,
-                                                 now=clock.now(), named=False)))
+    return CompletedView(
+        id=done.id,
+        completed_at=done.completed_at,
+        completed_by=done.completed_by,
+        instance_status=done.instance_status,
+        case_id=result.case_id,
+        next_tasks=tuple(
+            _views(session, principal, rows, clock=clock, now=clock.now(), named=False)
+        ),
+    )
 
 
 # -- one task ------------------------------------------------------------------------------
 
-def task_detail(session: Session, principal: Principal, task_id: int, *,
-                clock: Clock) -> TaskDetailView:
+
+def task_detail(
+    session: Session, principal: Principal, task_id: int, *, clock: Clock
+) -> TaskDetailView:
     """One task the principal may see (NotFound otherwise): the list's view, its form and the
     data that prefills it, whether and why not they may complete it, and what earlier steps
     of the case recorded."""
@@ -232,12 +279,22 @@ def task_detail(session: Session, principal: Principal, task_id: int, *,
     is_open = found.state == "open"
     data: dict[str, Any] = {}
     if is_open:
-        state = session.execute(select(Instance.state).where(Instance.id == found.instance_id)).scalar_one()
+        state = session.execute(
+            select(Instance.state).where(Instance.id == found.instance_id)
+        ).scalar_one()
         raw = spiff.view_state(state, data_of=[found.spiff_task_id]).task_data
-        data = json.loads(json.dumps(raw.get(found.spiff_task_id, {}), default=str, ensure_ascii=False))
+        data = json.loads(
+            json.dumps(raw.get(found.spiff_task_id, {}), default=str, ensure_ascii=False)
+        )
     fixed = work.is_fixed(found, properties)
-    [view] = _views(session, principal, [found], clock=clock, now=clock.now(),
-                    fixed={found.id} if fixed else set())
+    [view] = _views(
+        session,
+        principal,
+        [found],
+        clock=clock,
+        now=clock.now(),
+        fixed={found.id} if fixed else set(),
+    )
     if is_open:
         refused = access.work_refusal(session, principal, _facts(found))
         why_not = refused.message if refused is not None else None
@@ -247,11 +304,16 @@ def task_detail(session: Session, principal: Principal, task_id: int, *,
     recorded = details.recorded_steps(session, task=found, forms=loaded.forms, data=data)
     return TaskDetailView(
         **{name: getattr(view, name) for name in _VIEW_FIELDS},
-        form=found.form, form_schema=loaded.forms.get(found.form) if found.form else None,
-        ui_schema=loaded.forms.get(ui_name) if ui_name else None, data=data,
-        may_complete=why_not is None, why_not=why_not,
-        documentation=properties.get("documentation"), assignee_fixed=fixed,
-        recorded=tuple(recorded))
+        form=found.form,
+        form_schema=loaded.forms.get(found.form) if found.form else None,
+        ui_schema=loaded.forms.get(ui_name) if ui_name else None,
+        data=data,
+        may_complete=why_not is None,
+        why_not=why_not,
+        documentation=properties.get("documentation"),
+        assignee_fixed=fixed,
+        recorded=tuple(recorded),
+    )
 
 
 def task_form(session: Session, principal: Principal, task_id: int) -> TaskForm:
@@ -260,9 +322,13 @@ def task_form(session: Session, principal: Principal, task_id: int) -> TaskForm:
     found = _detail_row(session, principal, task_id)
     loaded = versions.load(session, found.process_version_id, found.content_hash)
     ui_name = loaded.properties(found.task_spec).get("formUiSchemaFilename")
-    return TaskForm(id=found.id, name=found.name, case_number=found.case_number,
-                    form_schema=loaded.forms.get(found.form) if found.form else None,
-                    ui_schema=loaded.forms.get(ui_name) if ui_name else None)
+    return TaskForm(
+        id=found.id,
+        name=found.name,
+        case_number=found.case_number,
+        form_schema=loaded.forms.get(found.form) if found.form else None,
+        ui_schema=loaded.forms.get(ui_name) if ui_name else None,
+    )
 
 
 def colleagues(session: Session, principal: Principal, task: TaskView) -> list[str]:
@@ -270,39 +336,71 @@ def colleagues(session: Session, principal: Principal, task: TaskView) -> list[s
     role in its unit, the principal left out (the write checks the one chosen)."""
     if task.state != "open":
         return []
-    return list(session.execute(
-        select(User.username).where(User.role == task.role, User.org_unit_code == task.org_unit,
-                                    User.active.is_(True), User.username != principal.username)
-        .order_by(User.username).limit(COLLEAGUES_MAX)).scalars())
+    return list(
+        session.execute(
+            select(User.username)
+            .where(
+                User.role == task.role,
+                User.org_unit_code == task.org_unit,
+                User.active.is_(True),
+                User.username != principal.username,
+            )
+            .order_by(User.username)
+            .limit(COLLEAGUES_MAX)
+        ).scalars()
+    )
 
 
 def process_names(session: Session) -> dict[str, str]:
     """Each process key's name as its newest version calls it (the queues' process filter)."""
-    rows = session.execute(select(ProcessVersion.process_key, ProcessVersion.name)
-                           .order_by(ProcessVersion.process_key, ProcessVersion.version))
+    rows = session.execute(
+        select(ProcessVersion.process_key, ProcessVersion.name).order_by(
+            ProcessVersion.process_key, ProcessVersion.version
+        )
+    )
     return {key: name for key, name in rows}
 
 
 # -- notices -------------------------------------------------------------------------------
 
-def notices(session: Session, principal: Principal, *, unread_only: bool = False, page: int = 1,
-            per_page: int = 50) -> NoticePage:
+
+def notices(
+    session: Session,
+    principal: Principal,
+    *,
+    unread_only: bool = False,
+    page: int = 1,
+    per_page: int = 50,
+) -> NoticePage:
     """One page of the principal's own notices, newest first (the unread ones only, if asked),
     with their length and the principal's unread count."""
     query = select(Notification).where(Notification.username == principal.username)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    found = paging.paginate(session, query.order_by(Notification.id.desc()), page=page,
-                            per_page=per_page, key=Notification.id)
+    found = paging.paginate(
+        session,
+        query.order_by(Notification.id.desc()),
+        page=page,
+        per_page=per_page,
+        key=Notification.id,
+    )
     items = [_notice(row.Notification) for row in found.items]
     unread = notifications.unread_count(session, username=principal.username)
     return NoticePage(items, found.page, found.per_page, found.total, unread=unread)
 
 
 def _notice(row: Notification) -> NotificationView:
-    return NotificationView(id=row.id, kind=row.kind, kind_name=notifications.KINDS.get(row.kind, row.kind),
-                            title=row.title, body=row.body, task_id=row.task_id, case_id=row.case_id,
-                            created_at=row.created_at, read_at=row.read_at)
+    return NotificationView(
+        id=row.id,
+        kind=row.kind,
+        kind_name=notifications.KINDS.get(row.kind, row.kind),
+        title=row.title,
+        body=row.body,
+        task_id=row.task_id,
+        case_id=row.case_id,
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
 
 
 # -- shaping -------------------------------------------------------------------------------
@@ -325,7 +423,8 @@ def _detail_row(session: Session, principal: Principal, task_id: int) -> Any:
             .add_columns(_INSTANCES.c.process_version_id, _VERSIONS.c.content_hash)
             .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id)
             .join(_VERSIONS, _VERSIONS.c.id == _INSTANCES.c.process_version_id)
-            .where(_TASKS.c.id == task_id)).first()
+            .where(_TASKS.c.id == task_id)
+        ).first()
     if row is None or not _visible(principal, row):
         raise NotFound(f"task {task_id} not found")
     return row
@@ -333,20 +432,37 @@ def _detail_row(session: Session, principal: Principal, task_id: int) -> Any:
 
 def _visible(principal: Principal, row: Any) -> bool:
     """`access.task_scope` on a row already read (the same rule, kept in step by access)."""
-    return access.task_visible(principal, role=row.role, org_unit=row.org_unit,
-                               case_cadre_id=row.case_cadre_id)
+    return access.task_visible(
+        principal, role=row.role, org_unit=row.org_unit, case_cadre_id=row.case_cadre_id
+    )
 
 
 def _facts(row: Any) -> TaskFacts:
-    return TaskFacts(id=row.id, instance_id=row.instance_id, role=row.role, org_unit=row.org_unit,
-                     assignee=row.assignee, state=row.state, case_id=row.case_id,
-                     case_number=row.case_number, case_cadre_id=row.case_cadre_id,
-                     appealed_case_id=row.appealed_case_id)
+    return TaskFacts(
+        id=row.id,
+        instance_id=row.instance_id,
+        role=row.role,
+        org_unit=row.org_unit,
+        assignee=row.assignee,
+        state=row.state,
+        case_id=row.case_id,
+        case_number=row.case_number,
+        case_cadre_id=row.case_cadre_id,
+        appealed_case_id=row.appealed_case_id,
+    )
 
 
-def _views(session: Session, principal: Principal | None, rows: Sequence[Any], *, clock: Clock,
-           now: datetime, named: bool = True, with_actions: bool = True,
-           fixed: set[int] | None = None) -> list[TaskView]:
+def _views(
+    session: Session,
+    principal: Principal | None,
+    rows: Sequence[Any],
+    *,
+    clock: Clock,
+    now: datetime,
+    named: bool = True,
+    with_actions: bool = True,
+    fixed: set[int] | None = None,
+) -> list[TaskView]:
     """Rows of the task table with the columns `queues.with_case` adds as views (`named`
     False: rows without the names' columns, which stay None; no principal: no actions)."""
     if not rows:
@@ -360,24 +476,45 @@ def _views(session: Session, principal: Principal | None, rows: Sequence[Any], *
     for row in rows:
         is_open = row.state == "open"
         overdue = is_open and row.due_at is not None and row.due_at < now
-        views.append(TaskView(
-            id=row.id, instance_id=row.instance_id, name=row.name, task_spec=row.task_spec,
-            process_key=row.process_key,
-            process_name=(row.process_name or row.process_key) if named else None,
-            role=row.role, role_name=ROLES.get(row.role or "", row.role),
-            org_unit=row.org_unit, org_unit_name=row.org_unit_name if named else None,
-            assignee=row.assignee, owner=row.owner, state=row.state, created_at=row.created_at,
-            due_at=row.due_at, due_basis=row.due_basis, overdue=overdue,
-            due_soon=is_open and row.due_at is not None and now <= row.due_at < soon,
-            completed_at=row.completed_at, completed_by=row.completed_by, case_id=row.case_id,
-            case_number=row.case_number, subject_name=row.subject_name, case_title=row.case_title,
-            actions=(_actions(session, principal, row, now=now, fixed=row.id in (fixed or ()))
-                     if with_actions and principal is not None else ())))
+        views.append(
+            TaskView(
+                id=row.id,
+                instance_id=row.instance_id,
+                name=row.name,
+                task_spec=row.task_spec,
+                process_key=row.process_key,
+                process_name=(row.process_name or row.process_key) if named else None,
+                role=row.role,
+                role_name=ROLES.get(row.role or "", row.role),
+                org_unit=row.org_unit,
+                org_unit_name=row.org_unit_name if named else None,
+                assignee=row.assignee,
+                owner=row.owner,
+                state=row.state,
+                created_at=row.created_at,
+                due_at=row.due_at,
+                due_basis=row.due_basis,
+                overdue=overdue,
+                due_soon=is_open and row.due_at is not None and now <= row.due_at < soon,
+                completed_at=row.completed_at,
+                completed_by=row.completed_by,
+                case_id=row.case_id,
+                case_number=row.case_number,
+                subject_name=row.subject_name,
+                case_title=row.case_title,
+                actions=(
+                    _actions(session, principal, row, now=now, fixed=row.id in (fixed or ()))
+                    if with_actions and principal is not None
+                    else ()
+                ),
+            )
+        )
     return views
 
 
-def _actions(session: Session, principal: Principal, row: Any, *, now: datetime,
-             fixed: bool) -> tuple[str, ...]:
+def _actions(
+    session: Session, principal: Principal, row: Any, *, now: datetime, fixed: bool
+) -> tuple[str, ...]:
     """What the principal may do to the task of `row`, by the rules the writes apply."""
     if row.state != "open" or not _visible(principal, row):
         return ()
@@ -391,13 +528,20 @@ def _actions(session: Session, principal: Principal, row: Any, *, now: datetime,
         found.append(CLAIM)
     if work.unclaim_refusal(principal, row, fixed=fixed) is None:
         found.append(UNCLAIM)
-    if work.reassign_refusal(principal, row, verb="委派", work=may_work if free else None,
-                             fixed=fixed) is None:
+    if (
+        work.reassign_refusal(
+            principal, row, verb="委派", work=may_work if free else None, fixed=fixed
+        )
+        is None
+    ):
         found += [DELEGATE, TRANSFER]
     # Completing asks the assignment too: a task someone else holds is refused at that rule,
     # before any query; otherwise the answer is the one just read.
-    may_complete = (access.work_refusal(session, principal, facts) if held_by_other and may_work is None
-                    else may_work)
+    may_complete = (
+        access.work_refusal(session, principal, facts)
+        if held_by_other and may_work is None
+        else may_work
+    )
     if may_complete is None:
         found.append(COMPLETE)
     if work.urge_refusal(principal, row) is None:
@@ -411,18 +555,27 @@ def _actions(session: Session, principal: Principal, row: Any, *, now: datetime,
 def _fixed(session: Session, principal: Principal, rows: Sequence[Any]) -> set[int]:
     """The ids of the open tasks among `rows` the principal holds (or delegated) whose
     assignee their process named (assigneeFrom): they may not release or reassign them."""
-    held = [row for row in rows if row.state == "open" and row.assignee
-            and principal.username in (row.assignee, row.owner)]
+    held = [
+        row
+        for row in rows
+        if row.state == "open" and row.assignee and principal.username in (row.assignee, row.owner)
+    ]
     if not held:
         return set()
     found = session.execute(
         select(_INSTANCES.c.id, _INSTANCES.c.process_version_id, _VERSIONS.c.content_hash)
         .join(_VERSIONS, _VERSIONS.c.id == _INSTANCES.c.process_version_id)
-        .where(_INSTANCES.c.id.in_(sorted({row.instance_id for row in held}))))
+        .where(_INSTANCES.c.id.in_(sorted({row.instance_id for row in held})))
+    )
     version_of = {iid: (version_id, content_hash) for iid, version_id, content_hash in found}
-    return {row.id for row in held if row.instance_id in version_of
-            and work.is_fixed(row, versions.load(session, *version_of[row.instance_id])
-                              .properties(row.task_spec))}
+    return {
+        row.id
+        for row in held
+        if row.instance_id in version_of
+        and work.is_fixed(
+            row, versions.load(session, *version_of[row.instance_id]).properties(row.task_spec)
+        )
+    }
 
 
 @dataclass(frozen=True)
@@ -457,6 +610,20 @@ class _Plain:
         return cls(**own, **{"subject_name": None, "case_title": None, **case})
 
 
-_PLAIN_TASK_COLUMNS = ("id", "instance_id", "name", "task_spec", "process_key", "role", "org_unit",
-                       "assignee", "owner", "state", "created_at", "due_at", "due_basis",
-                       "completed_at", "completed_by")
+_PLAIN_TASK_COLUMNS = (
+    "id",
+    "instance_id",
+    "name",
+    "task_spec",
+    "process_key",
+    "role",
+    "org_unit",
+    "assignee",
+    "owner",
+    "state",
+    "created_at",
+    "due_at",
+    "due_basis",
+    "completed_at",
+    "completed_by",
+)

@@ -8,6 +8,7 @@ stand-in process plays it and the test delivers its determination as the
 `tolerance_determined` message the review sends when its opinion is approved; the last
 two tests run the real review end to end.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,11 @@ from workflows.errors import ValidationFailed
 from workflows.runtime import Runtime
 
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 REASON = "经调查，对违规拨付专项资金负主要领导责任，情节较重"
 REVIEW_STAND_IN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Defs_stand_in"
@@ -66,8 +71,14 @@ def _world(rt: Runtime, *, today: str = "2026-03-02 09:00", review: bool = False
     if review:  # the tolerance review stand-in
         with rt.db.transaction() as session:
             stand_in = deployment.SourceFile("tolerance_review.bpmn", REVIEW_STAND_IN.encode())
-            deployment.deploy(session, files=[stand_in],
-                              forms_dir=FORMS, max_bytes=2_000_000, actor="designer.hf", clock=rt.clock)
+            deployment.deploy(
+                session,
+                files=[stand_in],
+                forms_dir=FORMS,
+                max_bytes=2_000_000,
+                actor="designer.hf",
+                clock=rt.clock,
+            )
     return world
 
 
@@ -78,14 +89,21 @@ def _registered(w: World, **data: Any) -> CaseFile:
 
 
 def _investigated(w: World, case: CaseFile) -> None:
-    w.complete(case, "investigate", {"findings": "违规拨付属实", "responsibility": "main_leadership"},
-               "discipline.hf")
+    w.complete(
+        case,
+        "investigate",
+        {"findings": "违规拨付属实", "responsibility": "main_leadership"},
+        "discipline.hf",
+    )
 
 
 def _no_tolerance(w: World, case: CaseFile) -> None:
-    w.complete(case, "consider_tolerance", {"consideration": "none",
-                                            "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
-               "discipline.hf")
+    w.complete(
+        case,
+        "consider_tolerance",
+        {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+        "discipline.hf",
+    )
 
 
 def _ready_to_decide(w: World, **data: Any) -> CaseFile:
@@ -95,8 +113,14 @@ def _ready_to_decide(w: World, **data: Any) -> CaseFile:
     return case
 
 
-def _decide(w: World, case: CaseFile, outcome: str, adjustment: str | None = None,
-            decided_on: str | None = None, reason: str = REASON) -> None:
+def _decide(
+    w: World,
+    case: CaseFile,
+    outcome: str,
+    adjustment: str | None = None,
+    decided_on: str | None = None,
+    reason: str = REASON,
+) -> None:
     form = {"outcome": outcome, "reason": reason, "decided_on": decided_on or w.today().isoformat()}
     if adjustment:
         form["adjustment"] = adjustment
@@ -108,9 +132,18 @@ def _deliver(rt: Runtime, case: CaseFile, payload: dict[str, Any]) -> bool:
     delivered: list[bool] = []
     with rt.transaction() as session:
         locked = instances.lock_instance(session, case.instance_id)
-        instances.advance(session, instance=locked, clock=rt.clock, step=instances.Step(
-            action="message.deliver", actor="committee.hf",
-            apply=lambda run: delivered.append(run.deliver_message("tolerance_determined", payload))))
+        instances.advance(
+            session,
+            instance=locked,
+            clock=rt.clock,
+            step=instances.Step(
+                action="message.deliver",
+                actor="committee.hf",
+                apply=lambda run: delivered.append(
+                    run.deliver_message("tolerance_determined", payload)
+                ),
+            ),
+        )
     return delivered[0]
 
 
@@ -124,28 +157,45 @@ def _task_data(rt: Runtime, task: HumanTask) -> dict[str, Any]:
     with rt.db.reading() as session:
         instance = session.get(Instance, task.instance_id)
         version = session.get(ProcessVersion, instance.process_version_id)
-        run = engine.restore(versions.compiled_spec(version), instance.state, clock=rt.clock,
-                             functions=functions.bound(session, rt.clock))
+        run = engine.restore(
+            versions.compiled_spec(version),
+            instance.state,
+            clock=rt.clock,
+            functions=functions.bound(session, rt.clock),
+        )
         return run.task_data(task.spiff_task_id)
 
 
 def _reviews(w: World, case: CaseFile) -> list[CaseFile]:
     with w.rt.db.reading() as session:
-        return [other for direction, link, other in cases.linked(session, case.id)
-                if direction == "to" and link.kind == accountability.REVIEW_LINK]
+        return [
+            other
+            for direction, link, other in cases.linked(session, case.id)
+            if direction == "to" and link.kind == accountability.REVIEW_LINK
+        ]
 
 
 def _stored(rt: Runtime, case: CaseFile) -> tuple[Any, ...]:
     with rt.db.reading() as session:
         row = cases.get(session, case.id)
-        counts = [session.execute(select(func.count()).select_from(model)).scalar_one()
-                  for model in (CaseFile, CaseLink, Decision, PromotionBan)]
+        counts = [
+            session.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (CaseFile, CaseLink, Decision, PromotionBan)
+        ]
         version = session.get(Instance, row.instance_id).version
         return row.status, row.outcome, row.received_on, version, *counts
 
 
-def _refused(w: World, case: CaseFile, element: str, form: dict[str, Any], user: str, *,
-             rule: str, field: str) -> None:
+def _refused(
+    w: World,
+    case: CaseFile,
+    element: str,
+    form: dict[str, Any],
+    user: str,
+    *,
+    rule: str,
+    field: str,
+) -> None:
     """Refused with a message naming the rule and the field; nothing stored, task still open."""
     before = _stored(w.rt, case)
     with pytest.raises(ValidationFailed) as refused:
@@ -164,9 +214,18 @@ def _eligibility(rt: Runtime, cadre_id: int, on: str) -> cadres.Eligibility:
 def _cli(rt: Runtime, *args: str) -> str:
     """`cadreflow ARGS` in a subprocess on the test's SQLite file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADREFLOW_")}
-    env.update(CADREFLOW_DATABASE_URL=rt.db.url, CADREFLOW_FORMS_DIR=str(FORMS), CLOCK_ADJUSTABLE="1")
-    done = subprocess.run([str(CADREFLOW), *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    env.update(
+        CADREFLOW_DATABASE_URL=rt.db.url, CADREFLOW_FORMS_DIR=str(FORMS), CLOCK_ADJUSTABLE="1"
+    )
+    done = subprocess.run(
+        [str(CADREFLOW), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -176,8 +235,11 @@ def _cli(rt: Runtime, *args: str) -> str:
 
 def test_case_opens_only_with_known_source_facts_and_evidence(rt: Runtime) -> None:
     w = _world(rt)
-    for data, field in (({**FINDING, "source": "rumour"}, "source"), ({**FINDING, "facts": " "}, "facts"),
-                        ({k: v for k, v in FINDING.items() if k != "evidence"}, "evidence")):
+    for data, field in (
+        ({**FINDING, "source": "rumour"}, "source"),
+        ({**FINDING, "facts": " "}, "facts"),
+        ({k: v for k, v in FINDING.items() if k != "evidence"}, "evidence"),
+    ):
         with pytest.raises(ValidationFailed) as refused:
             w.open("accountability", data=data)
         assert "§6" in refused.value.message and refused.value.errors[0]["field"] == field
@@ -203,9 +265,18 @@ def test_investigation_overdue_escalates_to_supervisor(rt: Runtime) -> None:
     escalation = w.task(case, "escalate")
     assert (escalation.role, escalation.org_unit) == ("supervisor", "ah-hf")
     assert "investigate" not in {t.task_spec for t in w.tasks(case)}
-    _refused(w, case, "escalate", {"urging": "限期办结", "new_due_on": "2026-04-14"}, "supervisor.hf",
-             rule="§20", field="new_due_on")
-    w.complete(case, "escalate", {"urging": "责令十日内办结", "new_due_on": "2026-04-24"}, "supervisor.hf")
+    _refused(
+        w,
+        case,
+        "escalate",
+        {"urging": "限期办结", "new_due_on": "2026-04-14"},
+        "supervisor.hf",
+        rule="§20",
+        field="new_due_on",
+    )
+    w.complete(
+        case, "escalate", {"urging": "责令十日内办结", "new_due_on": "2026-04-24"}, "supervisor.hf"
+    )
     again = w.task(case, "investigate")
     assert again.due_at == at("2026-04-25 00:00")
     assert again.due_basis == "立案之日 2026-03-02 起30个工作日；督办限期至 2026-04-24"
@@ -236,8 +307,15 @@ def test_no_tolerance_circumstances_needs_a_reason(rt: Runtime) -> None:
     w = _world(rt)
     case = _registered(w)
     for form in ({"consideration": "none"}, {"consideration": "none", "no_tolerance_reason": "  "}):
-        _refused(w, case, "consider_tolerance", form, "discipline.hf", rule="§11",
-                 field="no_tolerance_reason")
+        _refused(
+            w,
+            case,
+            "consider_tolerance",
+            form,
+            "discipline.hf",
+            rule="§11",
+            field="no_tolerance_reason",
+        )
     _no_tolerance(w, case)
     assert _reviews(w, case) == []
 
@@ -247,17 +325,27 @@ def test_tolerance_review_runs_concurrently_and_its_determination_flows_back(rt:
     case = _registered(w)
     w.complete(case, "consider_tolerance", {"consideration": "review"}, "discipline.hf")
     [review] = _reviews(w, case)
-    assert (review.kind, review.cadre_id, review.status) == ("tolerance_review", w.cadres["zhang"], "open")
+    assert (review.kind, review.cadre_id, review.status) == (
+        "tolerance_review",
+        w.cadres["zhang"],
+        "open",
+    )
     start_data = _task_data(rt, w.task(review, "accept"))
     assert (start_data["origin"], start_data["accountability_case_id"], start_data["facts"]) == (
-        "accountability", case.id, FINDING["facts"])
+        "accountability",
+        case.id,
+        FINDING["facts"],
+    )
     assert w.task(case, "investigate").state == "open"  # the investigation goes on meanwhile
     _investigated(w, case)
     assert w.tasks(case) == []  # the decision waits for the determination
     assert _deliver(rt, case, {"outcome": "mitigate", "case_number": review.number}) is True
     decide = w.task(case, "decide")
     assert decide.role == "committee"
-    assert _task_data(rt, decide)["tolerance"] == {"outcome": "mitigate", "case_number": review.number}
+    assert _task_data(rt, decide)["tolerance"] == {
+        "outcome": "mitigate",
+        "case_number": review.number,
+    }
     _decide(w, case, "lighter", reason="符合容错情形，确需追究责任，从轻处理")
     assert (w.case(case.id).status, w.case(case.id).outcome) == ("decided", "lighter")
 
@@ -265,14 +353,28 @@ def test_tolerance_review_runs_concurrently_and_its_determination_flows_back(rt:
 def test_lighter_handling_requires_mitigating_tolerance_determination(rt: Runtime) -> None:
     w = _world(rt, review=True)
     case = _ready_to_decide(w)
-    _refused(w, case, "decide", {"outcome": "lighter", "reason": REASON, "decided_on": "2026-03-02"},
-             "committee.hf", rule="§11", field="outcome")
+    _refused(
+        w,
+        case,
+        "decide",
+        {"outcome": "lighter", "reason": REASON, "decided_on": "2026-03-02"},
+        "committee.hf",
+        rule="§11",
+        field="outcome",
+    )
     rejected = _registered(w)
     _investigated(w, rejected)
     w.complete(rejected, "consider_tolerance", {"consideration": "review"}, "discipline.hf")
     _deliver(rt, rejected, {"outcome": "reject", "case_number": _reviews(w, rejected)[0].number})
-    _refused(w, rejected, "decide", {"outcome": "lighter", "reason": REASON, "decided_on": "2026-03-02"},
-             "committee.hf", rule="§11", field="outcome")
+    _refused(
+        w,
+        rejected,
+        "decide",
+        {"outcome": "lighter", "reason": REASON, "decided_on": "2026-03-02"},
+        "committee.hf",
+        rule="§11",
+        field="outcome",
+    )
     _decide(w, rejected, "admonishment")
 
 
@@ -282,9 +384,17 @@ def test_exempted_case_can_only_end_without_accountability(rt: Runtime) -> None:
     w.complete(case, "consider_tolerance", {"consideration": "review"}, "discipline.hf")
     _investigated(w, case)
     _deliver(rt, case, {"outcome": "exempt", "case_number": _reviews(w, case)[0].number})
-    for outcome, adjustment in (("adjustment", "transfer"), ("lighter", None), ("admonishment", None)):
-        form = {"outcome": outcome, "reason": REASON, "decided_on": "2026-03-02",
-                **({"adjustment": adjustment} if adjustment else {})}
+    for outcome, adjustment in (
+        ("adjustment", "transfer"),
+        ("lighter", None),
+        ("admonishment", None),
+    ):
+        form = {
+            "outcome": outcome,
+            "reason": REASON,
+            "decided_on": "2026-03-02",
+            **({"adjustment": adjustment} if adjustment else {}),
+        }
         _refused(w, case, "decide", form, "committee.hf", rule="§11", field="outcome")
     _decide(w, case, "none", reason="经容错免责审查予以免责，不予问责")
     assert (w.case(case.id).status, w.case(case.id).outcome) == ("decided", "none")
@@ -297,8 +407,14 @@ def test_exemption_application_while_case_open_opens_linked_review(rt: Runtime) 
 
     def apply(applicant: str, reasons: str) -> CaseFile:
         with rt.transaction() as session:
-            return accountability.apply_for_exemption(session, case_id=case.id, applicant=applicant,
-                                                      reasons=reasons, actor="unit.hf", clock=rt.clock)
+            return accountability.apply_for_exemption(
+                session,
+                case_id=case.id,
+                applicant=applicant,
+                reasons=reasons,
+                actor="unit.hf",
+                clock=rt.clock,
+            )
 
     with pytest.raises(ValidationFailed, match="§11") as refused:
         apply("neighbour", "先行先试")
@@ -306,17 +422,36 @@ def test_exemption_application_while_case_open_opens_linked_review(rt: Runtime) 
     review = apply("unit", "属改革创新中先行先试出现的失误，已主动挽回损失")
     assert [r.id for r in _reviews(w, case)] == [review.id]
     start_data = _task_data(rt, w.task(review, "accept"))
-    assert (start_data["origin"], start_data["applicant"], start_data["accountability_case_id"],
-            start_data["facts"]) == ("application", "unit", case.id, FINDING["facts"])
+    assert (
+        start_data["origin"],
+        start_data["applicant"],
+        start_data["accountability_case_id"],
+        start_data["facts"],
+    ) == ("application", "unit", case.id, FINDING["facts"])
     _investigated(w, case)
     _no_tolerance(w, case)
     # The committee waits for the application's determination (§11) ...
-    _refused(w, case, "decide", {"outcome": "admonishment", "reason": REASON, "decided_on": "2026-03-02"},
-             "committee.hf", rule=review.number, field="outcome")
+    _refused(
+        w,
+        case,
+        "decide",
+        {"outcome": "admonishment", "reason": REASON, "decided_on": "2026-03-02"},
+        "committee.hf",
+        rule=review.number,
+        field="outcome",
+    )
     with rt.db.transaction() as session:  # ... which the review records when approved
-        session.add(Decision(case_id=review.id, kind="tolerance", outcome="mitigate", reason="符合容错情形",
-                             decided_on=date(2026, 3, 2), decided_by="committee.hf",
-                             recorded_at=rt.clock.now()))
+        session.add(
+            Decision(
+                case_id=review.id,
+                kind="tolerance",
+                outcome="mitigate",
+                reason="符合容错情形",
+                decided_on=date(2026, 3, 2),
+                decided_by="committee.hf",
+                recorded_at=rt.clock.now(),
+            )
+        )
     _decide(w, case, "lighter", reason="容错认定从轻处理")
     with pytest.raises(ValidationFailed, match="§11 免责申请须在问责案件办理期间提出"):
         apply("cadre", "再次申请")
@@ -329,16 +464,38 @@ def test_exemption_application_while_case_open_opens_linked_review(rt: Runtime) 
 def test_decision_without_reason_is_refused(rt: Runtime) -> None:
     w = _world(rt)
     case = _ready_to_decide(w)
-    for form in ({"outcome": "adjustment", "adjustment": "transfer", "decided_on": "2026-03-02"},
-                 {"outcome": "adjustment", "adjustment": "transfer", "decided_on": "2026-03-02",
-                  "reason": " \n "}):
-        _refused(w, case, "decide", form, "committee.hf", rule="§6 问责决定须根据具体情节写明理由",
-                 field="reason")
-    _refused(w, case, "decide", {"outcome": "adjustment", "reason": REASON, "decided_on": "2026-03-02"},
-             "committee.hf", rule="§6", field="adjustment")
+    for form in (
+        {"outcome": "adjustment", "adjustment": "transfer", "decided_on": "2026-03-02"},
+        {
+            "outcome": "adjustment",
+            "adjustment": "transfer",
+            "decided_on": "2026-03-02",
+            "reason": " \n ",
+        },
+    ):
+        _refused(
+            w,
+            case,
+            "decide",
+            form,
+            "committee.hf",
+            rule="§6 问责决定须根据具体情节写明理由",
+            field="reason",
+        )
+    _refused(
+        w,
+        case,
+        "decide",
+        {"outcome": "adjustment", "reason": REASON, "decided_on": "2026-03-02"},
+        "committee.hf",
+        rule="§6",
+        field="adjustment",
+    )
 
 
-def _assert_ban(rt: Runtime, w: World, adjustment: str, ends_on: str, last_day_banned: str) -> CaseFile:
+def _assert_ban(
+    rt: Runtime, w: World, adjustment: str, ends_on: str, last_day_banned: str
+) -> CaseFile:
     case = _ready_to_decide(w)
     assert _eligibility(rt, w.cadres["zhang"], "2026-03-02").eligible
     _decide(w, case, "adjustment", adjustment)
@@ -346,9 +503,16 @@ def _assert_ban(rt: Runtime, w: World, adjustment: str, ends_on: str, last_day_b
         [ban] = cadres.bans(session, cadre_id=w.cadres["zhang"])
         decision = session.execute(select(Decision).where(Decision.case_id == case.id)).scalar_one()
     assert (decision.kind, decision.outcome, decision.adjustment, decision.decided_by) == (
-        "accountability", "adjustment", adjustment, "committee.hf")
+        "accountability",
+        "adjustment",
+        adjustment,
+        "committee.hf",
+    )
     assert (ban.starts_on.isoformat(), ban.ends_on.isoformat(), ban.decision_id) == (
-        "2026-03-02", ends_on, decision.id)
+        "2026-03-02",
+        ends_on,
+        decision.id,
+    )
     banned = _eligibility(rt, w.cadres["zhang"], last_day_banned)
     assert (banned.eligible, banned.until, banned.case_number) == (False, ban.ends_on, case.number)
     assert _eligibility(rt, w.cadres["zhang"], ends_on).eligible
@@ -365,9 +529,11 @@ def test_transfer_bans_promotion_for_one_year(rt: Runtime) -> None:
         cadre = str(w.cadres["zhang"])
         assert _cli(rt, "cadre", "eligibility", cadre, "--on", "2027-03-01").strip() == (
             f"cadre {cadre} is not eligible until 2027-03-02 because of case {case.number}: "
-            "调离岗位，自 2026-03-02 起不得提拔，至 2027-03-02")
+            "调离岗位，自 2026-03-02 起不得提拔，至 2027-03-02"
+        )
         assert "is eligible for promotion on 2027-03-02" in _cli(
-            rt, "cadre", "eligibility", cadre, "--on", "2027-03-02")
+            rt, "cadre", "eligibility", cadre, "--on", "2027-03-02"
+        )
 
 
 def test_non_leadership_post_bans_promotion_for_one_year(rt: Runtime) -> None:
@@ -388,13 +554,16 @@ def test_ban_ends_and_cadre_is_eligible_again(rt: Runtime) -> None:
     _decide(w, case, "adjustment", "dismissal")
     for moment, eligible in (("2027-03-01 23:59", False), ("2027-03-02 00:01", True)):
         set_clock(rt, moment)
-        assert _eligibility(rt, w.cadres["zhang"], rt.clock.today().isoformat()).eligible is eligible
+        assert (
+            _eligibility(rt, w.cadres["zhang"], rt.clock.today().isoformat()).eligible is eligible
+        )
 
 
 def test_admonishment_talk_for_low_assessment(rt: Runtime) -> None:
     w = _world(rt)
-    case = _ready_to_decide(w, source="assessment", facts="年度综合考核排名靠后",
-                            evidence="2025年度综合考核结果")
+    case = _ready_to_decide(
+        w, source="assessment", facts="年度综合考核排名靠后", evidence="2025年度综合考核结果"
+    )
     _decide(w, case, "admonishment", reason="§9 综合考核排名靠后，进行约谈")
     with rt.db.reading() as session:
         decision = session.execute(select(Decision).where(Decision.case_id == case.id)).scalar_one()
@@ -414,10 +583,24 @@ def test_receipt_before_decision_is_refused(rt: Runtime) -> None:
     w = _world(rt)
     case = _ready_to_decide(w)
     _decide(w, case, "adjustment", "transfer", decided_on="2026-03-02")
-    _refused(w, case, "notify", {"received_on": "2026-03-01"}, "organization.hf",
-             rule="不得早于决定日期 2026-03-02", field="received_on")
-    _refused(w, case, "notify", {"received_on": "2026-03-03"}, "organization.hf",
-             rule="不得晚于今天", field="received_on")
+    _refused(
+        w,
+        case,
+        "notify",
+        {"received_on": "2026-03-01"},
+        "organization.hf",
+        rule="不得早于决定日期 2026-03-02",
+        field="received_on",
+    )
+    _refused(
+        w,
+        case,
+        "notify",
+        {"received_on": "2026-03-03"},
+        "organization.hf",
+        rule="不得晚于今天",
+        field="received_on",
+    )
     w.complete(case, "notify", {"received_on": "2026-03-02"}, "organization.hf")
     assert w.case(case.id).received_on == date(2026, 3, 2)
 
@@ -429,8 +612,12 @@ def test_decision_becomes_final_when_appeal_window_passes(rt: Runtime) -> None:
     _decide(w, case, "adjustment", "transfer", decided_on="2026-01-30")
     w.complete(case, "notify", {"received_on": "2026-01-31"}, "organization.hf")
     with rt.db.reading() as session:
-        [window] = session.execute(select(Timer).where(Timer.task_spec == "appeal_window")).scalars()
-    assert window.fire_at == at("2026-03-01 00:00")  # one calendar month: the window ends 2026-02-28
+        [window] = session.execute(
+            select(Timer).where(Timer.task_spec == "appeal_window")
+        ).scalars()
+    assert window.fire_at == at(
+        "2026-03-01 00:00"
+    )  # one calendar month: the window ends 2026-02-28
     _sweep(rt, "2026-02-28 23:00")
     assert w.case(case.id).status == "decided"  # executed already, not final yet
     _sweep(rt, "2026-03-01 00:30")
@@ -445,10 +632,21 @@ def test_work_is_arranged_after_adjustment(rt: Runtime) -> None:
     w.complete(case, "notify", {"received_on": "2026-03-02"}, "organization.hf")
     arrange = w.task(case, "arrange_work")
     assert arrange.role == "organization"  # right away: the decision is executed during the window
-    _refused(w, case, "arrange_work", {"arrangement": "   ", "arranged_on": "2026-03-02"},
-             "organization.hf", rule="§6", field="arrangement")
-    w.complete(case, "arrange_work", {"arrangement": "改任市某局四级调研员", "arranged_on": "2026-03-02"},
-               "organization.hf")
+    _refused(
+        w,
+        case,
+        "arrange_work",
+        {"arrangement": "   ", "arranged_on": "2026-03-02"},
+        "organization.hf",
+        rule="§6",
+        field="arrangement",
+    )
+    w.complete(
+        case,
+        "arrange_work",
+        {"arrangement": "改任市某局四级调研员", "arranged_on": "2026-03-02"},
+        "organization.hf",
+    )
     assert w.case(case.id).status == "decided"
     _sweep(rt, "2026-04-03 09:00")
     closed = w.case(case.id)
@@ -464,9 +662,21 @@ def test_work_is_arranged_after_adjustment(rt: Runtime) -> None:
 def test_full_path_through_the_cli(rt: Runtime) -> None:
     w = _world(rt)
     cadre = str(w.cadres["li"])
-    opened = _cli(rt, "case", "open", "accountability", "--cadre", cadre, "--user", "discipline.hf",
-                  "--data", json.dumps({"source": "petition", "facts": "群众举报违规审批",
-                                        "evidence": "举报材料及核查记录"}, ensure_ascii=False))
+    opened = _cli(
+        rt,
+        "case",
+        "open",
+        "accountability",
+        "--cadre",
+        cadre,
+        "--user",
+        "discipline.hf",
+        "--data",
+        json.dumps(
+            {"source": "petition", "facts": "群众举报违规审批", "evidence": "举报材料及核查记录"},
+            ensure_ascii=False,
+        ),
+    )
     number = re.search(r"opened (WZ-2026-\d{6})", opened).group(1)
     case = w.case(int(re.search(r"\(case (\d+),", opened).group(1)))
     listing = _cli(rt, "tasks", "--role", "discipline", "--org", "ah-hf-fd")
@@ -474,45 +684,84 @@ def test_full_path_through_the_cli(rt: Runtime) -> None:
 
     def complete(element: str, user: str, form: dict[str, Any], task_id: str | None = None) -> None:
         task_id = task_id or str(w.task(case, element).id)
-        _cli(rt, "complete", task_id, "--user", user, "--data", json.dumps(form, ensure_ascii=False))
+        _cli(
+            rt, "complete", task_id, "--user", user, "--data", json.dumps(form, ensure_ascii=False)
+        )
 
     complete("register", "discipline.hf", {"registered_on": "2026-03-02"}, register_id)
     shown = _cli(rt, "case", "show", number)
     assert "责任调查 [discipline] due 2026-04-15 00:00 (立案之日 2026-03-02 起30个工作日)" in shown
     assert "同步考虑容错情形 [discipline]" in shown
-    complete("investigate", "discipline.hf", {"findings": "违规审批属实", "responsibility": "direct"})
-    complete("consider_tolerance", "discipline.hf", {"consideration": "none",
-                                                     "no_tolerance_reason": "为谋取私利违规审批"})
-    complete("decide", "committee.hf", {"outcome": "adjustment", "adjustment": "demotion",
-                                        "reason": REASON, "decided_on": "2026-03-02"})
+    complete(
+        "investigate", "discipline.hf", {"findings": "违规审批属实", "responsibility": "direct"}
+    )
+    complete(
+        "consider_tolerance",
+        "discipline.hf",
+        {"consideration": "none", "no_tolerance_reason": "为谋取私利违规审批"},
+    )
+    complete(
+        "decide",
+        "committee.hf",
+        {
+            "outcome": "adjustment",
+            "adjustment": "demotion",
+            "reason": REASON,
+            "decided_on": "2026-03-02",
+        },
+    )
     complete("notify", "organization.hf", {"received_on": "2026-03-02"})
-    complete("arrange_work", "organization.hf", {"arrangement": "降职安排至县某局", "arranged_on": "2026-03-02"})
+    complete(
+        "arrange_work",
+        "organization.hf",
+        {"arrangement": "降职安排至县某局", "arranged_on": "2026-03-02"},
+    )
     _cli(rt, "clock", "set", "2026-04-03T09:00:00")
     assert "fired 1 timer(s)" in _cli(rt, "scheduler", "--once")
-    assert f"{number}  问责  李四  ah-hf-fd  status=closed  outcome=demotion" in _cli(rt, "case", "show", number)
+    assert f"{number}  问责  李四  ah-hf-fd  status=closed  outcome=demotion" in _cli(
+        rt, "case", "show", number
+    )
     assert _eligibility(rt, int(cadre), "2028-03-01").until == date(2028, 3, 2)
 
 
 # --- with the real tolerance review (DOMAIN.md §2.2) ------------------------------------------
 
 
-
 def _determined_by_review(w: World, review: CaseFile, opinion: str, **poles: str) -> None:
     """The review's own steps up to the committee's approval (DOMAIN.md §2.2 steps 2–7)."""
     from workflows.cases import tolerance
 
-    w.complete(review, "accept", {"acceptance": "accept", "verification": "skip",
-                                  "skip_reason": "事实已由责任调查查清"}, "discipline2.hf")
+    w.complete(
+        review,
+        "accept",
+        {"acceptance": "accept", "verification": "skip", "skip_reason": "事实已由责任调查查清"},
+        "discipline2.hf",
+    )
     analysis: dict[str, Any] = {}
     for key, *_ in tolerance.ELEMENTS:
-        analysis[key], analysis[f"{key}_reason"] = poles.get(key, "favourable"), "研判依据见调查材料"
+        analysis[key], analysis[f"{key}_reason"] = (
+            poles.get(key, "favourable"),
+            "研判依据见调查材料",
+        )
     for key, _ in tolerance.DISTINCTIONS:
         analysis[key], analysis[f"{key}_note"] = True, "属于可容的一端"
     w.complete(review, "analyse", analysis, "discipline2.hf")
-    w.complete(review, "determine", {"opinion": opinion, "opinion_reason": "综合六个要件作出认定"},
-               "discipline2.hf")
-    w.complete(review, "approve", {"approval": "approve", "rectification_requirements": "完善审批制度",
-                                   "rectification_deadline": "2026-06-30"}, "committee.hf")
+    w.complete(
+        review,
+        "determine",
+        {"opinion": opinion, "opinion_reason": "综合六个要件作出认定"},
+        "discipline2.hf",
+    )
+    w.complete(
+        review,
+        "approve",
+        {
+            "approval": "approve",
+            "rectification_requirements": "完善审批制度",
+            "rectification_deadline": "2026-06-30",
+        },
+        "committee.hf",
+    )
 
 
 def test_mitigation_by_the_tolerance_review_allows_lighter_handling(rt: Runtime) -> None:
@@ -522,25 +771,45 @@ def test_mitigation_by_the_tolerance_review_allows_lighter_handling(rt: Runtime)
     [review] = _reviews(w, case)
     _determined_by_review(w, review, "mitigate", consequences="unfavourable")
     _investigated(w, case)
-    assert _task_data(rt, w.task(case, "decide"))["tolerance"] == {"outcome": "mitigate",
-                                                                   "case_number": review.number}
+    assert _task_data(rt, w.task(case, "decide"))["tolerance"] == {
+        "outcome": "mitigate",
+        "case_number": review.number,
+    }
     _decide(w, case, "lighter", reason="符合容错情形，确需追究责任，从轻处理")
     assert w.case(case.id).outcome == "lighter"
 
 
-def test_exemption_application_determined_by_the_review_ends_without_accountability(rt: Runtime) -> None:
+def test_exemption_application_determined_by_the_review_ends_without_accountability(
+    rt: Runtime,
+) -> None:
     w = make_world(rt, processes=["accountability", "tolerance_review", "rectification"])
     case = _registered(w)
     with rt.transaction() as session:
-        review = accountability.apply_for_exemption(session, case_id=case.id, applicant="cadre",
-                                                    reasons="属先行先试中的失误，已主动补救",
-                                                    actor="zhang", clock=rt.clock)
+        review = accountability.apply_for_exemption(
+            session,
+            case_id=case.id,
+            applicant="cadre",
+            reasons="属先行先试中的失误，已主动补救",
+            actor="zhang",
+            clock=rt.clock,
+        )
     _determined_by_review(w, review, "exempt")
     _investigated(w, case)
     _no_tolerance(w, case)
-    _refused(w, case, "decide", {"outcome": "adjustment", "adjustment": "transfer", "reason": REASON,
-                                 "decided_on": "2026-03-02"}, "committee.hf", rule=review.number,
-             field="outcome")
+    _refused(
+        w,
+        case,
+        "decide",
+        {
+            "outcome": "adjustment",
+            "adjustment": "transfer",
+            "reason": REASON,
+            "decided_on": "2026-03-02",
+        },
+        "committee.hf",
+        rule=review.number,
+        field="outcome",
+    )
     _decide(w, case, "none", reason="经容错免责审查予以免责，不予问责")
     assert w.case(case.id).outcome == "none"
 

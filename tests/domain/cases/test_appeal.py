@@ -7,6 +7,7 @@ run up to the cadre's receipt of the decision. Every step is its own transaction
 every scenario here runs with save/restore between every step. The review deadline is
 reached by moving the clock and sweeping the timers, as the scheduler does.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -39,25 +40,48 @@ def _decided(w: World, adjustment: str = "demotion") -> CaseFile:
     return w.decided_accountability(adjustment)
 
 
-def _file(w: World, original: CaseFile, filed_on: str | None = None, grounds: str = GROUNDS) -> CaseFile:
+def _file(
+    w: World, original: CaseFile, filed_on: str | None = None, grounds: str = GROUNDS
+) -> CaseFile:
     with w.rt.transaction() as session:
-        return appeal.file_appeal(session, original_case_id=original.id, grounds=grounds,
-                                  filed_on=filed_on or w.today().isoformat(), actor="zhang", clock=w.rt.clock)
+        return appeal.file_appeal(
+            session,
+            original_case_id=original.id,
+            grounds=grounds,
+            filed_on=filed_on or w.today().isoformat(),
+            actor="zhang",
+            clock=w.rt.clock,
+        )
 
 
 def _accept(w: World, case: CaseFile, reviewer: str = REVIEWER) -> None:
-    w.complete(case, "accept", {"reviewer": reviewer, "accepted_on": w.today().isoformat()}, "organization.hf")
+    w.complete(
+        case,
+        "accept",
+        {"reviewer": reviewer, "accepted_on": w.today().isoformat()},
+        "organization.hf",
+    )
 
 
-def _review(w: World, case: CaseFile, outcome: str, user: str = REVIEWER, element: str = "review",
-            **extra: Any) -> None:
+def _review(
+    w: World,
+    case: CaseFile,
+    outcome: str,
+    user: str = REVIEWER,
+    element: str = "review",
+    **extra: Any,
+) -> None:
     w.complete(case, element, {"outcome": outcome, "reason": REASON, **extra}, user)
 
 
 def _notify(w: World, case: CaseFile) -> None:
     today = w.today().isoformat()
-    w.complete(case, "notify", {"notified_on": today, "unit_notified_on": today, "delivery": "in_person"},
-               "organization.hf")
+    w.complete(
+        case,
+        "notify",
+        {"notified_on": today, "unit_notified_on": today, "delivery": "in_person"},
+        "organization.hf",
+    )
 
 
 def _appealed(w: World, adjustment: str = "demotion") -> tuple[CaseFile, CaseFile]:
@@ -76,13 +100,23 @@ def _eligibility(w: World, on: str) -> cadres.Eligibility:
 
 def _bans(w: World) -> list[tuple[str, str, str, str, int | None]]:
     with w.rt.db.reading() as session:
-        return [(b.adjustment, b.starts_on.isoformat(), b.ends_on.isoformat(), b.status, b.changed_by_case_id)
-                for b in cadres.bans(session, cadre_id=w.cadres["zhang"])]
+        return [
+            (
+                b.adjustment,
+                b.starts_on.isoformat(),
+                b.ends_on.isoformat(),
+                b.status,
+                b.changed_by_case_id,
+            )
+            for b in cadres.bans(session, cadre_id=w.cadres["zhang"])
+        ]
 
 
 def _decisions(w: World, case: CaseFile) -> list[tuple[str, str, str | None, str, int | None]]:
     with w.rt.db.reading() as session:
-        rows = session.execute(select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)).scalars()
+        rows = session.execute(
+            select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)
+        ).scalars()
         return [(d.kind, d.outcome, d.adjustment, d.effective, d.corrects_id) for d in rows]
 
 
@@ -93,7 +127,9 @@ def _count(rt: Runtime, model: type) -> int:
 
 def _reviewer(w: World, case: CaseFile) -> str | None:
     with w.rt.db.reading() as session:
-        return session.execute(select(Appeal.reviewer).where(Appeal.case_id == case.id)).scalar_one()
+        return session.execute(
+            select(Appeal.reviewer).where(Appeal.case_id == case.id)
+        ).scalar_one()
 
 
 # --- filing -----------------------------------------------------------------------------------
@@ -108,7 +144,10 @@ def test_appeal_within_one_month_of_receipt_is_accepted(rt: Runtime) -> None:
     with rt.db.reading() as session:
         row = session.execute(select(Appeal)).scalar_one()
         assert (row.filed_on.isoformat(), row.window_ends_on.isoformat(), row.grounds) == (
-            "2026-04-02", "2026-04-02", GROUNDS)
+            "2026-04-02",
+            "2026-04-02",
+            GROUNDS,
+        )
     assert [(t.task_spec, t.role) for t in w.tasks(case)] == [("accept", "organization")]
     # 申诉期间不停止执行: the original case runs on and its ban holds.
     with rt.db.reading() as session:
@@ -121,8 +160,9 @@ def test_late_appeal_is_refused(rt: Runtime) -> None:
     original = _decided(w)
     set_clock(rt, "2026-04-03 09:00")
     before = _count(rt, CaseFile)
-    with pytest.raises(ValidationFailed, match="§11 申诉须在收到决定之日起1个月内提出：申诉期已于 2026-04-02 届满") \
-            as refused:
+    with pytest.raises(
+        ValidationFailed, match="§11 申诉须在收到决定之日起1个月内提出：申诉期已于 2026-04-02 届满"
+    ) as refused:
         _file(w, original)
     assert refused.value.errors[0]["field"] == "filed_on"
     assert (_count(rt, CaseFile), _count(rt, Appeal)) == (before, 0)
@@ -142,7 +182,9 @@ def test_appeal_window_counts_calendar_months(rt: Runtime) -> None:
 
 def test_appeal_needs_grounds_and_a_received_decision(rt: Runtime) -> None:
     w = _world(rt)
-    undecided = w.open("accountability", data={"source": "audit", "facts": "审计发现问题", "evidence": "审计报告"})
+    undecided = w.open(
+        "accountability", data={"source": "audit", "facts": "审计发现问题", "evidence": "审计报告"}
+    )
     with pytest.raises(ValidationFailed, match="尚无生效的决定"):
         _file(w, undecided)
     original = _decided(w)
@@ -167,7 +209,9 @@ def _refused_reviewer(rt: Runtime, reviewer: str) -> None:
     w = _world(rt)
     original = _decided(w)
     case = _file(w, original)
-    with pytest.raises(ValidationFailed, match=f"回避：{reviewer} 办理或决定过原案件 {original.number}") as refused:
+    with pytest.raises(
+        ValidationFailed, match=f"回避：{reviewer} 办理或决定过原案件 {original.number}"
+    ) as refused:
         _accept(w, case, reviewer)
     assert refused.value.errors[0]["field"] == "reviewer"
     assert _reviewer(w, case) is None
@@ -209,11 +253,17 @@ def test_revoked_demotion_lifts_promotion_ban(rt: Runtime) -> None:
     w = _world(rt)
     original, case = _appealed(w)
     before = _eligibility(w, "2026-03-10")
-    assert (before.eligible, before.until, before.case_number) == (False, date(2028, 3, 2), original.number)
+    assert (before.eligible, before.until, before.case_number) == (
+        False,
+        date(2028, 3, 2),
+        original.number,
+    )
     _review(w, case, "revoke")
     assert _eligibility(w, "2026-03-10").eligible
     assert _bans(w) == [("demotion", "2026-03-02", "2028-03-02", "revoked", case.id)]
-    assert _decisions(w, original) == [("accountability", "adjustment", "demotion", "revoked", None)]
+    assert _decisions(w, original) == [
+        ("accountability", "adjustment", "demotion", "revoked", None)
+    ]
     assert _decisions(w, case) == [("appeal", "revoke", None, "effective", None)]
     assert w.case(original.id).outcome == "revoked"
     assert (w.case(case.id).status, w.case(case.id).outcome) == ("decided", "revoke")
@@ -222,19 +272,32 @@ def test_revoked_demotion_lifts_promotion_ban(rt: Runtime) -> None:
 def test_modified_decision_changes_ban(rt: Runtime) -> None:
     w = _world(rt)
     original, case = _appealed(w)
-    with pytest.raises(ValidationFailed, match="变更后的处理结果须为不予问责、组织调整、从轻减轻处理、约谈之一"):
-        _review(w, case, "modify", new_outcome="exempt")  # a determination's outcome, not a decision's
+    with pytest.raises(
+        ValidationFailed, match="变更后的处理结果须为不予问责、组织调整、从轻减轻处理、约谈之一"
+    ):
+        _review(
+            w, case, "modify", new_outcome="exempt"
+        )  # a determination's outcome, not a decision's
     with pytest.raises(ValidationFailed, match="应作维持决定"):
         _review(w, case, "modify", new_outcome="adjustment", new_adjustment="demotion")
     _review(w, case, "modify", new_outcome="adjustment", new_adjustment="transfer")
     with rt.db.reading() as session:
-        first = session.execute(select(Decision.id).where(Decision.case_id == original.id)
-                                .order_by(Decision.id)).scalars().first()
-    assert _decisions(w, original) == [("accountability", "adjustment", "demotion", "modified", None),
-                      ("accountability", "adjustment", "transfer", "effective", first)]
+        first = (
+            session.execute(
+                select(Decision.id).where(Decision.case_id == original.id).order_by(Decision.id)
+            )
+            .scalars()
+            .first()
+        )
+    assert _decisions(w, original) == [
+        ("accountability", "adjustment", "demotion", "modified", None),
+        ("accountability", "adjustment", "transfer", "effective", first),
+    ]
     # The ban keeps its start (the original decision date) and takes the new kind's length.
-    assert _bans(w) == [("demotion", "2026-03-02", "2028-03-02", "changed", case.id),
-                        ("transfer", "2026-03-02", "2027-03-02", "active", None)]
+    assert _bans(w) == [
+        ("demotion", "2026-03-02", "2028-03-02", "changed", case.id),
+        ("transfer", "2026-03-02", "2027-03-02", "active", None),
+    ]
     after = _eligibility(w, "2026-03-10")
     assert (after.eligible, after.until) == (False, date(2027, 3, 2))
     assert w.case(original.id).outcome == "transfer"
@@ -245,11 +308,17 @@ def test_upheld_decision_keeps_ban(rt: Runtime) -> None:
     original, case = _appealed(w)
     _review(w, case, "uphold")
     assert _bans(w) == [("demotion", "2026-03-02", "2028-03-02", "active", None)]
-    assert _decisions(w, original) == [("accountability", "adjustment", "demotion", "effective", None)]
+    assert _decisions(w, original) == [
+        ("accountability", "adjustment", "demotion", "effective", None)
+    ]
     assert [(t.task_spec, t.role) for t in w.tasks(case)] == [("notify", "organization")]
     _notify(w, case)
     closed = w.case(case.id)
-    assert (closed.status, closed.outcome, closed.received_on) == ("closed", "uphold", date(2026, 3, 10))
+    assert (closed.status, closed.outcome, closed.received_on) == (
+        "closed",
+        "uphold",
+        date(2026, 3, 10),
+    )
     with rt.db.reading() as session:
         assert session.get(Instance, closed.instance_id).status == "completed"
 
@@ -266,7 +335,9 @@ def test_appeal_decision_overdue_escalates(rt: Runtime) -> None:
     set_clock(rt, "2026-04-11 00:30")
     timers.sweep(rt.db, clock=rt.clock)
     assert sorted((t.task_spec, t.role) for t in w.tasks(case)) == [
-        ("escalate", "supervisor"), ("review_overdue", "discipline")]
+        ("escalate", "supervisor"),
+        ("review_overdue", "discipline"),
+    ]
     with pytest.raises(ValidationFailed, match="只有指定的复核人"):
         _review(w, case, "uphold", user="discipline.hf", element="review_overdue")
     _review(w, case, "uphold", element="review_overdue")
@@ -279,8 +350,12 @@ def test_both_cases_show_the_appeal_link(rt: Runtime) -> None:
     w = _world(rt)
     original, case = _appealed(w)
     with rt.db.reading() as session:
-        from_original = [(d, link.kind, other.number) for d, link, other in cases.linked(session, original.id)]
-        from_appeal = [(d, link.kind, other.number) for d, link, other in cases.linked(session, case.id)]
+        from_original = [
+            (d, link.kind, other.number) for d, link, other in cases.linked(session, original.id)
+        ]
+        from_appeal = [
+            (d, link.kind, other.number) for d, link, other in cases.linked(session, case.id)
+        ]
     assert from_original == [("to", "appeal", case.number)]
     assert from_appeal == [("from", "appeal", original.number)]
 

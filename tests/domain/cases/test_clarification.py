@@ -4,6 +4,7 @@ Each test runs on SQLite and PostgreSQL. Every step is its own transaction throu
 real services, so the workflow is saved to the database and restored at every step:
 the save/restore round trip is part of every scenario here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,13 +20,24 @@ from workflows.errors import DomainError, ValidationFailed
 from workflows.runtime import Runtime
 
 REPORT = "反映张三在项目审批中收受好处"
-UNTRUE = {"finding": "untrue", "verified_on": "2026-03-02",
-          "reason": "经调取审批档案、询问相关人员，所反映问题查无实据"}
-CLARIFIED = {"form": "talk", "scope": "unit", "done_on": "2026-03-02",
-             "content": "在单位干部大会上说明核实情况，当面谈话消除顾虑"}
-ACCUSER = {"accuser_name": "王五", "facts": "王五明知项目审批合规，仍多次捏造收受好处的事实并实名告发",
-           "evidence": "核实笔录、审批档案", "impact": "在当地造成恶劣影响",
-           "blacklist_reason": "捏造事实、虚假告发干部，造成恶劣影响"}
+UNTRUE = {
+    "finding": "untrue",
+    "verified_on": "2026-03-02",
+    "reason": "经调取审批档案、询问相关人员，所反映问题查无实据",
+}
+CLARIFIED = {
+    "form": "talk",
+    "scope": "unit",
+    "done_on": "2026-03-02",
+    "content": "在单位干部大会上说明核实情况，当面谈话消除顾虑",
+}
+ACCUSER = {
+    "accuser_name": "王五",
+    "facts": "王五明知项目审批合规，仍多次捏造收受好处的事实并实名告发",
+    "evidence": "核实笔录、审批档案",
+    "impact": "在当地造成恶劣影响",
+    "blacklist_reason": "捏造事实、虚假告发干部，造成恶劣影响",
+}
 
 
 def _open(world: World, **data: Any) -> CaseFile:
@@ -37,7 +49,9 @@ def _count(rt: Runtime, model: type) -> int:
         return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
-def _refused(world: World, case: CaseFile, element: str, data: dict[str, Any], user: str) -> ValidationFailed:
+def _refused(
+    world: World, case: CaseFile, element: str, data: dict[str, Any], user: str
+) -> ValidationFailed:
     with pytest.raises(ValidationFailed) as refused:
         world.complete(case, element, data, user)
     assert world.task(case, element).state == "open"  # nothing stored: the task still waits
@@ -57,9 +71,18 @@ def test_untrue_report_is_clarified_with_form_and_scope(rt: Runtime) -> None:
     with rt.db.reading() as session:
         row = session.execute(select(Clarification)).scalar_one()
         assert (row.case_id, row.form, row.scope, str(row.done_on), row.recorded_by) == (
-            case.id, "talk", "unit", "2026-03-02", "organization.hf")
+            case.id,
+            "talk",
+            "unit",
+            "2026-03-02",
+            "organization.hf",
+        )
         decision = session.execute(select(Decision)).scalar_one()
-        assert (decision.kind, decision.outcome, decision.decided_by) == ("verification", "untrue", "discipline.hf")
+        assert (decision.kind, decision.outcome, decision.decided_by) == (
+            "verification",
+            "untrue",
+            "discipline.hf",
+        )
     closed = world.case(case.id)
     assert (closed.status, closed.outcome) == ("closed", "clarified")
     assert world.tasks(case) == []
@@ -70,10 +93,16 @@ def test_true_report_closes_without_clarification_and_states_why(rt: Runtime) ->
     world = make_world(rt, processes=["clarification"])
     case = _open(world)
     blank = {**UNTRUE, "finding": "true", "reason": " " * 12}
-    assert "§12 核实结论须说明理由" in _refused(world, case, "verify", blank, "discipline.hf").message
+    assert (
+        "§12 核实结论须说明理由" in _refused(world, case, "verify", blank, "discipline.hf").message
+    )
     assert _count(rt, Decision) == 0
-    world.complete(case, "verify", {**UNTRUE, "finding": "partly_true",
-                                    "reason": "收受购物卡一事属实，其余查无实据"}, "discipline.hf")
+    world.complete(
+        case,
+        "verify",
+        {**UNTRUE, "finding": "partly_true", "reason": "收受购物卡一事属实，其余查无实据"},
+        "discipline.hf",
+    )
     closed = world.case(case.id)
     assert (closed.status, closed.outcome) == ("closed", "report_partly_true")
     with rt.db.reading() as session:
@@ -88,16 +117,24 @@ def test_clarification_needs_form_and_scope(rt: Runtime) -> None:
     case = _open(world)
     world.complete(case, "verify", UNTRUE, "discipline.hf")
     no_form = {k: v for k, v in CLARIFIED.items() if k != "form"}
-    assert {e["field"] for e in _refused(world, case, "clarify", no_form, "organization.hf").errors} == {"form"}
+    assert {
+        e["field"] for e in _refused(world, case, "clarify", no_form, "organization.hf").errors
+    } == {"form"}
     no_scope = {k: v for k, v in CLARIFIED.items() if k != "scope"}
-    assert {e["field"] for e in _refused(world, case, "clarify", no_scope, "organization.hf").errors} == {"scope"}
+    assert {
+        e["field"] for e in _refused(world, case, "clarify", no_scope, "organization.hf").errors
+    } == {"scope"}
     unnamed_spread = {**CLARIFIED, "scope": "spread"}
     refused = _refused(world, case, "clarify", unnamed_spread, "organization.hf")
     assert "§12 在反映问题的范围内澄清，须写明该范围" in refused.message
     assert refused.errors[0]["field"] == "spread_description"
     assert _count(rt, Clarification) == 0
-    world.complete(case, "clarify", {**unnamed_spread, "spread_description": "县直机关及所在乡镇"},
-                   "organization.hf")
+    world.complete(
+        case,
+        "clarify",
+        {**unnamed_spread, "spread_description": "县直机关及所在乡镇"},
+        "organization.hf",
+    )
     assert _count(rt, Clarification) == 1
 
 
@@ -105,9 +142,13 @@ def test_clarification_is_recorded_after_verification_not_ahead_of_time(rt: Runt
     world = make_world(rt, processes=["clarification"])
     case = _open(world)
     world.complete(case, "verify", UNTRUE, "discipline.hf")
-    early = _refused(world, case, "clarify", {**CLARIFIED, "done_on": "2026-03-01"}, "organization.hf")
+    early = _refused(
+        world, case, "clarify", {**CLARIFIED, "done_on": "2026-03-01"}, "organization.hf"
+    )
     assert "早于核实日期 2026-03-02" in early.message
-    future = _refused(world, case, "clarify", {**CLARIFIED, "done_on": "2026-03-09"}, "organization.hf")
+    future = _refused(
+        world, case, "clarify", {**CLARIFIED, "done_on": "2026-03-09"}, "organization.hf"
+    )
     assert "晚于今日 2026-03-02" in future.message
     assert _count(rt, Clarification) == 0
 
@@ -115,8 +156,9 @@ def test_clarification_is_recorded_after_verification_not_ahead_of_time(rt: Runt
 def test_fabrication_is_found_only_in_an_untrue_report(rt: Runtime) -> None:
     world = make_world(rt, processes=["clarification"])
     case = _open(world)
-    refused = _refused(world, case, "verify", {**UNTRUE, "finding": "true", "fabricated": True},
-                       "discipline.hf")
+    refused = _refused(
+        world, case, "verify", {**UNTRUE, "finding": "true", "fabricated": True}, "discipline.hf"
+    )
     assert refused.errors[0]["field"] == "fabricated" and "§12" in refused.message
     assert _count(rt, Decision) == 0
 
@@ -153,7 +195,11 @@ def test_fabricated_accusation_adds_blacklist_entry(rt: Runtime) -> None:
     with rt.db.reading() as session:
         [entry] = blacklist.current(session)
     assert (entry.person_name, entry.basis_case_id, entry.reviewer, str(entry.entered_on)) == (
-        "王五", case.id, "discipline.hf", "2026-03-02")
+        "王五",
+        case.id,
+        "discipline.hf",
+        "2026-03-02",
+    )
     assert entry.reason == ACCUSER["blacklist_reason"]
     assert (world.case(case.id).status, world.case(case.id).outcome) == ("closed", "clarified")
 
@@ -163,19 +209,29 @@ def test_fabricated_accusation_opens_accountability_of_the_accuser(rt: Runtime) 
     case = _fabricated_case(world)
     world.complete(case, "pursue", ACCUSER, "discipline.hf")
     with rt.db.reading() as session:
-        link = session.execute(select(CaseLink).where(CaseLink.from_case_id == case.id)).scalar_one()
+        link = session.execute(
+            select(CaseLink).where(CaseLink.from_case_id == case.id)
+        ).scalar_one()
         accuser_case = cases.get(session, link.to_case_id)
     assert link.kind == "accuser_accountability"
     assert (accuser_case.kind, accuser_case.subject_name, accuser_case.cadre_id) == (
-        "accountability", "王五", None)
+        "accountability",
+        "王五",
+        None,
+    )
     assert (accuser_case.org_unit_code, accuser_case.source) == ("ah-hf", "false_accusation")
     assert accuser_case.number.startswith("WZ-2026-")
     assert world.tasks(accuser_case), "the accuser's accountability case waits for its first step"
 
 
 def _add(rt: Runtime, **kwargs: Any) -> BlacklistEntry:
-    values = {"person_name": "王五", "reviewer": "discipline.hf", "reason": "捏造事实、虚假告发",
-              "entered_on": rt.clock.today(), **kwargs}
+    values = {
+        "person_name": "王五",
+        "reviewer": "discipline.hf",
+        "reason": "捏造事实、虚假告发",
+        "entered_on": rt.clock.today(),
+        **kwargs,
+    }
     with rt.transaction() as session:
         return blacklist.add_entry(session, clock=rt.clock, **values)
 
@@ -205,16 +261,29 @@ def test_blacklist_entry_is_removed_only_by_a_new_entry(rt: Runtime) -> None:
     with rt.db.transaction() as session, pytest.raises(DomainError, match="不得修改或删除"):
         session.delete(session.get(BlacklistEntry, entry.id))
         session.flush()
-    removal = _add(rt, basis_case_id=case.id, person_name="", reviewer="organization.hf",
-                   reason="经复查，原列入依据已撤销", removes_entry_id=entry.id)
+    removal = _add(
+        rt,
+        basis_case_id=case.id,
+        person_name="",
+        reviewer="organization.hf",
+        reason="经复查，原列入依据已撤销",
+        removes_entry_id=entry.id,
+    )
     assert removal.person_name == "王五"
-    for target, rule in ((entry.id, "只能移出一次"), (removal.id, "须指向在册条目"), (999, "须指向在册条目")):
+    for target, rule in (
+        (entry.id, "只能移出一次"),
+        (removal.id, "须指向在册条目"),
+        (999, "须指向在册条目"),
+    ):
         with pytest.raises(ValidationFailed, match=rule):
             _add(rt, basis_case_id=case.id, removes_entry_id=target)
     with rt.db.reading() as session:
         assert blacklist.current(session) == []
         register = blacklist.register(session)
-        assert [(e.id, e.removes_entry_id) for e in register] == [(entry.id, None), (removal.id, entry.id)]
+        assert [(e.id, e.removes_entry_id) for e in register] == [
+            (entry.id, None),
+            (removal.id, entry.id),
+        ]
         assert register[0].reason == "捏造事实、虚假告发"  # the listing itself is unchanged
 
 

@@ -5,6 +5,7 @@ These processes have no case number; they are started with `instances.start`. Ea
 runs on SQLite and PostgreSQL; every step and every timer sweep is its own transaction,
 so the workflow is saved and restored between all steps.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,8 +22,20 @@ from workflows.cases.models import CaseFile, Decision
 from workflows.errors import ValidationFailed
 from workflows.runtime import Runtime
 
-PAIRS = [{"upper": "合肥市委书记", "upper_unit": "合肥市", "lower": "肥东县委书记", "lower_unit": "肥东县"},
-         {"upper": "合肥市委书记", "upper_unit": "合肥市", "lower": "肥西县委书记", "lower_unit": "肥西县"}]
+PAIRS = [
+    {
+        "upper": "合肥市委书记",
+        "upper_unit": "合肥市",
+        "lower": "肥东县委书记",
+        "lower_unit": "肥东县",
+    },
+    {
+        "upper": "合肥市委书记",
+        "upper_unit": "合肥市",
+        "lower": "肥西县委书记",
+        "lower_unit": "肥西县",
+    },
+]
 TALKED = {"talked_on": "2027-03-01", "summary": "谈工作、谈思想、谈作风，释疑解惑、加油鼓劲"}
 
 
@@ -59,7 +72,10 @@ def test_yearly_talks_start_each_year(rt: Runtime) -> None:
     talks = [t for t in support.open_tasks(rt, instance_id) if t.task_spec == "talk"]
     assert len(talks) == 2  # one task per pair
     assert {t.due_at for t in talks} == {at("2028-01-01 00:00")}  # by the end of 2027
-    assert min(t.due_basis or "" for t in talks) == "2027年度谈心谈话：合肥市委书记 与 肥东县委书记，2027-12-31 前完成"
+    assert (
+        min(t.due_basis or "" for t in talks)
+        == "2027年度谈心谈话：合肥市委书记 与 肥东县委书记，2027-12-31 前完成"
+    )
     for talk in talks:
         support.complete(rt, talk.id, TALKED, "organization.hf")
     assert _open_names(rt, instance_id) == []
@@ -83,7 +99,9 @@ def test_talk_not_done_by_year_end_is_escalated_to_the_supervisor(rt: Runtime) -
     urge = support.task_named(rt, "urge", instance_id)
     assert (urge.role, urge.org_unit) == ("supervisor", "ah-hf")
     assert _open_names(rt, instance_id) == ["urge"]
-    support.complete(rt, urge.id, {"urged_on": "2028-01-02", "opinion": "限1月底前补谈"}, "supervisor.hf")
+    support.complete(
+        rt, urge.id, {"urged_on": "2028-01-02", "opinion": "限1月底前补谈"}, "supervisor.hf"
+    )
     late = support.task_named(rt, "late_talk", instance_id)
     support.complete(rt, late.id, {**TALKED, "talked_on": "2028-01-10"}, "organization.hf")
     assert _open_names(rt, instance_id) == []
@@ -106,8 +124,12 @@ def test_talk_pairs_are_not_repeated_in_one_year(rt: Runtime) -> None:
 def _assessed(rt: Runtime, world: World, **result: Any) -> int:
     instance_id = support.start(rt, "assessment_outcomes", org_unit="ah-hf")
     record = support.task_named(rt, "record", instance_id)
-    support.complete(rt, record.id, {"assessed_cadre_id": world.cadres["zhang"], "assessment_year": 2025,
-                                     **result}, "organization.hf")
+    support.complete(
+        rt,
+        record.id,
+        {"assessed_cadre_id": world.cadres["zhang"], "assessment_year": 2025, **result},
+        "organization.hf",
+    )
     return instance_id
 
 
@@ -116,8 +138,9 @@ def test_assessment_excellent_leads_to_commendation(rt: Runtime) -> None:
     instance_id = _assessed(rt, world, grade="excellent")
     commend = support.task_named(rt, "commend", instance_id)
     assert commend.role == "organization"
-    support.complete(rt, commend.id, {"commended_on": "2026-03-02", "circular_scope": "全市"},
-                     "organization.hf")
+    support.complete(
+        rt, commend.id, {"commended_on": "2026-03-02", "circular_scope": "全市"}, "organization.hf"
+    )
     assert support.instance(rt, instance_id).status == "completed"
 
 
@@ -133,13 +156,23 @@ def test_assessment_result_is_used_only_by_the_managing_unit(rt: Runtime) -> Non
     world = make_world(rt, processes=["assessment_outcomes"])
     instance_id = support.start(rt, "assessment_outcomes", org_unit="ah-wh")
     record = support.task_named(rt, "record", instance_id)
-    refused = _refused(rt, record.id, {"assessed_cadre_id": world.cadres["zhang"], "assessment_year": 2025,
-                                       "grade": "excellent"}, "organization.wh")
+    refused = _refused(
+        rt,
+        record.id,
+        {"assessed_cadre_id": world.cadres["zhang"], "assessment_year": 2025, "grade": "excellent"},
+        "organization.wh",
+    )
     assert "§11 按干部管理权限" in refused.message
-    contradictory = {"assessed_cadre_id": world.cadres["zhang"], "assessment_year": 2025, "grade": "excellent",
-                     "unfit_for_post": True}
+    contradictory = {
+        "assessed_cadre_id": world.cadres["zhang"],
+        "assessment_year": 2025,
+        "grade": "excellent",
+        "unfit_for_post": True,
+    }
     own = support.start(rt, "assessment_outcomes", org_unit="ah-hf")
-    refused = _refused(rt, support.task_named(rt, "record", own).id, contradictory, "organization.hf")
+    refused = _refused(
+        rt, support.task_named(rt, "record", own).id, contradictory, "organization.hf"
+    )
     assert refused.errors[0]["field"] == "grade"
 
 
@@ -150,25 +183,45 @@ def test_assessment_unfit_opens_accountability_case(rt: Runtime) -> None:
     with rt.db.reading() as session:
         before = session.execute(select(func.count()).select_from(CaseFile)).scalar_one()
     assert before == 0
-    support.complete(rt, adjust.id, {"facts": "年度考核认定不适宜担任现职，群众满意度连续两年末位",
-                                     "evidence": "2025年度考核材料"}, "organization.hf")
+    support.complete(
+        rt,
+        adjust.id,
+        {
+            "facts": "年度考核认定不适宜担任现职，群众满意度连续两年末位",
+            "evidence": "2025年度考核材料",
+        },
+        "organization.hf",
+    )
     with rt.db.reading() as session:
         case = session.execute(select(CaseFile)).scalar_one()
     assert (case.kind, case.cadre_id, case.source, case.org_unit_code) == (
-        "accountability", world.cadres["zhang"], "assessment", "ah-hf")
+        "accountability",
+        world.cadres["zhang"],
+        "assessment",
+        "ah-hf",
+    )
     assert support.instance(rt, instance_id).status == "completed"
 
 
 # --- §15 outstanding typical cadres ----------------------------------------------------------
 
-NOMINEE = {"name": "李四", "post": "肥东县某镇党委书记", "category": "township_secretary",
-           "deeds": "带领全镇完成产业转型，群众满意度全县第一", "recommend_promotion": True}
+NOMINEE = {
+    "name": "李四",
+    "post": "肥东县某镇党委书记",
+    "category": "township_secretary",
+    "deeds": "带领全镇完成产业转型，群众满意度全县第一",
+    "recommend_promotion": True,
+}
 
 
 def _nominated(rt: Runtime, world: World, instance_id: int) -> int:
     nominate = support.task_named(rt, "nominate", instance_id)
-    support.complete(rt, nominate.id, {"nominees": [{**NOMINEE, "cadre_id": world.cadres["li"]}]},
-                     "organization.hf")
+    support.complete(
+        rt,
+        nominate.id,
+        {"nominees": [{**NOMINEE, "cadre_id": world.cadres["li"]}]},
+        "organization.hf",
+    )
     return support.task_named(rt, "approve", instance_id).id
 
 
@@ -180,10 +233,16 @@ def test_typical_selection_every_two_years(rt: Runtime) -> None:
     approve = _nominated(rt, world, instance_id)
     support.complete(rt, approve, {"approved": False, "opinion": "事迹材料需补充"}, "committee.hf")
     approve = _nominated(rt, world, instance_id)  # back for a new nomination
-    support.complete(rt, approve, {"approved": True, "opinion": "同意，予以通报表扬"}, "committee.hf")
+    support.complete(
+        rt, approve, {"approved": True, "opinion": "同意，予以通报表扬"}, "committee.hf"
+    )
     publicize = support.task_named(rt, "publicize", instance_id)
-    support.complete(rt, publicize.id, {"publicized_on": "2027-03-10", "channels": "安徽日报、党建网"},
-                     "organization.hf")
+    support.complete(
+        rt,
+        publicize.id,
+        {"publicized_on": "2027-03-10", "channels": "安徽日报、党建网"},
+        "organization.hf",
+    )
     assert _open_names(rt, instance_id) == []
     set_clock(rt, "2028-03-02 10:00")
     support.sweep(rt)
@@ -195,15 +254,30 @@ def test_typical_selection_every_two_years(rt: Runtime) -> None:
 
 def test_typical_cadre_under_a_promotion_ban_is_not_recommended_for_promotion(rt: Runtime) -> None:
     world = make_world(rt, processes=["typical_selection", "clarification"])
-    basis = world.open("clarification", cadre="li", data={"report": "测试", "trigger": "cadre_request"})
+    basis = world.open(
+        "clarification", cadre="li", data={"report": "测试", "trigger": "cadre_request"}
+    )
     with rt.transaction() as session:
-        decision = Decision(case_id=basis.id, kind="accountability", outcome="adjustment",
-                            adjustment="demotion", reason="降职", decided_on=date(2026, 1, 5),
-                            decided_by="committee.hf", recorded_at=rt.clock.now())
+        decision = Decision(
+            case_id=basis.id,
+            kind="accountability",
+            outcome="adjustment",
+            adjustment="demotion",
+            reason="降职",
+            decided_on=date(2026, 1, 5),
+            decided_by="committee.hf",
+            recorded_at=rt.clock.now(),
+        )
         session.add(decision)
         session.flush()
-        cadres.add_ban(session, cadre_id=world.cadres["li"], case_id=basis.id, decision_id=decision.id,
-                       adjustment="demotion", decided_on=date(2026, 1, 5))
+        cadres.add_ban(
+            session,
+            cadre_id=world.cadres["li"],
+            case_id=basis.id,
+            decision_id=decision.id,
+            adjustment="demotion",
+            decided_on=date(2026, 1, 5),
+        )
     instance_id = support.start(rt, "typical_selection", org_unit="ah-hf")
     set_clock(rt, "2027-03-01 10:00")
     support.sweep(rt)

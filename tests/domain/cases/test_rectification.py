@@ -6,6 +6,7 @@ instance from its stored state and stores it again: every scenario here runs wit
 save/restore between every step. Deadlines are reached by moving the clock and
 sweeping the timers, as the scheduler does.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,18 +26,31 @@ from workflows.runtime import Runtime
 DEADLINE = "2026-06-30"  # a Tuesday; 2026-06-19 is the Dragon Boat holiday
 REQUIREMENTS = "完善专项资金拨付审批程序，追回违规拨付资金"
 #: basis → (issuing and verifying task suffix, a user of that department)
-ISSUER = {"tolerance": ("org", "organization.hf"), "accountability": ("discipline", "discipline.hf"),
-          "first_form": ("discipline", "discipline.hf")}
+ISSUER = {
+    "tolerance": ("org", "organization.hf"),
+    "accountability": ("discipline", "discipline.hf"),
+    "first_form": ("discipline", "discipline.hf"),
+}
 
 
 def _world(rt: Runtime, *, accountability: bool = False) -> World:
-    return make_world(rt, processes=["rectification", *(["accountability"] if accountability else [])])
+    return make_world(
+        rt, processes=["rectification", *(["accountability"] if accountability else [])]
+    )
 
 
 def _open(w: World, basis: str = "tolerance", deadline: str = DEADLINE, **data: Any) -> CaseFile:
-    return w.open("rectification", user=ISSUER[basis][1], data={
-        "requirements": REQUIREMENTS, "deadline": deadline, "basis": basis,
-        "issued_by": "committee.hf", **data})
+    return w.open(
+        "rectification",
+        user=ISSUER[basis][1],
+        data={
+            "requirements": REQUIREMENTS,
+            "deadline": deadline,
+            "basis": basis,
+            "issued_by": "committee.hf",
+            **data,
+        },
+    )
 
 
 def _issue(w: World, case: CaseFile, basis: str = "tolerance", deadline: str = DEADLINE) -> None:
@@ -45,13 +59,28 @@ def _issue(w: World, case: CaseFile, basis: str = "tolerance", deadline: str = D
 
 
 def _plan(w: World, case: CaseFile) -> None:
-    w.complete(case, "plan", {"plan": "三月底前修订审批办法，四月底前追回资金",
-                              "plan_submitted_on": w.today().isoformat()}, "unit.hf")
+    w.complete(
+        case,
+        "plan",
+        {
+            "plan": "三月底前修订审批办法，四月底前追回资金",
+            "plan_submitted_on": w.today().isoformat(),
+        },
+        "unit.hf",
+    )
 
 
 def _report(w: World, case: CaseFile, report_type: str = "progress") -> None:
-    w.complete(case, "report", {"report_type": report_type, "report": "审批办法已修订，资金已追回一半",
-                                "reported_on": w.today().isoformat()}, "unit.hf")
+    w.complete(
+        case,
+        "report",
+        {
+            "report_type": report_type,
+            "report": "审批办法已修订，资金已追回一半",
+            "reported_on": w.today().isoformat(),
+        },
+        "unit.hf",
+    )
 
 
 def _reported(w: World, basis: str = "tolerance") -> CaseFile:
@@ -64,8 +93,9 @@ def _reported(w: World, basis: str = "tolerance") -> CaseFile:
     return case
 
 
-def _verify(w: World, case: CaseFile, result: str, note: str = "", basis: str = "tolerance",
-            **extra: Any) -> None:
+def _verify(
+    w: World, case: CaseFile, result: str, note: str = "", basis: str = "tolerance", **extra: Any
+) -> None:
     suffix, user = ISSUER[basis]
     form = {"result": result, "verified_on": w.today().isoformat(), **extra}
     if note:
@@ -100,7 +130,9 @@ def _instance_status(w: World, case: CaseFile) -> str:
 def test_rectification_deadline_in_the_past_is_refused(rt: Runtime) -> None:
     w = _world(rt)
     case = _open(w, deadline="2026-03-01")
-    with pytest.raises(ValidationFailed, match=r"§12 责令限期整改：整改期限 2026-03-01 已过") as refused:
+    with pytest.raises(
+        ValidationFailed, match=r"§12 责令限期整改：整改期限 2026-03-01 已过"
+    ) as refused:
         _issue(w, case, deadline="2026-03-01")
     assert refused.value.errors[0]["field"] == "deadline"
     assert _count(rt, RectificationRequirement) == 0
@@ -108,15 +140,26 @@ def test_rectification_deadline_in_the_past_is_refused(rt: Runtime) -> None:
     _issue(w, case, deadline=DEADLINE)  # a deadline not in the past is accepted
     with rt.db.reading() as session:
         row = session.execute(select(RectificationRequirement)).scalar_one()
-        assert (row.deadline.isoformat(), row.issued_by, row.requirements) == (DEADLINE, "committee.hf", REQUIREMENTS)
+        assert (row.deadline.isoformat(), row.issued_by, row.requirements) == (
+            DEADLINE,
+            "committee.hf",
+            REQUIREMENTS,
+        )
     assert _open_elements(w, case) == ["plan"]
 
 
 def test_rectification_needs_a_known_basis(rt: Runtime) -> None:
     w = _world(rt)
     with pytest.raises(ValidationFailed, match="§12 纠错整改须注明依据"):
-        w.open("rectification", data={"requirements": REQUIREMENTS, "deadline": DEADLINE,
-                                      "basis": "hearsay", "issued_by": "committee.hf"})
+        w.open(
+            "rectification",
+            data={
+                "requirements": REQUIREMENTS,
+                "deadline": DEADLINE,
+                "basis": "hearsay",
+                "issued_by": "committee.hf",
+            },
+        )
     assert _count(rt, CaseFile) == 0
 
 
@@ -126,7 +169,9 @@ def test_tolerance_rectification_is_issued_and_verified_by_organization(rt: Runt
     tasks = w.tasks(case)
     assert [(t.task_spec, t.role) for t in tasks] == [("verify_org", "organization")]
     first_form = _open(w, "first_form")
-    assert [(t.task_spec, t.role) for t in w.tasks(first_form)] == [("issue_discipline", "discipline")]
+    assert [(t.task_spec, t.role) for t in w.tasks(first_form)] == [
+        ("issue_discipline", "discipline")
+    ]
 
 
 # --- reminders and the deadline --------------------------------------------------------------
@@ -166,8 +211,12 @@ def test_missed_rectification_deadline_escalates_to_supervisor(rt: Runtime) -> N
     assert _open_elements(w, case) == ["escalate", "overdue_remind", "remind", "report"]
     assert w.task(case, "escalate").role == "supervisor"
     assert w.task(case, "overdue_remind").role == "unit"
-    w.complete(case, "escalate", {"urged_on": "2026-07-01", "urge_note": "限三日内报送整改完成报告"},
-               "supervisor.hf")
+    w.complete(
+        case,
+        "escalate",
+        {"urged_on": "2026-07-01", "urge_note": "限三日内报送整改完成报告"},
+        "supervisor.hf",
+    )
     _report(w, case, "completion")  # the reporting task stayed open
     assert w.case(case.id).status == "verifying"
     _verify(w, case, "accepted")
@@ -184,7 +233,11 @@ def test_accepted_rectification_closes_case(rt: Runtime) -> None:
     case = _reported(w)
     _verify(w, case, "accepted")
     closed = w.case(case.id)
-    assert (closed.status, closed.outcome, closed.closed_at is not None) == ("closed", "accepted", True)
+    assert (closed.status, closed.outcome, closed.closed_at is not None) == (
+        "closed",
+        "accepted",
+        True,
+    )
     with rt.db.reading() as session:
         row = session.execute(select(VerificationRound)).scalar_one()
         assert (row.round, row.result, row.verified_by) == (1, "accepted", "organization.hf")
@@ -208,16 +261,24 @@ def test_returned_rectification_runs_another_round_with_a_new_deadline(rt: Runti
     _verify(w, case, "returned", "资金尚未全部追回", new_deadline="2026-08-31")
     assert _open_elements(w, case) == ["report"]  # the plan stands; reporting resumes
     with rt.db.reading() as session:
-        deadlines = [r.deadline.isoformat() for r in session.execute(
-            select(RectificationRequirement).order_by(RectificationRequirement.id)).scalars()]
+        deadlines = [
+            r.deadline.isoformat()
+            for r in session.execute(
+                select(RectificationRequirement).order_by(RectificationRequirement.id)
+            ).scalars()
+        ]
         fire_at = {t.task_spec: t.fire_at for t in session.execute(select(Timer)).scalars()}
     assert deadlines == [DEADLINE, "2026-08-31"]
     assert fire_at["overdue"] == at("2026-09-01 00:00")
     _report(w, case, "completion")
     _verify(w, case, "accepted")
     with rt.db.reading() as session:
-        rounds = [(r.round, r.result) for r in session.execute(
-            select(VerificationRound).order_by(VerificationRound.round)).scalars()]
+        rounds = [
+            (r.round, r.result)
+            for r in session.execute(
+                select(VerificationRound).order_by(VerificationRound.round)
+            ).scalars()
+        ]
     assert rounds == [(1, "returned"), (2, "accepted")]
 
 
@@ -229,9 +290,15 @@ def _fails_into_accountability(rt: Runtime, result: str) -> None:
     assert (closed.status, closed.outcome) == ("closed", result)
     with rt.db.reading() as session:
         links = cases.linked(session, case.id)
-        assert [(d, link.kind, other.kind) for d, link, other in links] == [("to", "accountability", "accountability")]
+        assert [(d, link.kind, other.kind) for d, link, other in links] == [
+            ("to", "accountability", "accountability")
+        ]
         opened = links[0][2]
-        assert (opened.source, opened.cadre_id, opened.status) == ("failed_rectification", w.cadres["zhang"], "open")
+        assert (opened.source, opened.cadre_id, opened.status) == (
+            "failed_rectification",
+            w.cadres["zhang"],
+            "open",
+        )
         assert [d for d, _link, _other in cases.linked(session, opened.id)] == ["from"]
     assert [t.task_spec for t in w.tasks(opened)] == ["register"]
 

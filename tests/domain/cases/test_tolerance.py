@@ -4,6 +4,7 @@ Every step goes through the database (restore, step, save), so each scenario als
 with save/restore between steps. Refusals are checked to store nothing: no new rows,
 the same instance version, the task still open.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,14 +43,29 @@ def world(rt: Runtime, *extra: str) -> World:
 
 def apply(w: World, **data: Any) -> CaseFile:
     """免责申请 by the cadre's unit."""
-    return w.open("tolerance_review", data={
-        "origin": "application", "applicant": "unit", "facts": "推进园区改革试点中审批流程出现失误",
-        "reasons": "属于先行先试中的失误，已主动补救", **data})
+    return w.open(
+        "tolerance_review",
+        data={
+            "origin": "application",
+            "applicant": "unit",
+            "facts": "推进园区改革试点中审批流程出现失误",
+            "reasons": "属于先行先试中的失误，已主动补救",
+            **data,
+        },
+    )
 
 
 def accept(w: World, case: CaseFile) -> None:
-    w.complete(case, "accept", {"acceptance": "accept", "verification": "skip",
-                                "skip_reason": "事实已由申请材料和审计报告查清"}, "discipline.hf")
+    w.complete(
+        case,
+        "accept",
+        {
+            "acceptance": "accept",
+            "verification": "skip",
+            "skip_reason": "事实已由申请材料和审计报告查清",
+        },
+        "discipline.hf",
+    )
 
 
 def analysis(**poles: str) -> dict[str, Any]:
@@ -69,8 +85,12 @@ def analyse(w: World, case: CaseFile, **poles: str) -> None:
 
 
 def determine(w: World, case: CaseFile, opinion: str, **extra: str) -> None:
-    w.complete(case, "determine", {"opinion": opinion, "opinion_reason": "综合六个要件，认定理由如下",
-                                   **extra}, "discipline.hf")
+    w.complete(
+        case,
+        "determine",
+        {"opinion": opinion, "opinion_reason": "综合六个要件，认定理由如下", **extra},
+        "discipline.hf",
+    )
 
 
 def approve(w: World, case: CaseFile, **extra: str) -> None:
@@ -97,14 +117,24 @@ def recommendation(w: World, case: CaseFile) -> str:
 def rows(w: World, case: CaseFile) -> dict[str, int]:
     """Row counts a refused step must leave unchanged, and the instance version."""
     with w.rt.db.reading() as session:
-        counts = {model.__name__: session.execute(select(func.count()).select_from(model)).scalar_one()
-                  for model in (CaseFile, CaseLink, Decision, SixElementAnalysis, AuditEvent)}
+        counts = {
+            model.__name__: session.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (CaseFile, CaseLink, Decision, SixElementAnalysis, AuditEvent)
+        }
         counts["version"] = session.get(Instance, w.case(case.id).instance_id).version
         return counts
 
 
-def refused(w: World, case: CaseFile, element: str, data: dict[str, Any], user: str, *,
-            rule: str, field: str) -> None:
+def refused(
+    w: World,
+    case: CaseFile,
+    element: str,
+    data: dict[str, Any],
+    user: str,
+    *,
+    rule: str,
+    field: str,
+) -> None:
     """The step is refused naming the rule and the field, and nothing is stored."""
     task, before = w.task(case, element), rows(w, case)
     with pytest.raises(ValidationFailed) as err:
@@ -126,14 +156,19 @@ def _table() -> tuple[list[str], list[tuple[str, list[str | None], str]]]:
     for rule in root.iterfind(".//dmn:rule", DMN_NS):
         entries = [node.text.strip() for node in rule.iterfind("dmn:inputEntry/dmn:text", DMN_NS)]
         output = rule.find("dmn:outputEntry/dmn:text", DMN_NS).text.strip().strip('"')
-        table.append((rule.get("id"), [None if e == "-" else e.strip('"') for e in entries], output))
+        table.append(
+            (rule.get("id"), [None if e == "-" else e.strip('"') for e in entries], output)
+        )
     return inputs, table
 
 
-def _first_hit(table: list[tuple[str, list[str | None], str]], inputs: list[str],
-               poles: dict[str, str]) -> tuple[str, str] | None:
+def _first_hit(
+    table: list[tuple[str, list[str | None], str]], inputs: list[str], poles: dict[str, str]
+) -> tuple[str, str] | None:
     for rule_id, entries, output in table:
-        if all(entry is None or poles[key] == entry for key, entry in zip(inputs, entries, strict=True)):
+        if all(
+            entry is None or poles[key] == entry for key, entry in zip(inputs, entries, strict=True)
+        ):
             return rule_id, output
     return None
 
@@ -164,8 +199,12 @@ def test_six_element_table_validates_and_every_rule_is_reachable() -> None:
     assert inputs == KEYS
     # The real engine (safe evaluator) and a plain reading of the table agree on all 64 cases.
     definitions = engine.Definitions()
-    definitions.add_bpmn(xmlgate.parse(_RUNNER.encode(), filename="r.bpmn", max_bytes=10_000), "r.bpmn")
-    definitions.add_dmn(xmlgate.parse(DMN.read_bytes(), filename=DMN.name, max_bytes=100_000), DMN.name)
+    definitions.add_bpmn(
+        xmlgate.parse(_RUNNER.encode(), filename="r.bpmn", max_bytes=10_000), "r.bpmn"
+    )
+    definitions.add_dmn(
+        xmlgate.parse(DMN.read_bytes(), filename=DMN.name, max_bytes=100_000), DMN.name
+    )
     compiled = definitions.compile("table_runner")
     clock = Clock()
     fns = expressions.standard_functions(calendar=WorkCalendar(), clock=clock)
@@ -174,7 +213,10 @@ def test_six_element_table_validates_and_every_rule_is_reachable() -> None:
         poles = dict(zip(KEYS, combination, strict=True))
         hit = _first_hit(table, inputs, poles)
         assert hit is not None, f"no rule for {poles}"
-        assert engine.start(compiled, poles, clock=clock, functions=fns).data["recommendation"] == hit[1]
+        assert (
+            engine.start(compiled, poles, clock=clock, functions=fns).data["recommendation"]
+            == hit[1]
+        )
         if "unfavourable" in (poles["nature"], poles["motive"]):
             assert hit[1] == "reject", f"red line crossed by {hit[0]}"
         hits.add(hit[0])
@@ -191,9 +233,19 @@ def _red_line(rt: Runtime, element: str) -> None:
     analyse(w, case, **{element: "unfavourable"})
     assert recommendation(w, case) == "reject"
     for opinion in tolerance.GRANTED:  # whatever the reasons given
-        refused(w, case, "determine", {"opinion": opinion, "opinion_reason": "改革创新中的失误理由",
-                                       "departure_reason": "该同志一贯表现良好，请求从宽"},
-                "discipline.hf", rule="§10", field="opinion")
+        refused(
+            w,
+            case,
+            "determine",
+            {
+                "opinion": opinion,
+                "opinion_reason": "改革创新中的失误理由",
+                "departure_reason": "该同志一贯表现良好，请求从宽",
+            },
+            "discipline.hf",
+            rule="§10",
+            field="opinion",
+        )
     determine(w, case, "reject")
     assert w.task(case, "approve")
 
@@ -226,16 +278,26 @@ def test_unfavourable_consequences_recommend_mitigation(rt: Runtime) -> None:
     assert recommendation(w, case) == "mitigate"
 
 
-@pytest.mark.parametrize(("poles", "expected"), [
-    ({"conditions": "unfavourable"}, "mitigate"),
-    ({"procedure": "unfavourable"}, "mitigate"),
-    ({"recovery": "unfavourable"}, "mitigate"),
-    ({"conditions": "unfavourable", "procedure": "unfavourable"}, "reject"),
-    ({"consequences": "unfavourable", "recovery": "unfavourable"}, "reject"),
-], ids=["reckless_only", "arbitrary_only", "ignored_only", "reckless_and_arbitrary",
-        "egregious_and_ignored"])
-def test_recommendation_follows_the_six_element_table(rt: Runtime, poles: dict[str, str],
-                                                     expected: str) -> None:
+@pytest.mark.parametrize(
+    ("poles", "expected"),
+    [
+        ({"conditions": "unfavourable"}, "mitigate"),
+        ({"procedure": "unfavourable"}, "mitigate"),
+        ({"recovery": "unfavourable"}, "mitigate"),
+        ({"conditions": "unfavourable", "procedure": "unfavourable"}, "reject"),
+        ({"consequences": "unfavourable", "recovery": "unfavourable"}, "reject"),
+    ],
+    ids=[
+        "reckless_only",
+        "arbitrary_only",
+        "ignored_only",
+        "reckless_and_arbitrary",
+        "egregious_and_ignored",
+    ],
+)
+def test_recommendation_follows_the_six_element_table(
+    rt: Runtime, poles: dict[str, str], expected: str
+) -> None:
     w = world(rt)
     case = apply(w)
     accept(w, case)
@@ -261,8 +323,15 @@ def test_element_without_reason_is_refused(rt: Runtime) -> None:
     accept(w, case)
     data = analysis()
     data["procedure_reason"] = "    "
-    refused(w, case, "analyse", data, "discipline.hf", rule="「程序方法」未说明理由",
-            field="procedure_reason")
+    refused(
+        w,
+        case,
+        "analyse",
+        data,
+        "discipline.hf",
+        rule="「程序方法」未说明理由",
+        field="procedure_reason",
+    )
 
 
 def test_knowing_violation_cannot_be_judged_an_ordinary_mistake(rt: Runtime) -> None:
@@ -271,7 +340,9 @@ def test_knowing_violation_cannot_be_judged_an_ordinary_mistake(rt: Runtime) -> 
     accept(w, case)
     data = analysis()
     data["distinction_pioneering"] = False  # 明知故犯 …
-    refused(w, case, "analyse", data, "discipline.hf", rule="§10", field="nature")  # … yet 一般性失误
+    refused(
+        w, case, "analyse", data, "discipline.hf", rule="§10", field="nature"
+    )  # … yet 一般性失误
 
 
 # --- the determination -----------------------------------------------------------------
@@ -282,16 +353,26 @@ def test_departure_from_recommendation_needs_a_reason(rt: Runtime) -> None:
     case = apply(w)
     accept(w, case)
     analyse(w, case, consequences="unfavourable")
-    refused(w, case, "determine", {"opinion": "reject", "opinion_reason": "影响恶劣，不予容错"},
-            "discipline.hf", rule="与六个要件分析建议「从轻或减轻处理」不一致，须说明理由",
-            field="departure_reason")
+    refused(
+        w,
+        case,
+        "determine",
+        {"opinion": "reject", "opinion_reason": "影响恶劣，不予容错"},
+        "discipline.hf",
+        rule="与六个要件分析建议「从轻或减轻处理」不一致，须说明理由",
+        field="departure_reason",
+    )
     determine(w, case, "reject", departure_reason="造成的社会影响远超事态可控范围")
     approve(w, case)
     with w.rt.db.reading() as session:
         decision = session.execute(select(Decision).where(Decision.case_id == case.id)).scalar_one()
-    assert (decision.kind, decision.outcome, decision.recommendation, decision.departure_reason,
-            decision.decided_by) == ("tolerance", "reject", "mitigate", "造成的社会影响远超事态可控范围",
-                                     "committee.hf")
+    assert (
+        decision.kind,
+        decision.outcome,
+        decision.recommendation,
+        decision.departure_reason,
+        decision.decided_by,
+    ) == ("tolerance", "reject", "mitigate", "造成的社会影响远超事态可控范围", "committee.hf")
     assert (w.case(case.id).status, w.case(case.id).outcome) == ("decided", "reject")
 
 
@@ -300,17 +381,35 @@ def test_determination_states_its_reason(rt: Runtime) -> None:
     case = apply(w)
     accept(w, case)
     analyse(w, case)
-    refused(w, case, "determine", {"opinion": "exempt"}, "discipline.hf", rule="予以说明",
-            field="opinion_reason")
+    refused(
+        w,
+        case,
+        "determine",
+        {"opinion": "exempt"},
+        "discipline.hf",
+        rule="予以说明",
+        field="opinion_reason",
+    )
 
 
 def test_committee_returns_the_determination_with_a_reason(rt: Runtime) -> None:
     w = world(rt)
     case = determined(w, "reject", consequences="unfavourable")
-    refused(w, case, "approve", {"approval": "return"}, "committee.hf", rule="退回重新认定须说明理由",
-            field="return_reason")
-    w.complete(case, "approve", {"approval": "return", "return_reason": "请补充补救措施的情况"},
-               "committee.hf")
+    refused(
+        w,
+        case,
+        "approve",
+        {"approval": "return"},
+        "committee.hf",
+        rule="退回重新认定须说明理由",
+        field="return_reason",
+    )
+    w.complete(
+        case,
+        "approve",
+        {"approval": "return", "return_reason": "请补充补救措施的情况"},
+        "committee.hf",
+    )
     assert [t.task_spec for t in w.tasks(case)] == ["determine"]
     assert _task_data(w, case, "determine")["return_reason"] == "请补充补救措施的情况"
     determine(w, case, "mitigate")
@@ -323,32 +422,69 @@ def test_committee_returns_the_determination_with_a_reason(rt: Runtime) -> None:
 def test_exemption_requires_rectification_with_deadline(rt: Runtime) -> None:
     w = world(rt)
     case = determined(w, "exempt")
-    refused(w, case, "approve", {"approval": "approve"}, "committee.hf", rule="§12",
-            field="rectification_requirements")
-    refused(w, case, "approve", {"approval": "approve", "rectification_requirements": "完善审批制度"},
-            "committee.hf", rule="§12", field="rectification_deadline")
-    approve(w, case, rectification_requirements="完善园区审批制度并报送整改报告",
-            rectification_deadline="2026-06-30")
+    refused(
+        w,
+        case,
+        "approve",
+        {"approval": "approve"},
+        "committee.hf",
+        rule="§12",
+        field="rectification_requirements",
+    )
+    refused(
+        w,
+        case,
+        "approve",
+        {"approval": "approve", "rectification_requirements": "完善审批制度"},
+        "committee.hf",
+        rule="§12",
+        field="rectification_deadline",
+    )
+    approve(
+        w,
+        case,
+        rectification_requirements="完善园区审批制度并报送整改报告",
+        rectification_deadline="2026-06-30",
+    )
     assert (w.case(case.id).status, w.case(case.id).outcome) == ("decided", "exempt")
     with w.rt.db.reading() as session:
-        link = session.execute(select(CaseLink).where(CaseLink.from_case_id == case.id)).scalar_one()
+        link = session.execute(
+            select(CaseLink).where(CaseLink.from_case_id == case.id)
+        ).scalar_one()
         rectification = session.get(CaseFile, link.to_case_id)
         assert (link.kind, rectification.kind, rectification.cadre_id) == (
-            "rectification", "rectification", w.cadres["zhang"])
+            "rectification",
+            "rectification",
+            w.cadres["zhang"],
+        )
     first = w.tasks(rectification)[0]
-    assert {key: _task_data(w, rectification, first.task_spec)[key]
-            for key in ("requirements", "deadline", "basis", "issued_by")} == {
-        "requirements": "完善园区审批制度并报送整改报告", "deadline": "2026-06-30",
-        "basis": "tolerance", "issued_by": "committee.hf"}
+    assert {
+        key: _task_data(w, rectification, first.task_spec)[key]
+        for key in ("requirements", "deadline", "basis", "issued_by")
+    } == {
+        "requirements": "完善园区审批制度并报送整改报告",
+        "deadline": "2026-06-30",
+        "basis": "tolerance",
+        "issued_by": "committee.hf",
+    }
 
 
 def test_rectification_deadline_in_the_past_is_refused(rt: Runtime) -> None:
     w = world(rt)
     case = determined(w, "mitigate", consequences="unfavourable")
-    refused(w, case, "approve", {"approval": "approve", "rectification_requirements": "完善审批制度",
-                                 "rectification_deadline": "2026-03-01"},
-            "committee.hf", rule="§12 责令限期整改：整改期限 2026-03-01 已过",
-            field="rectification_deadline")
+    refused(
+        w,
+        case,
+        "approve",
+        {
+            "approval": "approve",
+            "rectification_requirements": "完善审批制度",
+            "rectification_deadline": "2026-03-01",
+        },
+        "committee.hf",
+        rule="§12 责令限期整改：整改期限 2026-03-01 已过",
+        field="rectification_deadline",
+    )
 
 
 # --- acceptance and verification -----------------------------------------------------
@@ -357,13 +493,30 @@ def test_rectification_deadline_in_the_past_is_refused(rt: Runtime) -> None:
 def test_refused_application_states_the_reason(rt: Runtime) -> None:
     w = world(rt)
     case = apply(w)
-    refused(w, case, "accept", {"acceptance": "refuse"}, "discipline.hf", rule="§11",
-            field="refuse_reason")
-    w.complete(case, "accept", {"acceptance": "refuse",
-                                "refuse_reason": "所涉问题系违反中央八项规定精神，不属于改革创新中的失误错误"},
-               "discipline.hf")
+    refused(
+        w,
+        case,
+        "accept",
+        {"acceptance": "refuse"},
+        "discipline.hf",
+        rule="§11",
+        field="refuse_reason",
+    )
+    w.complete(
+        case,
+        "accept",
+        {
+            "acceptance": "refuse",
+            "refuse_reason": "所涉问题系违反中央八项规定精神，不属于改革创新中的失误错误",
+        },
+        "discipline.hf",
+    )
     closed = w.case(case.id)
-    assert (closed.status, closed.outcome, closed.closed_at is not None) == ("closed", "not_accepted", True)
+    assert (closed.status, closed.outcome, closed.closed_at is not None) == (
+        "closed",
+        "not_accepted",
+        True,
+    )
     assert w.tasks(case) == []
 
 
@@ -382,8 +535,15 @@ def test_application_names_its_applicant_and_reasons(rt: Runtime) -> None:
 def test_skipping_verification_needs_a_reason(rt: Runtime) -> None:
     w = world(rt)
     case = apply(w)
-    refused(w, case, "accept", {"acceptance": "accept", "verification": "skip"}, "discipline.hf",
-            rule="不开展调查核实的，须记录理由", field="skip_reason")
+    refused(
+        w,
+        case,
+        "accept",
+        {"acceptance": "accept", "verification": "skip"},
+        "discipline.hf",
+        rule="不开展调查核实的，须记录理由",
+        field="skip_reason",
+    )
     accept(w, case)
     assert [t.task_spec for t in w.tasks(case)] == ["analyse"]
 
@@ -392,8 +552,12 @@ def test_verification_runs_when_the_situation_requires(rt: Runtime) -> None:
     w = world(rt)
     case = apply(w)
     w.complete(case, "accept", {"acceptance": "accept", "verification": "verify"}, "discipline.hf")
-    w.complete(case, "verify", {"verification_findings": "经走访核实，补救措施已落实",
-                                "verified_on": "2026-03-02"}, "discipline2.hf")
+    w.complete(
+        case,
+        "verify",
+        {"verification_findings": "经走访核实，补救措施已落实", "verified_on": "2026-03-02"},
+        "discipline2.hf",
+    )
     assert [t.task_spec for t in w.tasks(case)] == ["analyse"]
 
 
@@ -402,12 +566,16 @@ def test_verification_runs_when_the_situation_requires(rt: Runtime) -> None:
 
 def _referred(w: World) -> tuple[CaseFile, CaseFile]:
     """An accountability case whose investigator started a tolerance review (§11 同步考虑)."""
-    account = w.open("accountability", data={"source": "audit", "facts": "园区项目审批程序不规范",
-                                             "evidence": "审计报告"})
+    account = w.open(
+        "accountability",
+        data={"source": "audit", "facts": "园区项目审批程序不规范", "evidence": "审计报告"},
+    )
     w.complete(account, "register", {}, "discipline.hf")
     w.complete(account, "consider_tolerance", {"consideration": "review"}, "discipline.hf")
     with w.rt.db.reading() as session:
-        link = session.execute(select(CaseLink).where(CaseLink.from_case_id == account.id)).scalar_one()
+        link = session.execute(
+            select(CaseLink).where(CaseLink.from_case_id == account.id)
+        ).scalar_one()
         return account, session.get(CaseFile, link.to_case_id)
 
 
@@ -416,8 +584,12 @@ def _task_data(w: World, case: CaseFile, element: str) -> dict[str, Any]:
     with w.rt.db.reading() as session:
         instance = session.get(Instance, task.instance_id)
         version = session.get(ProcessVersion, instance.process_version_id)
-        run = engine.restore(versions.compiled_spec(version), instance.state, clock=w.rt.clock,
-                             functions=functions.bound(session, w.rt.clock))
+        run = engine.restore(
+            versions.compiled_spec(version),
+            instance.state,
+            clock=w.rt.clock,
+            functions=functions.bound(session, w.rt.clock),
+        )
         return run.task_data(task.spiff_task_id)
 
 
@@ -428,32 +600,54 @@ def test_determination_flows_back_to_accountability(rt: Runtime) -> None:
     analyse(w, review, conditions="unfavourable", procedure="unfavourable")
     determine(w, review, "reject")
     approve(w, review)
-    w.complete(account, "investigate", {"findings": "负有直接责任", "responsibility": "direct"},
-               "discipline.hf")
-    assert _task_data(w, account, "decide")["tolerance"] == {"outcome": "reject",
-                                                              "case_number": review.number}
+    w.complete(
+        account,
+        "investigate",
+        {"findings": "负有直接责任", "responsibility": "direct"},
+        "discipline.hf",
+    )
+    assert _task_data(w, account, "decide")["tolerance"] == {
+        "outcome": "reject",
+        "case_number": review.number,
+    }
 
 
 def test_referral_is_answered_by_a_determination_not_a_refusal(rt: Runtime) -> None:
     w = world(rt, "accountability")
     _, review = _referred(w)
-    refused(w, review, "accept", {"acceptance": "refuse", "refuse_reason": "不属于改革创新中的失误"},
-            "discipline.hf", rule="不符合容错情形的，认定不予容错", field="acceptance")
+    refused(
+        w,
+        review,
+        "accept",
+        {"acceptance": "refuse", "refuse_reason": "不属于改革创新中的失误"},
+        "discipline.hf",
+        rule="不符合容错情形的，认定不予容错",
+        field="acceptance",
+    )
 
 
 def test_tolerance_is_noted_on_cadre_record(rt: Runtime) -> None:
     w = world(rt)
-    exempted, mitigated, rejected = determined(w, "exempt"), determined(
-        w, "mitigate", recovery="unfavourable"), determined(w, "reject", motive="unfavourable")
+    exempted, mitigated, rejected = (
+        determined(w, "exempt"),
+        determined(w, "mitigate", recovery="unfavourable"),
+        determined(w, "reject", motive="unfavourable"),
+    )
     for case in (exempted, mitigated):
-        approve(w, case, rectification_requirements="完善制度并报送整改报告",
-                rectification_deadline="2026-05-29")
+        approve(
+            w,
+            case,
+            rectification_requirements="完善制度并报送整改报告",
+            rectification_deadline="2026-05-29",
+        )
     approve(w, rejected)
     with w.rt.db.reading() as session:
         notes = tolerance.tolerance_notes(session, cadre_id=w.cadres["zhang"])
         assert tolerance.tolerance_notes(session, cadre_id=w.cadres["li"]) == []
     assert [(n.case_number, n.outcome_name, str(n.decided_on)) for n in notes] == [
-        (exempted.number, "免责", "2026-03-02"), (mitigated.number, "从轻或减轻处理", "2026-03-02")]
+        (exempted.number, "免责", "2026-03-02"),
+        (mitigated.number, "从轻或减轻处理", "2026-03-02"),
+    ]
 
 
 def test_determination_becomes_final_after_appeal_window(rt: Runtime) -> None:
@@ -461,8 +655,15 @@ def test_determination_becomes_final_after_appeal_window(rt: Runtime) -> None:
     case = determined(w, "reject", nature="unfavourable")
     approve(w, case)
     set_clock(rt, "2026-03-04 10:00")
-    refused(w, case, "notify", {"received_on": "2026-03-05"}, "discipline.hf",
-            rule="不能晚于今天", field="received_on")
+    refused(
+        w,
+        case,
+        "notify",
+        {"received_on": "2026-03-05"},
+        "discipline.hf",
+        rule="不能晚于今天",
+        field="received_on",
+    )
     w.complete(case, "notify", {"received_on": "2026-03-03"}, "discipline.hf")
     assert w.case(case.id).received_on.isoformat() == "2026-03-03"
     set_clock(rt, "2026-04-03 23:59")  # the window ends with 2026-04-03 (1 month from receipt)
@@ -474,5 +675,11 @@ def test_determination_becomes_final_after_appeal_window(rt: Runtime) -> None:
     assert (final.status, final.outcome, final.closed_at is not None) == ("final", "reject", True)
     with w.rt.db.reading() as session:
         assert session.get(Instance, final.instance_id).status == "completed"
-        assert session.execute(select(HumanTask).where(HumanTask.instance_id == final.instance_id,
-                                                       HumanTask.state == "open")).first() is None
+        assert (
+            session.execute(
+                select(HumanTask).where(
+                    HumanTask.instance_id == final.instance_id, HumanTask.state == "open"
+                )
+            ).first()
+            is None
+        )

@@ -1,4 +1,5 @@
 """The incident table: one row per stuck instance at a time (a partial unique index)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,8 +24,13 @@ class Incident(Base):
     __tablename__ = "incident"
     __table_args__ = (
         Index("ix_incident_status", "status", "last_seen"),
-        Index("uq_incident_open", "instance_id", unique=True,
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_incident_open",
+            "instance_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

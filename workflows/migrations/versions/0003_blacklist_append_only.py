@@ -4,6 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25
 """
+
 from alembic import op
 
 revision = "0003"
@@ -13,7 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ux_blacklist_entry_removes", "blacklist_entry", ["removes_entry_id"], unique=True)
+    op.create_index(
+        "ux_blacklist_entry_removes", "blacklist_entry", ["removes_entry_id"], unique=True
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("""
             CREATE FUNCTION blacklist_entry_append_only() RETURNS trigger AS $$

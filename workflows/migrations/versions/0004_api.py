@@ -4,6 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("app_user") as batch:
-        batch.add_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
+        )
         batch.add_column(sa.Column("locked_until", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("last_login_at", UTCDateTime(), nullable=True))
     with op.batch_alter_table("human_task") as batch:
@@ -25,7 +28,9 @@ def upgrade() -> None:
     op.create_table(
         "login_session",
         sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("user_id", sa.Integer(), sa.ForeignKey("app_user.id"), nullable=False, index=True),
+        sa.Column(
+            "user_id", sa.Integer(), sa.ForeignKey("app_user.id"), nullable=False, index=True
+        ),
         sa.Column("csrf_token", sa.String(64), nullable=False),
         sa.Column("ip", sa.String(64)),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -36,7 +41,9 @@ def upgrade() -> None:
     op.create_table(
         "api_token",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("user_id", sa.Integer(), sa.ForeignKey("app_user.id"), nullable=False, index=True),
+        sa.Column(
+            "user_id", sa.Integer(), sa.ForeignKey("app_user.id"), nullable=False, index=True
+        ),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -47,7 +54,9 @@ def upgrade() -> None:
     op.create_table(
         "task_comment",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("task_id", sa.Integer(), sa.ForeignKey("human_task.id"), nullable=False, index=True),
+        sa.Column(
+            "task_id", sa.Integer(), sa.ForeignKey("human_task.id"), nullable=False, index=True
+        ),
         sa.Column("instance_id", sa.Integer(), nullable=False, index=True),
         sa.Column("author", sa.String(100), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -56,7 +65,9 @@ def upgrade() -> None:
     op.create_table(
         "task_urge",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("task_id", sa.Integer(), sa.ForeignKey("human_task.id"), nullable=False, index=True),
+        sa.Column(
+            "task_id", sa.Integer(), sa.ForeignKey("human_task.id"), nullable=False, index=True
+        ),
         sa.Column("instance_id", sa.Integer(), nullable=False, index=True),
         sa.Column("urged_by", sa.String(100), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),

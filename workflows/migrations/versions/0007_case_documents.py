@@ -4,6 +4,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-27
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,7 +22,9 @@ def upgrade() -> None:
     op.create_table(
         "case_document",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("case_id", sa.Integer(), sa.ForeignKey("case_file.id"), nullable=False, index=True),
+        sa.Column(
+            "case_id", sa.Integer(), sa.ForeignKey("case_file.id"), nullable=False, index=True
+        ),
         sa.Column("task_id", sa.Integer(), sa.ForeignKey("human_task.id"), nullable=True),
         sa.Column("filename", sa.String(255), nullable=False),
         sa.Column("content_type", sa.String(100), nullable=False),

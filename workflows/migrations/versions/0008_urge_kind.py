@@ -9,6 +9,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 """
+
 import json
 
 import sqlalchemy as sa
@@ -21,17 +22,27 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("task_urge", sa.Column("kind", sa.String(20), nullable=False, server_default="urge"))
+    op.add_column(
+        "task_urge", sa.Column("kind", sa.String(20), nullable=False, server_default="urge")
+    )
     bind = op.get_bind()
-    escalated = sorted({
-        int(detail["urge_id"])
-        for (raw,) in bind.execute(sa.text("SELECT detail FROM audit_event WHERE action = 'task.escalate'"))
-        if isinstance(detail := _loads(raw), dict) and isinstance(detail.get("urge_id"), int)
-    })
+    escalated = sorted(
+        {
+            int(detail["urge_id"])
+            for (raw,) in bind.execute(
+                sa.text("SELECT detail FROM audit_event WHERE action = 'task.escalate'")
+            )
+            if isinstance(detail := _loads(raw), dict) and isinstance(detail.get("urge_id"), int)
+        }
+    )
     if escalated:
         _lift_append_only(bind.dialect.name)
-        bind.execute(sa.text("UPDATE task_urge SET kind = 'escalation' WHERE id IN :ids")
-                     .bindparams(sa.bindparam("ids", expanding=True)), {"ids": escalated})
+        bind.execute(
+            sa.text("UPDATE task_urge SET kind = 'escalation' WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": escalated},
+        )
         _restore_append_only(bind.dialect.name)
 
 

@@ -4,6 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,7 +20,9 @@ def upgrade() -> None:
     op.create_table(
         "incident",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("instance_id", sa.Integer(), sa.ForeignKey("instance.id"), nullable=False, index=True),
+        sa.Column(
+            "instance_id", sa.Integer(), sa.ForeignKey("instance.id"), nullable=False, index=True
+        ),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("element", sa.String(200), nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
@@ -33,8 +36,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_incident_status", "incident", ["status", "last_seen"])
     # One open incident per instance: the sweep updates it rather than adding another.
-    op.create_index("uq_incident_open", "incident", ["instance_id"], unique=True,
-                    sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+    op.create_index(
+        "uq_incident_open",
+        "incident",
+        ["instance_id"],
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    )
 
 
 def downgrade() -> None:

@@ -7,6 +7,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,9 +19,13 @@ depends_on = None
 
 def upgrade() -> None:
     # Plain SQL: SQLite adds a column with its reference only this way (no ALTER of constraints).
-    op.execute("ALTER TABLE blacklist_entry ADD COLUMN corrects_entry_id INTEGER REFERENCES blacklist_entry (id)")
+    op.execute(
+        "ALTER TABLE blacklist_entry ADD COLUMN corrects_entry_id INTEGER REFERENCES blacklist_entry (id)"
+    )
     op.add_column("blacklist_entry", sa.Column("correction_reason", sa.Text(), nullable=True))
-    op.create_index("ux_blacklist_entry_corrects", "blacklist_entry", ["corrects_entry_id"], unique=True)
+    op.create_index(
+        "ux_blacklist_entry_corrects", "blacklist_entry", ["corrects_entry_id"], unique=True
+    )
 
 
 def downgrade() -> None:

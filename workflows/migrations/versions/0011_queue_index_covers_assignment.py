@@ -6,6 +6,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03
 """
+
 from alembic import op
 
 revision = "0011"
@@ -16,8 +17,11 @@ depends_on = None
 
 def upgrade() -> None:
     op.drop_index("ix_human_task_queue", "human_task")
-    op.create_index("ix_human_task_queue", "human_task",
-                    ["state", "role", "org_unit", "due_at", "assignee", "owner"])
+    op.create_index(
+        "ix_human_task_queue",
+        "human_task",
+        ["state", "role", "org_unit", "due_at", "assignee", "owner"],
+    )
 
 
 def downgrade() -> None:
