@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from server import create_app
-from tests.browser.conftest import PHONE, log_in, screenshot
+from tests.browser.conftest import PHONE, log_in, screenshot, serving
 from tests.support.world import FORMS, World
 from workflows.engine.models import AuditEvent, CalendarOverride, ProcessVersion
 from workflows.runtime import Runtime
@@ -27,12 +25,8 @@ REFUSED = "consideration.__class__ == 'review'"
 def live(rt: Runtime, world: World) -> Iterator[str]:
     """The app served in a thread with the shipped forms/, which the shipped processes use."""
     shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS), db=rt.db, clock=rt.clock, hasher=rt.hasher)
-    server = make_server("127.0.0.1", 0, create_app(shipped), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serving(create_app(shipped)) as url:
+        yield url
 
 
 def _open_modeler(page: Any) -> None:
