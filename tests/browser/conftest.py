@@ -1,5 +1,6 @@
 """Browser tests: Debian's chromium driven by Playwright against the real app, served by
 werkzeug on a free port in a thread, on the `rt` fixture's database (both backends)."""
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,16 @@ from tests.ui import catalogs
 from workflows.runtime import Runtime
 
 CHROMIUM = os.environ.get("CADREFLOW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 375, "height": 740}
@@ -44,7 +52,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield launched
         launched.close()
 
@@ -59,8 +69,9 @@ def serving(app: Flask) -> Iterator[str]:
     """`app` served in a thread while the block runs; yields its base URL. The server looks
     for its stop request every 50 ms (werkzeug's default, 0.5 s, is paid at every test's end)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="live-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

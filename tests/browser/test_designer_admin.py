@@ -1,6 +1,7 @@
 """A designer and an administrator in a real browser: edit accountability in bpmn-js, validate,
 deploy and find the new version; a refused edit marked on the canvas; the decision table in
 dmn-js; a calendar override and the audit chain checked."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,7 +25,12 @@ REFUSED = "consideration.__class__ == 'review'"
 @pytest.fixture
 def live(rt: Runtime, world: World) -> Iterator[str]:
     """The app served in a thread with the shipped forms/, which the shipped processes use."""
-    shipped = Runtime(dataclasses.replace(rt.settings, forms_dir=FORMS), db=rt.db, clock=rt.clock, hasher=rt.hasher)
+    shipped = Runtime(
+        dataclasses.replace(rt.settings, forms_dir=FORMS),
+        db=rt.db,
+        clock=rt.clock,
+        hasher=rt.hasher,
+    )
     with serving(create_app(shipped)) as url:
         yield url
 
@@ -34,9 +40,16 @@ def _open_modeler(page: Any) -> None:
 
 
 def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
-        open_page: Any, world: World, rt: Runtime) -> None:
-    world.open("accountability", data={"source": "audit", "facts": "审计发现违规拨付专项资金",
-                                       "evidence": "审计报告〔2026〕3号"})
+    open_page: Any, world: World, rt: Runtime
+) -> None:
+    world.open(
+        "accountability",
+        data={
+            "source": "audit",
+            "facts": "审计发现违规拨付专项资金",
+            "evidence": "审计报告〔2026〕3号",
+        },
+    )
     page = open_page()
     log_in(page, "designer.hf")
     expect(page).to_have_url(re.compile(r"/processes$"))
@@ -74,52 +87,81 @@ def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
     expect(page.locator("#process-accountability .latest")).to_have_text("第 2 版")
     expect(page.locator("#process-accountability .versions li")).to_have_count(2)
     with rt.db.reading() as session:
-        latest = session.execute(select(ProcessVersion).where(ProcessVersion.process_key == "accountability")
-                                 .order_by(ProcessVersion.version.desc())).scalars().first()
+        latest = (
+            session.execute(
+                select(ProcessVersion)
+                .where(ProcessVersion.process_key == "accountability")
+                .order_by(ProcessVersion.version.desc())
+            )
+            .scalars()
+            .first()
+        )
         assert latest is not None and latest.version == 2 and latest.deployed_by == "designer.hf"
         assert 'name="立案登记"' in latest.bpmn_xml
-        assert session.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalar() == "process.deploy"
+        assert (
+            session.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalar()
+            == "process.deploy"
+        )
 
 
 def test_refused_expression_is_listed_with_its_element_and_marked_on_the_canvas(
-        open_page: Any, world: World, rt: Runtime) -> None:
+    open_page: Any, world: World, rt: Runtime
+) -> None:
     page = open_page()
     log_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     _open_modeler(page)
-    page.evaluate("""(body) => {
+    page.evaluate(
+        """(body) => {
         const modeler = window.cadreflowModeler;
         const flow = modeler.get('elementRegistry').get('flow_review');
         const condition = modeler.get('moddle').create('bpmn:FormalExpression', { body });
         modeler.get('modeling').updateProperties(flow, { conditionExpression: condition });
-    }""", REFUSED)
+    }""",
+        REFUSED,
+    )
     page.get_by_role("button", name="校验").click()
     problem = page.locator("#problems li")
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text("flow_review")
     expect(problem).to_contain_text("attribute access is not allowed")
-    expect(page.locator('.djs-element[data-element-id="flow_review"]')).to_have_class(re.compile(r"\bcf-problem\b"))
-    expect(page.locator('.djs-element[data-element-id="register"]')).not_to_have_class(re.compile("cf-problem"))
+    expect(page.locator('.djs-element[data-element-id="flow_review"]')).to_have_class(
+        re.compile(r"\bcf-problem\b")
+    )
+    expect(page.locator('.djs-element[data-element-id="register"]')).not_to_have_class(
+        re.compile("cf-problem")
+    )
 
     problem.get_by_role("button", name="flow_review").click()
-    assert page.evaluate("() => window.cadreflowModeler.get('selection').get().map(e => e.id)") == ["flow_review"]
+    assert page.evaluate("() => window.cadreflowModeler.get('selection').get().map(e => e.id)") == [
+        "flow_review"
+    ]
 
     page.get_by_role("button", name="部署").click()
     expect(page.locator("#modeler-status")).to_contain_text("未部署：发现 1 个问题")
     with rt.db.reading() as session:
-        versions = session.execute(select(ProcessVersion.version).where(
-            ProcessVersion.process_key == "accountability")).scalars().all()
+        versions = (
+            session.execute(
+                select(ProcessVersion.version).where(ProcessVersion.process_key == "accountability")
+            )
+            .scalars()
+            .all()
+        )
     assert versions == [1]
 
 
-def test_decision_table_opens_in_dmn_js_and_validates_with_its_process(open_page: Any, world: World) -> None:
+def test_decision_table_opens_in_dmn_js_and_validates_with_its_process(
+    open_page: Any, world: World
+) -> None:
     page = open_page()
     log_in(page, "designer.hf")
     page.goto("/processes")
     page.locator("#decision-six_elements").get_by_role("link", name=re.compile("编辑")).click()
     _open_modeler(page)
     expect(page.locator(".tjs-container")).to_be_visible()  # the decision table view
-    expect(page.locator('td[data-element-id="red_line_nature_nature"]')).to_contain_text('"unfavourable"')
+    expect(page.locator('td[data-element-id="red_line_nature_nature"]')).to_contain_text(
+        '"unfavourable"'
+    )
     expect(page.locator(".note")).to_contain_text("容错免责")
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#problems-summary")).to_have_text("校验通过，没有发现问题。")
@@ -127,7 +169,8 @@ def test_decision_table_opens_in_dmn_js_and_validates_with_its_process(open_page
 
 
 def test_admin_adds_a_calendar_override_and_verifies_the_audit_chain(
-        open_page: Any, world: World, rt: Runtime) -> None:
+    open_page: Any, world: World, rt: Runtime
+) -> None:
     page = open_page()
     log_in(page, "admin.hf")
     expect(page).to_have_url(re.compile(r"/admin$"))
@@ -158,16 +201,38 @@ def test_admin_adds_a_calendar_override_and_verifies_the_audit_chain(
     expect(page.locator("table.audit tbody tr")).to_contain_text("admin.hf")
     page.get_by_role("button", name="校验哈希链").click()
     expect(page.locator("#messages")).to_contain_text(re.compile(r"审计链完整：已验证 \d+ 条记录"))
-    expect(page.get_by_label("操作", exact=True)).to_have_value("calendar.set_day")  # the search is kept
+    expect(page.get_by_label("操作", exact=True)).to_have_value(
+        "calendar.set_day"
+    )  # the search is kept
     screenshot(page, "audit.png")
 
 
-@pytest.mark.parametrize(("username", "paths"), [
-    ("designer.hf", ["/processes", "/processes/accountability/edit", "/forms/accountability_decide.schema.json"]),
-    ("admin.hf", ["/admin/users", "/admin/units", "/admin/calendar?year=2027", "/admin/deadlines", "/admin/audit"]),
-])
-def test_designer_and_admin_pages_fit_a_phone(open_page: Any, world: World, username: str,
-                                              paths: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("username", "paths"),
+    [
+        (
+            "designer.hf",
+            [
+                "/processes",
+                "/processes/accountability/edit",
+                "/forms/accountability_decide.schema.json",
+            ],
+        ),
+        (
+            "admin.hf",
+            [
+                "/admin/users",
+                "/admin/units",
+                "/admin/calendar?year=2027",
+                "/admin/deadlines",
+                "/admin/audit",
+            ],
+        ),
+    ],
+)
+def test_designer_and_admin_pages_fit_a_phone(
+    open_page: Any, world: World, username: str, paths: list[str]
+) -> None:
     page = open_page(viewport=PHONE)
     log_in(page, username)
     for path in paths:
