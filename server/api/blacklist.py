@@ -14,8 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from server import auth
 from server.api.cadres import blp
-from server.api.common import PageArgs, PageSchema, ProblemSchema
-from server.errors import PROBLEM_JSON
+from server.api.common import PageArgs, PageSchema, refusals
 from server.schemas import BlacklistCorrectionArgs, text
 from workflows.cases import blacklist, blacklist_views
 
@@ -104,17 +103,7 @@ _REFUSALS = {
 
 
 def _refusals(*statuses: int) -> Any:
-    def decorate(fn: Any) -> Any:
-        for status in statuses:
-            fn = blp.alt_response(
-                status,
-                schema=ProblemSchema,
-                content_type=PROBLEM_JSON,
-                description=_REFUSALS[status],
-            )(fn)
-        return fn
-
-    return decorate
+    return refusals(blp, _REFUSALS, *statuses)
 
 
 @blp.route("/blacklist")

@@ -8,6 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint as _Blueprint
 from marshmallow import Schema, fields, validate
 
+from server.errors import PROBLEM_JSON
 from workflows.paging import MAX_PER_PAGE
 
 
@@ -54,4 +55,18 @@ class ProblemSchema(Schema):
     problems = fields.List(fields.Dict())
 
 
-PROBLEM_RESPONSES = (401, 403, 404, 409, 422)
+def refusals(blp: _Blueprint, described: dict[int, str], *statuses: int) -> Any:
+    """A decorator documenting the refusals (problem bodies) a route answers with, each with
+    its description from `described`."""
+
+    def decorate(fn: Any) -> Any:
+        for status in statuses:
+            fn = blp.alt_response(
+                status,
+                schema=ProblemSchema,
+                content_type=PROBLEM_JSON,
+                description=described[status],
+            )(fn)
+        return fn
+
+    return decorate

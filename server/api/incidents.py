@@ -10,8 +10,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema, ProblemSchema
-from server.errors import PROBLEM_JSON
+from server.api.common import Blueprint, PageArgs, PageSchema, refusals
 from workflows.engine.incidents.models import STATUSES
 from workflows.incidents import actions, views
 
@@ -28,17 +27,7 @@ _REFUSALS = {
 
 
 def _refusals(*statuses: int) -> Any:
-    def decorate(fn: Any) -> Any:
-        for status in statuses:
-            fn = blp.alt_response(
-                status,
-                schema=ProblemSchema,
-                content_type=PROBLEM_JSON,
-                description=_REFUSALS[status],
-            )(fn)
-        return fn
-
-    return decorate
+    return refusals(blp, _REFUSALS, *statuses)
 
 
 class IncidentListArgs(PageArgs):
