@@ -13,7 +13,7 @@ The fence around it:
 - every statement is registered (`REGISTRY`) by name where it is defined: `Prepared(name, statement)`,
   or `Family(name, build)` (the `family` decorator) for statements built per shape — an
   IN-list's length, the rows of a multi-row INSERT, PostgreSQL's combined write;
-- tests/test_prepared.py runs each registered statement on SQLite and PostgreSQL and
+- tests/engine/test_prepared.py runs each registered statement on SQLite and PostgreSQL and
   compares rows, row count and the tables it wrote with SQLAlchemy's own execution;
 - SQLAlchemy is pinned to one minor version (pyproject.toml): what is read here of a compiled
   statement (`bind_names`, `literal_execute_params`, `positiontup`, `effective_returning`,
@@ -25,6 +25,7 @@ SQLAlchemy. Parameters are named; `expanding` (IN-list) parameters are not suppo
 build one statement per list length instead (a `Family`, see projections). A SELECT returns
 rows; INSERT, UPDATE and DELETE return a row count (no RETURNING).
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,9 @@ REGISTRY: dict[str, Prepared | Family] = {}
 #: A measurement switch (bench/prepared_ab.py): the groups (`instances`, `auth`, …; `all` for
 #: every one) whose statements run through SQLAlchemy's own execution instead, as a plain
 #: `conn.execute` call site would. Empty unless CADREFLOW_PREPARED_PLAIN names some.
-PLAIN: set[str] = {g.strip() for g in os.environ.get("CADREFLOW_PREPARED_PLAIN", "").split(",")
-                   if g.strip()}
+PLAIN: set[str] = {
+    g.strip() for g in os.environ.get("CADREFLOW_PREPARED_PLAIN", "").split(",") if g.strip()
+}
 
 
 def _defining_module() -> str:
@@ -103,8 +105,9 @@ class _Plan(NamedTuple):
 
 
 def _row_type(names: list[str]) -> type:
-    if len(set(names)) != len(names) or not all(n.isidentifier() and not n.startswith("_")
-                                                for n in names):
+    if len(set(names)) != len(names) or not all(
+        n.isidentifier() and not n.startswith("_") for n in names
+    ):
         raise ValueError(f"result columns need distinct plain names (label them): {names}")
     base: type = NamedTuple("PreparedRow", [(n, Any) for n in names])  # type: ignore[misc]
 
@@ -151,21 +154,28 @@ class Prepared:
             raise ValueError(f"{self.name}: a prepared write returns its row count, not rows")
         named = compiled.bind_names  # bind parameter -> its name in the SQL
         if any(b.expanding or b in compiled.literal_execute_params for b in named):
-            raise ValueError(f"{self.name}: a prepared statement cannot take an expanding "
-                             f"(IN-list) parameter")
+            raise ValueError(
+                f"{self.name}: a prepared statement cannot take an expanding (IN-list) parameter"
+            )
         fixed = {named[b]: b.effective_value for b in named if not b.required}
         # By name: a name that recurs (in parts of a combined statement) is one value, processed once.
-        bind = tuple({named[b]: p for b in named
-                      if (p := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-                     .items())
+        bind = tuple(
+            {
+                named[b]: p
+                for b in named
+                if (p := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+            }.items()
+        )
         row_type: type | None = None
         result: tuple[tuple[int, Processor], ...] = ()
         if isinstance(self.statement, SelectBase):
             columns = list(self.statement.selected_columns)
             row_type = _row_type([c.key or "" for c in columns])
-            result = tuple((i, p) for i, c in enumerate(columns)
-                           if (p := c.type.dialect_impl(dialect).result_processor(dialect, None))
-                           is not None)
+            result = tuple(
+                (i, p)
+                for i, c in enumerate(columns)
+                if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+            )
         order = tuple(compiled.positiontup or ()) if dialect.positional else None
         return _Plan(str(compiled), order, fixed, bind, row_type, result)
 
@@ -175,8 +185,10 @@ class Prepared:
         if not conn.in_transaction():
             raise RuntimeError("a prepared statement runs inside the caller's transaction")
         if PLAIN and (self.group in PLAIN or "all" in PLAIN):
-            return conn.execute(self.statement,  # type: ignore[call-overload,no-any-return]
-                                dict(params) if params else {})
+            return conn.execute(
+                self.statement,  # type: ignore[call-overload,no-any-return]
+                dict(params) if params else {},
+            )
         dialect = conn.dialect
         key = f"{dialect.name}+{dialect.driver}"  # the SQL and its paramstyle are the driver's
         plan = self._plans.get(key)
@@ -219,8 +231,9 @@ class Family:
 
     __slots__ = ("_shapes", "build", "max_shapes", "module", "name")
 
-    def __init__(self, name: str, build: Callable[..., ClauseElement], *,
-                 max_shapes: int = 512) -> None:
+    def __init__(
+        self, name: str, build: Callable[..., ClauseElement], *, max_shapes: int = 512
+    ) -> None:
         self.module = _register(name, self)
         self.name = name
         self.build = build
@@ -241,6 +254,8 @@ class Family:
 
 def family(name: str, *, max_shapes: int = 512) -> Callable[[Callable[..., ClauseElement]], Family]:
     """Registers the decorated builder as the family `name` (see `Family`)."""
+
     def register(build: Callable[..., ClauseElement]) -> Family:
         return Family(name, build, max_shapes=max_shapes)
+
     return register
