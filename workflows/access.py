@@ -248,14 +248,13 @@ def work_refusal(
         principal, role=facts.role, org_unit=facts.org_unit, case_cadre_id=facts.case_cadre_id
     ):
         return NotFound(f"task {facts.id} not found")
-    who = f"{principal.username}（{principal.org_unit} 的{_role_name(principal.role)}人员）"
     if principal.role != facts.role:
-        return Forbidden(f"本任务由{_role_name(facts.role)}办理：{who}不能办理")
+        return Forbidden(f"本任务由{_role_name(facts.role)}办理：{_who(principal)}不能办理")
     # A cadre's own cases are scoped by ownership, not by unit: their record may have moved.
     if principal.role != "cadre" and principal.org_unit != facts.org_unit:
         return Forbidden(
             f"§11 本任务属 {facts.org_unit} 管辖，由该单位的{_role_name(facts.role)}办理："
-            f"{who}不能办理"
+            f"{_who(principal)}不能办理"
         )
     if not ignore_assignment and facts.assignee and facts.assignee != principal.username:
         return Forbidden(f"本任务已指定由 {facts.assignee} 办理：{principal.username} 不能办理")
@@ -277,6 +276,10 @@ def work_refusal(
             f"不得办理其申诉案件 {facts.case_number} 的任务"
         )
     return None
+
+
+def _who(principal: Principal) -> str:
+    return f"{principal.username}（{principal.org_unit} 的{_role_name(principal.role)}人员）"
 
 
 def appeal_conflict(

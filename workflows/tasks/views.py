@@ -544,10 +544,10 @@ def _actions(
     )
     if may_complete is None:
         found.append(COMPLETE)
-    if work.urge_refusal(principal, row) is None:
+    if work.urge_refusal(principal, row) is None:  # escalating is urging overdue work
         found.append(URGE)
-    if work.escalate_refusal(principal, row, now=now) is None:
-        found.append(ESCALATE)
+        if work.escalate_refusal(principal, row, now=now) is None:
+            found.append(ESCALATE)
     found.append(COMMENT)
     return tuple(found)
 
