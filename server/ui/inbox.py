@@ -65,9 +65,19 @@ def _asked(args: Mapping[str, str], processes: Mapping[str, str]) -> Asked:
 
 def row_texts() -> dict[str, str]:
     """The fixed texts of an inbox row (_task_row.html), translated once for the page."""
-    return {"case": _("案件编号"), "cadre": _("当事干部"), "process": _("流程"), "task": _("任务"),
-            "completed": _("办结时间"), "by": _("办理人"), "due": _("期限"), "undated": _("无期限"),
-            "unclaimed": _("未认领"), "claim": _("认领"), "unclaim": _("退回")}
+    return {
+        "case": _("案件编号"),
+        "cadre": _("当事干部"),
+        "process": _("流程"),
+        "task": _("任务"),
+        "completed": _("办结时间"),
+        "by": _("办理人"),
+        "due": _("期限"),
+        "undated": _("无期限"),
+        "unclaimed": _("未认领"),
+        "claim": _("认领"),
+        "unclaim": _("退回"),
+    }
 
 
 @bp.get("/tasks")
