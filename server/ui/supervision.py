@@ -30,6 +30,7 @@ from workflows.errors import Conflict, ValidationFailed
 from workflows.org import service as org
 from workflows.supervision import views as supervision
 from workflows.tasks import service as work
+from workflows.tasks import views as task_views
 
 PER_PAGE = 20
 #: Roles whose work can be overdue (lanes of the processes); designers and admins have none.
@@ -90,7 +91,7 @@ def _choices(session: Session, principal: Principal) -> Choices:
     units = {code: names[code] for code in sorted(names)}
     return Choices(
         units=units,
-        processes=supervision.process_names(session),
+        processes=task_views.process_names(session),
         roles={r: str(ROLE_LABELS[r]) for r in LANE_ROLES},
     )
 

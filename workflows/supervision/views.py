@@ -28,6 +28,7 @@ from workflows.org.models import OrgUnit
 from workflows.roles import ESCALATION_ROLE, ROLES
 from workflows.tasks import queues
 from workflows.tasks import service as work
+from workflows.tasks import views as task_views
 from workflows.tasks.models import ESCALATION, TaskUrge
 
 OLDEST = 10
@@ -163,7 +164,7 @@ def summary(session: Session, *, principal: Principal, clock: Clock) -> Summary:
             key="", name="合计", open=total.open, due_soon=total.due_soon, overdue=total.overdue
         ),
         by_org_unit=grouped(HumanTask.org_unit, unit_names),
-        by_process=grouped(HumanTask.process_key, process_names(session)),
+        by_process=grouped(HumanTask.process_key, task_views.process_names(session)),
         by_role=grouped(HumanTask.role, ROLES),
         oldest_overdue=oldest,
         aging=aging(session, principal=principal, clock=clock),
@@ -226,16 +227,6 @@ def overdue(
         found = paging.Page(rows, page, per_page, (page - 1) * per_page + len(rows))
     urges = _urges(session, [row.HumanTask.id for row in found.items])
     return found.map(lambda row: _item(row, now, principal, urges.get(row.HumanTask.id, _NO_URGES)))
-
-
-def process_names(session: Session) -> dict[str, str]:
-    """Each process key's name as its newest version calls it."""
-    rows = session.execute(
-        select(ProcessVersion.process_key, ProcessVersion.name).order_by(
-            ProcessVersion.process_key, ProcessVersion.version
-        )
-    )
-    return {key: name for key, name in rows}
 
 
 def _overdue_rows(
