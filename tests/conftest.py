@@ -33,7 +33,7 @@ PG_ADMIN_URL = os.environ.get("CADREFLOW_TEST_PG", "postgresql://postgres@127.0.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ["sqlite", "postgresql"]
 
-_passed_postgresql = 0
+_postgresql = {"run": 0, "passed": 0}
 
 
 def _pg_reachable() -> str | None:
@@ -146,14 +146,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    global _passed_postgresql
-    if report.when == "call" and report.passed and "[postgresql" in report.nodeid:
-        _passed_postgresql += 1
+    """Counts the PostgreSQL tests run and passed (with `-n`, the reports of every worker)."""
+    if "[postgresql" in report.nodeid:
+        _postgresql["run"] += report.when == "setup"
+        _postgresql["passed"] += report.when == "call" and report.passed
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    collected_pg = any("[postgresql" in item.nodeid for item in session.items)
-    if IN_CI and collected_pg and _passed_postgresql == 0 and exitstatus == 0:
+    if hasattr(session.config, "workerinput"):
+        return  # a worker of `-n`: the run is judged where every report arrives
+    if IN_CI and _postgresql["run"] and _postgresql["passed"] == 0 and exitstatus == 0:
         session.config.get_terminal_writer().line(
             "CI requires the PostgreSQL tests to run: none passed", red=True
         )
