@@ -39,8 +39,10 @@ run: setup
 	$(BIN)/cadreflow demo load
 	$(BIN)/cadreflow serve --host 127.0.0.1 --port $(PORT)
 
+# One pytest worker per core (pytest-xdist); each worker has its own PostgreSQL database,
+# SQLite template and worlds. `make test PYTEST_ARGS="-n 0"` runs in one process.
 test: setup .stamp-browser
-	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+	$(BIN)/pytest -q -ra -n auto --dist worksteal $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/engine_floor.py
