@@ -34,7 +34,7 @@ def load_calendar(session: Session) -> WorkCalendar:
     return WorkCalendar(overrides=overrides, override_years=frozenset(years))
 
 
-class _LazyCalendar:
+class LazyCalendar:
     """Reads the overrides only when an expression needs working days."""
 
     def __init__(self, session: Session) -> None:
@@ -47,6 +47,8 @@ class _LazyCalendar:
         return getattr(self._calendar, name)
 
 
-def bound(session: Session, clock: Clock) -> dict[str, Callable[..., Any]]:
-    calendar: Any = _LazyCalendar(session)
-    return expressions.standard_functions(calendar=calendar, clock=clock)
+def bound(
+    session: Session, clock: Clock, calendar: LazyCalendar | None = None
+) -> dict[str, Callable[..., Any]]:
+    lazy: Any = calendar or LazyCalendar(session)
+    return expressions.standard_functions(calendar=lazy, clock=clock)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflows.engine import audit, forms, functions, hooks, projections, versions
+from workflows.engine import audit, forms, functions, hooks, projections, time_limits, versions
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import Instance, ProcessVersion, table_of
@@ -146,12 +146,13 @@ def advance(
     they are written without being read: this function is the only writer of either.
     `last_write` (the caller commits right after) lets PostgreSQL chain the audit row in
     the same statement; otherwise it is appended at commit, when the head lock is taken."""
+    calendar = functions.LazyCalendar(session)
     if run is None:
         run = engine.restore(
             versions.load(session, instance.process_version_id, instance.content_hash).compiled,
             instance.state,
             clock=clock,
-            functions=functions.bound(session, clock),
+            functions=functions.bound(session, clock, calendar),
         )
         before = run.snapshot(details=False)  # only ids and due times are compared
     else:
@@ -171,6 +172,7 @@ def advance(
     after = run.snapshot()
     now = clock.now()
     batch = batch or projections.Batch()
+    dues = _dues_of_new_steps(session, instance, before, after, calendar, clock)
     projections.sync_tasks(
         batch,
         instance_id=instance.id,
@@ -180,6 +182,7 @@ def advance(
         after=after,
         now=now,
         completed=step.completes,
+        dues=dues,
     )
     projections.sync_timers(batch, instance_id=instance.id, before=before, after=after)
     instance.status = "completed" if run.completed else "running"
@@ -218,6 +221,41 @@ def advance(
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and retry")
     instance.version += 1
     return run
+
+
+def _dues_of_new_steps(
+    session: Session,
+    instance: Locked,
+    before: engine.Snapshot,
+    after: engine.Snapshot,
+    calendar: Any,
+    clock: Clock,
+) -> dict[str, time_limits.Due]:
+    """The time limits of the steps this step made available (DOMAIN.md §4)."""
+    new = [
+        time_limits.NewStep(
+            id=task.id,
+            element=task.element,
+            name=task.name,
+            props=task.limit or {},
+            explicit_due=task.due_at,
+            explicit_basis=task.due_basis,
+            limit_from=task.limit_from,
+        )
+        for sid, task in after.ready.items()
+        if sid not in before.ready and (task.limit or task.due_at is not None)
+    ]
+    try:
+        return time_limits.resolve(
+            session,
+            instance_id=instance.id,
+            process_key=instance.process_key,
+            steps=new,
+            calendar=calendar,
+            clock=clock,
+        )
+    except (time_limits.TimeLimitRefused, ValueError) as refused:
+        raise engine.ProcessError(f"办理时限无法计算：{refused}") from refused
 
 
 def _version_of(conn: Any, instance_id: int) -> int | None:

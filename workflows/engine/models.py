@@ -141,6 +141,9 @@ class HumanTask(Base):
     due_basis: Mapped[str | None] = mapped_column(String(400))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    #: 督办期限: a new limit a supervisor's escalation set, shown beside the original `due_at`
+    #: (overdue days always count from `due_at`).
+    supervision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Timer(Base):
@@ -155,6 +158,37 @@ class Timer(Base):
     task_spec: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     fire_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TaskAlarm(Base):
+    """A step's time-limit alarm: a reminder before its due date (`remind`), the moment it
+    falls overdue (`overdue`), or the end of a 督办期限 (`supervision`). Keyed like the
+    timers by instance and engine task; the alarm sweep fires each once and deletes it, and
+    drops the alarms of steps that are no longer open."""
+
+    __tablename__ = "task_alarm"
+    __table_args__ = (UniqueConstraint("instance_id", "spiff_task_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))
+    fire_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TimeLimitSetting(Base):
+    """An administrator's time limit for one step of a process, overriding the default its
+    BPMN declares (`timeLimit`); steps whose limit a rule fixes have none."""
+
+    __tablename__ = "time_limit_setting"
+
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element: Mapped[str] = mapped_column(String(200), primary_key=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(20))  # workdays, months, days
+    reminder_workdays: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

@@ -16,11 +16,13 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, update
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from workflows.engine import spiff as engine
-from workflows.engine.models import HumanTask, Timer, table_of
+from workflows.engine import time_limits
+from workflows.engine.models import HumanTask, TaskAlarm, Timer, table_of
 from workflows.engine.prepared import Prepared, family
 
 TASKS = table_of(HumanTask)
 TIMERS = table_of(Timer)
+ALARMS = table_of(TaskAlarm)
 
 COMPLETE_TASK = Prepared(
     "projections.complete_task",
@@ -176,7 +178,11 @@ def sync_tasks(
     after: engine.Snapshot,
     now: datetime,
     completed: str | None = None,
+    dues: Mapping[str, time_limits.Due] | None = None,
 ) -> None:
+    """Cancels, reschedules and adds the instance's open tasks; a new task gets its time
+    limit from `dues` (with its reminder and overdue alarms) or the engine's own due date."""
+    dues = dues or {}
     gone, moved, new = _diff(before.ready, after.ready, lambda t: t.due_at, keep=completed)
     if gone:  # the task just completed is no longer 'open' and keeps its state
         batch.add(_cancel_tasks(len(gone)), iid=instance_id, now=now, **_listed("cancel", gone))
@@ -199,14 +205,23 @@ def sync_tasks(
                     "form": task.form,
                     "state": "open",
                     "created_at": now,
-                    "due_at": task.due_at,
-                    "due_basis": task.due_basis,
+                    "due_at": dues[task.id].at if task.id in dues else task.due_at,
+                    "due_basis": (dues[task.id].basis if task.id in dues else task.due_basis),
                     "completed_at": None,
                     "completed_by": None,
+                    "supervision_due_at": None,
                 }
                 for task in new
             ],
         )
+    alarms = [
+        {"instance_id": instance_id, "spiff_task_id": sid, "kind": kind, "fire_at": at}
+        for sid, due in dues.items()
+        for kind, at in ((time_limits.REMIND, due.remind_at), (time_limits.OVERDUE, due.at))
+        if at is not None and (kind == time_limits.OVERDUE or now < due.at)
+    ]
+    if alarms:
+        add_rows(batch, ALARMS, alarms)
 
 
 def sync_timers(

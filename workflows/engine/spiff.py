@@ -45,7 +45,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.engine import expressions, timer_values
+from workflows.engine import expressions, time_limits, timer_values
 from workflows.engine.clock import Clock
 from workflows.errors import DomainError
 
@@ -286,6 +286,9 @@ class ReadyTask:
     due_at: datetime | None
     due_basis: str | None = None  # how the due date was computed, for people
     assignee: str | None = None  # from the task data key named by `assigneeFrom`
+    #: the task's time-limit properties (see `time_limits`), and its evaluated `timeLimitFrom`
+    limit: Mapping[str, str] | None = None
+    limit_from: Any = None
 
 
 @dataclass(frozen=True)
@@ -573,6 +576,8 @@ class Run:
                 if props.get("dueAt")
                 else _deadline_of(task, timers)
             )
+            limit = {k: props[k] for k in time_limits.PROPERTIES if props.get(k)} or None
+            since = props.get(time_limits.FROM) if details else None
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element=task.task_spec.name,
@@ -582,6 +587,8 @@ class Run:
                 due_at=due_at,
                 due_basis=self._guard(partial(self._text_of, task, basis)) if basis else None,
                 assignee=str(assignee) if assignee else None,
+                limit=limit,
+                limit_from=self._guard(partial(self._value_of, task, since)) if since else None,
             )
         return Snapshot(ready, timers)
 
@@ -598,6 +605,9 @@ class Run:
 
     def _text_of(self, task: Any, expression: str) -> str:
         return str(self._wf.script_engine.evaluate(task, expression))
+
+    def _value_of(self, task: Any, expression: str) -> Any:
+        return self._wf.script_engine.evaluate(task, expression)
 
     def ready_user_tasks(self) -> list[ReadyTask]:
         return list(self.snapshot().ready.values())

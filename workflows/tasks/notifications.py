@@ -173,11 +173,11 @@ def mark_read(session: Session, *, username: str, ids: Sequence[int] | None, clo
 
 
 def sweep(db: Database, *, clock: Clock, batch: int = 500) -> int:
-    """Raises every missing due-soon, overdue and process-assignment notice, batch by
-    batch, each batch its own transaction; returns how many it added. Running it again
-    adds nothing new: each notice is keyed by kind, task and user."""
+    """Raises every missing process-assignment notice, batch by batch, each batch its own
+    transaction; returns how many it added. Running it again adds nothing new. (Reminders and
+    overdue notices are the steps' alarms: `workflows.tasks.deadlines`.)"""
     added = 0
-    for kind in ("assigned", "overdue", "due_soon"):
+    for kind in ("assigned",):
         while True:
             with db.transaction() as session:
                 settings.sync_clock(session, clock)
