@@ -41,6 +41,11 @@ class UserCreateArgs(Schema):
         validate=validate.Range(min=1, max=access.MAX_ID),
         metadata={"description": "干部档案 id（干部本人账户必填）"},
     )
+    email = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "邮箱（可不填）：配置了邮件时，通知也发到这里；至多 254 个字符"},
+    )
 
 
 class UserPatchArgs(Schema):
@@ -54,6 +59,9 @@ class UserPatchArgs(Schema):
         metadata={"description": "重置密码（其会话随即失效）"},
     )
     unlock = fields.Boolean(load_default=False, metadata={"description": "true 解除登录失败锁定"})
+    email = fields.String(
+        metadata={"description": "新的邮箱；空字符串表示删除（此后通知只在站内显示）"}
+    )
 
 
 class OrgUnitCreateArgs(Schema):
@@ -85,11 +93,7 @@ class YearArgs(Schema):
 
 # -- deadline settings -------------------------------------------------------------------
 DEADLINE_NAMES = {
-    "investigation_workdays": "责任调查期限（工作日）",
     "appeal_window_months": "申诉期限（月）",
-    "appeal_decision_months": "申诉复核期限（月）",
-    "rectification_reminder_workdays": "整改到期前提醒（工作日）",
-    "investigation_reminder_workdays": "调查到期前提醒（工作日）",
 }
 
 

@@ -28,6 +28,7 @@ from server.schemas import (
 )
 from workflows import access
 from workflows.cases.service import DEADLINE_DEFAULTS
+from workflows.definitions import step_limits
 from workflows.engine import audit, calendar_overrides
 from workflows.errors import ValidationFailed
 from workflows.org import admin
@@ -45,6 +46,7 @@ class AdminUserSchema(Schema):
     role_name = fields.String(required=True)
     org_unit = fields.String(required=True, attribute="org_unit_code")
     cadre_id = fields.Integer(allow_none=True)
+    email = fields.String(allow_none=True, metadata={"description": "邮箱；为空则只收站内通知"})
     active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
     last_login_at = fields.DateTime(allow_none=True)
@@ -69,6 +71,7 @@ def _user_body(user: User) -> dict[str, Any]:
                 "role",
                 "org_unit_code",
                 "cadre_id",
+                "email",
                 "active",
                 "created_at",
                 "last_login_at",
@@ -91,8 +94,8 @@ class Users(MethodView):
     @blp.arguments(UserCreateArgs)
     @blp.response(201, AdminUserSchema)
     def post(self, args: dict[str, Any]) -> Any:
-        """Create a user in one of my units (unique username, password of at least 8 characters;
-        a cadre's account names their cadre record)."""
+        """Create a user in one of my units (unique username, password of at least 8 characters,
+        an optional e-mail address; a cadre's account names their cadre record)."""
         rt = auth.runtime()
         with auth.writing() as (session, principal):
             created = admin.create_user(
@@ -105,8 +108,8 @@ class Users(MethodView):
 @blp.arguments(UserPatchArgs)
 @blp.response(200, AdminUserSchema)
 def update_user(args: dict[str, Any], username: str) -> Any:
-    """Change a user of my units: name, role, unit, active; reset the password; unlock after
-    failed logins. A reset or deactivation ends their sessions; nobody demotes, moves or
+    """Change a user of my units: name, role, unit, active, e-mail ("" removes it); reset the
+    password; unlock after failed logins. A reset or deactivation ends their sessions; nobody demotes, moves or
     deactivates themselves."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
@@ -274,6 +277,95 @@ class Deadlines(MethodView):
             access.check_may_administer(principal)
             return admin.put_deadlines(
                 session, values=args, actor=principal.username, clock=rt.clock
+            )
+
+
+# -- time limits per step ----------------------------------------------------------------
+class StepLimitSchema(Schema):
+    process_key = fields.String(required=True)
+    process_name = fields.String(required=True)
+    element = fields.String(required=True, metadata={"description": "BPMN 人工步骤 id"})
+    step = fields.String(required=True, metadata={"description": "步骤名称"})
+    role = fields.String(allow_none=True)
+    role_name = fields.String(allow_none=True)
+    declared = fields.String(allow_none=True, metadata={"description": "流程图声明的默认时限"})
+    amount = fields.Integer(allow_none=True)
+    unit = fields.String(allow_none=True, metadata={"description": "workdays / months / days"})
+    reminder_workdays = fields.Integer(
+        allow_none=True, metadata={"description": "到期前几个工作日提醒"}
+    )
+    counted_from = fields.String(required=True, metadata={"description": "起算日，如 立案之日"})
+    source = fields.String(
+        required=True,
+        metadata={"description": "setting / default / policy / date / same_as / none"},
+    )
+    source_name = fields.String(required=True)
+    fixed = fields.String(allow_none=True, metadata={"description": "不能修改的原因"})
+    editable = fields.Boolean(required=True)
+    rule_text = fields.String(required=True)
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class StepLimitArgs(Schema):
+    amount = fields.Raw(required=True, metadata={"description": "正整数；不超过 10 年"})
+    unit = fields.Raw(required=True, metadata={"description": "workdays / months / days"})
+    reminder_workdays = fields.Raw(
+        load_default=None, metadata={"description": "到期前几个工作日提醒；null 不提醒"}
+    )
+
+
+@blp.route("/admin/settings/time-limits")
+class StepLimits(MethodView):
+    @blp.response(200, StepLimitSchema(many=True))
+    def get(self) -> Any:
+        """Every step's 办理时限 in the newest deployed versions: the rule in force, its
+        source (the process's default, this deployment's setting, a rule that fixes it)."""
+        with auth.reading() as (session, principal):
+            access.check_may_administer(principal)
+            return step_limits.listing(session)
+
+
+@blp.route("/admin/settings/time-limits/<process_key>/<element>")
+class StepLimit(MethodView):
+    @blp.response(200, StepLimitSchema)
+    def get(self, process_key: str, element: str) -> Any:
+        """One step's 办理时限."""
+        with auth.reading() as (session, principal):
+            access.check_may_administer(principal)
+            return step_limits.one(session, process_key=process_key, element=element)
+
+    @blp.arguments(StepLimitArgs)
+    @blp.response(200, StepLimitSchema)
+    def put(self, args: dict[str, Any], process_key: str, element: str) -> Any:
+        """Change one step's 办理时限 (and reminder): steps that become available from now on
+        use it; open steps keep their due date. Audited with the values before and after."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            return step_limits.put(
+                session,
+                process_key=process_key,
+                element=element,
+                amount=args["amount"],
+                unit=args["unit"],
+                reminder_workdays=args["reminder_workdays"],
+                actor=principal.username,
+                clock=rt.clock,
+            )
+
+    @blp.response(200, StepLimitSchema)
+    def delete(self, process_key: str, element: str) -> Any:
+        """Back to the process's default for this step (audited)."""
+        rt = auth.runtime()
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            return step_limits.reset(
+                session,
+                process_key=process_key,
+                element=element,
+                actor=principal.username,
+                clock=rt.clock,
             )
 
 

@@ -42,6 +42,12 @@ class TaskEscalateArgs(Schema):
         validate=validate.Length(min=1, max=work.NOTE_MAX - len(work.ESCALATION_MARK)),
         metadata={"description": "督办说明"},
     )
+    until = fields.Date(
+        load_default=None,
+        metadata={
+            "description": "督办期限（可选，YYYY-MM-DD，不早于今天）：与原办理期限并列显示，届时仍未办结再提醒"
+        },
+    )
 
 
 class TaskEscalationSchema(Schema):
@@ -56,6 +62,9 @@ class TaskEscalationSchema(Schema):
         metadata={
             "description": "被通知的用户：办理人（或可认领者）、本单位党委(党组)、上一级督查人员"
         },
+    )
+    supervision_due_at = fields.DateTime(
+        allow_none=True, metadata={"description": "督办期限届满时刻（所填日期结束时）；未设为 null"}
     )
 
 
@@ -166,7 +175,12 @@ def escalate_task(args: dict[str, Any], task_id: int) -> Any:
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         return work.escalate(
-            session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock
+            session,
+            principal=principal,
+            task_id=task_id,
+            note=args["note"],
+            clock=rt.clock,
+            until=args["until"],
         )
 
 

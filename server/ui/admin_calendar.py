@@ -201,11 +201,7 @@ def admin_calendar_declare() -> Any:
 
 # -- deadline settings -------------------------------------------------------------------
 DEADLINE_LABELS = {
-    "investigation_workdays": _l("责任调查期限（工作日）"),
-    "investigation_reminder_workdays": _l("调查到期前提醒（工作日）"),
     "appeal_window_months": _l("申诉期限（月，自收到决定之日起）"),
-    "appeal_decision_months": _l("申诉复核期限（月）"),
-    "rectification_reminder_workdays": _l("整改到期前提醒（工作日）"),
 }
 
 

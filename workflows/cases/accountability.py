@@ -1,8 +1,8 @@
 """Accountability 问责 (DOMAIN.md §2.1; source §6, §9, §11, §12): the actions of bpmn/accountability.bpmn.
 
-The process: a finding is checked and registered (立案); the investigation (责任调查, due
-`investigation_workdays` working days after registration, escalated to the supervisor
-when overdue) and the tolerance consideration (同步考虑容错情形) run side by side; the
+The process: a finding is checked and registered (立案); the investigation (责任调查, its
+time limit counted from the registration date; overdue, it stays with its investigator)
+and the tolerance consideration (同步考虑容错情形, due with it) run side by side; the
 committee decides (问责决定); the decision is served (送达) and becomes final when the
 appeal window (`appeal_window_months` from receipt) passes, while it is already
 executed (申诉期间不停止执行); after an organizational adjustment the cadre's work is
@@ -21,7 +21,7 @@ from workflows.cadres import service as cadres
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
 from workflows.cases.service import refuse as _refuse
-from workflows.engine import functions, hooks, settings, versions
+from workflows.engine import functions, hooks, versions
 from workflows.engine import spiff as engine
 from workflows.engine.calendar import add_months
 from workflows.engine.clock import Clock
@@ -97,17 +97,12 @@ def register(context: hooks.ActionContext) -> None:
         _day(data, "registered_on") if data.get("registered_on") else _day(data, "opened_on")
     )
     data["registered_on"] = registered_on.isoformat()
-    # The reminder lead is the deployment's reminder setting unless it names one for investigations.
-    stored = settings.get(context.session, "deadlines", {}) or {}
-    lead = cases.deadline_settings(context.session)["rectification_reminder_workdays"]
-    data["investigation_reminder_workdays"] = int(
-        stored.get("investigation_reminder_workdays", lead)
-    )
 
 
 @hooks.on_complete("accountability_escalate")
 def escalate(context: hooks.ActionContext) -> None:
-    """督办: the supervisor urges the overdue investigation and sets its new time limit."""
+    """督办 as a step of versions before time limits (the current process has none: a 督办 is
+    a record on the overdue step): the supervisor sets the investigation's new limit."""
     data = context.data
     if not _text(data, "urging"):
         raise _refuse("§20 督办须写明督办意见", "urging")

@@ -5,7 +5,7 @@ A cadre appeals an accountability decision or a tolerance determination within
 `appeal_window_months` calendar months of receiving it (`file_appeal`); the original
 decision stays in force meanwhile (申诉期间不停止执行). The appeal is accepted and given a
 reviewer who neither handled nor decided the original case (回避); only that reviewer
-may review, within `appeal_decision_months` of receiving the appeal. Modifying or
+may review, within one month of receiving the appeal (问责条例 art. 20). Modifying or
 revoking changes the original case's effective decision and its promotion bans by new
 rows and status changes that name the appeal case — never by editing the old ones.
 """

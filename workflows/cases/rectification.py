@@ -4,7 +4,7 @@ A case is opened with `requirements`, a `deadline` chosen by the decider, its `b
 (a tolerance decision, an accountability decision, or an early correction under the
 "first form" 第一种形态) and `issued_by`. The issuing department confirms the
 requirements (责令限期整改); the unit reports a plan and progress until a completion
-report, reminded `rectification_reminder_workdays` working days before the deadline
+report, reminded (a notification) five working days before the deadline
 and, past it, the case is overdue and escalated to the supervisor. Verification (验收)
 closes the case, returns it for further rectification with a new deadline, or — for
 ineffective or refused rectification (整改不力、拒不整改) — opens a linked accountability

@@ -37,13 +37,11 @@ KIND_NAMES = {
     "clarification": "澄清正名",
 }
 
-#: Deadline defaults (DOMAIN.md §4); a deployment changes them with the `deadlines` setting.
+#: Deadlines on which a process branches (DOMAIN.md §4: the appeal window closing makes a
+#: decision final); a deployment changes them with the `deadlines` setting. Every step's own
+#: time limit is a per-step setting (`workflows.engine.time_limits`).
 DEADLINE_DEFAULTS: dict[str, int] = {
-    "investigation_workdays": 30,
     "appeal_window_months": 1,
-    "appeal_decision_months": 1,
-    "rectification_reminder_workdays": 5,
-    "investigation_reminder_workdays": 5,
 }
 
 

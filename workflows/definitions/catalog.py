@@ -196,7 +196,7 @@ def _parsed(xml: str, filename: str) -> etree._Element | None:
         return None
 
 
-def _latest_processes(session: Session) -> list[ProcessVersion]:
+def latest_processes(session: Session) -> list[ProcessVersion]:
     newest = (
         select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
         .group_by(ProcessVersion.process_key)
@@ -233,7 +233,7 @@ def decisions(session: Session, *, principal: Principal) -> list[DecisionInfo]:
             )
         ).scalars()
     )
-    callers = {row.process_key: _called_decisions(row) for row in _latest_processes(session)}
+    callers = {row.process_key: _called_decisions(row) for row in latest_processes(session)}
     found: dict[str, DecisionInfo] = {}
     for row in rows:
         if row.decision_key in found:
@@ -285,7 +285,7 @@ def processes_calling(
     """The latest versions of the processes that call a decision table (a new table reaches
     new cases only with a new version of each of them: versions pin their tables)."""
     check_may_read_sources(principal)
-    return [row for row in _latest_processes(session) if decision_key in _called_decisions(row)]
+    return [row for row in latest_processes(session) if decision_key in _called_decisions(row)]
 
 
 @dataclass
@@ -304,7 +304,7 @@ def form_files(session: Session, *, principal: Principal) -> list[FormFile]:
     processes that use them."""
     check_may_read_sources(principal)
     found: dict[str, FormFile] = {}
-    for row in _latest_processes(session):
+    for row in latest_processes(session):
         forms: dict[str, Any] = json.loads(row.forms_json or "{}")
         for name, content in forms.items():
             entry = found.setdefault(name, FormFile(name=name, content=content))

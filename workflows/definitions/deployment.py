@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.definitions import xmlgate
-from workflows.engine import audit, expressions, forms, hooks, timer_values
+from workflows.engine import audit, expressions, forms, hooks, time_limits, timer_values
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import DecisionVersion, ProcessVersion
@@ -166,7 +166,8 @@ def _check_user_tasks(
 
 
 def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
-    """Actions must be registered; deadlineBasis and dueAt must pass the safe evaluator."""
+    """Actions must be registered; deadlineBasis, dueAt and timeLimitFrom must pass the safe
+    evaluator; a time limit must read as one (`time_limits.check_properties`)."""
     known = hooks.REGISTRY.known()
     problems = []
     for element, props in engine.all_properties(compiled).items():
@@ -176,7 +177,11 @@ def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
                     filename, element, f"action {props['action']!r} is not registered in workflows/"
                 )
             )
-        for name in ("deadlineBasis", "dueAt"):
+        problems.extend(
+            Problem(filename, element, f"{name}: {message}")
+            for name, message in time_limits.check_properties(props)
+        )
+        for name in ("deadlineBasis", "dueAt", time_limits.FROM):
             if props.get(name):
                 try:
                     expressions.check(props[name])

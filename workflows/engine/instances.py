@@ -243,7 +243,7 @@ def _dues_of_new_steps(
             limit_from=task.limit_from,
         )
         for sid, task in after.ready.items()
-        if sid not in before.ready and (task.limit or task.due_at is not None)
+        if sid not in before.ready
     ]
     try:
         return time_limits.resolve(

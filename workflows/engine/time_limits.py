@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from workflows.engine.calendar import WorkCalendar, add_months
 from workflows.engine.clock import Clock
-from workflows.engine.models import HumanTask, TimeLimitSetting
+from workflows.engine.models import HumanTask, ProcessVersion, TimeLimitSetting
 
 LIMIT, FROM, FROM_LABEL = "timeLimit", "timeLimitFrom", "timeLimitFromLabel"
 REMINDER, POLICY, SAME_AS = "timeLimitReminder", "timeLimitPolicy", "timeLimitSameAs"
@@ -214,12 +214,29 @@ def overrides(session: Session, process_key: str) -> dict[str, Rule]:
 
 def rule_of(props: Mapping[str, str], setting: Rule | None) -> Rule | None:
     """The rule in force for a step: its setting, unless a policy fixes the BPMN's."""
-    if not props.get(LIMIT):
-        return None
-    declared = parse(props[LIMIT], props.get(REMINDER))
     if setting is not None and not props.get(POLICY):
         return setting
-    return declared
+    if not props.get(LIMIT):
+        return None
+    return parse(props[LIMIT], props.get(REMINDER))
+
+
+def _newest_declaration(session: Session, process_key: str, element: str) -> dict[str, str]:
+    """The rule-based time-limit properties the newest deployed version gives `element`."""
+    from workflows.engine import versions  # not at the top: versions → spiff → this module
+
+    newest = session.execute(
+        select(ProcessVersion.id, ProcessVersion.content_hash)
+        .where(ProcessVersion.process_key == process_key)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return {}
+    props = versions.load(session, newest.id, newest.content_hash).properties(element)
+    if props.get(FROM) or props.get(DUE_AT) or props.get(SAME_AS):
+        return {}  # their data may not exist in an older version's instances
+    return {k: v for k, v in props.items() if k in (LIMIT, REMINDER, FROM_LABEL, POLICY)}
 
 
 def _as_date(value: Any) -> date:
@@ -274,12 +291,15 @@ def resolve(
                 reminder_moment(local_day, reminder, calendar, clock),
             )
             continue
-        if not props.get(LIMIT):
-            continue
         if settings is None:
             settings = overrides(session, process_key)
+        if not has_limit(props):
+            # a step of an older version (before time limits) gets this deployment's setting,
+            # else what the newest version of the process declares for the same step
+            props = _newest_declaration(session, process_key, step.element)
         rule = rule_of(props, settings.get(step.element))
-        assert rule is not None
+        if rule is None:
+            continue
         start = today if step.limit_from in (None, "") else _as_date(step.limit_from)
         label = props.get(FROM_LABEL) or (DEFAULT_FROM_LABEL if not props.get(FROM) else "起算之日")
         found[step.id] = compute(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from workflows import access
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
-from workflows.engine import audit, instances, versions
+from workflows.engine import audit, instances, time_limits, versions
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
 from workflows.errors import (
@@ -43,7 +43,7 @@ from workflows.errors import (
 )
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ESCALATION_ROLE, ROLES
-from workflows.tasks import notifications
+from workflows.tasks import deadlines, notifications
 from workflows.tasks.models import ESCALATION, URGE, TaskComment, TaskUrge
 
 NOTE_MAX = 1000
@@ -59,6 +59,7 @@ ESCALATION_COMMITTEE_ROLE = "committee"
 class Escalation:
     urge: TaskUrge
     notified: list[str]  # usernames, sorted
+    supervision_due_at: datetime | None = None  # 督办期限, when one was set
 
 
 def claim(session: Session, *, principal: Principal, task_id: int, clock: Clock) -> HumanTask:
@@ -138,13 +139,29 @@ def urge(
 
 
 def escalate(
-    session: Session, *, principal: Principal, task_id: int, note: str, clock: Clock
+    session: Session,
+    *,
+    principal: Principal,
+    task_id: int,
+    note: str,
+    clock: Clock,
+    until: date | None = None,
 ) -> Escalation:
     """督办上报 of an overdue task by a supervisor over its unit: recorded as a marked urge, and
-    whoever owes the task, the unit's party committee and the supervisors one level up are told."""
+    whoever owes the task, the unit's party committee and the supervisors one level up are told.
+    `until` sets a 督办期限 (the end of that day), shown beside the original due date; when it
+    passes, the holder is told again. The step stays with its holder throughout."""
     task, _locked = _open_task(session, principal, task_id)
     _refuse(escalate_refusal(principal, task, now=clock.now()))
     text = _text(note, field="note", limit=NOTE_MAX - len(ESCALATION_MARK), what="督办说明")
+    limit_at = None
+    if until is not None:
+        if until < clock.today():
+            message = f"督办期限不得早于今天（{clock.today()}）：所填为 {until}"
+            raise ValidationFailed(message, [{"field": "until", "message": message}])
+        limit_at = time_limits.end_of(until, clock)
+        deadlines.schedule_supervision(session, task=task, until=limit_at)
+        text = f"{text}（督办期限 {until.isoformat()}）"
     row = _add_urge(session, principal, task, ESCALATION_MARK + text, clock, kind=ESCALATION)
     case = _case_of(session, task)
     parent = session.execute(
@@ -175,8 +192,9 @@ def escalate(
         committee=committee,
         reported_to=above,
         parent_unit=parent,
+        until=until.isoformat() if until else None,
     )
-    return Escalation(urge=row, notified=told)
+    return Escalation(urge=row, notified=told, supervision_due_at=limit_at)
 
 
 def comment(
