@@ -49,3 +49,20 @@ class Settings:
             os.environ.get("CADREFLOW_MAX_REQUEST_BYTES", str(16 * 1024 * 1024))
         )
     )
+    # E-mail (邮件): notifications are also queued in the outbox and sent over SMTP while
+    # `smtp_url` is set (smtp://host:port, smtps://…, user:password@, ?starttls=1); the links
+    # in a mail start with `base_url` (workflows/tasks/outbox.py, mail.py).
+    smtp_url: str | None = field(  # may carry a password: kept out of repr()
+        default_factory=lambda: os.environ.get("CADREFLOW_SMTP_URL", "").strip() or None,
+        repr=False,
+    )
+    smtp_from: str = field(
+        default_factory=lambda: (
+            os.environ.get("CADREFLOW_SMTP_FROM", "").strip() or "cadreflow@localhost"
+        )
+    )
+    base_url: str = field(
+        default_factory=lambda: (
+            os.environ.get("CADREFLOW_BASE_URL", "").strip() or "http://127.0.0.1:5000"
+        )
+    )

@@ -19,6 +19,7 @@ from workflows.engine import hooks, settings
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.db import Database
+from workflows.tasks import outbox
 
 
 def register_domain(registry: hooks.Registry) -> hooks.Registry:
@@ -50,6 +51,7 @@ class Runtime:
         engine.set_step_limits(
             engine.StepLimits(seconds=self.settings.step_budget, tasks=self.settings.step_max_tasks)
         )
+        outbox.configure(outbox.MailConfig.of(self.settings))
 
     @classmethod
     def from_env(cls) -> Runtime:

@@ -7,5 +7,6 @@ from workflows.engine import models
 from workflows.engine.incidents import models as incident_models  # noqa: F401
 from workflows.org import models as org_models  # noqa: F401
 from workflows.tasks import models as task_models  # noqa: F401
+from workflows.tasks import outbox as outbox_models  # noqa: F401
 
 Base = models.Base

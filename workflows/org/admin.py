@@ -9,6 +9,7 @@ change leaves an audit row in the same transaction.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,28 @@ CLOCK_YEARS = (2000, 2100)  # the years a working-day calendar can know
 
 def _refuse(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"{field}：{message}", [{"field": field, "message": message}])
+
+
+#: 邮箱: local part @ a domain of dot-separated labels (a practical subset of RFC 5321/5322:
+#: no quoted local parts, no IP literals, ASCII only), at most 254 characters in all.
+EMAIL_MAX = 254
+_EMAIL = re.compile(
+    r"(?=.{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+def checked_email(value: str | None) -> str | None:
+    """The address to store: trimmed, None for none (empty); ValidationFailed naming `email`
+    for one that is not an address or longer than 254 characters."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > EMAIL_MAX:
+        raise _refuse("email", f"邮箱地址不能超过 {EMAIL_MAX} 个字符")
+    if not _EMAIL.fullmatch(text):
+        raise _refuse("email", f"邮箱地址格式不正确：{text[:100]}（应如 name@example.gov.cn）")
+    return text
 
 
 # -- users -------------------------------------------------------------------------------
@@ -92,10 +115,13 @@ def create_user(
     clock: Clock,
     hasher: PasswordHasher,
     cadre_id: int | None = None,
+    email: str | None = None,
 ) -> User:
     """A new active user in one of the administrator's units (unique name, known role,
-    password of 8+ characters, cadre record in scope); audited without the password."""
+    password of 8+ characters, cadre record in scope, a valid e-mail address or none);
+    audited without the password."""
     check_may_administer(principal)
+    address = checked_email(email)
     if role not in ROLES:
         raise _refuse("role", f"未知角色 {role}")
     _unit_in_scope(session, principal, org_unit, "org_unit")
@@ -113,6 +139,7 @@ def create_user(
         hasher=hasher,
         cadre_id=cadre_id,
     )
+    created.email = address
     audit.record(
         session,
         at=clock.now(),
@@ -125,8 +152,10 @@ def create_user(
             "org_unit": org_unit,
             "cadre_id": cadre_id,
             "display_name": display_name,
+            "email": address,
         },
     )
+    session.flush()
     return created
 
 
@@ -143,9 +172,11 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
     unlock: bool = False,
+    email: str | None = None,
 ) -> User:
-    """Changes a user of the administrator's units; a password reset or deactivation ends
-    their sessions; nobody demotes, moves or deactivates themselves. Audited."""
+    """Changes a user of the administrator's units (`email`: a new address, or "" for none);
+    a password reset or deactivation ends their sessions; nobody demotes, moves or
+    deactivates themselves. Audited."""
     target = user(session, principal=principal, username=username)
     now = clock.now()
     changes: dict[str, Any] = {}
@@ -173,6 +204,9 @@ def update_user(
     if active is not None and active != target.active:
         changes["active"] = {"from": target.active, "to": active}
         target.active = active
+    if email is not None and checked_email(email) != target.email:
+        changes["email"] = {"from": target.email, "to": checked_email(email)}
+        target.email = checked_email(email)
     if password is not None:
         org.set_password(target, password, hasher=hasher)
         changes["password"] = "reset"

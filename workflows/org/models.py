@@ -38,6 +38,7 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email: Mapped[str | None] = mapped_column(String(254))  # 邮箱: notices also by e-mail
 
 
 class LoginSession(Base):

@@ -2,7 +2,7 @@
 comments, and the in-app notifications they and the deadlines raise."""
 
 from workflows.engine.hooks import Registry
-from workflows.tasks import deadlines, drafts, notifications
+from workflows.tasks import deadlines, drafts, mail, notifications
 
 #: Deadline notices are about days: sweeping for them more often than this buys nothing.
 NOTIFICATION_INTERVAL_FLOOR = 30.0
@@ -11,10 +11,12 @@ NOTIFICATION_INTERVAL_FLOOR = 30.0
 def register(registry: Registry) -> None:
     """A completed task's draft goes and the cadre is told of decisions (completion
     listeners); process assignments are announced by a periodic sweep, and the steps'
-    time-limit alarms (reminders, overdue, 督办期限) fire from another."""
+    time-limit alarms (reminders, overdue, 督办期限) fire from another; a third sends the
+    notices' queued e-mails where mail is configured."""
     registry.add_module(drafts)
     registry.add_module(notifications)
     registry.every(
         "notification-sweep", notifications.sweep, min_interval=NOTIFICATION_INTERVAL_FLOOR
     )
     registry.every("time-limit-alarms", deadlines.sweep, min_interval=NOTIFICATION_INTERVAL_FLOOR)
+    registry.every("mail-delivery", mail.deliver, min_interval=mail.INTERVAL_FLOOR)

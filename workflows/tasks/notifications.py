@@ -40,7 +40,7 @@ from workflows.engine.db import Database
 from workflows.engine.models import AuditEvent, HumanTask, table_of
 from workflows.errors import NotFound, ValidationFailed
 from workflows.org.models import User
-from workflows.tasks import queues
+from workflows.tasks import outbox, queues
 from workflows.tasks.models import Notification
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ def notify(
     clock: Clock,
 ) -> int | None:
     """Adds one notice and returns its id; with `dedupe`, a notice with that key already
-    there (or added by a concurrent sweep) wins and nothing is added (None)."""
+    there (or added by a concurrent sweep) wins and nothing is added (None). Where mail is
+    configured, the notice's e-mail is queued with it (`outbox.enqueue`)."""
     if kind not in KINDS:
         raise ValidationFailed(
             f"unknown notification kind {kind!r}",
@@ -92,7 +93,19 @@ def notify(
     if dedupe is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe"])
     found = conn.execute(statement.returning(_NOTIFICATIONS.c.id)).scalar_one_or_none()
-    return None if found is None else int(found)
+    if found is None:
+        return None
+    outbox.enqueue(
+        session,
+        notification_id=int(found),
+        username=username,
+        title=title,
+        body=body,
+        task_id=task_id,
+        case_id=case_id,
+        clock=clock,
+    )
+    return int(found)
 
 
 def addressees(where: ColumnElement[bool]) -> CompoundSelect:
