@@ -12,6 +12,7 @@ from server.errors import PROBLEM_JSON
 
 from . import (
     admin,
+    admin_mail,  # noqa: F401  (adds its routes to the admin blueprint)
     auth,
     blacklist,  # noqa: F401  (adds its routes to the cadres blueprint)
     cadres,

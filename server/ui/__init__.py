@@ -12,6 +12,7 @@ from flask import Flask
 from server.ui import (
     admin_audit,
     admin_calendar,
+    admin_mail,
     admin_users,
     blacklist,
     cadres,
@@ -43,6 +44,7 @@ PAGES = (
     supervision,
     admin_audit,
     admin_calendar,
+    admin_mail,
     admin_users,
     designer,
     case_pages,

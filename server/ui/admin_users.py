@@ -1,4 +1,4 @@
-"""系统管理: the landing page, users (create, edit role/unit/active, reset the password,
+"""系统管理: the landing page, users (create, edit role/unit/active/e-mail, reset the password,
 unlock) and org units (the tree, create) of the administrator's own subtree.
 
 The rules are the API's: the argument schemas both use (server/schemas.py) check the
@@ -103,9 +103,9 @@ def admin_user_create() -> Any:
     form = request.form
     values = {
         name: form.get(name, "").strip()
-        for name in ("username", "display_name", "role", "org_unit", "cadre_id")
+        for name in ("username", "display_name", "role", "org_unit", "cadre_id", "email")
     }
-    data: dict[str, Any] = {k: v for k, v in values.items() if k != "cadre_id" or v}
+    data: dict[str, Any] = {k: v for k, v in values.items() if k not in ("cadre_id", "email") or v}
     data["password"] = form.get("password", "")
     loaded, errors = form_errors.load(UserCreateArgs(), data)
     if data["password"] != form.get("password_confirm", ""):
@@ -141,6 +141,7 @@ def _edit_page(
         units = _units(session, principal)
         shown = {
             "display_name": found.display_name,
+            "email": found.email or "",
             "role": found.role,
             "org_unit": found.org_unit_code,
             "active": found.active,
@@ -186,11 +187,12 @@ def _update(username: str, data: dict[str, Any], values: Mapping[str, Any], done
 
 @bp.post("/admin/users/<string:username>")
 def admin_user_update(username: str) -> Any:
-    """Save name, role, unit and whether the account is active."""
+    """Save name, e-mail, role, unit and whether the account is active."""
     form_errors.require_token()
     form = request.form
     values = {
         "display_name": form.get("display_name", "").strip(),
+        "email": form.get("email", "").strip(),
         "role": form.get("role", ""),
         "org_unit": form.get("org_unit", ""),
         "active": form.get("active") == "1",

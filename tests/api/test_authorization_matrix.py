@@ -36,6 +36,8 @@ from workflows.org import service as org
 from workflows.roles import ROLES
 from workflows.runtime import Runtime
 from workflows.tasks import service as work
+from workflows.tasks.models import Notification
+from workflows.tasks.outbox import MailOutbox
 
 PLACEMENTS = ("own", "sibling", "parent")
 SUFFIX = {"own": "hf", "sibling": "wh", "parent": "ah"}
@@ -390,6 +392,7 @@ POLICY += [  # processes, supervision, administration
             "settings/deadlines",
             "clock",
             "audit",
+            "mail",
         )
     ),
     Row(
@@ -554,6 +557,42 @@ POLICY += [  # incidents (故障)
         params=incident_param,
         fresh=True,
         body=lambda _p, _a: {"reason": "矩阵测试"},
+    ),
+]
+
+
+def failed_mail_param(probe: Probe) -> dict[str, Any]:
+    """A given-up e-mail of a notice to a clerk of 合肥市."""
+    rt = probe.world.rt
+    with rt.db.transaction() as session:
+        notice = Notification(
+            username="discipline.hf", kind="urged", title="催办", created_at=rt.clock.now()
+        )
+        session.add(notice)
+        session.flush()
+        row = MailOutbox(
+            notification_id=notice.id,
+            username="discipline.hf",
+            address="discipline.hf@example.gov.cn",
+            subject="催办",
+            body="催办",
+            created_at=rt.clock.now(),
+            attempts=6,
+            failed_at=rt.clock.now(),
+            last_error="矩阵测试",
+        )
+        session.add(row)
+        session.flush()
+        return {"mail_id": row.id}
+
+
+POLICY += [  # e-mail (邮件): the mail of a user of 合肥市
+    Row(
+        "POST",
+        "/api/v1/admin/mail/{mail_id}/retry",
+        administer_object,
+        params=failed_mail_param,
+        fresh=True,
     ),
 ]
 

@@ -186,4 +186,9 @@ def test_a_decision_is_notified_to_the_cadre(world: World, login: Any) -> None:
 def test_the_scheduler_runs_the_notification_sweep_beside_the_timers(rt: Runtime) -> None:
     jobs = BackgroundScheduler(timezone="UTC")
     scheduler._add_job(jobs, rt.db, rt.clock, 5.0)
-    assert {job.id for job in jobs.get_jobs()} == {"timer-sweep", "notification-sweep"}
+    assert {job.id for job in jobs.get_jobs()} == {
+        "timer-sweep",
+        "notification-sweep",
+        "time-limit-alarms",
+        "mail-delivery",
+    }

@@ -1,6 +1,6 @@
 """A real SMTP server for the mail tests: aiosmtpd on 127.0.0.1, in a thread of the test
 process, keeping every message it accepts. It can be stopped (the server is down) and started
-again on the same port, and can answer slowly (to widen a race)."""
+again on the same port, refuse given recipients, and answer slowly (to widen a race)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,15 @@ class _Handler:
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    refused: set[str] = field(default_factory=set)  # recipients answered 550
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
