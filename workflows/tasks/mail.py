@@ -110,7 +110,7 @@ def connect(server: SmtpServer) -> smtplib.SMTP:
 
 
 def message_of(row: Any, *, sender: str, now: datetime) -> EmailMessage:
-    """The e-mail of an outbox row: plain UTF-8 text, its Message-ID made from the row."""
+    """The e-mail of an outbox row: plain UTF-8 text (base64), its Message-ID made from the row."""
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = sender
@@ -118,7 +118,7 @@ def message_of(row: Any, *, sender: str, now: datetime) -> EmailMessage:
     message["Date"] = format_datetime(now)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<mail-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
-    message.set_content(row.body)
+    message.set_content(row.body, cte="base64")  # 7-bit clean: no server needs 8BITMIME
     return message
 
 
