@@ -22,6 +22,7 @@ from workflows import access, migrate
 from workflows.definitions import deployment
 from workflows.engine import (
     audit,
+    hooks,
     calendar_overrides,
     instances,
     settings,
@@ -199,15 +200,19 @@ def list_instances(rt: Runtime, status: str | None) -> None:
 @pass_runtime
 @handles_errors
 def scheduler(rt: Runtime, once: bool, interval: float | None, batch: int) -> None:
-    """Fire due timers (every 5 s by default) until interrupted."""
+    """Fire due timers (every 5 s by default) until interrupted; with --once, fire what is due
+    now — timers, then the periodic jobs (time-limit alarms, notices, e-mail) — and exit."""
     if once:
         lock = scheduler_mod.SingleSchedulerLock(rt.db.url)
         lock.acquire()
         try:
             fired = timers.sweep(rt.db, clock=rt.clock, batch=batch)
+            done = [(job.name, job.run(rt.db, clock=rt.clock)) for job in hooks.REGISTRY.periodic]
         finally:
             lock.release()
         click.echo(f"fired {fired} timer(s)")
+        for name, count in done:
+            click.echo(f"{name}: {count}")
         return
     every = interval or rt.settings.scheduler_interval
     click.echo(f"scheduler running every {every:g}s on {rt.db.dialect}; Ctrl-C stops it")

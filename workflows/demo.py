@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import service as cases
 from workflows.definitions import deployment
@@ -29,6 +31,7 @@ from workflows.errors import NotFound
 from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
+from workflows.tasks import service as work
 
 #: The one password of every demo user (documented in the README; never use it in production).
 PASSWORD = "cadreflow-demo"
@@ -83,6 +86,27 @@ class _Demo:
     def today(self) -> str:
         return self.clock.today().isoformat()
 
+    def earlier(self, workdays: int) -> _Demo:
+        """The same scenario acted `workdays` working days ago (a clock of its own, shifted
+        back; the shared clock does not move): steps made available then are due earlier."""
+        day = self.calendar.add_workdays(self.clock.today(), -workdays)
+        past = Clock(adjustable=True, tz=str(self.clock.tz))
+        past.set_offset(self.clock.offset - (self.clock.today() - day))
+        return _Demo(self.session, past)
+
+    def principal(self, username: str) -> access.Principal:
+        return access.principal_for(self.session, username=username)
+
+    def task_of(self, instance_id: int | None, element: str) -> HumanTask:
+        task = self.session.execute(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance_id,
+                HumanTask.task_spec == element,
+                HumanTask.state == "open",
+            )
+        ).scalar_one()
+        return task
+
     def open(
         self, kind: str, cadre: str, title: str, data: dict[str, Any], role: str
     ) -> cases.CaseFile:
@@ -132,7 +156,8 @@ class _Demo:
 
 
 def _accountability_overdue(d: _Demo) -> None:
-    """Registered 40 working days ago: the investigation is overdue, the supervisor is alerted."""
+    """Registered 40 working days ago: the investigation, 10 working days overdue, stays with
+    its investigator (claimed), urged once and escalated once with a 督办期限."""
     case = d.open(
         "accountability",
         "陈明",
@@ -146,6 +171,25 @@ def _accountability_overdue(d: _Demo) -> None:
     )
     d.complete(
         case.instance_id, "register", {"registered_on": d.workdays_ago(40)}, "discipline.ah-hf"
+    )
+    investigate = d.task_of(case.instance_id, "investigate")
+    holder = d.principal("discipline.ah-hf")
+    work.claim(d.session, principal=holder, task_id=investigate.id, clock=d.clock)
+    supervisor = d.principal("supervisor.ah-hf")
+    work.urge(
+        d.session,
+        principal=supervisor,
+        task_id=investigate.id,
+        note="责任调查已逾期，请抓紧办理并报告进展",
+        clock=d.clock,
+    )
+    work.escalate(
+        d.session,
+        principal=supervisor,
+        task_id=investigate.id,
+        note="逾期未办结，督办上报，请于督办期限内办结",
+        clock=d.clock,
+        until=date.fromisoformat(d.workdays_ahead(5)),
     )
 
 
@@ -203,7 +247,9 @@ def _accountability_decided(d: _Demo) -> None:
 
 
 def _tolerance_awaiting_approval(d: _Demo) -> None:
-    """An exemption application analysed and determined, waiting for the committee."""
+    """An exemption application analysed and determined 8 working days ago: the committee's
+    approval (10 working days) falls due within days."""
+    d = d.earlier(8)
     case = d.open(
         "tolerance_review",
         "赵磊",
@@ -241,7 +287,8 @@ def _tolerance_awaiting_approval(d: _Demo) -> None:
 
 
 def _rectification_reminder_due(d: _Demo) -> None:
-    """Requirements due in 3 working days: the 5-day reminder is due at the first sweep."""
+    """Requirements due in 3 working days: the 5-day reminder is a notification to the unit at
+    the first sweep (no task to claim)."""
     case = d.open(
         "rectification",
         "孙志强",

@@ -18,6 +18,7 @@ from workflows.engine.db import Database
 from workflows.engine.models import HumanTask, Instance
 from workflows.org import service as org
 from workflows.org.models import OrgUnit, User
+from workflows.tasks.models import Notification, TaskUrge
 
 ROOT = Path(__file__).resolve().parents[2]
 CADREFLOW = Path(sys.executable).parent / "cadreflow"
@@ -83,18 +84,36 @@ def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
             assert not org.check_password(user, "wrong-password")
             cadre_user = org.user_by_name(session, "wujing")
             assert (cadre_user.role, cadre_user.org_unit_code) == ("cadre", "ah-wh-fc")
-        assert re.search(r"fired \d+ timer", _cli(db_path, "scheduler", "--once"))
+        fired = _cli(db_path, "scheduler", "--once")
+        assert re.search(r"fired \d+ timer", fired) and "time-limit-alarms:" in fired
         with db.reading() as session:
-            escalations = (
-                session.execute(
-                    select(HumanTask).where(
-                        HumanTask.state == "open", HumanTask.role == "supervisor"
-                    )
+            overdue = session.execute(
+                select(HumanTask).where(
+                    HumanTask.state == "open",
+                    HumanTask.task_spec == "investigate",
+                    HumanTask.org_unit == "ah-hf",
                 )
-                .scalars()
-                .all()
-            )
-        assert escalations, "an overdue case should be escalated to the supervisor"
-        assert {t.org_unit for t in escalations} >= {"ah-hf"}
+            ).scalar_one()
+            escalation = session.execute(
+                select(TaskUrge).where(
+                    TaskUrge.task_id == overdue.id, TaskUrge.kind == "escalation"
+                )
+            ).scalar_one()
+            told = session.execute(
+                select(Notification.username).where(
+                    Notification.task_id == overdue.id, Notification.kind == "overdue"
+                )
+            ).scalars()
+            supervisor_tasks = session.execute(
+                select(func.count())
+                .select_from(HumanTask)
+                .where(HumanTask.state == "open", HumanTask.role == "supervisor")
+            ).scalar_one()
+        # the overdue investigation stays with its investigator, urged and escalated with a
+        # 督办期限; nothing was handed to the supervisor's lane
+        assert overdue.assignee == "discipline.ah-hf" and overdue.due_at is not None
+        assert overdue.supervision_due_at is not None and "督办期限" in escalation.note
+        assert list(told) == ["discipline.ah-hf"]
+        assert supervisor_tasks == 0
     finally:
         db.dispose()
