@@ -149,7 +149,9 @@ def inbox_export(fmt: str) -> Any:
     done = queue == "done"
     headers = [_("案件编号"), _("当事干部"), _("流程"), _("任务"), _("角色"), _("单位")]
     headers += (
-        [_("办结时间"), _("办理人")] if done else [_("期限"), _("状态"), _("办理人"), _("委派人")]
+        [_("办结时间"), _("办理人")]
+        if done
+        else [_("期限"), _("期限依据"), _("状态"), _("办理人"), _("委派人")]
     )
 
     def line(t: task_views.TaskView) -> list[Any]:
@@ -164,7 +166,7 @@ def inbox_export(fmt: str) -> Any:
         if done:
             return [*first, t.completed_at, t.completed_by]
         state = _("逾期") if t.overdue else _("即将到期") if t.due_soon else ""
-        return [*first, deadline(t.due_at), state, t.assignee, t.owner]
+        return [*first, deadline(t.due_at), t.due_basis, state, t.assignee, t.owner]
 
     title = {"mine": _("我的待办"), "role": _("本岗位待办"), "done": _("已办")}[queue]
     return table_file(
