@@ -120,7 +120,12 @@ def test_overdue_filter_after_the_deadline(world: World, login: Any, rt: Any) ->
     advance_clock(rt, days=50)
     api = login("discipline.hf")
     items = api.get("/tasks?overdue=true").get_json()["items"]
-    assert [i["element"] for i in items] == ["investigate"] and items[0]["overdue"] is True
+    # both steps due with the investigation, each listed once and still open
+    assert sorted(i["element"] for i in items) == ["consider_tolerance", "investigate"]
+    assert all(i["overdue"] is True and i["state"] == "open" for i in items)
+    basis = {i["element"]: i["due_basis"] for i in items}
+    assert basis["investigate"] == "立案之日 2026-03-02 起30个工作日"
+    assert basis["consider_tolerance"].startswith("与“责任调查”同时到期：")
 
 
 def test_done_queue_lists_what_i_completed(world: World, login: Any) -> None:

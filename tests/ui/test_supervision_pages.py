@@ -36,6 +36,7 @@ OVERDUE_HEADERS = [
     "单位",
     "办理人",
     "期限",
+    "期限依据",
     "逾期天数",
     "督办",
     "催办次数",
@@ -46,10 +47,21 @@ OVERDUE_HEADERS = [
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+BASIS = "立案之日 2026-03-02 起30个工作日"
+
+
 def _registered(world: World, cadre: str = "zhang") -> CaseFile:
+    """Investigate is due 2026-04-15 00:00 (BASIS); the tolerance consideration, due with it,
+    is done: only the investigation can run late."""
     case = world.open("accountability", cadre=cadre, data=REGISTER)
     world.complete(case, "register", {}, "discipline.hf")
-    return case  # investigate is due 2026-04-15 00:00
+    world.complete(
+        case,
+        "consider_tolerance",
+        {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+        "discipline.hf",
+    )
+    return case
 
 
 @pytest.fixture
@@ -172,6 +184,8 @@ def test_overdue_list_filters_and_pages(logged_in: Any, late: dict[str, Any]) ->
     client, _ = logged_in("supervisor.hf")
     html = client.get("/supervision/overdue").get_data(as_text=True)
     assert html.count('class="overdue"') == 2
+    row = html[html.index(f'id="overdue-{late["hf_task"]}"') :].split("</tr>")[0]
+    assert BASIS in row  # the due date is shown with its basis
     county = client.get("/supervision/overdue?org_unit=ah-hf-fd").get_data(as_text=True)
     assert "李四" in county and "张三" not in county
     assert '<option value="ah-hf-fd" selected>' in county
@@ -337,7 +351,7 @@ def test_overdue_list_as_csv_with_bom_and_chinese_headers(
     by_cadre = {row[1]: row for row in rows[1:]}
     assert set(by_cadre) == {"张三", "李四"}
     zhang = by_cadre["张三"]
-    assert zhang[:8] == [
+    assert zhang[:9] == [
         late["hf"].number,
         "张三",
         "问责",
@@ -346,8 +360,9 @@ def test_overdue_list_as_csv_with_bom_and_chinese_headers(
         "合肥市",
         "",
         "2026-04-14",
+        BASIS,
     ]
-    assert zhang[8:] == ["6", "", "1", "0", "2026-04-20 09:00", "supervisor.hf"]
+    assert zhang[9:] == ["6", "", "1", "0", "2026-04-20 09:00", "supervisor.hf"]
 
 
 def test_overdue_list_as_xlsx_with_the_pages_filters(logged_in: Any, late: dict[str, Any]) -> None:
@@ -361,8 +376,8 @@ def test_overdue_list_as_xlsx_with_the_pages_filters(logged_in: Any, late: dict[
     assert book.active is not None and book.active.title == "逾期清单"
     rows = _xlsx_rows(response.data)
     assert rows[0] == OVERDUE_HEADERS
-    assert [(r[0], r[1], r[5], r[8]) for r in rows[1:]] == [
-        (late["fd"].number, "李四", "肥东县", 6)
+    assert [(r[0], r[1], r[5], r[7], r[8], r[9]) for r in rows[1:]] == [
+        (late["fd"].number, "李四", "肥东县", "2026-04-14", BASIS, 6)
     ]
 
 
@@ -385,6 +400,7 @@ def test_inbox_exports_the_queue_with_its_filters(
         "角色",
         "单位",
         "期限",
+        "期限依据",
         "状态",
         "办理人",
         "委派人",
@@ -398,13 +414,14 @@ def test_inbox_exports_the_queue_with_its_filters(
             "纪检监察机关",
             "合肥市",
             "2026-04-14",
+            BASIS,
             "逾期",
             "",
             "",
         ]
     ]
     every = _xlsx_rows(client.get("/tasks/export.xlsx?queue=role").data)
-    marks = {(r[0], r[3]): r[7] for r in every[1:]}
+    marks = {(r[0], r[3]): r[8] for r in every[1:]}
     assert (
         marks[(late["hf"].number, "责任调查")] == "逾期" and marks[(fresh.number, "责任调查")] == ""
     )
@@ -416,7 +433,10 @@ def test_done_queue_exports_completion_columns(logged_in: Any, late: dict[str, A
     client, _ = logged_in("discipline.hf")
     rows = _csv_rows(client.get("/tasks/export.csv?queue=done").data)
     assert rows[0][-2:] == ["办结时间", "办理人"]
-    assert {(r[3], r[-1]) for r in rows[1:]} == {("立案", "discipline.hf")}
+    assert {(r[3], r[-1]) for r in rows[1:]} == {
+        ("立案", "discipline.hf"),
+        ("同步考虑容错情形", "discipline.hf"),
+    }
 
 
 def test_exports_keep_formula_like_text_as_text(logged_in: Any, world: World, rt: Runtime) -> None:

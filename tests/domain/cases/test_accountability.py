@@ -25,17 +25,22 @@ from sqlalchemy import func, select
 
 from tests.conftest import at, set_clock
 from tests.support.world import FORMS, ROOT, World, make_world
+from workflows import access
 from workflows.cadres import service as cadres
 from workflows.cadres.models import PromotionBan
 from workflows.cases import accountability
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, CaseLink, Decision
-from workflows.definitions import deployment
-from workflows.engine import functions, instances, settings, timers, versions
+from workflows.definitions import deployment, step_limits
+from workflows.engine import functions, instances, timers, versions
 from workflows.engine import spiff as engine
-from workflows.engine.models import HumanTask, Instance, ProcessVersion, Timer
+from workflows.engine.models import HumanTask, Instance, ProcessVersion, TaskAlarm, Timer
 from workflows.errors import ValidationFailed
 from workflows.runtime import Runtime
+from workflows.supervision import views as supervision
+from workflows.tasks import deadlines
+from workflows.tasks import service as work
+from workflows.tasks.models import Notification, TaskUrge
 
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
 FINDING = {
@@ -152,6 +157,66 @@ def _sweep(rt: Runtime, moment: str) -> None:
     timers.sweep(rt.db, clock=rt.clock)
 
 
+def _sweep_all(rt: Runtime, moment: str) -> None:
+    """What the scheduler does at `moment`: the process timers, then the steps' alarms."""
+    _sweep(rt, moment)
+    deadlines.sweep(rt.db, clock=rt.clock)
+
+
+def _claim(rt: Runtime, task_id: int, username: str) -> None:
+    with rt.transaction() as session:
+        principal = access.principal_for(session, username=username)
+        work.claim(session, principal=principal, task_id=task_id, clock=rt.clock)
+
+
+def _escalate(rt: Runtime, task_id: int, note: str, *, until: date) -> work.Escalation:
+    with rt.transaction() as session:
+        principal = access.principal_for(session, username="supervisor.hf")
+        return work.escalate(
+            session, principal=principal, task_id=task_id, note=note, clock=rt.clock, until=until
+        )
+
+
+def _notices(rt: Runtime, task_id: int) -> list[Notification]:
+    with rt.db.reading() as session:
+        return list(
+            session.execute(
+                select(Notification)
+                .where(Notification.task_id == task_id, Notification.kind != "assigned")
+                .order_by(Notification.id)
+            ).scalars()
+        )
+
+
+def _urge_kinds(rt: Runtime, task_id: int) -> list[str]:
+    with rt.db.reading() as session:
+        return list(
+            session.execute(select(TaskUrge.kind).where(TaskUrge.task_id == task_id)).scalars()
+        )
+
+
+def _overdue(rt: Runtime) -> list[supervision.OverdueTask]:
+    """The supervisor's overdue list, every row."""
+    with rt.db.reading() as session:
+        principal = access.principal_for(session, username="supervisor.hf")
+        return list(
+            supervision.overdue(
+                session,
+                principal=principal,
+                clock=rt.clock,
+                filters=supervision.Filters(),
+                page=1,
+                per_page=100,
+            ).items
+        )
+
+
+def _summary(rt: Runtime) -> supervision.Summary:
+    with rt.db.reading() as session:
+        principal = access.principal_for(session, username="supervisor.hf")
+        return supervision.summary(session, principal=principal, clock=rt.clock)
+
+
 def _task_data(rt: Runtime, task: HumanTask) -> dict[str, Any]:
     """A waiting task's data, read from the stored state without changing it."""
     with rt.db.reading() as session:
@@ -253,51 +318,120 @@ def test_case_opens_only_with_known_source_facts_and_evidence(rt: Runtime) -> No
 # --- investigation deadline -----------------------------------------------------------------
 
 
-def test_investigation_overdue_escalates_to_supervisor(rt: Runtime) -> None:
+def test_overdue_investigation_stays_with_its_investigator_and_is_escalated(rt: Runtime) -> None:
+    """§4: the investigation's time limit passing takes no work away. The investigator is
+    reminded before it and told when it passes, the step is counted once as overdue, and a
+    supervisor's 督办上报 sets a 督办期限 that is shown beside the original due date and
+    itself goes overdue."""
     w = _world(rt)
     case = _registered(w)
+    _no_tolerance(w, case)  # considered at once: only the investigation runs late
     investigate = w.task(case, "investigate")
     assert investigate.due_at == at("2026-04-15 00:00")  # 30 working days after 2026-03-02
     assert investigate.due_basis == "立案之日 2026-03-02 起30个工作日"
-    _sweep(rt, "2026-04-08 09:00")  # 5 working days before the deadline: a reminder, the task stays
-    assert {t.task_spec for t in w.tasks(case)} == {"investigate", "remind", "consider_tolerance"}
-    _sweep(rt, "2026-04-15 09:00")
-    escalation = w.task(case, "escalate")
-    assert (escalation.role, escalation.org_unit) == ("supervisor", "ah-hf")
-    assert "investigate" not in {t.task_spec for t in w.tasks(case)}
-    _refused(
-        w,
-        case,
+    _claim(rt, investigate.id, "discipline.hf")
+    _sweep_all(rt, "2026-04-06 23:00")  # the day before the reminder day
+    assert _notices(rt, investigate.id) == []
+    _sweep_all(rt, "2026-04-07 09:00")  # 5 working days before 04-14 (清明 04-04..06 skipped)
+    assert [(n.kind, n.username) for n in _notices(rt, investigate.id)] == [
+        ("due_soon", "discipline.hf")
+    ]
+    assert [t.task_spec for t in w.tasks(case)] == ["investigate"]  # a notice, not a task
+    _sweep_all(rt, "2026-04-15 09:00")
+    still = w.task(case, "investigate")
+    assert (still.id, still.state, still.assignee, still.due_at) == (
+        investigate.id,
+        "open",
+        "discipline.hf",
+        at("2026-04-15 00:00"),
+    )
+    assert [t.task_spec for t in w.tasks(case)] == ["investigate"]
+    [told] = [n for n in _notices(rt, investigate.id) if n.kind == "overdue"]
+    assert told.username == "discipline.hf" and told.title == f"已逾期：责任调查（{case.number}）"
+    assert "逾期 1 个工作日" in told.body and "仍由你办理" in told.body
+    [row] = _overdue(rt)  # counted once
+    assert (row.task_id, row.escalation, row.assignee, row.workdays_overdue) == (
+        investigate.id,
+        False,
+        "discipline.hf",
+        1,
+    )
+    assert row.due_basis == "立案之日 2026-03-02 起30个工作日" and row.actions == (
+        "urge",
         "escalate",
-        {"urging": "限期办结", "new_due_on": "2026-04-14"},
-        "supervisor.hf",
-        rule="§20",
-        field="new_due_on",
     )
-    w.complete(
-        case, "escalate", {"urging": "责令十日内办结", "new_due_on": "2026-04-24"}, "supervisor.hf"
+    assert _summary(rt).total.overdue == 1
+    with pytest.raises(ValidationFailed) as refused:
+        _escalate(rt, investigate.id, "限期办结", until=date(2026, 4, 14))
+    assert [e["field"] for e in refused.value.errors] == ["until"]
+    assert _urge_kinds(rt, investigate.id) == []  # nothing stored
+    done = _escalate(rt, investigate.id, "责令十日内办结", until=date(2026, 4, 24))
+    assert done.supervision_due_at == at("2026-04-25 00:00")
+    assert {"discipline.hf", "committee.hf"} <= set(done.notified)
+    [row] = _overdue(rt)
+    assert (row.task_id, row.due_at, row.due_basis) == (
+        investigate.id,
+        at("2026-04-15 00:00"),  # the original due date stays
+        "立案之日 2026-03-02 起30个工作日",
     )
-    again = w.task(case, "investigate")
-    assert again.due_at == at("2026-04-25 00:00")
-    assert again.due_basis == "立案之日 2026-03-02 起30个工作日；督办限期至 2026-04-24"
+    assert (row.supervision_due_at, row.supervision_overdue, row.escalations) == (
+        at("2026-04-25 00:00"),
+        False,
+        1,
+    )
+    _sweep_all(rt, "2026-04-24 23:00")
+    assert [n for n in _notices(rt, investigate.id) if n.title.startswith("督办期限已过")] == []
+    _sweep_all(rt, "2026-04-27 09:00")  # the 督办期限 has passed too
+    [late] = [n for n in _notices(rt, investigate.id) if n.title.startswith("督办期限已过")]
+    assert (late.username, late.kind) == ("discipline.hf", "overdue")
+    assert "督办期限 2026-04-24 已过（原办理期限 2026-04-14）" in late.body
+    [row] = _overdue(rt)
+    assert (row.task_id, row.supervision_overdue, row.workdays_overdue) == (
+        investigate.id,
+        True,
+        9,  # 04-15..04-17, 04-20..04-24, 04-27
+    )
+    assert w.task(case, "investigate").assignee == "discipline.hf"
     _investigated(w, case)
-    _no_tolerance(w, case)
     _decide(w, case, "none", reason="经调查，未发现应当问责的情形")
-    w.complete(case, "notify", {"received_on": "2026-04-15"}, "organization.hf")
-    _sweep(rt, "2026-05-16 09:00")  # the appeal window has passed: closed, the unread reminder too
+    w.complete(case, "notify", {"received_on": "2026-04-27"}, "organization.hf")
+    _sweep_all(rt, "2026-05-28 09:00")  # the appeal window has passed: closed
     assert (w.case(case.id).status, w.tasks(case)) == ("closed", [])
     with rt.db.reading() as session:
         assert session.get(Instance, case.instance_id).status == "completed"
+        assert session.execute(select(func.count()).select_from(TaskAlarm)).scalar_one() == 0
+    assert _overdue(rt) == []
 
 
 def test_investigation_deadline_is_configuration(rt: Runtime) -> None:
+    """The investigation's 30 working days are a default: an administrator's time-limit
+    setting applies to investigations that become available afterwards."""
     w = _world(rt)
     with rt.db.transaction() as session:
-        settings.put(session, "deadlines", {"investigation_workdays": 20})
+        step_limits.put(
+            session,
+            process_key="accountability",
+            element="investigate",
+            amount=20,
+            unit="workdays",
+            reminder_workdays=3,
+            actor="admin.hf",
+            clock=rt.clock,
+        )
     case = _registered(w)
     investigate = w.task(case, "investigate")
     assert investigate.due_at == at("2026-03-31 00:00")  # 20 working days after 2026-03-02
     assert investigate.due_basis == "立案之日 2026-03-02 起20个工作日"
+    assert w.task(case, "consider_tolerance").due_at == investigate.due_at
+    with rt.db.reading() as session:
+        alarms = {
+            a.kind: a.fire_at
+            for a in session.execute(
+                select(TaskAlarm).where(TaskAlarm.spiff_task_id == investigate.spiff_task_id)
+            ).scalars()
+        }
+    # reminded 3 working days before 2026-03-30, as the day starts; overdue as it ends
+    assert alarms == {"remind": at("2026-03-25 00:00"), "overdue": at("2026-03-31 00:00")}
 
 
 # --- tolerance consideration (§11) ------------------------------------------------------------

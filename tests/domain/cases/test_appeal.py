@@ -4,8 +4,9 @@
 The appealed decision comes from the real accountability process (bpmn/accountability.bpmn),
 run up to the cadre's receipt of the decision. Every step is its own transaction through
 `instances.advance`, which restores the instance from its stored state and stores it again:
-every scenario here runs with save/restore between every step. The review deadline is
-reached by moving the clock and sweeping the timers, as the scheduler does.
+every scenario here runs with save/restore between every step. The review's time limit is
+reached by moving the clock and sweeping the timers and the steps' alarms, as the scheduler
+does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import at, set_clock
 from tests.support.world import World, make_world
+from workflows import access
 from workflows.cadres import service as cadres
 from workflows.cases import appeal
 from workflows.cases import service as cases
@@ -26,6 +28,9 @@ from workflows.engine import timers
 from workflows.engine.models import Instance
 from workflows.errors import ValidationFailed
 from workflows.runtime import Runtime
+from workflows.tasks import deadlines
+from workflows.tasks import service as work
+from workflows.tasks.models import Notification
 
 GROUNDS = "降职处理过重：资金拨付经集体研究决定，本人已主动追回损失"
 REVIEWER = "discipline2.hf"  # took no part in the original case
@@ -91,6 +96,24 @@ def _appealed(w: World, adjustment: str = "demotion") -> tuple[CaseFile, CaseFil
     case = _file(w, original)
     _accept(w, case)
     return original, case
+
+
+def _sweep(rt: Runtime, moment: str) -> None:
+    """What the scheduler does at `moment`: the process timers, then the steps' alarms."""
+    set_clock(rt, moment)
+    timers.sweep(rt.db, clock=rt.clock)
+    deadlines.sweep(rt.db, clock=rt.clock)
+
+
+def _overdue_notices(rt: Runtime, task_id: int) -> list[Notification]:
+    with rt.db.reading() as session:
+        return list(
+            session.execute(
+                select(Notification)
+                .where(Notification.task_id == task_id, Notification.kind == "overdue")
+                .order_by(Notification.id)
+            ).scalars()
+        )
 
 
 def _eligibility(w: World, on: str) -> cadres.Eligibility:
@@ -323,27 +346,42 @@ def test_upheld_decision_keeps_ban(rt: Runtime) -> None:
         assert session.get(Instance, closed.instance_id).status == "completed"
 
 
-def test_appeal_decision_overdue_escalates(rt: Runtime) -> None:
+def test_overdue_appeal_review_stays_with_its_reviewer(rt: Runtime) -> None:
+    """art. 20's month passing takes no work away: the review stays with the named reviewer,
+    who is told; a supervisor's 督办上报 reaches the reviewer; only the reviewer may decide."""
     w = _world(rt)
     _original, case = _appealed(w)  # appeal received 2026-03-10
     review = w.task(case, "review")
     assert review.due_at == at("2026-04-11 00:00")
-    assert review.due_basis == "收到申诉之日 2026-03-10 起1个月"
-    set_clock(rt, "2026-04-10 23:00")
-    timers.sweep(rt.db, clock=rt.clock)
+    assert review.due_basis == "收到申诉之日 2026-03-10 起1个月（问责条例第二十条）"
+    _sweep(rt, "2026-04-10 23:00")
     assert [t.task_spec for t in w.tasks(case)] == ["review"]
-    set_clock(rt, "2026-04-11 00:30")
-    timers.sweep(rt.db, clock=rt.clock)
-    assert sorted((t.task_spec, t.role) for t in w.tasks(case)) == [
-        ("escalate", "supervisor"),
-        ("review_overdue", "discipline"),
-    ]
+    assert _overdue_notices(rt, review.id) == []
+    _sweep(rt, "2026-04-11 00:30")
+    [still] = w.tasks(case)
+    assert (still.id, still.task_spec, still.assignee, still.due_at) == (
+        review.id,
+        "review",
+        REVIEWER,
+        at("2026-04-11 00:00"),
+    )
+    told = _overdue_notices(rt, review.id)
+    assert [n.username for n in told] == [REVIEWER] and "仍由你办理" in told[0].body
+    with rt.transaction() as session:
+        done = work.escalate(
+            session,
+            principal=access.principal_for(session, username="supervisor.hf"),
+            task_id=review.id,
+            note="复核已逾期，请尽快作出复核决定",
+            clock=rt.clock,
+        )
+    assert REVIEWER in done.notified
     with pytest.raises(ValidationFailed, match="只有指定的复核人"):
-        _review(w, case, "uphold", user="discipline.hf", element="review_overdue")
-    _review(w, case, "uphold", element="review_overdue")
+        _review(w, case, "uphold", user="discipline.hf")
+    _review(w, case, "uphold")
     _notify(w, case)
     assert w.case(case.id).status == "closed"
-    assert w.tasks(case) == []  # the escalation ends with the case
+    assert w.tasks(case) == []
 
 
 def test_both_cases_show_the_appeal_link(rt: Runtime) -> None:

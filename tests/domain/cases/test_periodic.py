@@ -17,10 +17,16 @@ from sqlalchemy import func, select
 from tests import support
 from tests.conftest import at, set_clock
 from tests.support.world import World, make_world
+from workflows import access
 from workflows.cadres import service as cadres
 from workflows.cases.models import CaseFile, Decision
+from workflows.engine.models import CalendarYear
 from workflows.errors import ValidationFailed
 from workflows.runtime import Runtime
+from workflows.supervision import views as supervision
+from workflows.tasks import deadlines
+from workflows.tasks import service as work
+from workflows.tasks.models import Notification
 
 PAIRS = [
     {
@@ -41,6 +47,24 @@ TALKED = {"talked_on": "2027-03-01", "summary": "谈工作、谈思想、谈作�
 
 def _open_names(rt: Runtime, instance_id: int) -> list[str]:
     return sorted(t.task_spec for t in support.open_tasks(rt, instance_id))
+
+
+def _sweep(rt: Runtime, moment: str) -> None:
+    """What the scheduler does at `moment`: the process timers, then the steps' alarms."""
+    set_clock(rt, moment)
+    support.sweep(rt)
+    deadlines.sweep(rt.db, clock=rt.clock)
+
+
+def _notices(rt: Runtime, kind: str, task_id: int) -> list[Notification]:
+    with rt.db.reading() as session:
+        return list(
+            session.execute(
+                select(Notification)
+                .where(Notification.kind == kind, Notification.task_id == task_id)
+                .order_by(Notification.id)
+            ).scalars()
+        )
 
 
 def _refused(rt: Runtime, task_id: int, data: dict[str, Any], user: str) -> ValidationFailed:
@@ -87,23 +111,55 @@ def test_yearly_talks_start_each_year(rt: Runtime) -> None:
     assert talk.due_at == at("2029-01-01 00:00") and (talk.due_basis or "").startswith("2028年度")
 
 
-def test_talk_not_done_by_year_end_is_escalated_to_the_supervisor(rt: Runtime) -> None:
+def test_talk_not_done_by_year_end_stays_open_and_overdue(rt: Runtime) -> None:
+    """§16's year end passing takes no work away: the talk stays with organization, marked
+    overdue and told once; the supervisor sees it once and escalates it with a 督办期限; the
+    talk done late completes the year."""
     instance_id = _talks_planned(rt)
-    first = support.open_tasks(rt, instance_id)[0]
+    first, second = support.open_tasks(rt, instance_id)
     support.complete(rt, first.id, TALKED, "organization.hf")
-    set_clock(rt, "2027-12-31 23:00")
-    support.sweep(rt)
+    _sweep(rt, "2027-12-31 23:00")
     assert _open_names(rt, instance_id) == ["talk"]
-    set_clock(rt, "2028-01-01 00:01")
-    support.sweep(rt)
-    urge = support.task_named(rt, "urge", instance_id)
-    assert (urge.role, urge.org_unit) == ("supervisor", "ah-hf")
-    assert _open_names(rt, instance_id) == ["urge"]
-    support.complete(
-        rt, urge.id, {"urged_on": "2028-01-02", "opinion": "限1月底前补谈"}, "supervisor.hf"
+    assert _notices(rt, "overdue", second.id) == []
+    _sweep(rt, "2028-01-01 00:01")
+    [still] = support.open_tasks(rt, instance_id)
+    assert (still.id, still.task_spec, still.role, still.org_unit, still.due_at) == (
+        second.id,
+        "talk",
+        "organization",
+        "ah-hf",
+        at("2028-01-01 00:00"),
     )
-    late = support.task_named(rt, "late_talk", instance_id)
-    support.complete(rt, late.id, {**TALKED, "talked_on": "2028-01-10"}, "organization.hf")
+    told = _notices(rt, "overdue", second.id)
+    assert "organization.hf" in {n.username for n in told} and "仍由你办理" in told[0].body
+    _sweep(rt, "2028-01-03 09:00")  # told once
+    assert len(_notices(rt, "overdue", second.id)) == len(told)
+    with rt.db.reading() as session:
+        principal = access.principal_for(session, username="supervisor.hf")
+        rows = supervision.overdue(
+            session,
+            principal=principal,
+            clock=rt.clock,
+            filters=supervision.Filters(),
+            page=1,
+            per_page=100,
+        ).items
+    assert [(r.task_id, r.element, r.process, r.escalation) for r in rows] == [
+        (second.id, "talk", "yearly_talks", False)
+    ]
+    assert (rows[0].due_basis or "").startswith("2027年度谈心谈话：")
+    with rt.transaction() as session:
+        done = work.escalate(
+            session,
+            principal=access.principal_for(session, username="supervisor.hf"),
+            task_id=second.id,
+            note="限1月底前补谈",
+            clock=rt.clock,
+            until=date(2028, 1, 31),
+        )
+    assert "organization.hf" in done.notified
+    assert done.supervision_due_at == at("2028-02-01 00:00")
+    support.complete(rt, second.id, {**TALKED, "talked_on": "2028-01-10"}, "organization.hf")
     assert _open_names(rt, instance_id) == []
 
 
@@ -247,9 +303,14 @@ def test_typical_selection_every_two_years(rt: Runtime) -> None:
     set_clock(rt, "2028-03-02 10:00")
     support.sweep(rt)
     assert _open_names(rt, instance_id) == []  # not the next year
+    with rt.db.transaction() as session:  # the steps' time limits count 2029's working days
+        session.add(CalendarYear(year=2029, note="tests: Monday to Friday"))
     set_clock(rt, "2029-03-02 10:00")
     support.sweep(rt)
     assert _open_names(rt, instance_id) == ["nominate"]
+    nominate = support.task_named(rt, "nominate", instance_id)
+    assert nominate.due_basis == "分配之日 2029-03-02 起10个工作日"
+    assert nominate.due_at == at("2029-03-17 00:00")  # Friday 03-02 + 10 working days
 
 
 def test_typical_cadre_under_a_promotion_ban_is_not_recommended_for_promotion(rt: Runtime) -> None:
