@@ -31,7 +31,10 @@ class OverdueTaskSchema(Schema):
     task = fields.String(required=True, metadata={"description": "任务名称"})
     element = fields.String(required=True, metadata={"description": "BPMN 元素 id"})
     escalation = fields.Boolean(
-        required=True, metadata={"description": "督办任务：案件期限已届满，计时器转交督查"}
+        required=True,
+        metadata={
+            "description": "旧版本流程的督办任务（新版本中逾期步骤始终留在办理人处，无此类任务）"
+        },
     )
     process = fields.String(required=True)
     process_name = fields.String(required=True)
@@ -46,6 +49,20 @@ class OverdueTaskSchema(Schema):
     )
     days_overdue = fields.Integer(
         required=True, metadata={"description": "逾期天数（不足一天按一天）"}
+    )
+    workdays_overdue = fields.Integer(
+        required=True,
+        metadata={"description": "逾期工作日数：自原办理期限起算，跳过节假日、计入调休上班日"},
+    )
+    due_basis = fields.String(
+        allow_none=True, metadata={"description": "期限依据，如 立案之日 2026-03-02 起30个工作日"}
+    )
+    assignee_name = fields.String(allow_none=True, metadata={"description": "办理人姓名"})
+    supervision_due_at = fields.DateTime(
+        allow_none=True, metadata={"description": "督办期限（督办上报时设定）"}
+    )
+    supervision_overdue = fields.Boolean(
+        required=True, metadata={"description": "督办期限也已届满"}
     )
     case_id = fields.Integer(allow_none=True)
     case_number = fields.String(allow_none=True)

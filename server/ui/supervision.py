@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from flask import render_template, request, url_for
@@ -211,22 +212,38 @@ def _press(task_id: int, action: str) -> Any:
     list again with the error next to the row's note field (the note kept)."""
     rt = auth.runtime()
     note = request.form.get("note", "")
+    until_text = request.form.get("until", "").strip()
     back = url_for("ui.overdue", **_query())
     try:
         with auth.writing() as (session, principal):
             told = 0
             if action == "escalate":
+                until = _until(until_text)
                 done = work.escalate(
-                    session, principal=principal, task_id=task_id, note=note, clock=rt.clock
+                    session,
+                    principal=principal,
+                    task_id=task_id,
+                    note=note,
+                    clock=rt.clock,
+                    until=until,
                 )
                 told = len(done.notified)
             else:
                 work.urge(session, principal=principal, task_id=task_id, note=note, clock=rt.clock)
             name = access.get_task(session, principal, task_id).name
     except ValidationFailed as err:
-        message = next((e["message"] for e in err.errors if e["field"] == "note"), err.message)
+        message = next(
+            (e["message"] for e in err.errors if e["field"] in ("note", "until")), err.message
+        )
         return _overdue_page(
-            {"task_id": task_id, "action": action, "note": note, "error": message}, 422
+            {
+                "task_id": task_id,
+                "action": action,
+                "note": note,
+                "until": until_text,
+                "error": message,
+            },
+            422,
         )
     except Conflict as err:
         return redirect_with(back, err.message, "error")
@@ -235,6 +252,17 @@ def _press(task_id: int, action: str) -> Any:
             back, _("已督办上报：%(name)s（已通知 %(n)d 人）", name=name, n=told), "success"
         )
     return redirect_with(back, _("已催办：%(name)s", name=name), "success")
+
+
+def _until(text: str) -> date | None:
+    """The 督办期限 field: empty, or a date (YYYY-MM-DD)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        message = _("督办期限应为日期（YYYY-MM-DD）：所填为 %(text)s", text=text[:40])
+        raise ValidationFailed(message, [{"field": "until", "message": message}]) from None
 
 
 @bp.post("/supervision/overdue/<int:task_id>/urge")

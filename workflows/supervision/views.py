@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from workflows import access, paging
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
+from workflows.engine import functions, time_limits
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, ProcessVersion, UTCDateTime
 from workflows.org import service as org
-from workflows.org.models import OrgUnit
+from workflows.org.models import OrgUnit, User
 from workflows.roles import ESCALATION_ROLE, ROLES
 from workflows.tasks import queues
 from workflows.tasks import service as work
@@ -81,6 +82,11 @@ class OverdueTask:
     last_urged_at: datetime | None
     last_urged_by: str | None
     actions: tuple[str, ...]  # "urge", "escalate"
+    assignee_name: str | None = None  # the holder by name (姓名（单位·岗位）)
+    due_basis: str | None = None
+    workdays_overdue: int = 0  # 逾期 N 个工作日, from the original due date
+    supervision_due_at: datetime | None = None  # 督办期限, when an escalation set one
+    supervision_overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,7 +232,12 @@ def overdue(
         rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
         found = paging.Page(rows, page, per_page, (page - 1) * per_page + len(rows))
     urges = _urges(session, [row.HumanTask.id for row in found.items])
-    return found.map(lambda row: _item(row, now, principal, urges.get(row.HumanTask.id, _NO_URGES)))
+    calendar = functions.LazyCalendar(session)
+    return found.map(
+        lambda row: _item(
+            row, now, principal, urges.get(row.HumanTask.id, _NO_URGES), calendar, clock
+        )
+    )
 
 
 def _overdue_rows(
@@ -244,8 +255,10 @@ def _overdue_rows(
                 CaseFile.subject_name.label("subject_name"),
                 ProcessVersion.name.label("process_name"),
                 OrgUnit.name.label("org_unit_name"),
+                User.display_name.label("assignee_name"),
             )
             .join(Instance, Instance.id == HumanTask.instance_id)
+            .outerjoin(User, User.username == HumanTask.assignee)
             .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
             .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
             .outerjoin(OrgUnit, OrgUnit.code == HumanTask.org_unit)
@@ -274,7 +287,9 @@ class _Urges:
 _NO_URGES = _Urges()
 
 
-def _item(row: Any, now: datetime, principal: Principal, urges: _Urges) -> OverdueTask:
+def _item(
+    row: Any, now: datetime, principal: Principal, urges: _Urges, calendar: Any, clock: Clock
+) -> OverdueTask:
     task: HumanTask = row.HumanTask
     since = task.due_at or task.created_at
     actions = tuple(
@@ -309,6 +324,11 @@ def _item(row: Any, now: datetime, principal: Principal, urges: _Urges) -> Overd
         last_urged_at=urges.last_at,
         last_urged_by=urges.last_by,
         actions=actions,
+        assignee_name=row.assignee_name,
+        due_basis=task.due_basis,
+        workdays_overdue=time_limits.overdue_workdays(task.due_at, now, calendar, clock),
+        supervision_due_at=task.supervision_due_at,
+        supervision_overdue=task.supervision_due_at is not None and task.supervision_due_at <= now,
     )
 
 
