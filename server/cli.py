@@ -22,8 +22,8 @@ from workflows import access, migrate
 from workflows.definitions import deployment
 from workflows.engine import (
     audit,
-    hooks,
     calendar_overrides,
+    hooks,
     instances,
     settings,
     timers,

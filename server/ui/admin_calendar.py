@@ -1,5 +1,6 @@
 """系统管理: the working-day calendar of a year (days ruled holiday or workday, declaring a
-year chinesecalendar does not know) and the deadline settings.
+year chinesecalendar does not know) and the deadline settings: the appeal window and every
+step's 办理时限 (workflows/definitions/step_limits.py, the same calls as the admin API).
 
 The same rules and domain calls as the admin API: the argument schemas both use
 (server/schemas.py) check the fields, workflows/engine/calendar_overrides.py and
@@ -10,6 +11,7 @@ beside its field and the values kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -23,6 +25,7 @@ from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from workflows import access
 from workflows.cases.service import DEADLINE_DEFAULTS
+from workflows.definitions import step_limits
 from workflows.engine import calendar_overrides
 from workflows.errors import NotFound, ValidationFailed
 from workflows.org import admin
@@ -205,14 +208,49 @@ DEADLINE_LABELS = {
 }
 
 
+UNIT_CHOICES = (("workdays", _l("个工作日")), ("months", _l("个月")), ("days", _l("日（自然日）")))
+
+
+@dataclass(frozen=True)
+class StepForm:
+    """A step's limit as its row on the page shows it: the values entered (those in force
+    unless a refused form is being shown again) and the messages beside them."""
+
+    limit: step_limits.StepLimit
+    values: Mapping[str, Any]
+    errors: Mapping[str, str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.limit.process_key}-{self.limit.element}"
+
+
 def _deadlines_page(
     values: Mapping[str, Any] | None = None,
     errors: Mapping[str, str] | None = None,
     status: int = 200,
+    step: tuple[str, str] | None = None,
+    step_values: Mapping[str, Any] | None = None,
+    step_errors: Mapping[str, str] | None = None,
 ) -> Any:
     with auth.reading() as (session, principal):
         access.check_may_administer(principal)
         current = admin.deadlines(session)
+        limits = step_limits.listing(session)
+    processes: dict[str, tuple[str, list[StepForm]]] = {}
+    for limit in limits:
+        refused = step == (limit.process_key, limit.element)
+        shown = {
+            "amount": limit.amount,
+            "unit": limit.unit or "workdays",
+            "reminder_workdays": limit.reminder_workdays,
+        }
+        form = StepForm(
+            limit,
+            {**shown, **(step_values or {})} if refused else shown,
+            (step_errors or {}) if refused else {},
+        )
+        processes.setdefault(limit.process_key, (limit.process_name, []))[1].append(form)
     low, high = admin.DEADLINE_RANGE
     return render_template(
         "admin/deadlines.html",
@@ -222,7 +260,99 @@ def _deadlines_page(
         defaults=DEADLINE_DEFAULTS,
         low=low,
         high=high,
+        processes=processes,
+        units=UNIT_CHOICES,
+        source_names=SOURCE_LABELS,
     ), status
+
+
+SOURCE_LABELS = {
+    "setting": _l("本部署设置"),
+    "default": _l("流程默认"),
+    "policy": _l("规定"),
+    "date": _l("案件确定的日期"),
+    "same_as": _l("与其他步骤同时到期"),
+    "none": _l("未设时限"),
+}
+
+
+def _whole(text: str) -> Any:
+    """A whole number from a form field; anything else stays text for the rule to refuse."""
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+@bp.post("/admin/time-limits/<process_key>/<element>")
+def admin_time_limit_save(process_key: str, element: str) -> Any:
+    """Change one step's 办理时限 for steps that become available from now on (audited)."""
+    form_errors.require_token()
+    values = {
+        key: request.form.get(key, "").strip() for key in ("amount", "unit", "reminder_workdays")
+    }
+    errors: dict[str, str] = {}
+    if not values["amount"]:
+        errors["amount"] = _("请填写时限")
+    if errors:
+        return _deadlines_page(
+            status=422, step=(process_key, element), step_values=values, step_errors=errors
+        )
+    rt = auth.runtime()
+    try:
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            changed = step_limits.put(
+                session,
+                process_key=process_key,
+                element=element,
+                amount=_whole(values["amount"]),
+                unit=values["unit"],
+                reminder_workdays=_whole(values["reminder_workdays"])
+                if values["reminder_workdays"]
+                else None,
+                actor=principal.username,
+                clock=rt.clock,
+            )
+    except ValidationFailed as err:
+        found = form_errors.of_domain(err)
+        if "process_key" in found or ("element" in found and len(found) == 1):
+            found = {"form": next(iter(found.values()))}
+        return _deadlines_page(
+            status=422, step=(process_key, element), step_values=values, step_errors=found
+        )
+    return redirect_with(
+        url_for("ui.admin_deadlines") + f"#limit-{process_key}-{element}",
+        _(
+            "已保存“%(step)s”的办理时限：%(rule)s；此后开始的步骤按新时限计算",
+            step=changed.step,
+            rule=changed.rule_text,
+        ),
+        "success",
+    )
+
+
+@bp.post("/admin/time-limits/<process_key>/<element>/reset")
+def admin_time_limit_reset(process_key: str, element: str) -> Any:
+    """Back to the process's default for one step (audited when something changed)."""
+    form_errors.require_token()
+    rt = auth.runtime()
+    try:
+        with auth.writing() as (session, principal):
+            access.check_may_administer(principal)
+            changed = step_limits.reset(
+                session,
+                process_key=process_key,
+                element=element,
+                actor=principal.username,
+                clock=rt.clock,
+            )
+    except ValidationFailed as err:
+        return _deadlines_page(
+            status=422, step=(process_key, element), step_errors={"form": err.message}
+        )
+    return redirect_with(
+        url_for("ui.admin_deadlines") + f"#limit-{process_key}-{element}",
+        _("“%(step)s”已恢复流程默认：%(rule)s", step=changed.step, rule=changed.rule_text),
+        "success",
+    )
 
 
 @bp.get("/admin/deadlines")

@@ -45,11 +45,11 @@ LANE_ROLES = (
     "supervisor",
 )
 AGING_LABELS = {
-    "1-3": _l("逾期 1–3 天"),
-    "4-7": _l("逾期 4–7 天"),
-    "8-15": _l("逾期 8–15 天"),
-    "16-30": _l("逾期 16–30 天"),
-    "31-": _l("逾期 30 天以上"),
+    "1-3": _l("逾期 1–3 个工作日"),
+    "4-7": _l("逾期 4–7 个工作日"),
+    "8-15": _l("逾期 8–15 个工作日"),
+    "16-30": _l("逾期 16–30 个工作日"),
+    "31-": _l("逾期 30 个工作日以上"),
 }
 
 
@@ -310,7 +310,8 @@ def overdue_export(fmt: str) -> Any:
         _("办理人"),
         _("期限"),
         _("期限依据"),
-        _("逾期天数"),
+        _("逾期工作日"),
+        _("督办期限"),
         _("督办"),
         _("催办次数"),
         _("其中督办上报"),
@@ -325,10 +326,11 @@ def overdue_export(fmt: str) -> Any:
             i.task,
             str(ROLE_LABELS.get(i.role or "", i.role_name or "")),
             i.org_unit_name or i.org_unit,
-            i.assignee,
+            i.assignee_name or i.assignee,
             deadline(i.due_at),
             i.due_basis,
-            i.days_overdue,
+            i.workdays_overdue or i.days_overdue,
+            deadline(i.supervision_due_at) if i.supervision_due_at else "",
             _("期限届满转交督查") if i.escalation else "",
             i.urge_count,
             i.escalations,

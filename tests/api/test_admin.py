@@ -65,9 +65,7 @@ def test_writes_by_non_admins_are_refused(world: World, login: Any) -> None:
     api = login("supervisor.hf")
     assert api.post("/admin/users", json=NEW_USER).status_code == 403
     assert api.put("/admin/calendar/days/2027-10-08", json={"is_workday": False}).status_code == 403
-    assert (
-        api.put("/admin/settings/deadlines", json={"investigation_workdays": 5}).status_code == 403
-    )
+    assert api.put("/admin/settings/deadlines", json={"appeal_window_months": 2}).status_code == 403
     assert api.post("/admin/clock", json={"advance": "1d"}).status_code == 403
     assert api.post("/admin/audit/verify").status_code == 403
 
@@ -291,29 +289,31 @@ def test_calendar_bad_input(world: World, login: Any) -> None:
     assert set(api.get("/admin/calendar?year=abc").get_json()["errors"]) == {"year"}
 
 
-def test_deadline_settings_apply_to_new_cases(world: World, login: Any, rt: Runtime) -> None:
+def test_deadline_settings_keep_the_appeal_window_and_send_steps_to_time_limits(
+    world: World, login: Any, rt: Runtime
+) -> None:
+    """The process-wide deadline settings hold the appeal window only; a step's 办理时限 is a
+    time-limit setting (tests/api/test_time_limits.py), and the old key is refused by name."""
     api = login("admin.hf")
-    assert api.get("/admin/settings/deadlines").get_json()["investigation_workdays"] == 30
-    response = api.put("/admin/settings/deadlines", json={"investigation_workdays": 20})
-    assert response.status_code == 200
-    assert (
-        response.get_json()["investigation_workdays"] == 20
-        and response.get_json()["appeal_window_months"] == 1
-    )
+    assert api.get("/admin/settings/deadlines").get_json() == {"appeal_window_months": 1}
+    response = api.put("/admin/settings/deadlines", json={"appeal_window_months": 2})
+    assert response.status_code == 200 and response.get_json() == {"appeal_window_months": 2}
     changes = json.loads(_last_audit(rt, "settings.deadlines").detail)["changes"]
-    assert changes == {"investigation_workdays": {"from": 30, "to": 20}}
-    case = world.open("accountability", data=REGISTER)
-    world.complete(case, "register", {}, "discipline.hf")
-    assert "20个工作日" in (world.task(case, "investigate").due_basis or "")
+    assert changes == {"appeal_window_months": {"from": 1, "to": 2}}
+    refused = api.put("/admin/settings/deadlines", json={"investigation_workdays": 20})
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {
+        "investigation_workdays"
+    }
+    assert api.get("/admin/settings/deadlines").get_json() == {"appeal_window_months": 2}
 
 
 def test_deadline_settings_refuse_unknown_keys_and_bad_numbers(world: World, login: Any) -> None:
     api = login("admin.hf")
     response = api.put(
-        "/admin/settings/deadlines", json={"bogus_days": 3, "investigation_workdays": 0}
+        "/admin/settings/deadlines", json={"bogus_days": 3, "appeal_window_months": 0}
     )
     assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"bogus_days", "investigation_workdays"}
+    assert set(response.get_json()["errors"]) == {"bogus_days", "appeal_window_months"}
     for value in (366, "30", 2.5, True, None):
         refused = api.put("/admin/settings/deadlines", json={"appeal_window_months": value})
         assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {

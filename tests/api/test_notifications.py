@@ -1,5 +1,5 @@
-"""站内通知: raised by delegation, urges, decisions and the deadline sweep; read and marked
-by their own user only."""
+"""站内通知: raised by delegation, urges, decisions, the assignment sweep and the time-limit
+alarms; read and marked by their own user only."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from tests.conftest import advance_clock
+from tests.conftest import advance_clock, set_clock
 from tests.support.world import World
 from workflows.engine import scheduler
-from workflows.engine.models import AuditEvent
+from workflows.engine.models import AuditEvent, HumanTask
 from workflows.runtime import Runtime
-from workflows.tasks import notifications
+from workflows.tasks import deadlines, notifications
 from workflows.tasks.models import Notification
 
 REGISTER = {
@@ -41,8 +41,15 @@ def _sweep(rt: Runtime) -> int:
 
 
 def _investigation(world: World) -> Any:
+    """An investigation, alone: the tolerance consideration due with it is done."""
     case = world.open("accountability", data=REGISTER)
     world.complete(case, "register", {}, "discipline.hf")
+    world.complete(
+        case,
+        "consider_tolerance",
+        {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+        "discipline.hf",
+    )
     return world.task(case, "investigate")
 
 
@@ -124,19 +131,25 @@ def test_notifications_need_a_login(world: World, app: Any) -> None:
     assert app.test_client().get("/api/v1/notifications").status_code == 401
 
 
-def test_sweep_raises_due_soon_then_overdue_once_per_task_and_user(
+def _alarms(rt: Runtime) -> int:
+    return deadlines.sweep(rt.db, clock=rt.clock)
+
+
+def test_alarms_raise_due_soon_then_overdue_once_per_task_and_user(
     world: World, login: Any, rt: Runtime
 ) -> None:
-    task = _investigation(world)
+    """An unclaimed step's reminder and overdue notice reach everyone its role queue offers it
+    to, each once; the step itself stays in the queue."""
+    task = _investigation(world)  # due at the end of 2026-04-14, reminder 5 working days before
     assert task.due_at is not None and task.assignee is None
-    assert _sweep(rt) == 0
-    _move_to(rt, task.due_at - timedelta(hours=2))
-    assert _sweep(rt) == 2
+    assert _alarms(rt) == 0
+    set_clock(rt, "2026-04-07T08:00:00+08:00")  # 04-14 minus 5 working days (清明 04-04..06)
+    assert _alarms(rt) == 2
     pool = [(task.id, "discipline.hf"), (task.id, "discipline2.hf")]
     assert _pairs(rt, "due_soon") == pool and _pairs(rt, "overdue") == []
-    assert _sweep(rt) == 0  # nothing twice
-    advance_clock(rt, hours=3)
-    assert _sweep(rt) == 2 and _sweep(rt) == 0
+    assert _alarms(rt) == 0  # nothing twice
+    _move_to(rt, task.due_at + timedelta(hours=1))
+    assert _alarms(rt) == 2 and _alarms(rt) == 0
     assert _pairs(rt, "overdue") == pool and _pairs(rt, "due_soon") == pool
     notice = login("discipline2.hf").get("/notifications?per_page=1").get_json()["items"][0]
     assert (
@@ -144,18 +157,20 @@ def test_sweep_raises_due_soon_then_overdue_once_per_task_and_user(
         and notice["title"].startswith("已逾期")
         and notice["task_id"] == task.id
     )
+    with rt.db.reading() as session:
+        assert session.get(HumanTask, task.id).state == "open"
 
 
-def test_sweep_tells_only_the_assignee_of_a_claimed_task(
+def test_alarms_tell_only_the_holder_of_a_claimed_task(
     world: World, login: Any, rt: Runtime
 ) -> None:
     task = _investigation(world)
     assert login("discipline2.hf").post(f"/tasks/{task.id}/claim").status_code == 200
     _move_to(rt, task.due_at + timedelta(hours=1))
-    assert _sweep(rt) == 1
+    assert _alarms(rt) == 1  # the reminder's moment passed unswept: only the overdue notice
     assert _pairs(rt, "overdue") == [(task.id, "discipline2.hf")]
     assert _pairs(rt, "assigned") == []  # claiming is not being assigned
-    assert _sweep(rt) == 0
+    assert _alarms(rt) == 0
 
 
 def test_sweep_tells_the_reviewer_the_process_assigned(

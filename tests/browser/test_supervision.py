@@ -24,12 +24,19 @@ FINDING = {
 
 @pytest.fixture
 def late(rt: Runtime, world: World) -> dict[str, CaseFile]:
-    """On 2026-04-20: 合肥市's investigation (张三) and 肥东县's (李四) five days overdue, and a
-    third case registered that day, due in 30 working days."""
+    """On 2026-04-20: 合肥市's investigation (张三) and 肥东县's (李四) four working days overdue
+    (their tolerance consideration done), and a third case registered that day, due in 30
+    working days."""
     cases = {}
     for name, cadre in (("hf", "zhang"), ("fd", "li")):
         case = world.open("accountability", cadre=cadre, data=FINDING)
         world.complete(case, "register", {}, "discipline.hf")
+        world.complete(
+            case,
+            "consider_tolerance",
+            {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+            "discipline.hf",
+        )
         cases[name] = case
     set_clock(rt, "2026-04-20 09:00")
     fresh = world.open("accountability", data=FINDING)
@@ -56,7 +63,7 @@ def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
     expect(units.get_by_role("row", name=re.compile("肥东县"))).to_contain_text("1")
     expect(
         page.get_by_role("table", name="逾期时长分布").get_by_role(
-            "row", name=re.compile("逾期 4–7 天")
+            "row", name=re.compile("逾期 4–7 个工作日")
         )
     ).to_contain_text("2")
     oldest = page.get_by_role("table", name="逾期最久的案件")
@@ -68,7 +75,7 @@ def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
     expect(page).to_have_url(re.compile(r"/supervision/overdue$"))
     task_id = world.task(late["hf"], "investigate").id
     row = page.locator(f"#overdue-{task_id}")
-    expect(row.locator("td.days")).to_have_text("6")
+    expect(row.locator("td.days")).to_have_text("4")  # working days: 04-15, 16, 17 and 20
     expect(row.locator("td.urges")).to_have_text("0")
 
     row.get_by_text("催办 / 督办").click()

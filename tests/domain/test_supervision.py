@@ -108,19 +108,19 @@ def _escalate(
 
 @pytest.mark.parametrize(
     ("moment", "bucket"),
-    [  # the test clock runs on from where it is set
-        ("2026-04-15 00:00:01", "1-3"),  # a second late is a day overdue
-        ("2026-04-17 23:59", "1-3"),
-        ("2026-04-18 00:01", "4-7"),  # a minute past three days
-        ("2026-04-21 23:59", "4-7"),
-        ("2026-04-22 00:01", "8-15"),
-        ("2026-04-29 23:59", "8-15"),
-        ("2026-04-30 00:01", "16-30"),
-        ("2026-05-14 23:59", "16-30"),
-        ("2026-05-15 00:01", "31-"),
+    [  # due at the end of 2026-04-14; the test clock runs on from where it is set
+        ("2026-04-15 00:00:01", "1-3"),  # a second late is a working day overdue
+        ("2026-04-19 23:59", "1-3"),  # the weekend adds nothing
+        ("2026-04-20 00:01", "4-7"),
+        ("2026-04-23 23:59", "4-7"),
+        ("2026-04-24 00:01", "8-15"),
+        ("2026-05-08 23:59", "8-15"),  # 劳动节 2026-05-01..05 are not working days
+        ("2026-05-09 10:00", "16-30"),  # a 调休 Saturday is
+        ("2026-05-28 23:59", "16-30"),
+        ("2026-05-29 00:01", "31-"),
     ],
 )
-def test_aging_puts_an_overdue_task_in_the_bucket_of_its_days_overdue(
+def test_aging_puts_an_overdue_task_in_the_bucket_of_its_working_days_overdue(
     world: World, rt: Runtime, moment: str, bucket: str
 ) -> None:
     _registered(world)
@@ -131,7 +131,7 @@ def test_aging_puts_an_overdue_task_in_the_bucket_of_its_days_overdue(
     [item] = _overdue(rt)
     low, _, high = bucket.partition("-")
     assert item.element == "investigate"
-    assert int(low) <= item.days_overdue <= (int(high) if high else 10_000)
+    assert int(low) <= item.workdays_overdue <= (int(high) if high else 10_000)
 
 
 def test_aging_counts_overdue_steps_from_their_due_date_and_only_in_scope(
@@ -142,7 +142,7 @@ def test_aging_counts_overdue_steps_from_their_due_date_and_only_in_scope(
     hf = world.task(_registered(world), "investigate")
     fd = world.task(_registered(world, cadre="li"), "investigate")  # 肥东县, below 合肥市
     _sweep(rt, "2026-04-16 09:00")
-    _sweep(rt, "2026-04-22 12:00")  # 7.5 days after the due date (6.1 after that sweep)
+    _sweep(rt, "2026-04-24 12:00")  # 8 working days after the due date (6 after that sweep)
     assert {(r.task_id, r.element) for r in _overdue(rt)} == {
         (hf.id, "investigate"),
         (fd.id, "investigate"),

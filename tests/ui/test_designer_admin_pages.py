@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tests.support.world import World
 from tests.ui.conftest import submit_login
-from workflows.engine.models import AuditEvent, CalendarOverride, CalendarYear
+from workflows.engine.models import AuditEvent, CalendarOverride, CalendarYear, TimeLimitSetting
 from workflows.org.models import LoginSession, OrgUnit, User
 from workflows.runtime import Runtime
 
@@ -567,34 +567,90 @@ def test_setting_clearing_a_day_and_declaring_a_year(logged_in: Any, rt: Runtime
 def test_deadline_settings_are_checked_field_by_field(logged_in: Any, rt: Runtime) -> None:
     client, csrf = logged_in("admin.hf")
     page = _text(client.get("/admin/deadlines"))
-    assert "责任调查期限（工作日）" in page and 'value="30"' in page and "默认 30" in page
-    values = {
-        "investigation_workdays": "abc",
-        "investigation_reminder_workdays": "0",
-        "appeal_window_months": "",
-        "appeal_decision_months": "1.5",
-        "rectification_reminder_workdays": "5",
-    }
-    bad = client.post("/admin/deadlines", data={"csrf_token": csrf, **values})
-    page = _text(bad)
-    assert bad.status_code == 422
-    assert _error(page, "investigation_workdays") == "应为整数"
-    assert _error(page, "investigation_reminder_workdays") == "应在 1 到 365 之间"
-    assert _error(page, "appeal_window_months") == "请填写"
-    assert _error(page, "appeal_decision_months") == "应为整数"
-    assert 'value="abc"' in page and 'value="1.5"' in page
-    good = {
-        **values,
-        "investigation_workdays": "20",
-        "investigation_reminder_workdays": "3",
-        "appeal_window_months": "1",
-        "appeal_decision_months": "2",
-    }
-    assert client.post("/admin/deadlines", data={"csrf_token": csrf, **good}).status_code == 303
+    assert "申诉期限（月，自收到决定之日起）" in page and 'value="1"' in page and "默认 1" in page
+    bad = client.post("/admin/deadlines", data={"csrf_token": csrf, "appeal_window_months": "1.5"})
+    assert bad.status_code == 422 and _error(_text(bad), "appeal_window_months") == "应为整数"
+    assert 'value="1.5"' in _text(bad)
+    empty = client.post("/admin/deadlines", data={"csrf_token": csrf, "appeal_window_months": ""})
+    assert _error(_text(empty), "appeal_window_months") == "请填写"
+    good = client.post("/admin/deadlines", data={"csrf_token": csrf, "appeal_window_months": "2"})
+    assert good.status_code == 303
     page = _text(client.get("/admin/deadlines"))
-    assert "已保存期限设置" in page and 'value="20"' in page
+    assert "已保存期限设置" in page and 'value="2"' in page
     changes = json.loads(_last_audit(rt).detail)["changes"]
-    assert changes["investigation_workdays"] == {"from": 30, "to": 20}
+    assert changes["appeal_window_months"] == {"from": 1, "to": 2}
+
+
+def _limit_row(page: str, key: str) -> str:
+    start = page.index(f'<tr id="limit-{key}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_step_time_limits_are_listed_changed_refused_and_reset(
+    logged_in: Any, rt: Runtime, world: World
+) -> None:
+    """Every step of the newest versions, with its rule and where it comes from; an editable
+    step's limit changes for later steps (audited with the values before); a fixed one and bad
+    numbers are refused beside the field, nothing stored."""
+    client, csrf = logged_in("admin.hf")
+    page = _text(client.get("/admin/deadlines"))
+    assert "各步骤办理时限" in page
+    investigate = _limit_row(page, "accountability-investigate")
+    assert "立案之日起30个工作日，到期前5个工作日提醒" in investigate and "流程默认" in investigate
+    review = _limit_row(page, "appeal-review")
+    assert "不可修改" in review and "<form" not in review  # a policy's month
+    url = "/admin/time-limits/accountability/investigate"
+    for values, field, message in (
+        ({"amount": "0", "unit": "workdays"}, "amount", "时限须为正整数"),
+        ({"amount": "abc", "unit": "workdays"}, "amount", "时限须为正整数"),
+        ({"amount": "9999", "unit": "workdays"}, "amount", "时限不能超过 10 年（2500个工作日）"),
+        ({"amount": "20", "unit": "weeks"}, "unit", "时限单位须为"),
+        (
+            {"amount": "20", "unit": "workdays", "reminder_workdays": "-1"},
+            "reminder_workdays",
+            "临期提醒须为正整数个工作日",
+        ),
+        ({"amount": "", "unit": "workdays"}, "amount", "请填写时限"),
+    ):
+        refused = client.post(url, data={"csrf_token": csrf, **values})
+        assert refused.status_code == 422, values
+        row = _limit_row(_text(refused), "accountability-investigate")
+        assert _error(row, f"{_FIELD_IDS[field]}-accountability-investigate").startswith(message)
+    fixed = client.post(
+        "/admin/time-limits/appeal/review",
+        data={"csrf_token": csrf, "amount": "2", "unit": "months"},
+    )
+    assert fixed.status_code == 422 and "时限不能修改" in _limit_row(_text(fixed), "appeal-review")
+    with rt.db.reading() as session:
+        assert session.execute(select(TimeLimitSetting)).first() is None
+    saved = client.post(
+        url, data={"csrf_token": csrf, "amount": "20", "unit": "workdays", "reminder_workdays": "3"}
+    )
+    assert saved.status_code == 303 and saved.headers["Location"].endswith(
+        "#limit-accountability-investigate"
+    )
+    audit = _last_audit(rt)
+    assert (audit.action, audit.actor) == ("settings.time_limit", "admin.hf")
+    detail = json.loads(audit.detail)
+    assert detail["before"]["amount"] == 30 and detail["after"] == {
+        "amount": 20,
+        "unit": "workdays",
+        "reminder_workdays": 3,
+        "source": "setting",
+    }
+    row = _limit_row(_text(client.get("/admin/deadlines")), "accountability-investigate")
+    assert "立案之日起20个工作日，到期前3个工作日提醒" in row and "本部署设置" in row
+    case = world.open("accountability", data=FINDING)
+    world.complete(case, "register", {}, "discipline.hf")
+    assert "20个工作日" in (world.task(case, "investigate").due_basis or "")
+    reset = client.post(url + "/reset", data={"csrf_token": csrf})
+    assert reset.status_code == 303
+    row = _limit_row(_text(client.get("/admin/deadlines")), "accountability-investigate")
+    assert "立案之日起30个工作日" in row and "流程默认" in row
+    assert json.loads(_last_audit(rt).detail)["after"]["amount"] == 30
+
+
+_FIELD_IDS = {"amount": "amount", "unit": "unit", "reminder_workdays": "reminder"}
 
 
 # -- audit trail ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from tests.support.world import World
 from tests.ui.conftest import csrf_of, submit_login
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime
-from workflows.tasks import notifications
+from workflows.tasks import deadlines
 
 FINDING = {
     "source": "audit",
@@ -178,16 +178,16 @@ def test_inbox_filters_and_sorts(logged_in: Any, world: World, rt: Runtime) -> N
 
 
 def test_notifications_list_and_mark_all_read(logged_in: Any, world: World, rt: Runtime) -> None:
-    _investigation(world)
+    _investigation(world)  # with its tolerance consideration, due the same day
     advance_clock(rt, days=60)
-    notifications.sweep(rt.db, clock=rt.clock)
+    deadlines.sweep(rt.db, clock=rt.clock)
     client, csrf = logged_in("discipline.hf")
     page = client.get("/notifications").get_data(as_text=True)
-    assert '<span class="count">1</span>' in page and "逾期" in page
+    assert '<span class="count">2</span>' in page and "已逾期：责任调查" in page
     done = client.post("/notifications/read", data={"csrf_token": csrf})
     assert done.status_code == 303
     after = client.get("/notifications").get_data(as_text=True)
-    assert "已将 1 条通知标为已读" in after and 'class="notice unread"' not in after
+    assert "已将 2 条通知标为已读" in after and 'class="notice unread"' not in after
 
 
 def test_logout_ends_the_session(logged_in: Any) -> None:

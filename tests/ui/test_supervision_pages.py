@@ -37,7 +37,8 @@ OVERDUE_HEADERS = [
     "办理人",
     "期限",
     "期限依据",
-    "逾期天数",
+    "逾期工作日",
+    "督办期限",
     "督办",
     "催办次数",
     "其中督办上报",
@@ -144,7 +145,7 @@ def test_dashboard_shows_counts_as_charts_and_tables(logged_in: Any, late: dict[
     )
     units = dict(zip(data["by_org_unit"]["labels"], data["by_org_unit"]["overdue"], strict=True))
     assert units == {"合肥市": 1, "肥东县": 1}
-    assert data["aging"]["overdue"] == [0, 2, 0, 0, 0]  # five days overdue: 4–7
+    assert data["aging"]["overdue"] == [0, 2, 0, 0, 0]  # four working days overdue: 4–7
     assert data["series"]["overdue"] == "已逾期"
     # the same numbers in tables, each overdue count linking to the filtered list
     assert (
@@ -152,7 +153,7 @@ def test_dashboard_shows_counts_as_charts_and_tables(logged_in: Any, late: dict[
         in html
     )
     assert '<a href="/supervision/overdue?role=discipline"' in html
-    assert '<th scope="row">逾期 4–7 天</th><td class="num">2</td>' in html
+    assert '<th scope="row">逾期 4–7 个工作日</th><td class="num">2</td>' in html
     # the oldest overdue, with cadre and days
     oldest = html[html.index('id="h-oldest"') :]
     assert "张三" in oldest and "李四" in oldest and late["hf"].number in oldest
@@ -161,7 +162,7 @@ def test_dashboard_shows_counts_as_charts_and_tables(logged_in: Any, late: dict[
 def test_dashboard_in_english(logged_in: Any, late: dict[str, Any]) -> None:
     client, _ = logged_in("supervisor.hf")
     html = client.get("/supervision?lang=en").get_data(as_text=True)
-    assert "Overdue 4–7 days" in html and '"overdue": "Overdue"' in html
+    assert "Overdue 4–7 working days" in html and '"overdue": "Overdue"' in html
 
 
 def test_admin_sees_the_lists_but_does_not_urge(
@@ -362,7 +363,8 @@ def test_overdue_list_as_csv_with_bom_and_chinese_headers(
         "2026-04-14",
         BASIS,
     ]
-    assert zhang[9:] == ["6", "", "1", "0", "2026-04-20 09:00", "supervisor.hf"]
+    # due 04-14: 04-15, 04-16, 04-17 and 04-20 are late; no 督办期限 set
+    assert zhang[9:] == ["4", "", "", "1", "0", "2026-04-20 09:00", "supervisor.hf"]
 
 
 def test_overdue_list_as_xlsx_with_the_pages_filters(logged_in: Any, late: dict[str, Any]) -> None:
@@ -377,7 +379,7 @@ def test_overdue_list_as_xlsx_with_the_pages_filters(logged_in: Any, late: dict[
     rows = _xlsx_rows(response.data)
     assert rows[0] == OVERDUE_HEADERS
     assert [(r[0], r[1], r[5], r[7], r[8], r[9]) for r in rows[1:]] == [
-        (late["fd"].number, "李四", "肥东县", "2026-04-14", BASIS, 6)
+        (late["fd"].number, "李四", "肥东县", "2026-04-14", BASIS, 4)
     ]
 
 

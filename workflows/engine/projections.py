@@ -218,7 +218,9 @@ def sync_tasks(
         {"instance_id": instance_id, "spiff_task_id": sid, "kind": kind, "fire_at": at}
         for sid, due in dues.items()
         for kind, at in ((time_limits.REMIND, due.remind_at), (time_limits.OVERDUE, due.at))
-        if at is not None and (kind == time_limits.OVERDUE or now < due.at)
+        # a step that becomes available inside its reminder window is not reminded: its due
+        # date shows from the start (and a progress report does not repeat the reminder)
+        if at is not None and (kind == time_limits.OVERDUE or now < at)
     ]
     if alarms:
         add_rows(batch, ALARMS, alarms)

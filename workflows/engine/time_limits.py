@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from workflows.engine.calendar import WorkCalendar, add_months
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, ProcessVersion, TimeLimitSetting
+from workflows.errors import UnknownCalendarYear
 
 LIMIT, FROM, FROM_LABEL = "timeLimit", "timeLimitFrom", "timeLimitFromLabel"
 REMINDER, POLICY, SAME_AS = "timeLimitReminder", "timeLimitPolicy", "timeLimitSameAs"
@@ -334,9 +335,13 @@ def due_day(due_at: datetime, clock: Clock) -> date:
 
 
 def overdue_workdays(due_at: datetime | None, now: datetime, calendar: Any, clock: Clock) -> int:
-    """逾期 N 个工作日: working days after the due day up to today (0 when not overdue)."""
+    """逾期 N 个工作日: working days after the due day up to today (0 when not overdue). A year
+    the calendar does not know counts in calendar days: a list page never fails on it (the
+    administrator is warned about undeclared years elsewhere)."""
     if due_at is None or now < due_at:
         return 0
-    return max(
-        1, calendar.workdays_between(due_day(due_at, clock), now.astimezone(clock.tz).date())
-    )
+    start, end = due_day(due_at, clock), now.astimezone(clock.tz).date()
+    try:
+        return max(1, calendar.workdays_between(start, end))
+    except UnknownCalendarYear:
+        return max(1, (end - start).days)

@@ -4,18 +4,19 @@ Overdue is an open task past its due date, or an open escalation (督办): a tas
 supervisor's lane without a due date, which a case's deadline timer created when it
 fired. Such a case is overdue although the timer cancelled the task that missed the
 deadline, so the escalation stands for it in every count and list. Queries read the
-human-task projection only. The aging of overdue work counts it in buckets of days
-overdue (1–3, 4–7, 8–15, 16–30, more than 30), days counted as in the overdue list.
+human-task projection only. The aging of overdue work counts it in buckets of working
+days overdue (1–3, 4–7, 8–15, 16–30, more than 30), counted as in the overdue list
+(逾期 N 个工作日 from the original due date).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, select, true
+from sqlalchemy import ColumnElement, Integer, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from workflows import access, paging
@@ -34,7 +35,7 @@ from workflows.tasks.models import ESCALATION, TaskUrge
 
 OLDEST = 10
 _DAY = 86_400
-#: Aging buckets (逾期时长): (low, high) days overdue, both inclusive; None = no upper bound.
+#: Aging buckets (逾期时长): (low, high) working days overdue, both inclusive; None = no upper bound.
 AGING_BUCKETS: tuple[tuple[int, int | None], ...] = ((1, 3), (4, 7), (8, 15), (16, 30), (31, None))
 
 
@@ -178,33 +179,32 @@ def summary(session: Session, *, principal: Principal, clock: Clock) -> Summary:
 
 
 def aging(session: Session, *, principal: Principal, clock: Clock) -> list[AgingBucket]:
-    """How many overdue tasks and escalations in the principal's units fall in each bucket of
-    days overdue (AGING_BUCKETS, days as in `overdue`); Forbidden unless a supervisor or admin."""
+    """How many overdue steps and escalations in the principal's units fall in each bucket of
+    working days overdue (AGING_BUCKETS, 逾期 N 个工作日 as in `overdue`); Forbidden unless a
+    supervisor or admin. One grouped read: overdue steps share few distinct due moments."""
     access.check_may_supervise(principal)
     now = clock.now()
-    # typed, so that the moments compared with it are bound as UTC like the columns
     since = func.coalesce(HumanTask.due_at, HumanTask.created_at, type_=UTCDateTime)
-
-    # n days overdue (rounded up) ⟺ now - n days <= since < now - (n - 1) days
-    def within(low: int, high: int | None) -> ColumnElement[bool]:
-        newer = true() if low <= 1 else since < now - timedelta(days=low - 1)
-        return newer if high is None else newer & (since >= now - timedelta(days=high))
-
-    measures = [
-        _flag(within(low, high)).label(f"b{i}") for i, (low, high) in enumerate(AGING_BUCKETS)
-    ]
-    row = session.execute(
-        select(*measures).where(
-            HumanTask.state == "open", access.task_scope(principal), is_overdue(now)
-        )
-    ).one()
+    rows = session.execute(
+        select(since, func.count())
+        .where(HumanTask.state == "open", access.task_scope(principal), is_overdue(now))
+        .group_by(since)
+    ).all()
+    calendar = functions.LazyCalendar(session)
+    counts = [0] * len(AGING_BUCKETS)
+    for moment, n in rows:
+        days = time_limits.overdue_workdays(moment, now, calendar, clock)
+        for i, (low, high) in enumerate(AGING_BUCKETS):
+            if days >= low and (high is None or days <= high):
+                counts[i] += n
+                break
     return [
         AgingBucket(
             key=f"{low}-{high or ''}",
             low=low,
             high=high,
-            name=f"{low}–{high} 天" if high else f"{low - 1} 天以上",
-            overdue=int(row[i]),
+            name=f"{low}–{high} 个工作日" if high else f"{low - 1} 个工作日以上",
+            overdue=counts[i],
         )
         for i, (low, high) in enumerate(AGING_BUCKETS)
     ]

@@ -228,12 +228,6 @@ def test_reminder_five_working_days_before_rectification_deadline(rt: Runtime) -
     assert len(_notices(rt, "due_soon")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product: a report step made available inside the reminder window gets a remind "
-    "alarm whose moment has passed (workflows/engine/projections.py, sync_tasks' alarms), so "
-    "every progress report repeats the 临期提醒 for the same deadline",
-)
 def test_a_progress_report_does_not_repeat_the_reminder(rt: Runtime) -> None:
     """design.md: the reminder fires once per round (per rectification deadline)."""
     w = _world(rt)

@@ -43,8 +43,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("human_task") as batch:
-        batch.drop_column("supervision_due_at")
+    # SQLite ≥ 3.35 drops a plain column in place; a batch rebuild of human_task would trip
+    # the foreign keys that point at it
+    op.execute("ALTER TABLE human_task DROP COLUMN supervision_due_at")
     op.drop_index("ix_task_alarm_fire_at", "task_alarm")
     op.drop_table("task_alarm")
     op.drop_table("time_limit_setting")
