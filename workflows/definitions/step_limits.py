@@ -68,6 +68,7 @@ def listing(session: Session) -> list[StepLimit]:
     for version in catalog.latest_processes(session):
         compiled = versions.compiled_spec(version)
         info = engine.describe(compiled)
+        names = {task.element: task.name for task in info.user_tasks}
         for task in info.user_tasks:
             props = engine.task_properties(compiled, task.element)
             found.append(
@@ -77,6 +78,7 @@ def listing(session: Session) -> list[StepLimit]:
                     task,
                     props,
                     stored.get((version.process_key, task.element)),
+                    names,
                 )
             )
     return found
@@ -88,6 +90,7 @@ def _step(
     task: engine.UserTaskInfo,
     props: dict[str, str],
     setting: TimeLimitSetting | None,
+    names: dict[str, str],
 ) -> StepLimit:
     fixed = time_limits.is_fixed(props)
     declared = (
@@ -117,7 +120,8 @@ def _step(
     elif source == "date":
         text = "案件中确定的期限"
     elif source == "same_as":
-        text = f"与步骤 {props[time_limits.SAME_AS]} 同时到期"
+        twin = props[time_limits.SAME_AS]
+        text = f"与“{names.get(twin, twin)}”同时到期"
     else:
         text = "未设时限"
     return StepLimit(
