@@ -13,7 +13,7 @@ from tests.conftest import advance_clock
 from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.runtime import Runtime
-from workflows.tasks import notifications
+from workflows.tasks import deadlines
 
 FINDING = {
     "source": "audit",
@@ -26,14 +26,15 @@ FINDING = {
 def busy(rt: Runtime, world: World) -> dict[str, CaseFile]:
     """Three accountability cases in discipline.hf's queue on 2026-04-15: the first one's
     investigation overdue, the second's due today (due soon), the third's weeks away;
-    the overdue and due-soon notices raised."""
+    the overdue and due-soon notices raised by the alarm sweep (责任调查 and 同步考虑容错情形
+    share their 办理时限, so each case that is late or close has two)."""
     cases = {}
     for name, wait in (("overdue", {"days": 1}), ("soon", {"days": 17}), ("later", {"days": 26})):
         case = world.open("accountability", data=FINDING)
         world.complete(case, "register", {}, "discipline.hf")
         cases[name] = case
         advance_clock(rt, **wait)
-    notifications.sweep(rt.db, clock=rt.clock)
+    deadlines.sweep(rt.db, clock=rt.clock)
     return cases
 
 
@@ -60,7 +61,7 @@ def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/tasks$"))
     expect(page.locator("header .who")).to_have_text("discipline hf · 纪检监察机关 · 合肥市")
-    expect(page.locator("header .notices .count")).to_have_text("2")
+    expect(page.locator("header .notices .count")).to_have_text("4")
 
     overdue, soon, later = (
         _row(page, busy["overdue"]),
