@@ -11,7 +11,7 @@ from workflows import access
 from workflows.cases import blacklist
 from workflows.cases.service import DEADLINE_DEFAULTS
 from workflows.engine import calendar_overrides
-from workflows.org import admin
+from workflows.org import admin, people
 from workflows.org import service as org
 from workflows.roles import ROLES
 
@@ -20,9 +20,26 @@ _CODE = validate.Regexp(r"^[A-Za-z0-9_-]+$", error="只能包含字母、数字�
 
 
 # -- users and org units -----------------------------------------------------------------
+#: 姓名 and 职务 (people are shown as 姓名（单位·岗位）); the domain checks them again, trimmed.
+_DISPLAY_NAME = validate.Length(
+    min=1, max=people.NAME_MAX, error=f"姓名应为 1 到 {people.NAME_MAX} 个字"
+)
+_POST = validate.Length(max=people.POST_MAX, error=f"职务不能超过 {people.POST_MAX} 个字")
+
+
 class UserCreateArgs(Schema):
     username = fields.String(required=True, validate=[validate.Length(min=1, max=100), _NAME])
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    display_name = fields.String(
+        required=True,
+        validate=_DISPLAY_NAME,
+        metadata={"description": "姓名，1 到 50 个字（人员显示为 姓名（单位·岗位））"},
+    )
+    post = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_POST,
+        metadata={"description": "职务（可不填）：至多 100 个字；不填时岗位显示为角色名称"},
+    )
     password = fields.String(
         required=True,
         load_only=True,
@@ -49,7 +66,14 @@ class UserCreateArgs(Schema):
 
 
 class UserPatchArgs(Schema):
-    display_name = fields.String(validate=validate.Length(min=1, max=200))
+    display_name = fields.String(
+        validate=_DISPLAY_NAME, metadata={"description": "姓名，1 到 50 个字"}
+    )
+    post = fields.String(
+        allow_none=True,
+        validate=_POST,
+        metadata={"description": "职务，至多 100 个字；空字符串或 null 表示删除"},
+    )
     role = fields.String(validate=validate.OneOf(list(ROLES)))
     org_unit = fields.String(validate=validate.Length(min=1, max=50))
     active = fields.Boolean(metadata={"description": "false 停用账户（其会话随即失效）"})

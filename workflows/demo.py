@@ -23,6 +23,7 @@ from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import service as cases
 from workflows.definitions import deployment
+from workflows.demo_staff import staff
 from workflows.engine import audit, functions, instances, settings
 from workflows.engine.clock import Clock
 from workflows.engine.db import Database
@@ -441,13 +442,16 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], Callable[[_Demo], None]]] = {
 def _make_base(session: Session, clock: Clock, hasher: PasswordHasher) -> None:
     for code, name, level, parent in UNITS:
         org.add_unit(session, code=code, name=name, level=level, parent_code=parent)
-    for code, name, _level, _parent in UNITS:
-        for role, role_name in ROLES.items():
+    officials = staff(UNITS)
+    for code, _name, _level, _parent in UNITS:
+        for role in ROLES:
             if role != "cadre":
+                person, post = officials[(code, role)]
                 org.add_user(
                     session,
                     username=f"{role}.{code}",
-                    display_name=f"{name}{role_name}",
+                    display_name=person,
+                    post=post,
                     password=PASSWORD,
                     role=role,
                     org_unit_code=code,
@@ -462,6 +466,7 @@ def _make_base(session: Session, clock: Clock, hasher: PasswordHasher) -> None:
             session,
             username=username,
             display_name=name,
+            post=post,
             password=PASSWORD,
             role="cadre",
             org_unit_code=unit,

@@ -8,6 +8,7 @@ audited in its own transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema
+from server.api.common import Blueprint, PageArgs, PageSchema, person_name
 from server.schemas import (
     YEARS,
     DayArgs,
@@ -31,7 +32,8 @@ from workflows.cases.service import DEADLINE_DEFAULTS
 from workflows.definitions import step_limits
 from workflows.engine import audit, calendar_overrides
 from workflows.errors import ValidationFailed
-from workflows.org import admin
+from workflows.org import admin, people
+from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
 
@@ -41,7 +43,9 @@ blp = Blueprint("admin", __name__, description="系统管理：用户、单位�
 # -- users and roles ---------------------------------------------------------------------
 class AdminUserSchema(Schema):
     username = fields.String(required=True)
-    display_name = fields.String(required=True)
+    display_name = fields.String(required=True, metadata={"description": "姓名"})
+    post = fields.String(allow_none=True, metadata={"description": "职务"})
+    label = fields.String(required=True, metadata={"description": "姓名（单位·岗位）"})
     role = fields.String(required=True)
     role_name = fields.String(required=True)
     org_unit = fields.String(required=True, attribute="org_unit_code")
@@ -61,13 +65,15 @@ class RoleSchema(Schema):
     name = fields.String(required=True)
 
 
-def _user_body(user: User) -> dict[str, Any]:
+def _user_body(user: User, units: Mapping[str, str]) -> dict[str, Any]:
     return {
+        "label": people.person_of(user, units.get(user.org_unit_code)).label,
         **{
             c: getattr(user, c)
             for c in (
                 "username",
                 "display_name",
+                "post",
                 "role",
                 "org_unit_code",
                 "cadre_id",
@@ -89,7 +95,9 @@ class Users(MethodView):
     def get(self) -> Any:
         """The users of my unit and the units below it."""
         with auth.reading() as (session, principal):
-            return [_user_body(u) for u in admin.users(session, principal=principal)]
+            found = admin.users(session, principal=principal)
+            units = org.unit_names(session, (u.org_unit_code for u in found))
+            return [_user_body(u, units) for u in found]
 
     @blp.arguments(UserCreateArgs)
     @blp.response(201, AdminUserSchema)
@@ -101,17 +109,20 @@ class Users(MethodView):
             created = admin.create_user(
                 session, principal=principal, clock=rt.clock, hasher=rt.hasher, **args
             )
-            return _user_body(created)
+            return _user_body(created, org.unit_names(session, [created.org_unit_code]))
 
 
 @blp.route("/admin/users/<string:username>", methods=["PATCH"])
 @blp.arguments(UserPatchArgs)
 @blp.response(200, AdminUserSchema)
 def update_user(args: dict[str, Any], username: str) -> Any:
-    """Change a user of my units: name, role, unit, active, e-mail ("" removes it); reset the
+    """Change a user of my units: 姓名 (display_name), 职务 (post; "" or null removes it), role,
+    unit, active, e-mail ("" removes it); reset the
     password; unlock after failed logins. A reset or deactivation ends their sessions; nobody demotes, moves or
     deactivates themselves."""
     rt = auth.runtime()
+    if "post" in args and args["post"] is None:
+        args["post"] = ""  # null clears the 职务, as "" does
     with auth.writing() as (session, principal):
         changed = admin.update_user(
             session,
@@ -121,7 +132,7 @@ def update_user(args: dict[str, Any], username: str) -> Any:
             hasher=rt.hasher,
             **args,
         )
-        return _user_body(changed)
+        return _user_body(changed, org.unit_names(session, [changed.org_unit_code]))
 
 
 @blp.route("/admin/roles")
@@ -451,6 +462,7 @@ class AuditEventSchema(Schema):
     id = fields.Integer(required=True)
     at = fields.DateTime(required=True)
     actor = fields.String(required=True)
+    actor_name = person_name("操作人")
     action = fields.String(required=True)
     object_type = fields.String(required=True)
     object_id = fields.String(required=True)

@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 from server import auth
 from server.api import case_bodies
 from server.api.case_bodies import AppealArgs, ExemptionArgs, text
-from server.api.common import Blueprint, PageArgs, PageSchema
+from server.api.common import Blueprint, PageArgs, PageSchema, person_name
 from server.api.tasks import TaskSchema
 from workflows import access
 from workflows.cases import intake
@@ -75,6 +75,7 @@ class CaseSchema(Schema):
     source = fields.String(allow_none=True)
     opened_at = fields.DateTime(required=True)
     opened_by = fields.String(required=True)
+    opened_by_name = person_name("立案人")
     closed_at = fields.DateTime(allow_none=True)
     next_due_at = fields.DateTime(allow_none=True, metadata={"description": "最近的待办期限"})
     overdue = fields.Boolean(required=True)
@@ -109,6 +110,7 @@ class DecisionSchema(Schema):
     departure_reason = fields.String(allow_none=True)
     decided_on = fields.Date(required=True)
     decided_by = fields.String(required=True)
+    decided_by_name = person_name("决定人")
     corrects_id = fields.Integer(allow_none=True)
     effective = fields.String(
         required=True, metadata={"description": "effective 有效、modified 已变更、revoked 已撤销"}
@@ -118,6 +120,7 @@ class DecisionSchema(Schema):
 class TimelineSchema(Schema):
     at = fields.DateTime(required=True)
     actor = fields.String(required=True)
+    actor_name = person_name("操作人")
     role = fields.String(allow_none=True)
     action = fields.String(required=True)
     label = fields.String(required=True, metadata={"description": "中文说明"})
@@ -147,6 +150,7 @@ class UrgeSchema(Schema):
     task_id = fields.Integer(required=True)
     task_name = fields.String(required=True)
     urged_by = fields.String(required=True)
+    urged_by_name = person_name("催办人")
     note = fields.String(required=True)
     created_at = fields.DateTime(required=True)
 

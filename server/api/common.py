@@ -24,6 +24,23 @@ class Blueprint(_Blueprint):
         return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 
+def person_name(who: str) -> fields.String:
+    """The label beside a username field (`<field>_name`): the person as people see them,
+    姓名（单位·岗位）; null where the field is null. Every body names people this way."""
+    return fields.String(
+        allow_none=True,
+        metadata={"description": f"{who}：姓名（单位·岗位）；系统操作为“系统…”；与用户名字段并列"},
+    )
+
+
+class PersonSchema(Schema):
+    """A colleague one may choose (委派, 转办, 复核人): the username a body sends, and names."""
+
+    username = fields.String(required=True, metadata={"description": "用户名：写入时请求体传这个"})
+    name = fields.String(required=True, metadata={"description": "姓名"})
+    label = fields.String(required=True, metadata={"description": "姓名（单位·岗位）"})
+
+
 class PageArgs(Schema):
     page = fields.Integer(
         load_default=1,

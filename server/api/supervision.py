@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema
+from server.api.common import Blueprint, PageArgs, PageSchema, person_name
 from workflows.roles import ROLES
 from workflows.supervision import views as supervision
 
@@ -57,7 +57,7 @@ class OverdueTaskSchema(Schema):
     due_basis = fields.String(
         allow_none=True, metadata={"description": "期限依据，如 立案之日 2026-03-02 起30个工作日"}
     )
-    assignee_name = fields.String(allow_none=True, metadata={"description": "办理人姓名"})
+    assignee_name = person_name("办理人")
     supervision_due_at = fields.DateTime(
         allow_none=True, metadata={"description": "督办期限（督办上报时设定）"}
     )
@@ -72,6 +72,7 @@ class OverdueTaskSchema(Schema):
     escalations = fields.Integer(required=True, metadata={"description": "其中督办上报次数"})
     last_urged_at = fields.DateTime(allow_none=True)
     last_urged_by = fields.String(allow_none=True)
+    last_urged_by_name = person_name("最近催办人")
     actions = fields.List(
         fields.String(validate=validate.OneOf(["urge", "escalate"])),
         required=True,

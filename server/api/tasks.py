@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema
+from server.api.common import Blueprint, PageArgs, PageSchema, person_name
 from workflows.tasks import completion, queues, views
 
 blp = Blueprint(
@@ -50,8 +50,10 @@ class TaskSchema(Schema):
     org_unit_name = fields.String(
         allow_none=True, metadata={"description": "单位名称（办理后返回的下一步待办不含）"}
     )
-    assignee = fields.String(allow_none=True)
-    owner = fields.String(allow_none=True, metadata={"description": "委派人（委派时）"})
+    assignee = fields.String(allow_none=True, metadata={"description": "办理人的用户名"})
+    assignee_name = person_name("办理人")
+    owner = fields.String(allow_none=True, metadata={"description": "委派人的用户名（委派时）"})
+    owner_name = person_name("委派人")
     state = fields.String(required=True, metadata={"description": "open / completed / cancelled"})
     created_at = fields.DateTime(required=True)
     due_at = fields.DateTime(allow_none=True)
@@ -60,6 +62,7 @@ class TaskSchema(Schema):
     due_soon = fields.Boolean(required=True, metadata={"description": "3 个工作日内到期"})
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    completed_by_name = person_name("办结人")
     case_id = fields.Integer(allow_none=True)
     case_number = fields.String(allow_none=True)
     subject_name = fields.String(
@@ -106,6 +109,7 @@ class RecordedEntrySchema(Schema):
 class RecordedStepSchema(Schema):
     task_name = fields.String(required=True)
     completed_by = fields.String(allow_none=True)
+    completed_by_name = person_name("办理人")
     completed_at = fields.DateTime(allow_none=True)
     entries = fields.List(fields.Nested(RecordedEntrySchema), required=True)
 
@@ -118,6 +122,7 @@ class CompletedSchema(Schema):
     id = fields.Integer(required=True)
     completed_at = fields.DateTime(required=True)
     completed_by = fields.String(required=True)
+    completed_by_name = person_name("办理人")
     instance_status = fields.String(required=True)
     case_id = fields.Integer(allow_none=True)
     next_tasks = fields.List(

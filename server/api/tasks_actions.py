@@ -11,12 +11,13 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
 from server import auth
+from server.api.common import PersonSchema, person_name
 from server.api.tasks import TaskSchema, blp
 from workflows.access import Principal
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
+from workflows.tasks import candidates, views
 from workflows.tasks import service as work
-from workflows.tasks import views
 from workflows.tasks.models import URGE_KINDS
 
 
@@ -24,7 +25,21 @@ class TaskTargetArgs(Schema):
     username = fields.String(
         required=True,
         validate=validate.Length(min=1, max=100),
-        metadata={"description": "接手人的用户名（同一单位、同一角色）"},
+        metadata={
+            "description": "接手人的用户名（同一单位、同一角色）：从 GET /tasks/{id}/candidates 中选取"
+        },
+    )
+
+
+class CandidatesArgs(Schema):
+    purpose = fields.String(
+        required=True,
+        metadata={
+            "description": "delegate 委派、transfer 转办，或 reviewer 指定复核人（申诉的受理步骤）"
+        },
+    )
+    q = fields.String(
+        validate=validate.Length(max=100), metadata={"description": "按姓名或用户名筛选"}
     )
 
 
@@ -79,7 +94,8 @@ class TaskCommentArgs(Schema):
 class TaskCommentSchema(Schema):
     id = fields.Integer(required=True)
     task_id = fields.Integer(required=True)
-    author = fields.String(required=True)
+    author = fields.String(required=True, metadata={"description": "作者的用户名"})
+    author_name = person_name("作者")
     body = fields.String(required=True)
     created_at = fields.DateTime(required=True)
 
@@ -87,7 +103,8 @@ class TaskCommentSchema(Schema):
 class TaskUrgeSchema(Schema):
     id = fields.Integer(required=True)
     task_id = fields.Integer(required=True)
-    urged_by = fields.String(required=True, metadata={"description": "催办人"})
+    urged_by = fields.String(required=True, metadata={"description": "催办人的用户名"})
+    urged_by_name = person_name("催办人")
     note = fields.String(required=True)
     created_at = fields.DateTime(required=True)
     kind = fields.String(
@@ -152,6 +169,24 @@ def transfer_task(args: dict[str, Any], task_id: int) -> Any:
         return _shown(session, principal, rt.clock, task)
 
 
+@blp.route("/tasks/<int:task_id>/candidates")
+@blp.arguments(CandidatesArgs, location="query")
+@blp.response(200, PersonSchema(many=True))
+def list_candidates(args: dict[str, Any], task_id: int) -> Any:
+    """Whom I may choose on this open task, by 姓名: colleagues to delegate (委派) or transfer
+    (转办) it to, or the reviewers its appeal's acceptance may name — by the rule the write
+    applies (role, unit, recusal). Send the chosen `username` in the write's body. 404 for a
+    task out of my sight, 403 when I may not make the choice, 422 on `purpose`."""
+    with auth.reading() as (session, principal):
+        return candidates.candidates(
+            session,
+            principal=principal,
+            task_id=task_id,
+            purpose=args["purpose"],
+            text=args.get("q"),
+        )
+
+
 @blp.route("/tasks/<int:task_id>/urge", methods=["POST"])
 @blp.arguments(TaskUrgeArgs)
 @blp.response(201, TaskUrgeSchema)
@@ -160,9 +195,10 @@ def urge_task(args: dict[str, Any], task_id: int) -> Any:
     sent to its assignee, or to everyone of its role in its unit while nobody holds it."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        return work.urge(
+        row = work.urge(
             session, principal=principal, task_id=task_id, note=args["note"], clock=rt.clock
         )
+        return views.urge_views(session, [row])[0]
 
 
 @blp.route("/tasks/<int:task_id>/escalate", methods=["POST"])
@@ -174,7 +210,7 @@ def escalate_task(args: dict[str, Any], task_id: int) -> Any:
     up. 409 when the task is not overdue (urge it instead)."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        return work.escalate(
+        done = work.escalate(
             session,
             principal=principal,
             task_id=task_id,
@@ -182,6 +218,11 @@ def escalate_task(args: dict[str, Any], task_id: int) -> Any:
             clock=rt.clock,
             until=args["until"],
         )
+        return {
+            "urge": views.urge_views(session, [done.urge])[0],
+            "notified": done.notified,
+            "supervision_due_at": done.supervision_due_at,
+        }
 
 
 @blp.route("/tasks/<int:task_id>/urges")
@@ -189,7 +230,7 @@ def escalate_task(args: dict[str, Any], task_id: int) -> Any:
 def list_urges(task_id: int) -> Any:
     """The urges (催办) of a task I may see, oldest first."""
     with auth.reading() as (session, principal):
-        return work.urges_of(session, principal=principal, task_id=task_id)
+        return views.urges(session, principal, task_id)
 
 
 @blp.route("/tasks/<int:task_id>/comments")
@@ -197,7 +238,7 @@ def list_urges(task_id: int) -> Any:
 def list_comments(task_id: int) -> Any:
     """The comments on a task I may see, oldest first."""
     with auth.reading() as (session, principal):
-        return work.comments_of(session, principal=principal, task_id=task_id)
+        return views.comments(session, principal, task_id)
 
 
 @blp.route("/tasks/<int:task_id>/comments", methods=["POST"])
@@ -207,6 +248,7 @@ def add_comment(args: dict[str, Any], task_id: int) -> Any:
     """Comment on an open task I may see."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
-        return work.comment(
+        row = work.comment(
             session, principal=principal, task_id=task_id, body=args["body"], clock=rt.clock
         )
+        return views.comment_views(session, [row])[0]

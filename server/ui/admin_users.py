@@ -22,7 +22,7 @@ from server.ui.common import bp, redirect_with
 from server.ui.layout import ROLE_LABELS
 from workflows import access
 from workflows.errors import ValidationFailed
-from workflows.org import admin
+from workflows.org import admin, people
 from workflows.org.models import OrgUnit, User
 
 LEVEL_LABELS = {"province": _l("省级"), "city": _l("市级"), "county": _l("县级")}
@@ -58,7 +58,12 @@ def admin_users() -> Any:
     shown = [
         u
         for u in everyone
-        if (not text or text.lower() in u.username.lower() or text in u.display_name)
+        if (
+            not text
+            or text.lower() in u.username.lower()
+            or text in u.display_name
+            or text in (u.post or "")
+        )
         and (not role or u.role == role)
         and (not unit or u.org_unit_code == unit)
     ]
@@ -103,9 +108,11 @@ def admin_user_create() -> Any:
     form = request.form
     values = {
         name: form.get(name, "").strip()
-        for name in ("username", "display_name", "role", "org_unit", "cadre_id", "email")
+        for name in ("username", "display_name", "post", "role", "org_unit", "cadre_id", "email")
     }
-    data: dict[str, Any] = {k: v for k, v in values.items() if k not in ("cadre_id", "email") or v}
+    data: dict[str, Any] = {
+        k: v for k, v in values.items() if k not in ("cadre_id", "email", "post") or v
+    }
     data["password"] = form.get("password", "")
     loaded, errors = form_errors.load(UserCreateArgs(), data)
     if data["password"] != form.get("password_confirm", ""):
@@ -141,6 +148,7 @@ def _edit_page(
         units = _units(session, principal)
         shown = {
             "display_name": found.display_name,
+            "post": found.post or "",
             "email": found.email or "",
             "role": found.role,
             "org_unit": found.org_unit_code,
@@ -149,6 +157,9 @@ def _edit_page(
         page = render_template(
             "admin/user_edit.html",
             account=found,
+            label=people.person_of(
+                found, {u.code: u.name for u in units}.get(found.org_unit_code)
+            ).label,
             values={**shown, **(values or {})},
             errors=errors or {},
             unit_options=_unit_options(units),
@@ -187,11 +198,12 @@ def _update(username: str, data: dict[str, Any], values: Mapping[str, Any], done
 
 @bp.post("/admin/users/<string:username>")
 def admin_user_update(username: str) -> Any:
-    """Save name, e-mail, role, unit and whether the account is active."""
+    """Save 姓名, 职务, e-mail, role, unit and whether the account is active."""
     form_errors.require_token()
     form = request.form
     values = {
         "display_name": form.get("display_name", "").strip(),
+        "post": form.get("post", "").strip(),
         "email": form.get("email", "").strip(),
         "role": form.get("role", ""),
         "org_unit": form.get("org_unit", ""),

@@ -164,9 +164,9 @@ def inbox_export(fmt: str) -> Any:
             t.org_unit_name or t.org_unit,
         ]
         if done:
-            return [*first, t.completed_at, t.completed_by]
+            return [*first, t.completed_at, t.completed_by_name]
         state = _("逾期") if t.overdue else _("即将到期") if t.due_soon else ""
-        return [*first, deadline(t.due_at), t.due_basis, state, t.assignee, t.owner]
+        return [*first, deadline(t.due_at), t.due_basis, state, t.assignee_name, t.owner_name]
 
     title = {"mine": _("我的待办"), "role": _("本岗位待办"), "done": _("已办")}[queue]
     return table_file(
@@ -221,7 +221,7 @@ def cases_export(fmt: str) -> Any:
             deadline(c.next_due_at),
             _("逾期") if c.overdue else "",
             c.opened_at,
-            c.opened_by,
+            c.opened_by_name,
             c.closed_at,
         ]
 

@@ -37,7 +37,7 @@ class Option:
 @dataclass
 class Field:
     path: str
-    widget: str  # text textarea date number select radio checkbox readonly object array grid
+    widget: str  # text textarea date number select radio checkbox readonly object array grid person
     label: str
     help: str = ""
     required: bool = False
@@ -51,6 +51,7 @@ class Field:
     )  # object: its fields; grid row: pole, reason
     rows: list[list[Field]] = field(default_factory=list)  # array: the fields of each item
     item_label: str = ""
+    search_url: str = ""  # a person field: where its search box asks for options
     focus: bool = False  # the first field with an error takes the keyboard focus
 
     @property
@@ -246,6 +247,8 @@ def _field(
         made.widget = "date"
     elif ui.get("ui:widget") == "textarea":
         made.widget = "textarea"
+    elif ui.get("ui:widget") == "person":  # a username, chosen by name from the page's list
+        made.widget = "person"
     if isinstance(schema.get("maxLength"), int):
         made.max_length = schema["maxLength"]
     return made

@@ -326,7 +326,7 @@ def overdue_export(fmt: str) -> Any:
             i.task,
             str(ROLE_LABELS.get(i.role or "", i.role_name or "")),
             i.org_unit_name or i.org_unit,
-            i.assignee_name or i.assignee,
+            i.assignee_name,
             deadline(i.due_at),
             i.due_basis,
             i.workdays_overdue or i.days_overdue,
@@ -335,7 +335,7 @@ def overdue_export(fmt: str) -> Any:
             i.urge_count,
             i.escalations,
             i.last_urged_at,
-            i.last_urged_by,
+            i.last_urged_by_name,
         ]
         for i in items
     )

@@ -30,7 +30,8 @@ from workflows.access import Principal
 from workflows.cases import service as cases
 from workflows.cases import tolerance
 from workflows.errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
-from workflows.tasks import completion, drafts, views
+from workflows.org import people
+from workflows.tasks import candidates, completion, drafts, views
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
 
@@ -95,6 +96,7 @@ def _page(
         values, draft = _values(session, principal, t, posted)
         fields = schema_form.build(_schema(t), t.ui_schema, values, extra_rows=extra_rows)
         top = schema_form.attach(fields, errors or [])
+        _offer_people(session, principal, t, fields)
         case = cases.get(session, t.case_id) if t.case_id is not None else None
         context = {
             "t": t,
@@ -104,9 +106,12 @@ def _page(
             "field_errors": sum(len(f.errors) for top_field in fields for f in top_field.walk()),
             "me": principal.username,
             "posted": posted is not None,
-            "colleagues": views.colleagues(session, principal, t) if t.may(views.DELEGATE) else [],
-            "comments": work.comments_of(session, principal=principal, task_id=t.id),
-            "urges": work.urges_of(session, principal=principal, task_id=t.id),
+            "colleagues": _choices(session, principal, t.id, candidates.DELEGATE)
+            if t.may(views.DELEGATE)
+            else [],
+            "comments": views.comments(session, principal, t.id),
+            "urges": views.urges(session, principal, t.id),
+            "draft_by": people.label(session, draft.saved_by) if draft else None,
             "case": case_pages.side_summary(session, principal, case, now=rt.clock.now())
             if case
             else None,
@@ -122,6 +127,45 @@ def _page(
             else None
         )
     return render_template("task.html", **context), status
+
+
+def _choices(
+    session: Session, principal: Principal, task_id: int, purpose: str, text: str = ""
+) -> list[tuple[str, str]]:
+    """(username, 姓名（单位·岗位）) of whom the principal may choose for `purpose`."""
+    found = candidates.candidates(
+        session, principal=principal, task_id=task_id, purpose=purpose, text=text
+    )
+    return [(person.username, person.label) for person in found]
+
+
+def _offer_people(
+    session: Session,
+    principal: Principal,
+    task: views.TaskDetailView,
+    fields: list[schema_form.Field],
+) -> None:
+    """The form's person fields (an appeal's 复核人) list whom the principal may name."""
+    for field in (f for top in fields for f in top.walk() if f.widget == "person"):
+        field.search_url = url_for(
+            "ui.task_candidates", task_id=task.id, purpose=candidates.REVIEWER
+        )
+        if task.may_complete:
+            field.options = [
+                schema_form.Option(value, label)
+                for value, label in _choices(session, principal, task.id, candidates.REVIEWER)
+            ]
+
+
+@bp.get("/tasks/<int:task_id>/candidates")
+def task_candidates(task_id: int) -> Any:
+    """The options of a person list on the task page for `?people_q=` (姓名 or username):
+    what the search box above the list swaps in. `purpose`: delegate, transfer or reviewer."""
+    purpose = request.args.get("purpose", "")
+    text = (request.args.get("people_q") or request.args.get("q") or "").strip()[:100]
+    with auth.reading() as (session, principal):
+        choices = _choices(session, principal, task_id, purpose, text)
+    return render_template("macros/people_options.html", choices=choices, text=text)
 
 
 def _recorded(task: views.TaskDetailView, *, shown_apart: tuple[str, ...]) -> list[RecordedStep]:
@@ -214,7 +258,7 @@ def _reassign(task_id: int, verb: str) -> Any:
             task = action(
                 session, principal=principal, task_id=task_id, username=username, clock=rt.clock
             )
-            name, assignee = task.name, task.assignee
+            name, assignee = task.name, people.label(session, task.assignee)
     except ValidationFailed as err:
         return _page(
             task_id, reassign={"verb": verb, "username": username, "error": err.message}, status=422

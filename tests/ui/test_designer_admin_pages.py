@@ -259,7 +259,7 @@ def test_new_user_with_bad_input_keeps_the_values_and_names_each_field(
     page = _text(response)
     assert response.status_code == 422
     assert _error(page, "username") == "只能包含字母、数字和 . _ @ -"
-    assert _error(page, "display_name") == "长度应在 1 到 200 之间"
+    assert _error(page, "display_name") == "姓名应为 1 到 50 个字"
     assert _error(page, "role").startswith("应为以下之一：discipline")
     assert _error(page, "password") == "长度应在 8 到 200 之间"
     assert _error(page, "password_confirm") == "两次输入的密码不一致"

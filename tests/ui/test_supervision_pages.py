@@ -218,7 +218,8 @@ def test_urge_with_a_note_is_recorded_and_counted(
     assert "已催办：责任调查" in html
     row = html[html.index(f'id="overdue-{task_id}"') :]
     assert '<td data-label="催办次数" class="num urges">1' in row
-    assert "2026-04-20 09:00" in row and "supervisor.hf" in row
+    assert "2026-04-20 09:00" in row and "supervisor hf（合肥市·督查）" in row
+    assert "supervisor.hf" not in row
     [urge] = _urges(rt, task_id)
     assert (urge.note, urge.urged_by) == ("请于本周五前报送调查报告", "supervisor.hf")
     with rt.db.reading() as session:
@@ -364,7 +365,7 @@ def test_overdue_list_as_csv_with_bom_and_chinese_headers(
         BASIS,
     ]
     # due 04-14: 04-15, 04-16, 04-17 and 04-20 are late; no 督办期限 set
-    assert zhang[9:] == ["4", "", "", "1", "0", "2026-04-20 09:00", "supervisor.hf"]
+    assert zhang[9:] == ["4", "", "", "1", "0", "2026-04-20 09:00", "supervisor hf（合肥市·督查）"]
 
 
 def test_overdue_list_as_xlsx_with_the_pages_filters(logged_in: Any, late: dict[str, Any]) -> None:
@@ -436,8 +437,8 @@ def test_done_queue_exports_completion_columns(logged_in: Any, late: dict[str, A
     rows = _csv_rows(client.get("/tasks/export.csv?queue=done").data)
     assert rows[0][-2:] == ["办结时间", "办理人"]
     assert {(r[3], r[-1]) for r in rows[1:]} == {
-        ("立案", "discipline.hf"),
-        ("同步考虑容错情形", "discipline.hf"),
+        ("立案", "discipline hf（合肥市·纪检监察机关）"),
+        ("同步考虑容错情形", "discipline hf（合肥市·纪检监察机关）"),
     }
 
 

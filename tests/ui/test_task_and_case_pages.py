@@ -158,7 +158,10 @@ def test_a_draft_prefills_the_form_and_goes_with_completion(
     )
     assert saved.status_code == 303 and saved.headers["Location"] == f"/tasks/{task_id}"
     html = client.get(f"/tasks/{task_id}").get_data(as_text=True)
-    assert "草稿已保存：责任调查" in html and "已载入草稿：discipline.hf 保存于" in html
+    assert (
+        "草稿已保存：责任调查" in html
+        and "已载入草稿：discipline hf（合肥市·纪检监察机关） 保存于" in html
+    )
     assert ">初步查明</textarea>" in html and 'value="direct" checked' in html
     assert _drafts(rt) == 1
     with rt.db.reading() as session:
@@ -240,12 +243,16 @@ def test_delegate_names_the_problem_beside_the_field_then_delegates(
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert "本任务只能委派给 ah-hf 的纪检监察机关人员" in _error_of(html, "delegate-username")
-    assert 'value="discipline.wh" autofocus aria-invalid="true"' in html
+    picker = re.search(r'<select id="delegate-username"[^>]*>', html)
+    assert picker and 'aria-invalid="true"' in picker.group(0) and "autofocus" in picker.group(0)
+    # the list offers colleagues by name, never the one refused
+    assert '<option value="discipline2.hf">第二审查员（合肥市·纪检监察机关）</option>' in html
+    assert 'value="discipline.wh"' not in html
     done = _post(client, f"/tasks/{task_id}/delegate", csrf, username="discipline2.hf")
     assert done.status_code == 303
-    assert "已委派给 discipline2.hf：责任调查" in client.get(done.headers["Location"]).get_data(
-        as_text=True
-    )
+    assert "已委派给 第二审查员（合肥市·纪检监察机关）：责任调查" in client.get(
+        done.headers["Location"]
+    ).get_data(as_text=True)
     task = world.task(case, "investigate")
     assert (task.assignee, task.owner) == ("discipline2.hf", "discipline.hf")
 
@@ -391,7 +398,9 @@ def test_case_page_shows_deadlines_with_their_basis_decisions_timeline_and_urges
     assert f'<a href="/tasks/{task_id}">责任调查</a>' in html
     assert ">纪检监察机关 · 合肥市</td>" in html
     assert "立案之日" in html  # how the investigation's due date was computed
-    assert "请抓紧调查" in html and "supervisor.hf" in html
+    # people by name: the urge's author and the history's actors, never a login id
+    assert "请抓紧调查" in html and "supervisor hf（合肥市·督查）" in html
+    assert "discipline hf（合肥市·纪检监察机关）" in html and "supervisor.hf" not in html
     assert f'data-xml="/cases/{case.id}/diagram.bpmn"' in html
     assert 'data-completed="[&#34;' in html and "register" in html
     xml = client.get(f"/cases/{case.id}/diagram.bpmn")

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows import textsearch
 from workflows.cadres import service as cadres
 from workflows.cadres.models import PromotionBan
 from workflows.cases import service as cases
@@ -214,27 +215,77 @@ def conflicted(session: Session, original_case_id: int) -> set[str]:
     return cases.actors(session, original_case_id) | set(deciders.scalars())
 
 
+#: The role a reviewer has when the accepting task does not say (its `reviewerRole`).
+REVIEWER_ROLE = "discipline"
+
+
+def reviewer_refusal(
+    session: Session,
+    *,
+    case: CaseFile,
+    original: CaseFile,
+    user: User | None,
+    role: str,
+    conflicts: set[str] | None = None,
+) -> str | None:
+    """Why `user` may not review the appeal `case` against `original` (None when they may): an
+    active user of the review's role in the case's unit, not its cadre, and who neither
+    handled nor decided the original case (回避). `conflicts`: `conflicted` already read."""
+    if user is None or not user.active:
+        return "复核人不是在用的用户"
+    conflicts = conflicted(session, original.id) if conflicts is None else conflicts
+    if user.username in conflicts:
+        return f"回避：{user.display_name}办理或决定过原案件 {original.number}，不得复核其申诉"
+    if user.role != role or user.org_unit_code != case.org_unit_code:
+        return (
+            f"复核人须为本案管辖单位（{case.org_unit_code}）的{_role_name(role)}人员："
+            f"{user.display_name}是 {user.org_unit_code} 的{_role_name(user.role)}人员"
+        )
+    if case.cadre_id is not None and user.cadre_id == case.cadre_id:
+        return f"回避：{user.display_name}是本案当事干部，不得复核"
+    return None
+
+
+def reviewer_candidates(
+    session: Session, *, case: CaseFile, role: str, text: str | None = None, limit: int = 200
+) -> list[User]:
+    """Who may be named to review the appeal `case` (`reviewer_refusal` passes), by name;
+    `text` narrows them by 姓名 or username."""
+    appeal = session.execute(select(Appeal).where(Appeal.case_id == case.id)).scalar_one()
+    original = cases.get(session, appeal.original_case_id)
+    conflicts = conflicted(session, original.id)
+    query = select(User).where(
+        User.role == role, User.org_unit_code == case.org_unit_code, User.active.is_(True)
+    )
+    narrowed = textsearch.matching(text, User.display_name, User.username)
+    if narrowed is not None:
+        query = query.where(narrowed)
+    found = session.execute(query.order_by(User.display_name, User.username)).scalars()
+    return [
+        user
+        for user in found
+        if reviewer_refusal(
+            session, case=case, original=original, user=user, role=role, conflicts=conflicts
+        )
+        is None
+    ][:limit]
+
+
 @hooks.on_complete("appeal_accept")
 def accept(context: hooks.ActionContext) -> None:
-    """受理并指定复核人: the reviewer is of the review lane's role here and took no part in the original case."""
+    """受理并指定复核人: the reviewer is of the review lane's role here and took no part in the
+    original case (`reviewer_refusal`, the rule the page's list of reviewers applies too)."""
     data, session = context.data, context.session
     case, appeal = _appeal(context)
     reviewer = str(data.get("reviewer") or "").strip()
     original = cases.get(session, appeal.original_case_id)
-    if reviewer in conflicted(session, original.id):
-        raise _refuse(
-            f"回避：{reviewer} 办理或决定过原案件 {original.number}，不得复核其申诉", "reviewer"
-        )
-    role = context.properties.get("reviewerRole", "discipline")
+    role = context.properties.get("reviewerRole", REVIEWER_ROLE)
     user = session.execute(select(User).where(User.username == reviewer)).scalar_one_or_none()
     if user is None or not user.active:
         raise _refuse(f"复核人 {reviewer!r} 不是在用的用户", "reviewer")
-    if user.role != role or user.org_unit_code != case.org_unit_code:
-        raise _refuse(
-            f"复核人须为本案管辖单位（{case.org_unit_code}）的{_role_name(role)}人员："
-            f"{reviewer} 是 {user.org_unit_code} 的{_role_name(user.role)}人员",
-            "reviewer",
-        )
+    refused = reviewer_refusal(session, case=case, original=original, user=user, role=role)
+    if refused is not None:
+        raise _refuse(refused, "reviewer")
     _day(data, "accepted_on", "受理日期", context.clock, not_before=appeal.filed_on)
     appeal.reviewer = reviewer
     data["reviewer"] = reviewer

@@ -25,7 +25,7 @@ from workflows.access import Principal
 from workflows.cases import blacklist
 from workflows.cases.models import BlacklistEntry, CaseFile
 from workflows.errors import Forbidden, NotFound
-from workflows.org import service as org
+from workflows.org import people as org_people
 from workflows.org.models import User
 from workflows.paging import Page, paginate
 from workflows.roles import ROLES
@@ -40,7 +40,7 @@ _MAX_ID = 2**31 - 1
 
 @dataclass(frozen=True)
 class Person:
-    """A user as people see them: 姓名（单位·角色）, and the username a form sends."""
+    """A user as people see them: 姓名（单位·岗位）, and the username a form sends."""
 
     username: str
     label: str
@@ -56,7 +56,7 @@ class EntryView:
     basis_case_number: str
     entered_on: date
     reviewer: str  # as recorded: a username
-    reviewer_name: str  # 姓名（单位·角色） when the reviewer is a user, else as recorded
+    reviewer_name: str  # 姓名（单位·岗位） when the reviewer is a user, else as recorded
     reason: str  # why listed (a removal: why removed)
     removes_entry_id: int | None
     removed_by_entry_id: int | None
@@ -287,21 +287,13 @@ def basis_case_id(session: Session, *, principal: Principal, number: str) -> int
 
 
 def people(session: Session, usernames: Iterable[str]) -> dict[str, Person]:
-    """The users among `usernames`, each named 姓名（单位·角色）."""
-    wanted = sorted(set(usernames))
-    if not wanted:
-        return {}
-    found = session.execute(select(User).where(User.username.in_(wanted))).scalars().all()
-    return {person.username: person for person in _labelled(session, found)}
+    """The users among `usernames`, each named 姓名（单位·岗位） (workflows/org/people.py)."""
+    return {
+        name: Person(name, person.label)
+        for name, person in org_people.people(session, usernames).items()
+    }
 
 
 def _labelled(session: Session, users: Sequence[User]) -> list[Person]:
-    units = org.unit_names(session, (user.org_unit_code for user in users))
-    return [
-        Person(
-            user.username,
-            f"{user.display_name}（{units.get(user.org_unit_code, user.org_unit_code)}·"
-            f"{ROLES.get(user.role, user.role)}）",
-        )
-        for user in users
-    ]
+    named = people(session, (user.username for user in users))
+    return [named[user.username] for user in users if user.username in named]

@@ -24,6 +24,7 @@ from workflows.cases.models import CaseFile, RectificationRequirement, Verificat
 from workflows.cases.service import refuse as _refuse
 from workflows.engine import hooks
 from workflows.engine.clock import Clock
+from workflows.org import people
 
 BASES = {
     "tolerance": "容错免责决定",
@@ -210,6 +211,7 @@ def _open_accountability(
         if case.cadre_id is not None
         else cases.Subject(name=case.subject_name, org_unit_code=case.org_unit_code)
     )
+    verifier = people.label(session, context.actor)
     return cases.open_case(
         session,
         kind="accountability",
@@ -222,6 +224,6 @@ def _open_accountability(
         data={
             "source": "failed_rectification",
             "facts": f"纠错整改 {case.number} 经第{round_no}轮验收，结论为{RESULTS[result]}：{note}",
-            "evidence": f"{demanded}；验收记录（{verified_on}，{context.actor}）：{note}",
+            "evidence": f"{demanded}；验收记录（{verified_on}，{verifier}）：{note}",
         },
     )

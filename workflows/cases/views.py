@@ -13,7 +13,7 @@ not see is left out (a linked case) or missing (NotFound).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -40,6 +40,7 @@ from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import NotFound
+from workflows.org import people
 from workflows.org import service as org
 from workflows.paging import Page, paginate
 from workflows.roles import ESCALATION_ROLE
@@ -157,6 +158,7 @@ class CaseView:
     source: str | None
     opened_at: datetime
     opened_by: str
+    opened_by_name: str  # 姓名（单位·岗位）
     closed_at: datetime | None
     received_on: date | None  # the decision's receipt (送达)
     next_due_at: datetime | None  # the earliest deadline of its open tasks
@@ -169,8 +171,10 @@ def case_view(
     org_unit_name: str | None = None,
     next_due_at: datetime | None = None,
     overdue: bool = False,
+    opened_by_name: str | None = None,
 ) -> CaseView:
-    """`case` as lists show it (its unit's code standing in for a name not given)."""
+    """`case` as lists show it (its unit's code standing in for a name not given, the opener's
+    username for a label not given)."""
     return CaseView(
         id=case.id,
         number=case.number,
@@ -188,6 +192,7 @@ def case_view(
         source=case.source,
         opened_at=case.opened_at,
         opened_by=case.opened_by,
+        opened_by_name=opened_by_name or people.fallback(case.opened_by),
         closed_at=case.closed_at,
         received_on=case.received_on,
         next_due_at=next_due_at,
@@ -199,7 +204,15 @@ def case_views(session: Session, found: Iterable[CaseFile]) -> list[CaseView]:
     """Cases already read as lists show them, their units named with one query."""
     listed = list(found)
     names = org.unit_names(session, (case.org_unit_code for case in listed))
-    return [case_view(case, org_unit_name=names.get(case.org_unit_code)) for case in listed]
+    openers = people.labels(session, (case.opened_by for case in listed))
+    return [
+        case_view(
+            case,
+            org_unit_name=names.get(case.org_unit_code),
+            opened_by_name=openers[case.opened_by],
+        )
+        for case in listed
+    ]
 
 
 # --- lists ---------------------------------------------------------------------------------
@@ -263,12 +276,14 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
 
 def _listed(session: Session, rows: Sequence[Row[Any]]) -> list[CaseView]:
     names = org.unit_names(session, (row.CaseFile.org_unit_code for row in rows))
+    openers = people.labels(session, (row.CaseFile.opened_by for row in rows))
     return [
         case_view(
             row.CaseFile,
             org_unit_name=names.get(row.CaseFile.org_unit_code),
             next_due_at=row.next_due_at,
             overdue=bool(row.overdue),
+            opened_by_name=openers[row.CaseFile.opened_by],
         )
         for row in rows
     ]
@@ -339,13 +354,17 @@ class DecisionView:
     departure_reason: str | None
     decided_on: date
     decided_by: str
+    decided_by_name: str  # 姓名（单位·岗位）
     corrects_id: int | None
     effective: str  # effective, modified, revoked
     effective_name: str
     case: CaseView | None = None  # the case decided, where a list of decisions shows it
 
 
-def decision_view(decision: Decision, case: CaseView | None = None) -> DecisionView:
+def decision_view(
+    decision: Decision, case: CaseView | None = None, *, names: Mapping[str, str] | None = None
+) -> DecisionView:
+    """A decision as people read it; `names`: labels of its decider (`people.labels`)."""
     kind = DECISION_CASE_KINDS.get(decision.kind, decision.kind)
     return DecisionView(
         id=decision.id,
@@ -363,6 +382,8 @@ def decision_view(decision: Decision, case: CaseView | None = None) -> DecisionV
         departure_reason=decision.departure_reason,
         decided_on=decision.decided_on,
         decided_by=decision.decided_by,
+        decided_by_name=(names or {}).get(decision.decided_by)
+        or people.fallback(decision.decided_by),
         corrects_id=decision.corrects_id,
         effective=decision.effective,
         effective_name=EFFECTIVE_NAMES.get(decision.effective, decision.effective),
@@ -382,7 +403,11 @@ def own_decisions(
         .limit(limit)
     ).all()
     shown = case_views(session, (case for _, case in rows))
-    return [decision_view(decision, view) for (decision, _), view in zip(rows, shown, strict=True)]
+    names = people.labels(session, (decision.decided_by for decision, _ in rows))
+    return [
+        decision_view(decision, view, names=names)
+        for (decision, _), view in zip(rows, shown, strict=True)
+    ]
 
 
 # --- one case ------------------------------------------------------------------------------
@@ -392,6 +417,7 @@ def own_decisions(
 class TimelineEntry:
     at: datetime
     actor: str
+    actor_name: str  # 姓名（单位·岗位）, or the system's own label
     role: str | None
     action: str
     label: str
@@ -423,6 +449,7 @@ class Urge:
     task_id: int
     task_name: str
     urged_by: str
+    urged_by_name: str  # 姓名（单位·岗位）
     note: str
     created_at: datetime
 
@@ -485,9 +512,11 @@ def case_detail(
         else ()
     )
     tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
-    decisions = session.execute(
-        select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)
-    ).scalars()
+    decisions = (
+        session.execute(select(Decision).where(Decision.case_id == case.id).order_by(Decision.id))
+        .scalars()
+        .all()
+    )
     comments = (
         int(
             session.execute(
@@ -509,11 +538,21 @@ def case_detail(
         ADD_DOCUMENT: documents.may_add(session, principal, case),
     }
     due = [t.due_at for t in tasks if t.due_at is not None]
+    history = timeline(session, case)
+    found_urges = urges(session, case)
+    names = people.labels(
+        session,
+        [
+            case.opened_by,
+            *(d.decided_by for d in decisions),
+        ],
+    )
     summary = case_view(
         case,
         org_unit_name=org.unit_names(session, [case.org_unit_code]).get(case.org_unit_code),
         next_due_at=min(due) if due else None,
         overdue=overdue,
+        opened_by_name=names[case.opened_by],
     )
     links = tuple(visible_links(session, principal, case))
     return CaseDetailView(
@@ -528,10 +567,10 @@ def case_detail(
                 principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id
             )
         ),
-        decisions=tuple(decision_view(d) for d in decisions),
-        timeline=tuple(timeline(session, case)),
+        decisions=tuple(decision_view(d, names=names) for d in decisions),
+        timeline=tuple(history),
         links=links,
-        urges=tuple(urges(session, case)),
+        urges=tuple(found_urges),
         comments_count=comments,
         diagram=diagram(session, case),
         recommendation=_recommendation(session, case, links),
@@ -620,14 +659,15 @@ def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
         if task_ids
         else {}
     )
-    return [_entry(row, names) for row in rows]
+    actors = people.labels(session, (row.actor for row in rows))
+    return [_entry(row, names, actors) for row in rows]
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
+def _entry(row: AuditEvent, task_names: dict[int, str], actors: Mapping[str, str]) -> TimelineEntry:
     try:
         detail = json.loads(row.detail or "{}")
     except ValueError:
@@ -658,6 +698,7 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
     return TimelineEntry(
         at=row.at,
         actor=row.actor,
+        actor_name=actors[row.actor],
         role=(by or {}).get("role"),
         action=row.action,
         label=f"{label}：{task_name}" if task_name else label,
@@ -708,7 +749,11 @@ def urges(session: Session, case: CaseFile) -> list[Urge]:
         .where(TaskUrge.instance_id == case.instance_id)
         .order_by(TaskUrge.id)
     ).all()
-    return [Urge(u.id, u.task_id, name, u.urged_by, u.note, u.created_at) for u, name in rows]
+    names = people.labels(session, (u.urged_by for u, _name in rows))
+    return [
+        Urge(u.id, u.task_id, name, u.urged_by, names[u.urged_by], u.note, u.created_at)
+        for u, name in rows
+    ]
 
 
 def diagram(session: Session, case: CaseFile, *, with_xml: bool = False) -> Diagram | None:

@@ -26,6 +26,7 @@ from workflows.engine import audit, settings
 from workflows.engine.clock import Clock, parse_duration
 from workflows.engine.models import AuditEvent, Instance
 from workflows.errors import ClockNotAdjustable, NotFound, ValidationFailed
+from workflows.org import people
 from workflows.org import service as org
 from workflows.org.models import LoginSession, OrgUnit, User
 from workflows.roles import ROLES
@@ -58,6 +59,23 @@ def checked_email(value: str | None) -> str | None:
     if not _EMAIL.fullmatch(text):
         raise _refuse("email", f"邮箱地址格式不正确：{text[:100]}（应如 name@example.gov.cn）")
     return text
+
+
+def checked_name(value: str | None) -> str:
+    """The 姓名 to store: trimmed, 1 to 50 characters (ValidationFailed naming `display_name`)."""
+    text = " ".join((value or "").split())
+    if not 0 < len(text) <= people.NAME_MAX:
+        raise _refuse("display_name", f"姓名应为 1 到 {people.NAME_MAX} 个字")
+    return text
+
+
+def checked_post(value: str | None) -> str | None:
+    """The 职务 to store: trimmed, None for none (empty), at most 100 characters
+    (ValidationFailed naming `post`)."""
+    text = " ".join((value or "").split())
+    if len(text) > people.POST_MAX:
+        raise _refuse("post", f"职务不能超过 {people.POST_MAX} 个字")
+    return text or None
 
 
 # -- users -------------------------------------------------------------------------------
@@ -116,11 +134,13 @@ def create_user(
     hasher: PasswordHasher,
     cadre_id: int | None = None,
     email: str | None = None,
+    post: str | None = None,
 ) -> User:
-    """A new active user in one of the administrator's units (unique name, known role,
-    password of 8+ characters, cadre record in scope, a valid e-mail address or none);
-    audited without the password."""
+    """A new active user in one of the administrator's units (unique name, a 姓名 of 1 to 50
+    characters, a 职务 of at most 100 or none, known role, password of 8+ characters, cadre
+    record in scope, a valid e-mail address or none); audited without the password."""
     check_may_administer(principal)
+    display_name, post = checked_name(display_name), checked_post(post)
     address = checked_email(email)
     if role not in ROLES:
         raise _refuse("role", f"未知角色 {role}")
@@ -138,6 +158,7 @@ def create_user(
         clock=clock,
         hasher=hasher,
         cadre_id=cadre_id,
+        post=post,
     )
     created.email = address
     audit.record(
@@ -152,6 +173,7 @@ def create_user(
             "org_unit": org_unit,
             "cadre_id": cadre_id,
             "display_name": display_name,
+            "post": post,
             "email": address,
         },
     )
@@ -173,8 +195,10 @@ def update_user(
     password: str | None = None,
     unlock: bool = False,
     email: str | None = None,
+    post: str | None = None,
 ) -> User:
-    """Changes a user of the administrator's units (`email`: a new address, or "" for none);
+    """Changes a user of the administrator's units (`display_name`: their 姓名, 1 to 50
+    characters; `post`: their 职务, "" for none; `email`: a new address, or "" for none);
     a password reset or deactivation ends their sessions; nobody demotes, moves or
     deactivates themselves. Audited."""
     target = user(session, principal=principal, username=username)
@@ -198,9 +222,12 @@ def update_user(
         _unit_in_scope(session, principal, org_unit, "org_unit")
         changes["org_unit"] = {"from": target.org_unit_code, "to": org_unit}
         target.org_unit_code = org_unit
-    if display_name is not None and display_name != target.display_name:
-        changes["display_name"] = {"from": target.display_name, "to": display_name}
-        target.display_name = display_name
+    if display_name is not None and checked_name(display_name) != target.display_name:
+        changes["display_name"] = {"from": target.display_name, "to": checked_name(display_name)}
+        target.display_name = checked_name(display_name)
+    if post is not None and checked_post(post) != target.post:
+        changes["post"] = {"from": target.post, "to": checked_post(post)}
+        target.post = checked_post(post)
     if active is not None and active != target.active:
         changes["active"] = {"from": target.active, "to": active}
         target.active = active
@@ -415,6 +442,7 @@ class AuditEntry:
     id: int
     at: datetime
     actor: str
+    actor_name: str  # 姓名（单位·岗位）, or the system's own label
     action: str
     object_type: str
     object_id: str
@@ -446,15 +474,17 @@ def audit_rows(
     if filters.until is not None:
         query = query.where(AuditEvent.at < filters.until)
     found = paging.paginate(session, query, page=page, per_page=per_page, key=AuditEvent.id)
-    return found.map(lambda row: _entry(row.AuditEvent))
+    names = people.labels(session, (row.AuditEvent.actor for row in found.items))
+    return found.map(lambda row: _entry(row.AuditEvent, names))
 
 
-def _entry(r: AuditEvent) -> AuditEntry:
+def _entry(r: AuditEvent, names: people.Labels) -> AuditEntry:
     detail = json.loads(r.detail or "{}")
     return AuditEntry(
         id=r.id,
         at=r.at,
         actor=r.actor,
+        actor_name=names[r.actor],
         action=r.action,
         object_type=r.object_type,
         object_id=r.object_id,

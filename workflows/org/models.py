@@ -28,7 +28,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(200))  # 姓名
+    post: Mapped[str | None] = mapped_column(String(100))  # 职务, e.g. 第一纪检监察室主任
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(50), index=True)
     org_unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"), index=True)

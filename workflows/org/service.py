@@ -75,8 +75,9 @@ def add_user(
     clock: Clock,
     hasher: PasswordHasher,
     cadre_id: int | None = None,
+    post: str | None = None,
 ) -> User:
-    """A user with an argon2-hashed password; flushes."""
+    """A user with an argon2-hashed password (`post`: their 职务, if any); flushes."""
     if role not in ROLES:
         raise ValidationFailed(
             "unknown role", [{"field": "role", "message": f"one of {', '.join(ROLES)}"}]
@@ -89,6 +90,7 @@ def add_user(
     user = User(
         username=username,
         display_name=display_name,
+        post=post or None,
         password_hash=hasher.hash(password),
         role=role,
         org_unit_code=org_unit_code,

@@ -25,8 +25,9 @@ from workflows.cases.models import CaseFile
 from workflows.engine import functions, time_limits
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, ProcessVersion, UTCDateTime
+from workflows.org import people
 from workflows.org import service as org
-from workflows.org.models import OrgUnit, User
+from workflows.org.models import OrgUnit
 from workflows.roles import ESCALATION_ROLE, ROLES
 from workflows.tasks import queues
 from workflows.tasks import service as work
@@ -88,6 +89,7 @@ class OverdueTask:
     workdays_overdue: int = 0  # 逾期 N 个工作日, from the original due date
     supervision_due_at: datetime | None = None  # 督办期限, when an escalation set one
     supervision_overdue: bool = False
+    last_urged_by_name: str | None = None  # 姓名（单位·岗位）
 
 
 @dataclass(frozen=True)
@@ -232,10 +234,17 @@ def overdue(
         rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
         found = paging.Page(rows, page, per_page, (page - 1) * per_page + len(rows))
     urges = _urges(session, [row.HumanTask.id for row in found.items])
+    names = people.labels(
+        session,
+        [
+            *(row.HumanTask.assignee for row in found.items),
+            *(seen.last_by for seen in urges.values()),
+        ],
+    )
     calendar = functions.LazyCalendar(session)
     return found.map(
         lambda row: _item(
-            row, now, principal, urges.get(row.HumanTask.id, _NO_URGES), calendar, clock
+            row, now, principal, urges.get(row.HumanTask.id, _NO_URGES), calendar, clock, names
         )
     )
 
@@ -255,10 +264,8 @@ def _overdue_rows(
                 CaseFile.subject_name.label("subject_name"),
                 ProcessVersion.name.label("process_name"),
                 OrgUnit.name.label("org_unit_name"),
-                User.display_name.label("assignee_name"),
             )
             .join(Instance, Instance.id == HumanTask.instance_id)
-            .outerjoin(User, User.username == HumanTask.assignee)
             .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
             .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
             .outerjoin(OrgUnit, OrgUnit.code == HumanTask.org_unit)
@@ -288,7 +295,13 @@ _NO_URGES = _Urges()
 
 
 def _item(
-    row: Any, now: datetime, principal: Principal, urges: _Urges, calendar: Any, clock: Clock
+    row: Any,
+    now: datetime,
+    principal: Principal,
+    urges: _Urges,
+    calendar: Any,
+    clock: Clock,
+    names: people.Labels,
 ) -> OverdueTask:
     task: HumanTask = row.HumanTask
     since = task.due_at or task.created_at
@@ -324,7 +337,8 @@ def _item(
         last_urged_at=urges.last_at,
         last_urged_by=urges.last_by,
         actions=actions,
-        assignee_name=row.assignee_name,
+        assignee_name=names.of(task.assignee),
+        last_urged_by_name=names.of(urges.last_by),
         due_basis=task.due_basis,
         workdays_overdue=time_limits.overdue_workdays(task.due_at, now, calendar, clock),
         supervision_due_at=task.supervision_due_at,

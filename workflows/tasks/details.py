@@ -1,6 +1,7 @@
 """What earlier steps of a task's instance recorded (办理记录): each completed form's answers,
 labelled by the titles of the forms the version was deployed with, so the person deciding
-sees what they decide on. Part of a task's view (workflows/tasks/views.py)."""
+sees what they decide on; who completed each step, and a person a form chose, by name. Part
+of a task's view (workflows/tasks/views.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.engine.models import HumanTask
+from workflows.org import people
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class RecordedStep:
 
     task_name: str
     completed_by: str | None
+    completed_by_name: str | None  # 姓名（单位·岗位）
     completed_at: datetime | None
     entries: list[RecordedEntry]
 
@@ -51,6 +54,13 @@ def recorded_steps(
         .all()
     )
     own = set(_properties(forms.get(task.form or "")))
+    chosen = {  # fields naming a person (ui:widget person, e.g. an appeal's reviewer): named too
+        str(data.get(key))
+        for step in done
+        for key in _person_fields(forms, step.form or "")
+        if isinstance(data.get(key), str)
+    }
+    names = people.labels(session, [*(step.completed_by for step in done), *chosen])
     last_step: dict[str, int] = {}
     for index, step in enumerate(done):
         for key in _properties(forms.get(step.form or "")):
@@ -58,10 +68,13 @@ def recorded_steps(
     steps: list[RecordedStep] = []
     for index, step in enumerate(done):
         entries = []
+        persons = _person_fields(forms, step.form or "")
         for key, spec in _ordered(forms, step.form or ""):
             text = (
                 _text(spec, data.get(key)) if key not in own and last_step[key] == index else None
             )
+            if text and key in persons:
+                text = names[text]
             if text:
                 entries.append(
                     RecordedEntry(key=key, label=str(spec.get("title") or key), text=text)
@@ -71,6 +84,7 @@ def recorded_steps(
                 RecordedStep(
                     task_name=step.name,
                     completed_by=step.completed_by,
+                    completed_by_name=names.of(step.completed_by),
                     completed_at=step.completed_at,
                     entries=entries,
                 )
@@ -85,11 +99,24 @@ def _properties(schema: Any) -> dict[str, Any]:
     )
 
 
+def _ui(forms: dict[str, Any], name: str) -> dict[str, Any]:
+    ui = forms.get(name.removesuffix(".schema.json") + ".uischema.json")
+    return ui if isinstance(ui, dict) else {}
+
+
+def _person_fields(forms: dict[str, Any], name: str) -> set[str]:
+    """The fields of a form whose value is a username (UI schema `"ui:widget": "person"`)."""
+    return {
+        key
+        for key, spec in _ui(forms, name).items()
+        if isinstance(spec, dict) and spec.get("ui:widget") == "person"
+    }
+
+
 def _ordered(forms: dict[str, Any], name: str) -> list[tuple[str, Any]]:
     """A form's fields in the order its page shows them (the UI schema's `ui:order`)."""
     found = _properties(forms.get(name))
-    ui = forms.get(name.removesuffix(".schema.json") + ".uischema.json")
-    order = ui.get("ui:order") if isinstance(ui, dict) else None
+    order = _ui(forms, name).get("ui:order")
     if not isinstance(order, list):
         return list(found.items())
     rank = {key: i for i, key in enumerate(order) if isinstance(key, str)}

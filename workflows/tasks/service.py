@@ -41,6 +41,7 @@ from workflows.errors import (
     TaskAlreadyCompleted,
     ValidationFailed,
 )
+from workflows.org import people
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ESCALATION_ROLE, ROLES
 from workflows.tasks import deadlines, notifications
@@ -129,7 +130,7 @@ def urge(
         session,
         told,
         title=f"催办：{task.name}{_where(case)}",
-        body=f"{principal.username}：{text}",
+        body=f"{people.label(session, principal.username)}：{text}",
         task=task,
         case=case,
         clock=clock,
@@ -175,7 +176,7 @@ def escalate(
         session,
         told,
         title=f"督办：{task.name}{_where(case)}已逾期",
-        body=f"{principal.username}（{principal.org_unit}）督办上报：{text}",
+        body=f"{people.label(session, principal.username)}督办上报：{text}",
         task=task,
         case=case,
         clock=clock,
@@ -367,12 +368,13 @@ def _reassign(
     task.assignee = target.username
     case = _case_of(session, task)
     where = f"（{case.number}）" if case else ""
+    who = people.label(session, principal.username)
     notifications.notify(
         session,
         username=target.username,
         kind="assigned",
-        title=f"{principal.username} {verb}给你：{task.name}{where}",
-        body=f"{principal.username} 将任务「{task.name}」{verb}给你办理。",
+        title=f"{who} {verb}给你：{task.name}{where}",
+        body=f"{who} 将任务「{task.name}」{verb}给你办理。",
         task_id=task.id,
         case_id=case.id if case else None,
         clock=clock,
@@ -393,32 +395,52 @@ def _reassign(
 def _eligible(
     session: Session, principal: Principal, task: HumanTask, username: str, verb: str
 ) -> Principal:
-    """The target user of a delegation or transfer, who may work the task (ValidationFailed on `username` if not)."""
+    """The target user of a delegation or transfer, who may work the task (ValidationFailed on
+    `username` if not): `target_refusal`, the rule the list of candidates applies too."""
 
     def refuse(message: str) -> ValidationFailed:
         return ValidationFailed(message, [{"field": "username", "message": message}])
 
     if not username:
         raise refuse(f"请指定{verb}给谁")
-    if username == principal.username:
-        raise refuse(f"不能{verb}给自己")
-    if username == task.assignee:
-        raise refuse(f"任务已由 {username} 办理，无需{verb}")
     try:
         target = access.principal_for(session, username=username)
     except NotFound:
         raise refuse(f"用户 {username} 不存在或已停用") from None
-    role = ROLES.get(task.role or "", task.role or "")
-    try:
-        access.check_may_complete(session, target, task, ignore_assignment=True)
-    except NotFound:
-        raise refuse(
-            f"{username} 是 {target.org_unit} 的{ROLES.get(target.role, target.role)}人员："
-            f"本任务只能{verb}给 {task.org_unit} 的{role}人员"
-        ) from None
-    except Forbidden as err:
-        raise refuse(err.message) from None
+    facts = access.task_facts(session, task.id)
+    if facts is None:
+        raise NotFound(f"task {task.id} not found")
+    refused = target_refusal(
+        session, principal, facts, target, verb=verb, name=people.label(session, username)
+    )
+    if refused is not None:
+        raise refuse(refused)
     return target
+
+
+def target_refusal(
+    session: Session,
+    principal: Principal,
+    facts: access.TaskFacts,
+    target: Principal,
+    *,
+    verb: str,
+    name: str | None = None,
+) -> str | None:
+    """Why the task of `facts` may not be delegated or transferred (`verb`) by the principal to
+    `target` (None when it may): not to oneself, nor to whoever holds it, and only to someone
+    who could work it — its role and unit, and recusal (`access.work_refusal`). `name`: the
+    target's 姓名 for the message (else their username)."""
+    who = name or target.username
+    if target.username == principal.username:
+        return f"不能{verb}给自己"
+    if target.username == facts.assignee:
+        return f"任务已由{who}办理，无需{verb}"
+    refused = access.work_refusal(session, target, facts, ignore_assignment=True)
+    if isinstance(refused, NotFound):
+        role = ROLES.get(facts.role or "", facts.role or "")
+        return f"{who}不能办理本任务：本任务只能{verb}给 {facts.org_unit} 的{role}人员"
+    return refused.message if refused is not None else None
 
 
 def _fixed(session: Session, locked: instances.Locked, task: HumanTask) -> bool:

@@ -30,19 +30,17 @@ from workflows.engine import spiff, versions
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, ProcessVersion, table_of
 from workflows.errors import NotFound
-from workflows.org.models import User
+from workflows.org import people
 from workflows.roles import ROLES
 from workflows.tasks import completion, details, notifications, queues
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
-from workflows.tasks.models import Notification
+from workflows.tasks.models import Notification, TaskComment, TaskUrge
 
 CLAIM, UNCLAIM, DELEGATE, TRANSFER = "claim", "unclaim", "delegate", "transfer"
 COMPLETE, URGE, ESCALATE, COMMENT = "complete", "urge", "escalate", "comment"
 #: What a principal may do to a task, in the order the pages offer it.
 ACTIONS = (CLAIM, UNCLAIM, DELEGATE, TRANSFER, COMPLETE, URGE, ESCALATE, COMMENT)
-#: Whom a delegation or transfer may go to: at most this many are offered.
-COLLEAGUES_MAX = 50
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,9 @@ class TaskView:
     org_unit: str | None
     org_unit_name: str | None  # None where not looked up, or for a unit not known
     assignee: str | None
+    assignee_name: str | None  # the assignee as people see them: 姓名（单位·岗位）
     owner: str | None  # who delegated it to the assignee (委派人)
+    owner_name: str | None
     state: str  # open / completed / cancelled
     created_at: datetime
     due_at: datetime | None
@@ -69,6 +69,7 @@ class TaskView:
     due_soon: bool
     completed_at: datetime | None
     completed_by: str | None
+    completed_by_name: str | None
     case_id: int | None
     case_number: str | None
     subject_name: str | None
@@ -116,9 +117,35 @@ class CompletedView:
     id: int
     completed_at: datetime
     completed_by: str
+    completed_by_name: str
     instance_status: str
     case_id: int | None
     next_tasks: tuple[TaskView, ...]
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """A comment (评论) on a task, its author named."""
+
+    id: int
+    task_id: int
+    author: str
+    author_name: str  # 姓名（单位·岗位）
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UrgeView:
+    """A 催办 or 督办上报 on a task, who urged it named."""
+
+    id: int
+    task_id: int
+    urged_by: str
+    urged_by_name: str  # 姓名（单位·岗位）
+    note: str
+    created_at: datetime
+    kind: str  # urge, escalation
 
 
 @dataclass(frozen=True)
@@ -256,6 +283,7 @@ def completed(
         id=done.id,
         completed_at=done.completed_at,
         completed_by=done.completed_by,
+        completed_by_name=people.labels(session, [done.completed_by])[done.completed_by],
         instance_status=done.instance_status,
         case_id=result.case_id,
         next_tasks=tuple(
@@ -331,24 +359,40 @@ def task_form(session: Session, principal: Principal, task_id: int) -> TaskForm:
     )
 
 
-def colleagues(session: Session, principal: Principal, task: TaskView) -> list[str]:
-    """Whom a delegation or transfer of the open task could go to: the active users of its
-    role in its unit, the principal left out (the write checks the one chosen)."""
-    if task.state != "open":
-        return []
-    return list(
-        session.execute(
-            select(User.username)
-            .where(
-                User.role == task.role,
-                User.org_unit_code == task.org_unit,
-                User.active.is_(True),
-                User.username != principal.username,
-            )
-            .order_by(User.username)
-            .limit(COLLEAGUES_MAX)
-        ).scalars()
-    )
+def comments(session: Session, principal: Principal, task_id: int) -> list[CommentView]:
+    """The comments of a task the principal may see (NotFound otherwise), oldest first, named."""
+    return comment_views(session, work.comments_of(session, principal=principal, task_id=task_id))
+
+
+def comment_views(session: Session, rows: Sequence[TaskComment]) -> list[CommentView]:
+    """Comments already read, their authors named with one query."""
+    names = people.labels(session, (row.author for row in rows))
+    return [
+        CommentView(row.id, row.task_id, row.author, names[row.author], row.body, row.created_at)
+        for row in rows
+    ]
+
+
+def urges(session: Session, principal: Principal, task_id: int) -> list[UrgeView]:
+    """The urges of a task the principal may see (NotFound otherwise), oldest first, named."""
+    return urge_views(session, work.urges_of(session, principal=principal, task_id=task_id))
+
+
+def urge_views(session: Session, rows: Sequence[TaskUrge]) -> list[UrgeView]:
+    """Urges already read, who urged each named with one query."""
+    names = people.labels(session, (row.urged_by for row in rows))
+    return [
+        UrgeView(
+            row.id,
+            row.task_id,
+            row.urged_by,
+            names[row.urged_by],
+            row.note,
+            row.created_at,
+            row.kind,
+        )
+        for row in rows
+    ]
 
 
 def process_names(session: Session) -> dict[str, str]:
@@ -472,6 +516,9 @@ def _views(
     with_actions = with_actions and principal is not None
     if with_actions and fixed is None and principal is not None:
         fixed = _fixed(session, principal, rows)
+    names = people.labels(
+        session, (name for row in rows for name in (row.assignee, row.owner, row.completed_by))
+    )
     views = []
     for row in rows:
         is_open = row.state == "open"
@@ -489,7 +536,9 @@ def _views(
                 org_unit=row.org_unit,
                 org_unit_name=row.org_unit_name if named else None,
                 assignee=row.assignee,
+                assignee_name=names.of(row.assignee),
                 owner=row.owner,
+                owner_name=names.of(row.owner),
                 state=row.state,
                 created_at=row.created_at,
                 due_at=row.due_at,
@@ -498,6 +547,7 @@ def _views(
                 due_soon=is_open and row.due_at is not None and now <= row.due_at < soon,
                 completed_at=row.completed_at,
                 completed_by=row.completed_by,
+                completed_by_name=names.of(row.completed_by),
                 case_id=row.case_id,
                 case_number=row.case_number,
                 subject_name=row.subject_name,

@@ -27,6 +27,7 @@ from workflows.cases.models import Appeal, CaseFile, Decision
 from workflows.engine import timers
 from workflows.engine.models import Instance
 from workflows.errors import ValidationFailed
+from workflows.org.models import User
 from workflows.runtime import Runtime
 from workflows.tasks import deadlines
 from workflows.tasks import service as work
@@ -155,6 +156,14 @@ def _reviewer(w: World, case: CaseFile) -> str | None:
         ).scalar_one()
 
 
+def _name(w: World, username: str) -> str:
+    """A user's 姓名, as refusals name people."""
+    with w.rt.db.reading() as session:
+        return str(
+            session.execute(select(User.display_name).where(User.username == username)).scalar_one()
+        )
+
+
 # --- filing -----------------------------------------------------------------------------------
 
 
@@ -233,7 +242,7 @@ def _refused_reviewer(rt: Runtime, reviewer: str) -> None:
     original = _decided(w)
     case = _file(w, original)
     with pytest.raises(
-        ValidationFailed, match=f"回避：{reviewer} 办理或决定过原案件 {original.number}"
+        ValidationFailed, match=f"回避：{_name(w, reviewer)}办理或决定过原案件 {original.number}"
     ) as refused:
         _accept(w, case, reviewer)
     assert refused.value.errors[0]["field"] == "reviewer"

@@ -1,12 +1,13 @@
-"""people by name: 姓名 and 职务 on users (filled by issue 14's people work)
+"""people by name: a user's 职务 (app_user.post) beside their 姓名 (display_name), so that
+every person is shown as 姓名（单位·岗位）
 
 Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-03
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0014"
 down_revision = "0013"
@@ -15,8 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("app_user") as batch:
+        batch.add_column(sa.Column("post", sa.String(100), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("app_user") as batch:
+        batch.drop_column("post")
