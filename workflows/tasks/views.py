@@ -326,6 +326,13 @@ def task_detail(
     if is_open:
         refused = access.work_refusal(session, principal, _facts(found))
         why_not = refused.message if refused is not None else None
+        if (
+            refused is not None
+            and view.assignee_name
+            and access.work_refusal(session, principal, _facts(found), ignore_assignment=True)
+            is None
+        ):  # held by someone else: say by whom, by name
+            why_not = f"本任务已指定由{view.assignee_name}办理，你不能办理"
     else:
         why_not = f"任务已{'办结' if found.state == 'completed' else '取消'}"
     ui_name = properties.get("formUiSchemaFilename")
