@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from server import auth
 from server.api.case_bodies import text
-from server.api.common import Blueprint
+from server.api.common import Blueprint, person_name
 from server.transfer import MAX_MB, read_file, serve_download
 from workflows import access
 from workflows.documents import formats
@@ -63,6 +63,7 @@ _UPLOAD_BODY = {
 
 class WithdrawalSchema(Schema):
     withdrawn_by = fields.String(required=True)
+    withdrawn_by_name = person_name("撤回人")
     withdrawn_at = fields.DateTime(required=True)
     reason = fields.String(required=True, metadata={"description": "撤回理由"})
 
@@ -80,6 +81,7 @@ class DocumentSchema(Schema):
     task_id = fields.Integer(allow_none=True, metadata={"description": "添加时所在的环节（任务）"})
     task_name = fields.String(allow_none=True)
     uploaded_by = fields.String(required=True)
+    uploaded_by_name = person_name("添加人")
     uploaded_at = fields.DateTime(required=True)
     withdrawn = fields.Boolean(required=True)
     withdrawal = fields.Nested(
@@ -137,11 +139,13 @@ def document_item(listed: documents.Listed) -> dict[str, Any]:
         "task_id": row.task_id,
         "task_name": listed.task_name,
         "uploaded_by": row.uploaded_by,
+        "uploaded_by_name": listed.uploaded_by_name,
         "uploaded_at": row.uploaded_at,
         "withdrawn": withdrawal is not None,
         "withdrawal": (
             {
                 "withdrawn_by": withdrawal.withdrawn_by,
+                "withdrawn_by_name": listed.withdrawn_by_name,
                 "withdrawn_at": withdrawal.withdrawn_at,
                 "reason": withdrawal.reason,
             }

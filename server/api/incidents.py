@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs, PageSchema, refusals
+from server.api.common import Blueprint, PageArgs, PageSchema, person_name, refusals
 from workflows.engine.incidents.models import STATUSES
 from workflows.incidents import actions, views
 
@@ -64,6 +64,7 @@ class IncidentSchema(Schema):
     )
     closed_at = fields.DateTime(allow_none=True)
     closed_by = fields.String(allow_none=True)
+    closed_by_name = person_name("处理人")
     may_retry = fields.Boolean(required=True)
     may_cancel = fields.Boolean(required=True)
 

@@ -64,7 +64,11 @@ def test_delegation_notifies_only_the_colleague(world: World, login: Any) -> Non
     assert inbox["unread"] == 1 and inbox["total"] == 1
     notice = inbox["items"][0]
     assert (notice["kind"], notice["kind_name"], notice["task_id"]) == ("assigned", "分派", task.id)
-    assert "discipline.hf" in notice["title"] and notice["case_id"] and notice["read_at"] is None
+    assert (
+        "discipline hf（合肥市·纪检监察机关） 委派给你" in notice["title"]
+        and notice["case_id"]
+        and notice["read_at"] is None
+    )
     assert login("discipline.hf").get("/notifications").get_json()["total"] == 0
 
 

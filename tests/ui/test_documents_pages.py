@@ -162,7 +162,7 @@ def test_withdraw_needs_a_reason_and_strikes_the_document_through(
     after = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert (
         '<li class="case-doc withdrawn"' in after
-        and "已撤回（discipline.hf，" in after
+        and "已撤回（discipline hf（合肥市·纪检监察机关），" in after
         and "照片与本案无关" in after
     )
     assert f'action="/documents/{doc_id}/withdraw"' not in after

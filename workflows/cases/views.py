@@ -817,6 +817,7 @@ class RecommendationView:
     key: str
     name: str
     analysed_by: str
+    analysed_by_name: str  # 姓名（单位·岗位）
     recorded_at: datetime
     elements: tuple[ElementView, ...]
     distinctions: tuple[DistinctionView, ...]
@@ -853,6 +854,7 @@ def _recommendation(
             key=analysis.recommendation,
             name=tolerance.OUTCOME_NAMES.get(analysis.recommendation, analysis.recommendation),
             analysed_by=analysis.analysed_by,
+            analysed_by_name=people.label(session, analysis.analysed_by) or "",
             recorded_at=analysis.recorded_at,
             elements=tuple(
                 ElementView(

@@ -34,6 +34,7 @@ from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from workflows.org import people
 from workflows.roles import ROLES
 
 #: The largest file a case takes (bytes).
@@ -56,6 +57,8 @@ class Listed:
     task_name: str | None
     withdrawal: DocumentWithdrawal | None
     may_withdraw: bool
+    uploaded_by_name: str = ""  # 姓名（单位·岗位）
+    withdrawn_by_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,15 @@ def documents_of(session: Session, *, principal: Principal, case_id: int) -> lis
         .order_by(CaseDocument.id)
     ).all()
     conflicted = _appeal_conflict(session, principal, case) is not None
+    names = people.labels(
+        session,
+        [
+            *(document.uploaded_by for document, _w, _t in rows),
+            *(withdrawal.withdrawn_by for _d, withdrawal, _t in rows if withdrawal is not None),
+        ],
+    )
     return [
-        _listed(principal, case, document, withdrawal, task_name, conflicted)
+        _listed(principal, case, document, withdrawal, task_name, conflicted, names)
         for document, withdrawal, task_name in rows
     ]
 
@@ -103,6 +113,9 @@ def document(session: Session, *, principal: Principal, document_id: int) -> Lis
         withdrawal,
         task_name,
         _appeal_conflict(session, principal, case) is not None,
+        people.labels(
+            session, [found.uploaded_by, withdrawal.withdrawn_by if withdrawal else None]
+        ),
     )
 
 
@@ -290,6 +303,7 @@ def _listed(
     withdrawal: DocumentWithdrawal | None,
     task_name: str | None,
     conflicted: bool,
+    names: people.Labels,
 ) -> Listed:
     return Listed(
         document=found,
@@ -302,6 +316,8 @@ def _listed(
             and not conflicted
             and _may_withdraw(principal, case, found)
         ),
+        uploaded_by_name=names[found.uploaded_by],
+        withdrawn_by_name=names.of(withdrawal.withdrawn_by) if withdrawal else None,
     )
 
 

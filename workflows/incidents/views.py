@@ -21,6 +21,7 @@ from workflows.engine.incidents import service
 from workflows.engine.incidents.models import OPEN, STATUSES, Incident
 from workflows.engine.models import Instance, ProcessVersion
 from workflows.errors import Forbidden, NotFound
+from workflows.org import people
 from workflows.roles import ROLES
 
 #: Who sees and handles incidents.
@@ -54,6 +55,7 @@ class IncidentView:
     closed_by: str | None
     may_retry: bool
     may_cancel: bool
+    closed_by_name: str | None = None  # 姓名（单位·岗位）
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def _query(principal: Principal) -> Select[Any]:
     )
 
 
-def _view(row: Any) -> IncidentView:
+def _view(row: Any, names: people.Labels) -> IncidentView:
     shown = bool(row.case_visible)
     is_open = row.status == OPEN
     return IncidentView(
@@ -144,6 +146,7 @@ def _view(row: Any) -> IncidentView:
         next_retry_at=row.next_retry_at,
         closed_at=row.closed_at,
         closed_by=row.closed_by,
+        closed_by_name=names.of(row.closed_by),
         may_retry=is_open,
         may_cancel=is_open,
     )
@@ -172,7 +175,8 @@ def incidents(
         per_page=per_page,
         key=Incident.id,
     )
-    return found.map(_view)
+    names = people.labels(session, (row.closed_by for row in found.items))
+    return found.map(lambda row: _view(row, names))
 
 
 def incident(session: Session, *, principal: Principal, incident_id: int) -> IncidentView:
@@ -183,7 +187,7 @@ def incident(session: Session, *, principal: Principal, incident_id: int) -> Inc
     row = session.execute(_query(principal).where(Incident.id == incident_id)).first()
     if row is None:
         raise NotFound(f"故障 {incident_id} 不存在")
-    return _view(row)
+    return _view(row, people.labels(session, [row.closed_by]))
 
 
 def visible(session: Session, *, principal: Principal, incident_id: int) -> Incident:
