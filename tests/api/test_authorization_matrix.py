@@ -336,6 +336,13 @@ POLICY: list[Row] = [
         body=lambda _p, _a: {"username": "discipline2.hf"},
     ),
     Row(
+        "GET",
+        "/api/v1/tasks/{task_id}/candidates",
+        act_on_task,  # whom I may choose: for those who may delegate or transfer it
+        params=task_param,
+        query="?purpose=delegate",
+    ),
+    Row(
         "POST",
         "/api/v1/tasks/{task_id}/transfer",
         act_on_task,
