@@ -77,7 +77,7 @@ def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
 
     overdue.get_by_role("button", name="认领").click()
     expect(page.locator("#messages")).to_contain_text("已认领：责任调查")
-    expect(overdue.locator("td").nth(5)).to_have_text("discipline.hf")
+    expect(overdue.locator("td").nth(5)).to_have_text("discipline hf（合肥市·纪检监察机关）")
     expect(
         overdue.get_by_role("button", name="退回")
     ).to_be_focused()  # the keyboard stays on the row

@@ -86,7 +86,7 @@ def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
     expect(page.locator("#messages")).to_contain_text("已催办：责任调查")
     row = page.locator(f"#overdue-{task_id}")
     expect(row.locator("td.urges")).to_have_text("1")
-    expect(row.locator("td.last-urge")).to_contain_text("supervisor.hf")
+    expect(row.locator("td.last-urge")).to_contain_text("supervisor hf（合肥市·督查）")
     other = page.locator(f"#overdue-{world.task(late['fd'], 'investigate').id}")
     other.get_by_text("催办 / 督办").click()  # the screenshot shows the form too
     expect(other.get_by_label("说明（必填）")).to_be_visible()
