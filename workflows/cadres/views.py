@@ -30,7 +30,12 @@ from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.paging import Page, count_of, paginate
 
-BAN_STATUS_NAMES = {"active": "有效", "revoked": "已撤销", "changed": "已变更"}
+BAN_STATUS_NAMES = {
+    "active": "有效",
+    "revoked": "已撤销",
+    "changed": "已变更",
+    "superseded": "已退回作废",
+}
 #: How many of a cadre's cases their record lists.
 RECORD_CASES = 500
 

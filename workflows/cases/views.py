@@ -88,7 +88,12 @@ DECISION_KIND_NAMES = {
     "appeal": "申诉复核",
     "verification": "整改验收",
 }
-EFFECTIVE_NAMES = {"effective": "有效", "modified": "已变更", "revoked": "已撤销"}
+EFFECTIVE_NAMES = {
+    "effective": "有效",
+    "modified": "已变更",
+    "revoked": "已撤销",
+    "superseded": "已退回作废",
+}
 LINK_NAMES = {
     "appeal": "申诉",
     "tolerance": "容错免责",

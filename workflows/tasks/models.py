@@ -75,3 +75,22 @@ class TaskDraft(Base):
     data: Mapped[str] = mapped_column(Text)  # JSON object: the form's values as entered
     saved_by: Mapped[str] = mapped_column(String(100))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GoingBack(Base):
+    """退回 (`return`: the holder of an open step sends the case back to a step it passed
+    through) or 撤回 (`withdraw`: whoever completed a step takes it back): the completed step
+    `target_task_id` reopened as `reopened_task_id`, with the reason. The records the undone
+    steps wrote are superseded (`RecordSupersession`), never deleted."""
+
+    __tablename__ = "going_back"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # return, withdraw
+    from_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    target_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"))
+    reopened_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

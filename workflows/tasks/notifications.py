@@ -51,6 +51,7 @@ KINDS = {
     "due_soon": "即将到期",
     "overdue": "已逾期",
     "decided": "已作出决定",
+    "returned": "退回",
 }
 #: Actions by which a person (not the process) gave a task its assignee; see `_assigned_by_process`.
 REASSIGNING_ACTIONS = ("task.claim", "task.delegate", "task.transfer")
