@@ -24,6 +24,7 @@ from . import (
     supervision,
     tasks,
     tasks_actions,  # noqa: F401  (adds its routes to the tasks blueprint)
+    tasks_going_back,  # noqa: F401  (adds its routes to the tasks blueprint)
 )
 from .common import ProblemSchema
 

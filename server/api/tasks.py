@@ -88,6 +88,22 @@ class TaskDetailSchema(TaskSchema):
     may_complete = fields.Boolean(required=True)
     why_not = fields.String(allow_none=True, metadata={"description": "不能办理的原因"})
     documentation = fields.String(allow_none=True)
+    return_targets = fields.List(
+        fields.Nested(lambda: DetailReturnTargetSchema()),
+        required=True,
+        metadata={"description": "退回：可退回到的、本案已经办理过的步骤（不能办理本任务时为空）"},
+    )
+    may_withdraw = fields.Boolean(
+        required=True, metadata={"description": "撤回：我办结的这一步现在能否撤回"}
+    )
+    withdraw_refusal = fields.String(
+        allow_none=True, metadata={"description": "不能撤回的原因（已办结的任务）"}
+    )
+    reopened_by = fields.Nested(
+        lambda: ReopenedBySchema(),
+        allow_none=True,
+        metadata={"description": "本步骤因退回或撤回而重新打开时：谁、何时、理由"},
+    )
     recorded = fields.List(
         fields.Nested(lambda: RecordedStepSchema()),
         required=True,
@@ -95,6 +111,25 @@ class TaskDetailSchema(TaskSchema):
             "description": "办理记录：本案此前各步骤表单的填写内容（按表单标题，选项显示其名称）"
         },
     )
+
+
+class ReopenedBySchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "return（退回）或 withdraw（撤回）"})
+    label = fields.String(required=True, metadata={"description": "退回 或 撤回"})
+    actor = fields.String(required=True, metadata={"description": "谁退回/撤回的"})
+    at = fields.DateTime(required=True)
+    reason = fields.String(required=True)
+    entered = fields.Dict(
+        allow_none=True,
+        metadata={"description": "此前办理时填写的表单数据（页面上作为草稿预填）"},
+    )
+
+
+class DetailReturnTargetSchema(Schema):
+    step = fields.String(required=True, metadata={"description": "退回时填写的步骤（元素 id）"})
+    name = fields.String(required=True)
+    completed_by = fields.String(allow_none=True)
+    refusal = fields.String(allow_none=True, metadata={"description": "不能退回的原因；null 可退回"})
 
 
 class RecordedEntrySchema(Schema):

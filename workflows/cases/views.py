@@ -116,7 +116,10 @@ ACTION_LABELS = {
     "case.appeal": "提出申诉",
     "case.exemption_application": "提出免责申请",
     "task.claim": "认领任务",
-    "task.unclaim": "退回认领",
+    "task.unclaim": "取消认领",
+    "task.return": "退回",
+    "task.withdraw": "撤回",
+    "task.reopen": "重新打开",
     "task.delegate": "委派任务",
     "task.transfer": "转办任务",
     "task.urge": "催办",
@@ -645,6 +648,9 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
     element = note = None
     if row.object_type == "task":
         element = _text(detail.get("task"))
+        if row.action in ("task.return", "task.withdraw"):
+            where = f"退回至「{detail.get('to_name')}」：" if row.action == "task.return" else ""
+            note = f"{where}{detail.get('reason', '')}"
     elif row.action == "timer.fire":
         fired = [t.get("element") for t in detail.get("timers", []) if isinstance(t, dict)]
         element = fired[0] if fired else None

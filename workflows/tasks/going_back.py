@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -121,6 +121,7 @@ def send_back(
         locked=locked,
         kind=RETURN,
         from_task=task,
+        subject=task,
         choose=choose,
         reason=reason,
         clock=clock,
@@ -162,6 +163,7 @@ def withdraw(
         locked=locked,
         kind=WITHDRAW,
         from_task=None,
+        subject=task,
         choose=choose,
         reason=reason,
         clock=clock,
@@ -175,16 +177,19 @@ def _go_back(
     locked: instances.Locked,
     kind: str,
     from_task: HumanTask | None,
+    subject: HumanTask,
     choose: Callable[[engine.Run], HumanTask],
     reason: str,
     clock: Clock,
 ) -> WentBack:
     chosen: list[HumanTask] = []
     undone: list[int] = []
+    detail: dict[str, Any] = {"reason": reason}  # the audit row's, completed once chosen
 
     def apply(run: engine.Run) -> None:
         target = choose(run)
         chosen.append(target)
+        detail.update(task=target.task_spec, to_step=target.task_spec, to_name=target.name)
         undone.extend(
             [target.id]
             + [
@@ -213,9 +218,9 @@ def _go_back(
             action=f"task.{kind}",
             actor=principal.username,
             object_type="task",
-            object_id=from_task.id if from_task is not None else "",
+            object_id=subject.id,
             apply=apply,
-            detail={"reason": reason},
+            detail=detail,
         ),
     )
     (target,) = chosen
@@ -257,7 +262,7 @@ def _go_back(
         session,
         at=now,
         actor=principal.username,
-        action=f"task.{kind}.done",
+        action="task.reopen",
         object_type="task",
         object_id=reopened.id,
         instance_id=locked.id,
@@ -339,9 +344,10 @@ def return_targets(
 
 
 def withdraw_refusal(
-    session: Session, *, principal: Principal, task: HumanTask, clock: Clock
+    session: Session, *, principal: Principal, task_id: int, clock: Clock
 ) -> str | None:
     """Why the principal may not withdraw this step now (None when they may)."""
+    task = access.get_task(session, principal, task_id)
     if task.state != "completed":
         return "尚未办结" if task.state == "open" else _gone(task)
     if task.completed_by != principal.username:
@@ -372,6 +378,8 @@ class Record:
     reason: str
     reopened_task_id: int
     superseded: int  # how many records it superseded
+    #: what was entered when the step was completed before (with `reopened_by` only)
+    entered: dict[str, Any] | None = None
 
 
 def of_instance(session: Session, instance_id: int) -> list[Record]:
@@ -413,7 +421,7 @@ def reopened_by(session: Session, task_id: int) -> Record | None:
     if row is None:
         return None
     (record,) = [r for r in of_instance(session, row.instance_id) if r.id == row.id]
-    return record
+    return replace(record, entered=_entered(session, row.target_task_id))
 
 
 def superseded_ids(session: Session, table: str, ids: Sequence[int]) -> set[int]:

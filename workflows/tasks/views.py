@@ -32,7 +32,7 @@ from workflows.engine.models import HumanTask, Instance, ProcessVersion, table_o
 from workflows.errors import NotFound
 from workflows.org.models import User
 from workflows.roles import ROLES
-from workflows.tasks import completion, details, notifications, queues
+from workflows.tasks import completion, details, going_back, notifications, queues
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
 from workflows.tasks.models import Notification
@@ -94,6 +94,16 @@ class TaskDetailView(TaskView):
     documentation: str | None
     assignee_fixed: bool  # the process named the assignee (assigneeFrom): nobody reassigns it
     recorded: tuple[RecordedStep, ...]
+    #: 退回: the steps this open task may be sent back to (empty if the principal may not)
+    return_targets: tuple[going_back.Target, ...] = ()
+    #: 撤回: why the principal may not take this completed step back (None when they may)
+    withdraw_refusal: str | None = None
+    #: the 退回/撤回 that opened this step again, with its reason
+    reopened_by: going_back.Record | None = None
+
+    @property
+    def may_withdraw(self) -> bool:
+        return self.state == "completed" and self.withdraw_refusal is None
 
 
 @dataclass(frozen=True)
@@ -313,6 +323,19 @@ def task_detail(
         documentation=properties.get("documentation"),
         assignee_fixed=fixed,
         recorded=tuple(recorded),
+        return_targets=tuple(
+            going_back.return_targets(session, principal=principal, task_id=found.id, clock=clock)
+            if is_open and why_not is None
+            else ()
+        ),
+        withdraw_refusal=(
+            going_back.withdraw_refusal(session, principal=principal, task_id=found.id, clock=clock)
+            if found.state == "completed" and found.completed_by == principal.username
+            else None
+            if found.state != "completed"
+            else "只有办理人可以撤回"
+        ),
+        reopened_by=going_back.reopened_by(session, found.id),
     )
 
 
