@@ -70,7 +70,7 @@ class TaskSchema(Schema):
         fields.String(validate=validate.OneOf(views.ACTIONS)),
         required=True,
         metadata={
-            "description": "我现在可以做的：claim 认领、unclaim 退回、delegate 委派、transfer 转办、"
+            "description": "我现在可以做的：claim 认领、unclaim 取消认领、delegate 委派、transfer 转办、"
             "complete 办理、urge 催办、escalate 督办上报、comment 评论（与办理时的规则一致）"
         },
     )
@@ -114,7 +114,9 @@ class TaskDetailSchema(TaskSchema):
 
 
 class ReopenedBySchema(Schema):
-    kind = fields.String(required=True, metadata={"description": "return（退回）或 withdraw（撤回）"})
+    kind = fields.String(
+        required=True, metadata={"description": "return（退回）或 withdraw（撤回）"}
+    )
     label = fields.String(required=True, metadata={"description": "退回 或 撤回"})
     actor = fields.String(required=True, metadata={"description": "谁退回/撤回的"})
     at = fields.DateTime(required=True)
@@ -129,7 +131,9 @@ class DetailReturnTargetSchema(Schema):
     step = fields.String(required=True, metadata={"description": "退回时填写的步骤（元素 id）"})
     name = fields.String(required=True)
     completed_by = fields.String(allow_none=True)
-    refusal = fields.String(allow_none=True, metadata={"description": "不能退回的原因；null 可退回"})
+    refusal = fields.String(
+        allow_none=True, metadata={"description": "不能退回的原因；null 可退回"}
+    )
 
 
 class RecordedEntrySchema(Schema):

@@ -29,6 +29,7 @@ from server.ui import (
     notices,
     sign_in,
     supervision,
+    task_going_back,
     task_page,
 )
 from server.ui.common import bp
@@ -50,6 +51,7 @@ PAGES = (
     case_pages,
     case_new,
     task_page,
+    task_going_back,
     documents,
     cadres,
     blacklist,

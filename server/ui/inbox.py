@@ -76,7 +76,7 @@ def row_texts() -> dict[str, str]:
         "undated": _("无期限"),
         "unclaimed": _("未认领"),
         "claim": _("认领"),
-        "unclaim": _("退回"),
+        "unclaim": _("取消认领"),
     }
 
 
@@ -164,5 +164,5 @@ def claim(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 def unclaim(task_id: int) -> Any:
-    """退回: the task goes back to the role's shared queue."""
-    return _act(task_id, work.unclaim, _("已退回：%(name)s"))
+    """取消认领: the task goes back to the role's shared queue."""
+    return _act(task_id, work.unclaim, _("已取消认领：%(name)s"))

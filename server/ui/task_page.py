@@ -87,6 +87,7 @@ def _page(
     extra_rows: dict[str, int] | None = None,
     reassign: dict[str, str] | None = None,
     comment: dict[str, str] | None = None,
+    going_back: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Any:
     rt = auth.runtime()
@@ -113,6 +114,7 @@ def _page(
             "recommendation": case_pages.recommendation(session, principal, case) if case else None,
             "reassign": reassign or {},
             "comment": comment or {},
+            "going_back": going_back or {},
         }
         recorded = _recorded(t, shown_apart=SIX_ELEMENT_KEYS if context["recommendation"] else ())
         context["recorded"], context["documents"] = recorded, _documents(t, recorded, fields)

@@ -11,7 +11,11 @@ from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.engine.models import AuditEvent, HumanTask
 
-FINDING = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 INVESTIGATED = {"findings": "违规拨付属实", "responsibility": "main_leadership"}
 NO_TOLERANCE = {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}
 
@@ -26,15 +30,19 @@ def _at_decide(world: World) -> CaseFile:
 
 def _completed(world: World, case: CaseFile, element: str) -> int:
     with world.rt.db.reading() as session:
-        return session.execute(
-            select(HumanTask.id)
-            .where(
-                HumanTask.instance_id == case.instance_id,
-                HumanTask.task_spec == element,
-                HumanTask.state == "completed",
+        return (
+            session.execute(
+                select(HumanTask.id)
+                .where(
+                    HumanTask.instance_id == case.instance_id,
+                    HumanTask.task_spec == element,
+                    HumanTask.state == "completed",
+                )
+                .order_by(HumanTask.id.desc())
             )
-            .order_by(HumanTask.id.desc())
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
 
 
 def test_committee_sends_the_case_back_for_further_investigation(world: World, login: Any) -> None:
@@ -51,7 +59,8 @@ def test_committee_sends_the_case_back_for_further_investigation(world: World, l
     assert investigator.get(f"/tasks/{decide}/return-targets").json == []  # may not complete it
 
     back = committee.post(
-        f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "资金流向未查清，补充调查"}
+        f"/tasks/{decide}/return",
+        json={"to_step": "investigate", "reason": "资金流向未查清，补充调查"},
     )
     assert back.status_code == 200, back.json
     body = back.json
@@ -65,7 +74,9 @@ def test_committee_sends_the_case_back_for_further_investigation(world: World, l
     )
     shown = investigator.get(f"/tasks/{reopened['id']}").json
     assert shown["reopened_by"]["reason"] == "资金流向未查清，补充调查"
-    assert shown["reopened_by"]["label"] == "退回" and shown["reopened_by"]["actor"] == "committee.hf"
+    assert (
+        shown["reopened_by"]["label"] == "退回" and shown["reopened_by"]["actor"] == "committee.hf"
+    )
     assert shown["reopened_by"]["entered"] == INVESTIGATED
     notices = investigator.get("/notifications").json["items"]
     assert any(n["kind"] == "returned" and "资金流向未查清" in n["body"] for n in notices)
@@ -75,7 +86,9 @@ def test_committee_sends_the_case_back_for_further_investigation(world: World, l
     assert returned and "退回至「责任调查」：资金流向未查清，补充调查" in returned[0]["note"]
     assert any(e["action"] == "task.reopen" for e in timeline)
 
-    again = committee.post(f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "再退"})
+    again = committee.post(
+        f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "再退"}
+    )
     assert again.status_code in (404, 409)  # the task is no longer open (or visible) to them
 
 
@@ -83,11 +96,15 @@ def test_bad_returns_are_problem_bodies_naming_the_field(world: World, login: An
     case = _at_decide(world)
     decide = world.task(case, "decide").id
     committee = login("committee.hf")
-    no_reason = committee.post(f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": ""})
+    no_reason = committee.post(
+        f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": ""}
+    )
     assert no_reason.status_code == 422
     assert no_reason.headers["Content-Type"].startswith("application/problem+json")
     assert "reason" in json.dumps(no_reason.json)
-    blank = committee.post(f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "   "})
+    blank = committee.post(
+        f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "   "}
+    )
     assert blank.status_code == 422 and "reason" in json.dumps(blank.json)
     later = committee.post(f"/tasks/{decide}/return", json={"to_step": "notify", "reason": "x"})
     assert later.status_code == 422
@@ -96,12 +113,18 @@ def test_bad_returns_are_problem_bodies_naming_the_field(world: World, login: An
     )
     missing = committee.post(f"/tasks/{decide}/return", json={"reason": "x"})
     assert missing.status_code == 422 and "to_step" in json.dumps(missing.json)
-    assert login("discipline.hf").post(
-        f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "x"}
-    ).status_code == 403
-    assert login("committee.wh").post(
-        f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "x"}
-    ).status_code == 404
+    assert (
+        login("discipline.hf")
+        .post(f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "x"})
+        .status_code
+        == 403
+    )
+    assert (
+        login("committee.wh")
+        .post(f"/tasks/{decide}/return", json={"to_step": "investigate", "reason": "x"})
+        .status_code
+        == 404
+    )
     assert world.task(case, "decide").id == decide  # nothing moved
 
 
