@@ -39,7 +39,13 @@ def _cli_failing(db_path: Path, *args: str) -> str:
     """stderr of a refused command (exit 1, no traceback)."""
     env = _env(db_path)
     done = subprocess.run(
-        [str(CADREFLOW), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        [str(CADREFLOW), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     return done.stderr

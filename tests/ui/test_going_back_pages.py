@@ -40,7 +40,7 @@ def test_return_form_offers_the_steps_passed_and_refuses_a_missing_reason_beside
     decide = world.task(case, "decide").id
     client, csrf = logged_in("committee.hf")
     html = client.get(f"/tasks/{decide}").get_data(as_text=True)
-    assert 'action="/tasks/%d/return"' % decide in html
+    assert f'action="/tasks/{decide}/return"' in html
     assert '<option value="investigate"' in html and '<option value="register"' in html
     assert '<option value="notify"' not in html
 
@@ -83,8 +83,8 @@ def test_withdraw_from_the_completed_step_page(logged_in: Any, world: World) -> 
         ).scalar_one()
     client, csrf = logged_in("discipline.hf")
     page = client.get(f"/tasks/{considered}").get_data(as_text=True)
-    assert 'action="/tasks/%d/withdraw"' % considered in page
-    other, other_csrf = logged_in("discipline2.hf")
+    assert f'action="/tasks/{considered}/withdraw"' in page
+    other, _other_csrf = logged_in("discipline2.hf")
     assert "withdraw" not in other.get(f"/tasks/{considered}").get_data(as_text=True)
 
     missing = client.post(f"/tasks/{considered}/withdraw", data={"csrf_token": csrf, "reason": ""})
