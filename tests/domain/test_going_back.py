@@ -337,3 +337,117 @@ def test_a_return_and_a_completion_racing_exactly_one_wins(world: World) -> None
         backs = len(session.execute(select(GoingBack)).all())
         state = session.get(HumanTask, notify.id).state
     assert (backs, state) in ((1, "cancelled"), (0, "completed")), outcomes
+
+
+# --- the other processes -------------------------------------------------------------------
+
+
+def test_tolerance_review_returned_to_the_analysis_supersedes_it_and_approval_rejects_exempt(
+    rt: Runtime,
+) -> None:
+    from tests.domain.cases import test_tolerance as t
+    from workflows.cases import tolerance
+
+    w = t.world(rt)
+    case = t.determined(w, "reject")
+    approve = w.task(case, "approve")
+    assert [x.step for x in _targets(w, "committee.hf", approve.id)] == [
+        "determine",
+        "analyse",
+        "accept",
+    ]
+    went = _send_back(w, "committee.hf", approve.id, "analyse", "要件“主观动机”分析不充分")
+    assert _open(w, case) == [("analyse", "discipline.hf")]
+    assert [table for table, _ in went.superseded] == ["six_element_analysis"]
+    with w.rt.db.reading() as session:
+        assert tolerance.latest_analysis(session, case.id) is None  # superseded, still stored
+        assert session.execute(select(RecordSupersession.record_table)).scalars().all() == [
+            "six_element_analysis"
+        ]
+    t.analyse(w, case)
+    with w.rt.db.reading() as session:
+        assert tolerance.latest_analysis(session, case.id) is not None
+    assert _open(w, case) == [("determine", None)]
+    # withdrawn by the analyst while nobody took up the determination
+    _withdraw(w, "discipline.hf", _completed(w, case, "analyse").id, "补充材料")
+    assert _open(w, case) == [("analyse", "discipline.hf")]
+
+
+def test_rectification_return_supersedes_the_verification_round_and_its_new_requirement(
+    rt: Runtime,
+) -> None:
+    from tests.domain.cases import test_rectification as r
+    from workflows.cases import rectification
+    from workflows.cases.models import VerificationRound
+
+    w = r._world(rt)
+    case = r._reported(w)
+    r._verify(w, case, "returned", note="资金未全部追回", new_deadline="2026-07-31")
+    with w.rt.db.reading() as session:
+        assert rectification.latest_requirement(session, case.id).deadline.isoformat() == (
+            "2026-07-31"
+        )
+    report = w.task(case, "report")
+    assert "verify_org" in {x.step for x in _targets(w, "unit.hf", report.id)}
+    went = _send_back(w, "unit.hf", report.id, "verify_org", "验收时未看到补充材料，请重新验收")
+    assert sorted(table for table, _ in went.superseded) == [
+        "rectification_requirement",
+        "verification_round",
+    ]
+    assert _open(w, case) == [("verify_org", "organization.hf")]
+    with w.rt.db.reading() as session:
+        assert rectification.latest_requirement(session, case.id).deadline.isoformat() == (
+            r.DEADLINE
+        )
+        assert len(session.execute(select(VerificationRound)).all()) == 1  # kept
+    r._verify(w, case, "accepted")
+    with w.rt.db.reading() as session:
+        rounds = session.execute(
+            select(VerificationRound.round, VerificationRound.result).order_by(VerificationRound.id)
+        ).all()
+    assert rounds == [(1, "returned"), (1, "accepted")]  # the superseded round does not count
+
+
+def test_appeal_return_to_acceptance_and_no_return_after_its_service(rt: Runtime) -> None:
+    from tests.domain.cases import test_appeal as a
+
+    w = a._world(rt)
+    _original, case = a._appealed(w)
+    review = w.task(case, "review")
+    assert [x.step for x in _targets(w, a.REVIEWER, review.id)] == ["accept"]
+    _send_back(w, a.REVIEWER, review.id, "accept", "复核人与原案经办人同一科室，请另行指定")
+    # organization.hf served the original decision: recused from its appeal (§1), so the
+    # acceptance goes back to the role's queue, not to them
+    assert _open(w, case) == [("accept", None)]
+    a._accept(w, case)
+    a._review(w, case, "uphold")
+    a._notify(w, case)
+    assert all(x.refusal for x in _targets_of_any(w, case))
+
+
+def _targets_of_any(w: World, case: CaseFile) -> list[going_back.Target]:
+    found = []
+    for task in w.tasks(case):
+        with w.rt.db.reading() as session:
+            for user in ("organization.hf", "discipline.hf", "discipline2.hf", "committee.hf"):
+                principal = access.principal_for(session, username=user)
+                found += going_back.return_targets(
+                    session, principal=principal, task_id=task.id, clock=w.rt.clock
+                )
+    return found
+
+
+def test_clarification_withdraw_and_return(world: World) -> None:
+    from tests.domain.cases import test_clarification as c
+
+    case = c._open(world)
+    world.complete(case, "verify", c.UNTRUE, "discipline.hf")
+    verified = _completed(world, case, "verify")
+    clarify = world.task(case, "clarify")
+    assert [x.step for x in _targets(world, "organization.hf", clarify.id)] == ["verify"]
+    _withdraw(world, "discipline.hf", verified.id, "核实日期填错")
+    assert _open(world, case) == [("verify", "discipline.hf")]
+    world.complete(case, "verify", c.UNTRUE, "discipline.hf")
+    clarify = world.task(case, "clarify")
+    _send_back(world, "organization.hf", clarify.id, "verify", "核实材料不全")
+    assert _open(world, case) == [("verify", "discipline.hf")]

@@ -657,9 +657,24 @@ class Run:
             for partner in partners:
                 if self._wf.get_task_from_id(partner.id) is not None:
                     self._wf.reset_from_task_id(partner.id)
+            self._forget_dropped_events()
             self._engine_steps()
 
         self._guard(reset)
+
+    def _forget_dropped_events(self) -> None:
+        """A reset drops tasks from the tree (a timer waiting on a subprocess it undid among
+        them) but SpiffWorkflow's event manager keeps them: forget those, as a restore of
+        the saved state would."""
+        manager = self._wf.event_manager
+        live = [self._wf, *self._wf.subprocesses.values()]
+        for waiting in list(manager.tasks.values()):
+            workflow = waiting.workflow
+            if (
+                not any(workflow is w for w in live)
+                or workflow.tasks.get(waiting.id) is not waiting
+            ):
+                manager.remove_task(waiting)
 
     # -- reading ------------------------------------------------------------------------
     @property
