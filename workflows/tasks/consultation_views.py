@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -159,12 +159,13 @@ def copies_to_me(
     session: Session, principal: Principal, *, page: int = 1, per_page: int = 50
 ) -> paging.Page[CopyView]:
     """抄送我的: the copies sent to the principal, newest first."""
-    query = (
+    query = cast(
+        Select[Any],
         select(TaskCopy, HumanTask.name, CaseFile.number, CaseFile.subject_name)
         .join(HumanTask, HumanTask.id == TaskCopy.task_id)
         .outerjoin(CaseFile, CaseFile.id == TaskCopy.case_id)
         .where(TaskCopy.username == principal.username)
-        .order_by(TaskCopy.id.desc())
+        .order_by(TaskCopy.id.desc()),
     )
     found = paging.paginate(session, query, page=page, per_page=per_page, key=TaskCopy.id)
     return paging.Page(copy_views(session, found.items), found.page, found.per_page, found.total)
@@ -181,6 +182,18 @@ def copies_of_task(session: Session, principal: Principal, task_id: int) -> list
         .order_by(TaskCopy.id)
     )
     return copy_views(session, session.execute(query).all())
+
+
+def copies_by_id(session: Session, ids: Sequence[int]) -> list[CopyView]:
+    """These copies (just written, or read by their own colleague), in this order."""
+    query = (
+        select(TaskCopy, HumanTask.name, CaseFile.number, CaseFile.subject_name)
+        .join(HumanTask, HumanTask.id == TaskCopy.task_id)
+        .outerjoin(CaseFile, CaseFile.id == TaskCopy.case_id)
+        .where(TaskCopy.id.in_(list(ids)))
+    )
+    found = {view.id: view for view in copy_views(session, session.execute(query).all())}
+    return [found[i] for i in ids if i in found]
 
 
 def copy_views(session: Session, rows: Sequence[Any]) -> list[CopyView]:
@@ -229,7 +242,8 @@ def missing_refusal(session: Session, task_id: int) -> str | None:
 
 
 def _consultations() -> Select[Any]:
-    return (
+    return cast(
+        Select[Any],
         select(
             Consultation,
             HumanTask.name.label("task_name"),
@@ -238,7 +252,7 @@ def _consultations() -> Select[Any]:
             CaseFile.subject_name,
         )
         .join(HumanTask, HumanTask.id == Consultation.task_id)
-        .outerjoin(CaseFile, CaseFile.id == Consultation.case_id)
+        .outerjoin(CaseFile, CaseFile.id == Consultation.case_id),
     )
 
 

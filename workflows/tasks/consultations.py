@@ -196,11 +196,20 @@ def withdraw(
 
 
 def may_withdraw(session: Session, principal: Principal, row: Consultation, task: Any) -> bool:
-    """Whoever asked, or whoever may complete the step now, withdraws an open request."""
+    """Whoever asked, or whoever may complete the step now and was not asked in it, withdraws
+    an open request."""
     if row.state != CONSULTATION_OPEN or task.state != "open":
         return False
     if principal.username == row.asked_by:
         return True
+    asked = session.execute(
+        select(ConsultationOpinion.id).where(
+            ConsultationOpinion.consultation_id == row.id,
+            ConsultationOpinion.username == principal.username,
+        )
+    ).first()
+    if asked is not None:  # one asked answers the request, never withdraws it
+        return False
     facts = access.task_facts(session, row.task_id)
     return facts is not None and access.work_refusal(session, principal, facts) is None
 
