@@ -22,7 +22,6 @@ from workflows.errors import Forbidden, NotFound
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
-from workflows.tasks.models import CONSULTATION_OPEN, Consultation, ConsultationOpinion, TaskCopy
 
 # Roles that see the units below their own (§1: a supervisor or admin of a higher unit).
 OVERSEEING_ROLES = frozenset({"supervisor", "admin"})
@@ -136,6 +135,14 @@ def granted_scope(principal: Principal) -> ColumnElement[bool]:
     a clause over CaseFile: asked for an opinion (加签) — while the request is open, and for
     good once they answered — or copied (抄送). A grant to read that case only: every write
     keeps its own rule, and no other case is opened by it."""
+    # Imported here: the tasks package's modules read this one (a cycle at import time).
+    from workflows.tasks.models import (
+        CONSULTATION_OPEN,
+        Consultation,
+        ConsultationOpinion,
+        TaskCopy,
+    )
+
     asked = (
         select(Consultation.case_id)
         .join(ConsultationOpinion, ConsultationOpinion.consultation_id == Consultation.id)
