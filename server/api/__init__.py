@@ -17,6 +17,7 @@ from . import (
     blacklist,  # noqa: F401  (adds its routes to the cadres blueprint)
     cadres,
     cases,
+    consultations,
     documents,
     incidents,
     notifications,
@@ -32,6 +33,7 @@ PREFIX = "/api/v1"
 BLUEPRINTS = [
     auth.blp,
     tasks.blp,
+    consultations.blp,
     cases.blp,
     documents.blp,
     cadres.blp,

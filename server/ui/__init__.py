@@ -18,6 +18,7 @@ from server.ui import (
     cadres,
     case_new,
     case_pages,
+    consult_pages,
     designer,
     documents,
     errors,
@@ -36,6 +37,7 @@ from server.ui.common import bp
 
 #: The modules whose routes and hooks are on the blueprint (imported for that).
 PAGES = (
+    consult_pages,
     errors,
     export,
     inbox,

@@ -167,7 +167,7 @@ def _case_page(
             "exemption": exemption,
             "roles": ROLE_LABELS,
             "attachments": documents_card(
-                session, principal, access.get_case(session, principal, case_id)
+                session, principal, access.get_case_to_read(session, principal, case_id)
             ),
             "stuck": incident_views.stuck(
                 session, principal=principal, instance_id=detail.instance_id

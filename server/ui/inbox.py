@@ -19,10 +19,12 @@ from flask_babel import gettext as _
 from server import auth
 from server.ui.common import bp, is_htmx, redirect_with, safe_next
 from workflows.engine.models import HumanTask
-from workflows.tasks import queues, views
+from workflows.tasks import consultation_views, queues, views
 from workflows.tasks import service as work
 
 PER_PAGE = 20
+#: 征求意见 shown above the queues (the rest on /consultations).
+ASKED_SHOWN = 5
 SORTS = queues.SORTS
 
 
@@ -109,6 +111,8 @@ def inbox() -> Any:
             total=counts.get(queue) if whole else None,
         )
         me = principal.username
+        # 征求意见: requests asking my opinion, a section of their own above the queues
+        waiting = consultation_views.asked_of_me(session, principal, per_page=ASKED_SHOWN)
     asked = replace(asked, queue=queue)
     link: Callable[..., str] = lambda **changes: url_for("ui.inbox", **asked.params(**changes))
     if asked.page > found.pages:
@@ -125,6 +129,8 @@ def inbox() -> Any:
         row_text=row_texts(),
         link=link,
         pages=found.pages,
+        asked_items=waiting.items,
+        asked_count=waiting.total,
     )
 
 

@@ -35,6 +35,7 @@ NAV = (
     NavItem("ui.inbox", _l("待办"), WORKERS),
     NavItem("ui.cases", _l("案件"), WORKERS),
     NavItem("ui.cadres", _l("干部档案"), WORKERS),
+    NavItem("ui.copies", _l("抄送我的"), CLERKS | {"supervisor", "admin"}),
     NavItem("ui.supervision", _l("督查"), frozenset({"supervisor"})),
     NavItem("ui.processes", _l("流程设计"), frozenset({"designer"})),
     NavItem("ui.admin", _l("系统管理"), frozenset({"admin"})),

@@ -20,6 +20,10 @@ KIND_LABELS = {
     "due_soon": _l("即将到期"),
     "overdue": _l("逾期"),
     "decided": _l("已作出决定"),
+    "consulted": _l("征求意见"),
+    "opinion": _l("意见回复"),
+    "consult_withdrawn": _l("征求意见已撤回"),
+    "copied": _l("抄送"),
 }
 
 

@@ -35,6 +35,7 @@ from workflows.engine.incidents import service as incidents
 from workflows.org import service as org
 from workflows.roles import ROLES
 from workflows.runtime import Runtime
+from workflows.tasks import consultations, copies
 from workflows.tasks import service as work
 from workflows.tasks.models import Notification
 from workflows.tasks.outbox import MailOutbox
@@ -154,6 +155,48 @@ def claimed_task(probe: Probe) -> dict[str, Any]:
             clock=rt.clock,
         )
     return {"task_id": task_id}
+
+
+def consultation_param(probe: Probe) -> dict[str, Any]:
+    """A request for opinions on 立案, asked by discipline.hf of organization.hf."""
+    task_id, rt = probe.register_task(), probe.world.rt
+    with rt.db.transaction() as session:
+        row = consultations.ask(
+            session,
+            principal=access.principal_for(session, username="discipline.hf"),
+            task_id=task_id,
+            users=["organization.hf"],
+            question="是否立案？",
+            clock=rt.clock,
+        )
+        return {"consultation_id": row.id}
+
+
+def copy_param(probe: Probe) -> dict[str, Any]:
+    """立案 copied by discipline.hf to organization.hf."""
+    task_id, rt = probe.register_task(), probe.world.rt
+    with rt.db.transaction() as session:
+        [row] = copies.copy(
+            session,
+            principal=access.principal_for(session, username="discipline.hf"),
+            task_id=task_id,
+            users=["organization.hf"],
+            note="请知悉",
+            clock=rt.clock,
+        )
+        return {"copy_id": row.id}
+
+
+def involved(*roles: str, refused: tuple[str, ...] = ()) -> Callable[[str, str], Any]:
+    """A request or copy: the own unit's users of `roles` may; those of `refused` see it but may
+    not (403); nobody else sees it (404)."""
+
+    def expect(role: str, placement: str) -> Any:
+        if placement != "own":
+            return 404
+        return "ok" if role in roles else 403 if role in refused else 404
+
+    return expect
 
 
 def urge(role: str, placement: str) -> Any:
@@ -368,6 +411,51 @@ POLICY: list[Row] = [
     ),
     Row("GET", "/api/v1/notifications", everyone),
     Row("POST", "/api/v1/notifications/read", everyone, body=lambda _p, _a: {"all": True}),
+]
+POLICY += [  # 加签 and 抄送: discipline.hf, who may complete 立案, asks or copies organization.hf
+    Row("GET", "/api/v1/tasks/{task_id}/colleagues", read_task, params=task_param),
+    Row("GET", "/api/v1/tasks/{task_id}/consultations", read_task, params=task_param),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/consultations",
+        act_on_task,
+        params=task_param,
+        fresh=True,
+        body=lambda _p, _a: {"users": ["organization.hf"], "question": "是否立案？"},
+    ),
+    Row("GET", "/api/v1/tasks/{task_id}/copies", read_task, params=task_param),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/copies",
+        act_on_task,
+        params=task_param,
+        fresh=True,
+        body=lambda _p, _a: {"users": ["organization.hf"], "note": "请知悉"},
+    ),
+    Row("GET", "/api/v1/consultations", everyone),
+    Row(
+        "GET",
+        "/api/v1/consultations/{consultation_id}",
+        involved("discipline", "organization"),
+        params=consultation_param,
+    ),
+    Row(
+        "POST",
+        "/api/v1/consultations/{consultation_id}/answer",
+        involved("organization", refused=("discipline",)),
+        params=consultation_param,
+        fresh=True,
+        body=lambda _p, _a: {"opinion": "同意立案"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/consultations/{consultation_id}/withdraw",
+        involved("discipline", refused=("organization",)),
+        params=consultation_param,
+        fresh=True,
+    ),
+    Row("GET", "/api/v1/copies", everyone),
+    Row("POST", "/api/v1/copies/{copy_id}/read", involved("organization"), params=copy_param),
 ]
 POLICY += [  # processes, supervision, administration
     Row("GET", "/api/v1/processes", everyone),

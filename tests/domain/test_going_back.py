@@ -451,3 +451,31 @@ def test_clarification_withdraw_and_return(world: World) -> None:
     clarify = world.task(case, "clarify")
     _send_back(world, "organization.hf", clarify.id, "verify", "核实材料不全")
     assert _open(world, case) == [("verify", "discipline.hf")]
+
+
+def test_a_return_withdraws_the_open_request_for_opinions_on_the_cancelled_step(
+    world: World,
+) -> None:
+    from workflows.tasks import consultations
+    from workflows.tasks.models import Consultation
+
+    case = world.open("accountability", data=FINDING)
+    world.complete(case, "register", {}, "discipline.hf")
+    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
+    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
+    decide = world.task(case, "decide")
+    with world.rt.transaction() as session:
+        consultations.ask(
+            session,
+            principal=access.principal_for(session, username="committee.hf"),
+            task_id=decide.id,
+            users=["discipline2.hf"],
+            question="是否需要补充调查？",
+            clock=world.rt.clock,
+        )
+    # a step that followed is being consulted on: the investigator may not withdraw past it
+    with pytest.raises(Conflict, match="征求意见"):
+        _withdraw(world, "discipline.hf", _completed(world, case, "investigate").id)
+    _send_back(world, "committee.hf", decide.id, "investigate")
+    with world.rt.db.reading() as session:
+        assert session.execute(select(Consultation.state)).scalar_one() == "withdrawn"

@@ -127,6 +127,10 @@ ACTION_LABELS = {
     "document.add": "添加材料",
     "document.withdraw": "撤回材料",
     "blacklist.correct": "更正失信黑名单条目",
+    "consultation.ask": "加签征求意见",
+    "consultation.answer": "回复意见",
+    "consultation.withdraw": "撤回征求意见",
+    "task.copy": "抄送",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
 
@@ -474,8 +478,10 @@ class CaseDetailView(CaseView):
 def case_detail(
     session: Session, *, principal: Principal, case_id: int, clock: Clock
 ) -> CaseDetailView:
-    """The case if visible to `principal` (NotFound otherwise) with everything its page shows."""
-    case = access.get_case(session, principal, case_id)
+    """The case if visible to `principal` (NotFound otherwise) with everything its page shows;
+    also a case they read only because they were asked for an opinion on it or copied
+    (`access.get_case_to_read`)."""
+    case = access.get_case_to_read(session, principal, case_id)
     iid = case.instance_id
     now, today = clock.now(), clock.today()
     overdue = bool(
@@ -665,6 +671,9 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
         note = detail.get("filename")
     elif row.action == "blacklist.correct":
         note = f"第 {detail.get('corrects_entry_id')} 条 → 第 {detail.get('entry_id')} 条"
+    elif row.action.startswith("consultation.") or row.action == "task.copy":
+        task_id, note = _working_together(row.action, detail)
+        task_names = {task_id: str(detail.get("step_name"))} if task_id is not None else {}
     task_name = task_names.get(task_id) if task_id is not None else None
     return TimelineEntry(
         at=row.at,
@@ -677,6 +686,21 @@ def _entry(row: AuditEvent, task_names: dict[int, str]) -> TimelineEntry:
         element=element,
         note=note,
     )
+
+
+def _working_together(action: str, detail: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The step and the note of a 加签 or 抄送 entry: who was asked and what, whose opinion
+    and what it says, who was copied with which note."""
+    task_id = detail.get("task_id") if isinstance(detail.get("task_id"), int) else None
+    names = "、".join(str(n) for n in detail.get("names") or [])
+    note = {
+        "consultation.ask": f"征求 {names} 的意见：{detail.get('question')}",
+        "consultation.answer": f"{detail.get('name')}：{detail.get('opinion')}",
+        "consultation.withdraw": "撤回时尚未回复："
+        + ("、".join(str(n) for n in detail.get("missing") or []) or "无"),
+        "task.copy": f"抄送 {detail.get('name')}：{detail.get('note')}",
+    }.get(action)
+    return task_id, note
 
 
 def visible_links(session: Session, principal: Principal, case: CaseFile) -> list[LinkView]:
@@ -750,7 +774,7 @@ def diagram(session: Session, case: CaseFile, *, with_xml: bool = False) -> Diag
 def case_diagram(session: Session, *, principal: Principal, case_id: int) -> Diagram:
     """The diagram of a case the principal sees, with its BPMN XML; NotFound when the case is
     out of sight or runs no process."""
-    case = access.get_case(session, principal, case_id)
+    case = access.get_case_to_read(session, principal, case_id)
     found = diagram(session, case, with_xml=True)
     if found is None:
         raise NotFound(f"案件 {case.number} 没有流程实例")

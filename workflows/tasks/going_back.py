@@ -46,7 +46,7 @@ from workflows.engine.models import (
     TaskAlarm,
 )
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
-from workflows.tasks import notifications
+from workflows.tasks import consultations, notifications
 from workflows.tasks.models import GoingBack, TaskDraft
 
 RETURN, WITHDRAW = "return", "withdraw"
@@ -247,6 +247,9 @@ def _go_back(
     )
     session.add(going_back)
     session.flush()
+    consultations.close_on_cancelled_steps(
+        session, task_ids=cancelled, actor=principal.username, why=KINDS[kind], clock=clock
+    )
     superseded, restored = _undo(session, going_back, undone, now)
     entered = _entered(session, target.id)
     if entered is not None:
@@ -580,7 +583,10 @@ def _taken_up(
             )
         ).scalars()
     }
+    asked = set(consultations.open_on(session, task_ids=ids))
     for row in rows:
+        if row.id in asked:
+            return f"后续步骤「{row.name}」正在征求意见：不能撤回"
         if row.id in drafted:
             return f"后续步骤「{row.name}」已有人保存草稿：不能撤回"
         if row.id in taken:

@@ -1,5 +1,6 @@
 """站内通知: in-app messages to one user — assigned (分派), urged (催办), due soon (即将到期),
-overdue (已逾期), decided (已作出决定).
+overdue (已逾期), decided (已作出决定), asked for an opinion (征求意见), an opinion given (意见回复),
+a request withdrawn (征求意见已撤回), copied (抄送).
 
 Task actions raise them as they happen; a completion that decides a case (a task with
 `capacity="decided"`) tells the cadre; the scheduler's `sweep` raises the deadline notices
@@ -52,6 +53,10 @@ KINDS = {
     "overdue": "已逾期",
     "decided": "已作出决定",
     "returned": "退回",
+    "consulted": "征求意见",
+    "opinion": "意见回复",
+    "consult_withdrawn": "征求意见已撤回",
+    "copied": "抄送",
 }
 #: Actions by which a person (not the process) gave a task its assignee; see `_assigned_by_process`.
 REASSIGNING_ACTIONS = ("task.claim", "task.delegate", "task.transfer")

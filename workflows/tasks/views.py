@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,15 +32,23 @@ from workflows.engine.models import HumanTask, Instance, ProcessVersion, table_o
 from workflows.errors import NotFound
 from workflows.org.models import User
 from workflows.roles import ROLES
-from workflows.tasks import completion, details, going_back, notifications, queues
+from workflows.tasks import (
+    completion,
+    consultation_views,
+    details,
+    going_back,
+    notifications,
+    queues,
+)
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
 from workflows.tasks.models import Notification
 
 CLAIM, UNCLAIM, DELEGATE, TRANSFER = "claim", "unclaim", "delegate", "transfer"
 COMPLETE, URGE, ESCALATE, COMMENT = "complete", "urge", "escalate", "comment"
+CONSULT, COPY = "consult", "copy"  # 加签, 抄送: whoever may complete the step
 #: What a principal may do to a task, in the order the pages offer it.
-ACTIONS = (CLAIM, UNCLAIM, DELEGATE, TRANSFER, COMPLETE, URGE, ESCALATE, COMMENT)
+ACTIONS = (CLAIM, UNCLAIM, DELEGATE, TRANSFER, COMPLETE, CONSULT, COPY, URGE, ESCALATE, COMMENT)
 #: Whom a delegation or transfer may go to: at most this many are offered.
 COLLEAGUES_MAX = 50
 
@@ -100,6 +108,8 @@ class TaskDetailView(TaskView):
     withdraw_refusal: str | None = None
     #: the 退回/撤回 that opened this step again, with its reason
     reopened_by: going_back.Record | None = None
+    consultations: tuple[consultation_views.ConsultationView, ...] = ()  # 加签, oldest first
+    copies: tuple[consultation_views.CopyView, ...] = ()  # 抄送, oldest first
 
     @property
     def may_withdraw(self) -> bool:
@@ -305,9 +315,14 @@ def task_detail(
         now=clock.now(),
         fixed={found.id} if fixed else set(),
     )
+    asked = tuple(consultation_views.of_task(session, principal, found.id))
     if is_open:
         refused = access.work_refusal(session, principal, _facts(found))
         why_not = refused.message if refused is not None else None
+        if why_not is None and any(c.state == "open" for c in asked):
+            # 加签: completing waits for the opinions (or the request's withdrawal).
+            why_not = consultation_views.missing_refusal(session, found.id)
+            view = replace(view, actions=tuple(a for a in view.actions if a != COMPLETE))
     else:
         why_not = f"任务已{'办结' if found.state == 'completed' else '取消'}"
     ui_name = properties.get("formUiSchemaFilename")
@@ -336,6 +351,8 @@ def task_detail(
             else "只有办理人可以撤回"
         ),
         reopened_by=going_back.reopened_by(session, found.id),
+        consultations=asked,
+        copies=tuple(consultation_views.copies_of_task(session, principal, found.id)),
     )
 
 
@@ -565,8 +582,8 @@ def _actions(
         if held_by_other and may_work is None
         else may_work
     )
-    if may_complete is None:
-        found.append(COMPLETE)
+    if may_complete is None:  # 加签 and 抄送 are the holder's, as completing is
+        found += [COMPLETE, CONSULT, COPY]
     if work.urge_refusal(principal, row) is None:  # escalating is urging overdue work
         found.append(URGE)
         if work.escalate_refusal(principal, row, now=now) is None:
