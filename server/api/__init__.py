@@ -19,6 +19,7 @@ from . import (
     cases,
     documents,
     incidents,
+    my_cases,
     notifications,
     processes,
     supervision,
@@ -39,6 +40,7 @@ BLUEPRINTS = [
     notifications.blp,
     admin.blp,
     incidents.blp,
+    my_cases.blp,
 ]
 
 _DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

@@ -19,7 +19,7 @@ KIND_LABELS = {
     "urged": _l("催办"),
     "due_soon": _l("即将到期"),
     "overdue": _l("逾期"),
-    "decided": _l("已作出决定"),
+    "decided": _l("决定已送达"),
 }
 
 

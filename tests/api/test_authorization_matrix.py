@@ -81,6 +81,16 @@ def read_case(role: str, placement: str) -> Any:
     return "ok" if sees_case(role, placement) else 404
 
 
+def read_diagram(role: str, placement: str) -> Any:
+    """The diagram's parts are internal: not the cadre's (DOMAIN.md §6), as if there were none."""
+    return 404 if role == "cadre" else read_case(role, placement)
+
+
+def own_cases(role: str, _placement: str) -> Any:
+    """我的案件 is a cadre's home; officials have their queues (403)."""
+    return "ok" if role == "cadre" else 403
+
+
 def read_task(role: str, placement: str) -> Any:
     return "ok" if sees_task(role, placement, "discipline") else 404
 
@@ -366,6 +376,7 @@ POLICY: list[Row] = [
         params=task_param,
         body=lambda _p, _a: {"body": "请核实"},
     ),
+    Row("GET", "/api/v1/me/cases", own_cases),
     Row("GET", "/api/v1/notifications", everyone),
     Row("POST", "/api/v1/notifications/read", everyone, body=lambda _p, _a: {"all": True}),
 ]
@@ -477,7 +488,7 @@ POLICY += [  # cases, cadres, the blacklist
         },
     ),
     Row("GET", "/api/v1/cases/{case_id}", read_case, params=case_param),
-    Row("GET", "/api/v1/cases/{case_id}/diagram", read_case, params=case_param),
+    Row("GET", "/api/v1/cases/{case_id}/diagram", read_diagram, params=case_param),
     Row(
         "POST",
         "/api/v1/cases/{case_id}/appeals",
