@@ -212,3 +212,30 @@ def test_after_the_window_no_appeal_is_offered(world: World, login: Any, rt: Run
     advance_clock(rt, days=40)
     [served] = login("zhang").get("/me/cases").get_json()["decisions"]
     assert (served["appeal_ends_on"], served["may_appeal"]) == ("2026-04-02", False)
+
+
+def test_the_cadre_record_shows_a_ban_only_once_its_decision_is_served(
+    world: World, login: Any
+) -> None:
+    case = world.undelivered_accountability()
+    cadre_id = world.cadres["zhang"]
+    api = login("zhang")
+    assert api.get(f"/cadres/{cadre_id}").get_json()["bans"] == []
+    eligible = api.get(f"/cadres/{cadre_id}/promotion-eligibility?on=2026-06-01").get_json()
+    assert eligible["eligible"] is True
+    official = login("organization.hf").get(f"/cadres/{cadre_id}").get_json()
+    assert [b["adjustment"] for b in official["bans"]] == ["demotion"]
+    world.complete(
+        case,
+        "notify",
+        {"received_on": world.today().isoformat(), "delivery": "in_person"},
+        "organization.hf",
+    )
+    [ban] = api.get(f"/cadres/{cadre_id}").get_json()["bans"]
+    assert (ban["adjustment"], ban["ends_on"], ban["in_force"]) == ("demotion", "2028-03-02", True)
+    barred = api.get(f"/cadres/{cadre_id}/promotion-eligibility?on=2026-06-01").get_json()
+    assert (barred["eligible"], barred["until"], barred["because"]) == (
+        False,
+        "2028-03-02",
+        [case.number],
+    )
