@@ -21,7 +21,6 @@ from workflows.tasks import notifications
 
 #: Roles whose people work cases in task queues (DOMAIN.md §1).
 CLERKS = frozenset({"discipline", "organization", "functional", "committee", "unit"})
-WORKERS = CLERKS | {"cadre", "supervisor"}
 #: Those who work in queues and case lists: a cadre has their own home instead (我的案件).
 OFFICIALS = CLERKS | {"supervisor"}
 
