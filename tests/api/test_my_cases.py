@@ -239,3 +239,35 @@ def test_the_cadre_record_shows_a_ban_only_once_its_decision_is_served(
         "2028-03-02",
         [case.number],
     )
+
+
+def test_a_closed_clarification_shows_its_finding(world: World, login: Any) -> None:
+    api = login("zhang")
+    asked = api.post(
+        "/cases",
+        json={
+            "process": "clarification",
+            "cadre_id": world.cadres["zhang"],
+            "source": "cadre_request",
+            "data": {"report": "网上反映本人收受好处"},
+        },
+    )
+    assert asked.status_code == 201, asked.get_json()
+    case = world.case(asked.get_json()["id"])
+    assert api.get("/me/cases").get_json()["decisions"] == []  # open: nothing to show yet
+    world.complete(
+        case,
+        "verify",
+        {
+            "finding": "true",
+            "reason": "经核实，所反映的问题基本属实",
+            "verified_on": world.today().isoformat(),
+        },
+        "discipline.hf",
+    )
+    home = api.get("/me/cases").get_json()
+    [served] = home["decisions"]
+    assert (served["decision"]["outcome"], served["case"]["status"]) == ("true", "closed")
+    assert served["decision"]["decided_by"] == "合肥市纪委监委"
+    [application] = home["applications"]
+    assert application["kind_name"] == "澄清正名申请"

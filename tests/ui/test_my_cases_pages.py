@@ -187,3 +187,18 @@ def test_the_home_in_english(logged_in: Any, world: World, lang: str) -> None:
     html = cadre.get(f"/mine?lang={lang}").get_data(as_text=True)
     assert "My cases" in html and "Decisions served on me" in html
     assert "Appeal (until 2026-04-02)" in html
+
+
+def test_a_closed_clarification_reads_as_its_finding(logged_in: Any, world: World) -> None:
+    case = world.open(
+        "clarification", data={"report": "反映张三收受好处", "trigger": "cadre_request"}
+    )
+    world.complete(
+        case,
+        "verify",
+        {"finding": "true", "reason": "经核实，所反映的问题基本属实", "verified_on": "2026-03-02"},
+        "discipline.hf",
+    )
+    cadre, _ = logged_in("zhang")
+    html = cadre.get("/mine").get_data(as_text=True)
+    assert "核实结论：反映属实" in html and "已办结" in html

@@ -412,9 +412,16 @@ def served_decision_views(
     shown = []
     for decision in standing.served:
         effective = standing.effective[decision.id]
+        named = decision_view(decision, view, served_on=standing.served_on.get(decision.id))
+        if case.kind == "clarification":  # its verification is a finding, not a 整改验收
+            named = replace(
+                named,
+                kind_name="核实结论",
+                outcome_name=clarification.FINDINGS.get(decision.outcome, decision.outcome),
+            )
         shown.append(
             replace(
-                decision_view(decision, view, served_on=standing.served_on.get(decision.id)),
+                named,
                 decided_by=organs[decision.decided_by],
                 recommendation=None,
                 recommendation_name=None,
