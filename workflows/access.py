@@ -350,6 +350,13 @@ def check_may_deploy(principal: Principal) -> None:
         )
 
 
+def check_may_export(principal: Principal) -> None:
+    """Exports (the queue, the case list) are the officials' tools; a cadre reads their own
+    cases on 我的案件 (DOMAIN.md §6)."""
+    if principal.role == "cadre":
+        raise Forbidden("导出是办理人员的功能：干部本人请在“我的案件”查看自己的案件")
+
+
 def check_may_supervise(principal: Principal) -> None:
     """Only supervisors (督查, §20) and administrators watch deadlines across their units."""
     if principal.role not in OVERSEEING_ROLES:

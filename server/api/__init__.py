@@ -20,6 +20,7 @@ from . import (
     consultations,
     documents,
     incidents,
+    my_cases,
     notifications,
     processes,
     supervision,
@@ -42,6 +43,7 @@ BLUEPRINTS = [
     notifications.blp,
     admin.blp,
     incidents.blp,
+    my_cases.blp,
 ]
 
 _DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

@@ -17,6 +17,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
+from server.ui import my_cases
 from server.ui.common import bp, is_htmx, redirect_with, safe_next
 from workflows.engine.models import HumanTask
 from workflows.tasks import consultation_views, queues, views
@@ -87,6 +88,8 @@ def inbox() -> Any:
     """My queues with filters, sorted by due date, a page at a time."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
+        if my_cases.is_cadre(principal):  # their steps are on their home
+            return my_cases.to_my_cases()
         processes = views.process_names(session)
         counts = views.queue_lengths(session, principal, clock=rt.clock)
         asked = _asked(request.args, processes)

@@ -82,6 +82,16 @@ def read_case(role: str, placement: str) -> Any:
     return "ok" if sees_case(role, placement) else 404
 
 
+def read_diagram(role: str, placement: str) -> Any:
+    """The diagram's parts are internal: not the cadre's (DOMAIN.md §6), as if there were none."""
+    return 404 if role == "cadre" else read_case(role, placement)
+
+
+def own_cases(role: str, _placement: str) -> Any:
+    """我的案件 is a cadre's home; officials have their queues (403)."""
+    return "ok" if role == "cadre" else 403
+
+
 def read_task(role: str, placement: str) -> Any:
     return "ok" if sees_task(role, placement, "discipline") else 404
 
@@ -154,6 +164,21 @@ def claimed_task(probe: Probe) -> dict[str, Any]:
             task_id=task_id,
             clock=rt.clock,
         )
+    return {"task_id": task_id}
+
+
+def investigation_param(probe: Probe) -> dict[str, Any]:
+    """责任调查, open after discipline.hf completed 立案 (which it may be sent back to)."""
+    case = probe.case()
+    probe.world.complete(case, "register", {}, "discipline.hf")
+    return {"task_id": probe.world.task(case, "investigate").id}
+
+
+def registered_param(probe: Probe) -> dict[str, Any]:
+    """立案, completed by discipline.hf: only they may withdraw it."""
+    case = probe.case()
+    task_id = probe.world.task(case, "register").id
+    probe.world.complete(case, "register", {}, "discipline.hf")
     return {"task_id": task_id}
 
 
@@ -409,8 +434,28 @@ POLICY: list[Row] = [
         params=task_param,
         body=lambda _p, _a: {"body": "请核实"},
     ),
+    Row("GET", "/api/v1/me/cases", own_cases),
     Row("GET", "/api/v1/notifications", everyone),
     Row("POST", "/api/v1/notifications/read", everyone, body=lambda _p, _a: {"all": True}),
+]
+POLICY += [  # 退回 and 撤回: on the investigation after 立案, and on 立案 itself
+    Row("GET", "/api/v1/tasks/{task_id}/return-targets", read_task, params=investigation_param),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/return",
+        act_on_task,
+        params=investigation_param,
+        fresh=True,
+        body=lambda _p, _a: {"to_step": "register", "reason": "立案材料不全"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/withdraw",
+        act_on_task,
+        params=registered_param,
+        fresh=True,
+        body=lambda _p, _a: {"reason": "立案日期填错"},
+    ),
 ]
 POLICY += [  # 加签 and 抄送: discipline.hf, who may complete 立案, asks or copies organization.hf
     Row("GET", "/api/v1/tasks/{task_id}/colleagues", read_task, params=task_param),
@@ -565,7 +610,7 @@ POLICY += [  # cases, cadres, the blacklist
         },
     ),
     Row("GET", "/api/v1/cases/{case_id}", read_case, params=case_param),
-    Row("GET", "/api/v1/cases/{case_id}/diagram", read_case, params=case_param),
+    Row("GET", "/api/v1/cases/{case_id}/diagram", read_diagram, params=case_param),
     Row(
         "POST",
         "/api/v1/cases/{case_id}/appeals",

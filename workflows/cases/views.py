@@ -3,7 +3,12 @@ shows, a case beside a task, and the recommendation of a tolerance review — ty
 views with units named and the principal's allowed actions computed by the rules that guard
 the writes (intake.py, documents/service.py). The API dumps these views, the pages render
 them, the CLI prints them. Cadre records are workflows/cadres/views.py; the blacklist's
-reads are blacklist_views.py.
+reads are blacklist_views.py; a cadre's own home (我的案件) is cadre_views.py.
+
+A cadre (role `cadre`) gets the same views cut to what DOMAIN.md §6 lets them see
+(`served.py`): their status in plain words, only decisions served on them, organs instead of
+login names, and no internal steps, timeline, urges, diagram or analysis — here, where the
+views are made, so neither a page nor the API can show more.
 
 Nothing here changes data or restores a workflow: stored state is read as plain JSON
 (`engine.view_state`). Every read is scoped by workflows/access.py; what a principal may
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -31,6 +36,7 @@ from workflows.cases import (
     clarification,
     intake,
     rectification,
+    served,
     tolerance,
 )
 from workflows.cases import service as cases
@@ -39,7 +45,7 @@ from workflows.documents import service as documents
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
-from workflows.errors import NotFound
+from workflows.errors import NotFound, ValidationFailed
 from workflows.org import service as org
 from workflows.paging import Page, paginate
 from workflows.roles import ESCALATION_ROLE
@@ -247,6 +253,8 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
         .scalar_subquery()
     )
     late = overdue_clause(now)
+    if principal.role == "cadre":
+        _no_internal_filters(filters)
     query = cast(
         Select[Any],
         select(CaseFile, next_due.label("next_due_at"), late.label("overdue")).where(
@@ -273,17 +281,36 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
     return query.order_by(CaseFile.opened_at.desc(), CaseFile.id.desc())
 
 
-def _listed(session: Session, rows: Sequence[Row[Any]]) -> list[CaseView]:
-    names = org.unit_names(session, (row.CaseFile.org_unit_code for row in rows))
-    return [
-        case_view(
-            row.CaseFile,
-            org_unit_name=names.get(row.CaseFile.org_unit_code),
-            next_due_at=row.next_due_at,
-            overdue=bool(row.overdue),
-        )
-        for row in rows
+def _no_internal_filters(filters: CaseFilters) -> None:
+    """A cadre filters by kind and text only: the internal status (a decision not yet served)
+    and the officials' deadlines are not theirs to search by (DOMAIN.md §6)."""
+    refused = [
+        {"field": field, "message": "干部本人不能按此条件筛选：请按案件种类或关键词查找"}
+        for field, value in (("status", filters.status), ("overdue", filters.overdue))
+        if value is not None
     ]
+    if refused:
+        raise ValidationFailed("干部本人不能按办理状态或期限筛选案件", refused)
+
+
+def _listed(session: Session, principal: Principal, rows: Sequence[Row[Any]]) -> list[CaseView]:
+    names = org.unit_names(session, (row.CaseFile.org_unit_code for row in rows))
+    return for_cadre(
+        session,
+        principal,
+        [
+            (
+                row.CaseFile,
+                case_view(
+                    row.CaseFile,
+                    org_unit_name=names.get(row.CaseFile.org_unit_code),
+                    next_due_at=row.next_due_at,
+                    overdue=bool(row.overdue),
+                ),
+            )
+            for row in rows
+        ],
+    )
 
 
 def case_page(
@@ -303,7 +330,7 @@ def case_page(
         per_page=per_page,
         key=CaseFile.id,
     )
-    return Page(_listed(session, found.items), found.page, found.per_page, found.total)
+    return Page(_listed(session, principal, found.items), found.page, found.per_page, found.total)
 
 
 def case_list(
@@ -311,7 +338,7 @@ def case_list(
 ) -> list[CaseView]:
     """The first `limit` cases the principal sees (`case_rows`), for exports and records."""
     rows = session.execute(case_rows(principal, filters, now=now).limit(limit)).all()
-    return _listed(session, rows)
+    return _listed(session, principal, rows)
 
 
 def visible_case_id(session: Session, *, principal: Principal, number: str) -> int | None:
@@ -355,9 +382,12 @@ class DecisionView:
     effective: str  # effective, modified, revoked
     effective_name: str
     case: CaseView | None = None  # the case decided, where a list of decisions shows it
+    served_on: date | None = None  # the day the cadre received it (送达), once served
 
 
-def decision_view(decision: Decision, case: CaseView | None = None) -> DecisionView:
+def decision_view(
+    decision: Decision, case: CaseView | None = None, *, served_on: date | None = None
+) -> DecisionView:
     kind = DECISION_CASE_KINDS.get(decision.kind, decision.kind)
     return DecisionView(
         id=decision.id,
@@ -379,13 +409,77 @@ def decision_view(decision: Decision, case: CaseView | None = None) -> DecisionV
         effective=decision.effective,
         effective_name=EFFECTIVE_NAMES.get(decision.effective, decision.effective),
         case=case,
+        served_on=served_on,
     )
+
+
+def served_decision_views(
+    session: Session, standing: served.Standing, case: CaseFile, view: CaseView | None = None
+) -> list[DecisionView]:
+    """The decisions served on a case's cadre as they read them: as served (a change by an
+    appeal not yet served is not shown), decided by an organ, without the internal analysis."""
+    organs = served.organ_names(
+        session, (d.decided_by for d in standing.served), fallback_unit=case.org_unit_code
+    )
+    shown = []
+    for decision in standing.served:
+        effective = standing.effective[decision.id]
+        named = decision_view(decision, view, served_on=standing.served_on.get(decision.id))
+        if case.kind == "clarification":  # its verification is a finding, not a 整改验收
+            named = replace(
+                named,
+                kind_name="核实结论",
+                outcome_name=clarification.FINDINGS.get(decision.outcome, decision.outcome),
+            )
+        shown.append(
+            replace(
+                named,
+                decided_by=organs[decision.decided_by],
+                recommendation=None,
+                recommendation_name=None,
+                departure_reason=None,
+                effective=effective,
+                effective_name=EFFECTIVE_NAMES.get(effective, effective),
+            )
+        )
+    return shown
+
+
+def for_cadre(
+    session: Session, principal: Principal, pairs: Sequence[tuple[CaseFile, CaseView]]
+) -> list[CaseView]:
+    """The views as `principal` may read them: unchanged for officials; for a cadre, the
+    status and outcome as served, the opener as an organ, no internal deadlines."""
+    if principal.role != "cadre":
+        return [view for _, view in pairs]
+    found = served.standings(session, (case for case, _ in pairs))
+    organs = served.organ_names(
+        session,
+        (case.opened_by for case, _ in pairs if case.opened_by != principal.username),
+        fallback_unit=principal.org_unit,
+    )
+    return [
+        replace(
+            view,
+            status=found[case.id].status,
+            status_name=found[case.id].status_name,
+            outcome=found[case.id].outcome,
+            outcome_name=outcome_name(case.kind, found[case.id].outcome),
+            opened_by=organs.get(case.opened_by, case.opened_by),
+            next_due_at=None,
+            overdue=False,
+        )
+        for case, view in pairs
+    ]
 
 
 def own_decisions(
     session: Session, *, principal: Principal, limit: int = 100
 ) -> list[DecisionView]:
-    """The decisions about the cases the principal sees (a cadre: their own), newest first."""
+    """The decisions about the cases the principal sees, newest first; for a cadre, those
+    served on them (`served.py`)."""
+    if principal.role == "cadre":
+        return _served_on_cadre(session, principal=principal, limit=limit)
     rows = session.execute(
         select(Decision, CaseFile)
         .join(CaseFile, CaseFile.id == Decision.case_id)
@@ -395,6 +489,33 @@ def own_decisions(
     ).all()
     shown = case_views(session, (case for _, case in rows))
     return [decision_view(decision, view) for (decision, _), view in zip(rows, shown, strict=True)]
+
+
+def _served_on_cadre(session: Session, *, principal: Principal, limit: int) -> list[DecisionView]:
+    found = list(
+        session.execute(
+            select(CaseFile).where(access.case_scope(principal)).order_by(CaseFile.id)
+        ).scalars()
+    )
+    views = dict(zip((c.id for c in found), case_views_for(session, principal, found), strict=True))
+    standings = served.standings(session, found)
+    shown = [
+        decision
+        for case in found
+        for decision in served_decision_views(session, standings[case.id], case, views[case.id])
+    ]
+    shown.sort(key=lambda d: (d.served_on or d.decided_on, d.id), reverse=True)
+    return shown[:limit]
+
+
+def case_views_for(
+    session: Session, principal: Principal, found: Iterable[CaseFile]
+) -> list[CaseView]:
+    """`case_views` as the principal may read them (`for_cadre`)."""
+    listed = list(found)
+    return for_cadre(
+        session, principal, list(zip(listed, case_views(session, listed), strict=True))
+    )
 
 
 # --- one case ------------------------------------------------------------------------------
@@ -530,6 +651,18 @@ def case_detail(
         overdue=overdue,
     )
     links = tuple(visible_links(session, principal, case))
+    if principal.role == "cadre":
+        return _cadre_detail(
+            session,
+            principal,
+            case,
+            summary,
+            tasks=tasks,
+            links=links,
+            window=window,
+            actions=tuple(action for action in ACTIONS if allowed[action]),
+        )
+    standing = served.standing(session, case)
     return CaseDetailView(
         **vars(summary),
         instance_id=iid,
@@ -542,7 +675,9 @@ def case_detail(
                 principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id
             )
         ),
-        decisions=tuple(decision_view(d) for d in decisions),
+        decisions=tuple(
+            decision_view(d, served_on=standing.served_on.get(d.id)) for d in decisions
+        ),
         timeline=tuple(timeline(session, case)),
         links=links,
         urges=tuple(urges(session, case)),
@@ -551,6 +686,46 @@ def case_detail(
         recommendation=_recommendation(session, case, links),
         appeal_window=window,
         actions=tuple(action for action in ACTIONS if allowed[action]),
+    )
+
+
+def _cadre_detail(
+    session: Session,
+    principal: Principal,
+    case: CaseFile,
+    summary: CaseView,
+    *,
+    tasks: tuple[TaskView, ...],
+    links: tuple[LinkView, ...],
+    window: appeal.AppealWindow | None,
+    actions: tuple[str, ...],
+) -> CaseDetailView:
+    """The case as its cadre may see it (DOMAIN.md §6): the steps they owe themself, the
+    decisions served on them, no timeline, urges, diagram or analysis, organs not people."""
+    [shown] = for_cadre(session, principal, [(case, summary)])
+    own = tuple(
+        t
+        for t in tasks
+        if access.task_visible(
+            principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id
+        )
+    )
+    cadre = session.get(Cadre, case.cadre_id) if case.cadre_id is not None else None
+    return CaseDetailView(
+        **vars(shown),
+        instance_id=None,
+        cadre=CadreBrief(cadre.id, cadre.name, cadre.post, cadre.org_unit_code) if cadre else None,
+        tasks=own,
+        visible_task_ids=frozenset(t.id for t in own),
+        decisions=tuple(served_decision_views(session, served.standing(session, case), case)),
+        timeline=(),
+        links=links,
+        urges=(),
+        comments_count=0,
+        diagram=None,
+        recommendation=None,
+        appeal_window=window,
+        actions=actions,
     )
 
 
@@ -576,7 +751,7 @@ def opened_case(
     ).scalars()
     tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
     due = [t.due_at for t in tasks if t.due_at is not None]
-    [shown] = case_views(session, [case])
+    [shown] = case_views_for(session, principal, [case])
     return OpenedCaseView(**{**vars(shown), "next_due_at": min(due) if due else None}, tasks=tasks)
 
 
@@ -597,8 +772,8 @@ def case_summary(
     not see the case itself."""
     if not sees_case(session, principal=principal, case_id=case.id):
         return None
-    history = timeline(session, case)
-    [shown] = case_views(session, [case])
+    history = timeline(session, case) if principal.role != "cadre" else []
+    [shown] = case_views_for(session, principal, [case])
     return CaseSummaryView(
         **vars(shown),
         timeline=tuple(reversed(history))[:latest],
@@ -715,6 +890,11 @@ def visible_links(session: Session, principal: Principal, case: CaseFile) -> lis
             )
         ).scalars()
     )
+    standings = (
+        served.standings(session, (other for _, _, other in found if other.id in seen))
+        if principal.role == "cadre"
+        else {}
+    )
     return [
         LinkView(
             direction=direction,
@@ -725,8 +905,10 @@ def visible_links(session: Session, principal: Principal, case: CaseFile) -> lis
             process=other.kind,
             process_name=cases.KIND_NAMES.get(other.kind, other.kind),
             title=other.title,
-            status=other.status,
-            status_name=STATUS_NAMES.get(other.status, other.status),
+            status=standings[other.id].status if other.id in standings else other.status,
+            status_name=standings[other.id].status_name
+            if other.id in standings
+            else STATUS_NAMES.get(other.status, other.status),
         )
         for direction, link, other in found
         if other.id in seen
@@ -773,8 +955,10 @@ def diagram(session: Session, case: CaseFile, *, with_xml: bool = False) -> Diag
 
 def case_diagram(session: Session, *, principal: Principal, case_id: int) -> Diagram:
     """The diagram of a case the principal sees, with its BPMN XML; NotFound when the case is
-    out of sight or runs no process."""
+    out of sight or runs no process, and for a cadre (the diagram's parts are internal)."""
     case = access.get_case_to_read(session, principal, case_id)
+    if principal.role == "cadre":
+        raise NotFound(f"案件 {case.number} 的流程图不对当事干部提供")
     found = diagram(session, case, with_xml=True)
     if found is None:
         raise NotFound(f"案件 {case.number} 没有流程实例")
