@@ -130,6 +130,53 @@ def get_case(session: Session, principal: Principal, case_id: int) -> CaseFile:
     return case
 
 
+def granted_scope(principal: Principal) -> ColumnElement[bool]:
+    """The cases this principal reads because of working together on a step (DOMAIN.md §6), as
+    a clause over CaseFile: asked for an opinion (加签) — while the request is open, and for
+    good once they answered — or copied (抄送). A grant to read that case only: every write
+    keeps its own rule, and no other case is opened by it."""
+    # Imported here: the tasks package's modules read this one (a cycle at import time).
+    from workflows.tasks.models import (
+        CONSULTATION_OPEN,
+        Consultation,
+        ConsultationOpinion,
+        TaskCopy,
+    )
+
+    asked = (
+        select(Consultation.case_id)
+        .join(ConsultationOpinion, ConsultationOpinion.consultation_id == Consultation.id)
+        .where(
+            ConsultationOpinion.username == principal.username,
+            Consultation.case_id.is_not(None),
+            or_(
+                Consultation.state == CONSULTATION_OPEN,
+                ConsultationOpinion.answered_at.is_not(None),
+            ),
+        )
+    )
+    copied = select(TaskCopy.case_id).where(
+        TaskCopy.username == principal.username, TaskCopy.case_id.is_not(None)
+    )
+    return or_(CaseFile.id.in_(asked), CaseFile.id.in_(copied))
+
+
+def get_case_to_read(session: Session, principal: Principal, case_id: int) -> CaseFile:
+    """The case if this principal may read it: by jurisdiction (`get_case`), or by a grant of
+    `granted_scope`; NotFound otherwise. For reads only (the case page, its documents): a
+    write asks `get_case` and its own rule."""
+    if not 0 < case_id <= MAX_ID:
+        raise NotFound(f"case {case_id} not found")
+    case = session.execute(
+        select(CaseFile).where(
+            CaseFile.id == case_id, or_(case_scope(principal), granted_scope(principal))
+        )
+    ).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
 def cadre_scope(principal: Principal) -> ColumnElement[bool]:
     """The cadre records this principal may see, as a clause over Cadre: those of the units
     they see (never for designers), and their own."""
@@ -301,6 +348,13 @@ def check_may_deploy(principal: Principal) -> None:
         raise Forbidden(
             f"只有流程设计人员可以部署流程定义：{principal.username} 是{_role_name(principal.role)}人员"
         )
+
+
+def check_may_export(principal: Principal) -> None:
+    """Exports (the queue, the case list) are the officials' tools; a cadre reads their own
+    cases on 我的案件 (DOMAIN.md §6)."""
+    if principal.role == "cadre":
+        raise Forbidden("导出是办理人员的功能：干部本人请在“我的案件”查看自己的案件")
 
 
 def check_may_supervise(principal: Principal) -> None:

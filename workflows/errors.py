@@ -45,6 +45,12 @@ class TaskAlreadyCompleted(Conflict):
     code = "task_already_completed"
 
 
+class OpinionsMissing(Conflict):
+    """加签: the step has a request for opinions still open; the message names whose are missing."""
+
+    code = "opinions_missing"
+
+
 class ValidationFailed(DomainError):
     """Input broke a rule; `errors` lists each field path and its message."""
 

@@ -17,13 +17,16 @@ from . import (
     blacklist,  # noqa: F401  (adds its routes to the cadres blueprint)
     cadres,
     cases,
+    consultations,
     documents,
     incidents,
+    my_cases,
     notifications,
     processes,
     supervision,
     tasks,
     tasks_actions,  # noqa: F401  (adds its routes to the tasks blueprint)
+    tasks_going_back,  # noqa: F401  (adds its routes to the tasks blueprint)
 )
 from .common import ProblemSchema
 
@@ -31,6 +34,7 @@ PREFIX = "/api/v1"
 BLUEPRINTS = [
     auth.blp,
     tasks.blp,
+    consultations.blp,
     cases.blp,
     documents.blp,
     cadres.blp,
@@ -39,6 +43,7 @@ BLUEPRINTS = [
     notifications.blp,
     admin.blp,
     incidents.blp,
+    my_cases.blp,
 ]
 
 _DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

@@ -115,6 +115,10 @@ class DecisionSchema(Schema):
     effective = fields.String(
         required=True, metadata={"description": "effective 有效、modified 已变更、revoked 已撤销"}
     )
+    served_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "送达当事干部之日（尚未送达为 null；干部本人只看到已送达的决定）"},
+    )
 
 
 class TimelineSchema(Schema):

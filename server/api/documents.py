@@ -167,7 +167,7 @@ def list_documents(case_id: int) -> Any:
     with who withdrew them, when and why; whether I may add one."""
     with auth.reading() as (session, principal):
         listed = documents.documents_of(session, principal=principal, case_id=case_id)
-        case = access.get_case(session, principal, case_id)
+        case = access.get_case_to_read(session, principal, case_id)
         may_add = documents.may_add(session, principal, case)
         return {
             "items": [document_item(item) for item in listed],

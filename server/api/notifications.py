@@ -24,7 +24,7 @@ class NotificationSchema(Schema):
         validate=validate.OneOf(list(notifications.KINDS)),
         metadata={
             "description": "assigned 分派 / urged 催办 / due_soon 即将到期 / "
-            "overdue 已逾期 / decided 已作出决定"
+            "overdue 已逾期 / decided 决定已送达（送达后才通知当事干部）"
         },
     )
     kind_name = fields.String(required=True, metadata={"description": "类别中文名"})

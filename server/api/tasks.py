@@ -10,7 +10,8 @@ from marshmallow import Schema, fields, validate
 
 from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema, person_name
-from workflows.tasks import completion, queues, views
+from server.api.consultation_schemas import ConsultationSchema, CopySchema
+from workflows.tasks import colleagues, completion, copies, queues, views
 
 blp = Blueprint(
     "tasks", __name__, description="待办任务：队列、表单、办理、认领、委派、转办、催办、评论"
@@ -73,8 +74,8 @@ class TaskSchema(Schema):
         fields.String(validate=validate.OneOf(views.ACTIONS)),
         required=True,
         metadata={
-            "description": "我现在可以做的：claim 认领、unclaim 退回、delegate 委派、transfer 转办、"
-            "complete 办理、urge 催办、escalate 督办上报、comment 评论（与办理时的规则一致）"
+            "description": "我现在可以做的：claim 认领、unclaim 取消认领、delegate 委派、transfer 转办、"
+            "complete 办理、consult 加签、copy 抄送、urge 催办、escalate 督办上报、comment 评论（与办理时的规则一致）"
         },
     )
 
@@ -91,12 +92,61 @@ class TaskDetailSchema(TaskSchema):
     may_complete = fields.Boolean(required=True)
     why_not = fields.String(allow_none=True, metadata={"description": "不能办理的原因"})
     documentation = fields.String(allow_none=True)
+    return_targets = fields.List(
+        fields.Nested(lambda: DetailReturnTargetSchema()),
+        required=True,
+        metadata={"description": "退回：可退回到的、本案已经办理过的步骤（不能办理本任务时为空）"},
+    )
+    may_withdraw = fields.Boolean(
+        required=True, metadata={"description": "撤回：我办结的这一步现在能否撤回"}
+    )
+    withdraw_refusal = fields.String(
+        allow_none=True, metadata={"description": "不能撤回的原因（已办结的任务）"}
+    )
+    reopened_by = fields.Nested(
+        lambda: ReopenedBySchema(),
+        allow_none=True,
+        metadata={"description": "本步骤因退回或撤回而重新打开时：谁、何时、理由"},
+    )
     recorded = fields.List(
         fields.Nested(lambda: RecordedStepSchema()),
         required=True,
         metadata={
             "description": "办理记录：本案此前各步骤表单的填写内容（按表单标题，选项显示其名称）"
         },
+    )
+    consultations = fields.List(
+        fields.Nested(ConsultationSchema),
+        required=True,
+        metadata={"description": "加签：本步骤的征求意见及各人意见（先后为序）"},
+    )
+    copies = fields.List(
+        fields.Nested(CopySchema),
+        required=True,
+        metadata={"description": "抄送：本步骤抄送了谁、说明（先后为序）"},
+    )
+
+
+class ReopenedBySchema(Schema):
+    kind = fields.String(
+        required=True, metadata={"description": "return（退回）或 withdraw（撤回）"}
+    )
+    label = fields.String(required=True, metadata={"description": "退回 或 撤回"})
+    actor = fields.String(required=True, metadata={"description": "谁退回/撤回的"})
+    at = fields.DateTime(required=True)
+    reason = fields.String(required=True)
+    entered = fields.Dict(
+        allow_none=True,
+        metadata={"description": "此前办理时填写的表单数据（页面上作为草稿预填）"},
+    )
+
+
+class DetailReturnTargetSchema(Schema):
+    step = fields.String(required=True, metadata={"description": "退回时填写的步骤（元素 id）"})
+    name = fields.String(required=True)
+    completed_by = fields.String(allow_none=True)
+    refusal = fields.String(
+        allow_none=True, metadata={"description": "不能退回的原因；null 可退回"}
     )
 
 
@@ -114,8 +164,35 @@ class RecordedStepSchema(Schema):
     entries = fields.List(fields.Nested(RecordedEntrySchema), required=True)
 
 
+class CopyToArgs(Schema):
+    """办理时一并抄送."""
+
+    users = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=colleagues.USERS_MAX),
+        metadata={
+            "description": f"抄送的用户名（1–{colleagues.USERS_MAX} 人），"
+            "从 GET /tasks/{task_id}/colleagues 的名单中选"
+        },
+    )
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=copies.NOTE_MAX),
+        metadata={"description": "抄送说明"},
+    )
+
+
 class CompleteArgs(Schema):
     data = fields.Dict(required=True, metadata={"description": "按表单 JSON Schema 填写的数据"})
+    copy_to = fields.Nested(
+        CopyToArgs,
+        load_default=None,
+        metadata={
+            "description": "可选：办理时一并抄送（与 POST /tasks/{task_id}/copies 相同的规则）；"
+            "抄送或办理任一被拒绝，两者都不生效"
+        },
+    )
 
 
 class CompletedSchema(Schema):
@@ -171,9 +248,20 @@ def get_task(task_id: int) -> Any:
 @blp.response(200, CompletedSchema)
 def complete_task(args: dict[str, Any], task_id: int) -> Any:
     """Complete the task with form data: validated against its form (422 names each field),
-    authorized by role, org unit, assignee and recusal; of two racers exactly one wins (409)."""
+    authorized by role, org unit, assignee and recusal; of two racers exactly one wins (409).
+    Refused (409) while a request for opinions (加签) is open, naming whose are missing.
+    `copy_to` copies (抄送) colleagues in the same transaction."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
+        if args["copy_to"] is not None:  # the holder copies while still holding the step
+            copies.copy(
+                session,
+                principal=principal,
+                task_id=task_id,
+                users=args["copy_to"]["users"],
+                note=args["copy_to"]["note"],
+                clock=rt.clock,
+            )
         result = completion.complete(
             session, principal=principal, task_id=task_id, data=args["data"], clock=rt.clock
         )

@@ -134,7 +134,7 @@ def claim_task(task_id: int) -> Any:
 @blp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
 @blp.response(200, TaskSchema)
 def unclaim_task(task_id: int) -> Any:
-    """Release (退回) a task I hold, or one I delegated: it returns to the role's shared queue."""
+    """Release (取消认领) a task I hold, or one I delegated: it returns to the role's shared queue."""
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         task = work.unclaim(session, principal=principal, task_id=task_id, clock=rt.clock)

@@ -18,6 +18,7 @@ from server.ui import (
     cadres,
     case_new,
     case_pages,
+    consult_pages,
     designer,
     documents,
     errors,
@@ -26,19 +27,23 @@ from server.ui import (
     inbox,
     incidents,
     layout,
+    my_cases,
     notices,
     sign_in,
     supervision,
+    task_going_back,
     task_page,
 )
 from server.ui.common import bp
 
 #: The modules whose routes and hooks are on the blueprint (imported for that).
 PAGES = (
+    consult_pages,
     errors,
     export,
     inbox,
     layout,
+    my_cases,
     notices,
     sign_in,
     supervision,
@@ -50,6 +55,7 @@ PAGES = (
     case_pages,
     case_new,
     task_page,
+    task_going_back,
     documents,
     cadres,
     blacklist,

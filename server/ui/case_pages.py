@@ -6,7 +6,8 @@ while an accountability case is open.
 
 The pages render the domain's views (workflows/cases/views.py), the ones the API dumps: a
 case's buttons are its view's `actions`, computed by the rules that guard the writes. A
-cadre sees only their own cases and the decisions about them.
+cadre lands on 我的案件 (my_cases.py) instead of the list, and their case page (my_case.html)
+renders the view as workflows/cases/views.py cut it for them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth
+from server.ui import my_cases
 from server.ui.case_new import button_label
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
@@ -86,6 +88,8 @@ def cases_list() -> Any:
         process=asked.process, status=asked.status, overdue=asked.overdue, text=asked.text
     )
     with auth.reading() as (session, principal):
+        if my_cases.is_cadre(principal):
+            return my_cases.to_my_cases()
         found = case_views.case_page(
             session,
             principal=principal,
@@ -93,11 +97,6 @@ def cases_list() -> Any:
             page=asked.page,
             per_page=PER_PAGE,
             now=rt.clock.now(),
-        )
-        decisions = (
-            case_views.own_decisions(session, principal=principal)
-            if principal.role == "cadre"
-            else None
         )
         new_case = button_label(principal)
     link: Callable[..., str] = lambda **changes: url_for("ui.cases", **asked.params(**changes))
@@ -112,7 +111,6 @@ def cases_list() -> Any:
         link=link,
         kinds=cases.KIND_NAMES,
         statuses=case_views.STATUS_NAMES,
-        decisions=decisions,
         new_case=new_case,
     )
 
@@ -167,13 +165,15 @@ def _case_page(
             "exemption": exemption,
             "roles": ROLE_LABELS,
             "attachments": documents_card(
-                session, principal, access.get_case(session, principal, case_id)
+                session, principal, access.get_case_to_read(session, principal, case_id)
             ),
             "stuck": incident_views.stuck(
                 session, principal=principal, instance_id=detail.instance_id
             ),
+            "me": principal.username,
         }
-    return render_template("case.html", **context), status
+        page = "my_case.html" if my_cases.is_cadre(principal) else "case.html"
+    return render_template(page, **context), status
 
 
 @bp.get("/cases/<int:case_id>")

@@ -26,6 +26,7 @@ from server import auth
 from server.ui import case_pages, inbox
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
+from workflows import access
 from workflows.cases import views as case_views
 from workflows.tasks import queues
 from workflows.tasks import views as task_views
@@ -127,6 +128,7 @@ def inbox_export(fmt: str) -> Any:
     """The inbox queue with the page's filters and sort, every page, as CSV or XLSX."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
+        access.check_may_export(principal)
         processes = task_views.process_names(session)
         asked = inbox._asked(request.args, processes)  # read as the page reads it
         queue = asked.queue or (
@@ -183,6 +185,7 @@ def cases_export(fmt: str) -> Any:
     rt = auth.runtime()
     asked = case_pages._asked(request.args)  # read as the page reads it
     with auth.reading() as (session, principal):
+        access.check_may_export(principal)
         rows = case_views.case_list(
             session,
             principal=principal,

@@ -17,12 +17,15 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
+from server.ui import my_cases
 from server.ui.common import bp, is_htmx, redirect_with, safe_next
 from workflows.engine.models import HumanTask
-from workflows.tasks import queues, views
+from workflows.tasks import consultation_views, queues, views
 from workflows.tasks import service as work
 
 PER_PAGE = 20
+#: 征求意见 shown above the queues (the rest on /consultations).
+ASKED_SHOWN = 5
 SORTS = queues.SORTS
 
 
@@ -76,7 +79,7 @@ def row_texts() -> dict[str, str]:
         "undated": _("无期限"),
         "unclaimed": _("未认领"),
         "claim": _("认领"),
-        "unclaim": _("退回"),
+        "unclaim": _("取消认领"),
     }
 
 
@@ -85,6 +88,8 @@ def inbox() -> Any:
     """My queues with filters, sorted by due date, a page at a time."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
+        if my_cases.is_cadre(principal):  # their steps are on their home
+            return my_cases.to_my_cases()
         processes = views.process_names(session)
         counts = views.queue_lengths(session, principal, clock=rt.clock)
         asked = _asked(request.args, processes)
@@ -109,6 +114,8 @@ def inbox() -> Any:
             total=counts.get(queue) if whole else None,
         )
         me = principal.username
+        # 征求意见: requests asking my opinion, a section of their own above the queues
+        waiting = consultation_views.asked_of_me(session, principal, per_page=ASKED_SHOWN)
     asked = replace(asked, queue=queue)
     link: Callable[..., str] = lambda **changes: url_for("ui.inbox", **asked.params(**changes))
     if asked.page > found.pages:
@@ -125,6 +132,8 @@ def inbox() -> Any:
         row_text=row_texts(),
         link=link,
         pages=found.pages,
+        asked_items=waiting.items,
+        asked_count=waiting.total,
     )
 
 
@@ -164,5 +173,5 @@ def claim(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 def unclaim(task_id: int) -> Any:
-    """退回: the task goes back to the role's shared queue."""
-    return _act(task_id, work.unclaim, _("已退回：%(name)s"))
+    """取消认领: the task goes back to the role's shared queue."""
+    return _act(task_id, work.unclaim, _("已取消认领：%(name)s"))

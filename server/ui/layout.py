@@ -21,7 +21,8 @@ from workflows.tasks import notifications
 
 #: Roles whose people work cases in task queues (DOMAIN.md §1).
 CLERKS = frozenset({"discipline", "organization", "functional", "committee", "unit"})
-WORKERS = CLERKS | {"cadre", "supervisor"}
+#: Those who work in queues and case lists: a cadre has their own home instead (我的案件).
+OFFICIALS = CLERKS | {"supervisor"}
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,11 @@ class NavItem:
 
 
 NAV = (
-    NavItem("ui.inbox", _l("待办"), WORKERS),
-    NavItem("ui.cases", _l("案件"), WORKERS),
-    NavItem("ui.cadres", _l("干部档案"), WORKERS),
+    NavItem("ui.my_cases", _l("我的案件"), frozenset({"cadre"})),
+    NavItem("ui.inbox", _l("待办"), OFFICIALS),
+    NavItem("ui.cases", _l("案件"), OFFICIALS),
+    NavItem("ui.cadres", _l("干部档案"), OFFICIALS),
+    NavItem("ui.copies", _l("抄送我的"), CLERKS | {"supervisor", "admin"}),
     NavItem("ui.supervision", _l("督查"), frozenset({"supervisor"})),
     NavItem("ui.processes", _l("流程设计"), frozenset({"designer"})),
     NavItem("ui.admin", _l("系统管理"), frozenset({"admin"})),

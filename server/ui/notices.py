@@ -19,7 +19,12 @@ KIND_LABELS = {
     "urged": _l("催办"),
     "due_soon": _l("即将到期"),
     "overdue": _l("逾期"),
-    "decided": _l("已作出决定"),
+    "decided": _l("决定已送达"),
+    "returned": _l("退回"),
+    "consulted": _l("征求意见"),
+    "opinion": _l("意见回复"),
+    "consult_withdrawn": _l("征求意见已撤回"),
+    "copied": _l("抄送"),
 }
 
 

@@ -1,6 +1,7 @@
 """The task page (/tasks/<id>): the task's form rendered from its JSON Schema and UI schema,
-completed or saved as a draft (保存草稿); claim, release, delegate (委派), transfer (转办) and
-comments; beside it the case: summary, documents, what earlier steps recorded (办理记录), the
+completed or saved as a draft (保存草稿); claim, release, delegate (委派), transfer (转办),
+加签 and 抄送 (their forms post to consult_pages.py) and comments; beside it the case:
+summary, documents, what earlier steps recorded and the opinions asked (办理记录), the
 six-element recommendation and history.
 
 The page renders the API's view of the task (workflows/tasks/views.py `task_detail`): its
@@ -31,7 +32,7 @@ from workflows.cases import service as cases
 from workflows.cases import tolerance
 from workflows.errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.org import people
-from workflows.tasks import candidates, completion, drafts, views
+from workflows.tasks import candidates, completion, consultation_views, drafts, views
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
 
@@ -88,6 +89,9 @@ def _page(
     extra_rows: dict[str, int] | None = None,
     reassign: dict[str, str] | None = None,
     comment: dict[str, str] | None = None,
+    going_back: dict[str, Any] | None = None,
+    consult: dict[str, Any] | None = None,
+    copy: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Any:
     rt = auth.runtime()
@@ -118,6 +122,13 @@ def _page(
             "recommendation": case_pages.recommendation(session, principal, case) if case else None,
             "reassign": reassign or {},
             "comment": comment or {},
+            "going_back": going_back or {},
+            # 加签 / 抄送: colleagues picked by name, from the list the writes accept
+            "candidates": consultation_views.candidates(session, principal, t.id)
+            if t.may(views.CONSULT) or t.may(views.COPY)
+            else [],
+            "consult": consult or {},
+            "copy": copy or {},
         }
         recorded = _recorded(t, shown_apart=SIX_ELEMENT_KEYS if context["recommendation"] else ())
         context["recorded"], context["documents"] = recorded, _documents(t, recorded, fields)
@@ -166,6 +177,12 @@ def task_candidates(task_id: int) -> Any:
     with auth.reading() as (session, principal):
         choices = _choices(session, principal, task_id, purpose, text)
     return render_template("macros/people_options.html", choices=choices, text=text)
+
+
+def render(task_id: int, **shown: Any) -> Any:
+    """The task page with a refused form's entries shown (consult=…, copy=…: what was chosen
+    and typed, and the messages by field) — for the other pages that post to the task."""
+    return _page(task_id, **shown)
 
 
 def _recorded(task: views.TaskDetailView, *, shown_apart: tuple[str, ...]) -> list[RecordedStep]:

@@ -35,6 +35,7 @@ from workflows.engine.incidents import service as incidents
 from workflows.org import service as org
 from workflows.roles import ROLES
 from workflows.runtime import Runtime
+from workflows.tasks import consultations, copies
 from workflows.tasks import service as work
 from workflows.tasks.models import Notification
 from workflows.tasks.outbox import MailOutbox
@@ -79,6 +80,16 @@ def only(*roles: str) -> Callable[[str, str], Any]:
 
 def read_case(role: str, placement: str) -> Any:
     return "ok" if sees_case(role, placement) else 404
+
+
+def read_diagram(role: str, placement: str) -> Any:
+    """The diagram's parts are internal: not the cadre's (DOMAIN.md §6), as if there were none."""
+    return 404 if role == "cadre" else read_case(role, placement)
+
+
+def own_cases(role: str, _placement: str) -> Any:
+    """我的案件 is a cadre's home; officials have their queues (403)."""
+    return "ok" if role == "cadre" else 403
 
 
 def read_task(role: str, placement: str) -> Any:
@@ -154,6 +165,63 @@ def claimed_task(probe: Probe) -> dict[str, Any]:
             clock=rt.clock,
         )
     return {"task_id": task_id}
+
+
+def investigation_param(probe: Probe) -> dict[str, Any]:
+    """责任调查, open after discipline.hf completed 立案 (which it may be sent back to)."""
+    case = probe.case()
+    probe.world.complete(case, "register", {}, "discipline.hf")
+    return {"task_id": probe.world.task(case, "investigate").id}
+
+
+def registered_param(probe: Probe) -> dict[str, Any]:
+    """立案, completed by discipline.hf: only they may withdraw it."""
+    case = probe.case()
+    task_id = probe.world.task(case, "register").id
+    probe.world.complete(case, "register", {}, "discipline.hf")
+    return {"task_id": task_id}
+
+
+def consultation_param(probe: Probe) -> dict[str, Any]:
+    """A request for opinions on 立案, asked by discipline.hf of organization.hf."""
+    task_id, rt = probe.register_task(), probe.world.rt
+    with rt.db.transaction() as session:
+        row = consultations.ask(
+            session,
+            principal=access.principal_for(session, username="discipline.hf"),
+            task_id=task_id,
+            users=["organization.hf"],
+            question="是否立案？",
+            clock=rt.clock,
+        )
+        return {"consultation_id": row.id}
+
+
+def copy_param(probe: Probe) -> dict[str, Any]:
+    """立案 copied by discipline.hf to organization.hf."""
+    task_id, rt = probe.register_task(), probe.world.rt
+    with rt.db.transaction() as session:
+        [row] = copies.copy(
+            session,
+            principal=access.principal_for(session, username="discipline.hf"),
+            task_id=task_id,
+            users=["organization.hf"],
+            note="请知悉",
+            clock=rt.clock,
+        )
+        return {"copy_id": row.id}
+
+
+def involved(*roles: str, refused: tuple[str, ...] = ()) -> Callable[[str, str], Any]:
+    """A request or copy: the own unit's users of `roles` may; those of `refused` see it but may
+    not (403); nobody else sees it (404)."""
+
+    def expect(role: str, placement: str) -> Any:
+        if placement != "own":
+            return 404
+        return "ok" if role in roles else 403 if role in refused else 404
+
+    return expect
 
 
 def urge(role: str, placement: str) -> Any:
@@ -373,8 +441,73 @@ POLICY: list[Row] = [
         params=task_param,
         body=lambda _p, _a: {"body": "请核实"},
     ),
+    Row("GET", "/api/v1/me/cases", own_cases),
     Row("GET", "/api/v1/notifications", everyone),
     Row("POST", "/api/v1/notifications/read", everyone, body=lambda _p, _a: {"all": True}),
+]
+POLICY += [  # 退回 and 撤回: on the investigation after 立案, and on 立案 itself
+    Row("GET", "/api/v1/tasks/{task_id}/return-targets", read_task, params=investigation_param),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/return",
+        act_on_task,
+        params=investigation_param,
+        fresh=True,
+        body=lambda _p, _a: {"to_step": "register", "reason": "立案材料不全"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/withdraw",
+        act_on_task,
+        params=registered_param,
+        fresh=True,
+        body=lambda _p, _a: {"reason": "立案日期填错"},
+    ),
+]
+POLICY += [  # 加签 and 抄送: discipline.hf, who may complete 立案, asks or copies organization.hf
+    Row("GET", "/api/v1/tasks/{task_id}/colleagues", read_task, params=task_param),
+    Row("GET", "/api/v1/tasks/{task_id}/consultations", read_task, params=task_param),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/consultations",
+        act_on_task,
+        params=task_param,
+        fresh=True,
+        body=lambda _p, _a: {"users": ["organization.hf"], "question": "是否立案？"},
+    ),
+    Row("GET", "/api/v1/tasks/{task_id}/copies", read_task, params=task_param),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/copies",
+        act_on_task,
+        params=task_param,
+        fresh=True,
+        body=lambda _p, _a: {"users": ["organization.hf"], "note": "请知悉"},
+    ),
+    Row("GET", "/api/v1/consultations", everyone),
+    Row(
+        "GET",
+        "/api/v1/consultations/{consultation_id}",
+        involved("discipline", "organization"),
+        params=consultation_param,
+    ),
+    Row(
+        "POST",
+        "/api/v1/consultations/{consultation_id}/answer",
+        involved("organization", refused=("discipline",)),
+        params=consultation_param,
+        fresh=True,
+        body=lambda _p, _a: {"opinion": "同意立案"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/consultations/{consultation_id}/withdraw",
+        involved("discipline", refused=("organization",)),
+        params=consultation_param,
+        fresh=True,
+    ),
+    Row("GET", "/api/v1/copies", everyone),
+    Row("POST", "/api/v1/copies/{copy_id}/read", involved("organization"), params=copy_param),
 ]
 POLICY += [  # processes, supervision, administration
     Row("GET", "/api/v1/processes", everyone),
@@ -484,7 +617,7 @@ POLICY += [  # cases, cadres, the blacklist
         },
     ),
     Row("GET", "/api/v1/cases/{case_id}", read_case, params=case_param),
-    Row("GET", "/api/v1/cases/{case_id}/diagram", read_case, params=case_param),
+    Row("GET", "/api/v1/cases/{case_id}/diagram", read_diagram, params=case_param),
     Row(
         "POST",
         "/api/v1/cases/{case_id}/appeals",

@@ -127,10 +127,15 @@ def test_record_notes_the_tolerance_granted_over_http(world: World, login: Any) 
         },
         "committee.hf",
     )
-    notes = login("zhang").get(f"/cadres/{world.cadres['zhang']}").get_json()["tolerance_notes"]
+    record = f"/cadres/{world.cadres['zhang']}"
+    notes = login("organization.hf").get(record).get_json()["tolerance_notes"]
     assert [(n["case_number"], n["outcome_name"], n["final"]) for n in notes] == [
         (case.number, "免责", False)
     ]
+    # the cadre reads it once the determination is served on them (DOMAIN.md §6)
+    assert login("zhang").get(record).get_json()["tolerance_notes"] == []
+    world.complete(case, "notify", {"received_on": world.today().isoformat()}, "discipline.hf")
+    assert login("zhang").get(record).get_json()["tolerance_notes"] == notes
 
 
 def _listed(world: World, name: str = "王五") -> tuple[int, int]:

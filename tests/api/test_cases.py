@@ -443,7 +443,7 @@ def test_case_page_shows_urges_and_comments_of_its_tasks(world: World, login: An
 
 def test_decided_case_shows_its_decision(world: World, login: Any) -> None:
     case = world.decided_accountability()
-    body = login("zhang").get(f"/cases/{case.id}").get_json()
+    body = login("discipline.hf").get(f"/cases/{case.id}").get_json()
     assert (body["status"], body["outcome"], body["outcome_name"]) == (
         "decided",
         "demotion",
@@ -455,7 +455,15 @@ def test_decided_case_shows_its_decision(world: World, login: Any) -> None:
         "demotion",
         "committee.hf",
     )
-    assert body["received_on"] == "2026-03-02"
+    assert body["received_on"] == decision["served_on"] == "2026-03-02"
+    # the cadre reads it as served on them, decided by an organ (tests/api/test_my_cases.py)
+    mine = login("zhang").get(f"/cases/{case.id}").get_json()
+    assert (mine["status"], mine["status_name"], mine["outcome_name"]) == (
+        "served",
+        "已送达决定",
+        "降职",
+    )
+    assert [d["decided_by"] for d in mine["decisions"]] == ["合肥市委"]
 
 
 def test_links_show_only_cases_i_may_see(world: World, login: Any) -> None:

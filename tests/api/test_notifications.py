@@ -190,15 +190,31 @@ def test_sweep_tells_the_reviewer_the_process_assigned(
     assert notice["kind"] == "assigned" and notice["case_id"] == case.id
 
 
-def test_a_decision_is_notified_to_the_cadre(world: World, login: Any) -> None:
-    case = world.decided_accountability()
+def test_a_decision_is_notified_to_the_cadre_only_once_it_is_served(
+    world: World, login: Any
+) -> None:
+    case = world.undelivered_accountability()
+    assert login("zhang").get("/notifications").get_json()["total"] == 0  # decided, not served
+    world.complete(
+        case,
+        "notify",
+        {"received_on": world.today().isoformat(), "delivery": "in_person"},
+        "organization.hf",
+    )
     inbox = login("zhang").get("/notifications").get_json()
     decided = [n for n in inbox["items"] if n["kind"] == "decided"]
-    assert (
-        len(decided) == 1
-        and decided[0]["case_id"] == case.id
-        and case.number in decided[0]["title"]
+    assert len(decided) == 1 and decided[0]["case_id"] == case.id
+    assert decided[0]["title"] == f"问责决定已送达（{case.number}）"
+    assert "决定已于 2026-03-02 送达" in decided[0]["body"]
+    assert decided[0]["task_id"] is None  # the 送达 step is the clerks', not the cadre's
+    world.complete(
+        case,
+        "arrange_work",
+        {"arrangement": "降职安排至县某局", "arranged_on": world.today().isoformat()},
+        "organization.hf",
     )
+    again = login("zhang").get("/notifications").get_json()["items"]
+    assert [n["id"] for n in again if n["kind"] == "decided"] == [decided[0]["id"]]  # once
     assert login("committee.hf").get("/notifications").get_json()["total"] == 0
 
 

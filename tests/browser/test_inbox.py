@@ -79,14 +79,14 @@ def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
     expect(page.locator("#messages")).to_contain_text("已认领：责任调查")
     expect(overdue.locator("td").nth(5)).to_have_text("discipline hf（合肥市·纪检监察机关）")
     expect(
-        overdue.get_by_role("button", name="退回")
+        overdue.get_by_role("button", name="取消认领")
     ).to_be_focused()  # the keyboard stays on the row
     assert world.task(busy["overdue"], "investigate").assignee == "discipline.hf"
     screenshot(page, "inbox.png")
 
     page.get_by_role("link", name="我的待办").click()
     expect(page.locator("table.tasks tbody tr")).to_have_count(1)
-    _row(page, busy["overdue"]).get_by_role("button", name="退回").click()
+    _row(page, busy["overdue"]).get_by_role("button", name="取消认领").click()
     expect(page.locator("table.tasks tbody tr")).to_have_count(0)
     assert world.task(busy["overdue"], "investigate").assignee is None
 

@@ -1,5 +1,5 @@
 """A clerk completes an overdue task through its form (one error first), the case page shows
-the diagram with the step done; the cadre appeals a decision from the case page."""
+the diagram with the step done; the cadre lands on 我的案件 and appeals a decision from there."""
 
 from __future__ import annotations
 
@@ -86,14 +86,26 @@ def test_task_page_fits_a_phone(open_page: Any, world: World) -> None:
     assert widths["page"] <= widths["view"], widths
 
 
-def test_cadre_appeals_from_the_case_page(open_page: Any, world: World) -> None:
+def test_cadre_lands_on_my_cases_and_appeals_from_there(open_page: Any, world: World) -> None:
     decided = world.decided_accountability()
+    running = world.open("accountability", data=FINDING)
+    world.complete(running, "register", {}, "discipline.hf")
     page = open_page()
     log_in(page, "zhang")
-    page.goto("/cases")
-    expect(page.locator(".own-decisions")).to_contain_text("对违规拨付负主要领导责任")
-    page.get_by_role("link", name=decided.number).first.click()
+    expect(page).to_have_url(re.compile(r"/mine$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("我的案件")
+    nav = page.locator(".main-nav")
+    expect(nav.get_by_role("link")).to_have_text(["我的案件"])
+    decision = page.locator(".own-decisions .decision")
+    expect(decision).to_contain_text("对违规拨付负主要领导责任")
+    expect(decision).to_contain_text("合肥市委 2026-03-02 作出")
+    expect(page.locator(".my-cases")).to_contain_text(running.number)
+    for internal in ("责任调查", "discipline.hf", "督办", "催办"):
+        expect(page.locator("main")).not_to_contain_text(internal)
+    screenshot(page, "my-cases.png")
+    decision.get_by_role("link", name="申诉（截至 2026-04-02）").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(decided.number)
+    expect(page.locator(".diagram-card")).to_have_count(0)
     appeal = page.locator("#appeal summary")
     expect(appeal).to_have_text("申诉（截至 2026-04-02）")
     appeal.click()
@@ -104,6 +116,8 @@ def test_cadre_appeals_from_the_case_page(open_page: Any, world: World) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("SS-2026-000001")
     page.goto(f"/cases/{decided.id}")
     expect(page.locator("#appeal")).to_contain_text("已对本案决定提出申诉：SS-2026-000001")
+    page.goto("/")
+    expect(page.locator(".my-applications")).to_contain_text("SS-2026-000001")
 
 
 def test_clerk_opens_an_accountability_case_from_the_case_list(

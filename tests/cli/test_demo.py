@@ -25,13 +25,34 @@ CADREFLOW = Path(sys.executable).parent / "cadreflow"
 COUNTED = (OrgUnit, User, Cadre, CaseFile, Instance, HumanTask, BlacklistEntry)
 
 
-def _cli(db_path: Path, *args: str) -> str:
+def _env(db_path: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
     }
     env["CADREFLOW_DATABASE_URL"] = f"sqlite:///{db_path}"
+    return env
+
+
+def _cli_failing(db_path: Path, *args: str) -> str:
+    """stderr of a refused command (exit 1, no traceback)."""
+    env = _env(db_path)
+    done = subprocess.run(
+        [str(CADREFLOW), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr
+
+
+def _cli(db_path: Path, *args: str) -> str:
+    env = _env(db_path)
     done = subprocess.run(
         [str(CADREFLOW), *args],
         env=env,
@@ -115,5 +136,55 @@ def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
         assert overdue.supervision_due_at is not None and "督办期限" in escalation.note
         assert list(told) == ["discipline.ah-hf"]
         assert supervisor_tasks == 0
+        _send_back_and_withdraw(db, db_path)
     finally:
         db.dispose()
+
+
+def _send_back_and_withdraw(db: Database, db_path: Path) -> None:
+    """`cadreflow task targets|return|withdraw` on the tolerance review the committee approves."""
+    with db.reading() as session:
+        approve = session.execute(
+            select(HumanTask.id).where(HumanTask.state == "open", HumanTask.task_spec == "approve")
+        ).scalar_one()
+    offered = _cli(db_path, "task", "targets", str(approve), "--user", "committee.ah-wh")
+    assert [line.split()[0] for line in offered.splitlines()] == ["determine", "analyse", "accept"]
+    off_path = _cli_failing(
+        db_path,
+        "task",
+        "return",
+        str(approve),
+        "--to",
+        "notify",
+        "--reason",
+        "x",
+        "--user",
+        "committee.ah-wh",
+    )
+    assert off_path.startswith("error: 「notify」不是本步骤之前已经办理过的步骤"), off_path
+    back = _cli(
+        db_path,
+        "task",
+        "return",
+        str(approve),
+        "--to",
+        "analyse",
+        "--reason",
+        "要件分析需补充",
+        "--user",
+        "committee.ah-wh",
+    )
+    assert "reopened for discipline.ah-wh" in back and f"cancelled [{approve}]" in back
+    with db.reading() as session:
+        accepted = session.execute(
+            select(HumanTask.id).where(
+                HumanTask.state == "completed",
+                HumanTask.task_spec == "accept",
+                HumanTask.org_unit == "ah-wh",
+            )
+        ).scalar_one()
+    # the reopened analysis carries its earlier entries as a draft: the step before stays done
+    refused = _cli_failing(
+        db_path, "task", "withdraw", str(accepted), "--reason", "x", "--user", "discipline.ah-wh"
+    )
+    assert refused.startswith("error: 后续步骤「六个要件综合分析」已有人保存草稿"), refused

@@ -94,6 +94,17 @@ class World:
         """An accountability case through the real process, decided and received today:
         discipline.hf registered and investigated it, committee.hf decided it,
         organization.hf served it."""
+        case = self.undelivered_accountability(adjustment, cadre)
+        today = self.today().isoformat()
+        self.complete(
+            case, "notify", {"received_on": today, "delivery": "in_person"}, "organization.hf"
+        )
+        return self.case(case.id)
+
+    def undelivered_accountability(
+        self, adjustment: str = "demotion", cadre: str = "zhang"
+    ) -> CaseFile:
+        """`decided_accountability` before 送达: decided today, waiting to be served."""
         case = self.open(
             "accountability",
             cadre=cadre,
@@ -127,9 +138,6 @@ class World:
                 "reason": "对违规拨付负主要领导责任",
             },
             "committee.hf",
-        )
-        self.complete(
-            case, "notify", {"received_on": today, "delivery": "in_person"}, "organization.hf"
         )
         return self.case(case.id)
 

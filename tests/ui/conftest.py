@@ -55,6 +55,7 @@ def logged_in(app: Flask) -> Any:
     def _login(username: str) -> tuple[FlaskClient, str]:
         client = app.test_client()
         assert submit_login(client, username).status_code == 303
-        return client, csrf_of(client.get("/tasks").get_data(as_text=True))
+        landing = client.get("/", follow_redirects=True)  # each role's home has the logout form
+        return client, csrf_of(landing.get_data(as_text=True))
 
     return _login

@@ -432,7 +432,7 @@ def test_a_unit_applies_for_exemption_as_the_unit(
 
 def test_a_cadre_applies_about_themself_only(logged_in: Any, world: World, rt: Runtime) -> None:
     client, csrf = logged_in("zhang")
-    assert 'href="/cases/new">提出申请</a>' in client.get("/cases").get_data(as_text=True)
+    assert 'href="/cases/new">提出申请</a>' in client.get("/mine").get_data(as_text=True)
     html = client.get("/cases/new").get_data(as_text=True)
     assert re.findall(r'name="kind" value="(\w+)"', html) == ["clarification", "tolerance_review"]
     assert "张三 · 合肥市某局局长" in html and 'name="cadre_id"' not in html

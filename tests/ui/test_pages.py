@@ -130,7 +130,7 @@ def test_htmx_claim_returns_the_row_and_a_message(logged_in: Any, world: World) 
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert html.startswith(f'<tr id="task-{task_id}"') and "退回" in html
+    assert html.startswith(f'<tr id="task-{task_id}"') and "取消认领" in html
     assert 'hx-swap-oob="true"' in html and "已认领：责任调查" in html
 
 

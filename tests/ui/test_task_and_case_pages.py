@@ -422,9 +422,10 @@ def test_case_list_filters_and_a_cadre_sees_only_own_cases_and_decisions(
     assert "没有符合条件的案件" in clerk.get("/cases?q=NOPE").get_data(as_text=True)
     assert clerk.get("/cases?process=bogus&status=x&overdue=maybe&page=-1").status_code == 200
     cadre, _ = logged_in("zhang")
-    mine = cadre.get("/cases").get_data(as_text=True)
+    assert cadre.get("/cases").headers["Location"] == "/mine"  # a cadre's list is their home
+    mine = cadre.get("/mine").get_data(as_text=True)
     assert decided.number in mine and other.number not in mine
-    assert "对我作出的决定" in mine and "对违规拨付负主要领导责任" in mine
+    assert "向我送达的决定" in mine and "对违规拨付负主要领导责任" in mine
     assert cadre.get(f"/cases/{other.id}").status_code == 404
     assert cadre.get(f"/cases/{other.id}/diagram.bpmn").status_code == 404
     outsider, _ = logged_in("discipline.wh")

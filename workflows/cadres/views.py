@@ -5,7 +5,9 @@ may be about (the 当事干部 list of the form that opens one). Typed, frozen v
 named, for the API, the pages and the CLI.
 
 Scoped by workflows/access.py (`cadre_scope`): the cadres of the units a principal sees, and
-their own record; anything else is missing (NotFound).
+their own record; anything else is missing (NotFound). A cadre reading their own record sees
+the bans and tolerance notes of decisions served on them, as served (workflows/cases/served.py):
+a ban decided but not yet served, or changed by an appeal not yet served, reads as before.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from workflows import access, textsearch
 from workflows.access import Principal
 from workflows.cadres import service as cadres
 from workflows.cadres.models import Cadre, PromotionBan
-from workflows.cases import tolerance
+from workflows.cases import served, tolerance
 from workflows.cases import views as case_views
 from workflows.cases.models import CaseFile
 from workflows.cases.tolerance import ToleranceNote
@@ -30,7 +32,12 @@ from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.paging import Page, count_of, paginate
 
-BAN_STATUS_NAMES = {"active": "有效", "revoked": "已撤销", "changed": "已变更"}
+BAN_STATUS_NAMES = {
+    "active": "有效",
+    "revoked": "已撤销",
+    "changed": "已变更",
+    "superseded": "已退回作废",
+}
 #: How many of a cadre's cases their record lists.
 RECORD_CASES = 500
 
@@ -113,8 +120,29 @@ class CadreRecordView(CadreView):
     cases: tuple[CaseView, ...]
 
 
-def _in_force(ban: PromotionBan, on: date) -> bool:
-    return ban.status == "active" and ban.starts_on <= on < ban.ends_on
+def _in_force(ban: PromotionBan, on: date, status: str | None = None) -> bool:
+    return (status or ban.status) == "active" and ban.starts_on <= on < ban.ends_on
+
+
+def _as_read(
+    session: Session, principal: Principal, bans: list[PromotionBan]
+) -> list[tuple[PromotionBan, str]]:
+    """(ban, its status) as the principal reads them: all as they are for officials; for a
+    cadre, those of decisions served on them, with the standing as served."""
+    if principal.role != "cadre":
+        return [(ban, ban.status) for ban in bans]
+    cases = session.execute(
+        select(CaseFile).where(CaseFile.id.in_({ban.case_id for ban in bans}))
+    ).scalars()
+    standings = served.standings(session, cases)
+    shown = []
+    for ban in bans:
+        standing = standings.get(ban.case_id)
+        if standing is None or ban.decision_id not in standing.effective:
+            continue
+        as_served = standing.effective[ban.decision_id] == "effective"
+        shown.append((ban, "active" if as_served else ban.status))
+    return shown
 
 
 def _case_numbers(session: Session, ids: set[int]) -> dict[int, str]:
@@ -134,8 +162,12 @@ def cadre_record(
     """A cadre's record if visible (NotFound otherwise): promotion bans, tolerance notes and the
     cases about them that the principal sees."""
     shown = cadre(session, principal=principal, cadre_id=cadre_id)
-    bans = cadres.bans(session, cadre_id=shown.id)
-    numbers = _case_numbers(session, {b.case_id for b in bans})
+    bans = _as_read(session, principal, cadres.bans(session, cadre_id=shown.id))
+    numbers = _case_numbers(session, {b.case_id for b, _ in bans})
+    notes = tolerance.tolerance_notes(session, cadre_id=shown.id)
+    if principal.role == "cadre":
+        seen = {case.number: case for case in _served_cases(session, principal, shown.id)}
+        notes = [n for n in notes if n.case_number in seen and seen[n.case_number].served]
     found = case_views.case_list(
         session,
         principal=principal,
@@ -152,16 +184,16 @@ def cadre_record(
                 adjustment_name=cadres.ADJUSTMENT_NAMES.get(b.adjustment, b.adjustment),
                 starts_on=b.starts_on,
                 ends_on=b.ends_on,
-                status=b.status,
-                status_name=BAN_STATUS_NAMES.get(b.status, b.status),
-                in_force=_in_force(b, today),
+                status=status,
+                status_name=BAN_STATUS_NAMES.get(status, status),
+                in_force=_in_force(b, today, status),
                 case_id=b.case_id,
                 case_number=numbers.get(b.case_id, ""),
                 note=b.note or "",
             )
-            for b in bans
+            for b, status in bans
         ),
-        tolerance_notes=tuple(tolerance.tolerance_notes(session, cadre_id=shown.id)),
+        tolerance_notes=tuple(notes),
         cases=tuple(found),
     )
 
@@ -185,6 +217,8 @@ def promotion_eligibility(
     """Eligible for promotion on `on`, or not until a date because of which cases (§6); for a
     cadre the principal sees (NotFound otherwise)."""
     found = access.get_cadre(session, principal, cadre_id)
+    if principal.role == "cadre":
+        return _own_eligibility(session, principal, found, on)
     answer = cadres.eligibility(session, cadre_id=found.id, on=on)
     if answer.eligible:
         return EligibilityView(
@@ -210,6 +244,54 @@ def promotion_eligibility(
         because,
         f"{found.name}在 {answer.until} 之前不得提拔：因案件 {'、'.join(because)}"
         f"（{answer.reason}）",
+    )
+
+
+@dataclass(frozen=True)
+class _Served:
+    number: str
+    served: bool
+
+
+def _served_cases(session: Session, principal: Principal, cadre_id: int) -> list[_Served]:
+    """The cadre's cases with whether anything was served on them (for their own record)."""
+    cases = list(session.execute(select(CaseFile).where(CaseFile.cadre_id == cadre_id)).scalars())
+    standings = served.standings(session, cases)
+    return [_Served(case.number, bool(standings[case.id].served)) for case in cases]
+
+
+def _own_eligibility(
+    session: Session, principal: Principal, found: Cadre, on: date
+) -> EligibilityView:
+    """A cadre asking about themself: from the bans of decisions served on them."""
+    in_force = sorted(
+        (
+            ban
+            for ban, status in _as_read(session, principal, cadres.bans(session, cadre_id=found.id))
+            if _in_force(ban, on, status)
+        ),
+        key=lambda b: b.ends_on,
+        reverse=True,
+    )
+    if not in_force:
+        return EligibilityView(
+            found.id, found.name, on, True, None, (), f"{found.name}于 {on} 不受提拔限制"
+        )
+    numbers = _case_numbers(session, {b.case_id for b in in_force})
+    because = tuple(dict.fromkeys(numbers[b.case_id] for b in in_force))
+    latest = in_force[0]
+    reason = (
+        f"{cadres.ADJUSTMENT_NAMES[latest.adjustment]}，自 {latest.starts_on} 起不得提拔，"
+        f"至 {latest.ends_on}"
+    )
+    return EligibilityView(
+        found.id,
+        found.name,
+        on,
+        False,
+        latest.ends_on,
+        because,
+        f"{found.name}在 {latest.ends_on} 之前不得提拔：因案件 {'、'.join(because)}（{reason}）",
     )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, RectificationRequirement, VerificationRound
 from workflows.cases.service import refuse as _refuse
-from workflows.engine import hooks
+from workflows.engine import effects, hooks
 from workflows.engine.clock import Clock
 from workflows.org import people
 
@@ -69,7 +69,9 @@ def latest_requirement(session: Session, case_id: int) -> RectificationRequireme
     """The requirement in force: the latest issued (a return for further rectification adds one)."""
     return session.execute(
         select(RectificationRequirement)
-        .where(RectificationRequirement.case_id == case_id)
+        .where(
+            RectificationRequirement.case_id == case_id, effects.in_force(RectificationRequirement)
+        )
         .order_by(RectificationRequirement.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -150,7 +152,7 @@ def verify(context: hooks.ActionContext) -> None:
     done = session.execute(
         select(func.count())
         .select_from(VerificationRound)
-        .where(VerificationRound.case_id == case.id)
+        .where(VerificationRound.case_id == case.id, effects.in_force(VerificationRound))
     ).scalar_one()
     round_no = int(done) + 1
     new_deadline = check_deadline(data, "new_deadline", clock) if result == "returned" else None

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision, SixElementAnalysis
 from workflows.cases.service import refuse as _refuse
-from workflows.engine import hooks, instances
+from workflows.engine import effects, hooks, instances
 from workflows.engine.calendar import add_months
 from workflows.engine.clock import Clock
 from workflows.errors import Conflict
@@ -221,7 +221,7 @@ def latest_analysis(session: Session, case_id: int) -> SixElementAnalysis | None
     """The case's most recent six-element analysis."""
     return session.execute(
         select(SixElementAnalysis)
-        .where(SixElementAnalysis.case_id == case_id)
+        .where(SixElementAnalysis.case_id == case_id, effects.in_force(SixElementAnalysis))
         .order_by(SixElementAnalysis.id.desc())
         .limit(1)
     ).scalar_one_or_none()

@@ -3,7 +3,12 @@ shows, a case beside a task, and the recommendation of a tolerance review — ty
 views with units named and the principal's allowed actions computed by the rules that guard
 the writes (intake.py, documents/service.py). The API dumps these views, the pages render
 them, the CLI prints them. Cadre records are workflows/cadres/views.py; the blacklist's
-reads are blacklist_views.py.
+reads are blacklist_views.py; a cadre's own home (我的案件) is cadre_views.py.
+
+A cadre (role `cadre`) gets the same views cut to what DOMAIN.md §6 lets them see
+(`served.py`): their status in plain words, only decisions served on them, organs instead of
+login names, and no internal steps, timeline, urges, diagram or analysis — here, where the
+views are made, so neither a page nor the API can show more.
 
 Nothing here changes data or restores a workflow: stored state is read as plain JSON
 (`engine.view_state`). Every read is scoped by workflows/access.py; what a principal may
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -31,6 +36,7 @@ from workflows.cases import (
     clarification,
     intake,
     rectification,
+    served,
     tolerance,
 )
 from workflows.cases import service as cases
@@ -39,7 +45,7 @@ from workflows.documents import service as documents
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
-from workflows.errors import NotFound
+from workflows.errors import NotFound, ValidationFailed
 from workflows.org import people
 from workflows.org import service as org
 from workflows.paging import Page, paginate
@@ -89,7 +95,12 @@ DECISION_KIND_NAMES = {
     "appeal": "申诉复核",
     "verification": "整改验收",
 }
-EFFECTIVE_NAMES = {"effective": "有效", "modified": "已变更", "revoked": "已撤销"}
+EFFECTIVE_NAMES = {
+    "effective": "有效",
+    "modified": "已变更",
+    "revoked": "已撤销",
+    "superseded": "已退回作废",
+}
 LINK_NAMES = {
     "appeal": "申诉",
     "tolerance": "容错免责",
@@ -112,7 +123,10 @@ ACTION_LABELS = {
     "case.appeal": "提出申诉",
     "case.exemption_application": "提出免责申请",
     "task.claim": "认领任务",
-    "task.unclaim": "退回认领",
+    "task.unclaim": "取消认领",
+    "task.return": "退回",
+    "task.withdraw": "撤回",
+    "task.reopen": "重新打开",
     "task.delegate": "委派任务",
     "task.transfer": "转办任务",
     "task.urge": "催办",
@@ -120,6 +134,10 @@ ACTION_LABELS = {
     "document.add": "添加材料",
     "document.withdraw": "撤回材料",
     "blacklist.correct": "更正失信黑名单条目",
+    "consultation.ask": "加签征求意见",
+    "consultation.answer": "回复意见",
+    "consultation.withdraw": "撤回征求意见",
+    "task.copy": "抄送",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
 
@@ -248,6 +266,8 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
         .scalar_subquery()
     )
     late = overdue_clause(now)
+    if principal.role == "cadre":
+        _no_internal_filters(filters)
     query = cast(
         Select[Any],
         select(CaseFile, next_due.label("next_due_at"), late.label("overdue")).where(
@@ -274,19 +294,38 @@ def case_rows(principal: Principal, filters: CaseFilters, *, now: datetime) -> S
     return query.order_by(CaseFile.opened_at.desc(), CaseFile.id.desc())
 
 
-def _listed(session: Session, rows: Sequence[Row[Any]]) -> list[CaseView]:
+def _no_internal_filters(filters: CaseFilters) -> None:
+    """A cadre filters by kind and text only: the internal status (a decision not yet served)
+    and the officials' deadlines are not theirs to search by (DOMAIN.md §6)."""
+    refused = [
+        {"field": field, "message": "干部本人不能按此条件筛选：请按案件种类或关键词查找"}
+        for field, value in (("status", filters.status), ("overdue", filters.overdue))
+        if value is not None
+    ]
+    if refused:
+        raise ValidationFailed("干部本人不能按办理状态或期限筛选案件", refused)
+
+
+def _listed(session: Session, principal: Principal, rows: Sequence[Row[Any]]) -> list[CaseView]:
     names = org.unit_names(session, (row.CaseFile.org_unit_code for row in rows))
     openers = people.labels(session, (row.CaseFile.opened_by for row in rows))
-    return [
-        case_view(
-            row.CaseFile,
-            org_unit_name=names.get(row.CaseFile.org_unit_code),
-            next_due_at=row.next_due_at,
-            overdue=bool(row.overdue),
-            opened_by_name=openers[row.CaseFile.opened_by],
-        )
-        for row in rows
-    ]
+    return for_cadre(
+        session,
+        principal,
+        [
+            (
+                row.CaseFile,
+                case_view(
+                    row.CaseFile,
+                    org_unit_name=names.get(row.CaseFile.org_unit_code),
+                    next_due_at=row.next_due_at,
+                    overdue=bool(row.overdue),
+                    opened_by_name=openers[row.CaseFile.opened_by],
+                ),
+            )
+            for row in rows
+        ],
+    )
 
 
 def case_page(
@@ -306,7 +345,7 @@ def case_page(
         per_page=per_page,
         key=CaseFile.id,
     )
-    return Page(_listed(session, found.items), found.page, found.per_page, found.total)
+    return Page(_listed(session, principal, found.items), found.page, found.per_page, found.total)
 
 
 def case_list(
@@ -314,7 +353,7 @@ def case_list(
 ) -> list[CaseView]:
     """The first `limit` cases the principal sees (`case_rows`), for exports and records."""
     rows = session.execute(case_rows(principal, filters, now=now).limit(limit)).all()
-    return _listed(session, rows)
+    return _listed(session, principal, rows)
 
 
 def visible_case_id(session: Session, *, principal: Principal, number: str) -> int | None:
@@ -359,10 +398,15 @@ class DecisionView:
     effective: str  # effective, modified, revoked
     effective_name: str
     case: CaseView | None = None  # the case decided, where a list of decisions shows it
+    served_on: date | None = None  # the day the cadre received it (送达), once served
 
 
 def decision_view(
-    decision: Decision, case: CaseView | None = None, *, names: Mapping[str, str] | None = None
+    decision: Decision,
+    case: CaseView | None = None,
+    *,
+    names: Mapping[str, str] | None = None,
+    served_on: date | None = None,
 ) -> DecisionView:
     """A decision as people read it; `names`: labels of its decider (`people.labels`)."""
     kind = DECISION_CASE_KINDS.get(decision.kind, decision.kind)
@@ -388,13 +432,77 @@ def decision_view(
         effective=decision.effective,
         effective_name=EFFECTIVE_NAMES.get(decision.effective, decision.effective),
         case=case,
+        served_on=served_on,
     )
+
+
+def served_decision_views(
+    session: Session, standing: served.Standing, case: CaseFile, view: CaseView | None = None
+) -> list[DecisionView]:
+    """The decisions served on a case's cadre as they read them: as served (a change by an
+    appeal not yet served is not shown), decided by an organ, without the internal analysis."""
+    organs = served.organ_names(
+        session, (d.decided_by for d in standing.served), fallback_unit=case.org_unit_code
+    )
+    shown = []
+    for decision in standing.served:
+        effective = standing.effective[decision.id]
+        named = decision_view(decision, view, served_on=standing.served_on.get(decision.id))
+        if case.kind == "clarification":  # its verification is a finding, not a 整改验收
+            named = replace(
+                named,
+                kind_name="核实结论",
+                outcome_name=clarification.FINDINGS.get(decision.outcome, decision.outcome),
+            )
+        shown.append(
+            replace(
+                named,
+                decided_by=organs[decision.decided_by],
+                recommendation=None,
+                recommendation_name=None,
+                departure_reason=None,
+                effective=effective,
+                effective_name=EFFECTIVE_NAMES.get(effective, effective),
+            )
+        )
+    return shown
+
+
+def for_cadre(
+    session: Session, principal: Principal, pairs: Sequence[tuple[CaseFile, CaseView]]
+) -> list[CaseView]:
+    """The views as `principal` may read them: unchanged for officials; for a cadre, the
+    status and outcome as served, the opener as an organ, no internal deadlines."""
+    if principal.role != "cadre":
+        return [view for _, view in pairs]
+    found = served.standings(session, (case for case, _ in pairs))
+    organs = served.organ_names(
+        session,
+        (case.opened_by for case, _ in pairs if case.opened_by != principal.username),
+        fallback_unit=principal.org_unit,
+    )
+    return [
+        replace(
+            view,
+            status=found[case.id].status,
+            status_name=found[case.id].status_name,
+            outcome=found[case.id].outcome,
+            outcome_name=outcome_name(case.kind, found[case.id].outcome),
+            opened_by=organs.get(case.opened_by, case.opened_by),
+            next_due_at=None,
+            overdue=False,
+        )
+        for case, view in pairs
+    ]
 
 
 def own_decisions(
     session: Session, *, principal: Principal, limit: int = 100
 ) -> list[DecisionView]:
-    """The decisions about the cases the principal sees (a cadre: their own), newest first."""
+    """The decisions about the cases the principal sees, newest first; for a cadre, those
+    served on them (`served.py`)."""
+    if principal.role == "cadre":
+        return _served_on_cadre(session, principal=principal, limit=limit)
     rows = session.execute(
         select(Decision, CaseFile)
         .join(CaseFile, CaseFile.id == Decision.case_id)
@@ -408,6 +516,33 @@ def own_decisions(
         decision_view(decision, view, names=names)
         for (decision, _), view in zip(rows, shown, strict=True)
     ]
+
+
+def _served_on_cadre(session: Session, *, principal: Principal, limit: int) -> list[DecisionView]:
+    found = list(
+        session.execute(
+            select(CaseFile).where(access.case_scope(principal)).order_by(CaseFile.id)
+        ).scalars()
+    )
+    views = dict(zip((c.id for c in found), case_views_for(session, principal, found), strict=True))
+    standings = served.standings(session, found)
+    shown = [
+        decision
+        for case in found
+        for decision in served_decision_views(session, standings[case.id], case, views[case.id])
+    ]
+    shown.sort(key=lambda d: (d.served_on or d.decided_on, d.id), reverse=True)
+    return shown[:limit]
+
+
+def case_views_for(
+    session: Session, principal: Principal, found: Iterable[CaseFile]
+) -> list[CaseView]:
+    """`case_views` as the principal may read them (`for_cadre`)."""
+    listed = list(found)
+    return for_cadre(
+        session, principal, list(zip(listed, case_views(session, listed), strict=True))
+    )
 
 
 # --- one case ------------------------------------------------------------------------------
@@ -493,8 +628,10 @@ class CaseDetailView(CaseView):
 def case_detail(
     session: Session, *, principal: Principal, case_id: int, clock: Clock
 ) -> CaseDetailView:
-    """The case if visible to `principal` (NotFound otherwise) with everything its page shows."""
-    case = access.get_case(session, principal, case_id)
+    """The case if visible to `principal` (NotFound otherwise) with everything its page shows;
+    also a case they read only because they were asked for an opinion on it or copied
+    (`access.get_case_to_read`)."""
+    case = access.get_case_to_read(session, principal, case_id)
     iid = case.instance_id
     now, today = clock.now(), clock.today()
     overdue = bool(
@@ -555,6 +692,18 @@ def case_detail(
         opened_by_name=names[case.opened_by],
     )
     links = tuple(visible_links(session, principal, case))
+    if principal.role == "cadre":
+        return _cadre_detail(
+            session,
+            principal,
+            case,
+            summary,
+            tasks=tasks,
+            links=links,
+            window=window,
+            actions=tuple(action for action in ACTIONS if allowed[action]),
+        )
+    standing = served.standing(session, case)
     return CaseDetailView(
         **vars(summary),
         instance_id=iid,
@@ -567,7 +716,9 @@ def case_detail(
                 principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id
             )
         ),
-        decisions=tuple(decision_view(d, names=names) for d in decisions),
+        decisions=tuple(
+            decision_view(d, names=names, served_on=standing.served_on.get(d.id)) for d in decisions
+        ),
         timeline=tuple(history),
         links=links,
         urges=tuple(found_urges),
@@ -576,6 +727,46 @@ def case_detail(
         recommendation=_recommendation(session, case, links),
         appeal_window=window,
         actions=tuple(action for action in ACTIONS if allowed[action]),
+    )
+
+
+def _cadre_detail(
+    session: Session,
+    principal: Principal,
+    case: CaseFile,
+    summary: CaseView,
+    *,
+    tasks: tuple[TaskView, ...],
+    links: tuple[LinkView, ...],
+    window: appeal.AppealWindow | None,
+    actions: tuple[str, ...],
+) -> CaseDetailView:
+    """The case as its cadre may see it (DOMAIN.md §6): the steps they owe themself, the
+    decisions served on them, no timeline, urges, diagram or analysis, organs not people."""
+    [shown] = for_cadre(session, principal, [(case, summary)])
+    own = tuple(
+        t
+        for t in tasks
+        if access.task_visible(
+            principal, role=t.role, org_unit=t.org_unit, case_cadre_id=case.cadre_id
+        )
+    )
+    cadre = session.get(Cadre, case.cadre_id) if case.cadre_id is not None else None
+    return CaseDetailView(
+        **vars(shown),
+        instance_id=None,
+        cadre=CadreBrief(cadre.id, cadre.name, cadre.post, cadre.org_unit_code) if cadre else None,
+        tasks=own,
+        visible_task_ids=frozenset(t.id for t in own),
+        decisions=tuple(served_decision_views(session, served.standing(session, case), case)),
+        timeline=(),
+        links=links,
+        urges=(),
+        comments_count=0,
+        diagram=None,
+        recommendation=None,
+        appeal_window=window,
+        actions=actions,
     )
 
 
@@ -601,7 +792,7 @@ def opened_case(
     ).scalars()
     tasks = tuple(task_views.task_views(session, principal, list(task_ids), clock=clock))
     due = [t.due_at for t in tasks if t.due_at is not None]
-    [shown] = case_views(session, [case])
+    [shown] = case_views_for(session, principal, [case])
     return OpenedCaseView(**{**vars(shown), "next_due_at": min(due) if due else None}, tasks=tasks)
 
 
@@ -622,8 +813,8 @@ def case_summary(
     not see the case itself."""
     if not sees_case(session, principal=principal, case_id=case.id):
         return None
-    history = timeline(session, case)
-    [shown] = case_views(session, [case])
+    history = timeline(session, case) if principal.role != "cadre" else []
+    [shown] = case_views_for(session, principal, [case])
     return CaseSummaryView(
         **vars(shown),
         timeline=tuple(reversed(history))[:latest],
@@ -680,6 +871,9 @@ def _entry(row: AuditEvent, task_names: dict[int, str], actors: Mapping[str, str
     element = note = None
     if row.object_type == "task":
         element = _text(detail.get("task"))
+        if row.action in ("task.return", "task.withdraw"):
+            where = f"退回至「{detail.get('to_name')}」：" if row.action == "task.return" else ""
+            note = f"{where}{detail.get('reason', '')}"
     elif row.action == "timer.fire":
         fired = [t.get("element") for t in detail.get("timers", []) if isinstance(t, dict)]
         element = fired[0] if fired else None
@@ -694,6 +888,9 @@ def _entry(row: AuditEvent, task_names: dict[int, str], actors: Mapping[str, str
         note = detail.get("filename")
     elif row.action == "blacklist.correct":
         note = f"第 {detail.get('corrects_entry_id')} 条 → 第 {detail.get('entry_id')} 条"
+    elif row.action.startswith("consultation.") or row.action == "task.copy":
+        task_id, note = _working_together(row.action, detail)
+        task_names = {task_id: str(detail.get("step_name"))} if task_id is not None else {}
     task_name = task_names.get(task_id) if task_id is not None else None
     return TimelineEntry(
         at=row.at,
@@ -709,6 +906,21 @@ def _entry(row: AuditEvent, task_names: dict[int, str], actors: Mapping[str, str
     )
 
 
+def _working_together(action: str, detail: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The step and the note of a 加签 or 抄送 entry: who was asked and what, whose opinion
+    and what it says, who was copied with which note."""
+    task_id = detail.get("task_id") if isinstance(detail.get("task_id"), int) else None
+    names = "、".join(str(n) for n in detail.get("names") or [])
+    note = {
+        "consultation.ask": f"征求 {names} 的意见：{detail.get('question')}",
+        "consultation.answer": f"{detail.get('name')}：{detail.get('opinion')}",
+        "consultation.withdraw": "撤回时尚未回复："
+        + ("、".join(str(n) for n in detail.get("missing") or []) or "无"),
+        "task.copy": f"抄送 {detail.get('name')}：{detail.get('note')}",
+    }.get(action)
+    return task_id, note
+
+
 def visible_links(session: Session, principal: Principal, case: CaseFile) -> list[LinkView]:
     """Linked cases in both directions, leaving out those the principal may not see."""
     found = cases.linked(session, case.id)
@@ -721,6 +933,11 @@ def visible_links(session: Session, principal: Principal, case: CaseFile) -> lis
             )
         ).scalars()
     )
+    standings = (
+        served.standings(session, (other for _, _, other in found if other.id in seen))
+        if principal.role == "cadre"
+        else {}
+    )
     return [
         LinkView(
             direction=direction,
@@ -731,8 +948,10 @@ def visible_links(session: Session, principal: Principal, case: CaseFile) -> lis
             process=other.kind,
             process_name=cases.KIND_NAMES.get(other.kind, other.kind),
             title=other.title,
-            status=other.status,
-            status_name=STATUS_NAMES.get(other.status, other.status),
+            status=standings[other.id].status if other.id in standings else other.status,
+            status_name=standings[other.id].status_name
+            if other.id in standings
+            else STATUS_NAMES.get(other.status, other.status),
         )
         for direction, link, other in found
         if other.id in seen
@@ -783,8 +1002,10 @@ def diagram(session: Session, case: CaseFile, *, with_xml: bool = False) -> Diag
 
 def case_diagram(session: Session, *, principal: Principal, case_id: int) -> Diagram:
     """The diagram of a case the principal sees, with its BPMN XML; NotFound when the case is
-    out of sight or runs no process."""
-    case = access.get_case(session, principal, case_id)
+    out of sight or runs no process, and for a cadre (the diagram's parts are internal)."""
+    case = access.get_case_to_read(session, principal, case_id)
+    if principal.role == "cadre":
+        raise NotFound(f"案件 {case.number} 的流程图不对当事干部提供")
     found = diagram(session, case, with_xml=True)
     if found is None:
         raise NotFound(f"案件 {case.number} 没有流程实例")

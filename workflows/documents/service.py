@@ -75,7 +75,7 @@ class Download:
 def documents_of(session: Session, *, principal: Principal, case_id: int) -> list[Listed]:
     """The documents of a case the principal sees (NotFound otherwise), oldest first, withdrawn
     ones included and marked."""
-    case = access.get_case(session, principal, case_id)
+    case = access.get_case_to_read(session, principal, case_id)
     rows = session.execute(
         select(CaseDocument, DocumentWithdrawal, HumanTask.name)
         .outerjoin(DocumentWithdrawal, DocumentWithdrawal.document_id == CaseDocument.id)
@@ -290,7 +290,7 @@ def _visible(
     if found is None:
         raise NotFound(f"材料 {document_id} 不存在")
     try:
-        case = access.get_case(session, principal, found.case_id)
+        case = access.get_case_to_read(session, principal, found.case_id)
     except NotFound:
         raise NotFound(f"材料 {document_id} 不存在") from None
     return found, case

@@ -266,6 +266,11 @@ def mark(session: Session) -> int:
     return len(session.info.get(_PENDING, []))
 
 
+def queued_since(session: Session, point: int) -> list[dict[str, Any]]:
+    """The rows queued after `mark` returned `point`, not yet written."""
+    return list(session.info.get(_PENDING, [])[point:])
+
+
 def discard_since(session: Session, point: int) -> None:
     del session.info.get(_PENDING, [])[point:]
 

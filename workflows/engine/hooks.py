@@ -107,6 +107,9 @@ class Registry:
     #: `audit.verify` reports a record without its row.
     audited_records: list[AuditedRecord] = field(default_factory=list)
     periodic: list[PeriodicJob] = field(default_factory=list)
+    #: Tables of domain records whose rows a completed step adds or changes are kept as its
+    #: effects (`workflows.engine.effects`), for 退回/撤回 to supersede or restore.
+    recorded_tables: set[str] = field(default_factory=set)
     filled_by: set[str] = field(default_factory=set)
 
     def add_module(self, module: Any) -> None:

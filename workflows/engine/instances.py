@@ -17,7 +17,16 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflows.engine import audit, forms, functions, hooks, projections, time_limits, versions
+from workflows.engine import (
+    audit,
+    effects,
+    forms,
+    functions,
+    hooks,
+    projections,
+    time_limits,
+    versions,
+)
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import Instance, ProcessVersion, table_of
@@ -390,25 +399,30 @@ def complete_task(
             submitted = context.data
         run.complete_user_task(row.spiff_task_id, submitted)
 
+    recorder = effects.Recorder(
+        session, instance_id=instance.id, tables=hooks.REGISTRY.recorded_tables
+    )
     try:
-        advance(
-            session,
-            instance=instance,
-            clock=clock,
-            batch=batch,
-            last_write=True,
-            step=Step(
-                action="task.complete",
-                actor=actor,
-                object_type="task",
-                object_id=task_id,
-                apply=apply,
-                detail={"task": row.task_spec, "data": dict(data)},
-                completes=row.spiff_task_id,
-            ),
-        )
+        with recorder:
+            advance(
+                session,
+                instance=instance,
+                clock=clock,
+                batch=batch,
+                last_write=True,
+                step=Step(
+                    action="task.complete",
+                    actor=actor,
+                    object_type="task",
+                    object_id=task_id,
+                    apply=apply,
+                    detail={"task": row.task_spec, "data": dict(data)},
+                    completes=row.spiff_task_id,
+                ),
+            )
     except engine.TaskNotReady:
         raise _not_open(conn, task_id) from None
+    recorder.write(task_id=task_id)
     return CompletedTask(
         id=task_id,
         instance_id=instance.id,

@@ -176,6 +176,37 @@ class TaskAlarm(Base):
     fire_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class StepEffect(Base):
+    """What a completed step wrote beside the engine: a record it added (`insert`), the
+    values it changed on one (`update`, with the values before in `before`), or another
+    instance it moved (`informed`). 退回 and 撤回 read them to supersede what they undo."""
+
+    __tablename__ = "step_effect"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), index=True)
+    change: Mapped[str] = mapped_column(String(10))  # insert, update, informed
+    record_table: Mapped[str | None] = mapped_column(String(60))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[str | None] = mapped_column(Text)  # JSON {column: value} of an update
+    other_instance_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecordSupersession(Base):
+    """A record written by a step that was sent back or withdrawn: it no longer counts, and
+    this entry points at it and at the going back that undid it."""
+
+    __tablename__ = "record_supersession"
+    __table_args__ = (UniqueConstraint("record_table", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    going_back_id: Mapped[int] = mapped_column(ForeignKey("going_back.id"), index=True)
+    record_table: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class TimeLimitSetting(Base):
     """An administrator's time limit for one step of a process, overriding the default its
     BPMN declares (`timeLimit`); steps whose limit a rule fixes have none."""

@@ -38,6 +38,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -300,6 +301,15 @@ class WaitingTimer:
 
 
 @dataclass(frozen=True)
+class PassedStep:
+    """A user task of an instance's task tree: the step it was, and whether it is done."""
+
+    id: str
+    element: str
+    completed: bool
+
+
+@dataclass(frozen=True)
 class Snapshot:
     ready: Mapping[str, ReadyTask]
     timers: Mapping[str, WaitingTimer]
@@ -543,6 +553,129 @@ class Run:
 
         self._guard(complete)
 
+    # -- going back ---------------------------------------------------------------------
+    def _task(self, task_id: str) -> Any:
+        return self._wf.get_task_from_id(UUID(task_id))
+
+    def _parent_of(self, task: Any) -> Any:
+        parent = task.parent
+        if parent is None and getattr(task.workflow, "parent_task_id", None) is not None:
+            parent = self._wf.get_task_from_id(task.workflow.parent_task_id)
+        return parent
+
+    def path_to(self, task_id: str) -> list[PassedStep]:
+        """The completed user tasks this task was reached through, nearest first: its
+        ancestors in the task tree, and the steps of every parallel branch that joined on the
+        way (a join continues under one branch's token; the others end at it). A step passed
+        twice (a loop) is there twice."""
+        chain: list[Any] = []
+        task = self._parent_of(self._task(task_id))
+        while task is not None:
+            chain.append(task)
+            task = self._parent_of(task)
+        index = {t.id: i for i, t in enumerate(chain)}
+        path: list[PassedStep] = []
+        for i, ancestor in enumerate(chain):
+            if _is_step(ancestor):
+                path.append(PassedStep(str(ancestor.id), ancestor.task_spec.name, completed=True))
+            if not isinstance(ancestor.task_spec, UnstructuredJoin):
+                continue
+            for other in ancestor.workflow.get_tasks(spec_name=ancestor.task_spec.name):
+                if other is ancestor or not other.has_state(TaskState.FINISHED_MASK):
+                    continue
+                branch, met = [], other.parent
+                while met is not None and met.id not in index:
+                    branch.append(met)
+                    met = met.parent
+                if met is None or index[met.id] <= i:
+                    continue  # not a branch that met this join
+                between = chain[i + 1 : index[met.id]]
+                if any(t.task_spec is ancestor.task_spec for t in between):
+                    continue  # an earlier pass through the join (a loop)
+                path.extend(
+                    PassedStep(str(t.id), t.task_spec.name, completed=True)
+                    for t in branch
+                    if _is_step(t)
+                )
+        return path
+
+    def _partners(self, task: Any) -> list[Any]:
+        """The joins that went on for the parallel branch through `task`: where its branch
+        arrived first, another branch's arrival fired the join and its own ended there."""
+        partners = []
+        for reached in task:
+            if not (
+                isinstance(reached.task_spec, UnstructuredJoin)
+                and reached.state == TaskState.CANCELLED
+            ):
+                continue
+            fired = [
+                t
+                for t in reached.workflow.get_tasks(spec_name=reached.task_spec.name)
+                if t.state == TaskState.COMPLETED
+                and not t.is_descendant_of(task)
+                and not task.is_descendant_of(t)
+            ]
+            if fired:
+                partners.append(max(fired, key=lambda t: t.last_state_change))
+        return partners
+
+    def followers(self, task_id: str) -> list[PassedStep]:
+        """The user tasks that followed this one, ready or completed: its descendants, and
+        after a join it reached, what followed the join. Going back to it undoes them."""
+        task = self._task(task_id)
+        if task is None:
+            return []
+        found: list[PassedStep] = []
+        pending = [*task.children]
+        for partner in self._partners(task):
+            pending.extend(partner.children)
+        while pending:
+            child = pending.pop()
+            pending.extend(child.children)
+            if child.id in self._wf.subprocesses:
+                pending.append(self._wf.subprocesses[child.id].task_tree)
+            if child.task_spec.manual and child.state in (TaskState.READY, TaskState.COMPLETED):
+                found.append(
+                    PassedStep(
+                        str(child.id), child.task_spec.name, child.state == TaskState.COMPLETED
+                    )
+                )
+        return found
+
+    def reset_to(self, task_id: str) -> None:
+        """Moves the token back: the completed user task waits again with the data it had
+        before it was completed, and everything that followed it is gone — after a join
+        it reached too, whose other branches then wait there for it again."""
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.COMPLETED or not task.task_spec.manual:
+            raise TaskNotReady("the step is not a completed user task of this instance")
+        partners = self._partners(task)
+
+        def reset() -> None:
+            self._wf.reset_from_task_id(task.id)
+            for partner in partners:
+                if self._wf.get_task_from_id(partner.id) is not None:
+                    self._wf.reset_from_task_id(partner.id)
+            self._forget_dropped_events()
+            self._engine_steps()
+
+        self._guard(reset)
+
+    def _forget_dropped_events(self) -> None:
+        """A reset drops tasks from the tree (a timer waiting on a subprocess it undid among
+        them) but SpiffWorkflow's event manager keeps them: forget those, as a restore of
+        the saved state would."""
+        manager = self._wf.event_manager
+        live = [self._wf, *self._wf.subprocesses.values()]
+        for waiting in list(manager.tasks.values()):
+            workflow = waiting.workflow
+            if (
+                not any(workflow is w for w in live)
+                or workflow.tasks.get(waiting.id) is not waiting
+            ):
+                manager.remove_task(waiting)
+
     # -- reading ------------------------------------------------------------------------
     @property
     def completed(self) -> bool:
@@ -635,6 +768,10 @@ class Run:
         dct = _REGISTRY.convert(self._wf)
         dct["format"] = STATE_FORMAT
         return json.dumps(dct, separators=(",", ":"))
+
+
+def _is_step(task: Any) -> bool:
+    return bool(task.task_spec.manual) and task.state == TaskState.COMPLETED
 
 
 def _fire_time(task: Any, definition: TimerEventDefinition) -> datetime | None:

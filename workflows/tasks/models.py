@@ -1,5 +1,7 @@
-"""Records of work on tasks: comments, urges (催办), notifications and form drafts. All
-append-only except a notification's read mark and a draft (replaced, then deleted)."""
+"""Records of work on tasks: comments, urges (催办), notifications, form drafts, consultations
+(加签) with their opinions and copies (抄送). All append-only except a notification's and a
+copy's read mark, a consultation's state and opinions (each change audited) and a draft
+(replaced, then deleted)."""
 
 from __future__ import annotations
 
@@ -75,3 +77,85 @@ class TaskDraft(Base):
     data: Mapped[str] = mapped_column(Text)  # JSON object: the form's values as entered
     saved_by: Mapped[str] = mapped_column(String(100))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GoingBack(Base):
+    """退回 (`return`: the holder of an open step sends the case back to a step it passed
+    through) or 撤回 (`withdraw`: whoever completed a step takes it back): the completed step
+    `target_task_id` reopened as `reopened_task_id`, with the reason. The records the undone
+    steps wrote are superseded (`RecordSupersession`), never deleted."""
+
+    __tablename__ = "going_back"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # return, withdraw
+    from_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    target_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"))
+    reopened_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+#: Consultation.state: open while an asked colleague's opinion is missing, answered once every
+#: opinion is in, withdrawn by the step's holder before that.
+CONSULTATION_OPEN, CONSULTATION_ANSWERED, CONSULTATION_WITHDRAWN = "open", "answered", "withdrawn"
+CONSULTATION_STATES = (CONSULTATION_OPEN, CONSULTATION_ANSWERED, CONSULTATION_WITHDRAWN)
+
+
+class Consultation(Base):
+    """加签: the holder of an open step asks named colleagues for a written opinion; the step
+    cannot be completed while the request is open. Never deleted: answering and withdrawing
+    change its state, each with its audit row."""
+
+    __tablename__ = "consultation"
+    __table_args__ = (Index("ix_consultation_task_state", "task_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"))
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    asked_by: Mapped[str] = mapped_column(String(100))
+    question: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), default=CONSULTATION_OPEN)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # answered or withdrawn
+    withdrawn_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class ConsultationOpinion(Base):
+    """One colleague asked in a consultation, and their opinion once given (answered_at)."""
+
+    __tablename__ = "consultation_opinion"
+    __table_args__ = (
+        Index("ux_consultation_opinion_user", "consultation_id", "username", unique=True),
+        Index("ix_consultation_opinion_inbox", "username", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"))
+    username: Mapped[str] = mapped_column(String(100))
+    opinion: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TaskCopy(Base):
+    """抄送: the holder of a step copied a colleague on it, with a note; the colleague may read
+    the case as a reader of their role would. `read_at`: when they marked it read."""
+
+    __tablename__ = "task_copy"
+    __table_args__ = (
+        Index("ux_task_copy_user", "task_id", "username", unique=True),
+        Index("ix_task_copy_inbox", "username", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"))
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    copied_by: Mapped[str] = mapped_column(String(100))
+    username: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

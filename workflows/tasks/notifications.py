@@ -1,9 +1,11 @@
 """站内通知: in-app messages to one user — assigned (分派), urged (催办), due soon (即将到期),
-overdue (已逾期), decided (已作出决定).
+overdue (已逾期), decided (决定已送达), asked for an opinion (征求意见), an opinion given (意见回复),
+a request withdrawn (征求意见已撤回), copied (抄送), sent back (退回).
 
-Task actions raise them as they happen; a completion that decides a case (a task with
-`capacity="decided"`) tells the cadre; the scheduler's `sweep` raises the deadline notices
-and the assignments a process made (`assigneeFrom`), each once per task and user thanks
+Task actions raise them as they happen; the completion that serves a case's decision
+(送达: the case records the day of receipt) tells the cadre, never the deciding itself; the
+scheduler's `sweep` raises the deadline notices and the assignments a process made
+(`assigneeFrom`), each once per task and user thanks
 to the unique `dedupe` key. A notice goes to a task's assignee, or, while nobody holds
 it, to everyone who could take it: the active users of its role in its org unit (for a
 cadre's own task, the cadre's users).
@@ -50,7 +52,12 @@ KINDS = {
     "urged": "催办",
     "due_soon": "即将到期",
     "overdue": "已逾期",
-    "decided": "已作出决定",
+    "decided": "决定已送达",
+    "returned": "退回",
+    "consulted": "征求意见",
+    "opinion": "意见回复",
+    "consult_withdrawn": "征求意见已撤回",
+    "copied": "抄送",
 }
 #: Actions by which a person (not the process) gave a task its assignee; see `_assigned_by_process`.
 REASSIGNING_ACTIONS = ("task.claim", "task.delegate", "task.transfer")
@@ -296,19 +303,43 @@ def _local(moment: datetime | None, clock: Clock) -> str:
 
 # -- decisions ---------------------------------------------------------------------------
 
+#: Kinds of case whose decision reaches the cadre by a step recording the day of receipt (送达):
+#: workflows/cases/served.py's SERVING_KINDS (not imported: the cases package imports this one's
+#: neighbours, and the list is the processes', not the notices').
+SERVED_KINDS = {
+    "accountability": "问责决定",
+    "tolerance_review": "容错认定",
+    "appeal": "申诉复核决定",
+}
+
 
 @hooks.after_any_completion
 def _tell_the_cadre(context: hooks.ActionContext) -> None:
-    """A completed task with `capacity="decided"` decided its case: its cadre's users hear of it."""
-    if context.properties.get("capacity") != "decided" or context.data.get("case_id") is None:
+    """The decision of a case reached its cadre (送达: the case now records the day they received
+    it): the cadre's users hear of it, once per case. Never before: a decision not yet served
+    is not the cadre's to know (DOMAIN.md §6), so deciding alone tells nobody."""
+    if context.data.get("case_id") is None:
         return
     session = context.session
     case = session.get(CaseFile, int(context.data["case_id"]))
-    if case is None or case.cadre_id is None:
+    if (
+        case is None
+        or case.cadre_id is None
+        or case.received_on is None
+        or case.kind not in SERVED_KINDS
+    ):
         return
+    told = select(Notification.username).where(
+        Notification.case_id == case.id, Notification.kind == "decided"
+    )
     users = session.execute(
         select(User.username)
-        .where(User.cadre_id == case.cadre_id, User.active.is_(True))
+        .where(
+            User.cadre_id == case.cadre_id,
+            User.role == "cadre",
+            User.active.is_(True),
+            User.username.not_in(told),
+        )
         .order_by(User.username)
     ).scalars()
     for username in users:
@@ -316,10 +347,9 @@ def _tell_the_cadre(context: hooks.ActionContext) -> None:
             session,
             username=username,
             kind="decided",
-            title=f"案件 {case.number} 已作出决定",
-            body=f"{case.title}：已作出决定，请查看案件。",
-            task_id=context.task_id,
+            title=f"{SERVED_KINDS[case.kind]}已送达（{case.number}）",
+            body=f"{case.title}：决定已于 {case.received_on.isoformat()} 送达，请在“我的案件”查看。",
             case_id=case.id,
-            dedupe=f"decided:{context.task_id}:{username}",
+            dedupe=f"decided:case:{case.id}:{username}",
             clock=context.clock,
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,15 +32,25 @@ from workflows.engine.models import HumanTask, Instance, ProcessVersion, table_o
 from workflows.errors import NotFound
 from workflows.org import people
 from workflows.roles import ROLES
-from workflows.tasks import completion, details, notifications, queues
+from workflows.tasks import (
+    completion,
+    consultation_views,
+    details,
+    going_back,
+    notifications,
+    queues,
+)
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
 from workflows.tasks.models import Notification, TaskComment, TaskUrge
 
 CLAIM, UNCLAIM, DELEGATE, TRANSFER = "claim", "unclaim", "delegate", "transfer"
 COMPLETE, URGE, ESCALATE, COMMENT = "complete", "urge", "escalate", "comment"
+CONSULT, COPY = "consult", "copy"  # 加签, 抄送: whoever may complete the step
 #: What a principal may do to a task, in the order the pages offer it.
-ACTIONS = (CLAIM, UNCLAIM, DELEGATE, TRANSFER, COMPLETE, URGE, ESCALATE, COMMENT)
+ACTIONS = (CLAIM, UNCLAIM, DELEGATE, TRANSFER, COMPLETE, CONSULT, COPY, URGE, ESCALATE, COMMENT)
+#: Whom a delegation or transfer may go to: at most this many are offered.
+COLLEAGUES_MAX = 50
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,18 @@ class TaskDetailView(TaskView):
     documentation: str | None
     assignee_fixed: bool  # the process named the assignee (assigneeFrom): nobody reassigns it
     recorded: tuple[RecordedStep, ...]
+    #: 退回: the steps this open task may be sent back to (empty if the principal may not)
+    return_targets: tuple[going_back.Target, ...] = ()
+    #: 撤回: why the principal may not take this completed step back (None when they may)
+    withdraw_refusal: str | None = None
+    #: the 退回/撤回 that opened this step again, with its reason
+    reopened_by: going_back.Record | None = None
+    consultations: tuple[consultation_views.ConsultationView, ...] = ()  # 加签, oldest first
+    copies: tuple[consultation_views.CopyView, ...] = ()  # 抄送, oldest first
+
+    @property
+    def may_withdraw(self) -> bool:
+        return self.state == "completed" and self.withdraw_refusal is None
 
 
 @dataclass(frozen=True)
@@ -323,6 +345,7 @@ def task_detail(
         now=clock.now(),
         fixed={found.id} if fixed else set(),
     )
+    asked = tuple(consultation_views.of_task(session, principal, found.id))
     if is_open:
         refused = access.work_refusal(session, principal, _facts(found))
         why_not = refused.message if refused is not None else None
@@ -333,6 +356,10 @@ def task_detail(
             is None
         ):  # held by someone else: say by whom, by name
             why_not = f"本任务已指定由{view.assignee_name}办理，你不能办理"
+        if why_not is None and any(c.state == "open" for c in asked):
+            # 加签: completing waits for the opinions (or the request's withdrawal).
+            why_not = consultation_views.missing_refusal(session, found.id)
+            view = replace(view, actions=tuple(a for a in view.actions if a != COMPLETE))
     else:
         why_not = f"任务已{'办结' if found.state == 'completed' else '取消'}"
     ui_name = properties.get("formUiSchemaFilename")
@@ -348,6 +375,21 @@ def task_detail(
         documentation=properties.get("documentation"),
         assignee_fixed=fixed,
         recorded=tuple(recorded),
+        return_targets=tuple(
+            going_back.return_targets(session, principal=principal, task_id=found.id, clock=clock)
+            if is_open and why_not is None
+            else ()
+        ),
+        withdraw_refusal=(
+            going_back.withdraw_refusal(session, principal=principal, task_id=found.id, clock=clock)
+            if found.state == "completed" and found.completed_by == principal.username
+            else None
+            if found.state != "completed"
+            else "只有办理人可以撤回"
+        ),
+        reopened_by=going_back.reopened_by(session, found.id),
+        consultations=asked,
+        copies=tuple(consultation_views.copies_of_task(session, principal, found.id)),
     )
 
 
@@ -599,8 +641,8 @@ def _actions(
         if held_by_other and may_work is None
         else may_work
     )
-    if may_complete is None:
-        found.append(COMPLETE)
+    if may_complete is None:  # 加签 and 抄送 are the holder's, as completing is
+        found += [COMPLETE, CONSULT, COPY]
     if work.urge_refusal(principal, row) is None:  # escalating is urging overdue work
         found.append(URGE)
         if work.escalate_refusal(principal, row, now=now) is None:
