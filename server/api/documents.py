@@ -62,7 +62,9 @@ _UPLOAD_BODY = {
 
 
 class WithdrawalSchema(Schema):
-    withdrawn_by = fields.String(required=True)
+    withdrawn_by = fields.String(
+        required=True, metadata={"description": "撤回人的用户名（干部本人只见自己的，否则为空）"}
+    )
     withdrawn_by_name = person_name("撤回人")
     withdrawn_at = fields.DateTime(required=True)
     reason = fields.String(required=True, metadata={"description": "撤回理由"})
@@ -80,7 +82,9 @@ class DocumentSchema(Schema):
     sha256 = fields.String(required=True, metadata={"description": "内容的 SHA-256（十六进制）"})
     task_id = fields.Integer(allow_none=True, metadata={"description": "添加时所在的环节（任务）"})
     task_name = fields.String(allow_none=True)
-    uploaded_by = fields.String(required=True)
+    uploaded_by = fields.String(
+        required=True, metadata={"description": "添加人的用户名（干部本人只见自己的，否则为空）"}
+    )
     uploaded_by_name = person_name("添加人")
     uploaded_at = fields.DateTime(required=True)
     withdrawn = fields.Boolean(required=True)
@@ -138,13 +142,13 @@ def document_item(listed: documents.Listed) -> dict[str, Any]:
         "sha256": row.sha256,
         "task_id": row.task_id,
         "task_name": listed.task_name,
-        "uploaded_by": row.uploaded_by,
+        "uploaded_by": listed.uploader,
         "uploaded_by_name": listed.uploaded_by_name,
         "uploaded_at": row.uploaded_at,
         "withdrawn": withdrawal is not None,
         "withdrawal": (
             {
-                "withdrawn_by": withdrawal.withdrawn_by,
+                "withdrawn_by": listed.withdrawer,
                 "withdrawn_by_name": listed.withdrawn_by_name,
                 "withdrawn_at": withdrawal.withdrawn_at,
                 "reason": withdrawal.reason,

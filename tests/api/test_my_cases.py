@@ -271,3 +271,45 @@ def test_a_closed_clarification_shows_its_finding(world: World, login: Any) -> N
     assert served["decision"]["decided_by"] == "合肥市纪委监委"
     [application] = home["applications"]
     assert application["kind_name"] == "澄清正名申请"
+
+
+def test_the_case_documents_read_by_its_cadre_name_organs_not_people_nor_steps(
+    world: World, login: Any
+) -> None:
+    from tests.api.test_documents import _upload
+
+    case = world.open("accountability", data=REGISTER)
+    world.complete(case, "register", {}, "discipline.hf")
+    investigate = world.task(case, "investigate")
+    clerk = login("discipline.hf")
+    added = _upload(clerk, case.id, title="调查笔录", task_id=investigate.id)
+    assert added.status_code == 201, added.get_json()
+    assert (
+        clerk.post(
+            f"/documents/{added.get_json()['id']}/withdraw", json={"reason": "重复上传"}
+        ).status_code
+        == 200
+    )
+    cadre = login("zhang")
+    mine = _upload(cadre, case.id, filename="情况说明.pdf")
+    assert mine.status_code == 201, mine.get_json()
+
+    listed = cadre.get(f"/cases/{case.id}/documents").get_json()["items"]
+    by_title = {item["filename"]: item for item in listed}
+    theirs = by_title["立案材料（审计报告）.pdf"]
+    assert (theirs["uploaded_by"], theirs["uploaded_by_name"], theirs["task_name"]) == (
+        "",
+        "合肥市纪委监委",
+        None,
+    )
+    assert (
+        theirs["withdrawal"]["withdrawn_by"] == "" and theirs["withdrawal"]["reason"] == "重复上传"
+    )
+    own = by_title["情况说明.pdf"]
+    assert (own["uploaded_by"], own["uploaded_by_name"]) == ("zhang", "本人")
+    _clean(listed)
+    _clean(cadre.get(f"/documents/{theirs['id']}").get_json())
+    seen_by_clerk = clerk.get(f"/documents/{theirs['id']}").get_json()
+    assert (
+        seen_by_clerk["uploaded_by"] == "discipline.hf" and seen_by_clerk["task_name"] == "责任调查"
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from workflows import access
 from workflows.access import Principal
+from workflows.cases import served
 from workflows.cases.models import Appeal, CaseFile
 from workflows.documents import formats
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
@@ -57,8 +59,12 @@ class Listed:
     task_name: str | None
     withdrawal: DocumentWithdrawal | None
     may_withdraw: bool
-    uploaded_by_name: str = ""  # 姓名（单位·岗位）
+    uploaded_by_name: str = ""  # 姓名（单位·岗位）; for a cadre, the organ (or 本人)
     withdrawn_by_name: str | None = None
+    #: who added it and who withdrew it, by username — for a cadre only their own, else ""
+    #: (a cadre never sees other people's login names, DOMAIN.md §6)
+    uploader: str = ""
+    withdrawer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,10 @@ def documents_of(session: Session, *, principal: Principal, case_id: int) -> lis
         .order_by(CaseDocument.id)
     ).all()
     conflicted = _appeal_conflict(session, principal, case) is not None
-    names = people.labels(
+    names = _names(
         session,
+        principal,
+        case,
         [
             *(document.uploaded_by for document, _w, _t in rows),
             *(withdrawal.withdrawn_by for _d, withdrawal, _t in rows if withdrawal is not None),
@@ -113,8 +121,11 @@ def document(session: Session, *, principal: Principal, document_id: int) -> Lis
         withdrawal,
         task_name,
         _appeal_conflict(session, principal, case) is not None,
-        people.labels(
-            session, [found.uploaded_by, withdrawal.withdrawn_by if withdrawal else None]
+        _names(
+            session,
+            principal,
+            case,
+            [found.uploaded_by, *([withdrawal.withdrawn_by] if withdrawal else [])],
         ),
     )
 
@@ -303,12 +314,17 @@ def _listed(
     withdrawal: DocumentWithdrawal | None,
     task_name: str | None,
     conflicted: bool,
-    names: people.Labels,
+    names: Mapping[str, str],
 ) -> Listed:
+    cadre = principal.role == "cadre"
+
+    def login(username: str) -> str:
+        return username if not cadre or username == principal.username else ""
+
     return Listed(
         document=found,
         case_number=case.number,
-        task_name=task_name,
+        task_name=None if cadre else task_name,  # a cadre sees no internal step
         withdrawal=withdrawal,
         may_withdraw=(
             withdrawal is None
@@ -316,9 +332,24 @@ def _listed(
             and not conflicted
             and _may_withdraw(principal, case, found)
         ),
-        uploaded_by_name=names[found.uploaded_by],
-        withdrawn_by_name=names.of(withdrawal.withdrawn_by) if withdrawal else None,
+        uploaded_by_name=names.get(found.uploaded_by, found.uploaded_by),
+        withdrawn_by_name=(
+            names.get(withdrawal.withdrawn_by, withdrawal.withdrawn_by) if withdrawal else None
+        ),
+        uploader=login(found.uploaded_by),
+        withdrawer=login(withdrawal.withdrawn_by) if withdrawal else None,
     )
+
+
+def _names(
+    session: Session, principal: Principal, case: CaseFile, usernames: list[str]
+) -> Mapping[str, str]:
+    """How the principal reads these people: 姓名（单位·岗位）; a cadre reads the organs they
+    act for (合肥市纪委监委), and 本人 for themself."""
+    if principal.role != "cadre":
+        return people.labels(session, usernames)
+    organs = served.organ_names(session, usernames, fallback_unit=case.org_unit_code)
+    return {**organs, principal.username: "本人"}
 
 
 def _recused(principal: Principal, case: CaseFile) -> bool:

@@ -25,6 +25,7 @@ from workflows.cases.models import Appeal, CaseFile
 from workflows.engine import instances
 from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, TaskAlreadyCompleted, ValidationFailed
+from workflows.org import people as org_people
 from workflows.org import service as org
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
@@ -185,10 +186,7 @@ def people_of(session: Session, users: Sequence[User]) -> list[Person]:
     units = org.unit_names(session, (u.org_unit_code for u in users))
     return [
         Person(
-            u.username,
-            u.display_name,
-            f"{u.display_name}（{units.get(u.org_unit_code, u.org_unit_code)}·"
-            f"{ROLES.get(u.role, u.role)}）",
+            u.username, u.display_name, org_people.person_of(u, units.get(u.org_unit_code)).label
         )
         for u in users
     ]
