@@ -122,7 +122,7 @@ def targets(rt: Runtime, task_id: int, user: str) -> None:
         click.echo("no step to send this task back to")
     for t in found:
         refusal = f"  不能退回：{t.refusal}" if t.refusal else ""
-        click.echo(f"{t.step:24} {t.name}（{t.completed_by or '-'}）{refusal}")
+        click.echo(f"{t.step:24} {t.name}（{t.completed_by_name or '-'}）{refusal}")
 
 
 @task.command("return")

@@ -132,7 +132,8 @@ class ReopenedBySchema(Schema):
         required=True, metadata={"description": "return（退回）或 withdraw（撤回）"}
     )
     label = fields.String(required=True, metadata={"description": "退回 或 撤回"})
-    actor = fields.String(required=True, metadata={"description": "谁退回/撤回的"})
+    actor = fields.String(required=True, metadata={"description": "谁退回/撤回的（用户名）"})
+    actor_name = person_name("退回/撤回人")
     at = fields.DateTime(required=True)
     reason = fields.String(required=True)
     entered = fields.Dict(
@@ -145,6 +146,7 @@ class DetailReturnTargetSchema(Schema):
     step = fields.String(required=True, metadata={"description": "退回时填写的步骤（元素 id）"})
     name = fields.String(required=True)
     completed_by = fields.String(allow_none=True)
+    completed_by_name = person_name("此前的办理人")
     refusal = fields.String(
         allow_none=True, metadata={"description": "不能退回的原因；null 可退回"}
     )

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
 from server import auth
+from server.api.common import person_name
 from server.api.tasks import TaskSchema, blp
 from workflows.access import Principal
 from workflows.engine.clock import Clock
@@ -43,6 +44,7 @@ class ReturnTargetSchema(Schema):
     name = fields.String(required=True, metadata={"description": "步骤名称"})
     task_id = fields.Integer(required=True, metadata={"description": "该步骤此前办结的任务"})
     completed_by = fields.String(allow_none=True, metadata={"description": "此前的办理人"})
+    completed_by_name = person_name("此前的办理人")
     completed_at = fields.DateTime(allow_none=True)
     allowed = fields.Boolean(required=True, metadata={"description": "现在能否退回到此步骤"})
     refusal = fields.String(

@@ -78,6 +78,8 @@ def test_committee_sends_the_case_back_for_further_investigation(world: World, l
         shown["reopened_by"]["label"] == "退回" and shown["reopened_by"]["actor"] == "committee.hf"
     )
     assert shown["reopened_by"]["entered"] == INVESTIGATED
+    assert "（合肥市·" in shown["reopened_by"]["actor_name"]  # 姓名（单位·岗位）, not a login id
+    assert all("（合肥市·" in t["completed_by_name"] for t in targets.json)
     notices = investigator.get("/notifications").json["items"]
     assert any(n["kind"] == "returned" and "资金流向未查清" in n["body"] for n in notices)
 

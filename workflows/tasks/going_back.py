@@ -46,6 +46,7 @@ from workflows.engine.models import (
     TaskAlarm,
 )
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
+from workflows.org import people
 from workflows.tasks import consultations, notifications
 from workflows.tasks.models import GoingBack, TaskDraft
 
@@ -68,6 +69,7 @@ class Target:
     completed_by: str | None
     completed_at: datetime | None
     refusal: str | None  # why it cannot be returned to (a point of no return), else None
+    completed_by_name: str | None = None  # 姓名（单位·岗位）
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def send_back(
     reason = _reason(reason)
     task, locked = _locked_task(session, principal, task_id)
     if task.state != "open":
-        raise _closed(task)
+        raise _closed(session, task)
     access.check_may_complete(session, principal, task)
     to_step = (to_step or "").strip()
     if not to_step:
@@ -140,7 +142,9 @@ def withdraw(
             f"「{task.name}」尚未办结，无需撤回" if task.state == "open" else _gone(task)
         )
     if task.completed_by != principal.username:
-        raise Forbidden(f"只有办理人 {task.completed_by} 可以撤回「{task.name}」")
+        raise Forbidden(
+            f"只有办理人{people.label(session, task.completed_by)}可以撤回「{task.name}」"
+        )
     if locked.status != "running":
         raise Conflict(f"流程已办结：不能撤回「{task.name}」")
 
@@ -354,7 +358,7 @@ def withdraw_refusal(
     if task.state != "completed":
         return "尚未办结" if task.state == "open" else _gone(task)
     if task.completed_by != principal.username:
-        return f"只有办理人 {task.completed_by} 可以撤回"
+        return f"只有办理人{people.label(session, task.completed_by)}可以撤回"
     if _latest_row(session, task.instance_id, task.spiff_task_id) != task.id:
         return _gone(task)
     run = _run_of(session, task.instance_id, clock)
@@ -380,6 +384,7 @@ class Record:
     at: datetime
     reason: str
     reopened_task_id: int
+    actor_name: str
     superseded: int  # how many records it superseded
     #: what was entered when the step was completed before (with `reopened_by` only)
     entered: dict[str, Any] | None = None
@@ -393,6 +398,7 @@ def of_instance(session: Session, instance_id: int) -> list[Record]:
         .where(GoingBack.instance_id == instance_id)
         .order_by(GoingBack.id)
     ).all()
+    names = people.labels(session, [g.actor for g, _ in rows])
     numbers: dict[int, int] = {}
     for gid in session.execute(
         select(RecordSupersession.going_back_id).where(
@@ -407,6 +413,7 @@ def of_instance(session: Session, instance_id: int) -> list[Record]:
             label=KINDS[g.kind],
             step=name,
             actor=g.actor,
+            actor_name=names[g.actor],
             at=g.at,
             reason=g.reason,
             reopened_task_id=g.reopened_task_id,
@@ -466,9 +473,11 @@ def _locked_task(
     return task, locked
 
 
-def _closed(task: HumanTask) -> Conflict:
+def _closed(session: Session, task: HumanTask) -> Conflict:
     if task.state == "completed":
-        return TaskAlreadyCompleted(f"「{task.name}」已由 {task.completed_by} 办结：不能再退回")
+        return TaskAlreadyCompleted(
+            f"「{task.name}」已由{people.label(session, task.completed_by)}办结：不能再退回"
+        )
     return Conflict(f"「{task.name}」已取消（流程已走向别处）")
 
 
@@ -508,6 +517,7 @@ def _targets(session: Session, run: engine.Run, task: HumanTask) -> list[Target]
                 name=row.name,
                 task_id=row.id,
                 completed_by=row.completed_by,
+                completed_by_name=people.label(session, row.completed_by),
                 completed_at=row.completed_at,
                 refusal=_refusal(session, run, row),
             )
@@ -690,7 +700,10 @@ def _tell(
         username=reopened.assignee,
         kind="returned",
         title=f"退回：{reopened.name}{where}",
-        body=f"{principal.username} 将「{reopened.name}」退回给你重新办理。理由：{reason}",
+        body=(
+            f"{people.label(session, principal.username)}将「{reopened.name}」退回给你重新办理。"
+            f"理由：{reason}"
+        ),
         task_id=reopened.id,
         case_id=case.id if case else None,
         clock=clock,
