@@ -14,7 +14,7 @@ from workflows import access
 from workflows.cadres.models import PromotionBan
 from workflows.cases.models import CaseFile, Decision
 from workflows.engine.models import HumanTask, RecordSupersession
-from workflows.errors import Conflict, Forbidden, TaskAlreadyCompleted, ValidationFailed
+from workflows.errors import Conflict, Forbidden, ValidationFailed
 from workflows.runtime import Runtime
 from workflows.tasks import going_back
 from workflows.tasks import service as work
@@ -301,8 +301,12 @@ def test_withdraw_is_refused_once_the_next_step_has_a_draft(world: World) -> Non
 def test_a_return_and_a_completion_racing_exactly_one_wins(world: World) -> None:
     import threading
 
+    from workflows.engine import instances
+    from workflows.errors import DomainError
+
     case = _at_notify(world)
     notify = world.task(case, "notify")
+    served = {"received_on": world.today().isoformat(), "delivery": "in_person"}
     barrier = threading.Barrier(2)
     outcomes: dict[str, str] = {}
 
@@ -311,21 +315,27 @@ def test_a_return_and_a_completion_racing_exactly_one_wins(world: World) -> None
         try:
             _send_back(world, "organization.hf", notify.id, "decide")
             outcomes["return"] = "won"
-        except (Conflict, TaskAlreadyCompleted) as err:
-            outcomes["return"] = f"lost: {err}"
+        except DomainError as err:
+            outcomes["return"] = f"lost: {err!r}"
+        except Exception as err:  # noqa: BLE001 - shown by the assertion below
+            outcomes["return"] = f"error: {err!r}"
 
     def complete() -> None:
         barrier.wait()
         try:
-            world.complete(
-                case,
-                "notify",
-                {"received_on": world.today().isoformat(), "delivery": "in_person"},
-                "organization.hf",
-            )
+            with world.rt.transaction() as session:
+                instances.complete_task(
+                    session,
+                    task_id=notify.id,
+                    data=served,
+                    actor="organization.hf",
+                    clock=world.rt.clock,
+                )
             outcomes["complete"] = "won"
-        except (Conflict, TaskAlreadyCompleted, AssertionError) as err:
-            outcomes["complete"] = f"lost: {err}"
+        except DomainError as err:
+            outcomes["complete"] = f"lost: {err!r}"
+        except Exception as err:  # noqa: BLE001 - shown by the assertion below
+            outcomes["complete"] = f"error: {err!r}"
 
     threads = [threading.Thread(target=send_back), threading.Thread(target=complete)]
     for thread in threads:
@@ -333,6 +343,7 @@ def test_a_return_and_a_completion_racing_exactly_one_wins(world: World) -> None
     for thread in threads:
         thread.join()
     assert sorted(v == "won" for v in outcomes.values()) == [False, True], outcomes
+    assert not any(v.startswith("error") for v in outcomes.values()), outcomes
     with world.rt.db.reading() as session:
         backs = len(session.execute(select(GoingBack)).all())
         state = session.get(HumanTask, notify.id).state
@@ -479,3 +490,17 @@ def test_a_return_withdraws_the_open_request_for_opinions_on_the_cancelled_step(
     _send_back(world, "committee.hf", decide.id, "investigate")
     with world.rt.db.reading() as session:
         assert session.execute(select(Consultation.state)).scalar_one() == "withdrawn"
+
+
+def test_a_completed_step_undone_by_an_earlier_return_cannot_be_withdrawn(world: World) -> None:
+    case = _at_notify(world)
+    decided = _completed(world, case, "decide")
+    _send_back(world, "organization.hf", world.task(case, "notify").id, "register", "立案材料不全")
+    with world.rt.db.reading() as session:
+        principal = access.principal_for(session, username="committee.hf")
+        refusal = going_back.withdraw_refusal(
+            session, principal=principal, task_id=decided.id, clock=world.rt.clock
+        )
+    assert refusal is not None and "已被退回或撤回" in refusal
+    with pytest.raises(Conflict, match="已被退回或撤回"):
+        _withdraw(world, "committee.hf", decided.id)

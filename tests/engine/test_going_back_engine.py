@@ -86,3 +86,16 @@ def test_only_a_completed_user_task_can_be_reset_to(mode: str) -> None:
     assert s.run is not None
     with pytest.raises(engine.TaskNotReady):
         s.run.reset_to(s.task("serve").id)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_step_a_reset_took_away_is_not_ready_nor_a_completed_step(mode: str) -> None:
+    s = _at_serve(mode)
+    serve = s.task("serve").id
+    decided = s.completed_id("decide", "serve")
+    s.reset(s.completed_id("open", "serve"))
+    assert s.run is not None
+    with pytest.raises(engine.TaskNotReady):  # a completion that read its row before the reset
+        s.run.complete_user_task(serve, {})
+    assert not s.run.is_completed_step(decided)
+    assert s.run.followers(decided) == [] and s.run.path_to(serve) == []

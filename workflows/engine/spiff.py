@@ -41,7 +41,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -512,7 +512,7 @@ class Run:
         Returns the elements withdrawn."""
         withdrawn = []
         for task_id in task_ids:
-            task = self._wf.get_task_from_id(UUID(task_id))
+            task = self._task(task_id)
             if task is None or task.has_state(TaskState.FINISHED_MASK):
                 continue
             if not isinstance(
@@ -542,7 +542,7 @@ class Run:
         return True
 
     def complete_user_task(self, task_id: str, data: Mapping[str, Any]) -> None:
-        task = self._wf.get_task_from_id(UUID(task_id))
+        task = self._task(task_id)  # None: a going back took it away meanwhile
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady("the task is not waiting for input", element=None)
 
@@ -554,13 +554,19 @@ class Run:
         self._guard(complete)
 
     # -- going back ---------------------------------------------------------------------
-    def _task(self, task_id: str) -> Any:
-        return self._wf.get_task_from_id(UUID(task_id))
+    def _task(self, task_id: str | UUID) -> Any:
+        """The task of this id, or None when the tree has no such task (any more)."""
+        try:
+            return self._wf.get_task_from_id(
+                task_id if isinstance(task_id, UUID) else UUID(task_id)
+            )
+        except TaskNotFoundException:
+            return None
 
     def _parent_of(self, task: Any) -> Any:
         parent = task.parent
         if parent is None and getattr(task.workflow, "parent_task_id", None) is not None:
-            parent = self._wf.get_task_from_id(task.workflow.parent_task_id)
+            parent = self._task(task.workflow.parent_task_id)
         return parent
 
     def path_to(self, task_id: str) -> list[PassedStep]:
@@ -569,7 +575,8 @@ class Run:
         way (a join continues under one branch's token; the others end at it). A step passed
         twice (a loop) is there twice."""
         chain: list[Any] = []
-        task = self._parent_of(self._task(task_id))
+        start = self._task(task_id)
+        task = self._parent_of(start) if start is not None else None
         while task is not None:
             chain.append(task)
             task = self._parent_of(task)
@@ -598,6 +605,12 @@ class Run:
                     if _is_step(t)
                 )
         return path
+
+    def is_completed_step(self, task_id: str) -> bool:
+        """Whether this user task is in the tree and completed (a going back before it may
+        have taken it away, or opened it again)."""
+        task = self._task(task_id)
+        return task is not None and _is_step(task)
 
     def _partners(self, task: Any) -> list[Any]:
         """The joins that went on for the parallel branch through `task`: where its branch
@@ -655,7 +668,7 @@ class Run:
         def reset() -> None:
             self._wf.reset_from_task_id(task.id)
             for partner in partners:
-                if self._wf.get_task_from_id(partner.id) is not None:
+                if self._task(partner.id) is not None:
                     self._wf.reset_from_task_id(partner.id)
             self._forget_dropped_events()
             self._engine_steps()
@@ -686,7 +699,7 @@ class Run:
         return dict(self._wf.data)
 
     def task_data(self, task_id: str) -> dict[str, Any]:
-        task = self._wf.get_task_from_id(UUID(task_id))
+        task = self._task(task_id)
         return dict(task.data) if task is not None else {}
 
     def snapshot(self, *, details: bool = True) -> Snapshot:

@@ -149,7 +149,9 @@ def withdraw(
         raise Conflict(f"流程已办结：不能撤回「{task.name}」")
 
     def choose(run: engine.Run) -> HumanTask:
-        if _latest_row(session, task.instance_id, task.spiff_task_id) != task.id:
+        if _latest_row(
+            session, task.instance_id, task.spiff_task_id
+        ) != task.id or not run.is_completed_step(task.spiff_task_id):
             raise Conflict(_gone(task))
         followers = run.followers(task.spiff_task_id)
         done = [f for f in followers if f.completed]
@@ -364,6 +366,8 @@ def withdraw_refusal(
     run = _run_of(session, task.instance_id, clock)
     if run is None:
         return "流程已办结"
+    if not run.is_completed_step(task.spiff_task_id):
+        return _gone(task)
     followers = run.followers(task.spiff_task_id)
     done = [f for f in followers if f.completed]
     if done:
