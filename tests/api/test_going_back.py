@@ -7,25 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.support.world import World
+from tests.support.world import INVESTIGATED, World
 from workflows.cases.models import CaseFile
 from workflows.engine.models import AuditEvent, HumanTask
-
-FINDING = {
-    "source": "audit",
-    "facts": "审计发现违规拨付专项资金",
-    "evidence": "审计报告〔2026〕3号",
-}
-INVESTIGATED = {"findings": "违规拨付属实", "responsibility": "main_leadership"}
-NO_TOLERANCE = {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}
-
-
-def _at_decide(world: World) -> CaseFile:
-    case = world.open("accountability", data=FINDING)
-    world.complete(case, "register", {}, "discipline.hf")
-    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
-    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
-    return case
 
 
 def _completed(world: World, case: CaseFile, element: str) -> int:
@@ -46,7 +30,7 @@ def _completed(world: World, case: CaseFile, element: str) -> int:
 
 
 def test_committee_sends_the_case_back_for_further_investigation(world: World, login: Any) -> None:
-    case = _at_decide(world)
+    case = world.awaiting_decision()
     decide = world.task(case, "decide").id
     committee, investigator = login("committee.hf"), login("discipline.hf")
 
@@ -95,7 +79,7 @@ def test_committee_sends_the_case_back_for_further_investigation(world: World, l
 
 
 def test_bad_returns_are_problem_bodies_naming_the_field(world: World, login: Any) -> None:
-    case = _at_decide(world)
+    case = world.awaiting_decision()
     decide = world.task(case, "decide").id
     committee = login("committee.hf")
     no_reason = committee.post(
@@ -131,7 +115,7 @@ def test_bad_returns_are_problem_bodies_naming_the_field(world: World, login: An
 
 
 def test_withdraw_over_http_and_its_refusals(world: World, login: Any) -> None:
-    case = _at_decide(world)
+    case = world.awaiting_decision()
     considered = _completed(world, case, "consider_tolerance")
     investigator, colleague = login("discipline.hf"), login("discipline2.hf")
     detail = investigator.get(f"/tasks/{considered}").json

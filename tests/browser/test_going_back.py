@@ -12,20 +12,9 @@ from playwright.sync_api import expect
 from tests.browser.conftest import log_in, screenshot
 from tests.support.world import World
 
-FINDING = {
-    "source": "audit",
-    "facts": "审计发现违规拨付专项资金",
-    "evidence": "审计报告〔2026〕3号",
-}
-INVESTIGATED = {"findings": "违规拨付属实", "responsibility": "main_leadership"}
-NO_TOLERANCE = {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}
-
 
 def test_send_back_for_further_investigation_then_withdraw(open_page: Any, world: World) -> None:
-    case = world.open("accountability", data=FINDING)
-    world.complete(case, "register", {}, "discipline.hf")
-    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
-    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
+    case = world.awaiting_decision()
     decide = world.task(case, "decide")
 
     committee = open_page()

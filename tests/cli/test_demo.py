@@ -25,35 +25,14 @@ CADREFLOW = Path(sys.executable).parent / "cadreflow"
 COUNTED = (OrgUnit, User, Cadre, CaseFile, Instance, HumanTask, BlacklistEntry)
 
 
-def _env(db_path: Path) -> dict[str, str]:
+def _run(db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
     }
     env["CADREFLOW_DATABASE_URL"] = f"sqlite:///{db_path}"
-    return env
-
-
-def _cli_failing(db_path: Path, *args: str) -> str:
-    """stderr of a refused command (exit 1, no traceback)."""
-    env = _env(db_path)
-    done = subprocess.run(
-        [str(CADREFLOW), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    return done.stderr
-
-
-def _cli(db_path: Path, *args: str) -> str:
-    env = _env(db_path)
-    done = subprocess.run(
+    return subprocess.run(
         [str(CADREFLOW), *args],
         env=env,
         cwd=ROOT,
@@ -62,8 +41,19 @@ def _cli(db_path: Path, *args: str) -> str:
         timeout=300,
         check=False,
     )
+
+
+def _cli(db_path: Path, *args: str) -> str:
+    done = _run(db_path, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def _cli_failing(db_path: Path, *args: str) -> str:
+    """stderr of a refused command (exit 1, no traceback)."""
+    done = _run(db_path, *args)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr
 
 
 def _counts(db: Database) -> dict[str, int]:

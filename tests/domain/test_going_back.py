@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.support.world import World, make_world
+from tests.support.world import FINDING, INVESTIGATED, NO_TOLERANCE, World, make_world
 from workflows import access
 from workflows.cadres.models import PromotionBan
 from workflows.cases.models import CaseFile, Decision
@@ -19,14 +19,6 @@ from workflows.runtime import Runtime
 from workflows.tasks import going_back
 from workflows.tasks import service as work
 from workflows.tasks.models import GoingBack, TaskDraft
-
-FINDING = {
-    "source": "audit",
-    "facts": "审计发现违规拨付专项资金",
-    "evidence": "审计报告〔2026〕3号",
-}
-INVESTIGATED = {"findings": "违规拨付属实", "responsibility": "main_leadership"}
-NO_TOLERANCE = {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}
 
 
 @pytest.fixture
@@ -44,10 +36,7 @@ def _decision(world: World) -> dict[str, Any]:
 
 
 def _at_notify(world: World) -> CaseFile:
-    case = world.open("accountability", data=FINDING)
-    world.complete(case, "register", {}, "discipline.hf")
-    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
-    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
+    case = world.awaiting_decision()
     world.complete(case, "decide", _decision(world), "committee.hf")
     return world.case(case.id)
 
@@ -246,10 +235,7 @@ def test_no_return_across_a_tolerance_review_it_started(world: World) -> None:
 
 
 def test_withdraw_reopens_the_step_for_its_author_until_the_next_is_taken_up(world: World) -> None:
-    case = world.open("accountability", data=FINDING)
-    world.complete(case, "register", {}, "discipline.hf")
-    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
-    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
+    case = world.awaiting_decision()
     considered = _completed(world, case, "consider_tolerance")
     with pytest.raises(Forbidden, match="discipline.hf"):
         _withdraw(world, "discipline2.hf", considered.id)
@@ -470,10 +456,7 @@ def test_a_return_withdraws_the_open_request_for_opinions_on_the_cancelled_step(
     from workflows.tasks import consultations
     from workflows.tasks.models import Consultation
 
-    case = world.open("accountability", data=FINDING)
-    world.complete(case, "register", {}, "discipline.hf")
-    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
-    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
+    case = world.awaiting_decision()
     decide = world.task(case, "decide")
     with world.rt.transaction() as session:
         consultations.ask(

@@ -21,27 +21,12 @@ from workflows.tasks.models import GoingBack
 
 ROOT = Path(__file__).resolve().parents[2]
 CADREFLOW = Path(sys.executable).with_name("cadreflow")
-FINDING = {
-    "source": "audit",
-    "facts": "审计发现违规拨付专项资金",
-    "evidence": "审计报告〔2026〕3号",
-}
-INVESTIGATED = {"findings": "违规拨付属实", "responsibility": "main_leadership"}
-NO_TOLERANCE = {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}
 RACES = 3
 
 
 @pytest.fixture
 def world(rt: Runtime) -> World:
     return make_world(rt)
-
-
-def _at_decide(world: World) -> int:
-    case = world.open("accountability", data=FINDING)
-    world.complete(case, "register", {}, "discipline.hf")
-    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
-    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
-    return world.task(case, "decide").id
 
 
 def test_a_return_and_a_completion_in_two_processes_exactly_one_wins(
@@ -60,7 +45,7 @@ def test_a_return_and_a_completion_in_two_processes_exactly_one_wins(
         "reason": "对违规拨付负主要领导责任",
     }
     for _ in range(RACES):
-        task_id = _at_decide(world)
+        task_id = world.task(world.awaiting_decision(), "decide").id
         commands = {
             "return": [
                 "task", "return", str(task_id), "--to", "investigate",

@@ -22,6 +22,14 @@ from workflows.org import service as org
 from workflows.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
+#: An accountability case's start data, its investigation and its tolerance consideration.
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
+INVESTIGATED = {"findings": "违规拨付属实", "responsibility": "main_leadership"}
+NO_TOLERANCE = {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}
 BPMN = ROOT / "bpmn"
 FORMS = ROOT / "forms"
 
@@ -87,6 +95,15 @@ class World:
 
     def today(self) -> date:
         return self.rt.clock.today()
+
+    def awaiting_decision(self) -> CaseFile:
+        """An accountability case discipline.hf registered, investigated and considered (no
+        tolerance circumstances): 问责决定 waits in the committee's queue."""
+        case = self.open("accountability", data=FINDING)
+        self.complete(case, "register", {}, "discipline.hf")
+        self.complete(case, "investigate", INVESTIGATED, "discipline.hf")
+        self.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
+        return case
 
     def decided_accountability(
         self, adjustment: str = "demotion", cadre: str = "zhang"

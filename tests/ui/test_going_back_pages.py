@@ -7,25 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.support.world import World
-from workflows.cases.models import CaseFile
 from workflows.engine.models import HumanTask
 from workflows.tasks.models import GoingBack
-
-FINDING = {
-    "source": "audit",
-    "facts": "审计发现违规拨付专项资金",
-    "evidence": "审计报告〔2026〕3号",
-}
-INVESTIGATED = {"findings": "违规拨付属实", "responsibility": "main_leadership"}
-NO_TOLERANCE = {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"}
-
-
-def _at_decide(world: World) -> CaseFile:
-    case = world.open("accountability", data=FINDING)
-    world.complete(case, "register", {}, "discipline.hf")
-    world.complete(case, "investigate", INVESTIGATED, "discipline.hf")
-    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
-    return case
 
 
 def _going_backs(world: World) -> int:
@@ -36,7 +19,7 @@ def _going_backs(world: World) -> int:
 def test_return_form_offers_the_steps_passed_and_refuses_a_missing_reason_beside_it(
     logged_in: Any, world: World
 ) -> None:
-    case = _at_decide(world)
+    case = world.awaiting_decision()
     decide = world.task(case, "decide").id
     client, csrf = logged_in("committee.hf")
     html = client.get(f"/tasks/{decide}").get_data(as_text=True)
@@ -73,7 +56,7 @@ def test_return_form_offers_the_steps_passed_and_refuses_a_missing_reason_beside
 
 
 def test_withdraw_from_the_completed_step_page(logged_in: Any, world: World) -> None:
-    case = _at_decide(world)
+    case = world.awaiting_decision()
     with world.rt.db.reading() as session:
         considered = session.execute(
             select(HumanTask.id).where(

@@ -163,34 +163,16 @@ def withdraw(
     _refuse_closed(row)
     task = _open_task(session, row)
     if not may_withdraw(session, principal, row, task):
-        raise Forbidden(f"只有加签人 {row.asked_by} 或本步骤的办理人可以撤回征求意见")
-    left = _missing_of(session, row.id)
-    row.state, row.closed_at, row.withdrawn_by = (
-        CONSULTATION_WITHDRAWN,
-        clock.now(),
-        principal.username,
-    )
-    session.flush()
-    where = _where(session, row)
-    for username in left:
-        notifications.notify(
-            session,
-            username=username,
-            kind="consult_withdrawn",
-            title=f"征求意见已撤回：{task.name}{where}",
-            body=f"{principal.username} 撤回了就「{task.name}」征求你意见的请求，无需再回复。",
-            task_id=task.id,
-            case_id=row.case_id,
-            clock=clock,
-        )
-    _record(
+        asker = colleagues.people(session, [row.asked_by])[row.asked_by].label
+        raise Forbidden(f"只有加签人{asker}或本步骤的办理人可以撤回征求意见")
+    who = colleagues.people(session, [principal.username])[principal.username].label
+    _close(
         session,
-        principal.username,
         row,
-        "consultation.withdraw",
-        clock,
+        actor=principal.username,
         step_name=task.name,
-        missing=left,
+        told=f"{who}撤回了就「{task.name}」征求你意见的请求，无需再回复。",
+        clock=clock,
     )
     return row
 
@@ -210,24 +192,40 @@ def close_on_cancelled_steps(
         ).scalars()
     )
     for row in rows:
-        left = _missing_of(session, row.id)
-        row.state, row.closed_at, row.withdrawn_by = CONSULTATION_WITHDRAWN, clock.now(), actor
         task = session.get(HumanTask, row.task_id)
         name = task.name if task is not None else ""
-        for username in left:
-            notifications.notify(
-                session,
-                username=username,
-                kind="consult_withdrawn",
-                title=f"征求意见已撤回：{name}{_where(session, row)}",
-                body=f"「{name}」已被{why}，无需再回复。",
-                task_id=row.task_id,
-                case_id=row.case_id,
-                clock=clock,
-            )
-        _record(session, actor, row, "consultation.withdraw", clock, step_name=name, missing=left)
+        _close(
+            session,
+            row,
+            actor=actor,
+            step_name=name,
+            told=f"「{name}」已被{why}，无需再回复。",
+            clock=clock,
+        )
     session.flush()
     return len(rows)
+
+
+def _close(
+    session: Session, row: Consultation, *, actor: str, step_name: str, told: str, clock: Clock
+) -> None:
+    """The open request is withdrawn; the colleagues still to answer are told `told`."""
+    left = _missing_of(session, row.id)
+    row.state, row.closed_at, row.withdrawn_by = CONSULTATION_WITHDRAWN, clock.now(), actor
+    session.flush()
+    where = _where(session, row)
+    for username in left:
+        notifications.notify(
+            session,
+            username=username,
+            kind="consult_withdrawn",
+            title=f"征求意见已撤回：{step_name}{where}",
+            body=told,
+            task_id=row.task_id,
+            case_id=row.case_id,
+            clock=clock,
+        )
+    _record(session, actor, row, "consultation.withdraw", clock, step_name=step_name, missing=left)
 
 
 def open_on(session: Session, *, task_ids: list[int]) -> list[int]:
