@@ -32,7 +32,7 @@ from workflows.cases import service as cases
 from workflows.cases import tolerance
 from workflows.errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.org import people
-from workflows.tasks import candidates, completion, consultation_views, drafts, views
+from workflows.tasks import candidates, completion, consultation_views, copies, drafts, views
 from workflows.tasks import service as work
 from workflows.tasks.details import RecordedStep
 
@@ -90,6 +90,7 @@ def _page(
     reassign: dict[str, str] | None = None,
     comment: dict[str, str] | None = None,
     going_back: dict[str, Any] | None = None,
+    copy_to: dict[str, Any] | None = None,
     consult: dict[str, Any] | None = None,
     copy: dict[str, Any] | None = None,
     status: int = 200,
@@ -123,6 +124,7 @@ def _page(
             "reassign": reassign or {},
             "comment": comment or {},
             "going_back": going_back or {},
+            "copy_to": copy_to or {},
             # 加签 / 抄送: colleagues picked by name, from the list the writes accept
             "candidates": consultation_views.candidates(session, principal, t.id)
             if t.may(views.CONSULT) or t.may(views.COPY)
@@ -213,6 +215,10 @@ def task(task_id: int) -> Any:
     return _page(task_id)
 
 
+#: The completion form's 办理后抄送 fields: not form data.
+COPY_ON_COMPLETION = ("copy_to_users", "copy_to_note")
+
+
 @bp.post("/tasks/<int:task_id>")
 def task_submit(task_id: int) -> Any:
     """办理: complete the task with the form (action=complete), save it as a draft (action=draft),
@@ -224,8 +230,10 @@ def task_submit(task_id: int) -> Any:
     posted = {
         key: request.form.get(key, "")
         for key in request.form
-        if key not in (auth.CSRF_FIELD, "action", "add_row")
+        if key not in (auth.CSRF_FIELD, "action", "add_row", *COPY_ON_COMPLETION)
     }
+    copy_users = [u.strip()[:100] for u in request.form.getlist("copy_to_users") if u.strip()]
+    copy_note = request.form.get("copy_to_note", "")[:4000]
     add_row = request.form.get("add_row")
     action = request.form.get("action", "complete")
     form_errors.require_token()  # CSRF first, whatever the action
@@ -241,9 +249,33 @@ def task_submit(task_id: int) -> Any:
                     session, principal=principal, task_id=task_id, data=data, clock=rt.clock
                 )
             else:  # an unreadable value stays text in `data`: completion refuses it by its type
+                if copy_users:  # 抄送 on completion: in the same transaction, or neither
+                    try:
+                        copies.copy(
+                            session,
+                            principal=principal,
+                            task_id=task_id,
+                            users=copy_users[:50],
+                            note=copy_note,
+                            clock=rt.clock,
+                        )
+                    except ValidationFailed as refused:
+                        raise _CopyRefused(refused) from None
                 completion.complete(
                     session, principal=principal, task_id=task_id, data=data, clock=rt.clock
                 )
+    except _CopyRefused as refused:
+        errors = {e["field"]: e["message"] for e in refused.err.errors}
+        return _page(
+            task_id,
+            posted=posted,
+            copy_to={
+                "users": copy_users,
+                "note": copy_note,
+                "errors": errors or {"users": refused.err.message},
+            },
+            status=422,
+        )
     except (
         ValidationFailed
     ) as err:  # the form's rules, or a rule of the process's action: nothing stored
@@ -264,6 +296,14 @@ def task_submit(task_id: int) -> Any:
         f"（{form.case_number}）" if form.case_number else ""
     )
     return redirect_with(url_for("ui.inbox"), done, "success")
+
+
+class _CopyRefused(Exception):
+    """The 抄送 chosen with a completion was refused: nothing is stored, the form says why."""
+
+    def __init__(self, err: ValidationFailed) -> None:
+        super().__init__(err.message)
+        self.err = err
 
 
 def _reassign(task_id: int, verb: str) -> Any:

@@ -122,3 +122,42 @@ def test_a_colleague_of_another_unit_sees_no_request(world: World, logged_in: An
     other, _ = logged_in("discipline.wh")
     assert other.get("/consultations/1").status_code == 404
     assert "意见？" not in other.get("/consultations").get_data(as_text=True)
+
+
+def test_copy_on_completion_copies_with_the_completion_or_neither(
+    world: World, logged_in: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from workflows.engine.models import HumanTask
+    from workflows.tasks.models import TaskCopy
+
+    _case_id, task_id = _register(world)
+    client, csrf = logged_in("discipline.hf")
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'name="copy_to_users" multiple' in page and "办理后抄送（可选）" in page
+
+    def state() -> tuple[int, str]:
+        with world.rt.db.reading() as session:
+            copied = session.execute(select(func.count()).select_from(TaskCopy)).scalar_one()
+            return int(copied), session.get(HumanTask, task_id).state
+
+    refused = client.post(
+        f"/tasks/{task_id}",
+        data={"csrf_token": csrf, "action": "complete", "copy_to_users": ["discipline2.hf"]},
+    )
+    assert refused.status_code == 422  # a copy needs its note: nothing copied, nothing completed
+    html = refused.get_data(as_text=True)
+    assert 'id="copy-to-note-error"' in html and '<option value="discipline2.hf" selected>' in html
+    assert state() == (0, "open")
+    done = client.post(
+        f"/tasks/{task_id}",
+        data={
+            "csrf_token": csrf,
+            "action": "complete",
+            "copy_to_users": ["discipline2.hf"],
+            "copy_to_note": "已立案，请知悉",
+        },
+    )
+    assert done.status_code == 303
+    assert state() == (1, "completed")

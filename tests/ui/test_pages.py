@@ -142,7 +142,7 @@ def test_htmx_claim_of_a_taken_task_shows_who_holds_it(logged_in: Any, world: Wo
     late = second.post(f"/tasks/{task_id}/claim", headers={**HTMX, "X-CSRF-Token": second_csrf})
     assert late.status_code == 409
     assert late.headers["HX-Retarget"] == "#messages"
-    assert "已由 discipline.hf 认领办理" in late.get_data(as_text=True)
+    assert "已由discipline hf（合肥市·纪检监察机关）认领办理" in late.get_data(as_text=True)
 
 
 def test_htmx_request_after_the_session_ended_redirects_to_login(app: Flask, world: World) -> None:

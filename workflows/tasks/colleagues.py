@@ -65,7 +65,9 @@ def held_step(session: Session, *, principal: Principal, task_id: int, verb: str
     instances.lock_instance(session, task.instance_id)
     session.refresh(task)
     if task.state == "completed":
-        raise TaskAlreadyCompleted(f"任务「{task.name}」已由 {task.completed_by} 办结")
+        raise TaskAlreadyCompleted(
+            f"任务「{task.name}」已由{org_people.label(session, task.completed_by)}办结"
+        )
     if task.state != "open":
         raise Conflict(f"任务「{task.name}」已取消（流程已走向别处）")
     try:

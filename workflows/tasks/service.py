@@ -67,7 +67,7 @@ def claim(session: Session, *, principal: Principal, task_id: int, clock: Clock)
     """The open task is held by the principal, who may work it; Conflict names who holds it otherwise."""
     task, _locked = _open_task(session, principal, task_id)
     access.check_may_complete(session, principal, task, ignore_assignment=True)
-    _refuse(claim_refusal(principal, task))
+    _refuse(claim_refusal(principal, task, holder=people.label(session, task.assignee)))
     if task.assignee == principal.username:
         return task  # already theirs: nothing to change
     task.assignee, task.owner = principal.username, None
@@ -78,7 +78,14 @@ def claim(session: Session, *, principal: Principal, task_id: int, clock: Clock)
 def unclaim(session: Session, *, principal: Principal, task_id: int, clock: Clock) -> HumanTask:
     """The task is back in its role's queue, released by its assignee or by the owner who delegated it."""
     task, locked = _open_task(session, principal, task_id)
-    _refuse(unclaim_refusal(principal, task, fixed=_fixed(session, locked, task)))
+    _refuse(
+        unclaim_refusal(
+            principal,
+            task,
+            fixed=_fixed(session, locked, task),
+            holder=people.label(session, task.assignee),
+        )
+    )
     released = {"assignee": task.assignee, "owner": task.owner}
     task.assignee, task.owner = None, None
     _record(session, principal, task, "task.unclaim", clock, released=released)
@@ -263,27 +270,39 @@ def is_fixed(task: Held, properties: Mapping[str, str]) -> bool:
     return bool(task.assignee and properties.get("assigneeFrom"))
 
 
-def claim_refusal(principal: Principal, task: Held) -> Conflict | None:
-    """Why the principal may not claim the task besides `access.work_refusal`: someone else holds it."""
+def claim_refusal(
+    principal: Principal, task: Held, *, holder: str | None = None
+) -> Conflict | None:
+    """Why the principal may not claim the task besides `access.work_refusal`: someone else holds
+    it (`holder`: how to name them, 姓名（单位·岗位）; their username if not given)."""
     if task.assignee and task.assignee != principal.username:
-        return Conflict(f"任务「{task.name}」已由 {task.assignee} 认领办理")
+        return Conflict(f"任务「{task.name}」已由{holder or task.assignee}认领办理")
     return None
 
 
-def unclaim_refusal(principal: Principal, task: Held, *, fixed: bool) -> DomainError | None:
-    """Why the principal may not release the task: nobody holds it, or not they nor the owner who
-    delegated it, or the process named its assignee."""
+def unclaim_refusal(
+    principal: Principal, task: Held, *, fixed: bool, holder: str | None = None
+) -> DomainError | None:
+    """Why the principal may not release the task (取消认领): nobody holds it, or not they nor
+    the owner who delegated it, or the process named its assignee."""
     if task.assignee is None:
-        return Conflict(f"任务「{task.name}」尚无人认领，无需退回")
+        return Conflict(f"任务「{task.name}」尚无人认领，无需取消认领")
+    who = holder or task.assignee
     if principal.username not in (task.assignee, task.owner):
-        return Forbidden(f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以退回")
+        return Forbidden(f"任务「{task.name}」由{who}办理：只有办理人或委派人可以取消认领")
     if fixed:
-        return Forbidden(f"任务「{task.name}」由流程指定 {task.assignee} 办理，不能退回")
+        return Forbidden(f"任务「{task.name}」由流程指定{who}办理，不能取消认领")
     return None
 
 
 def reassign_refusal(
-    principal: Principal, task: Held, *, verb: str, work: DomainError | None, fixed: bool
+    principal: Principal,
+    task: Held,
+    *,
+    verb: str,
+    work: DomainError | None,
+    fixed: bool,
+    holder: str | None = None,
 ) -> DomainError | None:
     """Why the principal may not delegate (委派) or transfer (转办) the task: it is neither theirs
     (held, or delegated by them) nor free for them to work (`work`: their `access.work_refusal`,
@@ -291,12 +310,12 @@ def reassign_refusal(
     if principal.username not in (task.assignee, task.owner):
         if task.assignee:
             return Forbidden(
-                f"任务「{task.name}」由 {task.assignee} 办理：只有办理人或委派人可以{verb}"
+                f"任务「{task.name}」由{holder or task.assignee}办理：只有办理人或委派人可以{verb}"
             )
         if work is not None:
             return work
     if fixed:
-        return Forbidden(f"任务「{task.name}」由流程指定 {task.assignee} 办理，不能{verb}")
+        return Forbidden(f"任务「{task.name}」由流程指定{holder or task.assignee}办理，不能{verb}")
     return None
 
 
@@ -336,7 +355,9 @@ def _open_task(
     locked = instances.lock_instance(session, task.instance_id)
     session.refresh(task)
     if task.state == "completed":
-        raise TaskAlreadyCompleted(f"任务「{task.name}」已由 {task.completed_by} 办结")
+        raise TaskAlreadyCompleted(
+            f"任务「{task.name}」已由{people.label(session, task.completed_by)}办结"
+        )
     if task.state != "open":
         raise Conflict(f"任务「{task.name}」已取消（流程已走向别处）")
     return task, locked
@@ -356,7 +377,14 @@ def _reassign(
     free = not task.assignee and principal.username != task.owner
     work = _work_refusal(session, principal, task) if free else None
     _refuse(
-        reassign_refusal(principal, task, verb=verb, work=work, fixed=_fixed(session, locked, task))
+        reassign_refusal(
+            principal,
+            task,
+            verb=verb,
+            work=work,
+            fixed=_fixed(session, locked, task),
+            holder=people.label(session, task.assignee),
+        )
     )
     target = _eligible(session, principal, task, username.strip(), verb)
     before = {"assignee": task.assignee, "owner": task.owner}
