@@ -19,6 +19,7 @@ from workflows.cases.models import Appeal, CaseFile
 from workflows.engine.models import HumanTask, table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import Forbidden, NotFound
+from workflows.org import people
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
@@ -277,7 +278,13 @@ def check_may_complete(
     refused = (
         NotFound(f"task {task.id} not found")
         if facts is None
-        else work_refusal(session, principal, facts, ignore_assignment=ignore_assignment)
+        else work_refusal(
+            session,
+            principal,
+            facts,
+            ignore_assignment=ignore_assignment,
+            holder=people.label(session, facts.assignee) if facts.assignee else None,
+        )
     )
     if refused is not None:
         raise refused
@@ -286,11 +293,17 @@ def check_may_complete(
 
 
 def work_refusal(
-    session: Session, principal: Principal, facts: TaskFacts, *, ignore_assignment: bool = False
+    session: Session,
+    principal: Principal,
+    facts: TaskFacts,
+    *,
+    ignore_assignment: bool = False,
+    holder: str | None = None,
 ) -> NotFound | Forbidden | None:
     """Why this principal may not complete the task of `facts` (None when they may): the rule
     `check_may_complete` enforces, for facts already read (a queue page's rows). Only an
-    appeal case's task costs a query (who handled the original case)."""
+    appeal case's task costs a query (who handled the original case). `holder`: how the
+    message names whoever holds the task (姓名（单位·岗位）), else by username."""
     if not task_visible(
         principal, role=facts.role, org_unit=facts.org_unit, case_cadre_id=facts.case_cadre_id
     ):
@@ -304,7 +317,7 @@ def work_refusal(
             f"{_who(principal)}不能办理"
         )
     if not ignore_assignment and facts.assignee and facts.assignee != principal.username:
-        return Forbidden(f"本任务已指定由 {facts.assignee} 办理：{principal.username} 不能办理")
+        return Forbidden(f"本任务已指定由{holder or facts.assignee}办理：你不能办理")
     if facts.case_id is None:
         return None
     if (

@@ -305,7 +305,7 @@ def test_handler_of_a_case_may_not_act_on_its_appeal(rt: Runtime) -> None:
     )
     review = w.task(case, "review")
     _may_complete(w, "discipline2.hf", review)
-    with pytest.raises(Forbidden, match="本任务已指定由 discipline2.hf 办理"):
+    with pytest.raises(Forbidden, match="本任务已指定由第二审查员（合肥市·纪检监察机关）办理"):
         _may_complete(w, "discipline.hf", review)
 
 

@@ -292,7 +292,7 @@ def test_a_claim_committed_while_a_completion_waits_for_the_lock_is_respected(rt
         thread.join(timeout=0.5)  # the clerk is now waiting for the instance (or the database)
     thread.join(timeout=30)
     assert isinstance(outcome["clerk"], Forbidden), outcome
-    assert "本任务已指定由 discipline2.hf 办理" in str(outcome["clerk"])
+    assert "本任务已指定由第二审查员（合肥市·纪检监察机关）办理" in str(outcome["clerk"])
     with rt.db.reading() as session:
         row = session.get(HumanTask, register.id)
         assert row is not None and (row.state, row.assignee) == ("open", "discipline2.hf")
