@@ -458,6 +458,7 @@ def served_decision_views(
             replace(
                 named,
                 decided_by=organs[decision.decided_by],
+                decided_by_name=organs[decision.decided_by],  # an organ, never a person
                 recommendation=None,
                 recommendation_name=None,
                 departure_reason=None,
