@@ -57,3 +57,23 @@ def test_ask_a_colleague_for_an_opinion_then_complete(open_page: Any, world: Wor
     expect(holder.locator("#messages")).to_contain_text(f"已办结：立案（{case.number}）")
     holder.goto(f"/cases/{case.id}")
     expect(holder.locator("#timeline")).to_contain_text(f"{SECOND}：线索清楚，证据充分，同意立案")
+
+
+def test_the_people_list_narrows_as_a_name_is_typed(open_page: Any, world: World) -> None:
+    case = world.open("accountability", data=FINDING)
+    task = world.task(case, "register")
+    page = open_page()
+    log_in(page, "discipline.hf")
+    page.goto(f"/tasks/{task.id}")
+    page.locator("#working-together summary", has_text="加签").click()
+    options = page.locator("#consult-users option:not([hidden])")
+    everyone = options.count()
+    assert everyone > 1
+    page.locator("#consult-users").select_option(label=SECOND)
+    page.get_by_label("查找加签（姓名）").fill("第二")
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_text(SECOND)
+    page.get_by_label("查找加签（姓名）").fill("没有这个人")
+    expect(options).to_have_count(1)  # the one chosen stays listed
+    page.get_by_label("查找加签（姓名）").fill("")
+    expect(options).to_have_count(everyone)
