@@ -1,0 +1,156 @@
+"""The editors and diagrams in Chinese, in a real browser: bpmn-js' palette, context pad and
+popup menu, lanes drawn with their roles' names (the stored lane names stay the role keys),
+dmn-js' decision table texts and its coded cells shown as their Chinese labels."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from server import create_app
+from tests.browser.conftest import log_in, screenshot, serving
+from tests.support.world import FORMS, World
+from workflows.runtime import Runtime
+
+
+@pytest.fixture
+def live(rt: Runtime, world: World) -> Iterator[str]:
+    """The app with the shipped forms/, which the shipped processes use."""
+    shipped = Runtime(
+        dataclasses.replace(rt.settings, forms_dir=FORMS),
+        db=rt.db,
+        clock=rt.clock,
+        hasher=rt.hasher,
+    )
+    with serving(create_app(shipped)) as url:
+        yield url
+
+
+def _ready(page: Any) -> None:
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+
+
+def _lane_text(page: Any, lane: str) -> Any:
+    return page.locator(f'.djs-element[data-element-id="{lane}"] text.djs-label')
+
+
+def test_modeler_palette_context_pad_popup_and_lanes_are_chinese(
+    open_page: Any, world: World
+) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit")
+    _ready(page)
+    palette = page.locator(".djs-palette")
+    expect(palette.locator('[data-action="create.task"]')).to_have_accessible_name("任务")
+    expect(palette.locator('[data-action="hand-tool"]')).to_have_accessible_name(
+        "手形工具（拖动画布）"
+    )
+    expect(palette.locator('[data-action="create.exclusive-gateway"]')).to_have_accessible_name(
+        "网关"
+    )
+
+    # a lane named by its role key is drawn as the role's name, with the key beside it
+    lanes = page.evaluate("""() => window.cadreflowModeler.get('elementRegistry')
+        .filter(e => e.type === 'bpmn:Lane')
+        .map(e => [e.id, e.businessObject.name])""")
+    keyed = dict(lanes)
+    discipline = next(lane for lane, name in keyed.items() if name == "discipline")
+    expect(_lane_text(page, discipline)).to_have_text("纪检监察机关（discipline）")
+
+    # the context pad and the popup menu of a task
+    page.locator('.djs-element[data-element-id="register"]').click()
+    pad = page.locator(".djs-context-pad")
+    expect(pad.locator('[data-action="append.append-task"]')).to_have_accessible_name("追加任务")
+    expect(pad.locator('[data-action="delete"]')).to_have_accessible_name("删除")
+    pad.locator('[data-action="replace"]').click()
+    menu = page.locator(".djs-popup")
+    expect(menu).to_contain_text("更改元素类型")
+    expect(menu).to_contain_text("服务任务")
+    screenshot(page, "modeler-zh.png")
+    page.keyboard.press("Escape")
+
+    # the stored lane name is still the key, and renaming it keeps drawing the role's name
+    page.evaluate(
+        """(lane) => {
+        const modeler = window.cadreflowModeler;
+        const element = modeler.get('elementRegistry').get(lane);
+        modeler.get('modeling').updateLabel(element, 'committee');
+    }""",
+        discipline,
+    )
+    expect(_lane_text(page, discipline)).to_have_text("党委(党组)（committee）")
+    saved = page.evaluate("async () => (await window.cadreflowModeler.saveXML()).xml")
+    assert re.search(rf'<bpmn:lane id="{discipline}" name="committee"', saved)
+    assert not re.search(r'<bpmn:lane [^>]*name="[^"]*[\u4e00-\u9fff]', saved)
+
+    # a lane named otherwise is drawn as named
+    page.evaluate(
+        """(lane) => {
+        const modeler = window.cadreflowModeler;
+        const element = modeler.get('elementRegistry').get(lane);
+        modeler.get('modeling').updateLabel(element, 'reviewers');
+    }""",
+        discipline,
+    )
+    expect(_lane_text(page, discipline)).to_have_text("reviewers")
+
+
+def test_english_pages_keep_the_editor_texts_english_and_lanes_named_by_role(
+    open_page: Any, world: World
+) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit?lang=en")
+    _ready(page)
+    expect(page.locator('.djs-palette [data-action="create.task"]')).to_have_accessible_name(
+        "Create task"
+    )
+    expect(page.locator(".djs-element.djs-shape text.djs-label").first).to_be_visible()
+    expect(page.locator("text.djs-label", has_text="纪检监察机关（discipline）")).to_have_count(1)
+
+
+def test_decision_table_texts_are_chinese_and_coded_cells_show_their_labels(
+    open_page: Any, world: World
+) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/decisions/six_elements/edit")
+    _ready(page)
+    expect(page.locator(".tjs-container")).to_be_visible()
+    expect(page.locator(".view-drd-button")).to_have_text("查看决策需求图")
+    expect(page.locator(".hit-policy")).to_contain_text("命中策略：")
+    expect(page.locator(".hit-policy")).to_contain_text("首条命中（First）")
+    expect(page.locator(".tjs-container")).to_contain_text("当")
+    expect(page.locator(".tjs-container")).to_contain_text("则")
+
+    # the nature column's "unfavourable" reads as its pole; an opinion as its name
+    nature = page.locator('td[data-element-id="red_line_nature_nature"]')
+    expect(nature).to_contain_text('"unfavourable"')  # the cell keeps the code
+    expect(nature).to_have_attribute("data-cf-label", "违纪违法行为")
+    shown = nature.evaluate("cell => getComputedStyle(cell, '::before').content")
+    assert shown == '"违纪违法行为"'
+    opinions = page.locator("td.output-cell[data-cf-label]")
+    expect(opinions.first).to_be_visible()
+    labels = set(opinions.evaluate_all("cells => cells.map(c => c.dataset.cfLabel)"))
+    assert labels <= {"免责", "从轻或减轻处理", "不予容错"} and "不予容错" in labels
+    screenshot(page, "dmn-zh.png")
+
+    # editing a cell shows the code; the stored table keeps codes
+    nature.locator(".content-editable").click()
+    after = nature.evaluate("cell => getComputedStyle(cell, '::before').content")
+    assert after in ("none", "normal")
+    xml = page.evaluate("async () => (await window.cadreflowModeler.saveXML()).xml")
+    assert '<inputEntry id="red_line_nature_nature"><text>"unfavourable"</text>' in xml
+    assert '<text>"违纪违法行为"</text>' not in xml
+
+    # the DRD view is Chinese too
+    page.locator(".view-drd-button").click()
+    expect(page.locator('.djs-palette [data-action="create.decision"]')).to_have_accessible_name(
+        "决策"
+    )
