@@ -154,3 +154,63 @@ def test_decision_table_texts_are_chinese_and_coded_cells_show_their_labels(
     expect(page.locator('.djs-palette [data-action="create.decision"]')).to_have_accessible_name(
         "决策"
     )
+
+
+FINDING = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
+
+
+def test_case_diagram_has_chinese_lanes_zoom_controls_and_the_approval_record(
+    open_page: Any, world: World
+) -> None:
+    case = world.open("accountability", data=FINDING)
+    world.complete(case, "register", {}, "discipline.hf")
+    page = open_page()
+    log_in(page, "discipline.hf")
+    page.goto(f"/cases/{case.id}")
+    diagram = page.locator("#diagram[data-ready='true']")
+    expect(diagram).to_be_visible()
+    expect(diagram.locator("g.djs-element[data-element-id='register']")).to_have_class(
+        re.compile(r"\bcf-done\b")
+    )
+    # lanes read as the roles' names; the stored names are the keys
+    expect(_lane_text(page, "Lane_discipline")).to_have_text("纪检监察机关")
+    expect(_lane_text(page, "Lane_committee")).to_have_text("党委(党组)")
+    expect(page.locator("#diagram text.djs-label", has_text="discipline")).to_have_count(0)
+    names = page.evaluate("""() => window.cadreflowDiagram.get('elementRegistry')
+        .filter(e => e.type === 'bpmn:Lane').map(e => e.businessObject.name)""")
+    assert "discipline" in names
+
+    # opened legible (never below 0.6), zoom buttons change the scale, 适应窗口 shows it all
+    def zoom() -> float:
+        return float(page.evaluate("() => window.cadreflowDiagram.get('canvas').zoom()"))
+
+    opened = zoom()
+    assert opened >= 0.6 - 1e-6
+    page.get_by_role("button", name="放大").click()
+    assert zoom() == pytest.approx(opened * 1.25, rel=0.01)
+    page.get_by_role("button", name="缩小").click()
+    page.get_by_role("button", name="缩小").click()
+    assert zoom() == pytest.approx(opened * 1.25 * 0.8 * 0.8, rel=0.01)
+    page.get_by_role("button", name="适应窗口").click()
+    fitted = page.evaluate("""() => {
+        const canvas = window.cadreflowDiagram.get('canvas');
+        const box = canvas.viewbox();
+        return box.inner.width * box.scale <= box.outer.width + 1
+            && box.inner.height * box.scale <= box.outer.height + 1;
+    }""")
+    assert fitted
+
+    # 审批记录 beside the diagram: who did what, when
+    record = page.locator("#approvals")
+    expect(record.get_by_role("heading")).to_have_text("审批记录")
+    expect(record).to_contain_text("办理：立案")
+    expect(record).to_contain_text("discipline hf（合肥市·纪检监察机关）")
+    expect(record.locator("li").first).to_contain_text("立案")  # newest first
+    page.reload()
+    expect(diagram).to_be_visible()
+    page.locator(".diagram-card").scroll_into_view_if_needed()
+    screenshot(page, "case-diagram.png")
