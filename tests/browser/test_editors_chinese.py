@@ -137,6 +137,9 @@ def test_decision_table_texts_are_chinese_and_coded_cells_show_their_labels(
     assert shown == '"违纪违法行为"'
     opinions = page.locator("td.output-cell[data-cf-label]")
     expect(opinions.first).to_be_visible()
+    blank = page.locator('td[data-element-id="red_line_nature_motive"]')
+    expect(blank).to_have_text("-")  # not a code: shown as it is
+    expect(blank).not_to_have_attribute("data-cf-label", re.compile(".*"))
     labels = set(opinions.evaluate_all("cells => cells.map(c => c.dataset.cfLabel)"))
     assert labels <= {"免责", "从轻或减轻处理", "不予容错"} and "不予容错" in labels
     screenshot(page, "dmn-zh.png")
