@@ -164,6 +164,7 @@ def _case_page(
             "appeal": appeal,
             "exemption": exemption,
             "roles": ROLE_LABELS,
+            "lane_names": {key: str(name) for key, name in ROLE_LABELS.items()},
             "attachments": documents_card(
                 session, principal, access.get_case_to_read(session, principal, case_id)
             ),

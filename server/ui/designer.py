@@ -16,9 +16,29 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth, inputs
-from server.ui import schema_form
+from server.ui import i18n, schema_form
 from server.ui.common import bp, is_htmx
+from workflows.cases import tolerance
 from workflows.definitions import catalog
+from workflows.roles import ROLES
+
+
+def editor_settings() -> dict[str, Any]:
+    """What static/editor-zh.js needs: whether the editors speak Chinese (English pages keep
+    bpmn-js' and dmn-js' own texts), the roles' names for the lanes, and the Chinese labels
+    of coded decision-table values — per column (the six elements' poles, DOMAIN.md §2.2)
+    and for every column (the recommended opinions). Display only: the XML keeps the codes."""
+    columns = {
+        key: {"favourable": favourable, "unfavourable": unfavourable}
+        for key, _name, favourable, unfavourable in tolerance.ELEMENTS
+    }
+    codes = {"favourable": "有利", "unfavourable": "不利", **tolerance.OUTCOME_NAMES}
+    return {
+        "chinese": i18n.current_locale() == i18n.DEFAULT,
+        "roles": ROLES,
+        "columns": columns,
+        "codes": codes,
+    }
 
 
 @bp.get("/processes")
@@ -54,6 +74,7 @@ def process_edit(key: str) -> Any:
         companions=[],
         callers=[],
         may_deploy=may_deploy,
+        editor=editor_settings(),
     )
 
 
@@ -78,6 +99,7 @@ def decision_edit(key: str) -> Any:
         companions=companions,
         callers=[(p.process_key, p.name) for p in callers],
         may_deploy=may_deploy,
+        editor=editor_settings(),
     )
 
 

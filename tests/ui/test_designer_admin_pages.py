@@ -158,6 +158,29 @@ def test_dmn_editor_sends_the_processes_calling_the_table_along(logged_in: Any) 
         assert client.get(asset).status_code == 200, asset
 
 
+def test_editor_settings_name_the_roles_and_the_coded_values_and_follow_the_language(
+    logged_in: Any,
+) -> None:
+    client, _ = logged_in("designer.hf")
+    page = _text(client.get("/processes/accountability/edit"))
+    editor = _json_script(page, "modeler-editor")
+    assert editor["chinese"] is True
+    assert editor["roles"]["discipline"] == "纪检监察机关"
+    assert editor["roles"]["committee"] == "党委(党组)"
+    assert "/ui/static/editor-zh.js" in page
+    table = _json_script(_text(client.get("/decisions/six_elements/edit")), "modeler-editor")
+    assert table["columns"]["nature"] == {
+        "favourable": "一般性失误错误",
+        "unfavourable": "违纪违法行为",
+    }
+    assert table["codes"]["exempt"] == "免责" and table["codes"]["reject"] == "不予容错"
+    english = _json_script(
+        _text(client.get("/decisions/six_elements/edit?lang=en")), "modeler-editor"
+    )
+    assert english["chinese"] is False
+    assert english["roles"]["discipline"] == "纪检监察机关"  # lanes keep the roles' names
+
+
 def test_unknown_definitions_are_not_found(logged_in: Any) -> None:
     client, _ = logged_in("designer.hf")
     for path in [

@@ -3,6 +3,8 @@ comments) and the case pages (list, page, diagram, appeal, exemption) over the t
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
 from typing import Any
 
@@ -406,6 +408,18 @@ def test_case_page_shows_deadlines_with_their_basis_decisions_timeline_and_urges
     xml = client.get(f"/cases/{case.id}/diagram.bpmn")
     assert xml.status_code == 200 and xml.mimetype == "application/xml"
     assert b'id="investigate"' in xml.data
+    # the diagram's lanes named by role, its zoom buttons and the 审批记录 beside it
+    roles = json.loads(html_lib.unescape(re.search(r'data-roles="([^"]*)"', html).group(1)))
+    assert roles["discipline"] == "纪检监察机关"
+    for button, name in (("zoom-in", "放大"), ("zoom-out", "缩小"), ("fit", "适应窗口")):
+        assert re.search(rf'id="diagram-{button}"[^>]*>{name}</button>', html), button
+    record = html[html.index('id="approvals"') : html.index("查看完整办理经过")]
+    assert "审批记录" in record and "办理：立案" in record
+    assert "discipline hf（合肥市·纪检监察机关）" in record
+    assert "请抓紧调查" not in record  # urges are not approvals
+    english = client.get(f"/cases/{case.id}?lang=en").get_data(as_text=True)
+    roles_en = json.loads(html_lib.unescape(re.search(r'data-roles="([^"]*)"', english).group(1)))
+    assert roles_en["discipline"] != "" and set(roles_en) == set(roles)
 
 
 def test_case_list_filters_and_a_cadre_sees_only_own_cases_and_decisions(

@@ -19,9 +19,40 @@
   var csrf = csrfMeta ? csrfMeta.content : "";
   var MARKER = "cf-problem";
 
+  // Chinese editor texts on Chinese pages, lanes named by their roles, coded cells labelled
+  // (static/editor-zh.js; the page's #modeler-editor says which).
+  var editor = JSON.parse(document.getElementById("modeler-editor").textContent);
+  var editors = window.cadreflowEditors;
+  var modules = editor.chinese ? [editors.translateModule] : [];
   var Modeler = kind === "dmn" ? window.DmnJS : window.BpmnJS;
-  var modeler = new Modeler({ container: canvasEl });
+  var modeler = kind === "dmn"
+    ? new Modeler({  // dmn-js takes modules per view ("common" ones would be replaced)
+      container: canvasEl,
+      drd: { additionalModules: modules },
+      decisionTable: { additionalModules: modules },
+      literalExpression: { additionalModules: modules },
+      boxedExpression: { additionalModules: modules }
+    })
+    : new Modeler({
+      container: canvasEl,
+      additionalModules: modules.concat([editors.laneModule(editor.roles, true)])
+    });
   window.cadreflowModeler = modeler;
+
+  /* The Chinese label of `code` in a decision-table cell: by the column's input expression
+   * (motive → 出以公心 / 缘于私利), else the same for every column (exempt → 免责). */
+  function cellLabel(cell, code) {
+    var column = cell.getAttribute("data-col-id");
+    var viewer = modeler.getActiveViewer();
+    var table = null;
+    try { table = viewer.get("sheet").getRoot().businessObject; } catch (e) { table = null; }
+    var input = table && (table.input || []).filter(function (i) { return i.id === column; })[0];
+    var expression = input && input.inputExpression && (input.inputExpression.text || "").trim();
+    var own = expression && editor.columns[expression];
+    if (own && Object.prototype.hasOwnProperty.call(own, code)) { return own[code]; }
+    return Object.prototype.hasOwnProperty.call(editor.codes, code) ? editor.codes[code] : null;
+  }
+  if (kind === "dmn") { editors.codedCells(canvasEl, cellLabel); }
 
   var marked = [];           // BPMN / DRD element ids carrying the marker
   var problemStyle = document.createElement("style");  // decision-table cells, which re-render
