@@ -38,6 +38,8 @@ def stuck(rt: Runtime, world: World) -> dict[str, int]:
             max_bytes=200_000,
             actor="designer.hf",
             clock=rt.clock,
+            note="测试部署",
+            confirm=True,
         )
     made = {
         "date": _start(rt, {"kind": "date", "value": "2026-13-45"}, "ah-hf"),
