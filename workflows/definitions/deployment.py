@@ -489,7 +489,7 @@ def deploy(
             action="decision.deploy",
             object_type="decision",
             object_id=decision_id,
-            detail={"version": version, "file": source.name},
+            detail={"version": version, "file": source.name, "note": text},
         )
         result.deployed.append((decision_id, version))
     for process in checked.processes:
