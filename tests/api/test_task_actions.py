@@ -56,10 +56,7 @@ def test_claim_moves_the_task_to_my_queue_and_others_meet_a_conflict(
         me.post(f"/tasks/{task_id}/claim").status_code == 200
     )  # claiming my own again changes nothing
     taken = colleague.post(f"/tasks/{task_id}/claim")
-    assert (
-        taken.status_code == 409
-        and "discipline hf（合肥市·纪检监察机关）" in taken.get_json()["detail"]
-    )
+    assert taken.status_code == 409 and "discipline hf（合肥市·纪检监察机关）" in taken.get_json()["detail"]
     assert colleague.post(f"/tasks/{task_id}/complete", json={"data": {}}).status_code == 403
     rows = _audit(rt, "task.claim")
     assert len(rows) == 1 and rows[0].actor == "discipline.hf" and rows[0].instance_id is not None
