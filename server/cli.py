@@ -67,10 +67,18 @@ def db_upgrade(rt: Runtime) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--user", default="cli", show_default=True)
+@click.option(
+    "--note",
+    default=deployment.CLI_NOTE,
+    show_default=True,
+    help="版本说明 (change note, 1-500 characters) stored with each new version.",
+)
+@click.option("--strict", is_flag=True, help="Refuse warnings too (by default they are confirmed).")
 @pass_runtime
 @handles_errors
-def deploy(rt: Runtime, paths: tuple[Path, ...], user: str) -> None:
-    """Validate and deploy BPMN/DMN files or folders as new versions."""
+def deploy(rt: Runtime, paths: tuple[Path, ...], user: str, note: str, strict: bool) -> None:
+    """Validate and deploy BPMN/DMN files or folders as new versions. Warnings are printed
+    and confirmed by running the command, unless --strict."""
     files = deployment.collect(paths)
     with rt.transaction() as session:
         result = deployment.deploy(
@@ -80,7 +88,11 @@ def deploy(rt: Runtime, paths: tuple[Path, ...], user: str) -> None:
             max_bytes=rt.settings.max_definition_bytes,
             actor=user,
             clock=rt.clock,
+            note=note,
+            confirm=not strict,
         )
+    for problem in result.warnings:
+        click.echo(f"warning {problem}")
     for key, version in result.deployed:
         click.echo(f"deployed {key} version {version}")
     for key, version in result.unchanged:
@@ -97,8 +109,10 @@ def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
     checked = deployment.check(
         files, forms_dir=rt.settings.forms_dir, max_bytes=rt.settings.max_definition_bytes
     )
-    if checked.problems:
-        raise DefinitionError(f"{len(checked.problems)} problem(s) found", checked.problems)
+    if checked.errors:
+        raise DefinitionError(f"发现 {len(checked.errors)} 个错误", checked.problems)
+    for problem in checked.warnings:
+        click.echo(f"warning {problem}")
     for process in checked.processes:
         click.echo(f"ok {process.process_id} ({process.file.name})")
     for decision_id, source in checked.decisions:

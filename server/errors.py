@@ -22,6 +22,7 @@ from workflows.engine import db
 from workflows.errors import (
     AccountLocked,
     ClockNotAdjustable,
+    ConfirmationRequired,
     Conflict,
     DefinitionError,
     DomainError,
@@ -44,6 +45,7 @@ STATUS: list[tuple[type[DomainError], int, str]] = [
     (Conflict, 409, "状态已变化"),
     (SchedulerAlreadyRunning, 409, "调度器已在运行"),
     (ValidationFailed, 422, "输入有误"),
+    (ConfirmationRequired, 409, "部署前须确认警告"),
     (DefinitionError, 422, "流程定义有误"),
     (ExpressionError, 422, "表达式不被接受"),
     (UnknownCalendarYear, 422, "工作日历缺少该年度"),

@@ -91,6 +91,12 @@ class DefinitionError(DomainError):
         self.problems = problems or []
 
 
+class ConfirmationRequired(DefinitionError):
+    """A deployment with warnings only: it goes ahead when the designer confirms them."""
+
+    code = "confirmation_required"
+
+
 class ExpressionError(DomainError):
     """An expression was refused by the safe evaluator or failed while evaluated."""
 
@@ -126,17 +132,33 @@ class SchedulerAlreadyRunning(DomainError):
 class Problem:
     """One finding of validation: where (file, element) and why."""
 
-    __slots__ = ("element", "file", "reason")
+    __slots__ = ("element", "file", "name", "reason", "severity")
 
-    def __init__(self, file: str, element: str | None, reason: str) -> None:
+    def __init__(
+        self,
+        file: str,
+        element: str | None,
+        reason: str,
+        *,
+        severity: str = "error",
+        name: str | None = None,
+    ) -> None:
         self.file, self.element, self.reason = file, element, reason
+        self.severity = severity  # "error": refuses a deployment; "warning": needs a confirmation
+        self.name = name  # the element's name, when it has one
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.element}" if self.element else self.file
         return f"{where}: {self.reason}"
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"file": self.file, "element": self.element, "reason": self.reason}
+        return {
+            "file": self.file,
+            "element": self.element,
+            "name": self.name,
+            "severity": self.severity,
+            "reason": self.reason,
+        }
 
 
 class Unauthenticated(DomainError):

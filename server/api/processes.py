@@ -17,7 +17,7 @@ from marshmallow import Schema, fields, validate
 from server import auth
 from server.api.common import Blueprint
 from workflows import access
-from workflows.definitions import catalog, deployment
+from workflows.definitions import catalog, deployment, diff
 from workflows.definitions.deployment import SourceFile
 from workflows.errors import ValidationFailed
 
@@ -46,6 +46,14 @@ class DefinitionsJsonSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=MAX_FILES),
     )
+    note = fields.String(
+        load_default=None,
+        metadata={"description": "版本说明（部署时必填，1-500 字）；校验时忽略"},
+    )
+    confirm = fields.Boolean(
+        load_default=False,
+        metadata={"description": "确认警告后部署；有警告而未确认时返回 409 并列出警告"},
+    )
 
 
 class DefinitionsUploadSchema(Schema):
@@ -55,6 +63,10 @@ class DefinitionsUploadSchema(Schema):
         validate=validate.Length(min=1, max=MAX_FILES),
         metadata={"description": "一个或多个 .bpmn / .dmn 文件"},
     )
+    note = fields.String(
+        load_default=None, metadata={"description": "版本说明（部署时必填，1-500 字）"}
+    )
+    confirm = fields.Boolean(load_default=False, metadata={"description": "确认警告后部署"})
 
 
 _UPLOAD_BODY = {
@@ -70,7 +82,13 @@ _UPLOAD_BODY = {
 class DefinitionProblemSchema(Schema):
     file = fields.String(required=True)
     element = fields.String(allow_none=True, metadata={"description": "出问题的 BPMN/DMN 元素 id"})
-    reason = fields.String(required=True)
+    name = fields.String(allow_none=True, metadata={"description": "该元素的名称"})
+    severity = fields.String(
+        required=True,
+        validate=validate.OneOf(["error", "warning"]),
+        metadata={"description": "error：拒绝部署；warning：确认后可部署"},
+    )
+    reason = fields.String(required=True, metadata={"description": "问题说明（中文）"})
 
 
 class CheckedProcessSchema(Schema):
@@ -85,7 +103,11 @@ class CheckedDecisionSchema(Schema):
 
 
 class ValidationResultSchema(Schema):
-    ok = fields.Boolean(required=True, metadata={"description": "没有任何问题时为 true"})
+    ok = fields.Boolean(
+        required=True, metadata={"description": "没有错误时为 true（可能仍有警告）"}
+    )
+    errors = fields.Integer(required=True, metadata={"description": "错误数（拒绝部署）"})
+    warnings = fields.Integer(required=True, metadata={"description": "警告数（须确认）"})
     problems = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
     processes = fields.List(
         fields.Nested(CheckedProcessSchema),
@@ -108,6 +130,11 @@ class DeployResultSchema(Schema):
         fields.Nested(KeyVersionSchema),
         required=True,
         metadata={"description": "内容未变、沿用的已有版本"},
+    )
+    warnings = fields.List(
+        fields.Nested(DefinitionProblemSchema),
+        required=True,
+        metadata={"description": "部署时已确认的警告"},
     )
 
 
@@ -144,6 +171,12 @@ class VersionSchema(Schema):
     bpmn_url = fields.String(
         required=True, metadata={"description": "本版本流程图（BPMN XML）的地址"}
     )
+    note = fields.String(
+        allow_none=True, metadata={"description": "版本说明（早于此功能部署的版本为 null）"}
+    )
+    confirmed_warnings = fields.Integer(
+        required=True, metadata={"description": "部署时确认的警告数"}
+    )
 
 
 class ProcessDetailSchema(Schema):
@@ -159,6 +192,37 @@ class ProcessDetailSchema(Schema):
     bpmn_xml = fields.String(
         allow_none=True, metadata={"description": "最新版本的 BPMN XML（仅流程设计和系统管理人员）"}
     )
+
+
+class FieldChangeSchema(Schema):
+    what = fields.String(
+        required=True,
+        metadata={
+            "description": "type、name、lane，或 property:<属性名>（如 property:timeLimit、property:condition）"
+        },
+    )
+    before = fields.String(allow_none=True)
+    after = fields.String(allow_none=True)
+
+
+class ElementChangeSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "元素 id"})
+    kind = fields.String(required=True, metadata={"description": "BPMN 元素类型，如 userTask"})
+    kind_name = fields.String(required=True, metadata={"description": "元素类型的中文名"})
+    name = fields.String(required=True)
+    changes = fields.List(fields.Nested(FieldChangeSchema), required=True)
+
+
+class VersionDiffSchema(Schema):
+    key = fields.String(required=True)
+    old = fields.Integer(required=True, metadata={"description": "比较的旧版本号"})
+    new = fields.Integer(required=True, metadata={"description": "比较的新版本号"})
+    added = fields.List(fields.Nested(ElementChangeSchema), required=True)
+    removed = fields.List(fields.Nested(ElementChangeSchema), required=True)
+    changed = fields.List(fields.Nested(ElementChangeSchema), required=True)
+    forms_added = fields.List(fields.String(), required=True)
+    forms_removed = fields.List(fields.String(), required=True)
+    forms_changed = fields.List(fields.String(), required=True)
 
 
 def _bpmn_url(key: str, version: int) -> str:
@@ -223,21 +287,39 @@ def get_version_bpmn(key: str, version: int) -> Any:
     return Response(xml, status=200, mimetype="application/xml")
 
 
+@blp.route("/processes/<string:key>/versions/<int:old>/diff/<int:new>")
+@blp.response(200, VersionDiffSchema)
+def get_version_diff(key: str, old: int, new: int) -> Any:
+    """What changed between two versions of a process: elements added, removed and changed
+    (type, name, lane, properties, conditions) and forms added, removed or changed
+    (designers and administrators)."""
+    with auth.reading() as (session, principal):
+        found = diff.compare(session, principal=principal, key=key, old=old, new=new)
+    return asdict(found)
+
+
 @blp.route("/processes/validate", methods=["POST"])
 @blp.doc(requestBody=_UPLOAD_BODY)
 @blp.response(200, ValidationResultSchema)
 def validate_definitions() -> Any:
-    """Run every deployment check on uploaded BPMN/DMN files and list the problems with file
-    and element id; nothing is stored (designers only)."""
+    """Run every deployment check and lint on uploaded BPMN/DMN files and list the problems
+    with file, element id and name, severity (error / warning) and a Chinese reason; nothing
+    is stored (designers only)."""
     rt = auth.runtime()
-    with auth.reading() as (_session, principal):
+    with auth.reading() as (session, principal):
         access.check_may_deploy(principal)
-    files = _uploaded_files()
+        settings = deployment.limit_settings(session)
+    files, _note, _confirm = _uploaded_files()
     checked = deployment.check(
-        files, forms_dir=rt.settings.forms_dir, max_bytes=rt.settings.max_definition_bytes
+        files,
+        forms_dir=rt.settings.forms_dir,
+        max_bytes=rt.settings.max_definition_bytes,
+        settings=settings,
     )
     return {
-        "ok": not checked.problems,
+        "ok": not checked.errors,
+        "errors": len(checked.errors),
+        "warnings": len(checked.warnings),
         "problems": [p.as_dict() for p in checked.problems],
         "processes": [
             {"key": p.process_id, "name": p.info.name, "file": p.file.name}
@@ -251,13 +333,17 @@ def validate_definitions() -> Any:
 @blp.doc(requestBody=_UPLOAD_BODY)
 @blp.response(201, DeployResultSchema)
 def deploy_definitions() -> Any:
-    """Validate and deploy BPMN/DMN files: each changed process or decision becomes a new
-    immutable version; any problem refuses the whole upload (422 with the problems) and
-    nothing is stored. Running instances keep their version (designers only)."""
+    """Validate and deploy BPMN/DMN files with a 版本说明 (`note`, 1-500 characters): each
+    changed process or decision becomes a new immutable version storing the note and who
+    deployed. Any error refuses the whole upload (422 with the problems); warnings refuse it
+    (409 listing them) unless `confirm` is true; nothing is stored then. Running instances
+    keep their version (designers only)."""
     rt = auth.runtime()
     with auth.reading() as (_session, principal):
         access.check_may_deploy(principal)
-    files = _uploaded_files()  # read before the write transaction: it holds SQLite's lock
+    # read before the write transaction: it holds SQLite's lock
+    files, note, confirm = _uploaded_files()
+    deployment.check_note(note)
     with auth.writing() as (session, principal):
         access.check_may_deploy(principal)
         result = deployment.deploy(
@@ -267,21 +353,27 @@ def deploy_definitions() -> Any:
             max_bytes=rt.settings.max_definition_bytes,
             actor=principal.username,
             clock=rt.clock,
+            note=note or "",
+            confirm=confirm,
         )
     return {
         "deployed": [{"key": k, "version": v} for k, v in result.deployed],
         "unchanged": [{"key": k, "version": v} for k, v in result.unchanged],
+        "warnings": [p.as_dict() for p in result.warnings],
     }
 
 
-def _uploaded_files() -> list[SourceFile]:
-    """The files of a multipart upload (field `files`) or of a JSON body, as SourceFiles;
-    422 for a body that is neither, or for a file that is not .bpmn/.dmn (named)."""
+def _uploaded_files() -> tuple[list[SourceFile], str | None, bool]:
+    """The files of a multipart upload (field `files`) or of a JSON body, as SourceFiles,
+    with the body's `note` and `confirm`; 422 for a body that is neither, or for a file that
+    is not .bpmn/.dmn (named)."""
     limit = auth.runtime().settings.max_definition_bytes
     parser = blp.ARGUMENTS_PARSER
     named: list[tuple[str, bytes]] = []
     if request.mimetype == "multipart/form-data":
         args = parser.parse(DefinitionsUploadSchema(), location="files")
+        extra = parser.parse(_UploadFieldsSchema(), location="form")
+        args.update(note=extra["note"], confirm=extra["confirm"])
         for item in args["files"]:
             name = getattr(item, "filename", None) or ""
             # One byte past the cap is enough for the XML gate to refuse it by its size.
@@ -308,4 +400,12 @@ def _uploaded_files() -> list[SourceFile]:
             sources.append(SourceFile(base, data))
     if errors:
         raise ValidationFailed("只能上传 .bpmn 或 .dmn 文件，且文件名不重复", errors)
-    return sources
+    return sources, args.get("note"), bool(args.get("confirm"))
+
+
+class _UploadFieldsSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    note = fields.String(load_default=None)
+    confirm = fields.Boolean(load_default=False)

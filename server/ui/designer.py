@@ -19,7 +19,7 @@ from server import auth, inputs
 from server.ui import i18n, schema_form
 from server.ui.common import bp, is_htmx
 from workflows.cases import tolerance
-from workflows.definitions import catalog
+from workflows.definitions import catalog, diff
 from workflows.roles import ROLES
 
 
@@ -51,8 +51,51 @@ def processes() -> Any:
         may_deploy = principal.role == "designer"
     names = {p.key: p.name for p in found}
     return render_template(
-        "processes.html", processes=found, decisions=tables, names=names, may_deploy=may_deploy
+        "processes.html",
+        processes=found,
+        decisions=tables,
+        names=names,
+        may_deploy=may_deploy,
+        may_read_sources=True,  # check_may_read_sources passed above
     )
+
+
+@bp.get("/processes/<string:key>/diff")
+def process_diff(key: str) -> Any:
+    """What changed between two versions (query `old` and `new`; by default the latest
+    version against the one before it)."""
+    with auth.reading() as (session, principal):
+        catalog.check_may_read_sources(principal)
+        found = catalog.process(session, principal=principal, key=key)
+        numbers = [v.version for v in found.versions]
+        errors: dict[str, str] = {}
+        chosen: dict[str, int] = {}
+        defaults = {"new": numbers[0], "old": numbers[1] if len(numbers) > 1 else numbers[0]}
+        for field in ("old", "new"):
+            raw = request.args.get(field, "").strip()
+            if not raw:
+                chosen[field] = defaults[field]
+            elif raw.isdigit() and int(raw) in numbers:
+                chosen[field] = int(raw)
+            else:
+                errors[field] = _("请选择已部署的版本（第 1 至 %(n)d 版）", n=numbers[0])
+                chosen[field] = defaults[field]
+        result = (
+            None
+            if errors
+            else diff.compare(
+                session, principal=principal, key=key, old=chosen["old"], new=chosen["new"]
+            )
+        )
+    return render_template(
+        "process_diff.html",
+        key=key,
+        name=found.name,
+        versions=found.versions,
+        chosen=chosen,
+        errors=errors,
+        diff=result,
+    ), (422 if errors else 200)
 
 
 @bp.get("/processes/<string:key>/edit")

@@ -519,7 +519,18 @@ POLICY += [  # processes, supervision, administration
         params=lambda _p: {"key": "accountability", "version": 1},
     ),
     Row("POST", "/api/v1/processes/validate", only("designer"), body=lambda _p, _a: DEFINITION),
-    Row("POST", "/api/v1/processes", only("designer"), body=lambda _p, _a: DEFINITION),
+    Row(
+        "GET",
+        "/api/v1/processes/{key}/versions/{old}/diff/{new}",
+        only("designer", "admin"),
+        params=lambda _p: {"key": "accountability", "old": 1, "new": 1},
+    ),
+    Row(
+        "POST",
+        "/api/v1/processes",
+        only("designer"),
+        body=lambda _p, _a: {**DEFINITION, "note": "测试部署", "confirm": True},
+    ),
     Row("GET", "/api/v1/supervision/summary", only(*OVERSEERS)),
     Row("GET", "/api/v1/supervision/overdue", only(*OVERSEERS)),
     *(

@@ -68,7 +68,15 @@ def test_validation_error_carries_a_field_map() -> None:
 def test_definition_error_lists_file_element_and_reason() -> None:
     raised = DefinitionError("1 problem(s) found", [Problem("a.bpmn", "f7", "attribute access")])
     body = _app(raised).test_client().get("/api/v1/boom").get_json()
-    assert body["problems"] == [{"file": "a.bpmn", "element": "f7", "reason": "attribute access"}]
+    assert body["problems"] == [
+        {
+            "file": "a.bpmn",
+            "element": "f7",
+            "name": None,
+            "severity": "error",
+            "reason": "attribute access",
+        }
+    ]
 
 
 def test_pages_show_the_message_in_chinese_with_each_field() -> None:

@@ -38,6 +38,8 @@ def stuck(rt: Runtime, world: World) -> dict[str, int]:
             max_bytes=200_000,
             actor="designer.hf",
             clock=rt.clock,
+            note="测试部署",
+            confirm=True,
         )
     made = {
         "date": _start(rt, {"kind": "date", "value": "2026-13-45"}, "ah-hf"),
@@ -182,12 +184,22 @@ def test_validate_refuses_hostile_timers_naming_the_element(login: Any) -> None:
     assert checked.status_code == 200
     body = checked.get_json()
     assert body["ok"] is False
-    assert {(p["element"], p["reason"].split("：")[-1]) for p in body["problems"]} == {
+    errors = [p for p in body["problems"] if p["severity"] == "error"]
+    assert {(p["element"], p["reason"].split("：")[-1]) for p in errors} == {
         ("wait_duration", "时长不能超过 10 年"),
         ("remind", "重复间隔不能短于 1 分钟"),
     }
     deployed = designer.post(
-        "/processes", json={"files": [{"name": "hostile_timers.bpmn", "content": hostile}]}
+        "/processes",
+        json={
+            "files": [{"name": "hostile_timers.bpmn", "content": hostile}],
+            "note": "试部署",
+            "confirm": True,
+        },
     )
     assert deployed.status_code == 422
-    assert {p["element"] for p in deployed.get_json()["problems"]} == {"wait_duration", "remind"}
+    refused = deployed.get_json()["problems"]
+    assert {p["element"] for p in refused if p["severity"] == "error"} == {
+        "wait_duration",
+        "remind",
+    }

@@ -165,24 +165,28 @@ def test_deploying_a_renamed_task_creates_a_new_version(
     case = world.open("accountability", data=REGISTER)
     api = login("designer.hf")
     response = api.post(
-        "/processes", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]}
+        "/processes",
+        json={"files": [{"name": "accountability.bpmn", "content": RENAMED}], "note": "改名"},
     )
     assert response.status_code == 201, response.get_json()
     assert response.get_json() == {
         "deployed": [{"key": "accountability", "version": 2}],
         "unchanged": [],
+        "warnings": [],
     }
     detail = api.get("/processes/accountability").get_json()
     assert [(v["version"], v["running"]) for v in detail["versions"]] == [(2, 0), (1, 1)]
     assert detail["latest_version"] == 2 and "责任调查核实" in detail["bpmn_xml"]
     assert world.case(case.id).instance_id  # the running case keeps version 1
     again = api.post(
-        "/processes", json={"files": [{"name": "accountability.bpmn", "content": RENAMED}]}
+        "/processes",
+        json={"files": [{"name": "accountability.bpmn", "content": RENAMED}], "note": "再次"},
     )
     assert again.status_code == 201
     assert again.get_json() == {
         "deployed": [],
         "unchanged": [{"key": "accountability", "version": 2}],
+        "warnings": [],
     }
     with rt.db.reading() as session:
         row = session.execute(
@@ -200,7 +204,10 @@ def test_multipart_deploy(world: World, login: Any, rt: Runtime) -> None:
         "/api/v1/processes",
         content_type="multipart/form-data",
         headers={"X-CSRF-Token": api.csrf},
-        data={"files": [(io.BytesIO(RENAMED.encode()), "accountability.bpmn")]},
+        data={
+            "files": [(io.BytesIO(RENAMED.encode()), "accountability.bpmn")],
+            "note": "上传文件部署",
+        },
     )
     assert response.status_code == 201, response.get_json()
     assert _versions(rt, "accountability") == 2
@@ -210,7 +217,12 @@ def test_deploy_with_problems_is_422_and_stores_nothing(
     world: World, login: Any, rt: Runtime
 ) -> None:
     response = login("designer.hf").post(
-        "/processes", json={"files": [{"name": "accountability.bpmn", "content": UNKNOWN_LANE}]}
+        "/processes",
+        json={
+            "files": [{"name": "accountability.bpmn", "content": UNKNOWN_LANE}],
+            "note": "试部署",
+            "confirm": True,
+        },
     )
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     problems = response.get_json()["problems"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from server import create_app
 from tests.browser.conftest import PHONE, log_in, screenshot, serving
-from tests.support.world import FORMS, World
+from tests.support.world import BPMN, FORMS, World
 from workflows.engine.models import AuditEvent, CalendarOverride, ProcessVersion
 from workflows.runtime import Runtime
 
@@ -80,12 +81,24 @@ def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
     assert asked == ["beforeunload"]
     expect(page).to_have_url(re.compile(r"/processes/accountability/edit$"))
 
-    page.get_by_role("button", name="部署").click()
+    # the 版本说明 is required: refused beside its field, nothing deployed
+    page.get_by_role("button", name="部署", exact=True).click()
+    expect(page.locator("#deploy-note-error")).to_have_text("请填写版本说明（1-500 字）。")
+    expect(page.locator("#deploy-note")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("版本说明").fill("立案改称立案登记")
+    page.get_by_role("button", name="部署", exact=True).click()
     expect(page.locator("#modeler-status")).to_contain_text("已部署：accountability 第 2 版")
+    expect(page.locator("#modeler-version")).to_have_text(
+        "当前为已部署的第 2 版（accountability.bpmn）。"
+    )
+    expect(page.locator("#deploy-note-error")).to_be_hidden()
     expect(page.locator("#canvas")).to_have_attribute("data-dirty", "false")
     page.get_by_role("link", name="返回流程列表").click()
     expect(page.locator("#process-accountability .latest")).to_have_text("第 2 版")
     expect(page.locator("#process-accountability .versions li")).to_have_count(2)
+    expect(page.locator("#version-accountability-2")).to_contain_text("版本说明：立案改称立案登记")
+    page.locator("#version-accountability-2").get_by_role("link", name="与上一版比较").click()
+    expect(page.locator("#diff-changed")).to_contain_text("立案 → 立案登记")
     with rt.db.reading() as session:
         latest = (
             session.execute(
@@ -124,7 +137,8 @@ def test_refused_expression_is_listed_with_its_element_and_marked_on_the_canvas(
     problem = page.locator("#problems li")
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text("flow_review")
-    expect(problem).to_contain_text("attribute access is not allowed")
+    expect(problem).to_contain_text("错误 flow_review")
+    expect(problem).to_contain_text("不允许使用属性访问")
     expect(page.locator('.djs-element[data-element-id="flow_review"]')).to_have_class(
         re.compile(r"\bcf-problem\b")
     )
@@ -137,7 +151,8 @@ def test_refused_expression_is_listed_with_its_element_and_marked_on_the_canvas(
         "flow_review"
     ]
 
-    page.get_by_role("button", name="部署").click()
+    page.get_by_label("版本说明").fill("改条件")
+    page.get_by_role("button", name="部署", exact=True).click()
     expect(page.locator("#modeler-status")).to_contain_text("未部署：发现 1 个问题")
     with rt.db.reading() as session:
         versions = (
@@ -148,6 +163,59 @@ def test_refused_expression_is_listed_with_its_element_and_marked_on_the_canvas(
             .all()
         )
     assert versions == [1]
+
+
+def test_a_deployment_with_warnings_asks_for_a_confirmation_listing_them(
+    open_page: Any, world: World, rt: Runtime, tmp_path: Path
+) -> None:
+    shipped = (BPMN / "accountability.bpmn").read_text(encoding="utf-8")
+    no_form = re.sub(
+        r'<spiffworkflow:property name="form\w+" value="accountability_investigate[^"]*"/>',
+        "",
+        shipped,
+    )
+    assert no_form != shipped
+    upload = tmp_path / "accountability.bpmn"
+    upload.write_text(no_form, encoding="utf-8")
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit")
+    _open_modeler(page)
+    page.locator("#upload").set_input_files(str(upload))
+    expect(page.locator("#modeler-status")).to_contain_text("已载入上传的文件")
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#problems-summary")).to_have_text(
+        "没有错误，有 1 个警告（部署时需确认）："
+    )
+    expect(page.locator("#problems li")).to_contain_text("警告 investigate 责任调查")
+    page.get_by_label("版本说明").fill("调查不再填表")
+    page.get_by_role("button", name="部署", exact=True).click()
+    confirm = page.locator("#deploy-confirm")
+    expect(confirm).to_be_visible()
+    expect(confirm.locator("li")).to_have_count(1)
+    expect(confirm.locator("li")).to_contain_text("没有表单")
+    screenshot(page, "deploy-confirm.png")
+    with rt.db.reading() as session:
+        assert _versions(session) == [1]
+    page.get_by_role("button", name="确认并部署").click()
+    expect(page.locator("#modeler-status")).to_contain_text("已部署：accountability 第 2 版")
+    expect(confirm).to_be_hidden()
+    with rt.db.reading() as session:
+        assert _versions(session) == [1, 2]
+        row = session.execute(
+            select(ProcessVersion).where(ProcessVersion.version == 2)
+        ).scalar_one()
+        assert (row.note, row.confirmed_warnings) == ("调查不再填表", 1)
+
+
+def _versions(session: Any) -> list[int]:
+    return sorted(
+        session.execute(
+            select(ProcessVersion.version).where(ProcessVersion.process_key == "accountability")
+        )
+        .scalars()
+        .all()
+    )
 
 
 def test_decision_table_opens_in_dmn_js_and_validates_with_its_process(

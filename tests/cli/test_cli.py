@@ -251,3 +251,35 @@ def test_a_second_scheduler_on_the_same_sqlite_file_refuses_to_start(
         log.close()
     # the lock dies with its holder: the same command now runs
     assert _fired(ok(cli("scheduler", "--once")))["timers"] == 0
+
+
+def test_deploy_takes_a_note_prints_warnings_and_refuses_them_when_strict(
+    cli: Run, db_path: Path
+) -> None:
+    sample = str(DATA / "lint" / "lint_warnings.bpmn")
+    strict = cli("deploy", sample, "--strict")
+    assert strict.returncode == 1 and "Traceback" not in strict.stderr
+    assert "error: 有 2 个警告，确认后才能部署" in strict.stderr
+    assert "lint_warnings.bpmn: check: 人工任务没有表单" in strict.stderr
+    empty = cli("deploy", sample, "--note", "  ")
+    assert empty.returncode == 1 and "note: 版本说明不能为空（1-500 字）" in empty.stderr
+    out = ok(cli("deploy", sample, "--note", "试行缺表单的流程"))
+    assert "deployed lint_warnings version 1" in out
+    assert "warning lint_warnings.bpmn: check: 人工任务没有办理时限" in out
+    ok(cli("deploy", str(DATA / "deadline.bpmn")))
+    with closing(sqlite3.connect(db_path)) as db:
+        rows = db.execute(
+            "SELECT process_key, note, deployed_by, confirmed_warnings FROM process_version"
+            " ORDER BY process_key"
+        ).fetchall()
+    assert rows == [
+        ("deadline", "命令行部署", "cli", 6),
+        ("lint_warnings", "试行缺表单的流程", "cli", 2),
+    ]
+
+
+def test_validate_refuses_an_unconnected_task_naming_it(cli: Run) -> None:
+    done = cli("validate", str(DATA / "lint" / "lint_unconnected.bpmn"))
+    assert done.returncode == 1
+    assert "error: 发现 2 个错误" in done.stderr
+    assert "lint_unconnected.bpmn: stray: 人工任务没有连入的顺序流（未连接）" in done.stderr

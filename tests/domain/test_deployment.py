@@ -43,6 +43,8 @@ def deploy_paths(rt: Runtime, *paths: Path, forms_dir: Path = FORMS) -> deployme
             max_bytes=LIMIT,
             actor="tester",
             clock=rt.clock,
+            note="测试部署",
+            confirm=True,
         )
 
 
@@ -85,7 +87,7 @@ def problems_of(name: str, forms_dir: Path = BAD_FORMS) -> list[Problem]:
     checked = deployment.check(
         deployment.collect([BAD / name]), forms_dir=forms_dir, max_bytes=LIMIT
     )
-    return checked.problems
+    return checked.errors
 
 
 def only_problem(name: str) -> Problem:
@@ -181,8 +183,10 @@ def test_a_deployment_with_one_bad_file_among_good_ones_stores_nothing(
             DATA / "recommendation.dmn",
             BAD / "bad_condition.bpmn",
         )
-    assert "nothing deployed" in caught.value.message
-    assert {p.file for p in caught.value.problems} == {"bad_condition.bpmn"}
+    assert "未部署任何内容" in caught.value.message
+    assert {p.file for p in caught.value.problems if p.severity == "error"} == {
+        "bad_condition.bpmn"
+    }
     assert (count(rt, ProcessVersion), count(rt, DecisionVersion), count(rt, AuditEvent)) == before
     assert [v.version for v in versions(rt, "deadline")] == [1]
     assert versions(rt, "waiting") == []
@@ -198,7 +202,7 @@ def test_every_sample_definition_validates_cleanly_with_the_sample_forms() -> No
     paths = sorted(DATA.glob("*.bpmn")) + sorted(DATA.glob("*.dmn"))
     assert paths, "no sample definitions found"
     checked = deployment.check(deployment.collect(paths), forms_dir=FORMS, max_bytes=LIMIT)
-    assert [str(p) for p in checked.problems] == []
+    assert [str(p) for p in checked.errors] == []
     process_ids = {p.process_id for p in checked.processes}
     for path in paths:
         if path.suffix == ".bpmn":
@@ -210,7 +214,7 @@ def test_every_sample_definition_validates_cleanly_with_the_sample_forms() -> No
 def test_gateway_condition_calling_import_is_refused_at_the_sequence_flow() -> None:
     problem = only_problem("bad_condition.bpmn")
     assert (problem.file, problem.element) == ("bad_condition.bpmn", "evil_flow")
-    assert "attribute access is not allowed" in problem.reason
+    assert "不允许使用属性访问" in problem.reason
     assert "__import__" in problem.reason
 
 
@@ -218,7 +222,7 @@ def test_timer_expression_with_attribute_access_is_refused() -> None:
     problem = only_problem("bad_timer.bpmn")
     assert problem.file == "bad_timer.bpmn"
     assert problem.element in {"evil_wait", "evil_wait_timer"}
-    assert "attribute access is not allowed" in problem.reason
+    assert "不允许使用属性访问" in problem.reason
     assert "registered_on.__class__" in problem.reason
 
 
@@ -229,27 +233,27 @@ def test_timer_expression_problem_names_the_event() -> None:
 def test_script_task_with_import_is_refused_at_the_script_task() -> None:
     problem = only_problem("bad_script.bpmn")
     assert (problem.file, problem.element) == ("bad_script.bpmn", "evil_script")
-    assert "import is not allowed" in problem.reason
+    assert "不允许使用import 导入" in problem.reason
 
 
 def test_user_task_in_an_unknown_lane_is_refused_naming_the_known_roles() -> None:
     problem = only_problem("unknown_lane.bpmn")
     assert (problem.file, problem.element) == ("unknown_lane.bpmn", "grab")
     assert "'hacker'" in problem.reason
-    assert "not a known role" in problem.reason
+    assert "不是已知角色" in problem.reason
     assert all(role in problem.reason for role in ROLES)
 
 
 def test_user_task_outside_any_lane_is_refused() -> None:
     problem = only_problem("no_lane.bpmn")  # its other user task, 'check', is in a lane
     assert (problem.file, problem.element) == ("no_lane.bpmn", "orphan")
-    assert "not in a lane" in problem.reason
+    assert "不在任何泳道中" in problem.reason
 
 
 def test_missing_form_file_is_refused_at_the_user_task() -> None:
     problem = only_problem("missing_form.bpmn")
     assert (problem.file, problem.element) == ("missing_form.bpmn", "fill_missing")
-    assert "'missing.schema.json' not found" in problem.reason
+    assert "表单 'missing.schema.json'" in problem.reason and "不存在" in problem.reason
 
 
 def test_the_same_process_validates_once_its_form_exists(tmp_path: Path) -> None:
@@ -261,14 +265,14 @@ def test_form_file_that_is_not_json_is_refused() -> None:
     problem = only_problem("form_not_json.bpmn")
     assert problem.file == "form_not_json.bpmn"
     assert "not_json.schema.json" in problem.reason
-    assert "not valid JSON" in problem.reason
+    assert "不是有效的 JSON" in problem.reason
 
 
 def test_form_file_that_is_not_a_json_schema_is_refused() -> None:
     problem = only_problem("form_not_schema.bpmn")
     assert problem.file == "form_not_schema.bpmn"
     assert "not_schema.schema.json" in problem.reason
-    assert "not a valid JSON Schema" in problem.reason
+    assert "不是有效的 JSON Schema" in problem.reason
     assert "12" in problem.reason
 
 
@@ -285,13 +289,13 @@ def test_form_name_with_a_path_is_refused_even_if_the_file_exists() -> None:
     problem = only_problem("form_path.bpmn")
     assert (problem.file, problem.element) == ("form_path.bpmn", "fill_path")
     assert "'../secret.json'" in problem.reason
-    assert "plain file name" in problem.reason
+    assert "只能是文件名" in problem.reason
 
 
 def test_dmn_input_entry_with_attribute_access_is_refused_at_the_entry() -> None:
     problem = only_problem("bad_entry.dmn")
     assert (problem.file, problem.element) == ("bad_entry.dmn", "evil_entry")
-    assert "attribute access is not allowed" in problem.reason
+    assert "不允许使用属性访问" in problem.reason
     assert "nature.__class__" in problem.reason
 
 

@@ -168,7 +168,7 @@ def test_check_blames_only_the_refused_file_next_to_a_good_one() -> None:
         deployment.SourceFile("external_entity.bpmn", EXTERNAL_ENTITY),
     ]
     checked = deployment.check(files, forms_dir=FORMS, max_bytes=LIMIT)
-    assert [p.file for p in checked.problems] == ["external_entity.bpmn"]
+    assert [p.file for p in checked.errors] == ["external_entity.bpmn"]
     assert [p.process_id for p in checked.processes] == ["deadline"]
 
 
@@ -179,9 +179,17 @@ def test_deploying_a_good_file_with_a_refused_one_stores_nothing(rt) -> None:
     ]
     with pytest.raises(DefinitionError) as caught, rt.db.transaction() as session:
         deployment.deploy(
-            session, files=files, forms_dir=FORMS, max_bytes=LIMIT, actor="tester", clock=rt.clock
+            session,
+            files=files,
+            forms_dir=FORMS,
+            max_bytes=LIMIT,
+            actor="tester",
+            clock=rt.clock,
+            note="测试部署",
         )
-    assert [p.file for p in caught.value.problems] == ["billion_laughs.bpmn"]
+    assert [p.file for p in caught.value.problems if p.severity == "error"] == [
+        "billion_laughs.bpmn"
+    ]
     with rt.db.reading() as session:
         assert session.execute(select(func.count()).select_from(ProcessVersion)).scalar() == 0
         assert session.execute(select(func.count()).select_from(AuditEvent)).scalar() == 0
@@ -220,7 +228,7 @@ def test_cadreflow_validate_refuses_each_bad_file_with_a_nonzero_exit(tmp_path: 
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0] == f"error: {len(paths)} problem(s) found"
+    assert lines[0] == f"error: 发现 {len(paths)} 个错误"
     for filename, _, reason in REFUSED:
         assert any(
             line.strip().startswith(f"{filename}: ") and reason.lower() in line.lower()

@@ -34,7 +34,7 @@ class Scenario:
             forms_dir=DATA / "forms",
             max_bytes=1_000_000,
         )
-        assert not checked.problems, [str(p) for p in checked.problems]
+        assert not checked.errors, [str(p) for p in checked.errors]
         self.spec_json = next(p.spec_json for p in checked.processes if p.process_id == process_id)
         self.compiled = engine.load_spec(self.spec_json)
         self.mode = mode

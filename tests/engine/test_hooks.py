@@ -61,7 +61,7 @@ def test_unregistered_action_is_refused_at_deploy() -> None:
         forms_dir=DATA / "forms",
         max_bytes=1_000_000,
     )
-    assert [(p.element, "no_such_action" in p.reason) for p in checked.problems] == [("fill", True)]
+    assert [(p.element, "no_such_action" in p.reason) for p in checked.errors] == [("fill", True)]
 
 
 def test_task_shows_how_its_deadline_was_computed(rt: Runtime) -> None:

@@ -95,7 +95,7 @@ def problems_of(data: bytes, now: datetime = NOW) -> list[tuple[str | None, str]
     checked = deployment.check(
         [deployment.SourceFile("hostile.bpmn", data)], forms_dir=FORMS, max_bytes=200_000, now=now
     )
-    return [(p.element, p.reason) for p in checked.problems]
+    return [(p.element, p.reason) for p in checked.errors]
 
 
 # --- the bounds themselves ------------------------------------------------------------------
@@ -208,7 +208,7 @@ def test_a_constant_date_is_measured_from_the_moment_of_validation() -> None:
 
 def test_an_expression_refused_by_the_evaluator_is_reported_once() -> None:
     [(element, message)] = problems_of(timer_bpmn("timeCycle", "x.__class__"))
-    assert element == "remind" and "attribute access is not allowed" in message
+    assert element == "remind" and "不允许使用属性访问" in message
 
 
 def test_cadreflow_validate_refuses_a_hostile_timer_with_the_element_and_the_reason(
@@ -226,7 +226,7 @@ def test_cadreflow_validate_refuses_a_hostile_timer_with_the_element_and_the_rea
         env={"PATH": "/usr/bin:/bin", "CADREFLOW_FORMS_DIR": str(FORMS)},
     )
     assert done.returncode == 1
-    assert "error: 1 problem(s) found" in done.stderr
+    assert "error: 发现 1 个错误" in done.stderr
     assert (
         "hostile.bpmn: remind: 定时器 remind 的周期（timeCycle）取值 R/PT0S 不被接受：重复间隔不能短于 1 分钟"
         in done.stderr
@@ -246,8 +246,10 @@ def test_deploy_refuses_a_hostile_timer_and_stores_nothing(rt: Runtime, tmp_path
             max_bytes=200_000,
             actor="designer",
             clock=rt.clock,
+            note="测试部署",
+            confirm=True,
         )
-    [problem] = info.value.problems
+    [problem] = [p for p in info.value.problems if p.severity == "error"]
     assert (problem.file, problem.element) == ("hostile.bpmn", "remind")
     assert "时长不能超过 10 年" in problem.reason
 

@@ -26,6 +26,8 @@ def deploy(rt: Runtime, *names: str) -> deployment.Deployed:
             max_bytes=rt.settings.max_definition_bytes,
             actor="tester",
             clock=rt.clock,
+            note="测试部署",
+            confirm=True,
         )
 
 

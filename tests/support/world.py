@@ -293,5 +293,7 @@ def _build(rt: Runtime, *, today: str, processes: list[str] | None) -> World:
             max_bytes=2_000_000,
             actor="designer.hf",
             clock=clock,
+            note="测试部署",
+            confirm=True,
         )
     return world

@@ -39,6 +39,8 @@ class VersionInfo:
     start_timer: bool
     running: int = 0
     completed: int = 0
+    note: str | None = None  # 版本说明 (None: deployed before notes existed)
+    confirmed_warnings: int = 0
 
 
 @dataclass
@@ -97,6 +99,8 @@ def _version(row: Any, counts: dict[tuple[str, int], dict[str, int]]) -> Version
         start_timer=row.start_timer,
         running=found.get("running", 0),
         completed=found.get("completed", 0),
+        note=row.note,
+        confirmed_warnings=row.confirmed_warnings or 0,
     )
 
 
@@ -109,6 +113,8 @@ _META = (
     ProcessVersion.deployed_at,
     ProcessVersion.deployed_by,
     ProcessVersion.start_timer,
+    ProcessVersion.note,
+    ProcessVersion.confirmed_warnings,
 )
 
 

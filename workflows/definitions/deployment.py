@@ -15,12 +15,19 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows.definitions import xmlgate
+from workflows.definitions import lint, xmlgate
 from workflows.engine import audit, expressions, forms, hooks, time_limits, timer_values
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
-from workflows.engine.models import DecisionVersion, ProcessVersion
-from workflows.errors import DefinitionError, ExpressionError, NotFound, Problem
+from workflows.engine.models import DecisionVersion, ProcessVersion, TimeLimitSetting
+from workflows.errors import (
+    ConfirmationRequired,
+    DefinitionError,
+    ExpressionError,
+    NotFound,
+    Problem,
+    ValidationFailed,
+)
 from workflows.roles import ROLES
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -59,6 +66,30 @@ class Checked:
     decisions: list[tuple[str, SourceFile]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that refuse the deployment."""
+        return [p for p in self.problems if p.severity == lint.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems a designer may confirm and deploy anyway."""
+        return [p for p in self.problems if p.severity == lint.WARNING]
+
+
+NOTE_MAX = 500
+CLI_NOTE = "命令行部署"
+
+
+def limit_settings(session: Session) -> set[tuple[str, str]]:
+    """(process key, element) of the steps whose 办理时限 administrators have set."""
+    return {
+        (row.process_key, row.element)
+        for row in session.execute(
+            select(TimeLimitSetting.process_key, TimeLimitSetting.element)
+        ).all()
+    }
+
 
 def collect(paths: Iterable[Path]) -> list[SourceFile]:
     """Files named, or *.bpmn/*.dmn in folders named (and their decisions/), in a stable order."""
@@ -75,14 +106,23 @@ def collect(paths: Iterable[Path]) -> list[SourceFile]:
 
 
 def check(
-    files: list[SourceFile], *, forms_dir: Path, max_bytes: int, now: datetime | None = None
+    files: list[SourceFile],
+    *,
+    forms_dir: Path,
+    max_bytes: int,
+    now: datetime | None = None,
+    settings: set[tuple[str, str]] | None = None,
 ) -> Checked:
     """Every check of a deployment, without storing anything; constant timer dates are
-    measured from `now` (the wall clock unless given)."""
+    measured from `now` (the wall clock unless given). `settings` are the steps whose time
+    limit administrators have set (`limit_settings`): such a step has a limit. Reasons are
+    in Chinese and name the element; lint findings carry their severity (lint.py)."""
     now = now or datetime.now(UTC)
+    settings = settings or set()
     result = Checked()
     definitions = engine.Definitions()
     roots: dict[str, etree._Element] = {}
+    named: dict[str, dict[str, str]] = {}
     for source in files:
         try:
             root = xmlgate.parse(source.data, filename=source.name, max_bytes=max_bytes)
@@ -90,7 +130,13 @@ def check(
             result.problems.extend(err.problems)
             continue
         roots[source.name] = root
+        named[source.name] = lint.names(root)
         result.problems.extend(_check_expressions(root, source, now))
+        if source.kind == "bpmn":
+            result.problems.extend(
+                Problem(source.name, f.element, f.reason, severity=f.severity, name=f.name)
+                for f in lint.structure(root)
+            )
         try:
             if source.kind == "dmn":
                 definitions.add_dmn(root, source.name)
@@ -116,15 +162,27 @@ def check(
             result.problems.append(Problem(process_file.name, element, err.message))
             continue
         info = engine.describe(compiled)
-        problems, form_schemas = _check_user_tasks(info, process_file.name, forms_dir)
+        root = roots.get(process_file.name)
+        timed = lint.timed_by_boundary(root) if root is not None else set()
+        timed |= {element for key, element in settings if key == process_id}
+        problems, form_schemas = _check_user_tasks(
+            info, process_file.name, forms_dir, compiled, timed
+        )
         problems.extend(_check_actions(compiled, process_file.name))
         result.problems.extend(problems)
-        if not problems:
+        refused = any(
+            p.severity == lint.ERROR for p in result.problems if p.file == process_file.name
+        )
+        if not refused:
             result.processes.append(
                 ParsedProcess(
                     process_id, process_file, info, engine.dump_spec(compiled), form_schemas
                 )
             )
+    for problem in result.problems:
+        problem.reason = lint.translate(problem.reason)
+        if problem.name is None and problem.element:
+            problem.name = named.get(problem.file, {}).get(problem.element) or None
     return result
 
 
@@ -134,11 +192,38 @@ def _reason(err: Exception) -> str:
 
 
 def _check_user_tasks(
-    info: engine.ProcessInfo, filename: str, forms_dir: Path
+    info: engine.ProcessInfo,
+    filename: str,
+    forms_dir: Path,
+    compiled: engine.Compiled,
+    timed: set[str],
 ) -> tuple[list[Problem], dict[str, Any]]:
+    """Lane of a known role (error); a form and a time limit rule (warnings: lint.py)."""
     problems: list[Problem] = []
     schemas: dict[str, Any] = {}
     for task in info.user_tasks:
+        props = engine.task_properties(compiled, task.element)
+        if not task.form:
+            problems.append(
+                Problem(
+                    filename,
+                    task.element,
+                    "人工任务没有表单（formJsonSchemaFilename）：办理人只能直接提交",
+                    severity=lint.WARNING,
+                    name=task.name,
+                )
+            )
+        if not time_limits.has_limit(props) and task.element not in timed:
+            problems.append(
+                Problem(
+                    filename,
+                    task.element,
+                    "人工任务没有办理时限（timeLimit、dueAt、timeLimitSameAs 或边界定时器，"
+                    "也没有管理员设置的时限）",
+                    severity=lint.WARNING,
+                    name=task.name,
+                )
+            )
         if task.lane is None:
             problems.append(
                 Problem(
@@ -186,7 +271,9 @@ def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
                 try:
                     expressions.check(props[name])
                 except ExpressionError as err:
-                    problems.append(Problem(filename, element, f"{name}: {err.reason}"))
+                    problems.append(
+                        Problem(filename, element, f"{name}：{lint.translate(err.reason)}")
+                    )
     return problems
 
 
@@ -223,7 +310,11 @@ def _check_expressions(root: etree._Element, source: SourceFile, now: datetime) 
 
     def refuse(node: etree._Element, err: ExpressionError) -> None:
         problems.append(
-            Problem(source.name, _owner_id(node), err.reason + f" in {err.expression!r}")
+            Problem(
+                source.name,
+                _owner_id(node),
+                lint.translate(err.reason) + f"，见 {err.expression!r}",
+            )
         )
 
     def expr(node: etree._Element, text: str | None) -> bool:
@@ -301,6 +392,27 @@ def _check_dmn_test(node: etree._Element, text: str | None, refuse: Any) -> None
 class Deployed:
     deployed: list[tuple[str, int]] = field(default_factory=list)
     unchanged: list[tuple[str, int]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # confirmed by the deployer
+
+
+def check_note(note: Any) -> str:
+    """The 版本说明, trimmed: 1-500 characters, else ValidationFailed on the field `note`."""
+    text = note.strip() if isinstance(note, str) else ""
+    if not text:
+        raise ValidationFailed(
+            "请填写版本说明", [{"field": "note", "message": "版本说明不能为空（1-500 字）"}]
+        )
+    if len(text) > NOTE_MAX:
+        raise ValidationFailed(
+            "版本说明过长",
+            [
+                {
+                    "field": "note",
+                    "message": f"版本说明不能超过 {NOTE_MAX} 字（现为 {len(text)} 字）",
+                }
+            ],
+        )
+    return text
 
 
 def _hash(*parts: str | bytes) -> str:
@@ -319,17 +431,32 @@ def deploy(
     max_bytes: int,
     actor: str,
     clock: Clock,
+    note: str,
+    confirm: bool = False,
 ) -> Deployed:
-    """Stores each changed process and DMN as a new version; unchanged ones are no-ops.
+    """Stores each changed process and DMN as a new version with its 版本说明 `note`;
+    unchanged ones are no-ops.
 
-    All or nothing: a single problem anywhere refuses the whole deployment."""
-    checked = check(files, forms_dir=forms_dir, max_bytes=max_bytes, now=clock.now())
-    if checked.problems:
+    All or nothing: a single error anywhere refuses the whole deployment; warnings refuse it
+    (ConfirmationRequired, listing them) unless `confirm`."""
+    text = check_note(note)
+    checked = check(
+        files,
+        forms_dir=forms_dir,
+        max_bytes=max_bytes,
+        now=clock.now(),
+        settings=limit_settings(session),
+    )
+    if checked.errors:
         raise DefinitionError(
-            f"{len(checked.problems)} problem(s) found, nothing deployed", checked.problems
+            f"发现 {len(checked.errors)} 个错误，未部署任何内容", checked.problems
+        )
+    if checked.warnings and not confirm:
+        raise ConfirmationRequired(
+            f"有 {len(checked.warnings)} 个警告，确认后才能部署", checked.warnings
         )
     now = clock.now()
-    result = Deployed()
+    result = Deployed(warnings=checked.warnings)
     for decision_id, source in checked.decisions:
         content_hash = _hash(source.data)
         existing = session.execute(
@@ -362,7 +489,7 @@ def deploy(
             action="decision.deploy",
             object_type="decision",
             object_id=decision_id,
-            detail={"version": version, "file": source.name},
+            detail={"version": version, "file": source.name, "note": text},
         )
         result.deployed.append((decision_id, version))
     for process in checked.processes:
@@ -392,6 +519,8 @@ def deploy(
             start_timer=process.info.has_start_timer,
             deployed_at=now,
             deployed_by=actor,
+            note=text,
+            confirmed_warnings=len([p for p in checked.warnings if p.file == process.file.name]),
         )
         session.add(row)
         session.flush()
@@ -402,7 +531,13 @@ def deploy(
             action="process.deploy",
             object_type="process",
             object_id=process.process_id,
-            detail={"version": version, "file": process.file.name, "hash": content_hash},
+            detail={
+                "version": version,
+                "file": process.file.name,
+                "hash": content_hash,
+                "note": text,
+                "confirmed_warnings": row.confirmed_warnings,
+            },
         )
         result.deployed.append((process.process_id, version))
     session.flush()

@@ -72,6 +72,10 @@ class ProcessVersion(Base):
     start_timer: Mapped[bool] = mapped_column(Boolean, default=False)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deployed_by: Mapped[str] = mapped_column(String(200))
+    # 版本说明: the designer's change note (None for versions deployed before notes existed)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # how many lint warnings the deployer confirmed for this process
+    confirmed_warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DecisionVersion(Base):

@@ -190,9 +190,11 @@
     }
   }
 
-  function showProblems(problems, heading) {
+  function showProblems(problems, heading, list) {
     clearProblems();
     var own = fileName();
+    var target = list || problemsEl;
+    if (list) { list.textContent = ""; }
     summaryEl.textContent = heading;
     problems.forEach(function (problem) {
       var li = document.createElement("li");
@@ -210,12 +212,19 @@
         where = document.createElement("span");
         where.textContent = texts.no_element;
       }
+      if (problem.severity) {
+        var badge = document.createElement("span");
+        badge.className = "severity severity-" + problem.severity;
+        badge.textContent = (problem.severity === "warning" ? texts.warning : texts.error) + " ";
+        li.appendChild(badge);
+      }
       li.appendChild(where);
+      if (problem.name) { li.appendChild(document.createTextNode(" " + problem.name)); }
       if (problem.file && problem.file !== own) {
         li.appendChild(document.createTextNode(" (" + problem.file + ")"));
       }
       li.appendChild(document.createTextNode("：" + problem.reason));
-      problemsEl.appendChild(li);
+      target.appendChild(li);
     });
     mark(problems.map(function (p) { return p.element; }).filter(Boolean));
   }
@@ -241,19 +250,46 @@
     return [{ name: fileName(), content: saved.xml }].concat(companions);
   }
 
-  async function post(url) {
+  async function post(url, extra) {
+    var body = Object.assign({ files: await files() }, extra || {});
     var response = await fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ files: await files() })
+      body: JSON.stringify(body)
     });
-    var body = null;
-    try { body = await response.json(); } catch (e) { body = null; }
-    return { status: response.status, body: body };
+    var answer = null;
+    try { answer = await response.json(); } catch (e) { answer = null; }
+    return { status: response.status, body: answer };
+  }
+
+  var noteEl = document.getElementById("deploy-note");
+  var noteErrorEl = document.getElementById("deploy-note-error");
+  var confirmEl = document.getElementById("deploy-confirm");
+
+  function noteError(message) {
+    if (!noteEl) { return; }
+    noteErrorEl.textContent = message || "";
+    noteErrorEl.hidden = !message;
+    if (message) { noteEl.setAttribute("aria-invalid", "true"); noteEl.focus(); }
+    else { noteEl.removeAttribute("aria-invalid"); }
   }
 
   function refused(answer) {
     if (answer.status === 401) { say(texts.logged_out, "error"); return; }
+    if (answer.status === 422 && answer.body && answer.body.errors && answer.body.errors.note) {
+      noteError(answer.body.errors.note.join(" "));
+      say(answer.body.errors.note.join(" "), "error");
+      return;
+    }
+    if (answer.status === 409 && answer.body && Array.isArray(answer.body.problems)) {
+      var warnings = answer.body.problems;
+      showProblems(warnings, fill(texts.confirm_needed, { n: warnings.length }),
+                   document.getElementById("deploy-warnings"));
+      confirmEl.hidden = false;
+      say(fill(texts.confirm_needed, { n: warnings.length }), "error");
+      document.getElementById("btn-confirm-deploy").focus();
+      return;
+    }
     var problems = problemsOf(answer.body);
     if (answer.status === 422 && problems.length) {
       say(fill(texts.not_deployed, { n: problems.length }), "error");
@@ -267,10 +303,14 @@
     say(texts.validating, "info");
     var answer = await post(canvasEl.dataset.validateUrl);
     if (answer.status !== 200) { refused(answer); return; }
-    if (answer.body.ok) {
+    if (answer.body.ok && !answer.body.problems.length) {
       clearProblems();
       summaryEl.textContent = texts.valid;
       say(texts.valid, "success");
+    } else if (answer.body.ok) {
+      var w = answer.body.problems.length;
+      showProblems(answer.body.problems, fill(texts.valid_warnings, { n: w }));
+      say(fill(texts.valid_warnings, { n: w }).replace(/[：:]$/, ""), "info");
     } else {
       var n = answer.body.problems.length;
       showProblems(answer.body.problems, fill(texts.problems, { n: n }));
@@ -278,10 +318,15 @@
     }
   }
 
-  async function deploy() {
+  async function deploy(confirmed) {
+    var note = noteEl ? noteEl.value.trim() : "";
+    if (!note) { noteError(texts.note_missing); say(texts.note_missing, "error"); return; }
+    noteError("");
     say(texts.deploying, "info");
-    var answer = await post(canvasEl.dataset.deployUrl);
+    var answer = await post(canvasEl.dataset.deployUrl, { note: note, confirm: confirmed === true });
     if (answer.status !== 201) { refused(answer); return; }
+    confirmEl.hidden = true;
+    noteEl.value = "";
     clearProblems();
     setDirty(false);
     var parts = answer.body.deployed.map(function (d) {
@@ -293,7 +338,11 @@
     var text = parts.length ? texts.deployed + "：" + parts.join("，") : "";
     if (kept.length) { text += (text ? "；" : "") + texts.unchanged + "：" + kept.join("，"); }
     var mine = answer.body.deployed.concat(answer.body.unchanged).filter(function (d) { return d.key === key; })[0];
-    if (mine) { canvasEl.dataset.version = String(mine.version); }
+    if (mine) {
+      canvasEl.dataset.version = String(mine.version);
+      document.getElementById("modeler-version").textContent =
+        fill(texts.now_version, { n: mine.version, file: fileName() });
+    }
     var back = document.createElement("a");
     back.href = canvasEl.dataset.listUrl;
     back.textContent = texts.back;
@@ -341,7 +390,15 @@
   var validateButton = document.getElementById("btn-validate");
   var deployButton = document.getElementById("btn-deploy");
   if (validateButton) { validateButton.addEventListener("click", guard(validate)); }
-  if (deployButton) { deployButton.addEventListener("click", guard(deploy)); }
+  if (deployButton) {
+    deployButton.addEventListener("click", guard(function () { return deploy(false); }));
+    document.getElementById("btn-confirm-deploy").addEventListener(
+      "click", guard(function () { return deploy(true); }));
+    document.getElementById("btn-cancel-deploy").addEventListener("click", function () {
+      confirmEl.hidden = true;
+      say("", "info");
+    });
+  }
   document.getElementById("btn-download").addEventListener("click", guard(download));
   document.getElementById("upload").addEventListener("change", guard(upload));
   if (kind === "dmn") {

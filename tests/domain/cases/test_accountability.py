@@ -83,6 +83,8 @@ def _world(rt: Runtime, *, today: str = "2026-03-02 09:00", review: bool = False
                 max_bytes=2_000_000,
                 actor="designer.hf",
                 clock=rt.clock,
+                note="测试部署",
+                confirm=True,
             )
     return world
 

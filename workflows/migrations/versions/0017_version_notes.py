@@ -5,8 +5,8 @@ Revises: 0016
 Create Date: 2026-12-03
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0017"
 down_revision = "0016"
@@ -15,8 +15,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("process_version") as batch:
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+        batch.add_column(
+            sa.Column("confirmed_warnings", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("process_version") as batch:
+        batch.drop_column("confirmed_warnings")
+        batch.drop_column("note")
