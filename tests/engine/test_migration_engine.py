@@ -1,0 +1,98 @@
+"""Moving an instance onto another spec (迁移), on the engine alone: what may move, that
+waiting timers keep their fire times, that the moved instance runs the new spec — each
+straight and with a save/restore around the move."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.engine.test_engine_scenarios import DATA, MODES, Scenario
+from workflows.definitions import deployment
+from workflows.engine import spiff as engine
+
+DEADLINE = (DATA / "deadline.bpmn").read_text(encoding="utf-8")
+
+
+def _compiled(tmp_path: Path, text: str) -> engine.Compiled:
+    (tmp_path / "deadline.bpmn").write_text(text, encoding="utf-8")
+    checked = deployment.check(
+        deployment.collect([tmp_path / "deadline.bpmn"]),
+        forms_dir=DATA / "forms",
+        max_bytes=1_000_000,
+    )
+    assert not checked.problems, [str(p) for p in checked.problems]
+    return engine.load_spec(checked.processes[0].spec_json)
+
+
+def _moved(s: Scenario, new: engine.Compiled, mode: str) -> None:
+    assert s.run is not None
+    s.run.migrate_to(new)
+    s.compiled, s.spec_json = new, engine.dump_spec(new)  # later restores use the new spec
+    if mode == "restore":
+        s.run = engine.restore(new, s.run.dump(), clock=s.clock, functions=s.functions)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_change_ahead_moves_and_waiting_timers_keep_their_time(mode: str, tmp_path: Path) -> None:
+    renamed = _compiled(
+        tmp_path,
+        DEADLINE.replace(
+            '<bpmn:userTask id="decide" name="问责决定">',
+            '<bpmn:userTask id="decide" name="作出问责决定">',
+        ),
+    )
+    s = Scenario("deadline", ["deadline.bpmn"], mode, "2026-11-02 09:00")
+    s.start(registered_on="2026-11-02")
+    timers = s.timers()
+    assert timers  # the overdue and reminder boundary timers wait on 责任调查
+    investigate = s.task("investigate").id
+    s.advance_clock(days=3)
+    assert s.run is not None and s.run.migration_plan(renamed) == engine.MigrationPlan(True, [])
+    _moved(s, renamed, mode)
+    assert s.timers() == timers and s.task("investigate").id == investigate
+    s.complete("investigate", responsible=True, severity=3, finding="应负直接责任")
+    assert s.task("decide").name == "作出问责决定"
+    s.complete("decide")
+    assert s.completed
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_change_where_the_instance_stands_is_refused_with_the_reason(
+    mode: str, tmp_path: Path
+) -> None:
+    changed = _compiled(
+        tmp_path,
+        DEADLINE.replace(
+            '<bpmn:userTask id="investigate" name="责任调查">',
+            '<bpmn:userTask id="investigate" name="调查核实">',
+        ),
+    )
+    s = Scenario("deadline", ["deadline.bpmn"], mode, "2026-11-02 09:00")
+    s.start(registered_on="2026-11-02")
+    assert s.run is not None
+    plan = s.run.migration_plan(changed)
+    assert not plan.can
+    assert plan.reasons == ["实例正停在步骤“责任调查”（investigate），新版本修改了该步骤（名称）"]
+    state = s.run.dump()
+    with pytest.raises(engine.MigrationRefused, match="责任调查"):
+        s.run.migrate_to(changed)
+    assert s.run.dump() == state  # nothing moved
+
+
+def test_a_step_passed_that_the_new_version_changed_is_refused(tmp_path: Path) -> None:
+    changed = _compiled(
+        tmp_path,
+        DEADLINE.replace(
+            '<bpmn:userTask id="investigate" name="责任调查">',
+            '<bpmn:userTask id="investigate" name="调查核实">',
+        ),
+    )
+    s = Scenario("deadline", ["deadline.bpmn"], "straight", "2026-11-02 09:00")
+    s.start(registered_on="2026-11-02")
+    s.complete("investigate", responsible=True, severity=3, finding="应负直接责任")
+    assert s.run is not None
+    assert s.run.migration_plan(changed).reasons == [
+        "已经过的步骤“责任调查”（investigate）在新版本中有改动（名称）"
+    ]
