@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests import support
 from tests.support.world import BPMN, FORMS, World
 from workflows.definitions import deployment
-from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
+from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion, Timer
 from workflows.runtime import Runtime
 
 REGISTER = {
@@ -247,10 +247,30 @@ def test_bad_versions_are_named(world: World, rt: Runtime, login: Any) -> None:
     assert nothing.status_code == 404
 
 
+def _open_rows(rt: Runtime, instance_id: int) -> list[tuple[Any, ...]]:
+    with rt.db.reading() as session:
+        tasks = session.execute(
+            select(HumanTask.id, HumanTask.task_spec, HumanTask.due_at, HumanTask.assignee)
+            .where(HumanTask.instance_id == instance_id, HumanTask.state == "open")
+            .order_by(HumanTask.id)
+        ).all()
+        timers = session.execute(
+            select(Timer.spiff_task_id, Timer.fire_at)
+            .where(Timer.instance_id == instance_id)
+            .order_by(Timer.id)
+        ).all()
+    return [tuple(t) for t in tasks] + [tuple(t) for t in timers]
+
+
 def test_a_real_process_redeployed_unchanged_migrates_trivially(
     world: World, rt: Runtime, login: Any, tmp_path: Path
 ) -> None:
-    case = world.open("accountability", data=REGISTER)
+    at_register = world.open("accountability", data=REGISTER)
+    in_parallel = world.open("accountability", data=REGISTER)
+    world.complete(in_parallel, "register", {}, "discipline.hf")  # 调查 and 容错考虑 both open
+    undelivered = world.undelivered_accountability()  # 送达 waits
+    cases = [at_register, in_parallel, undelivered]
+    rows = {c.id: _open_rows(rt, c.instance_id or 0) for c in cases}
     source = (BPMN / "accountability.bpmn").read_text(encoding="utf-8")
     again = tmp_path / "accountability.bpmn"
     again.write_text(source + "<!-- 重新部署 -->\n", encoding="utf-8")
@@ -269,21 +289,35 @@ def test_a_real_process_redeployed_unchanged_migrates_trivially(
         "/processes/accountability/migrations/dry-run", json={"from_version": 1, "to_version": 2}
     ).get_json()
     assert plans == [
-        {
-            "instance_id": case.instance_id,
-            "case_number": case.number,
-            "can_migrate": True,
-            "reasons": [],
-        }
+        {"instance_id": c.instance_id, "case_number": c.number, "can_migrate": True, "reasons": []}
+        for c in cases
     ]
-    register = world.task(case, "register")
     body = api.post(
         "/processes/accountability/migrations", json={"from_version": 1, "to_version": 2}
     ).get_json()
-    assert [m["case_number"] for m in body["moved"]] == [case.number]
-    assert case.instance_id is not None and _on_version(rt, case.instance_id) == 2
-    with rt.db.reading() as session:
-        kept = session.get(HumanTask, register.id)
-        assert kept is not None and kept.state == "open" and kept.due_at == register.due_at
-    world.complete(case, "register", {}, "discipline.hf")
-    assert world.task(case, "investigate")
+    assert [m["case_number"] for m in body["moved"]] == [c.number for c in cases]
+    for c in cases:
+        assert c.instance_id is not None and _on_version(rt, c.instance_id) == 2
+        assert _open_rows(rt, c.instance_id) == rows[c.id]  # same tasks, deadlines, timers
+    world.complete(at_register, "register", {}, "discipline.hf")
+    assert world.task(at_register, "investigate")
+    world.complete(
+        in_parallel,
+        "investigate",
+        {"findings": "违规拨付属实", "responsibility": "main_leadership"},
+        "discipline.hf",
+    )
+    world.complete(
+        in_parallel,
+        "consider_tolerance",
+        {"consideration": "none", "no_tolerance_reason": "明知故犯，不属于改革创新中的失误"},
+        "discipline.hf",
+    )
+    assert world.task(in_parallel, "decide")
+    today = world.today().isoformat()
+    world.complete(
+        undelivered, "notify", {"received_on": today, "delivery": "in_person"}, "organization.hf"
+    )
+    served = world.case(undelivered.id)
+    assert served.received_on is not None and served.received_on.isoformat() == today
+    assert "notify" not in [t.task_spec for t in world.tasks(undelivered)]
