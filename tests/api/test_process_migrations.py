@@ -321,3 +321,18 @@ def test_a_real_process_redeployed_unchanged_migrates_trivially(
     served = world.case(undelivered.id)
     assert served.received_on is not None and served.received_on.isoformat() == today
     assert "notify" not in [t.task_spec for t in world.tasks(undelivered)]
+
+
+def test_ids_out_of_range_are_not_found(world: World, rt: Runtime, login: Any) -> None:
+    api = login("designer.hf")
+    for path in (
+        "/instances/99999999999/migrations/1/revert",
+        "/instances/1/migrations/99999999999/revert",
+        "/instances/0/migrations/0/revert",
+    ):
+        assert api.post(path).status_code == 404, path
+    huge = api.post(
+        "/processes/migrating/migrations",
+        json={"from_version": 1, "to_version": 2, "instance_ids": [99999999999]},
+    )
+    assert huge.status_code == 422 and list(huge.get_json()["errors"]) == ["instance_ids.0"]

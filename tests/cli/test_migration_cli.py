@@ -32,6 +32,10 @@ def test_dry_run_then_migrate_from_the_command_line(rt: Runtime) -> None:
     assert "1 migrated, 1 refused" in done.stdout
     assert support.task_named(rt, "register", at_register)
 
+    unknown = _run(rt, *args, "--instance", "99999999999", "--user", "designer.hf")
+    assert unknown.returncode == 0, unknown.stderr
+    assert "instance 99999999999: 不能迁移：实例 99999999999 不是在第 1 版上运行" in unknown.stdout
+
     refused = _run(rt, *args, "--user", "organization.hf")
     assert refused.returncode != 0 and "只有流程设计人员" in refused.stderr
     bad = _run(

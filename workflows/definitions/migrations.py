@@ -161,7 +161,7 @@ def migrate(
     source, target = _versions(session, key=key, from_version=from_version, to_version=to_version)
     running = _running_on(session, source)
     asked = running if instance_ids is None else list(dict.fromkeys(instance_ids))
-    numbers = _case_numbers(session, asked)
+    numbers = _case_numbers(session, [iid for iid in asked if 0 < iid <= MAX_ID])
     result = BatchResult(from_version, to_version)
     for iid in asked:
         number = numbers.get(iid)
@@ -207,6 +207,8 @@ def revert(
     """Puts one instance back on the version and state it had before the move; refused (409)
     once it has moved on. Flushes; the caller commits."""
     check_may_deploy(principal)
+    if not (0 < instance_id <= MAX_ID and 0 < migration_id <= MAX_ID):
+        raise NotFound(f"实例 {instance_id} 没有编号为 {migration_id} 的迁移记录")
     record = migration.revert(
         session,
         instance_id=instance_id,
