@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tests import support
 from tests.support.world import BPMN, FORMS, World
 from workflows.definitions import deployment
+from workflows.engine import audit
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion, Timer
 from workflows.runtime import Runtime
 
@@ -186,6 +187,9 @@ def test_revert_restores_the_old_version_and_state(world: World, rt: Runtime, lo
     # on version 1 again: after 审核 the case ends, no 归档
     support.complete(rt, support.task_named(rt, "review", at_review).id)
     assert support.instance(rt, at_review).status == "completed"
+    with rt.db.reading() as session:
+        verified = audit.verify(session)  # every change numbered, none without its row
+        assert verified.ok, verified.reason
     # a second revert of the same move is refused
     again = api.post(f"/instances/{at_review}/migrations/{moved['migration_id']}/revert")
     assert again.status_code == 409 and "已于" in again.get_json()["detail"]
