@@ -106,6 +106,7 @@ def test_migration_moves_the_movable_and_the_case_goes_on_to_the_new_step(
     support.complete(rt, review_task.id, {"opinion": "同意"})
     archive = support.task_named(rt, "archive", at_review)  # the step version 2 added
     assert archive.name == "归档" and archive.role == "organization"
+    assert archive.due_at is not None and archive.due_basis  # its 办理时限 (5 workdays)
     support.complete(rt, archive.id)
     assert support.instance(rt, at_review).status == "completed"
     with rt.db.reading() as session:

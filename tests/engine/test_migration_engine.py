@@ -96,3 +96,65 @@ def test_a_step_passed_that_the_new_version_changed_is_refused(tmp_path: Path) -
     assert s.run.migration_plan(changed).reasons == [
         "已经过的步骤“责任调查”（investigate）在新版本中有改动（名称）"
     ]
+
+
+MIGRATING = (DATA / "migrating" / "v1" / "migrating.bpmn").read_text(encoding="utf-8")
+#: Version 1 of `migrating` with a reminder timer added on 审核.
+WITH_TIMER = MIGRATING.replace(
+    '<bpmn:endEvent id="end">',
+    '<bpmn:boundaryEvent id="late" name="审核逾期" attachedToRef="review" cancelActivity="false">'
+    '<bpmn:outgoing>f_late</bpmn:outgoing><bpmn:timerEventDefinition id="late_timer">'
+    '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P5D"</bpmn:timeDuration>'
+    "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+    '<bpmn:endEvent id="late_end"><bpmn:incoming>f_late</bpmn:incoming></bpmn:endEvent>'
+    '<bpmn:sequenceFlow id="f_late" sourceRef="late" targetRef="late_end" />'
+    '<bpmn:endEvent id="end">',
+)
+
+
+def _migrating(tmp_path: Path, text: str) -> engine.Compiled:
+    (tmp_path / "migrating.bpmn").write_text(text, encoding="utf-8")
+    checked = deployment.check(
+        deployment.collect([tmp_path / "migrating.bpmn"]),
+        forms_dir=DATA / "forms",
+        max_bytes=1_000_000,
+    )
+    assert not checked.problems, [str(p) for p in checked.problems]
+    return engine.load_spec(checked.processes[0].spec_json)
+
+
+def test_a_timer_added_to_the_step_it_waits_at_is_refused(tmp_path: Path) -> None:
+    s = Scenario("migrating", ["migrating/v1/migrating.bpmn"], "straight", "2026-11-02 09:00")
+    s.start()
+    with_timer = _migrating(tmp_path, WITH_TIMER)
+    assert s.run is not None and s.run.migration_plan(with_timer).can  # 审核 lies ahead
+    s.complete("register")
+    plan = s.run.migration_plan(with_timer)
+    assert not plan.can
+    # the step that led to 审核 now leads to its boundary events: the instance stays
+    assert plan.reasons == ["已经过的步骤“登记”（register）在新版本中有改动（后续连线）"]
+
+
+def test_another_timer_on_the_step_it_waits_at_is_refused(tmp_path: Path) -> None:
+    third = _compiled(
+        tmp_path,
+        DEADLINE.replace(
+            '<bpmn:userTask id="decide" name="问责决定">',
+            '<bpmn:boundaryEvent id="weekly" name="每周提醒" attachedToRef="investigate" '
+            'cancelActivity="false"><bpmn:outgoing>f_weekly</bpmn:outgoing>'
+            '<bpmn:timerEventDefinition id="weekly_timer"><bpmn:timeDuration '
+            'xsi:type="bpmn:tFormalExpression">"P7D"</bpmn:timeDuration>'
+            "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+            '<bpmn:endEvent id="weekly_end"><bpmn:incoming>f_weekly</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="f_weekly" sourceRef="weekly" targetRef="weekly_end" />'
+            '<bpmn:userTask id="decide" name="问责决定">',
+        ),
+    )
+    s = Scenario("deadline", ["deadline.bpmn"], "straight", "2026-11-02 09:00")
+    s.start(registered_on="2026-11-02")
+    assert s.run is not None
+    plan = s.run.migration_plan(third)
+    assert not plan.can
+    assert "已经过的步骤“责任调查”（investigate）的边界事件或汇合在新版本中有改动（后续连线）" in (
+        plan.reasons
+    ), plan.reasons

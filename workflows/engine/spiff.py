@@ -889,15 +889,27 @@ def _changes(keys: Iterable[str]) -> str:
     return "、".join(dict.fromkeys(_CHANGE_NAMES.get(key, key) for key in sorted(keys)))
 
 
+def _label(task: Any) -> str:
+    """A step as a designer knows it; SpiffWorkflow's own specs (around boundary events, the
+    start and the end) are named after the element they belong to."""
+    spec = task.task_spec
+    if not _spiff_internal(spec.name):
+        return f"“{getattr(spec, 'bpmn_name', None) or spec.name}”（{spec.name}）"
+    owner = spec.name.partition(".")[0]
+    found = task.workflow.spec.task_specs.get(owner)
+    shown = (getattr(found, "bpmn_name", None) or owner) if found is not None else owner
+    return f"“{shown}”（{owner}）的边界事件或汇合" if owner != spec.name else f"（{spec.name}）"
+
+
 def _migration_refusal(task: Any, diff: _NamedDiff) -> str | None:
     """Why `task` keeps its instance from moving, or None: a passed step must be the same in
     the new version; a waiting step must exist and differ at most in its flows."""
     spec = task.task_spec
     passed = task.has_state(TaskState.FINISHED_MASK)
     waiting = task.has_state(TaskState.READY | TaskState.STARTED | TaskState.WAITING)
-    if not (passed or waiting) or _spiff_internal(spec.name):
+    if not (passed or waiting):
         return None
-    label = f"“{getattr(spec, 'bpmn_name', None) or spec.name}”（{spec.name}）"
+    label = _label(task)
     if diff.spec_diff.alignment.get(spec) is None:
         if passed:
             return f"已经过的步骤{label}在新版本中已删除"
