@@ -158,3 +158,29 @@ def test_another_timer_on_the_step_it_waits_at_is_refused(tmp_path: Path) -> Non
     assert "已经过的步骤“责任调查”（investigate）的边界事件或汇合在新版本中有改动（后续连线）" in (
         plan.reasons
     ), plan.reasons
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_instance_waiting_on_a_timer_keeps_its_fire_time(mode: str, tmp_path: Path) -> None:
+    text = (DATA / "waiting.bpmn").read_text(encoding="utf-8")
+    (tmp_path / "waiting.bpmn").write_text(
+        text.replace('name="工作安排"', 'name="安排工作"'), encoding="utf-8"
+    )
+    checked = deployment.check(
+        deployment.collect([tmp_path / "waiting.bpmn"]),
+        forms_dir=DATA / "forms",
+        max_bytes=1_000_000,
+    )
+    renamed = engine.load_spec(checked.processes[0].spec_json)
+    s = Scenario("waiting", ["waiting.bpmn"], mode, "2026-03-02 10:00")
+    s.start(received_on="2026-03-02")
+    s.set_clock("2026-04-03 00:01")
+    s.fire()
+    waiting = s.timers()
+    assert set(waiting) == {"wait_duration"}  # three days from now, counting
+    s.advance_clock(days=1)
+    _moved(s, renamed, mode)
+    assert s.timers() == waiting  # not restarted by the move
+    s.advance_clock(days=2, minutes=1)
+    s.fire()
+    assert s.task("arrange").name == "安排工作"
