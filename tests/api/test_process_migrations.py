@@ -304,6 +304,10 @@ def test_a_real_process_redeployed_unchanged_migrates_trivially(
     for c in cases:
         assert c.instance_id is not None and _on_version(rt, c.instance_id) == 2
         assert _open_rows(rt, c.instance_id) == rows[c.id]  # same tasks, deadlines, timers
+    timeline = login("discipline.hf").get(f"/cases/{at_register.id}").get_json()["timeline"]
+    assert {"label": "迁移到新版本流程", "note": "第 1 版 → 第 2 版"} in [
+        {"label": e["label"], "note": e["note"]} for e in timeline
+    ]
     world.complete(at_register, "register", {}, "discipline.hf")
     assert world.task(at_register, "investigate")
     world.complete(
