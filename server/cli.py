@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from server.blacklist_cli import blacklist as blacklist_group
 from server.cli_support import fail, handles_errors, json_option, pass_runtime
 from server.demo_cli import demo as demo_group
+from server.migration_cli import migrate_instances
 from server.task_cli import task as task_group
 from workflows import access, migrate
 from workflows.definitions import deployment
@@ -534,3 +535,4 @@ def cadre_eligibility(rt: Runtime, cadre_id: int, on: datetime | None) -> None:
 main.add_command(blacklist_group)
 main.add_command(demo_group)
 main.add_command(task_group)
+main.add_command(migrate_instances)

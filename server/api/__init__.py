@@ -22,6 +22,7 @@ from . import (
     incidents,
     my_cases,
     notifications,
+    process_migrations,  # noqa: F401  (adds its routes to the processes blueprint)
     processes,
     supervision,
     tasks,

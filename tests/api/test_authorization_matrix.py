@@ -24,13 +24,16 @@ import pytest
 from flask import Flask
 
 from server import create_app
+from tests import support
 from tests.support import DATA, HASHER
 from tests.support.world import World, make_world
 from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import blacklist
+from workflows.definitions import catalog
+from workflows.definitions import migrations as process_migrations
 from workflows.documents import service as documents
-from workflows.engine import calendar_overrides
+from workflows.engine import calendar_overrides, instances
 from workflows.engine.incidents import service as incidents
 from workflows.org import service as org
 from workflows.roles import ROLES
@@ -246,6 +249,35 @@ DEFINITION = {
     ]
 }
 _SEQ = itertools.count(1)
+
+
+def two_versions(probe: Probe) -> dict[str, Any]:
+    """The test process `migrating` deployed as versions 1 and 2."""
+    support.deploy(probe.world.rt, "migrating/v1/migrating.bpmn")
+    support.deploy(probe.world.rt, "migrating/v2/migrating.bpmn")
+    return {"key": "migrating"}
+
+
+def migrated_param(probe: Probe) -> dict[str, Any]:
+    """An instance of `migrating` moved from version 1 to 2 by designer.hf."""
+    two_versions(probe)
+    rt = probe.world.rt
+    with rt.transaction() as session:
+        v1 = catalog.version_row(session, key="migrating", version=1)
+        iid = instances.start(
+            session, version=v1, data={}, org_unit="ah-hf", actor="tester", clock=rt.clock
+        ).id
+    with rt.transaction() as session:
+        result = process_migrations.migrate(
+            session,
+            principal=access.principal_for(session, username="designer.hf"),
+            key="migrating",
+            from_version=1,
+            to_version=2,
+            instance_ids=[iid],
+            clock=rt.clock,
+        )
+    return {"instance_id": iid, "migration_id": result.moved[0].migration_id}
 
 
 def administer_in(unit_code: str) -> Callable[[str, str], Any]:
@@ -530,6 +562,28 @@ POLICY += [  # processes, supervision, administration
         "/api/v1/processes",
         only("designer"),
         body=lambda _p, _a: {**DEFINITION, "note": "测试部署", "confirm": True},
+    ),
+    Row(
+        "POST",
+        "/api/v1/processes/{key}/migrations/dry-run",
+        only("designer"),
+        params=two_versions,
+        body=lambda _p, _a: {"from_version": 1, "to_version": 2},
+    ),
+    Row("GET", "/api/v1/processes/{key}/migrations", only("designer"), params=two_versions),
+    Row(
+        "POST",
+        "/api/v1/processes/{key}/migrations",
+        only("designer"),
+        params=two_versions,
+        body=lambda _p, _a: {"from_version": 1, "to_version": 2},
+    ),
+    Row(
+        "POST",
+        "/api/v1/instances/{instance_id}/migrations/{migration_id}/revert",
+        only("designer"),
+        params=migrated_param,
+        fresh=True,
     ),
     Row("GET", "/api/v1/supervision/summary", only(*OVERSEERS)),
     Row("GET", "/api/v1/supervision/overdue", only(*OVERSEERS)),

@@ -247,6 +247,15 @@ def cases(w: World, dialect: str) -> dict[str, list[Case]]:
             ),
             (statement("instances.write_state"), {**state, "expected": w.version + 9}, 0),
         ],
+        # a migration's write: `deadline`, the only process deployed, is process version 1
+        "instances.write_state_moved": [
+            (statement("instances.write_state_moved"), {**state, "pvid": 1}, 1),
+            (
+                statement("instances.write_state_moved"),
+                {**state, "pvid": 1, "expected": w.version + 9},
+                0,
+            ),
+        ],
         "instances.write_state_audited": [
             (statement("instances.write_state_audited"), {**state, **audited}, 1)
         ]

@@ -112,6 +112,8 @@ LINK_NAMES = {
 ACTION_LABELS = {
     "case.open": "登记案件",
     "instance.start": "流程启动",
+    "instance.migrate": "迁移到新版本流程",
+    "instance.migration_revert": "撤销迁移",
     "task.complete": "办理",
     "timer.fire": "期限届至",
     "timer.error": "定时器出错",
@@ -883,6 +885,8 @@ def _entry(row: AuditEvent, task_names: dict[int, str], actors: Mapping[str, str
     elif row.action == "message.deliver":
         label = MESSAGE_LABELS.get(str(detail.get("message")), label)
         note = detail.get("case_number")
+    elif row.action in ("instance.migrate", "instance.migration_revert"):
+        note = f"第 {detail.get('from_version')} 版 → 第 {detail.get('to_version')} 版"
     elif row.action.startswith("case."):
         note = detail.get("case_number") or detail.get("number")
     elif row.action.startswith("document."):

@@ -56,6 +56,7 @@ _LOCK_BY_TASK = _LOCKED.where(
     _INSTANCES.c.id
     == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("tid")).scalar_subquery()
 ).with_for_update(of=_INSTANCES)
+_READ = _LOCKED.add_columns(_INSTANCES.c.status).where(_INSTANCES.c.id == bindparam("iid"))
 _READ_VERSION = select(_INSTANCES.c.version).where(_INSTANCES.c.id == bindparam("iid"))
 _READ_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 # The task row read with the lock may be older than the locked instance on PostgreSQL
@@ -92,6 +93,11 @@ _WRITE_STATE_AUDITED = Prepared(
     "instances.write_state_audited",
     _WRITE_STATE.statement.where(audit.AUDIT_WRITTEN),  # type: ignore[attr-defined]
 )
+# A migration (迁移) moves the instance to another version of its process in the same write.
+_WRITE_STATE_MOVED = Prepared(
+    "instances.write_state_moved",
+    _WRITE_STATE.statement.values(process_version_id=bindparam("pvid")),  # type: ignore[attr-defined]
+)
 _INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
 
 
@@ -112,6 +118,14 @@ class Locked:
 def lock_instance(session: Session, instance_id: int) -> Locked:
     """The instance row, locked (PostgreSQL FOR UPDATE; SQLite's BEGIN IMMEDIATE holds it)."""
     row = session.connection().execute(_LOCK, {"iid": instance_id}).first()
+    if row is None:
+        raise NotFound(f"instance {instance_id} not found")
+    return Locked(*row)
+
+
+def read_instance(session: Session, instance_id: int) -> Locked:
+    """The instance as the last commit left it, unlocked: for looking, never for writing."""
+    row = session.connection().execute(_READ, {"iid": instance_id}).first()
     if row is None:
         raise NotFound(f"instance {instance_id} not found")
     return Locked(*row)
@@ -148,13 +162,16 @@ def advance(
     run: engine.Run | None = None,
     batch: projections.Batch | None = None,
     last_write: bool = False,
+    moves_to: ProcessVersion | None = None,
 ) -> engine.Run:
     """Runs one step on a locked instance and writes state + projections + audit; flushes.
 
     Projections are diffed between the engine's snapshots before and after the step, so
     they are written without being read: this function is the only writer of either.
     `last_write` (the caller commits right after) lets PostgreSQL chain the audit row in
-    the same statement; otherwise it is appended at commit, when the head lock is taken."""
+    the same statement; otherwise it is appended at commit, when the head lock is taken.
+    `moves_to` (a migration, 迁移) writes the instance onto that version of its process:
+    the step then runs on the spec of the version the instance is on and is to move to it."""
     calendar = functions.LazyCalendar(session)
     if run is None:
         run = engine.restore(
@@ -205,15 +222,18 @@ def advance(
         instance_id=instance.id,
         detail={**(step.detail or {}), audit.SEQUENCE: instance.version + 1},
     )
-    audited_here = conn.dialect.name == "postgresql" and last_write
+    audited_here = conn.dialect.name == "postgresql" and last_write and moves_to is None
     if audited_here:
         batch.add_ctes(*audit.appending_ctes(row))  # the audit row rides along
     else:
         audit.queue(session, row)
+    final = _WRITE_STATE_AUDITED if audited_here else _WRITE_STATE
+    moved = {} if moves_to is None else {"pvid": moves_to.id}
     written = batch.execute(
         conn,
-        _WRITE_STATE_AUDITED if audited_here else _WRITE_STATE,
+        final if moves_to is None else _WRITE_STATE_MOVED,
         {
+            **moved,
             "iid": instance.id,
             "expected": instance.version,
             "next": instance.version + 1,
@@ -229,6 +249,9 @@ def advance(
             raise AuditNotWritten(f"{audit.NOT_WRITTEN}（{step.action}）")
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and retry")
     instance.version += 1
+    if moves_to is not None:
+        instance.process_version_id = moves_to.id
+        instance.content_hash = moves_to.content_hash
     return run
 
 

@@ -211,6 +211,27 @@ class RecordSupersession(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class InstanceMigration(Base):
+    """One move of an instance to another version of its process (迁移), with the state it
+    had before, so that the move can be reverted while the instance has not moved on."""
+
+    __tablename__ = "instance_migration"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    old_state: Mapped[str] = mapped_column(Text)
+    old_state_format: Mapped[int] = mapped_column(Integer)
+    #: The instance's row version right after the move: a revert needs it unchanged.
+    instance_version: Mapped[int] = mapped_column(Integer)
+    migrated_by: Mapped[str] = mapped_column(String(200))
+    migrated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reverted_by: Mapped[str | None] = mapped_column(String(200))
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class TimeLimitSetting(Base):
     """An administrator's time limit for one step of a process, overriding the default its
     BPMN declares (`timeLimit`); steps whose limit a rule fixes have none."""

@@ -40,6 +40,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -675,6 +676,67 @@ class Run:
 
         self._guard(reset)
 
+    def migration_plan(self, new: Compiled) -> MigrationPlan:
+        """Whether this instance can move to `new`: only when every change is downstream of
+        where it stands (no passed step removed or changed, no waiting step removed or
+        changed beyond where it leads)."""
+        reasons: list[str] = []
+        for workflow, diff in self._spec_diffs(new):
+            if diff is None:
+                reasons.append(f"调用的子流程“{workflow.spec.name}”在新版本中已不存在")
+                continue
+            for task in workflow.get_tasks(skip_subprocesses=True):
+                reason = _migration_refusal(task, diff)
+                if reason is not None and reason not in reasons:
+                    reasons.append(reason)
+        return MigrationPlan(not reasons, reasons)
+
+    def migrate_to(self, new: Compiled) -> None:
+        """Moves this instance onto the spec `new` (SpiffWorkflow's `migrate_workflow`):
+        waiting steps keep their ids and data, timers keep their fire times, what lies
+        ahead is predicted again from the new spec. Refused with the plan's reasons."""
+        plan = self.migration_plan(new)
+        if not plan.can:
+            raise MigrationRefused("；".join(plan.reasons))
+        diffs = self._spec_diffs(new)
+        waiting = {
+            task.id: dict(task.internal_data)
+            for workflow, _diff in diffs
+            for task in workflow.get_tasks(state=TaskState.WAITING, skip_subprocesses=True)
+        }
+
+        def move() -> None:
+            for workflow, diff in diffs:
+                assert diff is not None  # the plan refused a missing one
+                spec = new.spec if workflow is self._wf else new.subprocess_specs[diff.name]
+                migrate_workflow(WorkflowDiff(workflow, diff.spec_diff), workflow, spec)
+            self._wf.subprocess_specs = dict(new.subprocess_specs)
+            for workflow, _diff in diffs:
+                for task in workflow.tasks.values():
+                    kept = waiting.get(task.id)
+                    if kept is not None and task.state == TaskState.WAITING:
+                        task.internal_data.update(kept)  # a timer keeps its fire time
+            self._forget_dropped_events()
+            self._engine_steps()
+
+        self._guard(move)
+
+    def adopt(self, other: Run) -> None:
+        """Takes over `other`'s workflow (a revert puts a saved state back in place)."""
+        self._wf = other._wf
+
+    def _spec_diffs(self, new: Compiled) -> list[tuple[Any, _NamedDiff | None]]:
+        found: list[tuple[Any, _NamedDiff | None]] = [
+            (self._wf, _NamedDiff(new.spec.name, SpecDiff(_REGISTRY, self._wf.spec, new.spec)))
+        ]
+        for sub in self._wf.subprocesses.values():
+            name = sub.spec.name
+            target = new.subprocess_specs.get(name)
+            found.append(
+                (sub, _NamedDiff(name, SpecDiff(_REGISTRY, sub.spec, target)) if target else None)
+            )
+        return found
+
     def _forget_dropped_events(self) -> None:
         """A reset drops tasks from the tree (a timer waiting on a subprocess it undid among
         them) but SpiffWorkflow's event manager keeps them: forget those, as a restore of
@@ -781,6 +843,84 @@ class Run:
         dct = _REGISTRY.convert(self._wf)
         dct["format"] = STATE_FORMAT
         return json.dumps(dct, separators=(",", ":"))
+
+
+class MigrationRefused(ProcessError):
+    """The instance cannot move to the other version (the reasons are in the message)."""
+
+    code = "migration_refused"
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """Whether an instance can move to another version, and if not, why (in Chinese)."""
+
+    can: bool
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class _NamedDiff:
+    name: str
+    spec_diff: Any
+
+
+#: A waiting step may lead elsewhere in the new version (what follows is predicted again).
+_WAITING_MAY_CHANGE = frozenset({"inputs", "outputs"})
+#: What changed in a step, said the way a designer sees it.
+_CHANGE_NAMES = {
+    "typename": "元素类型",
+    "name": "元素标识",
+    "bpmn_id": "元素标识",
+    "bpmn_name": "名称",
+    "lane": "泳道",
+    "inputs": "前序连线",
+    "outputs": "后续连线",
+    "extensions": "扩展属性（表单、时限、办理人等）",
+    "cond_task_specs": "网关条件",
+    "default_task_spec": "默认连线",
+    "event_definition": "事件定义",
+    "script": "脚本",
+    "documentation": "说明",
+}
+
+
+def _changes(keys: Iterable[str]) -> str:
+    return "、".join(dict.fromkeys(_CHANGE_NAMES.get(key, key) for key in sorted(keys)))
+
+
+def _label(task: Any) -> str:
+    """A step as a designer knows it; SpiffWorkflow's own specs (around boundary events, the
+    start and the end) are named after the element they belong to."""
+    spec = task.task_spec
+    if not _spiff_internal(spec.name):
+        return f"“{getattr(spec, 'bpmn_name', None) or spec.name}”（{spec.name}）"
+    owner = spec.name.partition(".")[0]
+    found = task.workflow.spec.task_specs.get(owner)
+    shown = (getattr(found, "bpmn_name", None) or owner) if found is not None else owner
+    return f"“{shown}”（{owner}）的边界事件或汇合" if owner != spec.name else f"（{spec.name}）"
+
+
+def _migration_refusal(task: Any, diff: _NamedDiff) -> str | None:
+    """Why `task` keeps its instance from moving, or None: a passed step must be the same in
+    the new version; a waiting step must exist and differ at most in its flows."""
+    spec = task.task_spec
+    passed = task.has_state(TaskState.FINISHED_MASK)
+    waiting = task.has_state(TaskState.READY | TaskState.STARTED | TaskState.WAITING)
+    if not (passed or waiting):
+        return None
+    label = _label(task)
+    if diff.spec_diff.alignment.get(spec) is None:
+        if passed:
+            return f"已经过的步骤{label}在新版本中已删除"
+        return f"实例正停在步骤{label}，新版本已删除该步骤"
+    changes = set(diff.spec_diff.changed.get(spec, ()))
+    if passed and changes:
+        return f"已经过的步骤{label}在新版本中有改动（{_changes(changes)}）"
+    if waiting and changes - _WAITING_MAY_CHANGE:
+        changed = _changes(changes - _WAITING_MAY_CHANGE)
+        return f"实例正停在步骤{label}，新版本修改了该步骤（{changed}）"
+    return None
 
 
 def _is_step(task: Any) -> bool:
