@@ -287,6 +287,7 @@ def test_a_real_process_redeployed_unchanged_migrates_trivially(
             max_bytes=rt.settings.max_definition_bytes,
             actor="designer.hf",
             clock=rt.clock,
+            note="只加了一行注释",
         )
     assert result.deployed == [("accountability", 2)]
     api = login("designer.hf")

@@ -41,6 +41,7 @@ def _redeploy(rt: Runtime, tmp_path: Path, text: str) -> int:
             max_bytes=rt.settings.max_definition_bytes,
             actor="designer.hf",
             clock=rt.clock,
+            note="测试重新部署",
         )
     [(_key, version)] = result.deployed
     return version

@@ -22,7 +22,7 @@ def _compiled(tmp_path: Path, text: str) -> engine.Compiled:
         forms_dir=DATA / "forms",
         max_bytes=1_000_000,
     )
-    assert not checked.problems, [str(p) for p in checked.problems]
+    assert not checked.errors, [str(p) for p in checked.errors]
     return engine.load_spec(checked.processes[0].spec_json)
 
 
@@ -119,7 +119,7 @@ def _migrating(tmp_path: Path, text: str) -> engine.Compiled:
         forms_dir=DATA / "forms",
         max_bytes=1_000_000,
     )
-    assert not checked.problems, [str(p) for p in checked.problems]
+    assert not checked.errors, [str(p) for p in checked.errors]
     return engine.load_spec(checked.processes[0].spec_json)
 
 
