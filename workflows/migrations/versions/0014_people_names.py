@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("app_user") as batch:
-        batch.drop_column("post")
+    # in place (SQLite ≥ 3.35): a batch rebuild of app_user would trip the foreign keys that
+    # point at it (login sessions, API tokens)
+    op.execute("ALTER TABLE app_user DROP COLUMN post")

@@ -23,6 +23,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("process_version") as batch:
-        batch.drop_column("confirmed_warnings")
-        batch.drop_column("note")
+    # SQLite ≥ 3.35 drops a plain column in place; a batch rebuild of process_version would
+    # trip the foreign keys that point at it (instance.process_version_id)
+    op.execute("ALTER TABLE process_version DROP COLUMN confirmed_warnings")
+    op.execute("ALTER TABLE process_version DROP COLUMN note")
