@@ -329,6 +329,39 @@ def validate_definitions() -> Any:
     }
 
 
+class ExpressionCheckSchema(Schema):
+    expression = fields.String(
+        required=True,
+        validate=validate.Length(max=20_000),
+        metadata={"description": "要检查的表达式或脚本（空文本视为通过）"},
+    )
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(deployment.EXPRESSION_KINDS),
+        metadata={"description": "condition（网关条件）、timer（定时器表达式）或 script（脚本）"},
+    )
+
+
+class ExpressionCheckedSchema(Schema):
+    ok = fields.Boolean(required=True, metadata={"description": "求值器接受时为 true"})
+    message = fields.String(required=True, metadata={"description": "中文说明：通过，或拒绝的原因"})
+
+
+@blp.route("/processes/check-expression", methods=["POST"])
+@blp.arguments(ExpressionCheckSchema)
+@blp.response(200, ExpressionCheckedSchema)
+def check_expression(args: dict[str, Any]) -> Any:
+    """Check one condition, timer expression or script with the safe evaluator, as deploying
+    would, for the editor's properties panel (checked as the designer types); the reason is
+    in Chinese. Nothing is stored (designers only)."""
+    with auth.reading() as (_session, principal):
+        access.check_may_deploy(principal)
+    reason = deployment.check_expression(args["kind"], args["expression"])
+    if reason is None:
+        return {"ok": True, "message": "表达式有效"}
+    return {"ok": False, "message": reason}
+
+
 @blp.route("/processes", methods=["POST"])
 @blp.doc(requestBody=_UPLOAD_BODY)
 @blp.response(201, DeployResultSchema)

@@ -552,6 +552,12 @@ POLICY += [  # processes, supervision, administration
     ),
     Row("POST", "/api/v1/processes/validate", only("designer"), body=lambda _p, _a: DEFINITION),
     Row(
+        "POST",
+        "/api/v1/processes/check-expression",
+        only("designer"),
+        body=lambda _p, _a: {"expression": "amount > 5", "kind": "condition"},
+    ),
+    Row(
         "GET",
         "/api/v1/processes/{key}/versions/{old}/diff/{new}",
         only("designer", "admin"),

@@ -560,3 +560,29 @@ def latest(session: Session, *, process_key: str) -> ProcessVersion:
     if row is None:
         raise NotFound(f"process {process_key!r} is not deployed")
     return row
+
+
+EXPRESSION_KINDS = ("condition", "timer", "script")
+
+
+def check_expression(kind: str, text: str) -> str | None:
+    """One expression as the editor's properties panel types it: a gateway flow's condition,
+    a timer's expression or a script, checked as deploying would (the safe evaluator); the
+    Chinese reason it is refused, or None when it passes. An empty text passes (the lint
+    reports missing conditions). Nothing is stored; the caller checks who may ask."""
+    if kind not in EXPRESSION_KINDS:
+        raise ValidationFailed(
+            "表达式类型无效", [{"field": "kind", "message": "应为 condition、timer 或 script"}]
+        )
+    if not text.strip():
+        return None
+    try:
+        if kind == "script":
+            expressions.check_script(text)
+        else:
+            expressions.check(text.strip())
+            if kind == "timer":
+                expressions.constant_value(text.strip())
+    except ExpressionError as err:
+        return lint.translate(err.reason)
+    return None
