@@ -20,6 +20,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The BPMN editor's properties panel (server/ui/panel/) bundled with its npm packages;
+# the output is git-ignored and served as static/build/properties.js and .css.
+PANEL := server/ui/static/build/properties.js
+$(PANEL): node_modules/.installed $(wildcard server/ui/panel/*.js)
+	node_modules/.bin/esbuild server/ui/panel/properties.js --bundle --minify --format=iife \
+		--target=es2019 --log-level=warning --outfile=$@
+
 # The pages' translations (.po in git, .mo built here).
 $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(BIN)/.installed
 	$(BIN)/pybabel -q compile -l $* -i $< -o $@
@@ -30,7 +37,7 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed $(MO_FILES)
+setup: $(BIN)/.installed node_modules/.installed $(PANEL) $(MO_FILES)
 
 run: setup
 	mkdir -p instance
@@ -63,4 +70,4 @@ messages: setup
 	$(BIN)/pybabel -q update -N -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -w 100
 
 clean:
-	rm -rf $(VENV) instance node_modules .stamp-browser $(MO_FILES)
+	rm -rf $(VENV) instance node_modules .stamp-browser $(MO_FILES) server/ui/static/build

@@ -10,6 +10,7 @@ a preview of the form a clerk will see (the task page's renderer, schema_form.py
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from flask import render_template, request, url_for
@@ -106,6 +107,7 @@ def process_edit(key: str) -> Any:
         found = catalog.process(session, principal=principal, key=key)
         xml = catalog.version_row(session, key=key, version=found.latest.version).bpmn_xml
         may_deploy = principal.role == "designer"
+    forms_dir = Path(auth.runtime().settings.forms_dir)
     return render_template(
         "modeler.html",
         kind="bpmn",
@@ -117,8 +119,42 @@ def process_edit(key: str) -> Any:
         companions=[],
         callers=[],
         may_deploy=may_deploy,
-        editor=editor_settings(),
+        editor={**editor_settings(), "panel": panel_settings(forms_dir, may_check=may_deploy)},
     )
+
+
+def panel_settings(forms_dir: Path, *, may_check: bool) -> dict[str, Any]:
+    """What the properties panel (panel/properties.js) needs: the roles in Chinese for the
+    lanes, the form files of this deployment (forms_dir, where deploying looks them up),
+    whether and where expressions are checked as typed (designers only), and its texts."""
+    names = sorted(p.name for p in forms_dir.glob("*.json")) if forms_dir.is_dir() else []
+    return {
+        "roles": ROLES,
+        "forms": [n for n in names if n.endswith(".schema.json")],
+        "ui_forms": [n for n in names if n.endswith(".uischema.json")],
+        "may_check": may_check,
+        "check_url": "/api/v1/processes/check-expression",
+        "texts": {
+            "group": _("办理设置"),
+            "role": _("办理角色"),
+            "choose": _("（请选择）"),
+            "unknown_role": _("{name}（不是已知角色）"),
+            "form": _("表单"),
+            "no_form": _("（无表单）"),
+            "missing_form": _("{name}（本系统中没有此表单）"),
+            "time_limit": _("办理时限（如 5 workdays、30 个工作日、2 个月）"),
+            "time_limit_bad": _("请填写“数字 + 单位”，单位为工作日、月或日，如 5 workdays"),
+            "time_limit_from": _("时限起算（如 立案之日）"),
+            "time_limit_policy": _("时限依据（引用的制度条款）"),
+            "condition": _("条件表达式"),
+            "timer_kind": _("定时类型"),
+            "time_date": _("日期（timeDate）"),
+            "time_duration": _("时长（timeDuration）"),
+            "time_cycle": _("周期（timeCycle）"),
+            "timer": _("定时表达式"),
+            "check_failed": _("无法检查表达式："),
+        },
+    }
 
 
 @bp.get("/decisions/<string:key>/edit")

@@ -33,10 +33,22 @@
       literalExpression: { additionalModules: modules },
       boxedExpression: { additionalModules: modules }
     })
-    : new Modeler({
+    : new Modeler(bpmnConfig());
+  /* The BPMN modeler, with the properties panel (static/build/properties.js, bundled by
+   * `make setup`) in #properties when the page has it. */
+  function bpmnConfig() {
+    var config = {
       container: canvasEl,
       additionalModules: modules.concat([editors.laneModule(editor.roles, true)])
-    });
+    };
+    var host = document.getElementById("properties");
+    if (host && window.cadreflowPanel && editor.panel) {
+      config.additionalModules = config.additionalModules.concat(window.cadreflowPanel.modules);
+      config.propertiesPanel = { parent: host, layout: { groups: { cadreflow: { open: true } } } };
+      config.cadreflowPanel = Object.assign({ csrf: csrf }, editor.panel);
+    }
+    return config;
+  }
   window.cadreflowModeler = modeler;
 
   /* The Chinese label of `code` in a decision-table cell: by the column's input expression
