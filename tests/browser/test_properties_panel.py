@@ -101,6 +101,45 @@ def test_panel_sets_form_time_limit_role_and_checks_a_condition(
     assert '<bpmn:lane id="Lane_committee" name="organization">' in xml
     assert "consideration == 'review' and late</bpmn:conditionExpression>" in xml
 
+    # the server reads what the panel wrote: the edited file passes 校验
+    checked = page.evaluate(
+        """async (xml) => {
+            const csrf = document.querySelector('meta[name="csrf-token"]').content;
+            const response = await fetch('/api/v1/processes/validate', {
+                method: 'POST',
+                headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+                body: JSON.stringify({files: [{name: 'accountability.bpmn', content: xml}]}),
+            });
+            return [response.status, await response.json()];
+        }""",
+        xml,
+    )
+    assert checked[0] == 200 and checked[1]["errors"] == 0, checked
+
+
+def test_panel_edits_and_checks_a_timer(open_page: Any, world: World) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    panel = page.locator("#properties")
+    _select(page, "appeal_window")
+    expect(panel.locator("#bio-properties-panel-cadreflow-timer-kind")).to_have_value("timeDate")
+    timer = panel.locator("#bio-properties-panel-cadreflow-timer")
+    expect(timer).to_have_value("end_of_day(add_months(received_on, appeal_window_months))")
+    timer.fill("end_of_day(add_months(received_on, ")
+    expect(panel.locator(".cf-check-bad")).to_be_visible()
+    timer.fill("lambda: 5")
+    expect(panel.locator(".cf-check-bad")).to_contain_text("不允许使用lambda")
+    timer.fill("end_of_day(add_months(received_on, 2))")
+    expect(panel.locator(".cf-check-ok")).to_have_text("表达式有效")
+    page.wait_for_timeout(400)
+    xml = _saved(page)
+    assert (
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">'
+        "end_of_day(add_months(received_on, 2))</bpmn:timeDate>" in xml
+    )
+
 
 def test_an_administrator_sees_the_panel_without_checks(open_page: Any, world: World) -> None:
     page = open_page()
