@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,76 @@ def test_a_return_and_a_completion_in_two_processes_exactly_one_wins(
             assert (backs, state, completions, returns) == (0, "completed", 1, 0), outcomes
     with rt.db.reading() as session:
         assert audit.verify(session).ok
+
+
+# --- the same race through worker processes, and its negative control ---------------------
+
+
+def _race_in_workers(rt: Runtime, world: World, tmp_path: Path, mode: str) -> list[bool]:
+    """Three rounds of a return and a completion of 问责决定 in two worker processes; per
+    round, whether both committed (the rows are checked against what each reported)."""
+    decision = {
+        "outcome": "admonishment",
+        "decided_on": world.today().isoformat(),
+        "reason": "对违规拨付负主要领导责任",
+    }
+    doubles = []
+    for round_no in range(RACES):
+        task_id = world.task(world.awaiting_decision(), "decide").id
+        start = tmp_path / f"go-{mode}-{round_no}"
+        racers = {
+            "return": ["return", str(task_id), "committee.hf", "investigate"],
+            "complete": ["complete", str(task_id), "committee.hf", json.dumps(decision)],
+        }
+        procs = {
+            name: subprocess.Popen(
+                [
+                    sys.executable, "-m", "tests.support.going_back_worker",
+                    mode, rt.db.url, str(FORMS), str(start), *args,
+                ],
+                cwd=ROOT,
+                env=os.environ.copy(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name, args in racers.items()
+        }  # fmt: skip
+        time.sleep(1.0)  # both connected and waiting at the start line
+        start.touch()
+        won = {}
+        for name, proc in procs.items():
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            won[name] = json.loads(out.strip().splitlines()[-1])["won"]
+        with rt.db.reading() as session:
+            backs = session.execute(
+                select(func.count()).select_from(GoingBack).where(GoingBack.from_task_id == task_id)
+            ).scalar_one()
+            completions = session.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "task.complete", AuditEvent.object_id == str(task_id))
+            ).scalar_one()
+        assert (backs, completions) == (int(won["return"]), int(won["complete"])), won
+        doubles.append(backs + completions == 2)
+        if backs + completions != 2:
+            assert backs + completions == 1, (backs, completions)
+    return doubles
+
+
+def test_worker_processes_racing_a_return_and_a_completion_never_both_commit(
+    rt: Runtime, world: World, tmp_path: Path
+) -> None:
+    assert _race_in_workers(rt, world, tmp_path, "product") == [False] * RACES
+
+
+def test_negative_control_without_the_lock_and_version_check_both_commit(
+    rt: Runtime, world: World, tmp_path: Path
+) -> None:
+    """The instance read without its lock and written without the version check: a return
+    and a completion both commit, and the count above sees it."""
+    if rt.db.url.startswith("sqlite"):
+        pytest.skip("SQLite admits one writer at a time: the race is PostgreSQL's")
+    doubles = _race_in_workers(rt, world, tmp_path, "unlocked")
+    assert any(doubles), "no round let both commit: the control proves nothing"
