@@ -480,6 +480,7 @@ def deploy(
                 dmn_xml=source.data.decode("utf-8"),
                 deployed_at=now,
                 deployed_by=actor,
+                note=text,
             )
         )
         audit.record(

@@ -95,6 +95,26 @@ class DecisionVersion(Base):
     dmn_xml: Mapped[str] = mapped_column(Text)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deployed_by: Mapped[str] = mapped_column(String(200))
+    # 版本说明 (None for versions deployed before decision notes were kept)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FormDraft(Base):
+    """A form being edited in the browser's form designer, not yet deployed: the schema and
+    UI schema text as last saved. Each save bumps `revision` and must name the revision it
+    started from, so that a second designer saving the same draft is told, not overwritten.
+    Deploying a process that uses the form pins the draft in the new version and deletes it."""
+
+    __tablename__ = "form_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stem: Mapped[str] = mapped_column(String(200), unique=True)
+    schema_json: Mapped[str] = mapped_column(Text)
+    uischema_json: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer)
+    base_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    saved_by: Mapped[str] = mapped_column(String(200))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Instance(Base):
