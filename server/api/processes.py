@@ -150,7 +150,10 @@ class ProcessSummarySchema(Schema):
     )
     latest_version = fields.Integer(required=True)
     deployed_at = fields.DateTime(required=True, metadata={"description": "最新版本的部署时间"})
-    deployed_by = fields.String(required=True)
+    deployed_by = fields.String(required=True, metadata={"description": "部署人的用户名"})
+    deployed_by_name = fields.String(
+        required=True, metadata={"description": "部署人：姓名（单位·岗位）"}
+    )
     version_count = fields.Integer(required=True)
     running = fields.Integer(required=True, metadata={"description": "我可见的运行中实例数"})
     running_by_version = fields.List(fields.Nested(VersionCountSchema), required=True)
@@ -162,7 +165,10 @@ class VersionSchema(Schema):
     source_file = fields.String(required=True)
     content_hash = fields.String(required=True)
     deployed_at = fields.DateTime(required=True)
-    deployed_by = fields.String(required=True)
+    deployed_by = fields.String(required=True, metadata={"description": "部署人的用户名"})
+    deployed_by_name = fields.String(
+        required=True, metadata={"description": "部署人：姓名（单位·岗位）"}
+    )
     start_timer = fields.Boolean(
         required=True, metadata={"description": "由定时启动事件周期性启动"}
     )
@@ -243,6 +249,7 @@ def list_processes() -> Any:
             "latest_version": p.latest.version,
             "deployed_at": p.latest.deployed_at,
             "deployed_by": p.latest.deployed_by,
+            "deployed_by_name": p.latest.deployed_by_name,
             "version_count": len(p.versions),
             "running": p.running,
             "running_by_version": [

@@ -100,16 +100,6 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def _choices(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
-    if isinstance(schema.get("oneOf"), list) and all(
-        isinstance(o, dict) and "const" in o for o in schema["oneOf"]
-    ):
-        return [(o["const"], str(o.get("title", o["const"]))) for o in schema["oneOf"]]
-    if isinstance(schema.get("enum"), list):
-        return [(v, str(v)) for v in schema["enum"]]
-    return None
-
-
 def _ordered(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
     names = list((schema.get("properties") or {}).keys())
     order = [n for n in ui.get("ui:order", []) if n in names or n == "*"]
@@ -123,7 +113,7 @@ def _ordered(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
 
 
 def _is_pole(schema: Mapping[str, Any]) -> bool:
-    found = _choices(schema)
+    found = forms.choices(schema)
     return found is not None and {value for value, _ in found} == set(POLES)
 
 
@@ -210,7 +200,7 @@ def _field(
         required=required,
         value=values.get(path, ""),
     )
-    found = _choices(schema)
+    found = forms.choices(schema)
     if found is not None:
         made.options = [Option(encode(value), title) for value, title in found]
     if schema.get("readOnly") or ui.get("ui:readonly"):
@@ -349,7 +339,7 @@ def _read_one(
     if not text:
         return _MISSING
     if made.options:
-        for value, _title in _choices(schemas.get(_generic(made.path), {})) or []:
+        for value, _title in forms.choices(schemas.get(_generic(made.path), {})) or []:
             if encode(value) == text:
                 return value
         problems.append({"field": made.path, "message": "请从所列选项中选择"})
@@ -403,7 +393,7 @@ def messages(schema: Mapping[str, Any], refused: ValidationFailed) -> list[dict[
 def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:
     rule, limit = problem.rule, problem.limit
     if rule == "required":
-        if _choices(schema) is not None:
+        if forms.choices(schema) is not None:
             return "请选择一项"
         return "请至少填写一项" if schema.get("type") == "array" else "请填写此项"
     if rule == "minLength":

@@ -402,7 +402,10 @@ def test_case_page_shows_tasks_timeline_and_diagram(world: World, login: Any) ->
     assert steps.index(("task.complete", "register", "立案")) > 0
     assert body["timeline"][0]["action"] == "instance.start"
     assert any(e["action"] == "case.open" and e["label"] == "登记案件" for e in body["timeline"])
-    assert "机密意见" not in json.dumps(body["timeline"], ensure_ascii=False)
+    # of the form data, the timeline carries the step's opinion (审批意见) only
+    completed = next(e for e in body["timeline"] if e["action"] == "task.complete")
+    assert completed["note"] == "立案意见：同意立案，机密意见"
+    assert "register_note" not in json.dumps(body["timeline"], ensure_ascii=False)
     diagram = body["diagram"]
     assert diagram["process_key"] == "accountability" and diagram["version"] == 1
     assert {"start", "check_finding", "register"} <= set(diagram["completed"])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server import create_app
 from tests.support.world import BPMN, FORMS, World
-from workflows.engine.models import AuditEvent, ProcessVersion
+from workflows.engine.models import AuditEvent, DecisionVersion, ProcessVersion
 from workflows.runtime import Runtime
 
 ACCOUNTABILITY = (BPMN / "accountability.bpmn").read_text(encoding="utf-8")
@@ -167,6 +167,26 @@ def test_a_note_of_500_characters_is_stored_trimmed_and_listed(
         (1, "测试部署", "designer.hf"),
     ]
     assert versions[0]["confirmed_warnings"] == 0
+    assert versions[0]["deployed_by_name"] == "designer hf（合肥市·流程设计）"
+    listed = next(p for p in api.get("/processes").get_json() if p["key"] == "accountability")
+    assert listed["deployed_by_name"] == "designer hf（合肥市·流程设计）"
+
+
+def test_a_decision_tables_note_is_kept_with_its_version(
+    world: World, login: Any, rt: Runtime
+) -> None:
+    dmn = (BPMN / "decisions" / "six_elements.dmn").read_text(encoding="utf-8")
+    changed = dmn.replace("</definitions>", "<!-- 调整 --></definitions>", 1)
+    assert changed != dmn
+    files = [{"name": "six_elements.dmn", "content": changed}]
+    api = login("designer.hf")
+    response = api.post("/processes", json={"files": files, "note": "六要件表补充注释"})
+    assert response.status_code == 201, response.get_json()
+    with rt.db.reading() as session:
+        notes = session.execute(
+            select(DecisionVersion.version, DecisionVersion.note).order_by(DecisionVersion.id)
+        ).all()
+    assert [tuple(n) for n in notes][-1][1] == "六要件表补充注释"
 
 
 def test_the_diff_of_two_versions_names_what_changed(world: World, login: Any) -> None:

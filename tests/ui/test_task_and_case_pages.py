@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import advance_clock
-from tests.support.world import World
+from tests.support.world import INVESTIGATED, NO_TOLERANCE, World
 from workflows.cases.models import CaseFile
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime
@@ -420,6 +420,26 @@ def test_case_page_shows_deadlines_with_their_basis_decisions_timeline_and_urges
     english = client.get(f"/cases/{case.id}?lang=en").get_data(as_text=True)
     roles_en = json.loads(html_lib.unescape(re.search(r'data-roles="([^"]*)"', english).group(1)))
     assert roles_en["discipline"] != "" and set(roles_en) == set(roles)
+
+
+def test_the_approval_record_shows_each_steps_opinion_not_its_other_data(
+    logged_in: Any, world: World
+) -> None:
+    case, _task_id = _investigation(world)
+    world.complete(
+        case,
+        "investigate",
+        {**INVESTIGATED, "investigated_on": "2026-03-02"},
+        "discipline.hf",
+    )
+    world.complete(case, "consider_tolerance", NO_TOLERANCE, "discipline.hf")
+    client, _ = logged_in("discipline.hf")
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    record = html[html.index('id="approvals"') : html.index("查看完整办理经过")]
+    # the choice's label and the opinion text, with the field's title; dates are not opinions
+    assert "主要领导责任；调查结论：违规拨付属实" in record
+    assert "不存在容错情形；不存在容错情形的理由：明知故犯" in record
+    assert "main_leadership" not in record and "调查完成日期" not in record
 
 
 def test_case_list_filters_and_a_cadre_sees_only_own_cases_and_decisions(

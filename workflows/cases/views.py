@@ -42,6 +42,7 @@ from workflows.cases import (
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
 from workflows.documents import service as documents
+from workflows.engine import forms
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
@@ -828,7 +829,8 @@ def case_summary(
 
 def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
     """What happened to the case, oldest first, from the audit trail: its instance's steps and
-    the case-level rows (recorded with the instance). Form data is never shown."""
+    the case-level rows (recorded with the instance). Of the form data, only a completed step's
+    opinion is shown (`opinion`)."""
     if case.instance_id is None:
         return []
     rows = (
@@ -843,25 +845,85 @@ def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
     task_ids = {
         int(row.object_id) for row in rows if row.object_type == "task" and row.object_id.isdigit()
     }
-    names = (
+    steps = (
         {
-            task_id: name
-            for task_id, name in session.execute(
-                select(HumanTask.id, HumanTask.name).where(HumanTask.id.in_(task_ids))
+            task_id: (name, form)
+            for task_id, name, form in session.execute(
+                select(HumanTask.id, HumanTask.name, HumanTask.form).where(
+                    HumanTask.id.in_(task_ids)
+                )
             )
         }
         if task_ids
         else {}
     )
+    names = {task_id: name for task_id, (name, _form) in steps.items()}
+    schemas = _step_forms(session, case.instance_id, steps)
     actors = people.labels(session, (row.actor for row in rows))
-    return [_entry(row, names, actors) for row in rows]
+    return [_entry(row, names, actors, schemas) for row in rows]
+
+
+def _step_forms(
+    session: Session, instance_id: int, steps: Mapping[int, tuple[str, str | None]]
+) -> dict[int, Mapping[str, Any]]:
+    """The form schema of each step that has one, as pinned in the instance's version."""
+    pinned = session.execute(
+        select(ProcessVersion.forms_json)
+        .join(Instance, Instance.process_version_id == ProcessVersion.id)
+        .where(Instance.id == instance_id)
+    ).scalar_one_or_none()
+    found: dict[str, Any] = json.loads(pinned or "{}")
+    return {
+        task_id: found[form]
+        for task_id, (_name, form) in steps.items()
+        if form and isinstance(found.get(form), dict)
+    }
+
+
+#: Free-text fields whose value is the step's opinion (审批意见), by the end of their key.
+_OPINION_KEYS = ("reason", "opinion", "findings", "note", "summary", "conclusion")
+_OPINION_CHARS = 200
+
+
+def opinion(data: Any, schema: Mapping[str, Any]) -> str | None:
+    """What a completed step decided, for the 审批记录: the labels of its choices (a
+    six-element pole excepted) and its first opinion text, e.g. 「不予问责；理由：…」."""
+    if not isinstance(data, dict):
+        return None
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    chosen: list[str] = []
+    text: str | None = None
+    for key, field in properties.items():
+        value = data.get(key)
+        labels = dict(forms.choices(field) or [])
+        if labels and value in labels and set(labels) != {"favourable", "unfavourable"}:
+            chosen.append(labels[value])
+        elif (
+            text is None
+            and not labels
+            and isinstance(value, str)
+            and value.strip()
+            and key.endswith(_OPINION_KEYS)
+        ):
+            title = str(field.get("title") or "") if isinstance(field, dict) else ""
+            text = f"{title}：{value.strip()}" if title else value.strip()
+    if text and len(text) > _OPINION_CHARS:
+        text = text[: _OPINION_CHARS - 1] + "…"
+    return "；".join([*chosen, *([text] if text else [])]) or None
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _entry(row: AuditEvent, task_names: dict[int, str], actors: Mapping[str, str]) -> TimelineEntry:
+def _entry(
+    row: AuditEvent,
+    task_names: dict[int, str],
+    actors: Mapping[str, str],
+    schemas: Mapping[int, Mapping[str, Any]],
+) -> TimelineEntry:
     try:
         detail = json.loads(row.detail or "{}")
     except ValueError:
@@ -874,7 +936,9 @@ def _entry(row: AuditEvent, task_names: dict[int, str], actors: Mapping[str, str
     element = note = None
     if row.object_type == "task":
         element = _text(detail.get("task"))
-        if row.action in ("task.return", "task.withdraw"):
+        if row.action == "task.complete" and task_id in schemas:
+            note = opinion(detail.get("data"), schemas[task_id])
+        elif row.action in ("task.return", "task.withdraw"):
             where = f"退回至「{detail.get('to_name')}」：" if row.action == "task.return" else ""
             note = f"{where}{detail.get('reason', '')}"
     elif row.action == "timer.fire":

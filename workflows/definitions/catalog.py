@@ -22,6 +22,7 @@ from workflows.cases.models import CaseFile
 from workflows.definitions import xmlgate
 from workflows.engine.models import DecisionVersion, Instance, ProcessVersion
 from workflows.errors import DefinitionError, Forbidden, NotFound
+from workflows.org import people
 from workflows.roles import ROLES
 
 #: Roles that read the BPMN XML in the catalogue (the diagram viewer reads it per version).
@@ -36,6 +37,7 @@ class VersionInfo:
     content_hash: str
     deployed_at: datetime
     deployed_by: str
+    deployed_by_name: str  # 姓名（单位·岗位）
     start_timer: bool
     running: int = 0
     completed: int = 0
@@ -87,7 +89,9 @@ def _counts(
     return counts
 
 
-def _version(row: Any, counts: dict[tuple[str, int], dict[str, int]]) -> VersionInfo:
+def _version(
+    row: Any, counts: dict[tuple[str, int], dict[str, int]], names: people.Labels
+) -> VersionInfo:
     found = counts.get((row.process_key, row.version), {})
     return VersionInfo(
         version=row.version,
@@ -96,6 +100,7 @@ def _version(row: Any, counts: dict[tuple[str, int], dict[str, int]]) -> Version
         content_hash=row.content_hash,
         deployed_at=row.deployed_at,
         deployed_by=row.deployed_by,
+        deployed_by_name=names[row.deployed_by],
         start_timer=row.start_timer,
         running=found.get("running", 0),
         completed=found.get("completed", 0),
@@ -124,9 +129,10 @@ def processes(session: Session, *, principal: Principal) -> list[ProcessInfo]:
     rows = session.execute(
         select(*_META).order_by(ProcessVersion.process_key, ProcessVersion.version.desc())
     ).all()
+    names = people.labels(session, (row.deployed_by for row in rows))
     found: dict[str, ProcessInfo] = {}
     for row in rows:
-        info = _version(row, counts)
+        info = _version(row, counts, names)
         if row.process_key not in found:
             found[row.process_key] = ProcessInfo(key=row.process_key, name=row.name, latest=info)
         found[row.process_key].versions.append(info)
@@ -143,7 +149,8 @@ def process(session: Session, *, principal: Principal, key: str) -> ProcessInfo:
     ).all()
     if not rows:
         raise NotFound(f"流程 {key} 未部署")
-    versions = [_version(row, counts) for row in rows]
+    names = people.labels(session, (row.deployed_by for row in rows))
+    versions = [_version(row, counts, names) for row in rows]
     return ProcessInfo(key=key, name=versions[0].name, latest=versions[0], versions=versions)
 
 
@@ -190,6 +197,8 @@ class DecisionInfo:
     source_file: str
     deployed_at: datetime
     deployed_by: str
+    deployed_by_name: str  # 姓名（单位·岗位）
+    note: str | None  # the latest version's 版本说明 (None: deployed before decision notes)
     used_by: list[str] = field(
         default_factory=list
     )  # keys of processes whose latest version calls it
@@ -240,6 +249,7 @@ def decisions(session: Session, *, principal: Principal) -> list[DecisionInfo]:
         ).scalars()
     )
     callers = {row.process_key: _called_decisions(row) for row in latest_processes(session)}
+    names = people.labels(session, (row.deployed_by for row in rows))
     found: dict[str, DecisionInfo] = {}
     for row in rows:
         if row.decision_key in found:
@@ -253,6 +263,8 @@ def decisions(session: Session, *, principal: Principal) -> list[DecisionInfo]:
             source_file=row.source_file,
             deployed_at=row.deployed_at,
             deployed_by=row.deployed_by,
+            deployed_by_name=names[row.deployed_by],
+            note=row.note,
             used_by=sorted(key for key, called in callers.items() if row.decision_key in called),
         )
     return list(found.values())

@@ -43,6 +43,20 @@ def load(
     return schema, []
 
 
+def choices(schema: Any) -> list[tuple[Any, str]] | None:
+    """The (value, label) pairs of a choice field (`oneOf` of consts with titles, or `enum`),
+    or None when the field is not a choice."""
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("oneOf"), list) and all(
+        isinstance(o, dict) and "const" in o for o in schema["oneOf"]
+    ):
+        return [(o["const"], str(o.get("title", o["const"]))) for o in schema["oneOf"]]
+    if isinstance(schema.get("enum"), list):
+        return [(v, str(v)) for v in schema["enum"]]
+    return None
+
+
 def compile(schema: dict[str, Any]) -> Draft202012Validator:
     """A reusable validator for a schema already checked at deploy."""
     return Draft202012Validator(schema, format_checker=_FORMATS)
