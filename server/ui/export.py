@@ -3,8 +3,10 @@ exports of the inbox (/tasks/export.csv|.xlsx) and the case list (/cases/export.
 
 A page's export route reads the page's own views with the same filters (the domain's
 `queue_rows` and `case_list`: no paging, at most EXPORT_MAX rows) and hands `table_file` the
-headers and rows. CSV is UTF-8 with a BOM so that Excel reads the Chinese right; XLSX is
-written by openpyxl. Moments are written in the deployment's time zone; a text cell that a
+headers, the rows and the filters in words. A file opens with its title, its 统计时点 (the
+moment it was read) and the filters used, a blank row, then the table; in XLSX the table has
+an autofilter and its header row stays in view. CSV is UTF-8 with a BOM so that Excel reads
+the Chinese right; XLSX is written by openpyxl. Moments are written in the deployment's time zone; a text cell that a
 spreadsheet would take for a formula (=, +, -, @ …) is kept as text.
 """
 
@@ -27,6 +29,7 @@ from server.ui import case_pages, inbox
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
 from workflows import access
+from workflows.cases import service as cases
 from workflows.cases import views as case_views
 from workflows.tasks import queues
 from workflows.tasks import views as task_views
@@ -40,15 +43,34 @@ EXPORT_MAX = 50_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: Rows above the table: the title, the 统计时点, the filters, a blank row.
+PREAMBLE_ROWS = 4
+
+
 def table_file(
-    *, fmt: str, name: str, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
+    *,
+    fmt: str,
+    name: str,
+    title: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    filters: Sequence[tuple[str, str]] = (),
 ) -> Response:
     """A download of the rows as `fmt` (csv or xlsx), named `<name>-<today>.<fmt>` (and, for
-    browsers that take it, `<title>-<today>.<fmt>`)."""
-    today = auth.runtime().clock.today()
+    browsers that take it, `<title>-<today>.<fmt>`), under a preamble naming the title, the
+    统计时点 and the `filters` used (label, value in words)."""
+    clock = auth.runtime().clock
+    today = clock.today()
     as_text = fmt == "csv"
+    used = "；".join(f"{label}：{value}" for label, value in filters) or _("无（全部）")
+    preamble = [
+        [title],
+        [_("统计时点：%(at)s", at=f"{clock.now().astimezone(clock.tz):%Y-%m-%d %H:%M}")],
+        [_("筛选条件：%(used)s", used=used)],
+        [],
+    ]
     cells = ([_cell(value, quote_formulas=as_text) for value in row] for row in rows)
-    body = _csv(headers, cells) if as_text else _xlsx(title, headers, cells)
+    body = _csv(preamble, headers, cells) if as_text else _xlsx(title, preamble, headers, cells)
     response = Response(body, mimetype=FORMATS[fmt])
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name}-{today:%Y-%m-%d}.{fmt}"; '
@@ -80,35 +102,44 @@ def _cell(value: Any, *, quote_formulas: bool) -> Any:
     return "'" + text if quote_formulas and text.startswith(_FORMULA_START) else text
 
 
-def _csv(headers: Sequence[str], rows: Iterable[list[Any]]) -> bytes:
+def _csv(preamble: list[list[str]], headers: Sequence[str], rows: Iterable[list[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(preamble)
     writer.writerow(headers)
     writer.writerows(rows)
     return out.getvalue().encode("utf-8-sig")
 
 
-def _xlsx(title: str, headers: Sequence[str], rows: Iterable[list[Any]]) -> bytes:
+def _xlsx(
+    title: str, preamble: list[list[str]], headers: Sequence[str], rows: Iterable[list[Any]]
+) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = title[:31]
+    for line in preamble:
+        sheet.append(line)
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
+    top = len(preamble) + 1  # the header row
     sheet.append(list(headers))
-    for cell in sheet[1]:
+    for cell in sheet[top]:
         cell.font = Font(bold=True)
     widths = [_width(h) for h in headers]
     for row in rows:
         sheet.append(row)
         widths = [max(w, _width(v)) for w, v in zip(widths, row, strict=False)]
-    for row_cells in sheet.iter_rows(min_row=2):
+    for row_cells in sheet.iter_rows(min_row=top + 1):
         for cell in row_cells:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text
     for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(
+        sheet.column_dimensions[sheet.cell(row=top, column=index).column_letter].width = min(
             60, width + 2
         )
-    sheet.freeze_panes = "A2"
+    last = sheet.cell(row=max(sheet.max_row, top), column=len(headers)).coordinate
+    sheet.auto_filter.ref = f"A{top}:{last}"
+    sheet.freeze_panes = f"A{top + 1}"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -171,9 +202,29 @@ def inbox_export(fmt: str) -> Any:
         return [*first, deadline(t.due_at), t.due_basis, state, t.assignee_name, t.owner_name]
 
     title = {"mine": _("我的待办"), "role": _("本岗位待办"), "done": _("已办")}[queue]
-    return table_file(
-        fmt=fmt, name=f"tasks-{queue}", title=title, headers=headers, rows=map(line, rows)
+    used = used_filters(
+        (_("流程"), processes.get(asked.process or "", asked.process)),
+        (_("逾期"), _yes_no(asked.overdue)),
+        (_("关键词"), asked.text),
     )
+    return table_file(
+        fmt=fmt,
+        name=f"tasks-{queue}",
+        title=title,
+        headers=headers,
+        rows=map(line, rows),
+        filters=used,
+    )
+
+
+def used_filters(*pairs: tuple[str, str | None]) -> list[tuple[str, str]]:
+    """The filters a list was read with, in words; those not set are left out."""
+    return [(label, value) for label, value in pairs if value]
+
+
+def _yes_no(flag: bool | None) -> str | None:
+    """A yes/no filter in words (None: not set)."""
+    return None if flag is None else _("仅逾期") if flag else _("未逾期")
 
 
 # -- the case list (案件) -------------------------------------------------------------------
@@ -228,4 +279,12 @@ def cases_export(fmt: str) -> Any:
             c.closed_at,
         ]
 
-    return table_file(fmt=fmt, name="cases", title=_("案件"), headers=headers, rows=map(line, rows))
+    used = used_filters(
+        (_("种类"), cases.KIND_NAMES.get(asked.process or "", asked.process)),
+        (_("状态"), case_views.STATUS_NAMES.get(asked.status or "", asked.status)),
+        (_("逾期"), _yes_no(asked.overdue)),
+        (_("关键词"), asked.text),
+    )
+    return table_file(
+        fmt=fmt, name="cases", title=_("案件"), headers=headers, rows=map(line, rows), filters=used
+    )

@@ -288,7 +288,8 @@ def overdue_export(fmt: str) -> Any:
     """The overdue list with the page's filters, every page, as CSV or XLSX."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
-        asked = _asked(request.args, _choices(session, principal))
+        choices = _choices(session, principal)
+        asked = _asked(request.args, choices)
         items = supervision.overdue(
             session,
             principal=principal,
@@ -339,6 +340,11 @@ def overdue_export(fmt: str) -> Any:
         ]
         for i in items
     )
+    used = export.used_filters(
+        (_("单位"), choices.units.get(asked.org_unit or "", asked.org_unit)),
+        (_("流程"), choices.processes.get(asked.process or "", asked.process)),
+        (_("角色"), choices.roles.get(asked.role or "", asked.role)),
+    )
     return export.table_file(
-        fmt=fmt, name="overdue", title=_("逾期清单"), headers=headers, rows=rows
+        fmt=fmt, name="overdue", title=_("逾期清单"), headers=headers, rows=rows, filters=used
     )

@@ -59,6 +59,7 @@ def test_clerk_completes_an_overdue_task_after_fixing_the_form(
     page.get_by_role("button", name="办理完成", exact=True).click()
     expect(page).to_have_url(re.compile(r"/tasks$"))
     expect(page.locator("#messages")).to_contain_text(f"已办结：责任调查（{case.number}）")
+    expect(page.locator("#messages .flash")).to_have_count(1)  # said once
     assert world.task(case, "consider_tolerance").state == "open"
 
     page.goto(f"/cases/{case.id}")

@@ -15,6 +15,7 @@ from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from server.ui import export
 from tests.conftest import set_clock
 from tests.support.world import World
 from workflows.cases.models import CaseFile
@@ -88,14 +89,49 @@ def _urges(rt: Runtime, task_id: int) -> list[TaskUrge]:
 
 
 def _csv_rows(body: bytes) -> list[list[str]]:
+    """The table of a CSV export (header row first), its preamble checked and left out."""
     assert body.startswith(b"\xef\xbb\xbf"), "CSV without the UTF-8 BOM Excel needs"
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[1][0].startswith("统计时点：") and rows[2][0].startswith("筛选条件：")
+    return rows[export.PREAMBLE_ROWS :]
 
 
 def _xlsx_rows(body: bytes) -> list[list[Any]]:
+    """The table of an XLSX export (header row first), its preamble left out."""
     sheet = load_workbook(io.BytesIO(body)).active
     assert sheet is not None
-    return [[("" if v is None else v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    rows = [[("" if v is None else v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    return rows[export.PREAMBLE_ROWS :]
+
+
+def test_an_export_names_its_title_moment_and_filters_and_filters_its_table(
+    logged_in: Any, late: dict[str, Any]
+) -> None:
+    client, _ = logged_in("discipline.hf")
+    body = client.get("/cases/export.csv?overdue=1&process=accountability&q=张").data
+    preamble = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[: export.PREAMBLE_ROWS]
+    assert preamble == [
+        ["案件"],
+        ["统计时点：2026-04-20 09:00"],
+        ["筛选条件：种类：问责；逾期：仅逾期；关键词：张"],
+        [],
+    ]
+    everything = client.get("/tasks/export.xlsx?queue=role").data
+    sheet = load_workbook(io.BytesIO(everything)).active
+    assert sheet is not None
+    assert [sheet.cell(row=r, column=1).value for r in (1, 2, 3)] == [
+        "本岗位待办",
+        "统计时点：2026-04-20 09:00",
+        "筛选条件：无（全部）",
+    ]
+    assert sheet.cell(row=1, column=1).font.bold
+    header = export.PREAMBLE_ROWS + 1
+    assert sheet.cell(row=header, column=1).value == "案件编号"
+    assert sheet.auto_filter.ref == f"A{header}:K{sheet.max_row}"
+    assert sheet.freeze_panes == f"A{header + 1}"
+    supervisor, _ = logged_in("supervisor.hf")
+    overdue = supervisor.get("/supervision/overdue.csv?org_unit=ah-hf").data
+    assert "筛选条件：单位：合肥市" in overdue.decode("utf-8-sig")
 
 
 # -- who may see ----------------------------------------------------------------------------
@@ -452,7 +488,7 @@ def test_exports_keep_formula_like_text_as_text(logged_in: Any, world: World, rt
     )
     sheet = load_workbook(io.BytesIO(client.get("/supervision/overdue.xlsx").data)).active
     assert sheet is not None
-    cell = sheet.cell(row=2, column=2)
+    cell = sheet.cell(row=export.PREAMBLE_ROWS + 2, column=2)
     assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
 
 
@@ -483,6 +519,7 @@ def test_case_list_exports_with_its_filters(
     assert [(r[0], r[2], r[4], r[8]) for r in rows[1:]] == [
         (late["hf"].number, "张三", "合肥市", "逾期")
     ]
+    assert rows[1][7] == "2026-04-14"  # the earliest deadline of its open steps
     sheet = _xlsx_rows(client.get("/cases/export.xlsx").data)
     assert {r[0] for r in sheet[1:]} == {late["hf"].number}  # 肥东县's case is not discipline.hf's
     assert _csv_rows(client.get("/cases/export.csv?q=nothing-like-this").data)[1:] == []

@@ -128,7 +128,9 @@ def test_completing_goes_to_the_inbox_and_the_next_task_appears(
         investigated_on="2026-03-02",
     )
     assert done.status_code == 303 and done.headers["Location"] == "/tasks"
-    assert f"已办结：责任调查（{case.number}）" in client.get("/tasks").get_data(as_text=True)
+    inbox = client.get("/tasks").get_data(as_text=True)
+    assert inbox.count(f"已办结：责任调查（{case.number}）") == 1  # said once, not twice
+    assert "已办结" not in client.get("/tasks").get_data(as_text=True)  # and only once
     assert world.task(case, "consider_tolerance").state == "open"
     again = _post(
         client,
