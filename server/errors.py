@@ -73,11 +73,16 @@ def status_of(err: DomainError) -> tuple[int, str]:
     return 400, "请求无法处理"
 
 
+def problem_type(code: str) -> str:
+    """The `type` URI of every problem body: one per `code`, the same for domain and HTTP errors."""
+    return f"https://cadreflow.local/problems/{code}"
+
+
 def problem(err: DomainError) -> tuple[dict[str, Any], int]:
     """The RFC 9457 problem body and status for a domain error."""
     status, title = status_of(err)
     body: dict[str, Any] = {
-        "type": f"https://cadreflow.local/problems/{err.code}",
+        "type": problem_type(err.code),
         "title": title,
         "status": status,
         "detail": err.message,
@@ -117,7 +122,7 @@ def unavailable(err: Exception) -> Response:
     if _wants_json():
         response = _json(
             {
-                "type": "about:blank",
+                "type": problem_type("database_unavailable"),
                 "title": title,
                 "status": 503,
                 "detail": detail,
@@ -170,7 +175,7 @@ def register(app: Flask) -> None:
                 ), status
             return _json(
                 {
-                    "type": "about:blank",
+                    "type": problem_type("request_too_large"),
                     "title": title,
                     "status": status,
                     "detail": detail,
@@ -182,7 +187,6 @@ def register(app: Flask) -> None:
         if not _wants_json():
             return err
         body: dict[str, Any] = {
-            "type": "about:blank",
             "title": err.name,
             "status": status,
             "detail": err.description,
@@ -200,6 +204,7 @@ def register(app: Flask) -> None:
             body.update(title="未找到", detail="没有这个地址")
         elif status == 405:
             body.update(title="不支持的方法", detail=f"{request.path} 不接受 {request.method}")
+        body["type"] = problem_type(body["code"])
         response = _json(body, status)
         for name, value in ((getattr(err, "data", None) or {}).get("headers") or {}).items():
             response.headers[name] = value

@@ -112,9 +112,13 @@ class ValidationResultSchema(Schema):
     processes = fields.List(
         fields.Nested(CheckedProcessSchema),
         required=True,
-        metadata={"description": "通过校验、可以部署的流程"},
+        metadata={"description": "部署这些文件将存储的流程（有错误、整体拒绝时为空）"},
     )
-    decisions = fields.List(fields.Nested(CheckedDecisionSchema), required=True)
+    decisions = fields.List(
+        fields.Nested(CheckedDecisionSchema),
+        required=True,
+        metadata={"description": "部署这些文件将存储的决策表（有错误、整体拒绝时为空）"},
+    )
 
 
 class KeyVersionSchema(Schema):
@@ -328,11 +332,16 @@ def validate_definitions() -> Any:
         "errors": len(checked.errors),
         "warnings": len(checked.warnings),
         "problems": [p.as_dict() for p in checked.problems],
-        "processes": [
+        # what deploying these files would store: nothing while an error refuses the upload
+        "processes": []
+        if checked.errors
+        else [
             {"key": p.process_id, "name": p.info.name, "file": p.file.name}
             for p in checked.processes
         ],
-        "decisions": [{"key": key, "file": source.name} for key, source in checked.decisions],
+        "decisions": []
+        if checked.errors
+        else [{"key": key, "file": source.name} for key, source in checked.decisions],
     }
 
 

@@ -563,3 +563,17 @@ def test_exemption_application_after_the_decision_is_refused(world: World, login
         f"/cases/{case.id}/exemption-applications", json={"reasons": "理由"}
     )
     assert response.status_code == 422 and "case_id" in response.get_json()["errors"]
+
+
+def test_a_query_argument_error_is_the_same_kind_of_problem_as_a_body_error(
+    world: World, login: Any
+) -> None:
+    api = login("discipline.hf")
+    query = api.get("/cases?per_page=many")
+    body = api.post("/cases", json={"process": 7})
+    for response in (query, body):
+        problem = response.get_json()
+        assert response.status_code == 422
+        assert problem["type"] == "https://cadreflow.local/problems/validation_failed"
+        assert problem["code"] == "validation_failed"
+    assert "per_page" in query.get_json()["errors"]

@@ -91,3 +91,19 @@ def test_unknown_api_path_is_a_problem_too() -> None:
     response = _app(NotFound("x")).test_client().get("/api/v1/nowhere")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+def test_every_problem_type_is_the_projects_uri_for_its_code() -> None:
+    """HTTP errors (404, 405) and domain errors name their kind the same way."""
+    client = _app(NotFound("case 7 not found")).test_client()
+    answers = [
+        client.get("/api/v1/boom"),  # a domain error
+        client.get("/api/v1/nowhere"),  # 404 from routing
+        client.post("/api/v1/boom"),  # 405
+    ]
+    codes = []
+    for response in answers:
+        body = response.get_json()
+        assert body["type"] == f"https://cadreflow.local/problems/{body['code']}", body
+        codes.append(body["code"])
+    assert codes == ["not_found", "not_found", "method_not_allowed"]

@@ -275,3 +275,45 @@ def test_oversized_definition_is_a_problem_not_a_crash(
         .get_json()
     )
     assert body["ok"] is False and body["problems"][0]["file"] == "accountability.bpmn"
+
+
+def test_validate_lists_nothing_deployable_while_an_error_refuses_the_upload(
+    world: World, login: Any
+) -> None:
+    api = login("designer.hf")
+    files = [
+        {"name": "accountability.bpmn", "content": ACCOUNTABILITY},
+        {"name": "other.bpmn", "content": UNKNOWN_LANE.replace('id="accountability"', 'id="x"')},
+    ]
+    body = api.post("/processes/validate", json={"files": files}).get_json()
+    assert body["ok"] is False and body["errors"] >= 1
+    assert body["processes"] == [] and body["decisions"] == []
+    alone = api.post("/processes/validate", json={"files": files[:1]}).get_json()
+    assert [p["key"] for p in alone["processes"]] == ["accountability"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("x.bpmn", "<x/>", "不是 BPMN 文件：根元素为 x，应为 bpmn:definitions"),
+        ("x.dmn", ACCOUNTABILITY, "不是 DMN 文件：根元素为 definitions，应为 dmn:definitions"),
+        (
+            "x.bpmn",
+            '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"/>',
+            "文件中没有流程（bpmn:process）",
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_definition_of_its_kind_is_refused_by_name(
+    world: World, login: Any, name: str, content: str, reason: str
+) -> None:
+    api = login("designer.hf")
+    body = api.post("/processes/validate", json={"files": [{"name": name, "content": content}]})
+    assert body.get_json()["ok"] is False
+    assert {"file": name, "reason": reason} in [
+        {"file": p["file"], "reason": p["reason"]} for p in body.get_json()["problems"]
+    ]
+    deployed = api.post(
+        "/processes", json={"files": [{"name": name, "content": content}], "note": "试"}
+    )
+    assert deployed.status_code == 422

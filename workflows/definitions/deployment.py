@@ -129,6 +129,9 @@ def check(
         except DefinitionError as err:
             result.problems.extend(err.problems)
             continue
+        if (wrong := _not_a_definition(root, source)) is not None:
+            result.problems.append(wrong)
+            continue
         roots[source.name] = root
         named[source.name] = lint.names(root)
         result.problems.extend(_check_expressions(root, source, now))
@@ -184,6 +187,25 @@ def check(
         if problem.name is None and problem.element:
             problem.name = named.get(problem.file, {}).get(problem.element) or None
     return result
+
+
+_DEFINITIONS = {"bpmn": ("BPMN", "bpmn:definitions"), "dmn": ("DMN", "dmn:definitions")}
+
+
+def _not_a_definition(root: etree._Element, source: SourceFile) -> Problem | None:
+    """A file whose root is not the definitions element of its kind, or a BPMN file without a
+    process: named, so that it is refused instead of passing with nothing in it."""
+    standard, expected = _DEFINITIONS[source.kind]
+    qname = etree.QName(root)
+    if qname.localname != "definitions" or f"/{standard}/" not in (qname.namespace or ""):
+        return Problem(
+            source.name,
+            None,
+            f"不是 {standard} 文件：根元素为 {qname.localname}，应为 {expected}",
+        )
+    if source.kind == "bpmn" and root.find(f"{{{BPMN_NS}}}process") is None:
+        return Problem(source.name, None, "文件中没有流程（bpmn:process）")
+    return None
 
 
 def _reason(err: Exception) -> str:
