@@ -17,8 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.engine import forms
-from workflows.errors import FormInvalid, FormProblem, ValidationFailed
+from workflows.engine.form_messages import by_path, choices, generic
 
 #: The poles of a six-element row and the column headings of the grid.
 POLES = ("favourable", "unfavourable")
@@ -100,16 +99,6 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def _choices(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
-    if isinstance(schema.get("oneOf"), list) and all(
-        isinstance(o, dict) and "const" in o for o in schema["oneOf"]
-    ):
-        return [(o["const"], str(o.get("title", o["const"]))) for o in schema["oneOf"]]
-    if isinstance(schema.get("enum"), list):
-        return [(v, str(v)) for v in schema["enum"]]
-    return None
-
-
 def _ordered(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
     names = list((schema.get("properties") or {}).keys())
     order = [n for n in ui.get("ui:order", []) if n in names or n == "*"]
@@ -123,7 +112,7 @@ def _ordered(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
 
 
 def _is_pole(schema: Mapping[str, Any]) -> bool:
-    found = _choices(schema)
+    found = choices(schema)
     return found is not None and {value for value, _ in found} == set(POLES)
 
 
@@ -210,7 +199,7 @@ def _field(
         required=required,
         value=values.get(path, ""),
     )
-    found = _choices(schema)
+    found = choices(schema)
     if found is not None:
         made.options = [Option(encode(value), title) for value, title in found]
     if schema.get("readOnly") or ui.get("ui:readonly"):
@@ -275,24 +264,8 @@ def read(
     that is not one): each `{"field", "message"}`. Empty inputs are left out; read-only ones too."""
     problems: list[dict[str, str]] = []
     fields = build(schema, ui, posted)
-    data = _read_object(fields, posted, problems, _schemas(schema))
+    data = _read_object(fields, posted, problems, by_path(schema))
     return data, problems
-
-
-def _schemas(schema: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
-    """Each property's schema by path (array items under `<path>/*`)."""
-    found: dict[str, Mapping[str, Any]] = {}
-    for name, sub in (schema.get("properties") or {}).items():
-        found[f"{prefix}{name}"] = sub
-        found.update(_schemas(sub, f"{prefix}{name}/"))
-        if isinstance(sub.get("items"), Mapping):
-            found[f"{prefix}{name}/*"] = sub["items"]
-            found.update(_schemas(sub["items"], f"{prefix}{name}/*/"))
-    return found
-
-
-def _generic(path: str) -> str:
-    return "/".join("*" if _INDEX.match(part) else part for part in path.split("/"))
 
 
 def _read_object(
@@ -349,7 +322,7 @@ def _read_one(
     if not text:
         return _MISSING
     if made.options:
-        for value, _title in _choices(schemas.get(_generic(made.path), {})) or []:
+        for value, _title in choices(schemas.get(generic(made.path), {})) or []:
             if encode(value) == text:
                 return value
         problems.append({"field": made.path, "message": "请从所列选项中选择"})
@@ -363,71 +336,6 @@ def _read_one(
             )
             return text
     return text
-
-
-# --- Chinese messages ----------------------------------------------------------------------------
-
-
-_TYPES = {
-    "integer": "整数",
-    "number": "数字",
-    "boolean": "是或否",
-    "string": "文字",
-    "array": "若干项",
-    "object": "一组字段",
-}
-
-
-def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[dict[str, str]]:
-    """What the form's JSON Schema finds wrong with `data` (the domain's validator,
-    `workflows.engine.forms.validate`), each message in Chinese under its field's path."""
-    try:
-        forms.validate(forms.compile(dict(schema)), dict(data))
-    except FormInvalid as err:
-        return messages(schema, err)
-    return []
-
-
-def messages(schema: Mapping[str, Any], refused: ValidationFailed) -> list[dict[str, str]]:
-    """A refusal of form data as the page words it: a rule of the form's JSON Schema in
-    Chinese beside its field, any other refusal (a rule of the process) as it was given."""
-    if not isinstance(refused, FormInvalid):
-        return refused.errors or [{"field": "(form)", "message": refused.message}]
-    schemas = _schemas(schema)
-    return [
-        {"field": p.field, "message": _message(p, schemas.get(_generic(p.field), {}))}
-        for p in refused.problems
-    ]
-
-
-def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:
-    rule, limit = problem.rule, problem.limit
-    if rule == "required":
-        if _choices(schema) is not None:
-            return "请选择一项"
-        return "请至少填写一项" if schema.get("type") == "array" else "请填写此项"
-    if rule == "minLength":
-        return f"至少填写 {limit} 个字"
-    if rule == "maxLength":
-        return f"最多填写 {limit} 个字"
-    if rule == "format":
-        return "请填写有效的日期（年-月-日）" if limit == "date" else f"格式应为 {limit}"
-    if rule == "type":
-        wanted = "/".join(map(str, limit)) if isinstance(limit, list) else str(limit)
-        return f"应为{_TYPES.get(wanted, wanted)}"
-    if rule in ("oneOf", "anyOf", "enum", "const"):
-        return "请从所列选项中选择"
-    if rule == "minimum":
-        return f"不能小于 {limit}"
-    if rule == "maximum":
-        return f"不能大于 {limit}"
-    if rule == "minItems":
-        return f"至少填写 {limit} 项"
-    if rule == "maxItems":
-        return f"最多填写 {limit} 项"
-    if rule == "additionalProperties":
-        return "表单含有不接受的字段"
-    return f"填写有误（{problem.message}）"
 
 
 # --- errors beside their fields ----------------------------------------------------------------

@@ -30,6 +30,7 @@ from workflows import access
 from workflows.access import Principal
 from workflows.cases import service as cases
 from workflows.cases import tolerance
+from workflows.engine import form_messages
 from workflows.errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.org import people
 from workflows.tasks import candidates, completion, consultation_views, copies, drafts, views
@@ -280,7 +281,7 @@ def task_submit(task_id: int) -> Any:
         ValidationFailed
     ) as err:  # the form's rules, or a rule of the process's action: nothing stored
         named = {p["field"] for p in unreadable}
-        said = [p for p in schema_form.messages(_schema(form), err) if p["field"] not in named]
+        said = [p for p in form_messages.messages(_schema(form), err) if p["field"] not in named]
         return _page(task_id, posted=posted, errors=unreadable + said, status=422)
     except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
         message = (

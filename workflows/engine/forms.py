@@ -29,6 +29,16 @@ def load(
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         return None, [Problem(referenced_by, element, f"form {name!r} is not valid JSON: {err}")]
+    return check(schema, name, referenced_by=referenced_by, element=element)
+
+
+def check(
+    schema: Any, name: str, *, referenced_by: str, element: str
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A parsed form as deploying accepts it: an object that is a valid JSON Schema 2020-12;
+    problems name the BPMN file and element using it."""
+    if not isinstance(schema, dict):
+        return None, [Problem(referenced_by, element, f"form {name!r} is not a JSON object")]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
