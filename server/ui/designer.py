@@ -20,7 +20,7 @@ from server import auth, inputs
 from server.ui import i18n, schema_form
 from server.ui.common import bp, is_htmx
 from workflows.cases import tolerance
-from workflows.definitions import catalog, diff
+from workflows.definitions import catalog, diff, form_drafts
 from workflows.roles import ROLES
 
 
@@ -184,10 +184,12 @@ def decision_edit(key: str) -> Any:
 
 @bp.get("/forms")
 def forms() -> Any:
-    """The form files of the latest deployed versions, with the processes using them."""
+    """The form files of the latest deployed versions, with the processes using them and
+    the drafts saved in the form designer."""
     with auth.reading() as (session, principal):
         files = catalog.form_files(session, principal=principal)
-    return render_template("forms.html", files=files)
+        drafts = {f.stem: f.draft for f in form_drafts.list_forms(session, principal=principal)}
+    return render_template("forms.html", files=files, drafts=drafts)
 
 
 def _pair_of(name: str) -> tuple[str, str]:

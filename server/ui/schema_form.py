@@ -5,7 +5,8 @@ A field's `path` is the validator's name for it (`findings`, `pairs/0/upper`), w
 also its input's `name`, so an error from `workflows.forms.validate` or from a domain
 action (`ValidationFailed` naming `departure_reason`) lands on its input. The constructs
 the forms in forms/ use are covered: text, long text (`ui:widget: textarea`), dates,
-integers, choices (`oneOf` of consts or `enum`, as radios or a select), booleans, read-only
+integers, choices (`oneOf` of consts or `enum`, as radios or a select), booleans, a case
+document chosen by its id (`ui:widget: document`), read-only
 values, nested objects, arrays of items, and the six-element grid (an element with its
 favourable / unfavourable pole and a `<key>_reason`, DOMAIN.md §2.2), shown as a table.
 """
@@ -36,7 +37,8 @@ class Option:
 @dataclass
 class Field:
     path: str
-    widget: str  # text textarea date number select radio checkbox readonly object array grid person
+    widget: str  # text textarea date number select radio checkbox readonly object array grid
+    # person document
     label: str
     help: str = ""
     required: bool = False
@@ -230,6 +232,8 @@ def _field(
         )
     elif kind == "boolean":
         made.widget = "checkbox"
+    elif kind == "integer" and ui.get("ui:widget") == "document":  # 案件材料, by its id
+        made.widget = "document"
     elif kind in ("integer", "number"):
         made.widget, made.integer = "number", kind == "integer"
     elif schema.get("format") == "date" or ui.get("ui:widget") == "date":
@@ -321,6 +325,11 @@ def _read_one(
     text = (posted.get(made.path) or "").strip()
     if not text:
         return _MISSING
+    if made.widget == "document":  # the task page offers the case's documents by id
+        if text.isdigit():
+            return int(text)
+        problems.append({"field": made.path, "message": "请从案件材料中选择"})
+        return text
     if made.options:
         for value, _title in choices(schemas.get(generic(made.path), {})) or []:
             if encode(value) == text:
