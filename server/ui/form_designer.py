@@ -21,19 +21,22 @@ from workflows.definitions import form_checks, form_drafts
 from workflows.engine import form_messages
 from workflows.errors import ValidationFailed
 
-#: The field types the designer adds, as (type, label); static/form-designer.js builds them.
-FIELD_TYPES = (
-    ("text", "单行文本"),
-    ("textarea", "多行文本"),
-    ("date", "日期"),
-    ("number", "数字"),
-    ("integer", "整数"),
-    ("select", "下拉选择"),
-    ("radio", "单选"),
-    ("checkbox", "复选框（是/否）"),
-    ("grid", "六要件表格（一行）"),
-    ("document", "文件引用（案件材料）"),
-)
+
+def _field_types() -> list[tuple[str, str]]:
+    """The field types the designer adds, as (type, label); static/form-designer.js builds
+    each one's JSON Schema and UI schema."""
+    return [
+        ("text", _("单行文本")),
+        ("textarea", _("多行文本")),
+        ("date", _("日期")),
+        ("number", _("数字")),
+        ("integer", _("整数")),
+        ("select", _("下拉选择")),
+        ("radio", _("单选")),
+        ("checkbox", _("复选框（是/否）")),
+        ("grid", _("六要件表格（一行）")),
+        ("document", _("文件引用（案件材料）")),
+    ]
 
 
 def _texts() -> dict[str, str]:
@@ -78,6 +81,14 @@ def _texts() -> dict[str, str]:
         "favourable": _("有利情形"),
         "unfavourable": _("不利情形"),
         "reason_title": _("研判理由标题"),
+        "reason_min": _("研判理由最少字数"),
+        "min_length": _("最少字数"),
+        "max_length": _("最多字数"),
+        "minimum": _("最小值"),
+        "maximum": _("最大值"),
+        "option_n": _("选项{n}"),
+        "yes": _("是"),
+        "no": _("否"),
     }
 
 
@@ -100,7 +111,7 @@ def form_design(stem: str) -> Any:
         fields=fields,
         title=schema.get("title", ""),
         errors={},
-        field_types=[(kind, _(label)) for kind, label in FIELD_TYPES],
+        field_types=_field_types(),
         texts=_texts(),
     )
 

@@ -117,7 +117,7 @@
     if (kind === "document") { spec.type = "integer"; member["ui:widget"] = "document"; }
     if (kind === "select" || kind === "radio") {
       spec.type = "string";
-      spec.oneOf = [{ const: "option_1", title: "选项一" }, { const: "option_2", title: "选项二" }];
+      spec.oneOf = [1, 2].map(function (n) { return { const: "option_" + n, title: fill(texts.option_n, { n: n }) }; });
       member["ui:widget"] = kind;
     }
     if (kind === "grid") {
@@ -320,12 +320,12 @@
     var bounds = $("fd-bounds");
     bounds.textContent = "";
     if (kind === "text" || kind === "textarea") {
-      bounds.appendChild(input("fd-min-length", "最少字数", spec.minLength, "number", bound(spec, "minLength", true)));
-      bounds.appendChild(input("fd-max-length", "最多字数", spec.maxLength, "number", bound(spec, "maxLength", true)));
+      bounds.appendChild(input("fd-min-length", texts.min_length, spec.minLength, "number", bound(spec, "minLength", true)));
+      bounds.appendChild(input("fd-max-length", texts.max_length, spec.maxLength, "number", bound(spec, "maxLength", true)));
     }
     if (kind === "number" || kind === "integer") {
-      bounds.appendChild(input("fd-minimum", "最小值", spec.minimum, "number", bound(spec, "minimum", false)));
-      bounds.appendChild(input("fd-maximum", "最大值", spec.maximum, "number", bound(spec, "maximum", false)));
+      bounds.appendChild(input("fd-minimum", texts.minimum, spec.minimum, "number", bound(spec, "minimum", false)));
+      bounds.appendChild(input("fd-maximum", texts.maximum, spec.maximum, "number", bound(spec, "maximum", false)));
     }
     renderOptions(key, kind);
   }
@@ -342,7 +342,7 @@
       box.appendChild(input("fd-reason-title", texts.reason_title, reason.title, "text", function (value) {
         reason.title = value; changed();
       }));
-      box.appendChild(input("fd-reason-min", "研判理由最少字数", reason.minLength, "number", bound(reason, "minLength", true)));
+      box.appendChild(input("fd-reason-min", texts.reason_min, reason.minLength, "number", bound(reason, "minLength", true)));
       return;
     }
     if (kind !== "select" && kind !== "radio") { return; }
@@ -383,7 +383,7 @@
       box.appendChild(button(texts.add_option, texts.add_option, { "class": "secondary" }, function () {
         var n = spec.oneOf.length + 1;
         while (spec.oneOf.some(function (o) { return o.const === "option_" + n; })) { n += 1; }
-        spec.oneOf.push({ const: "option_" + n, title: "选项" + n });
+        spec.oneOf.push({ const: "option_" + n, title: fill(texts.option_n, { n: n }) });
         changed();
       }));
     }
@@ -426,7 +426,7 @@
     var select = $("fd-rule-x");
     select.textContent = "";
     var spec = props()[$("fd-rule-a").value] || {};
-    var choices = choicesOf(spec) || (spec.type === "boolean" ? [{ value: true, label: "是" }, { value: false, label: "否" }] : []);
+    var choices = choicesOf(spec) || (spec.type === "boolean" ? [{ value: true, label: texts.yes }, { value: false, label: texts.no }] : []);
     select.appendChild(new Option(texts.choose, ""));
     choices.forEach(function (o, index) { select.appendChild(new Option(o.label, String(index))); });
     select.dataset.values = JSON.stringify(choices.map(function (o) { return o.value; }));
