@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from server import create_app
+from tests.api.test_documents import PDF
 from tests.support.world import BPMN, FORMS, World
 from workflows.definitions import catalog
 from workflows.engine.models import AuditEvent, FormDraft
@@ -312,3 +314,34 @@ def test_only_designers_write_and_designers_and_administrators_read(login: Any) 
     assert login("admin.hf").get(f"/forms/{STEM}").status_code == 200
     assert save(login("designer.hf"), schema, ui, 0).status_code == 200
     assert login("admin.hf").delete(f"/forms/{STEM}/draft").status_code == 403
+
+
+def _upload(api: Any, case_id: int) -> int:
+    response = api.client.post(
+        f"/api/v1/cases/{case_id}/documents",
+        data={"file": (io.BytesIO(PDF), "审计报告.pdf")},
+        headers=api._headers(),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    return int(response.get_json()["id"])
+
+
+def test_a_document_reference_must_name_a_document_of_the_case(login: Any, world: World) -> None:
+    designer = login("designer.hf")
+    schema, ui = copy.deepcopy(SCHEMA), copy.deepcopy(UISCHEMA)
+    schema["properties"]["audit_report"] = {"type": "integer", "title": "审计报告"}
+    ui["audit_report"] = {"ui:widget": "document"}
+    assert save(designer, schema, ui, 0).status_code == 200
+    assert designer.post(f"/forms/{STEM}/deploy", json={"note": "引用审计报告"}).status_code == 201
+    clerk = login("discipline.hf")
+    case, other = (world.open("accountability", data=REGISTER) for _ in range(2))
+    own_document, other_document = _upload(clerk, case.id), _upload(clerk, other.id)
+    task = world.task(case, "register").id
+    refused = clerk.post(f"/tasks/{task}/complete", json={"data": {"audit_report": other_document}})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {
+        "audit_report": ["应为本案件的材料（未撤回的案件材料）"]
+    }
+    done = clerk.post(f"/tasks/{task}/complete", json={"data": {"audit_report": own_document}})
+    assert done.status_code == 200, done.get_json()
