@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.world import FORMS, World, make_world
+from tests.support.world import BPMN, FORMS, World, make_world
 from workflows import access
-from workflows.definitions import form_checks, form_drafts
+from workflows.definitions import deployment, form_checks, form_drafts
 from workflows.errors import DraftConflict, ValidationFailed
 from workflows.runtime import Runtime
 
@@ -81,3 +81,35 @@ def test_a_save_over_a_stale_revision_names_the_revision_stored(rt: Runtime, wor
         _save(rt, shipped, 1)
     assert refused.value.details["revision"] == 2
     assert refused.value.details["saved_by"] == "designer.wh"
+
+
+def test_a_restart_redeploying_the_seed_does_not_revert_a_designed_form(
+    rt: Runtime, world: World
+) -> None:
+    shipped = json.loads((FORMS / NAME).read_text(encoding="utf-8"))
+    _save(rt, {**shipped, "title": "立案（设计）"}, 0)
+    with rt.transaction() as session:
+        designed = form_drafts.deploy_form(
+            session,
+            principal=access.principal_for(session, username="designer.hf"),
+            stem=STEM,
+            forms_dir=FORMS,
+            max_bytes=2_000_000,
+            clock=rt.clock,
+            note="立案改名",
+        )
+    assert designed.deployed == [("accountability", 2)]
+    with rt.transaction() as session:  # what `make run` does at every start
+        seeded = deployment.deploy(
+            session,
+            files=deployment.collect([BPMN / "accountability.bpmn"]),
+            form_source=deployment.FormFolder(FORMS),
+            max_bytes=2_000_000,
+            actor="cli",
+            clock=rt.clock,
+            note=deployment.CLI_NOTE,
+            confirm=True,
+        )
+    assert (seeded.deployed, seeded.unchanged) == ([], [("accountability", 1)])
+    with rt.db.reading() as session:
+        assert deployment.latest(session, process_key="accountability").version == 2
