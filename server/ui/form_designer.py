@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
 from server.ui import form_errors, schema_form
 from server.ui.common import bp
-from workflows.definitions import form_checks, form_drafts
+from workflows import access
+from workflows.definitions import catalog, form_checks, form_drafts
 from workflows.engine import form_messages
-from workflows.errors import ValidationFailed
+from workflows.errors import NotFound, ValidationFailed
 
 
 def _field_types() -> list[tuple[str, str]]:
@@ -92,12 +93,46 @@ def _texts() -> dict[str, str]:
     }
 
 
+@bp.get("/forms/new")
+def form_new() -> Any:
+    """新建表单: a designer names a new form (`stem`) and opens it in the designer; a name
+    that is not a lower-case identifier, or a form's that exists, is refused beside the field."""
+    stem = request.args.get("stem", "").strip()[:200]
+    with auth.reading() as (session, principal):
+        access.check_may_deploy(principal)
+        files = catalog.form_files(session, principal=principal)
+        listed = form_drafts.list_forms(session, principal=principal)
+    error = None
+    try:
+        form_checks.check_stem(stem)
+    except ValidationFailed as err:
+        error = err.errors[0]["message"]
+    if error is None and stem in {f.stem for f in listed}:
+        error = _("已有表单 %(stem)s：请在列表中点“设计”", stem=stem)
+    if error is not None:
+        return render_template(
+            "forms.html",
+            files=files,
+            drafts={f.stem: f.draft for f in listed},
+            undeployed=[f for f in listed if f.schema is None],
+            may_design=True,
+            new={"stem": stem, "error": error},
+        ), 422
+    return redirect(url_for("ui.form_design", stem=stem, new=1))
+
+
 @bp.get("/forms/<string:stem>/design")
 def form_design(stem: str) -> Any:
-    """The form designer on the draft (or, without one, the deployed form)."""
+    """The form designer on the draft (or, without one, the deployed form); with `new`, a
+    designer starts a form nobody has drafted or deployed (新建表单)."""
     with auth.reading() as (session, principal):
-        found = form_drafts.get(session, principal=principal, stem=stem)
         may_edit = principal.role == "designer"
+        try:
+            found = form_drafts.get(session, principal=principal, stem=stem)
+        except NotFound:
+            if not (may_edit and request.args.get("new")):
+                raise
+            found = form_drafts.FormView(form_checks.check_stem(stem), "", None, None, (), None)
     draft = found.draft
     schema = draft.schema if draft else found.schema or {"type": "object", "properties": {}}
     ui = draft.uischema if draft else found.uischema or {}
@@ -122,8 +157,8 @@ def form_design_preview(stem: str) -> Any:
     page renders it; with `check` the sample `values` (field path → text) are read and
     validated as completing a task would, each message beside its field. Nothing is stored."""
     form_errors.require_token()
-    with auth.reading() as (session, principal):
-        form_drafts.get(session, principal=principal, stem=stem)  # who may read the form
+    with auth.reading() as (_session, principal):
+        catalog.check_may_read_sources(principal)
     body = request.get_json(silent=True)
     body = body if isinstance(body, dict) else {}
     schema, ui = body.get("schema"), body.get("uischema", {})

@@ -110,3 +110,35 @@ def test_a_document_field_offers_the_cases_documents(
     client, _csrf = logged_in("discipline.hf")
     page = client.get(f"/tasks/{world.task(case, 'register').id}").get_data(as_text=True)
     assert f'<option value="{found.id}">审计报告〔2026〕3号</option>' in page
+
+
+def test_a_designer_starts_a_new_form_and_the_diagram_editor_offers_its_draft(
+    logged_in: Any, rt: Runtime
+) -> None:
+    client, _csrf = logged_in("designer.hf")
+    bad = client.get("/forms/new?stem=Hearing-1")
+    assert bad.status_code == 422
+    assert "表单名应以小写英文字母开头" in bad.get_data(as_text=True)
+    taken = client.get(f"/forms/new?stem={STEM}")
+    assert taken.status_code == 422 and "已有表单" in taken.get_data(as_text=True)
+    made = client.get("/forms/new?stem=appeal_hearing")
+    assert made.status_code == 302
+    assert made.headers["Location"].endswith("/forms/appeal_hearing/design?new=1")
+    assert client.get("/forms/appeal_hearing/design?new=1").status_code == 200
+    assert client.get("/forms/appeal_hearing/design").status_code == 404  # nothing saved yet
+    clerk, _csrf = logged_in("discipline.hf")
+    assert clerk.get("/forms/new?stem=appeal_hearing").status_code == 403
+    with rt.transaction() as session:
+        form_drafts.save(
+            session,
+            principal=access.principal_for(session, username="designer.hf"),
+            stem="appeal_hearing",
+            schema={"type": "object", "title": "听证", "properties": {}},
+            uischema={},
+            base_revision=0,
+            clock=rt.clock,
+        )
+    listed = client.get("/forms").get_data(as_text=True)
+    assert 'id="design-appeal_hearing"' in listed and "（未部署）" in listed
+    editor = client.get("/processes/appeal/edit").get_data(as_text=True)
+    assert "appeal_hearing.schema.json" in editor and "appeal_hearing.uischema.json" in editor

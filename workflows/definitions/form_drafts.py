@@ -243,6 +243,16 @@ class DesignedForms:
             deployed.update(json.loads(row.forms_json or "{}"))
         return cls(_drafts(session), deployed, deployment.FormFolder(forms_dir))
 
+    def names(self) -> list[str]:
+        """Every form file name a user task may reference: drafted, deployed or in forms/."""
+        found = set(self.deployed)
+        for stem in self.drafts:
+            found.update(file_names(stem))
+        folder = self.folder.folder
+        if folder.is_dir():
+            found.update(p.name for p in folder.glob("*.json") if stem_of(p.name))
+        return sorted(found)
+
     def load(
         self, name: str, *, referenced_by: str, element: str
     ) -> tuple[dict[str, Any] | None, list[Problem]]:
