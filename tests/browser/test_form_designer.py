@@ -10,10 +10,12 @@ import re
 from typing import Any
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from tests.browser.conftest import log_in, screenshot
 from tests.support.world import FINDING, World
 from workflows.definitions import catalog
+from workflows.engine.models import FormDraft
 
 STEM = "accountability_register"
 
@@ -154,3 +156,38 @@ def test_a_second_designer_saving_the_same_draft_is_told_and_keeps_the_edits(
     first.get_by_role("button", name="载入对方的草稿").click()
     expect(first.get_by_label("表单标题")).to_have_value("立案（乙）")
     expect(first.locator("#fd-draft")).to_have_text(re.compile(r"^第 2 稿，由 designer\.wh"))
+
+
+def test_a_six_element_row_is_added_renamed_with_its_reason_and_shown_as_the_grid(
+    open_page: Any, world: World
+) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto(f"/forms/{STEM}/design")
+    expect(page.locator("#fd-fields")).to_have_attribute("data-state", "ready")
+    page.get_by_label("字段类型").select_option(label="六要件表格（一行）")
+    page.get_by_role("button", name="添加", exact=True).click()
+    key = page.get_by_label("字段键（英文标识，如 decided_on）")
+    key.fill("motive")
+    key.press("Tab")
+    page.get_by_label("标题", exact=True).fill("动机态度")
+    page.get_by_label("标题", exact=True).press("Tab")
+    page.get_by_label("有利情形").fill("出以公心")
+    page.get_by_label("有利情形").press("Tab")
+    page.get_by_label("不利情形").fill("缘于私利")
+    page.get_by_label("不利情形").press("Tab")
+    page.get_by_label("必填", exact=True).check()
+    grid = page.locator("#preview table.six-elements")
+    expect(grid).to_contain_text("动机态度")
+    expect(grid).to_contain_text("出以公心")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#fd-draft")).to_contain_text("第 1 稿")
+    with world.rt.db.reading() as session:
+        draft = session.execute(select(FormDraft)).scalar_one()
+        schema = json.loads(draft.schema_json)
+    assert schema["properties"]["motive"]["oneOf"] == [
+        {"const": "favourable", "title": "出以公心"},
+        {"const": "unfavourable", "title": "缘于私利"},
+    ]
+    assert "motive_reason" in schema["properties"] and "element_1" not in schema["properties"]
+    assert {"motive", "motive_reason"} <= set(schema["required"])

@@ -151,7 +151,12 @@
     var next = document.querySelector("#fd-fields [data-edit]");
     (next || $("fd-add-type")).focus();
   }
+  /* A field's key changed: everywhere it is named (a six-element row's reason follows its pole). */
   function rename(from, to) {
+    if (isPole(from)) { renameOne(from + "_reason", to + "_reason"); }
+    renameOne(from, to);
+  }
+  function renameOne(from, to) {
     var renamed = {};
     Object.keys(props()).forEach(function (k) { renamed[k === from ? to : k] = props()[k]; });
     schema.properties = renamed;
@@ -160,9 +165,11 @@
     if (Array.isArray(schema.required)) { schema.required = schema.required.map(function (k) { return k === from ? to : k; }); }
     eachRule(function (rule) { ["a", "b"].forEach(function (side) { if (rule[side] === from) { rule[side] = to; } }); });
   }
+  /* 必填 of a six-element row asks for its pole and its reason. */
   function setRequired(key, on) {
-    var list = requiredList().filter(function (k) { return k !== key; });
-    if (on) { list.push(key); }
+    var keys = isPole(key) ? [key, key + "_reason"] : [key];
+    var list = requiredList().filter(function (k) { return keys.indexOf(k) < 0; });
+    if (on) { list = list.concat(keys); }
     if (list.length) { schema.required = list; } else { delete schema.required; }
   }
 
@@ -672,7 +679,7 @@
       var key = $("fd-key").value.trim();
       if (key === selected) { keyError(""); return; }
       if (!KEY.test(key)) { keyError(texts.key_bad); return; }
-      if (key in props()) { keyError(texts.key_taken); return; }
+      if (key in props() || (isPole(selected) && (key + "_reason") in props())) { keyError(texts.key_taken); return; }
       rename(selected, key);
       selected = key;
       changed();
