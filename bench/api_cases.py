@@ -81,7 +81,7 @@ def case_world(url: str) -> tuple[Runtime, dict[str, list[int]]]:
         deployment.deploy(
             session,
             files=deployment.collect(paths),
-            forms_dir=ROOT / "forms",
+            form_source=deployment.FormFolder(ROOT / "forms"),
             max_bytes=2_000_000,
             actor="bench",
             clock=rt.clock,

@@ -158,7 +158,7 @@ def queue_world(url: str, cases: int) -> Runtime:
                     *sorted((ROOT / "bpmn" / "decisions").glob("*.dmn")),
                 ]
             ),
-            forms_dir=ROOT / "forms",
+            form_source=deployment.FormFolder(ROOT / "forms"),
             max_bytes=2_000_000,
             actor="bench",
             clock=rt.clock,

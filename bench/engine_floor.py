@@ -60,7 +60,7 @@ def _runtime(url: str) -> Runtime:
         deployment.deploy(
             session,
             files=deployment.collect([DATA / "deadline.bpmn", DATA / "loop.bpmn"]),
-            forms_dir=DATA / "forms",
+            form_source=deployment.FormFolder(DATA / "forms"),
             max_bytes=2_000_000,
             actor="bench",
             clock=rt.clock,

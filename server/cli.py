@@ -85,7 +85,7 @@ def deploy(rt: Runtime, paths: tuple[Path, ...], user: str, note: str, strict: b
         result = deployment.deploy(
             session,
             files=files,
-            forms_dir=rt.settings.forms_dir,
+            form_source=deployment.FormFolder(rt.settings.forms_dir),
             max_bytes=rt.settings.max_definition_bytes,
             actor=user,
             clock=rt.clock,
@@ -108,7 +108,9 @@ def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
     """Run every deployment check without deploying."""
     files = deployment.collect(paths)
     checked = deployment.check(
-        files, forms_dir=rt.settings.forms_dir, max_bytes=rt.settings.max_definition_bytes
+        files,
+        form_source=deployment.FormFolder(rt.settings.forms_dir),
+        max_bytes=rt.settings.max_definition_bytes,
     )
     if checked.errors:
         raise DefinitionError(f"发现 {len(checked.errors)} 个错误", checked.problems)

@@ -13,6 +13,7 @@ database, and one log line instead of a traceback per request.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template_string, request
@@ -26,6 +27,7 @@ from workflows.errors import (
     Conflict,
     DefinitionError,
     DomainError,
+    DraftConflict,
     ExpressionError,
     Forbidden,
     NotFound,
@@ -95,6 +97,12 @@ def problem(err: DomainError) -> tuple[dict[str, Any], int]:
         body["errors"] = fields
     if isinstance(err, DefinitionError):
         body["problems"] = [p.as_dict() for p in err.problems]
+    if isinstance(err, DraftConflict):  # the draft as stored now, for 载入对方的草稿 / 覆盖保存
+        saved_at = err.details.get("saved_at")
+        body["draft"] = {
+            **err.details,
+            "saved_at": saved_at.isoformat() if isinstance(saved_at, datetime) else None,
+        }
     return body, status
 
 

@@ -41,6 +41,13 @@ class AuditNotWritten(Conflict):
     code = "audit_not_written"
 
 
+class DraftConflict(Conflict):
+    """A form draft was saved, discarded or deployed since the revision the caller started
+    from; the details name the revision stored now, who saved it and when (None: no draft)."""
+
+    code = "draft_conflict"
+
+
 class TaskAlreadyCompleted(Conflict):
     code = "task_already_completed"
 

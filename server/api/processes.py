@@ -17,7 +17,7 @@ from marshmallow import Schema, fields, validate
 from server import auth
 from server.api.common import Blueprint
 from workflows import access
-from workflows.definitions import catalog, deployment, diff
+from workflows.definitions import catalog, deployment, diff, form_drafts
 from workflows.definitions.deployment import SourceFile
 from workflows.errors import ValidationFailed
 
@@ -313,17 +313,18 @@ def get_version_diff(key: str, old: int, new: int) -> Any:
 @blp.doc(requestBody=_UPLOAD_BODY)
 @blp.response(200, ValidationResultSchema)
 def validate_definitions() -> Any:
-    """Run every deployment check and lint on uploaded BPMN/DMN files and list the problems
-    with file, element id and name, severity (error / warning) and a Chinese reason; nothing
-    is stored (designers only)."""
+    """Run every deployment check and lint on uploaded BPMN/DMN files (forms as deploying
+    reads them: drafts first) and list the problems with file, element id and name, severity
+    (error / warning) and a Chinese reason; nothing is stored (designers only)."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         access.check_may_deploy(principal)
         settings = deployment.limit_settings(session)
+        designed = form_drafts.DesignedForms.read(session, forms_dir=rt.settings.forms_dir)
     files, _note, _confirm = _uploaded_files()
     checked = deployment.check(
         files,
-        forms_dir=rt.settings.forms_dir,
+        form_source=designed,
         max_bytes=rt.settings.max_definition_bytes,
         settings=settings,
     )
@@ -386,7 +387,9 @@ def deploy_definitions() -> Any:
     changed process or decision becomes a new immutable version storing the note and who
     deployed. Any error refuses the whole upload (422 with the problems); warnings refuse it
     (409 listing them) unless `confirm` is true; nothing is stored then. Running instances
-    keep their version (designers only)."""
+    keep their version. User tasks' forms are read from their drafts (which the new versions
+    pin and which are then deleted), else as last deployed, else from forms/ (designers
+    only)."""
     rt = auth.runtime()
     with auth.reading() as (_session, principal):
         access.check_may_deploy(principal)
@@ -394,13 +397,12 @@ def deploy_definitions() -> Any:
     files, note, confirm = _uploaded_files()
     deployment.check_note(note)
     with auth.writing() as (session, principal):
-        access.check_may_deploy(principal)
-        result = deployment.deploy(
+        result = form_drafts.deploy_files(
             session,
+            principal=principal,
             files=files,
             forms_dir=rt.settings.forms_dir,
             max_bytes=rt.settings.max_definition_bytes,
-            actor=principal.username,
             clock=rt.clock,
             note=note or "",
             confirm=confirm,

@@ -20,7 +20,7 @@ from server import auth, inputs
 from server.ui import i18n, schema_form
 from server.ui.common import bp, is_htmx
 from workflows.cases import tolerance
-from workflows.definitions import catalog, diff
+from workflows.definitions import catalog, diff, form_drafts
 from workflows.roles import ROLES
 
 
@@ -107,7 +107,8 @@ def process_edit(key: str) -> Any:
         found = catalog.process(session, principal=principal, key=key)
         xml = catalog.version_row(session, key=key, version=found.latest.version).bpmn_xml
         may_deploy = principal.role == "designer"
-    forms_dir = Path(auth.runtime().settings.forms_dir)
+        forms_dir = Path(auth.runtime().settings.forms_dir)
+        names = form_drafts.DesignedForms.read(session, forms_dir=forms_dir).names()
     return render_template(
         "modeler.html",
         kind="bpmn",
@@ -119,15 +120,14 @@ def process_edit(key: str) -> Any:
         companions=[],
         callers=[],
         may_deploy=may_deploy,
-        editor={**editor_settings(), "panel": panel_settings(forms_dir, may_check=may_deploy)},
+        editor={**editor_settings(), "panel": panel_settings(names, may_check=may_deploy)},
     )
 
 
-def panel_settings(forms_dir: Path, *, may_check: bool) -> dict[str, Any]:
+def panel_settings(names: list[str], *, may_check: bool) -> dict[str, Any]:
     """What the properties panel (panel/properties.js) needs: the roles in Chinese for the
-    lanes, the form files of this deployment (forms_dir, where deploying looks them up),
+    lanes, the form files a deployment finds (`names`: drafts, deployed forms, forms/),
     whether and where expressions are checked as typed (designers only), and its texts."""
-    names = sorted(p.name for p in forms_dir.glob("*.json")) if forms_dir.is_dir() else []
     return {
         "roles": ROLES,
         "forms": [n for n in names if n.endswith(".schema.json")],
@@ -184,10 +184,20 @@ def decision_edit(key: str) -> Any:
 
 @bp.get("/forms")
 def forms() -> Any:
-    """The form files of the latest deployed versions, with the processes using them."""
+    """The form files of the latest deployed versions, with the processes using them, the
+    drafts saved in the form designer (and those of forms not yet deployed), 新建表单."""
     with auth.reading() as (session, principal):
         files = catalog.form_files(session, principal=principal)
-    return render_template("forms.html", files=files)
+        listed = form_drafts.list_forms(session, principal=principal)
+        may_design = principal.role == "designer"
+    return render_template(
+        "forms.html",
+        files=files,
+        drafts={f.stem: f.draft for f in listed},
+        undeployed=[f for f in listed if f.schema is None],
+        may_design=may_design,
+        new={},
+    )
 
 
 def _pair_of(name: str) -> tuple[str, str]:

@@ -5,7 +5,8 @@ A field's `path` is the validator's name for it (`findings`, `pairs/0/upper`), w
 also its input's `name`, so an error from `workflows.forms.validate` or from a domain
 action (`ValidationFailed` naming `departure_reason`) lands on its input. The constructs
 the forms in forms/ use are covered: text, long text (`ui:widget: textarea`), dates,
-integers, choices (`oneOf` of consts or `enum`, as radios or a select), booleans, read-only
+integers, choices (`oneOf` of consts or `enum`, as radios or a select), booleans, a case
+document chosen by its id (`ui:widget: document`), read-only
 values, nested objects, arrays of items, and the six-element grid (an element with its
 favourable / unfavourable pole and a `<key>_reason`, DOMAIN.md §2.2), shown as a table.
 """
@@ -17,8 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.engine import forms
-from workflows.errors import FormInvalid, FormProblem, ValidationFailed
+from workflows.engine.form_messages import by_path, choices, generic
 
 #: The poles of a six-element row and the column headings of the grid.
 POLES = ("favourable", "unfavourable")
@@ -37,7 +37,8 @@ class Option:
 @dataclass
 class Field:
     path: str
-    widget: str  # text textarea date number select radio checkbox readonly object array grid person
+    widget: str  # text textarea date number select radio checkbox readonly object array grid
+    # person document
     label: str
     help: str = ""
     required: bool = False
@@ -113,7 +114,7 @@ def _ordered(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
 
 
 def _is_pole(schema: Mapping[str, Any]) -> bool:
-    found = forms.choices(schema)
+    found = choices(schema)
     return found is not None and {value for value, _ in found} == set(POLES)
 
 
@@ -200,7 +201,7 @@ def _field(
         required=required,
         value=values.get(path, ""),
     )
-    found = forms.choices(schema)
+    found = choices(schema)
     if found is not None:
         made.options = [Option(encode(value), title) for value, title in found]
     if schema.get("readOnly") or ui.get("ui:readonly"):
@@ -231,6 +232,8 @@ def _field(
         )
     elif kind == "boolean":
         made.widget = "checkbox"
+    elif kind == "integer" and ui.get("ui:widget") == "document":  # 案件材料, by its id
+        made.widget = "document"
     elif kind in ("integer", "number"):
         made.widget, made.integer = "number", kind == "integer"
     elif schema.get("format") == "date" or ui.get("ui:widget") == "date":
@@ -265,24 +268,8 @@ def read(
     that is not one): each `{"field", "message"}`. Empty inputs are left out; read-only ones too."""
     problems: list[dict[str, str]] = []
     fields = build(schema, ui, posted)
-    data = _read_object(fields, posted, problems, _schemas(schema))
+    data = _read_object(fields, posted, problems, by_path(schema))
     return data, problems
-
-
-def _schemas(schema: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
-    """Each property's schema by path (array items under `<path>/*`)."""
-    found: dict[str, Mapping[str, Any]] = {}
-    for name, sub in (schema.get("properties") or {}).items():
-        found[f"{prefix}{name}"] = sub
-        found.update(_schemas(sub, f"{prefix}{name}/"))
-        if isinstance(sub.get("items"), Mapping):
-            found[f"{prefix}{name}/*"] = sub["items"]
-            found.update(_schemas(sub["items"], f"{prefix}{name}/*/"))
-    return found
-
-
-def _generic(path: str) -> str:
-    return "/".join("*" if _INDEX.match(part) else part for part in path.split("/"))
 
 
 def _read_object(
@@ -338,8 +325,13 @@ def _read_one(
     text = (posted.get(made.path) or "").strip()
     if not text:
         return _MISSING
+    if made.widget == "document":  # the task page offers the case's documents by id
+        if text.isdigit():
+            return int(text)
+        problems.append({"field": made.path, "message": "请从案件材料中选择"})
+        return text
     if made.options:
-        for value, _title in forms.choices(schemas.get(_generic(made.path), {})) or []:
+        for value, _title in choices(schemas.get(generic(made.path), {})) or []:
             if encode(value) == text:
                 return value
         problems.append({"field": made.path, "message": "请从所列选项中选择"})
@@ -353,71 +345,6 @@ def _read_one(
             )
             return text
     return text
-
-
-# --- Chinese messages ----------------------------------------------------------------------------
-
-
-_TYPES = {
-    "integer": "整数",
-    "number": "数字",
-    "boolean": "是或否",
-    "string": "文字",
-    "array": "若干项",
-    "object": "一组字段",
-}
-
-
-def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[dict[str, str]]:
-    """What the form's JSON Schema finds wrong with `data` (the domain's validator,
-    `workflows.engine.forms.validate`), each message in Chinese under its field's path."""
-    try:
-        forms.validate(forms.compile(dict(schema)), dict(data))
-    except FormInvalid as err:
-        return messages(schema, err)
-    return []
-
-
-def messages(schema: Mapping[str, Any], refused: ValidationFailed) -> list[dict[str, str]]:
-    """A refusal of form data as the page words it: a rule of the form's JSON Schema in
-    Chinese beside its field, any other refusal (a rule of the process) as it was given."""
-    if not isinstance(refused, FormInvalid):
-        return refused.errors or [{"field": "(form)", "message": refused.message}]
-    schemas = _schemas(schema)
-    return [
-        {"field": p.field, "message": _message(p, schemas.get(_generic(p.field), {}))}
-        for p in refused.problems
-    ]
-
-
-def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:
-    rule, limit = problem.rule, problem.limit
-    if rule == "required":
-        if forms.choices(schema) is not None:
-            return "请选择一项"
-        return "请至少填写一项" if schema.get("type") == "array" else "请填写此项"
-    if rule == "minLength":
-        return f"至少填写 {limit} 个字"
-    if rule == "maxLength":
-        return f"最多填写 {limit} 个字"
-    if rule == "format":
-        return "请填写有效的日期（年-月-日）" if limit == "date" else f"格式应为 {limit}"
-    if rule == "type":
-        wanted = "/".join(map(str, limit)) if isinstance(limit, list) else str(limit)
-        return f"应为{_TYPES.get(wanted, wanted)}"
-    if rule in ("oneOf", "anyOf", "enum", "const"):
-        return "请从所列选项中选择"
-    if rule == "minimum":
-        return f"不能小于 {limit}"
-    if rule == "maximum":
-        return f"不能大于 {limit}"
-    if rule == "minItems":
-        return f"至少填写 {limit} 项"
-    if rule == "maxItems":
-        return f"最多填写 {limit} 项"
-    if rule == "additionalProperties":
-        return "表单含有不接受的字段"
-    return f"填写有误（{problem.message}）"
 
 
 # --- errors beside their fields ----------------------------------------------------------------

@@ -30,6 +30,8 @@ from workflows import access
 from workflows.access import Principal
 from workflows.cases import service as cases
 from workflows.cases import tolerance
+from workflows.documents import service as documents_service
+from workflows.engine import form_messages
 from workflows.errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
 from workflows.org import people
 from workflows.tasks import candidates, completion, consultation_views, copies, drafts, views
@@ -103,6 +105,7 @@ def _page(
         top = schema_form.attach(fields, errors or [])
         _offer_people(session, principal, t, fields)
         case = cases.get(session, t.case_id) if t.case_id is not None else None
+        _offer_documents(session, principal, t, fields)
         context = {
             "t": t,
             "fields": fields,
@@ -168,6 +171,27 @@ def _offer_people(
                 schema_form.Option(value, label)
                 for value, label in _choices(session, principal, task.id, candidates.REVIEWER)
             ]
+
+
+def _offer_documents(
+    session: Session,
+    principal: Principal,
+    task: views.TaskDetailView,
+    fields: list[schema_form.Field],
+) -> None:
+    """The form's document fields (文件引用) list the case's documents (案件材料) not
+    withdrawn, by title or file name."""
+    wanted = [f for top in fields for f in top.walk() if f.widget == "document"]
+    if not wanted or task.case_id is None:
+        return
+    found = documents_service.documents_of(session, principal=principal, case_id=task.case_id)
+    options = [
+        schema_form.Option(str(d.document.id), d.document.title or d.document.filename)
+        for d in found
+        if d.withdrawal is None
+    ]
+    for field in wanted:
+        field.options = options
 
 
 @bp.get("/tasks/<int:task_id>/candidates")
@@ -280,7 +304,7 @@ def task_submit(task_id: int) -> Any:
         ValidationFailed
     ) as err:  # the form's rules, or a rule of the process's action: nothing stored
         named = {p["field"] for p in unreadable}
-        said = [p for p in schema_form.messages(_schema(form), err) if p["field"] not in named]
+        said = [p for p in form_messages.messages(_schema(form), err) if p["field"] not in named]
         return _page(task_id, posted=posted, errors=unreadable + said, status=422)
     except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
         message = (

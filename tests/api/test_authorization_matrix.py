@@ -30,7 +30,7 @@ from tests.support.world import World, make_world
 from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import blacklist
-from workflows.definitions import catalog
+from workflows.definitions import catalog, form_drafts
 from workflows.definitions import migrations as process_migrations
 from workflows.documents import service as documents
 from workflows.engine import calendar_overrides, instances
@@ -249,6 +249,39 @@ DEFINITION = {
     ]
 }
 _SEQ = itertools.count(1)
+
+
+FORM = {
+    "type": "object",
+    "properties": {"decided_on": {"type": "string", "format": "date", "title": "决定日期"}},
+}
+
+
+def register_form(_probe: Probe) -> dict[str, Any]:
+    """The deployed form of 立案."""
+    return {"stem": "accountability_register"}
+
+
+def new_form(_probe: Probe) -> dict[str, Any]:
+    """A form nobody has drafted yet."""
+    return {"stem": f"matrix_form_{next(_SEQ)}"}
+
+
+def drafted(probe: Probe) -> dict[str, Any]:
+    """A new form's first draft, saved by designer.hf."""
+    params = new_form(probe)
+    rt = probe.world.rt
+    with rt.transaction() as session:
+        form_drafts.save(
+            session,
+            principal=access.principal_for(session, username="designer.hf"),
+            stem=params["stem"],
+            schema=FORM,
+            uischema={},
+            base_revision=0,
+            clock=rt.clock,
+        )
+    return params
 
 
 def two_versions(probe: Probe) -> dict[str, Any]:
@@ -590,6 +623,31 @@ POLICY += [  # processes, supervision, administration
         only("designer"),
         params=migrated_param,
         fresh=True,
+    ),
+    Row("GET", "/api/v1/forms", only("designer", "admin")),
+    Row("GET", "/api/v1/forms/{stem}", only("designer", "admin"), params=register_form),
+    Row(
+        "PUT",
+        "/api/v1/forms/{stem}/draft",
+        only("designer"),
+        params=new_form,
+        body=lambda _p, _a: {"schema": FORM, "uischema": {}, "base_revision": 0},
+        fresh=True,
+    ),
+    Row("DELETE", "/api/v1/forms/{stem}/draft", only("designer"), params=drafted, fresh=True),
+    Row(
+        "POST",
+        "/api/v1/forms/{stem}/preview",
+        only("designer", "admin"),
+        params=register_form,
+        body=lambda _p, _a: {"schema": FORM, "data": {"decided_on": "2026-03-02"}},
+    ),
+    Row(
+        "POST",
+        "/api/v1/forms/{stem}/deploy",
+        only("designer"),
+        params=register_form,
+        body=lambda _p, _a: {"note": "表单未改，重新部署", "confirm": True},
     ),
     Row("GET", "/api/v1/supervision/summary", only(*OVERSEERS)),
     Row("GET", "/api/v1/supervision/overdue", only(*OVERSEERS)),

@@ -34,7 +34,7 @@ def stuck(rt: Runtime, world: World) -> dict[str, int]:
         deployment.deploy(
             session,
             files=deployment.collect([DATA / "hostile_timers.bpmn"]),
-            forms_dir=rt.settings.forms_dir,
+            form_source=deployment.FormFolder(rt.settings.forms_dir),
             max_bytes=200_000,
             actor="designer.hf",
             clock=rt.clock,

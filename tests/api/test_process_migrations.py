@@ -283,7 +283,7 @@ def test_a_real_process_redeployed_unchanged_migrates_trivially(
         result = deployment.deploy(
             session,
             files=deployment.collect([again]),
-            forms_dir=FORMS,
+            form_source=deployment.FormFolder(FORMS),
             max_bytes=rt.settings.max_definition_bytes,
             actor="designer.hf",
             clock=rt.clock,

@@ -48,7 +48,9 @@ CITATION = re.compile(r"§\s*\d|第[一二三四五六七八九十百\d]+条")
 
 def test_every_bpmn_and_dmn_file_validates_with_the_shipped_forms() -> None:
     checked = deployment.check(
-        deployment.collect([BPMN_DIR]), forms_dir=FORMS_DIR, max_bytes=2_000_000
+        deployment.collect([BPMN_DIR]),
+        form_source=deployment.FormFolder(FORMS_DIR),
+        max_bytes=2_000_000,
     )
     assert [str(p) for p in checked.problems] == []
     assert set(CASE_PROCESSES) <= {p.process_id for p in checked.processes}

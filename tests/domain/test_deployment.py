@@ -39,7 +39,7 @@ def deploy_paths(rt: Runtime, *paths: Path, forms_dir: Path = FORMS) -> deployme
         return deployment.deploy(
             session,
             files=files,
-            forms_dir=forms_dir,
+            form_source=deployment.FormFolder(forms_dir),
             max_bytes=LIMIT,
             actor="tester",
             clock=rt.clock,
@@ -85,7 +85,9 @@ def revised_deadline(tmp_path: Path) -> Path:
 
 def problems_of(name: str, forms_dir: Path = BAD_FORMS) -> list[Problem]:
     checked = deployment.check(
-        deployment.collect([BAD / name]), forms_dir=forms_dir, max_bytes=LIMIT
+        deployment.collect([BAD / name]),
+        form_source=deployment.FormFolder(forms_dir),
+        max_bytes=LIMIT,
     )
     return checked.errors
 
@@ -203,7 +205,9 @@ def test_every_sample_definition_validates_cleanly_with_the_sample_forms() -> No
 
     paths = sorted(DATA.glob("*.bpmn")) + sorted(DATA.glob("*.dmn"))
     assert paths, "no sample definitions found"
-    checked = deployment.check(deployment.collect(paths), forms_dir=FORMS, max_bytes=LIMIT)
+    checked = deployment.check(
+        deployment.collect(paths), form_source=deployment.FormFolder(FORMS), max_bytes=LIMIT
+    )
     assert [str(p) for p in checked.errors] == []
     process_ids = {p.process_id for p in checked.processes}
     for path in paths:

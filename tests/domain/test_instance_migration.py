@@ -37,7 +37,7 @@ def _redeploy(rt: Runtime, tmp_path: Path, text: str) -> int:
         result = deployment.deploy(
             session,
             files=deployment.collect([path]),
-            forms_dir=FORMS,
+            form_source=deployment.FormFolder(FORMS),
             max_bytes=rt.settings.max_definition_bytes,
             actor="designer.hf",
             clock=rt.clock,

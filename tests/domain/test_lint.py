@@ -21,7 +21,10 @@ LIMIT = 2_000_000
 
 def _check(name: str, settings: set[tuple[str, str]] | None = None) -> deployment.Checked:
     return deployment.check(
-        deployment.collect([LINT / name]), forms_dir=FORMS, max_bytes=LIMIT, settings=settings
+        deployment.collect([LINT / name]),
+        form_source=deployment.FormFolder(FORMS),
+        max_bytes=LIMIT,
+        settings=settings,
     )
 
 
@@ -110,7 +113,7 @@ def test_a_boundary_timer_counts_as_a_time_limit() -> None:
     )
     checked = deployment.check(
         [deployment.SourceFile("lint_warnings.bpmn", timed.encode("utf-8"))],
-        forms_dir=FORMS,
+        form_source=deployment.FormFolder(FORMS),
         max_bytes=LIMIT,
     )
     assert [(p.element, p.severity) for p in checked.problems] == [("check", "warning")]
@@ -120,7 +123,9 @@ def test_a_boundary_timer_counts_as_a_time_limit() -> None:
 def test_the_shipped_processes_pass_without_errors_or_warnings() -> None:
     register_domain(hooks.REGISTRY)  # the actions the shipped processes call, as a server has
     checked = deployment.check(
-        deployment.collect([ROOT / "bpmn"]), forms_dir=ROOT / "forms", max_bytes=LIMIT
+        deployment.collect([ROOT / "bpmn"]),
+        form_source=deployment.FormFolder(ROOT / "forms"),
+        max_bytes=LIMIT,
     )
     assert [str(p) for p in checked.problems] == []
     assert {p.process_id for p in checked.processes} >= {
@@ -152,7 +157,7 @@ def test_reasons_read_in_chinese(english: str, chinese: str) -> None:
 def test_an_expression_problem_keeps_the_element_id_and_the_expression() -> None:
     checked = deployment.check(
         deployment.collect([ROOT / "tests" / "data" / "bad" / "bad_condition.bpmn"]),
-        forms_dir=FORMS,
+        form_source=deployment.FormFolder(FORMS),
         max_bytes=LIMIT,
     )
     [problem] = checked.errors

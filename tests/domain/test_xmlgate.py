@@ -146,7 +146,9 @@ def test_check_reports_the_gate_problem_and_builds_nothing(
     filename: str, data: bytes, reason: str
 ) -> None:
     checked = deployment.check(
-        [deployment.SourceFile(filename, data)], forms_dir=FORMS, max_bytes=LIMIT
+        [deployment.SourceFile(filename, data)],
+        form_source=deployment.FormFolder(FORMS),
+        max_bytes=LIMIT,
     )
     assert [(p.file, p.element) for p in checked.problems] == [(filename, None)]
     assert reason.lower() in checked.problems[0].reason.lower()
@@ -155,7 +157,9 @@ def test_check_reports_the_gate_problem_and_builds_nothing(
 
 def test_check_reports_an_oversized_file_and_builds_nothing() -> None:
     checked = deployment.check(
-        [deployment.SourceFile("deadline.bpmn", GOOD)], forms_dir=FORMS, max_bytes=len(GOOD) - 1
+        [deployment.SourceFile("deadline.bpmn", GOOD)],
+        form_source=deployment.FormFolder(FORMS),
+        max_bytes=len(GOOD) - 1,
     )
     assert [p.file for p in checked.problems] == ["deadline.bpmn"]
     assert "over the limit" in checked.problems[0].reason
@@ -167,7 +171,7 @@ def test_check_blames_only_the_refused_file_next_to_a_good_one() -> None:
         deployment.SourceFile("deadline.bpmn", GOOD),
         deployment.SourceFile("external_entity.bpmn", EXTERNAL_ENTITY),
     ]
-    checked = deployment.check(files, forms_dir=FORMS, max_bytes=LIMIT)
+    checked = deployment.check(files, form_source=deployment.FormFolder(FORMS), max_bytes=LIMIT)
     assert [p.file for p in checked.errors] == ["external_entity.bpmn"]
     assert [p.process_id for p in checked.processes] == ["deadline"]
 
@@ -181,7 +185,7 @@ def test_deploying_a_good_file_with_a_refused_one_stores_nothing(rt) -> None:
         deployment.deploy(
             session,
             files=files,
-            forms_dir=FORMS,
+            form_source=deployment.FormFolder(FORMS),
             max_bytes=LIMIT,
             actor="tester",
             clock=rt.clock,

@@ -31,7 +31,7 @@ class Scenario:
     def __init__(self, process_id: str, files: list[str], mode: str, now: str) -> None:
         checked = deployment.check(
             deployment.collect([DATA / f for f in files]),
-            forms_dir=DATA / "forms",
+            form_source=deployment.FormFolder(DATA / "forms"),
             max_bytes=1_000_000,
         )
         assert not checked.errors, [str(p) for p in checked.errors]

@@ -58,7 +58,7 @@ def _deliver(rt: Runtime, instance_id: int, payload: dict) -> bool:
 def test_unregistered_action_is_refused_at_deploy() -> None:
     checked = deployment.check(
         deployment.collect([DATA / "bad" / "unknown_action.bpmn"]),
-        forms_dir=DATA / "forms",
+        form_source=deployment.FormFolder(DATA / "forms"),
         max_bytes=1_000_000,
     )
     assert [(p.element, "no_such_action" in p.reason) for p in checked.errors] == [("fill", True)]

@@ -19,7 +19,7 @@ def _compiled(tmp_path: Path, text: str) -> engine.Compiled:
     (tmp_path / "deadline.bpmn").write_text(text, encoding="utf-8")
     checked = deployment.check(
         deployment.collect([tmp_path / "deadline.bpmn"]),
-        forms_dir=DATA / "forms",
+        form_source=deployment.FormFolder(DATA / "forms"),
         max_bytes=1_000_000,
     )
     assert not checked.errors, [str(p) for p in checked.errors]
@@ -116,7 +116,7 @@ def _migrating(tmp_path: Path, text: str) -> engine.Compiled:
     (tmp_path / "migrating.bpmn").write_text(text, encoding="utf-8")
     checked = deployment.check(
         deployment.collect([tmp_path / "migrating.bpmn"]),
-        forms_dir=DATA / "forms",
+        form_source=deployment.FormFolder(DATA / "forms"),
         max_bytes=1_000_000,
     )
     assert not checked.errors, [str(p) for p in checked.errors]
@@ -168,7 +168,7 @@ def test_an_instance_waiting_on_a_timer_keeps_its_fire_time(mode: str, tmp_path:
     )
     checked = deployment.check(
         deployment.collect([tmp_path / "waiting.bpmn"]),
-        forms_dir=DATA / "forms",
+        form_source=deployment.FormFolder(DATA / "forms"),
         max_bytes=1_000_000,
     )
     renamed = engine.load_spec(checked.processes[0].spec_json)

@@ -93,7 +93,10 @@ def timer_bpmn(tag: str, expression: str, *, on: str = "boundary") -> bytes:
 
 def problems_of(data: bytes, now: datetime = NOW) -> list[tuple[str | None, str]]:
     checked = deployment.check(
-        [deployment.SourceFile("hostile.bpmn", data)], forms_dir=FORMS, max_bytes=200_000, now=now
+        [deployment.SourceFile("hostile.bpmn", data)],
+        form_source=deployment.FormFolder(FORMS),
+        max_bytes=200_000,
+        now=now,
     )
     return [(p.element, p.reason) for p in checked.errors]
 
@@ -242,7 +245,7 @@ def test_deploy_refuses_a_hostile_timer_and_stores_nothing(rt: Runtime, tmp_path
         deployment.deploy(
             session,
             files=deployment.collect([path]),
-            forms_dir=FORMS,
+            form_source=deployment.FormFolder(FORMS),
             max_bytes=200_000,
             actor="designer",
             clock=rt.clock,

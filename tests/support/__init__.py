@@ -22,7 +22,7 @@ def deploy(rt: Runtime, *names: str) -> deployment.Deployed:
         return deployment.deploy(
             session,
             files=files,
-            forms_dir=rt.settings.forms_dir,
+            form_source=deployment.FormFolder(rt.settings.forms_dir),
             max_bytes=rt.settings.max_definition_bytes,
             actor="tester",
             clock=rt.clock,

@@ -289,7 +289,7 @@ def _build(rt: Runtime, *, today: str, processes: list[str] | None) -> World:
         deployment.deploy(
             session,
             files=deployment.collect(paths),
-            forms_dir=FORMS,
+            form_source=deployment.FormFolder(FORMS),
             max_bytes=2_000_000,
             actor="designer.hf",
             clock=clock,

@@ -29,7 +29,7 @@ def _deploy(rt: Runtime, content: str, note: str) -> None:
         deployment.deploy(
             session,
             files=[SourceFile("accountability.bpmn", content.encode("utf-8"))],
-            forms_dir=FORMS,
+            form_source=deployment.FormFolder(FORMS),
             max_bytes=2_000_000,
             actor="designer.hf",
             clock=rt.clock,

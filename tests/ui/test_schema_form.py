@@ -12,6 +12,7 @@ from flask import Flask, render_template_string
 
 from server.ui import schema_form
 from tests.support.world import FORMS
+from workflows.engine import form_messages
 
 
 def _form(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -66,7 +67,7 @@ def test_list_items_are_read_back_and_blank_rows_dropped() -> None:
             }
         ]
     }
-    assert schema_form.problems(schema, data) == []
+    assert form_messages.problems(schema, data) == []
     grown = schema_form.build(schema, ui, posted, extra_rows={"pairs": 1})
     assert len(grown[0].rows) == 3 and grown[0].rows[0][0].value == "市委书记"
 
@@ -74,9 +75,9 @@ def test_list_items_are_read_back_and_blank_rows_dropped() -> None:
 def test_an_empty_list_and_a_missing_item_field_are_named() -> None:
     schema, ui = _form("periodic_talks_plan")
     data, _ = schema_form.read(schema, ui, {})
-    assert schema_form.problems(schema, data) == [{"field": "pairs", "message": "请至少填写一项"}]
+    assert form_messages.problems(schema, data) == [{"field": "pairs", "message": "请至少填写一项"}]
     data, _ = schema_form.read(schema, ui, {"pairs/0/upper": "市委书记"})
-    assert schema_form.problems(schema, data) == [
+    assert form_messages.problems(schema, data) == [
         {"field": "pairs/0/lower", "message": "请填写此项"},
         {"field": "pairs/0/lower_unit", "message": "请填写此项"},
     ]
@@ -125,14 +126,14 @@ def test_boolean_choices_and_bad_dates_get_chinese_messages() -> None:
         schema, ui, {"distinction_pioneering": "false", "motive": "nonsense"}
     )
     assert data["distinction_pioneering"] is False
-    found = {p["field"]: p["message"] for p in schema_form.problems(schema, data)}
+    found = {p["field"]: p["message"] for p in form_messages.problems(schema, data)}
     assert (
         found["motive"] == "请从所列选项中选择" and found["distinction_exploratory"] == "请选择一项"
     )
     schema, ui = _form("accountability_investigate")
     found = {
         p["field"]: p["message"]
-        for p in schema_form.problems(
+        for p in form_messages.problems(
             schema,
             {"findings": "查明属实", "responsibility": "direct", "investigated_on": "2026-02-30"},
         )

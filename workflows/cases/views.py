@@ -42,9 +42,9 @@ from workflows.cases import (
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
 from workflows.documents import service as documents
-from workflows.engine import forms
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
+from workflows.engine.form_messages import choices
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import NotFound, ValidationFailed
 from workflows.org import people
@@ -897,7 +897,7 @@ def opinion(data: Any, schema: Mapping[str, Any]) -> str | None:
     text: str | None = None
     for key, field in properties.items():
         value = data.get(key)
-        labels = dict(forms.choices(field) or [])
+        labels = dict((choices(field) if isinstance(field, dict) else None) or [])
         if labels and value in labels and set(labels) != {"favourable", "unfavourable"}:
             chosen.append(labels[value])
         elif (

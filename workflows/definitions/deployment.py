@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lxml import etree
 from sqlalchemy import func, select
@@ -77,6 +77,31 @@ class Checked:
         return [p for p in self.problems if p.severity == lint.WARNING]
 
 
+class FormSource(Protocol):
+    """Where deploying finds the form files (`<stem>.schema.json`, `<stem>.uischema.json`)
+    that user tasks name: the folder forms/ for the CLI (`FormFolder`), the designer's drafts
+    and the deployed forms for the API (`form_drafts.DesignedForms`)."""
+
+    def load(
+        self, name: str, *, referenced_by: str, element: str
+    ) -> tuple[dict[str, Any] | None, list[Problem]]:
+        """The checked form, or the problems naming the BPMN file and element using it."""
+        ...
+
+
+@dataclass(frozen=True)
+class FormFolder:
+    """The form files of a folder (forms/, the seed `make run` deploys)."""
+
+    folder: Path
+
+    def load(
+        self, name: str, *, referenced_by: str, element: str
+    ) -> tuple[dict[str, Any] | None, list[Problem]]:
+        """The file `name` in the folder, read and checked (`forms.load`)."""
+        return forms.load(self.folder, name, referenced_by=referenced_by, element=element)
+
+
 NOTE_MAX = 500
 CLI_NOTE = "命令行部署"
 
@@ -108,7 +133,7 @@ def collect(paths: Iterable[Path]) -> list[SourceFile]:
 def check(
     files: list[SourceFile],
     *,
-    forms_dir: Path,
+    form_source: FormSource,
     max_bytes: int,
     now: datetime | None = None,
     settings: set[tuple[str, str]] | None = None,
@@ -169,7 +194,7 @@ def check(
         timed = lint.timed_by_boundary(root) if root is not None else set()
         timed |= {element for key, element in settings if key == process_id}
         problems, form_schemas = _check_user_tasks(
-            info, process_file.name, forms_dir, compiled, timed
+            info, process_file.name, form_source, compiled, timed
         )
         problems.extend(_check_actions(compiled, process_file.name))
         result.problems.extend(problems)
@@ -216,7 +241,7 @@ def _reason(err: Exception) -> str:
 def _check_user_tasks(
     info: engine.ProcessInfo,
     filename: str,
-    forms_dir: Path,
+    source: FormSource,
     compiled: engine.Compiled,
     timed: set[str],
 ) -> tuple[list[Problem], dict[str, Any]]:
@@ -263,9 +288,7 @@ def _check_user_tasks(
                 )
             )
         for name in filter(None, [task.form, task.ui_form]):
-            schema, found = forms.load(
-                forms_dir, name, referenced_by=filename, element=task.element
-            )
+            schema, found = source.load(name, referenced_by=filename, element=task.element)
             problems.extend(found)
             if schema is not None:
                 schemas[name] = schema
@@ -449,7 +472,7 @@ def deploy(
     session: Session,
     *,
     files: list[SourceFile],
-    forms_dir: Path,
+    form_source: FormSource,
     max_bytes: int,
     actor: str,
     clock: Clock,
@@ -464,7 +487,7 @@ def deploy(
     text = check_note(note)
     checked = check(
         files,
-        forms_dir=forms_dir,
+        form_source=form_source,
         max_bytes=max_bytes,
         now=clock.now(),
         settings=limit_settings(session),

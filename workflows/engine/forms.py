@@ -29,6 +29,16 @@ def load(
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         return None, [Problem(referenced_by, element, f"form {name!r} is not valid JSON: {err}")]
+    return check(schema, name, referenced_by=referenced_by, element=element)
+
+
+def check(
+    schema: Any, name: str, *, referenced_by: str, element: str
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A parsed form as deploying accepts it: an object that is a valid JSON Schema 2020-12;
+    problems name the BPMN file and element using it."""
+    if not isinstance(schema, dict):
+        return None, [Problem(referenced_by, element, f"form {name!r} is not a JSON object")]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
@@ -41,20 +51,6 @@ def load(
             )
         ]
     return schema, []
-
-
-def choices(schema: Any) -> list[tuple[Any, str]] | None:
-    """The (value, label) pairs of a choice field (`oneOf` of consts with titles, or `enum`),
-    or None when the field is not a choice."""
-    if not isinstance(schema, dict):
-        return None
-    if isinstance(schema.get("oneOf"), list) and all(
-        isinstance(o, dict) and "const" in o for o in schema["oneOf"]
-    ):
-        return [(o["const"], str(o.get("title", o["const"]))) for o in schema["oneOf"]]
-    if isinstance(schema.get("enum"), list):
-        return [(v, str(v)) for v in schema["enum"]]
-    return None
 
 
 def compile(schema: dict[str, Any]) -> Draft202012Validator:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflows import access
 from workflows.access import Principal, TaskFacts
+from workflows.documents import references
 from workflows.engine import instances
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, table_of
@@ -59,7 +60,14 @@ def complete(
     checked: list[TaskFacts] = []
 
     def authorize() -> None:
-        checked.append(access.check_may_complete(session, principal, _Ref(task_id)))
+        facts = access.check_may_complete(session, principal, _Ref(task_id))
+        checked.append(facts)
+        references.check(  # 文件引用 fields name documents of this case
+            session,
+            case_id=facts.case_id,
+            ui=references.task_ui_schema(session, task_id),
+            data=data,
+        )
 
     done = instances.complete_task(
         session,

@@ -79,7 +79,7 @@ def _world(rt: Runtime, *, today: str = "2026-03-02 09:00", review: bool = False
             deployment.deploy(
                 session,
                 files=[stand_in],
-                forms_dir=FORMS,
+                form_source=deployment.FormFolder(FORMS),
                 max_bytes=2_000_000,
                 actor="designer.hf",
                 clock=rt.clock,

@@ -190,7 +190,9 @@ _RUNNER = """<?xml version="1.0" encoding="UTF-8"?>
 def test_six_element_table_validates_and_every_rule_is_reachable() -> None:
     import SpiffWorkflow  # only for the DMN 1.3 schema it ships
 
-    checked = deployment.check(deployment.collect([DMN]), forms_dir=FORMS, max_bytes=2_000_000)
+    checked = deployment.check(
+        deployment.collect([DMN]), form_source=deployment.FormFolder(FORMS), max_bytes=2_000_000
+    )
     assert checked.problems == [] and [d for d, _ in checked.decisions] == ["six_elements"]
     xsd = Path(SpiffWorkflow.__file__).parent / "dmn" / "parser" / "schema" / "DMN13.xsd"
     schema = etree.XMLSchema(etree.parse(str(xsd)))

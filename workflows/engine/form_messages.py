@@ -1,0 +1,105 @@
+"""A form's validation messages in Chinese: each rule of its JSON Schema that form data
+breaks (`forms.validate`), worded for the person filling it and named by the field's path
+(`findings`, `pairs/0/upper`). The task page, the form designer's 试填校验 and the API's
+form preview say the same thing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from workflows.engine import forms
+from workflows.errors import FormInvalid, FormProblem, ValidationFailed
+
+_INDEX = re.compile(r"^\d+$")
+
+
+def choices(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
+    """The (value, label) of a choice field: `oneOf` of consts with titles, or an `enum`."""
+    if isinstance(schema.get("oneOf"), list) and all(
+        isinstance(o, dict) and "const" in o for o in schema["oneOf"]
+    ):
+        return [(o["const"], str(o.get("title", o["const"]))) for o in schema["oneOf"]]
+    if isinstance(schema.get("enum"), list):
+        return [(v, str(v)) for v in schema["enum"]]
+    return None
+
+
+def by_path(schema: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
+    """Each property's schema by path (array items under `<path>/*`)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for name, sub in (schema.get("properties") or {}).items():
+        found[f"{prefix}{name}"] = sub
+        found.update(by_path(sub, f"{prefix}{name}/"))
+        if isinstance(sub.get("items"), Mapping):
+            found[f"{prefix}{name}/*"] = sub["items"]
+            found.update(by_path(sub["items"], f"{prefix}{name}/*/"))
+    return found
+
+
+def generic(path: str) -> str:
+    """A field path with its array indices as `*` (`pairs/0/upper` → `pairs/*/upper`)."""
+    return "/".join("*" if _INDEX.match(part) else part for part in path.split("/"))
+
+
+_TYPES = {
+    "integer": "整数",
+    "number": "数字",
+    "boolean": "是或否",
+    "string": "文字",
+    "array": "若干项",
+    "object": "一组字段",
+}
+
+
+def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What the form's JSON Schema finds wrong with `data` (the domain's validator,
+    `workflows.engine.forms.validate`), each message in Chinese under its field's path."""
+    try:
+        forms.validate(forms.compile(dict(schema)), dict(data))
+    except FormInvalid as err:
+        return messages(schema, err)
+    return []
+
+
+def messages(schema: Mapping[str, Any], refused: ValidationFailed) -> list[dict[str, str]]:
+    """A refusal of form data as the page words it: a rule of the form's JSON Schema in
+    Chinese beside its field, any other refusal (a rule of the process) as it was given."""
+    if not isinstance(refused, FormInvalid):
+        return refused.errors or [{"field": "(form)", "message": refused.message}]
+    schemas = by_path(schema)
+    return [
+        {"field": p.field, "message": _message(p, schemas.get(generic(p.field), {}))}
+        for p in refused.problems
+    ]
+
+
+def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:
+    rule, limit = problem.rule, problem.limit
+    if rule == "required":
+        if choices(schema) is not None:
+            return "请选择一项"
+        return "请至少填写一项" if schema.get("type") == "array" else "请填写此项"
+    if rule == "minLength":
+        return f"至少填写 {limit} 个字"
+    if rule == "maxLength":
+        return f"最多填写 {limit} 个字"
+    if rule == "format":
+        return "请填写有效的日期（年-月-日）" if limit == "date" else f"格式应为 {limit}"
+    if rule == "type":
+        wanted = "/".join(map(str, limit)) if isinstance(limit, list) else str(limit)
+        return f"应为{_TYPES.get(wanted, wanted)}"
+    if rule in ("oneOf", "anyOf", "enum", "const"):
+        return "请从所列选项中选择"
+    if rule == "minimum":
+        return f"不能小于 {limit}"
+    if rule == "maximum":
+        return f"不能大于 {limit}"
+    if rule == "minItems":
+        return f"至少填写 {limit} 项"
+    if rule == "maxItems":
+        return f"最多填写 {limit} 项"
+    if rule == "additionalProperties":
+        return "表单含有不接受的字段"
+    return f"填写有误（{problem.message}）"
