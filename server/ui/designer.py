@@ -20,7 +20,8 @@ from server import auth, inputs
 from server.ui import i18n, schema_form
 from server.ui.common import bp, is_htmx
 from workflows.cases import tolerance
-from workflows.definitions import catalog, diff
+from workflows.definitions import catalog, deployment, diff
+from workflows.engine import hooks
 from workflows.roles import ROLES
 
 
@@ -107,6 +108,9 @@ def process_edit(key: str) -> Any:
         found = catalog.process(session, principal=principal, key=key)
         xml = catalog.version_row(session, key=key, version=found.latest.version).bpmn_xml
         may_deploy = principal.role == "designer"
+        limited = sorted(
+            element for process, element in deployment.limit_settings(session) if process == key
+        )
     forms_dir = Path(auth.runtime().settings.forms_dir)
     return render_template(
         "modeler.html",
@@ -119,19 +123,36 @@ def process_edit(key: str) -> Any:
         companions=[],
         callers=[],
         may_deploy=may_deploy,
-        editor={**editor_settings(), "panel": panel_settings(forms_dir, may_check=may_deploy)},
+        editor={
+            **editor_settings(),
+            "panel": panel_settings(forms_dir, may_check=may_deploy),
+            "lint": lint_settings(limited),
+        },
     )
+
+
+def lint_settings(limited: list[str]) -> dict[str, Any]:
+    """What the editor's lint (panel/lint.js) needs to find what deploying finds: the role
+    keys a user task's lane may name, and the steps whose 办理时限 administrators have set
+    (`limited`: such a step has a time limit without one in the BPMN)."""
+    return {"roles": list(ROLES), "limited": limited}
 
 
 def panel_settings(forms_dir: Path, *, may_check: bool) -> dict[str, Any]:
     """What the properties panel (panel/properties.js) needs: the roles in Chinese for the
     lanes, the form files of this deployment (forms_dir, where deploying looks them up),
-    whether and where expressions are checked as typed (designers only), and its texts."""
+    the registered actions (those deploying accepts: run at a task's completion, or when a
+    script task or event is reached), whether and where expressions are checked as typed
+    (designers only), and its texts."""
     names = sorted(p.name for p in forms_dir.glob("*.json")) if forms_dir.is_dir() else []
     return {
         "roles": ROLES,
         "forms": [n for n in names if n.endswith(".schema.json")],
         "ui_forms": [n for n in names if n.endswith(".uischema.json")],
+        "actions": {
+            "on_complete": sorted(hooks.REGISTRY.on_complete),
+            "automatic": sorted(hooks.REGISTRY.automatic),
+        },
         "may_check": may_check,
         "check_url": "/api/v1/processes/check-expression",
         "texts": {
@@ -153,6 +174,24 @@ def panel_settings(forms_dir: Path, *, may_check: bool) -> dict[str, Any]:
             "time_cycle": _("周期（timeCycle）"),
             "timer": _("定时表达式"),
             "check_failed": _("无法检查表达式："),
+            "unknown_value": _("{name}（不是可选的值）"),
+            "action": _("动作（办结或到达时运行的登记动作）"),
+            "no_action": _("（无动作）"),
+            "unknown_action": _("{name}（未登记的动作，部署时将被拒绝）"),
+            "assignee_from": _("指定办理人（流程数据中存放用户名的字段，如 reviewer）"),
+            "assignee_bad": _("请填写字段名：字母开头，只含字母、数字和下划线"),
+            "capacity": _("办理身份（记入案件，用于回避）"),
+            "capacity_default": _("（默认：经办）"),
+            "capacity_handled": _("经办（handled）"),
+            "capacity_decided": _("作出决定（decided）"),
+            "reminder": _("临期提醒（到期前几个工作日）"),
+            "reminder_bad": _("请填写 1 至 2500 之间的整数（工作日数）"),
+            "time_limit_from_expr": _("时限起算日期（表达式，如 registered_on）"),
+            "same_as": _("与此步骤同时到期（timeLimitSameAs）"),
+            "not_set": _("（不设）"),
+            "due_at": _("期限（日期表达式，如 deadline）"),
+            "deadline_basis": _("期限说明（文本表达式，给办理人看）"),
+            "script": _("脚本"),
         },
     }
 
