@@ -18,6 +18,7 @@ from sqlalchemy import select
 from server import create_app
 from tests.browser.conftest import log_in, screenshot, serving
 from tests.support.world import BPMN, FORMS, World
+from workflows.definitions import step_limits
 from workflows.engine.models import ProcessVersion
 from workflows.runtime import Runtime
 
@@ -180,7 +181,20 @@ def _lint_and_validate(page: Any, name: str, xml: str) -> tuple[set[Any], set[An
     return lint, server
 
 
-def test_the_lint_finds_what_the_servers_lint_finds(open_page: Any, world: World) -> None:
+def test_the_lint_finds_what_the_servers_lint_finds(
+    open_page: Any, world: World, rt: Runtime
+) -> None:
+    with rt.transaction() as session:  # an administrator's 办理时限 for 问责决定
+        step_limits.put(
+            session,
+            process_key="accountability",
+            element="decide",
+            amount=10,
+            unit="workdays",
+            reminder_workdays=None,
+            actor="admin.hf",
+            clock=rt.clock,
+        )
     page = open_page()
     _open_editor(page)
     for path in sorted(BPMN.glob("*.bpmn")):
@@ -196,7 +210,18 @@ def test_the_lint_finds_what_the_servers_lint_finds(open_page: Any, world: World
         "<bpmn:flowNodeRef>decide</bpmn:flowNodeRef><bpmn:flowNodeRef>loose_task</bpmn:flowNodeRef>",
     )
     bare = shipped.replace(' default="flow_no_tolerance"', "")  # a flow without a condition
-    assert bare != shipped
-    for xml, expected in ((loose, 2), (bare, 1)):
+    # no limit in the BPMN: 立案 has none, 问责决定 has the administrator's
+    untimed = re.sub(
+        r'(<bpmn:userTask id="(?:register|decide)"(?:(?!</bpmn:userTask>).)*?)'
+        r'<spiffworkflow:property name="timeLimit" value="[^"]*"/>',
+        r"\1",
+        shipped,
+        flags=re.DOTALL,
+    )
+    assert (
+        bare != shipped
+        and untimed.count('name="timeLimit"') == shipped.count('name="timeLimit"') - 2
+    )
+    for xml, expected in ((loose, 2), (bare, 1), (untimed, 1)):
         lint, server = _lint_and_validate(page, "accountability.bpmn", xml)
         assert lint == server and len(lint) == expected, (lint, server)

@@ -23,7 +23,7 @@ import endEventRequired from "bpmnlint/rules/end-event-required";
 import eventBasedGateway from "bpmnlint/rules/event-based-gateway";
 import eventSubProcessTypedStartEvent from "bpmnlint/rules/event-sub-process-typed-start-event";
 import fakeJoin from "bpmnlint/rules/fake-join";
-import global from "bpmnlint/rules/global";
+import globalElements from "bpmnlint/rules/global";
 import labelRequired from "bpmnlint/rules/label-required";
 import linkEvent from "bpmnlint/rules/link-event";
 import noBpmndi from "bpmnlint/rules/no-bpmndi";
@@ -59,7 +59,7 @@ const RECOMMENDED = {
   "event-based-gateway": eventBasedGateway,
   "event-sub-process-typed-start-event": eventSubProcessTypedStartEvent,
   "fake-join": fakeJoin,
-  global: global,
+  global: globalElements,
   "label-required": labelRequired,
   "link-event": linkEvent,
   "no-bpmndi": noBpmndi,

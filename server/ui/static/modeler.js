@@ -241,10 +241,8 @@
       var scale = Math.max(canvas.zoom(), 1);
       var outer = canvas.viewbox().outer;
       var at = middle(element);
-      canvas.zoom(scale);
       canvas.viewbox({ x: at.x - outer.width / 2 / scale, y: at.y - outer.height / 2 / scale,
                        width: outer.width / scale, height: outer.height / scale });
-      canvas.scrollToElement(element);
       canvasEl.focus({ preventScroll: true });
       return;
     }
@@ -336,12 +334,6 @@
 
   function showServer(problems, heading) {
     serverFound = { problems: problems, heading: heading };
-    stale = false;
-    renderProblems();
-  }
-
-  function clearServer(heading) {
-    serverFound = heading ? { problems: [], heading: heading } : null;
     stale = false;
     renderProblems();
   }
@@ -449,7 +441,7 @@
     var answer = await post(canvasEl.dataset.validateUrl);
     if (answer.status !== 200) { refused(answer); return; }
     if (answer.body.ok && !answer.body.problems.length) {
-      clearServer(texts.valid);
+      showServer([], texts.valid);
       say(texts.valid, "success");
     } else if (answer.body.ok) {
       var w = answer.body.problems.length;
@@ -471,7 +463,7 @@
     if (answer.status !== 201) { refused(answer); return; }
     confirmEl.hidden = true;
     noteEl.value = "";
-    clearServer(texts.valid);
+    showServer([], texts.valid);
     setDirty(false);
     var parts = answer.body.deployed.map(function (d) {
       return d.key + " " + fill(texts.version, { n: d.version });
