@@ -163,6 +163,8 @@ def panel_settings(forms_dir: Path, *, may_check: bool) -> dict[str, Any]:
             "form": _("表单"),
             "no_form": _("（无表单）"),
             "missing_form": _("{name}（本系统中没有此表单）"),
+            "ui_form": _("界面设置（UI Schema）"),
+            "no_ui_form": _("（无界面设置，按表单结构显示）"),
             "time_limit": _("办理时限（如 5 workdays、30 个工作日、2 个月）"),
             "time_limit_bad": _("请填写“数字 + 单位”，单位为工作日、月或日，如 5 workdays"),
             "time_limit_from": _("时限起算（如 立案之日）"),

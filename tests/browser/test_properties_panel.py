@@ -185,6 +185,9 @@ def test_panel_sets_action_assignee_capacity_reminder_and_shared_due_date(
     panel = page.locator("#properties")
     _select(page, "investigate")
 
+    ui_form = panel.locator("#bio-properties-panel-cadreflow-formUiSchemaFilename")
+    expect(ui_form).to_have_value("accountability_investigate.uischema.json")
+    ui_form.select_option("")  # laid out by the schema alone
     action = panel.locator("#bio-properties-panel-cadreflow-action")
     expect(action).to_have_value("")
     expect(action.locator("option", has_text="tolerance.accept")).to_have_count(1)
@@ -227,7 +230,9 @@ def test_panel_sets_action_assignee_capacity_reminder_and_shared_due_date(
     xml = _saved(page)
     investigate = xml[xml.index('<bpmn:userTask id="investigate"') :]
     investigate = investigate[: investigate.index("</bpmn:userTask>")]
+    assert 'name="formUiSchemaFilename"' not in investigate
     for name, value in (
+        ("formJsonSchemaFilename", "accountability_investigate.schema.json"),
         ("action", "accountability_register"),
         ("assigneeFrom", "investigator"),
         ("capacity", "decided"),

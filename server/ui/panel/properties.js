@@ -4,7 +4,8 @@
  * window.cadreflowPanel.modules(settings) → the additionalModules for the bpmn-js modeler:
  * bpmn-js-properties-panel (name, id, documentation) and a provider adding
  *   - lane: its role (the lane's name is a role key, DOMAIN.md §1), chosen from the roles;
- *   - user task: its form (formJsonSchemaFilename / formUiSchemaFilename), action (one of
+ *   - user task: its form (formJsonSchemaFilename; choosing one also sets its UI schema,
+ *     formUiSchemaFilename, which can then be chosen apart), action (one of
  *     the registered completion actions), assignee source (assigneeFrom: the process data
  *     field naming the assignee), capacity (handled / decided, for 回避) and time limit
  *     (timeLimit, timeLimitReminder, timeLimitFrom, timeLimitFromLabel, timeLimitPolicy,
@@ -476,6 +477,12 @@ CadreflowProvider.prototype._taskEntries = function () {
   const T = this._settings.texts;
   return [
     this._entry("cadreflow-form", TaskForm, isSelectEntryEdited),
+    this._select(
+      "formUiSchemaFilename",
+      T.ui_form,
+      () => [{ value: "", label: T.no_ui_form }].concat(this._settings.ui_forms.map((n) => ({ value: n, label: n }))),
+      T.missing_form
+    ),
     this._action(this._settings.actions.on_complete),
     this._text("assigneeFrom", T.assignee_from, (value) =>
       value && !IDENTIFIER.test(value.trim()) ? T.assignee_bad : null
