@@ -20,11 +20,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The BPMN editor's properties panel (server/ui/panel/) bundled with its npm packages;
-# the output is git-ignored and served as static/build/properties.js and .css.
+# The BPMN editor's properties panel and lint (server/ui/panel/) bundled with their npm
+# packages; the output is git-ignored and served as static/build/properties.js and .css,
+# and static/build/lint.js (bpmnlint's rules and cadreflow's).
 PANEL := server/ui/static/build/properties.js
-$(PANEL): node_modules/.installed $(wildcard server/ui/panel/*.js)
-	node_modules/.bin/esbuild server/ui/panel/properties.js --bundle --minify --format=iife \
+LINT := server/ui/static/build/lint.js
+$(PANEL) $(LINT): server/ui/static/build/%.js: node_modules/.installed $(wildcard server/ui/panel/*.js)
+	node_modules/.bin/esbuild server/ui/panel/$*.js --bundle --minify --format=iife \
 		--target=es2019 --log-level=warning --outfile=$@
 
 # The pages' translations (.po in git, .mo built here).
@@ -37,7 +39,7 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed $(PANEL) $(MO_FILES)
+setup: $(BIN)/.installed node_modules/.installed $(PANEL) $(LINT) $(MO_FILES)
 
 run: setup
 	mkdir -p instance

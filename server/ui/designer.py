@@ -20,7 +20,8 @@ from server import auth, inputs
 from server.ui import i18n, schema_form
 from server.ui.common import bp, is_htmx
 from workflows.cases import tolerance
-from workflows.definitions import catalog, diff, form_drafts
+from workflows.definitions import catalog, deployment, diff, form_drafts
+from workflows.engine import hooks
 from workflows.roles import ROLES
 
 
@@ -109,6 +110,9 @@ def process_edit(key: str) -> Any:
         may_deploy = principal.role == "designer"
         forms_dir = Path(auth.runtime().settings.forms_dir)
         names = form_drafts.DesignedForms.read(session, forms_dir=forms_dir).names()
+        limited = sorted(
+            element for process, element in deployment.limit_settings(session) if process == key
+        )
     return render_template(
         "modeler.html",
         kind="bpmn",
@@ -120,18 +124,35 @@ def process_edit(key: str) -> Any:
         companions=[],
         callers=[],
         may_deploy=may_deploy,
-        editor={**editor_settings(), "panel": panel_settings(names, may_check=may_deploy)},
+        editor={
+            **editor_settings(),
+            "panel": panel_settings(names, may_check=may_deploy),
+            "lint": lint_settings(limited),
+        },
     )
+
+
+def lint_settings(limited: list[str]) -> dict[str, Any]:
+    """What the editor's lint (panel/lint.js) needs to find what deploying finds: the role
+    keys a user task's lane may name, and the steps whose 办理时限 administrators have set
+    (`limited`: such a step has a time limit without one in the BPMN)."""
+    return {"roles": list(ROLES), "limited": limited}
 
 
 def panel_settings(names: list[str], *, may_check: bool) -> dict[str, Any]:
     """What the properties panel (panel/properties.js) needs: the roles in Chinese for the
-    lanes, the form files a deployment finds (`names`: drafts, deployed forms, forms/),
-    whether and where expressions are checked as typed (designers only), and its texts."""
+    lanes, the form files a deployment finds (`names`: drafts, deployed forms, forms/), the
+    registered actions (those deploying accepts: run at a task's completion, or when a
+    script task or event is reached), whether and where expressions are checked as typed
+    (designers only), and its texts."""
     return {
         "roles": ROLES,
         "forms": [n for n in names if n.endswith(".schema.json")],
         "ui_forms": [n for n in names if n.endswith(".uischema.json")],
+        "actions": {
+            "on_complete": sorted(hooks.REGISTRY.on_complete),
+            "automatic": sorted(hooks.REGISTRY.automatic),
+        },
         "may_check": may_check,
         "check_url": "/api/v1/processes/check-expression",
         "texts": {
@@ -142,6 +163,8 @@ def panel_settings(names: list[str], *, may_check: bool) -> dict[str, Any]:
             "form": _("表单"),
             "no_form": _("（无表单）"),
             "missing_form": _("{name}（本系统中没有此表单）"),
+            "ui_form": _("界面设置（UI Schema）"),
+            "no_ui_form": _("（无界面设置，按表单结构显示）"),
             "time_limit": _("办理时限（如 5 workdays、30 个工作日、2 个月）"),
             "time_limit_bad": _("请填写“数字 + 单位”，单位为工作日、月或日，如 5 workdays"),
             "time_limit_from": _("时限起算（如 立案之日）"),
@@ -153,6 +176,24 @@ def panel_settings(names: list[str], *, may_check: bool) -> dict[str, Any]:
             "time_cycle": _("周期（timeCycle）"),
             "timer": _("定时表达式"),
             "check_failed": _("无法检查表达式："),
+            "unknown_value": _("{name}（不是可选的值）"),
+            "action": _("动作（办结或到达时运行的登记动作）"),
+            "no_action": _("（无动作）"),
+            "unknown_action": _("{name}（未登记的动作，部署时将被拒绝）"),
+            "assignee_from": _("指定办理人（流程数据中存放用户名的字段，如 reviewer）"),
+            "assignee_bad": _("请填写字段名：字母开头，只含字母、数字和下划线"),
+            "capacity": _("办理身份（记入案件，用于回避）"),
+            "capacity_default": _("（默认：经办）"),
+            "capacity_handled": _("经办（handled）"),
+            "capacity_decided": _("作出决定（decided）"),
+            "reminder": _("临期提醒（到期前几个工作日）"),
+            "reminder_bad": _("请填写 1 至 2500 之间的整数（工作日数）"),
+            "time_limit_from_expr": _("时限起算日期（表达式，如 registered_on）"),
+            "same_as": _("与此步骤同时到期（timeLimitSameAs）"),
+            "not_set": _("（不设）"),
+            "due_at": _("期限（日期表达式，如 deadline）"),
+            "deadline_basis": _("期限说明（文本表达式，给办理人看）"),
+            "script": _("脚本"),
         },
     }
 

@@ -63,9 +63,10 @@ def table_file(
     today = clock.today()
     as_text = fmt == "csv"
     used = "；".join(f"{label}：{value}" for label, value in filters) or _("无（全部）")
+    moment = clock.now().astimezone(clock.tz).strftime("%Y-%m-%d %H:%M")
     preamble = [
         [title],
-        [_("统计时点：%(at)s", at=f"{clock.now().astimezone(clock.tz):%Y-%m-%d %H:%M}")],
+        [_("统计时点：%(at)s", at=moment)],
         [_("筛选条件：%(used)s", used=used)],
         [],
     ]

@@ -69,7 +69,7 @@ def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
     }""")
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#problems-summary")).to_have_text("校验通过，没有发现问题。")
-    expect(page.locator("#problems li")).to_have_count(0)
+    expect(page.locator("#problems li.problem-server")).to_have_count(0)
     screenshot(page, "modeler.png")
 
     # leaving with the change not deployed asks first; staying keeps the change
@@ -134,7 +134,7 @@ def test_refused_expression_is_listed_with_its_element_and_marked_on_the_canvas(
         REFUSED,
     )
     page.get_by_role("button", name="校验").click()
-    problem = page.locator("#problems li")
+    problem = page.locator("#problems li.problem-server")
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text("flow_review")
     expect(problem).to_contain_text("错误 flow_review")
@@ -187,7 +187,7 @@ def test_a_deployment_with_warnings_asks_for_a_confirmation_listing_them(
     expect(page.locator("#problems-summary")).to_have_text(
         "没有错误，有 1 个警告（部署时需确认）："
     )
-    expect(page.locator("#problems li")).to_contain_text("警告 investigate 责任调查")
+    expect(page.locator("#problems li.problem-server")).to_contain_text("警告 investigate 责任调查")
     page.get_by_label("版本说明").fill("调查不再填表")
     page.get_by_role("button", name="部署", exact=True).click()
     confirm = page.locator("#deploy-confirm")

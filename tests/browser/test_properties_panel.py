@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from server import create_app
 from tests.browser.conftest import log_in, screenshot, serving
 from tests.support.world import FORMS, World
+from workflows.engine.models import ProcessVersion
 from workflows.runtime import Runtime
 
 
@@ -151,3 +153,186 @@ def test_an_administrator_sees_the_panel_without_checks(open_page: Any, world: W
     condition.fill("consideration ==")
     page.wait_for_timeout(900)
     expect(page.locator(".cf-check")).to_have_count(0)
+
+
+def _validated(page: Any, xml: str) -> Any:
+    """The server's 校验 of `xml` as accountability.bpmn: [status, body]."""
+    return page.evaluate(
+        """async (xml) => {
+            const csrf = document.querySelector('meta[name="csrf-token"]').content;
+            const response = await fetch('/api/v1/processes/validate', {
+                method: 'POST',
+                headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+                body: JSON.stringify({files: [{name: 'accountability.bpmn', content: xml}]}),
+            });
+            return [response.status, await response.json()];
+        }""",
+        xml,
+    )
+
+
+def _property(name: str, value: str) -> str:
+    return f'<spiffworkflow:property name="{name}" value="{value}" />'
+
+
+def test_panel_sets_action_assignee_capacity_reminder_and_shared_due_date(
+    open_page: Any, world: World
+) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    panel = page.locator("#properties")
+    _select(page, "investigate")
+
+    ui_form = panel.locator("#bio-properties-panel-cadreflow-formUiSchemaFilename")
+    expect(ui_form).to_have_value("accountability_investigate.uischema.json")
+    ui_form.select_option("")  # laid out by the schema alone
+    action = panel.locator("#bio-properties-panel-cadreflow-action")
+    expect(action).to_have_value("")
+    expect(action.locator("option", has_text="tolerance.accept")).to_have_count(1)
+    expect(action.locator("option", has_text="accountability_close")).to_have_count(0)  # automatic
+    action.select_option("accountability_register")
+
+    assignee = panel.locator("#bio-properties-panel-cadreflow-assigneeFrom")
+    assignee.fill("调查人")
+    expect(panel).to_contain_text("请填写字段名：字母开头，只含字母、数字和下划线")
+    assignee.fill("investigator")
+    expect(panel).not_to_contain_text("请填写字段名")
+
+    panel.locator("#bio-properties-panel-cadreflow-capacity").select_option("decided")
+
+    reminder = panel.locator("#bio-properties-panel-cadreflow-timeLimitReminder")
+    expect(reminder).to_have_value("5")
+    reminder.fill("0")
+    expect(panel).to_contain_text("请填写 1 至 2500 之间的整数（工作日数）")
+    reminder.fill("3")
+    expect(panel).not_to_contain_text("请填写 1 至 2500")
+
+    since = panel.locator("#bio-properties-panel-cadreflow-timeLimitFrom")
+    expect(since).to_have_value("registered_on")
+    expect(panel.locator("#cadreflow-timeLimitFrom-check")).to_have_text("表达式有效")
+    since.fill("registered_on.year")
+    expect(panel.locator("#cadreflow-timeLimitFrom-check")).to_contain_text("不允许使用属性访问")
+    since.fill("registered_on")
+    expect(panel.locator("#cadreflow-timeLimitFrom-check")).to_have_text("表达式有效")
+    page.wait_for_timeout(400)  # the panel's input debounce
+
+    # the step sharing investigate's due date: chosen among the process's other user tasks
+    _select(page, "consider_tolerance")
+    same = panel.locator("#bio-properties-panel-cadreflow-timeLimitSameAs")
+    expect(same).to_have_value("investigate")
+    expect(same.locator("option", has_text="立案（register）")).to_have_count(1)
+    expect(same.locator("option", has_text="consider_tolerance")).to_have_count(0)
+    same.select_option("register")
+    page.wait_for_timeout(400)
+
+    xml = _saved(page)
+    investigate = xml[xml.index('<bpmn:userTask id="investigate"') :]
+    investigate = investigate[: investigate.index("</bpmn:userTask>")]
+    assert 'name="formUiSchemaFilename"' not in investigate
+    for name, value in (
+        ("formJsonSchemaFilename", "accountability_investigate.schema.json"),
+        ("action", "accountability_register"),
+        ("assigneeFrom", "investigator"),
+        ("capacity", "decided"),
+        ("timeLimitReminder", "3"),
+        ("timeLimitFrom", "registered_on"),
+        ("timeLimit", "30 workdays"),
+    ):
+        assert _property(name, value) in investigate, name
+    assert _property("timeLimitSameAs", "register") in xml
+    checked = _validated(page, xml)
+    assert checked[0] == 200 and checked[1]["errors"] == 0, checked
+
+
+def test_a_bad_due_date_or_script_shows_the_evaluators_message(
+    open_page: Any, world: World
+) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    panel = page.locator("#properties")
+
+    _select(page, "investigate")
+    due = panel.locator("#bio-properties-panel-cadreflow-dueAt")
+    due.fill("add_workdays(registered_on, ")
+    expect(panel.locator("#cadreflow-dueAt-check")).to_contain_text("语法")
+    due.fill("[d for d in dates]")
+    expect(panel.locator("#cadreflow-dueAt-check")).to_contain_text("不允许使用列表推导式")
+    due.fill("")
+    expect(panel.locator("#cadreflow-dueAt-check")).to_have_count(0)
+
+    # a script task: its registered automatic action and its script, checked as a script
+    _select(page, "check_finding")
+    action = panel.locator("#bio-properties-panel-cadreflow-action")
+    expect(action).to_have_value("accountability_check_start")
+    expect(action.locator("option", has_text="accountability_register")).to_have_count(0)
+    script = panel.locator("#bio-properties-panel-cadreflow-script")
+    expect(script).to_have_value("# 由动作 accountability_check_start 核验")
+    script.fill("import os\nfound = os.name")
+    expect(panel.locator("#cadreflow-script-check")).to_contain_text("不允许使用import 导入")
+    script.fill("checked = True")
+    expect(panel.locator("#cadreflow-script-check")).to_have_text("表达式有效")
+    page.wait_for_timeout(400)
+    assert "<bpmn:script>checked = True</bpmn:script>" in _saved(page)
+
+    # an action nobody registered is shown as such (deploying refuses it)
+    page.evaluate(
+        """async () => {
+            const m = window.cadreflowModeler;
+            const xml = (await m.saveXML()).xml.replace(
+                'value="accountability_check_start"', 'value="no_such_action"');
+            await m.importXML(xml);
+        }"""
+    )
+    _select(page, "check_finding")
+    expect(panel.locator("#bio-properties-panel-cadreflow-action")).to_have_value("no_such_action")
+    expect(panel.locator("#bio-properties-panel-cadreflow-action option:checked")).to_have_text(
+        "no_such_action（未登记的动作，部署时将被拒绝）"
+    )
+
+
+def test_a_step_set_in_the_panel_is_deployed_and_a_new_case_uses_it(
+    open_page: Any, world: World, rt: Runtime
+) -> None:
+    page = open_page()
+    log_in(page, "designer.hf")
+    page.goto("/processes/accountability/edit")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    panel = page.locator("#properties")
+    _select(page, "register")
+    panel.locator("#bio-properties-panel-cadreflow-form").select_option(
+        "accountability_decide.schema.json"
+    )
+    # typed one after the other, each field committed as the next one is entered
+    panel.locator("#bio-properties-panel-cadreflow-timeLimit").fill("7 workdays")
+    panel.locator("#bio-properties-panel-cadreflow-timeLimitFromLabel").fill("收到线索之日")
+    panel.locator("#bio-properties-panel-cadreflow-assigneeFrom").fill("handler")
+    page.wait_for_timeout(400)  # the panel's input debounce
+    page.get_by_label("版本说明").fill("立案改用决定表单，时限 7 个工作日，由 handler 办理")
+    page.get_by_role("button", name="部署", exact=True).click()
+    expect(page.locator("#modeler-status")).to_contain_text("已部署：accountability 第 2 版")
+    with rt.db.reading() as session:
+        note = session.execute(
+            select(ProcessVersion.note).where(
+                ProcessVersion.process_key == "accountability", ProcessVersion.version == 2
+            )
+        ).scalar_one()
+    assert note == "立案改用决定表单，时限 7 个工作日，由 handler 办理"
+
+    case = world.open(
+        "accountability",
+        data={
+            "source": "audit",
+            "facts": "审计发现违规拨付专项资金",
+            "evidence": "审计报告〔2026〕3号",
+            "handler": "discipline.hf",
+        },
+    )
+    task = world.task(case, "register")
+    assert task.form == "accountability_decide.schema.json"
+    assert task.assignee == "discipline.hf"
+    assert task.due_basis is not None and task.due_basis.startswith("收到线索之日 ")
+    assert task.due_basis.endswith("起7个工作日"), task.due_basis

@@ -1,8 +1,11 @@
 /* The BPMN / DMN editor page (templates/modeler.html): bpmn-js or dmn-js on the deployed
- * XML; validate and deploy through /api/v1/processes; problems listed and marked on the
- * canvas; download the XML; load a file from disk. The modeler is window.cadreflowModeler;
- * #canvas gets data-state="ready" once the XML is open, and data-dirty="true" while it holds
- * changes not deployed (leaving the page then asks first). */
+ * XML; validate and deploy through /api/v1/processes; the BPMN diagram linted as it is drawn
+ * (static/build/lint.js: bpmnlint's recommended rules and the server's, in the browser);
+ * problems of both listed and marked on the canvas (a class and a badge counting them), a
+ * click on one zooming to its element; download the XML; load a file from disk. The modeler
+ * is window.cadreflowModeler; #canvas gets data-state="ready" once the XML is open,
+ * data-dirty="true" while it holds changes not deployed (leaving the page then asks first),
+ * and data-linted="<n>" each time the lint has run (n: how many runs). */
 (function () {
   "use strict";
 
@@ -15,9 +18,13 @@
   var statusEl = document.getElementById("modeler-status");
   var problemsEl = document.getElementById("problems");
   var summaryEl = document.getElementById("problems-summary");
+  var lintSummaryEl = document.getElementById("lint-summary");
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.content : "";
   var MARKER = "cf-problem";
+  var WARNED = "cf-problem-warning";  // an element with warnings only
+  var BADGE = "cf-problem-count";     // the overlay type of the badges
+  var LINT_DELAY = 300;               // ms after the last change
 
   // Chinese editor texts on Chinese pages, lanes named by their roles, coded cells labelled
   // (static/editor-zh.js; the page's #modeler-editor says which).
@@ -67,6 +74,9 @@
   if (kind === "dmn") { editors.codedCells(canvasEl, cellLabel); }
 
   var marked = [];           // BPMN / DRD element ids carrying the marker
+  var serverFound = null;    // the last 校验 or refused deployment: {problems, heading}
+  var lintFound = [];        // the lint's findings on the diagram as it is now
+  var stale = false;         // the diagram changed since the server's findings
   var problemStyle = document.createElement("style");  // decision-table cells, which re-render
   document.head.appendChild(problemStyle);
 
@@ -118,7 +128,11 @@
     var viewer = activeViewer();
     if (!viewer || watched.indexOf(viewer) >= 0) { return; }
     watched.push(viewer);
-    viewer.on("commandStack.changed", function () { setDirty(true); });
+    viewer.on("commandStack.changed", function () {
+      setDirty(true);
+      if (serverFound) { serverFound = null; stale = true; renderProblems(); }
+      scheduleLint();
+    });
   }
 
   window.addEventListener("beforeunload", function (event) {
@@ -138,9 +152,13 @@
     } else {
       modeler.get("canvas").zoom("fit-viewport");
     }
-    clearProblems();
+    serverFound = null;
+    stale = false;
+    lintFound = [];
+    renderProblems();
     watchChanges();
     canvasEl.dataset.state = "ready";
+    await runLint().catch(lintFailed);
   }
 
   // -- problems ---------------------------------------------------------------------------
@@ -149,20 +167,51 @@
     if (hasCanvas(viewer)) {
       var canvas = viewer.get("canvas");
       var registry = viewer.get("elementRegistry");
-      marked.forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, MARKER); } });
+      marked.forEach(function (id) {
+        if (registry.get(id)) { canvas.removeMarker(id, MARKER); canvas.removeMarker(id, WARNED); }
+      });
+      var overlays = overlaysOf(viewer);
+      if (overlays) { overlays.remove({ type: BADGE }); }
     }
     marked = [];
     problemStyle.textContent = "";
   }
 
-  function mark(ids) {
+  function overlaysOf(viewer) {
+    try { return viewer.get("overlays"); } catch (e) { return null; }
+  }
+
+  /* Mark each element with problems: the class (red; amber for warnings only) and a badge
+   * with their count. */
+  function mark(problems) {
     unmark();
+    var counts = {};
+    problems.forEach(function (p) {
+      if (!p.element) { return; }
+      var seen = counts[p.element] || (counts[p.element] = { n: 0, error: false });
+      seen.n += 1;
+      seen.error = seen.error || p.severity !== "warning";
+    });
+    var ids = Object.keys(counts);
     var viewer = activeViewer();
     if (hasCanvas(viewer)) {
       var canvas = viewer.get("canvas");
       var registry = viewer.get("elementRegistry");
+      var overlays = overlaysOf(viewer);
       ids.forEach(function (id) {
-        if (registry.get(id)) { canvas.addMarker(id, MARKER); marked.push(id); }
+        var element = registry.get(id);
+        if (!element) { return; }
+        canvas.addMarker(id, MARKER);
+        if (!counts[id].error) { canvas.addMarker(id, WARNED); }
+        marked.push(id);
+        if (overlays && element.type !== "bpmn:Process" && !element.waypoints) {
+          var badge = document.createElement("span");
+          badge.className = "cf-badge" + (counts[id].error ? "" : " cf-badge-warning");
+          badge.dataset.element = id;
+          badge.textContent = String(counts[id].n);
+          badge.title = fill(texts.badge, { n: counts[id].n });
+          overlays.add(id, BADGE, { position: { top: -10, right: 10 }, scale: false, html: badge });
+        }
       });
     }
     // Table cells are re-rendered on every edit: a style rule survives that, a class does not.
@@ -171,18 +220,29 @@
     }).join(",\n") + (ids.length ? " { background: #fde8e8 !important; box-shadow: inset 0 0 0 2px #8f1d1d; }" : "");
   }
 
-  function clearProblems() {
-    unmark();
-    problemsEl.textContent = "";
-    summaryEl.textContent = "";
+  /* The middle of a shape or a connection, in diagram coordinates. */
+  function middle(element) {
+    if (element.waypoints && element.waypoints.length) {
+      var xs = element.waypoints.map(function (p) { return p.x; });
+      var ys = element.waypoints.map(function (p) { return p.y; });
+      return { x: (Math.min.apply(null, xs) + Math.max.apply(null, xs)) / 2,
+               y: (Math.min.apply(null, ys) + Math.max.apply(null, ys)) / 2 };
+    }
+    return { x: element.x + (element.width || 0) / 2, y: element.y + (element.height || 0) / 2 };
   }
 
+  /* Select an element, zoom in to (at least) its natural size and centre it. */
   async function reveal(id) {
     var viewer = activeViewer();
     if (hasCanvas(viewer) && viewer.get("elementRegistry").get(id)) {
       var element = viewer.get("elementRegistry").get(id);
+      var canvas = viewer.get("canvas");
       viewer.get("selection").select(element);
-      viewer.get("canvas").scrollToElement(element);
+      var scale = Math.max(canvas.zoom(), 1);
+      var outer = canvas.viewbox().outer;
+      var at = middle(element);
+      canvas.viewbox({ x: at.x - outer.width / 2 / scale, y: at.y - outer.height / 2 / scale,
+                       width: outer.width / scale, height: outer.height / scale });
       canvasEl.focus({ preventScroll: true });
       return;
     }
@@ -202,43 +262,106 @@
     }
   }
 
-  function showProblems(problems, heading, list) {
-    clearProblems();
+  /* One problem as a list item: severity, the element (a button that zooms to it), its
+   * name, the file when another, the reason, and who found it (the lint or the server). */
+  function problemItem(problem, own) {
+    var li = document.createElement("li");
+    li.className = "problem problem-" + (problem.source || "server");
+    var where;
+    if (problem.element) {
+      where = document.createElement("button");
+      where.type = "button";
+      where.className = "link problem-element";
+      where.dataset.element = problem.element;
+      var code = document.createElement("code");
+      code.textContent = problem.element;
+      where.appendChild(code);
+      where.addEventListener("click", function () { reveal(problem.element); });
+    } else {
+      where = document.createElement("span");
+      where.textContent = texts.no_element;
+    }
+    if (problem.severity) {
+      var badge = document.createElement("span");
+      badge.className = "severity severity-" + problem.severity;
+      badge.textContent = (problem.severity === "warning" ? texts.warning : texts.error) + " ";
+      li.appendChild(badge);
+    }
+    li.appendChild(where);
+    if (problem.name) { li.appendChild(document.createTextNode(" " + problem.name)); }
+    if (problem.file && problem.file !== own) {
+      li.appendChild(document.createTextNode(" (" + problem.file + ")"));
+    }
+    li.appendChild(document.createTextNode("：" + problem.reason));
+    var origin = document.createElement("span");
+    origin.className = "problem-source";
+    origin.textContent = " · " + (problem.source === "lint" ? texts.source_lint : texts.source_server);
+    li.appendChild(origin);
+    return li;
+  }
+
+  /* The server's findings and the lint's in one list, errors first; a lint finding the
+   * server reported too (same element, same reason) is listed once. */
+  function allProblems() {
+    var server = serverFound ? serverFound.problems : [];
+    var said = {};
+    server.forEach(function (p) { said[(p.element || "") + "\u0000" + p.reason] = true; });
+    var lint = lintFound.filter(function (p) { return !said[(p.element || "") + "\u0000" + p.reason]; });
+    var all = server.map(function (p) { return Object.assign({ source: "server" }, p); })
+      .concat(lint.map(function (p) { return Object.assign({ source: "lint" }, p); }));
+    var rank = function (p) { return p.severity === "warning" ? 1 : 0; };
+    return all.map(function (p, i) { return [p, i]; })
+      .sort(function (a, b) { return rank(a[0]) - rank(b[0]) || a[1] - b[1]; })
+      .map(function (pair) { return pair[0]; });
+  }
+
+  /* The problems panel and the canvas marks, from both sources. */
+  function renderProblems() {
+    var problems = allProblems();
     var own = fileName();
-    var target = list || problemsEl;
-    if (list) { list.textContent = ""; }
-    summaryEl.textContent = heading;
-    problems.forEach(function (problem) {
-      var li = document.createElement("li");
-      var where;
-      if (problem.element) {
-        where = document.createElement("button");
-        where.type = "button";
-        where.className = "link problem-element";
-        where.dataset.element = problem.element;
-        var code = document.createElement("code");
-        code.textContent = problem.element;
-        where.appendChild(code);
-        where.addEventListener("click", function () { reveal(problem.element); });
-      } else {
-        where = document.createElement("span");
-        where.textContent = texts.no_element;
-      }
-      if (problem.severity) {
-        var badge = document.createElement("span");
-        badge.className = "severity severity-" + problem.severity;
-        badge.textContent = (problem.severity === "warning" ? texts.warning : texts.error) + " ";
-        li.appendChild(badge);
-      }
-      li.appendChild(where);
-      if (problem.name) { li.appendChild(document.createTextNode(" " + problem.name)); }
-      if (problem.file && problem.file !== own) {
-        li.appendChild(document.createTextNode(" (" + problem.file + ")"));
-      }
-      li.appendChild(document.createTextNode("：" + problem.reason));
-      target.appendChild(li);
-    });
-    mark(problems.map(function (p) { return p.element; }).filter(Boolean));
+    problemsEl.textContent = "";
+    problems.forEach(function (problem) { problemsEl.appendChild(problemItem(problem, own)); });
+    if (serverFound) { summaryEl.textContent = serverFound.heading; }
+    else { summaryEl.textContent = stale ? texts.stale : texts.not_validated; }
+    if (lintSummaryEl && linting) {
+      var errors = lintFound.filter(function (p) { return p.severity !== "warning"; }).length;
+      lintSummaryEl.textContent = lintFound.length
+        ? fill(texts.lint_found, { n: lintFound.length, e: errors, w: lintFound.length - errors })
+        : texts.lint_clean;
+    }
+    mark(problems);
+  }
+
+  function showServer(problems, heading) {
+    serverFound = { problems: problems, heading: heading };
+    stale = false;
+    renderProblems();
+  }
+
+  // -- lint (BPMN) ------------------------------------------------------------------------
+  var linting = kind === "bpmn" && window.cadreflowLint && editor.lint
+    ? window.cadreflowLint.linter(Object.assign({ chinese: editor.chinese }, editor.lint)) : null;
+  var lintTimer = null;
+  var lintRuns = 0;
+
+  function scheduleLint() {
+    if (!linting) { return; }
+    clearTimeout(lintTimer);
+    lintTimer = setTimeout(function () { runLint().catch(lintFailed); }, LINT_DELAY);
+  }
+
+  async function runLint() {
+    if (!linting) { return; }
+    var run = ++lintRuns;
+    var found = await linting.lint(modeler.getDefinitions());
+    if (run !== lintRuns) { return; }  // a newer run is under way
+    lintFound = found;
+    renderProblems();
+    canvasEl.dataset.linted = String(run);
+  }
+
+  function lintFailed(err) {
+    say(texts.lint_failed + (err && err.message ? err.message : err), "error");
   }
 
   /* The problems of a refusal: a definition error lists them, a validation error maps fields. */
@@ -295,8 +418,10 @@
     }
     if (answer.status === 409 && answer.body && Array.isArray(answer.body.problems)) {
       var warnings = answer.body.problems;
-      showProblems(warnings, fill(texts.confirm_needed, { n: warnings.length }),
-                   document.getElementById("deploy-warnings"));
+      var list = document.getElementById("deploy-warnings");
+      list.textContent = "";
+      warnings.forEach(function (w) { list.appendChild(problemItem(w, fileName())); });
+      showServer(warnings, fill(texts.confirm_needed, { n: warnings.length }));
       confirmEl.hidden = false;
       say(fill(texts.confirm_needed, { n: warnings.length }), "error");
       document.getElementById("btn-confirm-deploy").focus();
@@ -305,7 +430,7 @@
     var problems = problemsOf(answer.body);
     if (answer.status === 422 && problems.length) {
       say(fill(texts.not_deployed, { n: problems.length }), "error");
-      showProblems(problems, fill(texts.problems, { n: problems.length }));
+      showServer(problems, fill(texts.problems, { n: problems.length }));
       return;
     }
     say(texts.failed + ((answer.body && answer.body.detail) || answer.status), "error");
@@ -316,16 +441,15 @@
     var answer = await post(canvasEl.dataset.validateUrl);
     if (answer.status !== 200) { refused(answer); return; }
     if (answer.body.ok && !answer.body.problems.length) {
-      clearProblems();
-      summaryEl.textContent = texts.valid;
+      showServer([], texts.valid);
       say(texts.valid, "success");
     } else if (answer.body.ok) {
       var w = answer.body.problems.length;
-      showProblems(answer.body.problems, fill(texts.valid_warnings, { n: w }));
+      showServer(answer.body.problems, fill(texts.valid_warnings, { n: w }));
       say(fill(texts.valid_warnings, { n: w }).replace(/[：:]$/, ""), "info");
     } else {
       var n = answer.body.problems.length;
-      showProblems(answer.body.problems, fill(texts.problems, { n: n }));
+      showServer(answer.body.problems, fill(texts.problems, { n: n }));
       say(fill(texts.problems, { n: n }).replace(/[：:]$/, ""), "error");
     }
   }
@@ -339,7 +463,7 @@
     if (answer.status !== 201) { refused(answer); return; }
     confirmEl.hidden = true;
     noteEl.value = "";
-    clearProblems();
+    showServer([], texts.valid);
     setDirty(false);
     var parts = answer.body.deployed.map(function (d) {
       return d.key + " " + fill(texts.version, { n: d.version });
@@ -359,7 +483,6 @@
     back.href = canvasEl.dataset.listUrl;
     back.textContent = texts.back;
     say(text + "。", "success", back);
-    summaryEl.textContent = texts.valid;
   }
 
   async function download() {
@@ -417,9 +540,7 @@
     // Markers live on a view's canvas: re-apply them when the view changes.
     modeler.on("views.changed", function () {
       watchChanges();
-      var ids = Array.prototype.map.call(problemsEl.querySelectorAll("[data-element]"),
-                                          function (b) { return b.dataset.element; });
-      if (ids.length) { mark(ids); }
+      mark(allProblems());
     });
   }
 
