@@ -37,9 +37,17 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 	touch $@
 
+# Official documents (公文): LibreOffice converts the rendered DOCX to PDF; Noto CJK (宋/黑) and
+# AR PL UKai (楷, the 仿宋 substitute) are the fonts embedded; poppler's pdffonts checks them.
+.stamp-office:
+	command -v soffice >/dev/null && command -v pdffonts >/dev/null && fc-list | grep -q ukai || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+			libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-ukai poppler-utils)
+	touch $@
+
 setup: $(BIN)/.installed node_modules/.installed $(PANEL) $(MO_FILES)
 
-run: setup
+run: setup .stamp-office
 	mkdir -p instance
 	$(BIN)/cadreflow db upgrade
 	$(BIN)/cadreflow deploy bpmn/
@@ -48,7 +56,7 @@ run: setup
 
 # One pytest worker per core (pytest-xdist); each worker has its own PostgreSQL database,
 # SQLite template and worlds. `make test PYTEST_ARGS="-n 0"` runs in one process.
-test: setup .stamp-browser
+test: setup .stamp-browser .stamp-office
 	$(BIN)/pytest -q -ra -n auto --dist worksteal $(PYTEST_ARGS)
 
 bench: setup
