@@ -22,6 +22,7 @@ from . import (
     incidents,
     my_cases,
     notifications,
+    official_documents,
     process_migrations,  # noqa: F401  (adds its routes to the processes blueprint)
     processes,
     supervision,
@@ -38,6 +39,7 @@ BLUEPRINTS = [
     consultations.blp,
     cases.blp,
     documents.blp,
+    official_documents.blp,
     cadres.blp,
     processes.blp,
     supervision.blp,

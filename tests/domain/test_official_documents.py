@@ -282,10 +282,12 @@ def test_numbers_follow_each_other_per_unit_and_year_and_the_units_setting(rt: R
     with rt.transaction() as session:
         numbering.put(
             session,
+            principal=_principal(w, "admin.hf"),
             org_unit_code="ah-hf",
             organ="中共合肥市纪律检查委员会",
             prefixes={kinds.ACCOUNTABILITY: "合纪问"},
             copy_to="中共合肥市委组织部",
+            clock=rt.clock,
         )
         assert numbering.allocate(session, org_unit_code="ah-wh", prefix="芜纪问", year=2026) == 1
         assert numbering.allocate(session, org_unit_code="ah-hf", prefix="合纪问", year=2027) == 1
@@ -306,7 +308,15 @@ def test_a_bad_numbering_setting_is_refused_naming_the_field(rt: Runtime) -> Non
             ("某机关", {kinds.ACCOUNTABILITY: ""}, f"prefixes.{kinds.ACCOUNTABILITY}"),
         ):
             with pytest.raises(ValidationFailed) as refused:
-                numbering.put(session, org_unit_code="ah-hf", organ=organ, prefixes=prefixes)
+                numbering.put(
+                    session,
+                    principal=_principal(w, "admin.hf"),
+                    org_unit_code="ah-hf",
+                    organ=organ,
+                    prefixes=prefixes,
+                    copy_to="",
+                    clock=rt.clock,
+                )
             assert refused.value.errors[0]["field"] == field
         assert not numbering.of_unit(session, "ah-hf").configured
     assert w.cadres

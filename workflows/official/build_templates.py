@@ -10,6 +10,7 @@ changing this layout. Users download them and edit them in Word or WPS.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from docx import Document as new_document
@@ -24,6 +25,8 @@ from docx.text.paragraph import Paragraph
 from workflows.official import kinds
 
 FOLDER = Path(__file__).parent / "templates"
+#: The files' stated creation time: fixed, so that rebuilding changes only what the layout changes.
+BUILT = datetime(2026, 1, 1)
 BODY_FONT = "仿宋_GB2312"
 HEADING_FONT = "黑体"
 TITLE_FONT = "方正小标宋简体"
@@ -300,6 +303,8 @@ def main() -> None:
         document = build()
         document.core_properties.title = kinds.KINDS[key].title
         document.core_properties.author = "cadreflow"
+        document.core_properties.created = document.core_properties.modified = BUILT
+        document.core_properties.last_modified_by = "cadreflow"
         document.save(str(FOLDER / f"{key}.docx"))
 
 

@@ -17,7 +17,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from workflows.engine import settings
+from workflows.access import Principal, check_may_administer
+from workflows.engine import audit, settings
+from workflows.engine.clock import Clock
 from workflows.engine.models import table_of
 from workflows.errors import NotFound, ValidationFailed
 from workflows.official import kinds
@@ -76,18 +78,29 @@ def _text(value: Any, field: str, what: str, limit: int, *, required: bool) -> s
     return text
 
 
+def administered(session: Session, *, principal: Principal, org_unit_code: str) -> Numbering:
+    """A unit's numbering, for an administrator of it or a unit above (Forbidden for other
+    roles, NotFound for a unit out of their sight)."""
+    check_may_administer(principal)
+    if org_unit_code not in principal.units:
+        raise NotFound(f"单位 {org_unit_code} 不存在")
+    return of_unit(session, org_unit_code)
+
+
 def put(
     session: Session,
     *,
+    principal: Principal,
     org_unit_code: str,
     organ: Any,
     prefixes: Any,
-    copy_to: Any = "",
+    copy_to: Any,
+    clock: Clock,
 ) -> Numbering:
-    """Sets a unit's numbering (ValidationFailed naming the field); flushes. Numbers already
-    given keep their prefix; a new prefix starts its own count at 1."""
-    if session.get(OrgUnit, org_unit_code) is None:
-        raise NotFound(f"单位 {org_unit_code} 不存在")
+    """Sets a unit's numbering, by its administrators (as `administered`), ValidationFailed
+    naming the field; audited; flushes. Numbers already given keep their prefix; a new prefix
+    starts its own count at 1."""
+    administered(session, principal=principal, org_unit_code=org_unit_code)
     checked_organ = _text(organ, "organ", "发文机关", ORGAN_MAX, required=True)
     if not isinstance(prefixes, dict):
         raise _refuse("prefixes", "机关代字须按文书种类给出")
@@ -115,6 +128,15 @@ def put(
         "copy_to": _text(copy_to, "copy_to", "抄送机关", COPY_TO_MAX, required=False),
     }
     settings.put(session, SETTING, stored)
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=principal.username,
+        action="official_numbering.put",
+        object_type="org_unit",
+        object_id=org_unit_code,
+        detail=stored[org_unit_code],
+    )
     return of_unit(session, org_unit_code)
 
 

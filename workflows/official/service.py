@@ -38,7 +38,6 @@ from workflows.official import context, kinds, numbering, served, templates
 from workflows.official.models import OfficialDocument, OfficialReceipt, OfficialService
 
 log = logging.getLogger(__name__)
-_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 #: Who issues documents on demand: the managing unit's clerks and its committee.
 ISSUERS = frozenset({"discipline", "organization", "committee"})
 
@@ -104,7 +103,7 @@ def _store(
         case_id=case.id,
         task_id=task_id,
         filename=f"{kind.title}（{label}）第{version}版.docx",
-        content_type=_DOCX,
+        content_type=templates.DOCX_TYPE,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,

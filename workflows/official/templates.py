@@ -35,6 +35,7 @@ MANAGERS = frozenset({"admin", "designer"})
 MAX_BYTES = 5 * 1024 * 1024
 NOTE_MAX = 500
 _DOCX = formats.FORMATS[".docx"]
+DOCX_TYPE = _DOCX.content_type
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,7 @@ def upload(
     """A new version of a kind's template, by an administrator or designer (Forbidden), once it
     passes `check`; audited; flushes."""
     kind = _kind(key)
-    if principal.role not in MANAGERS:
-        raise Forbidden("只有系统管理员和流程设计人员可以更换公文模板")
+    check_manager(principal)
     check(key, filename, content)
     text = (note or "").strip()
     if len(text) > NOTE_MAX or "\x00" in text:
@@ -206,5 +206,7 @@ def upload(
     return _version(row)
 
 
-def may_manage(principal: Principal) -> bool:
-    return principal.role in MANAGERS
+def check_manager(principal: Principal) -> None:
+    """Forbidden unless the principal administers templates (admins and designers)."""
+    if principal.role not in MANAGERS:
+        raise Forbidden("只有系统管理员和流程设计人员可以管理公文模板")
