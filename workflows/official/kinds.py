@@ -92,5 +92,13 @@ SERVING_ACTIONS = {
     "tolerance.notify": ("received_on", "delivery", "delivery_note"),
     "appeal_notify": ("notified_on", "delivery", "notify_note"),
 }
+#: The forms of the 送达 steps: their pages show the document to serve.
+SERVING_FORMS = frozenset(
+    {
+        "accountability_notify.schema.json",
+        "tolerance_notify.schema.json",
+        "appeal_notify.schema.json",
+    }
+)
 #: 送达方式 (the 送达 forms' `delivery` choices).
 MANNERS = {"in_person": "直接送达", "unit": "经所在单位送达", "mail": "邮寄送达"}

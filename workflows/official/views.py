@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from workflows import access
 from workflows.access import Principal
 from workflows.cases import served as case_served
+from workflows.cases.models import CaseFile
 from workflows.documents import service as documents
 from workflows.engine.models import RecordSupersession
 from workflows.official import kinds, served, service, templates
@@ -196,3 +197,28 @@ def template_list(session: Session, *, principal: Principal) -> list[TemplateVie
         )
         for key, kind in kinds.KINDS.items()
     ]
+
+
+@dataclass(frozen=True)
+class ServedDocument:
+    case_id: int
+    case_number: str
+    document: OfficialView
+
+
+def served_to_me(session: Session, *, principal: Principal) -> list[ServedDocument]:
+    """The documents served on a cadre user across their own cases, newest first (none for
+    anyone else: officials read documents on the case pages)."""
+    if principal.role != "cadre" or principal.cadre_id is None:
+        return []
+    own = session.execute(
+        select(CaseFile.id, CaseFile.number)
+        .where(CaseFile.cadre_id == principal.cadre_id, access.case_scope(principal))
+        .order_by(CaseFile.id)
+    ).all()
+    found = [
+        ServedDocument(case_id, number, item)
+        for case_id, number in own
+        for item in of_case(session, principal=principal, case_id=case_id).items
+    ]
+    return sorted(found, key=lambda s: s.document.generated_at, reverse=True)

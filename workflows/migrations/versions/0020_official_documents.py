@@ -97,9 +97,7 @@ def upgrade() -> None:
             nullable=False,
             index=True,
         ),
-        sa.Column(
-            "document_id", sa.Integer(), sa.ForeignKey("case_document.id"), nullable=False
-        ),
+        sa.Column("document_id", sa.Integer(), sa.ForeignKey("case_document.id"), nullable=False),
         sa.Column("recorded_by", sa.String(100), nullable=False),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
     )
