@@ -60,7 +60,11 @@ class OfficialDocument(Base):
     its files. `pdf_document_id` and `pdf_error` are set once, by the conversion."""
 
     __tablename__ = "official_document"
-    __table_args__ = (UniqueConstraint("case_id", "kind", "issue", "version"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", "issue", "version"),
+        # A 文号 is given once: its versions share it, no other document has it.
+        UniqueConstraint("org_unit_code", "prefix", "year", "seq", "version"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("generated_by", sa.String(100), nullable=False),
         sa.Column("generated_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("case_id", "kind", "issue", "version"),
+        sa.UniqueConstraint("org_unit_code", "prefix", "year", "seq", "version"),
     )
     op.create_table(
         "official_service",
