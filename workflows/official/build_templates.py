@@ -143,7 +143,7 @@ def accountability_decision() -> Document:
     _head(document)
     _line(
         document,
-        "{{ cadre_name }}，{{ cadre_unit }}{{ cadre_post }}。（案件编号：{{ case_number }}）",
+        "{{ cadre_name }}，所在单位：{{ cadre_unit }}，职务：{{ cadre_post }}。（案件编号：{{ case_number }}）",
     )
     _heading(document, "一、问题事实")
     _line(document, "{{ facts }}")
@@ -166,7 +166,7 @@ def tolerance_opinion() -> Document:
     _head(document)
     _line(
         document,
-        "{{ cadre_name }}，{{ cadre_unit }}{{ cadre_post }}。（案件编号：{{ case_number }}）",
+        "{{ cadre_name }}，所在单位：{{ cadre_unit }}，职务：{{ cadre_post }}。（案件编号：{{ case_number }}）",
     )
     _heading(document, "一、基本情况")
     _line(document, "{{ facts }}")
@@ -199,7 +199,7 @@ def appeal_review_decision() -> Document:
     _head(document)
     _line(
         document,
-        "申诉人：{{ cadre_name }}，{{ cadre_unit }}{{ cadre_post }}。（案件编号：{{ case_number }}）",
+        "申诉人：{{ cadre_name }}，所在单位：{{ cadre_unit }}，职务：{{ cadre_post }}。（案件编号：{{ case_number }}）",
     )
     _line(document, "申诉人对{{ original_case_number }}号案件的决定不服，提出申诉。")
     _heading(document, "一、申诉理由")
@@ -259,7 +259,7 @@ def service_receipt() -> Document:
     rows = (
         ("送达文书", "{{ served_title }}（{{ number }}）"),
         ("案件编号", "{{ case_number }}"),
-        ("受送达人", "{{ cadre_name }}（{{ cadre_unit }}{{ cadre_post }}）"),
+        ("受送达人", "{{ cadre_name }}（{{ cadre_post }}）"),
         ("送达机关", "{{ organ }}"),
         ("送达方式", ""),
         ("送达地点", ""),

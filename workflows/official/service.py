@@ -276,7 +276,9 @@ def _record_service(context_: hooks.ActionContext, day: str, manner: str, note: 
         instance_id=case.instance_id,
         detail={
             "case_id": case.id,
+            "kind": served.kind,
             "number": served.number,
+            "version": served.version,
             "served_on": row.served_on.isoformat(),
             "manner": row.manner,
         },
