@@ -15,7 +15,7 @@ from typing import Any
 import docx
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests.support.world import World, make_world
 from workflows import access
@@ -23,8 +23,9 @@ from workflows.cases import tolerance
 from workflows.cases.models import CaseFile
 from workflows.documents import service as documents
 from workflows.documents.models import CaseDocument
+from workflows.engine import audit
 from workflows.engine.models import AuditEvent, RecordSupersession
-from workflows.errors import Forbidden, NotFound, ValidationFailed
+from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from workflows.official import build_templates, kinds, numbering, pdf, service, templates
 from workflows.official.models import OfficialDocument, OfficialService
 from workflows.runtime import Runtime
@@ -241,6 +242,8 @@ def test_the_deciding_step_issues_the_document_in_docx_and_pdf(rt: Runtime, kind
             )
         ).scalar_one()
     assert audited == 1
+    with w.rt.db.reading() as session:
+        assert audit.verify(session).ok
 
 
 def test_the_pdf_embeds_its_fonts(rt: Runtime) -> None:
@@ -528,5 +531,49 @@ def test_only_administrators_and_designers_replace_templates(rt: Runtime) -> Non
             filename="问责决定书.docx",
             content=_docx_with("x"),
             note=None,
+            clock=rt.clock,
+        )
+
+
+def test_a_case_decided_before_documents_existed_gets_its_first_issue_on_demand(
+    rt: Runtime,
+) -> None:
+    w = _world(rt)
+    case, says = _accountability(w)
+    with rt.transaction() as session:  # as if decided before this feature: no document rows
+        session.execute(delete(OfficialDocument))
+    with rt.transaction() as session:
+        made = service.generate(
+            session,
+            principal=_principal(w, "committee.hf"),
+            case_id=case.id,
+            kind=kinds.ACCOUNTABILITY,
+            clock=rt.clock,
+        )
+        assert (made.issue, made.version, made.number) == (1, 1, "合肥市纪问〔2026〕2号")
+        docx_id = made.docx_document_id
+    text = _docx_text(_file(w, docx_id).content)
+    for expected in says:  # the facts come from what the steps were completed with
+        assert expected in text, (expected, text)
+
+
+def test_nothing_is_generated_for_a_decision_sent_back(rt: Runtime) -> None:
+    w = _world(rt)
+    case, _ = _accountability(w)
+    with rt.transaction() as session:
+        going_back.send_back(
+            session,
+            principal=_principal(w, "organization.hf"),
+            task_id=w.task(case, "notify").id,
+            to_step="decide",
+            reason="重新决定",
+            clock=rt.clock,
+        )
+    with rt.transaction() as session, pytest.raises(Conflict, match="尚未作出问责决定书所载的决定"):
+        service.generate(
+            session,
+            principal=_principal(w, "discipline.hf"),
+            case_id=case.id,
+            kind=kinds.ACCOUNTABILITY,
             clock=rt.clock,
         )

@@ -297,9 +297,9 @@ def may_issue(principal: Principal, case: CaseFile) -> bool:
     )
 
 
-def _process_data(session: Session, case: CaseFile) -> dict[str, Any]:
-    """What the case's steps were completed with, oldest first merged (from the audit trail):
-    the facts a first issue on demand is written from."""
+def _process_data(session: Session, case: CaseFile, clock: Clock) -> dict[str, Any]:
+    """What the case's steps were completed with (the audit trail, oldest first merged) and what
+    its waiting steps carry: the facts a first issue on demand is written from."""
     data: dict[str, Any] = {}
     if case.instance_id is None:
         return data
@@ -311,7 +311,7 @@ def _process_data(session: Session, case: CaseFile) -> dict[str, Any]:
         submitted = json.loads(detail).get("data")
         if isinstance(submitted, dict):
             data |= submitted
-    return data
+    return data | cases.waiting_data(session, case, clock)
 
 
 def generate(
@@ -361,7 +361,7 @@ def generate(
         session,
         case=case,
         kind=found,
-        data=_process_data(session, case),
+        data=_process_data(session, case, clock),
         actor=principal.username,
         clock=clock,
     )
