@@ -40,7 +40,8 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 # Official documents (公文): LibreOffice converts the rendered DOCX to PDF; Noto CJK (宋/黑) and
 # AR PL UKai (楷, the 仿宋 substitute) are the fonts embedded; poppler's pdffonts checks them.
 .stamp-office:
-	command -v soffice >/dev/null && command -v pdffonts >/dev/null && fc-list | grep -q ukai || \
+	command -v soffice >/dev/null && command -v pdffonts >/dev/null && fc-list | grep -q ukai && \
+		fc-list | grep -q 'Noto Serif CJK' || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends \
 			libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-ukai poppler-utils)
 	touch $@
@@ -78,4 +79,4 @@ messages: setup
 	$(BIN)/pybabel -q update -N -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -w 100
 
 clean:
-	rm -rf $(VENV) instance node_modules .stamp-browser $(MO_FILES) server/ui/static/build
+	rm -rf $(VENV) instance node_modules .stamp-browser .stamp-office $(MO_FILES) server/ui/static/build
