@@ -238,7 +238,7 @@ def _clarification(
     values["clarification_scope"] = f"{scope}（{spread}）" if spread else scope
     values["decision"] = f"经核实，反映{values['cadre_name']}同志的问题不实，予以澄清正名，消除顾虑"
     values["reasons"] = finding.reason if finding is not None else ""
-    return finding if finding is not None else True
+    return True  # dated the day it is issued, not the day the report was found untrue
 
 
 _WRITERS = {
