@@ -577,3 +577,21 @@ def test_nothing_is_generated_for_a_decision_sent_back(rt: Runtime) -> None:
             kind=kinds.ACCOUNTABILITY,
             clock=rt.clock,
         )
+
+
+def test_a_template_reaching_for_python_internals_is_refused(rt: Runtime) -> None:
+    """Templates render in Jinja's sandbox: a known name walked to Python's internals fails
+    the sample rendering, and the upload is refused."""
+    w = _world(rt)
+    content = _docx_with("{{ cadre_name.__class__.__mro__[1].__subclasses__() }}")
+    with rt.transaction() as session, pytest.raises(ValidationFailed) as refused:
+        templates.upload(
+            session,
+            principal=_principal(w, "admin.hf"),
+            key=kinds.ACCOUNTABILITY,
+            filename="模板.docx",
+            content=content,
+            note=None,
+            clock=rt.clock,
+        )
+    assert "无法用示例案件生成文书" in refused.value.errors[0]["message"]

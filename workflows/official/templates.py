@@ -3,7 +3,8 @@ versions uploaded by administrators and designers, the checks an upload passes, 
 
 An upload is refused (ValidationFailed on `file`, naming the problem) unless it is a DOCX,
 its Jinja syntax parses, every placeholder it uses is a name of `context.KNOWN`, and it
-renders a sample case. Versions are never changed or deleted: the latest is current.
+renders a sample case. Rendering runs in Jinja's sandbox. Versions are never changed or
+deleted: the latest is current.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -117,10 +119,16 @@ def version(session: Session, key: str, number: int) -> Version:
     raise NotFound(f"{_kind(key).title}模板没有第 {number} 版")
 
 
+def _sandbox() -> SandboxedEnvironment:
+    """Templates are uploaded by people: Jinja's sandbox keeps them to reading the values they
+    are given (no attribute walk to Python's internals), autoescaped so text stays text."""
+    return SandboxedEnvironment(autoescape=True)
+
+
 def render(template: bytes, values: dict[str, Any]) -> bytes:
-    """The DOCX `template` filled with `values` (autoescaped: text stays text)."""
+    """The DOCX `template` filled with `values`, in the sandbox."""
     document = DocxTemplate(io.BytesIO(template))
-    document.render(values, autoescape=True)
+    document.render(values, jinja_env=_sandbox(), autoescape=True)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -144,7 +152,7 @@ def check(key: str, filename: str | None, content: bytes | None) -> None:
         )
     try:
         document = DocxTemplate(io.BytesIO(content))
-        used = document.get_undeclared_template_variables()
+        used = document.get_undeclared_template_variables(jinja_env=_sandbox())
     except (TemplateError, zipfile.BadZipFile, KeyError, ValueError) as err:
         raise _refuse(f"模板「{name}」的占位符写法有误：{err}") from None
     unknown = sorted(set(used) - set(context.KNOWN))
