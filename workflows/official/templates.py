@@ -35,6 +35,8 @@ SHIPPED = Path(__file__).parent / "templates"
 #: The roles that manage templates (DOMAIN.md §7: "templates administrators can replace").
 MANAGERS = frozenset({"admin", "designer"})
 MAX_BYTES = 5 * 1024 * 1024
+#: The most a template's parts may unpack to: a small file that unpacks to gigabytes is refused.
+MAX_UNPACKED = 50 * 1024 * 1024
 NOTE_MAX = 500
 _DOCX = formats.FORMATS[".docx"]
 DOCX_TYPE = _DOCX.content_type
@@ -150,6 +152,8 @@ def check(key: str, filename: str | None, content: bytes | None) -> None:
         raise _refuse(
             f"「{name}」不是 Word 文档（.docx）：模板须为 .docx 格式（.doc、.wps 请先另存为 .docx）"
         )
+    if _unpacked_size(content) > MAX_UNPACKED:
+        raise _refuse(f"模板「{name}」解压后超过 {MAX_UNPACKED // (1024 * 1024)} MB")
     try:
         document = DocxTemplate(io.BytesIO(content))
         used = document.get_undeclared_template_variables(jinja_env=_sandbox())
@@ -165,6 +169,11 @@ def check(key: str, filename: str | None, content: bytes | None) -> None:
         render(content, context.sample(_kind(key)))
     except Exception as err:  # noqa: BLE001 - a template is user input: any failure refuses it
         raise _refuse(f"模板「{name}」无法用示例案件生成文书：{err}") from None
+
+
+def _unpacked_size(content: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        return sum(part.file_size for part in package.infolist())
 
 
 def upload(
