@@ -10,6 +10,7 @@ import hashlib
 import io
 import re
 import subprocess
+import zipfile
 from typing import Any
 
 import docx
@@ -595,3 +596,27 @@ def test_a_template_reaching_for_python_internals_is_refused(rt: Runtime) -> Non
             clock=rt.clock,
         )
     assert "无法用示例案件生成文书" in refused.value.errors[0]["message"]
+
+
+def test_a_template_that_unpacks_to_too_much_is_refused(rt: Runtime) -> None:
+    w = _world(rt)
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(_docx_with("x"))) as source,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for part in source.infolist():
+            target.writestr(part, source.read(part))
+        target.writestr("word/media/filler.bin", bytes(templates.MAX_UNPACKED + 1))
+    assert len(packed.getvalue()) < templates.MAX_BYTES
+    with rt.transaction() as session, pytest.raises(ValidationFailed) as refused:
+        templates.upload(
+            session,
+            principal=_principal(w, "admin.hf"),
+            key=kinds.ACCOUNTABILITY,
+            filename="模板.docx",
+            content=packed.getvalue(),
+            note=None,
+            clock=rt.clock,
+        )
+    assert "解压后超过 50 MB" in refused.value.errors[0]["message"]
