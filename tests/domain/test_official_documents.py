@@ -27,7 +27,15 @@ from workflows.documents.models import CaseDocument
 from workflows.engine import audit
 from workflows.engine.models import AuditEvent, RecordSupersession
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from workflows.official import build_templates, kinds, numbering, pdf, service, templates
+from workflows.official import (
+    build_templates,
+    kinds,
+    numbering,
+    pdf,
+    service,
+    templates,
+    views,
+)
 from workflows.official.models import OfficialDocument, OfficialService
 from workflows.runtime import Runtime
 from workflows.tasks import going_back
@@ -402,6 +410,14 @@ def test_generating_is_for_the_units_clerks_and_committee(rt: Runtime) -> None:
 def test_sending_the_decision_back_supersedes_its_document(rt: Runtime) -> None:
     w = _world(rt)
     case, _ = _accountability(w)
+    with rt.transaction() as session:  # a version regenerated before the 退回 goes with it
+        service.generate(
+            session,
+            principal=_principal(w, "discipline.hf"),
+            case_id=case.id,
+            kind=kinds.ACCOUNTABILITY,
+            clock=rt.clock,
+        )
     notify = w.task(case, "notify")
     with rt.transaction() as session:
         going_back.send_back(
@@ -420,7 +436,13 @@ def test_sending_the_decision_back_supersedes_its_document(rt: Runtime) -> None:
                 )
             ).scalars()
         )
-    assert {r.id for r in _official(w, case)} == superseded
+    versions = _official(w, case, kinds.ACCOUNTABILITY)
+    assert [r.version for r in versions] == [1, 2] and versions[0].id in superseded
+    assert versions[1].id not in superseded  # written on demand, not by the step
+    with rt.db.reading() as session:
+        shown = views.of_case(session, principal=_principal(w, "discipline.hf"), case_id=case.id)
+    assert all(item.superseded and not item.current for item in shown.items)
+    assert len(shown.items) == 3
     w.complete(
         case,
         "decide",
@@ -433,11 +455,12 @@ def test_sending_the_decision_back_supersedes_its_document(rt: Runtime) -> None:
         "committee.hf",
     )
     rows = _official(w, case, kinds.ACCOUNTABILITY)
-    assert [(r.issue, r.number) for r in rows] == [
-        (1, "合肥市纪问〔2026〕1号"),
-        (2, "合肥市纪问〔2026〕2号"),
+    assert [(r.issue, r.version, r.number) for r in rows] == [
+        (1, 1, "合肥市纪问〔2026〕1号"),
+        (1, 2, "合肥市纪问〔2026〕1号"),
+        (2, 1, "合肥市纪问〔2026〕2号"),
     ]
-    assert "调离岗位" in _docx_text(_file(w, rows[1].docx_document_id).content)
+    assert "调离岗位" in _docx_text(_file(w, rows[2].docx_document_id).content)
 
 
 def test_the_cadre_reads_only_what_was_served_on_them(rt: Runtime) -> None:

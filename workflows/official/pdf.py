@@ -16,10 +16,10 @@ import logging
 from sqlalchemy import select
 
 from workflows.documents.models import CaseDocument
-from workflows.engine import audit, effects
+from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.engine.db import Database
-from workflows.official import conversion, kinds
+from workflows.official import conversion, kinds, served
 from workflows.official.models import OfficialDocument
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def _pending(db: Database, case_id: int | None, limit: int) -> list[tuple[int, i
             .where(
                 OfficialDocument.pdf_document_id.is_(None),
                 OfficialDocument.pdf_error.is_(None),
-                effects.in_force(OfficialDocument),
+                served.issue_in_force(),
             )
             .order_by(OfficialDocument.id)
             .limit(limit)

@@ -11,11 +11,27 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.engine import effects
+from workflows.engine.models import RecordSupersession
 from workflows.official import kinds
 from workflows.official.models import OfficialDocument, OfficialService
 
 _ADDRESSED = [key for key, kind in kinds.KINDS.items() if kind.code and not kind.served]
+
+
+def issue_in_force() -> ColumnElement[bool]:
+    """A WHERE clause over OfficialDocument: the documents whose issue no going back voided. A
+    退回 supersedes the version its step issued; the versions regenerated from it go with it."""
+    voided = aliased(OfficialDocument)
+    return ~exists().where(
+        voided.case_id == OfficialDocument.case_id,
+        voided.kind == OfficialDocument.kind,
+        voided.issue == OfficialDocument.issue,
+        voided.id.in_(
+            select(RecordSupersession.record_id).where(
+                RecordSupersession.record_table == OfficialDocument.__tablename__
+            )
+        ),
+    )
 
 
 def to_cadre() -> ColumnElement[bool]:
@@ -29,7 +45,7 @@ def to_cadre() -> ColumnElement[bool]:
         later.version > OfficialDocument.version,
     )
     addressed = and_(OfficialDocument.kind.in_(_ADDRESSED), latest)
-    return and_(effects.in_force(OfficialDocument), or_(served, addressed))
+    return and_(issue_in_force(), or_(served, addressed))
 
 
 def hidden_files(session: Session, case_id: int) -> set[int]:

@@ -30,7 +30,7 @@ from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
 from workflows.documents import service as documents
 from workflows.documents.models import CaseDocument
-from workflows.engine import audit, effects, hooks
+from workflows.engine import audit, hooks
 from workflows.engine.clock import Clock
 from workflows.engine.models import AuditEvent
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -52,7 +52,7 @@ def _latest(session: Session, case_id: int, kind: str) -> OfficialDocument | Non
         .where(
             OfficialDocument.case_id == case_id,
             OfficialDocument.kind == kind,
-            effects.in_force(OfficialDocument),
+            served.issue_in_force(),
         )
         .order_by(OfficialDocument.issue.desc(), OfficialDocument.version.desc())
         .limit(1)

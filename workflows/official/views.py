@@ -14,7 +14,6 @@ from workflows.access import Principal
 from workflows.cases import served as case_served
 from workflows.cases.models import CaseFile
 from workflows.documents import service as documents
-from workflows.engine.models import RecordSupersession
 from workflows.official import kinds, served, service, templates
 from workflows.official.models import OfficialDocument, OfficialReceipt, OfficialService
 from workflows.org import people
@@ -86,12 +85,9 @@ def of_case(session: Session, *, principal: Principal, case_id: int) -> CaseOffi
         ).scalars()
     )
     ids = [row.id for row in rows]
-    superseded = set(
+    superseded = set(ids) - set(
         session.execute(
-            select(RecordSupersession.record_id).where(
-                RecordSupersession.record_table == "official_document",
-                RecordSupersession.record_id.in_(ids),
-            )
+            select(OfficialDocument.id).where(OfficialDocument.id.in_(ids), served.issue_in_force())
         ).scalars()
     )
     services: dict[int, list[ServiceView]] = {}
