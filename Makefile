@@ -39,9 +39,18 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 	touch $@
 
+# Official documents (公文): LibreOffice converts the rendered DOCX to PDF; Noto CJK (宋/黑) and
+# AR PL UKai (楷, the 仿宋 substitute) are the fonts embedded; poppler's pdffonts checks them.
+.stamp-office:
+	command -v soffice >/dev/null && command -v pdffonts >/dev/null && fc-list | grep -q ukai && \
+		fc-list | grep -q 'Noto Serif CJK' || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+			libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-ukai poppler-utils)
+	touch $@
+
 setup: $(BIN)/.installed node_modules/.installed $(PANEL) $(LINT) $(MO_FILES)
 
-run: setup
+run: setup .stamp-office
 	mkdir -p instance
 	$(BIN)/cadreflow db upgrade
 	$(BIN)/cadreflow deploy bpmn/
@@ -50,7 +59,7 @@ run: setup
 
 # One pytest worker per core (pytest-xdist); each worker has its own PostgreSQL database,
 # SQLite template and worlds. `make test PYTEST_ARGS="-n 0"` runs in one process.
-test: setup .stamp-browser
+test: setup .stamp-browser .stamp-office
 	$(BIN)/pytest -q -ra -n auto --dist worksteal $(PYTEST_ARGS)
 
 bench: setup
@@ -72,4 +81,4 @@ messages: setup
 	$(BIN)/pybabel -q update -N -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -w 100
 
 clean:
-	rm -rf $(VENV) instance node_modules .stamp-browser $(MO_FILES) server/ui/static/build
+	rm -rf $(VENV) instance node_modules .stamp-browser .stamp-office $(MO_FILES) server/ui/static/build

@@ -84,3 +84,17 @@ def serve_download(document_id: int) -> Response:
             record=not headers_only,
         )
     return download_response(found)
+
+
+def inline_pdf(content: bytes, filename: str, sha256: str) -> Response:
+    """A PDF the browser shows in place (preview): its own type, never sniffed, never shared by
+    caches. No CSP sandbox: the browser's PDF viewer refuses to run in a sandboxed document."""
+    response = Response(content, status=200, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{_fallback_name(filename)}"; '
+        f"filename*=UTF-8''{quote(filename, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private"
+    response.headers["ETag"] = f'"{sha256}"'
+    return response

@@ -13,7 +13,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
-from workflows import cases, tasks
+from workflows import cases, official, tasks
 from workflows.config import Settings
 from workflows.engine import hooks, settings
 from workflows.engine import spiff as engine
@@ -26,6 +26,7 @@ def register_domain(registry: hooks.Registry) -> hooks.Registry:
     """Fills `registry` with every domain package's actions, listeners, rules and jobs."""
     cases.register(registry)
     tasks.register(registry)
+    official.register(registry)
     return registry
 
 

@@ -23,6 +23,7 @@ from . import (
     incidents,
     my_cases,
     notifications,
+    official_documents,
     process_migrations,  # noqa: F401  (adds its routes to the processes blueprint)
     processes,
     supervision,
@@ -39,6 +40,7 @@ BLUEPRINTS = [
     consultations.blp,
     cases.blp,
     documents.blp,
+    official_documents.blp,
     cadres.blp,
     processes.blp,
     forms.blp,

@@ -27,6 +27,7 @@ from server.ui.case_new import button_label
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
 from server.ui.layout import ROLE_LABELS
+from server.ui.official_documents import card as official_card
 from workflows import access
 from workflows.access import Principal
 from workflows.cases import intake, tolerance
@@ -166,6 +167,9 @@ def _case_page(
             "roles": ROLE_LABELS,
             "lane_names": {key: str(name) for key, name in ROLE_LABELS.items()},
             "attachments": documents_card(
+                session, principal, access.get_case_to_read(session, principal, case_id)
+            ),
+            "official": official_card(
                 session, principal, access.get_case_to_read(session, principal, case_id)
             ),
             "stuck": incident_views.stuck(

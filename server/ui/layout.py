@@ -40,6 +40,7 @@ NAV = (
     NavItem("ui.supervision", _l("督查"), frozenset({"supervisor"})),
     NavItem("ui.processes", _l("流程设计"), frozenset({"designer"})),
     NavItem("ui.admin", _l("系统管理"), frozenset({"admin"})),
+    NavItem("ui.official_templates", _l("公文模板"), frozenset({"designer", "admin"})),
     NavItem("ui.incidents", _l("故障"), frozenset({"designer", "admin"})),
     # last: nobody lands on it (a role's first item is its landing page)
     NavItem("ui.copies", _l("抄送我的"), CLERKS | {"supervisor", "admin"}),

@@ -18,6 +18,7 @@ from server.ui.case_new import button_label
 from server.ui.common import bp, redirect_with
 from workflows.access import Principal
 from workflows.cases import cadre_views
+from workflows.official import views as official_views
 
 
 def is_cadre(principal: Principal) -> bool:
@@ -37,4 +38,5 @@ def my_cases() -> Any:
     with auth.reading() as (session, principal):
         home = cadre_views.my_cases(session, principal=principal, clock=rt.clock)
         new_case = button_label(principal) if home.may_apply else None
-    return render_template("my_cases.html", home=home, new_case=new_case)
+        served = official_views.served_to_me(session, principal=principal)
+    return render_template("my_cases.html", home=home, new_case=new_case, served=served)

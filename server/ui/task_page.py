@@ -26,6 +26,7 @@ from server import auth
 from server.ui import case_pages, form_errors, schema_form
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
+from server.ui.official_documents import card as official_card
 from workflows import access
 from workflows.access import Principal
 from workflows.cases import service as cases
@@ -33,6 +34,7 @@ from workflows.cases import tolerance
 from workflows.documents import service as documents_service
 from workflows.engine import form_messages
 from workflows.errors import Conflict, NotFound, TaskAlreadyCompleted, ValidationFailed
+from workflows.official import kinds
 from workflows.org import people
 from workflows.tasks import candidates, completion, consultation_views, copies, drafts, views
 from workflows.tasks import service as work
@@ -139,6 +141,14 @@ def _page(
         context["recorded"], context["documents"] = recorded, _documents(t, recorded, fields)
         context["attachments"] = (
             documents_card(session, principal, case, task_id=t.id)
+            if case is not None and context["case"] is not None
+            else None
+        )
+        context["official"] = (
+            {
+                **official_card(session, principal, case, task_id=t.id),
+                "serving": t.form in kinds.SERVING_FORMS,
+            }
             if case is not None and context["case"] is not None
             else None
         )

@@ -483,7 +483,11 @@ def test_who_handled_the_original_case_keeps_out_of_its_appeals_file(
     assert listed["may_withdraw"] is False
     withdrawn = handled.post(f"/documents/{doc_id}/withdraw", json={"reason": "不需要"})
     assert withdrawn.status_code == 403 and withdrawn.get_json()["detail"].startswith("回避：")
-    assert _count(rt, CaseDocument) == 1 and _count(rt, DocumentWithdrawal) == 0
+    with rt.db.reading() as session:  # the original case holds its generated 问责决定书
+        kept = session.execute(
+            select(func.count()).where(CaseDocument.case_id == case.id)
+        ).scalar_one()
+    assert kept == 1 and _count(rt, DocumentWithdrawal) == 0
 
 
 # --- withdrawal ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from workflows.cadres.models import PromotionBan
 from workflows.cases.models import CaseFile, Decision
 from workflows.engine.models import HumanTask, RecordSupersession
 from workflows.errors import Conflict, Forbidden, ValidationFailed
+from workflows.official.models import OfficialDocument
 from workflows.runtime import Runtime
 from workflows.tasks import going_back
 from workflows.tasks import service as work
@@ -127,10 +128,13 @@ def test_return_from_notify_to_decide_supersedes_the_decision_and_its_ban(world:
                 RecordSupersession.going_back_id,
             )
         ).all()
+        issued = session.execute(select(OfficialDocument.id)).scalars().all()
+        assert len(issued) == 2  # the 问责决定书 and its 送达回证 go with the decision
         assert sorted(pointers) == sorted(
             [
                 ("decision", decision.id, went.going_back.id),
                 ("promotion_ban", ban.id, went.going_back.id),
+                *(("official_document", i, went.going_back.id) for i in issued),
             ]
         )
         restored = session.get(CaseFile, case.id)
@@ -149,7 +153,7 @@ def test_return_from_notify_to_decide_supersedes_the_decision_and_its_ban(world:
     assert shown is not None and (shown.label, shown.reason, shown.superseded) == (
         "退回",
         "处分依据需补充",
-        2,
+        4,  # the decision, its ban, the 问责决定书 and its 送达回证
     )
 
     world.complete(case, "decide", {**_decision(world), "adjustment": "dismissal"}, "committee.hf")

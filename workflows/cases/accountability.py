@@ -21,11 +21,9 @@ from workflows.cadres import service as cadres
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, Decision
 from workflows.cases.service import refuse as _refuse
-from workflows.engine import functions, hooks, versions
-from workflows.engine import spiff as engine
+from workflows.engine import hooks
 from workflows.engine.calendar import add_months
 from workflows.engine.clock import Clock
-from workflows.engine.models import HumanTask, Instance, ProcessVersion, Timer
 
 SOURCES = {
     "inspection_tour": "巡视巡察",
@@ -319,35 +317,8 @@ def close(context: hooks.ActionContext) -> None:
 
 def _facts(session: Session, case: CaseFile, clock: Clock) -> str:
     """The registered facts, read from the running process (open tasks and timers carry them)."""
-    instance = session.get(Instance, case.instance_id)
-    if instance is None:
-        return ""
-    waiting = [
-        *session.execute(
-            select(HumanTask.spiff_task_id).where(
-                HumanTask.instance_id == instance.id, HumanTask.state == "open"
-            )
-        ).scalars(),
-        *session.execute(
-            select(Timer.spiff_task_id).where(Timer.instance_id == instance.id)
-        ).scalars(),
-    ]
-    if not waiting:
-        return ""
-    version = session.get(ProcessVersion, instance.process_version_id)
-    if version is None:
-        return ""
-    run = engine.restore(
-        versions.compiled_spec(version),
-        instance.state,
-        clock=clock,
-        functions=functions.bound(session, clock),
-    )
-    for spiff_id in waiting:
-        facts = run.task_data(spiff_id).get("facts")
-        if isinstance(facts, str) and facts.strip():
-            return facts.strip()
-    return ""
+    facts = cases.waiting_data(session, case, clock).get("facts")
+    return facts.strip() if isinstance(facts, str) else ""
 
 
 def exemption_closed(case: CaseFile) -> str | None:

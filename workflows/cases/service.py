@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from workflows.cadres.models import Cadre
 from workflows.cases.models import CaseActor, CaseCounter, CaseFile, CaseLink
 from workflows.definitions import deployment
-from workflows.engine import audit, hooks, instances, settings
+from workflows.engine import audit, functions, hooks, instances, settings, versions
+from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
-from workflows.engine.models import table_of
+from workflows.engine.models import HumanTask, Instance, ProcessVersion, Timer, table_of
 from workflows.errors import NotFound, ValidationFailed
 from workflows.org.models import OrgUnit
 
@@ -275,3 +276,34 @@ def parse_date(value: Any, field: str) -> date:
             f"{field} is not a date",
             [{"field": field, "message": "expected a date such as 2026-03-02"}],
         ) from None
+
+
+def waiting_data(session: Session, case: CaseFile, clock: Clock) -> dict[str, Any]:
+    """The process data the case's waiting steps carry (open tasks and timers, oldest last
+    winning), read from its running instance; {} when nothing waits."""
+    instance = session.get(Instance, case.instance_id) if case.instance_id is not None else None
+    if instance is None:
+        return {}
+    waiting = [
+        *session.execute(
+            select(HumanTask.spiff_task_id).where(
+                HumanTask.instance_id == instance.id, HumanTask.state == "open"
+            )
+        ).scalars(),
+        *session.execute(
+            select(Timer.spiff_task_id).where(Timer.instance_id == instance.id)
+        ).scalars(),
+    ]
+    version = session.get(ProcessVersion, instance.process_version_id)
+    if not waiting or version is None:
+        return {}
+    run = engine.restore(
+        versions.compiled_spec(version),
+        instance.state,
+        clock=clock,
+        functions=functions.bound(session, clock),
+    )
+    data: dict[str, Any] = {}
+    for spiff_id in reversed(waiting):
+        data |= run.task_data(spiff_id)
+    return data

@@ -47,6 +47,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.form_messages import choices
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import NotFound, ValidationFailed
+from workflows.official import kinds as official_kinds
 from workflows.org import people
 from workflows.org import service as org
 from workflows.paging import Page, paginate
@@ -141,6 +142,8 @@ ACTION_LABELS = {
     "consultation.answer": "回复意见",
     "consultation.withdraw": "撤回征求意见",
     "task.copy": "抄送",
+    "official_document.generate": "生成公文",
+    "official_document.serve": "送达公文",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
 
@@ -955,6 +958,10 @@ def _entry(
         note = detail.get("case_number") or detail.get("number")
     elif row.action.startswith("document."):
         note = detail.get("filename")
+    elif row.action.startswith("official_document."):
+        kind = official_kinds.KINDS.get(str(detail.get("kind")))
+        version = f"（第 {detail['version']} 版）" if detail.get("version") else ""
+        note = f"{kind.title if kind else ''}{detail.get('number') or ''}{version}" or None
     elif row.action == "blacklist.correct":
         note = f"第 {detail.get('corrects_entry_id')} 条 → 第 {detail.get('entry_id')} 条"
     elif row.action.startswith("consultation.") or row.action == "task.copy":

@@ -10,6 +10,9 @@ Who may do what (DOMAIN.md §1; out of sight reads as missing, NotFound, as ever
 | the cadre concerned (their own case)                           | yes                  | yes | their own documents |
 | anyone else who sees the case (supervisors, admins, others)    | yes                  | no  | no                  |
 
+A cadre never sees a generated official document (公文) that was not served on them
+(`workflows.official.served`): it reads as missing.
+
 Recusal (回避): an official who is themselves the case's cadre acts on it only as the cadre.
 A closed case (已结案) takes no new documents and no withdrawals (Conflict). A document is
 never changed; a withdrawal is a row of its own, and the document stays listed, marked.
@@ -36,6 +39,7 @@ from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from workflows.official import served as official_served
 from workflows.org import people
 from workflows.roles import ROLES
 
@@ -89,6 +93,9 @@ def documents_of(session: Session, *, principal: Principal, case_id: int) -> lis
         .where(CaseDocument.case_id == case.id)
         .order_by(CaseDocument.id)
     ).all()
+    if principal.role == "cadre":
+        hidden = official_served.hidden_files(session, case.id)
+        rows = [row for row in rows if row[0].id not in hidden]
     conflicted = _appeal_conflict(session, principal, case) is not None
     names = _names(
         session,
@@ -304,6 +311,8 @@ def _visible(
         case = access.get_case_to_read(session, principal, found.case_id)
     except NotFound:
         raise NotFound(f"材料 {document_id} 不存在") from None
+    if principal.role == "cadre" and found.id in official_served.hidden_files(session, case.id):
+        raise NotFound(f"材料 {document_id} 不存在")
     return found, case
 
 
