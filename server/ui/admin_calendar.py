@@ -96,6 +96,15 @@ def calendar_page(
     ), status
 
 
+@bp.app_template_global("undeclared_year_ahead")
+def undeclared_year_ahead() -> int | None:
+    """The year within the next 90 days whose working days nobody declared, for the warning
+    on the admin pages and the supervision dashboard (templates/_year_ahead.html)."""
+    rt = auth.runtime()
+    with rt.reading() as session:
+        return calendar_overrides.undeclared_year_ahead(session, today=rt.clock.today())
+
+
 @bp.get("/admin/calendar")
 def admin_calendar() -> Any:
     """A year's calendar: published, declared Monday–Friday, and the days set one by one."""
