@@ -265,14 +265,28 @@ def declare_year(args: dict[str, Any]) -> Any:
 
 
 class CalendarChangeArgs(Schema):
-    holiday_from = fields.String(load_default="", metadata={"description": "放假首日 YYYY-MM-DD"})
-    holiday_to = fields.String(load_default="", metadata={"description": "放假末日（含）"})
-    workdays = fields.List(
-        fields.String(), load_default=list, metadata={"description": "调休上班日 YYYY-MM-DD"}
+    holiday_from = fields.String(
+        load_default="",
+        validate=validate.Length(max=20),
+        metadata={"description": "放假首日 YYYY-MM-DD"},
     )
-    note = fields.String(load_default="", metadata={"description": "说明，如“春节”"})
+    holiday_to = fields.String(
+        load_default="",
+        validate=validate.Length(max=20),
+        metadata={"description": "放假末日（含）"},
+    )
+    workdays = fields.List(
+        fields.String(validate=validate.Length(max=20)),
+        load_default=list,
+        validate=validate.Length(max=calendar_changes.MAX_RANGE_DAYS),
+        metadata={"description": "调休上班日 YYYY-MM-DD"},
+    )
+    note = fields.String(load_default="", metadata={"description": "说明，如“春节”（至多 200 字）"})
     csv = fields.String(
-        load_default="", metadata={"description": "或：CSV 文本，每行“日期或日期~日期,休或班,名称”"}
+        load_default="",
+        metadata={
+            "description": "或：CSV 文本，每行“日期或日期~日期,休或班,名称”（至多 20000 字符）"
+        },
     )
     dry_run = fields.Boolean(load_default=False, metadata={"description": "true：只预览，不保存"})
 

@@ -132,6 +132,13 @@ def test_bad_input_is_refused_naming_the_line_or_field_and_nothing_is_stored(
     assert bad.status_code == 422 and sorted(by_line) == [f"第 {n} 行：" for n in (2, 3, 4, 5)]
     assert "2027-02-31" in by_line["第 2 行："] and "放假" in by_line["第 3 行："]
     assert "2100" in by_line["第 4 行："] and "三列" in by_line["第 5 行："]
+    too_long = api.post("/admin/calendar/changes", json={"csv": "2027-02-06,休,春节\n" * 2000})
+    assert too_long.status_code == 422 and "20000" in too_long.get_json()["errors"]["csv"][0]
+    many = api.post(
+        "/admin/calendar/changes",
+        json={"holiday_from": "2027-02-06", "holiday_to": "2027-02-06", "workdays": ["x"] * 40},
+    )
+    assert many.status_code == 422 and set(many.get_json()["errors"]) == {"workdays"}
     empty = api.post("/admin/calendar/changes", json={"holiday_from": "", "holiday_to": ""})
     assert set(empty.get_json()["errors"]) == {"holiday_from", "holiday_to"}
     assert _overrides(rt) == 0

@@ -38,6 +38,8 @@ KINDS = {"休": False, "班": True}
 #: The longest range one line may rule (a notice's longest holiday is 8 or 9 days).
 MAX_RANGE_DAYS = 31
 NOTE_LENGTH = 200
+#: The longest CSV taken at once: a year's notice is a few hundred characters.
+CSV_LENGTH = 20_000
 _ALARMS = table_of(TaskAlarm)
 # The basis `compute` writes: "<from label> 2026-03-02 起30个工作日…".
 _WORKDAY_BASIS = re.compile(r"(\d{4}-\d{2}-\d{2}) 起(\d+)个工作日")
@@ -161,11 +163,15 @@ def from_csv(text: str) -> tuple[DayRuling, ...]:
     """The days of a CSV (module docstring); each bad line is named by its number, all at once."""
     problems: list[dict[str, str]] = []
     entries: list[tuple[date, bool, str, str, str]] = []
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
-        cells = [cell.strip() for cell in row]
+    for number, line in enumerate(text.splitlines(), start=1):
+        where = f"第 {number} 行："
+        try:
+            cells = [cell.strip() for cell in next(csv.reader([line]), [])]
+        except csv.Error:
+            problems.append({"field": "csv", "message": f"{where}不是可读的 CSV 行"})
+            continue
         if not any(cells) or cells[0].startswith("#") or cells[0].lower() == "date":
             continue
-        where = f"第 {number} 行："
         if len(cells) < 2 or len(cells) > 3:
             problems.append(
                 {
@@ -197,6 +203,11 @@ def days_of(
     *, csv_text: str, holiday_from: str, holiday_to: str, workdays: Sequence[str] | str, note: str
 ) -> tuple[DayRuling, ...]:
     """The days of a change entered either way: the CSV when given, else the range."""
+    if len(csv_text) > CSV_LENGTH:
+        raise ValidationFailed(
+            "日历未保存：CSV 过长",
+            [{"field": "csv", "message": f"CSV 不能超过 {CSV_LENGTH} 个字符"}],
+        )
     if csv_text.strip():
         if holiday_from.strip() or holiday_to.strip():
             raise ValidationFailed(
@@ -217,23 +228,28 @@ def _with(calendar: WorkCalendar, days: Iterable[DayRuling]) -> WorkCalendar:
 
 
 def _recounted(
-    task: HumanTask, remind_at: datetime | None, old: WorkCalendar, new: WorkCalendar, clock: Clock
+    *,
+    due_at: datetime,
+    basis: str | None,
+    remind_at: datetime | None,
+    old: WorkCalendar,
+    new: WorkCalendar,
+    clock: Clock,
 ) -> tuple[datetime, datetime | None]:
     """A step's due moment and reminder under the new calendar, counted as they were: a
     working-day limit again from its start, a reminder as many working days before."""
-    assert task.due_at is not None
-    due_at = task.due_at
-    found = _WORKDAY_BASIS.search(task.due_basis or "")
+    moved = due_at
+    found = _WORKDAY_BASIS.search(basis or "")
     if found:
         start = date.fromisoformat(found.group(1))
-        due_at = time_limits.end_of(new.add_workdays(start, int(found.group(2))), clock)
+        moved = time_limits.end_of(new.add_workdays(start, int(found.group(2))), clock)
     if remind_at is None:
-        return due_at, None
+        return moved, None
     before = old.workdays_between(
-        remind_at.astimezone(clock.tz).date(), time_limits.due_day(task.due_at, clock)
+        remind_at.astimezone(clock.tz).date(), time_limits.due_day(due_at, clock)
     )
-    day = new.add_workdays(time_limits.due_day(due_at, clock), -before)
-    return due_at, time_limits.start_of(day, clock)
+    day = new.add_workdays(time_limits.due_day(moved, clock), -before)
+    return moved, time_limits.start_of(day, clock)
 
 
 def _moves(session: Session, days: Sequence[DayRuling], clock: Clock) -> list[Move]:
@@ -250,14 +266,23 @@ def _moves(session: Session, days: Sequence[DayRuling], clock: Clock) -> list[Mo
     rows = session.execute(
         select(HumanTask, CaseFile.number)
         .outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
-        .where(HumanTask.state == "open", HumanTask.due_at.is_not(None))
+        .where(HumanTask.state == "open")
         .order_by(HumanTask.due_at, HumanTask.id)
     ).all()
     moves: list[Move] = []
     for task, number in rows:
+        if task.due_at is None:
+            continue
         remind_at = reminders.get((task.instance_id, task.spiff_task_id))
         try:
-            due_at, new_remind = _recounted(task, remind_at, old, new, clock)
+            due_at, new_remind = _recounted(
+                due_at=task.due_at,
+                basis=task.due_basis,
+                remind_at=remind_at,
+                old=old,
+                new=new,
+                clock=clock,
+            )
         except UnknownCalendarYear:
             continue  # counted across a year nobody declared: left as it stands
         if due_at != task.due_at:
@@ -305,7 +330,7 @@ def apply(session: Session, *, days: Sequence[DayRuling], actor: str, clock: Clo
         actor=actor,
         action="calendar.change_set",
         object_type="calendar",
-        object_id=f"{days[0].day.isoformat()}~{days[-1].day.isoformat()}" if days else "",
+        object_id=f"{days[0].day.isoformat()}~{days[-1].day.isoformat()}",
         detail={
             "days": [
                 {
