@@ -23,7 +23,7 @@ from workflows import access
 from workflows.cadres.models import Cadre
 from workflows.cases import service as cases
 from workflows.definitions import deployment
-from workflows.demo_staff import staff
+from workflows.demo_staff import second_clerks, staff
 from workflows.engine import audit, functions, instances, settings
 from workflows.engine.clock import Clock
 from workflows.engine.db import Database
@@ -458,6 +458,18 @@ def _make_base(session: Session, clock: Clock, hasher: PasswordHasher) -> None:
                     clock=clock,
                     hasher=hasher,
                 )
+    for (code, role), (person, post) in second_clerks(UNITS).items():
+        org.add_user(
+            session,
+            username=f"{role}2.{code}",
+            display_name=person,
+            post=post,
+            password=PASSWORD,
+            role=role,
+            org_unit_code=code,
+            clock=clock,
+            hasher=hasher,
+        )
     for username, (name, post, unit) in CADRES.items():
         cadre = Cadre(name=name, post=post, org_unit_code=unit, created_at=clock.now())
         session.add(cadre)

@@ -76,6 +76,36 @@ _POSTS = {
     "designer": "大数据中心流程设计员",
     "admin": "信息中心系统管理员",
 }
+#: The roles with a second clerk per unit (`<role>2.<unit>`): an appeal is accepted by an
+#: organization clerk and reviewed by a discipline clerk who neither handled nor decided the
+#: original case (回避), and one clerk of each usually did.
+SECOND_CLERK_POSTS = {
+    "discipline": "第二纪检监察室主任",
+    "organization": "干部监督{office}副{office}长",
+}
+#: The second clerks' 姓名, handed out unit by unit (none of the names above, no cadre's).
+_SECOND_NAMES = (
+    "秦岭",
+    "江涛",
+    "范文",
+    "石磊",
+    "任杰",
+    "姚远",
+    "廖敏",
+    "邹平",
+    "熊伟",
+    "金鑫",
+    "陆洁",
+    "郝明",
+    "孔亮",
+    "白雪",
+)
+
+
+def _words(level: str, unit_name: str) -> dict[str, str]:
+    """The unit's Party committee and the level's word for a section, for the posts."""
+    party = {"province": "省委", "city": "市委"}.get(level) or f"{unit_name[-1]}委"
+    return {"party": party, "office": "科" if level == "county" else "处"}
 
 
 def staff(units: list[tuple[str, str, str, str | None]]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -83,9 +113,20 @@ def staff(units: list[tuple[str, str, str, str | None]]) -> dict[tuple[str, str]
     names = iter(_NAMES)
     found: dict[tuple[str, str], tuple[str, str]] = {}
     for code, unit_name, level, _parent in units:
-        party = {"province": "省委", "city": "市委"}.get(level) or f"{unit_name[-1]}委"
-        office = "科" if level == "county" else "处"
+        words = _words(level, unit_name)
         for role in ROLES:
             if role in _POSTS:
-                found[(code, role)] = (next(names), _POSTS[role].format(party=party, office=office))
+                found[(code, role)] = (next(names), _POSTS[role].format(**words))
     return found
+
+
+def second_clerks(
+    units: list[tuple[str, str, str, str | None]],
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(unit code, role) → (姓名, 职务) of the second clerk of SECOND_CLERK_POSTS' roles."""
+    names = iter(_SECOND_NAMES)
+    return {
+        (code, role): (next(names), post.format(**_words(level, unit_name)))
+        for code, unit_name, level, _parent in units
+        for role, post in SECOND_CLERK_POSTS.items()
+    }

@@ -36,6 +36,7 @@ from workflows.org import admin, people
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.roles import ROLES
+from workflows.tasks import calendar_changes
 
 blp = Blueprint("admin", __name__, description="系统管理：用户、单位、日历、设置、时钟、审计")
 
@@ -261,6 +262,77 @@ def declare_year(args: dict[str, Any]) -> Any:
             session, year=args["year"], note=args["note"], actor=principal.username, clock=rt.clock
         )
         return calendar_overrides.year_view(session, year=args["year"])
+
+
+class CalendarChangeArgs(Schema):
+    holiday_from = fields.String(
+        load_default="",
+        validate=validate.Length(max=20),
+        metadata={"description": "放假首日 YYYY-MM-DD"},
+    )
+    holiday_to = fields.String(
+        load_default="",
+        validate=validate.Length(max=20),
+        metadata={"description": "放假末日（含）"},
+    )
+    workdays = fields.List(
+        fields.String(validate=validate.Length(max=20)),
+        load_default=list,
+        validate=validate.Length(max=calendar_changes.MAX_RANGE_DAYS),
+        metadata={"description": "调休上班日 YYYY-MM-DD"},
+    )
+    note = fields.String(load_default="", metadata={"description": "说明，如“春节”（至多 200 字）"})
+    csv = fields.String(
+        load_default="",
+        metadata={
+            "description": "或：CSV 文本，每行“日期或日期~日期,休或班,名称”（至多 20000 字符）"
+        },
+    )
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "true：只预览，不保存"})
+
+
+class CalendarMoveSchema(Schema):
+    task_id = fields.Integer(required=True)
+    case_number = fields.String(allow_none=True)
+    step = fields.String(required=True)
+    what = fields.String(required=True, metadata={"description": "due 办理期限；remind 提醒时间"})
+    before = fields.DateTime(required=True)
+    after = fields.DateTime(required=True)
+
+
+class CalendarChangeSchema(Schema):
+    saved = fields.Boolean(required=True)
+    days = fields.List(fields.Nested(CalendarDaySchema), required=True)
+    moves = fields.List(
+        fields.Nested(CalendarMoveSchema),
+        required=True,
+        metadata={"description": "将随之重新计算的未办结步骤的期限和提醒"},
+    )
+
+
+@blp.route("/admin/calendar/changes", methods=["POST"])
+@blp.arguments(CalendarChangeArgs)
+@blp.response(200, CalendarChangeSchema)
+def change_calendar(args: dict[str, Any]) -> Any:
+    """Rule a holiday range with its 调休 working days, or a CSV of days, at once; open steps'
+    deadlines that follow move with it (`dry_run`: only list them)."""
+    rt = auth.runtime()
+    with auth.reading() if args["dry_run"] else auth.writing() as (session, principal):
+        access.check_may_administer(principal)
+        days = calendar_changes.days_of(
+            csv_text=args["csv"],
+            holiday_from=args["holiday_from"],
+            holiday_to=args["holiday_to"],
+            workdays=args["workdays"],
+            note=args["note"],
+        )
+        if args["dry_run"]:
+            change = calendar_changes.preview(session, days=days, clock=rt.clock)
+        else:
+            change = calendar_changes.apply(
+                session, days=days, actor=principal.username, clock=rt.clock
+            )
+    return {"saved": not args["dry_run"], "days": change.days, "moves": change.moves}
 
 
 # -- deadline settings -------------------------------------------------------------------

@@ -59,6 +59,10 @@ class TaskSchema(Schema):
     created_at = fields.DateTime(required=True)
     due_at = fields.DateTime(allow_none=True)
     due_basis = fields.String(allow_none=True, metadata={"description": "期限如何算出"})
+    remind_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "临期提醒将于此时发出；已发出或未设提醒为 null"},
+    )
     overdue = fields.Boolean(required=True)
     due_soon = fields.Boolean(required=True, metadata={"description": "3 个工作日内到期"})
     completed_at = fields.DateTime(allow_none=True)

@@ -12,6 +12,7 @@ from flask import Flask
 from server.ui import (
     admin_audit,
     admin_calendar,
+    admin_calendar_changes,
     admin_mail,
     admin_users,
     blacklist,
@@ -52,6 +53,7 @@ PAGES = (
     supervision,
     admin_audit,
     admin_calendar,
+    admin_calendar_changes,
     admin_mail,
     admin_users,
     designer,

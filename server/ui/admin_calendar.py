@@ -29,12 +29,13 @@ from workflows.definitions import step_limits
 from workflows.engine import calendar_overrides
 from workflows.errors import NotFound, ValidationFailed
 from workflows.org import admin
+from workflows.tasks import calendar_changes
 
 WEEKDAYS = (_l("周一"), _l("周二"), _l("周三"), _l("周四"), _l("周五"), _l("周六"), _l("周日"))
 KINDS = {"holiday": _l("假日（不上班）"), "workday": _l("工作日（调休上班）")}
 
 
-def _year_of(text: str | None, default: int) -> tuple[int, str | None]:
+def year_of(text: str | None, default: int) -> tuple[int, str | None]:
     """The asked year, or the default with the reason the asked one is refused."""
     if not text:
         return default, None
@@ -44,14 +45,17 @@ def _year_of(text: str | None, default: int) -> tuple[int, str | None]:
     return int(text), None
 
 
-def _calendar_page(
+def calendar_page(
     year: int,
     *,
     values: Mapping[str, Any] | None = None,
     errors: Mapping[str, str] | None = None,
     asked: str | None = None,
     status: int = 200,
+    change: calendar_changes.ChangeSet | None = None,
 ) -> Any:
+    """The calendar page of `year`: a refused form's values and messages, or a previewed
+    change set awaiting confirmation."""
     rt = auth.runtime()
     with auth.reading() as (session, principal):
         access.check_may_administer(principal)
@@ -72,6 +76,11 @@ def _calendar_page(
         "note": "",
         "declare_year": str(year),
         "declare_note": view.note,
+        "holiday_from": "",
+        "holiday_to": "",
+        "workdays": "",
+        "range_note": "",
+        "csv": "",
         **(values or {}),
     }
     return render_template(
@@ -83,7 +92,17 @@ def _calendar_page(
         kinds=KINDS,
         asked=asked if asked is not None else str(year),
         this_year=rt.clock.today().year,
+        change=change,
     ), status
+
+
+@bp.app_template_global("undeclared_year_ahead")
+def undeclared_year_ahead() -> int | None:
+    """The year within the next 90 days whose working days nobody declared, for the warning
+    on the admin pages and the supervision dashboard (templates/_year_ahead.html)."""
+    rt = auth.runtime()
+    with rt.reading() as session:
+        return calendar_overrides.undeclared_year_ahead(session, today=rt.clock.today())
 
 
 @bp.get("/admin/calendar")
@@ -91,10 +110,10 @@ def admin_calendar() -> Any:
     """A year's calendar: published, declared Monday–Friday, and the days set one by one."""
     today = auth.runtime().clock.today()
     asked = request.args.get("year")
-    year, problem = _year_of(asked, today.year)
+    year, problem = year_of(asked, today.year)
     if problem:
-        return _calendar_page(year, errors={"year": problem}, asked=asked, status=422)
-    return _calendar_page(year)
+        return calendar_page(year, errors={"year": problem}, asked=asked, status=422)
+    return calendar_page(year)
 
 
 @bp.post("/admin/calendar/days")
@@ -102,7 +121,7 @@ def admin_calendar_set_day() -> Any:
     """Rule one day a holiday or a working day (调休), with a note."""
     form_errors.require_token()
     form = request.form
-    year, _problem = _year_of(form.get("year"), auth.runtime().clock.today().year)
+    year, _problem = year_of(form.get("year"), auth.runtime().clock.today().year)
     values = {
         "day": form.get("day", "").strip(),
         "kind": form.get("kind", ""),
@@ -125,7 +144,7 @@ def admin_calendar_set_day() -> Any:
     )
     errors.update(problems)
     if errors or day is None:
-        return _calendar_page(year, values=values, errors=errors, status=422)
+        return calendar_page(year, values=values, errors=errors, status=422)
     rt = auth.runtime()
     try:
         with auth.writing() as (session, principal):
@@ -139,7 +158,7 @@ def admin_calendar_set_day() -> Any:
                 clock=rt.clock,
             )
     except ValidationFailed as err:
-        return _calendar_page(year, values=values, errors=form_errors.of_domain(err), status=422)
+        return calendar_page(year, values=values, errors=form_errors.of_domain(err), status=422)
     return redirect_with(
         url_for("ui.admin_calendar", year=day.year),
         _("已将 %(day)s 设为%(kind)s", day=day.isoformat(), kind=KINDS[values["kind"]]),
@@ -175,7 +194,7 @@ def admin_calendar_declare() -> Any:
         "declare_year": form.get("declare_year", "").strip(),
         "declare_note": form.get("declare_note", "").strip(),
     }
-    shown_year, _problem = _year_of(form.get("year"), auth.runtime().clock.today().year)
+    shown_year, _problem = year_of(form.get("year"), auth.runtime().clock.today().year)
     loaded, problems = form_errors.load(
         YearArgs(), {"year": values["declare_year"], "note": values["declare_note"]}
     )
@@ -184,7 +203,7 @@ def admin_calendar_declare() -> Any:
         for name, message in problems.items()
     }
     if errors:
-        return _calendar_page(shown_year, values=values, errors=errors, status=422)
+        return calendar_page(shown_year, values=values, errors=errors, status=422)
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         access.check_may_administer(principal)

@@ -77,6 +77,7 @@ def row_texts() -> dict[str, str]:
         "by": _("办理人"),
         "due": _("期限"),
         "undated": _("无期限"),
+        "remind": _("提醒时间"),
         "unclaimed": _("未认领"),
         "claim": _("认领"),
         "unclaim": _("取消认领"),

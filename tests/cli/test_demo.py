@@ -83,7 +83,7 @@ def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
         loaded = _counts(db)
         assert loaded["OrgUnit"] == len(demo.UNITS) == 7
         assert loaded["Cadre"] == len(demo.CADRES)
-        assert loaded["User"] == len(demo.UNITS) * 8 + len(demo.CADRES)
+        assert loaded["User"] == len(demo.UNITS) * (8 + 2) + len(demo.CADRES)  # 2: second clerks
         assert loaded["CaseFile"] >= 3
         second = _cli(db_path, "demo", "load")
         assert "demo data already loaded" in second

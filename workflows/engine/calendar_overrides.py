@@ -8,7 +8,7 @@ Used by the admin API and the `cadreflow calendar` commands; every change is aud
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,8 @@ from workflows.engine.models import CalendarOverride, CalendarYear
 from workflows.errors import NotFound, ValidationFailed
 
 YEARS = (2000, 2100)
+#: How long before a year nobody declared its administrators (and supervisors) are warned.
+WARN_AHEAD = timedelta(days=90)
 
 
 @dataclass
@@ -61,6 +63,16 @@ def year_view(session: Session, *, year: int) -> YearView:
         note=declared.note if declared else "",
         days=days,
     )
+
+
+def undeclared_year_ahead(session: Session, *, today: date) -> int | None:
+    """The first year from today to WARN_AHEAD on that neither chinesecalendar nor an
+    administrator declared: deadlines falling in it cannot be computed, so cases cannot be
+    registered and steps cannot start (None when every such year is known)."""
+    for year in range(today.year, (today + WARN_AHEAD).year + 1):
+        if _published_workdays(year) is None and session.get(CalendarYear, year) is None:
+            return year
+    return None
 
 
 def declare_year(

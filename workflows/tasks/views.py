@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from workflows import access, paging
 from workflows.access import Principal, TaskFacts
 from workflows.cases.models import Appeal, CaseFile
-from workflows.engine import spiff, versions
+from workflows.engine import spiff, time_limits, versions
 from workflows.engine.clock import Clock
-from workflows.engine.models import HumanTask, Instance, ProcessVersion, table_of
+from workflows.engine.models import HumanTask, Instance, ProcessVersion, TaskAlarm, table_of
 from workflows.errors import NotFound
 from workflows.org import people
 from workflows.roles import ROLES
@@ -75,6 +75,8 @@ class TaskView:
     created_at: datetime
     due_at: datetime | None
     due_basis: str | None
+    #: when the 临期提醒 will come: its pending alarm (None once sent, or without a reminder)
+    remind_at: datetime | None
     overdue: bool
     due_soon: bool
     completed_at: datetime | None
@@ -500,6 +502,7 @@ def _notice(row: Notification) -> NotificationView:
 
 _TASKS, _CASES, _APPEALS = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
 _INSTANCES, _VERSIONS = table_of(Instance), table_of(ProcessVersion)
+_ALARMS = table_of(TaskAlarm)
 
 
 def _with_case(query: Select[Any]) -> Select[Any]:
@@ -568,6 +571,7 @@ def _views(
     names = people.labels(
         session, (name for row in rows for name in (row.assignee, row.owner, row.completed_by))
     )
+    reminders = _reminders(session, rows) if dated else {}
     views = []
     for row in rows:
         is_open = row.state == "open"
@@ -592,6 +596,7 @@ def _views(
                 created_at=row.created_at,
                 due_at=row.due_at,
                 due_basis=row.due_basis,
+                remind_at=reminders.get((row.instance_id, row.spiff_task_id)) if is_open else None,
                 overdue=overdue,
                 due_soon=is_open and row.due_at is not None and now <= row.due_at < soon,
                 completed_at=row.completed_at,
@@ -609,6 +614,17 @@ def _views(
             )
         )
     return views
+
+
+def _reminders(session: Session, rows: Sequence[Any]) -> dict[tuple[int, str], datetime]:
+    """The pending 临期提醒 of the rows' instances, by (instance, engine task): one query."""
+    instances = sorted({row.instance_id for row in rows if row.state == "open"})
+    found = session.execute(
+        select(_ALARMS.c.instance_id, _ALARMS.c.spiff_task_id, _ALARMS.c.fire_at).where(
+            _ALARMS.c.kind == time_limits.REMIND, _ALARMS.c.instance_id.in_(instances)
+        )
+    )
+    return {(iid, sid): at for iid, sid, at in found}
 
 
 def _actions(
@@ -683,6 +699,7 @@ class _Plain:
 
     id: int
     instance_id: int
+    spiff_task_id: str
     name: str
     task_spec: str
     process_key: str
@@ -712,6 +729,7 @@ class _Plain:
 _PLAIN_TASK_COLUMNS = (
     "id",
     "instance_id",
+    "spiff_task_id",
     "name",
     "task_spec",
     "process_key",

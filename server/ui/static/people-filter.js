@@ -12,3 +12,12 @@ document.addEventListener("input", (event) => {
     option.hidden = !shown;
   }
 });
+
+// Enter in such a box only narrows the list: it must not submit the form around it (on a task
+// page that form completes the task, with nobody copied yet).
+document.addEventListener("keydown", (event) => {
+  const box = event.target;
+  if (event.key === "Enter" && box instanceof HTMLInputElement && box.dataset.filterFor) {
+    event.preventDefault();
+  }
+});
