@@ -193,7 +193,7 @@ def _conditional_message(problem: FormProblem, schema: Mapping[str, Any], when: 
     if problem.rule == "required":
         return f"{when}时必填"
     if problem.rule == "not":
-        return f"{when}时不能填写此项：请先改选或清空"
+        return f"{when}时不能填写此项，请改选或清空"
     if problem.rule in ("const", "enum"):
         limit = problem.limit
         values = limit if problem.rule == "enum" and isinstance(limit, list) else [limit]
