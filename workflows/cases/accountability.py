@@ -82,9 +82,12 @@ def _check_finding(data: dict[str, Any], clock: Clock) -> str:
 
 @hooks.automatic("accountability_check_start")
 def check_start(context: hooks.ActionContext) -> None:
-    """Refuses to open a case whose source, facts or evidence is missing or unknown."""
+    """Refuses to open a case whose source, facts or evidence is missing or unknown; a
+    立案日期 given with the finding is the case's."""
     case = cases.of_context(context)
     case.source = _check_finding(context.data, context.clock)
+    if context.data.get("registered_on"):
+        case.registered_on = _day(context.data, "registered_on")
 
 
 @hooks.on_complete("accountability_register")
@@ -97,6 +100,7 @@ def register(context: hooks.ActionContext) -> None:
         _day(data, "registered_on") if data.get("registered_on") else _day(data, "opened_on")
     )
     data["registered_on"] = registered_on.isoformat()
+    case.registered_on = registered_on
 
 
 @hooks.on_complete("accountability_escalate")

@@ -136,6 +136,7 @@ def open_case(
         title=title,
         status="open",
         source=source,
+        registered_on=clock.today(),
         opened_at=now,
         opened_by=actor,
     )
