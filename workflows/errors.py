@@ -71,12 +71,15 @@ class ValidationFailed(DomainError):
 @dataclass(frozen=True)
 class FormProblem:
     """One rule of a form's JSON Schema that its data breaks: the field's path, the schema
-    keyword (`required`, `minLength`, `type`, …) with its value there, and the validator's message."""
+    keyword (`required`, `minLength`, `type`, …) with its value there, the validator's message,
+    and where the keyword sits in the schema (a rule inside an `if`/`then` is worded with its
+    condition)."""
 
     field: str
     rule: str
     limit: object
     message: str
+    schema_path: tuple[str | int, ...] = ()
 
 
 class FormInvalid(ValidationFailed):

@@ -73,7 +73,11 @@ class CaseSchema(Schema):
     outcome = fields.String(allow_none=True)
     outcome_name = fields.String(allow_none=True, metadata={"description": "结果中文名"})
     source = fields.String(allow_none=True)
-    opened_at = fields.DateTime(required=True)
+    registered_on = fields.Date(
+        required=True,
+        metadata={"description": "立案日期：期限自此起算（问责案件为立案时所定日期）"},
+    )
+    opened_at = fields.DateTime(required=True, metadata={"description": "登记时间：案件录入的时刻"})
     opened_by = fields.String(required=True)
     opened_by_name = person_name("立案人")
     closed_at = fields.DateTime(allow_none=True)

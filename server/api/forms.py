@@ -200,7 +200,8 @@ def preview_form(args: dict[str, Any], stem: str) -> Any:
         catalog.check_may_read_sources(principal)
     form_checks.check_stem(stem)
     form_checks.check_form(args["schema"], args["uischema"])
-    errors = form_messages.problems(args["schema"], args["data"])
+    today = auth.runtime().clock.today()
+    errors = form_messages.problems(args["schema"], args["data"], today=today)
     return {"ok": not errors, "errors": errors}
 
 

@@ -259,7 +259,7 @@ def cases_export(fmt: str) -> Any:
         _("结果"),
         _("最近期限"),
         _("逾期"),
-        _("立案时间"),
+        _("立案日期"),
         _("立案人"),
         _("结案时间"),
     ]
@@ -275,7 +275,7 @@ def cases_export(fmt: str) -> Any:
             c.outcome_name,
             deadline(c.next_due_at),
             _("逾期") if c.overdue else "",
-            c.opened_at,
+            c.registered_on,
             c.opened_by_name,
             c.closed_at,
         ]

@@ -179,7 +179,10 @@ def form_design_preview(stem: str) -> Any:
     if checked:
         data, unreadable = schema_form.read(schema, ui, posted)
         named = {p["field"] for p in unreadable}
-        said = [p for p in form_messages.problems(schema, data) if p["field"] not in named]
+        today = auth.runtime().clock.today()
+        said = [
+            p for p in form_messages.problems(schema, data, today=today) if p["field"] not in named
+        ]
         fields = schema_form.build(schema, ui, posted)
         top = schema_form.attach(fields, unreadable + said)
         ok = not unreadable and not said

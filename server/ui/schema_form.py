@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.engine.form_messages import by_path, choices, generic
+from workflows.engine.form_messages import by_path, choices, conditional, generic
 
 #: The poles of a six-element row and the column headings of the grid.
 POLES = ("favourable", "unfavourable")
@@ -139,6 +139,8 @@ def _object_fields(
 ) -> list[Field]:
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
+    ruled = _required_by_rule(schema, values, prefix)
+    required |= {name for name, (_, applies) in ruled.items() if applies}
     names = _ordered(schema, ui)
     paired = {n for n in names if _is_pole(properties[n]) and f"{n}_reason" in properties}
     fields: list[Field] = []
@@ -173,7 +175,33 @@ def _object_fields(
             grid.children.append(row)
             continue
         fields.append(made)
+    for made in (f for top in fields for f in top.walk()):
+        if made.path.removeprefix(prefix) in ruled:
+            made.help = " ".join(
+                filter(None, [made.help, ruled[made.path.removeprefix(prefix)][0]])
+            )
     return fields
+
+
+def _required_by_rule(
+    schema: Mapping[str, Any], values: Mapping[str, str], prefix: str
+) -> dict[str, tuple[str, bool]]:
+    """Members an `if`/`then` rule requires: their help (（选择「…」时必填）) and whether the
+    values as filled make the rule apply, so the field is marked required now."""
+    found: dict[str, tuple[str, bool]] = {}
+    for when, then, test in conditional(schema):
+        applies = all(
+            values.get(f"{prefix}{name}", "") in {encode(v) for v in _wanted(sub)}
+            for name, sub in (test.get("properties") or {}).items()
+        )
+        for name in then.get("required") or []:
+            note, already = found.get(name, ("", False))
+            found[name] = (" ".join(filter(None, [note, f"（{when}时必填）"])), already or applies)
+    return found
+
+
+def _wanted(test: Mapping[str, Any]) -> list[Any]:
+    return [test["const"]] if "const" in test else list(test.get("enum") or [])
 
 
 def _sub_ui(ui: Mapping[str, Any], name: str) -> Mapping[str, Any]:

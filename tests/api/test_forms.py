@@ -226,13 +226,18 @@ def test_the_preview_check_says_what_completion_would_refuse(login: Any) -> None
     assert found["ok"] is False
     assert sorted(found["errors"], key=lambda e: e["field"]) == [
         {"field": "decided_on", "message": "请填写此项"},
-        {"field": "petition_no", "message": "请填写此项"},
+        {"field": "petition_no", "message": "选择「问题线索来源：信访举报」时必填"},
     ]
     body["data"] = {**REGISTER, "decided_on": "2026-02-30"}
     found = api.post(f"/forms/{STEM}/preview", json=body).get_json()
     assert found["errors"] == [{"field": "decided_on", "message": "请填写有效的日期（年-月-日）"}]
     body["data"] = {**REGISTER, "decided_on": "2026-03-02"}
     assert api.post(f"/forms/{STEM}/preview", json=body).get_json() == {"ok": True, "errors": []}
+    schema["properties"]["decided_on"]["x-past"] = True  # a date of something done: not ahead
+    body["data"] = {**REGISTER, "decided_on": "2026-03-03"}
+    assert api.post(f"/forms/{STEM}/preview", json=body).get_json()["errors"] == [
+        {"field": "decided_on", "message": "不能晚于今天（2026-03-02）：所记录的事须已发生"}
+    ]
     refused = api.post(f"/forms/{STEM}/preview", json={**body, "schema": {"type": "array"}})
     assert refused.status_code == 422 and "schema.type" in refused.get_json()["errors"]
 

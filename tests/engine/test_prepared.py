@@ -105,6 +105,7 @@ def world(rt: Runtime) -> World:
                 org_unit_code="hefei",
                 title="调查",
                 status="open",
+                registered_on=NOW.date(),
                 opened_at=NOW,
                 opened_by="clerk",
             )

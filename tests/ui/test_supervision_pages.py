@@ -512,13 +512,15 @@ def test_case_list_exports_with_its_filters(
         "结果",
         "最近期限",
         "逾期",
-        "立案时间",
+        "立案日期",
         "立案人",
         "结案时间",
     ]
     assert [(r[0], r[2], r[4], r[8]) for r in rows[1:]] == [
         (late["hf"].number, "张三", "合肥市", "逾期")
     ]
+    registered_on = world.case(late["hf"].id).registered_on  # 立案日期, not the entry time
+    assert rows[1][9] == str(registered_on)
     assert rows[1][7] == "2026-04-14"  # the earliest deadline of its open steps
     sheet = _xlsx_rows(client.get("/cases/export.xlsx").data)
     assert {r[0] for r in sheet[1:]} == {late["hf"].number}  # 肥东县's case is not discipline.hf's

@@ -106,8 +106,15 @@ def test_a_rule_of_the_process_is_shown_beside_its_field(logged_in: Any, world: 
     response = _post(client, f"/tasks/{task_id}", csrf, action="complete", consideration="none")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert _error_of(html, "f-no_tolerance_reason") == "§11 认定不存在容错情形须说明理由"
+    assert (
+        _error_of(html, "f-no_tolerance_reason")
+        == "选择「考虑结果：不存在容错情形」时必填：§11 认定不存在容错情形须说明理由"
+    )
     assert 'id="f-no_tolerance_reason" name="no_tolerance_reason" rows="4" autofocus' in html
+    # the rule applies to the choice made: the reason is marked required, its help says when
+    assert 'aria-describedby="f-no_tolerance_reason-help f-no_tolerance_reason-error" ' in html
+    assert 'aria-invalid="true" aria-required="true">' in html
+    assert "（选择「考虑结果：不存在容错情形」时必填）" in html
     assert re.search(
         r'type="radio" name="consideration" id="f-consideration-\d" value="none" checked', html
     )

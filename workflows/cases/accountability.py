@@ -80,9 +80,12 @@ def _check_finding(data: dict[str, Any], clock: Clock) -> str:
 
 @hooks.automatic("accountability_check_start")
 def check_start(context: hooks.ActionContext) -> None:
-    """Refuses to open a case whose source, facts or evidence is missing or unknown."""
+    """Refuses to open a case whose source, facts or evidence is missing or unknown; a
+    立案日期 given with the finding is the case's."""
     case = cases.of_context(context)
     case.source = _check_finding(context.data, context.clock)
+    if context.data.get("registered_on"):
+        case.registered_on = _day(context.data, "registered_on")
 
 
 @hooks.on_complete("accountability_register")
@@ -95,6 +98,7 @@ def register(context: hooks.ActionContext) -> None:
         _day(data, "registered_on") if data.get("registered_on") else _day(data, "opened_on")
     )
     data["registered_on"] = registered_on.isoformat()
+    case.registered_on = registered_on
 
 
 @hooks.on_complete("accountability_escalate")
@@ -135,11 +139,8 @@ def consider_tolerance(context: hooks.ActionContext) -> None:
     """§11 同步考虑容错情形: none (with reasons) or a linked tolerance review."""
     data = context.data
     case = cases.of_context(context)
-    if data.get("consideration") == "none":
-        reason = _text(data, "no_tolerance_reason")
-        if not reason:
-            raise _refuse("§11 认定不存在容错情形须说明理由", "no_tolerance_reason")
-        data["tolerance"] = {"outcome": "none", "reason": reason}
+    if data.get("consideration") == "none":  # its reason: the form's rule
+        data["tolerance"] = {"outcome": "none", "reason": _text(data, "no_tolerance_reason")}
         return
     review = _open_review(
         context.session,
@@ -207,37 +208,32 @@ def determination(session: Session, case: CaseFile, data: dict[str, Any]) -> tup
 
 @hooks.on_complete("accountability_decide")
 def decide(context: hooks.ActionContext) -> None:
-    """问责决定: records the decision and, for an adjustment, the promotion ban (§6)."""
+    """问责决定: records the decision and, for an adjustment, the promotion ban (§6).
+
+    The form's rules come first (a known outcome, a reason, an adjustment exactly when the
+    outcome is 组织调整, a date not after today); the rules here need the case and are
+    refused together."""
     data, session = context.data, context.session
     case = cases.of_context(context)
-    outcome = data.get("outcome")
-    if outcome not in OUTCOMES:
-        raise _refuse(f"问责决定须为{'、'.join(OUTCOMES.values())}之一", "outcome")
-    reason = _text(data, "reason")
-    if not reason:
-        raise _refuse("§6 问责决定须根据具体情节写明理由", "reason")
+    outcome, reason = data["outcome"], _text(data, "reason")
+    adjustment = data.get("adjustment")
     decided_on = _day(data, "decided_on")
-    _not_future(decided_on, "decided_on", "决定日期", context.clock)
     registered_on = _day(data, "registered_on")
+    refusals = cases.Refusals()
     if decided_on < registered_on:
-        raise _refuse(
-            f"决定日期不得早于立案日期 {registered_on}：所填为 {decided_on}", "decided_on"
-        )
+        refusals.add(f"决定日期不得早于立案日期 {registered_on}：所填为 {decided_on}", "decided_on")
     found, review_number = determination(session, case, data)
     if found == "exempt" and outcome != "none":
-        raise _refuse(f"§11 容错认定为免责（{review_number}）：只能作出不予问责的决定", "outcome")
-    if outcome == "lighter" and found != "mitigate":
-        raise _refuse(
+        refusals.add(f"§11 容错认定为免责（{review_number}）：只能作出不予问责的决定", "outcome")
+    elif outcome == "lighter" and found != "mitigate":
+        refusals.add(
             "§11 从轻或减轻处理须以容错认定“从轻或减轻处理”为前提："
             f"本案容错认定为{DETERMINATIONS.get(found, '不存在容错情形')}",
             "outcome",
         )
-    adjustment = data.get("adjustment") if outcome == "adjustment" else None
-    if outcome == "adjustment":
-        if adjustment not in cadres.BAN_MONTHS:
-            raise _refuse("§6 组织调整须选定调离岗位、改任非领导职务、免职或降职之一", "adjustment")
-        if case.cadre_id is None:
-            raise _refuse("§6 组织调整只适用于在册干部：本案当事人不是在册干部", "outcome")
+    elif outcome == "adjustment" and case.cadre_id is None:
+        refusals.add("§6 组织调整只适用于在册干部：本案当事人不是在册干部", "outcome")
+    refusals.check()
     decision = Decision(
         case_id=case.id,
         kind="accountability",
@@ -278,7 +274,6 @@ def notify(context: hooks.ActionContext) -> None:
     decided_on = _day(data, "decided_on")
     if received_on < decided_on:
         raise _refuse(f"送达日期不得早于决定日期 {decided_on}：所填为 {received_on}", "received_on")
-    _not_future(received_on, "received_on", "送达日期", context.clock)
     cases.of_context(context).received_on = received_on
     data["received_on"] = received_on.isoformat()
     data["appeal_window_ends_on"] = add_months(
@@ -298,10 +293,7 @@ def finalize(context: hooks.ActionContext) -> None:
 def arrange_work(context: hooks.ActionContext) -> None:
     """§6 妥善做好被问责干部的工作安排: what was arranged and when."""
     data = context.data
-    if not _text(data, "arrangement"):
-        raise _refuse("§6 须妥善做好被问责干部的工作安排：请写明安排情况", "arrangement")
     arranged_on = _day(data, "arranged_on")
-    _not_future(arranged_on, "arranged_on", "安排日期", context.clock)
     if arranged_on < _day(data, "decided_on"):
         raise _refuse(
             f"安排日期不得早于决定日期 {data['decided_on']}：所填为 {arranged_on}", "arranged_on"

@@ -198,12 +198,14 @@ def _appeal(context: hooks.ActionContext) -> tuple[CaseFile, Appeal]:
     return case, appeal
 
 
-def _day(data: dict[str, Any], field: str, label: str, clock: Clock, *, not_before: date) -> date:
+def _day(
+    data: dict[str, Any], field: str, label: str, *, not_before: date, refusals: cases.Refusals
+) -> date:
+    """The date in `field`; one earlier than `not_before` is added to `refusals` (a date after
+    today is the form's `x-past` rule)."""
     day = cases.parse_date(data.get(field), field)
-    if day > clock.today():
-        raise _refuse(f"{label}不得晚于今天（{clock.today()}）：所填为 {day}", field)
     if day < not_before:
-        raise _refuse(f"{label}不得早于 {not_before}：所填为 {day}", field)
+        refusals.add(f"{label}不得早于 {not_before}：所填为 {day}", field)
     return day
 
 
@@ -281,12 +283,15 @@ def accept(context: hooks.ActionContext) -> None:
     original = cases.get(session, appeal.original_case_id)
     role = context.properties.get("reviewerRole", REVIEWER_ROLE)
     user = session.execute(select(User).where(User.username == reviewer)).scalar_one_or_none()
+    refusals = cases.Refusals()
     if user is None or not user.active:
-        raise _refuse(f"复核人 {reviewer!r} 不是在用的用户", "reviewer")
-    refused = reviewer_refusal(session, case=case, original=original, user=user, role=role)
-    if refused is not None:
-        raise _refuse(refused, "reviewer")
-    _day(data, "accepted_on", "受理日期", context.clock, not_before=appeal.filed_on)
+        refusals.add(f"复核人 {reviewer!r} 不是在用的用户", "reviewer")
+    else:
+        refused = reviewer_refusal(session, case=case, original=original, user=user, role=role)
+        if refused is not None:
+            refusals.add(refused, "reviewer")
+    _day(data, "accepted_on", "受理日期", not_before=appeal.filed_on, refusals=refusals)
+    refusals.check()
     appeal.reviewer = reviewer
     data["reviewer"] = reviewer
 
@@ -425,9 +430,13 @@ def notify(context: hooks.ActionContext) -> None:
     data = context.data
     case, _appeal_row = _appeal(context)
     reviewed_on = cases.parse_date(data.get("reviewed_on"), "reviewed_on")
+    refusals = cases.Refusals()
     notified_on = _day(
-        data, "notified_on", "书面通知申诉人日期", context.clock, not_before=reviewed_on
+        data, "notified_on", "书面通知申诉人日期", not_before=reviewed_on, refusals=refusals
     )
-    _day(data, "unit_notified_on", "书面通知所在单位日期", context.clock, not_before=reviewed_on)
+    _day(
+        data, "unit_notified_on", "书面通知所在单位日期", not_before=reviewed_on, refusals=refusals
+    )
+    refusals.check()
     case.received_on = notified_on
     case.status, case.closed_at = "closed", context.clock.now()

@@ -37,6 +37,9 @@ class CaseFile(Base):
     outcome: Mapped[str | None] = mapped_column(String(50))
     source: Mapped[str | None] = mapped_column(String(50))
     received_on: Mapped[date | None] = mapped_column(Date)  # decision received (送达)
+    # 立案日期: the policy date the case counts from (an accountability case's is fixed at
+    # 立案 and may precede its entry); the moment the row was entered is `opened_at`.
+    registered_on: Mapped[date] = mapped_column(Date)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_by: Mapped[str] = mapped_column(String(100))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

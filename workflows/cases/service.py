@@ -137,6 +137,7 @@ def open_case(
         title=title,
         status="open",
         source=source,
+        registered_on=clock.today(),
         opened_at=now,
         opened_by=actor,
     )
@@ -265,6 +266,25 @@ def _record_actor(context: hooks.ActionContext) -> None:
 def refuse(message: str, field: str, hint: str | None = None) -> ValidationFailed:
     """The error an action raises when a rule is broken: the message names the rule."""
     return ValidationFailed(message, [{"field": field, "message": hint or message}])
+
+
+class Refusals:
+    """The rules one submission breaks, gathered so that all of them are refused at once
+    (the clerk fixes every one in one go): `add` each broken rule, then `check`."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def add(self, message: str, field: str) -> None:
+        self.errors.append({"field": field, "message": message})
+
+    def check(self) -> None:
+        """Raises ValidationFailed naming every broken rule with its field; returns if none."""
+        if len(self.errors) == 1:
+            raise ValidationFailed(self.errors[0]["message"], self.errors)
+        if self.errors:
+            said = "；".join(e["message"] for e in self.errors)
+            raise ValidationFailed(f"共 {len(self.errors)} 处不符合规定：{said}", self.errors)
 
 
 def parse_date(value: Any, field: str) -> date:

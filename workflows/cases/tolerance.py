@@ -81,15 +81,17 @@ def open_review(context: hooks.ActionContext) -> None:
             "origin",
         )
     if origin == "application":
+        refusals = cases.Refusals()
         if data.get("applicant") not in APPLICANTS:
-            raise _refuse(
+            refusals.add(
                 "§11 单位或本人可按干部管理权限提出免责申请：申请人须为所在单位或干部本人",
                 "applicant",
             )
         if not _text(data, "reasons"):
-            raise _refuse("§11 免责申请须说明申请理由", "reasons")
+            refusals.add("§11 免责申请须说明申请理由", "reasons")
         if not _text(data, "facts"):
-            raise _refuse("§11 免责申请须写明失误错误的事实", "facts")
+            refusals.add("§11 免责申请须写明失误错误的事实", "facts")
+        refusals.check()
     else:
         source = _accountability_case(session, data.get("accountability_case_id"))
         if source.cadre_id != case.cadre_id:
@@ -122,7 +124,8 @@ def _accountability_case(session: Session, case_id: Any) -> CaseFile:
 
 @hooks.on_complete("tolerance.accept")
 def accept(context: hooks.ActionContext) -> None:
-    """受理 an application or refuse it with the reason; an accepted review says whether it verifies."""
+    """受理 an application or refuse it with the reason; an accepted review says whether it
+    verifies (the reasons each choice needs are the form's rules)."""
     data, case = context.data, cases.of_context(context)
     if data.get("acceptance") == "refuse":
         if data.get("origin") == "accountability":
@@ -132,54 +135,12 @@ def accept(context: hooks.ActionContext) -> None:
                 "认定不予容错并予以说明，不作不予受理",
                 "acceptance",
             )
-        if not _text(data, "refuse_reason"):
-            raise _refuse("§11 不属于容错免责范围、不予受理的，须说明理由", "refuse_reason")
         case.status, case.outcome, case.closed_at = "closed", "not_accepted", context.clock.now()
         return
-    if data.get("verification") not in ("verify", "skip"):
-        raise _refuse(
-            "§11 相关部门应视情开展调查核实：受理时须选择是否开展调查核实", "verification"
-        )
-    if data["verification"] == "skip" and not _text(data, "skip_reason"):
-        raise _refuse("§11 视情开展调查核实：不开展调查核实的，须记录理由", "skip_reason")
     data["accepted_on"] = context.clock.today().isoformat()
 
 
-@hooks.on_complete("tolerance.verify")
-def verify(context: hooks.ActionContext) -> None:
-    """调查核实: the findings are dated no later than today."""
-    verified_on = cases.parse_date(context.data.get("verified_on"), "verified_on")
-    if verified_on > context.clock.today():
-        raise _refuse(
-            f"调查核实完成日期 {verified_on} 不能晚于今天 {context.clock.today()}", "verified_on"
-        )
-
-
 # --- 六个要件综合分析 and the recommendation ---------------------------------------------
-
-
-@hooks.on_complete("tolerance.analyse")
-def analyse(context: hooks.ActionContext) -> None:
-    """Refuses an analysis missing an element, a reason or a distinction, or contradicting itself."""
-    data = context.data
-    for key, name, _, _ in ELEMENTS:
-        if data.get(key) not in POLES:
-            raise _refuse(f"§11 六个要件须逐项研判：缺少「{name}」的研判", key)
-        if not _text(data, f"{key}_reason"):
-            raise _refuse(f"§11 六个要件须逐项说明理由：「{name}」未说明理由", f"{key}_reason")
-    for key, name in DISTINCTIONS:
-        if not isinstance(data.get(key), bool):
-            raise _refuse(f"§10 三个区分开来须逐项判断：缺少「{name}」", key)
-        if not _text(data, f"{key}_note"):
-            raise _refuse(f"§10 三个区分开来须逐项说明：「{name}」未说明", f"{key}_note")
-    # Each "no" of §10 names the conduct a 违纪违法行为; the unintentional one also 谋取私利.
-    violation = [name for key, name in DISTINCTIONS if data[key] is False]
-    if violation and data["nature"] != "unfavourable":
-        raise _refuse(
-            f"§10 已认定不属于「{violation[0]}」中可容的一端，性质程度应为违纪违法行为", "nature"
-        )
-    if data["distinction_unintentional"] is False and data["motive"] != "unfavourable":
-        raise _refuse("§10 已认定为谋取私利的违纪违法行为，动机态度应为缘于私利", "motive")
 
 
 @hooks.automatic("tolerance.record_analysis")
@@ -260,8 +221,6 @@ def determine(context: hooks.ActionContext) -> None:
     if opinion not in OPINIONS:
         raise _refuse("认定意见须为免责、从轻或减轻处理、不予容错之一", "opinion")
     _red_line(analysis, opinion)
-    if not _text(data, "opinion_reason"):
-        raise _refuse("§11 认定意见须说明理由；对不符合容错情形的予以说明", "opinion_reason")
     recommended = analysis.recommendation
     if opinion != recommended and not _text(data, "departure_reason"):
         raise _refuse(
@@ -278,9 +237,7 @@ def determine(context: hooks.ActionContext) -> None:
 def approve(context: hooks.ActionContext) -> None:
     """审批: records the decision, orders rectification (§12) and reports to the accountability case."""
     data, session, clock = context.data, context.session, context.clock
-    if data.get("approval") == "return":
-        if not _text(data, "return_reason"):
-            raise _refuse("退回重新认定须说明理由", "return_reason")
+    if data.get("approval") == "return":  # its reason: the form's rule
         return
     case = cases.of_context(context)
     analysis = latest_analysis(session, case.id)
@@ -290,23 +247,8 @@ def approve(context: hooks.ActionContext) -> None:
     _red_line(analysis, opinion)
     today = clock.today()
     deadline = None
-    if opinion in GRANTED:
-        requirements = _text(data, "rectification_requirements")
-        if not requirements:
-            raise _refuse(
-                "§12 作出容错免责决定时，要提出纠错要求：须填写纠错整改要求",
-                "rectification_requirements",
-            )
-        if not data.get("rectification_deadline"):
-            raise _refuse(
-                "§12 作出容错免责决定时，要责令限期整改：须确定整改期限", "rectification_deadline"
-            )
-        deadline = cases.parse_date(data["rectification_deadline"], "rectification_deadline")
-        if deadline < today:
-            raise _refuse(
-                f"§12 责令限期整改：整改期限 {deadline} 已过（今天是 {today}）",
-                "rectification_deadline",
-            )
+    if opinion in GRANTED:  # the opinion is the process's, not the form's: checked here
+        deadline = _rectification_order(data, today)
     decision = Decision(
         case_id=case.id,
         kind="tolerance",
@@ -351,6 +293,32 @@ def approve(context: hooks.ActionContext) -> None:
             actor=context.actor,
             clock=clock,
         )
+
+
+def _rectification_order(data: dict[str, Any], today: date) -> date:
+    """§12 纠错要求 and 限期整改 of a granted tolerance: both refused together when missing;
+    returns the deadline."""
+    refusals = cases.Refusals()
+    if not _text(data, "rectification_requirements"):
+        refusals.add(
+            "§12 作出容错免责决定时，要提出纠错要求：须填写纠错整改要求",
+            "rectification_requirements",
+        )
+    deadline = None
+    if not data.get("rectification_deadline"):
+        refusals.add(
+            "§12 作出容错免责决定时，要责令限期整改：须确定整改期限", "rectification_deadline"
+        )
+    else:
+        deadline = cases.parse_date(data["rectification_deadline"], "rectification_deadline")
+        if deadline < today:
+            refusals.add(
+                f"§12 责令限期整改：整改期限 {deadline} 已过（今天是 {today}）",
+                "rectification_deadline",
+            )
+    refusals.check()
+    assert deadline is not None
+    return deadline
 
 
 def deliver_determination(
@@ -398,8 +366,6 @@ def notify(context: hooks.ActionContext) -> None:
     decided_on = date.fromisoformat(data["decided_on"])
     if received_on < decided_on:
         raise _refuse(f"送达日期 {received_on} 不能早于决定日期 {decided_on}", "received_on")
-    if received_on > context.clock.today():
-        raise _refuse(f"送达日期 {received_on} 不能晚于今天 {context.clock.today()}", "received_on")
     case.received_on = received_on
     data["appeal_window_ends_on"] = add_months(
         received_on, int(data["appeal_window_months"])

@@ -180,7 +180,8 @@ class CaseView:
     outcome: str | None
     outcome_name: str | None
     source: str | None
-    opened_at: datetime
+    registered_on: date  # 立案日期: what pages and exports show as 立案
+    opened_at: datetime  # 登记时间: the moment the case was entered
     opened_by: str
     opened_by_name: str  # 姓名（单位·岗位）
     closed_at: datetime | None
@@ -214,6 +215,7 @@ def case_view(
         outcome=case.outcome,
         outcome_name=outcome_name(case.kind, case.outcome),
         source=case.source,
+        registered_on=case.registered_on,
         opened_at=case.opened_at,
         opened_by=case.opened_by,
         opened_by_name=opened_by_name or people.fallback(case.opened_by),

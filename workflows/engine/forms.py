@@ -1,17 +1,25 @@
-"""User-task forms: JSON Schema files in forms/, checked at deploy, enforced at completion."""
+"""User-task forms: JSON Schema files in forms/, checked at deploy, enforced at completion.
+
+Besides JSON Schema 2020-12 a form may mark a date field `"x-past": true`: the date records
+something done (送达、决定、核实、谈话…) and may not be after today in the deployment's time
+zone. Deadline-like dates (整改期限、督办限期) carry no mark and may lie in the future."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from workflows.errors import FormInvalid, FormProblem, Problem
 
 _FORMATS = FormatChecker()
+#: The keyword marking a date that records something done: not after today (see the module doc).
+PAST = "x-past"
 
 
 def load(
@@ -58,26 +66,66 @@ def compile(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=_FORMATS)
 
 
-def validate(schema: dict[str, Any] | Draft202012Validator, data: Any) -> None:
-    """Raises FormInvalid listing every field path, the rule it breaks and the message;
-    returns if valid."""
+def validate(
+    schema: dict[str, Any] | Draft202012Validator, data: Any, *, today: date | None = None
+) -> None:
+    """Raises FormInvalid listing every field path, the rule it breaks and the message (with
+    each `x-past` date after `today`, when given); returns if valid."""
     validator = schema if isinstance(schema, Draft202012Validator) else compile(schema)
-    problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
-        field = "/".join(str(p) for p in error.absolute_path)
-        if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            field = "/".join(filter(None, [field, missing]))
-        problems.append(
-            FormProblem(
-                field=field or "(form)",
-                rule=str(error.validator),
-                limit=error.validator_value,
-                message=error.message,
-            )
-        )
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
+    problems = [_problem(error) for error in errors]
+    if today is not None:
+        problems += after_today(validator.schema, data, today)
     if problems:
         raise FormInvalid(
             "the form has errors: " + "; ".join(f"{p.field}: {p.message}" for p in problems),
             problems,
         )
+
+
+def _problem(error: ValidationError) -> FormProblem:
+    """One validator error under the path of the field it concerns: a missing member is named
+    by itself, as is a member a rule forbids (`not: {required: [member]}`)."""
+    field = "/".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        field = "/".join(filter(None, [field, missing]))
+    limit = error.validator_value
+    if error.validator == "not" and isinstance(limit, Mapping) and limit.get("required"):
+        field = "/".join(filter(None, [field, str(limit["required"][0])]))
+    return FormProblem(
+        field=field or "(form)",
+        rule=str(error.validator),
+        limit=limit,
+        message=error.message,
+        schema_path=tuple(error.absolute_schema_path),
+    )
+
+
+def after_today(schema: Mapping[str, Any], data: Any, today: date) -> list[FormProblem]:
+    """Each date of `data` marked `x-past` in `schema` that is after `today`."""
+    return [
+        FormProblem(
+            field=path,
+            rule=PAST,
+            limit=today.isoformat(),
+            message=f"{value} is after today ({today})",
+        )
+        for path, value in _past_dates(schema, data, "")
+        if value > today
+    ]
+
+
+def _past_dates(schema: Mapping[str, Any], data: Any, prefix: str) -> Iterator[tuple[str, date]]:
+    if isinstance(data, Mapping):
+        for name, sub in (schema.get("properties") or {}).items():
+            if name in data and isinstance(sub, Mapping):
+                yield from _past_dates(sub, data[name], f"{prefix}{name}/")
+    elif isinstance(data, list) and isinstance(schema.get("items"), Mapping):
+        for index, item in enumerate(data):
+            yield from _past_dates(schema["items"], item, f"{prefix}{index}/")
+    elif schema.get(PAST) is True and isinstance(data, str):
+        try:
+            yield prefix.rstrip("/"), date.fromisoformat(data)
+        except ValueError:  # not a date: `format: date` says so
+            return

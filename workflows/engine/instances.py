@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from workflows.engine import (
     audit,
     effects,
+    form_messages,
     forms,
     functions,
     hooks,
@@ -34,6 +35,7 @@ from workflows.engine.prepared import Prepared
 from workflows.errors import (
     AuditNotWritten,
     Conflict,
+    FormInvalid,
     NotFound,
     TaskAlreadyCompleted,
     ValidationFailed,
@@ -393,7 +395,10 @@ def complete_task(
         )
     loaded = versions.load(session, instance.process_version_id, instance.content_hash)
     if row.form:
-        forms.validate(loaded.validator(row.form), dict(data))
+        try:
+            forms.validate(loaded.validator(row.form), dict(data), today=clock.today())
+        except FormInvalid as refused:
+            raise form_messages.worded(loaded.forms[row.form], refused) from None
     now = clock.now()
     batch = projections.Batch()
     batch.add(projections.COMPLETE_TASK, tid=task_id, now=now, actor=actor)

@@ -442,14 +442,17 @@ def test_investigation_deadline_is_configuration(rt: Runtime) -> None:
 def test_no_tolerance_circumstances_needs_a_reason(rt: Runtime) -> None:
     w = _world(rt)
     case = _registered(w)
-    for form in ({"consideration": "none"}, {"consideration": "none", "no_tolerance_reason": "  "}):
+    for form, rule in (
+        ({"consideration": "none"}, "选择「考虑结果：不存在容错情形」时必填：§11"),
+        ({"consideration": "none", "no_tolerance_reason": "  "}, "不能只有空白"),
+    ):
         _refused(
             w,
             case,
             "consider_tolerance",
             form,
             "discipline.hf",
-            rule="§11",
+            rule=rule,
             field="no_tolerance_reason",
         )
     _no_tolerance(w, case)
@@ -615,7 +618,7 @@ def test_decision_without_reason_is_refused(rt: Runtime) -> None:
             "decide",
             form,
             "committee.hf",
-            rule="§6 问责决定须根据具体情节写明理由",
+            rule="「决定理由」请填写此项",
             field="reason",
         )
     _refused(
@@ -734,7 +737,7 @@ def test_receipt_before_decision_is_refused(rt: Runtime) -> None:
         "notify",
         {"received_on": "2026-03-03"},
         "organization.hf",
-        rule="不得晚于今天",
+        rule="「收到决定日期」不能晚于今天（2026-03-02）",
         field="received_on",
     )
     w.complete(case, "notify", {"received_on": "2026-03-02"}, "organization.hf")
@@ -774,7 +777,7 @@ def test_work_is_arranged_after_adjustment(rt: Runtime) -> None:
         "arrange_work",
         {"arrangement": "   ", "arranged_on": "2026-03-02"},
         "organization.hf",
-        rule="§6",
+        rule="「工作安排情况」请填写此项（不能只有空白）",
         field="arrangement",
     )
     w.complete(

@@ -94,7 +94,8 @@ def test_true_report_closes_without_clarification_and_states_why(rt: Runtime) ->
     case = _open(world)
     blank = {**UNTRUE, "finding": "true", "reason": " " * 12}
     assert (
-        "§12 核实结论须说明理由" in _refused(world, case, "verify", blank, "discipline.hf").message
+        "「核实情况及理由」请填写此项（不能只有空白）"
+        in _refused(world, case, "verify", blank, "discipline.hf").message
     )
     assert _count(rt, Decision) == 0
     world.complete(
@@ -149,7 +150,7 @@ def test_clarification_is_recorded_after_verification_not_ahead_of_time(rt: Runt
     future = _refused(
         world, case, "clarify", {**CLARIFIED, "done_on": "2026-03-09"}, "organization.hf"
     )
-    assert "晚于今日 2026-03-02" in future.message
+    assert "「澄清日期」不能晚于今天（2026-03-02）" in future.message
     assert _count(rt, Clarification) == 0
 
 

@@ -42,7 +42,7 @@ PAIRS = [
         "lower_unit": "肥西县",
     },
 ]
-TALKED = {"talked_on": "2027-03-01", "summary": "谈工作、谈思想、谈作风，释疑解惑、加油鼓劲"}
+TALKED = {"talked_on": "2027-01-15", "summary": "谈工作、谈思想、谈作风，释疑解惑、加油鼓劲"}
 
 
 def _open_names(rt: Runtime, instance_id: int) -> list[str]:
@@ -159,7 +159,7 @@ def test_talk_not_done_by_year_end_stays_open_and_overdue(rt: Runtime) -> None:
         )
     assert "organization.hf" in done.notified
     assert done.supervision_due_at == at("2028-02-01 00:00")
-    support.complete(rt, second.id, {**TALKED, "talked_on": "2028-01-10"}, "organization.hf")
+    support.complete(rt, second.id, {**TALKED, "talked_on": "2028-01-02"}, "organization.hf")
     assert _open_names(rt, instance_id) == []
 
 
@@ -296,7 +296,7 @@ def test_typical_selection_every_two_years(rt: Runtime) -> None:
     support.complete(
         rt,
         publicize.id,
-        {"publicized_on": "2027-03-10", "channels": "安徽日报、党建网"},
+        {"publicized_on": "2027-03-01", "channels": "安徽日报、党建网"},
         "organization.hf",
     )
     assert _open_names(rt, instance_id) == []

@@ -315,8 +315,15 @@ def test_accepted_rectification_closes_case(rt: Runtime) -> None:
 def test_failed_verification_needs_a_note(rt: Runtime) -> None:
     w = _world(rt)
     case = _reported(w)
-    with pytest.raises(ValidationFailed, match="§12 验收结论为整改不力的，须写明验收意见"):
+    with pytest.raises(ValidationFailed) as refused:
         _verify(w, case, "ineffective")
+    assert refused.value.errors == [
+        {
+            "field": "verification_note",
+            "message": "选择「验收结论：退回补充整改、整改不力或拒不整改」时必填："
+            "§12 验收未通过的，须写明验收意见",
+        }
+    ]
     assert _count(rt, VerificationRound) == 0
     assert _open_elements(w, case) == ["verify_org"]
 

@@ -316,7 +316,7 @@ def test_analysis_missing_an_element_is_refused(rt: Runtime) -> None:
     accept(w, case)
     data = analysis()
     del data["recovery"]
-    refused(w, case, "analyse", data, "discipline.hf", rule="缺少「挽回损失」", field="recovery")
+    refused(w, case, "analyse", data, "discipline.hf", rule="请选择一项", field="recovery")
 
 
 def test_element_without_reason_is_refused(rt: Runtime) -> None:
@@ -331,9 +331,34 @@ def test_element_without_reason_is_refused(rt: Runtime) -> None:
         "analyse",
         data,
         "discipline.hf",
-        rule="「程序方法」未说明理由",
+        rule="「程序方法研判理由」请填写此项（不能只有空白）",
         field="procedure_reason",
     )
+
+
+def test_analysis_reports_every_problem_at_once(rt: Runtime) -> None:
+    """Three problems, one answer: two reasons missing and a distinction contradicting 性质程度."""
+    w = world(rt)
+    case = apply(w)
+    accept(w, case)
+    data = analysis()
+    del data["recovery_reason"], data["distinction_exploratory_note"]
+    data["distinction_pioneering"] = False
+    before = rows(w, case)
+    with pytest.raises(ValidationFailed) as err:
+        w.complete(case, "analyse", data, "discipline.hf")
+    assert err.value.message.startswith("表单有 3 处需要修改：")
+    assert err.value.errors == [
+        {"field": "recovery_reason", "message": "请填写此项"},
+        {"field": "distinction_exploratory_note", "message": "请填写此项"},
+        {
+            "field": "nature",
+            "message": "选择「因缺乏经验、先行先试出现的失误错误（而非明知故犯的违纪违法行为）：否」"
+            "时应为「违纪违法行为」：§10 已认定不属于可容的一端（明知故犯的违纪违法行为），"
+            "性质程度应为违纪违法行为",
+        },
+    ]
+    assert rows(w, case) == before
 
 
 def test_knowing_violation_cannot_be_judged_an_ordinary_mistake(rt: Runtime) -> None:
@@ -389,7 +414,7 @@ def test_determination_states_its_reason(rt: Runtime) -> None:
         "determine",
         {"opinion": "exempt"},
         "discipline.hf",
-        rule="予以说明",
+        rule="「认定理由」请填写此项",
         field="opinion_reason",
     )
 
@@ -424,15 +449,13 @@ def test_committee_returns_the_determination_with_a_reason(rt: Runtime) -> None:
 def test_exemption_requires_rectification_with_deadline(rt: Runtime) -> None:
     w = world(rt)
     case = determined(w, "exempt")
-    refused(
-        w,
-        case,
-        "approve",
-        {"approval": "approve"},
-        "committee.hf",
-        rule="§12",
-        field="rectification_requirements",
-    )
+    with pytest.raises(ValidationFailed) as both:  # both missing: refused together
+        approve(w, case)
+    assert both.value.message.startswith("共 2 处不符合规定：§12")
+    assert [e["field"] for e in both.value.errors] == [
+        "rectification_requirements",
+        "rectification_deadline",
+    ]
     refused(
         w,
         case,
