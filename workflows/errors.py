@@ -71,7 +71,8 @@ class ValidationFailed(DomainError):
 @dataclass(frozen=True)
 class FormProblem:
     """One rule of a form's JSON Schema that its data breaks: the field's path, the schema
-    keyword (`required`, `minLength`, `type`, …) with its value there, and the validator's message."""
+    keyword (`required`, `minLength`, `type`, …) with its value there, and the message in
+    Chinese for the person filling the form."""
 
     field: str
     rule: str

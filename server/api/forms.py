@@ -15,7 +15,7 @@ from server import auth
 from server.api.common import Blueprint
 from server.api.processes import DeployResultSchema
 from workflows.definitions import catalog, form_checks, form_drafts
-from workflows.engine import form_messages
+from workflows.engine import forms
 
 blp = Blueprint("forms", __name__, description="表单设计：表单、草稿、试填校验、部署")
 
@@ -200,7 +200,7 @@ def preview_form(args: dict[str, Any], stem: str) -> Any:
         catalog.check_may_read_sources(principal)
     form_checks.check_stem(stem)
     form_checks.check_form(args["schema"], args["uischema"])
-    errors = form_messages.problems(args["schema"], args["data"])
+    errors = forms.problems(args["schema"], args["data"])
     return {"ok": not errors, "errors": errors}
 
 

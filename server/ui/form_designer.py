@@ -19,7 +19,7 @@ from server.ui import form_errors, schema_form
 from server.ui.common import bp
 from workflows import access
 from workflows.definitions import catalog, form_checks, form_drafts
-from workflows.engine import form_messages
+from workflows.engine import forms
 from workflows.errors import NotFound, ValidationFailed
 
 
@@ -179,7 +179,7 @@ def form_design_preview(stem: str) -> Any:
     if checked:
         data, unreadable = schema_form.read(schema, ui, posted)
         named = {p["field"] for p in unreadable}
-        said = [p for p in form_messages.problems(schema, data) if p["field"] not in named]
+        said = [p for p in forms.problems(schema, data) if p["field"] not in named]
         fields = schema_form.build(schema, ui, posted)
         top = schema_form.attach(fields, unreadable + said)
         ok = not unreadable and not said

@@ -304,7 +304,7 @@ def task_submit(task_id: int) -> Any:
         ValidationFailed
     ) as err:  # the form's rules, or a rule of the process's action: nothing stored
         named = {p["field"] for p in unreadable}
-        said = [p for p in form_messages.messages(_schema(form), err) if p["field"] not in named]
+        said = [p for p in form_messages.messages(err) if p["field"] not in named]
         return _page(task_id, posted=posted, errors=unreadable + said, status=422)
     except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
         message = (

@@ -12,7 +12,7 @@ from flask import Flask, render_template_string
 
 from server.ui import schema_form
 from tests.support.world import FORMS
-from workflows.engine import form_messages
+from workflows.engine import forms
 
 
 def _form(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -67,7 +67,7 @@ def test_list_items_are_read_back_and_blank_rows_dropped() -> None:
             }
         ]
     }
-    assert form_messages.problems(schema, data) == []
+    assert forms.problems(schema, data) == []
     grown = schema_form.build(schema, ui, posted, extra_rows={"pairs": 1})
     assert len(grown[0].rows) == 3 and grown[0].rows[0][0].value == "市委书记"
 
@@ -75,9 +75,9 @@ def test_list_items_are_read_back_and_blank_rows_dropped() -> None:
 def test_an_empty_list_and_a_missing_item_field_are_named() -> None:
     schema, ui = _form("periodic_talks_plan")
     data, _ = schema_form.read(schema, ui, {})
-    assert form_messages.problems(schema, data) == [{"field": "pairs", "message": "请至少填写一项"}]
+    assert forms.problems(schema, data) == [{"field": "pairs", "message": "请至少填写一项"}]
     data, _ = schema_form.read(schema, ui, {"pairs/0/upper": "市委书记"})
-    assert form_messages.problems(schema, data) == [
+    assert forms.problems(schema, data) == [
         {"field": "pairs/0/lower", "message": "请填写此项"},
         {"field": "pairs/0/lower_unit", "message": "请填写此项"},
     ]
@@ -126,14 +126,14 @@ def test_boolean_choices_and_bad_dates_get_chinese_messages() -> None:
         schema, ui, {"distinction_pioneering": "false", "motive": "nonsense"}
     )
     assert data["distinction_pioneering"] is False
-    found = {p["field"]: p["message"] for p in form_messages.problems(schema, data)}
+    found = {p["field"]: p["message"] for p in forms.problems(schema, data)}
     assert (
         found["motive"] == "请从所列选项中选择" and found["distinction_exploratory"] == "请选择一项"
     )
     schema, ui = _form("accountability_investigate")
     found = {
         p["field"]: p["message"]
-        for p in form_messages.problems(
+        for p in forms.problems(
             schema,
             {"findings": "查明属实", "responsibility": "direct", "investigated_on": "2026-02-30"},
         )
@@ -163,4 +163,30 @@ def test_the_six_elements_form_one_grid_in_their_order() -> None:
     assert [f.path for f in fields[1:3]] == [
         "distinction_pioneering",
         "distinction_pioneering_note",
+    ]
+
+
+def test_every_rule_is_worded_in_chinese() -> None:
+    """The rules a designer may write are said in Chinese, a dependent field by its own name
+    and kind (a choice: 请选择一项)."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "kind": {"oneOf": [{"const": "none", "title": "无"}, {"const": "some", "title": "有"}]},
+            "code": {"type": "string", "pattern": "^[A-Z]+$"},
+            "count": {"type": "integer", "exclusiveMinimum": 0, "multipleOf": 2},
+            "tags": {"type": "array", "uniqueItems": True},
+            "note": {"type": "string"},
+        },
+        "dependentRequired": {"note": ["kind"]},
+        "additionalProperties": False,
+    }
+    data = {"note": "x", "code": "ab", "count": -1, "tags": ["a", "a"], "extra": 1}
+    assert sorted((p["field"], p["message"]) for p in forms.problems(schema, data)) == [
+        ("(form)", "表单含有不接受的字段"),
+        ("code", "格式不符合要求"),
+        ("count", "应为 2 的倍数"),
+        ("count", "应大于 0"),
+        ("kind", "请选择一项"),
+        ("tags", "各项不能重复"),
     ]

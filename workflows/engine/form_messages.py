@@ -1,7 +1,7 @@
 """A form's validation messages in Chinese: each rule of its JSON Schema that form data
-breaks (`forms.validate`), worded for the person filling it and named by the field's path
-(`findings`, `pairs/0/upper`). The task page, the form designer's 试填校验 and the API's
-form preview say the same thing."""
+breaks, worded for the person filling it (`word`) and named by the field's path (`findings`,
+`pairs/0/upper`). `forms.validate` words its refusals here, so the task page, the form
+designer's 试填校验 and every API answer say the same thing."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.engine import forms
-from workflows.errors import FormInvalid, FormProblem, ValidationFailed
+from workflows.errors import ValidationFailed
 
 _INDEX = re.compile(r"^\d+$")
 
@@ -53,30 +52,16 @@ _TYPES = {
 }
 
 
-def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[dict[str, str]]:
-    """What the form's JSON Schema finds wrong with `data` (the domain's validator,
-    `workflows.engine.forms.validate`), each message in Chinese under its field's path."""
-    try:
-        forms.validate(forms.compile(dict(schema)), dict(data))
-    except FormInvalid as err:
-        return messages(schema, err)
-    return []
+def messages(refused: ValidationFailed) -> list[dict[str, str]]:
+    """A refusal of form data as fields and messages: the form's rules (already worded by
+    `forms.validate`) or a rule of the process, as it was given."""
+    return refused.errors or [{"field": "(form)", "message": refused.message}]
 
 
-def messages(schema: Mapping[str, Any], refused: ValidationFailed) -> list[dict[str, str]]:
-    """A refusal of form data as the page words it: a rule of the form's JSON Schema in
-    Chinese beside its field, any other refusal (a rule of the process) as it was given."""
-    if not isinstance(refused, FormInvalid):
-        return refused.errors or [{"field": "(form)", "message": refused.message}]
-    schemas = by_path(schema)
-    return [
-        {"field": p.field, "message": _message(p, schemas.get(generic(p.field), {}))}
-        for p in refused.problems
-    ]
-
-
-def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:
-    rule, limit = problem.rule, problem.limit
+def word(rule: str, limit: object, schema: Mapping[str, Any], said: str) -> str:
+    """The Chinese message for a broken `rule` (a JSON Schema keyword) with its value `limit`
+    there; `schema` is the field's own schema, `said` the validator's English words, quoted only
+    for a rule not worded here."""
     if rule == "required":
         if choices(schema) is not None:
             return "请选择一项"
@@ -100,6 +85,18 @@ def _message(problem: FormProblem, schema: Mapping[str, Any]) -> str:
         return f"至少填写 {limit} 项"
     if rule == "maxItems":
         return f"最多填写 {limit} 项"
-    if rule == "additionalProperties":
+    if rule == "exclusiveMinimum":
+        return f"应大于 {limit}"
+    if rule == "exclusiveMaximum":
+        return f"应小于 {limit}"
+    if rule == "pattern":
+        return "格式不符合要求"
+    if rule == "uniqueItems":
+        return "各项不能重复"
+    if rule == "multipleOf":
+        return f"应为 {limit} 的倍数"
+    if rule in ("additionalProperties", "unevaluatedProperties", "False schema"):
         return "表单含有不接受的字段"
-    return f"填写有误（{problem.message}）"
+    if rule == "not":
+        return "所填内容不被接受"
+    return f"填写有误（{said}）"
