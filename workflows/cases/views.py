@@ -911,7 +911,7 @@ def _entry(
     element = note = None
     if row.object_type == "task":
         element = _text(detail.get("task"))
-        if row.action == "task.complete" and task_id in schemas:
+        if row.action == "task.complete" and task_id is not None and task_id in schemas:
             note = opinion(detail.get("data"), schemas[task_id])
         elif row.action in ("task.return", "task.withdraw"):
             where = f"退回至「{detail.get('to_name')}」：" if row.action == "task.return" else ""
