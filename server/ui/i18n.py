@@ -96,6 +96,14 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.filters["content"] = content
+
+
+def content(text: str | None) -> str | None:
+    """A name from the definitions (a process, a step) in the page's language: the catalog's
+    translation (`make messages` extracts bpmn/*.bpmn), else as written. Plain text, escaped
+    like any data, unlike `_()` whose result the templates trust."""
+    return _catalog().ugettext(text) if text else text
 
 
 def _catalog() -> Any:
