@@ -5,6 +5,7 @@ their groups to `main`)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -38,7 +39,7 @@ def handles_errors(fn: F) -> F:
         except ValidationFailed as err:
             if debug:
                 raise
-            fail(err.message.split(":")[0])
+            fail(re.split("[:：]", err.message, maxsplit=1)[0])  # the fields follow
             for item in err.errors:
                 click.echo(f"  {item['field']}: {item['message']}", err=True)
             sys.exit(1)

@@ -13,10 +13,13 @@ database, and one log line instead of a traceback per request.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template_string, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from workflows.engine import db
@@ -39,20 +42,32 @@ from workflows.errors import (
 
 #: Most specific first: the first matching class gives the status.
 STATUS: list[tuple[type[DomainError], int, str]] = [
-    (NotFound, 404, "未找到"),
-    (AccountLocked, 423, "账户已锁定"),
-    (Unauthenticated, 401, "未登录"),
-    (Forbidden, 403, "无权操作"),
-    (ClockNotAdjustable, 403, "时钟不可调整"),
-    (Conflict, 409, "状态已变化"),
-    (SchedulerAlreadyRunning, 409, "调度器已在运行"),
-    (ValidationFailed, 422, "输入有误"),
-    (ConfirmationRequired, 409, "部署前须确认警告"),
-    (DefinitionError, 422, "流程定义有误"),
-    (ExpressionError, 422, "表达式不被接受"),
-    (UnknownCalendarYear, 422, "工作日历缺少该年度"),
-    (DomainError, 400, "请求无法处理"),
+    (NotFound, 404, _l("未找到")),
+    (AccountLocked, 423, _l("账户已锁定")),
+    (Unauthenticated, 401, _l("未登录")),
+    (Forbidden, 403, _l("无权操作")),
+    (ClockNotAdjustable, 403, _l("时钟不可调整")),
+    (Conflict, 409, _l("状态已变化")),
+    (SchedulerAlreadyRunning, 409, _l("调度器已在运行")),
+    (ValidationFailed, 422, _l("输入有误")),
+    (ConfirmationRequired, 409, _l("部署前须确认警告")),
+    (DefinitionError, 422, _l("流程定义有误")),
+    (ExpressionError, 422, _l("表达式不被接受")),
+    (UnknownCalendarYear, 422, _l("工作日历缺少该年度")),
+    (DomainError, 400, _l("请求无法处理")),
 ]
+
+#: HTTP refusals that are not the domain's (werkzeug's), as title and detail in our words.
+HTTP_WORDS: dict[int, tuple[str, str]] = {
+    400: (_l("请求有误"), _l("请求无法解析，请检查请求内容")),
+    401: (_l("未登录"), _l("请先登录，或在请求中带上有效的令牌")),
+    403: (_l("无权操作"), _l("没有执行此操作的权限")),
+    404: (_l("未找到"), _l("没有这个地址")),
+    409: (_l("状态已变化"), _l("对象已被他人改动，请刷新后重试")),
+    415: (_l("不支持的内容类型"), _l("请求内容应为 application/json")),
+    429: (_l("请求过于频繁"), _l("请求过于频繁，请稍后重试")),
+    500: (_l("服务器内部错误"), _l("服务器出错，请稍后重试")),
+}
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -69,10 +84,11 @@ _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>
 
 
 def status_of(err: DomainError) -> tuple[int, str]:
+    """The status and title of a domain error, the title in the request's language."""
     for cls, status, title in STATUS:
         if isinstance(err, cls):
-            return status, title
-    return 400, "请求无法处理"
+            return status, str(title)
+    return 400, _("请求无法处理")
 
 
 def problem_type(code: str) -> str:
@@ -87,13 +103,13 @@ def problem(err: DomainError) -> tuple[dict[str, Any], int]:
         "type": problem_type(err.code),
         "title": title,
         "status": status,
-        "detail": err.message,
+        "detail": _said(err.message),
         "code": err.code,
     }
     if isinstance(err, ValidationFailed):
         fields: dict[str, list[str]] = {}
         for item in err.errors:
-            fields.setdefault(item["field"], []).append(item["message"])
+            fields.setdefault(item["field"], []).append(_said(item["message"]))
         body["errors"] = fields
     if isinstance(err, DefinitionError):
         body["problems"] = [p.as_dict() for p in err.problems]
@@ -104,6 +120,12 @@ def problem(err: DomainError) -> tuple[dict[str, Any], int]:
             "saved_at": saved_at.isoformat() if isinstance(saved_at, datetime) else None,
         }
     return body, status
+
+
+def _said(message: str) -> str:
+    """A domain message in the request's language: the catalog's translation where it has
+    one (a message raised in Chinese stays Chinese otherwise)."""
+    return _(message) if message else message
 
 
 def _wants_json() -> bool:
@@ -126,7 +148,7 @@ def unavailable(err: Exception) -> Response:
     log.error(
         "database unavailable, answered 503 to %s %s: %s", request.method, request.path, reason
     )
-    title, detail = "服务暂不可用", "数据库暂时无法访问，请稍后重试"
+    title, detail = _("服务暂不可用"), _("数据库暂时无法访问，请稍后重试")
     if _wants_json():
         response = _json(
             {
@@ -176,7 +198,7 @@ def register(app: Flask) -> None:
             size = (
                 f"{limit / 1048576:.0f} MB" if limit >= 1048576 else f"{max(1, limit // 1024)} KB"
             )
-            title, detail = "请求过大", f"请求内容超过上限 {size}，未予接收"
+            title, detail = _("请求过大"), _("请求内容超过上限 %(size)s，未予接收", size=size)
             if not _wants_json():
                 return render_template_string(
                     _PAGE, title=title, detail=detail, errors=None
@@ -194,24 +216,26 @@ def register(app: Flask) -> None:
             )
         if not _wants_json():
             return err
+        title, detail = HTTP_WORDS.get(status, (err.name, err.description or ""))
         body: dict[str, Any] = {
-            "title": err.name,
+            "title": str(title),
             "status": status,
-            "detail": err.description,
+            "detail": str(detail),
             "code": err.name.lower().replace(" ", "_"),
         }
         messages = (getattr(err, "data", None) or {}).get("messages")
         if status == 422 and isinstance(messages, dict):
             body.update(
-                title="输入有误",
+                title=_("输入有误"),
                 code="validation_failed",
-                detail="请求有误：请按各字段的提示修改",
+                detail=_("请求有误：请按各字段的提示修改"),
                 errors=field_map(messages),
             )
-        elif status == 404:
-            body.update(title="未找到", detail="没有这个地址")
         elif status == 405:
-            body.update(title="不支持的方法", detail=f"{request.path} 不接受 {request.method}")
+            body.update(
+                title=_("不支持的方法"),
+                detail=_("%(path)s 不接受 %(method)s", path=request.path, method=request.method),
+            )
         body["type"] = problem_type(body["code"])
         response = _json(body, status)
         for name, value in ((getattr(err, "data", None) or {}).get("headers") or {}).items():
@@ -219,46 +243,71 @@ def register(app: Flask) -> None:
         return response
 
 
-#: marshmallow's messages, in the users' language.
+#: marshmallow's messages, in the users' language (English ones on request, by the catalog).
 _MESSAGES = {
-    "Missing data for required field.": "必填",
-    "Field may not be null.": "不能为空",
-    "Unknown field.": "不接受的字段",
-    "Not a valid string.": "应为文本",
-    "Not a valid integer.": "应为整数",
-    "Not a valid number.": "应为数字",
-    "Not a valid boolean.": "应为是或否",
-    "Not a valid date.": "应为日期，格式 YYYY-MM-DD",
-    "Not a valid datetime.": "应为时间，格式 YYYY-MM-DDTHH:MM:SS+08:00",
-    "Not a valid mapping type.": "应为对象",
-    "Not a valid list.": "应为列表",
-    "Invalid input type.": "类型不对",
-    "Invalid value.": "取值不对",
-    "Shorter than minimum length 1.": "不能为空",
+    "Missing data for required field.": _l("必填"),
+    "Field may not be null.": _l("不能为空"),
+    "Unknown field.": _l("不接受的字段"),
+    "Not a valid string.": _l("应为文本"),
+    "Not a valid utf-8 string.": _l("应为 UTF-8 文本"),
+    "Not a valid integer.": _l("应为整数"),
+    "Not a valid number.": _l("应为数字"),
+    "Number too large.": _l("数值过大"),
+    "Special numeric values (nan or infinity) are not permitted.": _l("不接受 NaN 或无穷大"),
+    "Not a valid boolean.": _l("应为是或否"),
+    "Not a valid date.": _l("应为日期，格式 YYYY-MM-DD"),
+    "Not a valid datetime.": _l("应为时间，格式 YYYY-MM-DDTHH:MM:SS+08:00"),
+    "Not a valid naive datetime.": _l("应为不带时区的时间，格式 YYYY-MM-DDTHH:MM:SS"),
+    "Not a valid aware datetime.": _l("应为带时区的时间，格式 YYYY-MM-DDTHH:MM:SS+08:00"),
+    "Not a valid time.": _l("应为时刻，格式 HH:MM:SS"),
+    "Not a valid period of time.": _l("应为时长"),
+    "Not a valid mapping type.": _l("应为对象"),
+    "Not a valid list.": _l("应为列表"),
+    "Not a valid tuple.": _l("应为列表"),
+    "Not a valid UUID.": _l("应为 UUID"),
+    "Not a valid email address.": _l("应为有效的电子邮件地址"),
+    "Not a valid URL.": _l("应为有效的网址"),
+    "String does not match expected pattern.": _l("格式不符合要求"),
+    "Invalid input type.": _l("类型不对"),
+    "Invalid input.": _l("取值不对"),
+    "Invalid value.": _l("取值不对"),
+    "Shorter than minimum length 1.": _l("不能为空"),
 }
+#: marshmallow's messages that carry values: (pattern, the message with those values).
+_WITH_VALUES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Must be one of: (?P<choices>.*)\.$"), _l("应为以下之一：%(choices)s")),
+    (
+        re.compile(
+            r"^Must be greater than or equal to (?P<low>\S+) and less than or equal to "
+            r"(?P<high>\S+)\.$"
+        ),
+        _l("应在 %(low)s 到 %(high)s 之间"),
+    ),
+    (re.compile(r"^Must be greater than or equal to (?P<low>\S+)\.$"), _l("不能小于 %(low)s")),
+    (re.compile(r"^Must be less than or equal to (?P<high>\S+)\.$"), _l("不能大于 %(high)s")),
+    (re.compile(r"^Must be greater than (?P<low>\S+)\.$"), _l("应大于 %(low)s")),
+    (re.compile(r"^Must be less than (?P<high>\S+)\.$"), _l("应小于 %(high)s")),
+    (re.compile(r"^Shorter than minimum length (?P<low>\d+)\.$"), _l("长度不能少于 %(low)s")),
+    (re.compile(r"^Longer than maximum length (?P<high>\d+)\.$"), _l("长度不能超过 %(high)s")),
+    (
+        re.compile(r"^Length must be between (?P<low>\d+) and (?P<high>\d+)\.$"),
+        _l("长度应在 %(low)s 到 %(high)s 之间"),
+    ),
+    (re.compile(r"^Length must be (?P<equal>\d+)\.$"), _l("长度应为 %(equal)s")),
+    (re.compile(r"^Must be equal to (?P<other>.*)\.$"), _l("应为 %(other)s")),
+]
 
 
 def _translate(message: str) -> str:
+    """A marshmallow message in the request's language; our own (Chinese) ones through the
+    catalog."""
     if message in _MESSAGES:
-        return _MESSAGES[message]
-    if message.startswith("Must be one of: "):
-        return "应为以下之一：" + message.removeprefix("Must be one of: ").rstrip(".")
-    if (
-        message.startswith("Must be greater than or equal to ")
-        and " and less than or equal to " in message
-    ):
-        low, high = (
-            message.removeprefix("Must be greater than or equal to ")
-            .rstrip(".")
-            .split(" and less than or equal to ")
-        )
-        return f"应在 {low} 到 {high} 之间"
-    if message.startswith("Longer than maximum length "):
-        return f"长度不能超过 {message.removeprefix('Longer than maximum length ').rstrip('.')}"
-    if message.startswith("Length must be between "):
-        low, high = message.removeprefix("Length must be between ").rstrip(".").split(" and ")
-        return f"长度应在 {low} 到 {high} 之间"
-    return message
+        return str(_MESSAGES[message])
+    for pattern, worded in _WITH_VALUES:
+        found = pattern.match(message)
+        if found:
+            return str(worded) % found.groupdict()
+    return _said(message)
 
 
 def field_map(

@@ -379,9 +379,15 @@ def check_may_supervise(principal: Principal) -> None:
         )
 
 
+def may_administer(principal: Principal) -> bool:
+    """Whether `principal` is an administrator: manages users, org units, calendar and
+    settings, and reads the audit trail."""
+    return principal.role == "admin"
+
+
 def check_may_administer(principal: Principal) -> None:
     """Only administrators manage users, org units, calendar and settings."""
-    if principal.role != "admin":
+    if not may_administer(principal):
         raise Forbidden(
             f"只有系统管理人员可以管理用户、机构、日历和设置：{principal.username} 是"
             f"{_role_name(principal.role)}人员"

@@ -526,6 +526,10 @@ class AuditArgs(PageArgs):
     object_type = fields.String(validate=validate.Length(min=1, max=50))
     object_id = fields.String(validate=validate.Length(min=1, max=100))
     instance_id = fields.Integer(validate=validate.Range(min=1, max=access.MAX_ID))
+    case_number = fields.String(
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "案件号：该案流程实例的记录和关于该案本身的记录"},
+    )
     since = fields.DateTime(validate=_plausible, metadata={"description": "含此刻"})
     until = fields.DateTime(validate=_plausible, metadata={"description": "不含此刻"})
 
@@ -536,7 +540,9 @@ class AuditEventSchema(Schema):
     actor = fields.String(required=True)
     actor_name = person_name("操作人")
     action = fields.String(required=True)
+    action_name = fields.String(required=True, metadata={"description": "操作的中文名称"})
     object_type = fields.String(required=True)
+    object_name = fields.String(required=True, metadata={"description": "对象类型的中文名称"})
     object_id = fields.String(required=True)
     instance_id = fields.Integer(allow_none=True)
     detail = fields.Dict(
@@ -581,6 +587,7 @@ def list_audit(args: dict[str, Any]) -> Any:
         object_type=args.get("object_type"),
         object_id=args.get("object_id"),
         instance_id=args.get("instance_id"),
+        case_number=args.get("case_number"),
         **moments,
     )
     with auth.reading() as (session, principal):

@@ -1,5 +1,5 @@
-"""系统管理: the audit trail (审计日志), searched by actor, action, object and date a page at
-a time, and the check of its hash chain. Reads workflows/admin.py and workflows/audit.py
+"""系统管理: the audit trail (审计日志), searched by case number, actor, action, object and
+date a page at a time, and the check of its hash chain. Reads workflows/admin.py and workflows/audit.py
 as the admin API does; the rows shown are the administrator's units' (admin.audit_scope).
 """
 
@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 
 from server import auth
 from server.ui.common import bp, redirect_with, safe_next
-from workflows import access, paging
+from workflows import access, audit_labels, paging
 from workflows.engine import audit
 from workflows.org import admin
 
 PER_PAGE = 50
-TEXT_FILTERS = ("actor", "action", "object_type", "object_id")
+TEXT_FILTERS = ("case_number", "actor", "action", "object_type", "object_id")
 #: audit.verify's reasons, for people.
 REASONS = {
     "link to the previous row is broken": "与上一条记录的链接断开",
@@ -67,10 +67,16 @@ def _asked() -> tuple[dict[str, str], dict[str, str], admin.AuditFilters, int]:
         action=values["action"] or None,
         object_type=values["object_type"] or None,
         object_id=values["object_id"] or None,
+        case_number=values["case_number"] or None,
         since=None if errors else moments.get("since"),
         until=None if errors else moments.get("until"),
     )
     return values, errors, filters, page
+
+
+def _options(labels: dict[str, str]) -> list[tuple[str, str]]:
+    """(code, name) choices in the order of their names."""
+    return sorted(labels.items(), key=lambda item: item[1])
 
 
 @bp.get("/admin/audit")
@@ -98,6 +104,8 @@ def admin_audit() -> Any:
         errors=errors,
         link=link,
         here_url=link(page),
+        actions=_options(audit_labels.ACTION_LABELS),
+        object_types=_options(audit_labels.OBJECT_LABELS),
     ), 422 if errors else 200
 
 

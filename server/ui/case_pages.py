@@ -176,6 +176,7 @@ def _case_page(
                 session, principal=principal, instance_id=detail.instance_id
             ),
             "me": principal.username,
+            "may_read_audit": access.may_administer(principal),
         }
         page = "my_case.html" if my_cases.is_cadre(principal) else "case.html"
     return render_template(page, **context), status

@@ -4,7 +4,9 @@ Templates are written in Chinese and wrap their text in `_()`; the English catal
 (translations/en/LC_MESSAGES/messages.po, compiled to .mo by `make setup`) translates
 it. A text missing from the catalog stays Chinese, never blank. The choice is kept in
 a cookie, set by the header's switch (/lang/<code>) or by `?lang=` on any page.
-Domain messages (errors from workflows/) are Chinese in both languages.
+The API answers in the language of its Accept-Language header (`en` for English): problem
+titles, and the field messages the server words, through the same catalog. Domain messages
+(errors from workflows/) are Chinese in both languages unless the catalog has them.
 """
 
 from __future__ import annotations
@@ -39,9 +41,12 @@ def normalize(code: str | None) -> str | None:
 
 
 def current_locale() -> str:
-    """This request's locale: `?lang=`, then the cookie, then Chinese."""
+    """This request's locale: for the API its Accept-Language (Chinese unless English is
+    preferred); for pages `?lang=`, then the cookie, then Chinese."""
     if not has_request_context():
         return DEFAULT
+    if request.path.startswith("/api/"):
+        return normalize(request.accept_languages.best_match(["zh-CN", "en"])) or DEFAULT
     return normalize(request.args.get("lang")) or normalize(request.cookies.get(COOKIE)) or DEFAULT
 
 
@@ -91,6 +96,14 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.filters["content"] = content
+
+
+def content(text: str | None) -> str | None:
+    """A name from the definitions (a process, a step) in the page's language: the catalog's
+    translation (`make messages` extracts bpmn/*.bpmn), else as written. Plain text, escaped
+    like any data, unlike `_()` whose result the templates trust."""
+    return _catalog().ugettext(text) if text else text
 
 
 def _catalog() -> Any:

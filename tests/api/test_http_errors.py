@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from flask_babel import Babel
 
 from server import errors
 from workflows.errors import (
@@ -19,6 +20,7 @@ from workflows.errors import (
 
 def _app(raised: Exception) -> Flask:
     app = Flask(__name__)
+    Babel(app)  # the messages are the catalog's, as in the application
     errors.register(app)
 
     def fail() -> None:

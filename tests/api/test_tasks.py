@@ -90,6 +90,8 @@ def test_complete_validates_the_form_and_names_the_field(world: World, login: An
     bad = api.post(f"/tasks/{task.id}/complete", json={"data": {"findings": ""}})
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
     assert bad.get_json()["errors"]
+    typed = api.post(f"/tasks/{task.id}/complete", json={"data": {"findings": 42}}).get_json()
+    assert typed["errors"]["findings"] == ["应为文字"]  # as the task page words it
     assert world.task(case, "investigate").id == task.id  # nothing stored
     good = api.post(
         f"/tasks/{task.id}/complete",
@@ -102,6 +104,9 @@ def test_complete_validates_the_form_and_names_the_field(world: World, login: An
         json={"data": {"findings": "违规拨付属实", "responsibility": "main_leadership"}},
     )
     assert again.status_code == 409
+    assert again.get_json()["detail"] == (
+        "任务「责任调查」已由discipline hf（合肥市·纪检监察机关）于 2026-03-02 09:00 办结，未能提交"
+    )
 
 
 def test_wrong_role_may_see_but_not_complete(world: World, login: Any) -> None:

@@ -263,10 +263,11 @@ def test_admin_adds_a_calendar_override_and_verifies_the_audit_chain(
         assert override is not None and not override.is_workday and override.note == "国庆节"
 
     page.get_by_role("link", name="审计日志").click()
-    page.get_by_label("操作", exact=True).fill("calendar.set_day")
+    page.get_by_label("操作", exact=True).select_option(label="设置日历日")
     page.get_by_role("button", name="查询").click()
     expect(page.locator("table.audit tbody tr")).to_have_count(1)
     expect(page.locator("table.audit tbody tr")).to_contain_text("admin.hf")
+    expect(page.locator("table.audit tbody tr")).to_contain_text("设置日历日")
     page.get_by_role("button", name="校验哈希链").click()
     expect(page.locator("#messages")).to_contain_text(re.compile(r"审计链完整：已验证 \d+ 条记录"))
     expect(page.get_by_label("操作", exact=True)).to_have_value(

@@ -136,7 +136,7 @@ def test_a_case_runs_from_db_upgrade_to_audit_verify(fresh: Run, db_path: Path) 
     assert (element, state) == ("investigate", "open")
 
     lines = refused(fresh("complete", str(task_id), "--user", "u", "--data", INVALID_FINDING))
-    assert lines[0] == "error: the form has errors"
+    assert lines[0] == "error: 表单有 3 处错误"
     fields = sorted(line.split(":")[0].strip() for line in lines[1:])
     assert fields == ["finding", "responsible", "severity"]
     assert task_rows(ok(fresh("tasks", "--instance", str(instance_id), "--all"))) == {

@@ -4,6 +4,7 @@ other roles, no 催办/督办, no lanes or diagram, no login names, no decision 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -202,3 +203,27 @@ def test_a_closed_clarification_reads_as_its_finding(logged_in: Any, world: Worl
     cadre, _ = logged_in("zhang")
     html = cadre.get("/mine").get_data(as_text=True)
     assert "核实结论：反映属实" in html and "已办结" in html
+
+
+def test_an_untrue_report_reads_as_its_finding_everywhere(logged_in: Any, world: World) -> None:
+    """A clarification's verification is a 核实结论 in words on every page, never a 整改验收
+    with the finding's code."""
+    case = world.open(
+        "clarification", data={"report": "反映张三收受好处", "trigger": "cadre_request"}
+    )
+    world.complete(
+        case,
+        "verify",
+        {"finding": "untrue", "reason": "经核实，所反映的问题不属实", "verified_on": "2026-03-02"},
+        "discipline.hf",
+    )
+    cadre, _ = logged_in("zhang")
+    clerk, _ = logged_in("discipline.hf")
+    pages = {
+        "mine": cadre.get("/mine").get_data(as_text=True),
+        "cadre's case": cadre.get(f"/cases/{case.id}").get_data(as_text=True),
+        "clerk's case": clerk.get(f"/cases/{case.id}").get_data(as_text=True),
+    }
+    for name, html in pages.items():
+        shown = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", html, flags=re.DOTALL)
+        assert "untrue" not in shown and "整改验收" not in shown, name

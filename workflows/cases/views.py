@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from workflows import access, textsearch
 from workflows.access import Principal
+from workflows.audit_labels import action_label
 from workflows.cadres import service as cadres
 from workflows.cadres.models import Cadre
 from workflows.cases import (
@@ -109,41 +110,6 @@ LINK_NAMES = {
     "rectification": "纠错整改",
     "clarification": "澄清正名",
     "accountability": "问责",
-}
-#: Timeline labels of the actions that touch a case.
-ACTION_LABELS = {
-    "case.open": "登记案件",
-    "instance.start": "流程启动",
-    "instance.migrate": "迁移到新版本流程",
-    "instance.migration_revert": "撤销迁移",
-    "task.complete": "办理",
-    "timer.fire": "期限届至",
-    "timer.error": "定时器出错",
-    "message.deliver": "收到关联案件的结果",
-    "incident.retry": "故障重试",
-    "incident.resolve": "故障已解决",
-    "incident.cancel": "故障已取消",
-    "timer.cancel": "撤销出错的定时器",
-    "case.appeal": "提出申诉",
-    "case.exemption_application": "提出免责申请",
-    "task.claim": "认领任务",
-    "task.unclaim": "取消认领",
-    "task.return": "退回",
-    "task.withdraw": "撤回",
-    "task.reopen": "重新打开",
-    "task.delegate": "委派任务",
-    "task.transfer": "转办任务",
-    "task.urge": "催办",
-    "task.comment": "发表意见",
-    "document.add": "添加材料",
-    "document.withdraw": "撤回材料",
-    "blacklist.correct": "更正失信黑名单条目",
-    "consultation.ask": "加签征求意见",
-    "consultation.answer": "回复意见",
-    "consultation.withdraw": "撤回征求意见",
-    "task.copy": "抄送",
-    "official_document.generate": "生成公文",
-    "official_document.serve": "送达公文",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
 
@@ -415,15 +381,23 @@ def decision_view(
     *,
     names: Mapping[str, str] | None = None,
     served_on: date | None = None,
+    case_kind: str | None = None,
 ) -> DecisionView:
-    """A decision as people read it; `names`: labels of its decider (`people.labels`)."""
+    """A decision as people read it; `names`: labels of its decider (`people.labels`);
+    `case_kind`: the kind of the case decided, when `case` is not given."""
     kind = DECISION_CASE_KINDS.get(decision.kind, decision.kind)
+    kind_name = DECISION_KIND_NAMES.get(decision.kind, decision.kind)
+    found = outcome_name(kind, decision.outcome)
+    if (case_kind or (case.process if case else None)) == "clarification":
+        # A clarification's verification is a finding (核实结论), not a 整改验收.
+        kind_name = "核实结论"
+        found = clarification.FINDINGS.get(decision.outcome, decision.outcome)
     return DecisionView(
         id=decision.id,
         kind=decision.kind,
-        kind_name=DECISION_KIND_NAMES.get(decision.kind, decision.kind),
+        kind_name=kind_name,
         outcome=decision.outcome,
-        outcome_name=outcome_name(kind, decision.outcome),
+        outcome_name=found,
         adjustment=decision.adjustment,
         adjustment_name=outcome_name(kind, decision.adjustment) if decision.adjustment else None,
         reason=decision.reason,
@@ -455,13 +429,9 @@ def served_decision_views(
     shown = []
     for decision in standing.served:
         effective = standing.effective[decision.id]
-        named = decision_view(decision, view, served_on=standing.served_on.get(decision.id))
-        if case.kind == "clarification":  # its verification is a finding, not a 整改验收
-            named = replace(
-                named,
-                kind_name="核实结论",
-                outcome_name=clarification.FINDINGS.get(decision.outcome, decision.outcome),
-            )
+        named = decision_view(
+            decision, view, served_on=standing.served_on.get(decision.id), case_kind=case.kind
+        )
         shown.append(
             replace(
                 named,
@@ -726,7 +696,10 @@ def case_detail(
             )
         ),
         decisions=tuple(
-            decision_view(d, names=names, served_on=standing.served_on.get(d.id)) for d in decisions
+            decision_view(
+                d, names=names, served_on=standing.served_on.get(d.id), case_kind=case.kind
+            )
+            for d in decisions
         ),
         timeline=tuple(history),
         links=links,
@@ -936,12 +909,12 @@ def _entry(
     if not isinstance(detail, dict):
         detail = {}
     by = detail.get("by") if isinstance(detail.get("by"), dict) else {}
-    label = ACTION_LABELS.get(row.action, row.action)
+    label = action_label(row.action)
     task_id = int(row.object_id) if row.object_type == "task" and row.object_id.isdigit() else None
     element = note = None
     if row.object_type == "task":
         element = _text(detail.get("task"))
-        if row.action == "task.complete" and task_id in schemas:
+        if row.action == "task.complete" and task_id is not None and task_id in schemas:
             note = opinion(detail.get("data"), schemas[task_id])
         elif row.action in ("task.return", "task.withdraw"):
             where = f"退回至「{detail.get('to_name')}」：" if row.action == "task.return" else ""

@@ -276,7 +276,7 @@ def _check_user_tasks(
                 Problem(
                     filename,
                     task.element,
-                    "user task is not in a lane; its lane names the role that owes it",
+                    "人工任务不在任何泳道中：泳道决定由哪个角色办理",
                 )
             )
         elif task.lane not in ROLES:
@@ -284,7 +284,7 @@ def _check_user_tasks(
                 Problem(
                     filename,
                     task.element,
-                    f"lane {task.lane!r} is not a known role (one of {', '.join(ROLES)})",
+                    f"泳道 {task.lane!r} 不是已知角色（应为 {'、'.join(ROLES)} 之一）",
                 )
             )
         for name in filter(None, [task.form, task.ui_form]):
@@ -303,12 +303,10 @@ def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
     for element, props in engine.all_properties(compiled).items():
         if props.get("action") and props["action"] not in known:
             problems.append(
-                Problem(
-                    filename, element, f"action {props['action']!r} is not registered in workflows/"
-                )
+                Problem(filename, element, f"动作 {props['action']!r} 未在 workflows/ 中登记")
             )
         problems.extend(
-            Problem(filename, element, f"{name}: {message}")
+            Problem(filename, element, f"{name}：{message}")
             for name, message in time_limits.check_properties(props)
         )
         for name in ("deadlineBasis", "dueAt", time_limits.FROM):

@@ -301,40 +301,12 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^(.+?) is not allowed in a script$"), lambda m: f"脚本中{_allowed_text(m[1])}"),
     (re.compile(r"^(.+?) is not allowed( .*)?$"), _allowed),
     (
-        re.compile(r"^user task is not in a lane; its lane names the role that owes it$"),
-        lambda m: "人工任务不在任何泳道中：泳道决定由哪个角色办理",
-    ),
-    (
-        re.compile(r"^lane '([^']*)' is not a known role \(one of (.*)\)$"),
-        lambda m: f"泳道 '{m[1]}' 不是已知角色（应为 {m[2]} 之一）",
-    ),
-    (
-        re.compile(r"^form '([^']*)' not found in (.*)$"),
-        lambda m: f"表单 '{m[1]}' 在 {m[2]} 中不存在",
-    ),
-    (
-        re.compile(r"^form '([^']*)' is not valid JSON: (.*)$"),
-        lambda m: f"表单 '{m[1]}' 不是有效的 JSON：{m[2]}",
-    ),
-    (
-        re.compile(r"^form '([^']*)' is not a valid JSON Schema (.*)$"),
-        lambda m: f"表单 '{m[1]}' 不是有效的 JSON Schema：{m[2]}",
-    ),
-    (
-        re.compile(r"^form name '([^']*)' must be a plain file name$"),
-        lambda m: f"表单名 '{m[1]}' 只能是文件名，不能含路径",
-    ),
-    (
         re.compile(r"^Multiple outgoing flows are not supported for tasks of type"),
         lambda m: "任务不能有多条连出的顺序流：请用网关分支",
     ),
     (
         re.compile(r"^Non-default exclusive outgoing sequence flow without condition"),
         lambda m: "排他网关连出的非默认顺序流没有条件",
-    ),
-    (
-        re.compile(r"^action '([^']*)' is not registered in workflows/$"),
-        lambda m: f"动作 '{m[1]}' 未在 workflows/ 中登记",
     ),
 ]
 

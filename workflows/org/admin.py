@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, false, select, update
 from sqlalchemy.orm import Session
 
-from workflows import paging
+from workflows import audit_labels, paging
 from workflows.access import Principal, check_may_administer
 from workflows.cadres.models import Cadre
+from workflows.cases.models import CaseFile
 from workflows.cases.service import DEADLINE_DEFAULTS, deadline_settings
 from workflows.engine import audit, settings
 from workflows.engine.clock import Clock, parse_duration
@@ -417,6 +418,7 @@ class AuditFilters:
     object_type: str | None = None
     object_id: str | None = None
     instance_id: int | None = None
+    case_number: str | None = None  # the case's rows: its instance's and the case-level ones
     since: datetime | None = None
     until: datetime | None = None
 
@@ -436,18 +438,21 @@ def audit_scope(principal: Principal) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One row of the audit trail as its readers see it: the detail parsed, and as one line of
-    JSON (keys sorted) for a list."""
+    """One row of the audit trail as its readers see it: codes named, the detail parsed, as
+    labelled 键：值 pairs for people and as one line of JSON (keys sorted) for a list."""
 
     id: int
     at: datetime
     actor: str
     actor_name: str  # 姓名（单位·岗位）, or the system's own label
     action: str
+    action_name: str
     object_type: str
+    object_name: str
     object_id: str
     instance_id: int | None
     detail: dict[str, Any]
+    detail_pairs: list[tuple[str, str]]
     detail_text: str
     hash: str
 
@@ -469,6 +474,8 @@ def audit_rows(
     ):
         if value is not None:
             query = query.where(column == value)
+    if filters.case_number is not None:
+        query = query.where(_case_rows(session, filters.case_number))
     if filters.since is not None:
         query = query.where(AuditEvent.at >= filters.since)
     if filters.until is not None:
@@ -476,6 +483,20 @@ def audit_rows(
     found = paging.paginate(session, query, page=page, per_page=per_page, key=AuditEvent.id)
     names = people.labels(session, (row.AuditEvent.actor for row in found.items))
     return found.map(lambda row: _entry(row.AuditEvent, names))
+
+
+def _case_rows(session: Session, number: str) -> ColumnElement[bool]:
+    """The rows of the case numbered `number`: its instance's and those about the case itself
+    (none when no case has that number)."""
+    case = session.execute(
+        select(CaseFile.id, CaseFile.instance_id).where(CaseFile.number == number)
+    ).first()
+    if case is None:
+        return false()
+    about_case = (AuditEvent.object_type == "case") & (AuditEvent.object_id == str(case.id))
+    if case.instance_id is None:
+        return about_case
+    return about_case | (AuditEvent.instance_id == case.instance_id)
 
 
 def _entry(r: AuditEvent, names: people.Labels) -> AuditEntry:
@@ -486,10 +507,13 @@ def _entry(r: AuditEvent, names: people.Labels) -> AuditEntry:
         actor=r.actor,
         actor_name=names[r.actor],
         action=r.action,
+        action_name=audit_labels.action_label(r.action),
         object_type=r.object_type,
+        object_name=audit_labels.object_label(r.object_type),
         object_id=r.object_id,
         instance_id=r.instance_id,
         detail=detail,
+        detail_pairs=audit_labels.detail_pairs(detail),
         detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True),
         hash=r.hash,
     )

@@ -23,7 +23,8 @@ from workflows.engine import instances
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, table_of
 from workflows.engine.prepared import Prepared
-from workflows.errors import NotFound
+from workflows.errors import NotFound, TaskAlreadyCompleted
+from workflows.org import people
 
 _TASKS = table_of(HumanTask)
 _OPEN_OF_INSTANCE = Prepared(
@@ -56,7 +57,7 @@ def complete(
 
     It is the last change of its transaction: the caller commits right after."""
     if not 0 < task_id <= access.MAX_ID:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(f"没有编号为 {task_id} 的任务")
     checked: list[TaskFacts] = []
 
     def authorize() -> None:
@@ -69,14 +70,17 @@ def complete(
             data=data,
         )
 
-    done = instances.complete_task(
-        session,
-        task_id=task_id,
-        data=data,
-        actor=principal.username,
-        clock=clock,
-        authorize=authorize,
-    )
+    try:
+        done = instances.complete_task(
+            session,
+            task_id=task_id,
+            data=data,
+            actor=principal.username,
+            clock=clock,
+            authorize=authorize,
+        )
+    except TaskAlreadyCompleted:
+        raise _closed(session, task_id, clock) from None
     facts = checked[0]
     # A completed instance has no open task left: advance cancelled every one it had.
     rows = (
@@ -91,3 +95,17 @@ def complete(
         ]
     )
     return Completion(done=done, case_id=facts.case_id, next_tasks=rows, facts=facts)
+
+
+def _closed(session: Session, task_id: int, clock: Clock) -> TaskAlreadyCompleted:
+    """The refusal of a step no longer open, in words: who completed it and when (local
+    time), or that the process went elsewhere."""
+    task = session.get(HumanTask, task_id, populate_existing=True)
+    if task is None or task.state != "completed" or task.completed_at is None:
+        name = task.name if task is not None else task_id
+        return TaskAlreadyCompleted(f"任务「{name}」已取消（流程已走向别处），未能提交")
+    at = task.completed_at.astimezone(clock.tz)
+    return TaskAlreadyCompleted(
+        f"任务「{task.name}」已由{people.label(session, task.completed_by)}"
+        f"于 {at:%Y-%m-%d %H:%M} 办结，未能提交"
+    )

@@ -1,0 +1,69 @@
+"""The API's language: Chinese problem bodies by default (titles, marshmallow's field messages,
+form rules, the audit trail's names), English titles and field messages when the client asks
+with `Accept-Language: en` (the pages' catalog); domain messages stay Chinese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.world import World
+
+EN = {"Accept-Language": "en"}
+
+
+def test_query_arguments_are_refused_in_chinese_and_in_english_when_asked(login: Any) -> None:
+    admin = login("admin.hf")
+    path = "/admin/audit?instance_id=abc&per_page=0"
+    zh = admin.get(path).get_json()
+    assert (zh["title"], zh["detail"]) == ("输入有误", "请求有误：请按各字段的提示修改")
+    assert zh["errors"]["instance_id"] == ["应为整数"]
+    assert zh["errors"]["per_page"] == ["应在 1 到 200 之间"]
+    en = admin.get(path, headers=EN).get_json()
+    assert (en["title"], en["detail"]) == (
+        "Invalid input",
+        "Invalid request: correct each field as its message says",
+    )
+    assert en["errors"] == {
+        "instance_id": ["Must be an integer"],
+        "per_page": ["Must be between 1 and 200"],
+    }
+    preferred = admin.get(path, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert preferred.get_json()["title"] == "输入有误"
+
+
+def test_http_refusals_have_titles_in_the_asked_language(login: Any) -> None:
+    admin = login("admin.hf")
+    assert admin.get("/no-such-thing").get_json()["title"] == "未找到"
+    assert admin.get("/no-such-thing", headers=EN).get_json()["title"] == "Not found"
+    refused = admin.client.put("/api/v1/auth/login", headers=EN).get_json()
+    assert refused["title"] == "Method not allowed"
+    assert refused["detail"] == "/api/v1/auth/login does not accept PUT"
+
+
+def test_domain_refusals_keep_their_chinese_detail_under_an_english_title(
+    world: World, login: Any
+) -> None:
+    case = world.open(
+        "accountability",
+        data={"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告"},
+    )
+    task = world.task(case, "register")
+    clerk = login("discipline.hf")
+    bad = clerk.post(f"/tasks/{task.id}/complete", json={"data": {"register_note": 42}})
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"]["register_note"] == ["应为文字"]
+    english = clerk.client.post(
+        f"/api/v1/tasks/{task.id}/complete",
+        json={"data": {"register_note": 42}},
+        headers={**EN, "X-CSRF-Token": clerk.csrf},
+    ).get_json()
+    assert english["title"] == "Invalid input"
+    assert english["errors"]["register_note"] == [
+        "应为文字"
+    ]  # a domain message, not in the catalog
+
+
+def test_audit_rows_name_their_action_and_object(login: Any) -> None:
+    admin = login("admin.hf")
+    rows = admin.get("/admin/audit?action=auth.login").get_json()["items"]
+    assert rows and {(r["action_name"], r["object_name"]) for r in rows} == {("登录", "用户")}
