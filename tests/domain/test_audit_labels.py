@@ -16,7 +16,7 @@ CODE = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 PREFIXES = {action.split(".")[0] for action in audit_labels.ACTION_LABELS}
 #: Constants shaped like an action that are not one: templates, columns, settings keys.
 NOT_ACTIONS = re.compile(
-    r"\.(html|id)$|^(auth\.(session|token)_with_user|clock\.offset_seconds|demo\.scenarios)$"
+    r"\.(html|id|docx)$|^(auth\.(session|token)_with_user|clock\.offset_seconds|demo\.scenarios)$"
 )
 
 
