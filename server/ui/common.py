@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,3 +148,24 @@ def deadline(moment: datetime | None) -> str:
     if (local.hour, local.minute, local.second) == (0, 0, 0):
         return (local - timedelta(days=1)).strftime("%Y-%m-%d")
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+# -- forms on a case's page or one of its steps' pages ---------------------------------------
+
+
+def case_or_task(case_id: int, task_id: int | None, anchor: str) -> str:
+    """Where a form shown on a case page or on a step's page (`task_id`) leads back to."""
+    target = url_for("ui.task", task_id=task_id) if task_id else url_for("ui.case", case_id=case_id)
+    return f"{target}#{anchor}"
+
+
+def again(case_id: int, task_id: int | None, key: str, state: dict[str, Any]) -> Any:
+    """The case or step page the form was on, rendered again with the refused form (422); the
+    form's partial finds its `state` under `key` in `g`."""
+    g.setdefault(key, {**state, "case_id": case_id})
+    view: Callable[..., Any] = current_app.view_functions["ui.task" if task_id else "ui.case"]
+    response = current_app.make_response(
+        view(task_id=task_id) if task_id else view(case_id=case_id)
+    )
+    response.status_code = 422
+    return response

@@ -10,16 +10,15 @@ refused form in `g.documents_form`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request, url_for
+from flask import g, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth, transfer
 from server.ui import form_errors
-from server.ui.common import bp, redirect_with
+from server.ui.common import again, bp, case_or_task, redirect_with
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.documents import formats
@@ -57,22 +56,6 @@ def filesize(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def _back(case_id: int, task_id: int | None) -> str:
-    target = url_for("ui.task", task_id=task_id) if task_id else url_for("ui.case", case_id=case_id)
-    return f"{target}#documents"
-
-
-def _again(case_id: int, task_id: int | None, state: dict[str, Any]) -> Any:
-    """The page the form was on, rendered again with the refused form (422)."""
-    g.setdefault(_FORM_STATE, {**state, "case_id": case_id})
-    view: Callable[..., Any] = current_app.view_functions["ui.task" if task_id else "ui.case"]
-    response = current_app.make_response(
-        view(task_id=task_id) if task_id else view(case_id=case_id)
-    )
-    response.status_code = 422
-    return response
-
-
 @bp.post("/cases/<int:case_id>/documents")
 def case_document_add(case_id: int) -> Any:
     """添加材料: a file (and an optional title) on the case, on the step `task_id` if named."""
@@ -95,14 +78,17 @@ def case_document_add(case_id: int) -> Any:
             )
             name = row.filename
     except ValidationFailed as err:
-        return _again(
+        return again(
             case_id,
             task_id,
+            _FORM_STATE,
             {"action": "add", "title": title, "errors": form_errors.of_domain(err)},
         )
     except Conflict as err:  # the case was closed meanwhile
-        return redirect_with(_back(case_id, task_id), err.message, "error")
-    return redirect_with(_back(case_id, task_id), _("已添加材料：%(name)s", name=name), "success")
+        return redirect_with(case_or_task(case_id, task_id, "documents"), err.message, "error")
+    return redirect_with(
+        case_or_task(case_id, task_id, "documents"), _("已添加材料：%(name)s", name=name), "success"
+    )
 
 
 @bp.post("/documents/<int:document_id>/withdraw")
@@ -126,10 +112,11 @@ def document_withdraw(document_id: int) -> Any:
                 session, principal=principal, document_id=document_id
             ).document.case_id
         if isinstance(err, Conflict):
-            return redirect_with(_back(case_id, task_id), err.message, "error")
-        return _again(
+            return redirect_with(case_or_task(case_id, task_id, "documents"), err.message, "error")
+        return again(
             case_id,
             task_id,
+            _FORM_STATE,
             {
                 "action": "withdraw",
                 "document_id": document_id,
@@ -137,7 +124,9 @@ def document_withdraw(document_id: int) -> Any:
                 "errors": form_errors.of_domain(err),
             },
         )
-    return redirect_with(_back(case_id, task_id), _("已撤回材料：%(name)s", name=name), "success")
+    return redirect_with(
+        case_or_task(case_id, task_id, "documents"), _("已撤回材料：%(name)s", name=name), "success"
+    )
 
 
 @bp.get("/documents/<int:document_id>/download")

@@ -9,16 +9,15 @@ message beside its field, as the documents card does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, render_template, request, url_for
+from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth, transfer
 from server.ui import form_errors
-from server.ui.common import bp, redirect_with
+from server.ui.common import again, bp, case_or_task, redirect_with
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.documents import service as documents
@@ -43,22 +42,6 @@ def card(
     }
 
 
-def _back(case_id: int, task_id: int | None) -> str:
-    target = url_for("ui.task", task_id=task_id) if task_id else url_for("ui.case", case_id=case_id)
-    return f"{target}#official"
-
-
-def _again(case_id: int, task_id: int | None, state: dict[str, Any]) -> Any:
-    """The page the form was on, rendered again with the refused form (422)."""
-    g.setdefault(_FORM_STATE, {**state, "case_id": case_id})
-    view: Callable[..., Any] = current_app.view_functions["ui.task" if task_id else "ui.case"]
-    response = current_app.make_response(
-        view(task_id=task_id) if task_id else view(case_id=case_id)
-    )
-    response.status_code = 422
-    return response
-
-
 @bp.post("/cases/<int:case_id>/official-documents")
 def official_generate(case_id: int) -> Any:
     """重新生成: a new version of the case's document from the current template (or its first)."""
@@ -72,14 +55,17 @@ def official_generate(case_id: int) -> Any:
             )
             title, version = kinds.KINDS[row.kind].title, row.version
     except ValidationFailed as err:
-        return _again(
-            case_id, task_id, {"action": "generate", "errors": form_errors.of_domain(err)}
+        return again(
+            case_id,
+            task_id,
+            _FORM_STATE,
+            {"action": "generate", "errors": form_errors.of_domain(err)},
         )
     except Conflict as err:
-        return redirect_with(_back(case_id, task_id), err.message, "error")
+        return redirect_with(case_or_task(case_id, task_id, "official"), err.message, "error")
     pdf.convert_pending(rt.db, clock=rt.clock, case_id=case_id)
     return redirect_with(
-        _back(case_id, task_id),
+        case_or_task(case_id, task_id, "official"),
         _("已生成%(title)s第 %(version)d 版", title=title, version=version),
         "success",
     )
@@ -104,14 +90,17 @@ def official_receipt(official_id: int) -> Any:
                 clock=rt.clock,
             )
     except ValidationFailed as err:
-        return _again(
+        return again(
             case_id,
             task_id,
+            _FORM_STATE,
             {"action": "receipt", "official_id": official_id, "errors": form_errors.of_domain(err)},
         )
     except Conflict as err:
-        return redirect_with(_back(case_id, task_id), err.message, "error")
-    return redirect_with(_back(case_id, task_id), _("已上传签收的送达回证"), "success")
+        return redirect_with(case_or_task(case_id, task_id, "official"), err.message, "error")
+    return redirect_with(
+        case_or_task(case_id, task_id, "official"), _("已上传签收的送达回证"), "success"
+    )
 
 
 @bp.get("/official-documents/<int:official_id>/preview")
