@@ -317,3 +317,29 @@ def test_a_file_that_is_not_a_definition_of_its_kind_is_refused_by_name(
         "/processes", json={"files": [{"name": name, "content": content}], "note": "试"}
     )
     assert deployed.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (
+            'name="capacity" value="decided"',
+            'name="capacity" value="boss"',
+            "capacity：'boss' 应为 handled（经办）或 decided（作出决定）",
+        ),
+        (
+            'name="assigneeFrom" value="reviewer"',
+            'name="assigneeFrom" value="reviewer name"',
+            "assigneeFrom：应为流程数据的字段名（字母开头，只含字母、数字和下划线）",
+        ),
+    ],
+)
+def test_a_capacity_or_assignee_source_the_engine_cannot_use_is_refused(
+    world: World, login: Any, old: str, new: str, reason: str
+) -> None:
+    name = "appeal.bpmn" if "assigneeFrom" in old else "accountability.bpmn"
+    source = (BPMN / name).read_text(encoding="utf-8")
+    assert old in source
+    files = [{"name": name, "content": source.replace(old, new, 1)}]
+    body = login("designer.hf").post("/processes/validate", json={"files": files}).get_json()
+    assert body["ok"] is False and reason in [p["reason"] for p in body["problems"]]

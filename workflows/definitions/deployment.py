@@ -295,15 +295,38 @@ def _check_user_tasks(
     return problems, schemas
 
 
+#: What a step's `capacity` may say: it only handled the case, or decided it (§ 回避).
+CAPACITIES = ("handled", "decided")
+#: `assigneeFrom` names a field of the process data.
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+
+
 def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
-    """Actions must be registered; deadlineBasis, dueAt and timeLimitFrom must pass the safe
-    evaluator; a time limit must read as one (`time_limits.check_properties`)."""
+    """Actions must be registered; capacity is handled or decided; assigneeFrom names a data
+    field; deadlineBasis, dueAt and timeLimitFrom must pass the safe evaluator; a time limit
+    must read as one (`time_limits.check_properties`)."""
     known = hooks.REGISTRY.known()
     problems = []
     for element, props in engine.all_properties(compiled).items():
         if props.get("action") and props["action"] not in known:
             problems.append(
                 Problem(filename, element, f"动作 {props['action']!r} 未在 workflows/ 中登记")
+            )
+        if props.get("capacity") and props["capacity"] not in CAPACITIES:
+            problems.append(
+                Problem(
+                    filename,
+                    element,
+                    f"capacity：{props['capacity'][:40]!r} 应为 handled（经办）或 decided（作出决定）",
+                )
+            )
+        if props.get("assigneeFrom") and not _FIELD_NAME.match(props["assigneeFrom"]):
+            problems.append(
+                Problem(
+                    filename,
+                    element,
+                    "assigneeFrom：应为流程数据的字段名（字母开头，只含字母、数字和下划线）",
+                )
             )
         problems.extend(
             Problem(filename, element, f"{name}：{message}")
