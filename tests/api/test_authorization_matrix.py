@@ -708,6 +708,17 @@ POLICY += [  # processes, supervision, administration
     Row("DELETE", "/api/v1/admin/calendar/days/{day}", only("admin"), params=holiday, fresh=True),
     Row("POST", "/api/v1/admin/calendar/years", only("admin"), body=lambda _p, _a: {"year": 2029}),
     Row(
+        "POST",
+        "/api/v1/admin/calendar/changes",
+        only("admin"),
+        body=lambda _p, _a: {
+            "holiday_from": "2027-10-01",
+            "holiday_to": "2027-10-03",
+            "note": "国庆节",
+            "dry_run": True,
+        },
+    ),
+    Row(
         "PUT",
         "/api/v1/admin/settings/deadlines",
         only("admin"),

@@ -226,4 +226,5 @@ def test_the_scheduler_runs_the_notification_sweep_beside_the_timers(rt: Runtime
         "notification-sweep",
         "time-limit-alarms",
         "mail-delivery",
+        "official-document-pdf",
     }

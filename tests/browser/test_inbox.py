@@ -72,7 +72,7 @@ def test_clerk_logs_in_finds_the_overdue_task_and_claims_it(
     expect(overdue).to_have_class("overdue")
     expect(soon.locator(".mark")).to_have_text("即将到期")
     expect(later.locator(".mark")).to_have_count(0)
-    dates = page.locator("table.tasks tbody tr td.due time").all_inner_texts()
+    dates = page.locator("table.tasks tbody tr td.due > time").all_inner_texts()
     assert dates == sorted(dates) and dates[0] == "2026-04-14"
 
     overdue.get_by_role("button", name="认领").click()
@@ -103,7 +103,9 @@ def test_language_switch_changes_the_labels_and_is_remembered(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", level=1)).to_have_text("Tasks")
     expect(page.get_by_role("link", name="My role's queue")).to_be_visible()
-    expect(_row(page, busy["overdue"]).locator(".mark")).to_have_text("Overdue")
+    expect(
+        _row(page, busy["overdue"], "Responsibility investigation").locator(".mark")
+    ).to_have_text("Overdue")
     expect(page.get_by_role("button", name="Claim").first).to_be_visible()
 
     page.get_by_role("link", name="Notifications").click()

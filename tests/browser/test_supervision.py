@@ -53,6 +53,7 @@ def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
     expect(page).to_have_url(re.compile(r"/supervision$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("督查")
 
+    page.wait_for_function("() => typeof Chart !== 'undefined'")  # a deferred script
     for key in ("by_org_unit", "by_process", "by_role", "aging"):
         canvas = page.locator(f"#chart-{key}")
         expect(canvas).to_be_visible()

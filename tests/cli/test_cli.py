@@ -136,7 +136,7 @@ def test_a_case_runs_from_db_upgrade_to_audit_verify(fresh: Run, db_path: Path) 
     assert (element, state) == ("investigate", "open")
 
     lines = refused(fresh("complete", str(task_id), "--user", "u", "--data", INVALID_FINDING))
-    assert lines[0] == "error: 表单有 3 处错误"
+    assert lines[0] == "error: 表单有 3 处需要修改"
     fields = sorted(line.split(":")[0].strip() for line in lines[1:])
     assert fields == ["finding", "responsible", "severity"]
     assert task_rows(ok(fresh("tasks", "--instance", str(instance_id), "--all"))) == {
@@ -164,7 +164,12 @@ def _fired(out: str) -> dict[str, int]:
     found = re.fullmatch(r"fired (\d+) timer\(s\)", lines[0])
     assert found, out
     jobs = dict(line.split(": ") for line in lines[1:])
-    assert set(jobs) == {"notification-sweep", "time-limit-alarms", "mail-delivery"}, out
+    assert set(jobs) == {
+        "notification-sweep",
+        "time-limit-alarms",
+        "mail-delivery",
+        "official-document-pdf",
+    }, out
     return {"timers": int(found.group(1))} | {name: int(n) for name, n in jobs.items()}
 
 

@@ -27,16 +27,14 @@ def load(
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Reads and checks one form file; problems name the BPMN file and element using it."""
     if "/" in name or "\\" in name or name.startswith("."):
-        return None, [
-            Problem(referenced_by, element, f"form name {name!r} must be a plain file name")
-        ]
+        return None, [Problem(referenced_by, element, f"表单名 {name!r} 只能是文件名，不能含路径")]
     path = forms_dir / name
     if not path.is_file():
-        return None, [Problem(referenced_by, element, f"form {name!r} not found in {forms_dir}")]
+        return None, [Problem(referenced_by, element, f"表单 {name!r} 在 {forms_dir} 中不存在")]
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, [Problem(referenced_by, element, f"form {name!r} is not valid JSON: {err}")]
+        return None, [Problem(referenced_by, element, f"表单 {name!r} 不是有效的 JSON：{err}")]
     return check(schema, name, referenced_by=referenced_by, element=element)
 
 
@@ -46,7 +44,7 @@ def check(
     """A parsed form as deploying accepts it: an object that is a valid JSON Schema 2020-12;
     problems name the BPMN file and element using it."""
     if not isinstance(schema, dict):
-        return None, [Problem(referenced_by, element, f"form {name!r} is not a JSON object")]
+        return None, [Problem(referenced_by, element, f"表单 {name!r} 应为 JSON 对象")]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
@@ -55,7 +53,7 @@ def check(
             Problem(
                 referenced_by,
                 element,
-                f"form {name!r} is not a valid JSON Schema at {where}: {err.message}",
+                f"表单 {name!r} 不是有效的 JSON Schema（位置 {where}）：{err.message}",
             )
         ]
     return schema, []
