@@ -28,7 +28,8 @@ from workflows.errors import DomainError
 from workflows.runtime import Runtime
 
 BASE = 1
-PAUSE = 0.5  # seconds between reading the draft and writing it, in `unchecked`
+PAUSE = 2.0  # seconds between reading the draft and writing it, in `unchecked`: long
+# enough that every racer has read before the first writes, even on a loaded machine
 
 
 def _schema(label: str) -> dict[str, object]:

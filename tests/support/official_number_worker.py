@@ -27,7 +27,7 @@ from workflows.official import numbering
 from workflows.official.models import OfficialDocument
 from workflows.runtime import Runtime
 
-PAUSE = 0.5  # seconds between reading the highest number and writing the next, in `unlocked`
+PAUSE = 2.0  # seconds between reading the highest number and writing the next, in `unlocked`
 
 
 def _highest_plus_one(session: Session, *, org_unit_code: str, prefix: str, year: int) -> int:
