@@ -85,6 +85,8 @@ def case_world(url: str) -> tuple[Runtime, dict[str, list[int]]]:
             max_bytes=2_000_000,
             actor="bench",
             clock=rt.clock,
+            note="bench",
+            confirm=True,
         )
     return rt, dict(cadres)
 

@@ -102,10 +102,12 @@ SEED = [
                {_NOW} - (i % 90) * interval '1 day', 'seed', {_NOW}
         FROM generate_series(1, :n) AS i""",
     f"""INSERT INTO case_file (id, number, kind, year, seq, instance_id, cadre_id, subject_name,
-                               org_unit_code, title, status, source, opened_at, opened_by)
+                               org_unit_code, title, status, source, opened_at, opened_by,
+                               registered_on)
         SELECT i, 'WZ-2026-' || lpad(i::text, 6, '0'), 'accountability', 2026, i, i, i, '干部' || i,
                {_UNIT_OF}, '基准问责案件 ' || i, 'open', 'audit',
-               {_NOW} - (i % 90) * interval '1 day', 'seed'
+               {_NOW} - (i % 90) * interval '1 day', 'seed',
+               ({_NOW} - (i % 90) * interval '1 day')::date
         FROM generate_series(1, :n) AS i""",
     # Ten rows per case: j = 0..8 completed history (j = 8 still open in one case of four,
     # the parallel branch), j = 9 the open task.
@@ -162,6 +164,8 @@ def queue_world(url: str, cases: int) -> Runtime:
             max_bytes=2_000_000,
             actor="bench",
             clock=rt.clock,
+            note="bench",
+            confirm=True,
         )
         pv = deployment.latest(session, process_key="accountability").id
     started = time.perf_counter()

@@ -64,6 +64,8 @@ def _runtime(url: str) -> Runtime:
             max_bytes=2_000_000,
             actor="bench",
             clock=rt.clock,
+            note="bench",
+            confirm=True,
         )
     return rt
 
