@@ -167,7 +167,9 @@ PREPARED_IMPORTERS = frozenset(
         "workflows/engine/instances.py",
         "workflows/engine/projections.py",
         "workflows/org/auth.py",
+        "workflows/org/people.py",
         "workflows/tasks/completion.py",
+        "workflows/tasks/consultations.py",
         "workflows/tasks/drafts.py",
         "bench/prepared_ab.py",
     }

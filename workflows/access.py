@@ -283,7 +283,11 @@ def check_may_complete(
             principal,
             facts,
             ignore_assignment=ignore_assignment,
-            holder=people.label(session, facts.assignee) if facts.assignee else None,
+            holder=(  # named only when it is someone else's
+                people.label(session, facts.assignee)
+                if facts.assignee and facts.assignee != principal.username
+                else None
+            ),
         )
     )
     if refused is not None:

@@ -29,7 +29,7 @@ from workflows.org import auth
 from workflows.org import service as org
 from workflows.org.models import User
 from workflows.runtime import Runtime
-from workflows.tasks.models import TaskDraft
+from workflows.tasks.models import Consultation, ConsultationOpinion, TaskDraft
 
 # Every module that may define prepared statements, imported: the registry is then complete.
 for _path in sorted(PREPARED_IMPORTERS):
@@ -112,6 +112,19 @@ def world(rt: Runtime) -> World:
         )
         session.add(
             TaskDraft(task_id=task.id, data='{"finding": "草稿"}', saved_by="clerk", saved_at=NOW)
+        )
+        asked = Consultation(
+            task_id=task.id, instance_id=first, asked_by="clerk", question="意见？", asked_at=NOW
+        )
+        session.add(asked)
+        session.flush()
+        session.add_all(
+            [
+                ConsultationOpinion(consultation_id=asked.id, username="clerk"),
+                ConsultationOpinion(
+                    consultation_id=asked.id, username="answered", opinion="同意", answered_at=NOW
+                ),
+            ]
         )
     return World(
         first,
@@ -230,6 +243,14 @@ def cases(w: World, dialect: str) -> dict[str, list[Case]]:
         ],
         "completion.open_of_instance": [
             (statement("completion.open_of_instance"), {"iid": iid}, 1)
+        ],
+        "consultations.waiting": [
+            (statement("consultations.waiting"), {"tid": tid}, 1),
+            (statement("consultations.waiting"), {"tid": w.other_task_id}, 0),
+        ],
+        "people.one": [
+            (statement("people.one"), {"username": "clerk"}, 1),
+            (statement("people.one"), {"username": "nobody"}, 0),
         ],
         "drafts.drop_draft": [
             (statement("drafts.drop_draft"), {"tid": tid}, 1),

@@ -11,8 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
-from workflows.engine import versions
-from workflows.engine.models import HumanTask, Instance, ProcessVersion
 from workflows.errors import ValidationFailed
 
 WIDGET = "document"
@@ -25,22 +23,6 @@ def fields_of(ui: Mapping[str, Any] | None) -> list[str]:
         for key, member in (ui or {}).items()
         if isinstance(member, Mapping) and member.get("ui:widget") == WIDGET
     ]
-
-
-def task_ui_schema(session: Session, task_id: int) -> Mapping[str, Any] | None:
-    """The UI schema the task's version pinned for its form, if it has one."""
-    row = session.execute(
-        select(HumanTask.task_spec, ProcessVersion.id, ProcessVersion.content_hash)
-        .join(Instance, Instance.id == HumanTask.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
-        .where(HumanTask.id == task_id)
-    ).one_or_none()
-    if row is None:
-        return None
-    loaded = versions.load(session, row.id, row.content_hash)
-    name = loaded.properties(row.task_spec).get("formUiSchemaFilename")
-    found = loaded.forms.get(name) if name else None
-    return found if isinstance(found, Mapping) else None
 
 
 def check(

@@ -367,12 +367,15 @@ def complete_task(
     actor: str,
     clock: Clock,
     authorize: Callable[[], None] | None = None,
+    check_data: Callable[[Mapping[str, Any] | None], None] | None = None,
 ) -> CompletedTask:
     """Completes an open user task with form-valid data; exactly one of two racers wins.
 
     `authorize` runs once the instance is locked, before anything else is looked at: a
     check made there sees the task as it is after any racer's commit (claim, transfer).
-    It is the last change of its transaction: the caller commits right after."""
+    `check_data` runs once the form accepted the data, with the UI schema the version pinned
+    for the task's form (None without one): the domain's checks of values the form cannot
+    judge alone. It is the last change of its transaction: the caller commits right after."""
     conn = session.connection()
     row = _LOCK_WITH_TASK.execute(conn, {"tid": task_id}).first()
     if row is None:
@@ -403,6 +406,9 @@ def complete_task(
     batch = projections.Batch()
     batch.add(projections.COMPLETE_TASK, tid=task_id, now=now, actor=actor)
     properties = loaded.properties(row.task_spec)
+    if check_data is not None:
+        ui = loaded.forms.get(properties.get("formUiSchemaFilename") or "")
+        check_data(ui if isinstance(ui, Mapping) else None)
 
     def apply(run: engine.Run) -> None:
         submitted = dict(data)

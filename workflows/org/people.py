@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from workflows.engine.models import table_of
+from workflows.engine.prepared import Prepared
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 
@@ -65,14 +68,35 @@ def people(session: Session, usernames: Iterable[str | None]) -> dict[str, Perso
     if not wanted:
         return {}
     rows = session.execute(
-        select(User, OrgUnit.name)
+        select(*_NAMING, OrgUnit.name.label("unit_name"))
         .outerjoin(OrgUnit, OrgUnit.code == User.org_unit_code)
         .where(User.username.in_(wanted))
     ).all()
-    return {user.username: person_of(user, unit_name) for user, unit_name in rows}
+    return {row.username: person_of(row, row.unit_name) for row in rows}
 
 
-def person_of(user: User, unit_name: str | None) -> Person:
+#: What naming a user reads of them (columns, not the mapped object: a label is read often).
+_NAMING = (User.username, User.display_name, User.org_unit_code, User.post, User.role, User.active)
+
+
+class UserLike(Protocol):
+    """What `person_of` reads of a user: a `User`, or a row of its columns."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def org_unit_code(self) -> str: ...
+    @property
+    def post(self) -> str | None: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+
+
+def person_of(user: UserLike, unit_name: str | None) -> Person:
     """A user already read, with their unit's name (None: the unit's code stands in)."""
     return Person(
         username=user.username,
@@ -83,6 +107,30 @@ def person_of(user: User, unit_name: str | None) -> Person:
         org_unit=user.org_unit_code,
         active=bool(user.active),
     )
+
+
+_U, _UNITS = table_of(User), table_of(OrgUnit)
+#: One user's label, asked on every completion (the API names who completed).
+_ONE = Prepared(
+    "people.one",
+    select(
+        _U.c.username,
+        _U.c.display_name,
+        _U.c.org_unit_code,
+        _U.c.post,
+        _U.c.role,
+        _U.c.active,
+        _UNITS.c.name.label("unit_name"),
+    )
+    .outerjoin(_UNITS, _UNITS.c.code == _U.c.org_unit_code)
+    .where(_U.c.username == bindparam("username")),
+)
+
+
+def label_of(session: Session, username: str) -> str:
+    """One username's label (a user, a system actor, or as recorded), one statement."""
+    row = _ONE.execute(session.connection(), {"username": username}).first()
+    return person_of(row, row.unit_name).label if row is not None else fallback(username)
 
 
 def labels(session: Session, usernames: Iterable[str | None]) -> Labels:
@@ -118,4 +166,4 @@ def fallback(username: str) -> str:
 
 def label(session: Session, username: str | None) -> str | None:
     """One person's label (a single lookup; lists use `labels`)."""
-    return labels(session, [username]).of(username)
+    return label_of(session, username) if username else None

@@ -61,14 +61,11 @@ def complete(
     checked: list[TaskFacts] = []
 
     def authorize() -> None:
-        facts = access.check_may_complete(session, principal, _Ref(task_id))
-        checked.append(facts)
-        references.check(  # 文件引用 fields name documents of this case
-            session,
-            case_id=facts.case_id,
-            ui=references.task_ui_schema(session, task_id),
-            data=data,
-        )
+        checked.append(access.check_may_complete(session, principal, _Ref(task_id)))
+
+    def check_data(ui: Mapping[str, Any] | None) -> None:
+        # 文件引用 fields name documents of this case
+        references.check(session, case_id=checked[0].case_id, ui=ui, data=data)
 
     try:
         done = instances.complete_task(
@@ -78,6 +75,7 @@ def complete(
             actor=principal.username,
             clock=clock,
             authorize=authorize,
+            check_data=check_data,
         )
     except TaskAlreadyCompleted:
         raise _closed(session, task_id, clock) from None

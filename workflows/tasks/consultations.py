@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workflows import access
@@ -23,7 +23,8 @@ from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.engine import audit, hooks, instances
 from workflows.engine.clock import Clock
-from workflows.engine.models import HumanTask
+from workflows.engine.models import HumanTask, table_of
+from workflows.engine.prepared import Prepared
 from workflows.errors import Conflict, Forbidden, NotFound, OpinionsMissing, ValidationFailed
 from workflows.tasks import colleagues, notifications
 from workflows.tasks.models import (
@@ -260,21 +261,24 @@ def may_withdraw(session: Session, principal: Principal, row: Consultation, task
     return facts is not None and access.work_refusal(session, principal, facts) is None
 
 
+_C, _O = table_of(Consultation), table_of(ConsultationOpinion)
+#: Asked on every completion (`_no_open_request`), under the instance lock.
+_WAITING = Prepared(
+    "consultations.waiting",
+    select(_O.c.username)
+    .join(_C, _C.c.id == _O.c.consultation_id)
+    .where(
+        _C.c.task_id == bindparam("tid"),
+        _C.c.state == CONSULTATION_OPEN,
+        _O.c.answered_at.is_(None),
+    ),
+)
+
+
 def missing(session: Session, *, task_id: int) -> list[str]:
     """Who has not yet answered an open request for opinions on the step, by username."""
-    return sorted(
-        set(
-            session.execute(
-                select(ConsultationOpinion.username)
-                .join(Consultation, Consultation.id == ConsultationOpinion.consultation_id)
-                .where(
-                    Consultation.task_id == task_id,
-                    Consultation.state == CONSULTATION_OPEN,
-                    ConsultationOpinion.answered_at.is_(None),
-                )
-            ).scalars()
-        )
-    )
+    rows = _WAITING.execute(session.connection(), {"tid": task_id})
+    return sorted({row.username for row in rows})
 
 
 def opinions_missing(session: Session, *, task_id: int) -> OpinionsMissing | None:

@@ -307,7 +307,7 @@ def completed(
         id=done.id,
         completed_at=done.completed_at,
         completed_by=done.completed_by,
-        completed_by_name=people.labels(session, [done.completed_by])[done.completed_by],
+        completed_by_name=people.label_of(session, done.completed_by),
         instance_status=done.instance_status,
         case_id=result.case_id,
         next_tasks=tuple(
