@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from server import auth
 from server.ui import i18n
 from server.ui.common import bp, csrf_token, flashes, page_url
-from workflows.org import service as org
+from workflows.org import people
 from workflows.roles import ROLES
 from workflows.tasks import notifications
 
@@ -96,16 +96,15 @@ def current_user() -> CurrentUser | None:
     if "ui_user" not in g:
         p = caller.principal
         with auth.runtime().db.reading() as session:
-            display_name = org.user_by_name(session, p.username).display_name
-            unit_name = org.unit_names(session, [p.org_unit]).get(p.org_unit, p.org_unit)
+            me = people.person(session, p.username)
             unread = notifications.unread_count(session, username=p.username)
         g.ui_user = CurrentUser(
             username=p.username,
-            display_name=display_name,
+            display_name=me.name if me else p.username,
             role=p.role,
             role_name=str(ROLE_LABELS.get(p.role, ROLES.get(p.role, p.role))),
             org_unit=p.org_unit,
-            org_unit_name=unit_name,
+            org_unit_name=me.unit_name if me else p.org_unit,
             unread=unread,
         )
     user_: CurrentUser = g.ui_user

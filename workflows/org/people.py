@@ -127,10 +127,16 @@ _ONE = Prepared(
 )
 
 
+def person(session: Session, username: str) -> Person | None:
+    """One user, named (None for no such user), with one statement."""
+    row = _ONE.execute(session.connection(), {"username": username}).first()
+    return person_of(row, row.unit_name) if row is not None else None
+
+
 def label_of(session: Session, username: str) -> str:
     """One username's label (a user, a system actor, or as recorded), one statement."""
-    row = _ONE.execute(session.connection(), {"username": username}).first()
-    return person_of(row, row.unit_name).label if row is not None else fallback(username)
+    found = person(session, username)
+    return found.label if found is not None else fallback(username)
 
 
 def labels(session: Session, usernames: Iterable[str | None]) -> Labels:
