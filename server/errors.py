@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from workflows.engine import db
+from workflows.engine import db, form_messages
 from workflows.errors import (
     AccountLocked,
     ClockNotAdjustable,
@@ -33,6 +33,7 @@ from workflows.errors import (
     DraftConflict,
     ExpressionError,
     Forbidden,
+    FormInvalid,
     NotFound,
     SchedulerAlreadyRunning,
     Unauthenticated,
@@ -99,6 +100,8 @@ def problem_type(code: str) -> str:
 def problem(err: DomainError) -> tuple[dict[str, Any], int]:
     """The RFC 9457 problem body and status for a domain error."""
     status, title = status_of(err)
+    if isinstance(err, FormInvalid) and err.form is not None:  # worded again, for this reader
+        err = form_messages.worded(err.form, err, gettext=_)
     body: dict[str, Any] = {
         "type": problem_type(err.code),
         "title": title,

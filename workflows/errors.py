@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class DomainError(Exception):
@@ -84,11 +86,19 @@ class FormProblem:
 
 class FormInvalid(ValidationFailed):
     """Form data the form's JSON Schema refuses; `problems` say which rule each field broke,
-    so that a page can word the message in its own language."""
+    so that a page can word the message in its own language; `form` is the form's JSON Schema
+    once the refusal is worded (`form_messages.worded`), for wording it in another language."""
 
-    def __init__(self, message: str, problems: list[FormProblem]) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: list[FormProblem],
+        *,
+        form: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, [{"field": p.field, "message": p.message} for p in problems])
         self.problems = problems
+        self.form = form
 
 
 class DefinitionError(DomainError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 
 from server import auth
@@ -201,7 +202,7 @@ def preview_form(args: dict[str, Any], stem: str) -> Any:
     form_checks.check_stem(stem)
     form_checks.check_form(args["schema"], args["uischema"])
     today = auth.runtime().clock.today()
-    errors = form_messages.problems(args["schema"], args["data"], today=today)
+    errors = form_messages.problems(args["schema"], args["data"], today=today, gettext=_)
     return {"ok": not errors, "errors": errors}
 
 

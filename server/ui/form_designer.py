@@ -15,7 +15,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
-from server.ui import form_errors, schema_form
+from server.ui import form_errors, i18n, schema_form
 from server.ui.common import bp
 from workflows import access
 from workflows.definitions import catalog, form_checks, form_drafts
@@ -181,7 +181,9 @@ def form_design_preview(stem: str) -> Any:
         named = {p["field"] for p in unreadable}
         today = auth.runtime().clock.today()
         said = [
-            p for p in form_messages.problems(schema, data, today=today) if p["field"] not in named
+            p
+            for p in form_messages.problems(schema, data, today=today, gettext=i18n.text)
+            if p["field"] not in named
         ]
         fields = schema_form.build(schema, ui, posted)
         top = schema_form.attach(fields, unreadable + said)

@@ -106,6 +106,12 @@ def content(text: str | None) -> str | None:
     return _catalog().ugettext(text) if text else text
 
 
+def text(message: str) -> str:
+    """A text of a definition (a form's title or option, a rule's wording) in the page's
+    language, or as written: the translator the domain's wordings take (`gettext`)."""
+    return _catalog().ugettext(message) if message else message
+
+
 def _catalog() -> Any:
     """This request's translations, looked up on its first text."""
     if not has_request_context():

@@ -9,6 +9,10 @@ integers, choices (`oneOf` of consts or `enum`, as radios or a select), booleans
 document chosen by its id (`ui:widget: document`), read-only
 values, nested objects, arrays of items, and the six-element grid (an element with its
 favourable / unfavourable pole and a `<key>_reason`, DOMAIN.md §2.2), shown as a table.
+
+A form's own texts — titles, descriptions, help, option labels — are shown in the page's
+language through the catalog (`make messages` extracts forms/*.json, see form_content.py); a
+text the catalog lacks (a designer's new form) stays as written. Values stay the codes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+
+from server.ui import i18n
 from workflows.engine.form_messages import by_path, choices, conditional, generic
 
 #: The poles of a six-element row and the column headings of the grid.
@@ -26,6 +33,8 @@ POLES = ("favourable", "unfavourable")
 _CHOICE_WIDGETS = ("radio", "select")
 _RADIO_MAX = 4
 _INDEX = re.compile(r"^\d+$")
+#: Where a six-element title's name ends and its question begins (动机态度：是…).
+_TITLE_END = re.compile(r"：|: ")
 
 
 @dataclass(frozen=True)
@@ -165,12 +174,12 @@ def _object_fields(
             row = Field(
                 path=f"{prefix}{name}/(row)",
                 widget="grid-row",
-                label=made.label.split("：")[0],
+                label=_TITLE_END.split(made.label, maxsplit=1)[0],
                 help=made.label,
                 children=[made, reason],
             )
             if grid is None:
-                grid = Field(path=f"{prefix}(grid)", widget="grid", label="六个要件")
+                grid = Field(path=f"{prefix}(grid)", widget="grid", label=_("六个要件"))
                 fields.append(grid)
             grid.children.append(row)
             continue
@@ -189,14 +198,15 @@ def _required_by_rule(
     """Members an `if`/`then` rule requires: their help (（选择「…」时必填）) and whether the
     values as filled make the rule apply, so the field is marked required now."""
     found: dict[str, tuple[str, bool]] = {}
-    for when, then, test in conditional(schema):
+    for when, then, test in conditional(schema, gettext=i18n.text):
         applies = all(
             values.get(f"{prefix}{name}", "") in {encode(v) for v in _wanted(sub)}
             for name, sub in (test.get("properties") or {}).items()
         )
         for name in then.get("required") or []:
             note, already = found.get(name, ("", False))
-            found[name] = (" ".join(filter(None, [note, f"（{when}时必填）"])), already or applies)
+            said = _("（%(when)s时必填）", when=when)
+            found[name] = (" ".join(filter(None, [note, said])), already or applies)
     return found
 
 
@@ -218,8 +228,11 @@ def _field(
     required: bool,
     extra: Mapping[str, int],
 ) -> Field:
-    label = str(schema.get("title") or path.rsplit("/", 1)[-1])
-    help_text = " ".join(str(t) for t in (schema.get("description"), ui.get("ui:help")) if t)
+    title = schema.get("title")
+    label = i18n.text(str(title)) if title else path.rsplit("/", 1)[-1]
+    help_text = " ".join(
+        i18n.text(str(t)) for t in (schema.get("description"), ui.get("ui:help")) if t
+    )
     kind = schema.get("type")
     made = Field(
         path=path,
@@ -231,7 +244,7 @@ def _field(
     )
     found = choices(schema)
     if found is not None:
-        made.options = [Option(encode(value), title) for value, title in found]
+        made.options = [Option(encode(value), i18n.text(label)) for value, label in found]
     if schema.get("readOnly") or ui.get("ui:readonly"):
         made.widget = "readonly"
     elif kind == "object" and schema.get("properties"):
@@ -241,7 +254,7 @@ def _field(
         made.widget = "array"
         items: Mapping[str, Any] = schema["items"]
         item_ui = _sub_ui(ui, "items")
-        made.item_label = str(items.get("title") or "")
+        made.item_label = i18n.text(str(items.get("title") or ""))
         count = max(_row_count(values, path), int(schema.get("minItems") or 0), 1) + extra.get(
             path, 0
         )
@@ -356,20 +369,20 @@ def _read_one(
     if made.widget == "document":  # the task page offers the case's documents by id
         if text.isdigit():
             return int(text)
-        problems.append({"field": made.path, "message": "请从案件材料中选择"})
+        problems.append({"field": made.path, "message": _("请从案件材料中选择")})
         return text
     if made.options:
         for value, _title in choices(schemas.get(generic(made.path), {})) or []:
             if encode(value) == text:
                 return value
-        problems.append({"field": made.path, "message": "请从所列选项中选择"})
+        problems.append({"field": made.path, "message": _("请从所列选项中选择")})
         return text
     if made.widget == "number":
         try:
             return int(text) if made.integer else float(text)
         except ValueError:
             problems.append(
-                {"field": made.path, "message": "应为整数" if made.integer else "应为数字"}
+                {"field": made.path, "message": _("应为整数") if made.integer else _("应为数字")}
             )
             return text
     return text

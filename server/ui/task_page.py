@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth
-from server.ui import case_pages, form_errors, schema_form
+from server.ui import case_pages, form_errors, i18n, schema_form
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
 from server.ui.official_documents import card as official_card
@@ -314,7 +314,11 @@ def task_submit(task_id: int) -> Any:
         ValidationFailed
     ) as err:  # the form's rules, or a rule of the process's action: nothing stored
         named = {p["field"] for p in unreadable}
-        said = [p for p in form_messages.messages(_schema(form), err) if p["field"] not in named]
+        said = [
+            p
+            for p in form_messages.messages(_schema(form), err, gettext=i18n.text)
+            if p["field"] not in named
+        ]
         return _page(task_id, posted=posted, errors=unreadable + said, status=422)
     except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
         message = (

@@ -40,7 +40,7 @@ def test_http_refusals_have_titles_in_the_asked_language(login: Any) -> None:
     assert refused["detail"] == "/api/v1/auth/login does not accept PUT"
 
 
-def test_domain_refusals_keep_their_chinese_detail_under_an_english_title(
+def test_form_refusals_are_worded_in_english_under_an_english_title(
     world: World, login: Any
 ) -> None:
     case = world.open(
@@ -58,9 +58,7 @@ def test_domain_refusals_keep_their_chinese_detail_under_an_english_title(
         headers={**EN, "X-CSRF-Token": clerk.csrf},
     ).get_json()
     assert english["title"] == "Invalid input"
-    assert english["errors"]["register_note"] == [
-        "应为文字"
-    ]  # a domain message, not in the catalog
+    assert english["errors"]["register_note"] == ["Must be text"]  # the form's rule, worded
 
 
 def test_audit_rows_name_their_action_and_object(login: Any) -> None:

@@ -1,5 +1,6 @@
-"""Every text of the pages, the API's own messages and the names in the process definitions
-has its English translation (`make messages` refreshes the catalog)."""
+"""Every text of the pages, the API's own messages, the names in the process definitions and the
+texts of the forms (and the wordings of their rules) has its English translation (`make
+messages` refreshes the catalog)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,17 @@ METHODS = [
     ("server/ui/templates/**.html", "jinja2"),
     ("server/errors.py", "python"),
     ("bpmn/*.bpmn", "server.ui.content_messages.extract_bpmn"),
+    ("forms/*.json", "server.ui.content_messages.extract_form"),
+    ("workflows/engine/form_messages.py", "python"),
 ]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}
 
 
 def test_every_page_text_has_an_english_translation() -> None:
@@ -25,7 +35,7 @@ def test_every_page_text_has_an_english_translation() -> None:
             ROOT, METHODS, keywords=KEYWORDS
         )
     }
-    assert {"待办", "登录", "不能为空", "责任调查", "容错免责"} <= found
+    assert {"待办", "登录", "不能为空", "责任调查", "容错免责", "免责", "应大于 %(limit)s"} <= found
     with (TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po)
     missing = sorted(

@@ -539,6 +539,23 @@ class TimelineEntry:
     task_name: str | None = None
     element: str | None = None
     note: str | None = None
+    opinion: Opinion | None = None  # a completed step's decision, its parts (the note) apart
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """What a completed step decided, in the words of its form: the labels of its choices and
+    its first opinion text under its field's title — each a text of the form, which a page
+    shows in its own language; `said` is all of it as written (「不予问责；理由：…」)."""
+
+    chosen: tuple[str, ...]
+    title: str
+    text: str
+
+    @property
+    def said(self) -> str:
+        text = f"{self.title}：{self.text}" if self.title and self.text else self.text
+        return "；".join([*self.chosen, *([text] if text else [])])
 
 
 @dataclass(frozen=True)
@@ -863,7 +880,7 @@ _OPINION_KEYS = ("reason", "opinion", "findings", "note", "summary", "conclusion
 _OPINION_CHARS = 200
 
 
-def opinion(data: Any, schema: Mapping[str, Any]) -> str | None:
+def opinion(data: Any, schema: Mapping[str, Any]) -> Opinion | None:
     """What a completed step decided, for the 审批记录: the labels of its choices (a
     six-element pole excepted) and its first opinion text, e.g. 「不予问责；理由：…」."""
     if not isinstance(data, dict):
@@ -873,6 +890,7 @@ def opinion(data: Any, schema: Mapping[str, Any]) -> str | None:
         return None
     chosen: list[str] = []
     text: str | None = None
+    title = ""
     for key, field in properties.items():
         value = data.get(key)
         labels = dict((choices(field) if isinstance(field, dict) else None) or [])
@@ -886,10 +904,13 @@ def opinion(data: Any, schema: Mapping[str, Any]) -> str | None:
             and key.endswith(_OPINION_KEYS)
         ):
             title = str(field.get("title") or "") if isinstance(field, dict) else ""
-            text = f"{title}：{value.strip()}" if title else value.strip()
-    if text and len(text) > _OPINION_CHARS:
-        text = text[: _OPINION_CHARS - 1] + "…"
-    return "；".join([*chosen, *([text] if text else [])]) or None
+            text = value.strip()
+    room = _OPINION_CHARS - (len(title) + 1 if title else 0)
+    if text and len(text) > room:
+        text = text[: room - 1] + "…"
+    if not chosen and not text:
+        return None
+    return Opinion(chosen=tuple(chosen), title=title if text else "", text=text or "")
 
 
 def _text(value: Any) -> str | None:
@@ -911,11 +932,12 @@ def _entry(
     by = detail.get("by") if isinstance(detail.get("by"), dict) else {}
     label = action_label(row.action)
     task_id = int(row.object_id) if row.object_type == "task" and row.object_id.isdigit() else None
-    element = note = None
+    element = note = decided = None
     if row.object_type == "task":
         element = _text(detail.get("task"))
         if row.action == "task.complete" and task_id is not None and task_id in schemas:
-            note = opinion(detail.get("data"), schemas[task_id])
+            decided = opinion(detail.get("data"), schemas[task_id])
+            note = decided.said if decided is not None else None
         elif row.action in ("task.return", "task.withdraw"):
             where = f"退回至「{detail.get('to_name')}」：" if row.action == "task.return" else ""
             note = f"{where}{detail.get('reason', '')}"
@@ -954,6 +976,7 @@ def _entry(
         task_name=task_name,
         element=element,
         note=note,
+        opinion=decided,
     )
 
 
