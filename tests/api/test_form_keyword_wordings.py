@@ -105,7 +105,7 @@ def test_the_shipped_forms_rules_answer_in_english_on_request(world: World, logi
     assert refused.get_json()["errors"] == {
         "adjustment": [
             (
-                "Required when “Decisions: Organizational adjustment” is chosen: §6 An"
+                "Required when “Decision: Organizational adjustment” is chosen: §6 An"
                 " organizational adjustment must be one of: transfer from the post, change to a"
                 " non-leading position, removal from office or demotion"
             )

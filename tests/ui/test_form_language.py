@@ -32,7 +32,7 @@ def test_an_english_page_words_the_forms_problems_in_english(logged_in: Any, wor
     )
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
-    assert "Required when “Decisions: Organizational adjustment” is chosen" in html
+    assert "Required when “Decision: Organizational adjustment” is chosen" in html
 
 
 def test_the_approval_record_names_the_choice_in_the_page_language(
