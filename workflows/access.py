@@ -277,7 +277,7 @@ def check_may_complete(
     delegate, transfer): role, org unit and recusal still apply. Returns what was read."""
     facts = task_facts(session, task.id)
     refused = (
-        NotFound(f"task {task.id} not found")
+        NotFound(t("任务 %(task_id)s 不存在", task_id=task.id))
         if facts is None
         else work_refusal(
             session,
@@ -308,7 +308,7 @@ def work_refusal(
     if not task_visible(
         principal, role=facts.role, org_unit=facts.org_unit, case_cadre_id=facts.case_cadre_id
     ):
-        return NotFound(f"task {facts.id} not found")
+        return NotFound(t("任务 %(task_id)s 不存在", task_id=facts.id))
     if principal.role != facts.role:
         return Forbidden(
             t(

@@ -212,9 +212,7 @@ def test_debug_shows_the_traceback(cli: Run) -> None:
 
 def test_clock_advance_is_refused_without_clock_adjustable(cli: Run, db_path: Path) -> None:
     lines = refused(cli("clock", "advance", "1d", adjustable=False))
-    assert lines == [
-        "error: 只有设了 CLOCK_ADJUSTABLE=1 的部署（演示和测试）才能调整时钟"
-    ]
+    assert lines == ["error: 只有设了 CLOCK_ADJUSTABLE=1 的部署（演示和测试）才能调整时钟"]
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("SELECT count(*) FROM setting").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM audit_event").fetchone() == (0,)

@@ -249,7 +249,7 @@ def advance(
     )
     if written != 1:
         if audited_here and _version_of(conn, instance.id) == instance.version:
-            raise AuditNotWritten(f"{audit.NOT_WRITTEN}（{step.action}）")
+            raise AuditNotWritten(audit.not_written(step.action))
         raise Conflict(
             t("流程实例 %(instance_id)s 已被他人改动，请刷新后重试", instance_id=instance.id)
         )
