@@ -109,8 +109,8 @@ def test_parse_refuses_a_file_over_max_bytes_and_accepts_one_at_the_limit() -> N
     err = _refusal(GOOD, "deadline.bpmn", max_bytes=len(GOOD) - 1)
     problem = err.problems[0]
     assert problem.file == "deadline.bpmn"
-    assert f"{len(GOOD)} bytes" in problem.reason
-    assert f"limit of {len(GOOD) - 1}" in problem.reason
+    assert f"{len(GOOD)} 字节" in problem.reason
+    assert f"超过上限 {len(GOOD) - 1}" in problem.reason
     assert xmlgate.parse(GOOD, filename="deadline.bpmn", max_bytes=len(GOOD)) is not None
 
 
