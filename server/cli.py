@@ -449,7 +449,7 @@ def case_show(rt: Runtime, number: str, user: str | None) -> None:
         principal = _reader(session, user)
         case_id = case_views.visible_case_id(session, principal=principal, number=number)
         if case_id is None:
-            raise NotFound(f"case {number} not found")
+            raise NotFound(f"案件 {number} 不存在")
         shown = case_views.case_detail(
             session, principal=principal, case_id=case_id, clock=rt.clock
         )

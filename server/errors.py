@@ -22,7 +22,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+<<<<<<< HEAD
 from workflows.engine import db, form_messages
+=======
+from workflows import messages
+from workflows.engine import db
+>>>>>>> raises-en
 from workflows.errors import (
     AccountLocked,
     ClockNotAdjustable,
@@ -106,16 +111,16 @@ def problem(err: DomainError) -> tuple[dict[str, Any], int]:
         "type": problem_type(err.code),
         "title": title,
         "status": status,
-        "detail": _said(err.message),
+        "detail": said(err.message),
         "code": err.code,
     }
     if isinstance(err, ValidationFailed):
         fields: dict[str, list[str]] = {}
         for item in err.errors:
-            fields.setdefault(item["field"], []).append(_said(item["message"]))
+            fields.setdefault(item["field"], []).append(said(item["message"]))
         body["errors"] = fields
     if isinstance(err, DefinitionError):
-        body["problems"] = [p.as_dict() for p in err.problems]
+        body["problems"] = [{**p.as_dict(), "reason": said(p.reason)} for p in err.problems]
     if isinstance(err, DraftConflict):  # the draft as stored now, for 载入对方的草稿 / 覆盖保存
         saved_at = err.details.get("saved_at")
         body["draft"] = {
@@ -125,10 +130,10 @@ def problem(err: DomainError) -> tuple[dict[str, Any], int]:
     return body, status
 
 
-def _said(message: str) -> str:
-    """A domain message in the request's language: the catalog's translation where it has
-    one (a message raised in Chinese stays Chinese otherwise)."""
-    return _(message) if message else message
+def said(message: str) -> str:
+    """A domain message in the request's language: a `t(…)` message by its msgid and values,
+    a plain text by itself; the catalog's translation where it has one (Chinese otherwise)."""
+    return messages.said(message, _)
 
 
 def _wants_json() -> bool:
@@ -310,7 +315,7 @@ def _translate(message: str) -> str:
         found = pattern.match(message)
         if found:
             return str(worded) % found.groupdict()
-    return _said(message)
+    return said(message)
 
 
 def field_map(

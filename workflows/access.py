@@ -19,6 +19,7 @@ from workflows.cases.models import Appeal, CaseFile
 from workflows.engine.models import HumanTask, table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import Forbidden, NotFound
+from workflows.messages import t
 from workflows.org import people
 from workflows.org import service as org
 from workflows.org.models import User
@@ -45,7 +46,7 @@ def principal_for(session: Session, *, username: str) -> Principal:
     """The principal of an active user; NotFound for unknown or inactive users."""
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
-        raise NotFound(f"user {username} not found")
+        raise NotFound(t("用户 %(username)s 不存在", username=username))
     return principal_of(session, user)
 
 
@@ -122,12 +123,12 @@ def task_visible(
 def get_case(session: Session, principal: Principal, case_id: int) -> CaseFile:
     """The case if this principal may see it; NotFound otherwise, as if it did not exist."""
     if not 0 < case_id <= MAX_ID:
-        raise NotFound(f"case {case_id} not found")
+        raise NotFound(t("案件 %(case_id)s 不存在", case_id=case_id))
     case = session.execute(
         select(CaseFile).where(CaseFile.id == case_id, case_scope(principal))
     ).scalar_one_or_none()
     if case is None:
-        raise NotFound(f"case {case_id} not found")
+        raise NotFound(t("案件 %(case_id)s 不存在", case_id=case_id))
     return case
 
 
@@ -167,14 +168,14 @@ def get_case_to_read(session: Session, principal: Principal, case_id: int) -> Ca
     `granted_scope`; NotFound otherwise. For reads only (the case page, its documents): a
     write asks `get_case` and its own rule."""
     if not 0 < case_id <= MAX_ID:
-        raise NotFound(f"case {case_id} not found")
+        raise NotFound(t("案件 %(case_id)s 不存在", case_id=case_id))
     case = session.execute(
         select(CaseFile).where(
             CaseFile.id == case_id, or_(case_scope(principal), granted_scope(principal))
         )
     ).scalar_one_or_none()
     if case is None:
-        raise NotFound(f"case {case_id} not found")
+        raise NotFound(t("案件 %(case_id)s 不存在", case_id=case_id))
     return case
 
 
@@ -190,24 +191,24 @@ def cadre_scope(principal: Principal) -> ColumnElement[bool]:
 def get_cadre(session: Session, principal: Principal, cadre_id: int) -> Cadre:
     """The cadre record if this principal may see it; NotFound otherwise, as if it did not exist."""
     if not 0 < cadre_id <= MAX_ID:
-        raise NotFound(f"干部 {cadre_id} 不存在")
+        raise NotFound(t("干部 %(cadre_id)s 不存在", cadre_id=cadre_id))
     cadre = session.execute(
         select(Cadre).where(Cadre.id == cadre_id, cadre_scope(principal))
     ).scalar_one_or_none()
     if cadre is None:
-        raise NotFound(f"干部 {cadre_id} 不存在")
+        raise NotFound(t("干部 %(cadre_id)s 不存在", cadre_id=cadre_id))
     return cadre
 
 
 def get_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
     """The task if this principal may see it; NotFound otherwise, as if it did not exist."""
     if not 0 < task_id <= MAX_ID:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(t("任务 %(task_id)s 不存在", task_id=task_id))
     task = session.execute(
         select(HumanTask).where(HumanTask.id == task_id, task_scope(principal))
     ).scalar_one_or_none()
     if task is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(t("任务 %(task_id)s 不存在", task_id=task_id))
     return task
 
 
@@ -276,7 +277,7 @@ def check_may_complete(
     delegate, transfer): role, org unit and recusal still apply. Returns what was read."""
     facts = task_facts(session, task.id)
     refused = (
-        NotFound(f"task {task.id} not found")
+        NotFound(t("任务 %(task_id)s 不存在", task_id=task.id))
         if facts is None
         else work_refusal(
             session,
@@ -311,17 +312,29 @@ def work_refusal(
     if not task_visible(
         principal, role=facts.role, org_unit=facts.org_unit, case_cadre_id=facts.case_cadre_id
     ):
-        return NotFound(f"task {facts.id} not found")
+        return NotFound(t("任务 %(task_id)s 不存在", task_id=facts.id))
     if principal.role != facts.role:
-        return Forbidden(f"本任务由{_role_name(facts.role)}办理：{_who(principal)}不能办理")
+        return Forbidden(
+            t(
+                "本任务由%(role)s办理：%(who)s不能办理",
+                role=_role_name(facts.role),
+                who=_who(principal),
+            )
+        )
     # A cadre's own cases are scoped by ownership, not by unit: their record may have moved.
     if principal.role != "cadre" and principal.org_unit != facts.org_unit:
         return Forbidden(
-            f"§11 本任务属 {facts.org_unit} 管辖，由该单位的{_role_name(facts.role)}办理："
-            f"{_who(principal)}不能办理"
+            t(
+                "§11 本任务属 %(org_unit)s 管辖，由该单位的%(role)s办理：%(who)s不能办理",
+                org_unit=facts.org_unit,
+                role=_role_name(facts.role),
+                who=_who(principal),
+            )
         )
     if not ignore_assignment and facts.assignee and facts.assignee != principal.username:
-        return Forbidden(f"本任务已指定由{holder or facts.assignee}办理：你不能办理")
+        return Forbidden(
+            t("本任务已指定由%(value)s办理：你不能办理", value=holder or facts.assignee)
+        )
     if facts.case_id is None:
         return None
     if (
@@ -330,14 +343,21 @@ def work_refusal(
         and facts.role != "cadre"
     ):
         return Forbidden(
-            f"回避：{principal.username} 是案件 {facts.case_number} 的当事干部，"
-            f"只能以干部本人身份办理"
+            t(
+                "回避：%(username)s 是案件 %(case_number)s 的当事干部，只能以干部本人身份办理",
+                username=principal.username,
+                case_number=facts.case_number,
+            )
         )
     original = appeal_conflict(session, principal, facts.appealed_case_id)
     if original is not None:
         return Forbidden(
-            f"回避：{principal.username} 办理或决定过原案件 {original}，"
-            f"不得办理其申诉案件 {facts.case_number} 的任务"
+            t(
+                "回避：%(username)s 办理或决定过原案件 %(original)s，不得办理其申诉案件 %(case_number)s 的任务",
+                username=principal.username,
+                original=original,
+                case_number=facts.case_number,
+            )
         )
     return None
 
@@ -363,7 +383,11 @@ def check_may_deploy(principal: Principal) -> None:
     """Only process designers deploy BPMN, DMN and forms."""
     if principal.role != "designer":
         raise Forbidden(
-            f"只有流程设计人员可以部署流程定义：{principal.username} 是{_role_name(principal.role)}人员"
+            t(
+                "只有流程设计人员可以部署流程定义：%(username)s 是%(role)s人员",
+                username=principal.username,
+                role=_role_name(principal.role),
+            )
         )
 
 
@@ -371,15 +395,18 @@ def check_may_export(principal: Principal) -> None:
     """Exports (the queue, the case list) are the officials' tools; a cadre reads their own
     cases on 我的案件 (DOMAIN.md §6)."""
     if principal.role == "cadre":
-        raise Forbidden("导出是办理人员的功能：干部本人请在“我的案件”查看自己的案件")
+        raise Forbidden(t("导出是办理人员的功能：干部本人请在“我的案件”查看自己的案件"))
 
 
 def check_may_supervise(principal: Principal) -> None:
     """Only supervisors (督查, §20) and administrators watch deadlines across their units."""
     if principal.role not in OVERSEEING_ROLES:
         raise Forbidden(
-            f"只有督查人员可以查看督查汇总和逾期清单：{principal.username} 是"
-            f"{_role_name(principal.role)}人员"
+            t(
+                "只有督查人员可以查看督查汇总和逾期清单：%(username)s 是%(role)s人员",
+                username=principal.username,
+                role=_role_name(principal.role),
+            )
         )
 
 
@@ -393,8 +420,11 @@ def check_may_administer(principal: Principal) -> None:
     """Only administrators manage users, org units, calendar and settings."""
     if not may_administer(principal):
         raise Forbidden(
-            f"只有系统管理人员可以管理用户、机构、日历和设置：{principal.username} 是"
-            f"{_role_name(principal.role)}人员"
+            t(
+                "只有系统管理人员可以管理用户、机构、日历和设置：%(username)s 是%(role)s人员",
+                username=principal.username,
+                role=_role_name(principal.role),
+            )
         )
 
 

@@ -29,6 +29,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.db import Database
 from workflows.engine.models import CalendarYear, HumanTask
 from workflows.errors import NotFound
+from workflows.messages import t
 from workflows.org import service as org
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
@@ -150,7 +151,13 @@ class _Demo:
             .first()
         )
         if task is None:
-            raise NotFound(f"no open task {element!r} in instance {instance_id}")
+            raise NotFound(
+                t(
+                    "流程实例 %(instance_id)s 中没有待办步骤 %(element)r",
+                    instance_id=instance_id,
+                    element=element,
+                )
+            )
         instances.complete_task(
             self.session, task_id=task.id, data=data, actor=user, clock=self.clock
         )

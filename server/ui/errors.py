@@ -29,7 +29,7 @@ def _to_login(err: Unauthenticated) -> Any:
         response.headers["HX-Redirect"] = target
         return response
     # Someone who never logged in is asked to; an ended session says why it ended.
-    message = err.message if request.cookies.get(auth.COOKIE) else _("请先登录")
+    message = errors.said(err.message) if request.cookies.get(auth.COOKIE) else _("请先登录")
     return redirect_with(target, message, "info")
 
 
@@ -38,7 +38,7 @@ def _page(err: DomainError) -> Any:
     body, status = errors.problem(err)
     if is_htmx():
         response = make_response(
-            render_template("_messages.html", messages=[("error", err.message)]), status
+            render_template("_messages.html", messages=[("error", body["detail"])]), status
         )
         response.headers["HX-Retarget"] = "#messages"
         response.headers["HX-Reswap"] = "innerHTML"

@@ -6,7 +6,7 @@ it. A text missing from the catalog stays Chinese, never blank. The choice is ke
 a cookie, set by the header's switch (/lang/<code>) or by `?lang=` on any page.
 The API answers in the language of its Accept-Language header (`en` for English): problem
 titles, and the field messages the server words, through the same catalog. Domain messages
-(errors from workflows/) are Chinese in both languages unless the catalog has them.
+(errors from workflows/, marked t("…")) through it too: a text the catalog lacks stays Chinese.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The API's language: Chinese problem bodies by default (titles, marshmallow's field messages,
 form rules, the audit trail's names), English titles and field messages when the client asks
-with `Accept-Language: en` (the pages' catalog); domain messages stay Chinese."""
+with `Accept-Language: en` (the pages' catalog); domain messages marked t("…") in English too,
+others stay Chinese."""
 
 from __future__ import annotations
 
@@ -65,3 +66,33 @@ def test_audit_rows_name_their_action_and_object(login: Any) -> None:
     admin = login("admin.hf")
     rows = admin.get("/admin/audit?action=auth.login").get_json()["items"]
     assert rows and {(r["action_name"], r["object_name"]) for r in rows} == {("登录", "用户")}
+
+
+def test_domain_refusals_are_chinese_by_default_and_english_when_asked(
+    world: World, login: Any
+) -> None:
+    """A 404 and a 409 from workflows/: the message with its values, in the asked language."""
+    clerk = login("discipline.hf")
+    missing = clerk.get("/tasks/999999")
+    assert missing.status_code == 404
+    assert missing.get_json()["detail"] == "任务 999999 不存在"
+    english = clerk.client.get("/api/v1/tasks/999999", headers=EN)
+    assert english.status_code == 404
+    assert english.get_json()["detail"] == "task 999999 not found"
+
+    case = world.open(
+        "accountability",
+        data={"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告"},
+    )
+    task = world.task(case, "register")
+    path = f"/tasks/{task.id}/withdraw"
+    refused = clerk.post(path, json={"reason": "误办"})
+    assert refused.status_code == 409
+    assert refused.get_json()["detail"] == f"「{task.name}」尚未办结，无需撤回"
+    english = clerk.client.post(
+        "/api/v1" + path, json={"reason": "误办"}, headers={**EN, "X-CSRF-Token": clerk.csrf}
+    )
+    assert english.status_code == 409
+    assert english.get_json()["detail"].endswith(
+        "” is not completed yet: there is nothing to withdraw"
+    )

@@ -188,10 +188,10 @@ def test_clock_advance_then_scheduler_once_fires_the_due_timers(cli: Run) -> Non
 @pytest.mark.parametrize(
     ("args", "first_line", "field_lines"),
     [
-        (["start", "nosuchprocess"], "error: process 'nosuchprocess' is not deployed", []),
-        (["complete", "999", "--user", "u"], "error: task 999 not found", []),
+        (["start", "nosuchprocess"], "error: 流程 'nosuchprocess' 尚未部署", []),
+        (["complete", "999", "--user", "u"], "error: 任务 999 不存在", []),
         (["start", "deadline", "--data", "not json"], "error: --data is not valid JSON", ["data"]),
-        (["clock", "advance", "3x"], "error: duration '3x' not understood", ["duration"]),
+        (["clock", "advance", "3x"], "error: 无法识别时长 '3x'", ["duration"]),
     ],
     ids=["unknown-process", "unknown-task", "data-not-json", "bad-duration"],
 )
@@ -207,14 +207,12 @@ def test_debug_shows_the_traceback(cli: Run) -> None:
     done = cli("--debug", "clock", "advance", "3x")
     assert done.returncode != 0
     assert "Traceback" in done.stderr
-    assert "duration '3x' not understood" in done.stderr
+    assert "无法识别时长 '3x'" in done.stderr
 
 
 def test_clock_advance_is_refused_without_clock_adjustable(cli: Run, db_path: Path) -> None:
     lines = refused(cli("clock", "advance", "1d", adjustable=False))
-    assert lines == [
-        ("error: the clock can only be moved when CLOCK_ADJUSTABLE=1 (demo and test deployments)")
-    ]
+    assert lines == ["error: 只有设了 CLOCK_ADJUSTABLE=1 的部署（演示和测试）才能调整时钟"]
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("SELECT count(*) FROM setting").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM audit_event").fetchone() == (0,)
@@ -248,8 +246,8 @@ def test_a_second_scheduler_on_the_same_sqlite_file_refuses_to_start(
         assert lock.read_text().strip() == str(running.pid)
 
         lines = refused(cli("scheduler", "--once"))
-        assert "already running" in lines[0]
-        assert f"pid {running.pid}" in lines[0]
+        assert "已有调度器在运行" in lines[0]
+        assert f"进程 {running.pid}" in lines[0]
     finally:
         running.kill()
         running.wait(timeout=10)

@@ -181,10 +181,10 @@ def test_cadre_sees_only_own_cases_and_acts_only_in_cadre_lane(rt: Runtime) -> N
     assert _visible(w, zhang) == ({hf_case.id}, {own_lane.id})
     with w.rt.db.reading() as session:
         assert access.get_case(session, zhang, hf_case.id).id == hf_case.id
-        with pytest.raises(NotFound, match=f"^case {fd_case.id} not found$"):
+        with pytest.raises(NotFound, match=f"^案件 {fd_case.id} 不存在$"):
             access.get_case(session, zhang, fd_case.id)
     register = w.task(hf_case, "register")
-    with pytest.raises(NotFound, match=f"^task {register.id} not found$"):
+    with pytest.raises(NotFound, match=f"^任务 {register.id} 不存在$"):
         _may_complete(w, "zhang", register)
     _may_complete(w, "zhang", own_lane)
     with pytest.raises(NotFound):
@@ -212,20 +212,20 @@ def test_out_of_scope_reads_exactly_like_missing(rt: Runtime) -> None:
         outsider = access.principal_for(session, username="discipline.wh")
         insider = access.principal_for(session, username="discipline.hf")
         for fetch, present, kind in (
-            (access.get_case, hf_case.id, "case"),
-            (access.get_task, register.id, "task"),
+            (access.get_case, hf_case.id, "案件"),
+            (access.get_task, register.id, "任务"),
         ):
             with pytest.raises(NotFound) as hidden:
                 fetch(session, outsider, present)
             with pytest.raises(NotFound) as absent:
                 fetch(session, insider, missing)
-            assert str(hidden.value) == f"{kind} {present} not found"
-            assert str(absent.value) == f"{kind} {missing} not found"
+            assert str(hidden.value) == f"{kind} {present} 不存在"
+            assert str(absent.value) == f"{kind} {missing} 不存在"
             assert (hidden.value.code, hidden.value.details) == (
                 absent.value.code,
                 absent.value.details,
             )
-        with pytest.raises(NotFound, match=f"^task {register.id} not found$"):
+        with pytest.raises(NotFound, match=f"^任务 {register.id} 不存在$"):
             access.check_may_complete(session, outsider, register)
 
 
@@ -333,5 +333,5 @@ def test_unknown_or_inactive_user_has_no_principal(rt: Runtime) -> None:
         org.user_by_name(session, "unit.hf").active = False
     with w.rt.db.reading() as session:
         for username in ("nobody", "unit.hf"):
-            with pytest.raises(NotFound, match=f"^user {username} not found$"):
+            with pytest.raises(NotFound, match=f"^用户 {username} 不存在$"):
                 access.principal_for(session, username=username)

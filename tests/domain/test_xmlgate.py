@@ -78,10 +78,10 @@ MALFORMED = b"""<?xml version="1.0" encoding="UTF-8"?>
 # (file name, content, words the reason must contain)
 REFUSED = [
     ("internal_dtd.bpmn", INTERNAL_DTD, "DOCTYPE"),
-    ("billion_laughs.bpmn", BILLION_LAUGHS, "entity"),
-    ("external_entity.bpmn", EXTERNAL_ENTITY, "entity"),
+    ("billion_laughs.bpmn", BILLION_LAUGHS, "实体"),
+    ("external_entity.bpmn", EXTERNAL_ENTITY, "实体"),
     ("xinclude.bpmn", XINCLUDE, "XInclude"),
-    ("malformed.bpmn", MALFORMED, "not well-formed"),
+    ("malformed.bpmn", MALFORMED, "XML 格式不正确"),
 ]
 REFUSED_IDS = [name.removesuffix(".bpmn") for name, _, _ in REFUSED]
 
@@ -109,15 +109,15 @@ def test_parse_refuses_a_file_over_max_bytes_and_accepts_one_at_the_limit() -> N
     err = _refusal(GOOD, "deadline.bpmn", max_bytes=len(GOOD) - 1)
     problem = err.problems[0]
     assert problem.file == "deadline.bpmn"
-    assert f"{len(GOOD)} bytes" in problem.reason
-    assert f"limit of {len(GOOD) - 1}" in problem.reason
+    assert f"{len(GOOD)} 字节" in problem.reason
+    assert f"超过上限 {len(GOOD) - 1}" in problem.reason
     assert xmlgate.parse(GOOD, filename="deadline.bpmn", max_bytes=len(GOOD)) is not None
 
 
 def test_size_limit_is_checked_before_the_xml_is_looked_at() -> None:
     huge = BILLION_LAUGHS + b" " * 1000
     err = _refusal(huge, "huge.bpmn", max_bytes=len(BILLION_LAUGHS))
-    assert "over the limit" in err.problems[0].reason
+    assert "超过上限" in err.problems[0].reason
 
 
 def test_parse_accepts_a_normal_bpmn_file() -> None:
@@ -162,7 +162,7 @@ def test_check_reports_an_oversized_file_and_builds_nothing() -> None:
         max_bytes=len(GOOD) - 1,
     )
     assert [p.file for p in checked.problems] == ["deadline.bpmn"]
-    assert "over the limit" in checked.problems[0].reason
+    assert "超过上限" in checked.problems[0].reason
     assert checked.processes == []
 
 
@@ -239,7 +239,7 @@ def test_cadreflow_validate_refuses_each_bad_file_with_a_nonzero_exit(tmp_path: 
             for line in lines
         ), (filename, done.stderr)
     assert any(
-        line.strip().startswith("oversized.bpmn: ") and "over the limit" in line for line in lines
+        line.strip().startswith("oversized.bpmn: ") and "超过上限" in line for line in lines
     ), done.stderr
     assert done.stdout == ""
 

@@ -278,8 +278,8 @@ def test_sqlite_second_scheduler_refuses_to_start_until_the_first_releases(rt: R
         with pytest.raises(SchedulerAlreadyRunning) as refused:
             SingleSchedulerLock(rt.db.url).acquire()
         message = str(refused.value)
-        assert "already running" in message
-        assert f"pid {os.getpid()}" in message
+        assert "已有调度器在运行" in message
+        assert f"进程 {os.getpid()}" in message
         assert "PostgreSQL" in message
 
         # A scheduler process is refused the same way, with exit status 1.
@@ -293,7 +293,7 @@ def test_sqlite_second_scheduler_refuses_to_start_until_the_first_releases(rt: R
             check=False,
         )
         assert proc.returncode == 1, (proc.stdout, proc.stderr)
-        assert "already running" in proc.stderr
+        assert "已有调度器在运行" in proc.stderr
     finally:
         first.release()
 

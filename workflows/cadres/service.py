@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from workflows.cadres.models import Cadre, PromotionBan
 from workflows.engine.calendar import add_months
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 
 #: §6: transfer, non-leadership post or dismissal → 1 year; demotion → 2 years (policy, not a default).
 BAN_MONTHS = {"transfer": 12, "non_leadership": 12, "dismissal": 12, "demotion": 24}
@@ -34,8 +35,13 @@ def add_ban(
     """The ban an organizational adjustment carries, from the decision date; flushes."""
     if adjustment not in BAN_MONTHS:
         raise ValidationFailed(
-            f"unknown adjustment {adjustment!r}",
-            [{"field": "adjustment", "message": f"one of {', '.join(BAN_MONTHS)}"}],
+            t("未知的组织调整 %(adjustment)r", adjustment=adjustment),
+            [
+                {
+                    "field": "adjustment",
+                    "message": t("应为以下之一：%(choices)s", choices=", ".join(BAN_MONTHS)),
+                }
+            ],
         )
     ban = PromotionBan(
         cadre_id=cadre_id,
@@ -64,7 +70,7 @@ def eligibility(session: Session, *, cadre_id: int, on: date) -> Eligibility:
     from workflows.cases.models import CaseFile
 
     if session.get(Cadre, cadre_id) is None:
-        raise NotFound(f"cadre {cadre_id} not found")
+        raise NotFound(t("干部 %(cadre_id)s 不存在", cadre_id=cadre_id))
     rows = session.execute(
         select(PromotionBan, CaseFile.number)
         .join(CaseFile, CaseFile.id == PromotionBan.case_id)

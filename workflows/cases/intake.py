@@ -25,6 +25,7 @@ from workflows.cases.models import CaseFile
 from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.errors import Forbidden, NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.org.models import OrgUnit
 from workflows.roles import ROLES
 
@@ -126,8 +127,12 @@ def _start_data(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(START_FIELDS[kind]))
     if unknown:
         raise ValidationFailed(
-            f"{cases.KIND_NAMES[kind]}案件不接受这些启动数据：{'、'.join(unknown)}",
-            [{"field": key, "message": "不接受的字段"} for key in unknown],
+            t(
+                "%(kind)s案件不接受这些启动数据：%(items)s",
+                kind=cases.KIND_NAMES[kind],
+                items="、".join(unknown),
+            ),
+            [{"field": key, "message": t("不接受的字段")} for key in unknown],
         )
     return {
         key: value.isoformat() if isinstance(value, date) else value for key, value in data.items()
@@ -144,9 +149,13 @@ def _origin(principal: Principal, kind: str, start: dict[str, Any]) -> None:
         start[key] = allowed[0]
     elif isinstance(value, str) and value in ORIGINS[kind] and value not in allowed:
         raise Forbidden(
-            f"{_role_name(principal.role)}不能以“{ORIGINS[kind][value]}”启动"
-            f"{cases.KIND_NAMES[kind]}：只能以"
-            f"{'、'.join(ORIGINS[kind][a] for a in allowed)}启动"
+            t(
+                "%(role)s不能以“%(value)s”启动%(kind)s：只能以%(items)s启动",
+                role=_role_name(principal.role),
+                value=ORIGINS[kind][value],
+                kind=cases.KIND_NAMES[kind],
+                items="、".join(ORIGINS[kind][a] for a in allowed),
+            )
         )
     # An unknown value is left to the process's start action, which names the field.
 
@@ -162,12 +171,12 @@ def _subject(
 ) -> tuple[cases.Subject, str]:
     if principal.role == "cadre":
         if person_name:
-            raise _refuse("subject_name", "干部本人只能就本人提出")
+            raise _refuse("subject_name", t("干部本人只能就本人提出"))
         cadre_id = principal.cadre_id if cadre_id is None else cadre_id
     if cadre_id is not None:
         if person_name:
             raise _refuse(
-                "subject_name", "当事干部（cadre_id）与当事人姓名（subject_name）只填一项"
+                "subject_name", t("当事干部（cadre_id）与当事人姓名（subject_name）只填一项")
             )
         cadre = session.get(Cadre, cadre_id) if 0 < cadre_id <= access.MAX_ID else None
         if cadre is None or not (
@@ -175,16 +184,18 @@ def _subject(
             if principal.role == "cadre"
             else cadre.org_unit_code in principal.units
         ):
-            raise NotFound(f"干部 {cadre_id} 不存在")
+            raise NotFound(t("干部 %(cadre_id)s 不存在", cadre_id=cadre_id))
         return cases.Subject(cadre_id=cadre_id), cadre.name
     if not (person_name or "").strip():
-        raise _refuse("cadre_id", "须指明当事干部")
+        raise _refuse("cadre_id", t("须指明当事干部"))
     if kind not in NAMED_SUBJECT_KINDS:
-        raise _refuse("cadre_id", f"{cases.KIND_NAMES[kind]}案件须针对在册干部：请选择当事干部")
+        raise _refuse(
+            "cadre_id", t("%(kind)s案件须针对在册干部：请选择当事干部", kind=cases.KIND_NAMES[kind])
+        )
     if not org_unit:
-        raise _refuse("org_unit", "当事人不是在册干部时，须指明管辖单位")
+        raise _refuse("org_unit", t("当事人不是在册干部时，须指明管辖单位"))
     if org_unit not in principal.units or session.get(OrgUnit, org_unit) is None:
-        raise NotFound(f"单位 {org_unit} 不存在")
+        raise NotFound(t("单位 %(org_unit)s 不存在", org_unit=org_unit))
     name = (person_name or "").strip()
     return cases.Subject(name=name, org_unit_code=org_unit), name
 
@@ -197,14 +208,18 @@ def openable_kinds(principal: Principal) -> list[str]:
 def check_may_open(principal: Principal, kind: str) -> None:
     """ValidationFailed for a kind nobody opens directly; Forbidden unless OPENERS names the role."""
     if kind == "appeal":
-        raise _refuse("process", "§11 申诉针对已作出的决定：请在原案件上提出申诉")
+        raise _refuse("process", t("§11 申诉针对已作出的决定：请在原案件上提出申诉"))
     if kind not in OPENERS:
-        raise _refuse("process", f"可登记的案件种类：{'、'.join(OPENERS)}")
+        raise _refuse("process", t("可登记的案件种类：%(items)s", items="、".join(OPENERS)))
     openers = OPENERS[kind]
     if kind not in openable_kinds(principal):
         raise Forbidden(
-            f"{_role_name(principal.role)}人员不能登记{cases.KIND_NAMES[kind]}案件："
-            f"由{_names(openers)}登记"
+            t(
+                "%(role)s人员不能登记%(kind)s案件：由%(names)s登记",
+                role=_role_name(principal.role),
+                kind=cases.KIND_NAMES[kind],
+                names=_names(openers),
+            )
         )
 
 
@@ -232,7 +247,7 @@ def open_on_request(
     if kind == "clarification" and start.get("related_case_id") is not None:
         related = start["related_case_id"]
         if isinstance(related, bool) or not isinstance(related, int):
-            raise _refuse("related_case_id", "应为案件 id")
+            raise _refuse("related_case_id", t("应为案件 id"))
         access.get_case(session, principal, related)  # a case out of sight does not exist
     if kind == "tolerance_review":
         start["origin"] = "application"
@@ -354,11 +369,15 @@ def exemption_on_request(
     if fixed is not None:
         if applicant not in (None, fixed):
             raise Forbidden(
-                f"§11 {_role_name(principal.role)}只能以{tolerance.APPLICANTS[fixed]}名义申请免责"
+                t(
+                    "§11 %(role)s只能以%(applicant)s名义申请免责",
+                    role=_role_name(principal.role),
+                    applicant=tolerance.APPLICANTS[fixed],
+                )
             )
         applicant = fixed
     elif applicant is None:
-        raise _refuse("applicant", "登记书面免责申请须注明申请人：unit 所在单位、cadre 干部本人")
+        raise _refuse("applicant", t("登记书面免责申请须注明申请人：unit 所在单位、cadre 干部本人"))
     review = accountability.apply_for_exemption(
         session,
         case_id=case.id,

@@ -20,6 +20,7 @@ from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, ProcessVersion, Timer, table_of
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.org.models import OrgUnit
 
 #: Case number prefixes per process kind (问责 WZ, 容错 RC, 申诉 SS, 整改 ZG, 澄清 CQ).
@@ -102,25 +103,30 @@ def open_case(
     `links` are (other case id, kind) pairs: the new case is linked *from* each."""
     if kind not in PREFIXES:
         raise ValidationFailed(
-            f"unknown case kind {kind!r}",
-            [{"field": "kind", "message": f"one of {', '.join(PREFIXES)}"}],
+            t("未知的案件类型 %(kind)r", kind=kind),
+            [
+                {
+                    "field": "kind",
+                    "message": t("应为以下之一：%(choices)s", choices=", ".join(PREFIXES)),
+                }
+            ],
         )
     cadre = None
     if subject.cadre_id is not None:
         cadre = session.get(Cadre, subject.cadre_id)
         if cadre is None:
-            raise NotFound(f"cadre {subject.cadre_id} not found")
+            raise NotFound(t("干部 %(cadre_id)s 不存在", cadre_id=subject.cadre_id))
     org_unit = cadre.org_unit_code if cadre else subject.org_unit_code
     if org_unit is None or session.get(OrgUnit, org_unit) is None:
         raise ValidationFailed(
-            "the case needs a managing org unit",
-            [{"field": "org_unit", "message": "a known org unit code"}],
+            t("案件须有主管单位"),
+            [{"field": "org_unit", "message": t("应为已有单位的代码")}],
         )
     name = cadre.name if cadre else (subject.name or "").strip()
     if not name:
         raise ValidationFailed(
-            "the case needs a subject",
-            [{"field": "subject", "message": "a cadre or a person's name"}],
+            t("案件须有当事人"),
+            [{"field": "subject", "message": t("应为一名干部，或填写当事人姓名")}],
         )
     version = deployment.latest(session, process_key=kind)
     now = clock.now()
@@ -198,14 +204,14 @@ def link(
 def get(session: Session, case_id: int) -> CaseFile:
     case = session.get(CaseFile, case_id)
     if case is None:
-        raise NotFound(f"case {case_id} not found")
+        raise NotFound(t("案件 %(case_id)s 不存在", case_id=case_id))
     return case
 
 
 def by_number(session: Session, number: str) -> CaseFile:
     case = session.execute(select(CaseFile).where(CaseFile.number == number)).scalar_one_or_none()
     if case is None:
-        raise NotFound(f"case {number} not found")
+        raise NotFound(t("案件 %(number)s 不存在", number=number))
     return case
 
 
@@ -213,7 +219,9 @@ def of_context(context: hooks.ActionContext) -> CaseFile:
     """The case a process action runs in (its data carries `case_id`)."""
     case_id = context.data.get("case_id")
     if case_id is None:
-        raise NotFound(f"instance {context.instance_id} has no case")
+        raise NotFound(
+            t("流程实例 %(instance_id)s 没有对应的案件", instance_id=context.instance_id)
+        )
     return get(context.session, int(case_id))
 
 
@@ -284,7 +292,10 @@ class Refusals:
             raise ValidationFailed(self.errors[0]["message"], self.errors)
         if self.errors:
             said = "；".join(e["message"] for e in self.errors)
-            raise ValidationFailed(f"共 {len(self.errors)} 处不符合规定：{said}", self.errors)
+            raise ValidationFailed(
+                t("共 %(count)s 处不符合规定：%(said)s", count=len(self.errors), said=said),
+                self.errors,
+            )
 
 
 def parse_date(value: Any, field: str) -> date:
@@ -293,8 +304,8 @@ def parse_date(value: Any, field: str) -> date:
         return date.fromisoformat(str(value))
     except (TypeError, ValueError):
         raise ValidationFailed(
-            f"{field} is not a date",
-            [{"field": field, "message": "expected a date such as 2026-03-02"}],
+            t("%(field)s 不是日期", field=field),
+            [{"field": field, "message": t("应为日期，如 2026-03-02")}],
         ) from None
 
 

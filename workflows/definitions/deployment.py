@@ -28,6 +28,7 @@ from workflows.errors import (
     Problem,
     ValidationFailed,
 )
+from workflows.messages import t
 from workflows.roles import ROLES
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -126,7 +127,7 @@ def collect(paths: Iterable[Path]) -> list[SourceFile]:
         elif path.is_file():
             found.append(path)
         else:
-            raise NotFound(f"{path}: no such file or folder")
+            raise NotFound(t("%(path)s：没有这个文件或文件夹", path=path))
     return [SourceFile(p.name, p.read_bytes()) for p in found]
 
 
@@ -625,7 +626,7 @@ def latest(session: Session, *, process_key: str) -> ProcessVersion:
         .limit(1)
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"process {process_key!r} is not deployed")
+        raise NotFound(t("流程 %(process_key)r 尚未部署", process_key=process_key))
     return row
 
 

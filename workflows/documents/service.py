@@ -39,6 +39,7 @@ from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.official import served as official_served
 from workflows.org import people
 from workflows.roles import ROLES
@@ -202,7 +203,7 @@ def add(
         raise Forbidden(refusal)
     case = _locked(session, case)
     if case.status == "closed":
-        raise Conflict(f"案件 {case.number} 已结案，不能再添加材料")
+        raise Conflict(t("案件 %(number)s 已结案，不能再添加材料", number=case.number))
     name, fmt = _checked_file(filename, content)
     data = content or b""
     title_text = _optional_text(title, field="title", limit=TITLE_MAX, what="标题")
@@ -260,15 +261,26 @@ def withdraw(
         raise Forbidden(conflict)
     if not _may_withdraw(principal, case, found):
         raise Forbidden(
-            f"材料「{found.filename}」由 {found.uploaded_by} 添加：只有添加人或案件管辖单位 "
-            f"{case.org_unit_code} 的纪检监察机关、组织部门可以撤回"
+            t(
+                "材料「%(filename)s」由 %(uploaded_by)s 添加：只有添加人或案件管辖单位"
+                " %(org_unit_code)s 的纪检监察机关、组织部门可以撤回",
+                filename=found.filename,
+                uploaded_by=found.uploaded_by,
+                org_unit_code=case.org_unit_code,
+            )
         )
     case = _locked(session, case)
     earlier = session.get(DocumentWithdrawal, found.id, populate_existing=True)
     if earlier is not None:
-        raise Conflict(f"材料「{found.filename}」已由 {earlier.withdrawn_by} 撤回")
+        raise Conflict(
+            t(
+                "材料「%(filename)s」已由 %(withdrawn_by)s 撤回",
+                filename=found.filename,
+                withdrawn_by=earlier.withdrawn_by,
+            )
+        )
     if case.status == "closed":
-        raise Conflict(f"案件 {case.number} 已结案，材料不能再撤回")
+        raise Conflict(t("案件 %(number)s 已结案，材料不能再撤回", number=case.number))
     text = (reason or "").strip()
     if not text or len(text) > REASON_MAX or "\x00" in text:
         message = f"请说明撤回理由（1–{REASON_MAX} 个字）"
@@ -303,16 +315,16 @@ def _visible(
     session: Session, principal: Principal, document_id: int
 ) -> tuple[CaseDocument, CaseFile]:
     if not 0 < document_id <= access.MAX_ID:
-        raise NotFound(f"材料 {document_id} 不存在")
+        raise NotFound(t("材料 %(document_id)s 不存在", document_id=document_id))
     found = session.get(CaseDocument, document_id)
     if found is None:
-        raise NotFound(f"材料 {document_id} 不存在")
+        raise NotFound(t("材料 %(document_id)s 不存在", document_id=document_id))
     try:
         case = access.get_case_to_read(session, principal, found.case_id)
     except NotFound:
-        raise NotFound(f"材料 {document_id} 不存在") from None
+        raise NotFound(t("材料 %(document_id)s 不存在", document_id=document_id)) from None
     if principal.role == "cadre" and found.id in official_served.hidden_files(session, case.id):
-        raise NotFound(f"材料 {document_id} 不存在")
+        raise NotFound(t("材料 %(document_id)s 不存在", document_id=document_id))
     return found, case
 
 
@@ -443,42 +455,75 @@ def _refuse(field: str, message: str) -> ValidationFailed:
 def _checked_file(filename: str | None, content: bytes | None) -> tuple[str, formats.Format]:
     """The file's name (its last path part, NFC) and kind, or ValidationFailed on `file`."""
     if content is None:
-        raise _refuse("file", "请选择要上传的文件")
+        raise _refuse("file", t("请选择要上传的文件"))
     name = unicodedata.normalize(
         "NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     )
     if not name:
-        raise _refuse("file", "文件名不能为空")
+        raise _refuse("file", t("文件名不能为空"))
     if len(name) > FILENAME_MAX:
-        raise _refuse("file", f"文件名不能超过 {FILENAME_MAX} 个字（现有 {len(name)} 个）")
+        raise _refuse(
+            "file",
+            t(
+                "文件名不能超过 %(FILENAME_MAX)s 个字（现有 %(count)s 个）",
+                FILENAME_MAX=FILENAME_MAX,
+                count=len(name),
+            ),
+        )
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-        raise _refuse("file", "文件名不能包含控制字符")
+        raise _refuse("file", t("文件名不能包含控制字符"))
     if not content:
-        raise _refuse("file", f"文件「{name}」是空的（0 字节）")
+        raise _refuse("file", t("文件「%(name)s」是空的（0 字节）", name=name))
     if len(content) > MAX_BYTES:
         raise _refuse(
             "file",
-            f"文件「{name}」超过 {MAX_BYTES // (1024 * 1024)} MB：单个材料不能超过 "
-            f"{MAX_BYTES // (1024 * 1024)} MB",
+            t(
+                "文件「%(name)s」超过 %(value)s MB：单个材料不能超过 %(value)s MB",
+                name=name,
+                value=MAX_BYTES // (1024 * 1024),
+            ),
         )
     ext = formats.extension(name)
     fmt = formats.FORMATS.get(ext)
     if fmt is None:
         kind = f" {ext} 文件" if ext else "没有扩展名的文件"
-        raise _refuse("file", f"不接受{kind}「{name}」：可上传 {formats.ACCEPTED}")
+        raise _refuse(
+            "file",
+            t(
+                "不接受%(kind)s「%(name)s」：可上传 %(ACCEPTED)s",
+                kind=kind,
+                name=name,
+                ACCEPTED=formats.ACCEPTED,
+            ),
+        )
     if not formats.matches(fmt, content):
         if formats.is_executable(content):
-            raise _refuse("file", f"文件「{name}」的内容是可执行程序，不是{fmt.name}文件：不能上传")
-        raise _refuse("file", f"文件「{name}」的内容与扩展名 {ext} 不符：不是有效的{fmt.name}文件")
+            raise _refuse(
+                "file",
+                t(
+                    "文件「%(name)s」的内容是可执行程序，不是%(name2)s文件：不能上传",
+                    name=name,
+                    name2=fmt.name,
+                ),
+            )
+        raise _refuse(
+            "file",
+            t(
+                "文件「%(name)s」的内容与扩展名 %(ext)s 不符：不是有效的%(name2)s文件",
+                name=name,
+                ext=ext,
+                name2=fmt.name,
+            ),
+        )
     return name, fmt
 
 
 def _optional_text(value: str | None, *, field: str, limit: int, what: str) -> str | None:
     text = (value or "").strip()
     if len(text) > limit:
-        raise _refuse(field, f"{what}不能超过 {limit} 个字")
+        raise _refuse(field, t("%(what)s不能超过 %(limit)s 个字", what=what, limit=limit))
     if "\x00" in text:
-        raise _refuse(field, f"{what}不能包含空字符")
+        raise _refuse(field, t("%(what)s不能包含空字符", what=what))
     return text or None
 
 
@@ -494,5 +539,12 @@ def _task_of(session: Session, principal: Principal, case: CaseFile, task_id: in
             )
         ).scalar_one_or_none()
     if task is None:
-        raise _refuse("task_id", f"案件 {case.number} 没有这个环节（任务 {task_id}）")
+        raise _refuse(
+            "task_id",
+            t(
+                "案件 %(number)s 没有这个环节（任务 %(task_id)s）",
+                number=case.number,
+                task_id=task_id,
+            ),
+        )
     return task

@@ -44,6 +44,7 @@ from workflows.engine.models import (
 )
 from workflows.engine.prepared import Prepared
 from workflows.errors import AuditNotWritten
+from workflows.messages import t
 
 GENESIS = "0" * 64
 _HEAD = table_of(AuditHead)
@@ -275,7 +276,9 @@ def discard_since(session: Session, point: int) -> None:
     del session.info.get(_PENDING, [])[point:]
 
 
-NOT_WRITTEN = "审计记录未能写入，本次操作未保存，请重试"
+def not_written(action: str) -> str:
+    """The refusal of a change whose audit row (of `action`) could not be appended."""
+    return t("审计记录未能写入，本次操作未保存，请重试（%(action)s）", action=action)
 
 
 def _append(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -284,12 +287,12 @@ def _append(session: Session, rows: list[dict[str, Any]]) -> None:
     if conn.dialect.name == "postgresql":
         for values in rows:
             if _APPEND_PG.execute(conn, {**values, "body": _body_digest(values)}).rowcount != 1:
-                raise AuditNotWritten(f"{NOT_WRITTEN}（{values['action']}）")
+                raise AuditNotWritten(not_written(values["action"]))
         return
     # SQLite: BEGIN IMMEDIATE already holds the database; a trigger moves the head.
     if len(rows) == 1:
         if _APPEND_SQLITE.execute(conn, {**rows[0], "body": _body_digest(rows[0])}).rowcount != 1:
-            raise AuditNotWritten(f"{NOT_WRITTEN}（{rows[0]['action']}）")
+            raise AuditNotWritten(not_written(rows[0]["action"]))
         return
     head = conn.execute(_READ_HEAD).one()
     prev_hash, next_id = head.last_hash, head.last_id + 1

@@ -18,6 +18,7 @@ from workflows.engine.calendar import _published_workdays
 from workflows.engine.clock import Clock
 from workflows.engine.models import CalendarOverride, CalendarYear
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 
 YEARS = (2000, 2100)
 #: How long before a year nobody declared its administrators (and supervisors) are warned.
@@ -37,8 +38,13 @@ def _check_year(year: int, field_name: str = "year") -> None:
     low, high = YEARS
     if not low <= year <= high:
         raise ValidationFailed(
-            f"year {year} out of range",
-            [{"field": field_name, "message": f"应在 {low} 到 {high} 之间"}],
+            t("年份 %(year)s 超出范围", year=year),
+            [
+                {
+                    "field": field_name,
+                    "message": t("应在 %(low)s 到 %(high)s 之间", low=low, high=high),
+                }
+            ],
         )
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from workflows.errors import ClockNotAdjustable, ValidationFailed
+from workflows.messages import t
 
 
 class Clock:
@@ -31,7 +32,7 @@ class Clock:
     def set_offset(self, offset: timedelta) -> None:
         if offset and not self.adjustable:
             raise ClockNotAdjustable(
-                "the clock is not adjustable here (set CLOCK_ADJUSTABLE=1 in a demo or test)"
+                t("此处的时钟不可调整（演示或测试部署可设 CLOCK_ADJUSTABLE=1）")
             )
         self.offset = offset
 
@@ -45,11 +46,11 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise ValidationFailed(
-            f"duration {text!r} not understood",
+            t("无法识别时长 %(text)r", text=text),
             [
                 {
                     "field": "duration",
-                    "message": "expected a number and a unit d, h, m or w, e.g. 31d",
+                    "message": t("应为数字加单位 d、h、m 或 w，如 31d"),
                 }
             ],
         )

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from workflows.errors import FormInvalid, FormProblem, Problem
+from workflows.messages import t
 
 _FORMATS = FormatChecker()
 #: The keyword marking a date that records something done: not after today (see the module doc).
@@ -76,7 +77,10 @@ def validate(
         problems += after_today(validator.schema, data, today)
     if problems:
         raise FormInvalid(
-            "the form has errors: " + "; ".join(f"{p.field}: {p.message}" for p in problems),
+            t(
+                "表单有误：%(problems)s",
+                problems="；".join(f"{p.field}：{p.message}" for p in problems),
+            ),
             problems,
         )
 

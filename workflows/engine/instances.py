@@ -40,6 +40,7 @@ from workflows.errors import (
     TaskAlreadyCompleted,
     ValidationFailed,
 )
+from workflows.messages import t
 
 _INSTANCES = table_of(Instance)
 _VERSIONS = table_of(ProcessVersion)
@@ -121,7 +122,7 @@ def lock_instance(session: Session, instance_id: int) -> Locked:
     """The instance row, locked (PostgreSQL FOR UPDATE; SQLite's BEGIN IMMEDIATE holds it)."""
     row = session.connection().execute(_LOCK, {"iid": instance_id}).first()
     if row is None:
-        raise NotFound(f"instance {instance_id} not found")
+        raise NotFound(t("流程实例 %(instance_id)s 不存在", instance_id=instance_id))
     return Locked(*row)
 
 
@@ -129,7 +130,7 @@ def read_instance(session: Session, instance_id: int) -> Locked:
     """The instance as the last commit left it, unlocked: for looking, never for writing."""
     row = session.connection().execute(_READ, {"iid": instance_id}).first()
     if row is None:
-        raise NotFound(f"instance {instance_id} not found")
+        raise NotFound(t("流程实例 %(instance_id)s 不存在", instance_id=instance_id))
     return Locked(*row)
 
 
@@ -248,8 +249,10 @@ def advance(
     )
     if written != 1:
         if audited_here and _version_of(conn, instance.id) == instance.version:
-            raise AuditNotWritten(f"{audit.NOT_WRITTEN}（{step.action}）")
-        raise Conflict(f"instance {instance.id} was changed by someone else; reload and retry")
+            raise AuditNotWritten(audit.not_written(step.action))
+        raise Conflict(
+            t("流程实例 %(instance_id)s 已被他人改动，请刷新后重试", instance_id=instance.id)
+        )
     instance.version += 1
     if moves_to is not None:
         instance.process_version_id = moves_to.id
@@ -289,7 +292,7 @@ def _dues_of_new_steps(
             clock=clock,
         )
     except (time_limits.TimeLimitRefused, ValueError) as refused:
-        raise engine.ProcessError(f"办理时限无法计算：{refused}") from refused
+        raise engine.ProcessError(t("办理时限无法计算：%(refused)s", refused=refused)) from refused
 
 
 def _version_of(conn: Any, instance_id: int) -> int | None:
@@ -308,7 +311,7 @@ def start(
     """A new instance of a deployed version, run to its first wait; flushes."""
     if not isinstance(data, Mapping):
         raise ValidationFailed(
-            "start data must be a JSON object", [{"field": "data", "message": "expected an object"}]
+            t("启动数据应为 JSON 对象"), [{"field": "data", "message": t("应为对象")}]
         )
     now = clock.now()
     run = engine.start(
@@ -379,7 +382,7 @@ def complete_task(
     conn = session.connection()
     row = _LOCK_WITH_TASK.execute(conn, {"tid": task_id}).first()
     if row is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(t("任务 %(task_id)s 不存在", task_id=task_id))
     if authorize is not None:
         authorize()
     instance = Locked(*row[:7])
@@ -387,14 +390,14 @@ def complete_task(
         raise _not_open(conn, task_id)
     if not isinstance(data, Mapping):
         raise ValidationFailed(
-            "form data must be a JSON object",
-            [{"field": "(form)", "message": "expected an object"}],
+            t("表单数据应为 JSON 对象"),
+            [{"field": "(form)", "message": t("应为对象")}],
         )
     protected = sorted(hooks.REGISTRY.protected_keys.intersection(data))
     if protected:
         raise ValidationFailed(
-            "the form may not change the case's identity",
-            [{"field": key, "message": "set by the system, not by a form"} for key in protected],
+            t("表单不能改动案件的标识"),
+            [{"field": key, "message": t("由系统设定，不能由表单填写")} for key in protected],
         )
     loaded = versions.load(session, instance.process_version_id, instance.content_hash)
     if row.form:
@@ -469,9 +472,15 @@ def complete_task(
 
 def _not_open(conn: Any, task_id: int) -> TaskAlreadyCompleted:
     task = conn.execute(_READ_TASK, {"tid": task_id}).one()
-    by = (
-        f" (by {task.completed_by} at {task.completed_at:%Y-%m-%d %H:%M:%S} UTC)"
-        if task.completed_by
-        else ""
-    )
-    return TaskAlreadyCompleted(f"task {task_id} is already {task.state}{by}")
+    if task.completed_by:
+        return TaskAlreadyCompleted(
+            t(
+                "任务 %(task_id)s 已由 %(who)s 于 %(at)s（UTC）办结",
+                task_id=task_id,
+                who=task.completed_by,
+                at=f"{task.completed_at:%Y-%m-%d %H:%M:%S}",
+            )
+        )
+    if task.state == "completed":
+        return TaskAlreadyCompleted(t("任务 %(task_id)s 已办结", task_id=task_id))
+    return TaskAlreadyCompleted(t("任务 %(task_id)s 已取消", task_id=task_id))

@@ -24,6 +24,7 @@ from workflows.engine import hooks, timers
 from workflows.engine.clock import Clock
 from workflows.engine.db import Database
 from workflows.errors import SchedulerAlreadyRunning
+from workflows.messages import t
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,14 @@ class SingleSchedulerLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = handle.read().strip() or "?"
             handle.close()
             raise SchedulerAlreadyRunning(
-                f"a scheduler is already running on this SQLite database (pid {holder}); "
-                "SQLite allows only one — use PostgreSQL to run several"
+                t(
+                    "此 SQLite 数据库已有调度器在运行（进程 %(pid)s）；SQLite 只允许一个，"
+                    "要运行多个请使用 PostgreSQL",
+                    pid=holder,
+                )
             ) from None
         handle.seek(0)
         handle.truncate()

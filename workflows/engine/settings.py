@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from workflows.engine.clock import Clock
 from workflows.engine.models import Setting
 from workflows.errors import ClockNotAdjustable
+from workflows.messages import t
 
 CLOCK_OFFSET = "clock.offset_seconds"
 
@@ -42,9 +43,7 @@ def move_clock(
 ) -> datetime:
     """Moves the shared clock forward (or to a moment); refused unless adjustable."""
     if not clock.adjustable:
-        raise ClockNotAdjustable(
-            "the clock can only be moved when CLOCK_ADJUSTABLE=1 (demo and test deployments)"
-        )
+        raise ClockNotAdjustable(t("只有设了 CLOCK_ADJUSTABLE=1 的部署（演示和测试）才能调整时钟"))
     sync_clock(session, clock)
     if to is not None:
         offset = clock.offset + (to - clock.now())

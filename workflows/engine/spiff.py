@@ -50,6 +50,7 @@ from SpiffWorkflow.util.task import TaskState
 from workflows.engine import expressions, time_limits, timer_values
 from workflows.engine.clock import Clock
 from workflows.errors import DomainError
+from workflows.messages import t
 
 #: Version of our instance-state JSON; bump it and add a migration in `_migrate_state`.
 STATE_FORMAT = 1
@@ -545,7 +546,7 @@ class Run:
     def complete_user_task(self, task_id: str, data: Mapping[str, Any]) -> None:
         task = self._task(task_id)  # None: a going back took it away meanwhile
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise TaskNotReady("the task is not waiting for input", element=None)
+            raise TaskNotReady(t("该任务不在等待办理"), element=None)
 
         def complete() -> None:
             task.data.update(data)
@@ -663,7 +664,7 @@ class Run:
         it reached too, whose other branches then wait there for it again."""
         task = self._task(task_id)
         if task is None or task.state != TaskState.COMPLETED or not task.task_spec.manual:
-            raise TaskNotReady("the step is not a completed user task of this instance")
+            raise TaskNotReady(t("该步骤不是本流程实例中已办结的人工步骤"))
         partners = self._partners(task)
 
         def reset() -> None:
@@ -984,7 +985,11 @@ def _migrate_state(dct: dict[str, Any]) -> dict[str, Any]:
     fmt = dct.pop("format", None)
     if fmt != STATE_FORMAT:
         raise ProcessError(
-            f"instance state format {fmt!r} is not supported (expected {STATE_FORMAT})"
+            t(
+                "不支持流程实例状态格式 %(found)r（应为 %(expected)s）",
+                found=fmt,
+                expected=STATE_FORMAT,
+            )
         )
     return dct
 

@@ -13,6 +13,7 @@ from workflows.engine import forms
 from workflows.engine import spiff as engine
 from workflows.engine.models import ProcessVersion
 from workflows.errors import NotFound
+from workflows.messages import t
 
 _CACHE_SIZE = 128
 _SPECS: OrderedDict[str, engine.Compiled] = OrderedDict()
@@ -65,7 +66,7 @@ def load(session: Session, version_id: int, content_hash: str) -> Loaded:
     if found is None:
         row = session.get(ProcessVersion, version_id)
         if row is None or row.content_hash != content_hash:
-            raise NotFound(f"process version {version_id} not found")
+            raise NotFound(t("流程版本 %(version_id)s 不存在", version_id=version_id))
         found = Loaded(row.process_key, row.version, compiled_spec(row), json.loads(row.forms_json))
         _LOADED[key] = found
         if len(_LOADED) > _CACHE_SIZE:

@@ -34,6 +34,7 @@ from workflows.engine import audit, hooks
 from workflows.engine.clock import Clock
 from workflows.engine.models import AuditEvent
 from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.official import context, kinds, numbering, served, templates
 from workflows.official.models import OfficialDocument, OfficialReceipt, OfficialService
 
@@ -325,8 +326,12 @@ def generate(
     case = access.get_case(session, principal, case_id)
     if not may_issue(principal, case):
         raise Forbidden(
-            f"只有案件管辖单位 {case.org_unit_code} 的纪检监察机关、组织部门和党委（党组）"
-            f"可以生成公文：{principal.username} 不能"
+            t(
+                "只有案件管辖单位 %(org_unit_code)s 的纪检监察机关、组织部门和党委（党组）"
+                "可以生成公文：%(username)s 不能",
+                org_unit_code=case.org_unit_code,
+                username=principal.username,
+            )
         )
     found = kinds.KINDS.get(kind)
     own = kinds.BY_CASE_KIND.get(case.kind)
@@ -355,7 +360,11 @@ def generate(
         )
     if found.key == kinds.RECEIPT:
         raise Conflict(
-            f"案件 {case.number} 尚无可送达的文书：请先生成{own.title if own else '文书'}"
+            t(
+                "案件 %(number)s 尚无可送达的文书：请先生成%(value)s",
+                number=case.number,
+                value=own.title if own else "文书",
+            )
         )
     rows = issue(
         session,
@@ -366,7 +375,13 @@ def generate(
         clock=clock,
     )
     if not rows:
-        raise Conflict(f"案件 {case.number} 尚未作出{found.title}所载的决定，不能生成")
+        raise Conflict(
+            t(
+                "案件 %(number)s 尚未作出%(title)s所载的决定，不能生成",
+                number=case.number,
+                title=found.title,
+            )
+        )
     return rows[0]
 
 
@@ -394,15 +409,15 @@ def get(session: Session, *, principal: Principal, official_id: int) -> Official
     """A document of a case the principal reads (a cadre: one served on them); NotFound else."""
     found = session.get(OfficialDocument, official_id) if 0 < official_id <= access.MAX_ID else None
     if found is None:
-        raise NotFound(f"公文 {official_id} 不存在")
+        raise NotFound(t("公文 %(official_id)s 不存在", official_id=official_id))
     try:
         access.get_case_to_read(session, principal, found.case_id)
     except NotFound:
-        raise NotFound(f"公文 {official_id} 不存在") from None
+        raise NotFound(t("公文 %(official_id)s 不存在", official_id=official_id)) from None
     if principal.role == "cadre" and found.docx_document_id in served.hidden_files(
         session, found.case_id
     ):
-        raise NotFound(f"公文 {official_id} 不存在")
+        raise NotFound(t("公文 %(official_id)s 不存在", official_id=official_id))
     return found
 
 
@@ -422,7 +437,7 @@ def attach_receipt(
         message = f"{kinds.KINDS[found.kind].title}不需要送达回证"
         raise ValidationFailed(message, [{"field": "official_document_id", "message": message}])
     if principal.role == "cadre":
-        raise Forbidden("签收的送达回证由送达人上传")
+        raise Forbidden(t("签收的送达回证由送达人上传"))
     file = documents.add(
         session,
         principal=principal,

@@ -27,6 +27,7 @@ from workflows.engine import audit, settings
 from workflows.engine.clock import Clock, parse_duration
 from workflows.engine.models import AuditEvent, Instance
 from workflows.errors import ClockNotAdjustable, NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.org import people
 from workflows.org import service as org
 from workflows.org.models import LoginSession, OrgUnit, User
@@ -56,9 +57,11 @@ def checked_email(value: str | None) -> str | None:
     if not text:
         return None
     if len(text) > EMAIL_MAX:
-        raise _refuse("email", f"邮箱地址不能超过 {EMAIL_MAX} 个字符")
+        raise _refuse("email", t("邮箱地址不能超过 %(EMAIL_MAX)s 个字符", EMAIL_MAX=EMAIL_MAX))
     if not _EMAIL.fullmatch(text):
-        raise _refuse("email", f"邮箱地址格式不正确：{text[:100]}（应如 name@example.gov.cn）")
+        raise _refuse(
+            "email", t("邮箱地址格式不正确：%(text)s（应如 name@example.gov.cn）", text=text[:100])
+        )
     return text
 
 
@@ -66,7 +69,9 @@ def checked_name(value: str | None) -> str:
     """The 姓名 to store: trimmed, 1 to 50 characters (ValidationFailed naming `display_name`)."""
     text = " ".join((value or "").split())
     if not 0 < len(text) <= people.NAME_MAX:
-        raise _refuse("display_name", f"姓名应为 1 到 {people.NAME_MAX} 个字")
+        raise _refuse(
+            "display_name", t("姓名应为 1 到 %(NAME_MAX)s 个字", NAME_MAX=people.NAME_MAX)
+        )
     return text
 
 
@@ -75,7 +80,7 @@ def checked_post(value: str | None) -> str | None:
     (ValidationFailed naming `post`)."""
     text = " ".join((value or "").split())
     if len(text) > people.POST_MAX:
-        raise _refuse("post", f"职务不能超过 {people.POST_MAX} 个字")
+        raise _refuse("post", t("职务不能超过 %(POST_MAX)s 个字", POST_MAX=people.POST_MAX))
     return text or None
 
 
@@ -101,25 +106,27 @@ def user(session: Session, *, principal: Principal, username: str) -> User:
         )
     ).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"用户 {username} 不存在")
+        raise NotFound(t("用户 %(username)s 不存在", username=username))
     return found
 
 
 def _unit_in_scope(session: Session, principal: Principal, code: str, field: str) -> OrgUnit:
     found = session.get(OrgUnit, code) if code in principal.units else None
     if found is None:
-        raise _refuse(field, f"单位 {code} 不存在或不在本人管理范围内")
+        raise _refuse(field, t("单位 %(code)s 不存在或不在本人管理范围内", code=code))
     return found
 
 
 def _check_cadre(session: Session, principal: Principal, role: str, cadre_id: int | None) -> None:
     if cadre_id is None:
         if role == "cadre":
-            raise _refuse("cadre_id", "干部本人的账户须关联其干部档案")
+            raise _refuse("cadre_id", t("干部本人的账户须关联其干部档案"))
         return
     cadre = session.get(Cadre, cadre_id)
     if cadre is None or cadre.org_unit_code not in principal.units:
-        raise _refuse("cadre_id", f"干部档案 {cadre_id} 不存在或不在本人管理范围内")
+        raise _refuse(
+            "cadre_id", t("干部档案 %(cadre_id)s 不存在或不在本人管理范围内", cadre_id=cadre_id)
+        )
 
 
 def create_user(
@@ -144,10 +151,10 @@ def create_user(
     display_name, post = checked_name(display_name), checked_post(post)
     address = checked_email(email)
     if role not in ROLES:
-        raise _refuse("role", f"未知角色 {role}")
+        raise _refuse("role", t("未知角色 %(role)s", role=role))
     _unit_in_scope(session, principal, org_unit, "org_unit")
     if session.execute(select(User.id).where(User.username == username)).first() is not None:
-        raise _refuse("username", f"用户名 {username} 已被使用")
+        raise _refuse("username", t("用户名 %(username)s 已被使用", username=username))
     _check_cadre(session, principal, role, cadre_id)
     created = org.add_user(
         session,
@@ -212,10 +219,10 @@ def update_user(
         ("active", active, target.active),
     ):
         if own and value is not None and value != current:
-            raise _refuse(field, "不能更改自己的角色、单位或启用状态")
+            raise _refuse(field, t("不能更改自己的角色、单位或启用状态"))
     if role is not None and role != target.role:
         if role not in ROLES:
-            raise _refuse("role", f"未知角色 {role}")
+            raise _refuse("role", t("未知角色 %(role)s", role=role))
         _check_cadre(session, principal, role, target.cadre_id)
         changes["role"] = {"from": target.role, "to": role}
         target.role = role
@@ -304,13 +311,13 @@ def create_org_unit(
     check_may_administer(principal)
     parent_unit = _unit_in_scope(session, principal, parent, "parent")
     if level not in org.LEVELS:
-        raise _refuse("level", f"应为以下之一：{', '.join(org.LEVELS)}")
+        raise _refuse("level", t("应为以下之一：%(items)s", items=", ".join(org.LEVELS)))
     if parent_unit.level in org.LEVELS and org.LEVELS.index(level) < org.LEVELS.index(
         parent_unit.level
     ):
-        raise _refuse("level", f"不能高于上级单位的层级（{parent_unit.level}）")
+        raise _refuse("level", t("不能高于上级单位的层级（%(level)s）", level=parent_unit.level))
     if session.get(OrgUnit, code) is not None:
-        raise _refuse("code", f"单位代码 {code} 已被使用")
+        raise _refuse("code", t("单位代码 %(code)s 已被使用", code=code))
     created = org.add_unit(session, code=code, name=name, level=level, parent_code=parent)
     audit.record(
         session,
@@ -336,17 +343,17 @@ def put_deadlines(
     """Overrides some deadline settings (known keys, whole numbers 1–365); new cases use them."""
     low, high = DEADLINE_RANGE
     errors = [
-        {"field": key, "message": "不是可设置的期限"}
+        {"field": key, "message": t("不是可设置的期限")}
         for key in values
         if key not in DEADLINE_DEFAULTS
     ]
     errors += [
-        {"field": key, "message": f"应为 {low} 到 {high} 之间的整数"}
+        {"field": key, "message": t("应为 %(low)s 到 %(high)s 之间的整数", low=low, high=high)}
         for key, value in values.items()
         if key in DEADLINE_DEFAULTS and (type(value) is not int or not low <= value <= high)
     ]
     if errors:
-        raise ValidationFailed("期限设置有误", errors)
+        raise ValidationFailed(t("期限设置有误"), errors)
     before = deadline_settings(session)
     stored = dict(settings.get(session, "deadlines", {}) or {})
     stored.update(values)
@@ -383,20 +390,27 @@ def move_clock(
             "本部署的时钟不可调整：只有演示和测试部署（CLOCK_ADJUSTABLE=1）可以调整时钟"
         )
     if (advance is None) == (to is None):
-        raise _refuse("advance", "advance（时长，如 31d）和 set（时刻）须给出且只给出一个")
+        raise _refuse("advance", t("advance（时长，如 31d）和 set（时刻）须给出且只给出一个"))
     if advance is not None:
         field = "advance"
         try:
             target = clock.now() + parse_duration(advance)
         except (ValidationFailed, OverflowError) as err:
-            raise _refuse(field, "应为数字加单位 d、h、m 或 w，如 31d、2h") from err
+            raise _refuse(field, t("应为数字加单位 d、h、m 或 w，如 31d、2h")) from err
         detail: dict[str, Any] = {"advance": advance}  # "by" is who acted
     else:
         assert to is not None
         field, target = "set", to if to.tzinfo is not None else to.replace(tzinfo=clock.tz)
         detail = {"to": target.isoformat()}
     if not CLOCK_YEARS[0] <= target.year <= CLOCK_YEARS[1]:
-        raise _refuse(field, f"时钟只能拨到 {CLOCK_YEARS[0]} 至 {CLOCK_YEARS[1]} 年之间")
+        raise _refuse(
+            field,
+            t(
+                "时钟只能拨到 %(clock_year)s 至 %(clock_year2)s 年之间",
+                clock_year=CLOCK_YEARS[0],
+                clock_year2=CLOCK_YEARS[1],
+            ),
+        )
     moved = settings.move_clock(session, clock, to=target)
     audit.record(
         session,

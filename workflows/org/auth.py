@@ -22,6 +22,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.models import table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import AccountLocked, NotFound, Unauthenticated, ValidationFailed
+from workflows.messages import t
 from workflows.org import service as org
 from workflows.org.models import ApiToken, LoginSession, User
 
@@ -243,13 +244,13 @@ def issue_token(
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(
-            "a token needs a name",
-            [{"field": "name", "message": "说明令牌的用途，如“档案系统对接”"}],
+            t("令牌须有名称"),
+            [{"field": "name", "message": t("说明令牌的用途，如“档案系统对接”")}],
         )
     if days is not None and not 1 <= days <= 366:
         raise ValidationFailed(
-            "token lifetime out of range",
-            [{"field": "days", "message": "1 到 366 天，或不填表示长期有效"}],
+            t("令牌有效期超出范围"),
+            [{"field": "days", "message": t("1 到 366 天，或不填表示长期有效")}],
         )
     user = org.user_by_name(session, username)
     now = clock.now()
@@ -306,7 +307,7 @@ def revoke_token(session: Session, *, username: str, token_id: int, clock: Clock
     user = org.user_by_name(session, username)
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(t("令牌 %(token_id)s 不存在", token_id=token_id))
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         audit.record(

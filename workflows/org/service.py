@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from workflows.engine.clock import Clock
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 
@@ -26,10 +27,16 @@ def add_unit(
     """A new org unit under its parent; flushes."""
     if level not in LEVELS:
         raise ValidationFailed(
-            "unknown level", [{"field": "level", "message": f"one of {', '.join(LEVELS)}"}]
+            t("未知的单位层级"),
+            [
+                {
+                    "field": "level",
+                    "message": t("应为以下之一：%(choices)s", choices=", ".join(LEVELS)),
+                }
+            ],
         )
     if parent_code is not None and session.get(OrgUnit, parent_code) is None:
-        raise NotFound(f"org unit {parent_code} not found")
+        raise NotFound(t("单位 %(code)s 不存在", code=parent_code))
     unit = OrgUnit(code=code, name=name, level=level, parent_code=parent_code)
     session.add(unit)
     session.flush()
@@ -39,7 +46,7 @@ def add_unit(
 def unit(session: Session, code: str) -> OrgUnit:
     found = session.get(OrgUnit, code)
     if found is None:
-        raise NotFound(f"org unit {code} not found")
+        raise NotFound(t("单位 %(code)s 不存在", code=code))
     return found
 
 
@@ -80,11 +87,17 @@ def add_user(
     """A user with an argon2-hashed password (`post`: their 职务, if any); flushes."""
     if role not in ROLES:
         raise ValidationFailed(
-            "unknown role", [{"field": "role", "message": f"one of {', '.join(ROLES)}"}]
+            t("未知的角色"),
+            [
+                {
+                    "field": "role",
+                    "message": t("应为以下之一：%(choices)s", choices=", ".join(ROLES)),
+                }
+            ],
         )
     if len(password) < 8:
         raise ValidationFailed(
-            "password too short", [{"field": "password", "message": "at least 8 characters"}]
+            t("密码太短"), [{"field": "password", "message": t("至少 8 个字符")}]
         )
     unit(session, org_unit_code)
     user = User(
@@ -107,7 +120,7 @@ def set_password(user: User, password: str, *, hasher: PasswordHasher) -> None:
     """Replaces the user's password by an argon2 hash of a new one of at least 8 characters."""
     if len(password) < 8:
         raise ValidationFailed(
-            "password too short", [{"field": "password", "message": "at least 8 characters"}]
+            t("密码太短"), [{"field": "password", "message": t("至少 8 个字符")}]
         )
     user.password_hash = hasher.hash(password)
 
@@ -136,5 +149,5 @@ def check_password(user: User, password: str) -> bool:
 def user_by_name(session: Session, username: str) -> User:
     found = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"user {username} not found")
+        raise NotFound(t("用户 %(username)s 不存在", username=username))
     return found

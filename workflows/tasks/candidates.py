@@ -22,6 +22,7 @@ from workflows.cases.models import CaseFile
 from workflows.engine import versions
 from workflows.engine.models import HumanTask, Instance, ProcessVersion
 from workflows.errors import DomainError, NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.org import people
 from workflows.org.models import OrgUnit, User
 from workflows.tasks import service as work
@@ -117,7 +118,7 @@ def _reviewers(
 def _facts(session: Session, task: HumanTask) -> access.TaskFacts:
     facts = access.task_facts(session, task.id)
     if facts is None:
-        raise NotFound(f"task {task.id} not found")
+        raise NotFound(t("任务 %(task_id)s 不存在", task_id=task.id))
     return facts
 
 

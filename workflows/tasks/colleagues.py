@@ -25,6 +25,7 @@ from workflows.cases.models import Appeal, CaseFile
 from workflows.engine import instances
 from workflows.engine.models import HumanTask
 from workflows.errors import Conflict, Forbidden, TaskAlreadyCompleted, ValidationFailed
+from workflows.messages import t
 from workflows.org import people as org_people
 from workflows.org import service as org
 from workflows.org.models import OrgUnit, User
@@ -66,14 +67,20 @@ def held_step(session: Session, *, principal: Principal, task_id: int, verb: str
     session.refresh(task)
     if task.state == "completed":
         raise TaskAlreadyCompleted(
-            f"任务「{task.name}」已由{org_people.label(session, task.completed_by)}办结"
+            t(
+                "任务「%(name)s」已由%(who)s办结",
+                name=task.name,
+                who=org_people.label(session, task.completed_by),
+            )
         )
     if task.state != "open":
-        raise Conflict(f"任务「{task.name}」已取消（流程已走向别处）")
+        raise Conflict(t("任务「%(name)s」已取消（流程已走向别处）", name=task.name))
     try:
         access.check_may_complete(session, principal, task)
     except Forbidden as err:
-        raise Forbidden(f"只有本步骤的办理人可以{verb}：{err.message}") from None
+        raise Forbidden(
+            t("只有本步骤的办理人可以%(verb)s：%(message)s", verb=verb, message=err.message)
+        ) from None
     return step_of(session, task)
 
 

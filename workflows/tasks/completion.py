@@ -24,6 +24,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import NotFound, TaskAlreadyCompleted
+from workflows.messages import t
 from workflows.org import people
 
 _TASKS = table_of(HumanTask)
@@ -57,7 +58,7 @@ def complete(
 
     It is the last change of its transaction: the caller commits right after."""
     if not 0 < task_id <= access.MAX_ID:
-        raise NotFound(f"没有编号为 {task_id} 的任务")
+        raise NotFound(t("没有编号为 %(task_id)s 的任务", task_id=task_id))
     checked: list[TaskFacts] = []
 
     def authorize() -> None:
@@ -101,9 +102,15 @@ def _closed(session: Session, task_id: int, clock: Clock) -> TaskAlreadyComplete
     task = session.get(HumanTask, task_id, populate_existing=True)
     if task is None or task.state != "completed" or task.completed_at is None:
         name = task.name if task is not None else task_id
-        return TaskAlreadyCompleted(f"任务「{name}」已取消（流程已走向别处），未能提交")
+        return TaskAlreadyCompleted(
+            t("任务「%(name)s」已取消（流程已走向别处），未能提交", name=name)
+        )
     at = task.completed_at.astimezone(clock.tz)
     return TaskAlreadyCompleted(
-        f"任务「{task.name}」已由{people.label(session, task.completed_by)}"
-        f"于 {at:%Y-%m-%d %H:%M} 办结，未能提交"
+        t(
+            "任务「%(name)s」已由%(who)s于 %(at)s 办结，未能提交",
+            name=task.name,
+            who=people.label(session, task.completed_by),
+            at=f"{at:%Y-%m-%d %H:%M}",
+        )
     )

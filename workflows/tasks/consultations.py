@@ -26,6 +26,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import Conflict, Forbidden, NotFound, OpinionsMissing, ValidationFailed
+from workflows.messages import t
 from workflows.tasks import colleagues, notifications
 from workflows.tasks.models import (
     CONSULTATION_ANSWERED,
@@ -116,9 +117,21 @@ def answer(
         )
     ).scalar_one_or_none()
     if mine is None:
-        raise Forbidden(f"第 {row.id} 号征求意见没有征求 {principal.username} 的意见")
+        raise Forbidden(
+            t(
+                "第 %(id)s 号征求意见没有征求 %(username)s 的意见",
+                id=row.id,
+                username=principal.username,
+            )
+        )
     if mine.answered_at is not None:
-        raise Conflict(f"你已于 {mine.answered_at:%Y-%m-%d %H:%M} 回复过第 {row.id} 号征求意见")
+        raise Conflict(
+            t(
+                "你已于 %(answered_at)s 回复过第 %(id)s 号征求意见",
+                answered_at=f"{mine.answered_at:%Y-%m-%d %H:%M}",
+                id=row.id,
+            )
+        )
     _refuse_closed(row)
     task = _open_task(session, row)
     mine.opinion = _text(opinion, field="opinion", what="意见")
@@ -165,7 +178,7 @@ def withdraw(
     task = _open_task(session, row)
     if not may_withdraw(session, principal, row, task):
         asker = colleagues.people(session, [row.asked_by])[row.asked_by].label
-        raise Forbidden(f"只有加签人{asker}或本步骤的办理人可以撤回征求意见")
+        raise Forbidden(t("只有加签人%(asker)s或本步骤的办理人可以撤回征求意见", asker=asker))
     who = colleagues.people(session, [principal.username])[principal.username].label
     _close(
         session,
@@ -288,9 +301,10 @@ def opinions_missing(session: Session, *, task_id: int) -> OpinionsMissing | Non
         return None
     named = colleagues.people(session, waiting)
     return OpinionsMissing(
-        "加签尚未完成，不能办理："
-        f"{'、'.join(named[u].label for u in waiting)} 的意见尚未回复。"
-        "请待其回复，或撤回征求意见后再办理"
+        t(
+            "加签尚未完成，不能办理：%(items)s 的意见尚未回复。请待其回复，或撤回征求意见后再办理",
+            items="、".join(named[u].label for u in waiting),
+        )
     )
 
 
@@ -314,7 +328,7 @@ def visible(session: Session, principal: Principal, consultation_id: int) -> Con
         session.get(Consultation, consultation_id) if 0 < consultation_id <= access.MAX_ID else None
     )
     if row is None or not _sees(session, principal, row):
-        raise NotFound(f"征求意见 {consultation_id} 不存在")
+        raise NotFound(t("征求意见 %(consultation_id)s 不存在", consultation_id=consultation_id))
     return row
 
 
@@ -345,9 +359,15 @@ def _locked(session: Session, principal: Principal, consultation_id: int) -> Con
 
 def _refuse_closed(row: Consultation) -> None:
     if row.state == CONSULTATION_WITHDRAWN:
-        raise Conflict(f"第 {row.id} 号征求意见已由 {row.withdrawn_by} 撤回")
+        raise Conflict(
+            t(
+                "第 %(id)s 号征求意见已由 %(withdrawn_by)s 撤回",
+                id=row.id,
+                withdrawn_by=row.withdrawn_by,
+            )
+        )
     if row.state != CONSULTATION_OPEN:
-        raise Conflict(f"第 {row.id} 号征求意见已全部回复")
+        raise Conflict(t("第 %(id)s 号征求意见已全部回复", id=row.id))
 
 
 def _open_task(session: Session, row: Consultation) -> HumanTask:
@@ -356,7 +376,11 @@ def _open_task(session: Session, row: Consultation) -> HumanTask:
     session.refresh(task)
     if task.state != "open":
         raise Conflict(
-            f"步骤「{task.name}」已{'办结' if task.state == 'completed' else '取消'}，征求意见已失效"
+            t(
+                "步骤「%(name)s」已%(value)s，征求意见已失效",
+                name=task.name,
+                value="办结" if task.state == "completed" else "取消",
+            )
         )
     return task
 

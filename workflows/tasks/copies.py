@@ -15,6 +15,7 @@ from workflows.access import Principal
 from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.tasks import colleagues, notifications
 from workflows.tasks.models import TaskCopy
 
@@ -103,7 +104,7 @@ def mark_read(session: Session, *, principal: Principal, copy_id: int, clock: Cl
     """The copied colleague marks their copy read (once; later marks change nothing)."""
     row = session.get(TaskCopy, copy_id) if 0 < copy_id <= access.MAX_ID else None
     if row is None or row.username != principal.username:
-        raise NotFound(f"抄送 {copy_id} 不存在")
+        raise NotFound(t("抄送 %(copy_id)s 不存在", copy_id=copy_id))
     if row.read_at is None:
         row.read_at = clock.now()
         session.flush()

@@ -46,6 +46,7 @@ from workflows.engine.models import (
     TaskAlarm,
 )
 from workflows.errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
+from workflows.messages import t
 from workflows.org import people
 from workflows.tasks import consultations, notifications
 from workflows.tasks.models import GoingBack, TaskDraft
@@ -139,14 +140,20 @@ def withdraw(
     task, locked = _locked_task(session, principal, task_id)
     if task.state != "completed":
         raise Conflict(
-            f"「{task.name}」尚未办结，无需撤回" if task.state == "open" else _gone(task)
+            t("「%(name)s」尚未办结，无需撤回", name=task.name)
+            if task.state == "open"
+            else _gone(task)
         )
     if task.completed_by != principal.username:
         raise Forbidden(
-            f"只有办理人{people.label(session, task.completed_by)}可以撤回「{task.name}」"
+            t(
+                "只有办理人%(who)s可以撤回「%(name)s」",
+                who=people.label(session, task.completed_by),
+                name=task.name,
+            )
         )
     if locked.status != "running":
-        raise Conflict(f"流程已办结：不能撤回「{task.name}」")
+        raise Conflict(t("流程已办结：不能撤回「%(name)s」", name=task.name))
 
     def choose(run: engine.Run) -> HumanTask:
         if _latest_row(
@@ -157,7 +164,13 @@ def withdraw(
         done = [f for f in followers if f.completed]
         if done:
             names = "、".join(_name_of(session, task.instance_id, f.id) for f in done)
-            raise Conflict(f"后续步骤「{names}」已经办理：不能撤回「{task.name}」")
+            raise Conflict(
+                t(
+                    "后续步骤「%(names)s」已经办理：不能撤回「%(name)s」",
+                    names=names,
+                    name=task.name,
+                )
+            )
         refusal = _refusal(session, run, task) or _taken_up(session, task.instance_id, followers)
         if refusal:
             raise Conflict(refusal)
@@ -480,9 +493,13 @@ def _locked_task(
 def _closed(session: Session, task: HumanTask) -> Conflict:
     if task.state == "completed":
         return TaskAlreadyCompleted(
-            f"「{task.name}」已由{people.label(session, task.completed_by)}办结：不能再退回"
+            t(
+                "「%(name)s」已由%(who)s办结：不能再退回",
+                name=task.name,
+                who=people.label(session, task.completed_by),
+            )
         )
-    return Conflict(f"「{task.name}」已取消（流程已走向别处）")
+    return Conflict(t("「%(name)s」已取消（流程已走向别处）", name=task.name))
 
 
 def _gone(task: HumanTask) -> str:

@@ -41,6 +41,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.db import Database
 from workflows.engine.models import AuditEvent, HumanTask, table_of
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.org.models import User
 from workflows.tasks import outbox, queues
 from workflows.tasks.models import Notification
@@ -81,8 +82,13 @@ def notify(
     configured, the notice's e-mail is queued with it (`outbox.enqueue`)."""
     if kind not in KINDS:
         raise ValidationFailed(
-            f"unknown notification kind {kind!r}",
-            [{"field": "kind", "message": f"one of {', '.join(KINDS)}"}],
+            t("未知的通知类型 %(kind)r", kind=kind),
+            [
+                {
+                    "field": "kind",
+                    "message": t("应为以下之一：%(choices)s", choices=", ".join(KINDS)),
+                }
+            ],
         )
     conn = session.connection()
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert

@@ -21,6 +21,7 @@ from workflows.engine import functions
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, ProcessVersion, table_of
 from workflows.errors import UnknownCalendarYear, ValidationFailed
+from workflows.messages import t
 from workflows.org.models import OrgUnit
 
 QUEUES = ("mine", "role", "done")
@@ -58,7 +59,13 @@ def _filtered(
     ordered as the queue asks."""
     if filters.queue not in QUEUES:
         raise ValidationFailed(
-            "unknown queue", [{"field": "queue", "message": f"one of {', '.join(QUEUES)}"}]
+            t("未知的队列"),
+            [
+                {
+                    "field": "queue",
+                    "message": t("应为以下之一：%(choices)s", choices=", ".join(QUEUES)),
+                }
+            ],
         )
     if filters.queue == "done":
         query = query.where(

@@ -41,6 +41,7 @@ from workflows.errors import (
     TaskAlreadyCompleted,
     ValidationFailed,
 )
+from workflows.messages import t
 from workflows.org import people
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ESCALATION_ROLE, ROLES
@@ -276,7 +277,13 @@ def claim_refusal(
     """Why the principal may not claim the task besides `access.work_refusal`: someone else holds
     it (`holder`: how to name them, 姓名（单位·岗位）; their username if not given)."""
     if task.assignee and task.assignee != principal.username:
-        return Conflict(f"任务「{task.name}」已由{holder or task.assignee}认领办理")
+        return Conflict(
+            t(
+                "任务「%(name)s」已由%(value)s认领办理",
+                name=task.name,
+                value=holder or task.assignee,
+            )
+        )
     return None
 
 
@@ -286,12 +293,20 @@ def unclaim_refusal(
     """Why the principal may not release the task (取消认领): nobody holds it, or not they nor
     the owner who delegated it, or the process named its assignee."""
     if task.assignee is None:
-        return Conflict(f"任务「{task.name}」尚无人认领，无需取消认领")
+        return Conflict(t("任务「%(name)s」尚无人认领，无需取消认领", name=task.name))
     who = holder or task.assignee
     if principal.username not in (task.assignee, task.owner):
-        return Forbidden(f"任务「{task.name}」由{who}办理：只有办理人或委派人可以取消认领")
+        return Forbidden(
+            t(
+                "任务「%(name)s」由%(who)s办理：只有办理人或委派人可以取消认领",
+                name=task.name,
+                who=who,
+            )
+        )
     if fixed:
-        return Forbidden(f"任务「{task.name}」由流程指定{who}办理，不能取消认领")
+        return Forbidden(
+            t("任务「%(name)s」由流程指定%(who)s办理，不能取消认领", name=task.name, who=who)
+        )
     return None
 
 
@@ -310,12 +325,24 @@ def reassign_refusal(
     if principal.username not in (task.assignee, task.owner):
         if task.assignee:
             return Forbidden(
-                f"任务「{task.name}」由{holder or task.assignee}办理：只有办理人或委派人可以{verb}"
+                t(
+                    "任务「%(name)s」由%(value)s办理：只有办理人或委派人可以%(verb)s",
+                    name=task.name,
+                    value=holder or task.assignee,
+                    verb=verb,
+                )
             )
         if work is not None:
             return work
     if fixed:
-        return Forbidden(f"任务「{task.name}」由流程指定{holder or task.assignee}办理，不能{verb}")
+        return Forbidden(
+            t(
+                "任务「%(name)s」由流程指定%(value)s办理，不能%(verb)s",
+                name=task.name,
+                value=holder or task.assignee,
+                verb=verb,
+            )
+        )
     return None
 
 
@@ -323,8 +350,12 @@ def urge_refusal(principal: Principal, task: Held) -> Forbidden | None:
     """Only a supervisor over the task's unit urges (催办) it."""
     if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
         return Forbidden(
-            f"只有对 {task.org_unit} 有监督权的监督人员可以催办：{principal.username} 是"
-            f"{ROLES.get(principal.role, principal.role)}人员"
+            t(
+                "只有对 %(org_unit)s 有监督权的监督人员可以催办：%(username)s 是%(get)s人员",
+                org_unit=task.org_unit,
+                username=principal.username,
+                get=ROLES.get(principal.role, principal.role),
+            )
         )
     return None
 
@@ -333,7 +364,9 @@ def escalate_refusal(principal: Principal, task: Held, *, now: datetime) -> Doma
     """督办上报 is an urge of overdue work only."""
     refused = urge_refusal(principal, task)
     if refused is None and not is_overdue(task, now):
-        return Conflict(f"任务「{task.name}」尚未逾期：督办上报只用于逾期任务，未逾期的请催办")
+        return Conflict(
+            t("任务「%(name)s」尚未逾期：督办上报只用于逾期任务，未逾期的请催办", name=task.name)
+        )
     return refused
 
 
@@ -356,10 +389,14 @@ def _open_task(
     session.refresh(task)
     if task.state == "completed":
         raise TaskAlreadyCompleted(
-            f"任务「{task.name}」已由{people.label(session, task.completed_by)}办结"
+            t(
+                "任务「%(name)s」已由%(who)s办结",
+                name=task.name,
+                who=people.label(session, task.completed_by),
+            )
         )
     if task.state != "open":
-        raise Conflict(f"任务「{task.name}」已取消（流程已走向别处）")
+        raise Conflict(t("任务「%(name)s」已取消（流程已走向别处）", name=task.name))
     return task, locked
 
 
@@ -430,14 +467,14 @@ def _eligible(
         return ValidationFailed(message, [{"field": "username", "message": message}])
 
     if not username:
-        raise refuse(f"请指定{verb}给谁")
+        raise refuse(t("请指定%(verb)s给谁", verb=verb))
     try:
         target = access.principal_for(session, username=username)
     except NotFound:
-        raise refuse(f"用户 {username} 不存在或已停用") from None
+        raise refuse(t("用户 %(username)s 不存在或已停用", username=username)) from None
     facts = access.task_facts(session, task.id)
     if facts is None:
-        raise NotFound(f"task {task.id} not found")
+        raise NotFound(t("任务 %(task_id)s 不存在", task_id=task.id))
     refused = target_refusal(
         session, principal, facts, target, verb=verb, name=people.label(session, username)
     )

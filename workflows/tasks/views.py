@@ -30,6 +30,7 @@ from workflows.engine import spiff, time_limits, versions
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, ProcessVersion, TaskAlarm, table_of
 from workflows.errors import NotFound
+from workflows.messages import t
 from workflows.org import people
 from workflows.roles import ROLES
 from workflows.tasks import (
@@ -522,7 +523,7 @@ def _detail_row(session: Session, principal: Principal, task_id: int) -> Any:
             .where(_TASKS.c.id == task_id)
         ).first()
     if row is None or not _visible(principal, row):
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(t("任务 %(task_id)s 不存在", task_id=task_id))
     return row
 
 
