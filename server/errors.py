@@ -22,12 +22,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-<<<<<<< HEAD
-from workflows.engine import db, form_messages
-=======
 from workflows import messages
-from workflows.engine import db
->>>>>>> raises-en
+from workflows.engine import db, form_messages
 from workflows.errors import (
     AccountLocked,
     ClockNotAdjustable,
