@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from server import auth
+from server.errors import said
 from server.schemas import DayArgs, DeadlinesArgs, YearArgs
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
@@ -365,7 +366,7 @@ def admin_time_limit_reset(process_key: str, element: str) -> Any:
             )
     except ValidationFailed as err:
         return _deadlines_page(
-            status=422, step=(process_key, element), step_errors={"form": err.message}
+            status=422, step=(process_key, element), step_errors={"form": said(err.message)}
         )
     return redirect_with(
         url_for("ui.admin_deadlines") + f"#limit-{process_key}-{element}",

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from server import auth
+from server.errors import said
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from server.ui.layout import ROLE_LABELS
@@ -223,14 +224,16 @@ def _placed(role: str, kind: str, err: ValidationFailed) -> tuple[dict[str, str]
     known = set(_fields(role, kind))
     errors: dict[str, str] = {}
     top: list[str] = []
-    for item in err.errors or [{"field": "", "message": err.message}]:
+    for item in err.errors or [{"field": "", "message": said(err.message)}]:
         name = "kind" if item["field"] == "process" else item["field"]
         if name in known:
             errors[name] = (
-                f"{errors[name]}；{item['message']}" if name in errors else item["message"]
+                f"{errors[name]}；{said(item['message'])}"
+                if name in errors
+                else said(item["message"])
             )
         else:
-            top.append(item["message"])
+            top.append(said(item["message"]))
     return errors, top
 
 

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth
+from server.errors import said
 from server.ui import my_cases
 from server.ui.case_new import button_label
 from server.ui.common import bp, redirect_with
@@ -131,11 +132,11 @@ class Filing:
 def _filing(values: dict[str, str], err: ValidationFailed, known: tuple[str, ...]) -> Filing:
     errors: dict[str, list[str]] = {}
     top = []
-    for item in err.errors or [{"field": "", "message": err.message}]:
+    for item in err.errors or [{"field": "", "message": said(err.message)}]:
         if item["field"] in known:
-            errors.setdefault(item["field"], []).append(item["message"])
+            errors.setdefault(item["field"], []).append(said(item["message"]))
         else:
-            top.append(item["message"])
+            top.append(said(item["message"]))
     return Filing(values, errors, top)
 
 

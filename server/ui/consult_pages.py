@@ -12,6 +12,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
+from server.errors import said
 from server.ui import task_page
 from server.ui.common import bp, redirect_with
 from server.ui.form_errors import require_token
@@ -23,10 +24,10 @@ PER_PAGE = 30
 
 def _refused(err: ValidationFailed) -> dict[str, str]:
     """Each field's first message (users, question, note, opinion)."""
-    said: dict[str, str] = {}
+    found: dict[str, str] = {}
     for problem in err.errors:
-        said.setdefault(problem["field"], problem["message"])
-    return said or {"users": err.message}
+        found.setdefault(problem["field"], said(problem["message"]))
+    return found or {"users": said(err.message)}
 
 
 @bp.post("/tasks/<int:task_id>/consult")

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth, transfer
+from server.errors import said
 from server.ui import form_errors
 from server.ui.common import again, bp, case_or_task, redirect_with
 from workflows.access import Principal
@@ -85,7 +86,9 @@ def case_document_add(case_id: int) -> Any:
             {"action": "add", "title": title, "errors": form_errors.of_domain(err)},
         )
     except Conflict as err:  # the case was closed meanwhile
-        return redirect_with(case_or_task(case_id, task_id, "documents"), err.message, "error")
+        return redirect_with(
+            case_or_task(case_id, task_id, "documents"), said(err.message), "error"
+        )
     return redirect_with(
         case_or_task(case_id, task_id, "documents"), _("已添加材料：%(name)s", name=name), "success"
     )
@@ -112,7 +115,9 @@ def document_withdraw(document_id: int) -> Any:
                 session, principal=principal, document_id=document_id
             ).document.case_id
         if isinstance(err, Conflict):
-            return redirect_with(case_or_task(case_id, task_id, "documents"), err.message, "error")
+            return redirect_with(
+                case_or_task(case_id, task_id, "documents"), said(err.message), "error"
+            )
         return again(
             case_id,
             task_id,

@@ -15,6 +15,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
+from server.errors import said
 from server.ui import form_errors, i18n, schema_form
 from server.ui.common import bp
 from workflows import access
@@ -171,7 +172,7 @@ def form_design_preview(stem: str) -> Any:
             "_form_preview.html",
             fields=[],
             title="",
-            errors={e["field"]: e["message"] for e in err.errors},
+            errors={e["field"]: said(e["message"]) for e in err.errors},
         ), 422
     assert isinstance(schema, dict) and isinstance(ui, dict)  # check_form saw to it
     checked = bool(body.get("check"))

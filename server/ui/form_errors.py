@@ -12,7 +12,7 @@ from flask import request
 from marshmallow import Schema, ValidationError
 
 from server import auth
-from server.errors import field_map
+from server.errors import field_map, said
 from workflows.errors import Forbidden, ValidationFailed
 
 
@@ -45,6 +45,8 @@ def of_domain(err: ValidationFailed) -> dict[str, str]:
     for item in err.errors:
         name = str(item.get("field", "form"))
         found[name] = (
-            f"{found[name]}；{item['message']}" if name in found else str(item.get("message", ""))
+            f"{found[name]}；{said(item['message'])}"
+            if name in found
+            else said(str(item.get("message", "")))
         )
-    return found or {"form": err.message}
+    return found or {"form": said(err.message)}

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth, transfer
+from server.errors import said
 from server.ui import form_errors
 from server.ui.common import again, bp, case_or_task, redirect_with
 from workflows.access import Principal
@@ -62,7 +63,7 @@ def official_generate(case_id: int) -> Any:
             {"action": "generate", "errors": form_errors.of_domain(err)},
         )
     except Conflict as err:
-        return redirect_with(case_or_task(case_id, task_id, "official"), err.message, "error")
+        return redirect_with(case_or_task(case_id, task_id, "official"), said(err.message), "error")
     pdf.convert_pending(rt.db, clock=rt.clock, case_id=case_id)
     return redirect_with(
         case_or_task(case_id, task_id, "official"),
@@ -97,7 +98,7 @@ def official_receipt(official_id: int) -> Any:
             {"action": "receipt", "official_id": official_id, "errors": form_errors.of_domain(err)},
         )
     except Conflict as err:
-        return redirect_with(case_or_task(case_id, task_id, "official"), err.message, "error")
+        return redirect_with(case_or_task(case_id, task_id, "official"), said(err.message), "error")
     return redirect_with(
         case_or_task(case_id, task_id, "official"), _("已上传签收的送达回证"), "success"
     )

@@ -12,6 +12,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import auth
+from server.errors import said
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from workflows.definitions import catalog, migrations
@@ -48,7 +49,7 @@ def _page(key: str, *, chosen: tuple[int, int] | None, errors: dict[str, str], s
                     clock=rt.clock,
                 )
             except ValidationFailed as err:
-                errors = {e["field"]: e["message"] for e in err.errors}
+                errors = {e["field"]: said(e["message"]) for e in err.errors}
                 status = 422
         done = migrations.history(session, principal=principal, key=key)  # designers only
     return render_template(
@@ -97,7 +98,7 @@ def process_migrate(key: str) -> Any:
                 clock=rt.clock,
             )
     except ValidationFailed as err:
-        errors = {e["field"]: e["message"] for e in err.errors}
+        errors = {e["field"]: said(e["message"]) for e in err.errors}
         return _page(key, chosen=chosen, errors=errors, status=422)
     message = _(
         "已迁移 %(moved)d 个案件到第 %(to)d 版，%(refused)d 个未迁移",
@@ -126,7 +127,7 @@ def process_migration_revert(key: str, migration_id: int) -> Any:
                 clock=rt.clock,
             )
     except (Conflict, NotFound) as err:
-        return redirect_with(target, err.message, "error")
+        return redirect_with(target, said(err.message), "error")
     return redirect_with(
         target,
         _("已撤销迁移：案件回到第 %(n)d 版", n=view.from_version),

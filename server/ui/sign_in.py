@@ -15,6 +15,7 @@ from flask import Response, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 
 from server import auth
+from server.errors import said
 from server.ui.common import bp, redirect_with, safe_next
 from server.ui.layout import home_for
 from workflows.errors import AccountLocked, Unauthenticated
@@ -104,7 +105,7 @@ def login_submit() -> Any:
             opened = sign.open_session(session, user=user, ip=auth.client_ip(), clock=rt.clock)
             home = home_for(user.role)
     if isinstance(refused, AccountLocked):
-        return _form(username=username, errors={"username": refused.message}, status=423)
+        return _form(username=username, errors={"username": said(refused.message)}, status=423)
     if refused is not None:
         return _form(username=username, errors={"password": _("用户名或密码错误")}, status=401)
     response = redirect_with(safe_next(request.form.get("next"), default=home))

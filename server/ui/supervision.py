@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from server import auth
+from server.errors import said
 from server.ui import export
 from server.ui.common import bp, deadline, redirect_with
 from server.ui.layout import ROLE_LABELS
@@ -233,7 +234,8 @@ def _press(task_id: int, action: str) -> Any:
             name = access.get_task(session, principal, task_id).name
     except ValidationFailed as err:
         message = next(
-            (e["message"] for e in err.errors if e["field"] in ("note", "until")), err.message
+            (said(e["message"]) for e in err.errors if e["field"] in ("note", "until")),
+            said(err.message),
         )
         return _overdue_page(
             {
@@ -246,7 +248,7 @@ def _press(task_id: int, action: str) -> Any:
             422,
         )
     except Conflict as err:
-        return redirect_with(back, err.message, "error")
+        return redirect_with(back, said(err.message), "error")
     if action == "escalate":
         return redirect_with(
             back, _("已督办上报：%(name)s（已通知 %(n)d 人）", name=name, n=told), "success"

@@ -9,6 +9,7 @@ from flask import request, url_for
 from flask_babel import gettext as _
 
 from server import auth
+from server.errors import said
 from server.ui import form_errors
 from server.ui.common import bp, redirect_with
 from server.ui.task_page import render
@@ -17,7 +18,7 @@ from workflows.tasks import going_back
 
 
 def _refused(task_id: int, verb: str, err: ValidationFailed, **posted: str) -> Any:
-    errors = {e["field"]: e["message"] for e in err.errors} or {"reason": err.message}
+    errors = {e["field"]: said(e["message"]) for e in err.errors} or {"reason": said(err.message)}
     return render(task_id, going_back={"verb": verb, "errors": errors, **posted}, status=422)
 
 
@@ -42,7 +43,7 @@ def task_return(task_id: int) -> Any:
     except ValidationFailed as err:
         return _refused(task_id, "return", err, to_step=to_step, reason=reason)
     except (Conflict, Forbidden) as err:
-        return redirect_with(url_for("ui.task", task_id=task_id), err.message, "error")
+        return redirect_with(url_for("ui.task", task_id=task_id), said(err.message), "error")
     return redirect_with(url_for("ui.inbox"), _("已退回至「%(name)s」", name=name), "success")
 
 
@@ -61,7 +62,7 @@ def task_withdraw(task_id: int) -> Any:
     except ValidationFailed as err:
         return _refused(task_id, "withdraw", err, reason=reason)
     except (Conflict, Forbidden) as err:
-        return redirect_with(url_for("ui.task", task_id=task_id), err.message, "error")
+        return redirect_with(url_for("ui.task", task_id=task_id), said(err.message), "error")
     return redirect_with(
         url_for("ui.task", task_id=reopened), _("已撤回：%(name)s", name=name), "success"
     )

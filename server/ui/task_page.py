@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from server import auth
+from server.errors import said
 from server.ui import case_pages, form_errors, i18n, schema_form
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
@@ -299,14 +300,14 @@ def task_submit(task_id: int) -> Any:
                     session, principal=principal, task_id=task_id, data=data, clock=rt.clock
                 )
     except _CopyRefused as refused:
-        errors = {e["field"]: e["message"] for e in refused.err.errors}
+        errors = {e["field"]: said(e["message"]) for e in refused.err.errors}
         return _page(
             task_id,
             posted=posted,
             copy_to={
                 "users": copy_users,
                 "note": copy_note,
-                "errors": errors or {"users": refused.err.message},
+                "errors": errors or {"users": said(refused.err.message)},
             },
             status=422,
         )
@@ -314,17 +315,17 @@ def task_submit(task_id: int) -> Any:
         ValidationFailed
     ) as err:  # the form's rules, or a rule of the process's action: nothing stored
         named = {p["field"] for p in unreadable}
-        said = [
+        worded = [
             p
             for p in form_messages.messages(_schema(form), err, gettext=i18n.text)
             if p["field"] not in named
         ]
-        return _page(task_id, posted=posted, errors=unreadable + said, status=422)
+        return _page(task_id, posted=posted, errors=unreadable + worded, status=422)
     except Conflict as err:  # completed by someone else meanwhile: the page shows by whom
         message = (
             _("任务已办结或已取消，未能提交")
             if isinstance(err, TaskAlreadyCompleted)
-            else err.message
+            else said(err.message)
         )
         return redirect_with(url_for("ui.task", task_id=task_id), message, "error")
     here = url_for("ui.task", task_id=task_id)
@@ -356,7 +357,9 @@ def _reassign(task_id: int, verb: str) -> Any:
             name, assignee = task.name, people.label(session, task.assignee)
     except ValidationFailed as err:
         return _page(
-            task_id, reassign={"verb": verb, "username": username, "error": err.message}, status=422
+            task_id,
+            reassign={"verb": verb, "username": username, "error": said(err.message)},
+            status=422,
         )
     done = (
         _("已委派给 %(who)s：%(name)s", who=assignee, name=name)
@@ -393,7 +396,7 @@ def task_comment(task_id: int) -> Any:
         with auth.writing() as (session, principal):
             work.comment(session, principal=principal, task_id=task_id, body=body, clock=rt.clock)
     except ValidationFailed as err:
-        return _page(task_id, comment={"body": body, "error": err.message}, status=422)
+        return _page(task_id, comment={"body": body, "error": said(err.message)}, status=422)
     return redirect_with(
         url_for("ui.task", task_id=task_id) + "#comments", _("评论已发表"), "success"
     )
