@@ -25,7 +25,7 @@ from workflows.cases.models import CaseFile
 from workflows.cases.service import DEADLINE_DEFAULTS, deadline_settings
 from workflows.engine import audit, settings
 from workflows.engine.clock import Clock, parse_duration
-from workflows.engine.models import AuditEvent, Instance
+from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import ClockNotAdjustable, NotFound, ValidationFailed
 from workflows.org import people
 from workflows.org import service as org
@@ -452,6 +452,7 @@ class AuditEntry:
     object_id: str
     instance_id: int | None
     detail: dict[str, Any]
+    form: dict[str, Any]  # the fields of the pinned form whose data the detail holds, if any
     detail_pairs: list[tuple[str, str]]
     detail_text: str
     hash: str
@@ -482,7 +483,33 @@ def audit_rows(
         query = query.where(AuditEvent.at < filters.until)
     found = paging.paginate(session, query, page=page, per_page=per_page, key=AuditEvent.id)
     names = people.labels(session, (row.AuditEvent.actor for row in found.items))
-    return found.map(lambda row: _entry(row.AuditEvent, names))
+    forms = _step_forms(session, [row.AuditEvent for row in found.items])
+    return found.map(lambda row: _entry(row.AuditEvent, names, forms))
+
+
+def _step_forms(session: Session, rows: list[AuditEvent]) -> dict[int, dict[str, Any]]:
+    """The fields of the form pinned in its instance's version, per task row holding form
+    data (by row id), so that the data reads by the fields' titles."""
+    asked = {
+        r.id: int(r.object_id)
+        for r in rows
+        if r.object_type == "task" and r.object_id.isdigit() and '"data"' in (r.detail or "")
+    }
+    if not asked:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    pinned = session.execute(
+        select(HumanTask.id, HumanTask.form, ProcessVersion.forms_json)
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+        .where(HumanTask.id.in_(set(asked.values())), HumanTask.form.is_not(None))
+    )
+    for task_id, form, forms_json in pinned:
+        schema = json.loads(forms_json or "{}").get(form)
+        fields = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(fields, dict):
+            found[task_id] = fields
+    return {row_id: found[task_id] for row_id, task_id in asked.items() if task_id in found}
 
 
 def _case_rows(session: Session, number: str) -> ColumnElement[bool]:
@@ -499,8 +526,9 @@ def _case_rows(session: Session, number: str) -> ColumnElement[bool]:
     return about_case | (AuditEvent.instance_id == case.instance_id)
 
 
-def _entry(r: AuditEvent, names: people.Labels) -> AuditEntry:
+def _entry(r: AuditEvent, names: people.Labels, forms: dict[int, dict[str, Any]]) -> AuditEntry:
     detail = json.loads(r.detail or "{}")
+    form = forms.get(r.id, {})
     return AuditEntry(
         id=r.id,
         at=r.at,
@@ -513,7 +541,8 @@ def _entry(r: AuditEvent, names: people.Labels) -> AuditEntry:
         object_id=r.object_id,
         instance_id=r.instance_id,
         detail=detail,
-        detail_pairs=audit_labels.detail_pairs(detail),
+        form=form,
+        detail_pairs=audit_labels.detail_pairs(detail, form=form),
         detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True),
         hash=r.hash,
     )
