@@ -188,6 +188,7 @@ DETAIL_LABELS: dict[str, str] = {
     "result": "结果",
     "revision": "修订号",
     "role": "角色",
+    "seq": "实例版本",
     "step": "步骤",
     "source": "线索来源",
     "step_name": "步骤",
@@ -224,6 +225,8 @@ YES_NO = {True: "是", False: "否"}
 NOTHING = {None: "无"}
 #: The detail key that holds a step's form data, named by the form's titles and choices.
 FORM_DATA = "data"
+#: The detail key that holds a task's element id, shown as the step's name when known.
+STEP = "task"
 
 
 def _same(text: str) -> str:
@@ -244,14 +247,21 @@ def detail_pairs(
     detail: Mapping[str, Any],
     *,
     form: Mapping[str, Any] | None = None,
+    step: str | None = None,
     translate: Callable[[str], str] = _same,
 ) -> list[tuple[str, str]]:
     """A row's detail as (labelled key, readable value) pairs, in the order written. `form`:
     the fields (a JSON Schema's properties) of the form whose data the detail holds
-    (`FORM_DATA`), which name its keys and choices; `translate`: the page's catalog, applied
-    to every label (kept Chinese when not given)."""
+    (`FORM_DATA`), which name its keys and choices; `step`: the name of the step whose
+    element id the detail's `task` holds; `translate`: the page's catalog, applied to every
+    label (kept Chinese when not given)."""
     return [
-        (translate(DETAIL_LABELS.get(key, key)), _value(key, value, form or {}, translate))
+        (
+            translate(DETAIL_LABELS.get(key, key)),
+            translate(step)
+            if key == STEP and step and isinstance(value, str)
+            else _value(key, value, form or {}, translate),
+        )
         for key, value in detail.items()
     ]
 

@@ -88,7 +88,9 @@ def _second(item: tuple[str, str]) -> str:
 @bp.app_template_filter("audit_pairs")
 def audit_pairs(entry: admin.AuditEntry) -> list[tuple[str, str]]:
     """A row's detail as labelled pairs in the page's language (form data by its titles)."""
-    return audit_labels.detail_pairs(entry.detail, form=entry.form, translate=_label)
+    return audit_labels.detail_pairs(
+        entry.detail, form=entry.form, step=entry.step, translate=_label
+    )
 
 
 def _label(text: str) -> str:

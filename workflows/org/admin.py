@@ -453,6 +453,7 @@ class AuditEntry:
     instance_id: int | None
     detail: dict[str, Any]
     form: dict[str, Any]  # the fields of the pinned form whose data the detail holds, if any
+    step: str | None  # the name of the task's step, for a row about a task
     detail_pairs: list[tuple[str, str]]
     detail_text: str
     hash: str
@@ -483,32 +484,29 @@ def audit_rows(
         query = query.where(AuditEvent.at < filters.until)
     found = paging.paginate(session, query, page=page, per_page=per_page, key=AuditEvent.id)
     names = people.labels(session, (row.AuditEvent.actor for row in found.items))
-    forms = _step_forms(session, [row.AuditEvent for row in found.items])
-    return found.map(lambda row: _entry(row.AuditEvent, names, forms))
+    steps = _steps(session, [row.AuditEvent for row in found.items])
+    return found.map(lambda row: _entry(row.AuditEvent, names, steps))
 
 
-def _step_forms(session: Session, rows: list[AuditEvent]) -> dict[int, dict[str, Any]]:
-    """The fields of the form pinned in its instance's version, per task row holding form
-    data (by row id), so that the data reads by the fields' titles."""
+def _steps(session: Session, rows: list[AuditEvent]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """Per row about a task (by row id): the step's name and the fields of its form as pinned
+    in its instance's version (empty without one), so that the data reads by their titles."""
     asked = {
-        r.id: int(r.object_id)
-        for r in rows
-        if r.object_type == "task" and r.object_id.isdigit() and '"data"' in (r.detail or "")
+        r.id: int(r.object_id) for r in rows if r.object_type == "task" and r.object_id.isdigit()
     }
     if not asked:
         return {}
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, tuple[str, dict[str, Any]]] = {}
     pinned = session.execute(
-        select(HumanTask.id, HumanTask.form, ProcessVersion.forms_json)
+        select(HumanTask.id, HumanTask.name, HumanTask.form, ProcessVersion.forms_json)
         .join(Instance, Instance.id == HumanTask.instance_id)
         .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
-        .where(HumanTask.id.in_(set(asked.values())), HumanTask.form.is_not(None))
+        .where(HumanTask.id.in_(set(asked.values())))
     )
-    for task_id, form, forms_json in pinned:
-        schema = json.loads(forms_json or "{}").get(form)
+    for task_id, name, form, forms_json in pinned:
+        schema = json.loads(forms_json or "{}").get(form) if form else None
         fields = schema.get("properties") if isinstance(schema, dict) else None
-        if isinstance(fields, dict):
-            found[task_id] = fields
+        found[task_id] = (name, fields if isinstance(fields, dict) else {})
     return {row_id: found[task_id] for row_id, task_id in asked.items() if task_id in found}
 
 
@@ -526,9 +524,11 @@ def _case_rows(session: Session, number: str) -> ColumnElement[bool]:
     return about_case | (AuditEvent.instance_id == case.instance_id)
 
 
-def _entry(r: AuditEvent, names: people.Labels, forms: dict[int, dict[str, Any]]) -> AuditEntry:
+def _entry(
+    r: AuditEvent, names: people.Labels, steps: dict[int, tuple[str, dict[str, Any]]]
+) -> AuditEntry:
     detail = json.loads(r.detail or "{}")
-    form = forms.get(r.id, {})
+    step, form = steps.get(r.id, (None, {}))
     return AuditEntry(
         id=r.id,
         at=r.at,
@@ -542,7 +542,8 @@ def _entry(r: AuditEvent, names: people.Labels, forms: dict[int, dict[str, Any]]
         instance_id=r.instance_id,
         detail=detail,
         form=form,
-        detail_pairs=audit_labels.detail_pairs(detail, form=form),
+        step=step,
+        detail_pairs=audit_labels.detail_pairs(detail, form=form, step=step),
         detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True),
         hash=r.hash,
     )
