@@ -59,7 +59,9 @@ def test_case_page_history_and_status_in_english(logged_in: Any, world: World) -
     history = _part(english, 'id="timeline"', "</ol>")
     assert "Opinions requested: Opened" in history
     assert "Request for opinions withdrawn: Opened" in history
-    assert "Not yet answered when withdrawn: " in history
+    # who had not answered, by name, not by username
+    assert "Not yet answered when withdrawn: 第二审查员" in history
+    assert "discipline2.hf" not in history
     assert "Copied to committee hf" in history and "Process started" in history
     people = ("第二审查员", "（合肥市·纪检监察机关）", "（合肥市·党委(党组)）")
     _no_chinese(_text(history, "是否立案？", "请知悉", *people))

@@ -854,8 +854,23 @@ def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
     )
     names = {task_id: name for task_id, (name, _form) in steps.items()}
     schemas = _step_forms(session, case.instance_id, steps)
-    actors = people.labels(session, (row.actor for row in rows))
+    actors = people.labels(session, [*(row.actor for row in rows), *_not_answered(rows)])
     return [_entry(row, names, actors, schemas) for row in rows]
+
+
+def _not_answered(rows: Sequence[AuditEvent]) -> list[str]:
+    """The usernames a withdrawn request for opinions was still waiting for, to be named."""
+    found: list[str] = []
+    for row in rows:
+        if row.action == "consultation.withdraw":
+            try:
+                detail = json.loads(row.detail or "{}")
+            except ValueError:
+                continue
+            missing = detail.get("missing") if isinstance(detail, dict) else None
+            if isinstance(missing, list):
+                found += [str(name) for name in missing]
+    return found
 
 
 def _step_forms(
@@ -962,7 +977,7 @@ def _entry(
         pattern = NOTE_PATTERNS[row.action]
         args = {"from": str(detail.get("corrects_entry_id")), "to": str(detail.get("entry_id"))}
     elif row.action.startswith("consultation.") or row.action == "task.copy":
-        task_id, pattern, args = _working_together(row.action, detail)
+        task_id, pattern, args = _working_together(row.action, detail, actors)
         task_names = {task_id: str(detail.get("step_name"))} if task_id is not None else {}
     task_name = task_names.get(task_id) if task_id is not None else None
     if pattern is not None:
@@ -985,13 +1000,13 @@ def _entry(
 
 
 def _working_together(
-    action: str, detail: dict[str, Any]
+    action: str, detail: dict[str, Any], people_named: Mapping[str, str]
 ) -> tuple[int | None, str | None, dict[str, str]]:
     """The step, and the note's pattern and values, of a 加签 or 抄送 entry: who was asked and
     what, whose opinion and what it says, who was copied with which note."""
     task_id = detail.get("task_id") if isinstance(detail.get("task_id"), int) else None
     names = "、".join(str(n) for n in detail.get("names") or [])
-    missing = "、".join(str(n) for n in detail.get("missing") or [])
+    missing = "、".join(people_named.get(str(n), str(n)) for n in detail.get("missing") or [])
     if action == "consultation.withdraw" and not missing:
         return task_id, NOTE_PATTERNS["all_answered"], {}
     args = {
