@@ -4,9 +4,10 @@ the case timeline alike, so that a code is named once."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from workflows.engine.form_messages import choices
 from workflows.roles import ROLES
 
 #: Every action an audit row records (`audit.record(action=...)`); a test keeps it complete.
@@ -187,6 +188,7 @@ DETAIL_LABELS: dict[str, str] = {
     "result": "结果",
     "revision": "修订号",
     "role": "角色",
+    "seq": "实例版本",
     "step": "步骤",
     "source": "线索来源",
     "step_name": "步骤",
@@ -219,7 +221,16 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "result": {"ok": "成功"},
 }
 VALUE_LABELS["process"] = VALUE_LABELS["kind"]
-_YES_NO = {True: "是", False: "否"}
+YES_NO = {True: "是", False: "否"}
+NOTHING = {None: "无"}
+#: The detail key that holds a step's form data, named by the form's titles and choices.
+FORM_DATA = "data"
+#: The detail key that holds a task's element id, shown as the step's name when known.
+STEP = "task"
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def action_label(action: str) -> str:
@@ -232,22 +243,63 @@ def object_label(object_type: str) -> str:
     return OBJECT_LABELS.get(object_type, object_type)
 
 
-def detail_pairs(detail: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A row's detail as (labelled key, readable value) pairs, in the order written."""
-    return [(DETAIL_LABELS.get(key, key), _value(key, value)) for key, value in detail.items()]
+def detail_pairs(
+    detail: Mapping[str, Any],
+    *,
+    form: Mapping[str, Any] | None = None,
+    step: str | None = None,
+    translate: Callable[[str], str] = _same,
+) -> list[tuple[str, str]]:
+    """A row's detail as (labelled key, readable value) pairs, in the order written. `form`:
+    the fields (a JSON Schema's properties) of the form whose data the detail holds
+    (`FORM_DATA`), which name its keys and choices; `step`: the name of the step whose
+    element id the detail's `task` holds; `translate`: the page's catalog, applied to every
+    label (kept Chinese when not given)."""
+    return [
+        (
+            translate(DETAIL_LABELS.get(key, key)),
+            translate(step)
+            if key == STEP and step and isinstance(value, str)
+            else _value(key, value, form or {}, translate),
+        )
+        for key, value in detail.items()
+    ]
 
 
-def _value(key: str, value: Any) -> str:
+def _form_pairs(
+    data: Mapping[str, Any], form: Mapping[str, Any], translate: Callable[[str], str]
+) -> str:
+    """Form data as 标题：值 pairs: a field by its title, a choice by its label."""
+    shown = []
+    for key, value in data.items():
+        found = form.get(key)
+        field: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        labels = dict(choices(field) or []) if field else {}
+        title = str(field.get("title") or key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value in labels:
+            text = translate(str(labels[value]))
+        else:
+            text = _value(key, value, {}, translate)
+        shown.append(f"{translate(title)}：{text}")
+    return "，".join(shown)
+
+
+def _value(key: str, value: Any, form: Mapping[str, Any], translate: Callable[[str], str]) -> str:
     """One value in words: yes/no for flags, role names, lists joined with 、, nested maps as
-    键：值 pairs, nothing as 无."""
+    键：值 pairs (form data by its fields' titles), nothing as 无."""
     if value is None or value == "" or value == [] or value == {}:
-        return "无"
+        return translate(NOTHING[None])
     if isinstance(value, bool):
-        return _YES_NO[value]
+        return translate(YES_NO[value])
     if isinstance(value, Mapping):
-        return "，".join(f"{label}：{text}" for label, text in detail_pairs(value))
+        if key == FORM_DATA and form:
+            return _form_pairs(value, form, translate)
+        return "，".join(
+            f"{label}：{text}" for label, text in detail_pairs(value, translate=translate)
+        )
     if isinstance(value, list | tuple):
-        return "、".join(_value(key, item) for item in value)
+        return "、".join(_value(key, item, form, translate) for item in value)
     if key == "role":
-        return ROLES.get(str(value), str(value))
-    return VALUE_LABELS.get(key, {}).get(str(value), str(value))
+        return translate(ROLES.get(str(value), str(value)))
+    named = VALUE_LABELS.get(key, {}).get(str(value))
+    return translate(named) if named is not None else str(value)

@@ -11,9 +11,11 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from server import auth
 from server.ui.common import bp, redirect_with, safe_next
+from server.ui.i18n import content
 from workflows import access, audit_labels, paging
 from workflows.engine import audit
 from workflows.org import admin
@@ -22,9 +24,9 @@ PER_PAGE = 50
 TEXT_FILTERS = ("case_number", "actor", "action", "object_type", "object_id")
 #: audit.verify's reasons, for people.
 REASONS = {
-    "link to the previous row is broken": "与上一条记录的链接断开",
-    "row content does not match its hash": "记录内容与其哈希不符（被改动过）",
-    "rows after the last one were removed": "最后一条之后的记录被删除",
+    "link to the previous row is broken": _l("与上一条记录的链接断开"),
+    "row content does not match its hash": _l("记录内容与其哈希不符（被改动过）"),
+    "rows after the last one were removed": _l("最后一条之后的记录被删除"),
 }
 
 
@@ -75,8 +77,24 @@ def _asked() -> tuple[dict[str, str], dict[str, str], admin.AuditFilters, int]:
 
 
 def _options(labels: dict[str, str]) -> list[tuple[str, str]]:
-    """(code, name) choices in the order of their names."""
-    return sorted(labels.items(), key=lambda item: item[1])
+    """(code, name) choices in the page's language, in the order of their names."""
+    return sorted(((code, str(content(name))) for code, name in labels.items()), key=_second)
+
+
+def _second(item: tuple[str, str]) -> str:
+    return item[1]
+
+
+@bp.app_template_filter("audit_pairs")
+def audit_pairs(entry: admin.AuditEntry) -> list[tuple[str, str]]:
+    """A row's detail as labelled pairs in the page's language (form data by its titles)."""
+    return audit_labels.detail_pairs(
+        entry.detail, form=entry.form, step=entry.step, translate=_label
+    )
+
+
+def _label(text: str) -> str:
+    return str(content(text))
 
 
 @bp.get("/admin/audit")
@@ -132,7 +150,7 @@ def admin_audit_verify() -> Any:
         )
     reason = REASONS.get(result.reason, result.reason)
     if result.reason.endswith(" is missing"):
-        reason = "记录缺失"
+        reason = _("记录缺失")
     return redirect_with(
         back,
         _(

@@ -174,7 +174,7 @@ def admin_calendar_clear_day(day: str) -> Any:
     try:
         parsed = date.fromisoformat(day)
     except ValueError as err:
-        raise NotFound(f"{day} 不是日期") from err
+        raise NotFound(_("%(day)s 不是日期", day=day)) from err
     rt = auth.runtime()
     with auth.writing() as (session, principal):
         access.check_may_administer(principal)

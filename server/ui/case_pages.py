@@ -212,8 +212,8 @@ def _filed_on(text: str, today: date) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ValidationFailed(
-            "请填写有效的日期（年-月-日）",
-            [{"field": "filed_on", "message": "请填写有效的日期（年-月-日）"}],
+            _("请填写有效的日期（年-月-日）"),
+            [{"field": "filed_on", "message": _("请填写有效的日期（年-月-日）")}],
         ) from None
 
 

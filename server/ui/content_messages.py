@@ -1,16 +1,22 @@
-"""The names in the process definitions (bpmn/*.bpmn: processes, lanes, tasks, events) and the
-texts of the forms (forms/*.json: titles, help, option labels, rule wordings) as catalog
-messages, so that English pages name processes and steps and show forms in English. `make
-messages` runs these through server/ui/babel.cfg; pages translate a text at render time, and a
-text the catalog lacks (a newly deployed process, a designer's new form) stays as written."""
+"""The names in the process definitions (bpmn/*.bpmn: processes, lanes, tasks, events), the
+texts of the forms (forms/*.json: titles, help, option labels, rule wordings) and the labels of
+coded values kept in workflows/ (statuses, outcomes, kinds, audit actions) as catalog messages,
+so that English pages name processes and steps, show forms and labels in English. `make
+messages` runs these through server/ui/babel.cfg; pages translate a text at render time (the
+`content` and `label` filters), and a text the catalog lacks (a newly deployed process, a
+designer's new form) stays as written. workflows/ also marks the messages it says to people
+with `t("…")` (workflows/messages.py); `extract_workflows` reads both from one file."""
 
 from __future__ import annotations
 
+import ast
+import io
 import json
 import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from babel.messages.extract import extract_python
 from lxml import etree
 
 #: The BPMN elements whose names people read.
@@ -85,3 +91,56 @@ def _form_texts(node: Any, key: str | None) -> Iterator[str]:
         and _CJK.search(node)
     ):
         yield node.strip()
+
+
+def extract_labels(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, None, str, list[str]]]:
+    """babel's extractor interface for workflows/: the Chinese labels of its coded values — the
+    values of its public module-level tables (`STATUS_NAMES = {"open": "办理中", …}`, tuples
+    of rows, nested tables too). workflows/ keeps them as plain Chinese and never imports
+    Flask; pages translate them at render with the `label` filter. Patterns that code fills (`{unit}…`) are left out."""
+    tree = ast.parse(fileobj.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if not isinstance(target, ast.Name) or target.id.startswith("_"):
+            continue
+        if isinstance(value, ast.Dict | ast.Tuple):
+            yield from _table_labels(value)
+
+
+def _table_labels(table: ast.expr) -> Iterator[tuple[int, None, str, list[str]]]:
+    """The Chinese strings among a table's values (a dict's values, a tuple's items), nested."""
+    items = table.values if isinstance(table, ast.Dict) else getattr(table, "elts", [])
+    for value in items:
+        if isinstance(value, ast.Dict | ast.Tuple):
+            yield from _table_labels(value)
+        elif (
+            isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+            and _CJK.search(value.value)
+            and "{" not in value.value
+        ):
+            yield value.lineno, None, value.value, []
+
+
+def extract_workflows(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str | None, Any, Any]]:
+    """babel's extractor for a module of workflows/: its `t("…")` messages and the labels of
+    its tables, unless the section's `data` lists the module (the demo's tables are its data:
+    people's names and posts). babel gives a file to one extractor only, hence both here."""
+    source = fileobj.read()
+    name = str(getattr(fileobj, "name", "")).replace("\\", "/")
+    is_data = any(name.endswith(module) for module in options.get("data", "").split())
+    for line, _function, message, comments in extract_python(
+        io.BytesIO(source), {"t": None}, comment_tags, options
+    ):  # as a plain message: the caller's keywords do not know `t`
+        yield line, None, message, comments
+    if not is_data:
+        yield from extract_labels(io.BytesIO(source), keywords, comment_tags, options)

@@ -83,7 +83,9 @@ def table_file(
 
 def too_many(back: str) -> Response:
     """The answer when a list is longer than EXPORT_MAX: back to the list, saying why."""
-    return redirect_with(back, f"超过 {EXPORT_MAX} 条，无法导出：请先缩小筛选范围", "error")
+    return redirect_with(
+        back, _("超过 %(n)d 条，无法导出：请先缩小筛选范围", n=EXPORT_MAX), "error"
+    )
 
 
 def _cell(value: Any, *, quote_formulas: bool) -> Any:
@@ -96,7 +98,7 @@ def _cell(value: Any, *, quote_formulas: bool) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, (int, float)):
         return value
     text = str(value)

@@ -97,12 +97,14 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     app.jinja_env.filters["content"] = content
+    app.jinja_env.filters["label"] = content
 
 
 def content(text: str | None) -> str | None:
-    """A name from the definitions (a process, a step) in the page's language: the catalog's
-    translation (`make messages` extracts bpmn/*.bpmn), else as written. Plain text, escaped
-    like any data, unlike `_()` whose result the templates trust."""
+    """A name from the definitions (a process, a step) or the label of a coded value from
+    workflows/ (a status, an outcome: the `label` filter) in the page's language: the catalog's
+    translation (`make messages` extracts bpmn/*.bpmn and workflows' tables), else as written.
+    Plain text, escaped like any data, unlike `_()` whose result the templates trust."""
     return _catalog().ugettext(text) if text else text
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from server import auth
@@ -43,14 +44,14 @@ from workflows.tasks.details import RecordedStep
 
 #: Case data shown beside the form as the case's documents (材料), by key.
 DOCUMENTS = {
-    "facts": "问题事实",
-    "evidence": "证据材料",
-    "findings": "调查结论",
-    "report": "所反映的问题",
-    "reasons": "申请理由",
-    "grounds": "申诉理由",
-    "requirements": "整改要求",
-    "proposal": "处理建议",
+    "facts": _l("问题事实"),
+    "evidence": _l("证据材料"),
+    "findings": _l("调查结论"),
+    "report": _l("所反映的问题"),
+    "reasons": _l("申请理由"),
+    "grounds": _l("申诉理由"),
+    "requirements": _l("整改要求"),
+    "proposal": _l("处理建议"),
 }
 _EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 #: The answers of the six-element analysis, shown as the recommendation's grid, not as a record.
@@ -237,7 +238,7 @@ def _documents(
     """The case's materials from its start data, unless a step's answers or the form show them."""
     shown = {e.key for step in recorded for e in step.entries} | {f.path for f in fields}
     return [
-        (label, task.data[key])
+        (str(label), task.data[key])
         for key, label in DOCUMENTS.items()
         if isinstance(task.data.get(key), str) and task.data[key].strip() and key not in shown
     ]

@@ -17,6 +17,7 @@ not see is left out (a linked case) or missing (NotFound).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -112,6 +113,19 @@ LINK_NAMES = {
     "accountability": "问责",
 }
 MESSAGE_LABELS = {tolerance.MESSAGE: "收到容错认定意见"}
+#: The timeline's notes that are worded, by action (`TimelineEntry.note_pattern`); pages put
+#: the pattern in their language and fill it with `note_args`.
+NOTE_PATTERNS = {
+    "task.return": "退回至「%(to)s」：%(reason)s",
+    "instance.migrate": "第 %(from)s 版 → 第 %(to)s 版",
+    "instance.migration_revert": "第 %(from)s 版 → 第 %(to)s 版",
+    "blacklist.correct": "第 %(from)s 条 → 第 %(to)s 条",
+    "consultation.ask": "征求 %(names)s 的意见：%(question)s",
+    "consultation.answer": "%(name)s：%(opinion)s",
+    "consultation.withdraw": "撤回时尚未回复：%(names)s",
+    "all_answered": "撤回时尚未回复：无",  # a withdrawal when every opinion was in
+    "task.copy": "抄送 %(name)s：%(note)s",
+}
 
 #: What a principal may do to a case, as its detail lists them (`CaseDetailView.actions`).
 FILE_APPEAL = "file_appeal"  # 申诉: intake.appellant_refusal, within the appeal window
@@ -534,12 +548,15 @@ class TimelineEntry:
     actor_name: str  # 姓名（单位·岗位）, or the system's own label
     role: str | None
     action: str
-    label: str
+    label: str  # action_name, and the step's name after a ：
+    action_name: str = ""
     task_id: int | None = None
     task_name: str | None = None
     element: str | None = None
     note: str | None = None
     opinion: Opinion | None = None  # a completed step's decision, its parts (the note) apart
+    note_pattern: str | None = None  # a value of NOTE_PATTERNS when the note is worded
+    note_args: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -854,8 +871,23 @@ def timeline(session: Session, case: CaseFile) -> list[TimelineEntry]:
     )
     names = {task_id: name for task_id, (name, _form) in steps.items()}
     schemas = _step_forms(session, case.instance_id, steps)
-    actors = people.labels(session, (row.actor for row in rows))
+    actors = people.labels(session, [*(row.actor for row in rows), *_not_answered(rows)])
     return [_entry(row, names, actors, schemas) for row in rows]
+
+
+def _not_answered(rows: Sequence[AuditEvent]) -> list[str]:
+    """The usernames a withdrawn request for opinions was still waiting for, to be named."""
+    found: list[str] = []
+    for row in rows:
+        if row.action == "consultation.withdraw":
+            try:
+                detail = json.loads(row.detail or "{}")
+            except ValueError:
+                continue
+            missing = detail.get("missing") if isinstance(detail, dict) else None
+            if isinstance(missing, list):
+                found += [str(name) for name in missing]
+    return found
 
 
 def _step_forms(
@@ -932,15 +964,18 @@ def _entry(
     by = detail.get("by") if isinstance(detail.get("by"), dict) else {}
     label = action_label(row.action)
     task_id = int(row.object_id) if row.object_type == "task" and row.object_id.isdigit() else None
-    element = note = decided = None
+    element = note = decided = pattern = None
+    args: dict[str, str] = {}
     if row.object_type == "task":
         element = _text(detail.get("task"))
         if row.action == "task.complete" and task_id is not None and task_id in schemas:
             decided = opinion(detail.get("data"), schemas[task_id])
             note = decided.said if decided is not None else None
-        elif row.action in ("task.return", "task.withdraw"):
-            where = f"退回至「{detail.get('to_name')}」：" if row.action == "task.return" else ""
-            note = f"{where}{detail.get('reason', '')}"
+        elif row.action == "task.return":
+            pattern = NOTE_PATTERNS[row.action]
+            args = {"to": str(detail.get("to_name")), "reason": str(detail.get("reason", ""))}
+        elif row.action == "task.withdraw":
+            note = str(detail.get("reason", ""))
     elif row.action == "timer.fire":
         fired = [t.get("element") for t in detail.get("timers", []) if isinstance(t, dict)]
         element = fired[0] if fired else None
@@ -950,7 +985,8 @@ def _entry(
         label = MESSAGE_LABELS.get(str(detail.get("message")), label)
         note = detail.get("case_number")
     elif row.action in ("instance.migrate", "instance.migration_revert"):
-        note = f"第 {detail.get('from_version')} 版 → 第 {detail.get('to_version')} 版"
+        pattern = NOTE_PATTERNS[row.action]
+        args = {"from": str(detail.get("from_version")), "to": str(detail.get("to_version"))}
     elif row.action.startswith("case."):
         note = detail.get("case_number") or detail.get("number")
     elif row.action.startswith("document."):
@@ -960,11 +996,14 @@ def _entry(
         version = f"（第 {detail['version']} 版）" if detail.get("version") else ""
         note = f"{kind.title if kind else ''}{detail.get('number') or ''}{version}" or None
     elif row.action == "blacklist.correct":
-        note = f"第 {detail.get('corrects_entry_id')} 条 → 第 {detail.get('entry_id')} 条"
+        pattern = NOTE_PATTERNS[row.action]
+        args = {"from": str(detail.get("corrects_entry_id")), "to": str(detail.get("entry_id"))}
     elif row.action.startswith("consultation.") or row.action == "task.copy":
-        task_id, note = _working_together(row.action, detail)
+        task_id, pattern, args = _working_together(row.action, detail, actors)
         task_names = {task_id: str(detail.get("step_name"))} if task_id is not None else {}
     task_name = task_names.get(task_id) if task_id is not None else None
+    if pattern is not None:
+        note = pattern % args
     return TimelineEntry(
         at=row.at,
         actor=row.actor,
@@ -972,27 +1011,38 @@ def _entry(
         role=(by or {}).get("role"),
         action=row.action,
         label=f"{label}：{task_name}" if task_name else label,
+        action_name=label,
         task_id=task_id,
         task_name=task_name,
         element=element,
         note=note,
         opinion=decided,
+        note_pattern=pattern,
+        note_args=args,
     )
 
 
-def _working_together(action: str, detail: dict[str, Any]) -> tuple[int | None, str | None]:
-    """The step and the note of a 加签 or 抄送 entry: who was asked and what, whose opinion
-    and what it says, who was copied with which note."""
+def _working_together(
+    action: str, detail: dict[str, Any], people_named: Mapping[str, str]
+) -> tuple[int | None, str | None, dict[str, str]]:
+    """The step, and the note's pattern and values, of a 加签 or 抄送 entry: who was asked and
+    what, whose opinion and what it says, who was copied with which note."""
     task_id = detail.get("task_id") if isinstance(detail.get("task_id"), int) else None
     names = "、".join(str(n) for n in detail.get("names") or [])
-    note = {
-        "consultation.ask": f"征求 {names} 的意见：{detail.get('question')}",
-        "consultation.answer": f"{detail.get('name')}：{detail.get('opinion')}",
-        "consultation.withdraw": "撤回时尚未回复："
-        + ("、".join(str(n) for n in detail.get("missing") or []) or "无"),
-        "task.copy": f"抄送 {detail.get('name')}：{detail.get('note')}",
-    }.get(action)
-    return task_id, note
+    missing = "、".join(people_named.get(str(n), str(n)) for n in detail.get("missing") or [])
+    if action == "consultation.withdraw" and not missing:
+        return task_id, NOTE_PATTERNS["all_answered"], {}
+    args = {
+        "consultation.ask": {"names": names, "question": str(detail.get("question"))},
+        "consultation.answer": {
+            "name": str(detail.get("name")),
+            "opinion": str(detail.get("opinion")),
+        },
+        "consultation.withdraw": {"names": missing},
+        "task.copy": {"name": str(detail.get("name")), "note": str(detail.get("note"))},
+    }.get(action, {})
+    pattern = NOTE_PATTERNS.get(action) if args else None
+    return task_id, pattern, args
 
 
 def visible_links(session: Session, principal: Principal, case: CaseFile) -> list[LinkView]:

@@ -25,7 +25,7 @@ from workflows.cases.models import CaseFile
 from workflows.cases.service import DEADLINE_DEFAULTS, deadline_settings
 from workflows.engine import audit, settings
 from workflows.engine.clock import Clock, parse_duration
-from workflows.engine.models import AuditEvent, Instance
+from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import ClockNotAdjustable, NotFound, ValidationFailed
 from workflows.messages import t
 from workflows.org import people
@@ -466,6 +466,8 @@ class AuditEntry:
     object_id: str
     instance_id: int | None
     detail: dict[str, Any]
+    form: dict[str, Any]  # the fields of the pinned form whose data the detail holds, if any
+    step: str | None  # the name of the task's step, for a row about a task
     detail_pairs: list[tuple[str, str]]
     detail_text: str
     hash: str
@@ -496,7 +498,30 @@ def audit_rows(
         query = query.where(AuditEvent.at < filters.until)
     found = paging.paginate(session, query, page=page, per_page=per_page, key=AuditEvent.id)
     names = people.labels(session, (row.AuditEvent.actor for row in found.items))
-    return found.map(lambda row: _entry(row.AuditEvent, names))
+    steps = _steps(session, [row.AuditEvent for row in found.items])
+    return found.map(lambda row: _entry(row.AuditEvent, names, steps))
+
+
+def _steps(session: Session, rows: list[AuditEvent]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """Per row about a task (by row id): the step's name and the fields of its form as pinned
+    in its instance's version (empty without one), so that the data reads by their titles."""
+    asked = {
+        r.id: int(r.object_id) for r in rows if r.object_type == "task" and r.object_id.isdigit()
+    }
+    if not asked:
+        return {}
+    found: dict[int, tuple[str, dict[str, Any]]] = {}
+    pinned = session.execute(
+        select(HumanTask.id, HumanTask.name, HumanTask.form, ProcessVersion.forms_json)
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+        .where(HumanTask.id.in_(set(asked.values())))
+    )
+    for task_id, name, form, forms_json in pinned:
+        schema = json.loads(forms_json or "{}").get(form) if form else None
+        fields = schema.get("properties") if isinstance(schema, dict) else None
+        found[task_id] = (name, fields if isinstance(fields, dict) else {})
+    return {row_id: found[task_id] for row_id, task_id in asked.items() if task_id in found}
 
 
 def _case_rows(session: Session, number: str) -> ColumnElement[bool]:
@@ -513,8 +538,11 @@ def _case_rows(session: Session, number: str) -> ColumnElement[bool]:
     return about_case | (AuditEvent.instance_id == case.instance_id)
 
 
-def _entry(r: AuditEvent, names: people.Labels) -> AuditEntry:
+def _entry(
+    r: AuditEvent, names: people.Labels, steps: dict[int, tuple[str, dict[str, Any]]]
+) -> AuditEntry:
     detail = json.loads(r.detail or "{}")
+    step, form = steps.get(r.id, (None, {}))
     return AuditEntry(
         id=r.id,
         at=r.at,
@@ -527,7 +555,9 @@ def _entry(r: AuditEvent, names: people.Labels) -> AuditEntry:
         object_id=r.object_id,
         instance_id=r.instance_id,
         detail=detail,
-        detail_pairs=audit_labels.detail_pairs(detail),
+        form=form,
+        step=step,
+        detail_pairs=audit_labels.detail_pairs(detail, form=form, step=step),
         detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True),
         hash=r.hash,
     )
