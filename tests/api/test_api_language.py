@@ -78,7 +78,7 @@ def test_domain_refusals_are_chinese_by_default_and_english_when_asked(
     assert missing.get_json()["detail"] == "任务 999999 不存在"
     english = clerk.client.get("/api/v1/tasks/999999", headers=EN)
     assert english.status_code == 404
-    assert english.get_json()["detail"] == "task 999999 not found"
+    assert english.get_json()["detail"] == "Task 999999 not found"
 
     case = world.open(
         "accountability",
