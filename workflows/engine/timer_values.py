@@ -223,7 +223,7 @@ def _check_cycle(text: str, now: datetime, refuse: Any) -> None:
 def _span(span: timedelta) -> str:
     if span >= timedelta(days=1) and span.seconds == 0:
         return t("%(days)s 天", days=span.days)
-    return t("%(int)s 分钟", int=int(span.total_seconds() // 60))
+    return t("%(minutes)s 分钟", minutes=int(span.total_seconds() // 60))
 
 
 def check_cycle_state(*, cycles: int, seconds: float, element: str | None = None) -> None:

@@ -86,7 +86,7 @@ def _date(text: str, field: str, problems: list[dict[str, str]], where: str = ""
         day = date.fromisoformat(text.strip())
     except ValueError:
         message = (
-            t("“%(strip)s”不是日期，应为 YYYY-MM-DD", strip=text.strip())
+            t("“%(text)s”不是日期，应为 YYYY-MM-DD", text=text.strip())
             if text.strip()
             else t("请填写日期")
         )

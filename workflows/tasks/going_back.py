@@ -580,8 +580,8 @@ def _refusal(session: Session, run: engine.Run, target: HumanTask) -> str | None
             effect.change == effects.INSERT and effect.record_table in _OTHER_CASES
         ):
             return t(
-                "「%(name_of_row)s」已启动或通知了另一案件：不能退回到「%(name)s」",
-                name_of_row=_name_of_row(session, effect.task_id),
+                "「%(step)s」已启动或通知了另一案件：不能退回到「%(name)s」",
+                step=_name_of_row(session, effect.task_id),
                 name=target.name,
             )
     return None
