@@ -58,32 +58,44 @@ def _text(node: ast.expr) -> str | None:
     return None
 
 
-def _messages(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, words) of every literal message in a module."""
-    found: list[tuple[int, str]] = []
+def _field_name(words: str | None) -> bool:
+    """A field name (or path) given to a refusal helper: no spaces, no Chinese."""
+    return words is not None and bool(FIELD.match(words)) and not CHINESE.search(words)
+
+
+def _positions(tree: ast.AST) -> list[ast.expr]:
+    """Every expression in a message position of a module."""
+    found: list[ast.expr] = []
     raised = {id(n.exc) for n in ast.walk(tree) if isinstance(n, ast.Raise) and n.exc}
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and key.value == "message":
-                    words = _text(value)
-                    if words is not None:
-                        found.append((value.lineno, words))
+                    found.append(value)
         if not isinstance(node, ast.Call):
             continue
         name = ast.unparse(node.func).split(".")[-1]
         if name in BUILTIN or name in NOT_A_MESSAGE:
             continue
         if name in DOMAIN and node.args:
-            words = _text(node.args[0])
-            if words is not None:
-                found.append((node.lineno, words))
+            found.append(node.args[0])
         elif id(node) in raised:  # a refusal helper: its arguments that are not field names
-            for arg in node.args:
-                words = _text(arg)
-                if words is not None and not FIELD.match(words):
-                    found.append((node.lineno, words))
+            found.extend(a for a in node.args if not _field_name(_text(a)))
     return found
+
+
+def _messages(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, words) of every literal message in a module."""
+    return [(node.lineno, words) for node in _positions(tree) if (words := _text(node)) is not None]
+
+
+def _plain(node: ast.expr) -> bool:
+    """A Chinese message written as a bare string or f-string: said in Chinese only."""
+    if isinstance(node, ast.IfExp):
+        return _plain(node.body) or _plain(node.orelse)
+    if isinstance(node, (ast.Constant, ast.JoinedStr)):
+        return bool(CHINESE.search(_text(node) or ""))
+    return False
 
 
 def _english(words: str) -> bool:
@@ -99,6 +111,32 @@ def test_every_domain_message_is_written_in_chinese() -> None:
         if _english(words)
     ]
     assert english == [], "messages for people are written in Chinese:\n" + "\n".join(english)
+
+
+def test_every_chinese_message_is_a_t_message() -> None:
+    """A Chinese message at a raise site or in a field entry goes through t(), so that the
+    web layer can say it in English too (audit_labels.py names columns, not refusals)."""
+    plain = [
+        f"{path.relative_to(ROOT.parent)}:{node.lineno}: {ast.unparse(node)[:60]}"
+        for path in sorted(ROOT.rglob("*.py"))
+        if path.name != "audit_labels.py"
+        for node in _positions(ast.parse(path.read_text(encoding="utf-8")))
+        if _plain(node)
+    ]
+    assert plain == [], "Chinese messages not marked with t():\n" + "\n".join(plain)
+
+
+def test_the_check_finds_a_plain_chinese_message() -> None:
+    source = """
+def f(task):
+    raise Conflict(f"任务 {task} 已办结")
+    raise _refuse("reason", "请填写理由")
+    raise ValidationFailed(t("一个"), [{"field": "x", "message": "应为对象"}])
+    raise _refuse("reason", t("请填写理由"))
+    raise NotFound(t("任务 %(task)s 不存在", task=task))
+"""
+    found = [node.lineno for node in _positions(ast.parse(source)) if _plain(node)]
+    assert sorted(found) == [3, 4, 5]
 
 
 def test_the_check_finds_an_english_message() -> None:

@@ -84,3 +84,23 @@ def test_withdraw_from_the_completed_step_page(logged_in: Any, world: World) -> 
     again = client.post(f"/tasks/{considered}/withdraw", data={"csrf_token": csrf, "reason": "x"})
     assert again.status_code == 303 and _going_backs(world) == 1  # refused with a message
     assert "不能撤回" in client.get(f"/tasks/{considered}").get_data(as_text=True)
+
+
+def test_the_missing_reason_refusal_reads_in_the_page_language(
+    logged_in: Any, world: World
+) -> None:
+    case = world.awaiting_decision()
+    decide = world.task(case, "decide").id
+    client, csrf = logged_in("committee.hf")
+    data = {"csrf_token": csrf, "to_step": "investigate", "reason": " "}
+
+    chinese = client.post(f"/tasks/{decide}/return", data=data)
+    page = chinese.get_data(as_text=True)
+    assert chinese.status_code == 422 and "请填写理由" in page
+    assert "Please enter a reason" not in page
+
+    english = client.post(f"/tasks/{decide}/return?lang=en", data=data)
+    page = english.get_data(as_text=True)
+    assert english.status_code == 422 and 'id="return-reason-error"' in page
+    assert "Please enter a reason" in page and "请填写理由" not in page
+    assert _going_backs(world) == 0

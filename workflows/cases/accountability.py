@@ -24,6 +24,7 @@ from workflows.cases.service import refuse as _refuse
 from workflows.engine import hooks
 from workflows.engine.calendar import add_months
 from workflows.engine.clock import Clock
+from workflows.messages import t
 
 SOURCES = {
     "inspection_tour": "巡视巡察",
@@ -57,7 +58,15 @@ def _day(data: dict[str, Any], field: str) -> date:
 
 def _not_future(day: date, field: str, label: str, clock: Clock) -> None:
     if day > clock.today():
-        raise _refuse(f"{label}不得晚于今天（{clock.today()}）：所填为 {day}", field)
+        raise _refuse(
+            t(
+                "%(label)s不得晚于今天（%(today)s）：所填为 %(day)s",
+                label=label,
+                today=clock.today(),
+                day=day,
+            ),
+            field,
+        )
 
 
 def _check_finding(data: dict[str, Any], clock: Clock) -> str:
@@ -65,14 +74,14 @@ def _check_finding(data: dict[str, Any], clock: Clock) -> str:
     source = data.get("source")
     if source not in SOURCES:
         raise _refuse(
-            f"§6 问责线索须注明来源：{source!r} 不是已知来源",
+            t("§6 问责线索须注明来源：%(source)r 不是已知来源", source=source),
             "source",
             "、".join(f"{key} {name}" for key, name in SOURCES.items()),
         )
     if not _text(data, "facts"):
-        raise _refuse("§6 立案须写明问题事实", "facts")
+        raise _refuse(t("§6 立案须写明问题事实"), "facts")
     if not _text(data, "evidence"):
-        raise _refuse("§6 立案须载明证据材料", "evidence")
+        raise _refuse(t("§6 立案须载明证据材料"), "evidence")
     if data.get("registered_on"):
         _not_future(_day(data, "registered_on"), "registered_on", "立案日期", clock)
     return str(source)
@@ -107,11 +116,16 @@ def escalate(context: hooks.ActionContext) -> None:
     a record on the overdue step): the supervisor sets the investigation's new limit."""
     data = context.data
     if not _text(data, "urging"):
-        raise _refuse("§20 督办须写明督办意见", "urging")
+        raise _refuse(t("§20 督办须写明督办意见"), "urging")
     new_due = _day(data, "new_due_on")
     if new_due < context.clock.today():
         raise _refuse(
-            f"§20 督办限期不得早于今天（{context.clock.today()}）：所填为 {new_due}", "new_due_on"
+            t(
+                "§20 督办限期不得早于今天（%(today)s）：所填为 %(new_due)s",
+                today=context.clock.today(),
+                new_due=new_due,
+            ),
+            "new_due_on",
         )
     data["investigation_due_on"] = new_due.isoformat()
     data["escalations"] = int(data.get("escalations") or 0) + 1
@@ -121,7 +135,7 @@ def _open_review(
     session: Session, case: CaseFile, *, data: dict[str, Any], actor: str, clock: Clock
 ) -> CaseFile:
     if case.cadre_id is None:
-        raise _refuse("§11 容错免责只适用于在册干部：本案当事人不是在册干部", "subject")
+        raise _refuse(t("§11 容错免责只适用于在册干部：本案当事人不是在册干部"), "subject")
     return cases.open_case(
         session,
         kind="tolerance_review",
@@ -158,7 +172,10 @@ def record_tolerance(context: hooks.ActionContext) -> None:
     payload = context.data.get("tolerance")
     if not isinstance(payload, dict) or payload.get("outcome") not in DETERMINATIONS:
         raise _refuse(
-            f"§11 容错认定意见须为免责、从轻或减轻处理或不予容错：收到 {payload!r}",
+            t(
+                "§11 容错认定意见须为免责、从轻或减轻处理或不予容错：收到 %(payload)r",
+                payload=payload,
+            ),
             "tolerance.outcome",
         )
 
@@ -196,7 +213,10 @@ def determination(session: Session, case: CaseFile, data: dict[str, Any]) -> tup
                 latest = (found.id, found.outcome, other.number)
         elif other.status == "open" and message.get("case_number") != other.number:
             raise _refuse(
-                f"§11 容错审查 {other.number} 尚未作出认定：问责决定须待认定意见作出后再作",
+                t(
+                    "§11 容错审查 %(number)s 尚未作出认定：问责决定须待认定意见作出后再作",
+                    number=other.number,
+                ),
                 "outcome",
             )
     if latest is not None:
@@ -221,14 +241,29 @@ def decide(context: hooks.ActionContext) -> None:
     registered_on = _day(data, "registered_on")
     refusals = cases.Refusals()
     if decided_on < registered_on:
-        refusals.add(f"决定日期不得早于立案日期 {registered_on}：所填为 {decided_on}", "decided_on")
+        refusals.add(
+            t(
+                "决定日期不得早于立案日期 %(registered_on)s：所填为 %(decided_on)s",
+                registered_on=registered_on,
+                decided_on=decided_on,
+            ),
+            "decided_on",
+        )
     found, review_number = determination(session, case, data)
     if found == "exempt" and outcome != "none":
-        refusals.add(f"§11 容错认定为免责（{review_number}）：只能作出不予问责的决定", "outcome")
+        refusals.add(
+            t(
+                "§11 容错认定为免责（%(review_number)s）：只能作出不予问责的决定",
+                review_number=review_number,
+            ),
+            "outcome",
+        )
     elif outcome == "lighter" and found != "mitigate":
         refusals.add(
-            "§11 从轻或减轻处理须以容错认定“从轻或减轻处理”为前提："
-            f"本案容错认定为{DETERMINATIONS.get(found, '不存在容错情形')}",
+            t(
+                "§11 从轻或减轻处理须以容错认定“从轻或减轻处理”为前提：本案容错认定为%(determination)s",
+                determination=DETERMINATIONS.get(found, "不存在容错情形"),
+            ),
             "outcome",
         )
     elif outcome == "adjustment" and case.cadre_id is None:
@@ -273,7 +308,14 @@ def notify(context: hooks.ActionContext) -> None:
     received_on = _day(data, "received_on")
     decided_on = _day(data, "decided_on")
     if received_on < decided_on:
-        raise _refuse(f"送达日期不得早于决定日期 {decided_on}：所填为 {received_on}", "received_on")
+        raise _refuse(
+            t(
+                "送达日期不得早于决定日期 %(decided_on)s：所填为 %(received_on)s",
+                decided_on=decided_on,
+                received_on=received_on,
+            ),
+            "received_on",
+        )
     cases.of_context(context).received_on = received_on
     data["received_on"] = received_on.isoformat()
     data["appeal_window_ends_on"] = add_months(
@@ -296,7 +338,12 @@ def arrange_work(context: hooks.ActionContext) -> None:
     arranged_on = _day(data, "arranged_on")
     if arranged_on < _day(data, "decided_on"):
         raise _refuse(
-            f"安排日期不得早于决定日期 {data['decided_on']}：所填为 {arranged_on}", "arranged_on"
+            t(
+                "安排日期不得早于决定日期 %(decided_on)s：所填为 %(arranged_on)s",
+                decided_on=data["decided_on"],
+                arranged_on=arranged_on,
+            ),
+            "arranged_on",
         )
 
 
@@ -317,9 +364,13 @@ def exemption_closed(case: CaseFile) -> str | None:
     """Why `case` takes no exemption application now (§11: only an accountability case, while
     it is open), or None when it does."""
     if case.kind != "accountability":
-        return f"§11 免责申请针对问责案件：{case.number} 不是问责案件"
+        return t("§11 免责申请针对问责案件：%(number)s 不是问责案件", number=case.number)
     if case.status != "open":
-        return f"§11 免责申请须在问责案件办理期间提出：{case.number} 已作出决定（{case.status}）"
+        return t(
+            "§11 免责申请须在问责案件办理期间提出：%(number)s 已作出决定（%(status)s）",
+            number=case.number,
+            status=case.status,
+        )
     return None
 
 
@@ -342,10 +393,12 @@ def apply_for_exemption(
         raise _refuse(closed, "case_id")
     if applicant not in APPLICANTS:
         raise _refuse(
-            "§11 免责申请由所在单位或干部本人提出", "applicant", "unit 所在单位、cadre 干部本人"
+            t("§11 免责申请由所在单位或干部本人提出"),
+            "applicant",
+            t("unit 所在单位、cadre 干部本人"),
         )
     if not (reasons or "").strip():
-        raise _refuse("§11 免责申请须写明理由", "reasons")
+        raise _refuse(t("§11 免责申请须写明理由"), "reasons")
     stated = (
         (facts or "").strip()
         or _facts(session, case, clock)

@@ -28,6 +28,7 @@ from workflows.cases.service import refuse as _refuse
 from workflows.engine import hooks
 from workflows.engine.calendar import add_months
 from workflows.engine.clock import Clock
+from workflows.messages import t
 from workflows.org.models import User
 from workflows.roles import ROLES
 
@@ -107,30 +108,53 @@ def file_appeal(
     original = cases.get(session, original_case_id)
     if original.kind not in APPEALABLE:
         raise _refuse(
-            f"§11 申诉针对问责决定或容错认定：{original.number} 是{cases.KIND_NAMES[original.kind]}案件",
+            t(
+                "§11 申诉针对问责决定或容错认定：%(number)s 是%(kind)s案件",
+                number=original.number,
+                kind=cases.KIND_NAMES[original.kind],
+            ),
             "original_case_id",
         )
     decision = effective_decision(session, original)
     if decision is None:
-        raise _refuse(f"§11 {original.number} 尚无生效的决定，无从申诉", "original_case_id")
+        raise _refuse(
+            t("§11 %(number)s 尚无生效的决定，无从申诉", number=original.number), "original_case_id"
+        )
     if original.received_on is None:
         raise _refuse(
-            f"§11 {original.number} 的决定尚未送达：申诉期自收到决定之日起计算", "original_case_id"
+            t("§11 %(number)s 的决定尚未送达：申诉期自收到决定之日起计算", number=original.number),
+            "original_case_id",
         )
     if not (grounds or "").strip():
-        raise _refuse("§11 申诉须写明理由（对组织认定的不同意见）", "grounds")
+        raise _refuse(t("§11 申诉须写明理由（对组织认定的不同意见）"), "grounds")
     filed = _as_date(filed_on, "filed_on")
     if filed > clock.today():
-        raise _refuse(f"申诉日期不得晚于今天（{clock.today()}）：所填为 {filed}", "filed_on")
+        raise _refuse(
+            t(
+                "申诉日期不得晚于今天（%(today)s）：所填为 %(filed)s",
+                today=clock.today(),
+                filed=filed,
+            ),
+            "filed_on",
+        )
     if filed < original.received_on:
         raise _refuse(
-            f"申诉日期不得早于收到决定之日 {original.received_on}：所填为 {filed}", "filed_on"
+            t(
+                "申诉日期不得早于收到决定之日 %(received_on)s：所填为 %(filed)s",
+                received_on=original.received_on,
+                filed=filed,
+            ),
+            "filed_on",
         )
     months = cases.deadline_settings(session)["appeal_window_months"]
     window_ends = add_months(original.received_on, months)
     if filed > window_ends:
         raise _refuse(
-            f"§11 申诉须在收到决定之日起{months}个月内提出：申诉期已于 {window_ends} 届满",
+            t(
+                "§11 申诉须在收到决定之日起%(months)s个月内提出：申诉期已于 %(window_ends)s 届满",
+                months=months,
+                window_ends=window_ends,
+            ),
             "filed_on",
         )
     earlier = session.execute(
@@ -141,7 +165,12 @@ def file_appeal(
     ).scalar_one_or_none()
     if earlier is not None:
         raise _refuse(
-            f"§11 对 {original.number} 已提出申诉（{earlier}），不得重复申诉", "original_case_id"
+            t(
+                "§11 对 %(number)s 已提出申诉（%(earlier)s），不得重复申诉",
+                number=original.number,
+                earlier=earlier,
+            ),
+            "original_case_id",
         )
     _check_appellant(session, actor, original)
     subject = (
@@ -188,7 +217,12 @@ def _check_appellant(session: Session, actor: str, original: CaseFile) -> None:
     user = session.execute(select(User).where(User.username == actor)).scalar_one_or_none()
     if user is not None and user.role == "cadre" and user.cadre_id != original.cadre_id:
         raise _refuse(
-            f"§11 申诉由本人提出：{actor} 不是 {original.number} 的当事人", "original_case_id"
+            t(
+                "§11 申诉由本人提出：%(actor)s 不是 %(number)s 的当事人",
+                actor=actor,
+                number=original.number,
+            ),
+            "original_case_id",
         )
 
 
@@ -205,7 +239,15 @@ def _day(
     today is the form's `x-past` rule)."""
     day = cases.parse_date(data.get(field), field)
     if day < not_before:
-        refusals.add(f"{label}不得早于 {not_before}：所填为 {day}", field)
+        refusals.add(
+            t(
+                "%(label)s不得早于 %(not_before)s：所填为 %(day)s",
+                label=label,
+                not_before=not_before,
+                day=day,
+            ),
+            field,
+        )
     return day
 
 
@@ -234,17 +276,26 @@ def reviewer_refusal(
     active user of the review's role in the case's unit, not its cadre, and who neither
     handled nor decided the original case (回避). `conflicts`: `conflicted` already read."""
     if user is None or not user.active:
-        return "复核人不是在用的用户"
+        return t("复核人不是在用的用户")
     conflicts = conflicted(session, original.id) if conflicts is None else conflicts
     if user.username in conflicts:
-        return f"回避：{user.display_name}办理或决定过原案件 {original.number}，不得复核其申诉"
+        return t(
+            "回避：%(display_name)s办理或决定过原案件 %(number)s，不得复核其申诉",
+            display_name=user.display_name,
+            number=original.number,
+        )
     if user.role != role or user.org_unit_code != case.org_unit_code:
-        return (
-            f"复核人须为本案管辖单位（{case.org_unit_code}）的{_role_name(role)}人员："
-            f"{user.display_name}是 {user.org_unit_code} 的{_role_name(user.role)}人员"
+        return t(
+            "复核人须为本案管辖单位（%(org_unit_code)s）的%(role)s人员：%(display_name)s是 "
+            "%(user_unit)s 的%(user_role)s人员",
+            org_unit_code=case.org_unit_code,
+            role=_role_name(role),
+            display_name=user.display_name,
+            user_unit=user.org_unit_code,
+            user_role=_role_name(user.role),
         )
     if case.cadre_id is not None and user.cadre_id == case.cadre_id:
-        return f"回避：{user.display_name}是本案当事干部，不得复核"
+        return t("回避：%(display_name)s是本案当事干部，不得复核", display_name=user.display_name)
     return None
 
 
@@ -285,7 +336,7 @@ def accept(context: hooks.ActionContext) -> None:
     user = session.execute(select(User).where(User.username == reviewer)).scalar_one_or_none()
     refusals = cases.Refusals()
     if user is None or not user.active:
-        refusals.add(f"复核人 {reviewer!r} 不是在用的用户", "reviewer")
+        refusals.add(t("复核人 %(reviewer)r 不是在用的用户", reviewer=reviewer), "reviewer")
     else:
         refused = reviewer_refusal(session, case=case, original=original, user=user, role=role)
         if refused is not None:
@@ -306,19 +357,25 @@ def review(context: hooks.ActionContext) -> None:
     data, session, clock = context.data, context.session, context.clock
     case, appeal = _appeal(context)
     if context.actor != appeal.reviewer:
-        raise _refuse(f"只有指定的复核人 {appeal.reviewer} 可以办理本申诉的复核", "reviewer")
+        raise _refuse(
+            t("只有指定的复核人 %(reviewer)s 可以办理本申诉的复核", reviewer=appeal.reviewer),
+            "reviewer",
+        )
     outcome = data.get("outcome")
     if outcome not in OUTCOMES:
-        raise _refuse("复核结论须为维持、变更或者撤销", "outcome")
+        raise _refuse(t("复核结论须为维持、变更或者撤销"), "outcome")
     reason = str(data.get("reason") or "").strip()
     if not reason:
-        raise _refuse("问责条例第二十条：复核决定须写明理由", "reason")
+        raise _refuse(t("问责条例第二十条：复核决定须写明理由"), "reason")
     original = cases.get(session, appeal.original_case_id)
     decision = session.get(Decision, appeal.decision_id)
     assert decision is not None
     if decision.effective != "effective":
         raise _refuse(
-            f"原决定已被{EFFECTS.get(decision.effective, decision.effective)}，不能再复核",
+            t(
+                "原决定已被%(effect)s，不能再复核",
+                effect=EFFECTS.get(decision.effective, decision.effective),
+            ),
             "outcome",
         )
     today = clock.today()
@@ -371,16 +428,20 @@ def _modify(
     allowed = NEW_OUTCOMES[decision.kind]
     new_outcome = data.get("new_outcome")
     if new_outcome not in allowed:
-        raise _refuse(f"变更后的处理结果须为{'、'.join(allowed.values())}之一", "new_outcome")
+        raise _refuse(
+            t("变更后的处理结果须为%(choices)s之一", choices="、".join(allowed.values())),
+            "new_outcome",
+        )
     adjustment = data.get("new_adjustment") or None
     if new_outcome == "adjustment" and adjustment not in cadres.BAN_MONTHS:
         raise _refuse(
-            "§6 变更为组织调整的，须选定调离岗位、改任非领导职务、免职或降职之一", "new_adjustment"
+            t("§6 变更为组织调整的，须选定调离岗位、改任非领导职务、免职或降职之一"),
+            "new_adjustment",
         )
     if new_outcome != "adjustment":
         adjustment = None
     if new_outcome == decision.outcome and adjustment == decision.adjustment:
-        raise _refuse("变更后的处理结果与原决定相同：应作维持决定", "new_outcome")
+        raise _refuse(t("变更后的处理结果与原决定相同：应作维持决定"), "new_outcome")
     decision.effective = "modified"
     corrected = Decision(
         case_id=original.id,

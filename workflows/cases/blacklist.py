@@ -25,6 +25,7 @@ from workflows.cases.models import BlacklistEntry, CaseFile
 from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 
@@ -72,7 +73,11 @@ def add_entry(
     if basis_case_id is None:
         raise _refused(RULE_BASIS, "basis_case_id")
     if session.get(CaseFile, basis_case_id) is None:
-        raise _refused(RULE_BASIS, "basis_case_id", f"案件 {basis_case_id} 不存在")
+        raise _refused(
+            RULE_BASIS,
+            "basis_case_id",
+            t("案件 %(basis_case_id)s 不存在", basis_case_id=basis_case_id),
+        )
     if not (reviewer or "").strip():
         raise _refused(RULE_REVIEWER, "reviewer")
     if not (reason or "").strip():
@@ -82,29 +87,42 @@ def add_entry(
         removed = _locked(session, removes_entry_id)
         if removed is None or removed.removes_entry_id is not None:
             raise _refused(
-                "§12 移出失信黑名单须指向在册条目",
+                t("§12 移出失信黑名单须指向在册条目"),
                 "removes_entry_id",
-                f"条目 {removes_entry_id} 不存在",
+                t("条目 %(removes_entry_id)s 不存在", removes_entry_id=removes_entry_id),
             )
         earlier = removal_of(session, removes_entry_id)
         if earlier is not None:
             raise _refused(
-                "§12 失信黑名单条目只能移出一次",
+                t("§12 失信黑名单条目只能移出一次"),
                 "removes_entry_id",
-                f"条目 {removes_entry_id} 已于 {earlier.entered_on} 由 {earlier.reviewer} 移出",
+                t(
+                    "条目 %(removes_entry_id)s 已于 %(entered_on)s 由 %(reviewer)s 移出",
+                    removes_entry_id=removes_entry_id,
+                    entered_on=earlier.entered_on,
+                    reviewer=earlier.reviewer,
+                ),
             )
         superseding = correction_of(session, removes_entry_id)
         if superseding is not None:
             raise _refused(
-                "§12 移出失信黑名单须指向在册条目",
+                t("§12 移出失信黑名单须指向在册条目"),
                 "removes_entry_id",
-                f"条目 {removes_entry_id} 已由第 {superseding.id} 条更正，应移出第 {superseding.id} 条",
+                t(
+                    "条目 %(removes_entry_id)s 已由第 %(id)s 条更正，应移出第 %(id)s 条",
+                    removes_entry_id=removes_entry_id,
+                    id=superseding.id,
+                ),
             )
         if name and name != removed.person_name:
             raise _refused(
-                "§12 移出失信黑名单须与原条目为同一人",
+                t("§12 移出失信黑名单须与原条目为同一人"),
                 "person_name",
-                f"条目 {removes_entry_id} 登记的是 {removed.person_name}",
+                t(
+                    "条目 %(removes_entry_id)s 登记的是 %(person_name)s",
+                    removes_entry_id=removes_entry_id,
+                    person_name=removed.person_name,
+                ),
             )
         name = removed.person_name
     if not name:
@@ -194,8 +212,12 @@ def check_may_correct(principal: Principal) -> None:
     """Only organization clerks correct entries (within their jurisdiction: see `correct_entry`)."""
     if not may_correct(principal):
         raise Forbidden(
-            f"更正失信黑名单条目须由{'、'.join(ROLES[r] for r in CORRECTING_ROLES)}办理："
-            f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员"
+            t(
+                "更正失信黑名单条目须由%(choices)s办理：%(username)s 是%(role)s人员",
+                choices="、".join(ROLES[r] for r in CORRECTING_ROLES),
+                username=principal.username,
+                role=ROLES.get(principal.role, principal.role),
+            )
         )
 
 
@@ -224,11 +246,24 @@ def uncorrectable(
     (`removes_entry_id`), removed (by which entry, on which day), corrected (by which entry) —
     or None while it is in force."""
     if removes_entry_id is not None:
-        return f"第 {entry_id} 条是移出第 {removes_entry_id} 条的记录，移出记录不能更正"
+        return t(
+            "第 %(entry_id)s 条是移出第 %(removes_entry_id)s 条的记录，移出记录不能更正",
+            entry_id=entry_id,
+            removes_entry_id=removes_entry_id,
+        )
     if removed_by is not None:
-        return f"第 {entry_id} 条已由第 {removed_by[0]} 条于 {removed_by[1]} 移出，不能更正"
+        return t(
+            "第 %(entry_id)s 条已由第 %(removing_entry)s 条于 %(removed_on)s 移出，不能更正",
+            entry_id=entry_id,
+            removing_entry=removed_by[0],
+            removed_on=removed_by[1],
+        )
     if corrected_by is not None:
-        return f"第 {entry_id} 条已由第 {corrected_by} 条更正：只能更正现行的第 {corrected_by} 条"
+        return t(
+            "第 %(entry_id)s 条已由第 %(corrected_by)s 条更正：只能更正现行的第 %(corrected_by)s 条",
+            entry_id=entry_id,
+            corrected_by=corrected_by,
+        )
     return None
 
 
@@ -261,28 +296,42 @@ def correct_entry(
     if not why:
         problem("reason", RULE_CORRECTION_REASON)
     elif len(why) > REASON_MAX:
-        problem("reason", f"更正理由不能超过 {REASON_MAX} 个字")
+        problem("reason", t("更正理由不能超过 %(limit)s 个字", limit=REASON_MAX))
     name = original.person_name if changes.person_name is None else changes.person_name.strip()
     if not name:
         problem("person_name", RULE_PERSON)
     elif len(name) > NAME_MAX:
-        problem("person_name", f"姓名不能超过 {NAME_MAX} 个字")
+        problem("person_name", t("姓名不能超过 %(limit)s 个字", limit=NAME_MAX))
     listing_reason = (
         original.reason if changes.listing_reason is None else changes.listing_reason.strip()
     )
     if not listing_reason:
         problem("listing_reason", RULE_REASON)
     elif len(listing_reason) > REASON_MAX:
-        problem("listing_reason", f"列入理由不能超过 {REASON_MAX} 个字")
+        problem("listing_reason", t("列入理由不能超过 %(limit)s 个字", limit=REASON_MAX))
     entered_on = original.entered_on if changes.entered_on is None else changes.entered_on
     if entered_on > clock.today():
-        problem("entered_on", f"列入日期 {entered_on} 晚于今日 {clock.today()}")
+        problem(
+            "entered_on",
+            t(
+                "列入日期 %(entered_on)s 晚于今日 %(today)s",
+                entered_on=entered_on,
+                today=clock.today(),
+            ),
+        )
     basis = session.get(CaseFile, original.basis_case_id)  # it exists: a foreign key, and visible
     assert basis is not None
     if changes.basis_case_id is not None and changes.basis_case_id != original.basis_case_id:
         found = _case_in(session, principal, changes.basis_case_id)
         if found is None:
-            problem("basis_case_id", f"{RULE_BASIS}：案件 {changes.basis_case_id} 不存在")
+            problem(
+                "basis_case_id",
+                t(
+                    "%(rule)s：案件 %(basis_case_id)s 不存在",
+                    rule=RULE_BASIS,
+                    basis_case_id=changes.basis_case_id,
+                ),
+            )
         basis = found or basis
     refused_reviewer = _reviewer(session, principal, (reviewer or "").strip(), basis)
     if refused_reviewer is not None:
@@ -308,7 +357,12 @@ def correct_entry(
         problem("(body)", RULE_CORRECTION_CHANGES)
     if errors:
         raise ValidationFailed(
-            f"更正失信黑名单第 {original.id} 条未予登记：{errors[0]['message']}", errors
+            t(
+                "更正失信黑名单第 %(id)s 条未予登记：%(message)s",
+                id=original.id,
+                message=errors[0]["message"],
+            ),
+            errors,
         )
     entry = BlacklistEntry(
         person_name=name,
@@ -326,7 +380,9 @@ def correct_entry(
     except (
         IntegrityError
     ) as err:  # the unique index: someone corrected it first (the lock makes this rare)
-        raise Conflict(f"失信黑名单第 {original.id} 条刚刚已被更正，请刷新后查看") from err
+        raise Conflict(
+            t("失信黑名单第 %(id)s 条刚刚已被更正，请刷新后查看", id=original.id)
+        ) from err
     _audit_correction(session, principal, original, entry, changed, clock)
     return entry
 
@@ -354,7 +410,7 @@ def _visible(session: Session, principal: Principal, entry_id: int) -> Blacklist
     """The entry, locked, if its basis case is in the principal's units; NotFound otherwise."""
     entry = _locked(session, entry_id)
     if entry is None or _case_in(session, principal, entry.basis_case_id) is None:
-        raise NotFound(f"失信黑名单第 {entry_id} 条不存在")
+        raise NotFound(t("失信黑名单第 %(entry_id)s 条不存在", entry_id=entry_id))
     return entry
 
 
@@ -380,14 +436,19 @@ def _reviewer(session: Session, principal: Principal, username: str, basis: Case
     if not username:
         return RULE_CORRECTION_REVIEWER
     if username == principal.username:
-        return "审核人不能是更正人本人"
+        return t("审核人不能是更正人本人")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
-        return f"审核人 {username} 不存在或已停用"
+        return t("审核人 %(username)s 不存在或已停用", username=username)
     unit = session.get(OrgUnit, basis.org_unit_code)
     wanted = f"{unit.name if unit else basis.org_unit_code}的{'或'.join(ROLES[r] for r in REVIEWER_ROLES)}人员"
     if user.role not in REVIEWER_ROLES or user.org_unit_code != basis.org_unit_code:
-        return f"审核人须为{wanted}：{username} 是{ROLES.get(user.role, user.role)}人员"
+        return t(
+            "审核人须为%(wanted)s：%(username)s 是%(role)s人员",
+            wanted=wanted,
+            username=username,
+            role=ROLES.get(user.role, user.role),
+        )
     return None
 
 

@@ -25,6 +25,7 @@ from workflows.access import Principal
 from workflows.cases import blacklist
 from workflows.cases.models import BlacklistEntry, CaseFile
 from workflows.errors import Forbidden, NotFound
+from workflows.messages import t
 from workflows.org import people as org_people
 from workflows.org.models import User
 from workflows.paging import Page, paginate
@@ -87,8 +88,12 @@ def check_may_read(principal: Principal) -> None:
     """Only discipline, organization, supervisors and administrators read the blacklist."""
     if not may_read(principal):
         raise Forbidden(
-            f"失信黑名单仅供{'、'.join(ROLES[r] for r in READERS)}查阅："
-            f"{principal.username} 是{ROLES.get(principal.role, principal.role)}人员"
+            t(
+                "失信黑名单仅供%(choices)s查阅：%(username)s 是%(role)s人员",
+                choices="、".join(ROLES[r] for r in READERS),
+                username=principal.username,
+                role=ROLES.get(principal.role, principal.role),
+            )
         )
 
 
@@ -225,7 +230,7 @@ def entry(session: Session, *, principal: Principal, entry_id: int) -> EntryView
         found = session.execute(_rows(principal).where(BlacklistEntry.id == entry_id)).all()
         if found:
             return _views(session, principal, found)[0]
-    raise NotFound(f"失信黑名单第 {entry_id} 条不存在")
+    raise NotFound(t("失信黑名单第 %(entry_id)s 条不存在", entry_id=entry_id))
 
 
 def history(session: Session, *, principal: Principal, entry_id: int) -> list[EntryView]:

@@ -25,6 +25,7 @@ from workflows.cases.views import CaseView, DecisionView
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask
 from workflows.errors import Forbidden
+from workflows.messages import t
 
 #: Applications a cadre (or their unit for them) makes, by the kind and origin of the case.
 APPLICATION_NAMES = {
@@ -86,7 +87,12 @@ class MyCasesView:
 def my_cases(session: Session, *, principal: Principal, clock: Clock) -> MyCasesView:
     """The home of a cadre user; Forbidden for anyone else (officials use their queues)."""
     if principal.role != "cadre" or principal.cadre_id is None:
-        raise Forbidden(f"我的案件是干部本人的首页：{principal.username} 不是干部本人账号")
+        raise Forbidden(
+            t(
+                "我的案件是干部本人的首页：%(username)s 不是干部本人账号",
+                username=principal.username,
+            )
+        )
     cadre = access.get_cadre(session, principal, principal.cadre_id)
     found = list(
         session.execute(

@@ -18,6 +18,7 @@ from workflows.cases import service as cases
 from workflows.cases.models import CaseLink, Clarification, Decision
 from workflows.cases.service import refuse as _refuse
 from workflows.engine import hooks
+from workflows.messages import t
 
 TRIGGERS = {
     "found_in_case": "案件办理中发现不实反映",
@@ -50,7 +51,16 @@ def _not_before(
     the form's `x-past` rule)."""
     day = cases.parse_date(context.data.get(field), field)
     if day < not_before:
-        raise _refuse(f"{rule}：{day} 早于{before_name} {not_before}", field)
+        raise _refuse(
+            t(
+                "%(rule)s：%(day)s 早于%(before_name)s %(not_before)s",
+                rule=rule,
+                day=day,
+                before_name=before_name,
+                not_before=not_before,
+            ),
+            field,
+        )
     return day
 
 
@@ -61,10 +71,13 @@ def register(context: hooks.ActionContext) -> None:
     _text(data, "report", "§12 澄清正名须载明所反映的问题")
     trigger = data.get("trigger")
     if trigger not in TRIGGERS:
-        raise _refuse(f"§12 澄清正名的启动方式须为：{'、'.join(TRIGGERS.values())}", "trigger")
+        raise _refuse(
+            t("§12 澄清正名的启动方式须为：%(choices)s", choices="、".join(TRIGGERS.values())),
+            "trigger",
+        )
     related = data.get("related_case_id")
     if trigger == "found_in_case" and related is None:
-        raise _refuse("§12 案件办理中发现的不实反映须注明所涉案件", "related_case_id")
+        raise _refuse(t("§12 案件办理中发现的不实反映须注明所涉案件"), "related_case_id")
     if related is None:
         return
     case = cases.of_context(context)

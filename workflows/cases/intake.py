@@ -279,12 +279,15 @@ def appellant_refusal(principal: Principal, case: CaseFile) -> str | None:
     cadre concerned, or the clerks of APPELLANTS in the case's managing unit. Whether the window
     is open is the appeal's own rule (`appeal.file_appeal`)."""
     if principal.role not in APPELLANTS:
-        return (
-            f"§11 申诉由干部本人提出，或由管辖单位的纪检监察机关、组织部门登记书面申诉："
-            f"{principal.username} 是{_role_name(principal.role)}人员"
+        return t(
+            "§11 申诉由干部本人提出，或由管辖单位的纪检监察机关、组织部门登记书面申诉：%(username)s 是%(role)s人员",
+            username=principal.username,
+            role=_role_name(principal.role),
         )
     if principal.role != "cadre" and principal.org_unit != case.org_unit_code:
-        return f"§11 书面申诉由案件管辖单位 {case.org_unit_code} 登记"
+        return t(
+            "§11 书面申诉由案件管辖单位 %(org_unit_code)s 登记", org_unit_code=case.org_unit_code
+        )
     return None
 
 
@@ -292,12 +295,15 @@ def exemption_filer_refusal(principal: Principal, case: CaseFile) -> str | None:
     """Why the principal may not apply for exemption against `case` (a case they see), or None:
     the unit or the cadre, or the clerks of EXEMPTION_FILERS in the case's managing unit."""
     if principal.role not in EXEMPTION_FILERS:
-        return (
-            f"§11 免责申请由所在单位或干部本人提出：{principal.username} 是"
-            f"{_role_name(principal.role)}人员"
+        return t(
+            "§11 免责申请由所在单位或干部本人提出：%(username)s 是%(role)s人员",
+            username=principal.username,
+            role=_role_name(principal.role),
         )
     if principal.role != "cadre" and principal.org_unit != case.org_unit_code:
-        return f"§11 免责申请向案件管辖单位 {case.org_unit_code} 提出"
+        return t(
+            "§11 免责申请向案件管辖单位 %(org_unit_code)s 提出", org_unit_code=case.org_unit_code
+        )
     return None
 
 

@@ -15,6 +15,7 @@ from workflows.cases.service import refuse as _refuse
 from workflows.engine import hooks
 from workflows.engine.models import Instance
 from workflows.errors import NotFound
+from workflows.messages import t
 
 ASSESSMENT_GRADES = {
     "excellent": "优秀",
@@ -36,18 +37,22 @@ def assessment_record(context: hooks.ActionContext) -> None:
     data = context.data
     cadre = context.session.get(Cadre, int(data.get("assessed_cadre_id") or 0))
     if cadre is None:
-        raise _refuse("§9 考核结果须对应在册干部", "assessed_cadre_id")
+        raise _refuse(t("§9 考核结果须对应在册干部"), "assessed_cadre_id")
     unit = _instance_unit(context)
     if unit is not None and cadre.org_unit_code != unit:
         raise _refuse(
-            f"§11 按干部管理权限，{cadre.name} 由 {cadre.org_unit_code} 管理，"
-            f"不由 {unit} 运用其考核结果",
+            t(
+                "§11 按干部管理权限，%(name)s 由 %(org_unit_code)s 管理，不由 %(unit)s 运用其考核结果",
+                name=cadre.name,
+                org_unit_code=cadre.org_unit_code,
+                unit=unit,
+            ),
             "assessed_cadre_id",
         )
     if data.get("grade") == "excellent" and (
         data.get("bottom_ranking") or data.get("unfit_for_post")
     ):
-        raise _refuse("§9 考核等次为优秀的，不能同时排名靠后或不适宜担任现职", "grade")
+        raise _refuse(t("§9 考核等次为优秀的，不能同时排名靠后或不适宜担任现职"), "grade")
     data["subject_name"] = cadre.name
     data["bottom_ranking"] = bool(data.get("bottom_ranking", False))
     data["unfit_for_post"] = bool(data.get("unfit_for_post", False))
@@ -87,8 +92,12 @@ def talks_plan(context: hooks.ActionContext) -> None:
         key = (str(pair.get("upper", "")).strip(), str(pair.get("lower", "")).strip())
         if key in seen:
             raise _refuse(
-                f"§16 上级领导班子主要负责同志每年与下级主要负责同志谈心谈话一次："
-                f"{key[0]} 与 {key[1]} 重复",
+                t(
+                    "§16 上级领导班子主要负责同志每年与下级主要负责同志谈心谈话一次："
+                    "%(superior)s 与 %(subordinate)s 重复",
+                    superior=key[0],
+                    subordinate=key[1],
+                ),
                 f"pairs/{index}",
             )
         seen.add(key)
@@ -108,10 +117,16 @@ def typical_approve(context: hooks.ActionContext) -> None:
                 context.session, cadre_id=int(nominee["cadre_id"]), on=today
             )
         except NotFound:
-            raise _refuse("§15 建议提拔使用的须为在册干部", f"nominees/{index}/cadre_id") from None
+            raise _refuse(
+                t("§15 建议提拔使用的须为在册干部"), f"nominees/{index}/cadre_id"
+            ) from None
         if not answer.eligible:
             raise _refuse(
-                f"§6 {nominee.get('name', '')} 在影响期内不得提拔：至 {answer.until}"
-                f"（案件 {answer.case_number}）",
+                t(
+                    "§6 %(name)s 在影响期内不得提拔：至 %(until)s（案件 %(case_number)s）",
+                    name=nominee.get("name", ""),
+                    until=answer.until,
+                    case_number=answer.case_number,
+                ),
                 f"nominees/{index}/recommend_promotion",
             )

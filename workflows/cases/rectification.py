@@ -24,6 +24,7 @@ from workflows.cases.models import CaseFile, RectificationRequirement, Verificat
 from workflows.cases.service import refuse as _refuse
 from workflows.engine import effects, hooks
 from workflows.engine.clock import Clock
+from workflows.messages import t
 from workflows.org import people
 
 BASES = {
@@ -53,7 +54,12 @@ def check_deadline(data: dict[str, Any], field: str, clock: Clock) -> date:
     deadline = cases.parse_date(data.get(field), field)
     if deadline < clock.today():
         raise _refuse(
-            f"§12 责令限期整改：整改期限 {deadline} 已过（今天是 {clock.today()}）", field
+            t(
+                "§12 责令限期整改：整改期限 %(deadline)s 已过（今天是 %(today)s）",
+                deadline=deadline,
+                today=clock.today(),
+            ),
+            field,
         )
     return deadline
 
@@ -76,7 +82,12 @@ def check_start(context: hooks.ActionContext) -> None:
     basis = context.data.get("basis")
     if basis not in BASES:
         raise _refuse(
-            f"§12 纠错整改须注明依据：{basis!r} 不是{'、'.join(BASES.values())}之一", "basis"
+            t(
+                "§12 纠错整改须注明依据：%(basis)r 不是%(choices)s之一",
+                basis=basis,
+                choices="、".join(BASES.values()),
+            ),
+            "basis",
         )
     cases.of_context(context).source = str(basis)
 
@@ -88,7 +99,7 @@ def issue(context: hooks.ActionContext) -> None:
     case = cases.of_context(context)
     requirements = _text(data, "requirements")
     if not requirements:
-        raise _refuse("§12 须提出纠错要求", "requirements")
+        raise _refuse(t("§12 须提出纠错要求"), "requirements")
     deadline = check_deadline(data, "deadline", clock)
     context.session.add(
         RectificationRequirement(

@@ -28,6 +28,7 @@ from workflows.engine import effects, hooks, instances
 from workflows.engine.calendar import add_months
 from workflows.engine.clock import Clock
 from workflows.errors import Conflict
+from workflows.messages import t
 
 #: (key, 要件, favourable pole, unfavourable pole) — DOMAIN.md §2.2 step 4, source §11.
 ELEMENTS: tuple[tuple[str, str, str, str], ...] = (
@@ -72,12 +73,13 @@ def open_review(context: hooks.ActionContext) -> None:
     data, session = context.data, context.session
     case = cases.of_context(context)
     if case.cadre_id is None:
-        raise _refuse("容错免责须针对干部管理权限内的具体干部", "cadre_id")
+        raise _refuse(t("容错免责须针对干部管理权限内的具体干部"), "cadre_id")
     origin = data.get("origin")
     if origin not in ORIGINS:
         raise _refuse(
-            "§11 容错免责由问责程序同步启动或由单位、本人提出免责申请：origin 须为 "
-            "accountability 或 application",
+            t(
+                "§11 容错免责由问责程序同步启动或由单位、本人提出免责申请：origin 须为 accountability 或 application"
+            ),
             "origin",
         )
     if origin == "application":
@@ -96,7 +98,8 @@ def open_review(context: hooks.ActionContext) -> None:
         source = _accountability_case(session, data.get("accountability_case_id"))
         if source.cadre_id != case.cadre_id:
             raise _refuse(
-                f"§11 容错情形须与问责案件 {source.number} 针对同一干部", "accountability_case_id"
+                t("§11 容错情形须与问责案件 %(number)s 针对同一干部", number=source.number),
+                "accountability_case_id",
             )
         if not any(other.id == source.id for _, _, other in cases.linked(session, case.id)):
             cases.link(
@@ -112,10 +115,10 @@ def open_review(context: hooks.ActionContext) -> None:
 
 def _accountability_case(session: Session, case_id: Any) -> CaseFile:
     if isinstance(case_id, bool) or not isinstance(case_id, int):
-        raise _refuse("§11 问责程序中同步启动的容错审查须指明问责案件", "accountability_case_id")
+        raise _refuse(t("§11 问责程序中同步启动的容错审查须指明问责案件"), "accountability_case_id")
     source = session.get(CaseFile, case_id)
     if source is None or source.kind != "accountability":
-        raise _refuse(f"问责案件 {case_id} 不存在", "accountability_case_id")
+        raise _refuse(t("问责案件 %(case_id)s 不存在", case_id=case_id), "accountability_case_id")
     return source
 
 
@@ -131,8 +134,10 @@ def accept(context: hooks.ActionContext) -> None:
         if data.get("origin") == "accountability":
             # The accountability case waits for a determination; out of scope is a reasoned 不予容错.
             raise _refuse(
-                "§11 问责程序中同步考虑容错情形的，须提出认定意见：不符合容错情形的，"
-                "认定不予容错并予以说明，不作不予受理",
+                t(
+                    "§11 问责程序中同步考虑容错情形的，须提出认定意见：不符合容错情形的，认定不"
+                    "予容错并予以说明，不作不予受理"
+                ),
                 "acceptance",
             )
         case.status, case.outcome, case.closed_at = "closed", "not_accepted", context.clock.now()
@@ -150,7 +155,7 @@ def record_analysis(context: hooks.ActionContext) -> None:
     recommendation = data.get("recommendation")
     if recommendation not in OPINIONS:
         raise _refuse(
-            "六个要件决策表没有给出建议（exempt、mitigate 或 reject）：请流程设计人员检查决策表",
+            t("六个要件决策表没有给出建议（exempt、mitigate 或 reject）：请流程设计人员检查决策表"),
             "recommendation",
         )
     context.session.add(
@@ -195,14 +200,17 @@ def _red_line(analysis: SixElementAnalysis, opinion: str) -> None:
     poles = {key: value["pole"] for key, value in json.loads(analysis.elements).items()}
     if poles.get("nature") == "unfavourable":
         raise _refuse(
-            "§10 对违纪违法行为必须严肃查处，确保容错在纪律红线、法律底线内进行："
-            "性质程度为违纪违法行为，不得免责或从轻、减轻处理",
+            t(
+                "§10 对违纪违法行为必须严肃查处，确保容错在纪律红线、法律底线内进行：性质程度为"
+                "违纪违法行为，不得免责或从轻、减轻处理"
+            ),
             "opinion",
         )
     if poles.get("motive") == "unfavourable":
         raise _refuse(
-            "§10 把为推动发展的无意过失同为谋取私利的违纪违法行为区分开来："
-            "动机缘于私利，不得免责或从轻、减轻处理",
+            t(
+                "§10 把为推动发展的无意过失同为谋取私利的违纪违法行为区分开来：动机缘于私利，不得免责或从轻、减轻处理"
+            ),
             "opinion",
         )
 
@@ -216,16 +224,19 @@ def determine(context: hooks.ActionContext) -> None:
     data = context.data
     analysis = latest_analysis(context.session, int(data["case_id"]))
     if analysis is None:
-        raise _refuse("§11 须先结合六个要件进行综合分析，再提出认定意见", "opinion")
+        raise _refuse(t("§11 须先结合六个要件进行综合分析，再提出认定意见"), "opinion")
     opinion = data.get("opinion")
     if opinion not in OPINIONS:
-        raise _refuse("认定意见须为免责、从轻或减轻处理、不予容错之一", "opinion")
+        raise _refuse(t("认定意见须为免责、从轻或减轻处理、不予容错之一"), "opinion")
     _red_line(analysis, opinion)
     recommended = analysis.recommendation
     if opinion != recommended and not _text(data, "departure_reason"):
         raise _refuse(
-            f"§11 认定意见「{OUTCOME_NAMES[opinion]}」与六个要件分析建议"
-            f"「{OUTCOME_NAMES[recommended]}」不一致，须说明理由",
+            t(
+                "§11 认定意见「%(opinion)s」与六个要件分析建议「%(recommended)s」不一致，须说明理由",
+                opinion=OUTCOME_NAMES[opinion],
+                recommended=OUTCOME_NAMES[recommended],
+            ),
             "departure_reason",
         )
     data["recommendation"] = recommended  # the stored one, whatever a form echoed back
@@ -243,7 +254,7 @@ def approve(context: hooks.ActionContext) -> None:
     analysis = latest_analysis(session, case.id)
     opinion = data.get("opinion")
     if analysis is None or opinion not in OPINIONS:
-        raise _refuse("没有可审批的认定意见", "approval")
+        raise _refuse(t("没有可审批的认定意见"), "approval")
     _red_line(analysis, opinion)
     today = clock.today()
     deadline = None
@@ -313,7 +324,11 @@ def _rectification_order(data: dict[str, Any], today: date) -> date:
         deadline = cases.parse_date(data["rectification_deadline"], "rectification_deadline")
         if deadline < today:
             refusals.add(
-                f"§12 责令限期整改：整改期限 {deadline} 已过（今天是 {today}）",
+                t(
+                    "§12 责令限期整改：整改期限 %(deadline)s 已过（今天是 %(today)s）",
+                    deadline=deadline,
+                    today=today,
+                ),
                 "rectification_deadline",
             )
     refusals.check()
@@ -336,7 +351,9 @@ def deliver_determination(
     must never be lost on its way back (§11 同步考虑是否存在容错情形)."""
     target = _accountability_case(session, accountability_case_id)
     if target.instance_id is None:
-        raise Conflict(f"问责案件 {target.number} 没有流程实例，认定结果无法送回")
+        raise Conflict(
+            t("问责案件 %(number)s 没有流程实例，认定结果无法送回", number=target.number)
+        )
     locked = instances.lock_instance(session, target.instance_id)
     delivered: list[bool] = []
     payload = {"outcome": outcome, "case_number": case_number}
@@ -352,7 +369,12 @@ def deliver_determination(
         ),
     )
     if not delivered[0]:
-        raise Conflict(f"问责案件 {target.number} 当前未在等待容错认定结果，认定结果无法送回")
+        raise Conflict(
+            t(
+                "问责案件 %(number)s 当前未在等待容错认定结果，认定结果无法送回",
+                number=target.number,
+            )
+        )
 
 
 # --- 送达 and the appeal window ---------------------------------------------------------
@@ -365,7 +387,14 @@ def notify(context: hooks.ActionContext) -> None:
     received_on = cases.parse_date(data.get("received_on"), "received_on")
     decided_on = date.fromisoformat(data["decided_on"])
     if received_on < decided_on:
-        raise _refuse(f"送达日期 {received_on} 不能早于决定日期 {decided_on}", "received_on")
+        raise _refuse(
+            t(
+                "送达日期 %(received_on)s 不能早于决定日期 %(decided_on)s",
+                received_on=received_on,
+                decided_on=decided_on,
+            ),
+            "received_on",
+        )
     case.received_on = received_on
     data["appeal_window_ends_on"] = add_months(
         received_on, int(data["appeal_window_months"])

@@ -49,6 +49,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.form_messages import choices
 from workflows.engine.models import AuditEvent, HumanTask, Instance, ProcessVersion
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.official import kinds as official_kinds
 from workflows.org import people
 from workflows.org import service as org
@@ -286,12 +287,12 @@ def _no_internal_filters(filters: CaseFilters) -> None:
     """A cadre filters by kind and text only: the internal status (a decision not yet served)
     and the officials' deadlines are not theirs to search by (DOMAIN.md §6)."""
     refused = [
-        {"field": field, "message": "干部本人不能按此条件筛选：请按案件种类或关键词查找"}
+        {"field": field, "message": t("干部本人不能按此条件筛选：请按案件种类或关键词查找")}
         for field, value in (("status", filters.status), ("overdue", filters.overdue))
         if value is not None
     ]
     if refused:
-        raise ValidationFailed("干部本人不能按办理状态或期限筛选案件", refused)
+        raise ValidationFailed(t("干部本人不能按办理状态或期限筛选案件"), refused)
 
 
 def _listed(session: Session, principal: Principal, rows: Sequence[Row[Any]]) -> list[CaseView]:
@@ -1129,10 +1130,10 @@ def case_diagram(session: Session, *, principal: Principal, case_id: int) -> Dia
     out of sight or runs no process, and for a cadre (the diagram's parts are internal)."""
     case = access.get_case_to_read(session, principal, case_id)
     if principal.role == "cadre":
-        raise NotFound(f"案件 {case.number} 的流程图不对当事干部提供")
+        raise NotFound(t("案件 %(number)s 的流程图不对当事干部提供", number=case.number))
     found = diagram(session, case, with_xml=True)
     if found is None:
-        raise NotFound(f"案件 {case.number} 没有流程实例")
+        raise NotFound(t("案件 %(number)s 没有流程实例", number=case.number))
     return found
 
 

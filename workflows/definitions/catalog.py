@@ -22,6 +22,7 @@ from workflows.cases.models import CaseFile
 from workflows.definitions import xmlgate
 from workflows.engine.models import DecisionVersion, Instance, ProcessVersion
 from workflows.errors import DefinitionError, Forbidden, NotFound
+from workflows.messages import t
 from workflows.org import people
 from workflows.roles import ROLES
 
@@ -148,7 +149,7 @@ def process(session: Session, *, principal: Principal, key: str) -> ProcessInfo:
         .order_by(ProcessVersion.version.desc())
     ).all()
     if not rows:
-        raise NotFound(f"流程 {key} 未部署")
+        raise NotFound(t("流程 %(key)s 未部署", key=key))
     names = people.labels(session, (row.deployed_by for row in rows))
     versions = [_version(row, counts, names) for row in rows]
     return ProcessInfo(key=key, name=versions[0].name, latest=versions[0], versions=versions)
@@ -157,14 +158,14 @@ def process(session: Session, *, principal: Principal, key: str) -> ProcessInfo:
 def version_row(session: Session, *, key: str, version: int) -> ProcessVersion:
     """One deployed version; NotFound names the key and version."""
     if not 0 < version <= MAX_ID:
-        raise NotFound(f"流程 {key} 没有第 {version} 版")
+        raise NotFound(t("流程 %(key)s 没有第 %(version)s 版", key=key, version=version))
     row = session.execute(
         select(ProcessVersion).where(
             ProcessVersion.process_key == key, ProcessVersion.version == version
         )
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"流程 {key} 没有第 {version} 版")
+        raise NotFound(t("流程 %(key)s 没有第 %(version)s 版", key=key, version=version))
     return row
 
 
@@ -183,8 +184,11 @@ def check_may_read_sources(principal: Principal) -> None:
     """Only designers and administrators read definition sources (BPMN, DMN, form files)."""
     if principal.role not in XML_ROLES:
         raise Forbidden(
-            f"只有流程设计和系统管理人员可以查看流程定义文件：{principal.username} 是"
-            f"{ROLES.get(principal.role, principal.role)}人员"
+            t(
+                "只有流程设计和系统管理人员可以查看流程定义文件：%(username)s 是%(role)s人员",
+                username=principal.username,
+                role=ROLES.get(principal.role, principal.role),
+            )
         )
 
 
@@ -293,7 +297,7 @@ def decision(session: Session, *, principal: Principal, key: str) -> DecisionVer
         .limit(1)
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"决策表 {key} 未部署")
+        raise NotFound(t("决策表 %(key)s 未部署", key=key))
     return row
 
 
@@ -335,4 +339,4 @@ def form_file(session: Session, *, principal: Principal, name: str) -> FormFile:
     for entry in form_files(session, principal=principal):
         if entry.name == name:
             return entry
-    raise NotFound(f"表单文件 {name} 不在已部署流程的最新版本中")
+    raise NotFound(t("表单文件 %(name)s 不在已部署流程的最新版本中", name=name))

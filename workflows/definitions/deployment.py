@@ -227,10 +227,15 @@ def _not_a_definition(root: etree._Element, source: SourceFile) -> Problem | Non
         return Problem(
             source.name,
             None,
-            f"不是 {standard} 文件：根元素为 {qname.localname}，应为 {expected}",
+            t(
+                "不是 %(standard)s 文件：根元素为 %(localname)s，应为 %(expected)s",
+                standard=standard,
+                localname=qname.localname,
+                expected=expected,
+            ),
         )
     if source.kind == "bpmn" and root.find(f"{{{BPMN_NS}}}process") is None:
-        return Problem(source.name, None, "文件中没有流程（bpmn:process）")
+        return Problem(source.name, None, t("文件中没有流程（bpmn:process）"))
     return None
 
 
@@ -256,7 +261,7 @@ def _check_user_tasks(
                 Problem(
                     filename,
                     task.element,
-                    "人工任务没有表单（formJsonSchemaFilename）：办理人只能直接提交",
+                    t("人工任务没有表单（formJsonSchemaFilename）：办理人只能直接提交"),
                     severity=lint.WARNING,
                     name=task.name,
                 )
@@ -266,8 +271,9 @@ def _check_user_tasks(
                 Problem(
                     filename,
                     task.element,
-                    "人工任务没有办理时限（timeLimit、dueAt、timeLimitSameAs 或边界定时器，"
-                    "也没有管理员设置的时限）",
+                    t(
+                        "人工任务没有办理时限（timeLimit、dueAt、timeLimitSameAs 或边界定时器，也没有管理员设置的时限）"
+                    ),
                     severity=lint.WARNING,
                     name=task.name,
                 )
@@ -277,7 +283,7 @@ def _check_user_tasks(
                 Problem(
                     filename,
                     task.element,
-                    "人工任务不在任何泳道中：泳道决定由哪个角色办理",
+                    t("人工任务不在任何泳道中：泳道决定由哪个角色办理"),
                 )
             )
         elif task.lane not in ROLES:
@@ -285,7 +291,11 @@ def _check_user_tasks(
                 Problem(
                     filename,
                     task.element,
-                    f"泳道 {task.lane!r} 不是已知角色（应为 {'、'.join(ROLES)} 之一）",
+                    t(
+                        "泳道 %(lane)r 不是已知角色（应为 %(roles)s 之一）",
+                        lane=task.lane,
+                        roles="、".join(ROLES),
+                    ),
                 )
             )
         for name in filter(None, [task.form, task.ui_form]):
@@ -311,14 +321,21 @@ def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
     for element, props in engine.all_properties(compiled).items():
         if props.get("action") and props["action"] not in known:
             problems.append(
-                Problem(filename, element, f"动作 {props['action']!r} 未在 workflows/ 中登记")
+                Problem(
+                    filename,
+                    element,
+                    t("动作 %(action)r 未在 workflows/ 中登记", action=props["action"]),
+                )
             )
         if props.get("capacity") and props["capacity"] not in CAPACITIES:
             problems.append(
                 Problem(
                     filename,
                     element,
-                    f"capacity：{props['capacity'][:40]!r} 应为 handled（经办）或 decided（作出决定）",
+                    t(
+                        "capacity：%(capacity)r 应为 handled（经办）或 decided（作出决定）",
+                        capacity=props["capacity"][:40],
+                    ),
                 )
             )
         if props.get("assigneeFrom") and not _FIELD_NAME.match(props["assigneeFrom"]):
@@ -326,7 +343,7 @@ def _check_actions(compiled: engine.Compiled, filename: str) -> list[Problem]:
                 Problem(
                     filename,
                     element,
-                    "assigneeFrom：应为流程数据的字段名（字母开头，只含字母、数字和下划线）",
+                    t("assigneeFrom：应为流程数据的字段名（字母开头，只含字母、数字和下划线）"),
                 )
             )
         problems.extend(
@@ -467,15 +484,19 @@ def check_note(note: Any) -> str:
     text = note.strip() if isinstance(note, str) else ""
     if not text:
         raise ValidationFailed(
-            "请填写版本说明", [{"field": "note", "message": "版本说明不能为空（1-500 字）"}]
+            t("请填写版本说明"), [{"field": "note", "message": t("版本说明不能为空（1-500 字）")}]
         )
     if len(text) > NOTE_MAX:
         raise ValidationFailed(
-            "版本说明过长",
+            t("版本说明过长"),
             [
                 {
                     "field": "note",
-                    "message": f"版本说明不能超过 {NOTE_MAX} 字（现为 {len(text)} 字）",
+                    "message": t(
+                        "版本说明不能超过 %(limit)s 字（现为 %(count)s 字）",
+                        limit=NOTE_MAX,
+                        count=len(text),
+                    ),
                 }
             ],
         )
@@ -516,11 +537,11 @@ def deploy(
     )
     if checked.errors:
         raise DefinitionError(
-            f"发现 {len(checked.errors)} 个错误，未部署任何内容", checked.problems
+            t("发现 %(count)s 个错误，未部署任何内容", count=len(checked.errors)), checked.problems
         )
     if checked.warnings and not confirm:
         raise ConfirmationRequired(
-            f"有 {len(checked.warnings)} 个警告，确认后才能部署", checked.warnings
+            t("有 %(count)s 个警告，确认后才能部署", count=len(checked.warnings)), checked.warnings
         )
     now = clock.now()
     result = Deployed(warnings=checked.warnings)
@@ -640,7 +661,8 @@ def check_expression(kind: str, text: str) -> str | None:
     reports missing conditions). Nothing is stored; the caller checks who may ask."""
     if kind not in EXPRESSION_KINDS:
         raise ValidationFailed(
-            "表达式类型无效", [{"field": "kind", "message": "应为 condition、timer 或 script"}]
+            t("表达式类型无效"),
+            [{"field": "kind", "message": t("应为 condition、timer 或 script")}],
         )
     if not text.strip():
         return None

@@ -17,6 +17,7 @@ from jsonschema.exceptions import SchemaError
 
 from workflows.errors import ValidationFailed
 from workflows.jsondepth import MAX_JSON_DEPTH, too_deep
+from workflows.messages import t
 
 SCHEMA_SUFFIX = ".schema.json"
 UI_SUFFIX = ".uischema.json"
@@ -46,11 +47,13 @@ def check_stem(stem: str) -> str:
     """The stem if it is lower-case ASCII (`accountability_register`), else ValidationFailed."""
     if not _STEM.match(stem):
         raise ValidationFailed(
-            f"表单名 {stem!r} 无效",
+            t("表单名 %(stem)r 无效", stem=stem),
             [
                 {
                     "field": "stem",
-                    "message": "表单名应以小写英文字母开头，只含小写字母、数字和下划线（至多 100 个）",
+                    "message": t(
+                        "表单名应以小写英文字母开头，只含小写字母、数字和下划线（至多 100 个）"
+                    ),
                 }
             ],
         )
@@ -65,7 +68,7 @@ def check_form(schema: Any, uischema: Any) -> None:
         if not errors:
             errors = _check_ui(uischema, schema)
     if errors:
-        raise ValidationFailed(f"表单有 {len(errors)} 处错误，未保存", errors)
+        raise ValidationFailed(t("表单有 %(count)s 处错误，未保存", count=len(errors)), errors)
 
 
 def _error(field: str, message: str) -> list[dict[str, str]]:
@@ -74,12 +77,14 @@ def _error(field: str, message: str) -> list[dict[str, str]]:
 
 def _check_text(value: Any, name: str) -> list[dict[str, str]]:
     if not isinstance(value, dict):
-        return _error(name, "应为 JSON 对象")
+        return _error(name, t("应为 JSON 对象"))
     text = json.dumps(value, ensure_ascii=False)
     if len(text.encode("utf-8")) > MAX_FORM_BYTES:
-        return _error(name, f"内容过大：不能超过 {MAX_FORM_BYTES // 1000} kB")
+        return _error(
+            name, t("内容过大：不能超过 %(kilobytes)s kB", kilobytes=MAX_FORM_BYTES // 1000)
+        )
     if too_deep(text):
-        return _error(name, f"JSON 嵌套不能超过 {MAX_JSON_DEPTH} 层")
+        return _error(name, t("JSON 嵌套不能超过 %(levels)s 层", levels=MAX_JSON_DEPTH))
     return []
 
 
@@ -88,9 +93,9 @@ def _check_schema(schema: dict[str, Any]) -> list[dict[str, str]]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
         where = ".".join(["schema", *(str(p) for p in err.path)])
-        return _error(where, f"不是有效的 JSON Schema 2020-12：{err.message}")
+        return _error(where, t("不是有效的 JSON Schema 2020-12：%(message)s", message=err.message))
     if schema.get("type") != "object":
-        return _error("schema.type", '表单的 type 应为 "object"')
+        return _error("schema.type", t('表单的 type 应为 "object"'))
     errors: list[dict[str, str]] = []
     _check_object(schema, "schema", errors)
     return errors
@@ -104,14 +109,19 @@ def _check_object(schema: Mapping[str, Any], path: str, errors: list[dict[str, s
         if not _KEY.match(key):
             errors.extend(
                 _error(
-                    at, "字段键应以英文字母或下划线开头，只含字母、数字和下划线（如 decided_on）"
+                    at, t("字段键应以英文字母或下划线开头，只含字母、数字和下划线（如 decided_on）")
                 )
             )
         if not isinstance(sub, Mapping):
             continue
         for low, high in _BOUNDS:
             if _number(sub.get(low)) and _number(sub.get(high)) and sub[low] > sub[high]:
-                errors.extend(_error(f"{at}.{high}", f"{high} 不能小于 {low}（{sub[low]}）"))
+                errors.extend(
+                    _error(
+                        f"{at}.{high}",
+                        t("%(high)s 不能小于 %(low)s（%(sub)s）", high=high, low=low, sub=sub[low]),
+                    )
+                )
         if isinstance(sub.get("properties"), Mapping):
             _check_object(sub, at, errors)
         if isinstance(sub.get("items"), Mapping) and isinstance(
@@ -134,12 +144,14 @@ def _check_names(
     def named(names: Any, at: str) -> None:
         for index, name in enumerate(names if isinstance(names, list) else []):
             if name not in known:
-                errors.extend(_error(f"{at}.{index}", f"表单没有字段 {name}"))
+                errors.extend(_error(f"{at}.{index}", t("表单没有字段 %(name)s", name=name)))
 
     named(schema.get("required"), f"{path}.required")
     for key, needed in (schema.get("dependentRequired") or {}).items():
         if key not in known:
-            errors.extend(_error(f"{path}.dependentRequired.{key}", f"表单没有字段 {key}"))
+            errors.extend(
+                _error(f"{path}.dependentRequired.{key}", t("表单没有字段 %(key)s", key=key))
+            )
         named(needed, f"{path}.dependentRequired.{key}")
     for index, rule in enumerate(schema.get("allOf") or []):
         at = f"{path}.allOf.{index}"
@@ -149,7 +161,9 @@ def _check_names(
                 for key in sub.get("properties") or {}:
                     if key not in known:
                         errors.extend(
-                            _error(f"{at}.{part}.properties.{key}", f"表单没有字段 {key}")
+                            _error(
+                                f"{at}.{part}.properties.{key}", t("表单没有字段 %(key)s", key=key)
+                            )
                         )
                 named(sub.get("required"), f"{at}.{part}.required")
 
@@ -162,19 +176,21 @@ def _check_ui(ui: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, str]
     order = ui.get("ui:order")
     if order is not None:
         if not isinstance(order, list):
-            errors.extend(_error("uischema.ui:order", "应为字段键的列表"))
+            errors.extend(_error("uischema.ui:order", t("应为字段键的列表")))
         else:
             for index, name in enumerate(order):
                 if name != "*" and name not in properties:
-                    errors.extend(_error(f"uischema.ui:order.{index}", f"表单没有字段 {name}"))
+                    errors.extend(
+                        _error(f"uischema.ui:order.{index}", t("表单没有字段 %(name)s", name=name))
+                    )
     for key, sub in ui.items():
         if key.startswith("ui:"):
             continue
         at = f"uischema.{key}"
         if key not in properties:
-            errors.extend(_error(at, f"表单没有字段 {key}"))
+            errors.extend(_error(at, t("表单没有字段 %(key)s", key=key)))
         elif not isinstance(sub, dict):
-            errors.extend(_error(at, '应为 JSON 对象（如 {"ui:widget": "textarea"}）'))
+            errors.extend(_error(at, t('应为 JSON 对象（如 {"ui:widget": "textarea"}）')))
         else:
             errors.extend(_check_member(sub, properties[key], at))
     return errors
@@ -183,11 +199,14 @@ def _check_ui(ui: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, str]
 def _check_member(ui: dict[str, Any], schema: Any, at: str) -> list[dict[str, str]]:
     widget = ui.get("ui:widget")
     if widget is not None and widget not in WIDGETS:
-        return _error(f"{at}.ui:widget", f"界面控件应为 {'、'.join(sorted(WIDGETS))} 之一")
+        return _error(
+            f"{at}.ui:widget",
+            t("界面控件应为 %(widgets)s 之一", widgets="、".join(sorted(WIDGETS))),
+        )
     if widget == "document" and (
         not isinstance(schema, Mapping) or schema.get("type") != "integer"
     ):
-        return _error(f"{at}.ui:widget", '文件引用字段的 type 应为 "integer"（案件材料的编号）')
+        return _error(f"{at}.ui:widget", t('文件引用字段的 type 应为 "integer"（案件材料的编号）'))
     if "ui:help" in ui and not isinstance(ui["ui:help"], str):
-        return _error(f"{at}.ui:help", "说明应为文字")
+        return _error(f"{at}.ui:help", t("说明应为文字"))
     return []

@@ -34,6 +34,7 @@ from workflows.engine import audit, forms
 from workflows.engine.clock import Clock
 from workflows.engine.models import FormDraft
 from workflows.errors import DraftConflict, NotFound, Problem
+from workflows.messages import t
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def get(session: Session, *, principal: Principal, stem: str) -> FormView:
     drafts = _drafts(session)
     schema_name, ui_name = file_names(stem)
     if schema_name not in files and ui_name not in files and stem not in drafts:
-        raise NotFound(f"表单 {stem} 既未部署，也没有草稿")
+        raise NotFound(t("表单 %(stem)s 既未部署，也没有草稿", stem=stem))
     return _form(stem, files, drafts.get(stem))
 
 
@@ -171,8 +172,12 @@ def _conflict(session: Session, stem: str, base_revision: int, clock: Clock) -> 
     row = session.execute(select(FormDraft).where(FormDraft.stem == stem)).scalar_one_or_none()
     if row is None:
         return DraftConflict(
-            f"表单 {stem} 的草稿已被放弃或部署（您的修改基于第 {base_revision} 稿）："
-            "请重新载入，或以新草稿保存（base_revision 为 0）",
+            t(
+                "表单 %(stem)s 的草稿已被放弃或部署（您的修改基于第 %(base_revision)s 稿）：请"
+                "重新载入，或以新草稿保存（base_revision 为 0）",
+                stem=stem,
+                base_revision=base_revision,
+            ),
             stem=stem,
             revision=0,
             saved_by=None,
@@ -180,8 +185,16 @@ def _conflict(session: Session, stem: str, base_revision: int, clock: Clock) -> 
         )
     shown = f"{row.saved_at.astimezone(clock.tz):%Y-%m-%d %H:%M}"
     return DraftConflict(
-        f"表单 {stem} 的草稿已由 {row.saved_by} 于 {shown} 保存为第 {row.revision} 稿"
-        f"（您的修改基于第 {base_revision} 稿）：请载入对方的草稿，或以第 {row.revision} 稿为基础覆盖保存",
+        t(
+            "表单 %(stem)s 的草稿已由 %(saved_by)s 于 %(shown)s 保存为第 %(revision)s 稿（您的"
+            "修改基于第 %(base_revision)s 稿）：请载入对方的草稿，或以第 %(revision)s 稿为基础"
+            "覆盖保存",
+            stem=stem,
+            saved_by=row.saved_by,
+            shown=shown,
+            revision=row.revision,
+            base_revision=base_revision,
+        ),
         stem=stem,
         revision=row.revision,
         saved_by=row.saved_by,
@@ -197,7 +210,7 @@ def discard(
     access.check_may_deploy(principal)
     row = session.execute(select(FormDraft).where(FormDraft.stem == stem)).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"表单 {stem} 没有草稿")
+        raise NotFound(t("表单 %(stem)s 没有草稿", stem=stem))
     _delete(session, stem, revision if revision is not None else row.revision, clock)
     audit.record(
         session,
@@ -334,7 +347,11 @@ def deploy_form(
     ]
     if not users:
         raise NotFound(
-            f"没有流程使用表单 {stem}：请先在流程图中为人工任务选择 {file_names(stem)[0]} 并部署流程"
+            t(
+                "没有流程使用表单 %(stem)s：请先在流程图中为人工任务选择 %(file_name)s 并部署流程",
+                stem=stem,
+                file_name=file_names(stem)[0],
+            )
         )
     files = {  # a file holding two of the processes is sent once
         row.source_file: deployment.SourceFile(row.source_file, row.bpmn_xml.encode("utf-8"))

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from workflows.messages import t
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 ERROR = "error"
 WARNING = "warning"
@@ -154,13 +156,18 @@ def _scope(scope: etree._Element) -> list[Finding]:
         name = node.get("name") or ""
         what = _kind_name(kind)
         if not incoming[key] and not _is_entry(node, kind):
-            found.append(Finding(key, name, ERROR, f"{what}没有连入的顺序流（未连接）"))
+            found.append(
+                Finding(key, name, ERROR, t("%(what)s没有连入的顺序流（未连接）", what=what))
+            )
         elif key not in reached:
-            found.append(Finding(key, name, ERROR, f"{what}从开始事件无法到达"))
+            found.append(Finding(key, name, ERROR, t("%(what)s从开始事件无法到达", what=what)))
         if not outgoing[key] and not _is_exit(node, kind):
             found.append(
                 Finding(
-                    key, name, ERROR, f"{what}没有连出的顺序流（未连接），应连到后续步骤或结束事件"
+                    key,
+                    name,
+                    ERROR,
+                    t("%(what)s没有连出的顺序流（未连接），应连到后续步骤或结束事件", what=what),
                 )
             )
         if kind in _CONDITIONAL_GATEWAYS and len(outgoing[key]) > 1 and not node.get("default"):
@@ -175,8 +182,13 @@ def _scope(scope: etree._Element) -> list[Finding]:
                         key,
                         name,
                         ERROR,
-                        f"{what}有 {len(outgoing[key])} 条连出的顺序流，"
-                        f"其中 {'、'.join(bare)} 没有条件，且网关没有默认流：请为每条流设置条件或指定默认流",
+                        t(
+                            "%(what)s有 %(count)s 条连出的顺序流，其中 %(flows)s 没有条件，且网"
+                            "关没有默认流：请为每条流设置条件或指定默认流",
+                            what=what,
+                            count=len(outgoing[key]),
+                            flows="、".join(bare),
+                        ),
                     )
                 )
         if kind in _SCOPES:

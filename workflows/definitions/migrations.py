@@ -22,6 +22,7 @@ from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import Instance, InstanceMigration, ProcessVersion
 from workflows.errors import Conflict, NotFound, ValidationFailed
+from workflows.messages import t
 
 
 @dataclass(frozen=True)
@@ -81,22 +82,29 @@ def _versions(
             else None
         )
         if row is None:
-            errors.append({"field": name, "message": f"流程 {key} 没有第 {number} 版"})
+            errors.append(
+                {
+                    "field": name,
+                    "message": t("流程 %(key)s 没有第 %(number)s 版", key=key, number=number),
+                }
+            )
         else:
             found[name] = row
     if not errors and to_version <= from_version:
         errors.append(
             {
                 "field": "to_version",
-                "message": f"目标版本应比原版本（第 {from_version} 版）新",
+                "message": t(
+                    "目标版本应比原版本（第 %(from_version)s 版）新", from_version=from_version
+                ),
             }
         )
     if errors:
         if not session.execute(
             select(ProcessVersion.id).where(ProcessVersion.process_key == key).limit(1)
         ).first():
-            raise NotFound(f"流程 {key} 未部署")
-        raise ValidationFailed("迁移的版本有误", errors)
+            raise NotFound(t("流程 %(key)s 未部署", key=key))
+        raise ValidationFailed(t("迁移的版本有误"), errors)
     return found["from_version"], found["to_version"]
 
 
@@ -166,7 +174,12 @@ def migrate(
     for iid in asked:
         number = numbers.get(iid)
         if iid not in running:
-            reason = f"实例 {iid} 不是在第 {from_version} 版上运行的{key}实例"
+            reason = t(
+                "实例 %(iid)s 不是在第 %(from_version)s 版上运行的%(key)s实例",
+                iid=iid,
+                from_version=from_version,
+                key=key,
+            )
             result.refused.append(InstancePlan(iid, number, False, [reason]))
             continue
         try:
@@ -208,7 +221,13 @@ def revert(
     once it has moved on. Flushes; the caller commits."""
     check_may_deploy(principal)
     if not (0 < instance_id <= MAX_ID and 0 < migration_id <= MAX_ID):
-        raise NotFound(f"实例 {instance_id} 没有编号为 {migration_id} 的迁移记录")
+        raise NotFound(
+            t(
+                "实例 %(instance_id)s 没有编号为 %(migration_id)s 的迁移记录",
+                instance_id=instance_id,
+                migration_id=migration_id,
+            )
+        )
     record = migration.revert(
         session,
         instance_id=instance_id,

@@ -21,6 +21,7 @@ from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import TimeLimitSetting
 from workflows.errors import ValidationFailed
+from workflows.messages import t
 from workflows.roles import ROLES
 
 SOURCE_NAMES = {
@@ -150,12 +151,27 @@ def one(session: Session, *, process_key: str, element: str) -> StepLimit:
     steps = [s for s in listing(session) if s.process_key == process_key]
     if not steps:
         known = sorted({s.process_key for s in listing(session)})
-        raise _refuse("process_key", f"没有已部署的流程“{process_key}”（可选：{'、'.join(known)}）")
+        raise _refuse(
+            "process_key",
+            t(
+                "没有已部署的流程“%(process_key)s”（可选：%(choices)s）",
+                process_key=process_key,
+                choices="、".join(known),
+            ),
+        )
     for step in steps:
         if step.element == element:
             return step
     names = "、".join(f"{s.element}（{s.step}）" for s in steps)
-    raise _refuse("element", f"流程“{process_key}”没有人工步骤“{element}”（可选：{names}）")
+    raise _refuse(
+        "element",
+        t(
+            "流程“%(process_key)s”没有人工步骤“%(element)s”（可选：%(names)s）",
+            process_key=process_key,
+            element=element,
+            names=names,
+        ),
+    )
 
 
 def put(
@@ -172,7 +188,9 @@ def put(
     """Sets one step's limit (and reminder) for steps that become available from now on."""
     step = one(session, process_key=process_key, element=element)
     if step.fixed is not None:
-        raise _refuse("element", f"“{step.step}”的时限不能修改：{step.fixed}")
+        raise _refuse(
+            "element", t("“%(step)s”的时限不能修改：%(fixed)s", step=step.step, fixed=step.fixed)
+        )
     try:
         rule = time_limits.check_rule(amount, unit, reminder_workdays)
     except time_limits.TimeLimitRefused as refused:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from workflows.documents.models import CaseDocument, DocumentWithdrawal
 from workflows.errors import ValidationFailed
+from workflows.messages import t
 
 WIDGET = "document"
 
@@ -40,9 +41,9 @@ def check(
             or not isinstance(value, int)
             or not _of_case(session, case_id, value)
         ):
-            errors.append({"field": key, "message": "应为本案件的材料（未撤回的案件材料）"})
+            errors.append({"field": key, "message": t("应为本案件的材料（未撤回的案件材料）")})
     if errors:
-        raise ValidationFailed("文件引用不是本案件的材料", errors)
+        raise ValidationFailed(t("文件引用不是本案件的材料"), errors)
 
 
 def _of_case(session: Session, case_id: int | None, document_id: int) -> bool:

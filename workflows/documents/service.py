@@ -283,7 +283,7 @@ def withdraw(
         raise Conflict(t("案件 %(number)s 已结案，材料不能再撤回", number=case.number))
     text = (reason or "").strip()
     if not text or len(text) > REASON_MAX or "\x00" in text:
-        message = f"请说明撤回理由（1–{REASON_MAX} 个字）"
+        message = t("请说明撤回理由（1–%(limit)s 个字）", limit=REASON_MAX)
         raise ValidationFailed(message, [{"field": "reason", "message": message}])
     row = DocumentWithdrawal(
         document_id=found.id, withdrawn_by=principal.username, withdrawn_at=clock.now(), reason=text
@@ -388,9 +388,13 @@ def _refusal(session: Session, principal: Principal, case: CaseFile) -> str | No
     if principal.role == "cadre":
         if principal.cadre_id is not None and case.cadre_id == principal.cadre_id:
             return None
-        return f"干部本人只能为本人的案件添加材料：{who}"
+        return t("干部本人只能为本人的案件添加材料：%(who)s", who=who)
     if _recused(principal, case):
-        return f"回避：{principal.username} 是案件 {case.number} 的当事干部，只能以干部本人身份添加材料"
+        return t(
+            "回避：%(username)s 是案件 %(number)s 的当事干部，只能以干部本人身份添加材料",
+            username=principal.username,
+            number=case.number,
+        )
     conflict = _appeal_conflict(session, principal, case)
     if conflict:
         return conflict
@@ -410,9 +414,11 @@ def _refusal(session: Session, principal: Principal, case: CaseFile) -> str | No
         ).first()
     ):
         return None
-    return (
-        f"只有办理本案的人员可以添加材料（管辖单位 {case.org_unit_code} 的纪检监察机关、组织部门，"
-        f"本案待办所在岗位的人员，当事干部本人）：{who}"
+    return t(
+        "只有办理本案的人员可以添加材料（管辖单位 %(org_unit_code)s 的纪检监察机关、组织部门，"
+        "本案待办所在岗位的人员，当事干部本人）：%(who)s",
+        org_unit_code=case.org_unit_code,
+        who=who,
     )
 
 
@@ -427,7 +433,12 @@ def _appeal_conflict(session: Session, principal: Principal, case: CaseFile) -> 
     original = access.appeal_conflict(session, principal, original_id)
     if original is None:
         return None
-    return f"回避：{principal.username} 办理或决定过原案件 {original}，不得为其申诉案件 {case.number} 添加或撤回材料"
+    return t(
+        "回避：%(username)s 办理或决定过原案件 %(original)s，不得为其申诉案件 %(number)s 添加或撤回材料",
+        username=principal.username,
+        original=original,
+        number=case.number,
+    )
 
 
 def _may_withdraw(principal: Principal, case: CaseFile, found: CaseDocument) -> bool:

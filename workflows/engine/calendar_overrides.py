@@ -134,7 +134,7 @@ def clear_day(session: Session, *, day: date, actor: str, clock: Clock) -> None:
     applies again); NotFound if there is none; audited."""
     row = session.get(CalendarOverride, day)
     if row is None:
-        raise NotFound(f"{day.isoformat()} 没有单独设置")
+        raise NotFound(t("%(day)s 没有单独设置", day=day.isoformat()))
     detail = {"kind": "workday" if row.is_workday else "holiday", "note": row.note}
     session.delete(row)
     session.flush()

@@ -28,14 +28,30 @@ def load(
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Reads and checks one form file; problems name the BPMN file and element using it."""
     if "/" in name or "\\" in name or name.startswith("."):
-        return None, [Problem(referenced_by, element, f"表单名 {name!r} 只能是文件名，不能含路径")]
+        return None, [
+            Problem(
+                referenced_by, element, t("表单名 %(name)r 只能是文件名，不能含路径", name=name)
+            )
+        ]
     path = forms_dir / name
     if not path.is_file():
-        return None, [Problem(referenced_by, element, f"表单 {name!r} 在 {forms_dir} 中不存在")]
+        return None, [
+            Problem(
+                referenced_by,
+                element,
+                t("表单 %(name)r 在 %(forms_dir)s 中不存在", name=name, forms_dir=forms_dir),
+            )
+        ]
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, [Problem(referenced_by, element, f"表单 {name!r} 不是有效的 JSON：{err}")]
+        return None, [
+            Problem(
+                referenced_by,
+                element,
+                t("表单 %(name)r 不是有效的 JSON：%(err)s", name=name, err=err),
+            )
+        ]
     return check(schema, name, referenced_by=referenced_by, element=element)
 
 
@@ -45,7 +61,7 @@ def check(
     """A parsed form as deploying accepts it: an object that is a valid JSON Schema 2020-12;
     problems name the BPMN file and element using it."""
     if not isinstance(schema, dict):
-        return None, [Problem(referenced_by, element, f"表单 {name!r} 应为 JSON 对象")]
+        return None, [Problem(referenced_by, element, t("表单 %(name)r 应为 JSON 对象", name=name))]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
@@ -54,7 +70,12 @@ def check(
             Problem(
                 referenced_by,
                 element,
-                f"表单 {name!r} 不是有效的 JSON Schema（位置 {where}）：{err.message}",
+                t(
+                    "表单 %(name)r 不是有效的 JSON Schema（位置 %(where)s）：%(message)s",
+                    name=name,
+                    where=where,
+                    message=err.message,
+                ),
             )
         ]
     return schema, []

@@ -18,6 +18,7 @@ from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, Instance, InstanceMigration, ProcessVersion
 from workflows.errors import Conflict, NotFound
+from workflows.messages import t
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ def plan(
     must lie downstream of where it stands, and the forms of its open steps must be the same."""
     reasons: list[str] = []
     if instance.status != "running":
-        reasons.append("实例已办结，无需迁移")
+        reasons.append(t("实例已办结，无需迁移"))
     if instance.process_key != target.process_key:
-        reasons.append(f"目标版本属于另一个流程（{target.process_key}）")
+        reasons.append(
+            t("目标版本属于另一个流程（%(process_key)s）", process_key=target.process_key)
+        )
     if reasons:
         return Plan(instance.id, False, reasons)
     old = versions.load(session, instance.process_version_id, instance.content_hash)
@@ -54,7 +57,14 @@ def plan(
     ).all()
     for element, name, form in open_steps:
         if form and old.forms.get(form) != new.forms.get(form):
-            reasons.append(f"实例正停在步骤“{name}”（{element}），新版本修改了它的表单 {form}")
+            reasons.append(
+                t(
+                    "实例正停在步骤“%(name)s”（%(element)s），新版本修改了它的表单 %(form)s",
+                    name=name,
+                    element=element,
+                    form=form,
+                )
+            )
     return Plan(instance.id, not reasons, reasons)
 
 
@@ -77,7 +87,13 @@ def migrate(
     instance = instances.lock_instance(session, instance_id)
     instance.status = _status_of(session, instance_id)
     if instance.process_version_id != source.id:
-        raise Conflict(f"实例 {instance_id} 已不在第 {source.version} 版上，请重新预检")
+        raise Conflict(
+            t(
+                "实例 %(instance_id)s 已不在第 %(version)s 版上，请重新预检",
+                instance_id=instance_id,
+                version=source.version,
+            )
+        )
     found = plan(session, instance=instance, target=target, clock=clock)
     if not found.can:
         raise engine.MigrationRefused("；".join(found.reasons))
@@ -122,13 +138,30 @@ def revert(
     instance = instances.lock_instance(session, instance_id)
     record = session.get(InstanceMigration, migration_id)
     if record is None or record.instance_id != instance_id:
-        raise NotFound(f"实例 {instance_id} 没有编号为 {migration_id} 的迁移记录")
+        raise NotFound(
+            t(
+                "实例 %(instance_id)s 没有编号为 %(migration_id)s 的迁移记录",
+                instance_id=instance_id,
+                migration_id=migration_id,
+            )
+        )
     if record.reverted_at is not None:
-        raise Conflict(f"迁移 {migration_id} 已于 {record.reverted_at:%Y-%m-%d %H:%M} 撤销")
+        raise Conflict(
+            t(
+                "迁移 %(migration_id)s 已于 %(reverted_at)s 撤销",
+                migration_id=migration_id,
+                reverted_at=f"{record.reverted_at:%Y-%m-%d %H:%M}",
+            )
+        )
     if instance.process_version_id != record.to_version_id or instance.version != (
         record.instance_version
     ):
-        raise Conflict(f"实例 {instance_id} 在迁移后已继续办理或再次变更，不能撤销这次迁移")
+        raise Conflict(
+            t(
+                "实例 %(instance_id)s 在迁移后已继续办理或再次变更，不能撤销这次迁移",
+                instance_id=instance_id,
+            )
+        )
     source = session.get(ProcessVersion, record.from_version_id)
     target = session.get(ProcessVersion, record.to_version_id)
     assert source is not None and target is not None  # foreign keys

@@ -122,8 +122,12 @@ class _Budget:
     def check(self, element: str | None) -> None:
         if time.monotonic() > self.deadline:
             raise StepBudgetExceeded(
-                f"流程步骤超出时间预算：运行超过 {self.limits.seconds:g} 秒仍未停下（停在 {element}）；"
-                f"流程可能在无限循环，或计算量过大",
+                t(
+                    "流程步骤超出时间预算：运行超过 %(seconds)s 秒仍未停下（停在 %(element)s）"
+                    "；流程可能在无限循环，或计算量过大",
+                    seconds=f"{self.limits.seconds:g}",
+                    element=element,
+                ),
                 element=element,
             )
 
@@ -131,8 +135,12 @@ class _Budget:
         self.tasks += 1
         if self.tasks > self.limits.tasks:
             raise StepBudgetExceeded(
-                f"流程步骤超出预算：一步之内自动执行了 {self.limits.tasks} 个以上的环节（停在 {element}）；"
-                f"流程可能在无限循环",
+                t(
+                    "流程步骤超出预算：一步之内自动执行了 %(tasks)s 个以上的环节（停在 "
+                    "%(element)s）；流程可能在无限循环",
+                    tasks=self.limits.tasks,
+                    element=element,
+                ),
                 element=element,
             )
         self.check(element)
@@ -684,7 +692,9 @@ class Run:
         reasons: list[str] = []
         for workflow, diff in self._spec_diffs(new):
             if diff is None:
-                reasons.append(f"调用的子流程“{workflow.spec.name}”在新版本中已不存在")
+                reasons.append(
+                    t("调用的子流程“%(name)s”在新版本中已不存在", name=workflow.spec.name)
+                )
                 continue
             for task in workflow.get_tasks(skip_subprocesses=True):
                 reason = _migration_refusal(task, diff)
@@ -913,14 +923,22 @@ def _migration_refusal(task: Any, diff: _NamedDiff) -> str | None:
     label = _label(task)
     if diff.spec_diff.alignment.get(spec) is None:
         if passed:
-            return f"已经过的步骤{label}在新版本中已删除"
-        return f"实例正停在步骤{label}，新版本已删除该步骤"
+            return t("已经过的步骤%(label)s在新版本中已删除", label=label)
+        return t("实例正停在步骤%(label)s，新版本已删除该步骤", label=label)
     changes = set(diff.spec_diff.changed.get(spec, ()))
     if passed and changes:
-        return f"已经过的步骤{label}在新版本中有改动（{_changes(changes)}）"
+        return t(
+            "已经过的步骤%(label)s在新版本中有改动（%(changes)s）",
+            label=label,
+            changes=_changes(changes),
+        )
     if waiting and changes - _WAITING_MAY_CHANGE:
         changed = _changes(changes - _WAITING_MAY_CHANGE)
-        return f"实例正停在步骤{label}，新版本修改了该步骤（{changed}）"
+        return t(
+            "实例正停在步骤%(label)s，新版本修改了该步骤（%(changed)s）",
+            label=label,
+            changed=changed,
+        )
     return None
 
 

@@ -36,6 +36,7 @@ from workflows.engine.calendar import WorkCalendar, add_months
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, ProcessVersion, TimeLimitSetting
 from workflows.errors import UnknownCalendarYear
+from workflows.messages import t
 
 LIMIT, FROM, FROM_LABEL = "timeLimit", "timeLimitFrom", "timeLimitFromLabel"
 REMINDER, POLICY, SAME_AS = "timeLimitReminder", "timeLimitPolicy", "timeLimitSameAs"
@@ -80,13 +81,19 @@ def check_rule(amount: Any, unit: Any, reminder: Any = None) -> Rule:
     """A rule from its parts, or TimeLimitRefused naming the field at fault."""
     if unit not in UNIT_NAMES:
         raise TimeLimitRefused(
-            f"时限单位须为 {'、'.join(UNIT_NAMES)} 之一（工作日、月、自然日）", field="unit"
+            t("时限单位须为 %(units)s 之一（工作日、月、自然日）", units="、".join(UNIT_NAMES)),
+            field="unit",
         )
     if type(amount) is not int or amount < 1:
         raise TimeLimitRefused("时限须为正整数", field="amount")
     if amount > MAX_AMOUNT[unit]:
         raise TimeLimitRefused(
-            f"时限不能超过 10 年（{MAX_AMOUNT[unit]}{UNIT_NAMES[unit]}）", field="amount"
+            t(
+                "时限不能超过 10 年（%(max_amount)s%(unit)s）",
+                max_amount=MAX_AMOUNT[unit],
+                unit=UNIT_NAMES[unit],
+            ),
+            field="amount",
         )
     if reminder is not None:
         if type(reminder) is not int or reminder < 1:
@@ -105,14 +112,18 @@ def parse(text: str, reminder: str | None = None) -> Rule:
         unit = next((u for u, words in _UNIT_WORDS.items() if word in words), None)
     if not found or unit is None:
         raise TimeLimitRefused(
-            f"办理时限“{text}”无法识别：应写作“30 workdays”“1 month”“10 days”"
-            "或“30个工作日”“1个月”“10日”",
+            t(
+                "办理时限“%(text)s”无法识别：应写作“30 workdays”“1 month”“10 days”或“30个工作日”“1个月”“10日”",
+                text=text,
+            ),
             field=LIMIT,
         )
     days_before: int | None = None
     if reminder not in (None, ""):
         if not str(reminder).strip().isdigit():
-            raise TimeLimitRefused(f"临期提醒“{reminder}”应为工作日数（正整数）", field=REMINDER)
+            raise TimeLimitRefused(
+                t("临期提醒“%(reminder)s”应为工作日数（正整数）", reminder=reminder), field=REMINDER
+            )
         days_before = int(str(reminder).strip())
     return check_rule(int(found.group(1)), unit, days_before)
 
@@ -127,12 +138,12 @@ def check_properties(props: Mapping[str, str]) -> list[tuple[str, str]]:
         except TimeLimitRefused as refused:
             problems.append((refused.field, str(refused)))
     elif props.get(REMINDER) and not props.get(DUE_AT) and not props.get(SAME_AS):
-        problems.append((REMINDER, "设了临期提醒却没有办理时限（timeLimit 或 dueAt）"))
+        problems.append((REMINDER, t("设了临期提醒却没有办理时限（timeLimit 或 dueAt）")))
     declared = [name for name in (LIMIT, DUE_AT, SAME_AS) if props.get(name)]
     if len(declared) > 1:
-        problems.append((declared[1], f"{'、'.join(declared)} 只能设其一"))
+        problems.append((declared[1], t("%(names)s 只能设其一", names="、".join(declared))))
     if props.get(FROM) and not props.get(LIMIT):
-        problems.append((FROM, "timeLimitFrom 须与 timeLimit 一起设置"))
+        problems.append((FROM, t("timeLimitFrom 须与 timeLimit 一起设置")))
     return problems
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from workflows.errors import DomainError
+from workflows.messages import t
 
 MAX_YEARS = 10
 #: MAX_YEARS of mean (Gregorian) years and a day's slack: P10Y and P120M pass, P3654D does not.
@@ -62,12 +63,19 @@ class TimerValueRefused(DomainError):
     code = "timer_value_refused"
 
     def __init__(self, reason: str, *, kind: str, value: Any, element: str | None = None) -> None:
-        where = f"定时器 {element} 的" if element else "定时器的"
+        where = t("定时器 %(element)s 的", element=element) if element else t("定时器的")
         shown = value if isinstance(value, str) else repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "…"
         super().__init__(
-            f"{where}{KIND_NAMES.get(kind, kind)}取值 {shown} 不被接受：{reason}", element=element
+            t(
+                "%(where)s%(kind)s取值 %(shown)s 不被接受：%(reason)s",
+                where=where,
+                kind=KIND_NAMES.get(kind, kind),
+                shown=shown,
+                reason=reason,
+            ),
+            element=element,
         )
         self.reason = reason
         self.element = element
@@ -89,9 +97,9 @@ def check(kind: str, value: Any, *, now: datetime, element: str | None = None) -
         return TimerValueRefused(reason, kind=kind, value=value, element=element)
 
     if not isinstance(value, str):
-        raise refuse(f"应为文本（ISO 8601），而不是{_type_name(value)}")
+        raise refuse(t("应为文本（ISO 8601），而不是%(type)s", type=_type_name(value)))
     if value != value.strip():
-        raise refuse("前后不能有空白")
+        raise refuse(t("前后不能有空白"))
     if kind == "date":
         _check_date(value, now, refuse)
     elif kind == "duration":
@@ -104,11 +112,11 @@ def check(kind: str, value: Any, *, now: datetime, element: str | None = None) -
 
 def _type_name(value: Any) -> str:
     if isinstance(value, bool):
-        return "是非值"
+        return t("是非值")
     if isinstance(value, (int, float)):
-        return "数字"
+        return t("数字")
     if value is None:
-        return "空值"
+        return t("空值")
     return type(value).__name__
 
 
@@ -117,20 +125,20 @@ def parse_duration(text: str, refuse: Any) -> Duration:
     only in the last component), or the reason it is refused."""
     upper = text.upper()
     if not upper.startswith("P"):
-        raise refuse("应为 ISO 8601 时长，如 P30D、PT2H、P1Y2M")
+        raise refuse(t("应为 ISO 8601 时长，如 P30D、PT2H、P1Y2M"))
     if "-" in upper:
-        raise refuse("时长不能为负数")
+        raise refuse(t("时长不能为负数"))
     match = _DURATION.fullmatch(upper)
     parts = match.groups() if match else ()
     if not match or not any(parts) or upper.endswith("T"):
-        raise refuse("应为 ISO 8601 时长，如 P30D、PT2H、P1Y2M")
+        raise refuse(t("应为 ISO 8601 时长，如 P30D、PT2H、P1Y2M"))
     present = [i for i, p in enumerate(parts) if p]
     if any(("." in parts[i] or "," in parts[i]) for i in present[:-1]):
-        raise refuse("只有最后一项可以带小数")
+        raise refuse(t("只有最后一项可以带小数"))
     if any(p and ("." in p or "," in p) for p in parts[:2]):
-        raise refuse("年、月不能带小数")
+        raise refuse(t("年、月不能带小数"))
     if parts[2] and any(parts[i] for i in (0, 1, 3)):
-        raise refuse("周（W）不能与年、月、日同用")
+        raise refuse(t("周（W）不能与年、月、日同用"))
     length = shortest = 0.0
     for (mean, least), part in zip(_UNITS, parts):
         if part:
@@ -138,7 +146,7 @@ def parse_duration(text: str, refuse: Any) -> Duration:
             length += amount * mean
             shortest += amount * least
     if length > MAX_SPAN / timedelta(days=1):
-        raise refuse(f"时长不能超过 {MAX_YEARS} 年")
+        raise refuse(t("时长不能超过 %(years)s 年", years=MAX_YEARS))
     return Duration(timedelta(days=length), timedelta(days=shortest))
 
 
@@ -147,14 +155,16 @@ def parse_date(text: str, refuse: Any) -> datetime:
     only for the bound check (the engine reads it in the server's zone)."""
     if not text or text.upper().startswith("P"):
         raise refuse(
-            "应为 ISO 8601 日期或日期时间，如 2027-03-01 或 2027-03-01T09:00:00+08:00，而不是时长"
+            t(
+                "应为 ISO 8601 日期或日期时间，如 2027-03-01 或 2027-03-01T09:00:00+08:00，而不是时长"
+            )
         )
     if "W" in text.upper():
-        raise refuse("不接受按周记的日期，请写成 YYYY-MM-DD")
+        raise refuse(t("不接受按周记的日期，请写成 YYYY-MM-DD"))
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise refuse("不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM:SS+08:00") from None
+        raise refuse(t("不是有效的日期，应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM:SS+08:00")) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -168,11 +178,11 @@ def _within(moment: datetime, now: datetime, refuse: Any) -> None:
     try:
         ahead = moment - now
     except OverflowError:  # pragma: no cover - fromisoformat's years fit; kept for safety
-        raise refuse(f"须在当前时间前后 {MAX_YEARS} 年之内") from None
+        raise refuse(t("须在当前时间前后 %(years)s 年之内", years=MAX_YEARS)) from None
     if ahead > MAX_SPAN:
-        raise refuse(f"不能晚于当前时间 {MAX_YEARS} 年以上")
+        raise refuse(t("不能晚于当前时间 %(years)s 年以上", years=MAX_YEARS))
     if -ahead > MAX_SPAN:
-        raise refuse(f"不能早于当前时间 {MAX_YEARS} 年以上")
+        raise refuse(t("不能早于当前时间 %(years)s 年以上", years=MAX_YEARS))
 
 
 def _check_cycle(text: str, now: datetime, refuse: Any) -> None:
@@ -180,8 +190,10 @@ def _check_cycle(text: str, now: datetime, refuse: Any) -> None:
     count = _CYCLE_COUNT.fullmatch(parts[0].upper()) if parts else None
     if count is None or len(parts) not in (2, 3):
         raise refuse(
-            "应为 ISO 8601 重复间隔：R[次数]/间隔、R[次数]/开始时间/间隔 或 R[次数]/间隔/结束时间，"
-            "如 R12/P1M、R/2027-01-15T09:00:00+08:00/P1Y"
+            t(
+                "应为 ISO 8601 重复间隔：R[次数]/间隔、R[次数]/开始时间/间隔 或 R[次数]/间隔/结"
+                "束时间，如 R12/P1M、R/2027-01-15T09:00:00+08:00/P1Y"
+            )
         )
     if len(parts) == 2:
         interval = parse_duration(parts[1], refuse)
@@ -191,24 +203,27 @@ def _check_cycle(text: str, now: datetime, refuse: Any) -> None:
     else:
         _check_date(parts[1], now, refuse)
         if not parts[2].upper().startswith("P"):
-            raise refuse("开始时间之后应为间隔（时长），如 P1Y")
+            raise refuse(t("开始时间之后应为间隔（时长），如 P1Y"))
         interval = parse_duration(parts[2], refuse)
     if interval.shortest < MIN_CYCLE_INTERVAL:
-        raise refuse(f"重复间隔不能短于 {_span(MIN_CYCLE_INTERVAL)}")
+        raise refuse(t("重复间隔不能短于 %(span)s", span=_span(MIN_CYCLE_INTERVAL)))
     repeats = count.group(1)
     if repeats and int(repeats) > MAX_CYCLE_REPEATS:
-        raise refuse(f"重复次数不能超过 {MAX_CYCLE_REPEATS} 次")
+        raise refuse(t("重复次数不能超过 %(repeats)s 次", repeats=MAX_CYCLE_REPEATS))
     if not repeats and interval.shortest < MIN_UNCOUNTED_INTERVAL:
         raise refuse(
-            f"不限次数的重复（R/…）间隔不能短于 {_span(MIN_UNCOUNTED_INTERVAL)}；"
-            f"更短的间隔请写明次数（至多 {MAX_CYCLE_REPEATS} 次）"
+            t(
+                "不限次数的重复（R/…）间隔不能短于 %(span)s；更短的间隔请写明次数（至多 %(repeats)s 次）",
+                span=_span(MIN_UNCOUNTED_INTERVAL),
+                repeats=MAX_CYCLE_REPEATS,
+            )
         )
 
 
 def _span(span: timedelta) -> str:
     if span >= timedelta(days=1) and span.seconds == 0:
-        return f"{span.days} 天"
-    return f"{int(span.total_seconds() // 60)} 分钟"
+        return t("%(days)s 天", days=span.days)
+    return t("%(minutes)s 分钟", minutes=int(span.total_seconds() // 60))
 
 
 def check_cycle_state(*, cycles: int, seconds: float, element: str | None = None) -> None:
@@ -222,8 +237,10 @@ def check_cycle_state(*, cycles: int, seconds: float, element: str | None = None
     if cycles == 0:
         return
     if seconds < MIN_CYCLE_INTERVAL.total_seconds():
-        raise refuse(f"重复间隔不能短于 {_span(MIN_CYCLE_INTERVAL)}")
+        raise refuse(t("重复间隔不能短于 %(span)s", span=_span(MIN_CYCLE_INTERVAL)))
     if cycles > MAX_CYCLE_REPEATS:
-        raise refuse(f"重复次数不能超过 {MAX_CYCLE_REPEATS} 次")
+        raise refuse(t("重复次数不能超过 %(repeats)s 次", repeats=MAX_CYCLE_REPEATS))
     if cycles < 0 and seconds < MIN_UNCOUNTED_INTERVAL.total_seconds():
-        raise refuse(f"不限次数的重复（R/…）间隔不能短于 {_span(MIN_UNCOUNTED_INTERVAL)}")
+        raise refuse(
+            t("不限次数的重复（R/…）间隔不能短于 %(span)s", span=_span(MIN_UNCOUNTED_INTERVAL))
+        )

@@ -27,6 +27,7 @@ from workflows.engine.incidents.models import OPEN, Incident
 from workflows.engine.models import Timer
 from workflows.errors import Conflict
 from workflows.incidents import views
+from workflows.messages import t
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,11 @@ def _locked_open(
     session.refresh(incident)  # as it is now that the instance is ours
     if incident.status != OPEN:
         raise Conflict(
-            f"故障 {incident_id} 已{views.STATUS_NAMES.get(incident.status, incident.status)}，"
-            "不能再重试或取消"
+            t(
+                "故障 %(incident_id)s 已%(status)s，不能再重试或取消",
+                incident_id=incident_id,
+                status=views.STATUS_NAMES.get(incident.status, incident.status),
+            )
         )
     return incident, locked
 

@@ -21,6 +21,7 @@ from workflows.engine.incidents import service
 from workflows.engine.incidents.models import OPEN, STATUSES, Incident
 from workflows.engine.models import Instance, ProcessVersion
 from workflows.errors import Forbidden, NotFound
+from workflows.messages import t
 from workflows.org import people
 from workflows.roles import ROLES
 
@@ -76,8 +77,11 @@ def check_may_handle(principal: Principal) -> None:
     """Only administrators and designers see and handle incidents."""
     if principal.role not in HANDLERS:
         raise Forbidden(
-            f"只有系统管理和流程设计人员可以查看和处理故障：{principal.username} 是"
-            f"{ROLES.get(principal.role, principal.role)}人员"
+            t(
+                "只有系统管理和流程设计人员可以查看和处理故障：%(username)s 是%(role)s人员",
+                username=principal.username,
+                role=ROLES.get(principal.role, principal.role),
+            )
         )
 
 
@@ -166,7 +170,7 @@ def incidents(
     query = _query(principal)
     if status is not None:
         if status not in STATUSES:
-            raise NotFound(f"没有状态为 {status} 的故障")
+            raise NotFound(t("没有状态为 %(status)s 的故障", status=status))
         query = query.where(Incident.status == status)
     found = paging.paginate(
         session,
@@ -183,10 +187,10 @@ def incident(session: Session, *, principal: Principal, incident_id: int) -> Inc
     """One incident the principal sees; NotFound otherwise, as if it did not exist."""
     check_may_handle(principal)
     if not 0 < incident_id <= access.MAX_ID:
-        raise NotFound(f"故障 {incident_id} 不存在")
+        raise NotFound(t("故障 %(incident_id)s 不存在", incident_id=incident_id))
     row = session.execute(_query(principal).where(Incident.id == incident_id)).first()
     if row is None:
-        raise NotFound(f"故障 {incident_id} 不存在")
+        raise NotFound(t("故障 %(incident_id)s 不存在", incident_id=incident_id))
     return _view(row, people.labels(session, [row.closed_by]))
 
 

@@ -19,6 +19,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from workflows.messages import t
+
 TIMEOUT = 90.0
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
 _ONE_AT_A_TIME = threading.Lock()
@@ -41,7 +43,7 @@ def to_pdf(docx: bytes, *, timeout: float = TIMEOUT) -> bytes:
     """The PDF of a DOCX document, or ConversionFailed."""
     soffice = shutil.which("soffice")
     if soffice is None:
-        raise ConversionFailed("未安装 LibreOffice（soffice）：请运行 make .stamp-office")
+        raise ConversionFailed(t("未安装 LibreOffice（soffice）：请运行 make .stamp-office"))
     with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(prefix="cadreflow-pdf-") as work:
         source = Path(work) / "document.docx"
         source.write_bytes(docx)
@@ -70,9 +72,17 @@ def to_pdf(docx: bytes, *, timeout: float = TIMEOUT) -> bytes:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            raise ConversionFailed(f"转换 PDF 超时（{timeout:g} 秒）") from None
+            raise ConversionFailed(
+                t("转换 PDF 超时（%(timeout)s 秒）", timeout=f"{timeout:g}")
+            ) from None
         target = source.with_suffix(".pdf")
         if process.returncode != 0 or not target.exists():
             detail = err.decode("utf-8", "replace").strip()[-500:]
-            raise ConversionFailed(f"转换 PDF 失败（退出码 {process.returncode}）：{detail}")
+            raise ConversionFailed(
+                t(
+                    "转换 PDF 失败（退出码 %(returncode)s）：%(detail)s",
+                    returncode=process.returncode,
+                    detail=detail,
+                )
+            )
         return target.read_bytes()

@@ -22,6 +22,7 @@ from workflows.engine import audit, settings
 from workflows.engine.clock import Clock
 from workflows.engine.models import table_of
 from workflows.errors import NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.official import kinds
 from workflows.official.models import OfficialNumberCounter
 from workflows.org.models import OrgUnit
@@ -47,7 +48,7 @@ def of_unit(session: Session, org_unit_code: str) -> Numbering:
     """The unit's numbering: its setting, or defaults built from the unit's name."""
     unit = session.get(OrgUnit, org_unit_code)
     if unit is None:
-        raise NotFound(f"单位 {org_unit_code} 不存在")
+        raise NotFound(t("单位 %(org_unit_code)s 不存在", org_unit_code=org_unit_code))
     stored: dict[str, Any] = settings.get(session, SETTING, {}).get(org_unit_code) or {}
     prefixes = {
         key: str(stored.get("prefixes", {}).get(key) or f"{unit.name}{kind.code}")
@@ -70,11 +71,19 @@ def _refuse(field: str, message: str) -> ValidationFailed:
 def _text(value: Any, field: str, what: str, limit: int, *, required: bool) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if required and not text:
-        raise _refuse(field, f"请填写{what}")
+        raise _refuse(field, t("请填写%(what)s", what=what))
     if len(text) > limit:
-        raise _refuse(field, f"{what}不能超过 {limit} 个字（现有 {len(text)} 个）")
+        raise _refuse(
+            field,
+            t(
+                "%(what)s不能超过 %(limit)s 个字（现有 %(count)s 个）",
+                what=what,
+                limit=limit,
+                count=len(text),
+            ),
+        )
     if any(c in text for c in "\x00\r\n〔〕"):
-        raise _refuse(field, f"{what}不能包含换行、空字符或六角括号〔〕")
+        raise _refuse(field, t("%(what)s不能包含换行、空字符或六角括号〔〕", what=what))
     return text
 
 
@@ -83,7 +92,7 @@ def administered(session: Session, *, principal: Principal, org_unit_code: str) 
     roles, NotFound for a unit out of their sight)."""
     check_may_administer(principal)
     if org_unit_code not in principal.units:
-        raise NotFound(f"单位 {org_unit_code} 不存在")
+        raise NotFound(t("单位 %(org_unit_code)s 不存在", org_unit_code=org_unit_code))
     return of_unit(session, org_unit_code)
 
 
@@ -103,13 +112,17 @@ def put(
     administered(session, principal=principal, org_unit_code=org_unit_code)
     checked_organ = _text(organ, "organ", "发文机关", ORGAN_MAX, required=True)
     if not isinstance(prefixes, dict):
-        raise _refuse("prefixes", "机关代字须按文书种类给出")
+        raise _refuse("prefixes", t("机关代字须按文书种类给出"))
     numbered = {key for key, kind in kinds.KINDS.items() if kind.code}
     unknown = sorted(set(prefixes) - numbered)
     if unknown:
         raise _refuse(
             f"prefixes.{unknown[0]}",
-            f"没有这种编文号的文书：{unknown[0]}；可为 {'、'.join(sorted(numbered))}",
+            t(
+                "没有这种编文号的文书：%(unknown)s；可为 %(choices)s",
+                unknown=unknown[0],
+                choices="、".join(sorted(numbered)),
+            ),
         )
     checked = {
         key: _text(

@@ -338,9 +338,14 @@ def generate(
     allowed = [own.key] + ([kinds.RECEIPT] if own.served else []) if own else []
     if found is None or found.key not in allowed:
         message = (
-            f"案件 {case.number} 可生成的文书为 {'、'.join(allowed)}：不能生成 {kind!r}"
+            t(
+                "案件 %(number)s 可生成的文书为 %(kinds)s：不能生成 %(kind)r",
+                number=case.number,
+                kinds="、".join(allowed),
+                kind=kind,
+            )
             if allowed
-            else f"案件 {case.number} 不制发公文"
+            else t("案件 %(number)s 不制发公文", number=case.number)
         )
         raise ValidationFailed(message, [{"field": "kind", "message": message}])
     latest = _latest(session, case.id, found.key)
@@ -434,7 +439,7 @@ def attach_receipt(
     to the case (the rules of `documents.add`) and linked to the document; audited; flushes."""
     found = get(session, principal=principal, official_id=official_id)
     if not kinds.KINDS[found.kind].served and found.kind != kinds.RECEIPT:
-        message = f"{kinds.KINDS[found.kind].title}不需要送达回证"
+        message = t("%(title)s不需要送达回证", title=kinds.KINDS[found.kind].title)
         raise ValidationFailed(message, [{"field": "official_document_id", "message": message}])
     if principal.role == "cadre":
         raise Forbidden(t("签收的送达回证由送达人上传"))

@@ -28,6 +28,7 @@ from workflows.documents import formats
 from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.errors import Forbidden, NotFound, ValidationFailed
+from workflows.messages import t
 from workflows.official import context, kinds
 from workflows.official.models import OfficialTemplate
 
@@ -60,7 +61,9 @@ class Version:
 def _kind(key: str) -> kinds.Kind:
     found = kinds.KINDS.get(key)
     if found is None:
-        raise NotFound(f"没有这种文书：{key}；可为 {'、'.join(kinds.KINDS)}")
+        raise NotFound(
+            t("没有这种文书：%(key)s；可为 %(choices)s", key=key, choices="、".join(kinds.KINDS))
+        )
     return found
 
 
@@ -118,7 +121,7 @@ def version(session: Session, key: str, number: int) -> Version:
     for found in versions(session, key):
         if found.version == number:
             return found
-    raise NotFound(f"{_kind(key).title}模板没有第 {number} 版")
+    raise NotFound(t("%(title)s模板没有第 %(number)s 版", title=_kind(key).title, number=number))
 
 
 def _sandbox() -> SandboxedEnvironment:
@@ -145,30 +148,51 @@ def check(key: str, filename: str | None, content: bytes | None) -> None:
     and which renders a sample case."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not content:
-        raise _refuse("请选择要上传的模板文件（.docx）")
+        raise _refuse(t("请选择要上传的模板文件（.docx）"))
     if len(content) > MAX_BYTES:
-        raise _refuse(f"模板「{name}」超过 {MAX_BYTES // (1024 * 1024)} MB")
+        raise _refuse(
+            t(
+                "模板「%(name)s」超过 %(megabytes)s MB",
+                name=name,
+                megabytes=MAX_BYTES // (1024 * 1024),
+            )
+        )
     if formats.extension(name) != ".docx" or not formats.matches(_DOCX, content):
         raise _refuse(
-            f"「{name}」不是 Word 文档（.docx）：模板须为 .docx 格式（.doc、.wps 请先另存为 .docx）"
+            t(
+                "「%(name)s」不是 Word 文档（.docx）：模板须为 .docx 格式（.doc、.wps 请先另存为 .docx）",
+                name=name,
+            )
         )
     if _unpacked_size(content) > MAX_UNPACKED:
-        raise _refuse(f"模板「{name}」解压后超过 {MAX_UNPACKED // (1024 * 1024)} MB")
+        raise _refuse(
+            t(
+                "模板「%(name)s」解压后超过 %(megabytes)s MB",
+                name=name,
+                megabytes=MAX_UNPACKED // (1024 * 1024),
+            )
+        )
     try:
         document = DocxTemplate(io.BytesIO(content))
         used = document.get_undeclared_template_variables(jinja_env=_sandbox())
     except (TemplateError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise _refuse(f"模板「{name}」的占位符写法有误：{err}") from None
+        raise _refuse(t("模板「%(name)s」的占位符写法有误：%(err)s", name=name, err=err)) from None
     unknown = sorted(set(used) - set(context.KNOWN))
     if unknown:
         raise _refuse(
-            f"模板「{name}」含有未知的占位符：{'、'.join('{{ ' + u + ' }}' for u in unknown)}；"
-            f"可用的占位符为 {'、'.join(context.KNOWN)}"
+            t(
+                "模板「%(name)s」含有未知的占位符：%(unknown)s；可用的占位符为 %(known)s",
+                name=name,
+                unknown="、".join("{{ " + u + " }}" for u in unknown),
+                known="、".join(context.KNOWN),
+            )
         )
     try:
         render(content, context.sample(_kind(key)))
     except Exception as err:  # noqa: BLE001 - a template is user input: any failure refuses it
-        raise _refuse(f"模板「{name}」无法用示例案件生成文书：{err}") from None
+        raise _refuse(
+            t("模板「%(name)s」无法用示例案件生成文书：%(err)s", name=name, err=err)
+        ) from None
 
 
 def _unpacked_size(content: bytes) -> int:
@@ -193,7 +217,7 @@ def upload(
     check(key, filename, content)
     text = (note or "").strip()
     if len(text) > NOTE_MAX or "\x00" in text:
-        message = f"版本说明不能超过 {NOTE_MAX} 个字"
+        message = t("版本说明不能超过 %(limit)s 个字", limit=NOTE_MAX)
         raise ValidationFailed(message, [{"field": "note", "message": message}])
     data = content or b""
     latest = session.execute(
@@ -226,4 +250,4 @@ def upload(
 def check_manager(principal: Principal) -> None:
     """Forbidden unless the principal administers templates (admins and designers)."""
     if principal.role not in MANAGERS:
-        raise Forbidden("只有系统管理员和流程设计人员可以管理公文模板")
+        raise Forbidden(t("只有系统管理员和流程设计人员可以管理公文模板"))

@@ -387,7 +387,7 @@ def move_clock(
     is adjustable (demo and test deployments). Audited."""
     if not clock.adjustable:
         raise ClockNotAdjustable(
-            "本部署的时钟不可调整：只有演示和测试部署（CLOCK_ADJUSTABLE=1）可以调整时钟"
+            t("本部署的时钟不可调整：只有演示和测试部署（CLOCK_ADJUSTABLE=1）可以调整时钟")
         )
     if (advance is None) == (to is None):
         raise _refuse("advance", t("advance（时长，如 31d）和 set（时刻）须给出且只给出一个"))

@@ -89,7 +89,13 @@ def authenticate(
     locked_until = _aware(user.locked_until)
     if locked_until is not None and locked_until > now:
         minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-        raise AccountLocked(f"连续{MAX_FAILED_LOGINS}次登录失败，账户已锁定，请{minutes}分钟后再试")
+        raise AccountLocked(
+            t(
+                "连续%(attempts)s次登录失败，账户已锁定，请%(minutes)s分钟后再试",
+                attempts=MAX_FAILED_LOGINS,
+                minutes=minutes,
+            )
+        )
     if not org.check_password(user, password):
         user.failed_logins = (user.failed_logins or 0) + 1
         detail = {"failed_logins": user.failed_logins, "ip": ip}
@@ -106,7 +112,12 @@ def authenticate(
                 detail=detail,
             )
             session.flush()
-            raise AccountLocked(f"连续{MAX_FAILED_LOGINS}次登录失败，账户已锁定15分钟")
+            raise AccountLocked(
+                t(
+                    "连续%(attempts)s次登录失败，账户已锁定15分钟",
+                    attempts=MAX_FAILED_LOGINS,
+                )
+            )
         audit.record(
             session,
             at=now,
@@ -184,13 +195,13 @@ def resolve_session(session: Session, *, secret: str, clock: Clock) -> Resolved:
     now = clock.now()
     row = _SESSION_WITH_USER.execute(session.connection(), {"sid": _digest(secret)}).first()
     if row is None or row.revoked_at is not None:
-        raise Unauthenticated("未登录或会话已结束，请重新登录")
+        raise Unauthenticated(t("未登录或会话已结束，请重新登录"))
     last_seen, expires = _aware(row.last_seen_at), _aware(row.expires_at)
     assert last_seen is not None and expires is not None
     if now >= expires or now - last_seen >= IDLE_TIMEOUT:
-        raise Unauthenticated("会话已过期，请重新登录")
+        raise Unauthenticated(t("会话已过期，请重新登录"))
     if not row.active:
-        raise Unauthenticated("账户已停用")
+        raise Unauthenticated(t("账户已停用"))
     user = _account(row)
     # Writing last-seen on every request would serialize readers on SQLite; a minute is enough.
     return Resolved(
@@ -285,9 +296,9 @@ def resolve_token(session: Session, *, secret: str, clock: Clock) -> Resolved:
         or row.revoked_at is not None
         or (expires is not None and clock.now() >= expires)
     ):
-        raise Unauthenticated("访问令牌无效、已过期或已撤销")
+        raise Unauthenticated(t("访问令牌无效、已过期或已撤销"))
     if not row.active:
-        raise Unauthenticated("账户已停用")
+        raise Unauthenticated(t("账户已停用"))
     user = _account(row)
     return Resolved(user, user.username, None, None, touch=False)
 

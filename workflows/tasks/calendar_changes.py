@@ -32,6 +32,7 @@ from workflows.engine.calendar_overrides import YEARS
 from workflows.engine.clock import Clock
 from workflows.engine.models import CalendarOverride, HumanTask, TaskAlarm, table_of
 from workflows.errors import UnknownCalendarYear, ValidationFailed
+from workflows.messages import t
 
 #: The CSV's kinds: 休 a holiday, 班 a working day (调休上班).
 KINDS = {"休": False, "班": True}
@@ -76,7 +77,7 @@ class ChangeSet:
 
 def _refuse(problems: list[dict[str, str]]) -> None:
     if problems:
-        raise ValidationFailed(f"日历未保存：共 {len(problems)} 处问题", problems)
+        raise ValidationFailed(t("日历未保存：共 %(count)s 处问题", count=len(problems)), problems)
 
 
 def _date(text: str, field: str, problems: list[dict[str, str]], where: str = "") -> date | None:
@@ -84,13 +85,26 @@ def _date(text: str, field: str, problems: list[dict[str, str]], where: str = ""
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        message = f"“{text.strip()}”不是日期，应为 YYYY-MM-DD" if text.strip() else "请填写日期"
+        message = (
+            t("“%(text)s”不是日期，应为 YYYY-MM-DD", text=text.strip())
+            if text.strip()
+            else t("请填写日期")
+        )
         problems.append({"field": field, "message": where + message})
         return None
     low, high = YEARS
     if not low <= day.year <= high:
         problems.append(
-            {"field": field, "message": f"{where}{day.isoformat()} 的年度应在 {low} 到 {high} 之间"}
+            {
+                "field": field,
+                "message": t(
+                    "%(where)s%(day)s 的年度应在 %(low)s 到 %(high)s 之间",
+                    where=where,
+                    day=day.isoformat(),
+                    low=low,
+                    high=high,
+                ),
+            }
         )
         return None
     return day
@@ -101,14 +115,28 @@ def _span(
 ) -> list[date]:
     if end < start:
         problems.append(
-            {"field": field, "message": f"{where}结束日 {end} 早于开始日 {start}，请对调"}
+            {
+                "field": field,
+                "message": t(
+                    "%(where)s结束日 %(end)s 早于开始日 %(start)s，请对调",
+                    where=where,
+                    end=end,
+                    start=start,
+                ),
+            }
         )
         return []
     if (end - start).days >= MAX_RANGE_DAYS:
         problems.append(
             {
                 "field": field,
-                "message": f"{where}一段不能超过 {MAX_RANGE_DAYS} 天（{start} 至 {end}）",
+                "message": t(
+                    "%(where)s一段不能超过 %(max_days)s 天（%(start)s 至 %(end)s）",
+                    where=where,
+                    max_days=MAX_RANGE_DAYS,
+                    start=start,
+                    end=end,
+                ),
             }
         )
         return []
@@ -124,7 +152,14 @@ def _merge(
         earlier = found.get(day)
         if earlier is not None and earlier.is_workday != is_workday:
             problems.append(
-                {"field": field, "message": f"{where}{day} 既设为放假又设为调休上班，只能取其一"}
+                {
+                    "field": field,
+                    "message": t(
+                        "%(where)s%(day)s 既设为放假又设为调休上班，只能取其一",
+                        where=where,
+                        day=day,
+                    ),
+                }
             )
             continue
         found[day] = DayRuling(day, is_workday, note)
@@ -134,7 +169,12 @@ def _merge(
 def _note(note: str, field: str, problems: list[dict[str, str]], where: str = "") -> str:
     note = note.strip()
     if len(note) > NOTE_LENGTH:
-        problems.append({"field": field, "message": f"{where}说明不能超过 {NOTE_LENGTH} 字"})
+        problems.append(
+            {
+                "field": field,
+                "message": t("%(where)s说明不能超过 %(limit)s 字", where=where, limit=NOTE_LENGTH),
+            }
+        )
     return note
 
 
@@ -164,11 +204,13 @@ def from_csv(text: str) -> tuple[DayRuling, ...]:
     problems: list[dict[str, str]] = []
     entries: list[tuple[date, bool, str, str, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        where = f"第 {number} 行："
+        where = t("第 %(number)s 行：", number=number)
         try:
             cells = [cell.strip() for cell in next(csv.reader([line]), [])]
         except csv.Error:
-            problems.append({"field": "csv", "message": f"{where}不是可读的 CSV 行"})
+            problems.append(
+                {"field": "csv", "message": t("%(where)s不是可读的 CSV 行", where=where)}
+            )
             continue
         if not any(cells) or cells[0].startswith("#") or cells[0].lower() == "date":
             continue
@@ -176,13 +218,22 @@ def from_csv(text: str) -> tuple[DayRuling, ...]:
             problems.append(
                 {
                     "field": "csv",
-                    "message": f"{where}应为“日期,休或班,名称”三列，实有 {len(cells)} 列",
+                    "message": t(
+                        "%(where)s应为“日期,休或班,名称”三列，实有 %(count)s 列",
+                        where=where,
+                        count=len(cells),
+                    ),
                 }
             )
             continue
         kind = cells[1]
         if kind not in KINDS:
-            problems.append({"field": "csv", "message": f"{where}类别“{kind}”应为“休”或“班”"})
+            problems.append(
+                {
+                    "field": "csv",
+                    "message": t("%(where)s类别“%(kind)s”应为“休”或“班”", where=where, kind=kind),
+                }
+            )
         note = _note(cells[2] if len(cells) == 3 else "", "csv", problems, where)
         first, _sep, last = cells[0].replace("～", "~").partition("~")
         start = _date(first, "csv", problems, where)
@@ -193,7 +244,9 @@ def from_csv(text: str) -> tuple[DayRuling, ...]:
             (d, KINDS[kind], note, "csv", where) for d in _span(start, end, "csv", problems, where)
         ]
     if not entries and not problems:
-        problems.append({"field": "csv", "message": "没有可导入的行：每行应为“日期,休或班,名称”"})
+        problems.append(
+            {"field": "csv", "message": t("没有可导入的行：每行应为“日期,休或班,名称”")}
+        )
     days = _merge(entries, problems)
     _refuse(problems)
     return days
@@ -205,14 +258,19 @@ def days_of(
     """The days of a change entered either way: the CSV when given, else the range."""
     if len(csv_text) > CSV_LENGTH:
         raise ValidationFailed(
-            "日历未保存：CSV 过长",
-            [{"field": "csv", "message": f"CSV 不能超过 {CSV_LENGTH} 个字符"}],
+            t("日历未保存：CSV 过长"),
+            [
+                {
+                    "field": "csv",
+                    "message": t("CSV 不能超过 %(limit)s 个字符", limit=CSV_LENGTH),
+                }
+            ],
         )
     if csv_text.strip():
         if holiday_from.strip() or holiday_to.strip():
             raise ValidationFailed(
-                "日历未保存：CSV 与放假区间只能填其一",
-                [{"field": "csv", "message": "已填放假区间时不能同时导入 CSV，请只填其一"}],
+                t("日历未保存：CSV 与放假区间只能填其一"),
+                [{"field": "csv", "message": t("已填放假区间时不能同时导入 CSV，请只填其一")}],
             )
         return from_csv(csv_text)
     return from_range(

@@ -50,7 +50,9 @@ def candidates(
     principal may not make the choice; ValidationFailed on `purpose` for an unknown purpose or
     one the task does not have."""
     if purpose not in PURPOSES:
-        message = f"用途应为 {'、'.join(PURPOSES)} 之一（委派、转办、指定复核人）"
+        message = t(
+            "用途应为 %(purposes)s 之一（委派、转办、指定复核人）", purposes="、".join(PURPOSES)
+        )
         raise ValidationFailed(message, [{"field": "purpose", "message": message}])
     task = access.get_task(session, principal, task_id)
     if task.state != "open":
@@ -101,7 +103,7 @@ def _reviewers(
 ) -> list[people.Person]:
     properties = _properties(session, task)
     if properties.get("action") != REVIEWER_ACTION:
-        message = f"任务「{task.name}」不指定复核人"
+        message = t("任务「%(name)s」不指定复核人", name=task.name)
         raise ValidationFailed(message, [{"field": "purpose", "message": message}])
     refused = access.work_refusal(session, principal, _facts(session, task), ignore_assignment=True)
     if refused is not None:

@@ -109,24 +109,43 @@ def refusal(
     """Why `user` may not be asked (加签) or copied (抄送, `verb` names which) on the step by
     `principal`; None when they may."""
     if not user.active:
-        return f"用户 {user.username} 已停用"
+        return t("用户 %(username)s 已停用", username=user.username)
     who = f"{user.display_name}（{user.username}）"
     if user.username == principal.username:
-        return f"不能{verb}自己"
+        return t("不能%(verb)s自己", verb=verb)
     if user.role in NEVER_ASKED_ROLES:
-        return f"{who} 是{ROLES.get(user.role, user.role)}账号，不办理案件步骤，不能{verb}"
+        return t(
+            "%(who)s 是%(role)s账号，不办理案件步骤，不能%(verb)s",
+            who=who,
+            role=ROLES.get(user.role, user.role),
+            verb=verb,
+        )
     if (
         step.case is not None
         and step.case.cadre_id is not None
         and user.cadre_id == step.case.cadre_id
     ):
-        return f"回避：{who} 是案件 {step.case.number} 的当事干部，不能{verb}"
+        return t(
+            "回避：%(who)s 是案件 %(number)s 的当事干部，不能%(verb)s",
+            who=who,
+            number=step.case.number,
+            verb=verb,
+        )
     if user.username in step.recused:
-        return f"回避：{who} 办理或决定过原案件 {step.original_number}，不能就其申诉案件{verb}"
+        return t(
+            "回避：%(who)s 办理或决定过原案件 %(original_number)s，不能就其申诉案件%(verb)s",
+            who=who,
+            original_number=step.original_number,
+            verb=verb,
+        )
     if user.org_unit_code not in _readers_units(session, step.unit, user.role):
-        return (
-            f"{who} 是 {user.org_unit_code} 的{ROLES.get(user.role, user.role)}人员，"
-            f"无权查看 {step.unit} 管辖的本案，不能{verb}"
+        return t(
+            "%(who)s 是 %(org_unit_code)s 的%(role)s人员，无权查看 %(unit)s 管辖的本案，不能%(verb)s",
+            who=who,
+            org_unit_code=user.org_unit_code,
+            role=ROLES.get(user.role, user.role),
+            unit=step.unit,
+            verb=verb,
         )
     return None
 
@@ -151,13 +170,18 @@ def chosen(
     names = [str(u).strip() for u in usernames]
     message = None
     if not names or any(not n for n in names):
-        message = f"请选择{verb}的人员（1–{USERS_MAX} 人）"
+        message = t("请选择%(verb)s的人员（1–%(limit)s 人）", verb=verb, limit=USERS_MAX)
     elif len(names) > USERS_MAX:
-        message = f"一次最多{verb} {USERS_MAX} 人：所选为 {len(names)} 人"
+        message = t(
+            "一次最多%(verb)s %(limit)s 人：所选为 %(count)s 人",
+            verb=verb,
+            limit=USERS_MAX,
+            count=len(names),
+        )
     else:
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            message = f"人员重复：{'、'.join(twice)}"
+            message = t("人员重复：%(names)s", names="、".join(twice))
     if message is not None:
         raise ValidationFailed(message, [{"field": "users", "message": message}])
     found = {
@@ -168,7 +192,7 @@ def chosen(
     for name in names:
         user = found.get(name)
         why = (
-            f"用户 {name} 不存在"
+            t("用户 %(name)s 不存在", name=name)
             if user is None
             else refusal(session, step, principal, user, verb=verb)
         )

@@ -60,7 +60,7 @@ def ask(
     waiting = set(missing(session, task_id=step.task.id))
     again = [u.username for u in asked if u.username in waiting]
     if again:
-        message = f"已向 {'、'.join(again)} 征求意见，尚未回复：请勿重复加签"
+        message = t("已向 %(names)s 征求意见，尚未回复：请勿重复加签", names="、".join(again))
         raise ValidationFailed(message, [{"field": "users", "message": message}])
     now = clock.now()
     row = Consultation(
@@ -406,7 +406,7 @@ def _where(session: Session, row: Consultation) -> str:
 def _text(value: str, *, field: str, what: str) -> str:
     text = (value or "").strip()
     if not text or len(text) > TEXT_MAX:
-        message = f"{what}应为 1–{TEXT_MAX} 个字"
+        message = t("%(what)s应为 1–%(limit)s 个字", what=what, limit=TEXT_MAX)
         raise ValidationFailed(message, [{"field": field, "message": message}])
     return text
 

@@ -39,7 +39,7 @@ def copy(
     step = colleagues.held_step(session, principal=principal, task_id=task_id, verb=VERB)
     text = (note or "").strip()
     if not text or len(text) > NOTE_MAX:
-        message = f"抄送说明应为 1–{NOTE_MAX} 个字"
+        message = t("抄送说明应为 1–%(limit)s 个字", limit=NOTE_MAX)
         raise ValidationFailed(message, [{"field": "note", "message": message}])
     chosen = colleagues.chosen(session, step, principal, users, verb=VERB)
     already = set(
@@ -51,7 +51,7 @@ def copy(
         ).scalars()
     )
     if already:
-        message = f"本步骤已抄送过 {'、'.join(sorted(already))}"
+        message = t("本步骤已抄送过 %(names)s", names="、".join(sorted(already)))
         raise ValidationFailed(message, [{"field": "users", "message": message}])
     now = clock.now()
     rows = [

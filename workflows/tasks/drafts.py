@@ -23,6 +23,7 @@ from workflows.engine.clock import Clock
 from workflows.engine.models import table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import Conflict, ValidationFailed
+from workflows.messages import t
 from workflows.tasks.models import TaskDraft
 
 #: The largest draft kept, as JSON text (a form of long reasons stays far below it).
@@ -46,13 +47,13 @@ def save_draft(
     instances.lock_instance(session, task.instance_id)  # a completion cannot slip in between
     session.refresh(task)
     if task.state != "open":
-        raise Conflict(
-            f"任务「{task.name}」已{'办结' if task.state == 'completed' else '取消'}，不能保存草稿"
-        )
+        if task.state == "completed":
+            raise Conflict(t("任务「%(name)s」已办结，不能保存草稿", name=task.name))
+        raise Conflict(t("任务「%(name)s」已取消，不能保存草稿", name=task.name))
     access.check_may_complete(session, principal, task)
     text = json.dumps(data, ensure_ascii=False, default=str)
     if not isinstance(data, dict) or len(text) > MAX_CHARS:
-        message = f"草稿过大：最多 {MAX_CHARS} 个字符"
+        message = t("草稿过大：最多 %(limit)s 个字符", limit=MAX_CHARS)
         raise ValidationFailed(message, [{"field": "(form)", "message": message}])
     now = clock.now()
     row = session.get(TaskDraft, task.id)

@@ -102,7 +102,7 @@ def send_back(
     access.check_may_complete(session, principal, task)
     to_step = (to_step or "").strip()
     if not to_step:
-        raise _invalid("to_step", "请选择退回到哪个步骤")
+        raise _invalid("to_step", t("请选择退回到哪个步骤"))
 
     def choose(run: engine.Run) -> HumanTask:
         targets = _targets(session, run, task)
@@ -110,7 +110,12 @@ def send_back(
         if chosen is None:
             offered = "、".join(f"{t.name}（{t.step}）" for t in targets) or "无"
             raise _invalid(
-                "to_step", f"「{to_step}」不是本步骤之前已经办理过的步骤：可退回到 {offered}"
+                "to_step",
+                t(
+                    "「%(to_step)s」不是本步骤之前已经办理过的步骤：可退回到 %(offered)s",
+                    to_step=to_step,
+                    offered=offered,
+                ),
             )
         if chosen.refusal:
             raise Conflict(chosen.refusal)
@@ -371,21 +376,21 @@ def withdraw_refusal(
     """Why the principal may not withdraw this step now (None when they may)."""
     task = access.get_task(session, principal, task_id)
     if task.state != "completed":
-        return "尚未办结" if task.state == "open" else _gone(task)
+        return t("尚未办结") if task.state == "open" else _gone(task)
     if task.completed_by != principal.username:
-        return f"只有办理人{people.label(session, task.completed_by)}可以撤回"
+        return t("只有办理人%(who)s可以撤回", who=people.label(session, task.completed_by))
     if _latest_row(session, task.instance_id, task.spiff_task_id) != task.id:
         return _gone(task)
     run = _run_of(session, task.instance_id, clock)
     if run is None:
-        return "流程已办结"
+        return t("流程已办结")
     if not run.is_completed_step(task.spiff_task_id):
         return _gone(task)
     followers = run.followers(task.spiff_task_id)
     done = [f for f in followers if f.completed]
     if done:
         names = "、".join(_name_of(session, task.instance_id, f.id) for f in done)
-        return f"后续步骤「{names}」已经办理"
+        return t("后续步骤「%(names)s」已经办理", names=names)
     return _refusal(session, run, task) or _taken_up(session, task.instance_id, followers)
 
 
@@ -471,9 +476,16 @@ def superseded_ids(session: Session, table: str, ids: Sequence[int]) -> set[int]
 def _reason(reason: str) -> str:
     text = (reason or "").strip()
     if not text:
-        raise _invalid("reason", "请填写理由")
+        raise _invalid("reason", t("请填写理由"))
     if len(text) > REASON_MAX:
-        raise _invalid("reason", f"理由不得超过 {REASON_MAX} 个字：现为 {len(text)} 个字")
+        raise _invalid(
+            "reason",
+            t(
+                "理由不得超过 %(limit)s 个字：现为 %(count)s 个字",
+                limit=REASON_MAX,
+                count=len(text),
+            ),
+        )
     return text
 
 
@@ -503,7 +515,7 @@ def _closed(session: Session, task: HumanTask) -> Conflict:
 
 
 def _gone(task: HumanTask) -> str:
-    return f"「{task.name}」已被退回或撤回，重新打开的步骤另有记录"
+    return t("「%(name)s」已被退回或撤回，重新打开的步骤另有记录", name=task.name)
 
 
 def _run_of(session: Session, instance_id: int, clock: Clock) -> engine.Run | None:
@@ -559,16 +571,18 @@ def _refusal(session: Session, run: engine.Run, target: HumanTask) -> str | None
         if _serves(effect):
             case = session.get(CaseFile, effect.record_id)
             served = case.received_on if case is not None else None
-            return (
-                f"决定已于 {served} 送达：不能退回到「{target.name}」；"
-                "变更已送达的决定须经申诉（§2.3）"
+            return t(
+                "决定已于 %(served)s 送达：不能退回到「%(name)s」；变更已送达的决定须经申诉（§2.3）",
+                served=served,
+                name=target.name,
             )
         if effect.change == effects.INFORMED or (
             effect.change == effects.INSERT and effect.record_table in _OTHER_CASES
         ):
-            return (
-                f"「{_name_of_row(session, effect.task_id)}」已启动或通知了另一案件："
-                f"不能退回到「{target.name}」"
+            return t(
+                "「%(step)s」已启动或通知了另一案件：不能退回到「%(name)s」",
+                step=_name_of_row(session, effect.task_id),
+                name=target.name,
             )
     return None
 
@@ -617,11 +631,15 @@ def _taken_up(
     asked = set(consultations.open_on(session, task_ids=ids))
     for row in rows:
         if row.id in asked:
-            return f"后续步骤「{row.name}」正在征求意见：不能撤回"
+            return t("后续步骤「%(name)s」正在征求意见：不能撤回", name=row.name)
         if row.id in drafted:
-            return f"后续步骤「{row.name}」已有人保存草稿：不能撤回"
+            return t("后续步骤「%(name)s」已有人保存草稿：不能撤回", name=row.name)
         if row.id in taken:
-            return f"后续步骤「{row.name}」已由 {row.assignee or '他人'} 认领：不能撤回"
+            return t(
+                "后续步骤「%(name)s」已由 %(assignee)s 认领：不能撤回",
+                name=row.name,
+                assignee=row.assignee or "他人",
+            )
     return None
 
 

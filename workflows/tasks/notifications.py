@@ -180,7 +180,7 @@ def mark_read(session: Session, *, username: str, ids: Sequence[int] | None, clo
         )
         missing = [i for i in wanted if i not in own]
         if missing:
-            raise NotFound(f"通知 {missing[0]} 不存在")
+            raise NotFound(t("通知 %(missing)s 不存在", missing=missing[0]))
         query = query.where(table.c.id.in_(wanted))
     changed = session.connection().execute(query.values(read_at=clock.now())).rowcount
     audit.record(

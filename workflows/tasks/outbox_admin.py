@@ -21,6 +21,7 @@ from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.engine.models import table_of
 from workflows.errors import Conflict, NotFound
+from workflows.messages import t
 from workflows.org.models import User
 from workflows.tasks.outbox import (
     FAILED,
@@ -119,7 +120,7 @@ def mails(
     query = _query(principal)
     if status is not None:
         if status not in STATUSES:
-            raise NotFound(f"没有状态为 {status} 的邮件")
+            raise NotFound(t("没有状态为 %(status)s 的邮件", status=status))
         query = query.where(_status_clause(status))
     found = paging.paginate(
         session,
@@ -144,7 +145,7 @@ def mail(session: Session, *, principal: Principal, mail_id: int) -> MailView:
         else None
     )
     if row is None:
-        raise NotFound(f"邮件 {mail_id} 不存在")
+        raise NotFound(t("邮件 %(mail_id)s 不存在", mail_id=mail_id))
     return _view(row)
 
 
@@ -165,7 +166,13 @@ def retry(session: Session, *, principal: Principal, mail_id: int, clock: Clock)
     )
     if not changed:
         now_shown = mail(session, principal=principal, mail_id=mail_id)
-        raise Conflict(f"邮件 {mail_id} 未发送失败（{now_shown.status_name}），无需重试")
+        raise Conflict(
+            t(
+                "邮件 %(mail_id)s 未发送失败（%(status_name)s），无需重试",
+                mail_id=mail_id,
+                status_name=now_shown.status_name,
+            )
+        )
     audit.record(
         session,
         at=now,

@@ -129,7 +129,10 @@ def urge(
     _refuse(urge_refusal(principal, task))
     text = _text(note, field="note", limit=NOTE_MAX, what="催办说明")
     if text.startswith(ESCALATION_MARK):
-        message = f"催办说明不能以“{ESCALATION_MARK}”开头：逾期任务请用督办上报"
+        message = t(
+            "催办说明不能以“%(mark)s”开头：逾期任务请用督办上报",
+            mark=ESCALATION_MARK,
+        )
         raise ValidationFailed(message, [{"field": "note", "message": message}])
     row = _add_urge(session, principal, task, text, clock)
     case = _case_of(session, task)
@@ -166,7 +169,11 @@ def escalate(
     limit_at = None
     if until is not None:
         if until < clock.today():
-            message = f"督办期限不得早于今天（{clock.today()}）：所填为 {until}"
+            message = t(
+                "督办期限不得早于今天（%(today)s）：所填为 %(until)s",
+                today=clock.today(),
+                until=until,
+            )
             raise ValidationFailed(message, [{"field": "until", "message": message}])
         limit_at = time_limits.end_of(until, clock)
         deadlines.schedule_supervision(session, task=task, until=limit_at)
@@ -351,10 +358,10 @@ def urge_refusal(principal: Principal, task: Held) -> Forbidden | None:
     if principal.role not in URGING_ROLES or task.org_unit not in principal.units:
         return Forbidden(
             t(
-                "只有对 %(org_unit)s 有监督权的监督人员可以催办：%(username)s 是%(get)s人员",
+                "只有对 %(org_unit)s 有监督权的监督人员可以催办：%(username)s 是%(role)s人员",
                 org_unit=task.org_unit,
                 username=principal.username,
-                get=ROLES.get(principal.role, principal.role),
+                role=ROLES.get(principal.role, principal.role),
             )
         )
     return None
@@ -498,13 +505,19 @@ def target_refusal(
     target's 姓名 for the message (else their username)."""
     who = name or target.username
     if target.username == principal.username:
-        return f"不能{verb}给自己"
+        return t("不能%(verb)s给自己", verb=verb)
     if target.username == facts.assignee:
-        return f"任务已由{who}办理，无需{verb}"
+        return t("任务已由%(who)s办理，无需%(verb)s", who=who, verb=verb)
     refused = access.work_refusal(session, target, facts, ignore_assignment=True)
     if isinstance(refused, NotFound):
         role = ROLES.get(facts.role or "", facts.role or "")
-        return f"{who}不能办理本任务：本任务只能{verb}给 {facts.org_unit} 的{role}人员"
+        return t(
+            "%(who)s不能办理本任务：本任务只能%(verb)s给 %(org_unit)s 的%(role)s人员",
+            who=who,
+            verb=verb,
+            org_unit=facts.org_unit,
+            role=role,
+        )
     return refused.message if refused is not None else None
 
 
@@ -591,7 +604,7 @@ def _where(case: CaseFile | None) -> str:
 def _text(value: str, *, field: str, limit: int, what: str) -> str:
     text = (value or "").strip()
     if not text or len(text) > limit:
-        message = f"{what}应为 1–{limit} 个字"
+        message = t("%(what)s应为 1–%(limit)s 个字", what=what, limit=limit)
         raise ValidationFailed(message, [{"field": field, "message": message}])
     return text
 
