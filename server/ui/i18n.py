@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, get_translations
 
+from server.errors import said
 from server.ui.common import bp, redirect_with, safe_next
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -98,6 +99,8 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["content"] = content
     app.jinja_env.filters["label"] = content
+    # A domain message kept on a view (why a step cannot be done, returned, withdrawn).
+    app.jinja_env.filters["said"] = said
 
 
 def content(text: str | None) -> str | None:

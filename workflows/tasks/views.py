@@ -358,13 +358,13 @@ def task_detail(
             and access.work_refusal(session, principal, _facts(found), ignore_assignment=True)
             is None
         ):  # held by someone else: say by whom, by name
-            why_not = f"本任务已指定由{view.assignee_name}办理，你不能办理"
+            why_not = t("本任务已指定由%(holder)s办理，你不能办理", holder=view.assignee_name)
         if why_not is None and any(c.state == "open" for c in asked):
             # 加签: completing waits for the opinions (or the request's withdrawal).
             why_not = consultation_views.missing_refusal(session, found.id)
             view = replace(view, actions=tuple(a for a in view.actions if a != COMPLETE))
     else:
-        why_not = f"任务已{'办结' if found.state == 'completed' else '取消'}"
+        why_not = t("任务已办结") if found.state == "completed" else t("任务已取消")
     ui_name = properties.get("formUiSchemaFilename")
     recorded = details.recorded_steps(session, task=found, forms=loaded.forms, data=data)
     return TaskDetailView(
