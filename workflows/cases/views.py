@@ -99,6 +99,7 @@ DECISION_KIND_NAMES = {
     "tolerance": "容错认定",
     "appeal": "申诉复核",
     "verification": "整改验收",
+    "finding": "核实结论",  # a clarification's verification: a finding, not a 整改验收
 }
 EFFECTIVE_NAMES = {
     "effective": "有效",
@@ -405,7 +406,7 @@ def decision_view(
     found = outcome_name(kind, decision.outcome)
     if (case_kind or (case.process if case else None)) == "clarification":
         # A clarification's verification is a finding (核实结论), not a 整改验收.
-        kind_name = "核实结论"
+        kind_name = DECISION_KIND_NAMES["finding"]
         found = clarification.FINDINGS.get(decision.outcome, decision.outcome)
     return DecisionView(
         id=decision.id,
