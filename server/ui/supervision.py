@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from server import auth
 from server.ui import export
 from server.ui.common import bp, deadline, redirect_with
+from server.ui.i18n import content
 from server.ui.layout import ROLE_LABELS
 from workflows import access
 from workflows.access import Principal
@@ -123,10 +124,11 @@ def dashboard() -> Any:
         summary = supervision.summary(session, principal=principal, clock=rt.clock)
         may_urge = principal.role in work.URGING_ROLES
     by_role = [replace(c, name=str(ROLE_LABELS.get(c.key, c.name))) for c in summary.by_role]
+    by_process = [replace(c, name=content(c.name) or c.name) for c in summary.by_process]
     aging = [(str(AGING_LABELS.get(b.key, b.name)), b) for b in summary.aging]
     groups = [
         ("by_org_unit", _("按单位"), "org_unit", summary.by_org_unit),
-        ("by_process", _("按流程"), "process", summary.by_process),
+        ("by_process", _("按流程"), "process", by_process),
         ("by_role", _("按角色"), "role", by_role),
     ]
     return render_template(
