@@ -1,4 +1,5 @@
-"""The names in the process definitions (bpmn/*.bpmn: processes, lanes, tasks, events) as
+"""The names in the process definitions (bpmn/*.bpmn: processes, lanes, tasks, events; the
+decision tables of bpmn/decisions/*.dmn) as
 catalog messages, so that English pages name processes and steps in English. `make messages`
 runs this through server/ui/babel.cfg; pages translate a name with `_()` at render time, and a
 name the catalog lacks (a newly deployed process) stays as it was written."""
@@ -30,6 +31,7 @@ NAMED = frozenset(
         "intermediateCatchEvent",
         "intermediateThrowEvent",
         "boundaryEvent",
+        "decision",
     }
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")

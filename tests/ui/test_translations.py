@@ -14,6 +14,7 @@ METHODS = [
     ("server/ui/templates/**.html", "jinja2"),
     ("server/errors.py", "python"),
     ("bpmn/*.bpmn", "server.ui.content_messages.extract_bpmn"),
+    ("bpmn/decisions/*.dmn", "server.ui.content_messages.extract_bpmn"),
 ]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 
@@ -25,7 +26,7 @@ def test_every_page_text_has_an_english_translation() -> None:
             ROOT, METHODS, keywords=KEYWORDS
         )
     }
-    assert {"待办", "登录", "不能为空", "责任调查", "容错免责"} <= found
+    assert {"待办", "登录", "不能为空", "责任调查", "容错免责", "容错建议（六个要件）"} <= found
     with (TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po)
     missing = sorted(
