@@ -1,4 +1,5 @@
-"""The names in the process definitions (bpmn/*.bpmn: processes, lanes, tasks, events), the
+"""The names in the process definitions (bpmn/*.bpmn: processes, lanes, tasks, events; the
+decision tables of bpmn/decisions/*.dmn), the
 texts of the forms (forms/*.json: titles, help, option labels, rule wordings) and the labels of
 coded values kept in workflows/ (statuses, outcomes, kinds, audit actions) as catalog messages,
 so that English pages name processes and steps, show forms and labels in English. `make
@@ -38,6 +39,7 @@ NAMED = frozenset(
         "intermediateCatchEvent",
         "intermediateThrowEvent",
         "boundaryEvent",
+        "decision",
     }
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -28,6 +28,7 @@ from server.errors import said
 from server.ui import case_pages, form_errors, i18n, schema_form
 from server.ui.common import bp, redirect_with
 from server.ui.documents import card as documents_card
+from server.ui.i18n import content
 from server.ui.official_documents import card as official_card
 from workflows import access
 from workflows.access import Principal
@@ -331,9 +332,9 @@ def task_submit(task_id: int) -> Any:
         return redirect_with(url_for("ui.task", task_id=task_id), message, "error")
     here = url_for("ui.task", task_id=task_id)
     if action == "draft":
-        return redirect_with(here, _("草稿已保存：%(name)s", name=form.name), "success")
-    done = _("已办结：%(name)s", name=form.name) + (
-        f"（{form.case_number}）" if form.case_number else ""
+        return redirect_with(here, _("草稿已保存：%(name)s", name=content(form.name)), "success")
+    done = _("已办结：%(name)s", name=content(form.name)) + (
+        _("（%(text)s）", text=form.case_number) if form.case_number else ""
     )
     return redirect_with(url_for("ui.inbox"), done, "success")
 
@@ -363,9 +364,9 @@ def _reassign(task_id: int, verb: str) -> Any:
             status=422,
         )
     done = (
-        _("已委派给 %(who)s：%(name)s", who=assignee, name=name)
+        _("已委派给 %(who)s：%(name)s", who=assignee, name=content(name))
         if verb == "delegate"
-        else _("已转办给 %(who)s：%(name)s", who=assignee, name=name)
+        else _("已转办给 %(who)s：%(name)s", who=assignee, name=content(name))
     )
     try:  # after a transfer the task may have left my sight
         with auth.reading() as (session, principal):

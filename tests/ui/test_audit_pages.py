@@ -34,7 +34,7 @@ def test_audit_rows_name_actions_objects_and_details(logged_in: Any, world: Worl
         assert f">{code}<" not in text
     assert '<td data-label="操作">认领任务</td>' in text
     assert '<td data-label="操作">登录</td>' in text
-    assert "任务 " + str(task_id) in text
+    assert f'任务 <span translate="no">{task_id}</span>' in text
     assert "<dt>操作方</dt><dd>IP 地址：127.0.0.1，机构：ah-hf，角色：纪检监察机关</dd>" in text
     assert "<dt>类别</dt><dd>问责</dd>" in text and "<dt>办理人</dt>" in text
     assert "<dt>结果</dt><dd>成功</dd>" in text

@@ -64,7 +64,8 @@ def test_task_form_is_rendered_from_its_schema(logged_in: Any, world: World) -> 
     assert "保存草稿" in html and "办理完成" in html
     assert "审计发现违规拨付专项资金" in html  # the case's documents beside the form
     assert f'href="/cases/{case.id}"' in html and "流程启动" in html  # case and its history
-    assert "<dd>纪检监察机关 · 合肥市</dd>" in html  # the unit by its name, not its code
+    # the unit by its name, not its code
+    assert '<dd>纪检监察机关 · <span translate="no">合肥市</span></dd>' in html
 
 
 def test_bad_input_is_refused_with_messages_beside_the_fields_and_values_kept(
@@ -151,6 +152,26 @@ def test_completing_goes_to_the_inbox_and_the_next_task_appears(
     assert "任务已办结或已取消，未能提交" in client.get(again.headers["Location"]).get_data(
         as_text=True
     )
+
+
+def test_the_completion_is_said_in_english_with_the_step_named_in_english(
+    logged_in: Any, world: World
+) -> None:
+    case, task_id = _investigation(world)
+    client, csrf = logged_in("discipline.hf")
+    done = _post(
+        client,
+        f"/tasks/{task_id}?lang=en",
+        csrf,
+        action="complete",
+        findings="违规拨付属实",
+        responsibility="main_leadership",
+        investigated_on="2026-03-02",
+    )
+    assert done.status_code == 303
+    inbox = html_lib.unescape(client.get("/tasks?lang=en").get_data(as_text=True))
+    assert inbox.count(f"Completed: Responsibility investigation ({case.number})") == 1
+    assert "已办结" not in inbox and "责任调查（" not in inbox
 
 
 def test_a_draft_prefills_the_form_and_goes_with_completion(
@@ -379,8 +400,9 @@ def test_the_six_element_analysis_is_a_grid_and_its_recommendation_is_beside_the
     recorded = recorded[: recorded.index("</section>")]
     steps = re.findall(r'<h3 class="step">([^<]+?) <span', recorded)
     assert [step.strip() for step in steps] == ["受理", "提出认定意见"]
-    assert "<dt>认定意见</dt><dd>从轻或减轻处理</dd>" in recorded  # a choice by its title
-    assert "<dt>认定理由</dt><dd>综合六个要件，建议从轻处理</dd>" in recorded
+    # a choice by its title
+    assert '<dt>认定意见</dt><dd translate="no">从轻或减轻处理</dd>' in recorded
+    assert '<dt>认定理由</dt><dd translate="no">综合六个要件，建议从轻处理</dd>' in recorded
     assert (
         "<dt>是否开展调查核实</dt>" in recorded and "经核实，研判依据如下" not in recorded
     )  # the grid shows those
@@ -407,7 +429,7 @@ def test_case_page_shows_deadlines_with_their_basis_decisions_timeline_and_urges
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert f"{case.number} " in html and "办理中" in html
     assert f'<a href="/tasks/{task_id}">责任调查</a>' in html
-    assert ">纪检监察机关 · 合肥市</td>" in html
+    assert '>纪检监察机关 · <span translate="no">合肥市</span></td>' in html
     assert "立案之日" in html  # how the investigation's due date was computed
     # people by name: the urge's author and the history's actors, never a login id
     assert "请抓紧调查" in html and "supervisor hf（合肥市·督查）" in html

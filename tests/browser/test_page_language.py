@@ -1,0 +1,251 @@
+"""Every role's main pages speak one language: on the demo data, each role's pages in English
+show no Chinese and in Chinese no English words, apart from data — what a page marks
+`translate="no"` (names, units, case numbers, titles, free text) — and a few product terms.
+The detector is tested on its own first, so that the walk can fail."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from server import create_app
+from tests.browser.conftest import log_in, serving
+from tests.conftest import set_clock
+from tests.support import HASHER
+from tests.support.world import BPMN, FORMS
+from workflows import demo
+from workflows.cases.models import CaseFile
+from workflows.definitions import deployment
+from workflows.engine.models import HumanTask
+from workflows.runtime import Runtime
+
+#: The visible text of a page, one entry per text node, without what is data (inside
+#: translate="no"), in another language than the page's (the language switch), hidden, or
+#: not text (script, style). Closed <details> are opened first: their forms are interface too.
+VISIBLE_TEXT = """() => {
+  for (const details of document.querySelectorAll('details')) details.open = true;
+  const pageLang = document.documentElement.lang;
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.replace(/\\s+/g, ' ').trim();
+    const element = node.parentElement;
+    if (!text || !element || element.closest('script, style, noscript, template')) continue;
+    const marked = element.closest('[translate]');
+    if (marked && marked.getAttribute('translate') === 'no') continue;
+    const spoken = element.closest('[lang]');
+    if (spoken && spoken.lang !== pageLang) continue;
+    if (!element.checkVisibility({visibilityProperty: true})) continue;
+    texts.push(text);
+  }
+  return texts;
+}"""
+#: Chinese characters and the CJK and full-width punctuation (（）：，、「」).
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+WORD = re.compile(r"[A-Za-z]{3,}")
+#: Words a Chinese page may show: product and file format names, keys, units, a library.
+PRODUCT_TERMS = {
+    "PDF", "CSV", "Excel", "API", "BPMN", "DMN", "XML", "JSON", "DOCX", "XLSX", "OFD", "JPEG",
+    "PNG", "Word", "WPS", "txt", "English", "cadreflow", "ID", "Ctrl", "chinesecalendar",
+}  # fmt: skip
+
+
+def _any(*texts: str) -> str:
+    return "|".join(re.escape(text) for text in texts)
+
+
+#: Known gaps, owned by work elsewhere: (the pages whose path starts so, a pattern matching a
+#: whole text). Empty it as that work lands (the walk then names what is still missing); any
+#: other text not in the page's language fails.
+PENDING: list[tuple[str, str]] = [
+    # forms/*.json (schema_form.py, form_messages.py): form titles, descriptions, field titles,
+    # help and options on task pages, and the field titles in 案件材料 / 办理记录.
+    ("/", r"§\d+ .+"),
+    ("/", _any(
+        "同步考虑容错情形", "考虑结果", "不存在容错情形", "启动容错免责审查", "不存在容错情形的理由",
+        "（选择「考虑结果：不存在容错情形」时必填）", "问题线索来源", "问题事实", "证据材料",
+        "立案日期", "调查结论", "责任认定", "调查完成日期", "决定", "组织调整方式", "决定理由",
+        "决定日期", "收到决定日期", "送达方式", "妥善安排工作", "工作安排情况", "安排日期",
+        "党委(党组)审批", "审批意见", "批准", "退回重新认定", "退回理由",
+        "退回时必填 （选择「审批意见：退回重新认定」时必填）", "纠错整改要求", "整改期限",
+        "（批准免责或从轻、减轻处理的认定意见时必填） 批准免责或从轻、减轻处理时必填",
+        "不得早于今天（批准免责或从轻、减轻处理的认定意见时必填） "
+        "批准免责或从轻、减轻处理时必填，不得早于今天",
+        "申请理由", "受理意见", "是否开展调查核实", "不开展调查核实的理由", "六要件分析建议",
+        "认定意见", "认定理由", "报告整改进展", "报告类型", "整改进展", "整改完成报告", "整改情况",
+        "报告日期", "整改方案", "报送日期",
+    )),
+    # workflows/ label tables: case kinds, statuses, outcomes, decisions, roles, manners of
+    # service, official document kinds, the six elements and the three distinctions.
+    ("/", _any(
+        "问责", "容错免责", "纠错整改", "澄清正名", "办理中", "已作出决定", "已送达决定", "有效",
+        "调离岗位", "· 调离岗位", "免责", "问责决定书", "送达回证", "责令整改通知书",
+        "纪检监察机关 ·", "组织部门 ·", "党委(党组) ·", "所在单位 ·", "动机态度", "客观条件",
+        "程序方法", "性质程度", "后果影响", "挽回损失", "出以公心", "难以预见的因素",
+        "科学决策、民主决策、依法决策", "一般性失误错误", "事态整体可控", "主动采取补救措施",
+    )),
+    ("/", r"(已结案|已作出决定) · .+"),
+    ("/", r"(问责|容错免责|纠错整改|澄清正名) · Version \d+"),
+    ("/", r"问责决定: .+"),
+    ("/", r"(Served: |served on )[\d-]+ \(直接送达\)"),
+    ("/", r".+(违纪违法行为|依然我行我素):"),
+    # workflows/ deadlines: how a due date was computed.
+    ("/", r"\(?(与“.+”同时到期：)?\w+之日 [\d-]+ 起\d+个工作日\)?"),
+    ("/", r"\(?责令限期整改：[\d-]+ 前完成\)?"),
+    # workflows/ history and approvals: their labels, and notes made of the choices' labels.
+    ("/", r"(流程启动|登记案件|办理：.+|催办：.+|督办上报：.+|认领任务：.+)( \(.+\))?"),
+    ("/", r"(登记案件|生成公文|送达公文) \(.+\)"),
+    ("/", r"直接送达|(直接责任|不存在容错情形|调离岗位|免责|是|受理)；.+"),
+    # workflows/audit_labels.py: the audit page's labels, the codes it shows raw, and its detail
+    # values — labels and data in one text (key：value，…), to be split so the data is marked.
+    ("/admin/audit", r"[a-z_]+|[0-9a-f]{64}|.+：.*|.+〔\d{4}〕\d+号"),
+    ("/admin/audit", _any(
+        "登录", "用户", "操作方", "IP 地址", "结果", "载入演示数据", "演示数据", "流程实例", "机构",
+        "流程", "版本", "办理", "任务", "表单内容", "案件", "干部编号", "类别", "案件号", "来源",
+        "公文", "案件编号", "生成公文", "送达公文", "成功", "无",
+        "seq", "document_id", "issue", "sha256", "template_version", "manner", "served_on",
+    )),
+]  # fmt: skip
+
+
+def _pending(path: str, text: str) -> bool:
+    return any(path.startswith(on) and re.fullmatch(known, text) for on, known in PENDING)
+
+
+def foreign(texts: list[str], locale: str) -> list[str]:
+    """The texts not in the page's language: any Chinese on an English page; on a Chinese page
+    any word of three Latin letters or more that is not a product term."""
+    if locale == "en":
+        return [text for text in texts if CJK.search(text)]
+    return [text for text in texts if any(w not in PRODUCT_TERMS for w in WORD.findall(text))]
+
+
+def found_on(page: Any, locale: str) -> list[str]:
+    """The texts of the page shown that are not in its language, each once, in page order."""
+    return list(dict.fromkeys(foreign(page.evaluate(VISIBLE_TEXT), locale)))
+
+
+# -- the detector -------------------------------------------------------------------------
+FRAGMENT = """<html lang="{lang}"><body><main>
+  <h1>{title}</h1>
+  <p>{label} <span translate="no">张三 · 合肥市 · AH-2026-0001 cadre.zhang</span></p>
+  <p hidden>{hidden}</p><div style="display:none">{hidden}</div>
+  <script>var x = "中文 words";</script>
+  <a lang="{other}">{switch}</a>
+  <details><summary>{label}</summary><p>{inside}</p></details>
+</main></body></html>"""
+
+
+def _fragment(page: Any, **texts: str) -> list[str]:
+    page.set_content(FRAGMENT.format(**texts))
+    return found_on(page, "en" if texts["lang"] == "en" else "zh_CN")
+
+
+def test_the_detector_finds_foreign_text_outside_data_only(browser: Any) -> None:
+    page = browser.new_page()
+    try:
+        english = {"lang": "en", "other": "zh-CN", "switch": "中文", "hidden": "隐藏"}
+        clean = _fragment(page, **english, title="Inbox", label="Subject", inside="Claim")
+        assert clean == []
+        assert _fragment(page, **english, title="待办", label="Subject", inside="Claim") == ["待办"]
+        assert _fragment(page, **english, title="Inbox", label="对象：", inside="认领") == [
+            "对象：",
+            "认领",
+        ]
+        chinese = {"lang": "zh-CN", "other": "en", "switch": "English", "hidden": "Hidden"}
+        assert _fragment(page, **chinese, title="待办", label="导出 CSV", inside="认领") == []
+        assert _fragment(page, **chinese, title="Inbox", label="对象", inside="Claim it") == [
+            "Inbox",
+            "Claim it",
+        ]
+    finally:
+        page.close()
+
+
+# -- the walk -----------------------------------------------------------------------------
+@pytest.fixture
+def demo_live(rt: Runtime) -> Iterator[str]:
+    """The demo as `make run` loads it, served; the base URL."""
+    set_clock(rt, "2026-06-01 09:00")
+    with rt.db.transaction() as session:
+        deployment.deploy(
+            session,
+            files=deployment.collect([BPMN]),
+            form_source=deployment.FormFolder(FORMS),
+            max_bytes=2_000_000,
+            actor="designer.ah",
+            clock=rt.clock,
+            note="演示部署",
+            confirm=True,
+        )
+    loaded = demo.load(rt.db, rt.clock, hasher=HASHER, echo=lambda _line: None)
+    assert not loaded.skipped, loaded.skipped
+    with serving(create_app(rt)) as url:
+        yield url
+
+
+def _working_pages(rt: Runtime, role: str) -> tuple[str, list[str]]:
+    """A user of `role` with a case step open in their unit, and their pages: the inbox, that
+    step, its case and the case list."""
+    with rt.db.reading() as session:
+        task, case_id = session.execute(
+            select(HumanTask, CaseFile.id)
+            .join(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
+            .where(HumanTask.role == role, HumanTask.state == "open")
+            .order_by(HumanTask.id)
+        ).first() or (None, None)
+    if task is None:
+        return f"{role}.ah-hf", ["/tasks", "/cases"]
+    return f"{role}.{task.org_unit}", [
+        "/tasks",
+        f"/tasks/{task.id}",
+        f"/cases/{case_id}",
+        "/cases",
+    ]
+
+
+def _walk(rt: Runtime) -> list[tuple[str, list[str]]]:
+    """(user, the paths they visit) for every role."""
+    walk = [_working_pages(rt, role) for role in ("discipline", "organization", "committee")]
+    walk.append(_working_pages(rt, "unit"))
+    with rt.db.reading() as session:
+        served = session.scalars(
+            select(CaseFile.id).where(CaseFile.subject_name == "王建国").order_by(CaseFile.id)
+        ).first()
+    walk += [
+        ("wangjianguo", ["/mine", f"/cases/{served}"]),
+        ("supervisor.ah-hf", ["/supervision", "/supervision/overdue", "/tasks", "/cases"]),
+        ("admin.ah", ["/admin/users", "/admin/calendar", "/admin/audit"]),
+        ("designer.ah", ["/processes"]),
+    ]
+    return walk
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_every_role_sees_its_pages_in_one_language(
+    browser: Any, rt: Runtime, demo_live: str, locale: str
+) -> None:
+    problems: dict[str, list[str]] = {}
+    for username, paths in _walk(rt):
+        context = browser.new_context(base_url=demo_live, locale="zh-CN")
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        try:
+            log_in(page, username, demo.PASSWORD)
+            for path in paths:
+                joiner = "&" if "?" in path else "?"
+                response = page.goto(f"{path}{joiner}lang={locale}")
+                assert response is not None and response.ok, (username, path)
+                page.wait_for_load_state("networkidle")
+                new = [text for text in found_on(page, locale) if not _pending(path, text)]
+                if new:
+                    problems[f"{username} {path}"] = new
+        finally:
+            context.close()
+    assert not problems, "\n".join(
+        f"{where}: {' | '.join(texts)}" for where, texts in problems.items()
+    )
