@@ -55,6 +55,16 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     return target
 
 
+_ID_MARK = 987_654_321
+
+
+def link_to_each(endpoint: str, key: str) -> str:
+    """A link to `endpoint` with `{id}` where `key` goes, built once for a list and filled per
+    row (`link.replace("{id}", id)`): a list of 20 rows saves 20 URL builds per link."""
+    values: dict[str, Any] = {key: _ID_MARK}
+    return url_for(endpoint, **values).replace(str(_ID_MARK), "{id}")
+
+
 def page_url(endpoint: str, **values: Any) -> str | None:
     """The URL of a page, or None while no such page exists (so a template links only to real pages)."""
     if endpoint not in current_app.view_functions:

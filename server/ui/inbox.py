@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from server import auth
 from server.ui import my_cases
-from server.ui.common import bp, is_htmx, redirect_with, safe_next
+from server.ui.common import bp, is_htmx, link_to_each, redirect_with, safe_next
 from workflows.engine.models import HumanTask
 from workflows.tasks import consultation_views, queues, views
 from workflows.tasks import service as work
@@ -67,8 +67,12 @@ def _asked(args: Mapping[str, str], processes: Mapping[str, str]) -> Asked:
 
 
 def row_texts() -> dict[str, str]:
-    """The fixed texts of an inbox row (_task_row.html), translated once for the page."""
+    """The fixed texts and links of an inbox row (_task_row.html), made once for the page."""
     return {
+        "case_link": link_to_each("ui.case", "case_id"),
+        "task_link": link_to_each("ui.task", "task_id"),
+        "claim_link": link_to_each("ui.claim", "task_id"),
+        "unclaim_link": link_to_each("ui.unclaim", "task_id"),
         "case": _("案件编号"),
         "cadre": _("当事干部"),
         "process": _("流程"),
