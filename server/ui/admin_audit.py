@@ -85,18 +85,6 @@ def _second(item: tuple[str, str]) -> str:
     return item[1]
 
 
-@bp.app_template_filter("audit_pairs")
-def audit_pairs(entry: admin.AuditEntry) -> list[tuple[str, str]]:
-    """A row's detail as labelled pairs in the page's language (form data by its titles)."""
-    return audit_labels.detail_pairs(
-        entry.detail, form=entry.form, step=entry.step, translate=_label
-    )
-
-
-def _label(text: str) -> str:
-    return str(content(text))
-
-
 @bp.get("/admin/audit")
 def admin_audit() -> Any:
     """The audit trail, newest first, with filters; nothing is searched while a date is wrong."""

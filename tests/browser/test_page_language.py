@@ -100,14 +100,9 @@ PENDING: list[tuple[str, str]] = [
     ("/", r"(流程启动|登记案件|办理：.+|催办：.+|督办上报：.+|认领任务：.+)( \(.+\))?"),
     ("/", r"(登记案件|生成公文|送达公文) \(.+\)"),
     ("/", r"直接送达|(直接责任|不存在容错情形|调离岗位|免责|是|受理)；.+"),
-    # workflows/audit_labels.py: the audit page's labels, the codes it shows raw, and its detail
-    # values — labels and data in one text (key：value，…), to be split so the data is marked.
-    ("/admin/audit", r"[a-z_]+|[0-9a-f]{64}|.+：.*|.+〔\d{4}〕\d+号"),
+    # workflows/official/kinds.py: the official documents' kind titles, in the audit detail too.
     ("/admin/audit", _any(
-        "登录", "用户", "操作方", "IP 地址", "结果", "载入演示数据", "演示数据", "流程实例", "机构",
-        "流程", "版本", "办理", "任务", "表单内容", "案件", "干部编号", "类别", "案件号", "来源",
-        "公文", "案件编号", "生成公文", "送达公文", "成功", "无",
-        "seq", "document_id", "issue", "sha256", "template_version", "manner", "served_on",
+        "问责决定书", "容错免责认定意见书", "申诉复核决定书", "责令整改通知书", "澄清正名函", "送达回证",
     )),
 ]  # fmt: skip
 

@@ -35,7 +35,11 @@ def test_audit_rows_name_actions_objects_and_details(logged_in: Any, world: Worl
     assert '<td data-label="操作">认领任务</td>' in text
     assert '<td data-label="操作">登录</td>' in text
     assert f'任务 <span translate="no">{task_id}</span>' in text
-    assert "<dt>操作方</dt><dd>IP 地址：127.0.0.1，机构：ah-hf，角色：纪检监察机关</dd>" in text
+    assert (
+        '<dt>操作方</dt><dd><span class="pair">IP 地址：<span translate="no">127.0.0.1</span>'
+        '</span>，<span class="pair">机构：<span translate="no">ah-hf</span></span>，'
+        '<span class="pair">角色：纪检监察机关</span></dd>'
+    ) in text
     assert "<dt>类别</dt><dd>问责</dd>" in text and "<dt>办理人</dt>" in text
     assert "<dt>结果</dt><dd>成功</dd>" in text
     assert '{"' not in text and "&#34;" not in text and "&quot;" not in text
@@ -52,7 +56,7 @@ def test_audit_search_by_case_number_finds_the_whole_trail(logged_in: Any, world
     html = admin.get(f"/admin/audit?case_number={case.number}").get_data(as_text=True)
     names = re.findall(r'<tr id="audit-\d+" data-action="([^"]+)">', html)
     assert names == ["task.complete", "case.open", "instance.start"]
-    assert f"<dd>{other.number}</dd>" not in html
+    assert f'<span translate="no">{other.number}</span>' not in html
     assert f'value="{case.number}"' in html  # the search kept
     unknown = admin.get("/admin/audit?case_number=WZ-1999-000001").get_data(as_text=True)
     assert not _rows(unknown) and "没有符合条件的记录" in unknown

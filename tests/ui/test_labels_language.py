@@ -91,12 +91,14 @@ def test_audit_page_in_english_names_form_data_by_the_form(logged_in: Any, world
         assert f">{code}<" not in text and f"：{code}" not in text
     # the forms' own titles and choices are the forms' catalog's; the rest is English
     labels = re.sub(r"<dt>Form data</dt><dd>.*?</dd>", "", text, flags=re.DOTALL)
-    labels = re.sub(r'<td data-label="Actor">.*?</td>', "", labels, flags=re.DOTALL)
+    labels = re.sub(r'<td data-label="Actor" translate="no">.*?</td>', "", labels, flags=re.DOTALL)
+    labels = re.sub(r'<span translate="no">[^<]*</span>', "", labels)  # data (units, numbers)
     _no_chinese(_text(labels, "审计发现违规拨付专项资金", "审计报告〔2026〕3号"))
 
     chinese = admin.get(f"/admin/audit?case_number={case.number}&lang=zh-CN").get_data(as_text=True)
     # the investigation's data by its form's titles and choice labels, not by keys and codes
-    assert "调查结论：违规拨付属实" in chinese and "责任认定：主要领导责任" in chinese
+    assert '调查结论：<span translate="no">违规拨付属实</span>' in chinese
+    assert '<span class="pair">责任认定：主要领导责任</span>' in chinese
     assert "<dt>任务</dt><dd>责任调查</dd>" in chinese
     assert "responsibility：" not in chinese and "<dt>表单内容</dt>" in chinese
 

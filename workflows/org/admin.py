@@ -468,7 +468,7 @@ class AuditEntry:
     detail: dict[str, Any]
     form: dict[str, Any]  # the fields of the pinned form whose data the detail holds, if any
     step: str | None  # the name of the task's step, for a row about a task
-    detail_pairs: list[tuple[str, str]]
+    detail_pairs: tuple[audit_labels.Pair, ...]  # the detail in words: labels and data apart
     detail_text: str
     hash: str
 
@@ -499,7 +499,17 @@ def audit_rows(
     found = paging.paginate(session, query, page=page, per_page=per_page, key=AuditEvent.id)
     names = people.labels(session, (row.AuditEvent.actor for row in found.items))
     steps = _steps(session, [row.AuditEvent for row in found.items])
-    return found.map(lambda row: _entry(row.AuditEvent, names, steps))
+    processes = _process_names(session)
+    return found.map(lambda row: _entry(row.AuditEvent, names, steps, processes))
+
+
+def _process_names(session: Session) -> dict[str, str]:
+    """Every deployed process's name by its key (its latest version's), for details naming a
+    process by key."""
+    rows = session.execute(
+        select(ProcessVersion.process_key, ProcessVersion.name).order_by(ProcessVersion.version)
+    )
+    return {key: name for key, name in rows}
 
 
 def _steps(session: Session, rows: list[AuditEvent]) -> dict[int, tuple[str, dict[str, Any]]]:
@@ -539,7 +549,10 @@ def _case_rows(session: Session, number: str) -> ColumnElement[bool]:
 
 
 def _entry(
-    r: AuditEvent, names: people.Labels, steps: dict[int, tuple[str, dict[str, Any]]]
+    r: AuditEvent,
+    names: people.Labels,
+    steps: dict[int, tuple[str, dict[str, Any]]],
+    processes: dict[str, str],
 ) -> AuditEntry:
     detail = json.loads(r.detail or "{}")
     step, form = steps.get(r.id, (None, {}))
@@ -557,7 +570,7 @@ def _entry(
         detail=detail,
         form=form,
         step=step,
-        detail_pairs=audit_labels.detail_pairs(detail, form=form, step=step),
+        detail_pairs=audit_labels.detail_view(detail, form=form, step=step, processes=processes),
         detail_text=json.dumps(detail, ensure_ascii=False, sort_keys=True),
         hash=r.hash,
     )
