@@ -22,6 +22,7 @@ from server.ui import (
     consult_pages,
     designer,
     documents,
+    due_basis,
     errors,
     export,
     form_designer,
@@ -73,4 +74,6 @@ PAGES = (
 
 def init_app(app: Flask) -> None:
     i18n.init_app(app)
+    # 期限如何计算: a step's stored due basis in the page's language.
+    app.jinja_env.filters["due_basis"] = due_basis.worded
     app.register_blueprint(bp)

@@ -42,6 +42,9 @@ NAMED = frozenset(
         "decision",
     }
 )
+#: The properties of a user task whose values people read in how its due date was computed
+#: (期限如何计算, workflows/engine/time_limits.py): the day a limit counts from, the rule fixing it.
+WORDED_PROPERTIES = frozenset({"timeLimitFromLabel", "timeLimitPolicy"})
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -49,12 +52,19 @@ def extract_bpmn(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
 ) -> Iterator[tuple[int, None, str, list[str]]]:
     """babel's extractor interface: (line, function, message, comments) for every Chinese
-    name of a named element (lanes named by a role key are the roles' own labels)."""
+    name of a named element (lanes named by a role key are the roles' own labels) and every
+    Chinese value of a worded property (`WORDED_PROPERTIES`)."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     for node in etree.parse(fileobj, parser).getroot().iter():
-        if not isinstance(node.tag, str) or etree.QName(node).localname not in NAMED:
+        if not isinstance(node.tag, str):
             continue
-        name = (node.get("name") or "").strip()
+        local = etree.QName(node).localname
+        if local == "property" and node.get("name") in WORDED_PROPERTIES:
+            name = (node.get("value") or "").strip()
+        elif local in NAMED:
+            name = (node.get("name") or "").strip()
+        else:
+            continue
         if _CJK.search(name):
             yield node.sourceline or 0, None, name, []
 

@@ -19,6 +19,7 @@ from server import auth, transfer
 from server.errors import said
 from server.ui import form_errors
 from server.ui.common import again, bp, case_or_task, redirect_with
+from server.ui.i18n import content
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.documents import service as documents
@@ -67,7 +68,7 @@ def official_generate(case_id: int) -> Any:
     pdf.convert_pending(rt.db, clock=rt.clock, case_id=case_id)
     return redirect_with(
         case_or_task(case_id, task_id, "official"),
-        _("已生成%(title)s第 %(version)d 版", title=title, version=version),
+        _("已生成%(title)s第 %(version)d 版", title=content(title), version=version),
         "success",
     )
 
@@ -186,7 +187,7 @@ def official_template_upload(kind: str) -> Any:
         f"{url_for('ui.official_templates')}#template-{kind}",
         _(
             "已启用%(title)s模板第 %(version)d 版",
-            title=kinds.KINDS[kind].title,
+            title=content(kinds.KINDS[kind].title),
             version=found.version,
         ),
         "success",

@@ -62,48 +62,6 @@ def _any(*texts: str) -> str:
 #: whole text). Empty it as that work lands (the walk then names what is still missing); any
 #: other text not in the page's language fails.
 PENDING: list[tuple[str, str]] = [
-    # forms/*.json (schema_form.py, form_messages.py): form titles, descriptions, field titles,
-    # help and options on task pages, and the field titles in 案件材料 / 办理记录.
-    ("/", r"§\d+ .+"),
-    ("/", _any(
-        "同步考虑容错情形", "考虑结果", "不存在容错情形", "启动容错免责审查", "不存在容错情形的理由",
-        "（选择「考虑结果：不存在容错情形」时必填）", "问题线索来源", "问题事实", "证据材料",
-        "立案日期", "调查结论", "责任认定", "调查完成日期", "决定", "组织调整方式", "决定理由",
-        "决定日期", "收到决定日期", "送达方式", "妥善安排工作", "工作安排情况", "安排日期",
-        "党委(党组)审批", "审批意见", "批准", "退回重新认定", "退回理由",
-        "退回时必填 （选择「审批意见：退回重新认定」时必填）", "纠错整改要求", "整改期限",
-        "（批准免责或从轻、减轻处理的认定意见时必填） 批准免责或从轻、减轻处理时必填",
-        "不得早于今天（批准免责或从轻、减轻处理的认定意见时必填） "
-        "批准免责或从轻、减轻处理时必填，不得早于今天",
-        "申请理由", "受理意见", "是否开展调查核实", "不开展调查核实的理由", "六要件分析建议",
-        "认定意见", "认定理由", "报告整改进展", "报告类型", "整改进展", "整改完成报告", "整改情况",
-        "报告日期", "整改方案", "报送日期",
-    )),
-    # workflows/ label tables: case kinds, statuses, outcomes, decisions, roles, manners of
-    # service, official document kinds, the six elements and the three distinctions.
-    ("/", _any(
-        "问责", "容错免责", "纠错整改", "澄清正名", "办理中", "已作出决定", "已送达决定", "有效",
-        "调离岗位", "· 调离岗位", "免责", "问责决定书", "送达回证", "责令整改通知书",
-        "纪检监察机关 ·", "组织部门 ·", "党委(党组) ·", "所在单位 ·", "动机态度", "客观条件",
-        "程序方法", "性质程度", "后果影响", "挽回损失", "出以公心", "难以预见的因素",
-        "科学决策、民主决策、依法决策", "一般性失误错误", "事态整体可控", "主动采取补救措施",
-    )),
-    ("/", r"(已结案|已作出决定) · .+"),
-    ("/", r"(问责|容错免责|纠错整改|澄清正名) · Version \d+"),
-    ("/", r"问责决定: .+"),
-    ("/", r"(Served: |served on )[\d-]+ \(直接送达\)"),
-    ("/", r".+(违纪违法行为|依然我行我素):"),
-    # workflows/ deadlines: how a due date was computed.
-    ("/", r"\(?(与“.+”同时到期：)?\w+之日 [\d-]+ 起\d+个工作日\)?"),
-    ("/", r"\(?责令限期整改：[\d-]+ 前完成\)?"),
-    # workflows/ history and approvals: their labels, and notes made of the choices' labels.
-    ("/", r"(流程启动|登记案件|办理：.+|催办：.+|督办上报：.+|认领任务：.+)( \(.+\))?"),
-    ("/", r"(登记案件|生成公文|送达公文) \(.+\)"),
-    ("/", r"直接送达|(直接责任|不存在容错情形|调离岗位|免责|是|受理)；.+"),
-    # workflows/official/kinds.py: the official documents' kind titles, in the audit detail too.
-    ("/admin/audit", _any(
-        "问责决定书", "容错免责认定意见书", "申诉复核决定书", "责令整改通知书", "澄清正名函", "送达回证",
-    )),
 ]  # fmt: skip
 
 

@@ -400,8 +400,8 @@ def test_the_six_element_analysis_is_a_grid_and_its_recommendation_is_beside_the
     recorded = recorded[: recorded.index("</section>")]
     steps = re.findall(r'<h3 class="step">([^<]+?) <span', recorded)
     assert [step.strip() for step in steps] == ["受理", "提出认定意见"]
-    # a choice by its title
-    assert '<dt>认定意见</dt><dd translate="no">从轻或减轻处理</dd>' in recorded
+    # a choice by its title, the form's (translated), unlike what was typed (data)
+    assert "<dt>认定意见</dt><dd>从轻或减轻处理</dd>" in recorded
     assert '<dt>认定理由</dt><dd translate="no">综合六个要件，建议从轻处理</dd>' in recorded
     assert (
         "<dt>是否开展调查核实</dt>" in recorded and "经核实，研判依据如下" not in recorded
@@ -468,8 +468,8 @@ def test_the_approval_record_shows_each_steps_opinion_not_its_other_data(
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     record = html[html.index('id="approvals"') : html.index("查看完整办理经过")]
     # the choice's label and the opinion text, with the field's title; dates are not opinions
-    assert "主要领导责任；调查结论：违规拨付属实" in record
-    assert "不存在容错情形；不存在容错情形的理由：明知故犯" in record
+    assert '主要领导责任；调查结论：<span translate="no">违规拨付属实</span>' in record
+    assert '不存在容错情形；不存在容错情形的理由：<span translate="no">明知故犯' in record
     assert "main_leadership" not in record and "调查完成日期" not in record
 
 

@@ -559,6 +559,22 @@ class TimelineEntry:
     opinion: Opinion | None = None  # a completed step's decision, its parts (the note) apart
     note_pattern: str | None = None  # a value of NOTE_PATTERNS when the note is worded
     note_args: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    document: DocumentNote | None = None  # an official document's event: the note's parts
+
+
+@dataclass(frozen=True)
+class DocumentNote:
+    """The official document an event is about: its kind's title (a label), its 文号 (data) and
+    version; `said` is the timeline's note as written (问责决定书肥东县纪问〔2026〕1号（第 1 版）)."""
+
+    title: str
+    number: str
+    version: int | None
+
+    @property
+    def said(self) -> str:
+        version = f"（第 {self.version} 版）" if self.version else ""
+        return f"{self.title}{self.number}{version}"
 
 
 @dataclass(frozen=True)
@@ -966,7 +982,7 @@ def _entry(
     by = detail.get("by") if isinstance(detail.get("by"), dict) else {}
     label = action_label(row.action)
     task_id = int(row.object_id) if row.object_type == "task" and row.object_id.isdigit() else None
-    element = note = decided = pattern = None
+    element = note = decided = pattern = document = None
     args: dict[str, str] = {}
     if row.object_type == "task":
         element = _text(detail.get("task"))
@@ -995,8 +1011,13 @@ def _entry(
         note = detail.get("filename")
     elif row.action.startswith("official_document."):
         kind = official_kinds.KINDS.get(str(detail.get("kind")))
-        version = f"（第 {detail['version']} 版）" if detail.get("version") else ""
-        note = f"{kind.title if kind else ''}{detail.get('number') or ''}{version}" or None
+        version = detail.get("version")
+        document = DocumentNote(
+            title=kind.title if kind else "",
+            number=str(detail.get("number") or ""),
+            version=version if isinstance(version, int) and version > 0 else None,
+        )
+        note = document.said or None
     elif row.action == "blacklist.correct":
         pattern = NOTE_PATTERNS[row.action]
         args = {"from": str(detail.get("corrects_entry_id")), "to": str(detail.get("entry_id"))}
@@ -1021,6 +1042,7 @@ def _entry(
         opinion=decided,
         note_pattern=pattern,
         note_args=args,
+        document=document,
     )
 
 

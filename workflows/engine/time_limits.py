@@ -47,7 +47,10 @@ WORKDAYS, MONTHS, DAYS = "workdays", "months", "days"
 UNIT_NAMES = {WORKDAYS: "个工作日", MONTHS: "个月", DAYS: "日"}
 #: The largest limit of each unit: ten years, the bound every timer has.
 MAX_AMOUNT = {WORKDAYS: 2500, MONTHS: 120, DAYS: 3650}
-DEFAULT_FROM_LABEL = "分配之日"
+#: The day a limit counts from when the step does not name it: the day it became available, or
+#: the date its `timeLimitFrom` gives.
+FROM_LABELS = {"assigned": "分配之日", "counted": "起算之日"}
+DEFAULT_FROM_LABEL = FROM_LABELS["assigned"]
 #: Alarm kinds: before the due date, at it, at the end of a 督办期限.
 REMIND, OVERDUE, SUPERVISION = "remind", "overdue", "supervision"
 
@@ -313,7 +316,9 @@ def resolve(
         if rule is None:
             continue
         start = today if step.limit_from in (None, "") else _as_date(step.limit_from)
-        label = props.get(FROM_LABEL) or (DEFAULT_FROM_LABEL if not props.get(FROM) else "起算之日")
+        label = props.get(FROM_LABEL) or (
+            DEFAULT_FROM_LABEL if not props.get(FROM) else FROM_LABELS["counted"]
+        )
         found[step.id] = compute(
             rule,
             start=start,

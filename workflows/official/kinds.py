@@ -28,13 +28,22 @@ RECTIFICATION = "rectification_notice"
 CLARIFICATION = "clarification_letter"
 RECEIPT = "service_receipt"
 
+#: The kinds' titles, which pages name a kind by (`label`); an issued document keeps its own.
+TITLES = {
+    ACCOUNTABILITY: "问责决定书",
+    TOLERANCE: "容错免责认定意见书",
+    APPEAL: "申诉复核决定书",
+    RECTIFICATION: "责令整改通知书",
+    CLARIFICATION: "澄清正名函",
+    RECEIPT: "送达回证",
+}
 _OPINION = "《关于进一步激励广大干部新时代新担当新作为的实施意见》"
 KINDS: dict[str, Kind] = {
     kind.key: kind
     for kind in (
         Kind(
             ACCOUNTABILITY,
-            "问责决定书",
+            TITLES[ACCOUNTABILITY],
             "accountability",
             "accountability_decide",
             "纪问",
@@ -43,7 +52,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             TOLERANCE,
-            "容错免责认定意见书",
+            TITLES[TOLERANCE],
             "tolerance_review",
             "tolerance.approve",
             "纪容",
@@ -52,7 +61,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             APPEAL,
-            "申诉复核决定书",
+            TITLES[APPEAL],
             "appeal",
             "appeal_review",
             "纪复",
@@ -61,7 +70,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             RECTIFICATION,
-            "责令整改通知书",
+            TITLES[RECTIFICATION],
             "rectification",
             "rectification_issue",
             "纪整",
@@ -70,14 +79,14 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             CLARIFICATION,
-            "澄清正名函",
+            TITLES[CLARIFICATION],
             "clarification",
             "clarification_clarify",
             "纪澄",
             f"{_OPINION}第十二条",
             served=False,
         ),
-        Kind(RECEIPT, "送达回证", "", None, "", "", served=False),
+        Kind(RECEIPT, TITLES[RECEIPT], "", None, "", "", served=False),
     )
 }
 #: The decision document each case process issues.

@@ -20,7 +20,8 @@ from workflows.org import people
 class RecordedEntry:
     key: str
     label: str  # the form's title of the field
-    text: str  # the value as the form offered it (a choice's title, 是/否)
+    text: str  # the value as the form offered it (a choice's title, 是/否), or as entered
+    chosen: bool = False  # the text is the form's own (a choice's title, 是/否), not data
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,14 @@ def recorded_steps(
         entries = []
         persons = _person_fields(forms, step.form or "")
         for key, spec in _ordered(forms, step.form or ""):
-            text = (
-                _text(spec, data.get(key)) if key not in own and last_step[key] == index else None
-            )
+            if key in own or last_step[key] != index:
+                continue
+            text, is_choice = _text(spec, data.get(key))
             if text and key in persons:
-                text = names[text]
+                text, is_choice = names[text], False
             if text:
-                entries.append(
-                    RecordedEntry(key=key, label=str(spec.get("title") or key), text=text)
-                )
+                label = str(spec.get("title") or key)
+                entries.append(RecordedEntry(key=key, label=label, text=text, chosen=is_choice))
         if entries:
             steps.append(
                 RecordedStep(
@@ -123,14 +123,15 @@ def _ordered(forms: dict[str, Any], name: str) -> list[tuple[str, Any]]:
     return sorted(found.items(), key=lambda item: rank.get(item[0], len(rank)))
 
 
-def _text(spec: dict[str, Any], value: Any) -> str | None:
+def _text(spec: dict[str, Any], value: Any) -> tuple[str | None, bool]:
+    """A value as the form offers it, and whether that text is the form's own (a choice)."""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return ("是" if value else "否"), True
     if isinstance(value, int | float):
-        return str(value)
+        return str(value), False
     if not isinstance(value, str) or not value.strip():
-        return None
+        return None, False
     for choice in spec.get("oneOf") or spec.get("anyOf") or []:
         if isinstance(choice, dict) and choice.get("const") == value and choice.get("title"):
-            return str(choice["title"])
-    return value
+            return str(choice["title"]), True
+    return value, False
