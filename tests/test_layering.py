@@ -15,7 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "workflows" / "engine" / "spiff.py"
-ENGINE_ALLOWED = ("workflows.engine", "workflows.errors", "workflows.config")
+#: What the engine core may import of workflows/: itself, the error types, the settings and the
+#: translatable message marker (workflows/messages.py, which imports nothing of the domain).
+ENGINE_ALLOWED = ("workflows.engine", "workflows.errors", "workflows.config", "workflows.messages")
 WEB_ONLY = {"flask", "marshmallow", "server"}
 
 

@@ -181,14 +181,14 @@ def form_design_preview(stem: str) -> Any:
         data, unreadable = schema_form.read(schema, ui, posted)
         named = {p["field"] for p in unreadable}
         today = auth.runtime().clock.today()
-        said = [
+        worded = [
             p
             for p in form_messages.problems(schema, data, today=today, gettext=i18n.text)
             if p["field"] not in named
         ]
         fields = schema_form.build(schema, ui, posted)
-        top = schema_form.attach(fields, unreadable + said)
-        ok = not unreadable and not said
+        top = schema_form.attach(fields, unreadable + worded)
+        ok = not unreadable and not worded
     else:
         fields, ok = schema_form.build(schema, ui, posted), True
     return render_template(

@@ -283,7 +283,7 @@ def test_unknown_state_format_is_refused() -> None:
 
     state = json.loads(s.run.dump())
     state["format"] = 99
-    with pytest.raises(engine.ProcessError, match="format 99"):
+    with pytest.raises(engine.ProcessError, match="状态格式 99"):
         engine.restore(s.compiled, json.dumps(state), clock=s.clock, functions=s.functions)
 
 

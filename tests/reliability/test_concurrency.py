@@ -111,7 +111,7 @@ def test_two_threads_completing_one_task_exactly_one_wins_five_times(rt: Runtime
         assert len(winners) == 1, f"expected one winner, got {results}"
         [(loser, error)] = losers.items()
         assert isinstance(error, TaskAlreadyCompleted), f"{loser} got {error!r}"
-        assert "already" in str(error)
+        assert "已由" in str(error) and "办结" in str(error)
         _assert_completed_once(rt, iid, task_id, winners[0])
 
 
@@ -146,7 +146,7 @@ def test_two_cli_processes_completing_one_task_exactly_one_exits_zero(rt: Runtim
     assert codes == [0, 1], outcomes
     [winner] = [user for user, (_, _, code) in outcomes.items() if code == 0]
     [(_, loser_err, _)] = [o for o in outcomes.values() if o[2] == 1]
-    assert "already" in loser_err, loser_err
+    assert "已由" in loser_err and "办结" in loser_err, loser_err
     assert f"completed task {task_id}" in outcomes[winner][0]
     _assert_completed_once(rt, iid, task_id, winner)
 
