@@ -23,6 +23,7 @@ from workflows import access
 from workflows.access import Principal
 from workflows.engine import audit, db
 from workflows.errors import Forbidden, Unauthenticated
+from workflows.messages import t
 from workflows.org import auth as login
 
 if TYPE_CHECKING:
@@ -66,12 +67,14 @@ def identify(session: Session, *, write: bool) -> Caller:
     else:
         secret = request.cookies.get(COOKIE)
         if not secret:
-            raise Unauthenticated("未登录：请先登录")
+            raise Unauthenticated(t("未登录：请先登录"))
         resolved = login.resolve_session(session, secret=secret, clock=rt.clock)
         if write and request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
             if not hmac.compare_digest(sent, resolved.csrf_token or ""):
-                raise Forbidden("CSRF 校验失败：请刷新页面后重试（请求缺少或带错了 X-CSRF-Token）")
+                raise Forbidden(
+                    t("CSRF 校验失败：请刷新页面后重试（请求缺少或带错了 X-CSRF-Token）")
+                )
         if resolved.touch and write:
             login.touch_session(session, session_id=resolved.session_id or "", clock=rt.clock)
         elif resolved.touch:

@@ -17,16 +17,17 @@ from flask import Flask, g, request
 
 from workflows.errors import ValidationFailed
 from workflows.jsondepth import MAX_JSON_DEPTH, too_deep
+from workflows.messages import t
 
 NUL = "\x00"
-_MESSAGE = "不能含有空字符（NUL, \\u0000）"
+_MESSAGE = t("不能含有空字符（NUL, \\u0000）")
 
-DEPTH_MESSAGE = f"JSON 嵌套不能超过 {MAX_JSON_DEPTH} 层"
+DEPTH_MESSAGE = t("JSON 嵌套不能超过 %(depth)s 层", depth=MAX_JSON_DEPTH)
 
 
 def _too_deep_refusal() -> ValidationFailed:
     return ValidationFailed(
-        f"请求内容的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层，未予接收",
+        t("请求内容的 JSON 嵌套超过 %(depth)s 层，未予接收", depth=MAX_JSON_DEPTH),
         [{"field": "(body)", "message": DEPTH_MESSAGE}],
     )
 

@@ -11,33 +11,38 @@ from workflows import access
 from workflows.cases import blacklist
 from workflows.cases.service import DEADLINE_DEFAULTS
 from workflows.engine import calendar_overrides
+from workflows.messages import t
 from workflows.org import admin, people
 from workflows.org import service as org
 from workflows.roles import ROLES
 
-_NAME = validate.Regexp(r"^[A-Za-z0-9._@-]+$", error="只能包含字母、数字和 . _ @ -")
-_CODE = validate.Regexp(r"^[A-Za-z0-9_-]+$", error="只能包含字母、数字和 _ -")
+_NAME = validate.Regexp(r"^[A-Za-z0-9._@-]+$", error=t("只能包含字母、数字和 . _ @ -"))
+_CODE = validate.Regexp(r"^[A-Za-z0-9_-]+$", error=t("只能包含字母、数字和 _ -"))
 
 
 # -- users and org units -----------------------------------------------------------------
 #: 姓名 and 职务 (people are shown as 姓名（单位·岗位）); the domain checks them again, trimmed.
-_DISPLAY_NAME = validate.Length(
-    min=1, max=people.NAME_MAX, error=f"姓名应为 1 到 {people.NAME_MAX} 个字"
-)
-_POST = validate.Length(max=people.POST_MAX, error=f"职务不能超过 {people.POST_MAX} 个字")
+def _display_name(value: str) -> None:
+    if not 1 <= len(value) <= people.NAME_MAX:  # a t() message: marshmallow's format would drop it
+        raise ValidationError(t("姓名应为 1 到 %(max)s 个字", max=people.NAME_MAX))
+
+
+def _post(value: str) -> None:
+    if len(value) > people.POST_MAX:
+        raise ValidationError(t("职务不能超过 %(max)s 个字", max=people.POST_MAX))
 
 
 class UserCreateArgs(Schema):
     username = fields.String(required=True, validate=[validate.Length(min=1, max=100), _NAME])
     display_name = fields.String(
         required=True,
-        validate=_DISPLAY_NAME,
+        validate=_display_name,
         metadata={"description": "姓名，1 到 50 个字（人员显示为 姓名（单位·岗位））"},
     )
     post = fields.String(
         load_default=None,
         allow_none=True,
-        validate=_POST,
+        validate=_post,
         metadata={"description": "职务（可不填）：至多 100 个字；不填时岗位显示为角色名称"},
     )
     password = fields.String(
@@ -67,11 +72,11 @@ class UserCreateArgs(Schema):
 
 class UserPatchArgs(Schema):
     display_name = fields.String(
-        validate=_DISPLAY_NAME, metadata={"description": "姓名，1 到 50 个字"}
+        validate=_display_name, metadata={"description": "姓名，1 到 50 个字"}
     )
     post = fields.String(
         allow_none=True,
-        validate=_POST,
+        validate=_post,
         metadata={"description": "职务，至多 100 个字；空字符串或 null 表示删除"},
     )
     role = fields.String(validate=validate.OneOf(list(ROLES)))
@@ -142,14 +147,14 @@ DeadlinesArgs = Schema.from_dict(
 def plain(value: str) -> None:
     """Text without NUL characters (PostgreSQL stores none)."""
     if "\x00" in value:
-        raise ValidationError("不能包含空字符（NUL）")
+        raise ValidationError(t("不能包含空字符（NUL）"))
 
 
 def text(min_length: int, max_length: int, *, blank: bool = True) -> list[Any]:
     """Length limits, no NUL, and (unless `blank`) at least one visible character."""
     rules: list[Any] = [validate.Length(min=min_length, max=max_length), plain]
     if not blank:
-        rules.append(validate.Regexp(r"^\s*\S", error="不能为空白"))
+        rules.append(validate.Regexp(r"^\s*\S", error=t("不能为空白")))
     return rules
 
 

@@ -32,6 +32,7 @@ from workflows.cases.service import DEADLINE_DEFAULTS
 from workflows.definitions import step_limits
 from workflows.engine import audit, calendar_overrides
 from workflows.errors import ValidationFailed
+from workflows.messages import t
 from workflows.org import admin, people
 from workflows.org import service as org
 from workflows.org.models import User
@@ -202,7 +203,7 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as err:
         raise ValidationFailed(
-            "日期格式不对", [{"field": "day", "message": "应为日期，格式 YYYY-MM-DD"}]
+            t("日期格式不对"), [{"field": "day", "message": t("应为日期，格式 YYYY-MM-DD")}]
         ) from err
 
 
@@ -515,7 +516,7 @@ class AdminClock(MethodView):
 # -- audit trail -------------------------------------------------------------------------
 def _plausible(moment: datetime) -> None:
     if not 1970 <= moment.year <= 2200:
-        raise ValidationError("应在 1970 到 2200 年之间")
+        raise ValidationError(t("应在 1970 到 2200 年之间"))
 
 
 class AuditArgs(PageArgs):

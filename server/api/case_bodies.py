@@ -17,6 +17,7 @@ from workflows import access
 from workflows.cases import intake
 from workflows.cases import service as cases
 from workflows.errors import ValidationFailed
+from workflows.messages import t
 
 _FILLED = text(1, 20_000, blank=False)
 _ID = validate.Range(min=1, max=access.MAX_ID)
@@ -190,13 +191,18 @@ def open_kind(body: Any) -> str:
     kind = body.get("process") if isinstance(body, Mapping) else None
     if kind == "appeal":
         raise ValidationFailed(
-            "§11 申诉针对已作出的决定：请在原案件上提出申诉",
-            [{"field": "process", "message": "申诉请在原案件上提出"}],
+            t("§11 申诉针对已作出的决定：请在原案件上提出申诉"),
+            [{"field": "process", "message": t("申诉请在原案件上提出")}],
         )
     if not isinstance(kind, str) or kind not in intake.OPENERS:  # an object or a list is no key
         raise ValidationFailed(
-            "请指明案件种类",
-            [{"field": "process", "message": "应为以下之一：" + "、".join(intake.OPENERS)}],
+            t("请指明案件种类"),
+            [
+                {
+                    "field": "process",
+                    "message": t("应为以下之一：%(names)s", names="、".join(intake.OPENERS)),
+                }
+            ],
         )
     return str(kind)
 
@@ -217,7 +223,7 @@ def load_open_body(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
         messages = err.messages if isinstance(err.messages, dict) else {"(body)": err.messages}
         problems = field_map(messages)
         raise ValidationFailed(
-            "请求有误：请按各字段的提示修改",
+            t("请求有误：请按各字段的提示修改"),
             [{"field": f, "message": m} for f, texts in problems.items() for m in texts],
         ) from None
     origin = intake.ORIGIN_KEYS[kind]

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema
+from workflows.messages import t
 from workflows.tasks import notifications, views
 
 blp = Blueprint("notifications", __name__, description="站内通知")
@@ -54,7 +55,7 @@ class MarkReadArgs(Schema):
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if bool(data.get("ids")) == bool(data.get("all")):
-            raise ValidationError("给出 ids，或 all: true（二者选一）", field_name="ids")
+            raise ValidationError(t("给出 ids，或 all: true（二者选一）"), field_name="ids")
 
 
 class MarkedSchema(Schema):

@@ -19,6 +19,7 @@ from server.api.common import Blueprint
 from server.transfer import download_response, inline_pdf, read_file
 from workflows.documents.service import Download
 from workflows.errors import Conflict
+from workflows.messages import t
 from workflows.official import context, conversion, kinds, numbering, pdf, service, templates, views
 
 blp = Blueprint("official_documents", __name__, description="公文：决定书、送达回证、模板、文号")
@@ -351,7 +352,7 @@ def preview_template(kind: str) -> Any:
     try:
         content = conversion.to_pdf(rendered)
     except conversion.ConversionFailed as err:
-        raise Conflict(f"预览失败：{err}") from None
+        raise Conflict(t("预览失败：%(reason)s", reason=str(err))) from None
     return inline_pdf(content, f"{kinds.KINDS[kind].title}（示例）.pdf", found.sha256)
 
 

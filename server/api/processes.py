@@ -20,6 +20,7 @@ from workflows import access
 from workflows.definitions import catalog, deployment, diff, form_drafts
 from workflows.definitions.deployment import SourceFile
 from workflows.errors import ValidationFailed
+from workflows.messages import t
 
 blp = Blueprint("processes", __name__, description="流程定义：列表、版本、校验、部署")
 
@@ -441,16 +442,20 @@ def _uploaded_files() -> tuple[list[SourceFile], str | None, bool]:
             errors.append(
                 {
                     "field": f"files.{index}",
-                    "message": f"{name or '（无文件名）'}：只接受 .bpmn 或 .dmn 文件",
+                    "message": t(
+                        "%(name)s：只接受 .bpmn 或 .dmn 文件", name=name or t("（无文件名）")
+                    ),
                 }
             )
         elif base in seen:
-            errors.append({"field": f"files.{index}", "message": f"{base}：文件重复"})
+            errors.append(
+                {"field": f"files.{index}", "message": t("%(name)s：文件重复", name=base)}
+            )
         else:
             seen.add(base)
             sources.append(SourceFile(base, data))
     if errors:
-        raise ValidationFailed("只能上传 .bpmn 或 .dmn 文件，且文件名不重复", errors)
+        raise ValidationFailed(t("只能上传 .bpmn 或 .dmn 文件，且文件名不重复"), errors)
     return sources, args.get("note"), bool(args.get("confirm"))
 
 

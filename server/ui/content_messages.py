@@ -146,10 +146,12 @@ def extract_workflows(
 ) -> Iterator[tuple[int, str | None, Any, Any]]:
     """babel's extractor for a module of workflows/: its `t("…")` messages and the labels of
     its tables, unless the section's `data` lists the module (the demo's tables are its data:
-    people's names and posts). babel gives a file to one extractor only, hence both here."""
+    people's names and posts) or says `labels = no`. babel gives a file to one extractor only, hence both here."""
     source = fileobj.read()
     name = str(getattr(fileobj, "name", "")).replace("\\", "/")
-    is_data = any(name.endswith(module) for module in options.get("data", "").split())
+    is_data = options.get("labels") == "no" or any(
+        name.endswith(module) for module in options.get("data", "").split()
+    )
     for line, _function, message, comments in extract_python(
         io.BytesIO(source), {"t": None}, comment_tags, options
     ):  # as a plain message: the caller's keywords do not know `t`

@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError
 from server import auth
 from server.errors import field_map, said
 from workflows.errors import Forbidden, ValidationFailed
+from workflows.messages import t
 
 
 def require_token() -> None:
@@ -25,7 +26,7 @@ def require_token() -> None:
         return
     sent = request.headers.get(auth.CSRF_HEADER) or request.form.get(auth.CSRF_FIELD) or ""
     if not hmac.compare_digest(sent, caller.csrf_token or ""):
-        raise Forbidden("CSRF 校验失败：请刷新页面后重试（请求缺少或带错了 X-CSRF-Token）")
+        raise Forbidden(t("CSRF 校验失败：请刷新页面后重试（请求缺少或带错了 X-CSRF-Token）"))
 
 
 def load(schema: Schema, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

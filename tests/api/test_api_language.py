@@ -96,3 +96,25 @@ def test_domain_refusals_are_chinese_by_default_and_english_when_asked(
     assert english.get_json()["detail"].endswith(
         "” is not completed yet: there is nothing to withdraw"
     )
+
+
+def test_the_servers_own_refusals_follow_the_asked_language(login: Any) -> None:
+    """Refusals worded by the server itself (the CSRF check, a field's own rule) are t()
+    messages: Chinese by default, English on request."""
+    admin = login("admin.hf")
+    body = {"username": "x.hf", "display_name": "名" * 51, "password": "long-enough-1",
+            "role": "discipline", "org_unit": "ah-hf"}  # fmt: skip
+    valid = {**body, "display_name": "王五"}
+    forged = admin.client.post("/api/v1/admin/users", json=valid)
+    assert forged.status_code == 403
+    assert forged.get_json()["detail"].startswith("CSRF 校验失败")
+    forged_en = admin.client.post("/api/v1/admin/users", json=valid, headers=EN)
+    assert forged_en.get_json()["detail"].startswith("CSRF check failed")
+    too_long = admin.post("/admin/users", json=body)
+    assert too_long.get_json()["errors"]["display_name"] == ["姓名应为 1 到 50 个字"]
+    too_long_en = admin.client.post(
+        "/api/v1/admin/users", json=body, headers={**EN, "X-CSRF-Token": admin.csrf}
+    )
+    assert too_long_en.get_json()["errors"]["display_name"] == [
+        "The name must be 1 to 50 characters"
+    ]
