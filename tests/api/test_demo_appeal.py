@@ -9,30 +9,15 @@ from flask import Flask
 
 from server import create_app
 from tests.api.conftest import Api
-from tests.conftest import set_clock
-from tests.support import HASHER
-from tests.support.world import BPMN, FORMS
+from tests.support.world import load_demo
 from workflows import demo
-from workflows.definitions import deployment
 from workflows.runtime import Runtime
 
 
 @pytest.fixture
 def demo_app(rt: Runtime) -> Flask:
     """The demo as `make run` loads it, on every process of bpmn/."""
-    set_clock(rt, "2026-06-01 09:00")
-    with rt.db.transaction() as session:
-        deployment.deploy(
-            session,
-            files=deployment.collect([BPMN]),
-            form_source=deployment.FormFolder(FORMS),
-            max_bytes=2_000_000,
-            actor="designer.ah",
-            clock=rt.clock,
-            note="演示部署",
-            confirm=True,
-        )
-    loaded = demo.load(rt.db, rt.clock, hasher=HASHER, echo=lambda _line: None)
+    loaded = load_demo(rt)
     assert "accountability_decided" in loaded.loaded, loaded.skipped
     return create_app(rt, TESTING=True)
 

@@ -14,12 +14,9 @@ from sqlalchemy import select
 
 from server import create_app
 from tests.browser.conftest import log_in, serving
-from tests.conftest import set_clock
-from tests.support import HASHER
-from tests.support.world import BPMN, FORMS
+from tests.support.world import load_demo
 from workflows import demo
 from workflows.cases.models import CaseFile
-from workflows.definitions import deployment
 from workflows.engine.models import HumanTask
 from workflows.runtime import Runtime
 
@@ -108,19 +105,7 @@ def test_the_detector_finds_foreign_text_outside_data_only(browser: Any) -> None
 @pytest.fixture
 def demo_live(rt: Runtime) -> Iterator[str]:
     """The demo as `make run` loads it, served; the base URL."""
-    set_clock(rt, "2026-06-01 09:00")
-    with rt.db.transaction() as session:
-        deployment.deploy(
-            session,
-            files=deployment.collect([BPMN]),
-            form_source=deployment.FormFolder(FORMS),
-            max_bytes=2_000_000,
-            actor="designer.ah",
-            clock=rt.clock,
-            note="演示部署",
-            confirm=True,
-        )
-    loaded = demo.load(rt.db, rt.clock, hasher=HASHER, echo=lambda _line: None)
+    loaded = load_demo(rt)
     assert not loaded.skipped, loaded.skipped
     with serving(create_app(rt)) as url:
         yield url

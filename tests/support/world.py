@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import set_clock
 from tests.support import HASHER, snapshots
+from workflows import demo
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases import service as cases
@@ -297,3 +298,21 @@ def _build(rt: Runtime, *, today: str, processes: list[str] | None) -> World:
             confirm=True,
         )
     return world
+
+
+def load_demo(rt: Runtime) -> Any:
+    """The demo as `make run` loads it: every process of bpmn/ deployed, the demo loaded on
+    2026-06-01; what `demo.load` reports."""
+    set_clock(rt, "2026-06-01 09:00")
+    with rt.db.transaction() as session:
+        deployment.deploy(
+            session,
+            files=deployment.collect([BPMN]),
+            form_source=deployment.FormFolder(FORMS),
+            max_bytes=2_000_000,
+            actor="designer.ah",
+            clock=rt.clock,
+            note="演示部署",
+            confirm=True,
+        )
+    return demo.load(rt.db, rt.clock, hasher=HASHER, echo=lambda _line: None)

@@ -18,12 +18,9 @@ from lxml import html as lxml_html
 from sqlalchemy import select
 
 from server import create_app
-from tests.conftest import set_clock
-from tests.support import HASHER
-from tests.support.world import BPMN, FORMS
+from tests.support.world import load_demo
 from tests.ui.conftest import submit_login
 from workflows import audit_labels, demo
-from workflows.definitions import deployment
 from workflows.engine.models import AuditEvent
 from workflows.official.kinds import KINDS as DOCUMENT_KINDS
 from workflows.runtime import Runtime
@@ -37,19 +34,7 @@ CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b[0-9a-f]{64}\b")
 @pytest.fixture
 def demo_rt(rt: Runtime) -> Runtime:
     """The demo as `make run` loads it."""
-    set_clock(rt, "2026-06-01 09:00")
-    with rt.db.transaction() as session:
-        deployment.deploy(
-            session,
-            files=deployment.collect([BPMN]),
-            form_source=deployment.FormFolder(FORMS),
-            max_bytes=2_000_000,
-            actor="designer.ah",
-            clock=rt.clock,
-            note="演示部署",
-            confirm=True,
-        )
-    loaded = demo.load(rt.db, rt.clock, hasher=HASHER, echo=lambda _line: None)
+    loaded = load_demo(rt)
     assert not loaded.skipped, loaded.skipped
     return rt
 
