@@ -4,6 +4,7 @@ English pages (the catalog), as written on Chinese ones; the posted values stay 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.support.world import World
@@ -54,7 +55,15 @@ def test_the_approval_record_names_the_choice_in_the_page_language(
     client, _csrf = logged_in("committee.hf")
     english = client.get(f"/cases/{case.id}?lang=en").get_data(as_text=True)
     record = english.split('id="approvals"', 1)[1].split("</section>", 1)[0]
-    assert "Demotion; Organizational adjustment; Reasons for the decision: 情节较重" in record
+    assert "Demotion; Organizational adjustment; Reasons for the decision: 情节较重" in _text(
+        record
+    )
+    assert '<span translate="no">情节较重</span>' in record  # what was typed is data
     chinese = client.get(f"/cases/{case.id}?lang=zh-CN").get_data(as_text=True)
     record = chinese.split('id="approvals"', 1)[1].split("</section>", 1)[0]
-    assert "降职；组织调整；决定理由：情节较重" in record
+    assert "降职；组织调整；决定理由：情节较重" in _text(record)
+
+
+def _text(html: str) -> str:
+    """What a reader sees of a piece of a page: its text without the tags."""
+    return re.sub(r"<[^>]+>", "", html)
