@@ -336,5 +336,7 @@ def field_map(
                 flat.setdefault(inner, []).extend(texts)
         else:
             texts = value if isinstance(value, list) else [value]
-            flat.setdefault(name or "(body)", []).extend(_translate(t if isinstance(t, str) else str(t)) for t in texts)
+            flat.setdefault(name or "(body)", []).extend(
+                _translate(t if isinstance(t, str) else str(t)) for t in texts
+            )
     return flat
