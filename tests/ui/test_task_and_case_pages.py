@@ -126,15 +126,7 @@ def test_completing_goes_to_the_inbox_and_the_next_task_appears(
 ) -> None:
     case, task_id = _investigation(world)
     client, csrf = logged_in("discipline.hf")
-    done = _post(
-        client,
-        f"/tasks/{task_id}",
-        csrf,
-        action="complete",
-        findings="违规拨付属实",
-        responsibility="main_leadership",
-        investigated_on="2026-03-02",
-    )
+    done = _complete_investigation(client, csrf, task_id)
     assert done.status_code == 303 and done.headers["Location"] == "/tasks"
     inbox = client.get("/tasks").get_data(as_text=True)
     assert inbox.count(f"已办结：责任调查（{case.number}）") == 1  # said once, not twice
@@ -159,19 +151,24 @@ def test_the_completion_is_said_in_english_with_the_step_named_in_english(
 ) -> None:
     case, task_id = _investigation(world)
     client, csrf = logged_in("discipline.hf")
-    done = _post(
+    done = _complete_investigation(client, csrf, task_id, query="?lang=en")
+    assert done.status_code == 303
+    inbox = html_lib.unescape(client.get("/tasks?lang=en").get_data(as_text=True))
+    assert inbox.count(f"Completed: Responsibility investigation ({case.number})") == 1
+    assert "已办结" not in inbox and "责任调查（" not in inbox
+
+
+def _complete_investigation(client: Any, csrf: str, task_id: int, *, query: str = "") -> Any:
+    """Completes 责任调查 from its page with a valid form."""
+    return _post(
         client,
-        f"/tasks/{task_id}?lang=en",
+        f"/tasks/{task_id}{query}",
         csrf,
         action="complete",
         findings="违规拨付属实",
         responsibility="main_leadership",
         investigated_on="2026-03-02",
     )
-    assert done.status_code == 303
-    inbox = html_lib.unescape(client.get("/tasks?lang=en").get_data(as_text=True))
-    assert inbox.count(f"Completed: Responsibility investigation ({case.number})") == 1
-    assert "已办结" not in inbox and "责任调查（" not in inbox
 
 
 def test_a_draft_prefills_the_form_and_goes_with_completion(
