@@ -16,7 +16,11 @@ def create_app(
     runtime: Runtime | None = None, *, serving: bool | None = None, **config: Any
 ) -> Flask:
     """The app. `serving` (default: when no runtime is given, as gunicorn's
-    `server:create_app()` calls it) marks a long-lived server process: see `settle_heap`."""
+    `server:create_app()` calls it) marks a long-lived server process: see `settle_heap`.
+
+    Requests find the runtime in `app.extensions["cadreflow"]` (never a closure over `rt`):
+    the settings read here (cookies, request size, time zone) are the only ones fixed at
+    build time."""
     rt = runtime or Runtime.from_env()
     app = Flask(__name__)
     app.config.update(config)
@@ -33,7 +37,7 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> Any:
-        with rt.db.reading() as session:
+        with auth.runtime().db.reading() as session:
             session.execute(select(1))
         return jsonify(status="ok")
 

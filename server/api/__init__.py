@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template_string, url_for
+from apispec import APISpec
 from flask_smorest import Api
 
 from server.errors import PROBLEM_JSON
@@ -61,9 +62,42 @@ SwaggerUIBundle({url: "{{ spec }}", dom_id: "#api", deepLinking: true,
 
 
 class CadreflowApi(Api):
-    """Error responses are documented as what they are: problem+json bodies."""
+    """Error responses are documented as what they are: problem+json bodies.
+
+    The routes are registered at once; their OpenAPI document is written the first time the
+    spec is read (serving /api/v1/openapi.json). Documenting every view converts every
+    marshmallow schema: it was half of building an app (about 45 ms), paid by every worker
+    at start and by every test that builds one, and read by few of them."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app: Flask) -> None:
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._spec: APISpec | None = None
+        super().__init__(app)
+
+    @property  # type: ignore[override]
+    def spec(self) -> APISpec | None:
+        """The document, with every blueprint registered so far in it (in their order)."""
+        pending, self._undocumented = self._undocumented, []
+        for blueprint, name, parameters in pending:
+            blueprint.register_views_in_doc(
+                self, self._app, self._spec, name=name, parameters=parameters
+            )
+            assert self._spec is not None
+            self._spec.tag({"name": name, "description": blueprint.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec | None) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """As flask-smorest's, with the blueprint's views documented when the spec is read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def _register_responses(self) -> None:
         self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
