@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server import create_app
+from tests.support.apps import app_for
 from tests.support.world import World, make_world
 from workflows.runtime import Runtime
 
@@ -42,7 +42,7 @@ def world(rt: Runtime) -> World:
 
 @pytest.fixture
 def app(rt: Runtime, world: World) -> Flask:
-    return create_app(rt, TESTING=True)
+    return app_for(rt)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from server import create_app
 from tests.conftest import advance_clock
 from tests.support import HASHER
+from tests.support.apps import app_for
 from tests.support.smtp import SmtpServer, smtp_server
 from tests.support.world import World
 from workflows.engine.models import AuditEvent
@@ -53,7 +54,7 @@ def mail_rt(rt: Runtime, world: World, smtp: SmtpServer) -> Iterator[Runtime]:
 
 @pytest.fixture
 def app(mail_rt: Runtime) -> Flask:
-    return create_app(mail_rt, TESTING=True)
+    return app_for(mail_rt)
 
 
 def _notify(rt: Runtime, username: str = "discipline.hf") -> int:

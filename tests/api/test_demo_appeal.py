@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from server import create_app
 from tests.api.conftest import Api
+from tests.support.apps import app_for
 from tests.support.world import load_demo
 from workflows import demo
 from workflows.runtime import Runtime
@@ -19,7 +19,7 @@ def demo_app(rt: Runtime) -> Flask:
     """The demo as `make run` loads it, on every process of bpmn/."""
     loaded = load_demo(rt)
     assert "accountability_decided" in loaded.loaded, loaded.skipped
-    return create_app(rt, TESTING=True)
+    return app_for(rt)
 
 
 def _signin(app: Flask, username: str) -> Api:

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from server import create_app
 from tests.api.test_documents import PDF
+from tests.support.apps import app_for
 from tests.support.world import BPMN, FORMS, World
 from workflows.definitions import catalog
 from workflows.engine.models import AuditEvent, FormDraft
@@ -40,7 +40,7 @@ def app(rt: Runtime, world: World) -> Flask:
         clock=rt.clock,
         hasher=rt.hasher,
     )
-    return create_app(shipped, TESTING=True)
+    return app_for(shipped)
 
 
 def with_date() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from server import create_app
+from tests.support.apps import app_for
 from tests.support.world import BPMN, FORMS, World
 from workflows.engine.models import AuditEvent, ProcessVersion
 from workflows.runtime import Runtime
@@ -38,7 +38,7 @@ def app(rt: Runtime, world: World) -> Flask:
         clock=rt.clock,
         hasher=rt.hasher,
     )
-    return create_app(shipped, TESTING=True)
+    return app_for(shipped)
 
 
 def _versions(rt: Runtime, key: str) -> int:

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server import create_app
+from tests.support.apps import app_for
 from tests.support.world import World, make_world
 from tests.ui import catalogs
 from workflows.runtime import Runtime
@@ -35,7 +35,7 @@ def world(rt: Runtime) -> World:
 
 @pytest.fixture
 def app(rt: Runtime, world: World) -> Flask:
-    return create_app(rt, TESTING=True)
+    return app_for(rt)
 
 
 def submit_login(

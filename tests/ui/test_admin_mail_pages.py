@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from server import create_app
 from tests.support import HASHER
+from tests.support.apps import app_for
 from tests.support.world import World
 from workflows.engine.models import AuditEvent
 from workflows.org.models import User
@@ -44,7 +44,7 @@ def mail_rt(rt: Runtime, world: World) -> Iterator[Runtime]:
 
 @pytest.fixture
 def app(mail_rt: Runtime) -> Flask:
-    return create_app(mail_rt, TESTING=True)
+    return app_for(mail_rt)
 
 
 def _address(rt: Runtime, username: str = "discipline.hf") -> str | None:
