@@ -40,6 +40,7 @@ class Principal:
     org_unit: str
     cadre_id: int | None  # a cadre user's record; also set for officials who are cadres themselves
     units: frozenset[str]
+    label: str | None = None  # 姓名（单位·岗位）, when read with the session or token
 
 
 def principal_for(session: Session, *, username: str) -> Principal:
@@ -76,6 +77,7 @@ def principal_of(session: Session, user: Person) -> Principal:
         org_unit=user.org_unit_code,
         cadre_id=user.cadre_id,
         units=frozenset(units),
+        label=getattr(user, "label", None),
     )
 
 

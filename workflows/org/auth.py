@@ -23,12 +23,15 @@ from workflows.engine.models import table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import AccountLocked, NotFound, Unauthenticated, ValidationFailed
 from workflows.messages import t
+from workflows.org import people
 from workflows.org import service as org
-from workflows.org.models import ApiToken, LoginSession, User
+from workflows.org.models import ApiToken, LoginSession, OrgUnit, User
 
 _SESSIONS = table_of(LoginSession)
 _TOKENS = table_of(ApiToken)
 _USERS = table_of(User)
+_UNITS = table_of(OrgUnit)
+# With what names them (people.person_of): a completion answers with its completer's label.
 _ACCOUNT = (
     _USERS.c.id.label("user_id"),
     _USERS.c.username,
@@ -36,6 +39,9 @@ _ACCOUNT = (
     _USERS.c.org_unit_code,
     _USERS.c.cadre_id,
     _USERS.c.active,
+    _USERS.c.display_name,
+    _USERS.c.post,
+    _UNITS.c.name.label("unit_name"),
 )
 # Every authenticated request runs one of these: one prepared statement each, session (or
 # token) and its user together.
@@ -50,12 +56,14 @@ _SESSION_WITH_USER = Prepared(
         *_ACCOUNT,
     )
     .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .outerjoin(_UNITS, _UNITS.c.code == _USERS.c.org_unit_code)
     .where(_SESSIONS.c.id == bindparam("sid")),
 )
 _TOKEN_WITH_USER = Prepared(
     "auth.token_with_user",
     select(_TOKENS.c.expires_at, _TOKENS.c.revoked_at, *_ACCOUNT)
     .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .outerjoin(_UNITS, _UNITS.c.code == _USERS.c.org_unit_code)
     .where(_TOKENS.c.token_hash == bindparam("digest")),
 )
 
@@ -179,6 +187,7 @@ class Account:
     org_unit_code: str
     cadre_id: int | None
     active: bool
+    label: str  # 姓名（单位·岗位）
 
 
 @dataclass(frozen=True)
@@ -211,7 +220,13 @@ def resolve_session(session: Session, *, secret: str, clock: Clock) -> Resolved:
 
 def _account(row: Any) -> Account:
     return Account(
-        row.user_id, row.username, row.role, row.org_unit_code, row.cadre_id, bool(row.active)
+        row.user_id,
+        row.username,
+        row.role,
+        row.org_unit_code,
+        row.cadre_id,
+        bool(row.active),
+        people.person_of(row, row.unit_name).label,
     )
 
 

@@ -308,7 +308,11 @@ def completed(
         id=done.id,
         completed_at=done.completed_at,
         completed_by=done.completed_by,
-        completed_by_name=people.label_of(session, done.completed_by),
+        completed_by_name=(
+            principal.label  # read with the session: no statement under the write lock
+            if principal.label is not None and done.completed_by == principal.username
+            else people.label_of(session, done.completed_by)
+        ),
         instance_status=done.instance_status,
         case_id=result.case_id,
         next_tasks=tuple(
