@@ -57,6 +57,19 @@ def _typed(value: Any) -> Any:
     return value
 
 
+#: The recorders watching a session (a completion may run inside another's), in its info.
+_RECORDERS = "cadreflow_effect_recorders"
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, *_args: Any) -> None:
+    """One listener for every session, handing flushes to the recorders watching it:
+    listening on each session and removing the listener again cost every completion about
+    as much as validating its form."""
+    for recorder in session.info.get(_RECORDERS, ()):
+        recorder._collect(session)
+
+
 class Recorder:
     """Collects the effects of one completion on `session` (use as a context manager,
     then `write`)."""
@@ -71,12 +84,12 @@ class Recorder:
 
     def __enter__(self) -> Self:
         self._mark = audit.mark(self._session)
-        event.listen(self._session, "before_flush", self._collect)
+        self._session.info.setdefault(_RECORDERS, []).append(self)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._collect(self._session)
-        event.remove(self._session, "before_flush", self._collect)
+        self._session.info[_RECORDERS].remove(self)
 
     def _collect(self, session: Session, *_args: Any) -> None:
         for obj in session.new:
