@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from server import create_app
-from tests.browser.conftest import log_in, serving
+from tests.browser.conftest import serving, sign_in
 from tests.support.world import demo_copy
 from workflows import demo
 from workflows.cases.models import CaseFile
@@ -170,7 +170,7 @@ def test_every_role_sees_its_pages_in_one_language(
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        log_in(page, username, demo.PASSWORD)
+        sign_in(page, username, demo.PASSWORD)
         for locale in ("en", "zh_CN"):
             for path in paths:
                 joiner = "&" if "?" in path else "?"

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server import create_app
-from tests.browser.conftest import log_in, screenshot, serving
+from tests.browser.conftest import screenshot, serving, sign_in
 from tests.support.world import FORMS, World
 from workflows.engine.models import ProcessVersion
 from workflows.runtime import Runtime
@@ -50,7 +50,7 @@ def test_panel_sets_form_time_limit_role_and_checks_a_condition(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -121,7 +121,7 @@ def test_panel_sets_form_time_limit_role_and_checks_a_condition(
 
 def test_panel_edits_and_checks_a_timer(open_page: Any, world: World) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -145,7 +145,7 @@ def test_panel_edits_and_checks_a_timer(open_page: Any, world: World) -> None:
 
 def test_an_administrator_sees_the_panel_without_checks(open_page: Any, world: World) -> None:
     page = open_page()
-    log_in(page, "admin.hf")
+    sign_in(page, "admin.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     _select(page, "flow_review")
@@ -179,7 +179,7 @@ def test_panel_sets_action_assignee_capacity_reminder_and_shared_due_date(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -250,7 +250,7 @@ def test_a_bad_due_date_or_script_shows_the_evaluators_message(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -298,7 +298,7 @@ def test_a_step_set_in_the_panel_is_deployed_and_a_new_case_uses_it(
     open_page: Any, world: World, rt: Runtime
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
