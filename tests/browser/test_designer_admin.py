@@ -76,8 +76,8 @@ def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
     expect(page.locator("#canvas")).to_have_attribute("data-dirty", "true")
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
-    page.get_by_role("link", name="流程设计").first.click()
-    page.wait_for_timeout(300)
+    with page.expect_event("dialog"):
+        page.get_by_role("link", name="流程设计").first.click()
     assert asked == ["beforeunload"]
     expect(page).to_have_url(re.compile(r"/processes/accountability/edit$"))
 
