@@ -15,6 +15,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from server import create_app
+from server.auth import CSRF_FIELD
+from server.ui.sign_in import LOGIN_CSRF_COOKIE
 from tests.conftest import IN_CI
 from tests.support.world import ROOT, World, make_world
 from tests.ui import catalogs
@@ -112,6 +114,38 @@ def log_in(page: Any, username: str, password: str = PASSWORD) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
+    """Logs in by posting the login form from the page's context: the same endpoint, token
+    and checks as `log_in`, and the page's cookies get the session, without rendering the
+    form and the home page after it (a second per test). For tests about what comes after;
+    the page stays where it was, so the next step is a goto."""
+    form = page.context.request.get("/login")
+    assert form.ok, (username, form.status)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == LOGIN_CSRF_COOKIE)
+    response = page.context.request.post(
+        "/login",
+        form={CSRF_FIELD: token, "username": username, "password": password},
+        max_redirects=0,
+    )
+    assert response.status in {302, 303}, (username, response.status, response.text()[:500])
+
+
+#: Whether the running test takes its screenshots: see _screenshots_on_one_backend.
+_shooting = {"on": True}
+
+
+@pytest.fixture(autouse=True)
+def _screenshots_on_one_backend(request: pytest.FixtureRequest) -> None:
+    """Screenshots (docs/screenshots, shown by the README) are taken by a test's SQLite run
+    only: its PostgreSQL run shows the same pages, and a full-page screenshot costs a third
+    of a second."""
+    callspec = getattr(request.node, "callspec", None)
+    _shooting["on"] = callspec is None or callspec.params.get("database") != "postgresql"
+
+
 def screenshot(page: Any, name: str) -> None:
+    """`page` whole, as docs/screenshots/`name` (on one backend: see above)."""
+    if not _shooting["on"]:
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import sign_in
 from tests.support.world import FINDING, World
 
 
@@ -15,7 +15,7 @@ def test_range_previewed_then_saved(open_page: Any, world: World) -> None:
     case = world.open("accountability", data=FINDING)
     world.complete(case, "register", {}, "discipline.hf")
     page = open_page()
-    log_in(page, "admin.hf")
+    sign_in(page, "admin.hf")
     page.goto("/admin/calendar?year=2026")
     entry = page.locator("#import")
     entry.get_by_label("放假首日").fill("2026-03-10")

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import sign_in
 from tests.support.world import World
 
 
@@ -36,7 +36,7 @@ def test_each_completion_is_announced_once(open_page: Any, world: World) -> None
     first = world.undelivered_accountability()
     second = world.undelivered_accountability(adjustment="transfer")
     page = open_page()
-    log_in(page, "organization.hf")
+    sign_in(page, "organization.hf")
     page.goto("/tasks?queue=role")
     _serve(page, first.number)
     said = page.locator("#messages .flash")

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import sign_in
 from tests.support.world import World
 
 FINDING = {
@@ -23,7 +23,7 @@ def test_ask_a_colleague_for_an_opinion_then_complete(open_page: Any, world: Wor
     case = world.open("accountability", data=FINDING)
     task = world.task(case, "register")
     holder = open_page()
-    log_in(holder, "discipline.hf")
+    sign_in(holder, "discipline.hf")
     holder.goto(f"/tasks/{task.id}")
     holder.locator("#working-together summary", has_text="加签").click()
     holder.locator("#consult-users").select_option(label=SECOND)
@@ -40,7 +40,7 @@ def test_ask_a_colleague_for_an_opinion_then_complete(open_page: Any, world: Wor
     expect(holder.locator(".task-form")).to_contain_text("的意见尚未回复")
 
     colleague = open_page()
-    log_in(colleague, "discipline2.hf")
+    sign_in(colleague, "discipline2.hf")
     colleague.goto("/tasks")
     asked = colleague.locator(".consultations-due")
     expect(asked).to_contain_text("本线索是否具备立案条件？")
@@ -63,7 +63,7 @@ def test_the_people_list_narrows_as_a_name_is_typed(open_page: Any, world: World
     case = world.open("accountability", data=FINDING)
     task = world.task(case, "register")
     page = open_page()
-    log_in(page, "discipline.hf")
+    sign_in(page, "discipline.hf")
     page.goto(f"/tasks/{task.id}")
     page.locator("#working-together summary", has_text="加签").click()
     options = page.locator("#consult-users option:not([hidden])")

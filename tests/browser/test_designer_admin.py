@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server import create_app
-from tests.browser.conftest import PHONE, log_in, screenshot, serving
+from tests.browser.conftest import PHONE, log_in, screenshot, serving, sign_in
 from tests.support.world import BPMN, FORMS, World
 from workflows.engine.models import AuditEvent, CalendarOverride, ProcessVersion
 from workflows.runtime import Runtime
@@ -76,8 +76,8 @@ def test_designer_renames_a_task_validates_deploys_and_finds_the_new_version(
     expect(page.locator("#canvas")).to_have_attribute("data-dirty", "true")
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
-    page.get_by_role("link", name="流程设计").first.click()
-    page.wait_for_timeout(300)
+    with page.expect_event("dialog"):
+        page.get_by_role("link", name="流程设计").first.click()
     assert asked == ["beforeunload"]
     expect(page).to_have_url(re.compile(r"/processes/accountability/edit$"))
 
@@ -121,7 +121,7 @@ def test_refused_expression_is_listed_with_its_element_and_marked_on_the_canvas(
     open_page: Any, world: World, rt: Runtime
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     _open_modeler(page)
     page.evaluate(
@@ -178,7 +178,7 @@ def test_a_deployment_with_warnings_asks_for_a_confirmation_listing_them(
     upload = tmp_path / "accountability.bpmn"
     upload.write_text(no_form, encoding="utf-8")
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     _open_modeler(page)
     page.locator("#upload").set_input_files(str(upload))
@@ -222,7 +222,7 @@ def test_decision_table_opens_in_dmn_js_and_validates_with_its_process(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes")
     page.locator("#decision-six_elements").get_by_role("link", name=re.compile("编辑")).click()
     _open_modeler(page)
@@ -303,7 +303,7 @@ def test_designer_and_admin_pages_fit_a_phone(
     open_page: Any, world: World, username: str, paths: list[str]
 ) -> None:
     page = open_page(viewport=PHONE)
-    log_in(page, username)
+    sign_in(page, username)
     for path in paths:
         page.goto(path)
         widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,

@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.api.test_documents import PDF, disguised_exe
-from tests.browser.conftest import PHONE, log_in
+from tests.browser.conftest import PHONE, sign_in
 from tests.support.world import World
 
 FINDING = {
@@ -33,7 +33,7 @@ def test_clerk_attaches_a_document_on_a_phone(open_page: Any, world: World, tmp_
     wrong.write_bytes(disguised_exe())
     right.write_bytes(PDF)
     page = open_page(viewport=PHONE)
-    log_in(page, "discipline.hf")
+    sign_in(page, "discipline.hf")
     page.goto(f"/tasks/{task_id}")
 
     page.locator("#documents summary", has_text="添加材料").click()

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from server import create_app
-from tests.browser.conftest import log_in, screenshot, serving
+from tests.browser.conftest import screenshot, serving, sign_in
 from tests.support.world import FORMS, World
 from workflows.runtime import Runtime
 
@@ -43,7 +43,7 @@ def test_modeler_palette_context_pad_popup_and_lanes_are_chinese(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     _ready(page)
     palette = page.locator(".djs-palette")
@@ -105,7 +105,7 @@ def test_english_pages_keep_the_editor_texts_english_and_lanes_named_by_role(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit?lang=en")
     _ready(page)
     expect(page.locator('.djs-palette [data-action="create.task"]')).to_have_accessible_name(
@@ -119,7 +119,7 @@ def test_decision_table_texts_are_chinese_and_coded_cells_show_their_labels(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/decisions/six_elements/edit")
     _ready(page)
     expect(page.locator(".tjs-container")).to_be_visible()
@@ -172,7 +172,7 @@ def test_case_diagram_has_chinese_lanes_zoom_controls_and_the_approval_record(
     case = world.open("accountability", data=FINDING)
     world.complete(case, "register", {}, "discipline.hf")
     page = open_page()
-    log_in(page, "discipline.hf")
+    sign_in(page, "discipline.hf")
     page.goto(f"/cases/{case.id}")
     diagram = page.locator("#diagram[data-ready='true']")
     expect(diagram).to_be_visible()

@@ -12,7 +12,7 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tests.support.world import FINDING, World
 from workflows.definitions import catalog
 from workflows.engine.models import FormDraft
@@ -36,7 +36,7 @@ def test_designer_adds_a_required_date_the_preview_and_the_completion_refuse_it_
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/forms")
     page.locator(f"#design-{STEM}").click()
     expect(page).to_have_url(re.compile(f"/forms/{STEM}/design$"))
@@ -114,7 +114,7 @@ def test_designer_adds_a_required_date_the_preview_and_the_completion_refuse_it_
 
     case = world.open("accountability", data=FINDING)
     clerk = open_page()
-    log_in(clerk, "discipline.hf")
+    sign_in(clerk, "discipline.hf")
     clerk.goto(f"/tasks/{world.task(case, 'register').id}")
     expect(clerk.get_by_label("决定日期")).to_be_visible()
     clerk.get_by_role("button", name="办理完成", exact=True).click()
@@ -129,8 +129,8 @@ def test_a_second_designer_saving_the_same_draft_is_told_and_keeps_the_edits(
     open_page: Any, world: World
 ) -> None:
     first, second = open_page(), open_page()
-    log_in(first, "designer.hf")
-    log_in(second, "designer.wh")
+    sign_in(first, "designer.hf")
+    sign_in(second, "designer.wh")
     for page in (first, second):
         page.goto(f"/forms/{STEM}/design")
         expect(page.locator("#fd-fields")).to_have_attribute("data-state", "ready")
@@ -162,7 +162,7 @@ def test_a_six_element_row_is_added_renamed_with_its_reason_and_shown_as_the_gri
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto(f"/forms/{STEM}/design")
     expect(page.locator("#fd-fields")).to_have_attribute("data-state", "ready")
     page.get_by_label("字段类型").select_option(label="六要件表格（一行）")

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tests.support.world import World
 
 
@@ -18,7 +18,7 @@ def test_send_back_for_further_investigation_then_withdraw(open_page: Any, world
     decide = world.task(case, "decide")
 
     committee = open_page()
-    log_in(committee, "committee.hf")
+    sign_in(committee, "committee.hf")
     committee.goto(f"/tasks/{decide.id}")
     committee.locator("details.going-back summary").click()
     committee.locator("#return-to-step").select_option("investigate")
@@ -32,7 +32,7 @@ def test_send_back_for_further_investigation_then_withdraw(open_page: Any, world
     expect(committee.locator("#messages")).to_contain_text("已退回至「责任调查」")
 
     investigator = open_page()
-    log_in(investigator, "discipline.hf")
+    sign_in(investigator, "discipline.hf")
     investigator.goto("/tasks?queue=mine")
     investigator.get_by_role("link", name="责任调查").first.click()
     note = investigator.locator(".reopened")

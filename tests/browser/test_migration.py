@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests import support
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tests.support.world import World
 
 
@@ -23,7 +23,7 @@ def test_dry_run_migrate_and_revert(open_page: Any, world: World) -> None:
     support.deploy(rt, "migrating/v3/migrating.bpmn")
 
     page = open_page()
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto("/processes")
     page.locator("#process-migrating").get_by_role("link", name="迁移案件").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("迁移运行中的案件")

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server import create_app
-from tests.browser.conftest import log_in, screenshot, serving
+from tests.browser.conftest import screenshot, serving, sign_in
 from tests.support.world import BPMN, FORMS, World
 from workflows.definitions import step_limits
 from workflows.engine.models import ProcessVersion
@@ -43,7 +43,7 @@ def live(rt: Runtime, world: World) -> Iterator[str]:
 
 
 def _open_editor(page: Any, key: str = "accountability") -> None:
-    log_in(page, "designer.hf")
+    sign_in(page, "designer.hf")
     page.goto(f"/processes/{key}/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     expect(page.locator("#canvas")).to_have_attribute("data-linted", re.compile(r"\d"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, log_in, screenshot
+from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
 from tests.support.world import World
 
 
@@ -20,7 +20,7 @@ def test_the_serving_step_shows_the_decision_and_the_cadre_finds_it_served(
     case = world.undelivered_accountability()
     notify = world.task(case, "notify").id
     page = open_page()
-    log_in(page, "organization.hf")
+    sign_in(page, "organization.hf")
     page.goto(f"/tasks/{notify}")
     card = page.locator("#official")
     expect(card.locator("h2")).to_have_text("待送达的文书")
@@ -51,7 +51,7 @@ def test_the_serving_step_shows_the_decision_and_the_cadre_finds_it_served(
         "organization.hf",
     )
     cadre = open_page()
-    log_in(cadre, "zhang")
+    sign_in(cadre, "zhang")
     cadre.goto("/mine")
     served = cadre.locator("#served-documents")
     expect(served).to_contain_text("合肥市纪问〔2026〕1号")

@@ -6,15 +6,15 @@ The detector is tested on its own first, so that the walk can fail."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from server import create_app
-from tests.browser.conftest import log_in, serving
-from tests.support.world import load_demo
+from tests.browser.conftest import serving, sign_in
+from tests.support.world import demo_copy
 from workflows import demo
 from workflows.cases.models import CaseFile
 from workflows.engine.models import HumanTask
@@ -104,8 +104,9 @@ def test_the_detector_finds_foreign_text_outside_data_only(browser: Any) -> None
 # -- the walk -----------------------------------------------------------------------------
 @pytest.fixture
 def demo_live(rt: Runtime) -> Iterator[str]:
-    """The demo as `make run` loads it, served; the base URL."""
-    loaded = load_demo(rt)
+    """The demo as `make run` loads it (loaded once per backend, copied after), served; the
+    base URL."""
+    loaded = demo_copy(rt)
     assert not loaded.skipped, loaded.skipped
     with serving(create_app(rt)) as url:
         yield url
@@ -131,44 +132,55 @@ def _working_pages(rt: Runtime, role: str) -> tuple[str, list[str]]:
     ]
 
 
-def _walk(rt: Runtime) -> list[tuple[str, list[str]]]:
-    """(user, the paths they visit) for every role."""
-    walk = [_working_pages(rt, role) for role in ("discipline", "organization", "committee")]
-    walk.append(_working_pages(rt, "unit"))
+def _served_cadre(rt: Runtime) -> tuple[str, list[str]]:
+    """The cadre of the demo's served decision: their cases and that case."""
     with rt.db.reading() as session:
         served = session.scalars(
             select(CaseFile.id).where(CaseFile.subject_name == "王建国").order_by(CaseFile.id)
         ).first()
-    walk += [
-        ("wangjianguo", ["/mine", f"/cases/{served}"]),
-        ("supervisor.ah-hf", ["/supervision", "/supervision/overdue", "/tasks", "/cases"]),
-        ("admin.ah", ["/admin/users", "/admin/calendar", "/admin/audit"]),
-        ("designer.ah", ["/processes"]),
-    ]
-    return walk
+    return "wangjianguo", ["/mine", f"/cases/{served}"]
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+#: Every role's walk: role → (user, the paths they visit), on the demo's data. One test per
+#: role, so that the workers share the walk.
+WALKS: dict[str, Callable[[Runtime], tuple[str, list[str]]]] = {
+    "discipline": lambda rt: _working_pages(rt, "discipline"),
+    "organization": lambda rt: _working_pages(rt, "organization"),
+    "committee": lambda rt: _working_pages(rt, "committee"),
+    "unit": lambda rt: _working_pages(rt, "unit"),
+    "cadre": _served_cadre,
+    "supervisor": lambda _rt: (
+        "supervisor.ah-hf",
+        ["/supervision", "/supervision/overdue", "/tasks", "/cases"],
+    ),
+    "admin": lambda _rt: ("admin.ah", ["/admin/users", "/admin/calendar", "/admin/audit"]),
+    "designer": lambda _rt: ("designer.ah", ["/processes"]),
+}
+
+
+@pytest.mark.parametrize("role", list(WALKS))
 def test_every_role_sees_its_pages_in_one_language(
-    browser: Any, rt: Runtime, demo_live: str, locale: str
+    browser: Any, rt: Runtime, demo_live: str, role: str
 ) -> None:
+    """The role's pages in English, then in Chinese, in one session. A page is read once it
+    has loaded: what its scripts fetch later is the case diagram, data (translate="no")."""
+    username, paths = WALKS[role](rt)
     problems: dict[str, list[str]] = {}
-    for username, paths in _walk(rt):
-        context = browser.new_context(base_url=demo_live, locale="zh-CN")
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        try:
-            log_in(page, username, demo.PASSWORD)
+    context = browser.new_context(base_url=demo_live, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        sign_in(page, username, demo.PASSWORD)
+        for locale in ("en", "zh_CN"):
             for path in paths:
                 joiner = "&" if "?" in path else "?"
                 response = page.goto(f"{path}{joiner}lang={locale}")
-                assert response is not None and response.ok, (username, path)
-                page.wait_for_load_state("networkidle")
+                assert response is not None and response.ok, (username, path, locale)
                 new = found_on(page, locale)
                 if new:
-                    problems[f"{username} {path}"] = new
-        finally:
-            context.close()
+                    problems[f"{username} {path} ({locale})"] = new
+    finally:
+        context.close()
     assert not problems, "\n".join(
         f"{where}: {' | '.join(texts)}" for where, texts in problems.items()
     )

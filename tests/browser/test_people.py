@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tests.support import HASHER
 from tests.support.world import World
 from workflows.org import service as org
@@ -40,8 +40,8 @@ def test_clerk_delegates_by_choosing_a_colleague_by_name(
             hasher=HASHER,
         )
     page = open_page()
-    log_in(page, "discipline.hf")
-    page.goto(page.url.split("/tasks")[0] + f"/tasks/{task_id}")
+    sign_in(page, "discipline.hf")
+    page.goto(f"/tasks/{task_id}")
     delegation = page.locator("details.reassign").filter(has_text="委派后你仍是委派人")
     delegation.locator("summary").click()
     people = delegation.locator("select#delegate-username")

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server import create_app
-from tests.browser.conftest import log_in, screenshot, serving
+from tests.browser.conftest import screenshot, serving, sign_in
 from tests.support.world import FORMS, World
 from workflows.engine.models import ProcessVersion
 from workflows.runtime import Runtime
@@ -42,6 +42,18 @@ def _select(page: Any, element_id: str) -> None:
     )
 
 
+#: The panel's input debounce (300 ms) and the check's wait after the last keystroke (400 ms).
+SETTLED_MS = 700
+
+
+def _typed(page: Any, field: Any, text: str) -> None:
+    """Types `text` into `field` and lets the page's clock (installed by the test) run past
+    the panel's debounce and the check's wait, as a pause after typing would: the page's
+    timers fire as they would, without the test waiting for them in real time."""
+    field.fill(text)
+    page.clock.run_for(SETTLED_MS)
+
+
 def _saved(page: Any) -> str:
     return str(page.evaluate("async () => (await window.cadreflowModeler.saveXML()).xml"))
 
@@ -50,7 +62,8 @@ def test_panel_sets_form_time_limit_role_and_checks_a_condition(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    page.clock.install()  # the panel's waits are run through: see _typed
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -62,11 +75,11 @@ def test_panel_sets_form_time_limit_role_and_checks_a_condition(
     form.select_option("accountability_decide.schema.json")
     limit = panel.locator("#bio-properties-panel-cadreflow-timeLimit")
     expect(limit).to_have_value("30 workdays")
-    limit.fill("5 weeks")
+    _typed(page, limit, "5 weeks")
     expect(panel).to_contain_text("单位为工作日、月或日")
-    limit.fill("20 个工作日")
+    _typed(page, limit, "20 个工作日")
     expect(panel).not_to_contain_text("单位为工作日、月或日")
-    page.wait_for_timeout(400)  # the panel's input debounce
+    page.clock.run_for(400)  # the panel's input debounce
 
     # a lane: its role, from the roles in Chinese
     _select(page, "Lane_committee")
@@ -79,15 +92,15 @@ def test_panel_sets_form_time_limit_role_and_checks_a_condition(
     _select(page, "flow_review")
     condition = panel.locator("#bio-properties-panel-cadreflow-condition")
     expect(condition).to_have_value("consideration == 'review'")
-    condition.fill("consideration ==")
+    _typed(page, condition, "consideration ==")
     expect(panel.locator(".cf-check-bad")).to_contain_text("语法")
-    condition.fill("case.kind == 'review'")
+    _typed(page, condition, "case.kind == 'review'")
     expect(panel.locator(".cf-check-bad")).to_contain_text("不允许使用属性访问")
     expect(panel).to_contain_text("顺序流启动容错审查基本信息")  # the panel speaks Chinese too
     screenshot(page, "properties-panel.png")
-    condition.fill("consideration == 'review' and late")
+    _typed(page, condition, "consideration == 'review' and late")
     expect(panel.locator(".cf-check-ok")).to_have_text("表达式有效")
-    page.wait_for_timeout(400)
+    page.clock.run_for(400)
 
     xml = _saved(page)
     assert (
@@ -121,7 +134,8 @@ def test_panel_sets_form_time_limit_role_and_checks_a_condition(
 
 def test_panel_edits_and_checks_a_timer(open_page: Any, world: World) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    page.clock.install()  # the panel's waits are run through: see _typed
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -129,13 +143,13 @@ def test_panel_edits_and_checks_a_timer(open_page: Any, world: World) -> None:
     expect(panel.locator("#bio-properties-panel-cadreflow-timer-kind")).to_have_value("timeDate")
     timer = panel.locator("#bio-properties-panel-cadreflow-timer")
     expect(timer).to_have_value("end_of_day(add_months(received_on, appeal_window_months))")
-    timer.fill("end_of_day(add_months(received_on, ")
+    _typed(page, timer, "end_of_day(add_months(received_on, ")
     expect(panel.locator(".cf-check-bad")).to_be_visible()
-    timer.fill("lambda: 5")
+    _typed(page, timer, "lambda: 5")
     expect(panel.locator(".cf-check-bad")).to_contain_text("不允许使用lambda")
-    timer.fill("end_of_day(add_months(received_on, 2))")
+    _typed(page, timer, "end_of_day(add_months(received_on, 2))")
     expect(panel.locator(".cf-check-ok")).to_have_text("表达式有效")
-    page.wait_for_timeout(400)
+    page.clock.run_for(400)
     xml = _saved(page)
     assert (
         '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">'
@@ -145,7 +159,7 @@ def test_panel_edits_and_checks_a_timer(open_page: Any, world: World) -> None:
 
 def test_an_administrator_sees_the_panel_without_checks(open_page: Any, world: World) -> None:
     page = open_page()
-    log_in(page, "admin.hf")
+    sign_in(page, "admin.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     _select(page, "flow_review")
@@ -179,7 +193,8 @@ def test_panel_sets_action_assignee_capacity_reminder_and_shared_due_date(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    page.clock.install()  # the panel's waits are run through: see _typed
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -195,28 +210,28 @@ def test_panel_sets_action_assignee_capacity_reminder_and_shared_due_date(
     action.select_option("accountability_register")
 
     assignee = panel.locator("#bio-properties-panel-cadreflow-assigneeFrom")
-    assignee.fill("调查人")
+    _typed(page, assignee, "调查人")
     expect(panel).to_contain_text("请填写字段名：字母开头，只含字母、数字和下划线")
-    assignee.fill("investigator")
+    _typed(page, assignee, "investigator")
     expect(panel).not_to_contain_text("请填写字段名")
 
     panel.locator("#bio-properties-panel-cadreflow-capacity").select_option("decided")
 
     reminder = panel.locator("#bio-properties-panel-cadreflow-timeLimitReminder")
     expect(reminder).to_have_value("5")
-    reminder.fill("0")
+    _typed(page, reminder, "0")
     expect(panel).to_contain_text("请填写 1 至 2500 之间的整数（工作日数）")
-    reminder.fill("3")
+    _typed(page, reminder, "3")
     expect(panel).not_to_contain_text("请填写 1 至 2500")
 
     since = panel.locator("#bio-properties-panel-cadreflow-timeLimitFrom")
     expect(since).to_have_value("registered_on")
     expect(panel.locator("#cadreflow-timeLimitFrom-check")).to_have_text("表达式有效")
-    since.fill("registered_on.year")
+    _typed(page, since, "registered_on.year")
     expect(panel.locator("#cadreflow-timeLimitFrom-check")).to_contain_text("不允许使用属性访问")
-    since.fill("registered_on")
+    _typed(page, since, "registered_on")
     expect(panel.locator("#cadreflow-timeLimitFrom-check")).to_have_text("表达式有效")
-    page.wait_for_timeout(400)  # the panel's input debounce
+    page.clock.run_for(400)  # the panel's input debounce
 
     # the step sharing investigate's due date: chosen among the process's other user tasks
     _select(page, "consider_tolerance")
@@ -225,7 +240,7 @@ def test_panel_sets_action_assignee_capacity_reminder_and_shared_due_date(
     expect(same.locator("option", has_text="立案（register）")).to_have_count(1)
     expect(same.locator("option", has_text="consider_tolerance")).to_have_count(0)
     same.select_option("register")
-    page.wait_for_timeout(400)
+    page.clock.run_for(400)
 
     xml = _saved(page)
     investigate = xml[xml.index('<bpmn:userTask id="investigate"') :]
@@ -250,18 +265,19 @@ def test_a_bad_due_date_or_script_shows_the_evaluators_message(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    page.clock.install()  # the panel's waits are run through: see _typed
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
 
     _select(page, "investigate")
     due = panel.locator("#bio-properties-panel-cadreflow-dueAt")
-    due.fill("add_workdays(registered_on, ")
+    _typed(page, due, "add_workdays(registered_on, ")
     expect(panel.locator("#cadreflow-dueAt-check")).to_contain_text("语法")
-    due.fill("[d for d in dates]")
+    _typed(page, due, "[d for d in dates]")
     expect(panel.locator("#cadreflow-dueAt-check")).to_contain_text("不允许使用列表推导式")
-    due.fill("")
+    _typed(page, due, "")
     expect(panel.locator("#cadreflow-dueAt-check")).to_have_count(0)
 
     # a script task: its registered automatic action and its script, checked as a script
@@ -271,11 +287,11 @@ def test_a_bad_due_date_or_script_shows_the_evaluators_message(
     expect(action.locator("option", has_text="accountability_register")).to_have_count(0)
     script = panel.locator("#bio-properties-panel-cadreflow-script")
     expect(script).to_have_value("# 由动作 accountability_check_start 核验")
-    script.fill("import os\nfound = os.name")
+    _typed(page, script, "import os\nfound = os.name")
     expect(panel.locator("#cadreflow-script-check")).to_contain_text("不允许使用import 导入")
-    script.fill("checked = True")
+    _typed(page, script, "checked = True")
     expect(panel.locator("#cadreflow-script-check")).to_have_text("表达式有效")
-    page.wait_for_timeout(400)
+    page.clock.run_for(400)
     assert "<bpmn:script>checked = True</bpmn:script>" in _saved(page)
 
     # an action nobody registered is shown as such (deploying refuses it)
@@ -298,7 +314,8 @@ def test_a_step_set_in_the_panel_is_deployed_and_a_new_case_uses_it(
     open_page: Any, world: World, rt: Runtime
 ) -> None:
     page = open_page()
-    log_in(page, "designer.hf")
+    page.clock.install()  # the panel's waits are run through: see _typed
+    sign_in(page, "designer.hf")
     page.goto("/processes/accountability/edit")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     panel = page.locator("#properties")
@@ -310,7 +327,7 @@ def test_a_step_set_in_the_panel_is_deployed_and_a_new_case_uses_it(
     panel.locator("#bio-properties-panel-cadreflow-timeLimit").fill("7 workdays")
     panel.locator("#bio-properties-panel-cadreflow-timeLimitFromLabel").fill("收到线索之日")
     panel.locator("#bio-properties-panel-cadreflow-assigneeFrom").fill("handler")
-    page.wait_for_timeout(400)  # the panel's input debounce
+    page.clock.run_for(400)  # the panel's input debounce
     page.get_by_label("版本说明").fill("立案改用决定表单，时限 7 个工作日，由 handler 办理")
     page.get_by_role("button", name="部署", exact=True).click()
     expect(page.locator("#modeler-status")).to_contain_text("已部署：accountability 第 2 版")

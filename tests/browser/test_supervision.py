@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, log_in, screenshot
+from tests.browser.conftest import PHONE, log_in, screenshot, sign_in
 from tests.conftest import set_clock
 from tests.support.world import World
 from workflows.cases.models import CaseFile
@@ -102,7 +102,7 @@ def test_supervisor_sees_the_dashboard_and_urges_an_overdue_task(
 
 def test_filter_the_overdue_list_by_keyboard(open_page: Any, late: dict[str, CaseFile]) -> None:
     page = open_page()
-    log_in(page, "supervisor.hf")
+    sign_in(page, "supervisor.hf")
     page.goto("/supervision/overdue")
     page.get_by_label("单位").select_option(label="肥东县")
     page.get_by_label("单位").focus()
@@ -123,7 +123,7 @@ def test_supervision_pages_fit_a_phone(
     open_page: Any, late: dict[str, CaseFile], path: str
 ) -> None:
     page = open_page(viewport=PHONE)
-    log_in(page, "supervisor.hf")
+    sign_in(page, "supervisor.hf")
     page.goto(path)
     expect(page.locator("main h1")).to_be_visible()
     widths = page.evaluate("""() => ({

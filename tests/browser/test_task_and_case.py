@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from server.ui import case_new
-from tests.browser.conftest import PHONE, log_in, screenshot
+from tests.browser.conftest import PHONE, log_in, screenshot, sign_in
 from tests.conftest import advance_clock
 from tests.support.world import World
 from workflows.cadres.models import Cadre
@@ -79,7 +79,7 @@ def test_task_page_fits_a_phone(open_page: Any, world: World) -> None:
     case = world.open("accountability", data=FINDING)
     world.complete(case, "register", {}, "discipline.hf")
     page = open_page(viewport=PHONE)
-    log_in(page, "discipline.hf")
+    sign_in(page, "discipline.hf")
     page.goto(f"/tasks/{world.task(case, 'investigate').id}")
     expect(page.get_by_label("调查结论")).to_be_visible()
     widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
@@ -125,7 +125,7 @@ def test_clerk_opens_an_accountability_case_from_the_case_list(
     open_page: Any, world: World
 ) -> None:
     page = open_page()
-    log_in(page, "discipline.hf")
+    sign_in(page, "discipline.hf")
     page.goto("/cases")
     page.get_by_role("link", name="登记案件").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("登记案件")
@@ -160,7 +160,7 @@ def test_clerk_opens_an_accountability_case_from_the_case_list(
 
 def test_case_form_fits_a_phone(open_page: Any, world: World) -> None:
     page = open_page(viewport=PHONE)
-    log_in(page, "discipline.hf")
+    sign_in(page, "discipline.hf")
     page.goto("/cases/new?kind=clarification")
     expect(page.get_by_label("所反映的问题")).to_be_visible()
     widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
@@ -204,7 +204,7 @@ def test_clerk_finds_the_cadre_by_name_in_a_large_jurisdiction(
             for i in range(case_new.CADRE_CHOICES + 5)
         )
     page = open_page()
-    log_in(page, "discipline.hf")
+    sign_in(page, "discipline.hf")
     page.goto("/cases/new")
     cadre = page.get_by_label(CADRE)
     expect(cadre.locator("option:disabled")).to_have_text(
