@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, jsonify
-from sqlalchemy import select
+if TYPE_CHECKING:
+    from flask import Flask
 
-from server import api, assets, auth, errors, inputs, ui
-from workflows.runtime import Runtime
+    from workflows.runtime import Runtime
 
 
 def create_app(
     runtime: Runtime | None = None, *, serving: bool | None = None, **config: Any
 ) -> Flask:
     """The app. `serving` (default: when no runtime is given, as gunicorn's
-    `server:create_app()` calls it) marks a long-lived server process: see `settle_heap`."""
+    `server:create_app()` calls it) marks a long-lived server process: see `settle_heap`.
+
+    Flask, the API and the pages are imported here, not at the top: every `cadreflow` command
+    imports this package (server/cli.py lives in it) and only `serve` needs the web app."""
+    from flask import Flask, jsonify
+    from sqlalchemy import select
+
+    from server import api, assets, auth, errors, inputs, ui
+    from workflows.runtime import Runtime
+
     rt = runtime or Runtime.from_env()
     app = Flask(__name__)
     app.config.update(config)
