@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, jsonify
-from sqlalchemy import select
+if TYPE_CHECKING:
+    from flask import Flask
 
-from server import api, assets, auth, errors, inputs, ui
-from workflows.runtime import Runtime
+    from workflows.runtime import Runtime
 
 
 def create_app(
@@ -20,7 +19,16 @@ def create_app(
 
     Requests find the runtime in `app.extensions["cadreflow"]` (never a closure over `rt`):
     the settings read here (cookies, request size, time zone) are the only ones fixed at
-    build time."""
+    build time.
+
+    Flask, the API and the pages are imported here, not at the top: every `cadreflow` command
+    imports this package (server/cli.py lives in it) and only `serve` needs the web app."""
+    from flask import Flask, jsonify
+    from sqlalchemy import select
+
+    from server import api, assets, auth, errors, inputs, ui
+    from workflows.runtime import Runtime
+
     rt = runtime or Runtime.from_env()
     app = Flask(__name__)
     app.config.update(config)

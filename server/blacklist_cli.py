@@ -5,17 +5,15 @@ pages (workflows/cases/blacklist.py): the clerk's jurisdiction, a reason and a r
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from server.cli_support import handles_errors, pass_runtime
-from workflows import access
-from workflows.cases import blacklist as entries
-from workflows.cases import blacklist_views
-from workflows.cases import service as cases
-from workflows.cases.blacklist_views import EntryView
-from workflows.errors import NotFound, ValidationFailed
-from workflows.runtime import Runtime
+
+if TYPE_CHECKING:
+    from workflows.cases.blacklist_views import EntryView
+    from workflows.runtime import Runtime
 
 
 @click.group()
@@ -59,6 +57,12 @@ def blacklist_correct(
 ) -> None:
     """Correct entry ENTRY_ID: a new entry with the corrected fields supersedes it; the original
     stays on the register, marked corrected."""
+    from workflows import access
+    from workflows.cases import blacklist as entries
+    from workflows.cases import blacklist_views
+    from workflows.cases import service as cases
+    from workflows.errors import NotFound, ValidationFailed
+
     with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         basis_case_id = None

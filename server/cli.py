@@ -10,32 +10,27 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from server.blacklist_cli import blacklist as blacklist_group
 from server.cli_support import fail, handles_errors, json_option, pass_runtime
 from server.demo_cli import demo as demo_group
 from server.migration_cli import migrate_instances
 from server.task_cli import task as task_group
-from workflows import access, migrate
-from workflows.definitions import deployment
-from workflows.engine import (
-    audit,
-    calendar_overrides,
-    hooks,
-    instances,
-    settings,
-    timers,
-)
-from workflows.engine import scheduler as scheduler_mod
-from workflows.engine.clock import Clock, parse_duration
-from workflows.engine.models import Instance
-from workflows.errors import DefinitionError, NotFound, ValidationFailed
-from workflows.runtime import Runtime
-from workflows.tasks import views as task_views
+from workflows.definitions import CLI_NOTE
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflows import access
+    from workflows.engine.clock import Clock
+    from workflows.runtime import Runtime
+
+# The command table imports only click: each command imports the domain it uses when it runs,
+# so `cadreflow --help` answers at once and no command loads what only another needs (the web
+# app for `serve`, alembic for `db upgrade`). The runtime is built by `pass_runtime`.
 
 
 @click.group()
@@ -43,7 +38,6 @@ from workflows.tasks import views as task_views
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """cadreflow: cadre accountability and tolerance case workflows."""
-    ctx.obj = Runtime.from_env()
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -60,6 +54,8 @@ def db() -> None:
 @handles_errors
 def db_upgrade(rt: Runtime) -> None:
     """Apply all migrations."""
+    from workflows import migrate
+
     _ = rt.db  # creates the SQLite folder
     migrate.upgrade(rt.settings.database_url)
     click.echo("database is up to date")
@@ -70,7 +66,7 @@ def db_upgrade(rt: Runtime) -> None:
 @click.option("--user", default="cli", show_default=True)
 @click.option(
     "--note",
-    default=deployment.CLI_NOTE,
+    default=CLI_NOTE,
     show_default=True,
     help="版本说明 (change note, 1-500 characters) stored with each new version.",
 )
@@ -80,6 +76,8 @@ def db_upgrade(rt: Runtime) -> None:
 def deploy(rt: Runtime, paths: tuple[Path, ...], user: str, note: str, strict: bool) -> None:
     """Validate and deploy BPMN/DMN files or folders as new versions. Warnings are printed
     and confirmed by running the command, unless --strict."""
+    from workflows.definitions import deployment
+
     files = deployment.collect(paths)
     with rt.transaction() as session:
         result = deployment.deploy(
@@ -106,6 +104,9 @@ def deploy(rt: Runtime, paths: tuple[Path, ...], user: str, note: str, strict: b
 @handles_errors
 def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
     """Run every deployment check without deploying."""
+    from workflows.definitions import deployment
+    from workflows.errors import DefinitionError
+
     files = deployment.collect(paths)
     checked = deployment.check(
         files,
@@ -131,6 +132,9 @@ def validate(rt: Runtime, paths: tuple[Path, ...]) -> None:
 @handles_errors
 def start(rt: Runtime, process: str, data: str, org_unit: str | None, user: str) -> None:
     """Start an instance of the newest version of PROCESS."""
+    from workflows.definitions import deployment
+    from workflows.engine import instances
+
     payload = json_option(data, "data")
     with rt.transaction() as session:
         version = deployment.latest(session, process_key=process)
@@ -157,6 +161,8 @@ def tasks(
     rt: Runtime, role: str | None, org_unit: str | None, instance_id: int | None, show_all: bool
 ) -> None:
     """List human tasks, open ones by due date."""
+    from workflows.tasks import views as task_views
+
     with rt.reading() as session:
         rows = task_views.task_list(
             session,
@@ -185,6 +191,8 @@ def tasks(
 @handles_errors
 def complete(rt: Runtime, task_id: int, data: str, user: str) -> None:
     """Complete an open task with form data (validated against its form)."""
+    from workflows.engine import instances
+
     payload = json_option(data, "data")
     with rt.transaction() as session:
         task = instances.complete_task(
@@ -199,6 +207,10 @@ def complete(rt: Runtime, task_id: int, data: str, user: str) -> None:
 @handles_errors
 def list_instances(rt: Runtime, status: str | None) -> None:
     """List process instances."""
+    from sqlalchemy import select
+
+    from workflows.engine.models import Instance
+
     query = select(Instance).order_by(Instance.id)
     if status:
         query = query.where(Instance.status == status)
@@ -220,6 +232,9 @@ def list_instances(rt: Runtime, status: str | None) -> None:
 def scheduler(rt: Runtime, once: bool, interval: float | None, batch: int) -> None:
     """Fire due timers (every 5 s by default) until interrupted; with --once, fire what is due
     now — timers, then the periodic jobs (time-limit alarms, notices, e-mail) — and exit."""
+    from workflows.engine import hooks, timers
+    from workflows.engine import scheduler as scheduler_mod
+
     if once:
         lock = scheduler_mod.SingleSchedulerLock(rt.db.url)
         lock.acquire()
@@ -263,6 +278,9 @@ def clock_show(rt: Runtime) -> None:
 @handles_errors
 def clock_advance(rt: Runtime, duration: str) -> None:
     """Move the clock forward, e.g. 31d, 12h, 2w."""
+    from workflows.engine import audit, settings
+    from workflows.engine.clock import parse_duration
+
     delta = parse_duration(duration)
     with rt.db.transaction() as session:
         moved = settings.move_clock(session, rt.clock, by=delta)
@@ -284,6 +302,9 @@ def clock_advance(rt: Runtime, duration: str) -> None:
 @handles_errors
 def clock_set(rt: Runtime, moment: str) -> None:
     """Set the clock to a date (local midnight) or an ISO date-time."""
+    from workflows.engine import audit, settings
+    from workflows.errors import ValidationFailed
+
     try:
         parsed = datetime.fromisoformat(moment)
     except ValueError as err:
@@ -322,6 +343,8 @@ def audit_group() -> None:
 @handles_errors
 def audit_verify(rt: Runtime) -> None:
     """Check the hash chain and that no change lacks its row; report the first problem."""
+    from workflows.engine import audit
+
     with rt.db.reading() as session:
         result = audit.verify(session)
     if result.ok:
@@ -349,6 +372,8 @@ def calendar() -> None:
 @handles_errors
 def calendar_declare(rt: Runtime, year: int, note: str) -> None:
     """Declare YEAR known: days without an override follow Monday–Friday."""
+    from workflows.engine import calendar_overrides
+
     with rt.transaction() as session:
         calendar_overrides.declare_year(session, year=year, note=note, actor="cli", clock=rt.clock)
     click.echo(f"year {year} declared")
@@ -362,6 +387,8 @@ def calendar_declare(rt: Runtime, year: int, note: str) -> None:
 @handles_errors
 def calendar_set_day(rt: Runtime, day: datetime, kind: str, note: str) -> None:
     """Mark DAY as a working day (调休) or a holiday."""
+    from workflows.engine import calendar_overrides
+
     d: date = day.date()
     with rt.transaction() as session:
         calendar_overrides.set_day(
@@ -379,6 +406,7 @@ def calendar_set_day(rt: Runtime, day: datetime, kind: str, note: str) -> None:
 def serve(rt: Runtime, host: str, port: int, no_scheduler: bool) -> None:
     """Serve the web app (with the timer scheduler unless --no-scheduler)."""
     from server import create_app
+    from workflows.engine import scheduler as scheduler_mod
 
     app = create_app(rt, serving=True)
     running = None
@@ -444,6 +472,7 @@ def case_open(
 def case_show(rt: Runtime, number: str, user: str | None) -> None:
     """A case: status, outcome, open tasks with due dates, linked cases."""
     from workflows.cases import views as case_views
+    from workflows.errors import NotFound
 
     with rt.reading() as session:
         principal = _reader(session, user)
@@ -469,6 +498,7 @@ def case_show(rt: Runtime, number: str, user: str | None) -> None:
 
 def _reader(session: Session, user: str | None) -> access.Principal:
     """The principal a show command reads as: the named user, else the operator (every unit)."""
+    from workflows import access
     from workflows.org import admin
 
     return access.principal_for(session, username=user) if user else admin.operator(session)

@@ -8,13 +8,12 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from functools import wraps
+from functools import update_wrapper, wraps
 from typing import Any, TypeVar
 
 import click
 
 from workflows.errors import DefinitionError, DomainError, ValidationFailed
-from workflows.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,5 +66,18 @@ def json_option(text: str, field: str) -> Any:
         ) from err
 
 
-#: Hands each command the Runtime built by `main` (from the environment).
-pass_runtime: Callable[..., Any] = click.make_pass_decorator(Runtime, ensure=True)
+def pass_runtime(fn: F) -> F:
+    """Hands the command the Runtime built from the environment (CADREFLOW_*, CLOCK_ADJUSTABLE),
+    one per invocation, its connections closed when the command ends. Built here, when a
+    command runs, not by `main`: `--help` and a group's own help then load no domain at all."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from workflows.runtime import Runtime
+
+        root = click.get_current_context().find_root()
+        if not isinstance(root.obj, Runtime):
+            root.obj = Runtime.from_env()
+            root.call_on_close(root.obj.close)
+        return click.get_current_context().invoke(fn, root.obj, *args, **kwargs)
+
+    return update_wrapper(wrapper, fn)  # type: ignore[return-value]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from server.cli_support import handles_errors, pass_runtime
-from workflows import demo as demo_data
-from workflows.runtime import Runtime
+
+if TYPE_CHECKING:
+    from workflows.runtime import Runtime
 
 
 @click.group()
@@ -19,6 +22,8 @@ def demo() -> None:
 @handles_errors
 def demo_load(rt: Runtime) -> None:
     """Load the demo data once; loading again adds nothing already there."""
+    from workflows import demo as demo_data
+
     result = demo_data.load(rt.db, rt.clock, hasher=rt.hasher, echo=click.echo)
     if result.nothing_new:
         click.echo("demo data already loaded")

@@ -5,12 +5,15 @@ transaction, as every command does."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from server.cli_support import handles_errors, pass_runtime
-from workflows import access
-from workflows.definitions import migrations
-from workflows.runtime import Runtime
+
+if TYPE_CHECKING:
+    from workflows.definitions import migrations
+    from workflows.runtime import Runtime
 
 
 @click.command("migrate-instances")
@@ -35,6 +38,9 @@ def migrate_instances(
 ) -> None:
     """Move the running instances of KEY on --from that can move to --to; the others are
     listed with the reasons and stay as they were. --dry-run writes nothing."""
+    from workflows import access
+    from workflows.definitions import migrations
+
     if dry_run:
         with rt.reading() as session:
             plans = migrations.dry_run(

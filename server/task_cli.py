@@ -6,12 +6,15 @@ the case by jurisdiction and are not recused are asked or copied."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from server.cli_support import handles_errors, pass_runtime
-from workflows import access
-from workflows.runtime import Runtime
-from workflows.tasks import consultation_views, consultations, copies, going_back
+
+if TYPE_CHECKING:
+    from workflows.runtime import Runtime
+    from workflows.tasks import going_back
 
 
 def _names(value: str) -> list[str]:
@@ -33,6 +36,9 @@ def task() -> None:
 @handles_errors
 def task_consult(rt: Runtime, task_id: int, user: str, ask_: str, question: str) -> None:
     """加签: ask colleagues for an opinion on TASK_ID; it cannot be completed until they answer."""
+    from workflows import access
+    from workflows.tasks import consultation_views, consultations
+
     with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         row = consultations.ask(
@@ -55,6 +61,9 @@ def task_consult(rt: Runtime, task_id: int, user: str, ask_: str, question: str)
 @handles_errors
 def task_answer(rt: Runtime, consultation_id: int, user: str, opinion: str) -> None:
     """Answer request CONSULTATION_ID with an opinion."""
+    from workflows import access
+    from workflows.tasks import consultation_views, consultations
+
     with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         consultations.answer(
@@ -76,6 +85,9 @@ def task_answer(rt: Runtime, consultation_id: int, user: str, opinion: str) -> N
 @handles_errors
 def task_withdraw(rt: Runtime, consultation_id: int, user: str) -> None:
     """撤回 the open request CONSULTATION_ID."""
+    from workflows import access
+    from workflows.tasks import consultations
+
     with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         consultations.withdraw(
@@ -93,6 +105,9 @@ def task_withdraw(rt: Runtime, consultation_id: int, user: str) -> None:
 @handles_errors
 def task_copy(rt: Runtime, task_id: int, user: str, to: str, note: str) -> None:
     """抄送: copy colleagues on TASK_ID with a note."""
+    from workflows import access
+    from workflows.tasks import copies
+
     with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         rows = copies.copy(
@@ -113,6 +128,9 @@ def task_copy(rt: Runtime, task_id: int, user: str, to: str, note: str) -> None:
 @handles_errors
 def targets(rt: Runtime, task_id: int, user: str) -> None:
     """The steps an open task may be sent back to, nearest first."""
+    from workflows import access
+    from workflows.tasks import going_back
+
     with rt.reading() as session:
         principal = access.principal_for(session, username=user)
         found = going_back.return_targets(
@@ -134,6 +152,9 @@ def targets(rt: Runtime, task_id: int, user: str) -> None:
 @handles_errors
 def return_(rt: Runtime, task_id: int, to_step: str, reason: str, user: str) -> None:
     """退回: cancel the open task and open an earlier step of its case again."""
+    from workflows import access
+    from workflows.tasks import going_back
+
     with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         went = going_back.send_back(
@@ -155,6 +176,9 @@ def return_(rt: Runtime, task_id: int, to_step: str, reason: str, user: str) -> 
 @handles_errors
 def withdraw(rt: Runtime, task_id: int, reason: str, user: str) -> None:
     """撤回: open a step the user completed again, while nobody took up the next one."""
+    from workflows import access
+    from workflows.tasks import going_back
+
     with rt.transaction() as session:
         principal = access.principal_for(session, username=user)
         went = going_back.withdraw(
@@ -164,6 +188,8 @@ def withdraw(rt: Runtime, task_id: int, reason: str, user: str) -> None:
 
 
 def _echo(went: going_back.WentBack) -> None:
+    from workflows.tasks import going_back
+
     reopened = went.reopened
     holder = reopened.assignee or f"the {reopened.role} queue"
     click.echo(

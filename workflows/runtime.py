@@ -68,6 +68,12 @@ class Runtime:
             self._db = Database(url)
         return self._db
 
+    def close(self) -> None:
+        """Closes the database's pooled connections, if the database was opened (a command
+        that only validates files never opens it)."""
+        if self._db is not None:
+            self._db.dispose()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction on the shared clock: commits at the end, rolls back on error."""

@@ -1,41 +1,25 @@
-"""`cadreflow blacklist correct`, the real console script on the test database (both backends):
-the same rules as the API and the pages, one `error:` line with the refused fields, nothing
-stored on refusal."""
+"""`cadreflow blacklist correct` on the test database (both backends): the same rules as the
+API and the pages, one `error:` line with the refused fields, nothing stored on refusal. The
+first refusal runs the real console script; the rest its entry point in this process
+(tests/support/cli.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.support.world import ROOT, make_world
+from tests.support.cli import cadreflow, cli_env
+from tests.support.world import make_world
 from workflows.cases import blacklist
 from workflows.cases.models import BlacklistEntry
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime
 
-CADREFLOW = Path(sys.executable).parent / "cadreflow"
 
-
-def _run(rt: Runtime, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
-    }
-    env.update(CADREFLOW_DATABASE_URL=rt.db.url, CLOCK_ADJUSTABLE="1")
-    return subprocess.run(
-        [str(CADREFLOW), "blacklist", "correct", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _run(rt: Runtime, *args: str, subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
+    env = cli_env(CADREFLOW_DATABASE_URL=rt.db.url, CLOCK_ADJUSTABLE="1")
+    return cadreflow("blacklist", "correct", *args, env=env, subprocess_=subprocess_)
 
 
 def _stored(rt: Runtime) -> tuple[int, int]:
@@ -114,8 +98,8 @@ def test_an_organization_clerk_corrects_an_entry_from_the_command_line(rt: Runti
             ["error: 失信黑名单第 999 条不存在"],
         ),
     ]
-    for args, lines in refusals:
-        refused = _run(rt, *args)
+    for n, (args, lines) in enumerate(refusals):
+        refused = _run(rt, *args, subprocess_=n == 0)
         assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
         assert "Traceback" not in refused.stderr
         for line in lines:

@@ -1,18 +1,18 @@
-"""The real `cadreflow` console script, run as subprocesses on a SQLite file.
+"""The `cadreflow` command line on a SQLite file.
 
 Errors are one `error:` line plus indented field lines on stderr, a non-zero exit and
-no traceback (unless --debug).
+no traceback (unless --debug): that, the environment read at start and the scheduler's
+lock are proven on the real console script (`script`); the scenarios run the same entry
+point in this process (`cli`, `fresh`; tests/support/cli.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.cli import CADREFLOW, ROOT, cadreflow, cli_env
+
 DATA = ROOT / "tests" / "data"
-CADREFLOW = Path(sys.executable).parent / "cadreflow"
 START_DATA = '{"registered_on": "2026-11-02"}'
 VALID_FINDING = json.dumps(
     {"responsible": True, "severity": 2, "finding": "应负直接责任"}, ensure_ascii=False
@@ -33,12 +33,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _env(db_path: Path, *, adjustable: bool = True) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
-    }
-    env.update(
+    env = cli_env(
         CADREFLOW_DATABASE_URL=f"sqlite:///{db_path}", CADREFLOW_FORMS_DIR="tests/data/forms"
     )
     if adjustable:
@@ -46,16 +41,10 @@ def _env(db_path: Path, *, adjustable: bool = True) -> dict[str, str]:
     return env
 
 
-def _runner(db_path: Path) -> Run:
+def _runner(db_path: Path, *, subprocess_: bool = False) -> Run:
     def run(*args: str, adjustable: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(CADREFLOW), *args],
-            env=_env(db_path, adjustable=adjustable),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        return cadreflow(
+            *args, env=_env(db_path, adjustable=adjustable), subprocess_=subprocess_, timeout=60
         )
 
     return run
@@ -77,6 +66,13 @@ def cli(db_path: Path, sqlite_template: Path) -> Run:
     """The CLI on an empty, migrated database file."""
     shutil.copy(sqlite_template, db_path)
     return _runner(db_path)
+
+
+@pytest.fixture
+def script(db_path: Path, sqlite_template: Path) -> Run:
+    """The real console script, as a subprocess, on an empty, migrated database file."""
+    shutil.copy(sqlite_template, db_path)
+    return _runner(db_path, subprocess_=True)
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -196,22 +192,22 @@ def test_clock_advance_then_scheduler_once_fires_the_due_timers(cli: Run) -> Non
     ids=["unknown-process", "unknown-task", "data-not-json", "bad-duration"],
 )
 def test_errors_are_one_line_plus_field_lines_without_traceback(
-    cli: Run, args: list[str], first_line: str, field_lines: list[str]
+    script: Run, args: list[str], first_line: str, field_lines: list[str]
 ) -> None:
-    lines = refused(cli(*args))
+    lines = refused(script(*args))
     assert lines[0] == first_line
     assert [line.split(":")[0].strip() for line in lines[1:]] == field_lines
 
 
-def test_debug_shows_the_traceback(cli: Run) -> None:
-    done = cli("--debug", "clock", "advance", "3x")
+def test_debug_shows_the_traceback(script: Run) -> None:
+    done = script("--debug", "clock", "advance", "3x")
     assert done.returncode != 0
     assert "Traceback" in done.stderr
     assert "无法识别时长 '3x'" in done.stderr
 
 
-def test_clock_advance_is_refused_without_clock_adjustable(cli: Run, db_path: Path) -> None:
-    lines = refused(cli("clock", "advance", "1d", adjustable=False))
+def test_clock_advance_is_refused_without_clock_adjustable(script: Run, db_path: Path) -> None:
+    lines = refused(script("clock", "advance", "1d", adjustable=False))
     assert lines == ["error: 只有设了 CLOCK_ADJUSTABLE=1 的部署（演示和测试）才能调整时钟"]
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("SELECT count(*) FROM setting").fetchone() == (0,)
@@ -219,7 +215,7 @@ def test_clock_advance_is_refused_without_clock_adjustable(cli: Run, db_path: Pa
 
 
 def test_a_second_scheduler_on_the_same_sqlite_file_refuses_to_start(
-    cli: Run, db_path: Path, tmp_path: Path
+    script: Run, db_path: Path, tmp_path: Path
 ) -> None:
     lock = Path(f"{db_path}.scheduler.lock")
     log = (tmp_path / "scheduler.log").open("w")
@@ -245,7 +241,7 @@ def test_a_second_scheduler_on_the_same_sqlite_file_refuses_to_start(
             assert time.monotonic() < give_up, "the scheduler never took its lock"
         assert lock.read_text().strip() == str(running.pid)
 
-        lines = refused(cli("scheduler", "--once"))
+        lines = refused(script("scheduler", "--once"))
         assert "已有调度器在运行" in lines[0]
         assert f"进程 {running.pid}" in lines[0]
     finally:
@@ -253,7 +249,7 @@ def test_a_second_scheduler_on_the_same_sqlite_file_refuses_to_start(
         running.wait(timeout=10)
         log.close()
     # the lock dies with its holder: the same command now runs
-    assert _fired(ok(cli("scheduler", "--once")))["timers"] == 0
+    assert _fired(ok(script("scheduler", "--once")))["timers"] == 0
 
 
 def test_deploy_takes_a_note_prints_warnings_and_refuses_them_when_strict(

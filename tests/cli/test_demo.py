@@ -1,16 +1,16 @@
 """`cadreflow demo load` as `make run` runs it: a fresh SQLite file, the real bpmn/ and forms/,
-the console script as a subprocess. Loading twice adds nothing the second time."""
+the console script as a subprocess for `db upgrade`, then its entry point in this process
+(tests/support/cli.py). Loading twice adds nothing the second time."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tests.support.cli import cadreflow, cli_env
 from workflows import demo
 from workflows.cadres.models import Cadre
 from workflows.cases.models import BlacklistEntry, CaseFile
@@ -20,31 +20,16 @@ from workflows.org import service as org
 from workflows.org.models import OrgUnit, User
 from workflows.tasks.models import Notification, TaskUrge
 
-ROOT = Path(__file__).resolve().parents[2]
-CADREFLOW = Path(sys.executable).parent / "cadreflow"
 COUNTED = (OrgUnit, User, Cadre, CaseFile, Instance, HumanTask, BlacklistEntry)
 
 
-def _run(db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
-    }
-    env["CADREFLOW_DATABASE_URL"] = f"sqlite:///{db_path}"
-    return subprocess.run(
-        [str(CADREFLOW), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def _run(db_path: Path, *args: str, subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
+    env = cli_env(CADREFLOW_DATABASE_URL=f"sqlite:///{db_path}")
+    return cadreflow(*args, env=env, subprocess_=subprocess_, timeout=300)
 
 
-def _cli(db_path: Path, *args: str) -> str:
-    done = _run(db_path, *args)
+def _cli(db_path: Path, *args: str, subprocess_: bool = False) -> str:
+    done = _run(db_path, *args, subprocess_=subprocess_)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -68,7 +53,7 @@ def _counts(db: Database) -> dict[str, int]:
 
 def test_demo_load_is_idempotent_and_shows_overdue_work(tmp_path: Path) -> None:
     db_path = tmp_path / "demo.db"
-    _cli(db_path, "db", "upgrade")
+    _cli(db_path, "db", "upgrade", subprocess_=True)
     _cli(db_path, "deploy", "bpmn/")
     first = _cli(db_path, "demo", "load")
     broken = [

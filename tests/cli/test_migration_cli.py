@@ -1,6 +1,7 @@
-"""`cadreflow migrate-instances`, the real console script on the test database (both
-backends): the dry run lists who can move and why not and writes nothing; the migration
-moves the movable; a non-designer and a bad version are refused with one error line."""
+"""`cadreflow migrate-instances` on the test database (both backends): the dry run lists who
+can move and why not and writes nothing; the migration moves the movable; a non-designer and
+a bad version are refused with one error line. The non-designer's refusal runs the real
+console script; the rest its entry point in this process (tests/support/cli.py)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_dry_run_then_migrate_from_the_command_line(rt: Runtime) -> None:
     assert unknown.returncode == 0, unknown.stderr
     assert "instance 99999999999: 不能迁移：实例 99999999999 不是在第 1 版上运行" in unknown.stdout
 
-    refused = _run(rt, *args, "--user", "organization.hf")
+    refused = _run(rt, *args, "--user", "organization.hf", subprocess_=True)
     assert refused.returncode != 0 and "只有流程设计人员" in refused.stderr
     bad = _run(
         rt, "migrate-instances", "migrating", "--from", "3", "--to", "2", "--user", "designer.hf"

@@ -1,21 +1,19 @@
-"""`cadreflow task consult|answer|withdraw|copy`, the real console script on the test database
-(both backends): 加签 blocks `cadreflow complete` until the opinion is in; refusals are one
-`error:` line naming why, and nothing is stored."""
+"""`cadreflow task consult|answer|withdraw|copy` on the test database (both backends): 加签
+blocks `cadreflow complete` until the opinion is in; refusals are one `error:` line naming
+why, and nothing is stored. The first refusal runs the real console script; the rest its
+entry point in this process (tests/support/cli.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.support.world import ROOT, make_world
+from tests.support.cli import cadreflow, cli_env
+from tests.support.world import make_world
 from workflows.runtime import Runtime
 from workflows.tasks.models import Consultation, TaskCopy
 
-CADREFLOW = Path(sys.executable).parent / "cadreflow"
 REGISTER = {
     "source": "audit",
     "facts": "审计发现违规拨付专项资金",
@@ -23,22 +21,9 @@ REGISTER = {
 }
 
 
-def _run(rt: Runtime, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CADREFLOW_") and k != "CLOCK_ADJUSTABLE"
-    }
-    env.update(CADREFLOW_DATABASE_URL=rt.db.url, CLOCK_ADJUSTABLE="1")
-    return subprocess.run(
-        [str(CADREFLOW), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _run(rt: Runtime, *args: str, subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
+    env = cli_env(CADREFLOW_DATABASE_URL=rt.db.url, CLOCK_ADJUSTABLE="1")
+    return cadreflow(*args, env=env, subprocess_=subprocess_)
 
 
 def _count(rt: Runtime, model: type) -> int:
@@ -61,6 +46,7 @@ def test_consult_answer_and_copy_from_the_command_line(rt: Runtime) -> None:
         "discipline.wh",
         "--question",
         "意见？",
+        subprocess_=True,
     )
     assert refused.returncode != 0 and "无权查看" in refused.stderr + refused.stdout
     assert _count(rt, Consultation) == 0

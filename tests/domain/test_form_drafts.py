@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.world import BPMN, FORMS, World, make_world
 from workflows import access
-from workflows.definitions import deployment, form_checks, form_drafts
+from workflows.definitions import CLI_NOTE, deployment, form_checks, form_drafts
 from workflows.errors import DraftConflict, ValidationFailed
 from workflows.runtime import Runtime
 
@@ -107,7 +107,7 @@ def test_a_restart_redeploying_the_seed_does_not_revert_a_designed_form(
             max_bytes=2_000_000,
             actor="cli",
             clock=rt.clock,
-            note=deployment.CLI_NOTE,
+            note=CLI_NOTE,
             confirm=True,
         )
     assert (seeded.deployed, seeded.unchanged) == ([], [("accountability", 1)])

@@ -8,20 +8,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import exc, func, select, text
 
 from tests.conftest import FORMS, set_clock
 from tests.support import complete, deploy, start, task_named
+from tests.support.cli import cadreflow
 from workflows.engine import audit
 from workflows.engine.models import AuditEvent
 from workflows.runtime import Runtime
-
-ROOT = Path(__file__).resolve().parents[2]
-CADREFLOW = Path(sys.executable).with_name("cadreflow")
 
 
 def _operate(rt: Runtime) -> int:
@@ -59,22 +55,16 @@ def _as_admin(rt: Runtime, statement: str, **params: object) -> None:
             conn.exec_driver_sql("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
 
 
-def _cli_verify(rt: Runtime) -> subprocess.CompletedProcess[str]:
+def _cli_verify(rt: Runtime, *, subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
+    """`cadreflow audit verify` on the test database: its entry point in this process, or the
+    real console script (tests/support/cli.py)."""
     env = {
         **os.environ,
         "CADREFLOW_DATABASE_URL": rt.db.url,
         "CADREFLOW_FORMS_DIR": str(FORMS),
         "CLOCK_ADJUSTABLE": "1",
     }
-    return subprocess.run(
-        [str(CADREFLOW), "audit", "verify"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return cadreflow("audit", "verify", env=env, subprocess_=subprocess_)
 
 
 def test_chain_of_real_operations_verifies_and_counts_every_row(rt: Runtime) -> None:
@@ -172,7 +162,7 @@ def test_cli_audit_verify_exits_1_and_names_the_tampered_row(rt: Runtime) -> Non
     assert f"audit trail intact: {rows} row(s) verified" in intact.stdout
 
     _as_admin(rt, "UPDATE audit_event SET actor = 'nobody' WHERE id = 4")
-    broken = _cli_verify(rt)
+    broken = _cli_verify(rt, subprocess_=True)  # the real script's exit code
 
     assert broken.returncode == 1, (broken.stdout, broken.stderr)
     assert "audit trail broken at row 4" in broken.stderr

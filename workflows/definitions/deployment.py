@@ -104,7 +104,6 @@ class FormFolder:
 
 
 NOTE_MAX = 500
-CLI_NOTE = "命令行部署"
 
 
 def limit_settings(session: Session) -> set[tuple[str, str]]:

@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import at, set_clock
+from tests.support.cli import cadreflow
 from tests.support.world import FORMS, ROOT, World, make_world
 from workflows import access
 from workflows.cadres import service as cadres
@@ -42,7 +40,6 @@ from workflows.tasks import deadlines
 from workflows.tasks import service as work
 from workflows.tasks.models import Notification, TaskUrge
 
-CADREFLOW = Path(sys.executable).with_name("cadreflow")
 FINDING = {
     "source": "audit",
     "facts": "审计发现违规拨付专项资金",
@@ -278,21 +275,14 @@ def _eligibility(rt: Runtime, cadre_id: int, on: str) -> cadres.Eligibility:
         return cadres.eligibility(session, cadre_id=cadre_id, on=date.fromisoformat(on))
 
 
-def _cli(rt: Runtime, *args: str) -> str:
-    """`cadreflow ARGS` in a subprocess on the test's SQLite file."""
+def _cli(rt: Runtime, *args: str, subprocess_: bool = False) -> str:
+    """`cadreflow ARGS` on the test's database: its entry point in this process, or the real
+    console script (tests/support/cli.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADREFLOW_")}
     env.update(
         CADREFLOW_DATABASE_URL=rt.db.url, CADREFLOW_FORMS_DIR=str(FORMS), CLOCK_ADJUSTABLE="1"
     )
-    done = subprocess.run(
-        [str(CADREFLOW), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cadreflow(*args, env=env, cwd=ROOT, subprocess_=subprocess_, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -815,6 +805,7 @@ def test_full_path_through_the_cli(rt: Runtime) -> None:
             {"source": "petition", "facts": "群众举报违规审批", "evidence": "举报材料及核查记录"},
             ensure_ascii=False,
         ),
+        subprocess_=True,
     )
     number = re.search(r"opened (WZ-2026-\d{6})", opened).group(1)
     case = w.case(int(re.search(r"\(case (\d+),", opened).group(1)))
