@@ -48,8 +48,8 @@ class _Kept:
     value: Any
 
 
-#: (backend, key) → what the first test that asked built.
-_KEPT: dict[tuple[str, Hashable], _Kept] = {}
+#: (backend, key, rows per table before building) → what the first test that asked built.
+_KEPT: dict[tuple[str, Hashable, tuple[int, ...]], _Kept] = {}
 
 
 def backend(rt: Runtime) -> str:
@@ -61,17 +61,18 @@ def backend(rt: Runtime) -> str:
 def kept(rt: Runtime, key: Hashable, build: Callable[[], T]) -> T:
     """What `build` returns, with the database as `build` leaves it.
 
-    `build` runs on an empty database (as migrated) and must leave the same state each time
-    it does: `key` names that state, for every test that passes it. The first test per
-    backend builds and keeps it; later ones get the rows restored, the clock moved to where
-    building left it, and a deep copy of the value (so a test may change its copy). On a
-    database that is not empty `build` just runs, and nothing is kept."""
-    if not snapshots.is_empty(rt.db):
-        return build()
-    found = _KEPT.get((backend(rt), key))
+    `key` names what `build` makes; it must make the same each time it starts from the same
+    state: an empty database, or one that is itself kept (a fixture's `make_world`, then a
+    module's scenario on it). The first test per backend and starting state builds and
+    keeps it; later ones get the rows restored, the clock moved to where building left it,
+    and a deep copy of the value (a test may change its copy). The starting state is told
+    apart by its rows per table: ask in fixtures, before a test writes anything of its own."""
+    start = snapshots.counts(rt.db)
+    where = (backend(rt), key, start)
+    found = _KEPT.get(where)
     if found is not None:
         found.checkpoint.restore(rt)
         return copy.deepcopy(found.value)
     value = build()
-    _KEPT[(backend(rt), key)] = _Kept(Checkpoint.take(rt), copy.deepcopy(value))
+    _KEPT[where] = _Kept(Checkpoint.take(rt), copy.deepcopy(value))
     return value

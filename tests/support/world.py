@@ -190,8 +190,7 @@ def make_world(
 
     Built once per backend (tests/support/kept.py): the first test that asks for a world
     builds it and keeps a snapshot; later tests get a copy of the rows, with the clock moved
-    to where building would have left it. A database that is not empty still gets the world
-    built on it."""
+    to where building would have left it (a database that is not empty gets its own)."""
     key = ("world", today, None if processes is None else tuple(processes))
     cadres = kept(rt, key, lambda: _build(rt, today=today, processes=processes).cadres)
     return World(rt, cadres)
