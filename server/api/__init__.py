@@ -61,9 +61,37 @@ SwaggerUIBundle({url: "{{ spec }}", dom_id: "#api", deepLinking: true,
 
 
 class CadreflowApi(Api):
-    """Error responses are documented as what they are: problem+json bodies."""
+    """Error responses are documented as what they are: problem+json bodies.
+
+    A blueprint's routes are registered at once, its pages of the OpenAPI document when the
+    document is first read: writing them (every schema to JSON Schema) is half of building
+    an app, and most apps (every test's) never serve the document."""
 
     ERROR_SCHEMA = ProblemSchema
+    _spec: Any = None
+    _undocumented: list[tuple[Any, str, Any]]
+
+    @property  # type: ignore[override]
+    def spec(self) -> Any:
+        """The OpenAPI document, with every blueprint registered so far written into it."""
+        pending, self._undocumented = getattr(self, "_undocumented", []), []
+        for blueprint, name, parameters in pending:
+            blueprint.register_views_in_doc(
+                self, self._app, self._spec, name=name, parameters=parameters
+            )
+            self._spec.tag({"name": name, "description": blueprint.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """As flask-smorest's, the documenting left to the first read of `spec`."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented = [*getattr(self, "_undocumented", []), (blp, name, parameters)]
 
     def _register_responses(self) -> None:
         self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
