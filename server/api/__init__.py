@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template_string, url_for
 from apispec import APISpec
+from flask import Flask, render_template_string, url_for
 from flask_smorest import Api
 
 from server.errors import PROBLEM_JSON

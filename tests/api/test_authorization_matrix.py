@@ -25,8 +25,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from server import create_app
+from server.auth import COOKIE
 from tests import support
 from tests.support import DATA, HASHER
+from tests.support.kept import Checkpoint, kept
 from tests.support.world import World, make_world
 from workflows import access
 from workflows.cadres.models import Cadre
@@ -114,16 +116,16 @@ def act_on_task(role: str, placement: str) -> Any:
 class Probe:
     world: World
     app: Flask
+    logins: dict[str, tuple[str, str]]  # username → (session cookie, CSRF token)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, username: str) -> Any:
+        """A client of `username`'s session, opened when the matrix world was built."""
         if username not in self._clients:
+            secret, csrf = self.logins[username]
             client = self.app.test_client()
-            response = client.post(
-                "/api/v1/auth/login", json={"username": username, "password": "demo-pass-1"}
-            )
-            assert response.status_code == 200, (username, response.get_json())
-            self._clients[username] = (client, response.get_json()["csrf_token"])
+            client.set_cookie(COOKIE, secret)
+            self._clients[username] = (client, csrf)
         return self._clients[username]
 
     def case(self) -> Any:
@@ -1065,19 +1067,55 @@ def _outcome(status: int) -> Any:
     return "ok" if 200 <= status < 300 else status
 
 
-@pytest.mark.parametrize("row", POLICY, ids=[r.id for r in POLICY])
-def test_matrix(rt: Runtime, row: Row) -> None:
-    probe = Probe(_matrix_world(rt), create_app(rt, TESTING=True))
-    shared = None if row.fresh else row.params(probe)
-    disagreements = []
+@dataclass(frozen=True)
+class _Matrix:
+    """The matrix world as kept: its cadres and every user's session."""
+
+    cadres: dict[str, int]
+    logins: dict[str, tuple[str, str]]
+
+
+def _logged_in(rt: Runtime, app: Flask) -> _Matrix:
+    """The matrix world, with every user of the matrix logged in once."""
+    world = _matrix_world(rt)
+    logins = {}
     for role in ROLES:
         for placement in PLACEMENTS:
-            params = row.params(probe) if row.fresh else shared
-            assert params is not None
-            got = _outcome(_call(probe, row, _user(role, placement), params))
-            want = row.expect(role, placement)
-            if got != want:
-                disagreements.append(f"{role:>12} {placement:<8} expected {want}, got {got}")
+            username = _user(role, placement)
+            client = app.test_client()
+            response = client.post(
+                "/api/v1/auth/login", json={"username": username, "password": "demo-pass-1"}
+            )
+            assert response.status_code == 200, (username, response.get_json())
+            cookie = client.get_cookie(COOKIE)
+            assert cookie is not None, username
+            logins[username] = (cookie.value, response.get_json()["csrf_token"])
+    return _Matrix(world.cadres, logins)
+
+
+def _probe(rt: Runtime) -> Probe:
+    """The matrix world and its sessions: built and logged in by the first test of a backend,
+    restored (sessions included) for the others."""
+    app = create_app(rt, TESTING=True)
+    matrix = kept(rt, "authorization matrix", lambda: _logged_in(rt, app))
+    return Probe(World(rt, matrix.cadres), app, matrix.logins)
+
+
+@pytest.mark.parametrize("row", POLICY, ids=[r.id for r in POLICY])
+def test_matrix(rt: Runtime, row: Row) -> None:
+    """Each cell on the row's object: one object for the row, or (`fresh`) the object as just
+    made, restored from a checkpoint before every cell after the first (same ids)."""
+    probe = _probe(rt)
+    params = row.params(probe)
+    made = Checkpoint.take(rt) if row.fresh else None
+    disagreements = []
+    for cell, (role, placement) in enumerate(itertools.product(ROLES, PLACEMENTS)):
+        if made is not None and cell > 0:
+            made.restore(rt)
+        got = _outcome(_call(probe, row, _user(role, placement), params))
+        want = row.expect(role, placement)
+        if got != want:
+            disagreements.append(f"{role:>12} {placement:<8} expected {want}, got {got}")
     assert not disagreements, f"{row.id}:\n" + "\n".join(disagreements)
 
 

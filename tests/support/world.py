@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from tests.conftest import set_clock
-from tests.support import HASHER, snapshots
+from tests.support import HASHER
+from tests.support.kept import kept
 from workflows import demo
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile
 from workflows.definitions import deployment
-from workflows.engine import instances, settings
+from workflows.engine import instances
 from workflows.engine.models import CalendarYear, HumanTask
 from workflows.org import service as org
 from workflows.runtime import Runtime
@@ -181,41 +182,18 @@ class World:
         return original, case
 
 
-@dataclass(frozen=True)
-class _Kept:
-    """A world as built on one backend: its rows, its ids, the clock when it was done."""
-
-    snapshot: snapshots.Snapshot
-    cadres: dict[str, int]
-    finished: datetime
-
-
-#: (backend, today, processes) → the world built by the first test that asked for it.
-_KEPT: dict[tuple[str, str, tuple[str, ...] | None], _Kept] = {}
-
-
 def make_world(
     rt: Runtime, *, today: str = "2026-03-02 09:00", processes: list[str] | None = None
 ) -> World:
     """Units 安徽省 > 合肥市 > 肥东县 and 芜湖市; two cadres; users per role; the named
     processes of bpmn/ deployed (with bpmn/decisions/), or all of bpmn/.
 
-    Built once per backend: the first test that asks for a world builds it and keeps a
-    snapshot; later tests get a copy of the rows, with the clock moved to where building
-    would have left it. A database that is not empty still gets the world built on it."""
-    backend = rt.db.url if rt.db.dialect == "postgresql" else rt.db.dialect
-    key = (backend, today, None if processes is None else tuple(processes))
-    empty = snapshots.is_empty(rt.db)
-    kept = _KEPT.get(key) if empty else None
-    if kept is not None:
-        snapshots.restore(rt.db, kept.snapshot)
-        with rt.db.transaction() as session:
-            settings.move_clock(session, rt.clock, to=kept.finished)
-        return World(rt, dict(kept.cadres))
-    world = _build(rt, today=today, processes=processes)
-    if empty:
-        _KEPT[key] = _Kept(snapshots.take(rt.db), dict(world.cadres), rt.clock.now())
-    return world
+    Built once per backend (tests/support/kept.py): the first test that asks for a world
+    builds it and keeps a snapshot; later tests get a copy of the rows, with the clock moved
+    to where building would have left it (a database that is not empty gets its own)."""
+    key = ("world", today, None if processes is None else tuple(processes))
+    cadres = kept(rt, key, lambda: _build(rt, today=today, processes=processes).cadres)
+    return World(rt, cadres)
 
 
 def _build(rt: Runtime, *, today: str, processes: list[str] | None) -> World:

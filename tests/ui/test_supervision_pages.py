@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from server.ui import export
 from tests.conftest import set_clock
+from tests.support.kept import kept
 from tests.support.world import World
 from workflows.cases.models import CaseFile
 from workflows.engine.models import AuditEvent
@@ -66,17 +67,23 @@ def _registered(world: World, cadre: str = "zhang") -> CaseFile:
     return case
 
 
-@pytest.fixture
-def late(world: World, rt: Runtime) -> dict[str, Any]:
-    """Two investigations five days overdue on 2026-04-20: 合肥市's (张三) and 肥东县's (李四)."""
+def _two_late(world: World, rt: Runtime) -> dict[str, int]:
     hf, fd = _registered(world), _registered(world, cadre="li")
     set_clock(rt, "2026-04-20 09:00")
     return {
-        "hf": hf,
-        "fd": fd,
+        "hf": hf.id,
+        "fd": fd.id,
         "hf_task": world.task(hf, "investigate").id,
         "fd_task": world.task(fd, "investigate").id,
     }
+
+
+@pytest.fixture
+def late(world: World, rt: Runtime) -> dict[str, Any]:
+    """Two investigations five days overdue on 2026-04-20: 合肥市's (张三) and 肥东县's (李四).
+    Built once per backend, restored for later tests (tests/support/kept.py)."""
+    ids = kept(rt, "supervision: two late investigations", lambda: _two_late(world, rt))
+    return {**ids, "hf": world.case(ids["hf"]), "fd": world.case(ids["fd"])}
 
 
 def _urges(rt: Runtime, task_id: int) -> list[TaskUrge]:
