@@ -296,20 +296,7 @@ def load_demo(rt: Runtime) -> Any:
     return demo.load(rt.db, rt.clock, hasher=HASHER, echo=lambda _line: None)
 
 
-#: backend → the demo as loaded by the first test that asked for a copy, and what it reported.
-_DEMOS: dict[str, tuple[_Kept, Any]] = {}
-
-
 def demo_copy(rt: Runtime) -> Any:
     """What `load_demo` leaves and reports, loaded once per backend (a second or more, with
-    every process deployed) and copied into the later tests' empty databases."""
-    backend = rt.db.url if rt.db.dialect == "postgresql" else rt.db.dialect
-    kept = _DEMOS.get(backend) if snapshots.is_empty(rt.db) else None
-    if kept is not None:
-        snapshots.restore(rt.db, kept[0].snapshot)
-        with rt.db.transaction() as session:
-            settings.move_clock(session, rt.clock, to=kept[0].finished)
-        return kept[1]
-    loaded = load_demo(rt)
-    _DEMOS.setdefault(backend, (_Kept(snapshots.take(rt.db), {}, rt.clock.now()), loaded))
-    return loaded
+    every process deployed) and copied into the later tests' databases (`kept`)."""
+    return kept(rt, "demo", lambda: load_demo(rt))
