@@ -348,9 +348,8 @@ def preview_template(kind: str) -> Any:
         found = (
             templates.version(session, kind, number) if number else templates.current(session, kind)
         )
-    rendered = templates.render(found.content, context.sample(kinds.KINDS[kind]))
     try:
-        content = conversion.to_pdf(rendered)
+        content = templates.preview(found)
     except conversion.ConversionFailed as err:
         raise Conflict(t("预览失败：%(reason)s", reason=str(err))) from None
     return inline_pdf(content, f"{kinds.KINDS[kind].title}（示例）.pdf", found.sha256)

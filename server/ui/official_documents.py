@@ -219,9 +219,8 @@ def official_template_preview(kind: str) -> Any:
         found = (
             templates.version(session, kind, number) if number else templates.current(session, kind)
         )
-    rendered = templates.render(found.content, context.sample(kinds.KINDS[kind]))
     try:
-        content = conversion.to_pdf(rendered)
+        content = templates.preview(found)
     except conversion.ConversionFailed as err:
         raise Conflict(_("预览失败：%(error)s", error=str(err))) from None
     return transfer.inline_pdf(content, f"{kinds.KINDS[kind].title}.pdf", found.sha256)

@@ -6,6 +6,7 @@ only what was served on them; a template is refused naming its problem."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
@@ -643,3 +644,17 @@ def test_a_template_that_unpacks_to_too_much_is_refused(rt: Runtime) -> None:
             clock=rt.clock,
         )
     assert "解压后超过 50 MB" in refused.value.errors[0]["message"]
+
+
+def test_a_template_versions_preview_is_made_once() -> None:
+    """The sample case is fixed: a version's preview is kept (by kind and template hash) and
+    given again; another template is converted anew, never given the kept one."""
+    shipped = templates.shipped(kinds.ACCOUNTABILITY)
+    first = templates.preview(shipped)
+    assert first.startswith(b"%PDF")
+    assert templates.preview(shipped) is first  # kept, not converted again
+    other = templates.shipped(kinds.TOLERANCE)
+    changed = dataclasses.replace(shipped, content=other.content, sha256=other.sha256)
+    second = templates.preview(changed)
+    assert second.startswith(b"%PDF") and second is not first
+    assert templates.preview(shipped) is first

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +31,7 @@ from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.errors import Forbidden, NotFound, ValidationFailed
 from workflows.messages import t
-from workflows.official import context, kinds
+from workflows.official import context, conversion, kinds
 from workflows.official.models import OfficialTemplate
 
 SHIPPED = Path(__file__).parent / "templates"
@@ -137,6 +139,31 @@ def render(template: bytes, values: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+#: Previews already made, by kind and template hash, the most recent last. The sample case is
+#: fixed, so a version's preview never changes; LibreOffice takes seconds to make one, and a
+#: designer looks at the same version again and again.
+_PREVIEWS: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+PREVIEWS_KEPT = 16
+_PREVIEWS_LOCK = threading.Lock()
+
+
+def preview(found: Version) -> bytes:
+    """The PDF of `found` filled with the sample case; conversion.ConversionFailed when the
+    converter fails (a failure is not kept: the next preview tries again)."""
+    key = (found.kind, found.sha256)
+    with _PREVIEWS_LOCK:
+        made = _PREVIEWS.get(key)
+        if made is not None:
+            _PREVIEWS.move_to_end(key)
+            return made
+    made = conversion.to_pdf(render(found.content, context.sample(_kind(found.kind))))
+    with _PREVIEWS_LOCK:
+        _PREVIEWS[key] = made
+        while len(_PREVIEWS) > PREVIEWS_KEPT:
+            _PREVIEWS.popitem(last=False)
+    return made
 
 
 def _refuse(message: str) -> ValidationFailed:
