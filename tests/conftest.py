@@ -82,6 +82,16 @@ def pg_migrated(pg_url: str) -> snapshots.Snapshot:
         db.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_database(pg_url: str) -> Iterator[Database]:
+    """The run's PostgreSQL database with one engine for every test: its pool keeps the
+    connections open from test to test (a new engine per test opened a new server process
+    for each, about 10 ms)."""
+    db = Database(pg_url)
+    yield db
+    db.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database on the parametrized backend."""
@@ -89,11 +99,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         path = tmp_path / "cadreflow.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         db = Database(f"sqlite:///{path}")
+        yield db
+        db.dispose()
     else:
-        db = Database(request.getfixturevalue("pg_url"))
+        db = request.getfixturevalue("pg_database")
         snapshots.restore(db, request.getfixturevalue("pg_migrated"))
-    yield db
-    db.dispose()
+        yield db
 
 
 @pytest.fixture
