@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -112,6 +112,15 @@ def reading() -> Iterator[tuple[Session, Principal]]:
     with rt.reading() as session:
         caller = identify(session, write=False)
         yield session, caller.principal
+        also = g.pop("cadreflow_also_read", None)
+        if also is not None:  # what the page around the answer reads, in the same transaction
+            also(session, caller.principal)
+
+
+def also_read(read: Callable[[Session, Principal], None]) -> None:
+    """Have this request's read transaction (`reading()`) run `read` at its end: what the page
+    around the handler's answer shows (its header), without a transaction of its own."""
+    g.cadreflow_also_read = read
 
 
 def caller() -> Caller | None:

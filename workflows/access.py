@@ -7,8 +7,9 @@ same NotFound as missing ones (404, never 403), so no one learns another unit's 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, bindparam, false, or_, select
 from sqlalchemy.orm import Session
@@ -40,7 +41,12 @@ class Principal:
     org_unit: str
     cadre_id: int | None  # a cadre user's record; also set for officials who are cadres themselves
     units: frozenset[str]
-    label: str | None = None  # 姓名（单位·岗位）, when read with the session or token
+    person: people.Person | None = None  # named, when read with the session or token
+
+    @property
+    def label(self) -> str | None:
+        """姓名（单位·岗位）, when read with the session or token."""
+        return self.person.label if self.person is not None else None
 
 
 def principal_for(session: Session, *, username: str) -> Principal:
@@ -77,7 +83,7 @@ def principal_of(session: Session, user: Person) -> Principal:
         org_unit=user.org_unit_code,
         cadre_id=user.cadre_id,
         units=frozenset(units),
-        label=getattr(user, "label", None),
+        person=getattr(user, "person", None),
     )
 
 
@@ -94,16 +100,35 @@ def case_scope(principal: Principal) -> ColumnElement[bool]:
 
 def task_scope(principal: Principal) -> ColumnElement[bool]:
     """The tasks whose queue this principal may see, as a clause over HumanTask."""
+    kind, values = task_scope_values(principal)
+    clause = bound_task_scope(kind)
+    return clause.params(values) if values else clause
+
+
+def task_scope_values(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """`task_scope` in two parts, for statements built once and run with parameters: the kind
+    of clause (`bound_task_scope`'s argument) and the values of its parameters."""
     if principal.role == "cadre":
         if principal.cadre_id is None:
-            return false()
+            return "none", {}
+        return "cadre", {"scope_cadre": principal.cadre_id}
+    if principal.role == "designer":
+        return "none", {}
+    return "units", {"scope_units": sorted(principal.units)}
+
+
+@functools.cache
+def bound_task_scope(kind: str) -> ColumnElement[bool]:
+    """The clause of `task_scope` for a kind of principal, its values left as parameters
+    (`scope_cadre`, `scope_units`): made once, the same object every time."""
+    if kind == "cadre":
         own_instances = select(CaseFile.instance_id).where(
-            CaseFile.cadre_id == principal.cadre_id, CaseFile.instance_id.is_not(None)
+            CaseFile.cadre_id == bindparam("scope_cadre"), CaseFile.instance_id.is_not(None)
         )
         return (HumanTask.role == "cadre") & HumanTask.instance_id.in_(own_instances)
-    if principal.role == "designer":
-        return false()
-    return HumanTask.org_unit.in_(sorted(principal.units))
+    if kind == "units":
+        return HumanTask.org_unit.in_(bindparam("scope_units", expanding=True))
+    return false()
 
 
 def task_visible(

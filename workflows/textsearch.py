@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import false, or_
+from sqlalchemy import and_, bindparam, false, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 _ESCAPE = "\\"
@@ -14,12 +14,34 @@ _ESCAPE = "\\"
 
 def matching(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
     """A condition true where any of `columns` contains `text` (stripped); None for no text."""
+    wanted = pattern(text)
+    if wanted is None:
+        return None
+    if wanted == NOTHING:
+        return false()
+    return or_(*(column.ilike(wanted, escape=_ESCAPE) for column in columns))
+
+
+def pattern(text: str | None) -> str | None:
+    """The LIKE pattern of `matching` for `text` (None for no text; a NUL matches nothing,
+    and `matching_bound` is then given NOTHING)."""
     wanted = (text or "").strip()
     if not wanted:
         return None
     if "\x00" in wanted:
-        return false()
+        return NOTHING
     literal = (
         wanted.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
     )
-    return or_(*(column.ilike(f"%{literal}%", escape=_ESCAPE) for column in columns))
+    return f"%{literal}%"
+
+
+#: A pattern no stored text matches: what a NUL in the text searches for.
+NOTHING = ""
+
+
+def matching_bound(name: str, *columns: Any) -> ColumnElement[bool]:
+    """`matching` with the pattern as the parameter `name` (its value: `pattern(text)`), for
+    statements built once. The empty pattern matches nothing."""
+    wanted = bindparam(name)
+    return and_(wanted != "", or_(*(column.ilike(wanted, escape=_ESCAPE) for column in columns)))

@@ -11,10 +11,12 @@ from typing import Any
 
 from flask import g, request, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 from server import auth
 from server.ui import i18n
-from server.ui.common import bp, csrf_token, flashes, page_url
+from server.ui.common import bp, csrf_token, flashes, is_htmx, page_url
+from workflows.access import Principal
 from workflows.org import people
 from workflows.roles import ROLES
 from workflows.tasks import notifications
@@ -89,15 +91,18 @@ def home_for(role: str) -> str:
 
 
 def current_user() -> CurrentUser | None:
-    """The logged-in user of this request (once a handler identified them), read once."""
+    """The logged-in user of this request (once a handler identified them), read once: with
+    the session and in the handler's read transaction (`read_header`) when it had one."""
     caller = auth.caller()
     if caller is None:
         return None
     if "ui_user" not in g:
         p = caller.principal
-        with auth.runtime().db.reading() as session:
-            me = people.person(session, p.username)
-            unread = notifications.unread_count(session, username=p.username)
+        me, unread = p.person, g.pop("ui_unread", None)
+        if me is None or unread is None:
+            with auth.runtime().db.reading() as session:
+                me = me or people.person(session, p.username)
+                unread = notifications.unread_count(session, username=p.username)
         g.ui_user = CurrentUser(
             username=p.username,
             display_name=me.name if me else p.username,
@@ -109,6 +114,18 @@ def current_user() -> CurrentUser | None:
         )
     user_: CurrentUser = g.ui_user
     return user_
+
+
+@bp.before_request
+def _read_header_with_the_page() -> None:
+    if not is_htmx():  # a fragment has no header
+        auth.also_read(read_header)
+
+
+def read_header(session: Session, principal: Principal) -> None:
+    """What the header shows besides the session's user (the unread notices), read at the
+    end of a page's read transaction (auth.also_read)."""
+    g.ui_unread = notifications.unread_count(session, username=principal.username)
 
 
 def _helpers() -> dict[str, Any]:

@@ -187,7 +187,12 @@ class Account:
     org_unit_code: str
     cadre_id: int | None
     active: bool
-    label: str  # 姓名（单位·岗位）
+    person: people.Person  # named: 姓名, 单位, 岗位
+
+    @property
+    def label(self) -> str:
+        """姓名（单位·岗位）."""
+        return self.person.label
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,7 @@ def _account(row: Any) -> Account:
         row.org_unit_code,
         row.cadre_id,
         bool(row.active),
-        people.person_of(row, row.unit_name).label,
+        people.person_of(row, row.unit_name),
     )
 
 

@@ -6,16 +6,17 @@ Queries read the human-task projection joined to its case; nothing is deserializ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows import paging, textsearch
-from workflows.access import Principal, task_scope
+from workflows.access import Principal, bound_task_scope, task_scope_values
 from workflows.cases.models import Appeal, CaseFile
 from workflows.engine import functions
 from workflows.engine.clock import Clock
@@ -52,11 +53,24 @@ class Filters:
     sort: str = "due"  # open queues only: "-due" puts the latest due first
 
 
-def _filtered(
-    query: Select[Any], principal: Principal, filters: Filters, *, now: datetime
-) -> Select[Any]:
-    """`query` (over HumanTask, and CaseFile when the text filter names it) narrowed and
-    ordered as the queue asks."""
+@dataclass(frozen=True)
+class _Shape:
+    """What a queue's statement looks like — everything but its parameters' values: one
+    statement is built per shape and kept (SQLAlchemy then reuses its compiled form)."""
+
+    queue: str
+    sort: str
+    scope: str  # access.bound_task_scope's kind
+    process: bool
+    due_before: bool
+    overdue: bool | None
+    text: bool
+
+
+def _shape_and_values(
+    principal: Principal, filters: Filters, *, now: datetime
+) -> tuple[_Shape, dict[str, Any]]:
+    """The statement shape of a queue and the values of its parameters."""
     if filters.queue not in QUEUES:
         raise ValidationFailed(
             t("未知的队列"),
@@ -67,41 +81,57 @@ def _filtered(
                 }
             ],
         )
-    if filters.queue == "done":
-        query = query.where(
-            HumanTask.state == "completed", HumanTask.completed_by == principal.username
-        )
-        query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
-    else:
-        query = query.where(HumanTask.state == "open", task_scope(principal))
-        if filters.queue == "mine":
-            query = query.where(HumanTask.assignee == principal.username)
-        else:
-            query = query.where(
-                HumanTask.role == principal.role,
-                or_(
-                    HumanTask.assignee.is_(None),
-                    HumanTask.assignee == principal.username,
-                    HumanTask.owner == principal.username,
-                ),
-            )
-        query = query.order_by(*_open_order(HumanTask.due_at, HumanTask.id, filters.sort))
+    scope, values = task_scope_values(principal) if filters.queue != "done" else ("", {})
+    values = {**values, "me": principal.username, "my_role": principal.role, "now": now}
     if filters.process:
-        query = query.where(HumanTask.process_key == filters.process)
+        values["process"] = filters.process
     if filters.due_before is not None:
-        query = query.where(
-            HumanTask.due_at < datetime.combine(filters.due_before, time.min, tzinfo=now.tzinfo)
-        )
-    if filters.overdue is True:
-        query = query.where(HumanTask.due_at < now)
-    elif filters.overdue is False:
-        query = query.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
-    found = textsearch.matching(
-        filters.text, CaseFile.number, CaseFile.subject_name, HumanTask.name
+        values["due_before"] = datetime.combine(filters.due_before, time.min, tzinfo=now.tzinfo)
+    wanted = textsearch.pattern(filters.text)
+    if wanted is not None:
+        values["pattern"] = wanted
+    shape = _Shape(
+        queue=filters.queue,
+        sort=filters.sort,
+        scope=scope,
+        process=bool(filters.process),
+        due_before=filters.due_before is not None,
+        overdue=filters.overdue,
+        text=wanted is not None,
     )
-    if found is not None:
-        query = query.where(found)
-    return query
+    return shape, values
+
+
+def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
+    """The queue's conditions over HumanTask (and CaseFile for the text filter), with
+    parameters for every value."""
+    me = bindparam("me")
+    if shape.queue == "done":
+        found = [HumanTask.state == "completed", HumanTask.completed_by == me]
+    else:
+        found = [HumanTask.state == "open", bound_task_scope(shape.scope)]
+        if shape.queue == "mine":
+            found.append(HumanTask.assignee == me)
+        else:
+            found += [
+                HumanTask.role == bindparam("my_role"),
+                or_(HumanTask.assignee.is_(None), HumanTask.assignee == me, HumanTask.owner == me),
+            ]
+    if shape.process:
+        found.append(HumanTask.process_key == bindparam("process"))
+    if shape.due_before:
+        found.append(HumanTask.due_at < bindparam("due_before"))
+    if shape.overdue is True:
+        found.append(HumanTask.due_at < bindparam("now"))
+    elif shape.overdue is False:
+        found.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= bindparam("now")))
+    if shape.text:
+        found.append(
+            textsearch.matching_bound(
+                "pattern", CaseFile.number, CaseFile.subject_name, HumanTask.name
+            )
+        )
+    return found
 
 
 def _open_order(due_at: Any, task_id: Any, sort: str) -> tuple[Any, ...]:
@@ -127,23 +157,10 @@ def page(
 
     Without a text filter the page is cut from the task rows alone and only its rows meet
     their cases: joining first would look up the case of every row before a deep page."""
-    tasks = table_of(HumanTask)
-    narrowed: Select[Any] = select(*tasks.c)
-    if filters.text:  # the text filter reads the case: join before cutting
-        narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
-    cut = (
-        _filtered(narrowed, principal, filters, now=now)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .subquery("page")
-    )
-    ordered = (
-        (cut.c.completed_at.desc(), cut.c.id.desc())
-        if filters.queue == "done"
-        else _open_order(cut.c.due_at, cut.c.id, filters.sort)
-    )
-    query = with_case(select(cut), cut).order_by(*ordered)
-    rows: Sequence[Any] = session.execute(query).all()
+    shape, values = _shape_and_values(principal, filters, now=now)
+    rows: Sequence[Any] = session.execute(
+        _page_statement(shape), {**values, "limit": per_page, "offset": (page - 1) * per_page}
+    ).all()
     if total is None:
         total = paging.total_after(len(rows), page=page, per_page=per_page)
     if total is None:
@@ -153,6 +170,31 @@ def page(
             else (page - 1) * per_page + len(rows)
         )
     return paging.Page(rows, page, per_page, total)
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(shape: _Shape) -> Select[Any]:
+    tasks = table_of(HumanTask)
+    narrowed: Select[Any] = select(*tasks.c)
+    if shape.text:  # the text filter reads the case: join before cutting
+        narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
+    if shape.queue == "done":
+        order = (HumanTask.completed_at.desc(), HumanTask.id.desc())
+    else:
+        order = _open_order(HumanTask.due_at, HumanTask.id, shape.sort)
+    cut = (
+        narrowed.where(*_conditions(shape))
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery("page")
+    )
+    ordered = (
+        (cut.c.completed_at.desc(), cut.c.id.desc())
+        if shape.queue == "done"
+        else _open_order(cut.c.due_at, cut.c.id, shape.sort)
+    )
+    return with_case(select(cut), cut).order_by(*ordered)
 
 
 def with_case(query: Select[Any], tasks: Any) -> Select[Any]:
@@ -187,7 +229,8 @@ def with_case(query: Select[Any], tasks: Any) -> Select[Any]:
 
 def count(session: Session, principal: Principal, filters: Filters, *, now: datetime) -> int:
     """How many tasks one queue holds, counted on the task rows (the case only for the text filter)."""
-    return paging.count_of(session, _counted(principal, filters, now=now))
+    shape, values = _shape_and_values(principal, filters, now=now)
+    return int(session.execute(_count_statement(shape), values).scalar_one())
 
 
 def counts(
@@ -197,19 +240,33 @@ def counts(
     index (the assignee's for 我的待办, the role's and unit's for 本岗位待办)."""
     if not queues:
         return {}
-    lengths = [
-        _counted(principal, Filters(queue=queue), now=now)
-        .with_only_columns(func.count())
-        .scalar_subquery()
-        .label(queue)
-        for queue in queues
-    ]
-    row = session.execute(select(*lengths)).one()
+    shaped = [_shape_and_values(principal, Filters(queue=queue), now=now) for queue in queues]
+    values: dict[str, Any] = {}
+    for _shape, found in shaped:
+        values.update(found)
+    row = session.execute(
+        _counts_statement(tuple(queues), tuple(shape for shape, _ in shaped)), values
+    ).one()
     return {queue: int(row._mapping[queue]) for queue in queues}
 
 
-def _counted(principal: Principal, filters: Filters, *, now: datetime) -> Select[Any]:
+@functools.lru_cache(maxsize=256)
+def _count_statement(shape: _Shape) -> Select[Any]:
+    return select(func.count()).select_from(_counted(shape).subquery())
+
+
+@functools.lru_cache(maxsize=64)
+def _counts_statement(queues: tuple[str, ...], shapes: tuple[_Shape, ...]) -> Select[Any]:
+    return select(
+        *(
+            _counted(shape).with_only_columns(func.count()).scalar_subquery().label(queue)
+            for queue, shape in zip(queues, shapes, strict=True)
+        )
+    )
+
+
+def _counted(shape: _Shape) -> Select[Any]:
     narrowed: Select[Any] = select(HumanTask.id)
-    if filters.text:
+    if shape.text:
         narrowed = narrowed.outerjoin(CaseFile, CaseFile.instance_id == HumanTask.instance_id)
-    return _filtered(narrowed, principal, filters, now=now).order_by(None)
+    return narrowed.where(*_conditions(shape))
