@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, bindparam, false, or_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 _ESCAPE = "\\"
 
@@ -43,5 +43,5 @@ NOTHING = ""
 def matching_bound(name: str, *columns: Any) -> ColumnElement[bool]:
     """`matching` with the pattern as the parameter `name` (its value: `pattern(text)`), for
     statements built once. The empty pattern matches nothing."""
-    wanted = bindparam(name)
+    wanted: BindParameter[str] = bindparam(name)
     return and_(wanted != "", or_(*(column.ilike(wanted, escape=_ESCAPE) for column in columns)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from workflows import paging, textsearch
 from workflows.access import Principal, bound_task_scope, task_scope_values
@@ -105,7 +106,7 @@ def _shape_and_values(
 def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
     """The queue's conditions over HumanTask (and CaseFile for the text filter), with
     parameters for every value."""
-    me = bindparam("me")
+    me: BindParameter[str] = bindparam("me")
     if shape.queue == "done":
         found = [HumanTask.state == "completed", HumanTask.completed_by == me]
     else:
