@@ -5,7 +5,7 @@ already knows its total, and so does a later page that is not full."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -37,13 +37,20 @@ class Page(Generic[T]):
         return Page([shape(item) for item in self.items], self.page, self.per_page, self.total)
 
 
-def count_of(session: Session, query: Select[Any], *, key: Any = None) -> int:
+def count_of(
+    session: Session,
+    query: Select[Any],
+    *,
+    key: Any = None,
+    params: Mapping[str, Any] | None = None,
+) -> int:
     """How many rows `query` matches (its order left out; only `key` selected when given,
-    so the count does not read the columns it would show)."""
+    so the count does not read the columns it would show); `params`: its parameters' values."""
     inner = query.order_by(None).limit(None).offset(None)
     if key is not None:
         inner = inner.with_only_columns(key)
-    return int(session.execute(select(func.count()).select_from(inner.subquery())).scalar_one())
+    counted = select(func.count()).select_from(inner.subquery())
+    return int(session.execute(counted, params).scalar_one())
 
 
 def total_after(rows: int, *, page: int, per_page: int) -> int | None:
@@ -54,11 +61,19 @@ def total_after(rows: int, *, page: int, per_page: int) -> int | None:
 
 
 def paginate(
-    session: Session, query: Select[Any], *, page: int, per_page: int, key: Any = None
+    session: Session,
+    query: Select[Any],
+    *,
+    page: int,
+    per_page: int,
+    key: Any = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Page[Any]:
-    """Page `page` (from 1) of `query`'s rows, `per_page` at a time, with the total."""
-    rows = list(session.execute(query.limit(per_page).offset((page - 1) * per_page)).all())
+    """Page `page` (from 1) of `query`'s rows, `per_page` at a time, with the total;
+    `params`: the values of the query's parameters (a statement built once)."""
+    cut = query.limit(per_page).offset((page - 1) * per_page)
+    rows = list(session.execute(cut, params).all())
     total = total_after(len(rows), page=page, per_page=per_page)
     if total is None:
-        total = count_of(session, query, key=key)
+        total = count_of(session, query, key=key, params=params)
     return Page(rows, page, per_page, total)

@@ -67,16 +67,17 @@ def people(session: Session, usernames: Iterable[str | None]) -> dict[str, Perso
     wanted = sorted({name for name in usernames if name})
     if not wanted:
         return {}
-    rows = session.execute(
-        select(*_NAMING, OrgUnit.name.label("unit_name"))
-        .outerjoin(OrgUnit, OrgUnit.code == User.org_unit_code)
-        .where(User.username.in_(wanted))
-    ).all()
+    rows = session.execute(_PEOPLE, {"usernames": wanted}).all()
     return {row.username: person_of(row, row.unit_name) for row in rows}
 
 
 #: What naming a user reads of them (columns, not the mapped object: a label is read often).
 _NAMING = (User.username, User.display_name, User.org_unit_code, User.post, User.role, User.active)
+_PEOPLE = (
+    select(*_NAMING, OrgUnit.name.label("unit_name"))
+    .outerjoin(OrgUnit, OrgUnit.code == User.org_unit_code)
+    .where(User.username.in_(bindparam("usernames", expanding=True)))
+)
 
 
 class UserLike(Protocol):

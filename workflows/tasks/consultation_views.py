@@ -5,12 +5,13 @@ take computed by the rules of the writes (workflows/tasks/consultations.py, copi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from workflows import access, paging
@@ -117,22 +118,13 @@ def asked_of_me(
 ) -> paging.Page[ConsultationView]:
     """The requests asking the principal's opinion (征求意见), newest first: `open` those still
     to answer on a step still open, `answered` those answered, `all` every one."""
-    mine = select(ConsultationOpinion.consultation_id).where(
-        ConsultationOpinion.username == principal.username
-    )
-    if state == "open":
-        mine = mine.where(ConsultationOpinion.answered_at.is_(None))
-    elif state == "answered":
-        mine = mine.where(ConsultationOpinion.answered_at.is_not(None))
-    query = _consultations().where(Consultation.id.in_(mine))
-    if state == "open":
-        query = query.where(Consultation.state == CONSULTATION_OPEN, HumanTask.state == "open")
     found = paging.paginate(
         session,
-        query.order_by(Consultation.id.desc()),
+        _asked_of(state),
         page=page,
         per_page=per_page,
         key=Consultation.id,
+        params={"me": principal.username},
     )
     return paging.Page(
         _views(session, principal, found.items), found.page, found.per_page, found.total
@@ -236,6 +228,22 @@ def missing_refusal(session: Session, task_id: int) -> str | None:
     """Why the step may not be completed yet because of open requests (the names missing)."""
     refused = consultations.opinions_missing(session, task_id=task_id)
     return refused.message if refused is not None else None
+
+
+@functools.cache
+def _asked_of(state: str) -> Select[Any]:
+    """`asked_of_me`'s statement for a state, the principal's username the parameter `me`."""
+    mine = select(ConsultationOpinion.consultation_id).where(
+        ConsultationOpinion.username == bindparam("me")
+    )
+    if state == "open":
+        mine = mine.where(ConsultationOpinion.answered_at.is_(None))
+    elif state == "answered":
+        mine = mine.where(ConsultationOpinion.answered_at.is_not(None))
+    query = _consultations().where(Consultation.id.in_(mine))
+    if state == "open":
+        query = query.where(Consultation.state == CONSULTATION_OPEN, HumanTask.state == "open")
+    return query.order_by(Consultation.id.desc())
 
 
 # -- shaping -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy import (
     CompoundSelect,
     String,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -155,13 +156,14 @@ def recipients(session: Session, *, task_id: int) -> list[str]:
 
 def unread_count(session: Session, *, username: str) -> int:
     """How many of this user's notices are unread."""
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.username == username, Notification.read_at.is_(None))
-        ).scalar_one()
-    )
+    return int(session.execute(_UNREAD, {"username": username}).scalar_one())
+
+
+_UNREAD = (
+    select(func.count())
+    .select_from(Notification)
+    .where(Notification.username == bindparam("username"), Notification.read_at.is_(None))
+)
 
 
 def mark_read(session: Session, *, username: str, ids: Sequence[int] | None, clock: Clock) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from workflows import access, paging
@@ -453,12 +453,12 @@ def urge_views(session: Session, rows: Sequence[TaskUrge]) -> list[UrgeView]:
 
 def process_names(session: Session) -> dict[str, str]:
     """Each process key's name as its newest version calls it (the queues' process filter)."""
-    rows = session.execute(
-        select(ProcessVersion.process_key, ProcessVersion.name).order_by(
-            ProcessVersion.process_key, ProcessVersion.version
-        )
-    )
-    return {key: name for key, name in rows}
+    return {key: name for key, name in session.execute(_PROCESS_NAMES)}
+
+
+_PROCESS_NAMES = select(ProcessVersion.process_key, ProcessVersion.name).order_by(
+    ProcessVersion.process_key, ProcessVersion.version
+)
 
 
 # -- notices -------------------------------------------------------------------------------
@@ -624,12 +624,14 @@ def _views(
 def _reminders(session: Session, rows: Sequence[Any]) -> dict[tuple[int, str], datetime]:
     """The pending 临期提醒 of the rows' instances, by (instance, engine task): one query."""
     instances = sorted({row.instance_id for row in rows if row.state == "open"})
-    found = session.execute(
-        select(_ALARMS.c.instance_id, _ALARMS.c.spiff_task_id, _ALARMS.c.fire_at).where(
-            _ALARMS.c.kind == time_limits.REMIND, _ALARMS.c.instance_id.in_(instances)
-        )
-    )
+    found = session.execute(_REMINDERS, {"instances": instances})
     return {(iid, sid): at for iid, sid, at in found}
+
+
+_REMINDERS = select(_ALARMS.c.instance_id, _ALARMS.c.spiff_task_id, _ALARMS.c.fire_at).where(
+    _ALARMS.c.kind == time_limits.REMIND,
+    _ALARMS.c.instance_id.in_(bindparam("instances", expanding=True)),
+)
 
 
 def _actions(
