@@ -39,13 +39,14 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 	touch $@
 
-# Official documents (公文): LibreOffice converts the rendered DOCX to PDF; Noto CJK (宋/黑) and
+# Official documents (公文): LibreOffice converts the rendered DOCX to PDF, kept running per
+# process and driven over UNO (python3-uno, for Debian's /usr/bin/python3); Noto CJK (宋/黑) and
 # AR PL UKai (楷, the 仿宋 substitute) are the fonts embedded; poppler's pdffonts checks them.
 .stamp-office:
 	command -v soffice >/dev/null && command -v pdffonts >/dev/null && fc-list | grep -q ukai && \
-		fc-list | grep -q 'Noto Serif CJK' || \
+		fc-list | grep -q 'Noto Serif CJK' && /usr/bin/python3 -c 'import uno' 2>/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-			libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-ukai poppler-utils)
+			libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-ukai poppler-utils python3-uno)
 	touch $@
 
 setup: $(BIN)/.installed node_modules/.installed $(PANEL) $(LINT) $(MO_FILES)
