@@ -100,8 +100,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._write = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL reads in autocommit: at READ COMMITTED every statement takes its own
+        # snapshot inside a transaction too, so BEGIN and ROLLBACK would be two round trips
+        # that change nothing a reader sees.
+        reads: dict[str, Any] = {} if is_sqlite(self.engine) else {"isolation_level": "AUTOCOMMIT"}
         self._read = sessionmaker(
-            self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
+            self.engine.execution_options(**{_READONLY: True}, **reads), expire_on_commit=False
         )
 
     @property
