@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import set_clock
+from tests.support import start_line
 from tests.support.world import World, make_world
 from workflows.engine import audit
 from workflows.engine.models import AuditEvent, HumanTask, TaskAlarm
@@ -92,7 +93,7 @@ def _run_workers(rt: Runtime, tmp_path: Path, mode: str) -> list[dict[str, Any]]
         )
         for _ in range(WORKERS)
     ]
-    start_file.touch()
+    start_line.release(start_file, len(procs))
     outputs = [proc.communicate(timeout=300) for proc in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, f"worker failed: {out}\n{err[-3000:]}"

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FORMS, set_clock
-from tests.support import deploy, start, task_named
+from tests.support import deploy, start, start_line, task_named
 from workflows.engine import audit
 from workflows.engine.models import AuditEvent, HumanTask
 from workflows.runtime import Runtime
@@ -48,7 +48,7 @@ def _run_workers(
         )
         for share in shares
     ]
-    start_file.touch()
+    start_line.release(start_file, len(procs))
     outputs = [proc.communicate(timeout=300) for proc in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, f"worker failed: {out}\n{err[-3000:]}"

@@ -9,12 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from tests.support import start_line
 from tests.support.world import World, make_world
 from workflows import access
 from workflows.definitions import form_drafts
@@ -60,8 +60,7 @@ def _race(rt: Runtime, tmp_path: Path, mode: str) -> tuple[dict[str, dict[str, s
         )
         for label, user in RACERS.items()
     }  # fmt: skip
-    time.sleep(1.5)  # all connected and waiting at the start line
-    start.touch()
+    start_line.release(start, len(procs))
     said = {}
     for label, proc in procs.items():
         out, err = proc.communicate(timeout=120)

@@ -8,12 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.support import start_line
 from tests.support.world import FORMS, World, make_world
 from workflows.engine import audit
 from workflows.engine.models import AuditEvent, HumanTask
@@ -127,8 +127,7 @@ def _race_in_workers(rt: Runtime, world: World, tmp_path: Path, mode: str) -> li
             )
             for name, args in racers.items()
         }  # fmt: skip
-        time.sleep(1.0)  # both connected and waiting at the start line
-        start.touch()
+        start_line.release(start, len(procs))
         won = {}
         for name, proc in procs.items():
             out, err = proc.communicate(timeout=120)

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import advance_clock
-from tests.support import HASHER
+from tests.support import HASHER, start_line
 from tests.support.smtp import SmtpServer, smtp_server
 from tests.support.world import World, make_world
 from workflows.org import admin
@@ -179,7 +179,7 @@ def _run_workers(rt: Runtime, smtp: SmtpServer, tmp_path: Path, mode: str) -> li
         )
         for _ in range(WORKERS)
     ]
-    start_file.touch()
+    start_line.release(start_file, len(procs))
     outputs = [proc.communicate(timeout=300) for proc in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, f"worker failed: {out}\n{err[-3000:]}"

@@ -9,12 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from tests.support import start_line
 from tests.support.world import FORMS, World, make_world
 from workflows.official import kinds
 from workflows.official.models import OfficialDocument
@@ -53,8 +53,7 @@ def _race(rt: Runtime, world: World, tmp_path: Path, mode: str) -> list[dict[str
         )
         for task_id in tasks
     ]  # fmt: skip
-    time.sleep(1.5)  # every worker connected and waiting at the start line
-    start.touch()
+    start_line.release(start, len(procs))
     reports = []
     for proc in procs:
         out, err = proc.communicate(timeout=180)

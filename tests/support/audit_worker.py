@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, select
 
+from tests.support import start_line
 from workflows.config import Settings
 from workflows.engine import audit, instances, settings
 from workflows.engine.models import AuditHead, table_of
@@ -60,12 +60,9 @@ def main(argv: list[str]) -> int:
     )
     with rt.db.reading() as session:  # connect and warm up before the start line
         settings.sync_clock(session, rt.clock)
-    deadline = time.monotonic() + 60
-    while not Path(start_file).exists():
-        if time.monotonic() > deadline:
-            print(json.dumps({"error": "no start signal"}))
-            return 2
-        time.sleep(0.005)
+    if not start_line.wait(start_file):
+        print(json.dumps({"error": "no start signal"}))
+        return 2
     done = refused = 0
     for task_id in map(int, task_ids):
         try:

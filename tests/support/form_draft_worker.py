@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import select, update
 
+from tests.support import start_line
 from workflows import access
 from workflows.config import Settings
 from workflows.definitions import form_drafts
@@ -28,8 +28,8 @@ from workflows.errors import DomainError
 from workflows.runtime import Runtime
 
 BASE = 1
-PAUSE = 2.0  # seconds between reading the draft and writing it, in `unchecked`: long
-# enough that every racer has read before the first writes, even on a loaded machine
+PAUSE = 0.5  # seconds between reading the draft and writing it, in `unchecked`: long
+# enough that every racer has read before the first writes (they start together: start_line)
 
 
 def _schema(label: str) -> dict[str, object]:
@@ -72,12 +72,9 @@ def main(argv: list[str]) -> int:
     rt = Runtime(Settings(database_url=url, clock_adjustable=True, timezone="Asia/Shanghai"))
     with rt.db.reading() as session:  # connect and warm up before the start line
         settings.sync_clock(session, rt.clock)
-    deadline = time.monotonic() + 60
-    while not Path(start_file).exists():
-        if time.monotonic() > deadline:
-            print(json.dumps({"won": False, "error": "no start signal"}))
-            return 2
-        time.sleep(0.005)
+    if not start_line.wait(start_file):
+        print(json.dumps({"won": False, "error": "no start signal"}))
+        return 2
     try:
         (_save_unchecked if mode == "unchecked" else _save)(rt, stem, user, label)
         print(json.dumps({"won": True}))

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 
+from tests.support import start_line
 from workflows import access
 from workflows.config import Settings
 from workflows.engine import instances, settings
@@ -82,12 +83,9 @@ def main(argv: list[str]) -> int:
     )
     with rt.db.reading() as session:  # connect and warm up before the start line
         settings.sync_clock(session, rt.clock)
-    deadline = time.monotonic() + 60
-    while not Path(start_file).exists():
-        if time.monotonic() > deadline:
-            print(json.dumps({"won": False, "error": "no start signal"}))
-            return 2
-        time.sleep(0.005)
+    if not start_line.wait(start_file):
+        print(json.dumps({"won": False, "error": "no start signal"}))
+        return 2
     try:
         with rt.transaction() as session:
             if action == "return":

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
+from tests.support import start_line
 from workflows.config import Settings
 from workflows.engine import settings
 from workflows.runtime import Runtime
@@ -39,12 +38,9 @@ def main(argv: list[str]) -> int:
     )
     with rt.db.reading() as session:  # connect and warm up before the start line
         settings.sync_clock(session, rt.clock)
-    deadline = time.monotonic() + 60
-    while not Path(start_file).exists():
-        if time.monotonic() > deadline:
-            print(json.dumps({"error": "no start signal"}))
-            return 2
-        time.sleep(0.005)
+    if not start_line.wait(start_file):
+        print(json.dumps({"error": "no start signal"}))
+        return 2
     sent = 0
     while True:
         done = mail.deliver(rt.db, clock=rt.clock)

@@ -101,9 +101,18 @@ def to_pdf(docx: bytes, *, timeout: float = TIMEOUT) -> bytes:
             raise _timed_out(timeout)
         if not reply.get("ok") or not target.exists():
             _discard(helper, quit_first=True)  # a fresh LibreOffice for the next document
-            detail = str(reply.get("error") or "LibreOffice wrote no PDF")
-            raise ConversionFailed(t("转换 PDF 失败：%(detail)s", detail=detail))
+            raise ConversionFailed(_refusal(reply))
         return target.read_bytes()
+
+
+def _refusal(reply: dict[str, Any]) -> str:
+    """What the helper's failed reply means, in the user's words."""
+    detail = str(reply.get("detail") or "")
+    if reply.get("error") == "open":
+        return t("转换 PDF 失败：LibreOffice 无法打开该 DOCX %(detail)s", detail=detail)
+    if reply.get("error") == "store":
+        return t("转换 PDF 失败：LibreOffice 无法写出 PDF %(detail)s", detail=detail)
+    return t("转换 PDF 失败：LibreOffice 未生成 PDF")
 
 
 # --- the kept LibreOffice ---------------------------------------------------------------

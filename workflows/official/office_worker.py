@@ -6,7 +6,8 @@ listening on the named pipe, connects to it (retrying until it accepts), writes 
 `{"ok": true, "ready": true}` and then serves requests on stdin, one JSON line each way:
 
     {"source": "/abs/path.docx", "target": "/abs/path.pdf"}  →  {"ok": true}
-                                                              or {"ok": false, "error": "…"}
+                                                  or {"ok": false, "error": "open" | "store",
+                                                      "detail": LibreOffice's own words}
     {"quit": true}  (or the end of stdin)                     →  soffice terminated, exit 0
 
 One conversion at a time: each document is loaded hidden with the Word 2007–365 filter (a
@@ -78,7 +79,8 @@ def _connect(office: subprocess.Popen[bytes], pipe: str) -> Any:
             remote = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
         except NoConnectException:
             if office.poll() is not None:
-                raise SystemExit(f"soffice exited ({office.returncode}) before accepting") from None
+                print(f"soffice exit status {office.returncode}", file=sys.stderr)
+                raise SystemExit(3) from None
             time.sleep(0.05)
             continue
         return remote.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", remote)
@@ -98,15 +100,15 @@ def _convert(desktop: Any, source: str, target: str) -> dict[str, Any]:
             ),
         )
     except UnoError as err:  # IOException, IllegalArgumentException…
-        return {"ok": False, "error": f"LibreOffice could not open the DOCX: {_said(err)}"}
+        return {"ok": False, "error": "open", "detail": _said(err)}
     if document is None:
-        return {"ok": False, "error": "LibreOffice could not open the DOCX"}
+        return {"ok": False, "error": "open", "detail": ""}
     try:
         document.storeToURL(
             uno.systemPathToFileUrl(target), _properties(FilterName="writer_pdf_Export")
         )
     except UnoError as err:
-        return {"ok": False, "error": f"LibreOffice could not write the PDF: {_said(err)}"}
+        return {"ok": False, "error": "store", "detail": _said(err)}
     finally:
         try:
             document.close(True)
