@@ -8,6 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint as _Blueprint
 from marshmallow import Schema, fields, validate
 
+from server.api.dumping import FastSchema
 from server.errors import PROBLEM_JSON
 from workflows.paging import MAX_PER_PAGE
 
@@ -54,7 +55,7 @@ class PageArgs(Schema):
     )
 
 
-class PageSchema(Schema):
+class PageSchema(FastSchema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)

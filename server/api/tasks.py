@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from server import auth
 from server.api.common import Blueprint, PageArgs, PageSchema, person_name
 from server.api.consultation_schemas import ConsultationSchema, CopySchema
+from server.api.dumping import FastSchema
 from workflows.tasks import colleagues, completion, copies, queues, views
 
 blp = Blueprint(
@@ -34,7 +35,7 @@ class TaskListArgs(PageArgs):
     )
 
 
-class TaskSchema(Schema):
+class TaskSchema(FastSchema):
     id = fields.Integer(required=True)
     name = fields.String(required=True, metadata={"description": "任务名称（中文）"})
     element = fields.String(
@@ -201,7 +202,7 @@ class CompleteArgs(Schema):
     )
 
 
-class CompletedSchema(Schema):
+class CompletedSchema(FastSchema):
     id = fields.Integer(required=True)
     completed_at = fields.DateTime(required=True)
     completed_by = fields.String(required=True)
