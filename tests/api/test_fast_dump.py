@@ -19,7 +19,11 @@ from workflows import access
 from workflows.tasks import queues, views
 from workflows.tasks.completion import complete
 
-REGISTER = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
+REGISTER = {
+    "source": "audit",
+    "facts": "审计发现违规拨付专项资金",
+    "evidence": "审计报告〔2026〕3号",
+}
 
 
 def _marshmallow(schema: Schema, obj: Any, **kwargs: Any) -> Any:
@@ -62,7 +66,7 @@ class Thing:
     flag: Any = True
     at: Any = datetime(2026, 12, 3, 8, 30, tzinfo=UTC)
     on: Any = date(2026, 12, 3)
-    uid: Any = uuid.UUID(int=5)
+    uid: Any = field(default_factory=lambda: uuid.UUID(int=5))
     raw: Any = field(default_factory=lambda: {"a": [1, 2]})
     mapping: Any = field(default_factory=lambda: {"k": "v"})
     source_name: Any = "张三"
