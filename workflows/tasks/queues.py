@@ -93,7 +93,7 @@ def _shape_and_values(
         values["pattern"] = wanted
     shape = _Shape(
         queue=filters.queue,
-        sort=filters.sort,
+        sort="-due" if filters.sort == "-due" else "due",  # any other value sorts as "due"
         scope=scope,
         process=bool(filters.process),
         due_before=filters.due_before is not None,
