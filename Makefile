@@ -33,10 +33,12 @@ $(PANEL) $(LINT): server/ui/static/build/%.js: node_modules/.installed $(wildcar
 $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(BIN)/.installed
 	$(BIN)/pybabel -q compile -l $* -i $< -o $@
 
-# Browser tests drive Debian's chromium (no browser download); CJK fonts for readable screenshots.
+# Browser tests drive Debian's chromium, in its headless-shell form (no browser download); CJK
+# fonts for readable screenshots.
 .stamp-browser:
-	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
-		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
+	command -v chromium >/dev/null && test -x /usr/lib/chromium/chromium-headless-shell && \
+		fc-list :lang=zh | grep -q . || (apt-get update -qq && \
+		apt-get install -y -qq chromium chromium-headless-shell fonts-wqy-microhei)
 	touch $@
 
 # Official documents (公文): LibreOffice converts the rendered DOCX to PDF, kept running per

@@ -22,7 +22,14 @@ from tests.support.world import ROOT, World, make_world
 from tests.ui import catalogs
 from workflows.runtime import Runtime
 
-CHROMIUM = os.environ.get("CADREFLOW_CHROMIUM", "/usr/bin/chromium")
+#: Debian's chromium in its headless-shell form (package chromium-headless-shell, what
+#: Playwright itself runs for headless tests): the same engine without the full browser around
+#: it, 40 % less time for the browser tests than `chromium --headless`; the full browser where
+#: the shell is not installed.
+HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
+CHROMIUM = os.environ.get("CADREFLOW_CHROMIUM") or (
+    str(HEADLESS_SHELL) if HEADLESS_SHELL.exists() else "/usr/bin/chromium"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
