@@ -101,8 +101,7 @@ def case_scope(principal: Principal) -> ColumnElement[bool]:
 def task_scope(principal: Principal) -> ColumnElement[bool]:
     """The tasks whose queue this principal may see, as a clause over HumanTask."""
     kind, values = task_scope_values(principal)
-    clause = bound_task_scope(kind)
-    return clause.params(values) if values else clause
+    return _scope_clause(kind, values)
 
 
 def task_scope_values(principal: Principal) -> tuple[str, dict[str, Any]]:
@@ -121,13 +120,23 @@ def task_scope_values(principal: Principal) -> tuple[str, dict[str, Any]]:
 def bound_task_scope(kind: str) -> ColumnElement[bool]:
     """The clause of `task_scope` for a kind of principal, its values left as parameters
     (`scope_cadre`, `scope_units`): made once, the same object every time."""
+    return _scope_clause(kind, None)
+
+
+def _scope_clause(kind: str, values: dict[str, Any] | None) -> ColumnElement[bool]:
+    """The one rule behind `task_scope` (`values` bound in) and `bound_task_scope` (None: left
+    as parameters)."""
+
+    def param(name: str, **kw: Any) -> Any:
+        return bindparam(name, **kw) if values is None else bindparam(name, values[name], **kw)
+
     if kind == "cadre":
         own_instances = select(CaseFile.instance_id).where(
-            CaseFile.cadre_id == bindparam("scope_cadre"), CaseFile.instance_id.is_not(None)
+            CaseFile.cadre_id == param("scope_cadre"), CaseFile.instance_id.is_not(None)
         )
         return (HumanTask.role == "cadre") & HumanTask.instance_id.in_(own_instances)
     if kind == "units":
-        return HumanTask.org_unit.in_(bindparam("scope_units", expanding=True))
+        return HumanTask.org_unit.in_(param("scope_units", expanding=True))
     return false()
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -87,6 +89,24 @@ def test_a_helper_killed_from_outside_is_started_again(docx: bytes) -> None:
     started = conversion.worker_pid()
     assert started is not None and started != killed
     assert _gone(killed, within=5), _alive_in_group(killed)  # soffice killed with its group
+
+
+def test_a_helper_that_died_holding_an_unsent_request_is_put_away(tmp_path: Path) -> None:
+    """A helper dies between the check that it lives and the next request: the request stays
+    in the pipe's buffer, unsent; putting the helper away must not fail on it (it did: the
+    conversion that should have started a new helper failed with a broken pipe instead)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "pass"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    process.wait()  # gone: nothing reads its stdin any more
+    dead = conversion._Helper(process=process, owner=os.getpid(), home=tmp_path / "home")
+    with pytest.raises(conversion._HelperDied):
+        dead.send({"source": "a.docx", "target": "a.pdf"})
+    conversion._discard(dead, quit_first=False)
+    assert process.stdin is not None and process.stdin.closed
 
 
 def test_the_timeout_kills_the_helpers_group(docx: bytes) -> None:

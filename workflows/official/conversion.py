@@ -252,7 +252,10 @@ def _discard(helper: _Helper, *, quit_first: bool) -> None:
     process.wait()
     for stream in (process.stdin, process.stdout):
         if stream is not None:
-            stream.close()
+            try:
+                stream.close()
+            except BrokenPipeError:  # a request it never read, still buffered: closed anyway
+                pass
     shutil.rmtree(helper.home, ignore_errors=True)
 
 

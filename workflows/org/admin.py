@@ -275,7 +275,7 @@ def operator(session: Session, *, username: str = "cli") -> Principal:
     """Who the command line reads as when it names no user: it runs on the server with the
     database's own rights, so it sees as an administrator of every unit (and may do nothing
     that needs a clerk)."""
-    found = dict(session.execute(select(OrgUnit.code, OrgUnit.parent_code)).tuples().all())
+    found = dict(session.execute(select(OrgUnit.code, OrgUnit.parent_code)).all())
     roots = sorted(code for code, parent in found.items() if parent is None)
     return Principal(
         username=username,
