@@ -11,12 +11,6 @@ from workflows.tasks import consultation_views
 from workflows.tasks.models import CONSULTATION_STATES
 
 
-class PersonSchema(Schema):
-    username = fields.String(required=True)
-    name = fields.String(required=True, metadata={"description": "姓名"})
-    label = fields.String(required=True, metadata={"description": "姓名（单位·岗位）"})
-
-
 class OpinionSchema(Schema):
     username = fields.String(required=True)
     name = fields.String(required=True, metadata={"description": "姓名（单位·岗位）"})

@@ -10,13 +10,12 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from server import auth
-from server.api.common import Blueprint, PageArgs
+from server.api.common import Blueprint, PageArgs, PersonSchema
 from server.api.consultation_schemas import (
     ConsultationPageSchema,
     ConsultationSchema,
     CopyPageSchema,
     CopySchema,
-    PersonSchema,
 )
 from server.api.tasks import blp as tasks_blp
 from workflows.tasks import colleagues, consultation_views, consultations, copies

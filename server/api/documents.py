@@ -104,7 +104,7 @@ class DocumentListSchema(Schema):
     accepted = fields.List(fields.String(), required=True, metadata={"description": "接受的扩展名"})
 
 
-class WithdrawArgs(Schema):
+class DocumentWithdrawArgs(Schema):
     reason = fields.String(
         required=True,
         validate=text(1, documents.REASON_MAX, blank=False),
@@ -227,7 +227,7 @@ def get_document_content(document_id: int) -> Any:
 
 
 @blp.route("/documents/<int:document_id>/withdraw", methods=["POST"])
-@blp.arguments(WithdrawArgs)
+@blp.arguments(DocumentWithdrawArgs)
 @blp.response(200, DocumentSchema)
 def withdraw_document(args: dict[str, Any], document_id: int) -> Any:
     """Withdraw (撤回) a document, with a reason: by the case's managing-unit discipline or

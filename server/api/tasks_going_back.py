@@ -35,7 +35,7 @@ class ReturnArgs(Schema):
     reason = _REASON
 
 
-class WithdrawArgs(Schema):
+class TaskWithdrawArgs(Schema):
     reason = _REASON
 
 
@@ -135,7 +135,7 @@ def return_task(args: dict[str, Any], task_id: int) -> Any:
 
 
 @blp.route("/tasks/<int:task_id>/withdraw", methods=["POST"])
-@blp.arguments(WithdrawArgs)
+@blp.arguments(TaskWithdrawArgs)
 @blp.response(200, WentBackSchema)
 def withdraw_task(args: dict[str, Any], task_id: int) -> Any:
     """撤回: take back a step I completed (`task_id` is the completed task), as long as nobody
