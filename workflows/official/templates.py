@@ -23,13 +23,14 @@ from docxtpl import DocxTemplate
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflows.access import Principal
 from workflows.documents import formats
 from workflows.engine import audit
 from workflows.engine.clock import Clock
-from workflows.errors import Forbidden, NotFound, ValidationFailed
+from workflows.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from workflows.messages import t
 from workflows.official import context, conversion, kinds
 from workflows.official.models import OfficialTemplate
@@ -238,7 +239,8 @@ def upload(
     clock: Clock,
 ) -> Version:
     """A new version of a kind's template, by an administrator or designer (Forbidden), once it
-    passes `check`; audited; flushes."""
+    passes `check`; audited; flushes. Conflict when another upload of the kind took the next
+    number first (two at the same instant: the database's unique (kind, version) decides)."""
     kind = _kind(key)
     check_manager(principal)
     check(key, filename, content)
@@ -260,8 +262,18 @@ def upload(
         uploaded_by=principal.username,
         uploaded_at=clock.now(),
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # another upload of this kind may take the number first
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            t(
+                "%(title)s模板刚由他人上传了第 %(version)s 版：请刷新后查看，需要时再上传",
+                title=kind.title,
+                version=row.version,
+            )
+        ) from None
     audit.record(
         session,
         at=row.uploaded_at,
