@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from tests.support import HASHER
+from tests.support import HASHER, deploy, start, task_named
 from tests.support.world import World, make_world
 from workflows import access
 from workflows.access import Principal
 from workflows.cases import views as case_views
 from workflows.cases.models import CaseFile
 from workflows.engine import audit, instances
+from workflows.engine.models import AuditEvent
 from workflows.errors import (
     Conflict,
     Forbidden,
@@ -29,7 +30,7 @@ from workflows.org.models import User
 from workflows.runtime import Runtime
 from workflows.tasks import completion, consultation_views, consultations, copies
 from workflows.tasks import service as work
-from workflows.tasks.models import Notification
+from workflows.tasks.models import Consultation, Notification
 
 FACTS = {"source": "audit", "facts": "审计发现违规拨付专项资金", "evidence": "审计报告〔2026〕3号"}
 SECOND = "第二审查员（合肥市·纪检监察机关）"
@@ -190,6 +191,30 @@ def test_a_withdrawn_request_lets_the_step_complete_and_can_no_longer_be_answere
     with world.rt.db.reading() as session:
         labels = [e.label for e in case_views.timeline(session, world.case(case.id))]
     assert "撤回征求意见：立案" in labels
+
+
+def test_a_step_the_process_takes_away_withdraws_its_open_request(world: World) -> None:
+    """A terminate end reached on one branch cancels the other branch's step: the request for
+    opinions on it is withdrawn and the colleague told, as a 退回 does."""
+    deploy(world.rt, "terminating_branch.bpmn")
+    iid = start(world.rt, "terminating_branch", org_unit="ah-hf")
+    review, close = task_named(world.rt, "review", iid), task_named(world.rt, "close", iid)
+    _claim(world, "discipline.hf", review.id)
+    asked = _ask(world, "discipline.hf", review.id, ["discipline2.hf"])
+    _complete(world, "discipline.hf", close.id)  # the other branch ends the process
+    with world.rt.db.reading() as session:
+        row = session.get(Consultation, asked)
+        assert row is not None and row.state == "withdrawn"
+        assert row.withdrawn_by == "discipline.hf" and row.closed_at is not None
+        (event,) = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "consultation.withdraw")
+        ).scalars()
+        assert event.actor == "discipline.hf"
+    (notice,) = _notices(world, "discipline2.hf", "consult_withdrawn")
+    assert notice.title.startswith("征求意见已撤回：复核")
+    assert notice.body == "「复核」已取消（流程已走向别处），无需再回复。"
+    with pytest.raises(Conflict, match="撤回"):
+        _answer(world, "discipline2.hf", asked, "同意")
 
 
 def test_only_whoever_may_complete_the_step_asks_or_copies(world: World) -> None:

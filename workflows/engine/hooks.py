@@ -44,6 +44,23 @@ class ActionContext:
 
 
 Action = Callable[[ActionContext], None]
+
+
+@dataclass(frozen=True)
+class CancelledSteps:
+    """Open user tasks a step took away (a 退回, a terminate end, a gateway or a migration that
+    went elsewhere), told to `after_cancelling` listeners before the step is written: their
+    `human_task` rows are still open, found by instance and engine task id."""
+
+    session: Session
+    clock: Clock
+    actor: str
+    instance_id: int
+    spiff_task_ids: tuple[str, ...]
+    why: str | None  # the step's own words for it (e.g. 退回), None: the process went elsewhere
+
+
+CancelListener = Callable[[CancelledSteps], None]
 #: A periodic job the scheduler runs beside the timer sweep: (database, clock) → rows changed.
 Job = Callable[..., int]
 
@@ -94,6 +111,12 @@ def after_any_completion(fn: Action) -> Action:
     return fn
 
 
+def after_cancelling(fn: CancelListener) -> CancelListener:
+    """Marks a listener called when a step cancels open user tasks."""
+    setattr(fn, _TAG, ("cancelled", fn.__qualname__))
+    return fn
+
+
 @dataclass
 class Registry:
     """What the domain plugs into the engine. The engine reads `REGISTRY`; the domain fills
@@ -102,6 +125,7 @@ class Registry:
     on_complete: dict[str, Action] = field(default_factory=dict)
     automatic: dict[str, Action] = field(default_factory=dict)
     after_completion: list[Action] = field(default_factory=list)
+    after_cancelling: list[CancelListener] = field(default_factory=list)
     #: Process data keys no form may set (a case's identity).
     protected_keys: set[str] = field(default_factory=set)
     #: `audit.verify` reports a record without its row.
@@ -113,8 +137,9 @@ class Registry:
     filled_by: set[str] = field(default_factory=set)
 
     def add_module(self, module: Any) -> None:
-        """Adds every function of `module` marked by `on_complete`, `automatic` or
-        `after_any_completion` (once per module, however often it is called)."""
+        """Adds every function of `module` marked by `on_complete`, `automatic`,
+        `after_any_completion` or `after_cancelling` (once per module, however often it is
+        called)."""
         if module.__name__ in self.filled_by:
             return
         self.filled_by.add(module.__name__)
@@ -127,6 +152,9 @@ class Registry:
                 self.on_complete[name] = value
             elif kind == "automatic":
                 self.automatic[name] = value
+            elif kind == "cancelled":
+                if value not in self.after_cancelling:
+                    self.after_cancelling.append(value)
             elif value not in self.after_completion:
                 self.after_completion.append(value)
 

@@ -154,6 +154,9 @@ class Step:
     object_type: str = "instance"
     object_id: str | int | None = None
     completes: str | None = None  # the spiff task id this step completes, if any
+    #: Why the open tasks this step takes away are gone, in the users' words (e.g. 退回);
+    #: None: the process went elsewhere.
+    cancels_because: str | None = None
 
 
 def advance(
@@ -199,6 +202,7 @@ def advance(
             )
         )
     after = run.snapshot()
+    _tell_cancelled(session, instance, step, before, after, clock)
     now = clock.now()
     batch = batch or projections.Batch()
     dues = _dues_of_new_steps(session, instance, before, after, calendar, clock)
@@ -258,6 +262,30 @@ def advance(
         instance.process_version_id = moves_to.id
         instance.content_hash = moves_to.content_hash
     return run
+
+
+def _tell_cancelled(
+    session: Session,
+    instance: Locked,
+    step: Step,
+    before: engine.Snapshot,
+    after: engine.Snapshot,
+    clock: Clock,
+) -> None:
+    """The domain hears of the open tasks this step took away, before they are written."""
+    gone = tuple(sid for sid in before.ready if sid not in after.ready and sid != step.completes)
+    if not gone:
+        return
+    cancelled = hooks.CancelledSteps(
+        session=session,
+        clock=clock,
+        actor=step.actor,
+        instance_id=instance.id,
+        spiff_task_ids=gone,
+        why=step.cancels_because,
+    )
+    for listener in hooks.REGISTRY.after_cancelling:
+        listener(cancelled)
 
 
 def _dues_of_new_steps(

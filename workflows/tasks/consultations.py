@@ -191,33 +191,32 @@ def withdraw(
     return row
 
 
-def close_on_cancelled_steps(
-    session: Session, *, task_ids: list[int], actor: str, why: str, clock: Clock
-) -> int:
-    """The open requests on steps that were cancelled (a 退回 undid them) are withdrawn, and
-    the colleagues still to answer are told why; returns how many were closed."""
-    if not task_ids:
-        return 0
-    rows = list(
-        session.execute(
-            select(Consultation).where(
-                Consultation.task_id.in_(task_ids), Consultation.state == CONSULTATION_OPEN
-            )
-        ).scalars()
-    )
-    for row in rows:
-        task = session.get(HumanTask, row.task_id)
-        name = task.name if task is not None else ""
-        _close(
-            session,
-            row,
-            actor=actor,
-            step_name=name,
-            told=f"「{name}」已被{why}，无需再回复。",
-            clock=clock,
+@hooks.after_cancelling
+def _withdraw_on_cancelled_steps(cancelled: hooks.CancelledSteps) -> None:
+    """The open requests on steps a step took away (a 退回 or 撤回 undid them, the process
+    ended or went elsewhere) are withdrawn, and the colleagues still to answer are told why."""
+    session = cancelled.session
+    rows = session.execute(
+        select(Consultation, HumanTask.name)
+        .join(HumanTask, HumanTask.id == Consultation.task_id)
+        .where(
+            HumanTask.instance_id == cancelled.instance_id,
+            HumanTask.spiff_task_id.in_(cancelled.spiff_task_ids),
+            Consultation.state == CONSULTATION_OPEN,
         )
-    session.flush()
-    return len(rows)
+        .order_by(Consultation.id)
+    ).all()
+    for row, name in rows:
+        told = (
+            f"「{name}」已被{cancelled.why}，无需再回复。"
+            if cancelled.why
+            else f"「{name}」已取消（流程已走向别处），无需再回复。"
+        )
+        _close(
+            session, row, actor=cancelled.actor, step_name=name, told=told, clock=cancelled.clock
+        )
+    if rows:
+        session.flush()
 
 
 def _close(

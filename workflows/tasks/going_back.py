@@ -245,6 +245,7 @@ def _go_back(
             object_id=subject.id,
             apply=apply,
             detail=detail,
+            cancels_because=KINDS[kind],
         ),
     )
     (target,) = chosen
@@ -271,9 +272,6 @@ def _go_back(
     )
     session.add(going_back)
     session.flush()
-    consultations.close_on_cancelled_steps(
-        session, task_ids=cancelled, actor=principal.username, why=KINDS[kind], clock=clock
-    )
     superseded, restored = _undo(session, going_back, undone, now)
     entered = _entered(session, target.id)
     if entered is not None:
