@@ -51,6 +51,7 @@ ACTION_LABELS: dict[str, str] = {
     "official_document.generate": "生成公文",
     "official_document.pdf": "公文转为 PDF",
     "official_document.pdf_failed": "公文 PDF 生成失败",
+    "official_document.pdf_retry": "公文 PDF 重新转换",
     "official_document.receipt": "上传送达回证",
     "official_document.serve": "送达公文",
     "official_numbering.put": "设置公文文号",

@@ -70,6 +70,10 @@ class OfficialSchema(Schema):
         fields.String(), required=True, metadata={"description": "已签收的送达回证"}
     )
     may_attach_receipt = fields.Boolean(required=True)
+    may_retry_pdf = fields.Boolean(
+        required=True,
+        metadata={"description": "PDF 生成失败，且我可以重新转换（POST …/pdf）"},
+    )
 
 
 class OfficialListSchema(Schema):
@@ -190,6 +194,7 @@ def official_item(item: views.OfficialView) -> dict[str, Any]:
         "services": [vars(found) for found in item.services],
         "receipt_urls": [_content(document_id) for document_id in item.receipt_document_ids],
         "may_attach_receipt": item.may_attach_receipt,
+        "may_retry_pdf": item.may_retry_pdf,
     }
 
 
@@ -249,6 +254,21 @@ def generate_official(args: dict[str, Any], case_id: int) -> Any:
 @blp.response(200, OfficialSchema)
 def get_official(official_id: int) -> Any:
     """One official document (a cadre: only one served on them)."""
+    with auth.reading() as (session, principal):
+        return official_item(views.one(session, principal=principal, official_id=official_id))
+
+
+@blp.route("/official-documents/<int:official_id>/pdf", methods=["POST"])
+@blp.response(200, OfficialSchema)
+def retry_pdf(official_id: int) -> Any:
+    """重新转换 PDF: a document whose PDF failed (`pdf_status` failed) is converted again before
+    the answer, which shows the outcome (ready, or failed with the new error). For those who
+    may generate the case's documents (403 for others); 409 when it has its PDF, is still
+    waiting for one, was voided by a 退回/撤回, or no LibreOffice is installed."""
+    rt = auth.runtime()
+    with auth.writing() as (session, principal):
+        case_id = pdf.retry(session, principal=principal, official_id=official_id, clock=rt.clock)
+    pdf.convert_pending(rt.db, clock=rt.clock, case_id=case_id)
     with auth.reading() as (session, principal):
         return official_item(views.one(session, principal=principal, official_id=official_id))
 

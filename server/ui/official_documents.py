@@ -73,6 +73,27 @@ def official_generate(case_id: int) -> Any:
     )
 
 
+@bp.post("/official-documents/<int:official_id>/pdf")
+def official_retry_pdf(official_id: int) -> Any:
+    """重新转换 PDF of a document whose PDF failed: converted again before the page comes back."""
+    rt = auth.runtime()
+    task_id = request.args.get("task_id", type=int)
+    with auth.reading() as (session, principal):
+        case_id = service.get(session, principal=principal, official_id=official_id).case_id
+    back = case_or_task(case_id, task_id, "official")
+    try:
+        with auth.writing() as (session, principal):
+            pdf.retry(session, principal=principal, official_id=official_id, clock=rt.clock)
+    except Conflict as err:
+        return redirect_with(back, said(err.message), "error")
+    pdf.convert_pending(rt.db, clock=rt.clock, case_id=case_id)
+    with auth.reading() as (session, principal):
+        error = service.get(session, principal=principal, official_id=official_id).pdf_error
+    if error:
+        return redirect_with(back, _("PDF 仍未能生成：%(error)s", error=error), "error")
+    return redirect_with(back, _("PDF 已生成"), "success")
+
+
 @bp.post("/official-documents/<int:official_id>/receipts")
 def official_receipt(official_id: int) -> Any:
     """上传签收的送达回证: kept as 案件材料 and linked to the served document."""

@@ -9,9 +9,12 @@ import io
 from typing import Any
 
 from pypdf import PdfReader
+from sqlalchemy import select, update
 
 from tests.support.world import World
+from workflows.engine.models import AuditEvent
 from workflows.official import build_templates, kinds
+from workflows.official.models import OfficialDocument
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -63,6 +66,54 @@ def test_the_case_lists_its_documents_and_a_clerk_regenerates_one(world: World, 
         if i["kind"] == kinds.ACCOUNTABILITY
     ]
     assert versions == [(2, True), (1, False)]  # the old version stays, listed
+
+
+def _failed(world: World, official_id: int, error: str) -> None:
+    """The document as a failed conversion left it (no PDF, the failure kept)."""
+    with world.rt.transaction() as session:
+        session.execute(
+            update(OfficialDocument)
+            .where(OfficialDocument.id == official_id)
+            .values(pdf_error=error)
+        )
+
+
+def test_a_failed_pdf_is_converted_again_on_request(world: World, login: Any) -> None:
+    case = world.undelivered_accountability()
+    clerk = login("discipline.hf")
+    path = f"/cases/{case.id}/official-documents"
+    decision = next(i for i in clerk.get(path).json["items"] if i["kind"] == kinds.ACCOUNTABILITY)
+    retry = f"/official-documents/{decision['id']}/pdf"
+    pending = clerk.post(retry)  # no failure to retry: the conversion has not run yet
+    assert pending.status_code == 409 and "正在生成" in pending.json["detail"]
+    _failed(world, decision["id"], "转换 PDF 超时（60 秒）")
+    shown = clerk.get(f"/official-documents/{decision['id']}").json
+    assert (shown["pdf_status"], shown["may_retry_pdf"]) == ("failed", True)
+    assert (
+        login("organization.hf").get(f"/official-documents/{decision['id']}").json["may_retry_pdf"]
+    )
+    supervisor = login("supervisor.hf")
+    assert supervisor.get(f"/official-documents/{decision['id']}").json["may_retry_pdf"] is False
+    refused = supervisor.post(retry)
+    assert refused.status_code == 403 and "重新转换" in refused.json["detail"]
+    assert login("discipline.wh").post(retry).status_code == 404
+    assert login("zhang").post(retry).status_code == 404  # not served on the cadre yet
+    assert clerk.post("/official-documents/999999/pdf").status_code == 404
+
+    done = clerk.post(retry)
+    assert done.status_code == 200, done.json
+    assert (done.json["pdf_status"], done.json["pdf_error"]) == ("ready", None)
+    assert done.json["may_retry_pdf"] is False
+    printed = clerk.get(done.json["pdf_url"].removeprefix("/api/v1"))
+    assert printed.status_code == 200 and printed.data.startswith(b"%PDF")
+    with world.rt.db.reading() as session:
+        (event,) = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "official_document.pdf_retry")
+        ).scalars()
+    assert event.actor == "discipline.hf" and event.object_id == str(decision["id"])
+    assert "转换 PDF 超时（60 秒）" in event.detail
+    again = clerk.post(retry)
+    assert again.status_code == 409 and "已有 PDF" in again.json["detail"]
 
 
 def test_generation_refusals(world: World, login: Any) -> None:

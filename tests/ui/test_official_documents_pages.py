@@ -10,9 +10,12 @@ import io
 import re
 from typing import Any
 
+from sqlalchemy import update
+
 from tests.support.world import World
 from tests.ui.conftest import csrf_of
 from workflows.official import build_templates, kinds
+from workflows.official.models import OfficialDocument
 
 
 def _docx(extra: str) -> bytes:
@@ -95,6 +98,38 @@ def test_a_clerk_regenerates_and_the_cadre_sees_only_what_was_served(
     assert "送达回证" not in mine and "重新生成" not in mine
     home = zhang.get("/mine").get_data(as_text=True)
     assert "合肥市纪问〔2026〕1号" in home
+
+
+def test_a_failed_pdf_shows_its_error_and_a_clerk_has_it_converted_again(
+    world: World, logged_in: Any
+) -> None:
+    case = world.undelivered_accountability()
+    with world.rt.transaction() as session:
+        (official_id,) = session.execute(
+            update(OfficialDocument)
+            .where(
+                OfficialDocument.case_id == case.id, OfficialDocument.kind == kinds.ACCOUNTABILITY
+            )
+            .values(pdf_error="本机未安装 LibreOffice")
+            .returning(OfficialDocument.id)
+        ).scalars()
+    clerk, csrf = logged_in("discipline.hf")
+    page = clerk.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "PDF 生成失败：本机未安装 LibreOffice" in page and "重新转换 PDF" in page
+    action = f"/official-documents/{official_id}/pdf"
+    assert f'action="{action}"' in page
+    supervisor, supervisor_csrf = logged_in("supervisor.hf")
+    assert "重新转换 PDF" not in supervisor.get(f"/cases/{case.id}").get_data(as_text=True)
+    refused = supervisor.post(action, data={"csrf_token": supervisor_csrf})
+    assert refused.status_code == 403 and "重新转换" in refused.get_data(as_text=True)
+    assert clerk.post(action).status_code in (400, 403)  # no CSRF token
+    done = clerk.post(action, data={"csrf_token": csrf})
+    assert done.status_code == 303
+    shown = clerk.get(done.headers["Location"]).get_data(as_text=True)
+    assert "PDF 已生成" in shown and "下载 PDF" in shown and "重新转换 PDF" not in shown
+    again = clerk.post(action, data={"csrf_token": csrf})  # a second click: nothing to retry
+    assert again.status_code == 303
+    assert "已有 PDF" in clerk.get(again.headers["Location"]).get_data(as_text=True)
 
 
 def test_the_templates_page(world: World, logged_in: Any) -> None:

@@ -5,7 +5,9 @@ converts each with LibreOffice (seconds, with no database lock held) and stores 
 in a short write transaction of its own: the PDF as 案件材料, or the failure on the document
 row — a visible status (PDF 生成失败) and an audit row, never a lost decision: the DOCX is
 already kept. The scheduler runs it as a periodic job; a preview or a generation on demand
-runs it for its case at once.
+runs it for its case at once. A failed conversion (LibreOffice missing then, or timed out
+under load) is tried again on request (`retry`, 重新转换 PDF): the failure is cleared,
+audited with the error it had, and the conversion runs again.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import hashlib
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from workflows.access import Principal
+from workflows.cases.models import CaseFile
 from workflows.documents.models import CaseDocument
 from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.engine.db import Database
-from workflows.official import conversion, kinds, served
+from workflows.errors import Conflict, DomainError, Forbidden
+from workflows.messages import t
+from workflows.official import conversion, kinds, served, service
 from workflows.official.models import OfficialDocument
 
 log = logging.getLogger(__name__)
@@ -121,3 +128,66 @@ def _store(
             detail={**detail, "document_id": file.id, "sha256": file.sha256},
         )
         return True
+
+
+def retry_refusal(
+    principal: Principal, case: CaseFile, row: OfficialDocument, *, in_force: bool
+) -> DomainError | None:
+    """Why the principal may not have the document's PDF made again (None when they may):
+    the rule of `retry` and of the button beside a failed PDF."""
+    if not service.may_issue(principal, case):
+        return Forbidden(
+            t(
+                "只有案件管辖单位 %(org_unit_code)s 的纪检监察机关、组织部门和党委（党组）"
+                "可以重新转换公文的 PDF：%(username)s 不能",
+                org_unit_code=case.org_unit_code,
+                username=principal.username,
+            )
+        )
+    if row.pdf_document_id is not None:
+        return Conflict(t("公文 %(official_id)s 已有 PDF，无需重新转换", official_id=row.id))
+    if not row.pdf_error:
+        return Conflict(t("公文 %(official_id)s 的 PDF 正在生成，请稍候", official_id=row.id))
+    if not in_force:
+        return Conflict(
+            t("公文 %(official_id)s 已作废（作出它的环节已被退回或撤回）", official_id=row.id)
+        )
+    if not conversion.available():
+        return Conflict(t("本机未安装 LibreOffice：无法生成 PDF（请管理员安装后再试）"))
+    return None
+
+
+def retry(session: Session, *, principal: Principal, official_id: int, clock: Clock) -> int:
+    """重新转换 PDF: the failure of a document's PDF is cleared (audited with the error it had)
+    so that the conversion runs again — the caller runs it for the case once this commits.
+    NotFound for a document out of sight, else the refusal of `retry_refusal`. Returns the
+    case's id."""
+    found = service.get(session, principal=principal, official_id=official_id)
+    row = session.execute(
+        select(OfficialDocument).where(OfficialDocument.id == found.id).with_for_update()
+    ).scalar_one()
+    case = session.get(CaseFile, row.case_id)
+    assert case is not None
+    in_force = session.execute(
+        select(OfficialDocument.id).where(OfficialDocument.id == row.id, served.issue_in_force())
+    ).first()
+    refused = retry_refusal(principal, case, row, in_force=in_force is not None)
+    if refused is not None:
+        raise refused
+    previous, row.pdf_error = row.pdf_error, None
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=principal.username,
+        action="official_document.pdf_retry",
+        object_type="official_document",
+        object_id=row.id,
+        detail={
+            "case_id": row.case_id,
+            "number": row.number,
+            "version": row.version,
+            "error": previous,  # the failure it had
+        },
+    )
+    session.flush()
+    return row.case_id

@@ -14,7 +14,7 @@ from workflows.access import Principal
 from workflows.cases import served as case_served
 from workflows.cases.models import CaseFile
 from workflows.documents import service as documents
-from workflows.official import kinds, served, service, templates
+from workflows.official import kinds, pdf, served, service, templates
 from workflows.official.models import OfficialDocument, OfficialReceipt, OfficialService
 from workflows.org import people
 
@@ -52,6 +52,7 @@ class OfficialView:
     services: tuple[ServiceView, ...]
     receipt_document_ids: tuple[int, ...]
     may_attach_receipt: bool
+    may_retry_pdf: bool  # the PDF failed and the principal may have it made again
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def of_case(session: Session, *, principal: Principal, case_id: int) -> CaseOffi
         else people.labels(session, [row.generated_by for row in rows])
     )
     may_receipt = not cadre and documents.may_add(session, principal, case)
+    may_issue = service.may_issue(principal, case)
     newest: set[tuple[str, int]] = set()
     items = []
     for row in rows:
@@ -145,9 +147,12 @@ def of_case(session: Session, *, principal: Principal, case_id: int) -> CaseOffi
                 may_attach_receipt=may_receipt
                 and current
                 and (kinds.KINDS[row.kind].served or row.kind == kinds.RECEIPT),
+                may_retry_pdf=bool(row.pdf_error)
+                and pdf.retry_refusal(principal, case, row, in_force=row.id not in superseded)
+                is None,
             )
         )
-    may_generate = service.may_issue(principal, case)
+    may_generate = may_issue
     own = kinds.BY_CASE_KIND.get(case.kind)
     generatable = (
         (own.key, *((kinds.RECEIPT,) if own.served else ())) if own and may_generate else ()
