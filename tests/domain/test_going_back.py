@@ -374,7 +374,7 @@ def test_tolerance_review_returned_to_the_analysis_supersedes_it_and_approval_re
     assert _open(w, case) == [("analyse", "discipline.hf")]
 
 
-def test_rectification_return_supersedes_the_verification_round_and_its_new_requirement(
+def test_rectification_return_supersedes_the_verification_round_its_requirement_and_notice(
     rt: Runtime,
 ) -> None:
     from tests.domain.cases import test_rectification as r
@@ -392,6 +392,7 @@ def test_rectification_return_supersedes_the_verification_round_and_its_new_requ
     assert "verify_org" in {x.step for x in _targets(w, "unit.hf", report.id)}
     went = _send_back(w, "unit.hf", report.id, "verify_org", "验收时未看到补充材料，请重新验收")
     assert sorted(table for table, _ in went.superseded) == [
+        "official_document",  # the 责令整改通知书 stating the new deadline
         "rectification_requirement",
         "verification_round",
     ]

@@ -95,6 +95,10 @@ BY_CASE_KIND = {kind.case_kind: kind for kind in KINDS.values() if kind.case_kin
 BY_ACTION = {
     kind.issued_by_action: kind for kind in KINDS.values() if kind.issued_by_action is not None
 }
+#: Steps that issue a kind's document anew on one outcome of their form, (field, value, kind):
+#: a 验收 returning the rectification with a new deadline issues a new 责令整改通知书 (a new
+#: 文号) stating the added requirement and the new deadline.
+REISSUING_ACTIONS = {"rectification_verify": ("result", "returned", RECTIFICATION)}
 #: The actions of the 送达 steps: their completion records the service of the case's document.
 SERVING_ACTIONS = {
     "accountability_notify": ("received_on", "delivery", "delivery_note"),

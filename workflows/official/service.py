@@ -231,14 +231,18 @@ def issue(
 
 @hooks.after_any_completion
 def _on_completion(context_: hooks.ActionContext) -> None:
-    """A deciding step issues its document; a 送达 step records the service of it."""
+    """A deciding step issues its document (and a step that sets new terms, a new issue of
+    it); a 送达 step records the service of it."""
     action = context_.properties.get("action")
-    if action in kinds.BY_ACTION:
-        case = cases.of_context(context_)
+    kind = kinds.BY_ACTION.get(action or "")
+    if action in kinds.REISSUING_ACTIONS:
+        field, value, key = kinds.REISSUING_ACTIONS[action]
+        kind = kinds.KINDS[key] if context_.data.get(field) == value else None
+    if kind is not None:
         issue(
             context_.session,
-            case=case,
-            kind=kinds.BY_ACTION[action],
+            case=cases.of_context(context_),
+            kind=kind,
             data=context_.data,
             actor=context_.actor,
             clock=context_.clock,

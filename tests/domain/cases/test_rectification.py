@@ -9,9 +9,11 @@ sweeping the timers and the steps' alarms, as the scheduler does.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from docx import Document
 from sqlalchemy import func, select
 
 from tests.conftest import at, set_clock
@@ -19,9 +21,12 @@ from tests.support.world import World, make_world
 from workflows import access
 from workflows.cases import service as cases
 from workflows.cases.models import CaseFile, RectificationRequirement, VerificationRound
+from workflows.documents.models import CaseDocument
 from workflows.engine import timers
 from workflows.engine.models import Instance, TaskAlarm, Timer
 from workflows.errors import ValidationFailed
+from workflows.official import kinds
+from workflows.official.models import OfficialDocument
 from workflows.runtime import Runtime
 from workflows.supervision import views as supervision
 from workflows.tasks import deadlines
@@ -345,6 +350,23 @@ def test_returned_rectification_runs_another_round_with_a_new_deadline(rt: Runti
         fire_at = {t.task_spec: t.fire_at for t in session.execute(select(Timer)).scalars()}
     assert deadlines == [DEADLINE, "2026-08-31"]
     assert fire_at["overdue"] == at("2026-09-01 00:00")
+    with rt.db.reading() as session:  # the new terms reach the cadre in writing: a new notice
+        notices = list(
+            session.execute(
+                select(OfficialDocument)
+                .where(
+                    OfficialDocument.case_id == case.id,
+                    OfficialDocument.kind == kinds.RECTIFICATION,
+                )
+                .order_by(OfficialDocument.id)
+            ).scalars()
+        )
+        assert [(n.issue, n.version) for n in notices] == [(1, 1), (2, 1)]
+        assert notices[0].number != notices[1].number
+        added = session.get(CaseDocument, notices[1].docx_document_id)
+        assert added is not None
+        text = "\n".join(p.text for p in Document(io.BytesIO(added.content)).paragraphs)
+    assert "资金尚未全部追回" in text and "二〇二六年八月三十一日" in text, text
     _report(w, case, "completion")
     _verify(w, case, "accepted")
     with rt.db.reading() as session:
