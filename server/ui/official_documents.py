@@ -73,13 +73,18 @@ def official_generate(case_id: int) -> Any:
     )
 
 
+def _case_of(official_id: int) -> int:
+    """The case of a document the caller reads (NotFound otherwise)."""
+    with auth.reading() as (session, principal):
+        return service.get(session, principal=principal, official_id=official_id).case_id
+
+
 @bp.post("/official-documents/<int:official_id>/pdf")
 def official_retry_pdf(official_id: int) -> Any:
     """重新转换 PDF of a document whose PDF failed: converted again before the page comes back."""
     rt = auth.runtime()
     task_id = request.args.get("task_id", type=int)
-    with auth.reading() as (session, principal):
-        case_id = service.get(session, principal=principal, official_id=official_id).case_id
+    case_id = _case_of(official_id)
     back = case_or_task(case_id, task_id, "official")
     try:
         with auth.writing() as (session, principal):
@@ -99,8 +104,7 @@ def official_receipt(official_id: int) -> Any:
     """上传签收的送达回证: kept as 案件材料 and linked to the served document."""
     rt = auth.runtime()
     task_id = request.args.get("task_id", type=int)
-    with auth.reading() as (session, principal):
-        case_id = service.get(session, principal=principal, official_id=official_id).case_id
+    case_id = _case_of(official_id)
     try:
         upload = transfer.read_file()
         with auth.writing() as (session, principal):

@@ -39,15 +39,6 @@ NEVER_ASKED_ROLES = frozenset({"designer", "cadre"})
 
 
 @dataclass(frozen=True)
-class Person:
-    """A user as the pages and the API name them: 姓名（单位·岗位）."""
-
-    username: str
-    name: str
-    label: str
-
-
-@dataclass(frozen=True)
 class Step:
     """An open step held (or holdable) by the caller, read under its instance's lock, with its
     case; what the people around it are judged against."""
@@ -150,7 +141,9 @@ def refusal(
     return None
 
 
-def candidates(session: Session, step: Step, principal: Principal, *, verb: str) -> list[Person]:
+def candidates(
+    session: Session, step: Step, principal: Principal, *, verb: str
+) -> list[org_people.Person]:
     """Everyone `refusal` lets the principal ask or copy on the step, by name."""
     units = _ancestors(session, step.unit)
     found = session.execute(
@@ -159,7 +152,8 @@ def candidates(session: Session, step: Step, principal: Principal, *, verb: str)
         .order_by(User.org_unit_code, User.role, User.display_name, User.username)
     ).scalars()
     allowed = [u for u in found if refusal(session, step, principal, u, verb=verb) is None]
-    return people_of(session, allowed)
+    names = org.unit_names(session, (u.org_unit_code for u in allowed))
+    return [org_people.person_of(u, names.get(u.org_unit_code)) for u in allowed]
 
 
 def chosen(
@@ -201,28 +195,6 @@ def chosen(
     if problems:
         raise ValidationFailed("；".join(p["message"] for p in problems), problems)
     return [found[name] for name in names]
-
-
-def people(session: Session, usernames: Sequence[str]) -> dict[str, Person]:
-    """The users among `usernames` by name (a username not found stands for itself)."""
-    wanted = sorted(set(usernames))
-    found = (
-        list(session.execute(select(User).where(User.username.in_(wanted))).scalars())
-        if wanted
-        else []
-    )
-    named = {p.username: p for p in people_of(session, found)}
-    return {u: named.get(u) or Person(u, u, u) for u in wanted}
-
-
-def people_of(session: Session, users: Sequence[User]) -> list[Person]:
-    units = org.unit_names(session, (u.org_unit_code for u in users))
-    return [
-        Person(
-            u.username, u.display_name, org_people.person_of(u, units.get(u.org_unit_code)).label
-        )
-        for u in users
-    ]
 
 
 def _readers_units(session: Session, unit: str, role: str) -> list[str]:

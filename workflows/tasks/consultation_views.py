@@ -18,8 +18,9 @@ from workflows import access, paging
 from workflows.access import Principal
 from workflows.cases.models import CaseFile
 from workflows.engine.models import HumanTask
+from workflows.org import people as org_people
+from workflows.org.people import Person
 from workflows.tasks import colleagues, consultations
-from workflows.tasks.colleagues import Person
 from workflows.tasks.models import (
     CONSULTATION_ANSWERED,
     CONSULTATION_OPEN,
@@ -190,7 +191,7 @@ def copies_by_id(session: Session, ids: Sequence[int]) -> list[CopyView]:
 
 def copy_views(session: Session, rows: Sequence[Any]) -> list[CopyView]:
     """(TaskCopy, task name, case number, subject) rows as views, people named."""
-    named = colleagues.people(
+    named = org_people.labels(
         session, [name for row in rows for name in (row.TaskCopy.copied_by, row.TaskCopy.username)]
     )
     return [
@@ -202,9 +203,9 @@ def copy_views(session: Session, rows: Sequence[Any]) -> list[CopyView]:
             case_number=row.number,
             subject_name=row.subject_name,
             copied_by=row.TaskCopy.copied_by,
-            copied_by_name=named[row.TaskCopy.copied_by].label,
+            copied_by_name=named[row.TaskCopy.copied_by],
             username=row.TaskCopy.username,
-            name=named[row.TaskCopy.username].label,
+            name=named[row.TaskCopy.username],
             note=row.TaskCopy.note,
             created_at=row.TaskCopy.created_at,
             read_at=row.TaskCopy.read_at,
@@ -275,7 +276,7 @@ def _views(session: Session, principal: Principal, rows: Sequence[Any]) -> list[
         .order_by(ConsultationOpinion.id)
     ).scalars():
         opinions.setdefault(opinion.consultation_id, []).append(opinion)
-    named = colleagues.people(
+    named = org_people.labels(
         session,
         [row.Consultation.asked_by for row in rows]
         + [o.username for found in opinions.values() for o in found],
@@ -302,7 +303,7 @@ def _views(session: Session, principal: Principal, rows: Sequence[Any]) -> list[
                 case_number=row.case_number,
                 subject_name=row.subject_name,
                 asked_by=c.asked_by,
-                asked_by_name=named[c.asked_by].label,
+                asked_by_name=named[c.asked_by],
                 question=c.question,
                 asked_at=c.asked_at,
                 state=c.state,
@@ -310,11 +311,11 @@ def _views(session: Session, principal: Principal, rows: Sequence[Any]) -> list[
                 closed_at=c.closed_at,
                 withdrawn_by=c.withdrawn_by,
                 opinions=tuple(
-                    OpinionView(o.username, named[o.username].label, o.opinion, o.answered_at)
+                    OpinionView(o.username, named[o.username], o.opinion, o.answered_at)
                     for o in asked
                 ),
                 missing=tuple(
-                    named[o.username].label
+                    named[o.username]
                     for o in asked
                     if o.answered_at is None and c.state == CONSULTATION_OPEN
                 ),

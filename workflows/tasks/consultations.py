@@ -27,6 +27,7 @@ from workflows.engine.models import HumanTask, table_of
 from workflows.engine.prepared import Prepared
 from workflows.errors import Conflict, Forbidden, NotFound, OpinionsMissing, ValidationFailed
 from workflows.messages import t
+from workflows.org import people as org_people
 from workflows.tasks import colleagues, notifications
 from workflows.tasks.models import (
     CONSULTATION_ANSWERED,
@@ -77,7 +78,7 @@ def ask(
     for user in asked:
         session.add(ConsultationOpinion(consultation_id=row.id, username=user.username))
     session.flush()
-    named = colleagues.people(session, [principal.username, *(u.username for u in asked)])
+    named = org_people.labels(session, [principal.username, *(u.username for u in asked)])
     where = f"（{step.case.number}）" if step.case else ""
     for user in asked:
         notifications.notify(
@@ -85,7 +86,7 @@ def ask(
             username=user.username,
             kind="consulted",
             title=f"征求意见：{step.task.name}{where}",
-            body=f"{named[principal.username].label} 请你就「{step.task.name}」提出意见：{text}",
+            body=f"{named[principal.username]} 请你就「{step.task.name}」提出意见：{text}",
             task_id=step.task.id,
             case_id=row.case_id,
             clock=clock,
@@ -98,7 +99,7 @@ def ask(
         clock,
         step_name=step.task.name,
         users=[u.username for u in asked],
-        names=[named[u.username].label for u in asked],
+        names=[named[u.username] for u in asked],
         question=text,
     )
     return row
@@ -141,7 +142,7 @@ def answer(
     if not left:
         row.state, row.closed_at = CONSULTATION_ANSWERED, clock.now()
         session.flush()
-    name = colleagues.people(session, [principal.username])[principal.username].label
+    name = org_people.label_of(session, principal.username)
     where = _where(session, row)
     for username in sorted({row.asked_by, *([task.assignee] if task.assignee else [])}):
         notifications.notify(
@@ -177,9 +178,9 @@ def withdraw(
     _refuse_closed(row)
     task = _open_task(session, row)
     if not may_withdraw(session, principal, row, task):
-        asker = colleagues.people(session, [row.asked_by])[row.asked_by].label
+        asker = org_people.label_of(session, row.asked_by)
         raise Forbidden(t("只有加签人%(asker)s或本步骤的办理人可以撤回征求意见", asker=asker))
-    who = colleagues.people(session, [principal.username])[principal.username].label
+    who = org_people.label_of(session, principal.username)
     _close(
         session,
         row,
@@ -298,11 +299,11 @@ def opinions_missing(session: Session, *, task_id: int) -> OpinionsMissing | Non
     waiting = missing(session, task_id=task_id)
     if not waiting:
         return None
-    named = colleagues.people(session, waiting)
+    named = org_people.labels(session, waiting)
     return OpinionsMissing(
         t(
             "加签尚未完成，不能办理：%(items)s 的意见尚未回复。请待其回复，或撤回征求意见后再办理",
-            items="、".join(named[u].label for u in waiting),
+            items="、".join(named[u] for u in waiting),
         )
     )
 

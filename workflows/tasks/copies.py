@@ -16,6 +16,7 @@ from workflows.engine import audit
 from workflows.engine.clock import Clock
 from workflows.errors import NotFound, ValidationFailed
 from workflows.messages import t
+from workflows.org import people as org_people
 from workflows.tasks import colleagues, notifications
 from workflows.tasks.models import TaskCopy
 
@@ -68,7 +69,7 @@ def copy(
     ]
     session.add_all(rows)
     session.flush()
-    named = colleagues.people(session, [principal.username, *(u.username for u in chosen)])
+    named = org_people.labels(session, [principal.username, *(u.username for u in chosen)])
     where = f"（{step.case.number}）" if step.case else ""
     for row in rows:
         notifications.notify(
@@ -76,7 +77,7 @@ def copy(
             username=row.username,
             kind="copied",
             title=f"抄送：{step.task.name}{where}",
-            body=f"{named[principal.username].label} 将「{step.task.name}」抄送给你：{text}",
+            body=f"{named[principal.username]} 将「{step.task.name}」抄送给你：{text}",
             task_id=step.task.id,
             case_id=row.case_id,
             clock=clock,
@@ -93,7 +94,7 @@ def copy(
                 "task_id": row.task_id,
                 "step_name": step.task.name,
                 "username": row.username,
-                "name": named[row.username].label,
+                "name": named[row.username],
                 "note": text,
             },
         )
