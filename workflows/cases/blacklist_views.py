@@ -12,7 +12,7 @@ scope is missing (404).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -28,6 +28,7 @@ from workflows.errors import Forbidden, NotFound
 from workflows.messages import t
 from workflows.org import people as org_people
 from workflows.org.models import User
+from workflows.org.people import Person
 from workflows.paging import Page, paginate
 from workflows.roles import ROLES
 
@@ -37,14 +38,6 @@ READERS = ("discipline", "organization", "supervisor", "admin")
 IN_FORCE, REMOVED, CORRECTED, REMOVAL = "in_force", "removed", "corrected", "removal"
 STATUS_NAMES = {IN_FORCE: "在册", REMOVED: "已移出", CORRECTED: "已更正", REMOVAL: "移出记录"}
 _MAX_ID = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Person:
-    """A user as people see them: 姓名（单位·岗位）, and the username a form sends."""
-
-    username: str
-    label: str
 
 
 @dataclass(frozen=True)
@@ -169,7 +162,7 @@ def entry_page(
 
 def _views(session: Session, principal: Principal, found: Sequence[Row[Any]]) -> list[EntryView]:
     """Rows of `_rows` as views, reviewers named and the principal's actions computed."""
-    names = people(session, (row.BlacklistEntry.reviewer for row in found))
+    names = org_people.people(session, (row.BlacklistEntry.reviewer for row in found))
     corrects = blacklist.may_correct(principal)
     shown = []
     for row in found:
@@ -291,14 +284,6 @@ def basis_case_id(session: Session, *, principal: Principal, number: str) -> int
     return None if found is None else int(found)
 
 
-def people(session: Session, usernames: Iterable[str]) -> dict[str, Person]:
-    """The users among `usernames`, each named 姓名（单位·岗位） (workflows/org/people.py)."""
-    return {
-        name: Person(name, person.label)
-        for name, person in org_people.people(session, usernames).items()
-    }
-
-
 def _labelled(session: Session, users: Sequence[User]) -> list[Person]:
-    named = people(session, (user.username for user in users))
+    named = org_people.people(session, (user.username for user in users))
     return [named[user.username] for user in users if user.username in named]
