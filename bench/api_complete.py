@@ -2,7 +2,7 @@
 
 Per backend (SQLite file, fresh PostgreSQL database):
 1. the engine floor per completion (bench/engine_floor.py, same database, same process
-   `deadline` and form), then gunicorn with 1 and 2 workers serving `server:create_app()`;
+   `deadline` and form), then granian with 1 and 2 workers serving `server:create_app()`;
    clients on this machine log in (cookie + X-CSRF-Token) and POST
    /api/v1/tasks/{id}/complete with valid form data: peak completions/s (closed loop),
    cost per completion = workers / peak against the floor (target ≤ 2.0×), and p99
@@ -21,12 +21,13 @@ Per backend (SQLite file, fresh PostgreSQL database):
 
     .venv/bin/python bench/api_complete.py [--backend sqlite|postgresql|both] [--quick]
         [--skip-complete] [--skip-cases] [--skip-large] [--explain] [--workers 1,2]
-        [--threads N] [--worker-class sync|gthread] [--quiet-wait SECONDS] [--app MODULE:CALL]
+        [--threads N] [--server granian|gunicorn] [--worker-class sync|gthread]
+        [--quiet-wait SECONDS] [--app MODULE:CALL]
 
-gunicorn's `sync` worker (the default, and the deployment README.md describes: workers
-behind a proxy that buffers requests) answers one request per connection; `gthread`
-keeps connections alive and hands each request to a thread, which costs the worker
-about 0.4 ms of CPU per request more here.
+granian (the default, and the deployment README.md describes) reads and writes HTTP in
+Rust and keeps connections alive; each worker's thread runs one request at a time.
+`--server gunicorn` measures the same app under gunicorn, whose `sync` worker answers
+one request per connection and parses HTTP in Python (docs/performance.md compares them).
 
 The machine is shared with the clients (and, on a shared host, with others): before each
 measurement the benchmark waits (up to --quiet-wait) for the CPUs to go idle and prints
@@ -55,7 +56,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import api_cases
 import api_queue
 import engine_floor
-from api_support import Client, Server, database, note, percentile, wait_until_quiet
+from api_support import SERVERS, Client, Server, database, note, percentile, wait_until_quiet
 from sqlalchemy import select
 
 from workflows import migrate
@@ -357,6 +358,7 @@ def bench_completions(
     report: Report,
     worker_counts: tuple[int, ...],
     threads: int,
+    server_kind: str,
     worker_class: str,
     app: str,
 ) -> None:
@@ -380,7 +382,13 @@ def bench_completions(
             busy = wait_until_quiet(sizes.quiet_wait)
             report.add(f"{tag}: CPU busy with other work before", f"{100 * busy:.0f} %")
             with Server(
-                url, workers, tmp, threads=threads, worker_class=worker_class, app=app
+                url,
+                workers,
+                tmp,
+                threads=threads,
+                server=server_kind,
+                worker_class=worker_class,
+                app=app,
             ) as server:
                 clients = [
                     server.client().login(f"clerk{i:02d}", PASSWORD) for i in range(sizes.clients)
@@ -463,16 +471,24 @@ def main() -> int:
     parser.add_argument(
         "--app",
         default="server:create_app()",
-        help="the WSGI app gunicorn serves (to measure a variant of the server)",
+        help="the WSGI app the server serves (to measure a variant of the app)",
     )
-    parser.add_argument("--workers", default="1,2", help="gunicorn worker counts, e.g. 1,2")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--server",
+        default="granian",
+        choices=SERVERS,
+        help="granian (the deployment README.md describes) or gunicorn, to compare",
+    )
+    parser.add_argument("--workers", default="1,2", help="worker process counts, e.g. 1,2")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker, each one request at a time"
+    )
     parser.add_argument(
         "--worker-class",
         default="sync",
         choices=["sync", "gthread"],
-        help="sync answers one request per connection (behind a proxy); gthread "
-        "keeps connections alive",
+        help="gunicorn only: sync answers one request per connection (behind a proxy); "
+        "gthread keeps connections alive",
     )
     args = parser.parse_args()
     sizes = Sizes.of(args.quick)
@@ -482,7 +498,8 @@ def main() -> int:
     worker_counts = tuple(int(w) for w in args.workers.split(","))
     print(
         f"cadreflow API benchmark — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
-        f"gunicorn {args.worker_class} x{args.threads} thread(s), clients on this machine"
+        f"{args.server}{' ' + args.worker_class if args.server == 'gunicorn' else ''} "
+        f"x{args.threads} thread(s), clients on this machine"
         f"{' (quick sizes)' if args.quick else ''}",
         flush=True,
     )
@@ -498,6 +515,7 @@ def main() -> int:
                     report,
                     worker_counts,
                     args.threads,
+                    args.server,
                     args.worker_class,
                     args.app,
                 )

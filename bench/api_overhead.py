@@ -1,6 +1,6 @@
 """Where an API completion's cost goes beyond the engine floor: CPU per request of one
-gunicorn worker for four requests, interleaved so that whatever else runs on the machine
-weighs on each alike.
+server worker (granian unless --server gunicorn) for four requests, interleaved so that
+whatever else runs on the machine weighs on each alike.
 
 - **floor, in-process**: bench/engine_floor.py's floor in a tight loop (the reference of
   bench/api_complete.py);
@@ -8,15 +8,16 @@ weighs on each alike.
   counted) — what the floor costs when something else ran in between, as a server's
   request handling always does: a tight loop keeps the engine's code and data in the
   CPU's caches;
-- **empty POST**: a route answering a small JSON body, nothing else (gunicorn + Flask);
+- **empty POST**: a route answering a small JSON body, nothing else (the server + Flask);
 - **floor over HTTP**: the same floor behind a route of the same app and server — JSON in,
   JSON out, no authentication, CSRF, schemas, projections or audit: what serving the floor
   over HTTP costs at least;
 - **API completion**: POST /api/v1/tasks/{id}/complete as bench/api_complete.py sends it.
 
-The two extra routes exist only in the app this module builds for gunicorn (`floor_app`).
+The two extra routes exist only in the app this module builds for the server (`floor_app`).
 
     .venv/bin/python bench/api_overhead.py [--backend sqlite|postgresql|both] [--n 1000] [--rounds 3]
+        [--server granian|gunicorn]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import api_complete
 import engine_floor
-from api_support import Client, Server, database, wait_until_quiet
+from api_support import SERVERS, Client, Server, database, wait_until_quiet
 
 from workflows.runtime import Runtime
 
@@ -45,13 +46,13 @@ _ANSWER = b'{"ok":true}'
 
 
 def floor_app() -> Any:
-    """gunicorn's app: the real one, plus POST /bench/floor/<instance> and POST /bench/empty."""
+    """The served app: the real one, plus POST /bench/floor/<instance> and POST /bench/empty."""
     from flask import Response, request
 
     from server import create_app
 
     rt = Runtime()
-    app = create_app(rt, serving=True)  # as gunicorn serves the real one: start-up heap frozen
+    app = create_app(rt, serving=True)  # as the server serves the real one: start-up heap frozen
     floors: list[engine_floor.Floor] = []  # made at the first call, in the worker
 
     @app.post("/bench/floor/<int:instance_id>")
@@ -91,7 +92,7 @@ def _cooled_cpu_per_call(call: Callable[[], None], n: int) -> float:
 
 
 def bench(
-    backend: str, tmp: Path, n: int, rounds: int, quiet_wait: float
+    backend: str, tmp: Path, n: int, rounds: int, quiet_wait: float, server_kind: str
 ) -> dict[str, list[float]]:
     with database(backend, tmp, "overhead") as url:
         rt = api_complete.completion_world(url, 1)
@@ -112,7 +113,12 @@ def bench(
         busy = wait_until_quiet(quiet_wait)
         print(f"[{backend}] CPU busy with other work before: {100 * busy:.0f} %", flush=True)
         with Server(
-            url, 1, tmp, app="api_overhead:floor_app()", env={"PYTHONPATH": str(ROOT / "bench")}
+            url,
+            1,
+            tmp,
+            server=server_kind,
+            app="api_overhead:floor_app()",
+            env={"PYTHONPATH": str(ROOT / "bench")},
         ) as server:
             client: Client = server.client().login("clerk00", api_complete.PASSWORD)
 
@@ -160,21 +166,23 @@ def main() -> int:
         "--rounds", type=int, default=3, help="interleaved rounds (the lowest counts)"
     )
     parser.add_argument("--quiet-wait", type=float, default=60.0)
+    parser.add_argument("--server", default="granian", choices=SERVERS)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(
         f"API overhead — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; "
-        f"CPU ms per request, lowest of {args.rounds} interleaved rounds of {args.n}",
+        f"CPU ms per request, lowest of {args.rounds} interleaved rounds of {args.n}; "
+        f"one {args.server} worker",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as name:
         for backend in backends:
-            results = bench(backend, Path(name), args.n, args.rounds, args.quiet_wait)
+            results = bench(backend, Path(name), args.n, args.rounds, args.quiet_wait, args.server)
             floor = min(results["floor"])
             labels = {
                 "floor": "engine floor, in-process",
                 "floor_cooled": "engine floor, in-process, caches cooled",
-                "empty": "empty POST (gunicorn + Flask)",
+                "empty": f"empty POST ({args.server} + Flask)",
                 "floor_http": "engine floor over HTTP (same server, nothing else)",
                 "api": "POST /api/v1/tasks/{id}/complete",
             }

@@ -7,7 +7,7 @@ INSERT … SELECT generate_series straight into cadre / instance / case_file / h
 (instance state is a placeholder: these instances are only listed, never advanced).
 One unit in eight is 合肥市 (ah-hf), whose discipline clerk is measured: their role queue
 holds a few thousand open rows, about a tenth of them assigned to a colleague; about a
-fifth are overdue and one in twenty has no due date. Then, through one gunicorn worker,
+fifth are overdue and one in twenty has no due date. Then, through one granian worker,
 GET /api/v1/tasks (page 1, ?overdue=true, ?page=20) and the inbox page GET /tasks (HTML:
 the same three views of the role queue, with the tabs' counts), each p50 / p95 / p99
 (target p95 ≤ 20 ms); beside them, in the same run, the floors: an empty request
@@ -285,7 +285,7 @@ def _measure(client: Client, path: str, samples: int, *, accept: str) -> tuple[f
 def bench_queue(
     tmp: Path, cases: int, samples: int, report: Any, always_explain: bool = False
 ) -> None:
-    """The clerk's queue through one gunicorn worker: the API (GET /api/v1/tasks), the inbox
+    """The clerk's queue through one granian worker: the API (GET /api/v1/tasks), the inbox
     page (GET /tasks, HTML) and, as floors in the same run, an empty request (GET /healthz)
     and the queue's own work in-process."""
     with database("postgresql", tmp, "queue") as url:

@@ -1,5 +1,6 @@
-"""What bench/api_complete.py needs around the API: a throwaway database, a gunicorn
-server it starts and stops, a small keep-alive HTTP client, and latency statistics.
+"""What bench/api_complete.py needs around the API: a throwaway database, the HTTP server
+(granian, as README.md deploys it, or gunicorn to compare) it starts and stops, a small
+keep-alive HTTP client, and latency statistics.
 
 The client speaks HTTP/1.1 on a raw socket with pre-built requests: on a 2-core machine
 the client shares the CPU with the server, and every microsecond it spends parsing
@@ -59,15 +60,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVERS = ("granian", "gunicorn")
+
+
 @dataclass
 class Server:
-    """gunicorn serving `server:create_app()` on a free local port."""
+    """The HTTP server serving `server:create_app()` on a free local port: granian (the
+    deployment README.md describes) or gunicorn, with `workers` processes of `threads`
+    threads each answering one request at a time."""
 
     database_url: str
     workers: int
     workdir: Path
     threads: int = 1
-    worker_class: str = "sync"  # one request per connection; `gthread` keeps them alive
+    server: str = "granian"
+    worker_class: str = "sync"  # gunicorn's: one request per connection; `gthread` keeps them alive
     env: dict[str, str] = field(default_factory=dict)
     app: str = "server:create_app()"
     port: int = 0
@@ -75,19 +82,32 @@ class Server:
 
     @property
     def log(self) -> Path:
-        return self.workdir / f"gunicorn-{self.port}.log"
+        return self.workdir / f"{self.server}-{self.port}.log"
 
-    def __enter__(self) -> Self:
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "CADREFLOW_DATABASE_URL": self.database_url,
-            "PYTHONDONTWRITEBYTECODE": "1",
-            **self.env,
-        }
-        if "CLOCK_ADJUSTABLE" not in self.env:  # production-like unless asked for
-            env.pop("CLOCK_ADJUSTABLE", None)
-        cmd = [
+    def command(self) -> list[str]:
+        if self.server == "granian":
+            factory = self.app.removesuffix("()")
+            return [
+                str(ROOT / ".venv" / "bin" / "granian"),
+                "--interface",
+                "wsgi",
+                *(["--factory"] if factory != self.app else []),
+                "--workers",
+                str(self.workers),
+                "--blocking-threads",
+                str(self.threads),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--backlog",
+                "2048",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                factory,
+            ]
+        return [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "--workers",
             str(self.workers),
@@ -107,6 +127,18 @@ class Server:
             "warning",
             self.app,
         ]
+
+    def __enter__(self) -> Self:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "CADREFLOW_DATABASE_URL": self.database_url,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **self.env,
+        }
+        if "CLOCK_ADJUSTABLE" not in self.env:  # production-like unless asked for
+            env.pop("CLOCK_ADJUSTABLE", None)
+        cmd = self.command()
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -114,13 +146,13 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(f"{self.server} exited: {self.log.read_text()[-2000:]}")
             if len(self.worker_pids()) == self.workers and _healthy(self.port):
                 for _ in range(self.workers * 4):  # every worker imports and connects once
                     _healthy(self.port)
                 return self
             time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not come up: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(f"{self.server} did not come up: {self.log.read_text()[-2000:]}")
 
     def __exit__(self, *_exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:

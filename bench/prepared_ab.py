@@ -14,7 +14,7 @@ Prints medians and p90 per arm, each against the floor of the same run, the gain
 prepared statements (time saved ÷ the time with SQLAlchemy's execution), and the time spent
 in each statement group (the defining module) per API completion in both modes.
 
-With `--http`, the same comparison over real HTTP instead: two gunicorn servers on one
+With `--http`, the same comparison over real HTTP instead: two servers on one
 database, one with the prepared statements and one with SQLAlchemy's execution
 (CADREFLOW_PREPARED_PLAIN=all), their closed loops (2 requests in flight per worker) taken
 in turns in a shuffled order, each between two blocks of the engine floor as
@@ -296,7 +296,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--rounds", type=int, default=300, help="completions per arm")
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("--http", action="store_true", help="over HTTP, two gunicorn servers")
+    parser.add_argument("--http", action="store_true", help="over HTTP, two servers")
     parser.add_argument("--seconds", type=float, default=6.0, help="--http: seconds per loop")
     args = parser.parse_args()
     print(f"prepared statements A/B — {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
