@@ -165,7 +165,7 @@ def test_token_lifetime_is_checked(login: Any) -> None:
 
 
 def _worker(rt: Runtime) -> Runtime:
-    """Another process on the same database (a second gunicorn worker): its own clock and pool."""
+    """Another process on the same database (a second server worker): its own clock and pool."""
     return Runtime(rt.settings)
 
 

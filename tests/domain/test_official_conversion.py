@@ -136,7 +136,7 @@ def _in_forked_child(docx: bytes, results: multiprocessing.Queue[tuple[int | Non
 
 
 def test_a_forked_child_starts_its_own_helper_which_ends_with_it(docx: bytes) -> None:
-    """As a gunicorn worker forked after the app converted: the child never writes to its
+    """As a server worker forked after the app converted: the child never writes to its
     parent's helper, and its own ends when the child exits (here without running atexit)."""
     conversion.to_pdf(docx)
     parents = conversion.worker_pid()
