@@ -159,13 +159,15 @@ def test_the_pages_never_import_the_api() -> None:
 
 PREPARED = "workflows.engine.prepared"
 #: The modules that may import workflows/engine/prepared.py: those that define its statements
-#: (tests/engine/test_prepared.py runs each against SQLAlchemy's own execution) and the benchmark
-#: that measures them (docs/performance.md, "Prepared statements"). Nothing else in
+#: (tests/engine/test_prepared.py runs each against SQLAlchemy's own execution), the hook registry
+#: that carries the domain's reads made with a completion's lock (their types only), and the
+#: benchmark that measures them (docs/performance.md, "Prepared statements"). Nothing else in
 #: workflows/, server/ or bench/.
 PREPARED_IMPORTERS = frozenset(
     {
         "workflows/access.py",
         "workflows/engine/audit.py",
+        "workflows/engine/hooks.py",
         "workflows/engine/instances.py",
         "workflows/engine/projections.py",
         "workflows/org/auth.py",

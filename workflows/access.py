@@ -18,7 +18,7 @@ from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
 from workflows.engine.models import HumanTask, table_of
-from workflows.engine.prepared import Prepared
+from workflows.engine.prepared import Prepared, Rows
 from workflows.errors import Forbidden, NotFound
 from workflows.messages import t
 from workflows.org import people
@@ -270,7 +270,9 @@ class TaskFacts:
 
 
 _T, _C, _A = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
-_TASK_FACTS = Prepared(
+#: The task and its case as authorization reads them (`task_facts`); the completion reads it
+#: with the instance lock (`instances.complete_task`'s `reads`).
+TASK_FACTS = Prepared(
     "access.task_facts",
     select(
         _T.c.id,
@@ -298,20 +300,31 @@ def task_facts(session: Session, task_id: int) -> TaskFacts | None:
     statement); None when there is no such task."""
     if not 0 < task_id <= MAX_ID:
         return None
-    row = _TASK_FACTS.execute(session.connection(), {"tid": task_id}).first()
+    return facts_of(TASK_FACTS.execute(session.connection(), {"tid": task_id}))
+
+
+def facts_of(rows: Rows) -> TaskFacts | None:
+    """The facts `TASK_FACTS` read (None when there is no such task)."""
+    row = rows.first()
     return TaskFacts(**row._mapping) if row is not None else None
 
 
 def check_may_complete(
-    session: Session, principal: Principal, task: TaskRef, *, ignore_assignment: bool = False
+    session: Session,
+    principal: Principal,
+    task: TaskRef,
+    *,
+    ignore_assignment: bool = False,
+    read: Rows | None = None,
 ) -> TaskFacts:
     """NotFound unless the task is visible; Forbidden unless this principal may complete it.
 
     The task is read again (one statement, with its case), so the answer holds for the task
     as it is now: called under the instance lock, no claim or transfer can slip in between.
+    `read`: what `TASK_FACTS` returned under that lock, when the caller read it already.
     `ignore_assignment` asks whether they could if the task were assigned to them (claim,
     delegate, transfer): role, org unit and recusal still apply. Returns what was read."""
-    facts = task_facts(session, task.id)
+    facts = task_facts(session, task.id) if read is None else facts_of(read)
     refused = (
         NotFound(t("任务 %(task_id)s 不存在", task_id=task.id))
         if facts is None

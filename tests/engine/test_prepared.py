@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Integer, Table, bindparam, cast, literal, select, update
 from sqlalchemy.sql.selectable import SelectBase
 
 from tests.support import deploy, instance, start, task_named, timer_rows
@@ -480,3 +482,100 @@ def test_a_family_builds_each_shape_once_and_keeps_a_bounded_number() -> None:
     assert first.name == "test_prepared.shapes" and first.module == __name__
     _SHAPES(3)  # a third shape: the kept ones are let go
     assert _SHAPES(1) is not first
+
+
+# -- statements sent together (PostgreSQL: one round trip) ---------------------------------
+
+_NOT_A_NUMBER = Prepared(
+    "test_prepared.not_a_number", select(cast(literal("not a number"), Integer).label("n"))
+)
+
+
+def _together(world: World, moved: datetime) -> list[tuple[Prepared, dict[str, Any]]]:
+    """The completion's reads after its lock, a miss, and a write."""
+    return [
+        (statement("instances.lock_with_task"), {"tid": world.task_id}),
+        (statement("access.task_facts"), {"tid": world.task_id}),
+        (statement("consultations.waiting"), {"tid": world.task_id}),
+        (statement("access.task_facts"), {"tid": 0}),
+        (
+            statement("projections.reschedule_timer"),
+            {"iid": world.instance_id, "sid": world.timers[0], "at": moved},
+        ),
+    ]
+
+
+def test_statements_sent_together_return_what_each_returns_alone(
+    database: Database, world: World
+) -> None:
+    moved = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
+    answers = []
+    for run in ("alone", "together"):
+        with database.engine.connect() as conn, conn.begin() as tx:
+            items = _together(world, moved)
+            rows = (
+                [s.execute(conn, p) for s, p in items]
+                if run == "alone"
+                else prepared.execute_together(conn, items)
+            )
+            answers.append([(r.all(), r.rowcount) for r in rows])
+            tx.rollback()
+    alone, together = answers
+    assert together == alone
+    assert len(alone[0][0]) == 1 and alone[2][0] and not alone[3][0] and alone[4][1] == 1
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_read_sent_with_a_row_lock_sees_the_commit_the_lock_waited_for(
+    database: Database, world: World
+) -> None:
+    """A racer holds the instance lock and hands the task to someone else; the completion's
+    statements wait for its commit, and the task's facts read after the lock see the new
+    holder. Negative control: the same read sent before the lock sees the old one."""
+    lock, facts = statement("instances.lock_with_task"), statement("access.task_facts")
+    seen: dict[str, Any] = {}
+
+    def complete(order: str, items: list[tuple[Prepared, dict[str, Any]]]) -> None:
+        with database.engine.connect() as conn, conn.begin():
+            rows = prepared.execute_together(conn, items)
+            seen[order] = (rows[0] if order == "facts_first" else rows[1]).first().assignee
+
+    for order, holder in (("lock_first", "zhao"), ("facts_first", "qian")):
+        with database.engine.connect() as racer, racer.begin():
+            lock.execute(racer, {"tid": world.task_id})
+            racer.execute(update(TASKS).where(TASKS.c.id == world.task_id).values(assignee=holder))
+            pair = [(lock, {"tid": world.task_id}), (facts, {"tid": world.task_id})]
+            waiter = threading.Thread(
+                target=complete, args=(order, pair if order == "lock_first" else pair[::-1])
+            )
+            waiter.start()
+            waiter.join(0.5)
+            assert waiter.is_alive(), "the lock did not wait for the racer"
+        waiter.join(10)
+    assert seen["lock_first"] == "zhao"  # committed by the racer while the lock waited
+    assert seen["facts_first"] == "zhao"  # the control: read before the lock, not "qian"
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_failing_statement_sent_together_stops_the_rest_and_rolls_back(
+    database: Database, world: World
+) -> None:
+    moved = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
+    write = (
+        statement("projections.reschedule_timer"),
+        {"iid": world.instance_id, "sid": world.timers[0], "at": moved},
+    )
+    with (
+        pytest.raises(psycopg.errors.InvalidTextRepresentation),
+        database.engine.connect() as conn,
+        conn.begin(),
+    ):
+        prepared.execute_together(conn, [write, (_NOT_A_NUMBER, {}), write])
+    with database.engine.connect() as conn:
+        fire_at = conn.execute(
+            select(TIMERS.c.fire_at).where(
+                TIMERS.c.instance_id == world.instance_id,
+                TIMERS.c.spiff_task_id == world.timers[0],
+            )
+        ).scalar_one()
+    assert fire_at != moved

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from workflows.engine.clock import Clock
 
 if TYPE_CHECKING:
+    from workflows.engine.prepared import Prepared, Rows
     from workflows.engine.projections import Batch
 
 
@@ -41,6 +42,8 @@ class ActionContext:
     #: The step's own writes, sent with its state (PostgreSQL: in the same statement), for
     #: a write that needs no answer; None where the step has no such batch.
     writes: Batch | None = None
+    #: A completion's `Registry.reads_with_lock`, read right after the instance lock, by name.
+    locked_reads: dict[str, Rows] = field(default_factory=dict)
 
 
 Action = Callable[[ActionContext], None]
@@ -134,6 +137,10 @@ class Registry:
     #: Tables of domain records whose rows a completed step adds or changes are kept as its
     #: effects (`workflows.engine.effects`), for 退回/撤回 to supersede or restore.
     recorded_tables: set[str] = field(default_factory=set)
+    #: What every completion reads of the task under the instance lock, by name: statements
+    #: taking the task's id as `tid`, run with the lock (PostgreSQL: in the same round trip)
+    #: and handed to the listeners as `ActionContext.locked_reads`.
+    reads_with_lock: dict[str, Prepared] = field(default_factory=dict)
     filled_by: set[str] = field(default_factory=set)
 
     def add_module(self, module: Any) -> None:
@@ -165,6 +172,11 @@ class Registry:
         """Declares that every record `query` selects has an audit row `action`."""
         if all(record.action != action for record in self.audited_records):
             self.audited_records.append(AuditedRecord(action, query, describe))
+
+    def read_with_lock(self, statement: Prepared) -> None:
+        """A read every completion makes with the instance lock (see `reads_with_lock`),
+        named by the statement's registered name."""
+        self.reads_with_lock.setdefault(statement.name, statement)
 
     def every(self, name: str, run: Job, *, min_interval: float) -> None:
         """A periodic job for the scheduler."""

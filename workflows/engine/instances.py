@@ -24,6 +24,7 @@ from workflows.engine import (
     forms,
     functions,
     hooks,
+    prepared,
     projections,
     time_limits,
     versions,
@@ -31,7 +32,7 @@ from workflows.engine import (
 from workflows.engine import spiff as engine
 from workflows.engine.clock import Clock
 from workflows.engine.models import Instance, ProcessVersion, table_of
-from workflows.engine.prepared import Prepared
+from workflows.engine.prepared import Prepared, Rows
 from workflows.errors import (
     AuditNotWritten,
     Conflict,
@@ -397,22 +398,32 @@ def complete_task(
     data: Mapping[str, Any],
     actor: str,
     clock: Clock,
-    authorize: Callable[[], None] | None = None,
+    authorize: Callable[[Mapping[str, Rows]], None] | None = None,
+    reads: Mapping[str, Prepared] | None = None,
     check_data: Callable[[Mapping[str, Any] | None], None] | None = None,
 ) -> CompletedTask:
     """Completes an open user task with form-valid data; exactly one of two racers wins.
 
-    `authorize` runs once the instance is locked, before anything else is looked at: a
-    check made there sees the task as it is after any racer's commit (claim, transfer).
-    `check_data` runs once the form accepted the data, with the UI schema the version pinned
-    for the task's form (None without one): the domain's checks of values the form cannot
-    judge alone. It is the last change of its transaction: the caller commits right after."""
+    `reads` (statements taking the task's id as `tid`) and the registry's `reads_with_lock`
+    are read right after the instance lock, with it (PostgreSQL: one round trip), so they see
+    the task as it is after any racer's commit (claim, transfer). `authorize` runs then,
+    before anything else is looked at, with what `reads` returned by name. `check_data` runs
+    once the form accepted the data, with the UI schema the version pinned for the task's
+    form (None without one): the domain's checks of values the form cannot judge alone. It
+    is the last change of its transaction: the caller commits right after."""
     conn = session.connection()
-    row = _LOCK_WITH_TASK.execute(conn, {"tid": task_id}).first()
+    wanted = {**hooks.REGISTRY.reads_with_lock, **(reads or {})}
+    names = list(wanted)
+    results = prepared.execute_together(
+        conn,
+        [(_LOCK_WITH_TASK, {"tid": task_id}), *((wanted[n], {"tid": task_id}) for n in names)],
+    )
+    row = results[0].first()
     if row is None:
         raise NotFound(t("任务 %(task_id)s 不存在", task_id=task_id))
+    locked_reads = dict(zip(names, results[1:], strict=True))
     if authorize is not None:
-        authorize()
+        authorize(locked_reads)
     instance = Locked(*row[:7])
     if row.task_state != "open":
         raise _not_open(conn, task_id)
@@ -456,6 +467,7 @@ def complete_task(
                 task_id=task_id,
                 properties=properties,
                 writes=batch,
+                locked_reads=locked_reads,
             )
             if action:
                 hooks.REGISTRY.completion_action(action)(context)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -184,43 +184,87 @@ class Prepared:
         autocommit)."""
         if not conn.in_transaction():
             raise RuntimeError("a prepared statement runs inside the caller's transaction")
-        if PLAIN and (self.group in PLAIN or "all" in PLAIN):
+        if self._plain():
             return conn.execute(
                 self.statement,  # type: ignore[call-overload,no-any-return]
                 dict(params) if params else {},
             )
-        dialect = conn.dialect
+        plan = self._plan_for(conn.dialect)
+        cursor = conn.connection.cursor()
+        try:
+            _send(cursor, plan, params)
+            return _rows(cursor, plan)
+        finally:
+            cursor.close()
+
+    def _plain(self) -> bool:
+        return bool(PLAIN) and (self.group in PLAIN or "all" in PLAIN)
+
+    def _plan_for(self, dialect: Dialect) -> _Plan:
         key = f"{dialect.name}+{dialect.driver}"  # the SQL and its paramstyle are the driver's
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._plan(dialect)
-        values = {**plan.fixed, **params} if params else dict(plan.fixed)
-        for name, process in plan.bind:
-            if name in values:
-                values[name] = process(values[name])
-        cursor = conn.connection.cursor()
-        try:
-            if plan.order is None:
-                cursor.execute(plan.sql, values)
-            else:
-                cursor.execute(plan.sql, tuple(values[name] for name in plan.order))
-            if plan.row is None:
-                return Rows([], cursor.rowcount)
-            raw = cursor.fetchall()
-            rowcount = cursor.rowcount
-        finally:
+        return plan
+
+
+def _send(cursor: Any, plan: _Plan, params: Mapping[str, Any] | None) -> None:
+    values = {**plan.fixed, **params} if params else dict(plan.fixed)
+    for name, process in plan.bind:
+        if name in values:
+            values[name] = process(values[name])
+    if plan.order is None:
+        cursor.execute(plan.sql, values)
+    else:
+        cursor.execute(plan.sql, tuple(values[name] for name in plan.order))
+
+
+def _rows(cursor: Any, plan: _Plan) -> Rows:
+    if plan.row is None:
+        return Rows([], cursor.rowcount)
+    raw = cursor.fetchall()
+    rowcount = cursor.rowcount
+    make = plan.row
+    if plan.result:
+        rows = []
+        for values in raw:
+            out = list(values)
+            for i, process in plan.result:
+                out[i] = process(out[i])
+            rows.append(make(*out))
+    else:
+        rows = [make(*r) for r in raw]
+    return Rows(rows, rowcount)
+
+
+def execute_together(
+    conn: Connection, statements: Sequence[tuple[Prepared, Mapping[str, Any] | None]]
+) -> list[Rows]:
+    """Runs the statements one after the other in `conn`'s open transaction, as `execute`
+    would, and returns their results in order. On PostgreSQL (psycopg) they travel in one
+    round trip (pipeline mode): the server still runs each after the one before, so a read
+    after a row lock sees what the lock waited for; the first error stops the rest and is
+    raised. Elsewhere they simply run in turn."""
+    if not conn.in_transaction():
+        raise RuntimeError("a prepared statement runs inside the caller's transaction")
+    pipeline = getattr(conn.connection.driver_connection, "pipeline", None)
+    if (
+        len(statements) < 2
+        or conn.dialect.name != "postgresql"
+        or pipeline is None
+        or any(statement._plain() for statement, _ in statements)
+    ):
+        return [statement.execute(conn, params) for statement, params in statements]
+    plans = [statement._plan_for(conn.dialect) for statement, _ in statements]
+    cursors = [conn.connection.cursor() for _ in statements]
+    try:
+        with pipeline():
+            for cursor, plan, (_, params) in zip(cursors, plans, statements, strict=True):
+                _send(cursor, plan, params)
+        return [_rows(cursor, plan) for cursor, plan in zip(cursors, plans, strict=True)]
+    finally:
+        for cursor in cursors:
             cursor.close()
-        make = plan.row
-        if plan.result:
-            rows = []
-            for values_ in raw:
-                out = list(values_)
-                for i, process in plan.result:
-                    out[i] = process(out[i])
-                rows.append(make(*out))
-        else:
-            rows = [make(*r) for r in raw]
-        return Rows(rows, rowcount)
 
 
 class Family:

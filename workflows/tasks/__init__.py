@@ -18,6 +18,7 @@ def register(registry: Registry) -> None:
     registry.add_module(notifications)
     # 加签: a step with a request for opinions still open is not completed.
     registry.add_module(consultations)
+    registry.read_with_lock(consultations.WAITING)
     registry.audited_record("consultation.ask", *consultations.ASKED)
     registry.audited_record("task.copy", *copies.COPIED)
     registry.every(

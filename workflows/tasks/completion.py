@@ -1,8 +1,9 @@
 """办理: a principal completes a task, and sees what comes next in the case.
 
-The checks of `access.check_may_complete` run under the instance lock that
-`instances.complete_task` takes, so they judge the task as it is once every racer has
-committed (a claim or transfer cannot slip in between check and completion). The open
+The checks of `access.check_may_complete` judge the task and its case as read with the
+instance lock that `instances.complete_task` takes (on PostgreSQL in the lock's own round
+trip), so they judge the task as it is once every racer has committed (a claim or transfer
+cannot slip in between check and completion). The open
 tasks that follow are read once, by instance, and filtered by the same rule as
 `access.task_scope`, evaluated on the rows read.
 """
@@ -22,12 +23,13 @@ from workflows.documents import references
 from workflows.engine import instances
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, table_of
-from workflows.engine.prepared import Prepared
+from workflows.engine.prepared import Prepared, Rows
 from workflows.errors import NotFound, TaskAlreadyCompleted
 from workflows.messages import t
 from workflows.org import people
 
 _TASKS = table_of(HumanTask)
+_FACTS = "completion.facts"  # the task and its case, read with the instance lock
 _OPEN_OF_INSTANCE = Prepared(
     "completion.open_of_instance",
     select(_TASKS)
@@ -61,8 +63,10 @@ def complete(
         raise NotFound(t("没有编号为 %(task_id)s 的任务", task_id=task_id))
     checked: list[TaskFacts] = []
 
-    def authorize() -> None:
-        checked.append(access.check_may_complete(session, principal, _Ref(task_id)))
+    def authorize(read: Mapping[str, Rows]) -> None:
+        checked.append(
+            access.check_may_complete(session, principal, _Ref(task_id), read=read[_FACTS])
+        )
 
     def check_data(ui: Mapping[str, Any] | None) -> None:
         # 文件引用 fields name documents of this case
@@ -76,6 +80,7 @@ def complete(
             actor=principal.username,
             clock=clock,
             authorize=authorize,
+            reads={_FACTS: access.TASK_FACTS},
             check_data=check_data,
         )
     except TaskAlreadyCompleted:

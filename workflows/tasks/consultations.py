@@ -24,7 +24,7 @@ from workflows.cases.models import CaseFile
 from workflows.engine import audit, hooks, instances
 from workflows.engine.clock import Clock
 from workflows.engine.models import HumanTask, table_of
-from workflows.engine.prepared import Prepared
+from workflows.engine.prepared import Prepared, Rows
 from workflows.errors import Conflict, Forbidden, NotFound, OpinionsMissing, ValidationFailed
 from workflows.messages import t
 from workflows.org import people as org_people
@@ -275,8 +275,9 @@ def may_withdraw(session: Session, principal: Principal, row: Consultation, task
 
 
 _C, _O = table_of(Consultation), table_of(ConsultationOpinion)
-#: Asked on every completion (`_no_open_request`), under the instance lock.
-_WAITING = Prepared(
+#: Asked on every completion (`_no_open_request`), read with the instance lock
+#: (`Registry.read_with_lock`, see `workflows.tasks.register`).
+WAITING = Prepared(
     "consultations.waiting",
     select(_O.c.username)
     .join(_C, _C.c.id == _O.c.consultation_id)
@@ -288,15 +289,18 @@ _WAITING = Prepared(
 )
 
 
-def missing(session: Session, *, task_id: int) -> list[str]:
-    """Who has not yet answered an open request for opinions on the step, by username."""
-    rows = _WAITING.execute(session.connection(), {"tid": task_id})
+def missing(session: Session, *, task_id: int, read: Rows | None = None) -> list[str]:
+    """Who has not yet answered an open request for opinions on the step, by username
+    (`read`: what `WAITING` returned, when the caller read it already)."""
+    rows = WAITING.execute(session.connection(), {"tid": task_id}) if read is None else read
     return sorted({row.username for row in rows})
 
 
-def opinions_missing(session: Session, *, task_id: int) -> OpinionsMissing | None:
+def opinions_missing(
+    session: Session, *, task_id: int, read: Rows | None = None
+) -> OpinionsMissing | None:
     """Why the step may not be completed yet: the names of those whose opinions are missing."""
-    waiting = missing(session, task_id=task_id)
+    waiting = missing(session, task_id=task_id, read=read)
     if not waiting:
         return None
     named = org_people.labels(session, waiting)
@@ -310,10 +314,13 @@ def opinions_missing(session: Session, *, task_id: int) -> OpinionsMissing | Non
 
 @hooks.after_any_completion
 def _no_open_request(context: hooks.ActionContext) -> None:
-    """A step with an open request for opinions is not completed (run under the instance lock)."""
+    """A step with an open request for opinions is not completed (judged on `WAITING` as read
+    with the instance lock)."""
     if context.task_id is None:
         return
-    refused = opinions_missing(context.session, task_id=context.task_id)
+    refused = opinions_missing(
+        context.session, task_id=context.task_id, read=context.locked_reads.get(WAITING.name)
+    )
     if refused is not None:
         raise refused
 
