@@ -1,6 +1,6 @@
 """The README's production command serves the app: granian, the factory, one worker, on the
 test's database — health, a sign-in, an authorized read and a refusal over one kept-alive
-connection, then a clean stop on SIGTERM."""
+connection, a body too large refused before it is sent, then a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
@@ -65,6 +65,23 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     raise AssertionError(f"granian did not come up: {log.read_text()[-2000:]}")
 
 
+def _too_large_is_refused_unread(port: int) -> None:
+    """300 MB announced, 64 KB sent: the 413 problem comes back without waiting for the rest."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: cadreflow\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 314572800\r\n\r\n" + b"x" * 65536
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = raw.recv(4096)
+            assert chunk, answer
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"application/problem+json" in rest.lower()
+
+
 def test_granian_serves_the_app_as_the_readme_says(rt: Runtime, tmp_path: Path) -> None:
     make_world(rt)
     port, log = _free_port(), tmp_path / "granian.log"
@@ -108,6 +125,7 @@ def test_granian_serves_the_app_as_the_readme_says(rt: Runtime, tmp_path: Path) 
         assert status == 403 and forged["status"] == 403
         assert conn.sock is sock, "the connection was not kept alive"
         conn.close()
+        _too_large_is_refused_unread(port)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, log.read_text()[-2000:]
