@@ -161,8 +161,8 @@ PREPARED = "workflows.engine.prepared"
 #: The modules that may import workflows/engine/prepared.py: those that define its statements
 #: (tests/engine/test_prepared.py runs each against SQLAlchemy's own execution), the hook registry
 #: that carries the domain's reads made with a completion's lock (their types only), and the
-#: benchmark that measures them (docs/performance.md, "Prepared statements"). Nothing else in
-#: workflows/, server/ or bench/.
+#: benchmarks that measure them (docs/performance.md, "Prepared statements" and "The HTTP
+#: server"). Nothing else in workflows/, server/ or bench/.
 PREPARED_IMPORTERS = frozenset(
     {
         "workflows/access.py",
@@ -176,6 +176,7 @@ PREPARED_IMPORTERS = frozenset(
         "workflows/tasks/consultations.py",
         "workflows/tasks/drafts.py",
         "bench/prepared_ab.py",
+        "bench/reads_with_lock_ab.py",
     }
 )
 
