@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
-from workflows.engine.models import HumanTask, table_of
+from workflows.engine.models import HumanTask, ProcessVersion, table_of
 from workflows.engine.prepared import Prepared, Rows
 from workflows.errors import Forbidden, NotFound
 from workflows.messages import t
 from workflows.org import people
 from workflows.org import service as org
-from workflows.org.models import User
+from workflows.org.models import OrgUnit, User
 from workflows.roles import ROLES
 
 # Roles that see the units below their own (§1: a supervisor or admin of a higher unit).
@@ -267,9 +267,25 @@ class TaskFacts:
     case_number: str | None
     case_cadre_id: int | None
     appealed_case_id: int | None  # for an appeal case: the case it appeals against
+    # What views of the instance's tasks show besides (a completion's next tasks are named
+    # with them, without a read of their own): the case's subject and title, the names of the
+    # task's unit and of its process (the newest version's, as the queues name it).
+    subject_name: str | None = None
+    case_title: str | None = None
+    org_unit_name: str | None = None
+    process_name: str | None = None
 
 
 _T, _C, _A = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
+_U, _V = table_of(OrgUnit), table_of(ProcessVersion)
+_NEWEST_NAME = (
+    select(_V.c.name)
+    .where(_V.c.process_key == _T.c.process_key)
+    .order_by(_V.c.version.desc())
+    .limit(1)
+    .correlate(_T)
+    .scalar_subquery()
+)
 #: The task and its case as authorization reads them (`task_facts`); the completion reads it
 #: with the instance lock (`instances.complete_task`'s `reads`).
 TASK_FACTS = Prepared(
@@ -285,11 +301,15 @@ TASK_FACTS = Prepared(
         _C.c.number.label("case_number"),
         _C.c.cadre_id.label("case_cadre_id"),
         _A.c.original_case_id.label("appealed_case_id"),
+        _C.c.subject_name,
+        _C.c.title.label("case_title"),
+        _U.c.name.label("org_unit_name"),
+        _NEWEST_NAME.label("process_name"),
     )
     .select_from(
-        _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id).outerjoin(
-            _A, _A.c.case_id == _C.c.id
-        )
+        _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id)
+        .outerjoin(_A, _A.c.case_id == _C.c.id)
+        .outerjoin(_U, _U.c.code == _T.c.org_unit)
     )
     .where(_T.c.id == bindparam("tid")),
 )

@@ -109,6 +109,24 @@ def test_complete_validates_the_form_and_names_the_field(world: World, login: An
     )
 
 
+def test_a_completions_next_tasks_are_named_as_each_task_read_alone(
+    world: World, login: Any
+) -> None:
+    case = world.open("accountability", data=REGISTER)
+    api = login("discipline.hf")
+    register = world.task(case, "register")
+    answer = api.post(f"/tasks/{register.id}/complete", json={"data": {}})
+    assert answer.status_code == 200, answer.get_json()
+    next_tasks = answer.get_json()["next_tasks"]
+    assert {t["element"] for t in next_tasks} == {"consider_tolerance", "investigate"}
+    named = ("case_title", "subject_name", "org_unit_name", "process_name", "case_number")
+    for task in next_tasks:
+        alone = api.get(f"/tasks/{task['id']}").get_json()
+        assert {k: task[k] for k in named} == {k: alone[k] for k in named}
+        assert task["case_title"] == case.title and case.title and task["process_name"] == "问责"
+        assert task["org_unit_name"] and task["subject_name"] == "张三"
+
+
 def test_wrong_role_may_see_but_not_complete(world: World, login: Any) -> None:
     case = world.open("accountability", data=REGISTER)
     task = world.task(case, "register")

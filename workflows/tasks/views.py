@@ -63,11 +63,11 @@ class TaskView:
     name: str
     task_spec: str  # the BPMN element id
     process_key: str
-    process_name: str | None  # None where not looked up (a completion's next tasks)
+    process_name: str | None
     role: str | None
     role_name: str | None
     org_unit: str | None
-    org_unit_name: str | None  # None where not looked up, or for a unit not known
+    org_unit_name: str | None  # None for a unit not known
     assignee: str | None
     assignee_name: str | None  # the assignee as people see them: 姓名（单位·岗位）
     owner: str | None  # who delegated it to the assignee (委派人)
@@ -291,15 +291,20 @@ def completed(
     session: Session, principal: Principal, result: completion.Completion, *, clock: Clock
 ) -> CompletedView:
     """A completion (`completion.complete`) and the open tasks it leaves the principal to see,
-    read under the write lock and so not named: their case is the completed task's."""
+    named without a read of their own: their case, unit and process are the completed task's,
+    as its facts read them with the lock."""
     facts = result.facts
     rows = [
         _Plain.of(
             row,
             case_id=facts.case_id,
             case_number=facts.case_number,
+            subject_name=facts.subject_name,
+            case_title=facts.case_title,
             case_cadre_id=facts.case_cadre_id,
             appealed_case_id=facts.appealed_case_id,
+            process_name=facts.process_name,
+            org_unit_name=facts.org_unit_name if row.org_unit == facts.org_unit else None,
         )
         for row in result.next_tasks
     ]
@@ -315,9 +320,7 @@ def completed(
         ),
         instance_status=done.instance_status,
         case_id=result.case_id,
-        next_tasks=tuple(
-            _views(session, principal, rows, clock=clock, now=clock.now(), named=False)
-        ),
+        next_tasks=tuple(_views(session, principal, rows, clock=clock, now=clock.now())),
     )
 
 
@@ -560,12 +563,11 @@ def _views(
     *,
     clock: Clock,
     now: datetime,
-    named: bool = True,
     with_actions: bool = True,
     fixed: set[int] | None = None,
 ) -> list[TaskView]:
-    """Rows of the task table with the columns `queues.with_case` adds as views (`named`
-    False: rows without the names' columns, which stay None; no principal: no actions)."""
+    """Rows of the task table with the columns `queues.with_case` adds as views (no
+    principal: no actions)."""
     if not rows:
         return []
     dated = any(row.state == "open" and row.due_at is not None for row in rows)
@@ -588,11 +590,11 @@ def _views(
                 name=row.name,
                 task_spec=row.task_spec,
                 process_key=row.process_key,
-                process_name=(row.process_name or row.process_key) if named else None,
+                process_name=row.process_name or row.process_key,
                 role=row.role,
                 role_name=ROLES.get(row.role or "", row.role),
                 org_unit=row.org_unit,
-                org_unit_name=row.org_unit_name if named else None,
+                org_unit_name=row.org_unit_name,
                 assignee=row.assignee,
                 assignee_name=names.of(row.assignee),
                 owner=row.owner,
@@ -726,11 +728,13 @@ class _Plain:
     case_title: str | None
     case_cadre_id: int | None
     appealed_case_id: int | None
+    process_name: str | None
+    org_unit_name: str | None
 
     @classmethod
     def of(cls, row: Any, **case: Any) -> _Plain:
         own = {name: getattr(row, name) for name in _PLAIN_TASK_COLUMNS}
-        return cls(**own, **{"subject_name": None, "case_title": None, **case})
+        return cls(**own, **case)
 
 
 _PLAIN_TASK_COLUMNS = (
