@@ -1,0 +1,190 @@
+"""The README's API examples run as written, on the demo `make run` loads: the `signin`, `get`
+and `send` lines of its blocks are read from README.md and sent in order; each answers with the
+status its annotation names (`→ 409 …`; 2xx where none is named), and every `"id"`, `"task_id"`
+and `"case_id"` an annotation shows is carried somewhere in the answer. So the ids a reader
+copies from the README (case 9, task 26, …) are those a fresh demo gives."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.apps import app_for
+from tests.support.world import load_demo
+from workflows import demo
+from workflows.runtime import Runtime
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+_BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
+_STATUS = re.compile(r"→ (\d{3})\b")
+_KEYED = re.compile(r'"(id|task_id|case_id)": (\d+)')
+_API = "/api/v1"
+
+
+def blocks(heading: str) -> list[str]:
+    """The sh blocks of the README section that starts with `heading`."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}") + 1
+    end = re.search(r"\n#{2,4} ", text[start + len(heading) :])
+    section = text[start : start + len(heading) + (end.start() if end else len(text))]
+    return _BLOCK.findall(section)
+
+
+@dataclass
+class Command:
+    words: list[str]
+    note: str  # the comments that follow it: its annotation
+    line: str
+
+
+def commands(block: str) -> Iterator[Command]:
+    """The block's helper calls, each with the comment lines after it (a JSON body may run on
+    over several lines)."""
+    found: list[Command] = []
+    pending = ""
+    for raw in block.splitlines():
+        stripped = raw.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            if found:
+                found[-1].note += "\n" + stripped
+            continue
+        pending = f"{pending}\n{raw}" if pending else raw
+        try:
+            words = shlex.split(pending, comments=True)
+        except ValueError:  # a quoted body goes on on the next line
+            continue
+        comment = pending.split("#", 1)[1] if "'" not in pending and "#" in pending else ""
+        if "'" in pending and "#" in pending.rsplit("'", 1)[1]:
+            comment = pending.rsplit("'", 1)[1].split("#", 1)[1]
+        found.append(Command(words, comment, pending))
+        pending = ""
+    return iter(c for c in found if c.words and c.words[0] in ("signin", "get", "send"))
+
+
+@dataclass
+class Reader:
+    """The README's three helpers over Flask's client: one session per signed-in user."""
+
+    app: Flask
+    today: str
+    week: str
+    client: FlaskClient | None = None
+    csrf: str = ""
+    log: list[str] = field(default_factory=list)
+
+    def run(self, block: str) -> None:
+        for command in commands(block):
+            verb, *args = command.words
+            if verb == "signin":
+                self.signin(args[0])
+                continue
+            status, answer = self.get(*args) if verb == "get" else self.send(*args)
+            self.check(command, status, answer)
+
+    def signin(self, username: str) -> None:
+        self.client = self.app.test_client()
+        answer = self.client.post(
+            f"{_API}/auth/login", json={"username": username, "password": demo.PASSWORD}
+        )
+        assert answer.status_code == 200, (username, answer.get_json())
+        self.csrf = answer.get_json()["csrf_token"]
+
+    def get(self, path: str, *options: str) -> tuple[int, Any]:
+        assert self.client is not None
+        pairs = [tuple(options[i + 1].split("=", 1)) for i in range(0, len(options), 2)]
+        query = ("&" if "?" in path else "?") + urlencode(pairs) if pairs else ""
+        answer = self.client.get(f"{_API}{path}{query}")
+        return answer.status_code, answer.get_json(silent=True)
+
+    def send(self, method: str, path: str, body: str = "{}") -> tuple[int, Any]:
+        assert self.client is not None
+        data = json.loads(body.replace("$TODAY", self.today).replace("$WEEK", self.week))
+        answer = self.client.open(
+            f"{_API}{path}", method=method, json=data, headers={"X-CSRF-Token": self.csrf}
+        )
+        return answer.status_code, answer.get_json(silent=True)
+
+    def check(self, command: Command, status: int, answer: Any) -> None:
+        where = f"README: {command.line.strip()[:120]}"
+        named = _STATUS.search(command.note)
+        if named:
+            assert status == int(named.group(1)), (where, status, answer)
+        else:
+            assert 200 <= status < 300, (where, status, answer)
+        carried = set(_keyed_values(answer))
+        for key, value in _KEYED.findall(command.note):
+            assert (key, int(value)) in carried, (where, f'"{key}": {value}', answer)
+        self.log.append(where)
+
+
+def _keyed_values(value: Any) -> Iterator[tuple[str, int]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("id", "task_id", "case_id") and isinstance(item, int):
+                yield key, item
+            yield from _keyed_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keyed_values(item)
+
+
+@pytest.fixture
+def reader(rt: Runtime) -> Reader:
+    loaded = load_demo(rt)
+    assert "accountability_decided" in loaded.loaded, loaded.skipped
+    today = rt.clock.today()
+    return Reader(app_for(rt), today.isoformat(), (today + timedelta(days=7)).isoformat())
+
+
+WALKTHROUGH = "#### Clerks: a case from opening to its end"
+
+
+def _calls(block: str) -> int:
+    """How many `get` and `send` lines the block has, counted without the parser."""
+    return sum(line.lstrip().startswith(("get ", "send ")) for line in block.splitlines())
+
+
+def test_the_readmes_blocks_run_in_order_on_a_fresh_demo(reader: Reader) -> None:
+    run = [
+        blocks("#### Signing in: sessions and tokens")[0],
+        blocks(WALKTHROUGH)[0],
+        *blocks("#### Cadres: 我的案件, appeals and exemption applications"),
+        blocks("#### Clerks: working on a task")[0],
+        blocks("#### Clerks: 加签与抄送 (asking colleagues for opinions, copying them)")[0],
+        blocks("#### Supervisors: 督查 and 催办")[0],
+    ]
+    for block in run:
+        reader.run(block)
+    assert len(reader.log) == sum(_calls(block) for block in run) > 40  # every one was checked
+
+
+def _before_the_decision() -> str:
+    walkthrough = blocks(WALKTHROUGH)[0]
+    return walkthrough[: walkthrough.index("signin committee.ah-hf")]
+
+
+def test_the_return_example_runs_on_the_walkthroughs_case_at_its_decision(reader: Reader) -> None:
+    reader.run(_before_the_decision())
+    returning = blocks("#### Clerks: 退回 and 撤回 (sending a case back, taking a step back)")[0]
+    reader.run(returning[: returning.index("# 撤回 instead of the return")])
+    assert any("/return" in line for line in reader.log)
+
+
+def test_the_withdrawal_example_runs_on_the_walkthroughs_case_at_its_decision(
+    reader: Reader,
+) -> None:
+    reader.run(_before_the_decision())
+    returning = blocks("#### Clerks: 退回 and 撤回 (sending a case back, taking a step back)")[0]
+    reader.run("signin discipline.ah-hf\n" + returning[returning.index("# 撤回 instead") :])
+    assert any("/withdraw" in line for line in reader.log)
