@@ -6,6 +6,7 @@ copies from the README (case 9, task 26, …) are those a fresh demo gives."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
@@ -20,6 +21,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.api.test_documents import tiny_pdf
 from tests.support.apps import app_for
 from tests.support.world import load_demo
 from workflows import demo
@@ -69,7 +71,7 @@ def commands(block: str) -> Iterator[Command]:
             comment = pending.rsplit("'", 1)[1].split("#", 1)[1]
         found.append(Command(words, comment, pending))
         pending = ""
-    return iter(c for c in found if c.words and c.words[0] in ("signin", "get", "send"))
+    return iter(c for c in found if c.words and c.words[0] in ("signin", "get", "send", "curl"))
 
 
 @dataclass
@@ -89,7 +91,12 @@ class Reader:
             if verb == "signin":
                 self.signin(args[0])
                 continue
-            status, answer = self.get(*args) if verb == "get" else self.send(*args)
+            if verb == "curl" and "-F" not in args and "-OJ" not in args:
+                continue  # the bearer token's example: its secret is not in the README
+            if verb == "curl":
+                status, answer = self.curl(args)
+            else:
+                status, answer = self.get(*args) if verb == "get" else self.send(*args)
             self.check(command, status, answer)
 
     def signin(self, username: str) -> None:
@@ -113,6 +120,23 @@ class Reader:
         answer = self.client.open(
             f"{_API}{path}", method=method, json=data, headers={"X-CSRF-Token": self.csrf}
         )
+        return answer.status_code, answer.get_json(silent=True)
+
+    def curl(self, args: list[str]) -> tuple[int, Any]:
+        """An upload (`-F field=value`, `file=@name`: a small PDF of that name) or a download
+        (`-OJ`), as the README's curl lines send them."""
+        assert self.client is not None
+        path = args[-1].removeprefix("$API")
+        if "-OJ" in args:
+            answer = self.client.get(f"{_API}{path}")
+            assert answer.headers.get("Content-Disposition", "").startswith("attachment")
+            return answer.status_code, None
+        form: dict[str, Any] = {}
+        for i, word in enumerate(args[:-1]):
+            if word == "-F":
+                name, _, value = args[i + 1].partition("=")
+                form[name] = (io.BytesIO(tiny_pdf()), value[1:]) if value[:1] == "@" else value
+        answer = self.client.post(f"{_API}{path}", data=form, headers={"X-CSRF-Token": self.csrf})
         return answer.status_code, answer.get_json(silent=True)
 
     def check(self, command: Command, status: int, answer: Any) -> None:
@@ -151,8 +175,10 @@ WALKTHROUGH = "#### Clerks: a case from opening to its end"
 
 
 def _calls(block: str) -> int:
-    """How many `get` and `send` lines the block has, counted without the parser."""
-    return sum(line.lstrip().startswith(("get ", "send ")) for line in block.splitlines())
+    """How many `get`, `send` and file `curl` lines the block has, counted without the parser."""
+    return sum(
+        line.lstrip().startswith(("get ", "send ", "curl -s -b")) for line in block.splitlines()
+    )
 
 
 def test_the_readmes_blocks_run_in_order_on_a_fresh_demo(reader: Reader) -> None:
@@ -160,8 +186,11 @@ def test_the_readmes_blocks_run_in_order_on_a_fresh_demo(reader: Reader) -> None
         blocks("#### Signing in: sessions and tokens")[0],
         blocks(WALKTHROUGH)[0],
         *blocks("#### Cadres: 我的案件, appeals and exemption applications"),
+        *blocks("#### Clerks: opening the other kinds of case"),
         blocks("#### Clerks: working on a task")[0],
         blocks("#### Clerks: 加签与抄送 (asking colleagues for opinions, copying them)")[0],
+        blocks("#### Case documents (案件材料)")[0],
+        *blocks("#### Cadre records and the blacklist"),
         blocks("#### Supervisors: 督查 and 催办")[0],
     ]
     for block in run:
