@@ -1,7 +1,8 @@
 """The README's API examples run as written, on the demo `make run` loads: the `signin`, `get`
 and `send` lines of its blocks are read from README.md and sent in order; each answers with the
-status its annotation names (`→ 409 …`; 2xx where none is named), and every `"id"`, `"task_id"`
-and `"case_id"` an annotation shows is carried somewhere in the answer. So the ids a reader
+status its annotation names (`→ 409 …`; 2xx where none is named), and every `"id"`, `"task_id"`,
+`"case_id"` and count (`"total"`, `"unread"`, `"marked"`) an annotation shows is carried
+somewhere in the answer. So the ids a reader
 copies from the README (case 9, task 26, …) are those a fresh demo gives."""
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from workflows.runtime import Runtime
 README = Path(__file__).resolve().parents[2] / "README.md"
 _BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
 _STATUS = re.compile(r"→ (\d{3})\b")
-_KEYED = re.compile(r'"(id|task_id|case_id)": (\d+)')
+_KEYS = ("id", "task_id", "case_id", "total", "unread", "marked")
+_KEYED = re.compile('"(' + "|".join(_KEYS) + r')": (\d+)')
 _API = "/api/v1"
 
 
@@ -155,7 +157,7 @@ class Reader:
 def _keyed_values(value: Any) -> Iterator[tuple[str, int]]:
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in ("id", "task_id", "case_id") and isinstance(item, int):
+            if key in _KEYS and isinstance(item, int) and not isinstance(item, bool):
                 yield key, item
             yield from _keyed_values(item)
     elif isinstance(value, list):
@@ -192,6 +194,10 @@ def test_the_readmes_blocks_run_in_order_on_a_fresh_demo(reader: Reader) -> None
         blocks("#### Case documents (案件材料)")[0],
         *blocks("#### Cadre records and the blacklist"),
         blocks("#### Supervisors: 督查 and 催办")[0],
+        blocks("#### Everyone: notifications")[0],
+        blocks(
+            "#### Administrators: users, units, calendar, deadlines, the clock, the audit trail"
+        )[0],
     ]
     for block in run:
         reader.run(block)
