@@ -26,6 +26,7 @@ from tests.api.test_documents import tiny_pdf
 from tests.support.apps import app_for
 from tests.support.world import load_demo
 from workflows import demo
+from workflows.engine import hooks, timers
 from workflows.runtime import Runtime
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -34,6 +35,7 @@ _STATUS = re.compile(r"→ (\d{3})\b")
 _KEYS = ("id", "task_id", "case_id", "total", "unread", "marked")
 _KEYED = re.compile('"(' + "|".join(_KEYS) + r')": (\d+)')
 _API = "/api/v1"
+_CAPTURE = re.compile(r"^(\w+)=\$\(curl$")  # NAME=$(curl … | python3 -c '…["id"]'): keeps the id
 
 
 def blocks(heading: str) -> list[str]:
@@ -73,7 +75,10 @@ def commands(block: str) -> Iterator[Command]:
             comment = pending.rsplit("'", 1)[1].split("#", 1)[1]
         found.append(Command(words, comment, pending))
         pending = ""
-    return iter(c for c in found if c.words and c.words[0] in ("signin", "get", "send", "curl"))
+    helpers = ("signin", "get", "send", "curl")
+    return iter(
+        c for c in found if c.words and (c.words[0] in helpers or _CAPTURE.match(c.words[0]))
+    )
 
 
 @dataclass
@@ -86,10 +91,17 @@ class Reader:
     client: FlaskClient | None = None
     csrf: str = ""
     log: list[str] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)  # the shell variables a block set
 
     def run(self, block: str) -> None:
         for command in commands(block):
-            verb, *args = command.words
+            verb, *args = [self.expand(word) for word in command.words]
+            captured = _CAPTURE.match(verb)
+            if captured:  # an upload whose id the block keeps in a variable
+                status, answer = self.curl(args[: args.index("|")])
+                self.check(command, status, answer)
+                self.kept[captured.group(1)] = str(answer["id"])
+                continue
             if verb == "signin":
                 self.signin(args[0])
                 continue
@@ -100,6 +112,11 @@ class Reader:
             else:
                 status, answer = self.get(*args) if verb == "get" else self.send(*args)
             self.check(command, status, answer)
+
+    def expand(self, word: str) -> str:
+        for name, value in self.kept.items():
+            word = word.replace(f"${name}", value)
+        return word
 
     def signin(self, username: str) -> None:
         self.client = self.app.test_client()
@@ -167,8 +184,13 @@ def _keyed_values(value: Any) -> Iterator[tuple[str, int]]:
 
 @pytest.fixture
 def reader(rt: Runtime) -> Reader:
+    """The demo as a fresh `make run` serves it: loaded, then its scheduler's first pass (due
+    timers, then the periodic jobs: time-limit alarms, notices), as `cadreflow scheduler --once`."""
     loaded = load_demo(rt)
     assert "accountability_decided" in loaded.loaded, loaded.skipped
+    timers.sweep(rt.db, clock=rt.clock)
+    for job in hooks.REGISTRY.periodic:
+        job.run(rt.db, clock=rt.clock)
     today = rt.clock.today()
     return Reader(app_for(rt), today.isoformat(), (today + timedelta(days=7)).isoformat())
 
@@ -179,7 +201,9 @@ WALKTHROUGH = "#### Clerks: a case from opening to its end"
 def _calls(block: str) -> int:
     """How many `get`, `send` and file `curl` lines the block has, counted without the parser."""
     return sum(
-        line.lstrip().startswith(("get ", "send ", "curl -s -b")) for line in block.splitlines()
+        line.lstrip().startswith(("get ", "send ", "curl -s -b"))
+        or bool(_CAPTURE.match(line.split(" ")[0]))
+        for line in block.splitlines()
     )
 
 
