@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from workflows.cadres.models import Cadre
 from workflows.cases import appeal as appeals
 from workflows.cases.models import Appeal, CaseFile
-from workflows.engine.models import HumanTask, ProcessVersion, table_of
+from workflows.engine import versions
+from workflows.engine.models import HumanTask, table_of
 from workflows.engine.prepared import Prepared, Rows
 from workflows.errors import Forbidden, NotFound
 from workflows.messages import t
@@ -277,15 +278,7 @@ class TaskFacts:
 
 
 _T, _C, _A = table_of(HumanTask), table_of(CaseFile), table_of(Appeal)
-_U, _V = table_of(OrgUnit), table_of(ProcessVersion)
-_NEWEST_NAME = (
-    select(_V.c.name)
-    .where(_V.c.process_key == _T.c.process_key)
-    .order_by(_V.c.version.desc())
-    .limit(1)
-    .correlate(_T)
-    .scalar_subquery()
-)
+_U = table_of(OrgUnit)
 #: The task and its case as authorization reads them (`task_facts`); the completion reads it
 #: with the instance lock (`instances.complete_task`'s `reads`).
 TASK_FACTS = Prepared(
@@ -304,7 +297,7 @@ TASK_FACTS = Prepared(
         _C.c.subject_name,
         _C.c.title.label("case_title"),
         _U.c.name.label("org_unit_name"),
-        _NEWEST_NAME.label("process_name"),
+        versions.newest_name(_T).label("process_name"),
     )
     .select_from(
         _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id)

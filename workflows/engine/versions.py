@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import FromClause, ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from workflows.engine import forms
@@ -72,3 +73,16 @@ def load(session: Session, version_id: int, content_hash: str) -> Loaded:
         if len(_LOADED) > _CACHE_SIZE:
             _LOADED.popitem(last=False)
     return found
+
+
+def newest_name(rows: FromClause) -> ScalarSelect[str]:
+    """The name the newest deployed version gives the process of each of `rows` (anything
+    with a `process_key` column), as a subquery correlated to them: how views name a process."""
+    return (
+        select(ProcessVersion.name)
+        .where(ProcessVersion.process_key == rows.c.process_key)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+        .correlate(rows)
+        .scalar_subquery()
+    )

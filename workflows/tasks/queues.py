@@ -19,9 +19,9 @@ from sqlalchemy.sql.elements import BindParameter
 from workflows import paging, textsearch
 from workflows.access import Principal, bound_task_scope, task_scope_values
 from workflows.cases.models import Appeal, CaseFile
-from workflows.engine import functions
+from workflows.engine import functions, versions
 from workflows.engine.clock import Clock
-from workflows.engine.models import HumanTask, ProcessVersion, table_of
+from workflows.engine.models import HumanTask, table_of
 from workflows.errors import UnknownCalendarYear, ValidationFailed
 from workflows.messages import t
 from workflows.org.models import OrgUnit
@@ -203,14 +203,6 @@ def with_case(query: Select[Any], tasks: Any) -> Select[Any]:
     them reads besides: the case's id, number, subject and title, what authorization reads of
     it (case_cadre_id, appealed_case_id), and the names of the task's unit and process (the
     newest version's) — each a key lookup for the rows already chosen."""
-    process_name = (
-        select(ProcessVersion.name)
-        .where(ProcessVersion.process_key == tasks.c.process_key)
-        .order_by(ProcessVersion.version.desc())
-        .limit(1)
-        .correlate(tasks)
-        .scalar_subquery()
-    )
     return (
         query.add_columns(
             CaseFile.id.label("case_id"),
@@ -220,7 +212,7 @@ def with_case(query: Select[Any], tasks: Any) -> Select[Any]:
             CaseFile.cadre_id.label("case_cadre_id"),
             Appeal.original_case_id.label("appealed_case_id"),
             OrgUnit.name.label("org_unit_name"),
-            process_name.label("process_name"),
+            versions.newest_name(tasks).label("process_name"),
         )
         .outerjoin(CaseFile, CaseFile.instance_id == tasks.c.instance_id)
         .outerjoin(Appeal, Appeal.case_id == CaseFile.id)
