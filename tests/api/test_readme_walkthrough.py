@@ -2,8 +2,8 @@
 and `send` lines of its blocks are read from README.md and sent in order; each answers with the
 status its annotation names (`→ 409 …`; 2xx where none is named), and every `"id"`, `"task_id"`,
 `"case_id"` and count (`"total"`, `"unread"`, `"marked"`) an annotation shows is carried
-somewhere in the answer. So the ids a reader
-copies from the README (case 9, task 26, …) are those a fresh demo gives."""
+somewhere in the answer. So the ids a reader copies from the README (case 9, task 26, …) are
+those a fresh demo gives."""
 
 from __future__ import annotations
 
@@ -70,15 +70,25 @@ def commands(block: str) -> Iterator[Command]:
             words = shlex.split(pending, comments=True)
         except ValueError:  # a quoted body goes on on the next line
             continue
-        comment = pending.split("#", 1)[1] if "'" not in pending and "#" in pending else ""
-        if "'" in pending and "#" in pending.rsplit("'", 1)[1]:
-            comment = pending.rsplit("'", 1)[1].split("#", 1)[1]
-        found.append(Command(words, comment, pending))
+        found.append(Command(words, _inline_comment(pending), pending))
         pending = ""
     helpers = ("signin", "get", "send", "curl")
     return iter(
         c for c in found if c.words and (c.words[0] in helpers or _CAPTURE.match(c.words[0]))
     )
+
+
+def _inline_comment(line: str) -> str:
+    """What follows the first `#` that starts a word outside quotes (the shell's comment)."""
+    quote = None
+    for i, char in enumerate(line):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[i + 1 :]
+    return ""
 
 
 @dataclass
